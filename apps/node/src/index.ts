@@ -1,0 +1,2 @@
+// The daemon is not written yet. See README.md.
+export {};

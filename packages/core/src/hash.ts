@@ -1,0 +1,81 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { assertBytes } from './assert.js';
+
+/** An incremental SHA-256: feed it pieces, then take the 32-byte digest once. */
+export interface Sha256Hasher {
+  update(data: Uint8Array): Sha256Hasher;
+  digest(): Uint8Array;
+}
+
+interface NodeHash {
+  update(data: Uint8Array): NodeHash;
+  digest(): Uint8Array;
+}
+
+type CreateHash = (algorithm: 'sha256') => NodeHash;
+
+/**
+ * node:crypto's createHash when the host has it (Node, Deno, Bun: about 12x faster here), else
+ * undefined. Loaded with process.getBuiltinModule so that browsers never see a node: import.
+ */
+function loadNodeCreateHash(): CreateHash | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = proc?.getBuiltinModule?.('node:crypto') as { createHash?: CreateHash } | undefined;
+  return typeof crypto?.createHash === 'function' ? crypto.createHash : undefined;
+}
+
+const nodeCreateHash = loadNodeCreateHash();
+
+/** Which implementation `sha256()` uses on this host. */
+export const sha256Backend: 'node:crypto' | '@noble/hashes' = nodeCreateHash
+  ? 'node:crypto'
+  : '@noble/hashes';
+
+function toUint8(digest: Uint8Array): Uint8Array {
+  // Node returns a Buffer; hand out a plain Uint8Array so equality and instanceof checks behave the same everywhere.
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/** SHA-256 of `data` with the fastest implementation on this host. */
+export function sha256(data: Uint8Array): Uint8Array {
+  assertBytes(data, 'data');
+  if (nodeCreateHash) return toUint8(nodeCreateHash('sha256').update(data).digest());
+  return nobleSha256(data);
+}
+
+/** SHA-256 of `data` with @noble/hashes only (pure JS), whatever the host. */
+export function sha256Portable(data: Uint8Array): Uint8Array {
+  assertBytes(data, 'data');
+  return nobleSha256(data);
+}
+
+/** An incremental SHA-256 hasher with the fastest implementation on this host. */
+export function createSha256(): Sha256Hasher {
+  if (nodeCreateHash) {
+    const inner = nodeCreateHash('sha256');
+    const hasher: Sha256Hasher = {
+      update(data) {
+        assertBytes(data, 'data');
+        inner.update(data);
+        return hasher;
+      },
+      digest: () => toUint8(inner.digest()),
+    };
+    return hasher;
+  }
+  return createSha256Portable();
+}
+
+/** An incremental SHA-256 hasher on @noble/hashes only. */
+export function createSha256Portable(): Sha256Hasher {
+  const inner = nobleSha256.create();
+  const hasher: Sha256Hasher = {
+    update(data) {
+      assertBytes(data, 'data');
+      inner.update(data);
+      return hasher;
+    },
+    digest: () => inner.digest(),
+  };
+  return hasher;
+}

@@ -1,0 +1,43 @@
+export { assert, assertBytes, assertInt, assertNumber, describe, unreachable } from './assert.js';
+export {
+  bytesToUtf8,
+  concatBytes,
+  equalBytes,
+  fromHex,
+  isHex,
+  randomBytes,
+  toHex,
+  utf8ToBytes,
+  xorBytes,
+} from './bytes.js';
+export { type Clock, ManualClock, SystemClock, type TimerHandle } from './clock.js';
+export { parseConfig } from './config.js';
+export { AssertionError, ConfigError, type ConfigIssue, isTrinityError, TrinityError } from './errors.js';
+export {
+  createSha256,
+  createSha256Portable,
+  type Sha256Hasher,
+  sha256,
+  sha256Backend,
+  sha256Portable,
+} from './hash.js';
+export {
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  MemoryLogger,
+  noopLogger,
+} from './logger.js';
+export {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type HistogramOptions,
+  type Labels,
+  MemoryMetrics,
+  type MetricOptions,
+  type Metrics,
+  noopMetrics,
+} from './metrics.js';
+export { type Random, randomSeed, seededRandom, Xoshiro128 } from './random.js';
