@@ -1,0 +1,94 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toHex } from '@trinity/core';
+
+/** True when a file system error says the path does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ENOENT';
+}
+
+/** True when a file system error says the path already exists. */
+export function isExists(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EEXIST' || code === 'ENOTEMPTY';
+}
+
+/** A fresh, unguessable temp file name inside `tmpDir`. */
+export function tempPath(tmpDir: string, label: string): string {
+  return join(tmpDir, `${label}-${toHex(nodeRandomBytes(12))}.tmp`);
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Writes `data` to a new file at `path` (which must not exist) and, when `sync`, fsyncs it before closing. */
+export async function writeNewFile(path: string, data: Uint8Array, sync: boolean): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await writeAll(handle, data);
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsyncs a folder so that entries created, renamed or removed in it survive a power cut. */
+export async function syncDir(path: string, sync: boolean): Promise<void> {
+  if (!sync) return;
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What readFileBounded found. */
+export type BoundedRead = { kind: 'ok'; data: Uint8Array } | { kind: 'too-large'; sizeBytes: number };
+
+/** Reads a whole file, but never more than `maxBytes`: a larger file is reported, not read. */
+export async function readFileBounded(path: string, maxBytes: number): Promise<BoundedRead> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { kind: 'too-large', sizeBytes: size };
+    const data = new Uint8Array(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(data, offset, size - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    // A file that shrank while being read is returned short; its hash then fails verification.
+    return { kind: 'ok', data: offset === size ? data : data.subarray(0, offset) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes a path and everything under it; a missing path is fine. */
+export async function removeTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true, maxRetries: 2 });
+}
+
+/** Runs `fn` over `items` with at most `concurrency` calls in flight. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

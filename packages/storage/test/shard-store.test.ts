@@ -1,0 +1,250 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemoryLogger, MemoryMetrics, seededRandom, sha256, toHex } from '@trinity/core';
+import { describe, expect, it } from 'vitest';
+import {
+  CapacityExceededError,
+  InvalidShardHashError,
+  parseShardHash,
+  ShardCorruptError,
+  ShardHashMismatchError,
+  ShardNotFoundError,
+  ShardStore,
+  ShardTooLargeError,
+  StoreClosedError,
+  StoreFormatError,
+} from '../src/index.js';
+import { listFiles, tempDir } from './helpers.js';
+
+const random = seededRandom(7);
+const fast = { fsync: false } as const;
+
+function shardPath(dir: string, hash: Uint8Array): string {
+  const hex = toHex(hash);
+  return join(dir, 'shards', hex.slice(0, 2), hex.slice(2, 4), hex);
+}
+
+describe('ShardStore basics', () => {
+  it('puts, gets, lists and deletes, durable with fsync on', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir);
+    const data = random.bytes(5000);
+    const hash = await store.put(data);
+    expect(toHex(hash)).toBe(toHex(sha256(data)));
+    expect(await store.get(hash)).toEqual(data);
+    expect(await store.has(hash)).toBe(true);
+    expect(await store.size(hash)).toBe(5000);
+    expect(await readFile(shardPath(dir, hash))).toEqual(Buffer.from(data));
+    const listed: string[] = [];
+    for await (const h of store.list()) listed.push(toHex(h));
+    expect(listed).toEqual([toHex(hash)]);
+    expect(store.stats()).toMatchObject({ shardCount: 1, bytesUsed: 5000, stagedTransactions: 0 });
+    expect(await store.delete(hash)).toBe(true);
+    expect(await store.delete(hash)).toBe(false);
+    expect(await store.has(hash)).toBe(false);
+    await expect(store.get(hash)).rejects.toBeInstanceOf(ShardNotFoundError);
+    expect(store.stats().bytesUsed).toBe(0);
+    await store.close();
+  });
+
+  it('is idempotent: the same content twice is one shard, counted once', async () => {
+    const store = await ShardStore.open(await tempDir(), fast);
+    const data = random.bytes(1000);
+    const [a, b] = await Promise.all([store.put(data), store.put(data)]);
+    await store.put(data);
+    expect(toHex(a)).toBe(toHex(b));
+    expect(store.stats()).toMatchObject({ shardCount: 1, bytesUsed: 1000 });
+    await store.close();
+  });
+
+  it('rejects a shard whose hash is not the expected one, storing nothing', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const data = random.bytes(100);
+    const wrong = sha256(random.bytes(100));
+    const error = await store.put(data, { expectedHash: wrong }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShardHashMismatchError);
+    expect((error as Error).message).toContain(toHex(wrong));
+    expect(store.stats().shardCount).toBe(0);
+    expect(await listFiles(join(dir, 'shards'))).toEqual([]);
+    expect(await store.put(data, { expectedHash: sha256(data) })).toEqual(sha256(data));
+    await expect(store.put(data, { expectedHash: new Uint8Array(5) })).rejects.toBeInstanceOf(
+      InvalidShardHashError,
+    );
+    await store.close();
+  });
+
+  it('enforces capacity and the shard size limit', async () => {
+    const store = await ShardStore.open(await tempDir(), {
+      ...fast,
+      capacityBytes: 2500,
+      maxShardBytes: 1024,
+    });
+    await expect(store.put(new Uint8Array(1025))).rejects.toBeInstanceOf(ShardTooLargeError);
+    await store.put(random.bytes(1000));
+    await store.put(random.bytes(1000));
+    await expect(store.put(random.bytes(1000))).rejects.toBeInstanceOf(CapacityExceededError);
+    // Concurrent puts reserve their bytes: only one of these two fits.
+    const results = await Promise.allSettled([store.put(random.bytes(400)), store.put(random.bytes(400))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(store.stats()).toMatchObject({ bytesUsed: 2400, bytesAvailable: 100, shardCount: 3 });
+    await store.close();
+  });
+
+  it('enforces the shard count limit', async () => {
+    const store = await ShardStore.open(await tempDir(), { ...fast, maxShardCount: 2 });
+    await store.put(random.bytes(10));
+    await store.put(random.bytes(10));
+    await expect(store.put(random.bytes(10))).rejects.toBeInstanceOf(CapacityExceededError);
+    await store.close();
+  });
+
+  it('rejects path-like and malformed ids from outside', async () => {
+    const store = await ShardStore.open(await tempDir(), fast);
+    for (const bad of [
+      '../etc/passwd',
+      `../${'a'.repeat(61)}`,
+      'A'.repeat(64),
+      'a'.repeat(63),
+      `${'a'.repeat(63)}/`,
+      '',
+    ]) {
+      expect(() => parseShardHash(bad)).toThrow(InvalidShardHashError);
+    }
+    await expect(store.get(new Uint8Array(31))).rejects.toThrow(InvalidShardHashError);
+    await expect(store.get('../x' as unknown as Uint8Array)).rejects.toThrow(InvalidShardHashError);
+    await store.close();
+  });
+
+  it('never serves a corrupt shard: flipped byte → ShardCorruptError, quarantined, counted', async () => {
+    const dir = await tempDir();
+    const metrics = new MemoryMetrics();
+    const store = await ShardStore.open(dir, fast, { metrics });
+    const data = random.bytes(4096);
+    const hash = await store.put(data);
+    const corrupted = Uint8Array.from(data);
+    corrupted[1234]! ^= 0x01;
+    await writeFile(shardPath(dir, hash), corrupted);
+    const error = await store.get(hash).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShardCorruptError);
+    expect((error as ShardCorruptError).code).toBe('SHARD_CORRUPT');
+    expect(await store.has(hash)).toBe(false);
+    expect(store.stats()).toMatchObject({ shardCount: 0, bytesUsed: 0, quarantinedFiles: 1 });
+    expect(await readdir(join(dir, 'quarantine'))).toHaveLength(1);
+    expect(metrics.value('trinity_storage_corrupt_shards_total')).toBe(1);
+    await expect(store.get(hash)).rejects.toBeInstanceOf(ShardNotFoundError);
+    // Repair puts the good bytes back.
+    await store.put(data);
+    expect(await store.get(hash)).toEqual(data);
+    await store.close();
+  });
+
+  it('treats a truncated or grown file as corrupt, and a vanished file as missing', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, { ...fast, maxShardBytes: 1000 });
+    const a = await store.put(random.bytes(1000));
+    const b = await store.put(random.bytes(1000));
+    const c = await store.put(random.bytes(1000));
+    await writeFile(shardPath(dir, a), random.bytes(10));
+    await writeFile(shardPath(dir, b), random.bytes(5000));
+    const { unlink } = await import('node:fs/promises');
+    await unlink(shardPath(dir, c));
+    expect(await store.verify(a)).toBe('corrupt');
+    expect(await store.verify(b)).toBe('corrupt');
+    expect(await store.verify(c)).toBe('missing');
+    expect(store.stats().shardCount).toBe(0);
+    await store.close();
+  });
+
+  it('fails cleanly after close', async () => {
+    const store = await ShardStore.open(await tempDir(), fast);
+    await store.close();
+    await store.close();
+    await expect(store.put(new Uint8Array(1))).rejects.toThrow(StoreClosedError);
+  });
+
+  it('refuses a directory laid out with a different fan-out', async () => {
+    const dir = await tempDir();
+    await (await ShardStore.open(dir, fast)).close();
+    await expect(ShardStore.open(dir, { ...fast, fanOutLevels: 1 })).rejects.toBeInstanceOf(StoreFormatError);
+    await writeFile(join(dir, 'store.json'), '{nope');
+    await expect(ShardStore.open(dir, fast)).rejects.toBeInstanceOf(StoreFormatError);
+  });
+
+  it('works with no fan-out folders', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, { ...fast, fanOutLevels: 0 });
+    const hash = await store.put(random.bytes(10));
+    expect(await listFiles(join(dir, 'shards'))).toEqual([toHex(hash)]);
+    await store.close();
+    const again = await ShardStore.open(dir, { ...fast, fanOutLevels: 0 });
+    expect(await again.has(hash)).toBe(true);
+    await again.close();
+  });
+});
+
+describe('ShardStore restart', () => {
+  it('reopens from the clean-close index, and by scanning after a crash, with the same accounting', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const hashes: string[] = [];
+    for (let i = 0; i < 300; i++) hashes.push(toHex(await store.put(random.bytes(1 + (i % 50)))));
+    const before = store.stats();
+    await store.close();
+
+    const logger = new MemoryLogger();
+    const clean = await ShardStore.open(dir, fast, { logger });
+    expect(logger.records.find((r) => r.message === 'shard store opened')?.fields.fromSnapshot).toBe(true);
+    expect(clean.stats()).toEqual(before);
+    // Not closed: a crash. The snapshot was consumed at open, so the next open scans.
+    const logger2 = new MemoryLogger();
+    const scanned = await ShardStore.open(dir, fast, { logger: logger2 });
+    expect(logger2.records.find((r) => r.message === 'shard store opened')?.fields.fromSnapshot).toBe(false);
+    expect(scanned.stats()).toEqual(before);
+    const listed = new Set<string>();
+    for await (const h of scanned.list()) listed.add(toHex(h));
+    expect(listed).toEqual(new Set(hashes));
+    await scanned.close();
+  });
+
+  it('ignores a damaged index snapshot and scans instead', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    await store.put(random.bytes(100));
+    await store.close();
+    const snapshot = await readFile(join(dir, 'index'));
+    snapshot[snapshot.length - 1]! ^= 1;
+    await writeFile(join(dir, 'index'), snapshot);
+    const again = await ShardStore.open(dir, fast);
+    expect(again.stats().shardCount).toBe(1);
+    await again.close();
+  });
+
+  it('ignores foreign files in the shard folders', async () => {
+    const dir = await tempDir();
+    const logger = new MemoryLogger();
+    const store = await ShardStore.open(dir, fast);
+    const hash = await store.put(random.bytes(100));
+    await writeFile(join(dir, 'shards', 'zz-not-ours'), 'x');
+    await writeFile(join(dir, 'shards', toHex(hash).slice(0, 2), toHex(hash).slice(2, 4), 'notes.txt'), 'x');
+    const again = await ShardStore.open(dir, fast, { logger });
+    expect(again.stats().shardCount).toBe(1);
+    expect(logger.records.filter((r) => r.level === 'warn')).toHaveLength(2);
+    await again.close();
+  });
+
+  it('restarts with 10,000 shards', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const rng = seededRandom(10_000);
+    for (let i = 0; i < 10_000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, () => store.put(rng.bytes(64))));
+    }
+    await store.close();
+    const clean = await ShardStore.open(dir, fast);
+    expect(clean.stats()).toMatchObject({ shardCount: 10_000, bytesUsed: 640_000 });
+    const scanned = await ShardStore.open(dir, fast); // the first was "killed": scan
+    expect(scanned.stats()).toMatchObject({ shardCount: 10_000, bytesUsed: 640_000 });
+    await scanned.close();
+  });
+});
