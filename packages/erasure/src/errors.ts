@@ -1,0 +1,74 @@
+import { TrinityError } from '@trinity/core';
+
+/** The base of every error @trinity/erasure throws on purpose; match on `code` or `name`. */
+export class ErasureError extends TrinityError {}
+
+/** dataShards / parityShards out of range (1 <= k, 1 <= m, k + m <= 256), or a shard array of the wrong length. */
+export class InvalidShardCountError extends ErasureError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ERASURE_INVALID_SHARD_COUNT', message, details === undefined ? {} : { details });
+  }
+}
+
+/** Fewer than dataShards usable shards: the data cannot be rebuilt. */
+export class TooFewShardsError extends ErasureError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ERASURE_TOO_FEW_SHARDS', message, details === undefined ? {} : { details });
+  }
+}
+
+/** Shards of unequal or zero length, or longer than the configured maximum. */
+export class ShardSizeError extends ErasureError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ERASURE_SHARD_SIZE', message, details === undefined ? {} : { details });
+  }
+}
+
+/** A shard (or a shard list) that is not what the API takes: not an array, not a Uint8Array. */
+export class ShardTypeError extends ErasureError {
+  constructor(message: string) {
+    super('ERASURE_SHARD_TYPE', message);
+  }
+}
+
+/** An output shard shares memory with another shard, so writing it would corrupt an input. */
+export class ShardOverlapError extends ErasureError {
+  constructor(message: string) {
+    super('ERASURE_SHARD_OVERLAP', message);
+  }
+}
+
+/** Data to split or join that is not bytes, empty, or a size that does not fit the shards. */
+export class DataSizeError extends ErasureError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ERASURE_DATA_SIZE', message, details === undefined ? {} : { details });
+  }
+}
+
+/** A stripe handed to the decoder is malformed (hash list of the wrong shape, bad dataBytes). */
+export class StripeFormatError extends ErasureError {
+  constructor(message: string) {
+    super('ERASURE_STRIPE_FORMAT', message);
+  }
+}
+
+/** A matrix that has no inverse. Never happens for the code's own matrices (they are MDS). */
+export class SingularMatrixError extends ErasureError {
+  constructor(message = 'matrix is singular') {
+    super('ERASURE_SINGULAR_MATRIX', message);
+  }
+}
+
+/** `backend: 'wasm'` was asked for on a host without WebAssembly SIMD. */
+export class BackendUnavailableError extends ErasureError {
+  constructor(message: string) {
+    super('ERASURE_BACKEND_UNAVAILABLE', message);
+  }
+}
+
+/** No (k, m) meets the durability target within the node count and overhead limit. */
+export class NoFeasibleParametersError extends ErasureError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ERASURE_NO_FEASIBLE_PARAMETERS', message, details === undefined ? {} : { details });
+  }
+}

@@ -1,0 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+it('the README quick start runs and prints what it says', () => {
+  const example = fileURLToPath(new URL('../examples/quick-start.ts', import.meta.url));
+  const output = execFileSync(process.execPath, ['--import', 'tsx', example], { encoding: 'utf8' });
+  expect(output).toContain('verified: true');
+  expect(output).toContain('restored: The quick brown fox jumps over the lazy dog.');
+  expect(output).toContain('TooFewShardsError: need 4 shards to reconstruct, got 3');
+  expect(output).toContain('stripes: 3, decoded bytes: 10000');
+  expect(output).toMatch(/choose RS\(\d+,\d+\), overhead \d\.\d\d, loss \d\.\d\de-\d+/);
+});
