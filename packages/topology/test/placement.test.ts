@@ -1,0 +1,227 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  builtinTopology,
+  InvalidNodeError,
+  PlacementError,
+  type PlacementNode,
+  placeStripe,
+  REGIONS,
+  StripePlacer,
+  UnknownRegionError,
+} from '../src/index.js';
+
+function cluster(perRegion: Record<string, number>): PlacementNode[] {
+  return Object.entries(perRegion).flatMap(([region, count]) =>
+    Array.from({ length: count }, (_, i) => ({ id: `${region}-${i}`, region })),
+  );
+}
+
+function regionOf(id: string): string {
+  return id.slice(0, id.lastIndexOf('-'));
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1);
+  return out;
+}
+
+describe('placeStripe', () => {
+  it('follows the seed: a us-east client gets us-east, then us-west (60 ms) and eu-west (80 ms)', () => {
+    const nodes = cluster(Object.fromEntries(REGIONS.map((r) => [r, 3])));
+    const placement = new StripePlacer().plan({
+      clientRegion: 'us-east',
+      nodes,
+      dataShards: 4,
+      parityShards: 2,
+    });
+    expect(placement.regions).toEqual(['us-east', 'us-west', 'eu-west']);
+    expect([...placement.shardsPerRegion]).toEqual([
+      ['us-east', 2],
+      ['us-west', 2],
+      ['eu-west', 2],
+    ]);
+    expect(placement.nodeIds.slice(0, 2).map(regionOf)).toEqual(['us-east', 'us-east']);
+    expect(new Set(placement.nodeIds).size).toBe(6);
+    expect(placement).toMatchObject({
+      regionCap: 2,
+      nodeCap: 1,
+      latencyRelaxed: false,
+      regionLossSafe: true,
+    });
+  });
+
+  it('places RS(4,2) on a 6-node, 3-region devnet so that any region outage loses at most 2 shards', () => {
+    const nodes = cluster({ 'us-east': 2, 'eu-west': 2, 'asia-east': 2 });
+    for (const clientRegion of ['us-east', 'eu-west', 'asia-east']) {
+      for (let stripe = 0; stripe < 50; stripe++) {
+        const ids = placeStripe({
+          clientRegion,
+          nodes,
+          dataShards: 4,
+          parityShards: 2,
+          stripeKey: `s${stripe}`,
+        });
+        expect(ids).toHaveLength(6);
+        expect(new Set(ids).size).toBe(6);
+        for (const region of ['us-east', 'eu-west', 'asia-east']) {
+          expect(ids.filter((id) => regionOf(id) === region).length).toBeLessThanOrEqual(2);
+        }
+      }
+    }
+  });
+
+  it('raises the per-node cap only as far as needed: 3 nodes in 3 regions hold 2 shards each', () => {
+    const nodes = cluster({ 'us-east': 1, 'eu-west': 1, 'asia-east': 1 });
+    const placement = new StripePlacer().plan({
+      clientRegion: 'us-east',
+      nodes,
+      dataShards: 4,
+      parityShards: 2,
+    });
+    expect(placement.nodeCap).toBe(2);
+    expect([...countBy(placement.nodeIds, (id) => id).values()]).toEqual([2, 2, 2]);
+  });
+
+  it('uses a region beyond the write latency bound only when the nearer ones cannot hold the stripe', () => {
+    const nodes = cluster({ oceania: 1, 'asia-east': 1, 'south-america': 1 });
+    const placement = new StripePlacer().plan({
+      clientRegion: 'oceania',
+      nodes,
+      dataShards: 2,
+      parityShards: 1,
+    });
+    expect(placement.latencyRelaxed).toBe(true);
+    expect(placement.regions).toContain('south-america');
+    expect(() =>
+      new StripePlacer({ strictLatency: true }).plan({
+        clientRegion: 'oceania',
+        nodes,
+        dataShards: 2,
+        parityShards: 1,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'PLACEMENT_IMPOSSIBLE', reason: 'latency-bound' }));
+  });
+
+  it('refuses to break the region-loss guarantee, unless concentration is allowed for a dev network', () => {
+    const nodes = cluster({ 'us-east': 3, 'eu-west': 3 });
+    const input = { clientRegion: 'us-east', nodes, dataShards: 4, parityShards: 2 };
+    expect(() => placeStripe(input)).toThrow(PlacementError);
+    expect(() => placeStripe(input)).toThrow(/needs nodes in at least 3 regions/);
+    const dev = new StripePlacer({ allowRegionConcentration: true }).plan(input);
+    expect(dev.regionLossSafe).toBe(false);
+    expect(dev.regionCap).toBe(3);
+    const single = new StripePlacer({ allowRegionConcentration: true }).plan({
+      ...input,
+      nodes: [{ id: 'solo', region: 'us-east' }],
+    });
+    expect(single.nodeIds).toEqual(Array(6).fill('solo'));
+  });
+
+  it('skips nodes without room and excluded nodes, and spreads stripes by weight', () => {
+    const nodes: PlacementNode[] = [
+      { id: 'full', region: 'us-east', freeBytes: 10 },
+      { id: 'big', region: 'us-east', freeBytes: 3_000_000 },
+      { id: 'small', region: 'us-east', freeBytes: 1_000_000 },
+      ...cluster({ 'us-west': 2, 'eu-west': 2 }).map((node) => ({ ...node, freeBytes: 1_000_000 })),
+    ];
+    const picks = new Map<string, number>();
+    for (let stripe = 0; stripe < 2_000; stripe++) {
+      const ids = placeStripe({
+        clientRegion: 'us-east',
+        nodes,
+        dataShards: 2,
+        parityShards: 1,
+        shardBytes: 100,
+        stripeKey: `stripe-${stripe}`,
+        exclude: new Set(['us-west-1']),
+      });
+      expect(ids).not.toContain('full');
+      expect(ids).not.toContain('us-west-1');
+      picks.set(ids[0]!, (picks.get(ids[0]!) ?? 0) + 1);
+    }
+    // Weighted rendezvous: 'big' has 3x the free space of 'small', so it takes ~75% of local shards.
+    expect(picks.get('big')! / 2_000).toBeGreaterThan(0.7);
+    expect(picks.get('big')! / 2_000).toBeLessThan(0.8);
+  });
+
+  it('is deterministic for a stripe key', () => {
+    const nodes = cluster(Object.fromEntries(REGIONS.map((r) => [r, 5])));
+    const input = { clientRegion: 'africa', nodes, dataShards: 10, parityShards: 4, stripeKey: 'k' };
+    expect(placeStripe(input)).toEqual(placeStripe({ ...input, nodes: [...nodes].reverse() }));
+  });
+
+  it('rejects bad input with typed errors', () => {
+    const nodes = cluster({ 'us-east': 3, 'eu-west': 3, 'asia-east': 3 });
+    const base = { clientRegion: 'us-east', nodes, dataShards: 4, parityShards: 2 };
+    expect(() => placeStripe({ ...base, clientRegion: 'mars' })).toThrow(UnknownRegionError);
+    expect(() => placeStripe({ ...base, dataShards: 0 })).toThrow(RangeError);
+    expect(() => placeStripe({ ...base, dataShards: 200, parityShards: 100 })).toThrow(RangeError);
+    expect(() => placeStripe({ ...base, nodes: [...nodes, nodes[0]!] })).toThrow(InvalidNodeError);
+    expect(() => placeStripe({ ...base, nodes: [{ id: 'x', region: 'atlantis' }] })).toThrow(
+      /unknown region/,
+    );
+    expect(() => placeStripe({ ...base, nodes: [{ id: 'x', region: 'us-east', freeBytes: -1 }] })).toThrow(
+      InvalidNodeError,
+    );
+    expect(() => placeStripe({ ...base, nodes: [] })).toThrow(
+      expect.objectContaining({ reason: 'no-nodes' }),
+    );
+  });
+});
+
+describe('placement properties', () => {
+  const arbitraryCluster = fc.dictionary(fc.constantFrom(...REGIONS), fc.integer({ min: 0, max: 4 }), {
+    minKeys: 1,
+  });
+  const arbitraryShape = fc.record({ k: fc.integer({ min: 1, max: 12 }), m: fc.integer({ min: 1, max: 5 }) });
+
+  it('losing any one whole region loses at most m shards of any stripe, and it places whenever that is possible', () => {
+    fc.assert(
+      fc.property(
+        arbitraryCluster,
+        arbitraryShape,
+        fc.constantFrom(...REGIONS),
+        (perRegion, { k, m }, client) => {
+          const nodes = cluster(perRegion);
+          const regionsWithNodes = Object.values(perRegion).filter((count) => count > 0).length;
+          const feasible = regionsWithNodes > 0 && regionsWithNodes * m >= k + m;
+          let plan: ReturnType<StripePlacer['plan']>;
+          try {
+            plan = new StripePlacer().plan({ clientRegion: client, nodes, dataShards: k, parityShards: m });
+          } catch (error) {
+            expect(error).toBeInstanceOf(PlacementError);
+            expect(feasible).toBe(false);
+            return;
+          }
+          expect(feasible).toBe(true);
+          expect(plan.nodeIds).toHaveLength(k + m);
+          const perRegionUsed = countBy(plan.nodeIds, regionOf);
+          for (const region of REGIONS) {
+            // The whole region goes down: the stripe keeps at least k shards.
+            const lost = perRegionUsed.get(region) ?? 0;
+            expect(lost).toBeLessThanOrEqual(m);
+            expect(k + m - lost).toBeGreaterThanOrEqual(k);
+          }
+          const perNode = countBy(plan.nodeIds, (id) => id);
+          expect(Math.max(...perNode.values())).toBeLessThanOrEqual(Math.min(plan.nodeCap, m));
+          if ((perRegion[client] ?? 0) > 0) expect(perRegionUsed.has(client)).toBe(true);
+          const order = builtinTopology()
+            .nearest(client, plan.latencyRelaxed ? Number.POSITIVE_INFINITY : 300)
+            .filter((region) => (perRegion[region] ?? 0) > 0);
+          const wanted = Math.min(3, order.length, k + m);
+          expect(perRegionUsed.size).toBeGreaterThanOrEqual(wanted);
+          // Nearest first: the regions used are the first ones of the client's nearness order.
+          expect(new Set(perRegionUsed.keys())).toEqual(new Set(order.slice(0, perRegionUsed.size)));
+          // The node cap is the smallest that works: one lower would not fit.
+          if (plan.nodeCap > 1 && !plan.latencyRelaxed) {
+            const room = order.reduce((sum, r) => sum + Math.min(m, perRegion[r]! * (plan.nodeCap - 1)), 0);
+            expect(room).toBeLessThan(k + m);
+          }
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+});
