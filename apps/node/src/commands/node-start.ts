@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadNodeConfig } from '../config.js';
+import { TrinityNode } from '../node.js';
+
+export const nodeStartHelp = `Usage: trinity node start [options]
+
+Starts a storage node in the foreground. Options override the config file.
+
+  --config FILE               JSON config file (see apps/node/README.md for every key)
+  --data-dir DIR              data directory (shards, manifests, identity key)
+  --api-port PORT             HTTP API port (0 picks a free one)
+  --api-host HOST             HTTP API address (default 127.0.0.1)
+  --listen-port PORT          peer-to-peer TCP port (0 picks a free one)
+  --listen-host HOST          peer-to-peer address (default 127.0.0.1)
+  --region REGION             this node's region (e.g. us-east); unset: detected by RTT
+  --bootstrap ADDR            multiaddr of a peer to join through (repeatable)
+  --capacity BYTES            shard store capacity in bytes
+  --log-level LEVEL           trace | debug | info | warn | error | fatal | silent
+  --region-topology           region-aware placement and routing (on by default)
+  --prometheus-http           serve Prometheus metrics over HTTP
+  --prometheus-http-port P    port of the metrics endpoint (default 9464)
+  --semantic                  fingerprint stored shards into the semantic index
+  -h, --help                  this help
+`;
+
+function intFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** Flags as a partial config object (undefined where a flag was not given). */
+export function flagsToConfig(
+  values: Record<string, string | boolean | string[] | undefined>,
+): Record<string, unknown> {
+  const str = (key: string) => values[key] as string | undefined;
+  const prometheusPort = intFlag(str('prometheus-http-port'), 'prometheus-http-port');
+  return {
+    dataDir: str('data-dir'),
+    region: str('region'),
+    api: { port: intFlag(str('api-port'), 'api-port'), host: str('api-host') },
+    listen: { port: intFlag(str('listen-port'), 'listen-port'), host: str('listen-host') },
+    bootstrap: values.bootstrap,
+    capacityBytes: intFlag(str('capacity'), 'capacity'),
+    logLevel: str('log-level'),
+    regionTopology: values['region-topology'],
+    semantic: values.semantic,
+    prometheus:
+      values['prometheus-http'] || prometheusPort !== undefined
+        ? { enabled: true, ...(prometheusPort === undefined ? {} : { port: prometheusPort }) }
+        : undefined,
+  };
+}
+
+export const nodeFlags = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'api-port': { type: 'string' },
+  'api-host': { type: 'string' },
+  'listen-port': { type: 'string' },
+  'listen-host': { type: 'string' },
+  region: { type: 'string' },
+  bootstrap: { type: 'string', multiple: true },
+  capacity: { type: 'string' },
+  'log-level': { type: 'string' },
+  'region-topology': { type: 'boolean' },
+  'prometheus-http': { type: 'boolean' },
+  'prometheus-http-port': { type: 'string' },
+  semantic: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function nodeStart(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: nodeFlags, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(nodeStartHelp);
+    return 0;
+  }
+  const config = await loadNodeConfig(values.config, flagsToConfig(values));
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const node = await TrinityNode.create(config, logger);
+  await node.start();
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      node
+        .stop()
+        .catch((error: Error) => logger.error({ err: error.message }, 'unclean shutdown'))
+        .finally(() => resolve());
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  logger.flush();
+  return 0;
+}

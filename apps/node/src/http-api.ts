@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isTrinityError, type Logger } from '@trinity/core';
+import { BadRequestError, NodeError, ShuttingDownError } from './errors.js';
+
+/** One route's handler: returns a JSON-able value (sent with `status`), or writes the response itself. */
+export type RouteHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  params: Record<string, string>,
+  url: URL,
+) => Promise<unknown>;
+
+export interface Route {
+  readonly method: string;
+  /** `/v1/objects/:id`: `:name` segments become params. */
+  readonly path: string;
+  readonly handler: RouteHandler;
+  readonly status?: number;
+}
+
+/** Marks a handler result as already written to the response. */
+export const handled = Symbol('handled');
+
+/** Maps any error to an HTTP status and a JSON body `{ error: { code, message } }`. */
+export function errorStatus(error: unknown): { status: number; code: string; message: string } {
+  if (error instanceof NodeError) return { status: error.status, code: error.code, message: error.message };
+  if (isTrinityError(error)) {
+    const code = error.code;
+    const status = code.endsWith('NOT_FOUND')
+      ? 404
+      : code === 'CONFIG_INVALID' || code.endsWith('_INVALID')
+        ? 400
+        : code === 'CAPACITY_EXCEEDED' || code === 'SHARD_TOO_LARGE'
+          ? 507
+          : 500;
+    return { status, code, message: error.message };
+  }
+  return { status: 500, code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+function match(route: Route, method: string, pathname: string): Record<string, string> | undefined {
+  if (route.method !== method) return undefined;
+  const want = route.path.split('/');
+  const got = pathname.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!;
+    if (segment.startsWith(':')) params[segment.slice(1)] = decodeURIComponent(got[i]!);
+    else if (segment !== got[i]) return undefined;
+  }
+  return params;
+}
+
+export function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/**
+ * A small JSON API server on node:http: routes matched by method and path, every error answered as
+ * JSON with a code and one-line message (4xx for the caller's mistakes), and a drain for shutdown.
+ */
+export class ApiServer {
+  readonly #routes: readonly Route[];
+  readonly #logger: Logger;
+  readonly #server: Server;
+  #closing = false;
+
+  constructor(routes: readonly Route[], logger: Logger) {
+    this.#routes = routes;
+    this.#logger = logger;
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+    this.#server.headersTimeout = 30_000;
+    this.#server.requestTimeout = 0; // uploads and downloads of big objects take as long as they take
+    this.#server.keepAliveTimeout = 5_000;
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${shownHost}:${address.port}`;
+  }
+
+  /** Stops taking requests and waits (at most `timeoutMs`) for those in progress. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      sendJson(response, 400, { error: { code: 'BAD_REQUEST', message: 'malformed URL' } });
+      return;
+    }
+    try {
+      if (this.#closing) throw new ShuttingDownError();
+      const found = this.#find(request.method ?? 'GET', url.pathname);
+      if (found === undefined) {
+        sendJson(response, 404, {
+          error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${url.pathname}` },
+        });
+        return;
+      }
+      const result = await found.route.handler(request, response, found.params, url);
+      if (result !== handled) sendJson(response, found.route.status ?? 200, result);
+    } catch (error) {
+      const { status, code, message } = errorStatus(error);
+      if (status >= 500)
+        this.#logger.warn(
+          { method: request.method, path: url.pathname, code, err: message },
+          'request failed',
+        );
+      if (!response.headersSent) sendJson(response, status, { error: { code, message } });
+      else response.destroy(error instanceof Error ? error : new Error(message));
+    } finally {
+      this.#logger.debug(
+        {
+          method: request.method,
+          path: url.pathname,
+          status: response.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'http',
+      );
+    }
+  }
+
+  #find(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
+    for (const route of this.#routes) {
+      let params: Record<string, string> | undefined;
+      try {
+        params = match(route, method, pathname);
+      } catch {
+        throw new BadRequestError('malformed path');
+      }
+      if (params !== undefined) return { route, params };
+    }
+    return undefined;
+  }
+}
+
+/** Reads a small JSON request body (at most `maxBytes`). */
+export async function readJsonBody(request: IncomingMessage, maxBytes = 1024 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) throw new BadRequestError(`JSON body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new BadRequestError('body is not valid JSON');
+  }
+}

@@ -1,0 +1,170 @@
+import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
+import { decodeManifest, encodeManifest, type Manifest, type ManifestStore } from '@trinity/storage';
+import type { Membership } from './membership.js';
+import type { TrinityLibp2p } from './network.js';
+import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
+import { type ManifestRequest, PROTOCOLS } from './wire.js';
+
+const dhtPrefix = '/trinity/';
+const tombstonePrefix = 'trinity-tombstone:';
+
+export function dhtKey(id: string): Uint8Array {
+  return utf8ToBytes(`${dhtPrefix}${id}`);
+}
+
+function idFromKey(key: Uint8Array): string {
+  const text = bytesToUtf8(key);
+  if (!text.startsWith(dhtPrefix)) throw new Error('not a trinity DHT key');
+  const id = text.slice(dhtPrefix.length);
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error('trinity DHT key does not name an object id');
+  return id;
+}
+
+function isTombstone(value: Uint8Array, id: string): boolean {
+  return value.length === tombstonePrefix.length + 64 && bytesToUtf8(value) === `${tombstonePrefix}${id}`;
+}
+
+/** DHT validator for the /trinity/ namespace: a manifest whose object id is the key, or its tombstone. */
+export function validateManifestRecord(key: Uint8Array, value: Uint8Array): void {
+  const id = idFromKey(key);
+  if (isTombstone(value, id)) return;
+  decodeManifest(value, id);
+}
+
+/** DHT selector: a tombstone beats any manifest; among manifests, the highest version wins. */
+export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): number {
+  const id = idFromKey(key);
+  let best = 0;
+  let bestVersion = -1;
+  for (const [index, record] of records.entries()) {
+    if (isTombstone(record, id)) return index;
+    try {
+      const version = decodeManifest(record, id).version;
+      if (version > bestVersion) {
+        best = index;
+        bestVersion = version;
+      }
+    } catch {
+      // invalid records never win
+    }
+  }
+  return best;
+}
+
+/** Serves /trinity/manifest/1.0.0: peers push manifests of objects whose shards they hold, and ask for them. */
+export function manifestHandler(manifests: ManifestStore) {
+  return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
+    switch (request.op) {
+      case 'put': {
+        const manifest = decodeManifest(await context.readBody(request.size));
+        return { value: await manifests.put(manifest) };
+      }
+      case 'get':
+        return { body: encodeManifest(await manifests.get(request.id)) };
+      case 'delete':
+        return { value: await manifests.delete(request.id) };
+    }
+  };
+}
+
+export interface ManifestDirectoryDeps {
+  readonly selfId: string;
+  readonly manifests: ManifestStore;
+  readonly rpc: RpcClient;
+  readonly membership: Membership;
+  readonly libp2p: TrinityLibp2p;
+  readonly logger: Logger;
+  readonly dhtTimeoutMs: number;
+}
+
+/**
+ * Where manifests live: in the local manifest store, on every node holding a shard of the object,
+ * and in the DHT under /trinity/<object id>. Lookups try them in that order.
+ */
+export class ManifestDirectory {
+  readonly #deps: ManifestDirectoryDeps;
+
+  constructor(deps: ManifestDirectoryDeps) {
+    this.#deps = deps;
+  }
+
+  /** Stores the manifest here, on every holder, and in the DHT. Returns the object id. */
+  async publish(manifest: Manifest): Promise<string> {
+    const id = await this.#deps.manifests.put(manifest);
+    const bytes = encodeManifest(manifest);
+    const holders = new Set(
+      manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
+    );
+    holders.delete(this.#deps.selfId);
+    await Promise.allSettled(
+      [...holders].map((node) =>
+        this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes),
+      ),
+    );
+    await this.#dhtPut(id, bytes);
+    return id;
+  }
+
+  /** The manifest of `id`, or undefined when no copy can be found. */
+  async resolve(id: string): Promise<Manifest | undefined> {
+    if (await this.#deps.manifests.has(id)) return this.#deps.manifests.get(id);
+    const fromPeers = await this.#fromPeers(id);
+    if (fromPeers !== undefined) return fromPeers;
+    return this.#fromDht(id);
+  }
+
+  /** Removes the manifest here and on every holder, and tombstones it in the DHT. */
+  async unpublish(manifest: Manifest, id: string): Promise<void> {
+    const holders = new Set(
+      manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
+    );
+    for (const peer of this.#deps.membership.peers()) holders.add(peer.id);
+    holders.delete(this.#deps.selfId);
+    await this.#deps.manifests.delete(id);
+    await Promise.allSettled(
+      [...holders].map((node) => this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'delete', id })),
+    );
+    await this.#dhtPut(id, utf8ToBytes(`${tombstonePrefix}${id}`));
+  }
+
+  async #fromPeers(id: string): Promise<Manifest | undefined> {
+    const peers = this.#deps.membership.peers();
+    if (peers.length === 0) return undefined;
+    const attempts = peers.map(async (peer) => {
+      const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
+        timeoutMs: 5_000,
+      });
+      return decodeManifest(reply.body ?? new Uint8Array(0), id);
+    });
+    try {
+      return await Promise.any(attempts);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #fromDht(id: string): Promise<Manifest | undefined> {
+    const signal = AbortSignal.timeout(this.#deps.dhtTimeoutMs);
+    try {
+      for await (const event of this.#deps.libp2p.services.dht.get(dhtKey(id), { signal })) {
+        if (event.name !== 'VALUE') continue;
+        if (isTombstone(event.value, id)) return undefined;
+        return decodeManifest(event.value, id);
+      }
+    } catch (error) {
+      this.#deps.logger.debug({ id, err: (error as Error).message }, 'DHT lookup failed');
+    }
+    return undefined;
+  }
+
+  async #dhtPut(id: string, value: Uint8Array): Promise<void> {
+    const signal = AbortSignal.timeout(this.#deps.dhtTimeoutMs);
+    try {
+      for await (const _event of this.#deps.libp2p.services.dht.put(dhtKey(id), value, { signal })) {
+        // drain the query; the DHT stores the record on the closest peers it reaches
+      }
+    } catch (error) {
+      this.#deps.logger.debug({ id, err: (error as Error).message }, 'DHT put incomplete');
+    }
+  }
+}

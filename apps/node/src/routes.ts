@@ -1,0 +1,97 @@
+import type { IncomingMessage } from 'node:http';
+import { BadRequestError } from './errors.js';
+import { handled, type Route } from './http-api.js';
+import type { TrinityNode } from './node.js';
+
+const namePattern = /^[\w .,()+=@-]{1,255}$/;
+
+function objectName(url: URL): string | undefined {
+  const name = url.searchParams.get('name');
+  if (name === null || name === '') return undefined;
+  if (!namePattern.test(name)) {
+    throw new BadRequestError('name must be 1-255 characters of letters, digits, spaces and ._,()+=@-');
+  }
+  return name;
+}
+
+async function* requestBody(request: IncomingMessage): AsyncGenerator<Uint8Array> {
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  // A client that disconnects mid-upload ends the iteration without an error on some Node
+  // versions: a body shorter than it announced is a truncated upload, never a complete object.
+  const announced = request.headers['content-length'];
+  if (announced !== undefined && !request.complete) throw new BadRequestError('upload was truncated');
+}
+
+/** The node's HTTP API. */
+export function nodeRoutes(node: TrinityNode): Route[] {
+  return [
+    { method: 'GET', path: '/health', handler: async () => ({ ok: true }) },
+    { method: 'GET', path: '/v1/status', handler: async () => node.status() },
+    {
+      method: 'PUT',
+      path: '/v1/objects',
+      status: 201,
+      handler: async (request, _response, _params, url) => {
+        const name = objectName(url);
+        return node.objects.put(requestBody(request), name === undefined ? {} : { name });
+      },
+    },
+    { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.listObjects() }) },
+    {
+      method: 'GET',
+      path: '/v1/objects/:id',
+      handler: async (_request, response, params) => {
+        const manifest = await node.objects.manifest(params.id!);
+        const stripes = node.objects.read(manifest);
+        // Read the first stripe before answering, so an unreadable object is a clean 503, not a cut body.
+        const first = await stripes.next();
+        response.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': manifest.size,
+          ...(manifest.name === undefined ? {} : { 'x-trinity-name': encodeURIComponent(manifest.name) }),
+        });
+        if (!first.done) await write(response, first.value);
+        for await (const data of stripes) await write(response, data);
+        response.end();
+        return handled;
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/objects/:id/manifest',
+      handler: async (_q, _r, params) => node.objects.manifest(params.id!),
+    },
+    {
+      method: 'GET',
+      path: '/v1/objects/:id/health',
+      handler: async (_q, _r, params) => node.objectHealth(params.id!),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/objects/:id',
+      handler: async (_q, _r, params) => {
+        await node.objects.delete(params.id!);
+        return { id: params.id, deleted: true };
+      },
+    },
+  ];
+}
+
+/** Writes with backpressure: waits for 'drain' when the socket buffer is full. */
+async function write(response: import('node:http').ServerResponse, data: Uint8Array): Promise<void> {
+  if (response.write(data)) return;
+  await new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      response.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      response.off('drain', onDrain);
+      reject(new Error('client went away'));
+    };
+    response.once('drain', onDrain);
+    response.once('close', onClose);
+  });
+}

@@ -1,0 +1,106 @@
+import { fromHex, toHex } from '@trinity/core';
+import type { ShardStore } from '@trinity/storage';
+import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
+import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from './wire.js';
+
+/** Serves /trinity/shard/1.0.0 from the local store: store (or stage), fetch, has and delete. */
+export function shardHandler(store: ShardStore) {
+  return async (request: ShardRequest, context: RpcContext): Promise<RpcReply> => {
+    switch (request.op) {
+      case 'store': {
+        const data = await context.readBody(request.size);
+        const options = {
+          expectedHash: fromHex(request.hash),
+          ...(request.fencingToken === undefined ? {} : { fencingToken: request.fencingToken }),
+        };
+        if (request.txId !== undefined) await store.stage(request.txId, data, options);
+        else await store.put(data, options);
+        return {};
+      }
+      case 'fetch':
+        return { body: await store.get(fromHex(request.hash)) };
+      case 'has':
+        return { value: await Promise.all(request.hashes.map((hash) => store.has(fromHex(hash)))) };
+      case 'delete': {
+        const deleted = await Promise.all(request.hashes.map((hash) => store.delete(fromHex(hash))));
+        return { value: deleted.filter(Boolean).length };
+      }
+    }
+  };
+}
+
+/**
+ * The shard operations against any node, this one included: calls for this node go straight to the
+ * local store, the rest over the wire.
+ */
+export class ShardTransfer {
+  readonly #selfId: string;
+  readonly #store: ShardStore;
+  readonly #rpc: RpcClient;
+
+  constructor(selfId: string, store: ShardStore, rpc: RpcClient) {
+    this.#selfId = selfId;
+    this.#store = store;
+    this.#rpc = rpc;
+  }
+
+  async store(
+    node: string,
+    hash: Uint8Array,
+    data: Uint8Array,
+    options: { txId?: string } = {},
+  ): Promise<void> {
+    if (node === this.#selfId) {
+      if (options.txId !== undefined) await this.#store.stage(options.txId, data, { expectedHash: hash });
+      else await this.#store.put(data, { expectedHash: hash });
+      return;
+    }
+    const header = {
+      op: 'store',
+      hash: toHex(hash),
+      size: data.length,
+      ...(options.txId ? { txId: options.txId } : {}),
+    };
+    await this.#rpc.call(node, PROTOCOLS.shard, header, data);
+  }
+
+  /** The shard's bytes as the node sent them: the caller verifies the hash. */
+  async fetch(node: string, hash: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
+    if (node === this.#selfId) return this.#store.get(hash);
+    const reply = await this.#rpc.call(node, PROTOCOLS.shard, { op: 'fetch', hash: toHex(hash) }, undefined, {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    return reply.body ?? new Uint8Array(0);
+  }
+
+  /** Which of `hashes` the node holds (intact, as far as it knows). */
+  async has(node: string, hashes: readonly Uint8Array[]): Promise<boolean[]> {
+    if (node === this.#selfId) return Promise.all(hashes.map((hash) => this.#store.has(hash)));
+    const out: boolean[] = [];
+    for (let start = 0; start < hashes.length; start += hashesPerRequestMax) {
+      const batch = hashes.slice(start, start + hashesPerRequestMax).map((hash) => toHex(hash));
+      const reply = await this.#rpc.call(node, PROTOCOLS.shard, { op: 'has', hashes: batch });
+      const value = reply.value;
+      if (
+        !Array.isArray(value) ||
+        value.length !== batch.length ||
+        value.some((v) => typeof v !== 'boolean')
+      ) {
+        throw new Error(`peer ${node.slice(-8)} answered has() with a malformed list`);
+      }
+      out.push(...(value as boolean[]));
+    }
+    return out;
+  }
+
+  async delete(node: string, hashes: readonly Uint8Array[]): Promise<void> {
+    if (node === this.#selfId) {
+      await Promise.all(hashes.map((hash) => this.#store.delete(hash)));
+      return;
+    }
+    for (let start = 0; start < hashes.length; start += hashesPerRequestMax) {
+      const batch = hashes.slice(start, start + hashesPerRequestMax).map((hash) => toHex(hash));
+      await this.#rpc.call(node, PROTOCOLS.shard, { op: 'delete', hashes: batch });
+    }
+  }
+}

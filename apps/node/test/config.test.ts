@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError } from '@trinity/core';
+import { describe, expect, it } from 'vitest';
+import { flagsToConfig } from '../src/commands/node-start.js';
+import { deepMerge, loadNodeConfig, parseNodeConfig } from '../src/config.js';
+import { cliPath, tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+
+describe('node config', () => {
+  it('has a default for every field', () => {
+    const config = parseNodeConfig({});
+    expect(config.erasure).toEqual({ dataShards: 4, parityShards: 2, shardBytes: 1024 * 1024 });
+    expect(config.api.port).toBe(7070);
+    expect(config.region).toBeUndefined();
+  });
+
+  it('names every bad field in one line', () => {
+    expect(() =>
+      parseNodeConfig({ api: { port: 70_000 }, region: 'Mars Base', erasure: { dataShards: 0 } }),
+    ).toThrow(ConfigError);
+    try {
+      parseNodeConfig({
+        api: { port: 70_000 },
+        region: 'Mars Base',
+        erasure: { dataShards: 0 },
+        colour: 'red',
+      });
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).not.toContain('\n');
+      expect(message).toContain('api.port');
+      expect(message).toContain('(got 70000)');
+      expect(message).toContain('region');
+      expect(message).toContain('erasure.dataShards');
+      expect(message).toContain('colour');
+    }
+  });
+
+  it('lays flags over the file, key by key', async () => {
+    const dir = await tempDir('trinity-config-');
+    try {
+      const file = join(dir.path, 'node.json');
+      await writeFile(file, JSON.stringify({ api: { host: '127.0.0.1', port: 8000 }, region: 'eu-west' }));
+      const config = await loadNodeConfig(
+        file,
+        flagsToConfig({ 'api-port': '9000', bootstrap: ['/ip4/127.0.0.1/tcp/1'] }),
+      );
+      expect(config.api).toEqual({ host: '127.0.0.1', port: 9000 });
+      expect(config.region).toBe('eu-west');
+      expect(config.bootstrap).toEqual(['/ip4/127.0.0.1/tcp/1']);
+      await writeFile(file, '{ not json');
+      await expect(loadNodeConfig(file, {})).rejects.toThrow(/not valid JSON/);
+      await expect(loadNodeConfig(join(dir.path, 'missing.json'), {})).rejects.toThrow(
+        /cannot read config file/,
+      );
+      expect(() => flagsToConfig({ 'api-port': 'eighty' })).toThrow(/--api-port must be a whole number/);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('deepMerge ignores undefined overrides', () => {
+    expect(deepMerge({ a: { b: 1, c: 2 } }, { a: { b: undefined, c: 3 }, d: undefined })).toEqual({
+      a: { b: 1, c: 3 },
+    });
+  });
+
+  it('the CLI exits non-zero with a one-line reason for a bad config', async () => {
+    const dir = await tempDir('trinity-config-');
+    try {
+      const result = await run(process.execPath, [
+        cliPath,
+        'node',
+        'start',
+        '--data-dir',
+        dir.path,
+        '--api-port',
+        '99999',
+      ]).catch((error: { code: number; stderr: string }) => error);
+      expect((result as { code: number }).code).toBe(1);
+      const stderr = (result as { stderr: string }).stderr.trim();
+      expect(stderr.split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^trinity: invalid node config: api\.port: .*\(got 99999\)$/);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('every command answers --help, and an unknown command fails', async () => {
+    for (const args of [['--help'], ['node', 'start', '--help'], ['devnet', '--help'], ['put', '--help']]) {
+      const { stdout } = await run(process.execPath, [cliPath, ...args]);
+      expect(stdout).toMatch(/Usage/);
+    }
+    const result = await run(process.execPath, [cliPath, 'frobnicate']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect((result as { code: number }).code).toBe(1);
+    expect((result as { stderr: string }).stderr).toContain('unknown command "frobnicate"');
+  });
+});
