@@ -32,7 +32,8 @@ export class TokenBucket {
     assertNumber(amount, 'amount', 0);
     this.#refill(nowMs);
     const needed = Math.min(amount, this.burst) - this.#tokens;
-    return needed <= 0 ? 0 : Math.ceil((needed * 1000) / this.ratePerSecond);
+    // A millionth of a token of floating-point dust must not cost another wait.
+    return needed <= 1e-6 ? 0 : Math.ceil((needed * 1000) / this.ratePerSecond);
   }
 
   /** Takes `amount` if it can start now; false (and nothing taken) otherwise. */
