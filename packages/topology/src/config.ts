@@ -101,29 +101,42 @@ export const routerConfigSchema = z
   })
   .strict();
 
-/** Weight sets the adaptive router chooses among by default: the seed's first, then leaning each way. */
+/**
+ * Weight sets the adaptive router chooses among by default: the seed's first, then sets leaning
+ * towards each signal. Each set is one more index in the router (memory and update cost grow with it).
+ */
 export const DEFAULT_WEIGHT_SETS = [
   { latency: 0.4, reputation: 0.4, locality: 0.2 },
   { latency: 0.7, reputation: 0.2, locality: 0.1 },
   { latency: 0.2, reputation: 0.7, locality: 0.1 },
   { latency: 0.3, reputation: 0.3, locality: 0.4 },
   { latency: 0.55, reputation: 0.4, locality: 0.05 },
+  { latency: 0.4, reputation: 0.55, locality: 0.05 },
+  { latency: 0.9, reputation: 0.05, locality: 0.05 },
+  { latency: 0.05, reputation: 0.9, locality: 0.05 },
 ] as const;
 
-/** The adaptive router: a discounted-UCB bandit over weight sets, learning from fetch outcomes. */
+/** The adaptive router: learned weights from fetch outcomes, chosen among indexed weight sets. */
 export const adaptiveRouterConfigSchema = z
   .object({
-    /** Off by default: then arm 0 (the fixed weights) is always used. */
+    /** Off by default: then set 0 (the fixed seed weights) is always used. */
     enabled: z.boolean().default(false),
-    /** The arms; the first is used while disabled. */
+    /**
+     * `least-squares`: fit reward on (latency score, reputation, locality) with forgetting, use the
+     * indexed set nearest to the fitted weights. `bandit`: discounted UCB over the sets.
+     */
+    policy: z.enum(['least-squares', 'bandit']).default('least-squares'),
+    /** The indexed weight sets; the first is used while disabled. */
     weightSets: z
       .array(routerWeightsSchema)
       .min(1)
       .max(16)
       .default(() => DEFAULT_WEIGHT_SETS.map((set) => ({ ...set }))),
-    /** Per-outcome discount of past rewards: old evidence fades, so the choice follows drift (horizon ~ 1/(1-discount)). */
+    /** Least squares: per-outcome forgetting factor (memory ~ 1/(1-forgetting) outcomes). */
+    forgetting: z.number().min(0.5).max(1).default(0.999),
+    /** Bandit: per-outcome discount of past rewards (horizon ~ 1/(1-discount)). */
     discount: z.number().min(0.5).max(1).default(0.995),
-    /** Exploration strength of the UCB bonus. */
+    /** Bandit: exploration strength of the UCB bonus. */
     exploration: z.number().min(0).max(10).default(0.25),
     /** Reward of a successful fetch = 1 / (1 + latencyMs / rewardScaleMs); a failure earns 0. */
     rewardScaleMs: z.number().min(1).max(60_000).default(100),

@@ -44,6 +44,12 @@ export {
 export { LatencyTracker, type PeerLatency } from './latency-tracker.js';
 export { LatencyZone, latencyZone, localityScore, NEAR_THRESHOLD_MS } from './latency-zone.js';
 export {
+  type LeastSquaresReport,
+  LeastSquaresWeights,
+  nearestWeightSet,
+  type RouteFeatures,
+} from './least-squares-weights.js';
+export {
   type PlacementNode,
   type PlacementRules,
   type PlaceStripeInput,

@@ -9,6 +9,7 @@ import {
 import { InvalidNodeError, TopologyLimitError, UnknownRegionError } from './errors.js';
 import { compositeScore, latencyScore, staticScore } from './latency-score.js';
 import { assertPeerId, LatencyTracker } from './latency-tracker.js';
+import type { RouteFeatures } from './least-squares-weights.js';
 import type { RegionId } from './regions.js';
 import { _ScoreHeap } from './score-heap.js';
 import { builtinTopology, type Topology } from './topology.js';
@@ -206,6 +207,14 @@ export class RegionRouter {
     this.topology.indexOf(requesterRegion, 'requesterRegion');
     assertInt(weightSet, 'weightSet', 0, this.weightSets.length - 1);
     return this.#score(id, entry, requesterRegion, weightSet);
+  }
+
+  /** The three scored signals of a node for a requester (what the adaptive router learns from). */
+  features(id: string, requesterRegion: RegionId): RouteFeatures | undefined {
+    const entry = this.#nodes.get(id);
+    if (entry === undefined) return undefined;
+    const locality = this.topology.locality(requesterRegion, entry.region);
+    return { latency: this.#latencyScore(id, entry), reputation: entry.reputation, locality };
   }
 
   /** Every node, for a brute-force cross-check or a snapshot. */

@@ -52,9 +52,8 @@ export class WeightBandit {
     return this.config.weightSets.length;
   }
 
-  /** The arm to use for the next decision: 0 while disabled, else the best upper bound (untried arms first). */
+  /** The arm to use for the next decision: the best upper bound (untried arms first). */
   select(): number {
-    if (!this.config.enabled) return 0;
     for (let arm = 0; arm < this.arms; arm++) if (this.#counts[arm]! < 1e-9) return arm;
     let best = 0;
     let bestBound = Number.NEGATIVE_INFINITY;
