@@ -182,8 +182,9 @@ function placeStripe(
   maxRebuildsPerNode: number,
 ): { rebuild: RepairTarget[]; unplaced: number[] } {
   const stripe = manifest.stripes[stripeIndex]!;
-  // Every node named for any shard of the stripe is off limits, the holders of broken shards too:
-  // one node must never end up with two shards of a stripe.
+  // Every node named for any shard of the stripe is off limits for another shard, the holders of
+  // broken shards too: one node must never end up with two shards of a stripe. The one exception is
+  // a broken shard's own live holder, which may take that same shard back (below).
   const occupied = new Set(stripe.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId)));
   const regionCount = new Map<string, number>();
   for (const shardIndex of healthyIndexes) {
@@ -193,11 +194,27 @@ function placeStripe(
   }
   const rebuild: RepairTarget[] = [];
   const unplaced: number[] = [];
+  const candidateIds = new Set(candidates.map((candidate) => candidate.nodeId));
+  const healthyHolders = new Set(
+    healthyIndexes.flatMap((shardIndex) => stripe.shards[shardIndex]!.holders.map((h) => h.nodeId)),
+  );
+  const underLoad = (nodeId: string) => (load.get(nodeId) ?? 0) < maxRebuildsPerNode;
   for (const shardIndex of brokenIndexes) {
-    let best: Holder | undefined;
-    for (const candidate of candidates) {
-      if (occupied.has(candidate.nodeId) || (load.get(candidate.nodeId) ?? 0) >= maxRebuildsPerNode) continue;
-      if (best === undefined || compareCandidates(candidate, best, regionCount, load) < 0) best = candidate;
+    // A live holder that lost its copy (a corrupt file quarantined, a disk replaced) takes the same
+    // shard back: it ends up holding one shard of the stripe, as before.
+    const ownHolder = stripe.shards[shardIndex]!.holders.find(
+      (holder) =>
+        candidateIds.has(holder.nodeId) &&
+        !healthyHolders.has(holder.nodeId) &&
+        !rebuild.some((planned) => planned.target.nodeId === holder.nodeId) &&
+        underLoad(holder.nodeId),
+    );
+    let best: Holder | undefined = candidates.find((candidate) => candidate.nodeId === ownHolder?.nodeId);
+    if (best === undefined) {
+      for (const candidate of candidates) {
+        if (occupied.has(candidate.nodeId) || !underLoad(candidate.nodeId)) continue;
+        if (best === undefined || compareCandidates(candidate, best, regionCount, load) < 0) best = candidate;
+      }
     }
     if (best === undefined) {
       unplaced.push(shardIndex);
