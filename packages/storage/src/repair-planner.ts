@@ -195,9 +195,8 @@ function placeStripe(
   const rebuild: RepairTarget[] = [];
   const unplaced: number[] = [];
   const candidateIds = new Set(candidates.map((candidate) => candidate.nodeId));
-  const healthyHolders = new Set(
-    healthyIndexes.flatMap((shardIndex) => stripe.shards[shardIndex]!.holders.map((h) => h.nodeId)),
-  );
+  const holdsOtherShard = (nodeId: string, shardIndex: number) =>
+    stripe.shards.some((shard, i) => i !== shardIndex && shard.holders.some((h) => h.nodeId === nodeId));
   const underLoad = (nodeId: string) => (load.get(nodeId) ?? 0) < maxRebuildsPerNode;
   for (const shardIndex of brokenIndexes) {
     // A live holder that lost its copy (a corrupt file quarantined, a disk replaced) takes the same
@@ -205,8 +204,7 @@ function placeStripe(
     const ownHolder = stripe.shards[shardIndex]!.holders.find(
       (holder) =>
         candidateIds.has(holder.nodeId) &&
-        !healthyHolders.has(holder.nodeId) &&
-        !rebuild.some((planned) => planned.target.nodeId === holder.nodeId) &&
+        !holdsOtherShard(holder.nodeId, shardIndex) &&
         underLoad(holder.nodeId),
     );
     let best: Holder | undefined = candidates.find((candidate) => candidate.nodeId === ownHolder?.nodeId);

@@ -2,7 +2,10 @@ import { toHex } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
 import { createManifest, type Holder, planRepair } from '../src/index.js';
 
-const nodes: Holder[] = Array.from({ length: 6 }, (_, i) => ({ nodeId: `n${i}`, region: ['a', 'b', 'c'][i % 3]! }));
+const nodes: Holder[] = Array.from({ length: 6 }, (_, i) => ({
+  nodeId: `n${i}`,
+  region: ['a', 'b', 'c'][i % 3]!,
+}));
 
 function fullyPlacedManifest() {
   // RS(4,2) over exactly six nodes: every node holds one shard of the stripe, none is spare.
@@ -21,10 +24,14 @@ function fullyPlacedManifest() {
 
 describe('planRepair: a live holder that lost its copy', () => {
   it('takes the same shard back when no other node is free', () => {
-    const plan = planRepair(fullyPlacedManifest(), (_s, i) => (i === 3 ? 'corrupt' : 'ok'), { candidates: nodes });
+    const plan = planRepair(fullyPlacedManifest(), (_s, i) => (i === 3 ? 'corrupt' : 'ok'), {
+      candidates: nodes,
+    });
     expect(plan.unplaced).toEqual([]);
     expect(plan.tasks).toHaveLength(1);
-    expect(plan.tasks[0]!.rebuild).toEqual([{ shardIndex: 3, hash: toHex(new Uint8Array(32).fill(4)), target: nodes[3] }]);
+    expect(plan.tasks[0]!.rebuild).toEqual([
+      { shardIndex: 3, hash: toHex(new Uint8Array(32).fill(4)), target: nodes[3] },
+    ]);
   });
 
   it('never receives a different shard of the stripe', () => {

@@ -100,11 +100,13 @@ describe('planRepair', () => {
         const load = new Map<string, number>();
         for (const task of plan.tasks) {
           const stripe = manifest.stripes[task.stripeIndex]!;
-          const holders = new Set(stripe.shards.flatMap((sh) => sh.holders.map((h) => h.nodeId)));
           const targets = task.rebuild.map((r) => r.target.nodeId);
           expect(new Set(targets).size).toBe(targets.length);
-          for (const t of targets) {
-            expect(holders.has(t)).toBe(false);
+          for (const { shardIndex, target } of task.rebuild) {
+            const t = target.nodeId;
+            // A target holds no other shard of the stripe (it may be the live holder of this very shard).
+            const others = stripe.shards.filter((_sh, i) => i !== shardIndex);
+            expect(others.some((sh) => sh.holders.some((h) => h.nodeId === t))).toBe(false);
             expect(candidates.map((i) => nodes[i]!.nodeId)).toContain(t);
             load.set(t, (load.get(t) ?? 0) + 1);
           }
