@@ -78,7 +78,7 @@ export class Devnet {
 
   async startNode(index: number): Promise<void> {
     const node = this.nodes[index]!;
-    if (node.process !== undefined && node.process.exitCode === null) return;
+    if (this.isRunning(index)) return;
     await mkdir(node.dataDir, { recursive: true });
     await rm(join(node.dataDir, 'ready.json'), { force: true });
     const bootstrap = this.nodes
@@ -97,6 +97,7 @@ export class Devnet {
       '--region',
       node.region,
       ...bootstrap.flatMap((address) => ['--bootstrap', address]),
+      '--exit-with-parent',
       ...(this.options.nodeArgs ?? []),
     ];
     if (this.options.nodeConfig !== undefined) {

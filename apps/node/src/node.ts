@@ -309,6 +309,7 @@ export class TrinityNode {
       apiUrl: this.#apiUrl,
       version: nodeVersion,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
+      connections: this.libp2p.getConnections().length,
       peers: this.membership.peers().map((peer) => ({
         id: peer.id,
         region: peer.region ?? null,

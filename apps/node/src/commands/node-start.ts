@@ -21,6 +21,7 @@ Starts a storage node in the foreground. Options override the config file.
   --prometheus-http           serve Prometheus metrics over HTTP
   --prometheus-http-port P    port of the metrics endpoint (default 9464)
   --semantic                  fingerprint stored shards into the semantic index
+  --exit-with-parent          stop when the parent process goes away (used by devnet)
   -h, --help                  this help
 `;
 
@@ -68,6 +69,7 @@ export const nodeFlags = {
   'prometheus-http': { type: 'boolean' },
   'prometheus-http-port': { type: 'string' },
   semantic: { type: 'boolean' },
+  'exit-with-parent': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -94,6 +96,13 @@ export async function nodeStart(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    if (values['exit-with-parent']) {
+      // A devnet's nodes must not outlive the devnet, even when it is killed with SIGKILL.
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) onSignal('SIGTERM');
+      }, 1_000).unref();
+    }
   });
   logger.flush();
   return 0;
