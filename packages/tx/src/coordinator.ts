@@ -1,0 +1,473 @@
+import { assert, parseConfig, type Random, toHex, unreachable } from '@trinity/core';
+import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
+import { DueQueue } from './due-queue.js';
+import type { TxEffect, Vote } from './effects.js';
+import { TxLimitError, TxNotFoundError, TxStateError } from './errors.js';
+import {
+  type CoordCommitRecord,
+  type CoordinatorRecord,
+  nodeIdSchema,
+  shardHashSchema,
+  type TxLogRecord,
+  txIdSchema,
+} from './log-record.js';
+import type { CoordinatorMessage } from './messages.js';
+import { TxStats } from './stats.js';
+
+/** Where a coordinator's transaction is. `committing`: decision appended, not yet durable. */
+export type CoordinatorTxState = 'open' | 'preparing' | 'committing' | 'committed';
+
+interface CoordShard {
+  readonly node: string;
+  readonly ref: string;
+  vote: Vote | undefined;
+}
+
+interface CoordNode {
+  readonly shards: string[];
+  acked: boolean;
+}
+
+interface CoordTx {
+  readonly txId: string;
+  state: CoordinatorTxState;
+  readonly startedMs: number;
+  deadlineMs: number;
+  nextRetryMs: number;
+  readonly shards: Map<string, CoordShard>;
+  readonly nodes: Map<string, CoordNode>;
+  commitVotes: number;
+  commitRecord: CoordCommitRecord | undefined;
+}
+
+/** A read-only view of one transaction, for status pages and tests. */
+export interface CoordinatorTxStatus {
+  readonly txId: string;
+  readonly state: CoordinatorTxState;
+  readonly shards: number;
+  readonly commitVotes: number;
+  readonly nodesAcked: number;
+  readonly nodes: number;
+  readonly deadlineMs: number;
+}
+
+export interface CoordinatorInit {
+  /** This node's id: participants send votes and acks here. */
+  readonly nodeId: string;
+  readonly config?: TxConfigInput;
+  /** Source of transaction ids when the caller gives none. */
+  readonly random?: Random;
+  readonly stats?: TxStats;
+}
+
+/**
+ * The 2PC coordinator (presumed abort) as a sans-IO state machine. Every method takes the time
+ * and returns effects for the host to run (see TxEffect); nothing here reads a clock or does I/O.
+ *
+ * The commit decision is a `coord-commit` log record; participants are told only once it is
+ * durable (`logged`). Without that record the answer is abort, so a crash before it aborts the
+ * transaction and nothing else needs logging. After a restart, `recover` resumes sending commits
+ * for every decision not yet acknowledged by all participants.
+ */
+export class Coordinator {
+  readonly nodeId: string;
+  readonly config: TxConfig;
+  readonly stats: TxStats;
+  readonly #random: Random | undefined;
+  readonly #txs = new Map<string, CoordTx>();
+  readonly #due = new DueQueue();
+
+  constructor(init: CoordinatorInit) {
+    this.nodeId = checkId(nodeIdSchema, init.nodeId, 'nodeId');
+    this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
+    this.stats = init.stats ?? new TxStats();
+    this.#random = init.random;
+  }
+
+  /** Transactions tracked now (at most `maxConcurrentTransactions`, plus any recovered beyond it). */
+  get activeCount(): number {
+    return this.#txs.size;
+  }
+
+  /** Starts a transaction and returns its id (`txId`, or 32 hex characters from the Random). */
+  beginTransaction(nowMs: number, txId?: string): string {
+    if (this.#txs.size >= this.config.maxConcurrentTransactions) {
+      throw new TxLimitError(`at most ${this.config.maxConcurrentTransactions} concurrent transactions`, {
+        limit: this.config.maxConcurrentTransactions,
+      });
+    }
+    let id: string;
+    if (txId === undefined) {
+      if (this.#random === undefined) throw new TypeError('beginTransaction needs a txId or a Random');
+      id = toHex(this.#random.bytes(16));
+    } else {
+      id = checkId(txIdSchema, txId, 'txId');
+    }
+    if (this.#txs.has(id)) throw new TxStateError(`transaction ${id} already exists`, { txId: id });
+    const tx: CoordTx = {
+      txId: id,
+      state: 'open',
+      startedMs: nowMs,
+      deadlineMs: nowMs + this.config.prepareTimeoutMs,
+      nextRetryMs: Number.MAX_SAFE_INTEGER,
+      shards: new Map(),
+      nodes: new Map(),
+      commitVotes: 0,
+      commitRecord: undefined,
+    };
+    this.#txs.set(id, tx);
+    this.#schedule(tx);
+    this.stats.began();
+    this.stats.setActive(this.#txs.size);
+    return id;
+  }
+
+  /** Adds the participant that will store `shardHash` (64 hex) on `node`; `ref` is passed to its host. */
+  addParticipant(txId: string, shardHash: string, node: string, ref: string = shardHash): void {
+    const tx = this.#get(txId);
+    if (tx.state !== 'open') throw new TxStateError(`transaction ${txId} is ${tx.state}, not open`, { txId });
+    checkId(shardHashSchema, shardHash, 'shardHash');
+    checkId(nodeIdSchema, node, 'node');
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256) {
+      throw new RangeError('ref must be a string of 1 to 256 characters');
+    }
+    if (tx.shards.has(shardHash))
+      throw new TxStateError(`shard ${shardHash} is already in ${txId}`, { txId });
+    if (tx.shards.size >= this.config.maxShardsPerTransaction) {
+      throw new TxLimitError(`at most ${this.config.maxShardsPerTransaction} shards per transaction`, {
+        limit: this.config.maxShardsPerTransaction,
+        txId,
+      });
+    }
+    tx.shards.set(shardHash, { node, ref, vote: undefined });
+  }
+
+  /** Phase 1: asks every participant node to prepare its shards. */
+  prepare(txId: string, nowMs: number): TxEffect[] {
+    const tx = this.#get(txId);
+    if (tx.state !== 'open') throw new TxStateError(`transaction ${txId} is ${tx.state}, not open`, { txId });
+    if (tx.shards.size === 0) throw new TxStateError(`transaction ${txId} has no participants`, { txId });
+    for (const [shard, { node }] of tx.shards) {
+      const entry = tx.nodes.get(node);
+      if (entry === undefined) tx.nodes.set(node, { shards: [shard], acked: false });
+      else entry.shards.push(shard);
+    }
+    tx.state = 'preparing';
+    tx.deadlineMs = nowMs + this.config.prepareTimeoutMs;
+    tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
+    this.stats.addParticipants(tx.shards.size);
+    this.#schedule(tx);
+    return [...tx.nodes.keys()].map((node) => this.#prepareTo(tx, node));
+  }
+
+  /** Records one shard's vote (what a `vote` message does for each of its shards). */
+  recordVote(txId: string, shardHash: string, vote: Vote, nowMs: number): TxEffect[] {
+    const tx = this.#get(txId);
+    if (tx.state !== 'preparing') throw new TxStateError(`transaction ${txId} is ${tx.state}, not preparing`);
+    const shard = tx.shards.get(shardHash);
+    if (shard === undefined) throw new TxStateError(`shard ${shardHash} is not in ${txId}`, { txId });
+    return this.#onVotes(tx, shard.node, [shardHash], vote, nowMs, undefined);
+  }
+
+  /** Aborts a transaction that is not decided yet (TxStateError once the commit is decided). */
+  abort(txId: string, nowMs: number, reason = 'aborted by the client'): TxEffect[] {
+    const tx = this.#get(txId);
+    if (tx.state === 'committing' || tx.state === 'committed') {
+      throw new TxStateError(`transaction ${txId} is already ${tx.state}`, { txId });
+    }
+    return this.#decideAbort(tx, nowMs, reason);
+  }
+
+  /** A validated message from a participant (vote, ack or status-query). */
+  handle(message: CoordinatorMessage, nowMs: number): TxEffect[] {
+    const tx = this.#txs.get(message.txId);
+    switch (message.type) {
+      case 'vote':
+        // Presumed abort: a vote for a transaction this coordinator does not know is answered abort.
+        if (tx === undefined)
+          return message.vote === 'commit' ? [this.#abortTo(message.txId, message.from)] : [];
+        return this.#onVotes(tx, message.from, message.shards, message.vote, nowMs, message.reason);
+      case 'ack':
+        return tx === undefined ? [] : this.#onAck(tx, message.from, nowMs);
+      case 'status-query':
+        return [this.#statusReply(tx, message.txId, message.from)];
+      default:
+        return unreachable(message, 'coordinator message');
+    }
+  }
+
+  /** The host reports that `record` (from an `append` effect) is durable. */
+  logged(record: TxLogRecord, nowMs: number): TxEffect[] {
+    if (record.type !== 'coord-commit') return [];
+    const tx = this.#txs.get(record.txId);
+    if (tx === undefined || tx.state !== 'committing') return [];
+    tx.state = 'committed';
+    tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
+    this.#schedule(tx);
+    this.stats.decided('committed', nowMs - tx.startedMs);
+    const effects: TxEffect[] = [{ kind: 'decided', txId: tx.txId, outcome: 'committed' }];
+    for (const node of tx.nodes.keys()) effects.push(this.#commitTo(tx.txId, node));
+    return effects;
+  }
+
+  /** Acts on every deadline due by `nowMs`: prepare timeouts and resends. */
+  tick(nowMs: number): TxEffect[] {
+    const effects: TxEffect[] = [];
+    for (const txId of this.#due.popDue(nowMs)) {
+      const tx = this.#txs.get(txId);
+      if (tx !== undefined) effects.push(...this.#onDue(tx, nowMs));
+    }
+    return effects;
+  }
+
+  /** When `tick` next has something to do (undefined: nothing pending). */
+  nextWakeMs(): number | undefined {
+    return this.#due.peekMs();
+  }
+
+  /**
+   * Rebuilds state from the log at start-up (call once, before anything else): every commit
+   * decision without a `coord-end` is resent until all its participants acknowledge it.
+   */
+  recover(records: readonly TxLogRecord[], nowMs: number): TxEffect[] {
+    assert(this.#txs.size === 0, 'Coordinator.recover must run before any transaction');
+    const open = new Map<string, CoordCommitRecord>();
+    for (const record of records) {
+      if (record.type === 'coord-commit') open.set(record.txId, record);
+      else if (record.type === 'coord-end') open.delete(record.txId);
+    }
+    const effects: TxEffect[] = [];
+    for (const record of open.values()) {
+      const tx = this.#recoveredTx(record, nowMs);
+      this.#txs.set(tx.txId, tx);
+      this.#schedule(tx);
+      for (const node of tx.nodes.keys()) effects.push(this.#commitTo(tx.txId, node));
+    }
+    this.stats.setActive(this.#txs.size);
+    return effects;
+  }
+
+  /** Records that rebuild the current state: what a checkpoint keeps. */
+  liveRecords(): CoordinatorRecord[] {
+    const live: CoordinatorRecord[] = [];
+    for (const tx of this.#txs.values()) if (tx.commitRecord !== undefined) live.push(tx.commitRecord);
+    return live;
+  }
+
+  status(txId: string): CoordinatorTxStatus | undefined {
+    const tx = this.#txs.get(txId);
+    if (tx === undefined) return undefined;
+    let nodesAcked = 0;
+    for (const node of tx.nodes.values()) if (node.acked) nodesAcked++;
+    return {
+      txId,
+      state: tx.state,
+      shards: tx.shards.size,
+      commitVotes: tx.commitVotes,
+      nodesAcked,
+      nodes: tx.nodes.size,
+      deadlineMs: tx.deadlineMs,
+    };
+  }
+
+  /** Ids of every tracked transaction. */
+  transactionIds(): string[] {
+    return [...this.#txs.keys()];
+  }
+
+  #onVotes(
+    tx: CoordTx,
+    node: string,
+    shards: readonly string[],
+    vote: Vote,
+    nowMs: number,
+    reason: string | undefined,
+  ): TxEffect[] {
+    if (tx.state === 'committed') return vote === 'commit' ? [this.#commitTo(tx.txId, node)] : [];
+    // A late abort vote after the decision comes from an earlier incarnation of the participant: ignored.
+    if (tx.state !== 'preparing') return [];
+    let counted = 0;
+    let aborted = false;
+    for (const shardHash of shards) {
+      const shard = tx.shards.get(shardHash);
+      if (shard === undefined || shard.node !== node) continue;
+      if (shard.vote === undefined) counted++;
+      if (shard.vote === 'commit') tx.commitVotes--;
+      shard.vote = vote;
+      if (vote === 'commit') tx.commitVotes++;
+      else aborted = true;
+    }
+    this.stats.addVotes(counted);
+    if (aborted) return this.#decideAbort(tx, nowMs, `${node} voted abort${reason ? `: ${reason}` : ''}`);
+    if (tx.commitVotes === tx.shards.size) return this.#decideCommit(tx);
+    return [];
+  }
+
+  #decideCommit(tx: CoordTx): TxEffect[] {
+    tx.state = 'committing';
+    tx.commitRecord = {
+      type: 'coord-commit',
+      txId: tx.txId,
+      participants: [...tx.nodes].map(([node, { shards }]) => ({ node, shards: [...shards] })),
+    };
+    this.#schedule(tx);
+    return [{ kind: 'append', record: tx.commitRecord }];
+  }
+
+  #decideAbort(tx: CoordTx, nowMs: number, reason: string): TxEffect[] {
+    const effects: TxEffect[] = [];
+    const shortReason = reason.slice(0, 200);
+    for (const node of tx.nodes.keys()) effects.push(this.#abortTo(tx.txId, node, shortReason));
+    effects.push({ kind: 'decided', txId: tx.txId, outcome: 'aborted', reason: shortReason });
+    effects.push({ kind: 'finished', txId: tx.txId, outcome: 'aborted' });
+    this.#forget(tx);
+    this.stats.decided('aborted', nowMs - tx.startedMs);
+    return effects;
+  }
+
+  #onAck(tx: CoordTx, node: string, nowMs: number): TxEffect[] {
+    const entry = tx.nodes.get(node);
+    if (tx.state !== 'committed' || entry === undefined || entry.acked) return [];
+    entry.acked = true;
+    this.stats.addCommitAcks(entry.shards.length);
+    for (const other of tx.nodes.values()) if (!other.acked) return [];
+    this.#forget(tx);
+    void nowMs;
+    return [
+      { kind: 'append', record: { type: 'coord-end', txId: tx.txId } },
+      { kind: 'finished', txId: tx.txId, outcome: 'committed' },
+    ];
+  }
+
+  #onDue(tx: CoordTx, nowMs: number): TxEffect[] {
+    switch (tx.state) {
+      case 'open':
+        if (nowMs >= tx.deadlineMs) return this.#decideAbort(tx, nowMs, 'not prepared before the deadline');
+        break;
+      case 'preparing':
+        if (nowMs >= tx.deadlineMs) return this.#decideAbort(tx, nowMs, 'prepare timed out');
+        if (nowMs >= tx.nextRetryMs) {
+          tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
+          this.#schedule(tx);
+          return [...tx.nodes.keys()]
+            .filter((node) => !this.#nodeVoted(tx, node))
+            .map((n) => this.#prepareTo(tx, n));
+        }
+        break;
+      case 'committing':
+        break;
+      case 'committed':
+        if (nowMs >= tx.nextRetryMs) {
+          tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
+          this.#schedule(tx);
+          return [...tx.nodes]
+            .filter(([, node]) => !node.acked)
+            .map(([node]) => this.#commitTo(tx.txId, node));
+        }
+        break;
+      default:
+        unreachable(tx.state, 'coordinator state');
+    }
+    this.#schedule(tx);
+    return [];
+  }
+
+  #schedule(tx: CoordTx): void {
+    switch (tx.state) {
+      case 'open':
+        this.#due.set(tx.txId, tx.deadlineMs);
+        break;
+      case 'preparing':
+        this.#due.set(tx.txId, Math.min(tx.deadlineMs, tx.nextRetryMs));
+        break;
+      case 'committing':
+        this.#due.delete(tx.txId);
+        break;
+      case 'committed':
+        this.#due.set(tx.txId, tx.nextRetryMs);
+        break;
+      default:
+        unreachable(tx.state, 'coordinator state');
+    }
+  }
+
+  #forget(tx: CoordTx): void {
+    this.#txs.delete(tx.txId);
+    this.#due.delete(tx.txId);
+    this.stats.setActive(this.#txs.size);
+  }
+
+  #nodeVoted(tx: CoordTx, node: string): boolean {
+    return tx.nodes.get(node)!.shards.every((shard) => tx.shards.get(shard)!.vote !== undefined);
+  }
+
+  #recoveredTx(record: CoordCommitRecord, nowMs: number): CoordTx {
+    const shards = new Map<string, CoordShard>();
+    const nodes = new Map<string, CoordNode>();
+    for (const { node, shards: nodeShards } of record.participants) {
+      nodes.set(node, { shards: [...nodeShards], acked: false });
+      for (const shard of nodeShards) shards.set(shard, { node, ref: shard, vote: 'commit' });
+    }
+    return {
+      txId: record.txId,
+      state: 'committed',
+      startedMs: nowMs,
+      deadlineMs: nowMs,
+      nextRetryMs: nowMs + this.config.commitRetryIntervalMs,
+      shards,
+      nodes,
+      commitVotes: shards.size,
+      commitRecord: record,
+    };
+  }
+
+  #prepareTo(tx: CoordTx, node: string): TxEffect {
+    const shards = tx.nodes.get(node)!.shards.map((shard) => ({ shard, ref: tx.shards.get(shard)!.ref }));
+    return {
+      kind: 'send',
+      to: node,
+      message: {
+        type: 'prepare',
+        txId: tx.txId,
+        coordinator: this.nodeId,
+        deadlineMs: tx.deadlineMs,
+        shards,
+      },
+    };
+  }
+
+  #commitTo(txId: string, node: string): TxEffect {
+    return { kind: 'send', to: node, message: { type: 'commit', txId, coordinator: this.nodeId } };
+  }
+
+  #abortTo(txId: string, node: string, reason?: string): TxEffect {
+    const message =
+      reason === undefined
+        ? { type: 'abort' as const, txId, coordinator: this.nodeId }
+        : { type: 'abort' as const, txId, coordinator: this.nodeId, reason };
+    return { kind: 'send', to: node, message };
+  }
+
+  #statusReply(tx: CoordTx | undefined, txId: string, to: string): TxEffect {
+    const outcome = tx === undefined ? 'abort' : tx.state === 'committed' ? 'commit' : 'pending';
+    return { kind: 'send', to, message: { type: 'status-reply', txId, coordinator: this.nodeId, outcome } };
+  }
+
+  #get(txId: string): CoordTx {
+    const tx = this.#txs.get(txId);
+    if (tx === undefined) throw new TxNotFoundError(txId);
+    return tx;
+  }
+}
+
+/** Validates an id given by the caller: RangeError naming the field when it does not fit. */
+export function checkId(
+  schema: { safeParse(value: unknown): { success: boolean } },
+  value: unknown,
+  name: string,
+) {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  if (!schema.safeParse(value).success)
+    throw new RangeError(`${name} is not valid: ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
+}

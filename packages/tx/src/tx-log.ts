@@ -1,0 +1,293 @@
+import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { assert, concatBytes, equalBytes, parseConfig } from '@trinity/core';
+import { type TxLogConfig, type TxLogConfigInput, txLogConfigSchema } from './config.js';
+import { TxLimitError, TxLogClosedError, TxLogCorruptError } from './errors.js';
+import { decodeFrames, encodeFrames, encodePayload, FRAME_HEADER_BYTES, LOG_MAGIC } from './log-codec.js';
+import type { TxLogRecord } from './log-record.js';
+
+/**
+ * What the transaction machinery needs from a log. `TxLog` keeps it in a file; `MemoryTxLog` in
+ * memory, for simulations.
+ */
+export interface TxLogStore {
+  /** The records recovered when the log was opened, oldest first. */
+  replay(): readonly TxLogRecord[];
+  /** Appends one record; resolves with its sequence number once it is durable (never before). */
+  append(record: TxLogRecord): Promise<number>;
+  /**
+   * Replaces the log by `live`: records whose replay gives the same state as replaying everything
+   * appended so far. Records appended after the call are kept after them. Atomic on a crash.
+   */
+  checkpoint(live: readonly TxLogRecord[]): Promise<void>;
+  /** Flushes what is queued, then closes. Appends after this reject with TxLogClosedError. */
+  close(): Promise<void>;
+  /** Bytes appended since the log was opened or last checkpointed: when to checkpoint. */
+  readonly bytesSinceCheckpoint: number;
+}
+
+/** What opening found: how much of a torn tail was cut off. */
+export interface TxLogRecovery {
+  readonly records: number;
+  readonly truncatedBytes: number;
+  readonly lastSeq: number;
+}
+
+interface Pending {
+  /** The encoded record; undefined for a checkpoint or close marker. */
+  readonly payload: Uint8Array | undefined;
+  readonly live: readonly TxLogRecord[] | undefined;
+  readonly resolve: (seq: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * An append-only transaction log in one file: a magic header, then frames of (length, CRC-32C,
+ * sequence number, JSON record). Appends made while a flush is running share the next write and
+ * fdatasync (group commit). Opening cuts a torn tail off and refuses a log damaged before its tail.
+ */
+export class TxLog implements TxLogStore {
+  readonly path: string;
+  readonly recovery: TxLogRecovery;
+  readonly #config: TxLogConfig;
+  #handle: FileHandle;
+  #records: TxLogRecord[];
+  #sizeBytes: number;
+  #nextSeq: number;
+  #bytesSinceCheckpoint = 0;
+  #queue: Pending[] = [];
+  #flushing = false;
+  #closed = false;
+  #failure: unknown;
+  #syncs = 0;
+
+  private constructor(path: string, config: TxLogConfig, handle: FileHandle, state: OpenState) {
+    this.path = path;
+    this.#config = config;
+    this.#handle = handle;
+    this.#records = state.records;
+    this.#sizeBytes = state.sizeBytes;
+    this.#nextSeq = state.lastSeq + 1;
+    this.recovery = {
+      records: state.records.length,
+      truncatedBytes: state.truncatedBytes,
+      lastSeq: state.lastSeq,
+    };
+  }
+
+  /** Opens (or creates) the log at `path`; throws TxLogCorruptError if it is damaged before its tail. */
+  static async open(path: string, options: TxLogConfigInput = {}): Promise<TxLog> {
+    const config = parseConfig(txLogConfigSchema, options, 'tx log config');
+    await rm(`${path}.checkpoint`, { force: true });
+    const state = await readLogFile(path, config.recordMaxBytes);
+    const handle = await open(path, 'r+');
+    try {
+      if (state.truncatedBytes > 0 || state.created) {
+        await handle.truncate(state.sizeBytes);
+        await handle.datasync();
+        if (state.created) await syncDirectory(path);
+      }
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return new TxLog(path, config, handle, state);
+  }
+
+  replay(): readonly TxLogRecord[] {
+    return this.#records;
+  }
+
+  get sizeBytes(): number {
+    return this.#sizeBytes;
+  }
+
+  get bytesSinceCheckpoint(): number {
+    return this.#bytesSinceCheckpoint;
+  }
+
+  /** How many fdatasync calls appends have made (for tests and the benchmark). */
+  get syncCount(): number {
+    return this.#syncs;
+  }
+
+  append(record: TxLogRecord): Promise<number> {
+    const payload = encodePayload(record);
+    if (payload.length > this.#config.recordMaxBytes) {
+      return Promise.reject(
+        new TxLimitError(`tx log record of ${payload.length} bytes exceeds recordMaxBytes`),
+      );
+    }
+    return this.#enqueue(payload, undefined);
+  }
+
+  checkpoint(live: readonly TxLogRecord[]): Promise<void> {
+    return this.#enqueue(undefined, [...live]).then(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#failure === undefined) await this.#enqueue(undefined, undefined).catch(() => {});
+    this.#closed = true;
+    await this.#handle.close();
+  }
+
+  #enqueue(payload: Uint8Array | undefined, live: TxLogRecord[] | undefined): Promise<number> {
+    if (this.#closed || this.#failure !== undefined) {
+      return Promise.reject(new TxLogClosedError(this.path, this.#failure));
+    }
+    if (this.#queue.length >= this.#config.pendingRecordsMax) {
+      return Promise.reject(
+        new TxLimitError(`tx log has ${this.#queue.length} appends waiting (pendingRecordsMax)`),
+      );
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ payload, live, resolve, reject });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        void this.#flushLoop();
+      }
+    });
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      if (this.#config.groupCommitMaxDelayMs > 0) await sleep(this.#config.groupCommitMaxDelayMs);
+      while (this.#queue.length > 0) {
+        const head = this.#queue[0]!;
+        if (head.payload === undefined) {
+          this.#queue.shift();
+          if (head.live !== undefined) await this.#rewrite(head.live);
+          head.resolve(this.#nextSeq - 1);
+          continue;
+        }
+        await this.#writeBatch(this.#takeBatch());
+      }
+    } catch (error) {
+      this.#failure = error;
+      for (const pending of this.#queue.splice(0)) pending.reject(new TxLogClosedError(this.path, error));
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Leading appends up to the group limits; stops at a checkpoint or close marker. */
+  #takeBatch(): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.#queue.length && count < this.#config.groupCommitMaxRecords) {
+      const pending = this.#queue[count]!;
+      if (pending.payload === undefined) break;
+      const frameBytes = FRAME_HEADER_BYTES + pending.payload.length;
+      if (count > 0 && bytes + frameBytes > this.#config.groupCommitMaxBytes) break;
+      bytes += frameBytes;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  async #writeBatch(batch: Pending[]): Promise<void> {
+    const firstSeq = this.#nextSeq;
+    this.#nextSeq += batch.length;
+    const bytes = encodeFrames(
+      batch.map((pending) => pending.payload!),
+      firstSeq,
+    );
+    await writeFully(this.#handle, bytes, this.#sizeBytes);
+    await this.#handle.datasync();
+    this.#syncs++;
+    this.#sizeBytes += bytes.length;
+    this.#bytesSinceCheckpoint += bytes.length;
+    for (const [i, pending] of batch.entries()) pending.resolve(firstSeq + i);
+  }
+
+  /** Checkpoint: the live records go to a new file that atomically replaces the log. */
+  async #rewrite(live: readonly TxLogRecord[]): Promise<void> {
+    const temp = `${this.path}.checkpoint`;
+    const frames = encodeFrames(live.map(encodePayload), this.#nextSeq);
+    this.#nextSeq += live.length;
+    const bytes = concatBytes(LOG_MAGIC, frames);
+    const handle = await open(temp, 'w');
+    try {
+      await writeFully(handle, bytes, 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.path);
+    await syncDirectory(this.path);
+    const old = this.#handle;
+    this.#handle = await open(this.path, 'r+');
+    await old.close();
+    this.#sizeBytes = bytes.length;
+    this.#bytesSinceCheckpoint = 0;
+  }
+}
+
+interface OpenState {
+  records: TxLogRecord[];
+  lastSeq: number;
+  sizeBytes: number;
+  truncatedBytes: number;
+  created: boolean;
+}
+
+async function readLogFile(path: string, recordMaxBytes: number): Promise<OpenState> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    bytes = new Uint8Array(0);
+  }
+  const magicLength = LOG_MAGIC.length;
+  if (bytes.length < magicLength) {
+    // Absent, or torn while being created: only a prefix of the magic may be there.
+    if (!equalBytes(bytes, LOG_MAGIC.subarray(0, bytes.length))) {
+      throw new TxLogCorruptError(path, 0, 'not a transaction log (bad magic)');
+    }
+    const handle = await open(path, 'w');
+    try {
+      await writeFully(handle, LOG_MAGIC, 0);
+    } finally {
+      await handle.close();
+    }
+    return { records: [], lastSeq: 0, sizeBytes: magicLength, truncatedBytes: 0, created: true };
+  }
+  if (!equalBytes(bytes.subarray(0, magicLength), LOG_MAGIC)) {
+    throw new TxLogCorruptError(path, 0, 'not a transaction log (bad magic)');
+  }
+  const decoded = decodeFrames(bytes, magicLength, recordMaxBytes);
+  if (decoded.corruption !== undefined) {
+    throw new TxLogCorruptError(path, decoded.corruption.offset, decoded.corruption.reason);
+  }
+  return {
+    records: decoded.records,
+    lastSeq: decoded.lastSeq ?? 0,
+    sizeBytes: decoded.validEnd,
+    truncatedBytes: bytes.length - decoded.validEnd,
+    created: false,
+  };
+}
+
+async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, position + written);
+    assert(bytesWritten > 0, 'tx log: write made no progress');
+    written += bytesWritten;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+function sleep(delayMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, delayMs));
+}
