@@ -131,8 +131,11 @@ export class ApiServer {
           { method: request.method, path: url.pathname, code, err: message },
           'request failed',
         );
-      if (!response.headersSent) sendJson(response, status, { error: { code, message } });
-      else response.destroy(error instanceof Error ? error : new Error(message));
+      if (!response.headersSent) {
+        // An unread request body would be taken for the next request on this connection: close it.
+        if (!request.complete) response.setHeader('connection', 'close');
+        sendJson(response, status, { error: { code, message } });
+      } else response.destroy(error instanceof Error ? error : new Error(message));
     } finally {
       this.#logger.debug(
         {

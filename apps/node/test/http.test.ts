@@ -1,0 +1,138 @@
+import '../src/polyfill.js';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { MemoryLogger } from '@trinity/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNodeConfig } from '../src/config.js';
+import { TrinityNode } from '../src/node.js';
+import { getObject, putObject, sha256Hex, tempDir, until } from './helpers.js';
+
+/** Three in-process nodes with RS(2,1) so one process can exercise the whole HTTP API. */
+describe('HTTP API on a 3-node network', () => {
+  const nodes: TrinityNode[] = [];
+  let dir: { path: string; remove: () => Promise<void> };
+
+  beforeAll(async () => {
+    dir = await tempDir('trinity-http-');
+    for (let i = 0; i < 3; i++) {
+      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
+      const config = parseNodeConfig({
+        dataDir: `${dir.path}/n${i}`,
+        api: { port: 0 },
+        listen: { port: 0 },
+        bootstrap,
+        region: 'us-east',
+        erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
+        limits: { maxObjectBytes: 4 * 1024 * 1024 },
+      });
+      const node = await TrinityNode.create(config, new MemoryLogger());
+      await node.start();
+      nodes.push(node);
+    }
+    await until(
+      'every node to see two peers',
+      async () => (nodes.every((n) => n.membership.peers().length === 2) ? true : undefined),
+      20_000,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const node of nodes.reverse()) await node.stop();
+    await dir?.remove();
+  });
+
+  const api = (i: number) => nodes[i]!.apiUrl;
+
+  it('puts, lists, reads from another node, and deletes', async () => {
+    const data = randomBytes(300_000);
+    const id = await putObject(api(0), data, 'hello.bin');
+    expect(sha256Hex(await getObject(api(2), id))).toBe(sha256Hex(data));
+    const list = (await (await fetch(`${api(0)}/v1/objects`)).json()) as {
+      objects: { id: string; name: string; size: number }[];
+    };
+    expect(list.objects).toContainEqual(expect.objectContaining({ id, name: 'hello.bin', size: 300_000 }));
+    expect((await fetch(`${api(1)}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${api(0)}/v1/objects/${id}`)).status).toBe(404);
+    for (const node of nodes) expect(node.store.stats().shardCount).toBe(0);
+  });
+
+  it('stores an empty object', async () => {
+    const id = await putObject(api(0), new Uint8Array(0), 'empty');
+    expect((await getObject(api(1), id)).length).toBe(0);
+  });
+
+  it('answers an unknown id with 404 and a JSON error', async () => {
+    const response = await fetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: { code: 'OBJECT_NOT_FOUND', message: `object ${'0'.repeat(64)} not found` },
+    });
+  });
+
+  it('refuses path-like and malformed ids with 400', async () => {
+    // `%2e%2e` is resolved to `..` by the URL parser itself, so it reaches no object route at all.
+    expect((await fetch(`${api(0)}/v1/objects/%2e%2e/x`)).status).toBe(404);
+    for (const id of ['..%2F..%2Fetc%2Fpasswd', 'ABC', 'x'.repeat(64)]) {
+      const response = await fetch(`${api(0)}/v1/objects/${id}`);
+      expect(response.status, id).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+    expect(
+      (
+        await fetch(`${api(0)}/v1/objects?name=${encodeURIComponent('../../x')}`, {
+          method: 'PUT',
+          body: 'x',
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  it('answers unknown routes with 404 and oversized uploads with 413, storing nothing', async () => {
+    expect((await fetch(`${api(0)}/v2/nothing`)).status).toBe(404);
+    const before = nodes.map((node) => node.store.stats().shardCount);
+    const response = await fetch(`${api(0)}/v1/objects`, {
+      method: 'PUT',
+      body: randomBytes(5 * 1024 * 1024),
+    });
+    expect(response.status).toBe(413);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(nodes.map((node) => node.store.stats().shardCount)).toEqual(before);
+  });
+
+  it('a truncated upload leaves no object and no shards behind', async () => {
+    const before = nodes.map((node) => node.store.stats().shardCount);
+    const objectsBefore = (await nodes[0]!.manifests.list()).length;
+    await new Promise<void>((resolve) => {
+      const url = new URL(`${api(0)}/v1/objects`);
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'PUT',
+        headers: { 'content-length': 1_000_000 },
+      });
+      req.on('error', () => resolve());
+      req.write(randomBytes(400_000));
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 300);
+    });
+    await until(
+      'the aborted put to clean up',
+      async () => (nodes.every((node, i) => node.store.stats().shardCount === before[i]) ? true : undefined),
+      10_000,
+    );
+    expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
+  });
+
+  it('reports status with peers and store figures', async () => {
+    const status = (await (await fetch(`${api(0)}/v1/status`)).json()) as {
+      peers: unknown[];
+      store: { capacityBytes: number };
+    };
+    expect(status.peers).toHaveLength(2);
+    expect(status.store.capacityBytes).toBeGreaterThan(0);
+    expect(await (await fetch(`${api(0)}/health`)).json()).toEqual({ ok: true });
+  });
+});

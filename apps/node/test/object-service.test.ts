@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock, MemoryLogger } from '@trinity/core';
+import { createEncoder } from '@trinity/erasure';
+import { createManifest, type Manifest } from '@trinity/storage';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ManifestDirectory } from '../src/manifest-service.js';
+import { ObjectService } from '../src/object-service.js';
+import type { ShardTransfer } from '../src/shard-service.js';
+import { sha256Hex } from './helpers.js';
+
+type Behaviour = 'good' | 'liar' | 'down' | 'slow';
+
+/** One stripe of RS(k, m) whose shard i lives on node `n<i>`, and a transfer where each node behaves as told. */
+function setup(k: number, m: number, behaviours: Behaviour[]) {
+  const encoder = createEncoder({ dataShards: k, parityShards: m });
+  const data = randomBytes(k * 1000 - 7);
+  const shards = encoder.split(data);
+  encoder.encode(shards);
+  const byHash = new Map(shards.map((shard) => [sha256Hex(shard), shard]));
+  const manifest: Manifest = createManifest({
+    size: data.length,
+    erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
+    stripes: [
+      {
+        dataBytes: data.length,
+        shards: shards.map((shard, i) => ({
+          hash: sha256Hex(shard),
+          holders: [{ nodeId: `n${i}`, region: 'r' }],
+        })),
+      },
+    ],
+    createdAtMs: 0,
+  });
+  const asked: string[] = [];
+  const transfer = {
+    fetch: async (node: string, hash: Uint8Array) => {
+      asked.push(node);
+      const behaviour = behaviours[Number(node.slice(1))]!;
+      if (behaviour === 'down') throw new Error('connection refused');
+      if (behaviour === 'slow') await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const shard = byHash.get(Buffer.from(hash).toString('hex'))!;
+      return behaviour === 'liar' ? randomBytes(shard.length) : shard;
+    },
+  } as unknown as ShardTransfer;
+  const service = new ObjectService({
+    selfId: 'self',
+    store: undefined as never,
+    transfer,
+    directory: undefined as unknown as ManifestDirectory,
+    clock: new ManualClock(),
+    logger: new MemoryLogger(),
+    erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
+    maxObjectBytes: 1 << 30,
+    maxStripesInFlight: 2,
+    liveNodes: () => [],
+    place: () => [],
+    rankHolders: (ids) => [...ids],
+    hedgeAfterMs: 100,
+  });
+  return { service, manifest, data, asked };
+}
+
+describe('reading a stripe', () => {
+  it('rebuilds from the honest holders when up to m lie, are down or are slow (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.constantFrom<Behaviour>('liar', 'down', 'slow'), { maxLength: 3 }),
+        fc.nat(),
+        async (k, m, bad, offset) => {
+          const behaviours: Behaviour[] = Array.from({ length: k + m }, () => 'good');
+          for (const [i, b] of bad.slice(0, m).entries()) behaviours[(offset + i) % (k + m)] = b;
+          const { service, manifest, data } = setup(k, m, behaviours);
+          const bytes = await service.fetchStripe(manifest, 0);
+          expect(Buffer.from(bytes).equals(data)).toBe(true);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 60_000);
+
+  it('asks only the first k holders when all are good (data shards first)', async () => {
+    const { service, manifest, asked } = setup(4, 2, ['good', 'good', 'good', 'good', 'good', 'good']);
+    await service.fetchStripe(manifest, 0);
+    expect(asked.sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
+  });
+
+  it('fails with a clear error when more than m holders are bad', async () => {
+    const { service, manifest } = setup(2, 1, ['liar', 'down', 'good']);
+    await expect(service.fetchStripe(manifest, 0)).rejects.toThrow(
+      /stripe 0: only 1 of 2 needed shards could be read/,
+    );
+  });
+
+  it('reads whole objects in order with stripes fetched ahead', async () => {
+    const { service, manifest, data } = setup(3, 2, ['good', 'down', 'good', 'liar', 'good']);
+    const parts: Uint8Array[] = [];
+    for await (const part of service.read(manifest)) parts.push(part);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+});
