@@ -1,2 +1,62 @@
-// Not written yet: this package exports nothing so far. See README.md.
-export {};
+export { wasmKernelAvailable } from './_kernel.js';
+export { type BundleOptions, bundle, bundleVectorsMax } from './bundle.js';
+export { Codebook, defaultCodebookSeed } from './codebook.js';
+export {
+  type FingerprintConfig,
+  type FingerprintConfigInput,
+  fingerprintConfigSchema,
+  type SemanticIndexConfig,
+  type SemanticIndexConfigInput,
+  type ShardLockConfig,
+  type ShardLockConfigInput,
+  semanticIndexConfigSchema,
+  shardLockConfigSchema,
+} from './config.js';
+export {
+  AlreadyLockedError,
+  DimensionMismatchError,
+  FingerprinterFinishedError,
+  FingerprintInputTooLargeError,
+  HypervectorFormatError,
+  IndexFileError,
+  IndexFullError,
+  KernelUnavailableError,
+  LockLimitError,
+  LockNotFoundError,
+  NotLockHolderError,
+  StaleFencingTokenError,
+} from './errors.js';
+export {
+  assertDims,
+  assertHypervector,
+  bind,
+  cloneHypervector,
+  dot,
+  type Hypervector,
+  hypervectorDimsMax,
+  hypervectorDimsMin,
+  hypervectorFromTrits,
+  hypervectorsEqual,
+  hypervectorToTrits,
+  nonzeroCount,
+  permute,
+  randomHypervector,
+  similarity,
+  tritAt,
+  unbind,
+  zeroHypervector,
+} from './hypervector.js';
+export {
+  deserializeHypervector,
+  hypervectorFormatVersion,
+  serializedHypervectorBytes,
+  serializeHypervector,
+} from './hypervector-codec.js';
+export {
+  hypervectorLockBinding,
+  lockHolderVector,
+  lockShardVector,
+  recoverLockHolderVector,
+  sha256LockBinding,
+} from './lock-binding.js';
+export { type LockGrant, type LockInfo, ShardLockManager, txIdLengthMax } from './shard-lock.js';
