@@ -85,6 +85,13 @@ export class FencingLog {
     return result;
   }
 
+  /** Drops the file handle without waiting, as the kernel does for a process that died. */
+  abandon(): void {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    handle?.close().catch(() => {});
+  }
+
   async close(): Promise<void> {
     await this.#tail;
     await this.#handle?.close();

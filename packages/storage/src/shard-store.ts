@@ -727,6 +727,7 @@ export class ShardStore {
       this.#crashAt(step);
     } catch (cause) {
       this.#state = 'crashed';
+      this.#fencing.abandon();
       throw new SimulatedCrash(`simulated crash at ${step}`, { cause });
     }
   }

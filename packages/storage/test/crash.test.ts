@@ -121,6 +121,7 @@ describe('crash safety: a kill between any two steps leaves a store that reopens
     const dir = await tempDir();
     const store = await ShardStore.open(dir, fast);
     const hash = await store.put(seededRandom(6).bytes(100));
+    await store.close();
     await writeFile(join(dir, 'tmp', 'put-0123.tmp'), 'partial');
     await mkdir(join(dir, 'tmp', 'abort-deadbeef-00.tmp'), { recursive: true });
     await writeFile(join(dir, 'tmp', 'abort-deadbeef-00.tmp', 'x'), 'y');

@@ -179,7 +179,9 @@ describe('repair end to end with real Reed-Solomon', () => {
   it('survives a lying source by reading a spare, and reports it', async () => {
     const net = await network(7);
     const manifest = await upload(net, seededRandom(3).bytes(k * shardBytes));
-    const plan = planRepair(manifest, (_s, i) => (i === 5 ? 'missing' : 'ok'), { candidates: net.nodes });
+    const plan = planRepair(manifest, (_s, i) => (i === 5 ? 'missing' : 'ok'), {
+      candidates: net.nodes.filter((n) => n.nodeId !== 'node5'),
+    }); // node5 is down;
     const result = await executeStripeRepair(plan.tasks[0]!, ioFor(net, new Set(), 'node1'));
     expect(result.badSources).toEqual([{ shardIndex: 1, nodeId: 'node1', reason: 'hash mismatch' }]);
     expect(result.repaired).toEqual([
@@ -187,12 +189,15 @@ describe('repair end to end with real Reed-Solomon', () => {
     ]);
     expect(result.bytesFetched).toBe(k * shardBytes);
     expect(result.bytesStored).toBe(shardBytes);
+    for (const store of net.stores.values()) await store.close();
   });
 
   it('fails cleanly with too few valid shards, and refuses rebuilt bytes that do not match the manifest', async () => {
     const net = await network(7);
     const manifest = await upload(net, seededRandom(4).bytes(k * shardBytes));
-    const plan = planRepair(manifest, (_s, i) => (i === 5 ? 'missing' : 'ok'), { candidates: net.nodes });
+    const plan = planRepair(manifest, (_s, i) => (i === 5 ? 'missing' : 'ok'), {
+      candidates: net.nodes.filter((n) => n.nodeId !== 'node5'),
+    }); // node5 is down;
     const offline = new Set(['node0', 'node1']);
     await expect(executeStripeRepair(plan.tasks[0]!, ioFor(net, offline))).rejects.toBeInstanceOf(
       InsufficientShardsError,
@@ -209,5 +214,6 @@ describe('repair end to end with real Reed-Solomon', () => {
     const failing = await executeStripeRepair(plan.tasks[0]!, ioFor(net, new Set(['node6'])));
     expect(failing.repaired).toEqual([]);
     expect(failing.failed).toHaveLength(1);
+    for (const store of net.stores.values()) await store.close();
   });
 });

@@ -141,7 +141,7 @@ describe('planRepair', () => {
   });
 
   it('prefers the regions holding the fewest shards of the stripe', () => {
-    // RS(4,2) with us-east holding 3 healthy shards, us-west 2, eu-west 0; two shards lost.
+    // RS(4,2): healthy shards 3 in us-east and 1 in us-west; the two lost ones were in us-west and eu-west.
     const placement = [nodes[0]!, nodes[4]!, nodes[8]!, nodes[1]!, nodes[5]!, nodes[2]!];
     const manifest = manifestOf(4, 2, 1, (_s, i) => [placement[i]!]);
     const plan = planRepair(manifest, (_s, i) => (i >= 4 ? 'missing' : 'ok'), {
