@@ -79,6 +79,9 @@ export class FencingLog {
       if (this.#sync) await handle.datasync();
       this.#endOffset += recordBytes;
       this.#tokens.set(hashHex, token);
+      // Raising the same hashes again and again grows the file; past 4x its live size, rewrite it.
+      if (this.#endOffset > magic.length + recordBytes * (4 * this.#tokens.size + 1024))
+        await this.#compactOnline();
     };
     const result = this.#tail.then(run);
     this.#tail = result.catch(() => {});
@@ -115,6 +118,13 @@ export class FencingLog {
       const current = this.#tokens.get(record.hashHex) ?? -1;
       if (record.token > current) this.#tokens.set(record.hashHex, record.token);
     }
+  }
+
+  async #compactOnline(): Promise<void> {
+    await this.#handle?.close();
+    this.#handle = undefined;
+    await this.#rewrite();
+    this.#handle = await open(this.#path, 'r+');
   }
 
   async #rewrite(): Promise<void> {

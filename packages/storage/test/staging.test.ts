@@ -198,3 +198,20 @@ describe('fencing tokens', () => {
     await third.close();
   });
 });
+
+describe('fencing log size', () => {
+  it('is compacted while running when the same shards are raised many times', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const data = random.bytes(10);
+    for (let token = 1; token <= 1500; token++) await store.put(data, { fencingToken: token });
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'fencing.log'))).size).toBeLessThan(8 + 48 * 1100);
+    expect(store.highestFencingToken(sha256(data))).toBe(1500);
+    await store.close();
+    const again = await ShardStore.open(dir, fast);
+    expect(again.highestFencingToken(sha256(data))).toBe(1500);
+    await expect(again.put(data, { fencingToken: 1499 })).rejects.toBeInstanceOf(StaleFencingTokenError);
+    await again.close();
+  });
+});
