@@ -115,21 +115,16 @@ export class Rebalancer {
       }
       const pending = mustMove(stripe, rules, cluster, this.placer.config.minRegionsPerShard);
       if (pending.length === 0) continue;
-      const budgetLeft = Math.min(
+      let budgetLeft = Math.min(
         this.config.maxMovesPerInterval - moves.length,
         Math.floor((this.config.maxBytesPerInterval - bytesPlanned) / Math.max(stripe.shardBytes, 1)),
       );
+      // A shard larger than the whole byte budget still moves, alone, or it would never move.
+      if (moves.length === 0) budgetLeft = Math.max(budgetLeft, 1);
       const planned = pending.slice(0, Math.max(0, budgetLeft));
       deferredMoves += pending.length - planned.length;
       deferredBytes += (pending.length - planned.length) * stripe.shardBytes;
-      const placed = chooseTargets(
-        stripe,
-        planned,
-        pending,
-        rules,
-        cluster,
-        this.placer.config.minRegionsPerShard,
-      );
+      const placed = chooseTargets(stripe, planned, rules, cluster, this.placer.config.minRegionsPerShard);
       if (placed.length < planned.length)
         blocked.push({ stripeId: stripe.id, reason: 'insufficient-capacity' });
       for (const move of placed) {
@@ -264,22 +259,23 @@ function groupBy(kept: ReadonlyMap<number, PlacementNode>, key: (node: Placement
 /**
  * Targets for the planned moves: first regions the stripe does not span yet (until it spans enough),
  * then the region with the fewest of its shards, preferring the rules' regions in order; within a
- * region the rendezvous-best node with room under the node cap and enough free bytes.
+ * region the rendezvous-best node with room under the node cap and enough free bytes. Shards whose
+ * move was deferred count where they are, so an interval's moves never push a node or region over
+ * its cap.
  */
 function chooseTargets(
   stripe: StripeLayout,
   planned: readonly Pending[],
-  pending: readonly Pending[],
   rules: PlacementRules,
   cluster: Cluster,
   minRegions: number,
 ): ShardMove[] {
-  const moving = new Set(pending.map((p) => p.shardIndex));
+  const moving = new Set(planned.map((p) => p.shardIndex));
   const perRegion = new Map<RegionId, number>();
   const perNode = new Map<string, number>();
   stripe.holders.forEach((holder, index) => {
-    if (moving.has(index) || holder === null) return;
-    const node = cluster.byId.get(holder)!;
+    const node = holder === null ? undefined : cluster.byId.get(holder);
+    if (moving.has(index) || node === undefined) return;
     perRegion.set(node.region, (perRegion.get(node.region) ?? 0) + 1);
     perNode.set(node.id, (perNode.get(node.id) ?? 0) + 1);
   });

@@ -71,7 +71,7 @@ export class RegionRouter {
   readonly config: RouterConfig;
   readonly topology: Topology;
   readonly tracker: LatencyTracker;
-  readonly selfRegion: RegionId | undefined;
+  #selfRegion: RegionId | undefined;
   readonly weightSets: readonly RouterWeights[];
   readonly #nodes = new Map<string, NodeEntry>();
   /** Per weight set, per region: nodes at or above minReputation ordered by static score. */
@@ -81,7 +81,7 @@ export class RegionRouter {
     this.config = parseConfig(routerConfigSchema, config, 'router config');
     this.topology = options.topology ?? builtinTopology();
     if (options.selfRegion !== undefined) this.topology.indexOf(options.selfRegion, 'selfRegion');
-    this.selfRegion = options.selfRegion;
+    this.#selfRegion = options.selfRegion;
     this.tracker = new LatencyTracker({ ...this.config.tracker, maxPeers: this.config.maxNodes });
     this.weightSets = [this.config.weights, ...this.config.extraWeightSets];
     this.#indexes = this.weightSets.map(() => new Map());
@@ -89,6 +89,22 @@ export class RegionRouter {
 
   get size(): number {
     return this.#nodes.size;
+  }
+
+  /** The region the latency prior is taken from (undefined: a neutral prior). */
+  get selfRegion(): RegionId | undefined {
+    return this.#selfRegion;
+  }
+
+  /**
+   * Sets this node's region once it is known (configured late or found by `detectRegion`): nodes not
+   * pinged yet are re-scored with the matrix RTT from it. O(nodes log nodes).
+   */
+  setSelfRegion(region: RegionId): void {
+    this.topology.indexOf(region, 'selfRegion');
+    if (region === this.#selfRegion) return;
+    this.#selfRegion = region;
+    for (const id of this.#nodes.keys()) if (this.tracker.latencyMs(id) === undefined) this.#reindex(id);
   }
 
   /** Adds a node or updates its region and reputation. */
@@ -258,8 +274,8 @@ export class RegionRouter {
 
   /** Without a measurement: the matrix RTT from our region, or a neutral score's worth without one. */
   #priorMs(region: RegionId): number {
-    if (this.selfRegion === undefined) return this.config.latencyGraceMs + this.config.latencyScaleMs;
-    return this.topology.expectedRttMs(this.selfRegion, region);
+    if (this.#selfRegion === undefined) return this.config.latencyGraceMs + this.config.latencyScaleMs;
+    return this.topology.expectedRttMs(this.#selfRegion, region);
   }
 
   #reindex(id: string): void {

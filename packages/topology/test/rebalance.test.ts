@@ -191,6 +191,46 @@ describe('planRebalance', () => {
     expect(lostOf(limited.moves[0]!.stripeId)).toBe(maxLost);
   });
 
+  it('never pushes a node or region over its cap while moves are deferred (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 8 }), (budgetMoves, gone) => {
+        const stripes = placeMany(everywhere, 40);
+        const removed = new Set(everywhere.slice(0, gone * 3).map((node) => node.id));
+        const nodes = everywhere.filter((node) => !removed.has(node.id));
+        const plan = planRebalance({ stripes, nodes, config: { maxBytesPerInterval: budgetMoves * 1_000 } });
+        expect(plan.moves.length).toBeLessThanOrEqual(budgetMoves);
+        const placer = new StripePlacer();
+        for (const stripe of stripes) {
+          let rules: PlacementRules;
+          try {
+            rules = placer.rules(stripe.clientRegion, countRegions(nodes), 4, 2);
+          } catch {
+            continue;
+          }
+          const after = apply(stripe, plan.moves).filter((h) => h !== null && !removed.has(h)) as string[];
+          const perNode = new Map<string, number>();
+          const perRegion = new Map<string, number>();
+          for (const id of after) {
+            perNode.set(id, (perNode.get(id) ?? 0) + 1);
+            const region = id.slice(0, id.lastIndexOf('-'));
+            perRegion.set(region, (perRegion.get(region) ?? 0) + 1);
+          }
+          expect(Math.max(0, ...perNode.values())).toBeLessThanOrEqual(rules.nodeCap);
+          expect(Math.max(0, ...perRegion.values())).toBeLessThanOrEqual(rules.regionCap);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('moves a shard larger than the whole budget, alone', () => {
+    const stripes = placeMany(everywhere, 5).map((s) => ({ ...s, shardBytes: 5_000 }));
+    const nodes = everywhere.filter((node) => node.id !== stripes[0]!.holders[0]);
+    const plan = planRebalance({ stripes, nodes, config: { maxBytesPerInterval: 1_000 } });
+    expect(plan.moves).toHaveLength(1);
+    expect(plan.deferredMoves).toBeGreaterThanOrEqual(0);
+  });
+
   it('skips targets without free space and reports stripes it cannot restore', () => {
     const nodes = cluster({ 'us-east': 2, 'eu-west': 2 });
     const stripe: StripeLayout = {

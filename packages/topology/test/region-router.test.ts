@@ -157,6 +157,19 @@ describe('RegionRouter', () => {
     expect(router.node('x')).toMatchObject({ latencyMs: 20, measured: true });
   });
 
+  it('re-scores unmeasured nodes when its own region becomes known', () => {
+    const router = new RegionRouter();
+    router.upsertNode({ id: 'near', region: 'us-west', reputation: 0.5 });
+    router.upsertNode({ id: 'far', region: 'oceania', reputation: 0.6 });
+    expect(router.node('near')).toMatchObject({ latencyMs: 104, measured: false });
+    expect(router.best('eu-west')?.id).toBe('far');
+    router.setSelfRegion('us-east');
+    expect(router.selfRegion).toBe('us-east');
+    expect(router.node('near')).toMatchObject({ latencyMs: 60 });
+    expect(router.best('eu-west')?.id).toBe('near');
+    expect(() => router.setSelfRegion('mars')).toThrow(UnknownRegionError);
+  });
+
   it('moves a node between regions and forgets removed nodes', () => {
     const router = new RegionRouter();
     router.upsertNode({ id: 'a', region: 'us-east', reputation: 0.9 });
