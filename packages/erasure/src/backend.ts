@@ -2,8 +2,10 @@ import type { Backend } from './config.js';
 import { BackendUnavailableError } from './errors.js';
 import { _mulTable } from './gf256.js';
 import { createJsKernel, type Kernel, type KernelName } from './kernel.js';
+import { createWasmKernel } from './kernel-wasm.js';
 
 let jsKernel: Kernel | undefined;
+let wasmKernel: Kernel | null | undefined;
 
 /** The portable TypeScript kernel (one per process). */
 export function portableKernel(): Kernel {
@@ -13,7 +15,9 @@ export function portableKernel(): Kernel {
 
 /** The WebAssembly SIMD kernel, or undefined where the host cannot run it. */
 export function simdKernel(): Kernel | undefined {
-  return undefined;
+  // Instantiated on first use (not at import), and only once per process: one memory for all encoders.
+  if (wasmKernel === undefined) wasmKernel = createWasmKernel() ?? null;
+  return wasmKernel ?? undefined;
 }
 
 /** The kernel a backend setting resolves to on this host. */

@@ -55,6 +55,9 @@ export interface Encoder {
   stats(): EncoderStats;
 }
 
+/** verify recomputes parity in chunks of this many columns. */
+const verifyChunkBytes = 65_536;
+
 function firstPresent(present: readonly boolean[], count: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < present.length && out.length < count; i++) if (present[i]) out.push(i);
@@ -102,13 +105,19 @@ class ReedSolomonEncoder implements Encoder {
 
   verify(shards: readonly Uint8Array[]): boolean {
     const length = checkAllPresent(shards, this.totalShards, this.#config.maxShardBytes);
-    const outputs = Array.from({ length: this.parityShards }, () => this.#kernel.allocate(length));
-    try {
-      this.#kernel.multiply(this.#parity, shards.slice(0, this.dataShards), outputs, length);
-      return outputs.every((computed, j) => bytesEqual(computed, shards[this.dataShards + j]!));
-    } finally {
-      for (const output of outputs) this.#kernel.release(output);
+    // Recompute the parity a column chunk at a time, so memory stays bounded and a mismatch stops early.
+    const chunk = Math.min(length, verifyChunkBytes);
+    const computed = Array.from({ length: this.parityShards }, () => new Uint8Array(chunk));
+    for (let start = 0; start < length; start += chunk) {
+      const end = Math.min(length, start + chunk);
+      const outputs = end - start === chunk ? computed : computed.map((c) => c.subarray(0, end - start));
+      const inputs = shards.slice(0, this.dataShards).map((shard) => shard.subarray(start, end));
+      this.#kernel.multiply(this.#parity, inputs, outputs, end - start);
+      for (let j = 0; j < this.parityShards; j++) {
+        if (!bytesEqual(outputs[j]!, shards[this.dataShards + j]!.subarray(start, end))) return false;
+      }
     }
+    return true;
   }
 
   reconstruct(shards: (Uint8Array | null | undefined)[], present?: readonly boolean[]): Uint8Array[] {

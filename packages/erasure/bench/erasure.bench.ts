@@ -1,0 +1,329 @@
+/**
+ * Encode and reconstruct throughput of @trinity/erasure and its peers, side by side in one run:
+ * @ronomon/reed-solomon (native addon, Cauchy code: a speed peer, not a compatible one) and
+ * @digitaldefiance/reed-solomon-erasure.wasm (Rust reed-solomon-erasure compiled to wasm: same code).
+ * MB/s of data bytes (k x shardBytes) per second on random data, median of interleaved rounds.
+ *
+ *   pnpm --filter @trinity/erasure bench            table
+ *   pnpm --filter @trinity/erasure bench -- --json  one JSON object per line
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm';
+import { randomBytes } from '@trinity/core';
+import { createEncoder, defaultBackend } from '../src/index.js';
+
+const require = createRequire(import.meta.url);
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+/** Child mode: measure only @trinity/erasure (used to add the relaxed-SIMD rows on Node 20). */
+const oursOnly = args.includes('--ours-only');
+const quick = args.includes('--quick');
+
+const shapes = [
+  { k: 10, m: 4 },
+  { k: 4, m: 2 },
+  { k: 29, m: 51 },
+];
+const sizes = [64 * 1024, 1024 * 1024];
+const rounds = quick ? 2 : 5;
+const batchMs = quick ? 60 : 150;
+
+type Op = 'encode' | 'reconstruct';
+
+interface Runner {
+  readonly impl: string;
+  readonly params: Record<string, string>;
+  run(op: Op): void | Promise<void>;
+  /** Throws unless the last reconstruct restored the lost shards. */
+  check(): void;
+  dispose?(): void;
+}
+
+interface Setup {
+  readonly k: number;
+  readonly m: number;
+  readonly size: number;
+  readonly data: Uint8Array[];
+  /** Shards lost in the reconstruct benchmark: up to m, data shards first (the costliest). */
+  readonly lost: number[];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
+
+function trinityRunner(setup: Setup, buffers: 'plain' | 'wasm-memory', backend: 'auto' | 'js'): Runner {
+  const { k, m, size, data, lost } = setup;
+  const rs = createEncoder({ dataShards: k, parityShards: m, backend });
+  const shards =
+    buffers === 'wasm-memory'
+      ? rs.allocateShards(size)
+      : Array.from({ length: k + m }, () => new Uint8Array(size));
+  for (let i = 0; i < k; i++) shards[i]!.set(data[i]!);
+  rs.encode(shards);
+  const present = shards.map((_, i) => !lost.includes(i));
+  return {
+    impl: '@trinity/erasure',
+    params: { backend: rs.backend, buffers },
+    run(op) {
+      if (op === 'encode') rs.encode(shards);
+      else {
+        for (const i of lost) shards[i]!.fill(0, 0, 64);
+        rs.reconstruct(shards, present);
+      }
+    },
+    check() {
+      for (let i = 0; i < k; i++) if (!sameBytes(shards[i]!, data[i]!)) throw new Error(`shard ${i} wrong`);
+      if (!rs.verify(shards)) throw new Error('parity wrong');
+    },
+    dispose: () => rs.releaseShards(shards),
+  };
+}
+
+interface RonomonModule {
+  MAX_K: number;
+  MAX_M: number;
+  create(k: number, m: number): unknown;
+  encode(
+    context: unknown,
+    sources: number,
+    targets: number,
+    buffer: Buffer,
+    bufferOffset: number,
+    bufferSize: number,
+    parity: Buffer,
+    parityOffset: number,
+    paritySize: number,
+    callback: (error?: Error) => void,
+  ): void;
+}
+
+function ronomonRunner(setup: Setup): Runner | undefined {
+  const ronomon = require('@ronomon/reed-solomon') as RonomonModule;
+  const { k, m, size, data, lost } = setup;
+  if (k > ronomon.MAX_K || m > ronomon.MAX_M) return undefined;
+  const context = ronomon.create(k, m);
+  const buffer = Buffer.alloc(k * size);
+  const parity = Buffer.alloc(m * size);
+  data.forEach((shard, i) => {
+    buffer.set(shard, i * size);
+  });
+  const all = (2 ** (k + m) - 1) >>> 0;
+  const lostMask = lost.reduce((mask, i) => mask | (1 << i), 0) >>> 0;
+  const call = (sources: number, targets: number) =>
+    new Promise<void>((resolve, reject) =>
+      ronomon.encode(context, sources, targets, buffer, 0, k * size, parity, 0, m * size, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+  const dataMask = (2 ** k - 1) >>> 0;
+  return {
+    impl: '@ronomon/reed-solomon',
+    params: { backend: 'native', buffers: 'plain' },
+    run(op) {
+      if (op === 'encode') return call(dataMask, (all & ~dataMask) >>> 0);
+      for (const i of lost) (i < k ? buffer : parity).fill(0, (i % k) * size, (i % k) * size + 64);
+      return call((all & ~lostMask) >>> 0, lostMask);
+    },
+    check() {
+      for (let i = 0; i < k; i++) {
+        if (!sameBytes(buffer.subarray(i * size, (i + 1) * size), data[i]!))
+          throw new Error(`shard ${i} wrong`);
+      }
+    },
+  };
+}
+
+let rustCodec: ReedSolomonErasure | undefined;
+
+function rustRunner(setup: Setup): Runner {
+  rustCodec ??= ReedSolomonErasure.fromBytes(
+    readFileSync(require.resolve('@digitaldefiance/reed-solomon-erasure.wasm/wasm')),
+  );
+  const codec = rustCodec;
+  const { k, m, size, data, lost } = setup;
+  const block = new Uint8Array((k + m) * size);
+  data.forEach((shard, i) => {
+    block.set(shard, i * size);
+  });
+  const available = Array.from({ length: k + m }, (_, i) => !lost.includes(i));
+  const ok = (result: number) => {
+    if (result !== ReedSolomonErasure.RESULT_OK) throw new Error(ReedSolomonErasure.getResultMessage(result));
+  };
+  return {
+    impl: '@digitaldefiance/reed-solomon-erasure.wasm',
+    params: { backend: 'wasm (Rust)', buffers: 'plain' },
+    run(op) {
+      if (op === 'encode') ok(codec.encode(block, k, m));
+      else {
+        for (const i of lost) block.fill(0, i * size, i * size + 64);
+        ok(codec.reconstruct(block, k, m, available));
+      }
+    },
+    check() {
+      for (let i = 0; i < k; i++) {
+        if (!sameBytes(block.subarray(i * size, (i + 1) * size), data[i]!))
+          throw new Error(`shard ${i} wrong`);
+      }
+    },
+  };
+}
+
+/** Data MB/s of one batch: as many runs as fit in batchMs (at least one). */
+async function batch(runner: Runner, op: Op, dataBytes: number): Promise<{ mbps: number; ms: number }> {
+  let runs = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    await runner.run(op);
+    runs++;
+    elapsed = performance.now() - start;
+  } while (elapsed < batchMs);
+  return { mbps: (dataBytes * runs) / (elapsed / 1000) / 1e6, ms: elapsed };
+}
+
+interface Row {
+  bench: Op;
+  impl: string;
+  params: Record<string, string | number>;
+  value: number;
+  unit: 'MB/s';
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function measureShape(k: number, m: number, size: number): Promise<Row[]> {
+  const data = Array.from({ length: k }, () => randomBytes(size));
+  const lost = [...Array(k + m).keys()].slice(0, Math.min(m, k + m)).map((i) => i);
+  const setup: Setup = { k, m, size, data, lost };
+  const runners: Runner[] = [
+    trinityRunner(setup, 'plain', 'auto'),
+    trinityRunner(setup, 'wasm-memory', 'auto'),
+  ];
+  if (!oursOnly) {
+    runners.push(trinityRunner(setup, 'plain', 'js'));
+    const ronomon = ronomonRunner(setup);
+    if (ronomon !== undefined) runners.push(ronomon);
+    runners.push(rustRunner(setup));
+  }
+  const rows: Row[] = [];
+  for (const op of ['encode', 'reconstruct'] as const) {
+    const samples = runners.map(() => [] as number[]);
+    for (const runner of runners) {
+      await runner.run(op); // warm-up (and wasm tier-up)
+      await runner.run(op);
+      runner.check();
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, runner] of runners.entries()) {
+        // Slow peers (seconds per run) get one round: their order of magnitude is what matters.
+        if (round > 0 && samples[i]!.length > 0 && samples[i]![0]! < ((k * size) / 1e6) * 2) continue;
+        samples[i]!.push((await batch(runner, op, k * size)).mbps);
+      }
+    }
+    for (const [i, runner] of runners.entries()) {
+      runner.check();
+      rows.push({
+        bench: op,
+        impl: runner.impl,
+        params: {
+          k,
+          m,
+          shardBytes: size,
+          ...(op === 'reconstruct' ? { lost: lost.length } : {}),
+          ...runner.params,
+        },
+        value: Math.round(median(samples[i]!)),
+        unit: 'MB/s',
+      });
+    }
+  }
+  for (const runner of runners) runner.dispose?.();
+  return rows;
+}
+
+/** On Node 20 relaxed SIMD needs a flag: measure our codec once more in a child that has it. */
+function relaxedRows(): Row[] {
+  if (oursOnly || defaultBackend() !== 'wasm-simd') return [];
+  try {
+    const script = fileURLToPath(import.meta.url);
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--experimental-wasm-relaxed-simd',
+        '--import',
+        'tsx',
+        script,
+        '--json',
+        '--ours-only',
+        ...(quick ? ['--quick'] : []),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    return output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Row)
+      .filter((row) => row.params.backend === 'wasm-relaxed-simd')
+      .map((row) => ({ ...row, params: { ...row.params, nodeFlag: '--experimental-wasm-relaxed-simd' } }));
+  } catch {
+    return [];
+  }
+}
+
+function printTable(rows: Row[]): void {
+  console.log(
+    `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}; one core, MB/s of data`,
+  );
+  console.log('');
+  const header = ['shape', 'op', 'impl', 'backend', 'buffers', 'MB/s', 'vs ronomon'];
+  const lines: string[][] = [];
+  for (const row of rows) {
+    const p = row.params;
+    const ronomon = rows.find(
+      (r) =>
+        r.impl === '@ronomon/reed-solomon' &&
+        r.bench === row.bench &&
+        r.params.k === p.k &&
+        r.params.m === p.m &&
+        r.params.shardBytes === p.shardBytes,
+    );
+    const size =
+      Number(p.shardBytes) >= 1 << 20
+        ? `${Number(p.shardBytes) >> 20}MiB`
+        : `${Number(p.shardBytes) >> 10}KiB`;
+    lines.push([
+      `${p.k}x${p.m}x${size}`,
+      row.bench === 'reconstruct' ? `reconstruct (${p.lost} lost)` : 'encode',
+      row.impl,
+      `${p.backend}${p.nodeFlag ? ' (flag)' : ''}`,
+      String(p.buffers),
+      String(row.value),
+      ronomon ? `${(row.value / ronomon.value).toFixed(2)}x` : '',
+    ]);
+  }
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  console.log(format(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const line of lines) console.log(format(line));
+}
+
+const rows: Row[] = [];
+for (const { k, m } of shapes) {
+  for (const size of sizes) {
+    const shapeRows = await measureShape(k, m, size);
+    rows.push(...shapeRows);
+    if (json) for (const row of shapeRows) console.log(JSON.stringify(row));
+  }
+}
+const extra = relaxedRows();
+if (json) for (const row of extra) console.log(JSON.stringify(row));
+else printTable([...rows, ...extra].sort((a, b) => Number(a.params.k) - Number(b.params.k) || 0));
