@@ -10,7 +10,7 @@ export const devnetRegions = ['us-east', 'eu-west', 'asia-east'] as const;
 export interface DevnetOptions {
   readonly nodes: number;
   readonly dataDir: string;
-  /** Node i serves its API on basePort + i and listens for peers on basePort + 100 + i. */
+  /** Node i serves its API on basePort + i, peers on basePort + 100 + i, metrics on basePort + 200 + i. */
   readonly basePort: number;
   /** Path of the CLI entry (dist/cli.js) the node processes run. */
   readonly cliPath: string;
@@ -18,6 +18,8 @@ export interface DevnetOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra JSON config for every node (written to a config file). */
   readonly nodeConfig?: Record<string, unknown>;
+  /** Flags for the node processes' Node.js itself, e.g. ['--cpu-prof'] to profile them. */
+  readonly execArgv?: readonly string[];
   /** Milliseconds to wait for a node to start. */
   readonly startTimeoutMs?: number;
 }
@@ -28,6 +30,8 @@ export interface DevnetNode {
   readonly dataDir: string;
   readonly apiPort: number;
   readonly listenPort: number;
+  /** Prometheus /metrics on basePort + 200 + i. */
+  readonly metricsPort: number;
   process: ChildProcess | undefined;
   ready: ReadyFile | undefined;
 }
@@ -49,7 +53,7 @@ export class Devnet {
     if (
       !Number.isInteger(options.basePort) ||
       options.basePort < 1024 ||
-      options.basePort + 100 + options.nodes > 65_535
+      options.basePort + 200 + options.nodes > 65_535
     ) {
       throw new RangeError(`base port ${options.basePort} leaves no room for ${options.nodes} nodes`);
     }
@@ -60,6 +64,7 @@ export class Devnet {
       dataDir: join(options.dataDir, `node-${index}`),
       apiPort: options.basePort + index,
       listenPort: options.basePort + 100 + index,
+      metricsPort: options.basePort + 200 + index,
       process: undefined,
       ready: undefined,
     }));
@@ -85,6 +90,7 @@ export class Devnet {
       .filter((other) => other.index !== index)
       .map((other) => `/ip4/127.0.0.1/tcp/${other.listenPort}`);
     const args = [
+      ...(this.options.execArgv ?? []),
       this.options.cliPath,
       'node',
       'start',
@@ -96,6 +102,8 @@ export class Devnet {
       String(node.listenPort),
       '--region',
       node.region,
+      '--prometheus-http-port',
+      String(node.metricsPort),
       ...bootstrap.flatMap((address) => ['--bootstrap', address]),
       '--exit-with-parent',
       ...(this.options.nodeArgs ?? []),

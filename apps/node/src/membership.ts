@@ -47,6 +47,8 @@ export class Membership {
   readonly #peers = new Map<string, PeerRecord>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing = false;
+  /** Peers being asked right now: one exchange per peer at a time, whatever triggered it. */
+  readonly #learning = new Set<string>();
 
   constructor(options: MembershipOptions) {
     this.#options = options;
@@ -117,6 +119,16 @@ export class Membership {
   }
 
   async #learn(id: string): Promise<void> {
+    if (this.#learning.has(id)) return;
+    this.#learning.add(id);
+    try {
+      await this.#learnOnce(id);
+    } finally {
+      this.#learning.delete(id);
+    }
+  }
+
+  async #learnOnce(id: string): Promise<void> {
     const { rpc, clock } = this.#options;
     let info: NodeInfo;
     try {

@@ -38,7 +38,8 @@ export async function createNetwork(options: NetworkOptions): Promise<TrinityLib
     connectionManager: { maxConnections: options.maxConnections },
     services: {
       identify: identify(),
-      ping: ping(),
+      // Pings come from one place per peer at a time; a little slack keeps a slow one from tripping the limit.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 8 }),
       dht: kadDHT({
         protocol: '/trinity/kad/1.0.0',
         clientMode: false,

@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, fromHex, type Logger, SystemClock } from '@trinity/core';
-import { BandwidthLedger, ManifestStore, Scrubber, type ScrubReport, ShardStore } from '@trinity/storage';
+import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
 import type { NodeConfig } from './config.js';
 import { writeFileAtomic } from './fs-util.js';
+import { Geography } from './geography.js';
 import { ApiServer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity.js';
 import {
@@ -16,11 +17,12 @@ import { Membership } from './membership.js';
 import { createNetwork, type TrinityLibp2p } from './network.js';
 import { ObjectService } from './object-service.js';
 import { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
-import { type NodeRef, spreadShards } from './placement.js';
+import type { NodeRef } from './placement.js';
 import { RepairLoop } from './repair-loop.js';
 import { nodeRoutes } from './routes.js';
 import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from './rpc.js';
 import { ShardTransfer, shardHandler } from './shard-service.js';
+import { Telemetry, type TelemetrySnapshot } from './telemetry.js';
 import {
   infoRequestSchema,
   manifestRequestSchema,
@@ -36,13 +38,23 @@ export interface ReadyFile {
   readonly peerId: string;
   readonly multiaddrs: string[];
   readonly apiUrl: string;
+  readonly metricsUrl: string | undefined;
   readonly region: string | undefined;
   readonly pid: number;
 }
 
+interface NodeParts {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly libp2p: TrinityLibp2p;
+}
+
 /**
  * One Trinity storage node: the shard and manifest stores on disk, libp2p networking, the wire
- * protocols, the object service (put/get/delete), the HTTP API, scrubbing and repair. Start, then stop.
+ * protocols, region-aware placement and routing, the object service (put/get/delete), the HTTP API,
+ * scrubbing, repair and metrics. Create, start, then stop.
  */
 export class TrinityNode {
   readonly config: NodeConfig;
@@ -51,42 +63,47 @@ export class TrinityNode {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
+  readonly telemetry = new Telemetry();
+  readonly bandwidth = new BandwidthLedger();
+  readonly geography: Geography;
   readonly rpc: RpcClient;
   readonly membership: Membership;
+  readonly transfer: ShardTransfer;
+  readonly directory: ManifestDirectory;
   readonly objects: ObjectService;
-  readonly bandwidth = new BandwidthLedger();
   readonly repair: RepairLoop;
   readonly scrubber: Scrubber;
-  readonly #scrubStats = { rounds: 0, corruptionsFound: 0, lastRound: undefined as ScrubReport | undefined };
+  readonly #scrub = { rounds: 0, corruptionsFound: 0 };
   #api: ApiServer | undefined;
   #apiUrl = '';
-  #region: string | undefined;
+  #metricsUrl: string | undefined;
 
-  private constructor(parts: {
-    config: NodeConfig;
-    logger: Logger;
-    store: ShardStore;
-    manifests: ManifestStore;
-    libp2p: TrinityLibp2p;
-  }) {
-    this.config = parts.config;
-    this.logger = parts.logger;
-    this.store = parts.store;
-    this.manifests = parts.manifests;
-    this.libp2p = parts.libp2p;
-    this.#region = parts.config.region;
+  private constructor(parts: NodeParts) {
+    ({
+      config: this.config,
+      logger: this.logger,
+      store: this.store,
+      manifests: this.manifests,
+      libp2p: this.libp2p,
+    } = parts);
     const selfId = this.peerId;
-    const onTransfer = (peer: string, direction: TransferDirection, bytes: number) => {
-      if (direction === 'upload') this.bandwidth.recordUpload(peer, bytes, this.clock.nowMs());
-      else this.bandwidth.recordDownload(peer, bytes, this.clock.nowMs());
-    };
+    const m = this.telemetry.metrics;
+    this.geography = new Geography({
+      selfId,
+      region: this.config.region,
+      regionTopology: this.config.regionTopology,
+      ...this.config.erasure,
+      logger: this.logger.child({ component: 'geography' }),
+      onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }),
+    });
     this.rpc = new RpcClient({
       libp2p: this.libp2p,
       breaker: new CircuitBreaker(this.config.breaker),
       limiter: new KeyedLimiter(this.config.limits.peerConcurrency),
       clock: this.clock,
       requestTimeoutMs: this.config.limits.requestTimeoutMs,
-      onTransfer,
+      onTransfer: (peer, direction, bytes) => this.#onTransfer(peer, direction, bytes),
+      onOutcome: (peer, ok) => this.geography.onOutcome(peer, ok),
     });
     this.membership = new Membership({
       libp2p: this.libp2p,
@@ -96,9 +113,15 @@ export class TrinityNode {
       bootstrap: this.config.bootstrap,
       refreshMs: 2_000,
       peersMax: this.config.limits.maxConnections,
+      onPeer: (record) => this.geography.onPeer(record),
+      onPeerGone: (peer) => this.geography.onPeerGone(peer),
+      onRtt: (peer, rttMs, nowMs) => {
+        this.geography.onRtt(peer, rttMs, nowMs);
+        m.peerRttSeconds.observe(rttMs / 1000);
+      },
     });
-    const transfer = new ShardTransfer(selfId, this.store, this.rpc);
-    const directory = new ManifestDirectory({
+    this.transfer = new ShardTransfer(selfId, this.store, this.rpc);
+    this.directory = new ManifestDirectory({
       selfId,
       manifests: this.manifests,
       rpc: this.rpc,
@@ -110,39 +133,50 @@ export class TrinityNode {
     this.objects = new ObjectService({
       selfId,
       store: this.store,
-      transfer,
-      directory,
+      transfer: this.transfer,
+      directory: this.directory,
       clock: this.clock,
       logger: this.logger.child({ component: 'objects' }),
       erasure: this.config.erasure,
       maxObjectBytes: this.config.limits.maxObjectBytes,
       maxStripesInFlight: this.config.limits.maxStripesInFlight,
       liveNodes: () => this.liveNodes(),
-      place: (stripeIndex, count, nodes) =>
-        spreadShards(stripeIndex, count, nodes, this.config.erasure.parityShards),
-      rankHolders: (ids) => this.#rankByLatency(ids),
+      place: (uploadKey, stripeIndex, count, nodes) =>
+        this.geography.place(uploadKey, stripeIndex, count, nodes),
+      rankHolders: (ids) => this.geography.rank(ids),
+      onBadShard: (peer) => {
+        m.fetchFailures.inc();
+        this.geography.onOutcome(peer, false);
+      },
       hedgeAfterMs: 2_000,
     });
     this.repair = new RepairLoop({
       selfId,
       manifests: this.manifests,
-      directory,
-      transfer,
+      directory: this.directory,
+      transfer: this.transfer,
       liveNodes: () => this.liveNodes(),
       clock: this.clock,
       logger: this.logger.child({ component: 'repair' }),
       config: this.config.repair,
+      onStripeRepaired: (shards, bytes, seconds) => {
+        m.shardsRepaired.inc(shards);
+        m.repairBytes.inc(bytes);
+        m.repairDurationSeconds.observe(seconds);
+      },
+      onStripeFailed: () => m.repairFailures.inc(),
     });
     this.scrubber = new Scrubber(this.store, this.config.scrub, {
       clock: this.clock,
       logger: this.logger.child({ component: 'scrub' }),
       onCorruption: () => {
-        this.#scrubStats.corruptionsFound++;
+        this.#scrub.corruptionsFound++;
+        m.scrubCorruptions.inc();
         this.repair.poke();
       },
-      onReport: (report) => {
-        this.#scrubStats.rounds++;
-        this.#scrubStats.lastRound = report;
+      onReport: () => {
+        this.#scrub.rounds++;
+        m.scrubRounds.inc();
       },
     });
   }
@@ -174,17 +208,15 @@ export class TrinityNode {
   }
 
   get region(): string | undefined {
-    return this.#region;
+    return this.geography.region;
   }
 
   async start(): Promise<void> {
     const serveOptions = {
       logger: this.logger,
       requestTimeoutMs: this.config.limits.requestTimeoutMs,
-      onTransfer: (peer: string, direction: TransferDirection, bytes: number) => {
-        if (direction === 'upload') this.bandwidth.recordUpload(peer, bytes, this.clock.nowMs());
-        else this.bandwidth.recordDownload(peer, bytes, this.clock.nowMs());
-      },
+      onTransfer: (peer: string, direction: TransferDirection, bytes: number) =>
+        this.#onTransfer(peer, direction, bytes),
     };
     await serveProtocol(
       this.libp2p,
@@ -210,6 +242,11 @@ export class TrinityNode {
     await this.libp2p.start();
     this.#api = new ApiServer(nodeRoutes(this), this.logger.child({ component: 'http' }));
     this.#apiUrl = await this.#api.listen(this.config.api.host, this.config.api.port);
+    this.#metricsUrl = await this.telemetry.start(
+      this.config.prometheus,
+      () => this.#snapshot(),
+      this.logger,
+    );
     await this.membership.start();
     this.scrubber.start();
     this.repair.start();
@@ -217,7 +254,8 @@ export class TrinityNode {
       peerId: this.peerId,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
       apiUrl: this.#apiUrl,
-      region: this.#region,
+      metricsUrl: this.#metricsUrl,
+      region: this.region,
       pid: process.pid,
     };
     await writeFileAtomic(join(this.config.dataDir, 'ready.json'), JSON.stringify(ready));
@@ -232,6 +270,7 @@ export class TrinityNode {
     await this.scrubber.stop();
     await this.repair.stop();
     this.membership.stop();
+    await this.telemetry.stop();
     await this.libp2p.stop();
     await this.manifests.close();
     await this.store.close();
@@ -240,7 +279,7 @@ export class TrinityNode {
 
   /** Every storage node reachable now, this one included. */
   liveNodes(): NodeRef[] {
-    const self: NodeRef = { id: this.peerId, region: this.#region ?? 'unknown' };
+    const self: NodeRef = { id: this.peerId, region: this.region ?? 'unknown' };
     return [
       self,
       ...this.membership.peers().map((peer) => ({ id: peer.id, region: peer.region ?? 'unknown' })),
@@ -250,9 +289,8 @@ export class TrinityNode {
   async listObjects(
     limit = 1000,
   ): Promise<{ id: string; name?: string; size: number; createdAtMs: number }[]> {
-    const ids = (await this.manifests.list()).slice(0, limit);
     const out = [];
-    for (const id of ids) {
+    for (const id of (await this.manifests.list()).slice(0, limit)) {
       const manifest = await this.manifests.get(id);
       out.push({
         id,
@@ -264,7 +302,7 @@ export class TrinityNode {
     return out;
   }
 
-  /** How many shards of each stripe are held intact right now, asked of every holder. */
+  /** How many shards of each stripe are held intact right now, asked of every live holder. */
   async objectHealth(
     id: string,
   ): Promise<{ id: string; minHealthy: number; stripes: { healthy: number; total: number }[] }> {
@@ -275,17 +313,14 @@ export class TrinityNode {
       for (const shard of entry.shards) {
         for (const holder of shard.holders) {
           if (!live.has(holder.nodeId)) continue;
-          const list = asks.get(holder.nodeId) ?? [];
-          list.push({ stripe, hash: shard.hash });
-          asks.set(holder.nodeId, list);
+          asks.set(holder.nodeId, [...(asks.get(holder.nodeId) ?? []), { stripe, hash: shard.hash }]);
         }
       }
     }
     const healthy = manifest.stripes.map(() => new Set<string>());
-    const transfer = new ShardTransfer(this.peerId, this.store, this.rpc);
     await Promise.allSettled(
       [...asks].map(async ([node, list]) => {
-        const held = await transfer.has(
+        const held = await this.transfer.has(
           node,
           list.map((item) => fromHex(item.hash)),
         );
@@ -298,15 +333,15 @@ export class TrinityNode {
       healthy: healthy[i]!.size,
       total: entry.shards.length,
     }));
-    return { id, minHealthy: Math.min(...stripes.map((s) => s.healthy)), stripes };
+    return { id, minHealthy: stripes.length === 0 ? 0 : Math.min(...stripes.map((s) => s.healthy)), stripes };
   }
 
   status(): Record<string, unknown> {
-    const stats = this.store.stats();
     return {
       nodeId: this.peerId,
-      region: this.#region ?? null,
+      region: this.region ?? null,
       apiUrl: this.#apiUrl,
+      metricsUrl: this.#metricsUrl ?? null,
       version: nodeVersion,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
       connections: this.libp2p.getConnections().length,
@@ -315,11 +350,39 @@ export class TrinityNode {
         region: peer.region ?? null,
         apiUrl: peer.apiUrl ?? null,
         rttMs: peer.rttMs === undefined ? null : Math.round(peer.rttMs * 100) / 100,
+        reputation: Math.round(this.geography.reputation(peer.id) * 1000) / 1000,
       })),
-      store: stats,
+      store: this.store.stats(),
       bandwidth: this.bandwidth.totals(),
-      scrub: { rounds: this.#scrubStats.rounds, corruptionsFound: this.#scrubStats.corruptionsFound },
+      scrub: { ...this.#scrub },
       repair: this.repair.stats(),
+    };
+  }
+
+  #onTransfer(peer: string, direction: TransferDirection, bytes: number): void {
+    const nowMs = this.clock.nowMs();
+    if (direction === 'upload') {
+      this.bandwidth.recordUpload(peer, bytes, nowMs);
+      this.telemetry.metrics.bandwidthUploadBytes.inc(bytes);
+    } else {
+      this.bandwidth.recordDownload(peer, bytes, nowMs);
+      this.telemetry.metrics.bandwidthDownloadBytes.inc(bytes);
+    }
+  }
+
+  #snapshot(): TelemetrySnapshot {
+    const stats = this.store.stats();
+    const regions = new Map<string, number>();
+    for (const node of this.liveNodes()) regions.set(node.region, (regions.get(node.region) ?? 0) + 1);
+    return {
+      peers: this.membership.peers().length,
+      connections: this.libp2p.getConnections().length,
+      regions,
+      shards: stats.shardCount,
+      bytesUsed: stats.bytesUsed,
+      bytesAvailable: stats.bytesAvailable,
+      reputations: this.geography.reputations(),
+      repairQueued: this.repair.stats().queued,
     };
   }
 
@@ -337,19 +400,12 @@ export class TrinityNode {
     );
     return {
       peerId: this.peerId,
-      ...(this.#region === undefined ? {} : { region: this.#region }),
+      ...(this.region === undefined ? {} : { region: this.region }),
       ...(this.#apiUrl === '' ? {} : { apiUrl: this.#apiUrl }),
       version: nodeVersion,
       capacityBytes: stats.capacityBytes,
       bytesUsed: stats.bytesUsed,
       peers,
     };
-  }
-
-  #rankByLatency(ids: readonly string[]): string[] {
-    const self = this.peerId;
-    const live = new Set(this.liveNodes().map((node) => node.id));
-    const latency = (id: string) => (id === self ? -1 : (this.membership.get(id)?.rttMs ?? 1_000));
-    return ids.filter((id) => live.has(id)).sort((a, b) => latency(a) - latency(b));
   }
 }

@@ -30,10 +30,17 @@ export interface ObjectServiceDeps {
   readonly maxStripesInFlight: number;
   /** Every storage node reachable now, this one included. */
   readonly liveNodes: () => NodeRef[];
-  /** Node ids for the `count` shards of one stripe (distinct where possible). */
-  readonly place: (stripeIndex: number, count: number, nodes: readonly NodeRef[]) => string[];
+  /** Node ids for the `count` shards of stripe `stripeIndex` of upload `uploadKey`. */
+  readonly place: (
+    uploadKey: string,
+    stripeIndex: number,
+    count: number,
+    nodes: readonly NodeRef[],
+  ) => string[];
   /** Orders a stripe's candidate holders, best first (latency, reputation, locality). */
   readonly rankHolders: (nodeIds: readonly string[]) => string[];
+  /** A holder sent bytes that do not match the shard's hash. */
+  readonly onBadShard?: (node: string) => void;
   /** Milliseconds after which a slow shard read is hedged with a request to another holder. */
   readonly hedgeAfterMs: number;
 }
@@ -50,6 +57,9 @@ export interface PutResult {
   readonly stripes: number;
 }
 
+/** Tries to store one shard before the put fails: the placed node twice, then spares. */
+const storeAttemptsMax = 4;
+
 type StripeInput = Parameters<typeof createManifest>[0]['stripes'][number];
 
 /**
@@ -60,6 +70,7 @@ type StripeInput = Parameters<typeof createManifest>[0]['stripes'][number];
 export class ObjectService {
   readonly #deps: ObjectServiceDeps;
   readonly #encoders = new Map<string, Encoder>();
+  #uploads = 0;
 
   constructor(deps: ObjectServiceDeps) {
     this.#deps = deps;
@@ -71,10 +82,11 @@ export class ObjectService {
     const stored: { node: string; hash: Uint8Array }[] = [];
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
+    const uploadKey = `${this.#deps.selfId.slice(-8)}-${this.#deps.clock.nowMs()}-${this.#uploads++}`;
     try {
       for await (const stripe of encodeStripes(this.#limit(source), erasure)) {
         const nodes = this.#deps.liveNodes();
-        const targets = this.#deps.place(stripe.index, stripe.shards.length, nodes);
+        const targets = this.#deps.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = { dataBytes: stripe.dataBytes, shards: [] };
         stripes.push(entry);
         size += stripe.dataBytes;
@@ -186,24 +198,28 @@ export class ObjectService {
       stripe.shards.map(async (shard, i) => {
         const hash = stripe.hashes[i]!;
         let node = targets[i]!;
-        for (let attempt = 0; ; attempt++) {
+        for (let attempt = 1; ; attempt++) {
           try {
             await this.#deps.transfer.store(node, hash, shard);
             stored.push({ node, hash });
             return node;
           } catch (error) {
-            const spare = nodes.find((candidate) => !used.has(candidate.id));
-            if (spare === undefined || attempt >= 2) {
+            if (attempt >= storeAttemptsMax) {
               throw new NotEnoughNodesError(
                 `stripe ${stripe.index}: could not store shard ${i} (${(error as Error).message})`,
               );
             }
+            // Try the same node once more (a reset stream is usually transient), then a spare if any.
+            const spare = attempt >= 2 ? nodes.find((candidate) => !used.has(candidate.id)) : undefined;
             this.#deps.logger.warn(
-              { node, err: (error as Error).message },
-              'shard store failed; trying another node',
+              { node, attempt, err: (error as Error).message },
+              'shard store failed; retrying',
             );
-            used.add(spare.id);
-            node = spare.id;
+            if (spare !== undefined) {
+              used.add(spare.id);
+              node = spare.id;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
           }
         }
       }),

@@ -55,7 +55,8 @@ export class CircuitBreaker {
     const health = this.#touch(peer);
     health.consecutiveFailures++;
     health.probeInFlight = false;
-    if (health.consecutiveFailures >= this.#options.failureThreshold) {
+    // Requests already in flight when the breaker opened fail too: they must not stretch the back-off.
+    if (health.consecutiveFailures >= this.#options.failureThreshold && nowMs >= health.openUntilMs) {
       const backoffMs = Math.min(
         this.#options.maxBackoffMs,
         this.#options.baseBackoffMs * 2 ** Math.min(health.trips, 20),

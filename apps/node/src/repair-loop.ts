@@ -34,6 +34,8 @@ export interface RepairLoopDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: RepairLoopConfig;
+  readonly onStripeRepaired?: (shards: number, bytes: number, seconds: number) => void;
+  readonly onStripeFailed?: () => void;
 }
 
 export interface RepairStats {
@@ -73,7 +75,12 @@ export class RepairLoop {
   constructor(deps: RepairLoopDeps) {
     this.#deps = deps;
     this.#queue = new RepairQueue(
-      { bytesPerSecond: deps.config.bytesPerSecond, maxConcurrentStripes: deps.config.maxConcurrentStripes },
+      {
+        bytesPerSecond: deps.config.bytesPerSecond,
+        // One second of traffic may start at once after idling, not the queue's 256 MiB default.
+        burstBytes: deps.config.bytesPerSecond,
+        maxConcurrentStripes: deps.config.maxConcurrentStripes,
+      },
       deps.clock.nowMs(),
     );
   }
@@ -206,15 +213,21 @@ export class RepairLoop {
         transfer.store(to.nodeId, hash, data),
     };
     const run = (task: RepairTask) => {
+      const startedMs = clock.nowMs();
       const job: Promise<void> = executeStripeRepair(task, io)
         .then((result) => {
           results.push(result);
           this.#stats.bytesMoved += result.bytesFetched + result.bytesStored;
+          if (result.repaired.length > 0) {
+            const seconds = (clock.nowMs() - startedMs) / 1000;
+            this.#deps.onStripeRepaired?.(result.repaired.length, result.bytesStored, seconds);
+          }
           if (result.failed.length > 0) this.#queue.fail(task.id, clock.nowMs());
           else this.#queue.complete(task.id, clock.nowMs());
         })
         .catch((error: Error) => {
           logger.warn({ task: task.id, err: error.message }, 'stripe repair failed');
+          this.#deps.onStripeFailed?.();
           this.#queue.fail(task.id, clock.nowMs());
         })
         .finally(() => running.delete(job));

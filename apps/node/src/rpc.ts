@@ -21,6 +21,8 @@ export interface RpcClientDeps {
   readonly clock: Clock;
   readonly requestTimeoutMs: number;
   readonly onTransfer?: (peer: string, direction: TransferDirection, bytes: number) => void;
+  /** Every request's transport outcome: a well-formed error reply from the peer counts as ok. */
+  readonly onOutcome?: (peer: string, ok: boolean) => void;
 }
 
 /**
@@ -47,11 +49,14 @@ export class RpcClient {
     try {
       const reply = await limiter.run(peer, () => this.#exchange(peer, protocol, header, body, options));
       breaker.onSuccess(peer);
+      this.#deps.onOutcome?.(peer, true);
       return reply;
     } catch (error) {
       // A peer that answers with a well-formed error is healthy; only transport failures count.
-      if (error instanceof RemoteError) breaker.onSuccess(peer);
+      const healthy = error instanceof RemoteError;
+      if (healthy) breaker.onSuccess(peer);
       else breaker.onFailure(peer, clock.nowMs());
+      this.#deps.onOutcome?.(peer, healthy);
       throw error;
     }
   }

@@ -15,11 +15,11 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port P such that P..P+count-1 and P+100..P+100+count-1 are all free on 127.0.0.1. */
+/** A base port P such that P+i, P+100+i and P+200+i (i < count) are all free on 127.0.0.1. */
 export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [...Array(count).keys()].flatMap((i) => [base + i, base + 100 + i]);
+    const ports = [...Array(count).keys()].flatMap((i) => [base + i, base + 100 + i, base + 200 + i]);
     const free = await Promise.all(ports.map(portFree));
     if (free.every(Boolean)) return base;
   }

@@ -13,7 +13,7 @@ Ctrl-C stops them all cleanly. Data is kept between runs unless --fresh is given
 
   --nodes N          how many nodes (default 6)
   --data-dir DIR     where node data lives (default .trinity/devnet)
-  --base-port P      node i serves its API on P+i and peers on P+100+i (default 7070)
+  --base-port P      node i serves its API on P+i, peers on P+100+i, metrics on P+200+i (default 7070)
   --fresh            wipe the data directory first
   --demo             once up, store a demo file and read it back
   -h, --help         this help

@@ -1,0 +1,37 @@
+// One side of the raw libp2p throughput measurement: `sink` prints its address and counts what
+// arrives on /bench/sink/1.0.0; run from put-get.bench.ts in a separate process.
+import '../src/polyfill.js';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { tcp } from '@libp2p/tcp';
+import { lpStream } from '@libp2p/utils';
+import { createLibp2p } from 'libp2p';
+
+export const sinkProtocol = '/bench/sink/1.0.0';
+
+export async function benchNode() {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+  });
+}
+
+if (process.argv[2] === 'sink') {
+  const node = await benchNode();
+  await node.handle(sinkProtocol, async (stream) => {
+    const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 });
+    let total = 0;
+    for (;;) {
+      const frame = await lp.read();
+      if (frame.byteLength === 1) break;
+      total += frame.byteLength;
+    }
+    await lp.write(new TextEncoder().encode(String(total)));
+    await stream.close();
+  });
+  process.stdout.write(`${node.getMultiaddrs()[0]!.toString()}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => void Promise.resolve(node.stop()).then(() => process.exit(0)));
+}
