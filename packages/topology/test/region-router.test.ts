@@ -1,3 +1,4 @@
+import { seededRandom } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -119,6 +120,35 @@ describe('exactness against a brute-force scan', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('exactness at 100,000 nodes', () => {
+  it('topN(20) equals a full scan for every requester region', () => {
+    const random = seededRandom(100_000);
+    const router = new RegionRouter({ minReputation: 0.3 }, { selfRegion: 'asia-south' });
+    for (let i = 0; i < 100_000; i++) {
+      const id = `node-${i}`;
+      router.upsertNode({
+        id,
+        region: random.pick(REGIONS),
+        reputation: Math.round(random.nextFloat() * 100) / 100,
+      });
+      if (random.chance(0.8)) router.observeLatency(id, random.nextFloat() * 300, 0);
+    }
+    for (const requester of REGIONS) {
+      const top: ScoredNode[] = [];
+      for (const node of router.nodes()) {
+        if (node.reputation < 0.3) continue;
+        const score = router.score(node.id, requester)!;
+        if (top.length === 20 && score < top[19]!.score) continue;
+        top.push({ id: node.id, region: node.region, score });
+        top.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+        if (top.length > 20) top.pop();
+      }
+      expect(router.topN(requester, 20).map((n) => n.score)).toEqual(top.map((n) => n.score));
+      expect(router.best(requester)?.score).toBe(top[0]!.score);
+    }
   });
 });
 
