@@ -45,61 +45,15 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   if (!(metrics instanceof PrometheusMetrics)) throw new TypeError('metrics must be a PrometheusMetrics');
   const config = parseConfig(metricsConfigSchema, rest, 'metrics server config');
   const self = selfMetrics(metrics);
-  let cached: Cached | undefined;
-  let pending: Promise<Cached> | undefined;
-
-  const render = async (): Promise<Cached> => {
-    const startMs = performance.now();
-    const body = Buffer.from(await metrics.render(), 'utf8');
-    self.renderSeconds.set((performance.now() - startMs) / 1_000);
-    return { body, gzipped: undefined, generatedAtMs: clock.nowMs() };
-  };
-  const current = async (): Promise<Cached> => {
-    const nowMs = clock.nowMs();
-    if (
-      cached !== undefined &&
-      nowMs - cached.generatedAtMs < config.cacheTtlMs &&
-      nowMs >= cached.generatedAtMs
-    ) {
-      self.cacheHits.inc();
-      return cached;
-    }
-    self.cacheMisses.inc();
-    pending ??= render().finally(() => {
-      pending = undefined;
+  const cache = new _PageCache(metrics, clock, config.cacheTtlMs, self);
+  const handle = (request: IncomingMessage, response: ServerResponse) =>
+    serve(request, response, {
+      cache,
+      path: config.path,
+      gzip: config.gzip,
+      self,
+      contentType: metrics.contentType,
     });
-    cached = await pending;
-    return cached;
-  };
-
-  const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    request.resume();
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== config.path) return reply(response, 404, 'not found\n');
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      return reply(response, 405, 'method not allowed\n');
-    }
-    const page = await current();
-    const gzip = config.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
-    if (gzip) page.gzipped ??= gzipSync(page.body);
-    const body = gzip ? page.gzipped! : page.body;
-    response.setHeader('Content-Type', metrics.contentType);
-    response.setHeader('Vary', 'Accept-Encoding');
-    if (gzip) response.setHeader('Content-Encoding', 'gzip');
-    response.setHeader('Content-Length', body.length);
-    response.writeHead(200);
-    response.end(request.method === 'HEAD' ? undefined : body);
-    if (request.method !== 'HEAD') self.servedBytes.inc(body.length);
-  };
-
-  const reply = (response: ServerResponse, status: number, text: string) => {
-    response.writeHead(status, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(text),
-    });
-    response.end(text);
-  };
 
   const server = createServer(
     { maxHeaderSize: 16_384, requestTimeout: config.requestTimeoutMs },
@@ -126,6 +80,80 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     port,
     close: () => closeServer(server),
   };
+}
+
+type SelfMetrics = ReturnType<typeof selfMetrics>;
+
+/** Answers one request: the cached page on GET/HEAD of `path`, 404 elsewhere, 405 for other methods. */
+async function serve(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: { cache: _PageCache; path: string; gzip: boolean; self: SelfMetrics; contentType: string },
+): Promise<void> {
+  request.resume();
+  const path = (request.url ?? '').split('?')[0];
+  if (path !== context.path) return reply(response, 404, 'not found\n');
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('Allow', 'GET, HEAD');
+    return reply(response, 405, 'method not allowed\n');
+  }
+  const page = await context.cache.current();
+  const gzip = context.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+  if (gzip) page.gzipped ??= gzipSync(page.body);
+  const body = gzip ? page.gzipped! : page.body;
+  response.setHeader('Content-Type', context.contentType);
+  response.setHeader('Vary', 'Accept-Encoding');
+  if (gzip) response.setHeader('Content-Encoding', 'gzip');
+  response.setHeader('Content-Length', body.length);
+  response.writeHead(200);
+  response.end(request.method === 'HEAD' ? undefined : body);
+  if (request.method !== 'HEAD') context.self.servedBytes.inc(body.length);
+}
+
+function reply(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+/**
+ * The rendered page, kept for `ttlMs` by the injected clock (a clock that went backwards expires it);
+ * a regeneration in flight is shared by every request that arrives meanwhile.
+ */
+class _PageCache {
+  #cached: Cached | undefined;
+  #pending: Promise<Cached> | undefined;
+
+  constructor(
+    readonly metrics: PrometheusMetrics,
+    readonly clock: Clock,
+    readonly ttlMs: number,
+    readonly self: SelfMetrics,
+  ) {}
+
+  async current(): Promise<Cached> {
+    const nowMs = this.clock.nowMs();
+    const cached = this.#cached;
+    if (cached !== undefined && nowMs - cached.generatedAtMs < this.ttlMs && nowMs >= cached.generatedAtMs) {
+      this.self.cacheHits.inc();
+      return cached;
+    }
+    this.self.cacheMisses.inc();
+    this.#pending ??= this.#render().finally(() => {
+      this.#pending = undefined;
+    });
+    this.#cached = await this.#pending;
+    return this.#cached;
+  }
+
+  async #render(): Promise<Cached> {
+    const startMs = performance.now();
+    const body = Buffer.from(await this.metrics.render(), 'utf8');
+    this.self.renderSeconds.set((performance.now() - startMs) / 1_000);
+    return { body, gzipped: undefined, generatedAtMs: this.clock.nowMs() };
+  }
 }
 
 function selfMetrics(metrics: PrometheusMetrics) {
