@@ -633,6 +633,27 @@ export class ShardStore {
     return [...this.#staged.keys()];
   }
 
+  /**
+   * Attaches the fencing token of the lock that now protects a staged shard (granted after the bytes
+   * were staged, at prepare): StaleFencingTokenError if a write with a higher token was already seen.
+   * commitStaged checks the token again. Idempotent; a lower token than the one attached is a no-op.
+   */
+  async fenceStaged(txId: string, hash: Uint8Array, fencingToken: number): Promise<void> {
+    this.#checkOpen();
+    assertTxId(txId);
+    const hashHex = shardHashHex(hash);
+    assertInt(fencingToken, 'fencingToken', 0);
+    await this.#locks.run(`t:${txId}`, () =>
+      this.#locks.run(`s:${hashHex}`, async () => {
+        const tx = this.#staged.get(txId);
+        if (tx === undefined || !tx.shards.has(hashHex)) throw new ShardNotFoundError(hashHex);
+        if (tx.committing !== undefined) throw new TransactionCommittingError(txId);
+        this.#checkFencing(hashHex, fencingToken);
+        await this.#restageToken(txId, tx, hashHex, fencingToken);
+      }),
+    );
+  }
+
   /** Hashes staged by `txId` and not yet moved into the store ([] for an unknown transaction). */
   stagedShards(txId: string): Uint8Array[] {
     assertTxId(txId);
