@@ -12,7 +12,8 @@ const cache = new Map<string, Codebook>();
 /**
  * The 256 byte hypervectors (seed): one random ternary vector per byte value, reproducible on every
  * machine from (dims, seed) through @trinity/core's xoshiro128** generator. Each vector is sparse and
- * balanced: `nonzerosPerVector` = dims/16 (rounded to even, at least 2) nonzero trits, half +1, half -1.
+ * balanced: `nonzerosPerVector` = dims/16 rounded to even (at least 2, at most 128) nonzero trits, half
+ * +1, half -1.
  * Sparse so that bundling few vectors keeps their overlap (ties go to 0 instead of to noise); balanced
  * so that a byte value's share of a long input cancels out and only its placement counts.
  */
@@ -28,7 +29,7 @@ export class Codebook {
     assertInt(seed, 'seed', 0, 2 ** 32 - 1);
     this.dims = dims;
     this.seed = seed;
-    this.nonzerosPerVector = Math.max(2, 2 * Math.round(dims / 32));
+    this.nonzerosPerVector = codebookNonzeros(dims);
     this._positions = buildPositions(dims, seed, this.nonzerosPerVector);
   }
 
@@ -58,6 +59,11 @@ export class Codebook {
     }
     return _hypervector(this.dims, sign, nonzero);
   }
+}
+
+/** Nonzero trits per codebook vector for `dims` dimensions (capped so that encoding cost stays bounded). */
+export function codebookNonzeros(dims: number): number {
+  return Math.min(128, Math.max(2, 2 * Math.round(dims / 32)));
 }
 
 /** Partial Fisher-Yates per byte over the positions 0..dims-1: the first n picks are that byte's nonzeros. */

@@ -217,10 +217,18 @@ export function _dot(a: Hypervector, b: Hypervector): number {
  */
 export function similarity(a: Hypervector, b: Hypervector): number {
   assertPair(a, b);
-  const normA = _nonzeroCount(a.nonzero);
-  const normB = _nonzeroCount(b.nonzero);
-  if (normA === 0 || normB === 0) return 0;
-  return _dot(a, b) / Math.sqrt(normA * normB);
+  return _cosine(_dot(a, b), _nonzeroCount(a.nonzero), _nonzeroCount(b.nonzero));
+}
+
+/**
+ * The cosine from integers, as sign(dot)·sqrt(dot² / (normA·normB)): every step is one correctly
+ * rounded operation on exact integers, so two exactly equal cosines give the same number and the
+ * order of numbers never contradicts the exact order.
+ */
+export function _cosine(dot: number, normA: number, normB: number): number {
+  if (dot === 0 || normA === 0 || normB === 0) return 0;
+  const root = Math.sqrt((dot * dot) / (normA * normB));
+  return dot < 0 ? -root : root;
 }
 
 /**

@@ -1,6 +1,6 @@
 export { wasmKernelAvailable } from './_kernel.js';
 export { type BundleOptions, bundle, bundleVectorsMax } from './bundle.js';
-export { Codebook, defaultCodebookSeed } from './codebook.js';
+export { Codebook, codebookNonzeros, defaultCodebookSeed } from './codebook.js';
 export {
   type FingerprintConfig,
   type FingerprintConfigInput,
@@ -26,6 +26,13 @@ export {
   NotLockHolderError,
   StaleFencingTokenError,
 } from './errors.js';
+export {
+  createFingerprinter,
+  FingerprintEncoder,
+  Fingerprinter,
+  fingerprint,
+  fingerprintInputBytesMax,
+} from './fingerprint.js';
 export {
   assertDims,
   assertHypervector,
@@ -53,10 +60,21 @@ export {
   serializeHypervector,
 } from './hypervector-codec.js';
 export {
+  fingerprintEncodingVersion,
+  indexFileMagic,
+  indexFileVersion,
+} from './index-file.js';
+export {
   hypervectorLockBinding,
   lockHolderVector,
   lockShardVector,
   recoverLockHolderVector,
   sha256LockBinding,
 } from './lock-binding.js';
+export {
+  type SearchOptions,
+  type SearchQuery,
+  type SearchResult,
+  SemanticIndex,
+} from './semantic-index.js';
 export { type LockGrant, type LockInfo, ShardLockManager, txIdLengthMax } from './shard-lock.js';

@@ -40,3 +40,10 @@ export function similarityRef(a: Int8Array, b: Int8Array): number {
   const nb = dotRef(b, b);
   return na === 0 || nb === 0 ? 0 : dotRef(a, b) / Math.sqrt(na * nb);
 }
+
+/** Exact comparison of cosines dotA/sqrt(nA·q) and dotB/sqrt(nB·q) by cross-multiplying signed squares. */
+export function compareCosines(dotA: number, normA: number, dotB: number, normB: number): number {
+  const a = dotA * Math.abs(dotA) * Math.max(normB, 1);
+  const b = dotB * Math.abs(dotB) * Math.max(normA, 1);
+  return a === b ? 0 : a > b ? -1 : 1;
+}

@@ -1,0 +1,176 @@
+import { assertBytes, assertInt, assertNumber, describe, parseConfig } from '@trinity/core';
+import { scanTopK } from './_index-search.js';
+import { IndexStore, queryBatchMax } from './_index-store.js';
+import { resolveKernel } from './_kernel.js';
+import {
+  type SemanticIndexConfig,
+  type SemanticIndexConfigInput,
+  semanticIndexConfigSchema,
+} from './config.js';
+import { DimensionMismatchError } from './errors.js';
+import { FingerprintEncoder } from './fingerprint.js';
+import { assertHypervector, type Hypervector } from './hypervector.js';
+import { loadIndexFile, saveIndexFile } from './index-file.js';
+
+/** What `search` returns per hit, best first. */
+export interface SearchResult {
+  readonly shardHash: Uint8Array;
+  /** Cosine similarity in [-1, 1]. */
+  readonly similarity: number;
+}
+
+export interface SearchOptions {
+  /** The k most similar entries (default 10). */
+  readonly topK?: number;
+  /** Leave out entries below this similarity (default -1: none). */
+  readonly threshold?: number;
+  /** An upper bound on the number of results (default: topK). Both are capped by `resultsMax`. */
+  readonly maxResults?: number;
+}
+
+/** A query: bytes to fingerprint with the index's encoder, or a fingerprint already made. */
+export type SearchQuery = Uint8Array | Hypervector;
+
+/**
+ * The semantic index (seed): shard hash (32 bytes) → fingerprint, searched by content or by vector.
+ * Entries are packed in one contiguous buffer (two bit-planes each, 256 bytes per entry at 1024
+ * dims) with no object per entry; `search` is an exact scan (every entry is scored, recall is 1) on
+ * the WebAssembly SIMD kernel, `searchBatch` scores up to 16 queries in the same pass.
+ *
+ * Every method is synchronous except save/load, so calls never interleave with each other; `save`
+ * writes a consistent snapshot. Results are sorted by descending similarity; equal similarities are
+ * ordered by the entries' positions in the index (which `remove` may change).
+ */
+export class SemanticIndex {
+  readonly config: SemanticIndexConfig;
+  readonly encoder: FingerprintEncoder;
+  readonly #store: IndexStore;
+
+  constructor(config: SemanticIndexConfigInput = {}) {
+    this.config = parseConfig(semanticIndexConfigSchema, config, 'semantic index config');
+    const { dims, codebookSeed, kernel, initialCapacity, maxEntries } = this.config;
+    this.encoder = new FingerprintEncoder({ dims, codebookSeed, kernel });
+    this.#store = new IndexStore(dims, resolveKernel(kernel), initialCapacity, maxEntries);
+  }
+
+  get dims(): number {
+    return this.config.dims;
+  }
+
+  /** Entries in the index. */
+  get size(): number {
+    return this.#store.count;
+  }
+
+  /** 'wasm' when searches run on the WebAssembly SIMD kernel, else 'js'. */
+  get kernel(): 'wasm' | 'js' {
+    return this.#store.memory.kernel === undefined ? 'js' : 'wasm';
+  }
+
+  /** Fingerprints `data` and indexes it under `shardHash` (replacing what was there). */
+  add(shardHash: Uint8Array, data: Uint8Array): void {
+    assertBytes(shardHash, 'shardHash', 32);
+    assertBytes(data, 'data');
+    this.#store.put(shardHash, this.encoder.encode(data));
+  }
+
+  /** Indexes a fingerprint made elsewhere (network sync) under `shardHash` (replacing what was there). */
+  addVector(shardHash: Uint8Array, vector: Hypervector): void {
+    assertBytes(shardHash, 'shardHash', 32);
+    assertHypervector(vector, 'vector', this.dims);
+    this.#store.put(shardHash, vector);
+  }
+
+  /** Removes `shardHash`; returns whether it was there. */
+  remove(shardHash: Uint8Array): boolean {
+    assertBytes(shardHash, 'shardHash', 32);
+    return this.#store.remove(shardHash);
+  }
+
+  has(shardHash: Uint8Array): boolean {
+    assertBytes(shardHash, 'shardHash', 32);
+    return this.#store.slots.find(shardHash) >= 0;
+  }
+
+  /** The fingerprint indexed under `shardHash` (a copy), or undefined. */
+  vector(shardHash: Uint8Array): Hypervector | undefined {
+    assertBytes(shardHash, 'shardHash', 32);
+    const slot = this.#store.slots.find(shardHash);
+    return slot < 0 ? undefined : this.#store.vectorAt(slot);
+  }
+
+  /** The shard hashes in the index (copies), in index order. */
+  *shardHashes(): IterableIterator<Uint8Array> {
+    for (let slot = 0; slot < this.#store.count; slot++)
+      yield this.#store.hashes.slice(slot * 32, slot * 32 + 32);
+  }
+
+  /** The entries most similar to `query`, best first (an exact scan of every entry). */
+  search(query: SearchQuery, options: SearchOptions = {}): SearchResult[] {
+    return this.searchBatch([query], options)[0]!;
+  }
+
+  /** `search` for several queries, scored 16 at a time in one pass over the entries. */
+  searchBatch(queries: readonly SearchQuery[], options: SearchOptions = {}): SearchResult[][] {
+    if (!Array.isArray(queries)) throw new TypeError(`queries must be an array, got ${describe(queries)}`);
+    assertInt(queries.length, 'queries.length', 0, 1_000_000);
+    const { k, threshold } = this.#options(options);
+    const vectors = queries.map((query, i) => this.#queryVector(query, `queries[${i}]`));
+    const out: SearchResult[][] = [];
+    for (let start = 0; start < vectors.length; start += queryBatchMax) {
+      const batch = vectors.slice(start, start + queryBatchMax);
+      const hits = this.#store.count === 0 ? batch.map(() => []) : scanTopK(this.#store, batch, k, threshold);
+      for (const list of hits) {
+        out.push(list.map(({ slot, similarity }) => ({ shardHash: this.#hashAt(slot), similarity })));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Writes the index to `path` atomically (temp file, fsync, rename) in the documented format (see
+   * index-file.ts): a consistent snapshot even if the index changes while the write completes.
+   */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+    await saveIndexFile(path, {
+      dims: this.dims,
+      codebookSeed: this.config.codebookSeed,
+      store: this.#store,
+    });
+  }
+
+  /** Reads an index written by `save`; `config` may set kernel and limits, and must agree on dims and seed. */
+  static async load(path: string, config: SemanticIndexConfigInput = {}): Promise<SemanticIndex> {
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+    return loadIndexFile(path, config, (fileConfig) => new SemanticIndex(fileConfig));
+  }
+
+  /** @internal Bulk append for the loader (hashes already checked for duplicates). */
+  _append(hash: Uint8Array, sign: Uint32Array, nonzero: Uint32Array): void {
+    this.#store.append(hash, sign, nonzero);
+  }
+
+  #options(options: SearchOptions): { k: number; threshold: number } {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const max = this.config.resultsMax;
+    const topK = options.topK ?? 10;
+    assertInt(topK, 'topK', 1, max);
+    const maxResults = options.maxResults ?? topK;
+    assertInt(maxResults, 'maxResults', 1, max);
+    const threshold = options.threshold ?? -1;
+    assertNumber(threshold, 'threshold', -1, 1);
+    return { k: Math.min(topK, maxResults), threshold };
+  }
+
+  #queryVector(query: SearchQuery, name: string): Hypervector {
+    if (query instanceof Uint8Array) return this.encoder.encode(query);
+    assertHypervector(query, name);
+    if (query.dims !== this.dims) throw new DimensionMismatchError(this.dims, query.dims, name);
+    return query;
+  }
+
+  #hashAt(slot: number): Uint8Array {
+    return this.#store.hashes.slice(slot * 32, slot * 32 + 32);
+  }
+}
