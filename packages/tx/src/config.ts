@@ -31,6 +31,17 @@ export const txLogConfigSchema = z
       .min(256)
       .max(1024 * 1024)
       .default(64 * 1024),
+    /**
+     * Grow the file by this many zero bytes at a time, written and synced ahead of the records, so
+     * that an append rewrites allocated space and its fdatasync flushes data without a journal
+     * commit. 0 grows the file with every append.
+     */
+    preallocateBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     /** At most this many appends may wait for a group commit before `append` rejects (back-pressure). */
     pendingRecordsMax: z.number().int().min(1).max(10_000_000).default(1_000_000),
   })
@@ -78,18 +89,14 @@ export type TxLogConfigInput = z.input<typeof txLogConfigSchema>;
 
 /** The log's part of a full tx config. */
 export function logConfigOf(config: TxConfig): TxLogConfig {
-  const {
-    groupCommitMaxDelayMs,
-    groupCommitMaxRecords,
-    groupCommitMaxBytes,
-    recordMaxBytes,
-    pendingRecordsMax,
-  } = config;
+  const { groupCommitMaxDelayMs, groupCommitMaxRecords, groupCommitMaxBytes, recordMaxBytes } = config;
+  const { preallocateBytes, pendingRecordsMax } = config;
   return {
     groupCommitMaxDelayMs,
     groupCommitMaxRecords,
     groupCommitMaxBytes,
     recordMaxBytes,
+    preallocateBytes,
     pendingRecordsMax,
   };
 }

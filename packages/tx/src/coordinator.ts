@@ -6,10 +6,10 @@ import { TxLimitError, TxNotFoundError, TxStateError } from './errors.js';
 import {
   type CoordCommitRecord,
   type CoordinatorRecord,
-  nodeIdSchema,
-  shardHashSchema,
+  NODE_ID_PATTERN,
+  SHARD_HASH_PATTERN,
+  TX_ID_PATTERN,
   type TxLogRecord,
-  txIdSchema,
 } from './log-record.js';
 import type { CoordinatorMessage } from './messages.js';
 import { TxStats } from './stats.js';
@@ -78,7 +78,7 @@ export class Coordinator {
   readonly #due = new DueQueue();
 
   constructor(init: CoordinatorInit) {
-    this.nodeId = checkId(nodeIdSchema, init.nodeId, 'nodeId');
+    this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
     this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
     this.stats = init.stats ?? new TxStats();
     this.#random = init.random;
@@ -101,7 +101,7 @@ export class Coordinator {
       if (this.#random === undefined) throw new TypeError('beginTransaction needs a txId or a Random');
       id = toHex(this.#random.bytes(16));
     } else {
-      id = checkId(txIdSchema, txId, 'txId');
+      id = checkId(TX_ID_PATTERN, txId, 'txId');
     }
     if (this.#txs.has(id)) throw new TxStateError(`transaction ${id} already exists`, { txId: id });
     const tx: CoordTx = {
@@ -126,8 +126,8 @@ export class Coordinator {
   addParticipant(txId: string, shardHash: string, node: string, ref: string = shardHash): void {
     const tx = this.#get(txId);
     if (tx.state !== 'open') throw new TxStateError(`transaction ${txId} is ${tx.state}, not open`, { txId });
-    checkId(shardHashSchema, shardHash, 'shardHash');
-    checkId(nodeIdSchema, node, 'node');
+    checkId(SHARD_HASH_PATTERN, shardHash, 'shardHash');
+    checkId(NODE_ID_PATTERN, node, 'node');
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256) {
       throw new RangeError('ref must be a string of 1 to 256 characters');
     }
@@ -460,14 +460,10 @@ export class Coordinator {
   }
 }
 
-/** Validates an id given by the caller: RangeError naming the field when it does not fit. */
-export function checkId(
-  schema: { safeParse(value: unknown): { success: boolean } },
-  value: unknown,
-  name: string,
-) {
+/** Validates an id given by the caller against its pattern: TypeError or RangeError naming the field. */
+export function checkId(pattern: RegExp, value: unknown, name: string): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);
-  if (!schema.safeParse(value).success)
+  if (!pattern.test(value))
     throw new RangeError(`${name} is not valid: ${JSON.stringify(value.slice(0, 80))}`);
   return value;
 }

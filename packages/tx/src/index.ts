@@ -21,6 +21,15 @@ export {
 export { crc32c } from './crc32c.js';
 export type { CommitShard, StageShard, TxEffect, TxOutcome, Vote } from './effects.js';
 export {
+  type ExecuteOptions,
+  TxEngine,
+  type TxEngineInit,
+  type TxParticipantSpec,
+  type TxResult,
+  type TxStagingHost,
+  type TxTransport,
+} from './engine.js';
+export {
   SagaCompensationError,
   TxEngineStoppedError,
   TxLimitError,
@@ -36,12 +45,15 @@ export {
   type CoordEndRecord,
   type CoordinatorRecord,
   isCoordinatorRecord,
+  NODE_ID_PATTERN,
   nodeIdSchema,
   type PartCommitRecord,
   type PartEndRecord,
   type ParticipantRecord,
   type PartPreparedRecord,
+  SHARD_HASH_PATTERN,
   shardHashSchema,
+  TX_ID_PATTERN,
   type TxLogRecord,
   txIdSchema,
   txLogRecordSchema,
@@ -67,6 +79,7 @@ export {
   type VoteMessage,
 } from './messages.js';
 export { Participant, type ParticipantInit, type ParticipantTxState } from './participant.js';
+export { SAGA_STEPS_MAX, type SagaResult, SagaRunner, type SagaRunnerInit, type SagaStep } from './saga.js';
 export {
   type LockGrant,
   lockHolderId,
@@ -76,4 +89,4 @@ export {
   type ShardLocks,
 } from './shard-locks.js';
 export { registerTxMetrics, TxStats } from './stats.js';
-export { TxLog, type TxLogRecovery, type TxLogStore } from './tx-log.js';
+export { type AppendCallback, TxLog, type TxLogRecovery, type TxLogStore } from './tx-log.js';

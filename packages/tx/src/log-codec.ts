@@ -1,54 +1,49 @@
+import { Buffer } from 'node:buffer';
 import { bytesToUtf8, utf8ToBytes } from '@trinity/core';
 import { crc32c } from './crc32c.js';
 import { type TxLogRecord, txLogRecordSchema } from './log-record.js';
 
 /** First bytes of every log file: name and format version. */
 export const LOG_MAGIC = utf8ToBytes('TRTXLOG1');
-/** Frame header: u32 payload length, u32 CRC-32C, u64 sequence number (little-endian). */
+/**
+ * Frame header (little-endian): u32 CRC-32C of everything after it (length, sequence number,
+ * payload), u32 payload length, u64 sequence number. A frame moved, truncated or renumbered fails.
+ */
 export const FRAME_HEADER_BYTES = 16;
 
-/** The JSON payload of a record, as UTF-8. */
-export function encodePayload(record: TxLogRecord): Uint8Array {
-  return utf8ToBytes(JSON.stringify(record));
+/** The JSON text of a record and its UTF-8 length. */
+export interface EncodedRecord {
+  readonly json: string;
+  readonly bytes: number;
 }
 
-/**
- * Writes one frame for `payload` at `offset` of `out` and returns the offset after it. The CRC
- * covers the length, the sequence number and the payload, so a frame moved, truncated or
- * renumbered fails its check.
- */
-export function writeFrame(out: Uint8Array, offset: number, payload: Uint8Array, seq: number): number {
-  const view = new DataView(out.buffer, out.byteOffset + offset, FRAME_HEADER_BYTES);
-  view.setUint32(0, payload.length, true);
-  view.setUint32(8, seq >>> 0, true);
-  view.setUint32(12, Math.floor(seq / 0x1_0000_0000), true);
-  out.set(payload, offset + FRAME_HEADER_BYTES);
-  const frame = out.subarray(offset, offset + FRAME_HEADER_BYTES + payload.length);
-  view.setUint32(4, frameCrc(frame, payload.length), true);
-  return offset + frame.length;
+export function encodeRecord(record: TxLogRecord): EncodedRecord {
+  const json = JSON.stringify(record);
+  return { json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
-/** Frames for `payloads`, numbered from `firstSeq`, in one buffer. */
-export function encodeFrames(payloads: readonly Uint8Array[], firstSeq: number): Uint8Array {
+/** Frames for `records`, numbered from `firstSeq`, in one buffer (what one group commit writes). */
+export function encodeFrames(records: readonly EncodedRecord[], firstSeq: number): Uint8Array {
   let length = 0;
-  for (const payload of payloads) length += FRAME_HEADER_BYTES + payload.length;
-  const out = new Uint8Array(length);
+  for (const record of records) length += FRAME_HEADER_BYTES + record.bytes;
+  const out = Buffer.allocUnsafe(length);
   let offset = 0;
-  payloads.forEach((payload, i) => {
-    offset = writeFrame(out, offset, payload, firstSeq + i);
-  });
+  for (const [i, record] of records.entries()) {
+    out.writeUInt32LE(record.bytes, offset + 4);
+    const seq = firstSeq + i;
+    out.writeUInt32LE(seq >>> 0, offset + 8);
+    out.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), offset + 12);
+    out.write(record.json, offset + FRAME_HEADER_BYTES, record.bytes, 'utf8');
+    const end = offset + FRAME_HEADER_BYTES + record.bytes;
+    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
+    offset = end;
+  }
   return out;
 }
 
-/** One framed record (for tests and tools; the log batches with `encodeFrames`). */
+/** One framed record (for tests and tools). */
 export function encodeFrame(record: TxLogRecord, seq: number): Uint8Array {
-  return encodeFrames([encodePayload(record)], seq);
-}
-
-function frameCrc(frame: Uint8Array, payloadLength: number): number {
-  const head = crc32c(frame.subarray(0, 4));
-  const withSeq = crc32c(frame.subarray(8, FRAME_HEADER_BYTES), head);
-  return crc32c(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength), withSeq);
+  return encodeFrames([encodeRecord(record)], seq);
 }
 
 /** What a complete, checksum-valid frame at `offset` holds, or why there is none. */
@@ -61,14 +56,14 @@ export function readFrame(bytes: Uint8Array, offset: number, recordMaxBytes: num
   if (bytes.length - offset < FRAME_HEADER_BYTES)
     return { ok: false, reason: 'partial header', incomplete: true };
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, FRAME_HEADER_BYTES);
-  const length = view.getUint32(0, true);
+  const length = view.getUint32(4, true);
   if (length === 0 || length > recordMaxBytes) {
     return { ok: false, reason: `bad record length ${length}`, incomplete: false };
   }
   const end = offset + FRAME_HEADER_BYTES + length;
   if (end > bytes.length) return { ok: false, reason: 'partial record', incomplete: true };
   const frame = bytes.subarray(offset, end);
-  if (frameCrc(frame, length) !== view.getUint32(4, true)) {
+  if (crc32c(frame.subarray(4)) !== view.getUint32(0, true)) {
     return { ok: false, reason: 'checksum mismatch', incomplete: false };
   }
   const seq = view.getUint32(8, true) + view.getUint32(12, true) * 0x1_0000_0000;
@@ -108,7 +103,9 @@ export function decodeFrames(bytes: Uint8Array, start: number, recordMaxBytes: n
   while (offset < bytes.length) {
     const frame = readFrame(bytes, offset, recordMaxBytes);
     if (!frame.ok) {
-      const later = findValidFrame(bytes, offset + 1, recordMaxBytes, lastSeq);
+      const later = allZero(bytes, offset)
+        ? undefined
+        : findValidFrame(bytes, offset + 1, recordMaxBytes, lastSeq);
       const corruption = later === undefined ? undefined : { offset, reason: frame.reason };
       return { records, firstSeq, lastSeq, validEnd: offset, corruption };
     }
@@ -129,6 +126,12 @@ export function decodeFrames(bytes: Uint8Array, start: number, recordMaxBytes: n
   return { records, firstSeq, lastSeq, validEnd: offset, corruption: undefined };
 }
 
+/** True when every byte from `from` on is zero: preallocated space, not a record. */
+export function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 /** The offset of a checksum-valid frame at or after `from` numbered after `lastSeq`, if any. */
 function findValidFrame(
   bytes: Uint8Array,
@@ -137,8 +140,9 @@ function findValidFrame(
   lastSeq: number | undefined,
 ): number | undefined {
   for (let offset = from; offset + FRAME_HEADER_BYTES < bytes.length; offset++) {
+    const at = offset + 4;
     const length =
-      bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24);
+      (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
     if (length <= 0 || length > recordMaxBytes || offset + FRAME_HEADER_BYTES + length > bytes.length)
       continue;
     const frame = readFrame(bytes, offset, recordMaxBytes);

@@ -1,7 +1,7 @@
 import { assert, assertInt } from '@trinity/core';
 import { TxLogClosedError } from './errors.js';
 import { type TxLogRecord, txLogRecordSchema } from './log-record.js';
-import type { TxLogStore } from './tx-log.js';
+import type { AppendCallback, TxLogStore } from './tx-log.js';
 
 interface PendingRecord {
   readonly record: TxLogRecord;
@@ -61,6 +61,13 @@ export class MemoryTxLog implements TxLogStore {
       this.#push(record, resolve);
       this.#scheduleSync();
     });
+  }
+
+  appendThen(record: TxLogRecord, done: AppendCallback): void {
+    this.append(record).then(
+      (seq) => done(undefined, seq),
+      (error: unknown) => done(error),
+    );
   }
 
   /** Makes every queued record durable, resolving their appends; returns how many there were. */

@@ -4,7 +4,7 @@ import { checkId } from './coordinator.js';
 import { DueQueue } from './due-queue.js';
 import type { CommitShard, TxEffect, TxOutcome } from './effects.js';
 import {
-  nodeIdSchema,
+  NODE_ID_PATTERN,
   type PartCommitRecord,
   type PartEndRecord,
   type ParticipantRecord,
@@ -28,9 +28,11 @@ export type ParticipantTxState =
   | 'committed'
   | 'aborted';
 
+type LiveState = Exclude<ParticipantTxState, TxOutcome>;
+
 interface HeldLock {
-  fencingToken: number;
-  renewAtMs: number;
+  readonly fencingToken: number;
+  readonly renewAtMs: number;
 }
 
 interface PartTx {
@@ -38,14 +40,25 @@ interface PartTx {
   readonly coordinator: string;
   readonly deadlineMs: number;
   readonly shards: readonly string[];
+  /** The shard hashes as bytes, in `shards` order (the lock table takes bytes). */
+  readonly shardBytes: readonly Uint8Array[];
   readonly holder: Uint8Array;
-  state: ParticipantTxState;
+  state: LiveState;
   readonly locks: Map<string, HeldLock>;
+  /** A `stage` effect was issued: an abort must drop what it staged. */
   staged: boolean;
   prepared: PartPreparedRecord | undefined;
   committed: PartCommitRecord | undefined;
-  end: PartEndRecord | undefined;
   nextActionMs: number;
+}
+
+/** A finished transaction, remembered compactly until its deadline has passed. */
+interface EndedTx {
+  readonly outcome: TxOutcome;
+  readonly coordinator: string;
+  readonly retainUntilMs: number;
+  /** The `part-end` record when the transaction had been logged: what a checkpoint keeps. */
+  readonly end: PartEndRecord | undefined;
 }
 
 export interface ParticipantInit {
@@ -60,7 +73,8 @@ export interface ParticipantInit {
  * to stage them, appends a `part-prepared` record and votes commit only once that record is
  * durable; from then on it never aborts on its own. A commit is recorded (`part-commit`) before it
  * is acknowledged and applied, so a restart applies it again. In doubt after the deadline, it asks
- * the coordinator; no answer means it keeps asking, holding (and renewing) its locks.
+ * the coordinator; no answer means it keeps asking, holding (and renewing) its locks. A finished
+ * transaction is remembered until its deadline has passed, after which a prepare is refused as late.
  */
 export class Participant {
   readonly nodeId: string;
@@ -68,20 +82,24 @@ export class Participant {
   readonly #locks: ShardLocks;
   readonly #txs = new Map<string, PartTx>();
   readonly #due = new DueQueue();
+  readonly #ended = new Map<string, EndedTx>();
+  /** Ended ids in the order they ended; retention ends in about that order, so a FIFO expires them (never early). */
+  #endedOrder: string[] = [];
+  #endedHead = 0;
 
   constructor(init: ParticipantInit) {
-    this.nodeId = checkId(nodeIdSchema, init.nodeId, 'nodeId');
+    this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
     this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
     this.#locks = init.locks;
   }
 
-  /** Transactions tracked now, finished ones remembered until their deadline included. */
+  /** Transactions tracked now, finished ones still remembered included. */
   get trackedCount(): number {
-    return this.#txs.size;
+    return this.#txs.size + this.#ended.size;
   }
 
   state(txId: string): ParticipantTxState | undefined {
-    return this.#txs.get(txId)?.state;
+    return this.#txs.get(txId)?.state ?? this.#ended.get(txId)?.outcome;
   }
 
   /** Ids of transactions prepared and not yet told the outcome. */
@@ -91,26 +109,24 @@ export class Participant {
 
   /** Ids of transactions not finished (holding locks). */
   unfinished(): string[] {
-    return [...this.#txs.values()].filter((tx) => !isTerminal(tx.state)).map((tx) => tx.txId);
+    return [...this.#txs.keys()];
   }
 
   /** A validated message from a coordinator (prepare, commit, abort or status-reply). */
   handle(message: ParticipantMessage, nowMs: number): TxEffect[] {
     if (message.type === 'prepare') return this.#onPrepare(message, nowMs);
     const tx = this.#txs.get(message.txId);
-    if (tx !== undefined && tx.coordinator !== message.coordinator) return [];
-    switch (message.type) {
-      case 'commit':
-        return this.#onCommit(tx, message.txId, message.coordinator);
-      case 'abort':
-        return tx === undefined ? [] : this.#onAbort(tx, nowMs);
-      case 'status-reply':
-        if (message.outcome === 'commit') return this.#onCommit(tx, message.txId, message.coordinator);
-        if (message.outcome === 'abort') return tx === undefined ? [] : this.#onAbort(tx, nowMs);
-        return [];
-      default:
-        return unreachable(message, 'participant message');
+    const ended = tx === undefined ? this.#ended.get(message.txId) : undefined;
+    const coordinator = tx?.coordinator ?? ended?.coordinator ?? message.coordinator;
+    if (coordinator !== message.coordinator) return [];
+    const outcome = message.type === 'status-reply' ? message.outcome : message.type;
+    if (outcome === 'commit') {
+      if (tx !== undefined) return this.#onCommit(tx);
+      // Committed here (or finished and forgotten after its deadline): the coordinator missed the ack.
+      return ended?.outcome === 'aborted' ? [] : [this.#ackTo(message.txId, message.coordinator)];
     }
+    if (outcome === 'abort') return tx === undefined ? [] : this.#onAbort(tx, nowMs);
+    return [];
   }
 
   /** The host finished (or failed) a `stage` effect. */
@@ -124,7 +140,7 @@ export class Participant {
       txId,
       coordinator: tx.coordinator,
       deadlineMs: tx.deadlineMs,
-      shards: [...tx.shards],
+      shards: tx.shards as string[],
     };
     return [{ kind: 'append', record: tx.prepared }];
   }
@@ -137,7 +153,7 @@ export class Participant {
       tx.state = 'prepared';
       tx.nextActionMs = Math.max(tx.deadlineMs, nowMs + this.config.statusQueryIntervalMs);
       this.#schedule(tx);
-      return [this.#voteTo(tx, 'commit')];
+      return [this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'commit')];
     }
     if (record.type === 'part-commit' && tx.state === 'committing') {
       tx.state = 'applying';
@@ -158,6 +174,7 @@ export class Participant {
 
   /** Acts on every deadline due by `nowMs`: local aborts, status queries, retries, lock renewals. */
   tick(nowMs: number): TxEffect[] {
+    this.#expireEnded(nowMs);
     const effects: TxEffect[] = [];
     for (const txId of this.#due.popDue(nowMs)) {
       const tx = this.#txs.get(txId);
@@ -167,7 +184,11 @@ export class Participant {
   }
 
   nextWakeMs(): number | undefined {
-    return this.#due.peekMs();
+    const due = this.#due.peekMs();
+    const oldest = this.#endedOrder[this.#endedHead];
+    const expiry = oldest === undefined ? undefined : this.#ended.get(oldest)?.retainUntilMs;
+    if (due === undefined) return expiry;
+    return expiry === undefined ? due : Math.min(due, expiry);
   }
 
   /**
@@ -177,14 +198,18 @@ export class Participant {
    *
    * Locks are exclusive, so an unfinished transaction whose shard is held by a later one (or by a
    * lock that outlived the crash) had released it: it finished, and only its lazy `part-end` was
-   * lost. It committed if its `part-commit` is durable (applied already), else it aborted.
+   * lost. It committed if its `part-commit` is durable (applied already), else it aborted. (A log
+   * that recovers a prefix, as TxLog does, never shows the later-transaction case; a lock table
+   * that survived the restart does show the other.)
    */
   recover(records: readonly TxLogRecord[], nowMs: number): TxEffect[] {
-    assert(this.#txs.size === 0, 'Participant.recover must run before any transaction');
+    assert(this.trackedCount === 0, 'Participant.recover must run before any transaction');
     const unfinished: RecoveredTx[] = [];
     for (const entry of groupRecords(records).values()) {
       if (entry.end !== undefined) {
-        if (entry.end.retainUntilMs > nowMs) this.#rememberEnded(entry.end, entry.prepared);
+        const end = entry.end;
+        if (end.retainUntilMs > nowMs)
+          this.#remember(end.txId, end.outcome, end.coordinator, end.retainUntilMs, end);
         continue;
       }
       assert(
@@ -199,11 +224,12 @@ export class Participant {
     const effects: TxEffect[] = [];
     const keep: string[] = [];
     for (const entry of unfinished) {
-      const ownsAll = entry.prepared.shards.every((shard) => owner.get(shard) === entry.prepared.txId);
-      const resumed = ownsAll ? this.#resume(entry.prepared, entry.commit, nowMs) : undefined;
-      if (resumed === undefined) effects.push(...this.#endFinishedBeforeCrash(entry, nowMs));
+      const tx = this.#recoveredTx(entry);
+      const ownsAll = tx.shards.every((shard) => owner.get(shard) === tx.txId);
+      const resumed = ownsAll ? this.#resume(tx, nowMs) : undefined;
+      if (resumed === undefined) effects.push(...this.#endFinishedBeforeCrash(tx, nowMs));
       else {
-        keep.push(entry.prepared.txId);
+        keep.push(tx.txId);
         effects.push(...resumed);
       }
     }
@@ -213,42 +239,36 @@ export class Participant {
   /** Records that rebuild the current state: what a checkpoint keeps. */
   liveRecords(): ParticipantRecord[] {
     const live: ParticipantRecord[] = [];
+    for (const ended of this.#ended.values()) if (ended.end !== undefined) live.push(ended.end);
     for (const tx of this.#txs.values()) {
-      if (tx.end !== undefined) live.push(tx.end);
-      else {
-        if (tx.prepared !== undefined) live.push(tx.prepared);
-        if (tx.committed !== undefined) live.push(tx.committed);
-      }
+      if (tx.prepared !== undefined) live.push(tx.prepared);
+      if (tx.committed !== undefined) live.push(tx.committed);
     }
     return live;
   }
 
   #onPrepare(message: PrepareMessage, nowMs: number): TxEffect[] {
-    const existing = this.#txs.get(message.txId);
     const shards = message.shards.map((s) => s.shard);
-    if (existing !== undefined) {
-      if (existing.coordinator !== message.coordinator) return [];
-      if (existing.state === 'staging' || existing.state === 'logging') return [];
-      const vote = existing.state === 'aborted' ? 'abort' : 'commit';
-      return [
-        {
-          kind: 'send',
-          to: message.coordinator,
-          message: voteMessage(message.txId, this.nodeId, shards, vote),
-        },
-      ];
-    }
-    const refuse = (reason: string): TxEffect[] => [
-      {
-        kind: 'send',
-        to: message.coordinator,
-        message: voteMessage(message.txId, this.nodeId, shards, 'abort', reason),
-      },
+    const refuse = (reason: string) => [
+      this.#voteTo(message.txId, message.coordinator, shards, 'abort', reason),
     ];
+    const existing = this.#txs.get(message.txId);
+    if (existing !== undefined) {
+      // A duplicate: answered from the state, once there is an answer.
+      if (existing.coordinator !== message.coordinator || existing.state === 'staging') return [];
+      if (existing.state === 'logging') return [];
+      return [this.#voteTo(message.txId, message.coordinator, shards, 'commit')];
+    }
+    const ended = this.#ended.get(message.txId);
+    if (ended !== undefined) {
+      if (ended.coordinator !== message.coordinator) return [];
+      const vote = ended.outcome === 'aborted' ? 'abort' : 'commit';
+      return [this.#voteTo(message.txId, message.coordinator, shards, vote)];
+    }
     if (nowMs >= message.deadlineMs) return refuse('prepare arrived after its deadline');
-    if (this.#txs.size >= this.config.maxParticipantTransactions) return refuse('participant is busy');
+    if (this.trackedCount >= this.config.maxParticipantTransactions) return refuse('participant is busy');
     if (shards.length > this.config.maxShardsPerTransaction) return refuse('too many shards');
-    const tx = this.#newTx(message, shards);
+    const tx = this.#newTx(message.txId, message.coordinator, message.deadlineMs, shards, 'staging');
     this.#txs.set(tx.txId, tx);
     const failure = this.#lockAll(tx, nowMs);
     if (failure !== undefined) return this.#abortLocally(tx, nowMs, failure, true);
@@ -263,22 +283,20 @@ export class Participant {
     ];
   }
 
-  #onCommit(tx: PartTx | undefined, txId: string, coordinator: string): TxEffect[] {
-    // Unknown: it committed here and was forgotten after its deadline; the coordinator missed the ack.
-    if (tx === undefined) return [this.#ackTo(txId, coordinator)];
+  #onCommit(tx: PartTx): TxEffect[] {
     switch (tx.state) {
       case 'prepared':
         tx.state = 'committing';
         tx.committed = { type: 'part-commit', txId: tx.txId };
+        tx.nextActionMs = Number.MAX_SAFE_INTEGER;
         this.#schedule(tx);
         return [{ kind: 'append', record: tx.committed }];
       case 'applying':
-      case 'committed':
         return [this.#ackTo(tx.txId, tx.coordinator)];
       case 'committing':
       case 'staging':
       case 'logging':
-      case 'aborted':
+        // Not voted commit yet (staging, logging): a commit now is a protocol violation, ignored.
         return [];
       default:
         return unreachable(tx.state, 'participant state');
@@ -293,13 +311,8 @@ export class Participant {
   }
 
   #onDue(tx: PartTx, nowMs: number): TxEffect[] {
-    if (isTerminal(tx.state)) {
-      if (nowMs >= tx.nextActionMs) this.#txs.delete(tx.txId);
-      else this.#schedule(tx);
-      return [];
-    }
-    const effects: TxEffect[] = [];
     this.#renewLocks(tx, nowMs);
+    const effects: TxEffect[] = [];
     if (nowMs >= tx.nextActionMs) {
       switch (tx.state) {
         case 'staging':
@@ -321,7 +334,7 @@ export class Participant {
           tx.nextActionMs = Number.MAX_SAFE_INTEGER;
           break;
         default:
-          unreachable(tx.state as never, 'participant state');
+          unreachable(tx.state, 'participant state');
       }
     }
     this.#schedule(tx);
@@ -330,34 +343,61 @@ export class Participant {
 
   #abortLocally(tx: PartTx, nowMs: number, reason: string, tellCoordinator: boolean): TxEffect[] {
     const effects: TxEffect[] = [];
-    if (tx.staged) effects.push({ kind: 'abortStaged', txId: tx.txId, shardHashes: [...tx.shards] });
+    if (tx.staged) effects.push({ kind: 'abortStaged', txId: tx.txId, shardHashes: tx.shards });
     this.#releaseLocks(tx, nowMs);
-    if (tellCoordinator) effects.push(this.#voteTo(tx, 'abort', reason.slice(0, 200)));
+    if (tellCoordinator)
+      effects.push(this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'abort', reason.slice(0, 200)));
     effects.push(...this.#finish(tx, 'aborted', nowMs));
     return effects;
   }
 
-  /** Terminal: remembered until the deadline passed (a later prepare is refused as late anyway). */
+  /** Ends a live transaction: remembered until the deadline passed (a later prepare is refused as late anyway). */
   #finish(tx: PartTx, outcome: TxOutcome, nowMs: number): TxEffect[] {
-    tx.state = outcome;
-    tx.nextActionMs = Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
-    this.#schedule(tx);
-    if (tx.prepared === undefined) return [];
-    tx.end = {
-      type: 'part-end',
-      txId: tx.txId,
-      coordinator: tx.coordinator,
-      outcome,
-      retainUntilMs: tx.nextActionMs,
-    };
-    return [{ kind: 'append', record: tx.end }];
+    assert(tx.locks.size === 0, `participant: ${tx.txId} finished holding locks`);
+    this.#txs.delete(tx.txId);
+    this.#due.delete(tx.txId);
+    const retainUntilMs = Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
+    const end: PartEndRecord | undefined =
+      tx.prepared === undefined
+        ? undefined
+        : { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
+    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, end);
+    return end === undefined ? [] : [{ kind: 'append', record: end }];
+  }
+
+  #remember(
+    txId: string,
+    outcome: TxOutcome,
+    coordinator: string,
+    retainUntilMs: number,
+    end?: PartEndRecord,
+  ): void {
+    this.#ended.set(txId, { outcome, coordinator, retainUntilMs, end });
+    this.#endedOrder.push(txId);
+  }
+
+  #expireEnded(nowMs: number): void {
+    const order = this.#endedOrder;
+    while (this.#endedHead < order.length) {
+      const txId = order[this.#endedHead]!;
+      const ended = this.#ended.get(txId);
+      if (ended !== undefined && ended.retainUntilMs > nowMs) break;
+      this.#ended.delete(txId);
+      this.#endedHead++;
+    }
+    if (this.#endedHead > 1024 && this.#endedHead * 2 > order.length) {
+      this.#endedOrder = order.slice(this.#endedHead);
+      this.#endedHead = 0;
+    }
   }
 
   /** Locks every shard in order; on failure releases what it took and returns why. */
   #lockAll(tx: PartTx, nowMs: number): string | undefined {
-    for (const shard of [...tx.shards].sort()) {
+    const order = tx.shards.map((_, i) => i);
+    if (order.length > 1) order.sort((a, b) => (tx.shards[a]! < tx.shards[b]! ? -1 : 1));
+    for (const i of order) {
       try {
-        this.#acquire(tx, shard, nowMs);
+        this.#acquire(tx, i, nowMs);
       } catch (error) {
         if (!isTrinityError(error) || error.code === 'ASSERTION_FAILED') throw error;
         this.#releaseLocks(tx, nowMs);
@@ -367,50 +407,58 @@ export class Participant {
     return undefined;
   }
 
-  #acquire(tx: PartTx, shard: string, nowMs: number): void {
-    const grant = this.#locks.acquire(fromHex(shard), tx.holder, tx.txId, nowMs);
+  #acquire(tx: PartTx, index: number, nowMs: number): void {
+    const grant = this.#locks.acquire(tx.shardBytes[index]!, tx.holder, tx.txId, nowMs);
+    const shard = tx.shards[index]!;
     const lifetimeMs = Math.max(0, grant.expiresAtMs - nowMs);
     const marginMs = Math.min(this.config.lockRenewMarginMs, Math.floor(lifetimeMs / 2));
     tx.locks.set(shard, { fencingToken: grant.fencingToken, renewAtMs: grant.expiresAtMs - marginMs });
   }
 
   #renewLocks(tx: PartTx, nowMs: number): void {
-    for (const [shard, lock] of tx.locks) {
-      if (nowMs < lock.renewAtMs) continue;
-      this.#locks.release(fromHex(shard), tx.holder, nowMs);
-      this.#acquire(tx, shard, nowMs);
-    }
+    tx.shards.forEach((shard, i) => {
+      const lock = tx.locks.get(shard);
+      if (lock === undefined || nowMs < lock.renewAtMs) return;
+      this.#locks.release(tx.shardBytes[i]!, tx.holder, nowMs);
+      this.#acquire(tx, i, nowMs);
+    });
   }
 
   #releaseLocks(tx: PartTx, nowMs: number): void {
-    for (const shard of tx.locks.keys()) this.#locks.release(fromHex(shard), tx.holder, nowMs);
+    if (tx.locks.size === 0) return;
+    tx.shards.forEach((shard, i) => {
+      if (tx.locks.has(shard)) this.#locks.release(tx.shardBytes[i]!, tx.holder, nowMs);
+    });
     tx.locks.clear();
   }
 
+  #recoveredTx({ prepared, commit }: RecoveredTx): PartTx {
+    const { txId, coordinator, deadlineMs, shards } = prepared;
+    const tx = this.#newTx(
+      txId,
+      coordinator,
+      deadlineMs,
+      shards,
+      commit === undefined ? 'prepared' : 'applying',
+    );
+    tx.staged = true;
+    tx.prepared = prepared;
+    tx.committed = commit;
+    return tx;
+  }
+
   /** Resumes an unfinished transaction with its locks retaken; undefined if one is held by another. */
-  #resume(
-    prepared: PartPreparedRecord,
-    commit: PartCommitRecord | undefined,
-    nowMs: number,
-  ): TxEffect[] | undefined {
-    const tx: PartTx = {
-      ...this.#newTxFields(prepared.txId, prepared.coordinator, prepared.deadlineMs, prepared.shards),
-      state: commit === undefined ? 'prepared' : 'applying',
-      staged: true,
-      prepared,
-      committed: commit,
-    };
-    for (const shard of tx.shards) {
+  #resume(tx: PartTx, nowMs: number): TxEffect[] | undefined {
+    for (const shardHash of tx.shardBytes) {
       // The lock table may have survived the restart (then this holder may still hold it) or not.
-      if (this.#locks.verify(fromHex(shard), tx.holder, nowMs))
-        this.#locks.release(fromHex(shard), tx.holder, nowMs);
+      if (this.#locks.verify(shardHash, tx.holder, nowMs)) this.#locks.release(shardHash, tx.holder, nowMs);
     }
     if (this.#lockAll(tx, nowMs) !== undefined) return undefined;
     this.#txs.set(tx.txId, tx);
-    if (commit === undefined) {
+    if (tx.committed === undefined) {
       tx.nextActionMs = Math.max(nowMs, tx.deadlineMs);
       this.#schedule(tx);
-      return [this.#voteTo(tx, 'commit')];
+      return [this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'commit')];
     }
     tx.nextActionMs = nowMs + this.config.commitRetryIntervalMs;
     this.#schedule(tx);
@@ -418,61 +466,39 @@ export class Participant {
   }
 
   /** An unfinished-looking transaction that must have finished before the crash (see `recover`). */
-  #endFinishedBeforeCrash(entry: RecoveredTx, nowMs: number): TxEffect[] {
-    const { prepared, commit } = entry;
-    const tx: PartTx = {
-      ...this.#newTxFields(prepared.txId, prepared.coordinator, prepared.deadlineMs, prepared.shards),
-      state: 'staging',
-      staged: commit === undefined,
-      prepared,
-      committed: commit,
-    };
+  #endFinishedBeforeCrash(tx: PartTx, nowMs: number): TxEffect[] {
     this.#txs.set(tx.txId, tx);
-    if (commit !== undefined)
+    if (tx.committed !== undefined)
       return [this.#ackTo(tx.txId, tx.coordinator), ...this.#finish(tx, 'committed', nowMs)];
     return this.#abortLocally(tx, nowMs, 'finished before the crash', false);
   }
 
-  #rememberEnded(end: PartEndRecord, prepared: PartPreparedRecord | undefined): void {
-    const tx: PartTx = {
-      ...this.#newTxFields(end.txId, end.coordinator, 0, prepared?.shards ?? []),
-      state: end.outcome,
-      staged: false,
-      prepared,
-      committed: undefined,
-      end,
-    };
-    tx.nextActionMs = end.retainUntilMs;
-    this.#txs.set(tx.txId, tx);
-    this.#schedule(tx);
-  }
-
-  #newTx(message: PrepareMessage, shards: string[]): PartTx {
-    return {
-      ...this.#newTxFields(message.txId, message.coordinator, message.deadlineMs, shards),
-      state: 'staging',
-      staged: false,
-      prepared: undefined,
-      committed: undefined,
-    };
-  }
-
-  #newTxFields(txId: string, coordinator: string, deadlineMs: number, shards: readonly string[]) {
+  #newTx(
+    txId: string,
+    coordinator: string,
+    deadlineMs: number,
+    shards: readonly string[],
+    state: LiveState,
+  ): PartTx {
     return {
       txId,
       coordinator,
       deadlineMs,
       shards,
+      shardBytes: shards.map((shard) => fromHex(shard)),
       holder: lockHolderId(this.nodeId, txId),
-      locks: new Map<string, HeldLock>(),
-      end: undefined as PartEndRecord | undefined,
+      state,
+      locks: new Map(),
+      staged: false,
+      prepared: undefined,
+      committed: undefined,
       nextActionMs: deadlineMs,
     };
   }
 
   #schedule(tx: PartTx): void {
     let dueMs = tx.nextActionMs;
-    for (const lock of tx.locks.values()) dueMs = Math.min(dueMs, lock.renewAtMs);
+    for (const lock of tx.locks.values()) if (lock.renewAtMs < dueMs) dueMs = lock.renewAtMs;
     this.#due.set(tx.txId, dueMs);
   }
 
@@ -484,12 +510,18 @@ export class Participant {
     return { kind: 'commitStaged', txId: tx.txId, shards };
   }
 
-  #voteTo(tx: PartTx, vote: 'commit' | 'abort', reason?: string): TxEffect {
-    return {
-      kind: 'send',
-      to: tx.coordinator,
-      message: voteMessage(tx.txId, this.nodeId, [...tx.shards], vote, reason),
-    };
+  #voteTo(
+    txId: string,
+    coordinator: string,
+    shards: readonly string[],
+    vote: 'commit' | 'abort',
+    reason?: string,
+  ): TxEffect {
+    const message =
+      reason === undefined
+        ? { type: 'vote' as const, txId, from: this.nodeId, vote, shards: shards as string[] }
+        : { type: 'vote' as const, txId, from: this.nodeId, vote, shards: shards as string[], reason };
+    return { kind: 'send', to: coordinator, message };
   }
 
   #ackTo(txId: string, coordinator: string): TxEffect {
@@ -522,20 +554,4 @@ function groupRecords(records: readonly TxLogRecord[]): Map<string, GroupedRecor
     else entry.end = record;
   }
   return byTx;
-}
-
-function isTerminal(state: ParticipantTxState): state is 'committed' | 'aborted' {
-  return state === 'committed' || state === 'aborted';
-}
-
-function voteMessage(
-  txId: string,
-  from: string,
-  shards: string[],
-  vote: 'commit' | 'abort',
-  reason?: string,
-) {
-  return reason === undefined
-    ? { type: 'vote' as const, txId, from, vote, shards }
-    : { type: 'vote' as const, txId, from, vote, shards, reason };
 }

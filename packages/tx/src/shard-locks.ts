@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import {
   assertBytes,
   assertInt,
@@ -48,7 +49,7 @@ export class ShardLockLimitError extends TrinityError {
 }
 
 interface HeldLock {
-  readonly holderHex: string;
+  readonly holderKey: string;
   readonly binding: Uint8Array;
   readonly txId: string;
   readonly fencingToken: number;
@@ -61,10 +62,14 @@ interface HeldLock {
  * `firstFencingToken` (give it the highest token the store has seen after a restart).
  */
 export class MemoryShardLocks implements ShardLocks {
+  /** Shards whose latest token is remembered after their lock went; the oldest are forgotten first. */
+  static readonly latestTokensMax = 100_000;
   readonly ttlMs: number;
   readonly maxLocksPerHolder: number;
   readonly #locks = new Map<string, HeldLock>();
   readonly #latest = new Map<string, number>();
+  /** Locks per holder, expired ones included until they are swept. */
+  readonly #perHolder = new Map<string, number>();
   #nextToken: number;
 
   constructor(options: { ttlMs?: number; maxLocksPerHolder?: number; firstFencingToken?: number } = {}) {
@@ -79,29 +84,38 @@ export class MemoryShardLocks implements ShardLocks {
   acquire(shardHash: Uint8Array, holderId: Uint8Array, txId: string, nowMs: number): LockGrant {
     const key = lockKey(shardHash, holderId);
     const held = this.#live(key, nowMs);
-    if (held !== undefined) throw new ShardLockedError(key);
-    const holderHex = toHex(holderId);
-    if (this.#countHeldBy(holderHex, nowMs) >= this.maxLocksPerHolder) {
+    if (held !== undefined) throw new ShardLockedError(toHex(shardHash));
+    const holderKey = keyOf(holderId);
+    if ((this.#perHolder.get(holderKey) ?? 0) >= this.maxLocksPerHolder) this.#sweep(nowMs);
+    if ((this.#perHolder.get(holderKey) ?? 0) >= this.maxLocksPerHolder) {
       throw new ShardLockLimitError(this.maxLocksPerHolder);
     }
     const lock: HeldLock = {
-      holderHex,
+      holderKey,
       binding: bindingOf(shardHash, holderId),
       txId,
       fencingToken: this.#nextToken++,
       expiresAtMs: nowMs + this.ttlMs,
     };
     this.#locks.set(key, lock);
+    this.#perHolder.set(holderKey, (this.#perHolder.get(holderKey) ?? 0) + 1);
+    this.#latest.delete(key);
     this.#latest.set(key, lock.fencingToken);
+    if (this.#latest.size > MemoryShardLocks.latestTokensMax) {
+      this.#latest.delete(this.#latest.keys().next().value!);
+    }
     return { binding: lock.binding, fencingToken: lock.fencingToken, expiresAtMs: lock.expiresAtMs };
   }
 
-  /** Releases the lock if `holderId` holds it; returns whether it did. */
+  /**
+   * Releases the lock if `holderId` holds it; returns whether it did. For one shard the binding
+   * matches exactly when the holder does, so the holder is compared (without hashing again).
+   */
   release(shardHash: Uint8Array, holderId: Uint8Array, nowMs: number): boolean {
     const key = lockKey(shardHash, holderId);
     const held = this.#live(key, nowMs);
-    if (held === undefined || !equalBytes(held.binding, bindingOf(shardHash, holderId))) return false;
-    this.#locks.delete(key);
+    if (held === undefined || held.holderKey !== keyOf(holderId)) return false;
+    this.#delete(key, held);
     return true;
   }
 
@@ -114,7 +128,7 @@ export class MemoryShardLocks implements ShardLocks {
     let released = 0;
     for (const [key, lock] of this.#locks) {
       if (lock.txId !== txId) continue;
-      this.#locks.delete(key);
+      this.#delete(key, lock);
       if (lock.expiresAtMs > nowMs) released++;
     }
     return released;
@@ -122,7 +136,7 @@ export class MemoryShardLocks implements ShardLocks {
 
   latestFencingToken(shardHash: Uint8Array): number {
     assertBytes(shardHash, 'shardHash', 32);
-    return this.#latest.get(toHex(shardHash)) ?? 0;
+    return this.#latest.get(keyOf(shardHash)) ?? 0;
   }
 
   /** Unexpired locks, for tests and leak checks. */
@@ -145,22 +159,32 @@ export class MemoryShardLocks implements ShardLocks {
     const held = this.#locks.get(key);
     if (held === undefined) return undefined;
     if (held.expiresAtMs > nowMs) return held;
-    this.#locks.delete(key);
+    this.#delete(key, held);
     return undefined;
   }
 
-  #countHeldBy(holderHex: string, nowMs: number): number {
-    let count = 0;
-    for (const lock of this.#locks.values())
-      if (lock.holderHex === holderHex && lock.expiresAtMs > nowMs) count++;
-    return count;
+  #delete(key: string, lock: HeldLock): void {
+    this.#locks.delete(key);
+    const count = (this.#perHolder.get(lock.holderKey) ?? 1) - 1;
+    if (count <= 0) this.#perHolder.delete(lock.holderKey);
+    else this.#perHolder.set(lock.holderKey, count);
   }
+
+  /** Drops every expired lock (so a holder's count is exact before refusing it). */
+  #sweep(nowMs: number): void {
+    for (const [key, lock] of this.#locks) if (lock.expiresAtMs <= nowMs) this.#delete(key, lock);
+  }
+}
+
+/** A map key for 32 bytes: one latin1 character per byte, decoded natively (much cheaper than hex). */
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }
 
 function lockKey(shardHash: Uint8Array, holderId: Uint8Array): string {
   assertBytes(shardHash, 'shardHash', 32);
   assertBytes(holderId, 'holderId', 32);
-  return toHex(shardHash);
+  return keyOf(shardHash);
 }
 
 function bindingOf(shardHash: Uint8Array, holderId: Uint8Array): Uint8Array {

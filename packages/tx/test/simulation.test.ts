@@ -46,7 +46,7 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
 
   it('crashes every node at every step with the lock table lost on restart', () => {
     for (const seed of seeds(200, 2)) {
-      const config = simConfig(seed, { locksSurviveCrash: false, transactions: 2 });
+      const config = simConfig(seed, { locksSurviveCrash: false, transactions: 2, sharedShards: true });
       const result = enumerateCrashPoints(config);
       expect(result.failures, result.failures.join('\n')).toEqual([]);
     }

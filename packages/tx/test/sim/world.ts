@@ -215,21 +215,27 @@ export class SimWorld {
   #process(event: SimEvent): void {
     switch (event.kind) {
       case 'client':
-        return this.#step(COORDINATOR, () => this.#begin(this.#txs[event.txIndex]!));
+        this.#step(COORDINATOR, () => this.#begin(this.#txs[event.txIndex]!));
+        break;
       case 'deliver':
-        return this.#step(event.to, (node) => this.#deliver(node, event.message));
+        this.#step(event.to, (node) => this.#deliver(node, event.message));
+        break;
       case 'sync':
-        return this.#step(event.node, (node) => this.#sync(node), event.epoch);
+        this.#step(event.node, (node) => this.#sync(node), event.epoch);
+        break;
       case 'host':
-        return this.#step(event.node, (node) => this.#hostComplete(node), event.epoch);
+        this.#step(event.node, (node) => this.#hostComplete(node), event.epoch);
+        break;
       case 'tick':
-        return this.#step(event.node, (node) => this.#tick(node), event.epoch);
+        this.#step(event.node, (node) => this.#tick(node), event.epoch);
+        break;
       case 'crash':
         if (this.#nowMs < this.config.faultsUntilMs)
           this.#crash(this.#node(event.node), event.survivors, event.downMs);
         return;
       case 'restart':
-        return this.#restart(this.#node(event.node));
+        this.#restart(this.#node(event.node));
+        break;
     }
   }
 

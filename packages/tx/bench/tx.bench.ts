@@ -1,0 +1,217 @@
+/**
+ * Committed transactions per second: one coordinator and 4 participant nodes in one process, each
+ * with its own transaction log on disk (real fdatasync), messages over an in-process loopback
+ * transport; at 1, 16 and 256 concurrent transactions. Beside it, the fdatasync rate of this disk
+ * measured in the same run: the bound that group commit works around.
+ *
+ *   pnpm --filter @trinity/tx bench [-- --json] [-- --seconds 3]
+ */
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, SystemClock, seededRandom, toHex } from '@trinity/core';
+import {
+  type TxEngine as Engine,
+  MemoryShardLocks,
+  parseTxMessage,
+  TxEngine,
+  TxLog,
+  type TxMessage,
+  type TxStagingHost,
+} from '../src/index.js';
+
+const json = process.argv.includes('--json');
+const secondsArg = process.argv.indexOf('--seconds');
+const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 3;
+const participantsCount = 4;
+const onlyArg = process.argv.indexOf('--concurrent');
+const concurrencies = onlyArg > 0 ? [Number(process.argv[onlyArg + 1])] : [1, 16, 256];
+const validations = process.argv.includes('--plain') ? [false] : [false, true];
+
+interface Row {
+  bench: string;
+  impl: string;
+  params: Record<string, number | string>;
+  value: number;
+  unit: string;
+}
+const rows: Row[] = [];
+/** Shard hashes for the transactions: random, from a fast seeded generator. */
+const shardRandom = seededRandom(Date.now());
+function report(row: Row): void {
+  rows.push(row);
+  if (json) console.log(JSON.stringify(row));
+}
+
+/** fdatasync after a small append, as the log does: ops/s and p50 latency. */
+async function measureFdatasync(dir: string): Promise<void> {
+  const handle = await open(join(dir, 'fsync-probe'), 'w');
+  const latencies: number[] = [];
+  const payload = randomBytes(256);
+  let position = 0;
+  const until = performance.now() + 1_000 * Math.min(seconds, 2);
+  while (performance.now() < until) {
+    const start = performance.now();
+    await handle.write(payload, 0, payload.length, position);
+    await handle.datasync();
+    latencies.push(performance.now() - start);
+    position += payload.length;
+  }
+  await handle.close();
+  latencies.sort((a, b) => a - b);
+  const p50 = latencies[Math.floor(latencies.length / 2)]!;
+  const totalMs = latencies.reduce((sum, x) => sum + x, 0);
+  report({
+    bench: 'fdatasync',
+    impl: 'node:fs',
+    params: { bytes: 256 },
+    value: round((latencies.length * 1000) / totalMs),
+    unit: 'ops/s',
+  });
+  report({
+    bench: 'fdatasync',
+    impl: 'node:fs',
+    params: { bytes: 256, quantile: 'p50' },
+    value: round(p50, 3),
+    unit: 'ms',
+  });
+}
+
+/** A staging host that keeps payload references in memory: the benchmark measures the protocol and its log. */
+function memoryStaging(): TxStagingHost {
+  const staged = new Map<string, readonly unknown[]>();
+  const committed = new Map<string, number>();
+  return {
+    stage: async (txId, shards) => void staged.set(txId, shards),
+    commitStaged: async (txId, shards) => {
+      staged.delete(txId);
+      for (const { shardHash, fencingToken } of shards) committed.set(shardHash, fencingToken);
+    },
+    abortStaged: async (txId) => void staged.delete(txId),
+    purgeStaged: async () => staged.clear(),
+  };
+}
+
+/** Loopback delivery on the next microtask; with `validate`, through JSON and the message schema. */
+function loopback(engines: Map<string, Engine>, validate: boolean) {
+  return {
+    send(to: string, message: TxMessage): void {
+      const target = engines.get(to);
+      if (target === undefined) return;
+      const delivered = validate ? parseTxMessage(JSON.parse(JSON.stringify(message))) : message;
+      queueMicrotask(() => target.receive(delivered));
+    },
+  };
+}
+
+async function cluster(dir: string, validate: boolean) {
+  const engines = new Map<string, Engine>();
+  const logs: TxLog[] = [];
+  const clock = new SystemClock();
+  const transport = loopback(engines, validate);
+  const ids = ['coordinator', ...Array.from({ length: participantsCount }, (_, i) => `participant-${i}`)];
+  for (const nodeId of ids) {
+    const log = await TxLog.open(join(dir, `${nodeId}.txlog`), {
+      preallocateBytes: Number(process.env.PREALLOC ?? 0),
+    });
+    logs.push(log);
+    const locks = new MemoryShardLocks({ maxLocksPerHolder: 64 });
+    const config = {
+      maxConcurrentTransactions: 1024,
+      ...(process.env.SHORT ? { prepareTimeoutMs: 1000, clockSkewMarginMs: 0 } : {}),
+    };
+    engines.set(
+      nodeId,
+      await TxEngine.open({ nodeId, log, transport, clock, locks, staging: memoryStaging(), config }),
+    );
+  }
+  return { engines, logs, coordinator: engines.get('coordinator')!, participants: ids.slice(1) };
+}
+
+async function measureCommits(dir: string, concurrent: number, validate: boolean): Promise<void> {
+  const { coordinator, participants, logs } = await cluster(dir, validate);
+  let committed = 0;
+  let aborted = 0;
+  let counting = false;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      // Fresh random shards per transaction: no lock contention, so every transaction should commit.
+      const specs = participants.map((node) => ({ shardHash: toHex(shardRandom.bytes(32)), node }));
+      const result = await coordinator.execute(specs);
+      if (!counting) continue;
+      if (result.outcome === 'committed') committed++;
+      else aborted++;
+    }
+  };
+  const workers = Array.from({ length: concurrent }, worker);
+  await sleep(300);
+  counting = true;
+  const syncsBefore = logs.reduce((sum, log) => sum + log.syncCount, 0);
+  const start = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await sleep(seconds * 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  counting = false;
+  const elapsedS = (performance.now() - start) / 1000;
+  const syncs = logs.reduce((sum, log) => sum + log.syncCount, 0) - syncsBefore;
+  stop = true;
+  await Promise.all(workers);
+  if (!json) {
+    for (const log of logs) {
+      const g = log.groupCommitStats;
+      console.log(
+        `    ${log.path.split('/').pop()}: ${g.syncs} syncs, ${round(g.records / g.syncs, 1)} records/sync, ${round(g.flushMs / g.syncs, 2)} ms/flush`,
+      );
+    }
+  }
+  for (const log of logs) await log.close();
+  const impl = validate ? '@trinity/tx (JSON + schema)' : '@trinity/tx';
+  report({
+    bench: '2pc-commit',
+    impl,
+    params: { participants: participantsCount, concurrent },
+    value: round(committed / elapsedS),
+    unit: 'tx/s',
+  });
+  if (!json) {
+    const cpuUs = (cpu.user + cpu.system) / Math.max(1, committed);
+    console.log(
+      `  ${impl} concurrent=${concurrent}: ${round(cpuUs)} µs CPU per tx (user ${round(cpu.user / 1e3)} ms, system ${round(cpu.system / 1e3)} ms)`,
+    );
+    console.log(
+      `  ${impl} concurrent=${concurrent}: ${aborted} aborted, ${round(syncs / elapsedS)} fdatasync/s over 5 logs, ${round(committed / Math.max(1, syncs), 2)} tx per fdatasync`,
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function round(value: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+const root = await mkdtemp(join(tmpdir(), 'trinity-tx-bench-'));
+try {
+  await measureFdatasync(root);
+  for (const validate of validations) {
+    for (const concurrent of concurrencies) {
+      const dir = await mkdtemp(join(root, `c${concurrent}-`));
+      await measureCommits(dir, concurrent, validate);
+    }
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+if (!json) {
+  console.log('\n| bench | impl | params | value | unit |\n|---|---|---|---:|---|');
+  for (const row of rows) {
+    const params = Object.entries(row.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    console.log(`| ${row.bench} | ${row.impl} | ${params} | ${row.value} | ${row.unit} |`);
+  }
+}

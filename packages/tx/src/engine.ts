@@ -1,0 +1,382 @@
+import {
+  assert,
+  type Clock,
+  type Logger,
+  noopLogger,
+  parseConfig,
+  type Random,
+  randomSeed,
+  seededRandom,
+  type TimerHandle,
+  unreachable,
+} from '@trinity/core';
+import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
+import { Coordinator } from './coordinator.js';
+import type { CommitShard, StageShard, TxEffect, TxOutcome } from './effects.js';
+import { TxEngineStoppedError } from './errors.js';
+import { isCoordinatorRecord, type TxLogRecord } from './log-record.js';
+import { isCoordinatorMessage, type TxMessage } from './messages.js';
+import { Participant } from './participant.js';
+import type { ShardLocks } from './shard-locks.js';
+import { TxStats } from './stats.js';
+import type { TxLogStore } from './tx-log.js';
+
+/** Sends a protocol message to a node, best effort (the protocol resends what matters). */
+export interface TxTransport {
+  send(to: string, message: TxMessage): void;
+}
+
+/**
+ * The participant's storage side: the daemon maps it to its shard store's staging area. Every
+ * operation must be idempotent. Operations of one transaction are called one after another.
+ */
+export interface TxStagingHost {
+  /** Durably stage each shard's payload (found through `ref`) for `txId`. Reject to vote abort. */
+  stage(txId: string, shards: readonly StageShard[]): Promise<void>;
+  /** Make the staged shards visible, rejecting a stale fencing token. Called again after a crash. */
+  commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void>;
+  /** Drop whatever was staged for `txId`. */
+  abortStaged(txId: string, shardHashes: readonly string[]): Promise<void>;
+  /** At start-up: drop staged data of every transaction not in `keepTxIds`. */
+  purgeStaged(keepTxIds: readonly string[]): Promise<void>;
+}
+
+export interface TxEngineInit {
+  readonly nodeId: string;
+  /** The node's log, opened; the engine replays it, appends to it, checkpoints it, never closes it. */
+  readonly log: TxLogStore;
+  readonly transport: TxTransport;
+  readonly clock: Clock;
+  readonly locks: ShardLocks;
+  readonly staging: TxStagingHost;
+  /** Source of transaction ids (default: seeded from the platform CSPRNG). */
+  readonly random?: Random;
+  readonly config?: TxConfigInput;
+  readonly stats?: TxStats;
+  readonly logger?: Logger;
+}
+
+/** One participant of a transaction: `shardHash` (64 hex) stored on `node`, payload found by `ref`. */
+export interface TxParticipantSpec {
+  readonly shardHash: string;
+  readonly node: string;
+  readonly ref?: string;
+}
+
+export interface TxResult {
+  readonly txId: string;
+  readonly outcome: TxOutcome;
+  readonly reason?: string;
+}
+
+export interface ExecuteOptions {
+  readonly txId?: string;
+  /** Resolve a commit only once every participant acknowledged it (default), not at the decision. */
+  readonly awaitAcks?: boolean;
+}
+
+interface PendingTx {
+  readonly resolve: (result: TxResult) => void;
+  readonly reject: (error: unknown) => void;
+  readonly awaitAcks: boolean;
+}
+
+/**
+ * Runs one node's coordinator and participant: effects go to the transport, the log and the
+ * staging host; their answers, incoming messages and timers come back as events. For hosts that
+ * do not want to drive the state machines by hand (the daemon, the benchmark).
+ */
+export class TxEngine {
+  readonly nodeId: string;
+  readonly config: TxConfig;
+  readonly stats: TxStats;
+  readonly coordinator: Coordinator;
+  readonly participant: Participant;
+  readonly #log: TxLogStore;
+  readonly #transport: TxTransport;
+  readonly #clock: Clock;
+  readonly #staging: TxStagingHost;
+  readonly #logger: Logger;
+  readonly #pending = new Map<string, PendingTx>();
+  /** Staging operations waiting behind a running one, per transaction (an entry while one runs). */
+  readonly #stagingQueues = new Map<
+    string,
+    { operation: () => Promise<void>; done: (error: unknown) => void }[]
+  >();
+  /** The start-up purge, until it is done. */
+  #stagingReady: Promise<void> | undefined;
+  #timer: { handle: TimerHandle; atMs: number } | undefined;
+  #checkpointing = false;
+  #stopped: TxEngineStoppedError | undefined;
+
+  private constructor(init: TxEngineInit) {
+    this.nodeId = init.nodeId;
+    this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
+    this.stats = init.stats ?? new TxStats();
+    const base = { nodeId: init.nodeId, config: this.config };
+    // Transaction ids need to be unique, not secret: a seeded generator seeded from the CSPRNG will do.
+    const random = init.random ?? seededRandom(randomSeed());
+    this.coordinator = new Coordinator({ ...base, stats: this.stats, random });
+    this.participant = new Participant({ ...base, locks: init.locks });
+    this.#log = init.log;
+    this.#transport = init.transport;
+    this.#clock = init.clock;
+    this.#staging = init.staging;
+    this.#logger = (init.logger ?? noopLogger).child({ component: 'tx', node: init.nodeId });
+  }
+
+  /** Replays the log, recovers both roles and resumes their work; then the engine is ready. */
+  static async open(init: TxEngineInit): Promise<TxEngine> {
+    const engine = new TxEngine(init);
+    const records = init.log.replay();
+    const nowMs = init.clock.nowMs();
+    const effects = [
+      ...engine.coordinator.recover(records, nowMs),
+      ...engine.participant.recover(records, nowMs),
+    ];
+    engine.#run(effects);
+    if (engine.#stagingReady !== undefined) await engine.#stagingReady;
+    return engine;
+  }
+
+  /** Transactions this node coordinates now. */
+  get activeCount(): number {
+    return this.coordinator.activeCount;
+  }
+
+  /**
+   * Runs one transaction over `participants` and resolves with its outcome (an abort is a result,
+   * not an error). Rejects with TxLimitError at the concurrency limit, RangeError/TxStateError for
+   * bad participants, TxEngineStoppedError if the engine stops first.
+   */
+  execute(participants: readonly TxParticipantSpec[], options: ExecuteOptions = {}): Promise<TxResult> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    const nowMs = this.#clock.nowMs();
+    let txId: string;
+    try {
+      txId = this.coordinator.beginTransaction(nowMs, options.txId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    try {
+      for (const p of participants) this.coordinator.addParticipant(txId, p.shardHash, p.node, p.ref);
+    } catch (error) {
+      this.#run(this.coordinator.abort(txId, nowMs, 'invalid participants'));
+      return Promise.reject(error);
+    }
+    const result = new Promise<TxResult>((resolve, reject) => {
+      this.#pending.set(txId, { resolve, reject, awaitAcks: options.awaitAcks ?? true });
+    });
+    this.#step(() => this.coordinator.prepare(txId, nowMs));
+    return result;
+  }
+
+  /** A message from a peer, already validated (`parseTxMessage`) and checked against its sender. */
+  receive(message: TxMessage): void {
+    if (this.#stopped !== undefined) return;
+    const nowMs = this.#clock.nowMs();
+    this.#step(() =>
+      isCoordinatorMessage(message)
+        ? this.coordinator.handle(message, nowMs)
+        : this.participant.handle(message, nowMs),
+    );
+  }
+
+  /** Stops timers and fails in-flight `execute` calls; the log stays open (its owner closes it). */
+  async close(): Promise<void> {
+    this.#stop(new TxEngineStoppedError('closed'));
+  }
+
+  #step(handle: () => TxEffect[]): void {
+    if (this.#stopped !== undefined) return;
+    try {
+      this.#run(handle());
+    } catch (error) {
+      this.#fail('a state machine threw', error);
+    }
+  }
+
+  #run(effects: readonly TxEffect[]): void {
+    for (const effect of effects) this.#runOne(effect);
+    this.#arm();
+  }
+
+  #runOne(effect: TxEffect): void {
+    switch (effect.kind) {
+      case 'send':
+        if (effect.to === this.nodeId) queueMicrotask(() => this.receive(effect.message));
+        else this.#transport.send(effect.to, effect.message);
+        break;
+      case 'append':
+        this.#append(effect.record);
+        break;
+      case 'stage':
+        this.#stage(
+          effect.txId,
+          () => this.#staging.stage(effect.txId, effect.shards),
+          (error) =>
+            this.#step(() =>
+              this.participant.staged(effect.txId, error === undefined, this.#clock.nowMs(), describe(error)),
+            ),
+        );
+        break;
+      case 'commitStaged':
+        this.#stage(
+          effect.txId,
+          () => this.#staging.commitStaged(effect.txId, effect.shards),
+          (error) => {
+            if (error === undefined)
+              this.#step(() => this.participant.applied(effect.txId, this.#clock.nowMs()));
+            else
+              this.#logger.warn(
+                { txId: effect.txId, error: describe(error) },
+                'commit of staged shards failed',
+              );
+          },
+        );
+        break;
+      case 'abortStaged':
+        this.#stage(
+          effect.txId,
+          () => this.#staging.abortStaged(effect.txId, effect.shardHashes),
+          (error) => {
+            if (error !== undefined)
+              this.#logger.warn({ txId: effect.txId, error: describe(error) }, 'abort failed');
+          },
+        );
+        break;
+      case 'purgeStaged':
+        this.#stagingReady = this.#staging.purgeStaged(effect.keepTxIds).then(
+          () => {
+            this.#stagingReady = undefined;
+          },
+          (error: unknown) => {
+            this.#stagingReady = undefined;
+            this.#logger.warn({ error: describe(error) }, 'purge of staged shards failed');
+          },
+        );
+        break;
+      case 'decided':
+      case 'finished':
+        this.#settle(
+          effect.kind,
+          effect.txId,
+          effect.outcome,
+          effect.kind === 'decided' ? effect.reason : undefined,
+        );
+        break;
+      default:
+        unreachable(effect, 'effect');
+    }
+  }
+
+  #append(record: TxLogRecord): void {
+    this.#log.appendThen(record, (error) => {
+      if (error !== undefined) {
+        this.#fail('the transaction log failed', error);
+        return;
+      }
+      const nowMs = this.#clock.nowMs();
+      this.#step(() =>
+        isCoordinatorRecord(record)
+          ? this.coordinator.logged(record, nowMs)
+          : this.participant.logged(record, nowMs),
+      );
+      this.#maybeCheckpoint();
+    });
+  }
+
+  /**
+   * Runs one staging operation once the previous ones of the same transaction (and the start-up
+   * purge) are done: a host never sees a transaction's abort overtake its stage.
+   */
+  #stage(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
+    const queued = this.#stagingQueues.get(txId);
+    if (queued !== undefined) {
+      queued.push({ operation, done });
+      return;
+    }
+    this.#stagingQueues.set(txId, []);
+    this.#runStaging(txId, operation, done);
+  }
+
+  #runStaging(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
+    const next = () => {
+      const queue = this.#stagingQueues.get(txId);
+      const following = queue?.shift();
+      if (following === undefined) this.#stagingQueues.delete(txId);
+      else this.#runStaging(txId, following.operation, following.done);
+    };
+    const start = this.#stagingReady === undefined ? operation() : this.#stagingReady.then(operation);
+    start.then(
+      () => {
+        done(undefined);
+        next();
+      },
+      (error: unknown) => {
+        done(error ?? new Error('staging failed'));
+        next();
+      },
+    );
+  }
+
+  #settle(kind: 'decided' | 'finished', txId: string, outcome: TxOutcome, reason: string | undefined): void {
+    const pending = this.#pending.get(txId);
+    if (pending === undefined) return;
+    if (kind === 'decided' && outcome === 'committed' && pending.awaitAcks) return;
+    this.#pending.delete(txId);
+    pending.resolve(reason === undefined ? { txId, outcome } : { txId, outcome, reason });
+  }
+
+  #maybeCheckpoint(): void {
+    if (this.#checkpointing || this.#log.bytesSinceCheckpoint < this.config.checkpointLogBytes) return;
+    this.#checkpointing = true;
+    const live = [...this.coordinator.liveRecords(), ...this.participant.liveRecords()];
+    this.#log.checkpoint(live).then(
+      () => {
+        this.#checkpointing = false;
+      },
+      (error: unknown) => this.#fail('checkpoint failed', error),
+    );
+  }
+
+  /** Keeps one clock timer armed for the earliest deadline of either state machine. */
+  #arm(): void {
+    if (this.#stopped !== undefined) return;
+    const wakes = [this.coordinator.nextWakeMs(), this.participant.nextWakeMs()];
+    let atMs: number | undefined;
+    for (const wake of wakes) if (wake !== undefined && (atMs === undefined || wake < atMs)) atMs = wake;
+    if (atMs === undefined || (this.#timer !== undefined && this.#timer.atMs <= atMs)) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer.handle);
+    const delayMs = Math.max(0, atMs - this.#clock.nowMs());
+    const handle = this.#clock.setTimeout(() => this.#onTimer(), delayMs);
+    this.#timer = { handle, atMs };
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    const nowMs = this.#clock.nowMs();
+    this.#step(() => [...this.coordinator.tick(nowMs), ...this.participant.tick(nowMs)]);
+    this.#arm();
+  }
+
+  #fail(what: string, error: unknown): void {
+    this.#logger.error({ error: describe(error) }, `tx engine stopped: ${what}`);
+    this.#stop(new TxEngineStoppedError(what, error));
+  }
+
+  #stop(reason: TxEngineStoppedError): void {
+    if (this.#stopped !== undefined) return;
+    this.#stopped = reason;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer.handle);
+    this.#timer = undefined;
+    for (const pending of this.#pending.values()) pending.reject(reason);
+    this.#pending.clear();
+    assert(this.#pending.size === 0, 'tx engine: pending transactions left after stop');
+  }
+}
+
+function describe(error: unknown): string {
+  if (error === undefined) return 'staging failed';
+  return error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+}
