@@ -5,12 +5,13 @@ import { InvalidShardCountError } from './errors.js';
 export const totalShardsMax = 256;
 
 /** How the multiply-accumulate inner loop runs: WebAssembly SIMD when the host has it, else TypeScript. */
-export const backendChoices = ['auto', 'wasm', 'js'] as const;
+export const backendChoices = ['auto', 'wasm', 'wasm-relaxed-simd', 'wasm-simd', 'js'] as const;
 
 /**
  * Settings of one Reed-Solomon encoder. `dataShards` (k) and `parityShards` (m): 1 <= k, 1 <= m,
- * k + m <= 256. `backend`: 'auto' picks WebAssembly SIMD (relaxed SIMD where it validates) and
- * falls back to TypeScript; 'wasm' insists; 'js' forces the portable path. `decodeCacheSize`: how
+ * k + m <= 256. `backend`: 'auto' picks WebAssembly relaxed SIMD where it validates, else SIMD,
+ * else TypeScript; 'wasm' insists on WebAssembly; 'wasm-relaxed-simd' and 'wasm-simd' force one
+ * kernel (BackendUnavailableError where it does not validate); 'js' forces the portable path. `decodeCacheSize`: how
  * many decode matrices (one per erasure pattern) are kept. `maxShardBytes`: larger shards are refused.
  */
 export const erasureConfigSchema = z

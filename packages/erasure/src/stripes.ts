@@ -1,6 +1,6 @@
 import { describe, equalBytes, parseConfig, sha256 } from '@trinity/core';
 import { z } from 'zod';
-import { backendChoices, checkShardCounts, totalShardsMax } from './config.js';
+import { type Backend, backendChoices, checkShardCounts, totalShardsMax } from './config.js';
 import { LruCache } from './decode-cache.js';
 import {
   DataSizeError,
@@ -65,12 +65,12 @@ function parseOptions(options: unknown): z.output<typeof stripeOptionsSchema> {
 }
 
 /** A shared encoder per shape, so that decode matrices stay cached from one stripe to the next. */
-function encoderFor(dataShards: number, parityShards: number, backend: string): Encoder {
+function encoderFor(dataShards: number, parityShards: number, backend: Backend): Encoder {
   return encoders.getOrCreate(`${dataShards}/${parityShards}/${backend}`, () =>
     createEncoder({
       dataShards,
       parityShards,
-      backend: backend as 'auto',
+      backend,
       maxShardBytes: stripeShardBytesMax,
     }),
   );
@@ -144,7 +144,7 @@ export interface DecodeStripeOptions {
   readonly dataShards: number;
   readonly parityShards: number;
   readonly dataBytes: number;
-  readonly backend?: 'auto' | 'wasm' | 'js';
+  readonly backend?: Backend;
 }
 
 function checkStripeShape(shards: unknown, hashes: unknown, total: number): void {

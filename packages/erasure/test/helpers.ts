@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm';
 import { type Random, seededRandom } from '@trinity/core';
-import type { Backend } from '../src/index.js';
+import { type Backend, defaultBackend } from '../src/index.js';
 
-/** Every backend a test should pass on: the portable kernel and whatever 'auto' picks here. */
-export const backends: Backend[] = ['js', 'auto'];
+/** Every kernel a test should pass on: portable, WebAssembly SIMD, and relaxed SIMD where 'auto' picks it. */
+export const backends: Backend[] =
+  defaultBackend() === 'wasm-relaxed-simd' ? ['js', 'wasm-simd', 'auto'] : ['js', 'wasm-simd'];
 
 export function randomShards(random: Random, count: number, length: number): Uint8Array[] {
   return Array.from({ length: count }, () => random.bytes(length));

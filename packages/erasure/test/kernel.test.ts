@@ -1,16 +1,23 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createEncoder, defaultBackend } from '../src/index.js';
+import { BackendUnavailableError, createEncoder, defaultBackend } from '../src/index.js';
 import { createWasmKernel } from '../src/kernel-wasm.js';
 import { crossCheckKernel } from './kernel-check.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 describe('WebAssembly SIMD kernel', () => {
-  it('is what the default backend picks on this host', () => {
+  it('is what the default backend picks on this host, relaxed SIMD where it validates', () => {
     expect(['wasm-simd', 'wasm-relaxed-simd']).toContain(defaultBackend());
     expect(createEncoder().backend).toBe(defaultBackend());
+    expect(createEncoder({ backend: 'wasm' }).backend).toBe(defaultBackend());
+    expect(createEncoder({ backend: 'wasm-simd' }).backend).toBe('wasm-simd');
+    if (defaultBackend() === 'wasm-relaxed-simd') {
+      expect(createEncoder({ backend: 'wasm-relaxed-simd' }).backend).toBe('wasm-relaxed-simd');
+    } else {
+      expect(() => createEncoder({ backend: 'wasm-relaxed-simd' })).toThrow(BackendUnavailableError);
+    }
   });
 
   for (const shared of [true, false]) {
