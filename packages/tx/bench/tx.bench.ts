@@ -10,9 +10,9 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, SystemClock, seededRandom, toHex } from '@trinity/core';
+import { ShardLockManager } from '@trinity/vsa';
 import {
   type TxEngine as Engine,
-  MemoryShardLocks,
   parseTxMessage,
   TxEngine,
   TxLog,
@@ -115,7 +115,7 @@ async function cluster(dir: string, validate: boolean) {
       preallocateBytes: Number(process.env.PREALLOC ?? 0),
     });
     logs.push(log);
-    const locks = new MemoryShardLocks({ maxLocksPerHolder: 64 });
+    const locks = new ShardLockManager();
     const config = {
       maxConcurrentTransactions: 1024,
       ...(process.env.SHORT ? { prepareTimeoutMs: 1000, clockSkewMarginMs: 0 } : {}),

@@ -80,13 +80,6 @@ export {
 } from './messages.js';
 export { Participant, type ParticipantInit, type ParticipantTxState } from './participant.js';
 export { SAGA_STEPS_MAX, type SagaResult, SagaRunner, type SagaRunnerInit, type SagaStep } from './saga.js';
-export {
-  type LockGrant,
-  lockHolderId,
-  MemoryShardLocks,
-  ShardLockedError,
-  ShardLockLimitError,
-  type ShardLocks,
-} from './shard-locks.js';
+export { type LockGrant, lockHolderId, type ShardLocks } from './shard-locks.js';
 export { registerTxMetrics, TxStats } from './stats.js';
 export { type AppendCallback, TxLog, type TxLogRecovery, type TxLogStore } from './tx-log.js';

@@ -419,7 +419,7 @@ export class Participant {
     tx.shards.forEach((shard, i) => {
       const lock = tx.locks.get(shard);
       if (lock === undefined || nowMs < lock.renewAtMs) return;
-      this.#locks.release(tx.shardBytes[i]!, tx.holder, nowMs);
+      this.#release(tx, i, nowMs);
       this.#acquire(tx, i, nowMs);
     });
   }
@@ -427,9 +427,18 @@ export class Participant {
   #releaseLocks(tx: PartTx, nowMs: number): void {
     if (tx.locks.size === 0) return;
     tx.shards.forEach((shard, i) => {
-      if (tx.locks.has(shard)) this.#locks.release(tx.shardBytes[i]!, tx.holder, nowMs);
+      if (tx.locks.has(shard)) this.#release(tx, i, nowMs);
     });
     tx.locks.clear();
+  }
+
+  /** Releases one lock; one that is already gone (expired, or the table restarted) is fine. */
+  #release(tx: PartTx, index: number, nowMs: number): void {
+    try {
+      this.#locks.release(tx.shardBytes[index]!, tx.holder, nowMs);
+    } catch (error) {
+      if (!isTrinityError(error) || error.code === 'ASSERTION_FAILED') throw error;
+    }
   }
 
   #recoveredTx({ prepared, commit }: RecoveredTx): PartTx {
@@ -451,7 +460,8 @@ export class Participant {
   #resume(tx: PartTx, nowMs: number): TxEffect[] | undefined {
     for (const shardHash of tx.shardBytes) {
       // The lock table may have survived the restart (then this holder may still hold it) or not.
-      if (this.#locks.verify(shardHash, tx.holder, nowMs)) this.#locks.release(shardHash, tx.holder, nowMs);
+      if (this.#locks.verify(shardHash, tx.holder, nowMs))
+        this.#release(tx, tx.shardBytes.indexOf(shardHash), nowMs);
     }
     if (this.#lockAll(tx, nowMs) !== undefined) return undefined;
     this.#txs.set(tx.txId, tx);
