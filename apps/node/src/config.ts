@@ -125,6 +125,29 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ intervalMs: 3_600_000, bytesPerSecond: 32 * MiB }),
+    tx: z
+      .object({
+        /** A put not fully voted this long after prepare is aborted. */
+        prepareTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+        /** A prepared participant that heard nothing asks the coordinator this often. */
+        statusQueryIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
+        /** The coordinator resends prepare/commit to silent participants this often. */
+        commitRetryIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
+        /** Staged data of an upload that never reached prepare is dropped after this long. */
+        orphanTtlMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 86_400_000)
+          .default(1_800_000),
+      })
+      .strict()
+      .default({
+        prepareTimeoutMs: 30_000,
+        statusQueryIntervalMs: 1_000,
+        commitRetryIntervalMs: 1_000,
+        orphanTtlMs: 1_800_000,
+      }),
     prometheus: z
       .object({
         enabled: z.boolean().default(false),

@@ -81,7 +81,8 @@ export class Devnet {
     await this.waitForMesh();
   }
 
-  async startNode(index: number): Promise<void> {
+  /** Starts node `index` (no-op if running); `env` is added to its environment (e.g. test crash points). */
+  async startNode(index: number, env: Record<string, string> = {}): Promise<void> {
     const node = this.nodes[index]!;
     if (this.isRunning(index)) return;
     await mkdir(node.dataDir, { recursive: true });
@@ -114,7 +115,10 @@ export class Devnet {
       args.push('--config', configPath);
     }
     const log = createWriteStream(join(node.dataDir, 'node.log'), { flags: 'a' });
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     node.process = child;
@@ -166,6 +170,22 @@ export class Devnet {
   isRunning(index: number): boolean {
     const child = this.nodes[index]!.process;
     return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** Resolves when node `index` has exited by itself (e.g. at a crash point). */
+  async exited(index: number, timeoutMs = 30_000): Promise<void> {
+    const child = this.nodes[index]!.process;
+    if (child === undefined || !this.isRunning(index)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`node ${index} still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Sends `signal` to node `index` and waits for it to exit. */

@@ -1,8 +1,15 @@
 import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
-import { decodeManifest, encodeManifest, type Manifest, type ManifestStore } from '@trinity/storage';
+import {
+  decodeManifest,
+  encodeManifest,
+  type Manifest,
+  type ManifestStore,
+  objectId,
+} from '@trinity/storage';
 import type { Membership } from './membership.js';
 import type { TrinityLibp2p } from './network.js';
 import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
+import { stageManifest } from './tx-service.js';
 import { type ManifestRequest, PROTOCOLS } from './wire.js';
 
 const dhtPrefix = '/trinity/';
@@ -52,7 +59,7 @@ export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): nu
 }
 
 /** Serves /trinity/manifest/1.0.0: peers push manifests of objects whose shards they hold, and ask for them. */
-export function manifestHandler(manifests: ManifestStore) {
+export function manifestHandler(manifests: ManifestStore, dataDir: string) {
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'put': {
@@ -63,12 +70,16 @@ export function manifestHandler(manifests: ManifestStore) {
         return { body: encodeManifest(await manifests.get(request.id)) };
       case 'delete':
         return { value: await manifests.delete(request.id) };
+      case 'stage':
+        await stageManifest(dataDir, request.txId, request.id, await context.readBody(request.size));
+        return {};
     }
   };
 }
 
 export interface ManifestDirectoryDeps {
   readonly selfId: string;
+  readonly dataDir: string;
   readonly manifests: ManifestStore;
   readonly rpc: RpcClient;
   readonly membership: Membership;
@@ -86,6 +97,25 @@ export class ManifestDirectory {
 
   constructor(deps: ManifestDirectoryDeps) {
     this.#deps = deps;
+  }
+
+  /** Stages `manifest` on `node` for transaction `txId`: it appears there if the transaction commits. */
+  async stage(node: string, txId: string, manifest: Manifest): Promise<void> {
+    const bytes = encodeManifest(manifest);
+    const id = objectId(manifest);
+    if (node === this.#deps.selfId) await stageManifest(this.#deps.dataDir, txId, id, bytes);
+    else
+      await this.#deps.rpc.call(
+        node,
+        PROTOCOLS.manifest,
+        { op: 'stage', txId, id, size: bytes.length },
+        bytes,
+      );
+  }
+
+  /** Announces a committed manifest in the DHT (its holders already have it). */
+  async announce(manifest: Manifest): Promise<void> {
+    await this.#dhtPut(objectId(manifest), encodeManifest(manifest));
   }
 
   /** Stores the manifest here, on every holder, and in the DHT. Returns the object id. */

@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, fromHex, type Logger, SystemClock } from '@trinity/core';
+import { type Clock, fromHex, type Logger, randomBytes, SystemClock, toHex } from '@trinity/core';
 import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
+import { z } from 'zod';
 import type { NodeConfig } from './config.js';
+import { ShuttingDownError } from './errors.js';
 import { writeFileAtomic } from './fs-util.js';
 import { Geography } from './geography.js';
 import { ApiServer } from './http-api.js';
@@ -23,6 +25,7 @@ import { nodeRoutes } from './routes.js';
 import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from './rpc.js';
 import { ShardTransfer, shardHandler } from './shard-service.js';
 import { Telemetry, type TelemetrySnapshot } from './telemetry.js';
+import { TxService } from './tx-service.js';
 import {
   infoRequestSchema,
   manifestRequestSchema,
@@ -75,6 +78,7 @@ export class TrinityNode {
   readonly scrubber: Scrubber;
   readonly #scrub = { rounds: 0, corruptionsFound: 0 };
   #api: ApiServer | undefined;
+  #tx: TxService | undefined;
   #apiUrl = '';
   #metricsUrl: string | undefined;
 
@@ -128,6 +132,7 @@ export class TrinityNode {
       membership: this.membership,
       libp2p: this.libp2p,
       logger: this.logger.child({ component: 'manifests' }),
+      dataDir: this.config.dataDir,
       dhtTimeoutMs: 10_000,
     });
     this.objects = new ObjectService({
@@ -144,6 +149,11 @@ export class TrinityNode {
       place: (uploadKey, stripeIndex, count, nodes) =>
         this.geography.place(uploadKey, stripeIndex, count, nodes),
       rankHolders: (ids) => this.geography.rank(ids),
+      newTxId: () => toHex(randomBytes(16)),
+      execute: (txId, participants) => {
+        if (this.#tx === undefined) throw new ShuttingDownError();
+        return this.#tx.engine.execute(participants, { txId });
+      },
       onBadShard: (peer) => {
         m.fetchFailures.inc();
         this.geography.onOutcome(peer, false);
@@ -229,9 +239,22 @@ export class TrinityNode {
       this.libp2p,
       PROTOCOLS.manifest,
       manifestRequestSchema,
-      manifestHandler(this.manifests),
+      manifestHandler(this.manifests, this.config.dataDir),
       serveOptions,
     );
+    this.#tx = await TxService.open({
+      selfId: this.peerId,
+      dataDir: this.config.dataDir,
+      store: this.store,
+      manifests: this.manifests,
+      rpc: this.rpc,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'tx' }),
+      metrics: this.telemetry.prometheus,
+      config: this.config.tx,
+      ...(process.env.TRINITY_CRASH_POINT ? { crashPoint: process.env.TRINITY_CRASH_POINT } : {}),
+    });
+    await serveProtocol(this.libp2p, PROTOCOLS.tx, z.unknown(), this.#tx.handler(), serveOptions);
     await serveProtocol(
       this.libp2p,
       PROTOCOLS.info,
@@ -250,6 +273,7 @@ export class TrinityNode {
     await this.membership.start();
     this.scrubber.start();
     this.repair.start();
+    this.#tx.start();
     const ready: ReadyFile = {
       peerId: this.peerId,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
@@ -269,6 +293,7 @@ export class TrinityNode {
     await this.#api?.close();
     await this.scrubber.stop();
     await this.repair.stop();
+    await this.#tx?.close();
     this.membership.stop();
     await this.telemetry.stop();
     await this.libp2p.stop();
@@ -356,6 +381,10 @@ export class TrinityNode {
       bandwidth: this.bandwidth.totals(),
       scrub: { ...this.#scrub },
       repair: this.repair.stats(),
+      tx: {
+        active: this.#tx?.engine.activeCount ?? 0,
+        stagedTransactions: this.store.stagedTransactions().length,
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 import { type Clock, equalBytes, fromHex, type Logger, sha256, toHex } from '@trinity/core';
 import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
-import { createManifest, type Manifest, type ShardStore } from '@trinity/storage';
+import { createManifest, type Manifest, objectId, type ShardStore } from '@trinity/storage';
 import {
   BadRequestError,
   NotEnoughNodesError,
@@ -11,6 +11,7 @@ import {
 import type { ManifestDirectory } from './manifest-service.js';
 import type { NodeRef } from './placement.js';
 import type { ShardTransfer } from './shard-service.js';
+import { bundleHash, TransactionAbortedError } from './tx-service.js';
 
 export interface ErasureDefaults {
   readonly dataShards: number;
@@ -39,6 +40,13 @@ export interface ObjectServiceDeps {
   ) => string[];
   /** Orders a stripe's candidate holders, best first (latency, reputation, locality). */
   readonly rankHolders: (nodeIds: readonly string[]) => string[];
+  /** A fresh transaction id (8-64 lower-case hex). */
+  readonly newTxId: () => string;
+  /** Runs the two-phase commit of a put over its participants (one per holder node). */
+  readonly execute: (
+    txId: string,
+    participants: readonly { node: string; shardHash: string }[],
+  ) => Promise<{ outcome: 'committed' | 'aborted'; reason?: string }>;
   /** A holder sent bytes that do not match the shard's hash. */
   readonly onBadShard?: (node: string) => void;
   /** Milliseconds after which a slow shard read is hedged with a request to another holder. */
@@ -50,6 +58,33 @@ export interface PutOptions {
   /** Called after each stripe is stored, with the object bytes stored so far. */
   readonly onProgress?: (bytes: number) => void;
 }
+
+export interface BatchItem {
+  readonly source: AsyncIterable<Uint8Array>;
+  readonly name?: string;
+  /** The object's size when known up front (Content-Length): small objects then get small shards. */
+  readonly sizeHint?: number;
+}
+
+/** Shard sizes are multiples of this (and at least this). */
+const shardBytesStep = 4096;
+
+/** The shard size for an object: the configured one, or less for an object that fills one stripe. */
+export function shardBytesFor(
+  sizeHint: number | undefined,
+  dataShards: number,
+  shardBytesMax: number,
+): number {
+  if (sizeHint === undefined || sizeHint >= dataShards * shardBytesMax) return shardBytesMax;
+  const perShard = Math.ceil(Math.max(1, sizeHint) / dataShards);
+  return Math.min(shardBytesMax, Math.ceil(perShard / shardBytesStep) * shardBytesStep);
+}
+
+/** How many times a put checks that a holder applied its commit (about 5 s in all). */
+const applyPollsMax = 30;
+
+/** Most objects in one atomic batch. */
+export const batchObjectsMax = 64;
 
 export interface PutResult {
   readonly id: string;
@@ -76,15 +111,108 @@ export class ObjectService {
     this.#deps = deps;
   }
 
-  async put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
-    const { erasure } = this.#deps;
+  /** Stores one object atomically (a batch of one). */
+  async put(
+    source: AsyncIterable<Uint8Array>,
+    options: PutOptions & { sizeHint?: number } = {},
+  ): Promise<PutResult> {
+    const item: BatchItem = {
+      source,
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(options.sizeHint === undefined ? {} : { sizeHint: options.sizeHint }),
+    };
+    const [result] = await this.putBatch([item], options);
+    return result!;
+  }
+
+  /**
+   * Stores several objects as one transaction: every shard is staged on its holder under one txId,
+   * the manifests are staged beside them, and a two-phase commit over the holders (one participant
+   * per node: its whole bundle) makes all of it visible, or none of it.
+   */
+  async putBatch(
+    items: AsyncIterable<BatchItem> | Iterable<BatchItem>,
+    options: PutOptions = {},
+  ): Promise<PutResult[]> {
+    const txId = this.#deps.newTxId();
+    // Node -> hashes staged there; the coordinator always keeps a copy of the manifests.
+    const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
+    const manifests: Manifest[] = [];
+    let bytesBefore = 0;
+    try {
+      for await (const item of items) {
+        if (manifests.length >= batchObjectsMax)
+          throw new BadRequestError(`a batch holds at most ${batchObjectsMax} objects`);
+        const manifest = await this.#upload(item, txId, staged, (bytes) =>
+          options.onProgress?.(bytesBefore + bytes),
+        );
+        bytesBefore += manifest.size;
+        manifests.push(manifest);
+      }
+      if (manifests.length === 0) throw new BadRequestError('a batch holds at least one object');
+      await Promise.all(
+        [...staged.keys()].flatMap((node) =>
+          manifests.map((manifest) => this.#deps.directory.stage(node, txId, manifest)),
+        ),
+      );
+    } catch (error) {
+      await Promise.allSettled([...staged.keys()].map((node) => this.#deps.transfer.unstage(node, txId)));
+      throw error;
+    }
+    const ids = manifests.map((manifest) => objectId(manifest));
+    const participants = [...staged].map(([node, hashes]) => ({
+      node,
+      shardHash: bundleHash(txId, node, [...hashes], ids),
+    }));
+    const result = await this.#deps.execute(txId, participants);
+    if (result.outcome !== 'committed') throw new TransactionAbortedError(txId, result.reason);
+    await this.#awaitApplied(staged);
+    // The holders have the manifests now; the DHT announcement only helps nodes that hold none.
+    for (const manifest of manifests) void this.#deps.directory.announce(manifest);
+    this.#deps.logger.info({ txId, objects: ids }, 'objects stored');
+    return manifests.map((manifest, i) => ({
+      id: ids[i]!,
+      size: manifest.size,
+      stripes: manifest.stripes.length,
+    }));
+  }
+
+  /**
+   * Participants acknowledge a commit once it is durable in their log and apply it right after; a
+   * put returns only when every holder shows its shards, so the caller can read its write anywhere.
+   */
+  async #awaitApplied(staged: Map<string, Set<string>>): Promise<void> {
+    await Promise.all(
+      [...staged].map(async ([node, hashes]) => {
+        const wanted = [...hashes].map(fromHex);
+        for (let attempt = 0; wanted.length > 0 && attempt < applyPollsMax; attempt++) {
+          const held = await this.#deps.transfer.has(node, wanted).catch(() => [] as boolean[]);
+          if (held.length === wanted.length && held.every(Boolean)) return;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
+        }
+        // Committed all the same: the holder applies it when it can (or on restart, from its log).
+        if (wanted.length > 0) this.#deps.logger.warn({ node }, 'holder has not applied a committed put yet');
+      }),
+    );
+  }
+
+  /** Encodes one object and stages its shards on their holders under `txId`; returns its manifest. */
+  async #upload(
+    item: BatchItem,
+    txId: string,
+    staged: Map<string, Set<string>>,
+    onProgress: (bytes: number) => void,
+  ): Promise<Manifest> {
+    const erasure = {
+      ...this.#deps.erasure,
+      shardBytes: shardBytesFor(item.sizeHint, this.#deps.erasure.dataShards, this.#deps.erasure.shardBytes),
+    };
     const stripes: StripeInput[] = [];
-    const stored: { node: string; hash: Uint8Array }[] = [];
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
-    const uploadKey = `${this.#deps.selfId.slice(-8)}-${this.#deps.clock.nowMs()}-${this.#uploads++}`;
+    const uploadKey = `${txId}-${this.#uploads++}`;
     try {
-      for await (const stripe of encodeStripes(this.#limit(source), erasure)) {
+      for await (const stripe of encodeStripes(this.#limit(item.source), erasure)) {
         const nodes = this.#deps.liveNodes();
         const targets = this.#deps.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = { dataBytes: stripe.dataBytes, shards: [] };
@@ -92,27 +220,21 @@ export class ObjectService {
         size += stripe.dataBytes;
         const bytesSoFar = size;
         await window.add(
-          this.#storeStripe(stripe, targets, nodes, entry, stored).then(() =>
-            options.onProgress?.(bytesSoFar),
-          ),
+          this.#storeStripe(stripe, targets, nodes, entry, txId, staged).then(() => onProgress(bytesSoFar)),
         );
       }
       await window.drain();
     } catch (error) {
       await window.settle();
-      await this.#removeShards(stored);
       throw error;
     }
-    const manifest = createManifest({
-      ...(options.name === undefined ? {} : { name: options.name }),
+    return createManifest({
+      ...(item.name === undefined ? {} : { name: item.name }),
       size,
       erasure,
       stripes,
       createdAtMs: this.#deps.clock.nowMs(),
     });
-    const id = await this.#deps.directory.publish(manifest);
-    this.#deps.logger.info({ id, size, stripes: stripes.length }, 'object stored');
-    return { id, size, stripes: stripes.length };
   }
 
   /** The manifest of `id`, or ObjectNotFoundError. */
@@ -190,7 +312,8 @@ export class ObjectService {
     targets: readonly string[],
     nodes: readonly NodeRef[],
     entry: StripeInput,
-    stored: { node: string; hash: Uint8Array }[],
+    txId: string,
+    staged: Map<string, Set<string>>,
   ): Promise<void> {
     const used = new Set(targets);
     const regionOf = new Map(nodes.map((node) => [node.id, node.region]));
@@ -200,8 +323,10 @@ export class ObjectService {
         let node = targets[i]!;
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.#deps.transfer.store(node, hash, shard);
-            stored.push({ node, hash });
+            // Marked before the call: a store that fails after staging must still be unstaged.
+            if (!staged.has(node)) staged.set(node, new Set());
+            await this.#deps.transfer.store(node, hash, shard, { txId });
+            staged.get(node)!.add(toHex(hash));
             return node;
           } catch (error) {
             if (attempt >= storeAttemptsMax) {
@@ -238,12 +363,6 @@ export class ObjectService {
       if (total > this.#deps.maxObjectBytes) throw new PayloadTooLargeError(this.#deps.maxObjectBytes);
       yield chunk;
     }
-  }
-
-  async #removeShards(stored: readonly { node: string; hash: Uint8Array }[]): Promise<void> {
-    const byNode = new Map<string, Uint8Array[]>();
-    for (const { node, hash } of stored) byNode.set(node, [...(byNode.get(node) ?? []), hash]);
-    await Promise.allSettled([...byNode].map(([node, hashes]) => this.#deps.transfer.delete(node, hashes)));
   }
 }
 

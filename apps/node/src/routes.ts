@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { readBatch } from './batch-body.js';
 import { BadRequestError } from './errors.js';
 import { handled, type Route } from './http-api.js';
 import type { TrinityNode } from './node.js';
+import { batchObjectsMax } from './object-service.js';
 
 const namePattern = /^[\w .,()+=@-]{1,255}$/;
 
@@ -35,7 +37,31 @@ export function nodeRoutes(node: TrinityNode): Route[] {
       status: 201,
       handler: async (request, _response, _params, url) => {
         const name = objectName(url);
-        return node.objects.put(requestBody(request), name === undefined ? {} : { name });
+        const length = Number(request.headers['content-length']);
+        return node.objects.put(requestBody(request), {
+          ...(name === undefined ? {} : { name }),
+          ...(Number.isSafeInteger(length) && length >= 0 ? { sizeHint: length } : {}),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/batches',
+      status: 201,
+      handler: async (request) => {
+        const entries = readBatch(requestBody(request), batchObjectsMax);
+        const items = (async function* () {
+          for await (const entry of entries) {
+            if (entry.name !== undefined && !namePattern.test(entry.name))
+              throw new BadRequestError('bad object name in batch');
+            yield {
+              source: entry.source,
+              sizeHint: entry.size,
+              ...(entry.name === undefined ? {} : { name: entry.name }),
+            };
+          }
+        })();
+        return { objects: await node.objects.putBatch(items) };
       },
     },
     { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.listObjects() }) },

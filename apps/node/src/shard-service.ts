@@ -25,6 +25,10 @@ export function shardHandler(store: ShardStore) {
         const deleted = await Promise.all(request.hashes.map((hash) => store.delete(fromHex(hash))));
         return { value: deleted.filter(Boolean).length };
       }
+      case 'unstage':
+        // Never undo a commit that has begun: only a transaction that never prepared is dropped here.
+        if (!store.isCommitting(request.txId)) await store.abortStaged(request.txId);
+        return {};
     }
   };
 }
@@ -91,6 +95,15 @@ export class ShardTransfer {
       out.push(...(value as boolean[]));
     }
     return out;
+  }
+
+  /** Drops what an upload staged under `txId` on `node` (the put failed before prepare). */
+  async unstage(node: string, txId: string): Promise<void> {
+    if (node === this.#selfId) {
+      if (!this.#store.isCommitting(txId)) await this.#store.abortStaged(txId);
+      return;
+    }
+    await this.#rpc.call(node, PROTOCOLS.shard, { op: 'unstage', txId });
   }
 
   async delete(node: string, hashes: readonly Uint8Array[]): Promise<void> {

@@ -39,6 +39,8 @@ export const shardRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
   z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
   z.object({ op: z.literal('delete'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
+  z.object({ op: z.literal('unstage'), txId }).strict(),
 ]);
 export type ShardRequest = z.infer<typeof shardRequestSchema>;
 
@@ -46,6 +48,15 @@ export const manifestRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('put'), size: z.number().int().min(1).max(manifestBytesMax) }).strict(),
   z.object({ op: z.literal('get'), id: hexHash }).strict(),
   z.object({ op: z.literal('delete'), id: hexHash }).strict(),
+  /** A manifest that becomes visible only if transaction `txId` commits. */
+  z
+    .object({
+      op: z.literal('stage'),
+      txId,
+      id: hexHash,
+      size: z.number().int().min(1).max(manifestBytesMax),
+    })
+    .strict(),
 ]);
 export type ManifestRequest = z.infer<typeof manifestRequestSchema>;
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchHeader } from '../src/batch-body.js';
 import { parseNodeConfig } from '../src/config.js';
 import { TrinityNode } from '../src/node.js';
 import { getObject, putObject, sha256Hex, tempDir, until } from './helpers.js';
@@ -124,6 +125,34 @@ describe('HTTP API on a 3-node network', () => {
       10_000,
     );
     expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
+  });
+
+  it('stores a batch atomically: all objects or none', async () => {
+    const parts = [randomBytes(200_000), randomBytes(0), randomBytes(70_000)];
+    const body = Buffer.concat(parts.flatMap((data, i) => [batchHeader(`part-${i}`, data.length), data]));
+    const response = await fetch(`${api(1)}/v1/batches`, { method: 'POST', body });
+    expect(response.status).toBe(201);
+    const { objects } = (await response.json()) as { objects: { id: string; size: number }[] };
+    expect(objects.map((o) => o.size)).toEqual([200_000, 0, 70_000]);
+    for (const [i, object] of objects.entries())
+      expect(sha256Hex(await getObject(api(2), object.id))).toBe(sha256Hex(parts[i]!));
+
+    // A batch whose second object is cut short stores nothing at all, not even the first.
+    const manifestsBefore = (await nodes[1]!.manifests.list()).length;
+    const good = randomBytes(50_000);
+    const broken = Buffer.concat([
+      batchHeader('good', good.length),
+      good,
+      batchHeader('short', 1000),
+      randomBytes(10),
+    ]);
+    const failed = await fetch(`${api(1)}/v1/batches`, { method: 'POST', body: broken });
+    expect(failed.status).toBe(400);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(
+      /ended 990 bytes early/,
+    );
+    expect((await nodes[1]!.manifests.list()).length).toBe(manifestsBefore);
+    for (const node of nodes) expect(node.store.stagedTransactions()).toEqual([]);
   });
 
   it('reports status with peers and store figures', async () => {

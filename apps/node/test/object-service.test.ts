@@ -57,6 +57,8 @@ function setup(k: number, m: number, behaviours: Behaviour[]) {
     place: () => [],
     rankHolders: (ids) => [...ids],
     hedgeAfterMs: 100,
+    newTxId: () => 'aaaaaaaa',
+    execute: async () => ({ outcome: 'committed' as const }),
   });
   return { service, manifest, data, asked };
 }
@@ -99,5 +101,18 @@ describe('reading a stripe', () => {
     const parts: Uint8Array[] = [];
     for await (const part of service.read(manifest)) parts.push(part);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+});
+
+describe('shardBytesFor', () => {
+  it('keeps the configured size for big or unknown objects and shrinks it for small ones', async () => {
+    const { shardBytesFor } = await import('../src/object-service.js');
+    const MiB = 1024 * 1024;
+    expect(shardBytesFor(undefined, 4, MiB)).toBe(MiB);
+    expect(shardBytesFor(64 * MiB, 4, MiB)).toBe(MiB);
+    expect(shardBytesFor(6, 4, MiB)).toBe(4096);
+    expect(shardBytesFor(0, 4, MiB)).toBe(4096);
+    expect(shardBytesFor(100_000, 4, MiB)).toBe(28_672);
+    expect(shardBytesFor(4 * MiB - 1, 4, MiB)).toBe(MiB);
   });
 });

@@ -4,10 +4,12 @@ import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { batchContentType, batchHeader } from '../batch-body.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 
 export const clientHelp = `Usage:
   trinity put FILE [--name NAME] [--api URL]      store a file; prints its object id
+  trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none
   trinity get ID [-o FILE] [--api URL]            read an object (to stdout without -o)
   trinity rm ID [--api URL]                       delete an object
   trinity ls [--api URL]                          list the objects this node knows
@@ -20,6 +22,7 @@ const flags = {
   api: { type: 'string' },
   name: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  atomic: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -88,6 +91,39 @@ async function put(api: string, file: string | undefined, name: string | undefin
   process.stdout.write(`${result.id}\n`);
 }
 
+/** Streams every file into one POST /v1/batches body: header, bytes, header, bytes, … */
+async function putAtomic(api: string, files: string[]): Promise<void> {
+  if (files.length === 0) throw new ApiError('--atomic needs at least one file');
+  const sizes: number[] = [];
+  for (const file of files) {
+    const info = await stat(file).catch(() => {
+      throw new ApiError(`cannot read ${file}`);
+    });
+    if (!info.isFile()) throw new ApiError(`${file} is not a file`);
+    sizes.push(info.size);
+  }
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const bar = new ProgressBar('put', total);
+  async function* body() {
+    for (const [i, file] of files.entries()) {
+      yield batchHeader(basename(file), sizes[i]!);
+      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        bar.advance(chunk.length);
+        yield chunk;
+      }
+    }
+  }
+  const response = await call(`${api}/v1/batches`, {
+    method: 'POST',
+    headers: { 'content-type': batchContentType },
+    body: Readable.toWeb(Readable.from(body())) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  bar.done();
+  const result = (await response.json()) as { objects: { id: string }[] };
+  for (const [i, object] of result.objects.entries()) process.stdout.write(`${object.id}  ${files[i]}\n`);
+}
+
 async function get(api: string, id: string, output: string | undefined): Promise<void> {
   const response = await call(`${api}/v1/objects/${id}`);
   const total = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -133,7 +169,8 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
   const api = apiBase(values.api);
   switch (command) {
     case 'put':
-      await put(api, positionals[0], values.name);
+      if (values.atomic) await putAtomic(api, positionals);
+      else await put(api, positionals[0], values.name);
       return 0;
     case 'get':
       await get(api, objectId(positionals), values.output);
