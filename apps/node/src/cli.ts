@@ -14,6 +14,7 @@ Commands:
   rm ID          delete an object
   ls             list objects
   status         show a node's status
+  search FILE    find stored objects similar to a file
 
 \`trinity <command> --help\` tells more.
 `;
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
     case 'rm':
     case 'ls':
     case 'status':
+    case 'search':
       return clientCommand(command, rest);
     default:
       process.stderr.write(`trinity: unknown command "${command}"\n\n${help}`);

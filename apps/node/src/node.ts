@@ -23,6 +23,7 @@ import type { NodeRef } from './placement.js';
 import { RepairLoop } from './repair-loop.js';
 import { nodeRoutes } from './routes.js';
 import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from './rpc.js';
+import { SemanticService, semanticRequestSchema } from './semantic-service.js';
 import { ShardTransfer, shardHandler } from './shard-service.js';
 import { Telemetry, type TelemetrySnapshot } from './telemetry.js';
 import { TxService } from './tx-service.js';
@@ -77,6 +78,8 @@ export class TrinityNode {
   readonly repair: RepairLoop;
   readonly scrubber: Scrubber;
   readonly #scrub = { rounds: 0, corruptionsFound: 0 };
+  /** The semantic index and search, when the node runs with `--semantic`. */
+  readonly semantic: SemanticService | undefined;
   #api: ApiServer | undefined;
   #tx: TxService | undefined;
   #apiUrl = '';
@@ -176,6 +179,19 @@ export class TrinityNode {
       },
       onStripeFailed: () => m.repairFailures.inc(),
     });
+    this.semantic = this.config.semantic
+      ? new SemanticService({
+          selfId,
+          dataDir: this.config.dataDir,
+          store: this.store,
+          manifests: this.manifests,
+          membership: this.membership,
+          rpc: this.rpc,
+          logger: this.logger.child({ component: 'semantic' }),
+          dataShards: this.config.erasure.dataShards,
+          shardBytes: this.config.erasure.shardBytes,
+        })
+      : undefined;
     this.scrubber = new Scrubber(this.store, this.config.scrub, {
       clock: this.clock,
       logger: this.logger.child({ component: 'scrub' }),
@@ -255,6 +271,15 @@ export class TrinityNode {
       ...(process.env.TRINITY_CRASH_POINT ? { crashPoint: process.env.TRINITY_CRASH_POINT } : {}),
     });
     await serveProtocol(this.libp2p, PROTOCOLS.tx, z.unknown(), this.#tx.handler(), serveOptions);
+    if (this.semantic !== undefined) {
+      await serveProtocol(
+        this.libp2p,
+        PROTOCOLS.semantic,
+        semanticRequestSchema,
+        this.semantic.handler(),
+        serveOptions,
+      );
+    }
     await serveProtocol(
       this.libp2p,
       PROTOCOLS.info,
@@ -274,6 +299,7 @@ export class TrinityNode {
     this.scrubber.start();
     this.repair.start();
     this.#tx.start();
+    await this.semantic?.start();
     const ready: ReadyFile = {
       peerId: this.peerId,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
@@ -294,6 +320,7 @@ export class TrinityNode {
     await this.scrubber.stop();
     await this.repair.stop();
     await this.#tx?.close();
+    await this.semantic?.stop();
     this.membership.stop();
     await this.telemetry.stop();
     await this.libp2p.stop();
@@ -381,6 +408,7 @@ export class TrinityNode {
       bandwidth: this.bandwidth.totals(),
       scrub: { ...this.#scrub },
       repair: this.repair.stats(),
+      semantic: this.semantic === undefined ? null : { indexed: this.semantic.size },
       tx: {
         active: this.#tx?.engine.activeCount ?? 0,
         stagedTransactions: this.store.stagedTransactions().length,

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { readBatch } from './batch-body.js';
-import { BadRequestError } from './errors.js';
+import { BadRequestError, NodeError, PayloadTooLargeError } from './errors.js';
 import { handled, type Route } from './http-api.js';
 import type { TrinityNode } from './node.js';
 import { batchObjectsMax } from './object-service.js';
+import { searchTopMax } from './semantic-service.js';
 
 const namePattern = /^[\w .,()+=@-]{1,255}$/;
 
@@ -66,6 +67,20 @@ export function nodeRoutes(node: TrinityNode): Route[] {
     },
     { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.listObjects() }) },
     {
+      method: 'POST',
+      path: '/v1/search',
+      handler: async (request, _response, _params, url) => {
+        if (node.semantic === undefined)
+          throw new NodeError('SEMANTIC_DISABLED', 'this node runs without --semantic', 501);
+        const top = intParam(url, 'top', 10, 1, searchTopMax);
+        const threshold = Number(url.searchParams.get('threshold') ?? '0.05');
+        if (!Number.isFinite(threshold) || threshold < -1 || threshold > 1)
+          throw new BadRequestError('threshold must be in [-1, 1]');
+        const query = await readBody(request, searchQueryBytesMax);
+        return { results: await node.semantic.search(query, top, threshold) };
+      },
+    },
+    {
       method: 'GET',
       path: '/v1/objects/:id',
       handler: async (_request, response, params) => {
@@ -103,6 +118,30 @@ export function nodeRoutes(node: TrinityNode): Route[] {
       },
     },
   ];
+}
+
+/** Largest query file a search takes. */
+const searchQueryBytesMax = 64 * 1024 * 1024;
+
+function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new BadRequestError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) throw new PayloadTooLargeError(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Writes with backpressure: waits for 'drain' when the socket buffer is full. */

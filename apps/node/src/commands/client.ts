@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,7 @@ export const clientHelp = `Usage:
   trinity rm ID [--api URL]                       delete an object
   trinity ls [--api URL]                          list the objects this node knows
   trinity status [--api URL]                      the node, its peers and its store
+  trinity search FILE [--top 10] [--api URL]      objects similar to FILE across the network (--semantic nodes)
 
 --api defaults to $TRINITY_API or http://127.0.0.1:7070 (the first node of \`trinity devnet\`).
 `;
@@ -23,6 +24,7 @@ const flags = {
   name: { type: 'string' },
   output: { type: 'string', short: 'o' },
   atomic: { type: 'boolean' },
+  top: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -187,6 +189,25 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
           `${object.id}  ${formatBytes(object.size).padStart(10)}  ${object.name ?? ''}\n`,
         );
       }
+      return 0;
+    }
+    case 'search': {
+      const file = positionals[0];
+      if (file === undefined) throw new ApiError('a file to search with is required');
+      const query = await readFile(file).catch(() => {
+        throw new ApiError(`cannot read ${file}`);
+      });
+      const top = values.top ?? '10';
+      const response = await call(`${api}/v1/search?top=${encodeURIComponent(top)}`, {
+        method: 'POST',
+        body: query,
+      });
+      const { results } = (await response.json()) as {
+        results: { objectId: string; name?: string; score: number }[];
+      };
+      for (const hit of results)
+        process.stdout.write(`${hit.objectId}  ${hit.score.toFixed(3)}  ${hit.name ?? ''}\n`);
+      if (results.length === 0) process.stdout.write('no similar objects\n');
       return 0;
     }
     case 'status':

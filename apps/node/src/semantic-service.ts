@@ -1,0 +1,220 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromHex, type Logger, toHex } from '@trinity/core';
+import type { ManifestStore, ShardStore } from '@trinity/storage';
+import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
+import { z } from 'zod';
+import { BadRequestError } from './errors.js';
+import type { Membership } from './membership.js';
+import { shardBytesFor } from './object-service.js';
+import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
+import { PROTOCOLS } from './wire.js';
+
+/** Dimensions of the fingerprints every node indexes (the seed's 1024). */
+const dims = 1024;
+/** Most results a query may ask for. */
+export const searchTopMax = 100;
+/** Most query vectors in one query: the whole file and up to 15 of its chunks. */
+const queryVectorsMax = 16;
+/** Bytes fingerprinted per sync round, so indexing never hogs the node. */
+const syncBytesPerRound = 256 * 1024 * 1024;
+
+const vectorHex = z.string().regex(/^[0-9a-f]{2,4096}$/, 'must be a hex-encoded hypervector');
+
+export const semanticRequestSchema = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('query'),
+      vectors: z.array(vectorHex).min(1).max(queryVectorsMax),
+      topK: z.number().int().min(1).max(searchTopMax),
+      threshold: z.number().min(-1).max(1),
+    })
+    .strict(),
+]);
+export type SemanticRequest = z.infer<typeof semanticRequestSchema>;
+
+const hitSchema = z
+  .object({
+    objectId: z.string().regex(/^[0-9a-f]{64}$/),
+    name: z.string().max(255).optional(),
+    score: z.number(),
+  })
+  .strict();
+export type SearchHit = z.infer<typeof hitSchema> & { node?: string };
+
+export interface SemanticServiceDeps {
+  readonly selfId: string;
+  readonly dataDir: string;
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly membership: Membership;
+  readonly rpc: RpcClient;
+  readonly logger: Logger;
+  readonly dataShards: number;
+  readonly shardBytes: number;
+}
+
+/**
+ * The seed's semantic layer in the daemon (`--semantic`): every shard this node holds is fingerprinted
+ * into a @trinity/vsa SemanticIndex (kept in step with the store by a background sync, saved to disk
+ * on stop), and a search fingerprints the query file (whole and in chunks), asks every node over
+ * /trinity/semantic/1.0.0 and merges the hits by object, best score first.
+ */
+export class SemanticService {
+  readonly #deps: SemanticServiceDeps;
+  #index: SemanticIndex = new SemanticIndex({ dims });
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #syncing: Promise<void> | undefined;
+
+  constructor(deps: SemanticServiceDeps) {
+    this.#deps = deps;
+  }
+
+  get size(): number {
+    return this.#index.size;
+  }
+
+  get #path(): string {
+    return join(this.#deps.dataDir, 'semantic.index');
+  }
+
+  async start(): Promise<void> {
+    if (
+      await stat(this.#path).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      try {
+        this.#index = await SemanticIndex.load(this.#path, { dims });
+      } catch (error) {
+        // A damaged index is rebuilt from the shards; it is a cache, never the source of truth.
+        this.#deps.logger.warn({ err: (error as Error).message }, 'semantic index unreadable; rebuilding');
+      }
+    }
+    await this.sync();
+    this.#timer = setInterval(() => void this.sync(), 2_000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#syncing;
+    await this.#index.save(this.#path);
+  }
+
+  /** Fingerprints shards the index lacks and drops entries of shards no longer held. */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#syncOnce().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const held = new Set<string>();
+    let budget = syncBytesPerRound;
+    for (const [hashHex, sizeBytes] of this.#deps.store.entries()) {
+      held.add(hashHex);
+      const hash = fromHex(hashHex);
+      if (this.#index.has(hash) || budget <= 0) continue;
+      budget -= sizeBytes;
+      const data = await this.#deps.store.get(hash).catch(() => undefined);
+      if (data !== undefined && !this.#index.has(hash)) this.#index.add(hash, data);
+    }
+    for (const hash of [...this.#index.shardHashes()]) if (!held.has(toHex(hash))) this.#index.remove(hash);
+  }
+
+  /** Serves /trinity/semantic/1.0.0 queries against this node's index. */
+  handler() {
+    return async (request: SemanticRequest, _context: RpcContext): Promise<RpcReply> => {
+      let vectors: Hypervector[];
+      try {
+        vectors = request.vectors.map((hex) => deserializeHypervector(fromHex(hex), dims));
+      } catch (error) {
+        throw new BadRequestError(`bad query vector: ${(error as Error).message}`);
+      }
+      return { value: await this.#localHits(vectors, request.topK, request.threshold) };
+    };
+  }
+
+  /** Objects similar to `data` across the network, best first. */
+  async search(data: Uint8Array, topK: number, threshold: number): Promise<SearchHit[]> {
+    const vectors = this.#queryVectors(data);
+    const request = {
+      op: 'query',
+      vectors: vectors.map((v) => toHex(serializeHypervector(v))),
+      topK,
+      threshold,
+    };
+    const remote = await Promise.allSettled(
+      this.#deps.membership.peers().map(async (peer) => {
+        const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.semantic, request, undefined, {
+          timeoutMs: 10_000,
+        });
+        return z
+          .array(hitSchema)
+          .max(searchTopMax)
+          .parse(reply.value)
+          .map((hit) => ({ ...hit, node: peer.id }));
+      }),
+    );
+    const all: SearchHit[] = (await this.#localHits(vectors, topK, threshold)).map((hit) => ({
+      ...hit,
+      node: this.#deps.selfId,
+    }));
+    for (const result of remote) if (result.status === 'fulfilled') all.push(...result.value);
+    const best = new Map<string, SearchHit>();
+    for (const hit of all) if ((best.get(hit.objectId)?.score ?? -2) < hit.score) best.set(hit.objectId, hit);
+    return [...best.values()].sort((a, b) => b.score - a.score).slice(0, topK);
+  }
+
+  /** The whole query, plus its chunks cut where a stored object of that length would have its shards cut. */
+  #queryVectors(data: Uint8Array): Hypervector[] {
+    const vectors = [this.#index.encoder.encode(data)];
+    const chunk = shardBytesFor(data.length, this.#deps.dataShards, this.#deps.shardBytes);
+    for (
+      let offset = 0;
+      offset < data.length && vectors.length < queryVectorsMax && data.length > chunk;
+      offset += chunk
+    ) {
+      vectors.push(this.#index.encoder.encode(data.subarray(offset, Math.min(data.length, offset + chunk))));
+    }
+    return vectors;
+  }
+
+  async #localHits(
+    vectors: readonly Hypervector[],
+    topK: number,
+    threshold: number,
+  ): Promise<z.infer<typeof hitSchema>[]> {
+    const scores = new Map<string, number>(); // shard hash -> best score over the query vectors
+    for (const hits of this.#index.searchBatch(vectors, {
+      topK: Math.min(searchTopMax * 4, 1_000),
+      threshold,
+    })) {
+      for (const hit of hits) {
+        const key = toHex(hit.shardHash);
+        scores.set(key, Math.max(scores.get(key) ?? -2, hit.similarity));
+      }
+    }
+    if (scores.size === 0) return [];
+    const out = new Map<string, z.infer<typeof hitSchema>>();
+    for (const id of await this.#deps.manifests.list()) {
+      const manifest = await this.#deps.manifests.get(id).catch(() => undefined);
+      if (manifest === undefined) continue;
+      for (const stripe of manifest.stripes) {
+        for (const shard of stripe.shards) {
+          const score = scores.get(shard.hash);
+          if (score === undefined || (out.get(id)?.score ?? -2) >= score) continue;
+          out.set(id, {
+            objectId: id,
+            ...(manifest.name === undefined ? {} : { name: manifest.name }),
+            score,
+          });
+        }
+      }
+    }
+    return [...out.values()].sort((a, b) => b.score - a.score).slice(0, topK);
+  }
+}

@@ -1,0 +1,104 @@
+import '../src/polyfill.js';
+import { randomBytes } from 'node:crypto';
+import { MemoryLogger } from '@trinity/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNodeConfig } from '../src/config.js';
+import { TrinityNode } from '../src/node.js';
+import { putObject, tempDir, until } from './helpers.js';
+
+interface Hit {
+  objectId: string;
+  name?: string;
+  score: number;
+}
+
+/** Text-like data: words drawn from a small vocabulary, so edits keep most n-grams. */
+function prose(words: number, seed: number): Buffer {
+  const vocabulary = [
+    'storage',
+    'shard',
+    'region',
+    'node',
+    'erasure',
+    'stripe',
+    'parity',
+    'repair',
+    'commit',
+    'ledger',
+  ];
+  let x = seed;
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+    out.push(vocabulary[x % vocabulary.length]!);
+  }
+  return Buffer.from(out.join(' '));
+}
+
+describe('semantic search across a 3-node network (--semantic)', () => {
+  const nodes: TrinityNode[] = [];
+  let dir: { path: string; remove: () => Promise<void> };
+
+  beforeAll(async () => {
+    dir = await tempDir('trinity-semantic-');
+    for (let i = 0; i < 3; i++) {
+      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
+      const config = parseNodeConfig({
+        dataDir: `${dir.path}/n${i}`,
+        api: { port: 0 },
+        listen: { port: 0 },
+        bootstrap,
+        region: 'us-east',
+        semantic: i !== 2, // one node without the index: search still reaches the others
+        erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
+      });
+      const node = await TrinityNode.create(config, new MemoryLogger());
+      await node.start();
+      nodes.push(node);
+    }
+    await until(
+      'mesh',
+      async () => (nodes.every((n) => n.membership.peers().length === 2) ? true : undefined),
+      20_000,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const node of nodes.reverse()) await node.stop();
+    await dir?.remove();
+  });
+
+  it('ranks the object a query was edited from first, above unrelated objects', async () => {
+    const original = prose(6_000, 1);
+    const edited = Buffer.from(original);
+    for (let i = 0; i < edited.length; i += 97) edited[i] = 0x2a; // about 1 % of bytes changed
+    const ids = {
+      original: await putObject(nodes[0]!.apiUrl, original, 'original.txt'),
+      other: await putObject(nodes[1]!.apiUrl, prose(6_000, 999), 'other.txt'),
+      noise: await putObject(nodes[0]!.apiUrl, randomBytes(40_000), 'noise.bin'),
+    };
+    await until(
+      'every shard to be indexed',
+      async () => (nodes[0]!.semantic!.size >= 3 && nodes[1]!.semantic!.size >= 3 ? true : undefined),
+      20_000,
+    );
+    const response = await fetch(`${nodes[0]!.apiUrl}/v1/search?top=3`, { method: 'POST', body: edited });
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as { results: Hit[] };
+    expect(results[0]!.objectId).toBe(ids.original);
+    expect(results[0]!.name).toBe('original.txt');
+    expect(results[0]!.score).toBeGreaterThan(0.5);
+    const noise = results.find((hit) => hit.objectId === ids.noise);
+    if (noise !== undefined) expect(noise.score).toBeLessThan(results[0]!.score - 0.3);
+  });
+
+  it('a node without --semantic says so; bad parameters are 400', async () => {
+    expect((await fetch(`${nodes[2]!.apiUrl}/v1/search`, { method: 'POST', body: 'x' })).status).toBe(501);
+    expect((await fetch(`${nodes[0]!.apiUrl}/v1/search?top=0`, { method: 'POST', body: 'x' })).status).toBe(
+      400,
+    );
+    expect(
+      (await fetch(`${nodes[0]!.apiUrl}/v1/search?threshold=7`, { method: 'POST', body: 'x' })).status,
+    ).toBe(400);
+  });
+});
