@@ -142,6 +142,7 @@ export class Geography {
     const detection = detectRegion(this.#rtts, this.#regions, { topology: this.topology });
     if (detection === undefined) return;
     this.#region = detection.region;
+    this.router.setSelfRegion(detection.region);
     this.#options.logger.info(
       { region: detection.region, meanErrorMs: detection.meanErrorMs, peers: detection.peersUsed },
       'region detected from RTTs',
