@@ -33,7 +33,9 @@ describe('fenceStaged: a token granted after the bytes were staged', () => {
 
   it('rejects a shard that is not staged under the transaction', async () => {
     const store = await openStore();
-    await expect(store.fenceStaged('cccccccc', sha256(randomBytes(4)), 1)).rejects.toThrow(ShardNotFoundError);
+    await expect(store.fenceStaged('cccccccc', sha256(randomBytes(4)), 1)).rejects.toThrow(
+      ShardNotFoundError,
+    );
     await store.close();
   });
 });
