@@ -60,8 +60,12 @@ export const txConfigSchema = z
     commitRetryIntervalMs: ms(1, 600_000, 1_000),
     /** Participant in doubt: ask the coordinator this often once the prepare deadline has passed. */
     statusQueryIntervalMs: ms(1, 600_000, 1_000),
-    /** Tolerated clock difference between nodes; a finished outcome is remembered this long past its deadline. */
-    clockSkewMarginMs: ms(0, 600_000, 5_000),
+    /**
+     * A finished outcome is remembered this long past its prepare deadline, to answer late
+     * duplicates. Not needed for safety: a participant refuses a prepare past its deadline by its
+     * own clock, the clock it forgets by.
+     */
+    clockSkewMarginMs: ms(0, 600_000, 1_000),
     /** Participant: renew a held shard lock this long before it expires (at most half its lifetime). */
     lockRenewMarginMs: ms(1, 3_600_000, 10_000),
     /** Participant: transactions tracked at once, including finished ones remembered until their deadline. */

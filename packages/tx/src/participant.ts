@@ -57,8 +57,8 @@ interface EndedTx {
   readonly outcome: TxOutcome;
   readonly coordinator: string;
   readonly retainUntilMs: number;
-  /** The `part-end` record when the transaction had been logged: what a checkpoint keeps. */
-  readonly end: PartEndRecord | undefined;
+  /** It had been logged, so a checkpoint keeps its `part-end` record. */
+  readonly logged: boolean;
 }
 
 export interface ParticipantInit {
@@ -209,7 +209,7 @@ export class Participant {
       if (entry.end !== undefined) {
         const end = entry.end;
         if (end.retainUntilMs > nowMs)
-          this.#remember(end.txId, end.outcome, end.coordinator, end.retainUntilMs, end);
+          this.#remember(end.txId, end.outcome, end.coordinator, end.retainUntilMs, true);
         continue;
       }
       assert(
@@ -239,7 +239,11 @@ export class Participant {
   /** Records that rebuild the current state: what a checkpoint keeps. */
   liveRecords(): ParticipantRecord[] {
     const live: ParticipantRecord[] = [];
-    for (const ended of this.#ended.values()) if (ended.end !== undefined) live.push(ended.end);
+    for (const [txId, ended] of this.#ended) {
+      if (!ended.logged) continue;
+      const { outcome, coordinator, retainUntilMs } = ended;
+      live.push({ type: 'part-end', txId, coordinator, outcome, retainUntilMs });
+    }
     for (const tx of this.#txs.values()) {
       if (tx.prepared !== undefined) live.push(tx.prepared);
       if (tx.committed !== undefined) live.push(tx.committed);
@@ -361,7 +365,7 @@ export class Participant {
       tx.prepared === undefined
         ? undefined
         : { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
-    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, end);
+    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, end !== undefined);
     return end === undefined ? [] : [{ kind: 'append', record: end }];
   }
 
@@ -370,9 +374,9 @@ export class Participant {
     outcome: TxOutcome,
     coordinator: string,
     retainUntilMs: number,
-    end?: PartEndRecord,
+    logged: boolean,
   ): void {
-    this.#ended.set(txId, { outcome, coordinator, retainUntilMs, end });
+    this.#ended.set(txId, { outcome, coordinator, retainUntilMs, logged });
     this.#endedOrder.push(txId);
   }
 
@@ -416,19 +420,18 @@ export class Participant {
   }
 
   #renewLocks(tx: PartTx, nowMs: number): void {
-    tx.shards.forEach((shard, i) => {
-      const lock = tx.locks.get(shard);
-      if (lock === undefined || nowMs < lock.renewAtMs) return;
+    for (let i = 0; i < tx.shards.length; i++) {
+      const lock = tx.locks.get(tx.shards[i]!);
+      if (lock === undefined || nowMs < lock.renewAtMs) continue;
       this.#release(tx, i, nowMs);
       this.#acquire(tx, i, nowMs);
-    });
+    }
   }
 
+  /** Releases every lock of the transaction at once (the lock table indexes them by transaction). */
   #releaseLocks(tx: PartTx, nowMs: number): void {
     if (tx.locks.size === 0) return;
-    tx.shards.forEach((shard, i) => {
-      if (tx.locks.has(shard)) this.#release(tx, i, nowMs);
-    });
+    this.#locks.releaseTransaction(tx.txId, nowMs);
     tx.locks.clear();
   }
 

@@ -1,4 +1,4 @@
-import { sha256, utf8ToBytes } from '@trinity/core';
+import { fromHex, sha256, utf8ToBytes } from '@trinity/core';
 
 /** What a granted lock carries. */
 export interface LockGrant {
@@ -23,7 +23,23 @@ export interface ShardLocks {
   latestFencingToken(shardHash: Uint8Array): number;
 }
 
-/** The lock holder id of one participant node in one transaction: SHA-256(nodeId "/" txId). */
+const HEX32 = /^[0-9a-f]{32}$/;
+const nodeTags = new Map<string, Uint8Array>();
+
+/**
+ * The lock holder id of one participant node in one transaction, 32 bytes, distinct per (node,
+ * transaction). For a generated id (32 hex characters) it is the id's 16 bytes followed by a
+ * 16-byte tag of the node (no hashing per transaction); otherwise SHA-256(nodeId "/" txId).
+ */
 export function lockHolderId(nodeId: string, txId: string): Uint8Array {
-  return sha256(utf8ToBytes(`${nodeId}/${txId}`));
+  if (!HEX32.test(txId)) return sha256(utf8ToBytes(`${nodeId}/${txId}`));
+  let tag = nodeTags.get(nodeId);
+  if (tag === undefined) {
+    tag = sha256(utf8ToBytes(`trinity-tx-holder/${nodeId}`)).subarray(0, 16);
+    if (nodeTags.size < 1_024) nodeTags.set(nodeId, tag);
+  }
+  const holder = new Uint8Array(32);
+  holder.set(fromHex(txId), 0);
+  holder.set(tag, 16);
+  return holder;
 }
