@@ -52,11 +52,11 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
     }
   });
 
-  it('sampled: 3–64 participants, concurrent transactions, random crashes, many seeds', () => {
+  it('sampled: 3–64 participants, concurrent transactions, random crashes, clock skew, many seeds', () => {
     let committed = 0;
     let aborted = 0;
     let crashes = 0;
-    for (const seed of seeds(1_000, 300)) {
+    for (const seed of seeds(1_000, 500)) {
       const participants = [3, 5, 8, 16, 32, 64][seed % 6]!;
       const config = simConfig(seed, {
         participants,
@@ -67,6 +67,7 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
         locksSurviveCrash: seed % 7 !== 0,
         lossRate: (seed % 4) * 0.05,
         dupRate: 0.1,
+        clockSkewMs: [0, 50, 300, 1_000][Math.floor(seed / 7) % 4]!,
       });
       const result = new SimWorld(config).run();
       if (result.violations.length > 0) expect.fail(describeFailure(config, result.violations));

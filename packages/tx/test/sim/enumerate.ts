@@ -26,6 +26,7 @@ export function simConfig(seed: number, overrides: Partial<SimConfig> = {}): Sim
     faultsUntilMs: 3_000,
     randomCrashes: 0,
     locksSurviveCrash: true,
+    clockSkewMs: seed % 3 === 0 ? 150 : 0,
     lockTtlMs: 300,
     txConfig: simTxConfig,
     ...overrides,

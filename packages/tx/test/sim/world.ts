@@ -43,6 +43,8 @@ export interface SimConfig {
   readonly faultsUntilMs: number;
   readonly randomCrashes: number;
   readonly locksSurviveCrash: boolean;
+  /** Each node's clock runs ahead of virtual time by a fixed offset in [0, clockSkewMs]. */
+  readonly clockSkewMs: number;
   readonly crash?: CrashPoint;
   readonly lockTtlMs: number;
   readonly txConfig: TxConfigInput;
@@ -80,6 +82,7 @@ type HostOp =
 
 interface SimNode {
   readonly id: string;
+  readonly clockOffsetMs: number;
   up: boolean;
   epoch: number;
   crashes: number;
@@ -168,6 +171,7 @@ export class SimWorld {
     const locks = new ShardLockManager({ lockTimeoutMs: this.config.lockTtlMs, maxLocksPerHolder: 64 });
     return {
       id,
+      clockOffsetMs: this.#rng.int(0, this.config.clockSkewMs),
       up: true,
       epoch: 0,
       crashes: 0,
@@ -266,21 +270,21 @@ export class SimWorld {
 
   #begin(tx: ClientTx): TxEffect[] {
     const node = this.#node(COORDINATOR);
-    node.coordinator.beginTransaction(this.#nowMs, tx.txId);
+    node.coordinator.beginTransaction(this.#local(node), tx.txId);
     tx.begun = true;
     for (const [holder, shards] of tx.nodes) {
       for (const shard of shards)
         node.coordinator.addParticipant(tx.txId, shard, holder, `ref-${tx.txId}-${shard.slice(0, 8)}`);
     }
-    return node.coordinator.prepare(tx.txId, this.#nowMs);
+    return node.coordinator.prepare(tx.txId, this.#local(node));
   }
 
   #deliver(node: SimNode, message: TxMessage): TxEffect[] {
     this.#log(
       `${node.id} <- ${message.type} ${message.txId}${'vote' in message ? ` ${message.vote}` : ''}${'outcome' in message ? ` ${message.outcome}` : ''}`,
     );
-    if (isCoordinatorMessage(message)) return node.coordinator.handle(message, this.#nowMs);
-    return node.participant.handle(message, this.#nowMs);
+    if (isCoordinatorMessage(message)) return node.coordinator.handle(message, this.#local(node));
+    return node.participant.handle(message, this.#local(node));
   }
 
   #sync(node: SimNode): TxEffect[] {
@@ -295,13 +299,13 @@ export class SimWorld {
   #logged(node: SimNode, record: TxLogRecord): TxEffect[] {
     this.#log(`${node.id} durable ${record.type} ${record.txId}`);
     return record.type.startsWith('coord-')
-      ? node.coordinator.logged(record, this.#nowMs)
-      : node.participant.logged(record, this.#nowMs);
+      ? node.coordinator.logged(record, this.#local(node))
+      : node.participant.logged(record, this.#local(node));
   }
 
   #tick(node: SimNode): TxEffect[] {
     node.tickAtMs = Number.POSITIVE_INFINITY;
-    return [...node.coordinator.tick(this.#nowMs), ...node.participant.tick(this.#nowMs)];
+    return [...node.coordinator.tick(this.#local(node)), ...node.participant.tick(this.#local(node))];
   }
 
   #hostComplete(node: SimNode): TxEffect[] {
@@ -310,8 +314,9 @@ export class SimWorld {
     this.#applyHostOp(node, op);
     if (node.hostQueue.length > 0)
       this.#push(node.hostBusyUntilMs, { kind: 'host', node: node.id, epoch: node.epoch });
-    if (op.kind === 'stage') return node.participant.staged(op.txId, !op.fail, this.#nowMs, 'disk full');
-    if (op.kind === 'commit') return node.participant.applied(op.txId, this.#nowMs);
+    if (op.kind === 'stage')
+      return node.participant.staged(op.txId, !op.fail, this.#local(node), 'disk full');
+    if (op.kind === 'commit') return node.participant.applied(op.txId, this.#local(node));
     return [];
   }
 
@@ -423,7 +428,7 @@ export class SimWorld {
     node.up = false;
     node.epoch++;
     node.crashes++;
-    node.lastCrashMs = this.#nowMs;
+    node.lastCrashMs = this.#local(node);
     node.log = node.log.crash(Math.min(kept, node.log.pendingCount));
     node.syncScheduled = false;
     node.tickAtMs = Number.POSITIVE_INFINITY;
@@ -450,7 +455,10 @@ export class SimWorld {
   #recover(node: SimNode): void {
     this.#step(node.id, (n) => {
       const records = n.log.replay();
-      return [...n.coordinator.recover(records, this.#nowMs), ...n.participant.recover(records, this.#nowMs)];
+      return [
+        ...n.coordinator.recover(records, this.#local(n)),
+        ...n.participant.recover(records, this.#local(n)),
+      ];
     });
   }
 
@@ -459,7 +467,8 @@ export class SimWorld {
       (w) => w !== undefined,
     );
     if (wakes.length === 0) return;
-    const atMs = Math.max(this.#nowMs, Math.min(...wakes));
+    // Wake-ups are in the node's time; events in virtual time.
+    const atMs = Math.max(this.#nowMs, Math.min(...wakes) - node.clockOffsetMs);
     if (atMs >= node.tickAtMs) return;
     node.tickAtMs = atMs;
     this.#push(atMs, { kind: 'tick', node: node.id, epoch: node.epoch });
@@ -485,12 +494,12 @@ export class SimWorld {
     // Locks: none held, except one taken before this node's last crash by a transaction the crash
     // made it forget, left to expire.
     for (const shard of this.#shardsOf(node.id)) {
-      const lock = node.locks.get(fromHex(shard), this.#nowMs);
+      const lock = node.locks.get(fromHex(shard), this.#local(node));
       if (lock !== undefined && lock.acquiredAtMs > node.lastCrashMs) {
         this.#violation(`${node.id} still holds the lock of ${shard.slice(0, 8)} for ${lock.txId}`);
       }
     }
-    if (node.locks.activeCount(this.#nowMs + this.config.lockTtlMs) > 0) {
+    if (node.locks.activeCount(this.#local(node) + this.config.lockTtlMs) > 0) {
       this.#violation(`${node.id} holds locks past their expiry`);
     }
   }
@@ -521,6 +530,11 @@ export class SimWorld {
     if (tx.decided === undefined && this.#node(COORDINATOR).crashes === 0) {
       this.#violation(`${tx.txId} never decided`);
     }
+  }
+
+  /** The time on `node`'s clock. */
+  #local(node: SimNode): number {
+    return this.#nowMs + node.clockOffsetMs;
   }
 
   #node(id: string): SimNode {
