@@ -129,14 +129,18 @@ class WasmEngine {
     body: number,
   ): boolean {
     const tables = (rows.tables ??= expandTables(rows));
-    const stagedCount = inPlace.filter((flag) => !flag).length;
     const passes = passesFor(rows.rows);
+    // With several passes each input chunk is read once per pass. Shards a power of two apart all
+    // map to the same cache sets and would evict each other, so inputs are then copied into
+    // scratch slots skewed by a cache line each, even those already in this memory.
+    const staged = views.map((_, v) => !inPlace[v] || (passes.length > 1 && v < inputCount));
+    const stagedCount = staged.filter(Boolean).length;
     const chunk =
       stagedCount > 0 || passes.length > 1
         ? Math.min(body, chunkBytesFor(views.length, passes.length))
         : body;
     const tablesBytes = Math.ceil(tables.length / 64) * 64;
-    const base = this.#acquireScratch(2 * pointerArrayBytes + tablesBytes + stagedCount * chunk);
+    const base = this.#acquireScratch(2 * pointerArrayBytes + tablesBytes + stagedCount * (chunk + 64));
     if (base === undefined) return false;
     const outs = base + pointerArrayBytes;
     const tbl = outs + pointerArrayBytes;
@@ -146,10 +150,11 @@ class WasmEngine {
     bytes.set(tables, tbl);
     const slotOf = new Int32Array(views.length).fill(-1);
     for (let v = 0, slot = tbl + tablesBytes; v < views.length; v++) {
-      if (inPlace[v]) pointers[pointerIndex(v)] = views[v]!.byteOffset;
+      if (!staged[v]) pointers[pointerIndex(v)] = views[v]!.byteOffset;
       else {
         slotOf[v] = slot;
-        slot += chunk;
+        // One cache line of skew per slot, so the slots' columns do not all fall in the same cache sets.
+        slot += chunk + 64;
       }
     }
     for (let c0 = 0; c0 < body; c0 += chunk) {

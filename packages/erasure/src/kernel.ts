@@ -35,47 +35,58 @@ export interface Kernel {
 }
 
 /** Bytes per column chunk of the scalar kernel: inputs and outputs of one chunk stay in L1/L2. */
-const jsChunkBytes = 8192;
+const jsChunkBytes = 4096;
 
 /**
- * The portable kernel: one 256-entry row of the product table per coefficient, column chunk by
- * column chunk so that each output chunk stays in cache while every input is folded into it.
+ * The portable kernel: for each output row and column chunk, four inputs at a time are looked up in
+ * their coefficients' 256-entry product tables and XORed together, so the output is read and
+ * written once per four inputs instead of once per input.
  */
 export function createJsKernel(mulTable: Uint8Array): Kernel {
-  function multiplyChunk(
-    rows: CodingRows,
+  const tableOf = (c: number) => mulTable.subarray(c << 8, (c << 8) + 256);
+
+  function multiplyRow(
+    coefficients: Uint8Array,
     inputs: readonly Uint8Array[],
     output: Uint8Array,
-    r: number,
     start: number,
     end: number,
   ): void {
-    const { cols, coefficients } = rows;
-    let first = true;
-    for (let i = 0; i < cols; i++) {
-      const c = coefficients[r * cols + i]!;
-      const input = inputs[i]!;
-      if (c === 0) continue;
-      if (first) {
-        if (c === 1) output.set(input.subarray(start, end), start);
-        else for (let j = start; j < end; j++) output[j] = mulTable[(c << 8) | input[j]!]!;
-        first = false;
-      } else if (c === 1) {
-        for (let j = start; j < end; j++) output[j]! ^= input[j]!;
-      } else {
-        const base = c << 8;
-        for (let j = start; j < end; j++) output[j]! ^= mulTable[base | input[j]!]!;
-      }
+    const cols = coefficients.length;
+    let i = 0;
+    for (; i + 4 <= cols; i += 4) {
+      const [t0, t1, t2, t3] = [0, 1, 2, 3].map((d) => tableOf(coefficients[i + d]!)) as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ];
+      const a = inputs[i]!;
+      const b = inputs[i + 1]!;
+      const c = inputs[i + 2]!;
+      const d = inputs[i + 3]!;
+      if (i === 0)
+        for (let j = start; j < end; j++) output[j] = t0[a[j]!]! ^ t1[b[j]!]! ^ t2[c[j]!]! ^ t3[d[j]!]!;
+      else for (let j = start; j < end; j++) output[j]! ^= t0[a[j]!]! ^ t1[b[j]!]! ^ t2[c[j]!]! ^ t3[d[j]!]!;
     }
-    if (first) output.fill(0, start, end);
+    for (; i < cols; i++) {
+      const t = tableOf(coefficients[i]!);
+      const a = inputs[i]!;
+      if (i === 0) for (let j = start; j < end; j++) output[j] = t[a[j]!]!;
+      else for (let j = start; j < end; j++) output[j]! ^= t[a[j]!]!;
+    }
   }
 
   return {
     name: 'js',
     multiply(rows, inputs, outputs, length) {
+      const { cols, coefficients } = rows;
+      const rowCoefficients = Array.from({ length: rows.rows }, (_, r) =>
+        coefficients.subarray(r * cols, (r + 1) * cols),
+      );
       for (let start = 0; start < length; start += jsChunkBytes) {
         const end = Math.min(length, start + jsChunkBytes);
-        for (let r = 0; r < rows.rows; r++) multiplyChunk(rows, inputs, outputs[r]!, r, start, end);
+        for (let r = 0; r < rows.rows; r++) multiplyRow(rowCoefficients[r]!, inputs, outputs[r]!, start, end);
       }
     },
     allocate: (bytes) => new Uint8Array(bytes),
