@@ -12,8 +12,12 @@ import { join } from 'node:path';
 import { randomBytes, SystemClock, seededRandom, toHex } from '@trinity/core';
 import { ShardLockManager } from '@trinity/vsa';
 import {
+  Coordinator,
   type TxEngine as Engine,
+  isCoordinatorMessage,
+  Participant,
   parseTxMessage,
+  type TxEffect,
   TxEngine,
   TxLog,
   type TxMessage,
@@ -36,8 +40,10 @@ interface Row {
   unit: string;
 }
 const rows: Row[] = [];
-/** Shard hashes for the transactions: random, from a fast seeded generator. */
-const shardRandom = seededRandom(Date.now());
+/** Shard ids for the transactions: a random 48-hex prefix per run and a counter, all distinct. */
+const shardPrefix = toHex(seededRandom(Date.now()).bytes(24));
+let shardCounter = 0;
+const nextShard = () => shardPrefix + (shardCounter++).toString(16).padStart(16, '0');
 function report(row: Row): void {
   rows.push(row);
   if (json) console.log(JSON.stringify(row));
@@ -137,7 +143,7 @@ async function measureCommits(dir: string, concurrent: number, validate: boolean
   const worker = async () => {
     while (!stop) {
       // Fresh random shards per transaction: no lock contention, so every transaction should commit.
-      const specs = participants.map((node) => ({ shardHash: toHex(shardRandom.bytes(32)), node }));
+      const specs = participants.map((node) => ({ shardHash: nextShard(), node }));
       const result = await coordinator.execute(specs);
       if (!counting) continue;
       if (result.outcome === 'committed') committed++;
@@ -185,6 +191,76 @@ async function measureCommits(dir: string, concurrent: number, validate: boolean
   }
 }
 
+/**
+ * The state machines alone, driven synchronously with instant durability: no I/O, no promises.
+ * The protocol's CPU floor for one transaction over 4 participants.
+ */
+function measureStateMachines(): void {
+  const coordinator = new Coordinator({
+    nodeId: 'coordinator',
+    random: seededRandom(7),
+    config: { maxConcurrentTransactions: 4_096 },
+  });
+  const participants = new Map(
+    Array.from({ length: participantsCount }, (_, i) => {
+      const nodeId = `participant-${i}`;
+      return [nodeId, new Participant({ nodeId, locks: new ShardLockManager() })] as const;
+    }),
+  );
+  const queue: [string, TxEffect][] = [];
+  let nowMs = Date.now();
+  let finished = 0;
+  const push = (node: string, effects: readonly TxEffect[]) => {
+    for (const effect of effects) queue.push([node, effect]);
+  };
+  const drain = () => {
+    for (let i = 0; i < queue.length; i++) {
+      const [node, effect] = queue[i]!;
+      const participant = participants.get(node);
+      if (effect.kind === 'send') {
+        const m = effect.message;
+        push(
+          effect.to,
+          isCoordinatorMessage(m)
+            ? coordinator.handle(m, nowMs)
+            : participants.get(effect.to)!.handle(m, nowMs),
+        );
+      } else if (effect.kind === 'append') {
+        JSON.stringify(effect.record);
+        push(
+          node,
+          participant === undefined
+            ? coordinator.logged(effect.record, nowMs)
+            : participant.logged(effect.record, nowMs),
+        );
+      } else if (effect.kind === 'stage') push(node, participant!.staged(effect.txId, true, nowMs));
+      else if (effect.kind === 'commitStaged') push(node, participant!.applied(effect.txId, nowMs));
+      else if (effect.kind === 'finished') finished++;
+    }
+    queue.length = 0;
+  };
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < 1_000 * Math.min(seconds, 2)) {
+    for (let i = 0; i < 256; i++, count++) {
+      const txId = coordinator.beginTransaction(nowMs);
+      for (const node of participants.keys()) coordinator.addParticipant(txId, nextShard(), node);
+      push('coordinator', coordinator.prepare(txId, nowMs));
+    }
+    drain();
+    nowMs += 20;
+  }
+  const elapsedS = (performance.now() - start) / 1000;
+  if (finished !== count) throw new Error(`state machines finished ${finished} of ${count}`);
+  report({
+    bench: 'state-machines',
+    impl: '@trinity/tx (no I/O)',
+    params: { participants: participantsCount, concurrent: 256 },
+    value: round(count / elapsedS),
+    unit: 'tx/s',
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -194,8 +270,15 @@ function round(value: number, digits = 0): number {
   return Math.round(value * f) / f;
 }
 
+if (!json) {
+  const cpu = (await import('node:os')).cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `${cpu}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}; ${seconds} s per row`,
+  );
+}
 const root = await mkdtemp(join(tmpdir(), 'trinity-tx-bench-'));
 try {
+  measureStateMachines();
   await measureFdatasync(root);
   for (const validate of validations) {
     for (const concurrent of concurrencies) {

@@ -119,13 +119,15 @@ describe('TxEngine', () => {
       { shardHash: shardOf('a'), node: 'p1' },
       { shardHash: shardOf('b'), node: 'p2' },
       { shardHash: shardOf('c'), node: 'p2' },
+      { shardHash: shardOf('d'), node: 'c' }, // the coordinator's node holds a shard too
     ]);
     expect(result.outcome).toBe('committed');
+    expect(c.store.committed.get(shardOf('d'))).toBe(result.txId);
     expect(p1.store.committed.get(shardOf('a'))).toBe(result.txId);
     expect(p2.store.committed.get(shardOf('c'))).toBe(result.txId);
     expect(p1.locks.activeCount(Date.now()) + p2.locks.activeCount(Date.now())).toBe(0);
     expect(metrics.value('trinity_tx_committed_total')).toBe(1);
-    expect(metrics.value('trinity_tx_commit_acks_total')).toBe(3);
+    expect(metrics.value('trinity_tx_commit_acks_total')).toBe(4);
   });
 
   it('aborts when a participant cannot stage, and nothing is committed anywhere', async () => {

@@ -28,18 +28,27 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
 
   it('crashes every node at every step of one transaction (3 participants, lossy network)', () => {
     let runs = 0;
-    for (const seed of seeds(1, 8)) {
+    for (const seed of seeds(1, 12)) {
       const result = enumerateCrashPoints(simConfig(seed));
       runs += result.runs;
       expect(result.failures, result.failures.join('\n')).toEqual([]);
     }
-    expect(runs).toBeGreaterThan(onlySeed === undefined ? 2_000 : 10);
+    expect(runs).toBeGreaterThan(onlySeed === undefined ? 5_000 : 10);
   });
 
   it('crashes every node at every step of two contending transactions (3–4 participants)', () => {
-    for (const seed of seeds(100, 3)) {
+    for (const seed of seeds(100, 4)) {
       const config = simConfig(seed, { participants: 3 + (seed % 2), transactions: 2, sharedShards: true });
       const result = enumerateCrashPoints(config);
+      expect(result.failures, result.failures.join('\n')).toEqual([]);
+    }
+  });
+
+  it('crashes every node at every step of one transaction over 5 participants, clocks skewed', () => {
+    for (const seed of seeds(300, 2)) {
+      const result = enumerateCrashPoints(
+        simConfig(seed, { participants: 5, shardsPerNodeMax: 1, clockSkewMs: 100 }),
+      );
       expect(result.failures, result.failures.join('\n')).toEqual([]);
     }
   });

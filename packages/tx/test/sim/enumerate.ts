@@ -38,7 +38,11 @@ const downtimesMs = [3, 120, 450, 900];
 
 /** A failed run, printed so that it replays: `TX_SIM_CASE='<json>' pnpm --filter @trinity/tx test simulation`. */
 export function describeFailure(config: SimConfig, violations: readonly string[]): string {
-  return `simulation failed: ${violations.slice(0, 5).join('; ')}\n  replay: TX_SIM_CASE='${JSON.stringify(config)}'`;
+  const crash = config.crash === undefined ? '' : `, crash ${JSON.stringify(config.crash)}`;
+  return (
+    `simulation failed (seed ${config.seed}${crash}): ${violations.slice(0, 5).join('; ')}\n` +
+    `  replay: TX_SIM_CASE='${JSON.stringify(config)}'`
+  );
 }
 
 /**
