@@ -13,27 +13,29 @@ export class FingerprintSums {
   readonly codebook: Codebook;
   /** Direct contributions (and, after `finish`, the whole sum). */
   readonly sums: Int32Array;
-  /** Counts of (byte value, position mod dims), row-major by byte value; allocated on first use. */
-  counts: Uint32Array | undefined;
   bytesSeen = 0;
   readonly #directBytesMax: number;
+  readonly #host: CountsHost;
+  #counts: Counts | undefined;
 
-  constructor(codebook: Codebook) {
+  constructor(codebook: Codebook, host: CountsHost) {
     this.dims = codebook.dims;
     this.codebook = codebook;
     this.sums = new Int32Array(codebook.dims);
-    this.#directBytesMax = 16 * codebook.dims;
+    this.#directBytesMax = 8 * codebook.dims;
+    this.#host = host;
   }
 
   add(chunk: Uint8Array): void {
     let offset = 0;
-    if (this.counts === undefined) {
+    if (this.#counts === undefined) {
       offset = Math.min(chunk.length, Math.max(0, this.#directBytesMax - this.bytesSeen));
       this.#addDirect(chunk, offset);
       if (offset === chunk.length) return;
-      this.counts = new Uint32Array(256 * this.dims);
+      this.#counts = this.#host.counts();
     }
-    this.#addCounts(chunk, offset);
+    this.#counts.add(chunk, offset, this.bytesSeen % this.dims);
+    this.bytesSeen += chunk.length - offset;
   }
 
   #addDirect(chunk: Uint8Array, end: number): void {
@@ -57,27 +59,87 @@ export class FingerprintSums {
     this.bytesSeen += end;
   }
 
-  #addCounts(chunk: Uint8Array, start: number): void {
-    const counts = this.counts!;
-    const dims = this.dims;
-    let r = (this.bytesSeen % dims) as number;
+  /** Releases the counts without folding them (the fingerprint is abandoned). */
+  abandon(): void {
+    const counts = this.#counts;
+    this.#counts = undefined;
+    counts?.release();
+  }
+
+  /** Folds the counts into `sums` (on the host's kernel when it has one) and releases them. */
+  finish(): Int32Array {
+    const counts = this.#counts;
+    if (counts === undefined) return this.sums;
+    this.#counts = undefined;
+    try {
+      const kernel = this.#host.kernel;
+      for (let b = 0; b < 256; b++) {
+        const { u32, at } = counts.view();
+        const row = u32.subarray(at + b * this.dims, at + (b + 1) * this.dims);
+        const cells = sparseCells(
+          row,
+          this.#host.cells,
+          kernel === undefined ? this.dims >>> 2 : this.dims >>> 3,
+        );
+        if (cells >= 0) scatterCells(this, row, this.#host.cells, cells, b);
+        else if (kernel === undefined) convolveRowJs(this, row, b);
+        else this.#host.convolve(this, row, b);
+      }
+      if (kernel !== undefined) this.#host.collect(this.sums);
+    } finally {
+      counts.release();
+    }
+    return this.sums;
+  }
+}
+
+/** Where one input's (byte value, position) counts live: row-major by byte value, u32 each. */
+export interface Counts {
+  /** Counts chunk[start..] starting at position `r`. */
+  add(chunk: Uint8Array, start: number, r: number): void;
+  /** The array and u32 offset of row 0 (fetch again after anything that may grow kernel memory). */
+  view(): { u32: Uint32Array; at: number };
+  /** Zeroes the counts and hands them back to their host. */
+  release(): void;
+}
+
+/** What an encoder provides its fingerprints: counts, scratch, and the kernel's convolution. */
+export interface CountsHost {
+  readonly kernel: KernelInstance | undefined;
+  readonly cells: Int32Array;
+  counts(): Counts;
+  convolve(state: FingerprintSums, row: Uint32Array, b: number): void;
+  collect(sums: Int32Array): void;
+}
+
+/** Counts in a plain array (the TS kernel, or when the kernel has no free slot). */
+export class ArrayCounts implements Counts {
+  readonly #u32: Uint32Array;
+  readonly #dims: number;
+  readonly #onRelease: (u32: Uint32Array) => void;
+
+  constructor(u32: Uint32Array, dims: number, onRelease: (u32: Uint32Array) => void) {
+    this.#u32 = u32;
+    this.#dims = dims;
+    this.#onRelease = onRelease;
+  }
+
+  add(chunk: Uint8Array, start: number, r: number): void {
+    const counts = this.#u32;
+    const dims = this.#dims;
     for (let i = start; i < chunk.length; i++) {
       counts[chunk[i]! * dims + r]!++;
       if (++r === dims) r = 0;
     }
-    this.bytesSeen += chunk.length - start;
   }
 
-  /** Folds the counts into `sums`, on the kernel when given. */
-  finish(kernel: KernelInstance | undefined): Int32Array {
-    const counts = this.counts;
-    if (counts === undefined) return this.sums;
-    if (kernel !== undefined) convolveOnKernel(this, counts, kernel);
-    else
-      for (let b = 0; b < 256; b++)
-        convolveRowJs(this, counts.subarray(b * this.dims, (b + 1) * this.dims), b);
-    this.counts = undefined;
-    return this.sums;
+  view(): { u32: Uint32Array; at: number } {
+    return { u32: this.#u32, at: 0 };
+  }
+
+  release(): void {
+    this.#u32.fill(0);
+    this.#onRelease(this.#u32);
   }
 }
 
@@ -115,12 +177,6 @@ function scatterCells(
 
 function convolveRowJs(state: FingerprintSums, row: Uint32Array, b: number): void {
   const { dims, sums } = state;
-  const cells = new Int32Array(dims >>> 2);
-  const found = sparseCells(row, cells, cells.length);
-  if (found >= 0) {
-    scatterCells(state, row, cells, found, b);
-    return;
-  }
   const n = state.codebook.nonzerosPerVector;
   const positions = state.codebook._positions;
   for (let t = 0; t < n; t++) {
@@ -130,36 +186,5 @@ function convolveRowJs(state: FingerprintSums, row: Uint32Array, b: number): voi
     for (let j = 0; j < p; j++) sums[j]! += sign * row[j - p + dims]!;
     for (let j = p; j < dims; j++) sums[j]! += sign * row[j - p]!;
   }
-}
-
-/**
- * The dense rows on the WebAssembly kernel. Layout in its memory: acc (lanes i32), row2 (2·dims + 16
- * i32: the row twice, then zeros), idx (the byte's codebook positions as i32).
- */
-function convolveOnKernel(state: FingerprintSums, counts: Uint32Array, kernel: KernelInstance): void {
-  const { dims, codebook } = state;
-  const n = codebook.nonzerosPerVector;
-  const lanes = Math.ceil(dims / 16) * 16;
-  const acc = 0;
-  const row2 = acc + lanes * 4;
-  const idx = row2 + (2 * dims + 16) * 4;
-  assert(kernel.ensure(idx + n * 4), 'fingerprint: kernel memory exhausted');
-  kernel.i32.fill(0, 0, idx / 4);
-  const cells = new Int32Array(dims >>> 4);
-  for (let b = 0; b < 256; b++) {
-    const row = counts.subarray(b * dims, (b + 1) * dims);
-    const found = sparseCells(row, cells, cells.length);
-    if (found >= 0) {
-      scatterCells(state, row, cells, found, b);
-      continue;
-    }
-    const i32 = kernel.i32;
-    i32.set(row, row2 / 4);
-    i32.set(row, row2 / 4 + dims);
-    for (let t = 0; t < n; t++) i32[idx / 4 + t] = codebook._positions[b * n + t]!;
-    kernel.exports.convolveRow(acc, row2, idx, n >>> 1, n - (n >>> 1), dims, lanes);
-  }
-  const sums = state.sums;
-  const i32 = kernel.i32;
-  for (let j = 0; j < dims; j++) sums[j]! += i32[j]!;
+  assert(n > 0);
 }

@@ -1,6 +1,6 @@
 import { assert } from '@trinity/core';
 import { popcount32 } from './_bits.js';
-import { blockEntries, type IndexStore, queryBatchMax } from './_index-store.js';
+import { blockEntries, type IndexStore, queryBatchMax, signWordAt, writeEntry } from './_index-store.js';
 import { TopK } from './_top-k.js';
 import { _cosine, _nonzeroCount, type Hypervector } from './hypervector.js';
 
@@ -33,13 +33,18 @@ export function scanTopK(
   const active = queries.map((_, q) => !(norms[q] === 0 && threshold > 0));
   const scanner =
     store.memory.kernel === undefined ? new JsScanner(store, queries) : new WasmScanner(store, queries);
-  for (let start = 0; start < store.count; start += blockEntries) {
+  // A short first block fills the heaps, so that later blocks only emit entries that can still rank.
+  for (
+    let start = 0, block = Math.min(blockEntries, 4 * k + 64);
+    start < store.count;
+    start += block, block = blockEntries
+  ) {
     const cutoffs = heaps.map((heap, q) => {
       if (!active[q]) return Infinity;
       const cutoff = heap.full ? Math.max(heap.worstScore(), floors[q]!) : floors[q]!;
       return cutoff - Math.abs(cutoff) * cutoffSlack - 1e-9;
     });
-    const count = Math.min(blockEntries, store.count - start);
+    const count = Math.min(block, store.count - start);
     const hits = scanner.scan(start, count, cutoffs);
     for (let i = 0; i < hits.length; i += 3) {
       const slot = hits[i]!;
@@ -61,7 +66,7 @@ interface Scanner {
   scan(start: number, count: number, cutoffs: readonly number[]): Int32Array;
 }
 
-/** The WebAssembly kernel: queries split into nibbles in scratch memory, records read back from it. */
+/** The WebAssembly kernel: queries copied into scratch memory, records read back from it. */
 class WasmScanner implements Scanner {
   readonly #store: IndexStore;
   readonly #queries: number;
@@ -69,25 +74,13 @@ class WasmScanner implements Scanner {
   constructor(store: IndexStore, queries: readonly Hypervector[]) {
     this.#store = store;
     this.#queries = queries.length;
-    const { pb, queriesAt } = store;
-    const u8 = store.memory.u8;
-    queries.forEach((query, q) => {
-      const planes = [
-        new Uint8Array(query.sign.buffer, query.sign.byteOffset, query.sign.byteLength),
-        new Uint8Array(query.nonzero.buffer, query.nonzero.byteOffset, query.nonzero.byteLength),
-      ];
-      const base = queriesAt + q * 4 * pb;
-      u8.fill(0, base, base + 4 * pb);
-      for (let plane = 0; plane < 2; plane++) {
-        const bytes = planes[plane]!;
-        for (let i = 0; i < bytes.length; i++) {
-          // chunk (i >> 4), [s_lo s_hi n_lo n_hi], lane i & 15
-          const at = base + (i >> 4) * 64 + plane * 32 + (i & 15);
-          u8[at] = bytes[i]! & 15;
-          u8[at + 16] = bytes[i]! >> 4;
-        }
-      }
-    });
+    const { stride, queriesAt } = store;
+    const u32 = store.memory.u32;
+    for (const [q, query] of queries.entries()) {
+      const at = (queriesAt + q * stride) / 4;
+      u32.fill(0, at, at + stride / 4);
+      writeEntry(u32, at, query.sign, query.nonzero);
+    }
   }
 
   scan(start: number, count: number, cutoffs: readonly number[]): Int32Array {
@@ -105,7 +98,6 @@ class WasmScanner implements Scanner {
       store.normsAt + start * 4,
       outAt,
       start,
-      store.splitAt,
     );
     return memory.i32.subarray(outAt / 4, outAt / 4 + emitted * 3);
   }
@@ -116,18 +108,20 @@ class JsScanner implements Scanner {
   readonly #store: IndexStore;
   readonly #queries: readonly Hypervector[];
   readonly #out: Int32Array;
+  readonly #offsets: Int32Array;
 
   constructor(store: IndexStore, queries: readonly Hypervector[]) {
     this.#store = store;
     this.#queries = queries;
     this.#out = new Int32Array(blockEntries * queries.length * 3);
+    this.#offsets = Int32Array.from({ length: store.words }, (_, w) => signWordAt(w));
   }
 
   scan(start: number, count: number, cutoffs: readonly number[]): Int32Array {
     const store = this.#store;
     const { u32, f32 } = store.memory;
-    const planeWords = store.pb / 4;
     const words = store.words;
+    const offsets = this.#offsets;
     const out = this.#out;
     let emitted = 0;
     for (let slot = start; slot < start + count; slot++) {
@@ -138,9 +132,10 @@ class JsScanner implements Scanner {
         let both = 0;
         let opposite = 0;
         for (let w = 0; w < words; w++) {
-          const n = u32[at + planeWords + w]! & query.nonzero[w]!;
+          const i = at + offsets[w]!;
+          const n = u32[i + 8]! & query.nonzero[w]!;
           both += popcount32(n);
-          opposite += popcount32(n & (u32[at + w]! ^ query.sign[w]!));
+          opposite += popcount32(n & (u32[i]! ^ query.sign[w]!));
         }
         const dot = both - 2 * opposite;
         if (dot * inverse < cutoffs[q]!) continue;

@@ -13,8 +13,10 @@ export const blockEntries = 4096;
 
 /**
  * The index's entries in one contiguous arena. Layout (byte offsets, all 64-byte aligned):
- *   [0, scratchBytes)         queries split into nibbles, thresholds, the entry split, emitted records
- *   [entriesAt, normsAt)      capacity × [sign plane pb][nonzero plane pb], zero-padded
+ *   [0, entriesAt)            queries (as entries are), their cut-offs, emitted records
+ *   [entriesAt, normsAt)      capacity entries of 2·pb bytes: the sign and nonzero planes interleaved in
+ *                             32-byte blocks ([sign words 8i..8i+7][nonzero words 8i..8i+7], i = 0..pb/32-1),
+ *                             zero-padded, so that the scan reads each entry as one sequential stream
  *   [normsAt, + capacity × 4) f32 1/sqrt(norm) per entry, for the kernel's approximate scores
  * Shard hashes (32 bytes per slot) and exact norms (u32) live beside it in plain typed arrays, and
  * HashSlots maps hash → slot. Slots 0..count-1 are dense: removal moves the last entry into the hole.
@@ -28,7 +30,6 @@ export class IndexStore {
   readonly limit: number;
   readonly queriesAt: number;
   readonly thresholdsAt: number;
-  readonly splitAt: number;
   readonly outAt: number;
   readonly entriesAt: number;
   capacity: number;
@@ -43,9 +44,8 @@ export class IndexStore {
     this.pb = paddedPlaneBytes(dims);
     this.stride = 2 * this.pb;
     this.queriesAt = 0;
-    this.thresholdsAt = align(queryBatchMax * 4 * this.pb);
-    this.splitAt = align(this.thresholdsAt + queryBatchMax * 4);
-    this.outAt = align(this.splitAt + 4 * this.pb);
+    this.thresholdsAt = align(queryBatchMax * this.stride);
+    this.outAt = align(this.thresholdsAt + queryBatchMax * 4);
     this.entriesAt = align(this.outAt + blockEntries * queryBatchMax * 12);
     const addressable = Math.floor((kernelMemoryBytesMax - this.entriesAt - 64) / (this.stride + 4));
     this.limit = Math.min(maxEntries, addressable);
@@ -109,18 +109,15 @@ export class IndexStore {
   /** A copy of the vector in `slot`. */
   vectorAt(slot: number): Hypervector {
     assert(slot >= 0 && slot < this.count, 'index slot out of range');
-    const at = this.entryAt(slot) / 4;
-    const u32 = this.memory.u32;
-    const sign = u32.slice(at, at + this.words);
-    const nonzero = u32.slice(at + this.pb / 4, at + this.pb / 4 + this.words);
+    const sign = new Uint32Array(this.words);
+    const nonzero = new Uint32Array(this.words);
+    readEntry(this.memory.u32, this.entryAt(slot) / 4, sign, nonzero);
     return _hypervector(this.dims, sign, nonzero);
   }
 
   #write(slot: number, sign: Uint32Array, nonzero: Uint32Array): void {
-    const at = this.entryAt(slot) / 4;
     const { u32, f32 } = this.memory;
-    u32.set(sign, at);
-    u32.set(nonzero, at + this.pb / 4);
+    writeEntry(u32, this.entryAt(slot) / 4, sign, nonzero);
     const norm = _nonzeroCount(nonzero);
     this.norms[slot] = norm;
     f32[this.normsAt / 4 + slot] = norm === 0 ? 0 : 1 / Math.sqrt(norm);
@@ -147,6 +144,29 @@ export class IndexStore {
     hashes.set(this.hashes.subarray(0, this.count * 32));
     this.hashes = hashes;
     this.slots.rebuild(capacity, hashes, this.count);
+  }
+}
+
+/** u32 offset, within an entry, of sign word `w` (its nonzero word is 8 further). */
+export function signWordAt(w: number): number {
+  return ((w >>> 3) << 4) | (w & 7);
+}
+
+/** Writes planes into the entry layout at u32 offset `at` (padding words are left as they are: zero). */
+export function writeEntry(u32: Uint32Array, at: number, sign: Uint32Array, nonzero: Uint32Array): void {
+  for (let w = 0; w < sign.length; w++) {
+    const i = at + signWordAt(w);
+    u32[i] = sign[w]!;
+    u32[i + 8] = nonzero[w]!;
+  }
+}
+
+/** Reads the planes of the entry at u32 offset `at` into `sign` and `nonzero`. */
+export function readEntry(u32: Uint32Array, at: number, sign: Uint32Array, nonzero: Uint32Array): void {
+  for (let w = 0; w < sign.length; w++) {
+    const i = at + signWordAt(w);
+    sign[w] = u32[i]!;
+    nonzero[w] = u32[i + 8]!;
   }
 }
 

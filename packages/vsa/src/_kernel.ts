@@ -4,6 +4,7 @@ import { KernelUnavailableError } from './errors.js';
 
 /** The functions of wasm/vsa-kernel.wat (see the comments there for their contracts). */
 export interface KernelExports {
+  countBytes(cnt: number, data: number, len: number, r: number, dims: number): number;
   bundleAdd(v: number, count: number, pb: number, plus: number, minus: number, levels: number): void;
   convolveRow(
     acc: number,
@@ -24,7 +25,6 @@ export interface KernelExports {
     inv: number,
     out: number,
     slot: number,
-    scr: number,
   ): number;
 }
 

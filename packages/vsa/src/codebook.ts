@@ -12,8 +12,8 @@ const cache = new Map<string, Codebook>();
 /**
  * The 256 byte hypervectors (seed): one random ternary vector per byte value, reproducible on every
  * machine from (dims, seed) through @trinity/core's xoshiro128** generator. Each vector is sparse and
- * balanced: `nonzerosPerVector` = dims/16 rounded to even (at least 2, at most 128) nonzero trits, half
- * +1, half -1.
+ * balanced: `nonzerosPerVector` = dims/32 rounded to even, within [16, 64] (all of them at 16 dims),
+ * nonzero trits, half +1, half -1.
  * Sparse so that bundling few vectors keeps their overlap (ties go to 0 instead of to noise); balanced
  * so that a byte value's share of a long input cancels out and only its placement counts.
  */
@@ -61,9 +61,13 @@ export class Codebook {
   }
 }
 
-/** Nonzero trits per codebook vector for `dims` dimensions (capped so that encoding cost stays bounded). */
+/**
+ * Nonzero trits per codebook vector for `dims` dimensions. Sparser vectors keep more of a short input's
+ * overlap through the majority (ties go to 0) and cost less to encode; at least 16 keeps the noise
+ * between unrelated short inputs low, at most 64 bounds the encoding cost at large dims.
+ */
 export function codebookNonzeros(dims: number): number {
-  return Math.min(128, Math.max(2, 2 * Math.round(dims / 32)));
+  return Math.min(64, Math.max(16, 2 * Math.round(dims / 64)));
 }
 
 /** Partial Fisher-Yates per byte over the positions 0..dims-1: the first n picks are that byte's nonzeros. */

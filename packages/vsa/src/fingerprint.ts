@@ -1,7 +1,8 @@
 import { assertBytes, parseConfig } from '@trinity/core';
 import { wordsFor } from './_bits.js';
-import { FingerprintSums } from './_fingerprint-sums.js';
-import { KernelInstance, resolveKernel } from './_kernel.js';
+import { JsCountsHost, KernelCountsHost } from './_fingerprint-host.js';
+import { type CountsHost, FingerprintSums } from './_fingerprint-sums.js';
+import { resolveKernel } from './_kernel.js';
 import { Codebook } from './codebook.js';
 import { type FingerprintConfig, type FingerprintConfigInput, fingerprintConfigSchema } from './config.js';
 import { FingerprinterFinishedError, FingerprintInputTooLargeError } from './errors.js';
@@ -24,12 +25,15 @@ export class FingerprintEncoder {
   readonly config: FingerprintConfig;
   readonly codebook: Codebook;
   readonly kernel: 'wasm' | 'js';
-  #instance: KernelInstance | undefined;
+  /** @internal Where fingerprints in progress keep their counts, and the kernel that folds them. */
+  readonly _host: CountsHost;
 
   constructor(config: FingerprintConfigInput = {}) {
     this.config = parseConfig(fingerprintConfigSchema, config, 'fingerprint config');
     this.codebook = Codebook.for(this.config.dims, this.config.codebookSeed);
     this.kernel = resolveKernel(this.config.kernel);
+    this._host =
+      this.kernel === 'wasm' ? new KernelCountsHost(this.codebook) : new JsCountsHost(this.codebook);
   }
 
   get dims(): number {
@@ -53,23 +57,15 @@ export class FingerprintEncoder {
   createFingerprinter(): Fingerprinter {
     return new Fingerprinter(this);
   }
-
-  /** @internal The kernel instance digests use (one per encoder, created on first need). */
-  _kernelInstance(): KernelInstance | undefined {
-    if (this.kernel !== 'wasm') return undefined;
-    this.#instance ??= new KernelInstance(0);
-    return this.#instance;
-  }
 }
 
-/** Incremental fingerprinting of one input, in pieces. Holds dims × 256 counters once past 16 × dims bytes. */
+/** Incremental fingerprinting of one input, in pieces. Holds 256 × dims counters once past 8 × dims bytes. */
 export class Fingerprinter {
-  readonly #encoder: FingerprintEncoder;
   #sums: FingerprintSums | undefined;
 
   constructor(encoder: FingerprintEncoder) {
-    this.#encoder = encoder;
-    this.#sums = new FingerprintSums(encoder.codebook);
+    this.#sums = new FingerprintSums(encoder.codebook, encoder._host);
+    abandoned.register(this, this.#sums, this);
   }
 
   /** Bytes fed so far. */
@@ -94,9 +90,22 @@ export class Fingerprinter {
     const sums = this.#sums;
     if (sums === undefined) throw new FingerprinterFinishedError();
     this.#sums = undefined;
-    return majorityOf(sums.finish(this.#encoder._kernelInstance()));
+    abandoned.unregister(this);
+    return majorityOf(sums.finish());
+  }
+
+  /** Gives up without a digest, handing the counters back to the encoder at once. */
+  abort(): void {
+    const sums = this.#sums;
+    if (sums === undefined) return;
+    this.#sums = undefined;
+    abandoned.unregister(this);
+    sums.abandon();
   }
 }
+
+/** Fingerprinters dropped without `digest` or `abort` hand their counters back when collected. */
+const abandoned = new FinalizationRegistry<FingerprintSums>((sums) => sums.abandon());
 
 /** Ternary majority of integer sums: +1 above zero, -1 below, 0 on a tie. */
 function majorityOf(sums: Int32Array): Hypervector {

@@ -2,7 +2,7 @@ import type * as NodeFs from 'node:fs';
 import type * as NodeFsPromises from 'node:fs/promises';
 import { assert, createSha256, equalBytes, parseConfig, randomBytes, toHex } from '@trinity/core';
 import { tailMask, wordsFor } from './_bits.js';
-import type { IndexStore } from './_index-store.js';
+import { type IndexStore, readEntry } from './_index-store.js';
 import { type SemanticIndexConfigInput, semanticIndexConfigSchema } from './config.js';
 import { IndexFileError } from './errors.js';
 import { hypervectorDimsMax, hypervectorDimsMin } from './hypervector.js';
@@ -107,15 +107,16 @@ function writeBody(fs: Fs, fd: number, source: IndexSnapshotSource): void {
   const perChunk = Math.max(1, Math.floor(chunkBytes / (8 * words)));
   const buffer = new Uint8Array(perChunk * 8 * words);
   const view = new DataView(buffer.buffer);
+  const sign = new Uint32Array(words);
+  const nonzero = new Uint32Array(words);
   for (let slot = 0; slot < store.count; slot += perChunk) {
     const end = Math.min(store.count, slot + perChunk);
-    const u32 = store.memory.u32;
     for (let s = slot; s < end; s++) {
-      const at = store.entryAt(s) / 4;
+      readEntry(store.memory.u32, store.entryAt(s) / 4, sign, nonzero);
       const base = (s - slot) * 8 * words;
       for (let w = 0; w < words; w++) {
-        view.setUint32(base + 4 * w, u32[at + w]!, true);
-        view.setUint32(base + 4 * (words + w), u32[at + store.pb / 4 + w]!, true);
+        view.setUint32(base + 4 * w, sign[w]!, true);
+        view.setUint32(base + 4 * (words + w), nonzero[w]!, true);
       }
     }
     write(buffer.subarray(0, (end - slot) * 8 * words));

@@ -125,7 +125,7 @@ describe('fingerprint: exactness', () => {
 
   it('is reproducible across machines: known fingerprint and codebook digests', () => {
     const codebook = Codebook.for(1024);
-    expect(codebook.nonzerosPerVector).toBe(64);
+    expect(codebook.nonzerosPerVector).toBe(32);
     const digest = (bytes: Uint8Array) => toHex(sha256(bytes)).slice(0, 32);
     expect(digest(serializeHypervector(codebook.vector(0)))).toBe(VECTORS.codebook1024byte0);
     expect(digest(serializeHypervector(codebook.vector(255)))).toBe(VECTORS.codebook1024byte255);
@@ -133,7 +133,7 @@ describe('fingerprint: exactness', () => {
     for (let b = 0; b < 256; b++) {
       const trits = hypervectorToTrits(codebook.vector(b));
       expect(trits.reduce((s, t) => s + t, 0)).toBe(0);
-      expect(trits.reduce((s, t) => s + Math.abs(t), 0)).toBe(64);
+      expect(trits.reduce((s, t) => s + Math.abs(t), 0)).toBe(32);
     }
   });
 });
