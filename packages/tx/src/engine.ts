@@ -13,9 +13,9 @@ import {
 import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
 import { Coordinator } from './coordinator.js';
 import type { CommitShard, StageShard, TxEffect, TxOutcome } from './effects.js';
-import { TxEngineStoppedError } from './errors.js';
+import { TxEngineStoppedError, TxMessageError, TxStateError } from './errors.js';
 import { isCoordinatorRecord, type TxLogRecord } from './log-record.js';
-import { isCoordinatorMessage, type TxMessage } from './messages.js';
+import { decodeTxMessage, isCoordinatorMessage, senderOf, type TxMessage } from './messages.js';
 import { Participant } from './participant.js';
 import type { ShardLocks } from './shard-locks.js';
 import { TxStats } from './stats.js';
@@ -159,6 +159,7 @@ export class TxEngine {
       return Promise.reject(error);
     }
     try {
+      if (participants.length === 0) throw new TxStateError('a transaction needs at least one participant');
       for (const p of participants) this.coordinator.addParticipant(txId, p.shardHash, p.node, p.ref);
     } catch (error) {
       this.#run(this.coordinator.abort(txId, nowMs, 'invalid participants'));
@@ -169,6 +170,20 @@ export class TxEngine {
     });
     this.#step(() => this.coordinator.prepare(txId, nowMs));
     return result;
+  }
+
+  /**
+   * Bytes from peer `peerId` (its authenticated id): decoded, validated and checked to come from the
+   * node it names, then handled. Throws TxMessageError, without acting on it, when any check fails.
+   */
+  receiveFrom(peerId: string, bytes: Uint8Array): void {
+    const message = decodeTxMessage(bytes);
+    if (senderOf(message) !== peerId) {
+      throw new TxMessageError(
+        `tx message from ${peerId.slice(0, 64)} claims to be from ${senderOf(message)}`,
+      );
+    }
+    this.receive(message);
   }
 
   /** A message from a peer, already validated (`parseTxMessage`) and checked against its sender. */

@@ -208,16 +208,32 @@ describe('TxEngine', () => {
     await engine.close();
     await expect(Promise.all(pending)).rejects.toMatchObject({ code: 'TX_ENGINE_STOPPED' });
     await log.close();
+    const log2 = await TxLog.open(join(dir, 'solo2.log'), { preallocateBytes: 0 });
     const again = await TxEngine.open({
       nodeId: 'solo',
-      log: await TxLog.open(join(dir, 'solo2.log'), { preallocateBytes: 0 }),
+      log: log2,
       transport: { send: () => {} },
       clock: new SystemClock(),
       locks: new ShardLockManager(),
       staging: new Store(),
     });
     await expect(again.execute([{ shardHash: 'nope', node: 'far' }])).rejects.toBeInstanceOf(RangeError);
+    await expect(again.execute([])).rejects.toMatchObject({ code: 'TX_STATE' });
     expect(again.activeCount).toBe(0);
+    // Bytes from the network: validated, and the sender must be who it claims to be.
+    const ack = new TextEncoder().encode(JSON.stringify({ type: 'ack', txId: 't1', from: 'peer-a' }));
+    expect(() => again.receiveFrom('peer-b', ack)).toThrow(/claims to be from peer-a/);
+    expect(() => again.receiveFrom('peer-a', new TextEncoder().encode('{"type":"vote"}'))).toThrow(
+      /invalid tx message/,
+    );
+    again.receiveFrom('peer-a', ack);
+    // Still serving after all that.
+    expect(again.activeCount).toBe(0);
+    const third = again.execute([{ shardHash: shardOf('z'), node: 'far' }]);
+    expect(again.activeCount).toBe(1);
+    await again.close();
+    await expect(third).rejects.toMatchObject({ code: 'TX_ENGINE_STOPPED' });
+    await log2.close();
     await again.close();
   });
 
