@@ -2,49 +2,31 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Devnet } from '../src/devnet.js';
-import {
-  cliPath,
-  freeBasePort,
-  getObject,
-  putObject,
-  sha256Hex,
-  shardFiles,
-  tempDir,
-  until,
-} from './helpers.js';
+import type { Devnet } from '../src/devnet.js';
+import { getObject, putObject, sha256Hex, shardFiles, startDevnet, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
 describe('a 6-node devnet of real processes', () => {
   let devnet: Devnet;
-  let dir: { path: string; remove: () => Promise<void> };
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = await tempDir('trinity-devnet-');
-    devnet = new Devnet({
-      nodes: 6,
-      dataDir: dir.path,
-      basePort: await freeBasePort(6),
-      cliPath,
-      nodeConfig: {
-        logLevel: 'info',
-        scrub: { intervalMs: 1_000, bytesPerSecond: 1024 * MiB },
-        repair: {
-          intervalMs: 1_000,
-          bytesPerSecond: 256 * MiB,
-          maxConcurrentStripes: 4,
-          nodeLossGraceMs: 600_000,
-        },
-        breaker: { failureThreshold: 2, baseBackoffMs: 200, maxBackoffMs: 2_000 },
+    ({ devnet, close } = await startDevnet('trinity-devnet-', {
+      logLevel: 'info',
+      scrub: { intervalMs: 1_000, bytesPerSecond: 1024 * MiB },
+      repair: {
+        intervalMs: 1_000,
+        bytesPerSecond: 256 * MiB,
+        maxConcurrentStripes: 4,
+        nodeLossGraceMs: 600_000,
       },
-    });
-    await devnet.start();
+      breaker: { failureThreshold: 2, baseBackoffMs: 200, maxBackoffMs: 2_000 },
+    }));
   }, 120_000);
 
   afterAll(async () => {
-    await devnet?.stop();
-    await dir?.remove();
+    await close?.();
   }, 60_000);
 
   it('stores 64 MiB, survives two kill -9s, and repairs a corrupted shard', async () => {

@@ -71,3 +71,68 @@ export async function putObject(api: string, data: Uint8Array, name = 'test.bin'
   if (!response.ok) throw new Error(`PUT to ${api}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }
+
+/** A 6-node devnet of real processes in a temp dir, started; `close` stops it and removes the dir. */
+export async function startDevnet(
+  prefix: string,
+  nodeConfig: Record<string, unknown>,
+): Promise<{ devnet: import('../src/devnet.js').Devnet; close: () => Promise<void> }> {
+  const { Devnet } = await import('../src/devnet.js');
+  const dir = await tempDir(prefix);
+  const devnet = new Devnet({
+    nodes: 6,
+    dataDir: dir.path,
+    basePort: await freeBasePort(6),
+    cliPath,
+    nodeConfig,
+  });
+  await devnet.start();
+  return {
+    devnet,
+    close: async () => {
+      await devnet.stop();
+      await dir.remove();
+    },
+  };
+}
+
+/** `count` nodes in this process, region us-east, joined to each other, with `config(i)` laid over. */
+export async function startNodes(
+  prefix: string,
+  count: number,
+  config: (index: number) => Record<string, unknown> = () => ({}),
+): Promise<{ nodes: import('../src/node.js').TrinityNode[]; close: () => Promise<void> }> {
+  await import('../src/polyfill.js');
+  const [{ TrinityNode }, { parseNodeConfig }, { MemoryLogger }] = await Promise.all([
+    import('../src/node.js'),
+    import('../src/config.js'),
+    import('@trinity/core'),
+  ]);
+  const dir = await tempDir(prefix);
+  const nodes: import('../src/node.js').TrinityNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
+    const base = {
+      dataDir: `${dir.path}/n${i}`,
+      api: { port: 0 },
+      listen: { port: 0 },
+      bootstrap,
+      region: 'us-east',
+    };
+    const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
+    await node.start();
+    nodes.push(node);
+  }
+  await until(
+    'every node to see the others',
+    async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
+    20_000,
+  );
+  return {
+    nodes,
+    close: async () => {
+      for (const node of [...nodes].reverse()) await node.stop();
+      await dir.remove();
+    },
+  };
+}

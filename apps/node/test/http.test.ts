@@ -1,45 +1,25 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchHeader } from '../src/batch-body.js';
-import { parseNodeConfig } from '../src/config.js';
-import { TrinityNode } from '../src/node.js';
-import { getObject, putObject, sha256Hex, tempDir, until } from './helpers.js';
+import type { TrinityNode } from '../src/node.js';
+import { getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
 
 /** Three in-process nodes with RS(2,1) so one process can exercise the whole HTTP API. */
 describe('HTTP API on a 3-node network', () => {
-  const nodes: TrinityNode[] = [];
-  let dir: { path: string; remove: () => Promise<void> };
+  let nodes: TrinityNode[];
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = await tempDir('trinity-http-');
-    for (let i = 0; i < 3; i++) {
-      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
-      const config = parseNodeConfig({
-        dataDir: `${dir.path}/n${i}`,
-        api: { port: 0 },
-        listen: { port: 0 },
-        bootstrap,
-        region: 'us-east',
-        erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
-        limits: { maxObjectBytes: 4 * 1024 * 1024 },
-      });
-      const node = await TrinityNode.create(config, new MemoryLogger());
-      await node.start();
-      nodes.push(node);
-    }
-    await until(
-      'every node to see two peers',
-      async () => (nodes.every((n) => n.membership.peers().length === 2) ? true : undefined),
-      20_000,
-    );
+    ({ nodes, close } = await startNodes('trinity-http-', 3, () => ({
+      erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
+      limits: { maxObjectBytes: 4 * 1024 * 1024 },
+    })));
   }, 60_000);
 
   afterAll(async () => {
-    for (const node of nodes.reverse()) await node.stop();
-    await dir?.remove();
+    await close?.();
   });
 
   const api = (i: number) => nodes[i]!.apiUrl;

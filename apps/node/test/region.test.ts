@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Devnet } from '../src/devnet.js';
-import { cliPath, freeBasePort, getObject, putObject, sha256Hex, tempDir, until } from './helpers.js';
+import type { Devnet } from '../src/devnet.js';
+import { getObject, putObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface ManifestJson {
   stripes: { shards: { holders: { nodeId: string; region: string }[] }[] }[];
@@ -9,23 +9,14 @@ interface ManifestJson {
 
 describe('a devnet over three regions', () => {
   let devnet: Devnet;
-  let dir: { path: string; remove: () => Promise<void> };
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = await tempDir('trinity-regions-');
-    devnet = new Devnet({
-      nodes: 6,
-      dataDir: dir.path,
-      basePort: await freeBasePort(6),
-      cliPath,
-      nodeConfig: { logLevel: 'warn' },
-    });
-    await devnet.start();
+    ({ devnet, close } = await startDevnet('trinity-regions-', { logLevel: 'warn' }));
   }, 120_000);
 
   afterAll(async () => {
-    await devnet?.stop();
-    await dir?.remove();
+    await close?.();
   }, 60_000);
 
   it('places at most m shards of a stripe per region, and serves every object with a whole region down', async () => {

@@ -1,10 +1,8 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
-import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNodeConfig } from '../src/config.js';
-import { TrinityNode } from '../src/node.js';
-import { putObject, tempDir, until } from './helpers.js';
+import type { TrinityNode } from '../src/node.js';
+import { putObject, startNodes, until } from './helpers.js';
 
 interface Hit {
   objectId: string;
@@ -36,36 +34,19 @@ function prose(words: number, seed: number): Buffer {
 }
 
 describe('semantic search across a 3-node network (--semantic)', () => {
-  const nodes: TrinityNode[] = [];
-  let dir: { path: string; remove: () => Promise<void> };
+  let nodes: TrinityNode[];
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = await tempDir('trinity-semantic-');
-    for (let i = 0; i < 3; i++) {
-      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
-      const config = parseNodeConfig({
-        dataDir: `${dir.path}/n${i}`,
-        api: { port: 0 },
-        listen: { port: 0 },
-        bootstrap,
-        region: 'us-east',
-        semantic: i !== 2, // one node without the index: search still reaches the others
-        erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
-      });
-      const node = await TrinityNode.create(config, new MemoryLogger());
-      await node.start();
-      nodes.push(node);
-    }
-    await until(
-      'mesh',
-      async () => (nodes.every((n) => n.membership.peers().length === 2) ? true : undefined),
-      20_000,
-    );
+    // One node without the index: a search still reaches the others.
+    ({ nodes, close } = await startNodes('trinity-semantic-', 3, (i) => ({
+      semantic: i !== 2,
+      erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
+    })));
   }, 60_000);
 
   afterAll(async () => {
-    for (const node of nodes.reverse()) await node.stop();
-    await dir?.remove();
+    await close?.();
   });
 
   it('ranks the object a query was edited from first, above unrelated objects', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Devnet } from '../src/devnet.js';
-import { cliPath, freeBasePort, getObject, sha256Hex, tempDir, until } from './helpers.js';
+import type { Devnet } from '../src/devnet.js';
+import { getObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface StatusJson {
   tx: { stagedTransactions: number };
@@ -10,32 +10,23 @@ interface StatusJson {
 /** Kills the coordinator of a put at a crash point of the 2PC, restarts it, and checks the outcome. */
 describe('atomic puts survive a kill -9 of their coordinator', () => {
   let devnet: Devnet;
-  let dir: { path: string; remove: () => Promise<void> };
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = await tempDir('trinity-tx-');
-    devnet = new Devnet({
-      nodes: 6,
-      dataDir: dir.path,
-      basePort: await freeBasePort(6),
-      cliPath,
-      nodeConfig: {
-        logLevel: 'info',
-        tx: {
-          prepareTimeoutMs: 3_000,
-          statusQueryIntervalMs: 200,
-          commitRetryIntervalMs: 200,
-          orphanTtlMs: 5_000,
-        },
-        breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
+    ({ devnet, close } = await startDevnet('trinity-tx-', {
+      logLevel: 'info',
+      tx: {
+        prepareTimeoutMs: 3_000,
+        statusQueryIntervalMs: 200,
+        commitRetryIntervalMs: 200,
+        orphanTtlMs: 5_000,
       },
-    });
-    await devnet.start();
+      breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
+    }));
   }, 120_000);
 
   afterAll(async () => {
-    await devnet?.stop();
-    await dir?.remove();
+    await close?.();
   }, 60_000);
 
   async function crashDuringPut(point: string, data: Uint8Array): Promise<void> {
