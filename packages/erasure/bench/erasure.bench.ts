@@ -6,7 +6,7 @@
  *
  *   pnpm --filter @trinity/erasure bench            table
  *   pnpm --filter @trinity/erasure bench -- --json  one JSON object per line
- *   options: --quick (fewer, shorter rounds), --shape=10x4 (one shape)
+ *   options: --quick (fewer, shorter rounds), --shape=10x4 (one shape), --markdown (compact table)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
+/** Also print a compact table, one column per implementation (the README's). */
+const markdown = args.includes('--markdown');
 
 const onlyShape = args.find((arg) => arg.startsWith('--shape='))?.slice('--shape='.length);
 const shapes = [
@@ -323,6 +325,37 @@ function printTable(rows: Row[]): void {
   for (const line of lines) console.log(format(line));
 }
 
+const columns: [string, (row: Row) => boolean][] = [
+  ['relaxed SIMD, plain', (r) => r.params.backend === 'wasm-relaxed-simd' && r.params.buffers === 'plain'],
+  [
+    'relaxed SIMD, wasm memory',
+    (r) => r.params.backend === 'wasm-relaxed-simd' && r.params.buffers !== 'plain',
+  ],
+  ['SIMD, plain', (r) => r.params.backend === 'wasm-simd' && r.params.buffers === 'plain'],
+  ['SIMD, wasm memory', (r) => r.params.backend === 'wasm-simd' && r.params.buffers !== 'plain'],
+  ['TypeScript', (r) => r.params.backend === 'js'],
+  ['@ronomon/reed-solomon', (r) => r.impl === '@ronomon/reed-solomon'],
+  ['reed-solomon-erasure.wasm', (r) => r.impl === '@digitaldefiance/reed-solomon-erasure.wasm'],
+];
+
+/** One line per shape and op, one column per implementation: the README's table. */
+function printCompactTable(rows: Row[]): void {
+  console.log(`\n| shape | op | ${columns.map(([name]) => name).join(' | ')} |`);
+  console.log(`|---|---|${columns.map(() => '---:').join('|')}|`);
+  const keys = [...new Set(rows.map((r) => `${r.params.k}x${r.params.m}x${r.params.shardBytes}/${r.bench}`))];
+  for (const key of keys) {
+    const group = rows.filter((r) => `${r.params.k}x${r.params.m}x${r.params.shardBytes}/${r.bench}` === key);
+    const p = group[0]!.params;
+    const size =
+      Number(p.shardBytes) >= 1 << 20
+        ? `${Number(p.shardBytes) >> 20} MiB`
+        : `${Number(p.shardBytes) >> 10} KiB`;
+    const op = group[0]!.bench === 'encode' ? 'encode' : `reconstruct, ${p.lost} lost`;
+    const cells = columns.map(([, match]) => String(group.find(match)?.value ?? 'n/a'));
+    console.log(`| ${p.k}+${p.m}, ${size} | ${op} | ${cells.join(' | ')} |`);
+  }
+}
+
 async function main(): Promise<void> {
   if (rerunWithRelaxedSimd()) return;
   if (!json) {
@@ -340,7 +373,9 @@ async function main(): Promise<void> {
       if (json) for (const row of shapeRows) console.log(JSON.stringify(row));
     }
   }
-  if (!json) printTable(rows.sort((a, b) => rowOrder(a) - rowOrder(b)));
+  rows.sort((a, b) => rowOrder(a) - rowOrder(b));
+  if (!json) printTable(rows);
+  if (markdown) printCompactTable(rows);
 }
 
 await main();
