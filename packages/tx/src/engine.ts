@@ -75,6 +75,12 @@ export interface ExecuteOptions {
   readonly awaitAcks?: boolean;
 }
 
+/** A staging operation waiting behind another of the same transaction. */
+interface StagingOp {
+  readonly operation: () => Promise<void>;
+  readonly done: (error: unknown) => void;
+}
+
 interface PendingTx {
   readonly resolve: (result: TxResult) => void;
   readonly reject: (error: unknown) => void;
@@ -99,10 +105,7 @@ export class TxEngine {
   readonly #logger: Logger;
   readonly #pending = new Map<string, PendingTx>();
   /** Staging operations waiting behind a running one, per transaction (an entry while one runs). */
-  readonly #stagingQueues = new Map<
-    string,
-    { operation: () => Promise<void>; done: (error: unknown) => void }[]
-  >();
+  readonly #stagingQueues = new Map<string, StagingOp[] | null>();
   /** The start-up purge, until it is done. */
   #stagingReady: Promise<void> | undefined;
   #timer: { handle: TimerHandle; atMs: number } | undefined;
@@ -190,11 +193,16 @@ export class TxEngine {
   receive(message: TxMessage): void {
     if (this.#stopped !== undefined) return;
     const nowMs = this.#clock.nowMs();
-    this.#step(() =>
-      isCoordinatorMessage(message)
+    let effects: TxEffect[];
+    try {
+      effects = isCoordinatorMessage(message)
         ? this.coordinator.handle(message, nowMs)
-        : this.participant.handle(message, nowMs),
-    );
+        : this.participant.handle(message, nowMs);
+    } catch (error) {
+      this.#fail('a state machine threw', error);
+      return;
+    }
+    this.#run(effects);
   }
 
   /** Stops timers and fails in-flight `execute` calls; the log stays open (its owner closes it). */
@@ -306,33 +314,35 @@ export class TxEngine {
    * purge) are done: a host never sees a transaction's abort overtake its stage.
    */
   #stage(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
-    const queued = this.#stagingQueues.get(txId);
-    if (queued !== undefined) {
-      queued.push({ operation, done });
+    if (!this.#stagingQueues.has(txId)) {
+      this.#stagingQueues.set(txId, null);
+      this.#runStaging(txId, operation, done);
       return;
     }
-    this.#stagingQueues.set(txId, []);
-    this.#runStaging(txId, operation, done);
+    const queue = this.#stagingQueues.get(txId);
+    if (queue === null || queue === undefined) this.#stagingQueues.set(txId, [{ operation, done }]);
+    else queue.push({ operation, done });
   }
 
   #runStaging(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
-    const next = () => {
-      const queue = this.#stagingQueues.get(txId);
-      const following = queue?.shift();
-      if (following === undefined) this.#stagingQueues.delete(txId);
-      else this.#runStaging(txId, following.operation, following.done);
-    };
-    const start = this.#stagingReady === undefined ? operation() : this.#stagingReady.then(operation);
+    let start: Promise<void>;
+    try {
+      // A host that throws instead of rejecting is treated the same.
+      start = this.#stagingReady === undefined ? operation() : this.#stagingReady.then(operation);
+    } catch (error) {
+      start = Promise.reject(error);
+    }
     start.then(
-      () => {
-        done(undefined);
-        next();
-      },
-      (error: unknown) => {
-        done(error ?? new Error('staging failed'));
-        next();
-      },
+      () => this.#stagingDone(txId, done, undefined),
+      (error: unknown) => this.#stagingDone(txId, done, error ?? new Error('staging failed')),
     );
+  }
+
+  #stagingDone(txId: string, done: (error: unknown) => void, error: unknown): void {
+    done(error);
+    const following = this.#stagingQueues.get(txId)?.shift();
+    if (following === undefined) this.#stagingQueues.delete(txId);
+    else this.#runStaging(txId, following.operation, following.done);
   }
 
   #settle(kind: 'decided' | 'finished', txId: string, outcome: TxOutcome, reason: string | undefined): void {
@@ -358,9 +368,14 @@ export class TxEngine {
   /** Keeps one clock timer armed for the earliest deadline of either state machine. */
   #arm(): void {
     if (this.#stopped !== undefined) return;
-    const wakes = [this.coordinator.nextWakeMs(), this.participant.nextWakeMs()];
-    let atMs: number | undefined;
-    for (const wake of wakes) if (wake !== undefined && (atMs === undefined || wake < atMs)) atMs = wake;
+    const coordinatorMs = this.coordinator.nextWakeMs();
+    const participantMs = this.participant.nextWakeMs();
+    const atMs =
+      coordinatorMs === undefined
+        ? participantMs
+        : participantMs === undefined
+          ? coordinatorMs
+          : Math.min(coordinatorMs, participantMs);
     if (atMs === undefined || (this.#timer !== undefined && this.#timer.atMs <= atMs)) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer.handle);
     const delayMs = Math.max(0, atMs - this.#clock.nowMs());
