@@ -54,7 +54,7 @@ async function demo(devnet: Devnet): Promise<void> {
   console.log(`      object id ${id}`);
   console.log('\nTry it yourself (in another terminal):');
   console.log('  pnpm trinity put ./some-file          # prints the object id');
-  console.log(`  pnpm trinity get ${id.slice(0, 12)}… -o copy.bin`);
+  console.log(`  pnpm trinity get ${id} -o copy.bin`);
   console.log('  pnpm trinity ls');
   console.log('  pnpm trinity status');
 }
@@ -112,7 +112,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   }
   for (const node of devnet.nodes) {
     console.log(
-      `  node ${node.index}  ${node.region.padEnd(10)} ${devnet.apiUrl(node.index)}  …${node.ready?.peerId.slice(-10)}  logs: ${node.dataDir}/node.log`,
+      `  node ${node.index}  ${node.region.padEnd(10)} ${devnet.apiUrl(node.index)}  metrics :${node.metricsPort}  …${node.ready?.peerId.slice(-10)}  logs: ${node.dataDir}/node.log`,
     );
   }
   if (values.demo) await demo(devnet);
