@@ -1,3 +1,4 @@
+import { assert } from '@trinity/core';
 import { kernelShapes, kernelWasm } from './_generated/kernel-wasm.js';
 import { _mulTable } from './gf256.js';
 import type { CodingRows, Kernel, KernelName } from './kernel.js';
@@ -128,43 +129,23 @@ class WasmEngine {
     inPlace: readonly boolean[],
     body: number,
   ): boolean {
-    const tables = (rows.tables ??= expandTables(rows));
-    const passes = passesFor(rows.rows);
-    // With several passes each input chunk is read once per pass. Shards a power of two apart all
-    // map to the same cache sets and would evict each other, so inputs are then copied into
-    // scratch slots skewed by a cache line each, even those already in this memory.
-    const staged = views.map((_, v) => !inPlace[v] || (passes.length > 1 && v < inputCount));
-    const stagedCount = staged.filter(Boolean).length;
-    const chunk =
-      stagedCount > 0 || passes.length > 1
-        ? Math.min(body, chunkBytesFor(views.length, passes.length))
-        : body;
-    const tablesBytes = Math.ceil(tables.length / 64) * 64;
-    const base = this.#acquireScratch(2 * pointerArrayBytes + tablesBytes + stagedCount * (chunk + 64));
-    if (base === undefined) return false;
-    const outs = base + pointerArrayBytes;
-    const tbl = outs + pointerArrayBytes;
+    assert(body > 0 && body % stepBytes === 0, 'kernel body must be whole 32-byte steps');
+    assert(inputCount === rows.cols && views.length - inputCount === rows.rows, 'kernel shape mismatch');
+    const layout = this.#layout(rows, views, inputCount, inPlace, body);
+    if (layout === undefined) return false;
+    const { base, outs, tbl, chunk, slotOf, pointers, passes } = layout;
     const bytes = this.heap.bytes;
-    const pointers = new Uint32Array(bytes.buffer, base, (2 * pointerArrayBytes) / 4);
     const pointerIndex = (v: number) => (v < inputCount ? v : pointerArrayBytes / 4 + v - inputCount);
-    bytes.set(tables, tbl);
-    const slotOf = new Int32Array(views.length).fill(-1);
-    for (let v = 0, slot = tbl + tablesBytes; v < views.length; v++) {
-      if (!staged[v]) pointers[pointerIndex(v)] = views[v]!.byteOffset;
-      else {
-        slotOf[v] = slot;
-        // One cache line of skew per slot, so the slots' columns do not all fall in the same cache sets.
-        slot += chunk + 64;
-      }
-    }
     for (let c0 = 0; c0 < body; c0 += chunk) {
       const end = Math.min(body, c0 + chunk);
       for (let v = 0; v < views.length; v++) {
         const slot = slotOf[v]!;
-        if (slot < 0) continue;
-        // Point the kernel at slot - c0 (mod 2^32): it adds the column position back.
-        pointers[pointerIndex(v)] = (slot - c0) >>> 0;
-        if (v < inputCount) bytes.set(views[v]!.subarray(c0, end), slot);
+        if (slot < 0) pointers[pointerIndex(v)] = views[v]!.byteOffset;
+        else {
+          // Point the kernel at slot - c0 (mod 2^32): it adds the column position back.
+          pointers[pointerIndex(v)] = (slot - c0) >>> 0;
+          if (v < inputCount) bytes.set(views[v]!.subarray(c0, end), slot);
+        }
       }
       for (const [r0, count] of passes) {
         this.#mul[count - 1]!(tbl + r0 * rows.cols * 32, base, rows.cols, outs + 4 * r0, c0, end);
@@ -175,6 +156,41 @@ class WasmEngine {
       }
     }
     return true;
+  }
+
+  /**
+   * Scratch for one call: input and output pointer arrays, the nibble tables, and a slot of one
+   * column chunk per staged view. With several passes each input chunk is read once per pass;
+   * shards a power of two apart all map to the same cache sets and would evict each other, so
+   * inputs are then staged into slots skewed by a cache line each, even those already in place.
+   */
+  #layout(
+    rows: CodingRows,
+    views: readonly Uint8Array[],
+    inputCount: number,
+    inPlace: readonly boolean[],
+    body: number,
+  ) {
+    const tables = (rows.tables ??= expandTables(rows));
+    const passes = passesFor(rows.rows);
+    const staged = views.map((_, v) => !inPlace[v] || (passes.length > 1 && v < inputCount));
+    const stagedCount = staged.filter(Boolean).length;
+    const chunk = stagedCount > 0 ? Math.min(body, chunkBytesFor(views.length, passes.length)) : body;
+    assert(chunk % stepBytes === 0, 'column chunks must be whole kernel steps');
+    const tablesBytes = Math.ceil(tables.length / 64) * 64;
+    const base = this.#acquireScratch(2 * pointerArrayBytes + tablesBytes + stagedCount * (chunk + 64));
+    if (base === undefined) return undefined;
+    const outs = base + pointerArrayBytes;
+    const tbl = outs + pointerArrayBytes;
+    this.heap.bytes.set(tables, tbl);
+    const slotOf = new Int32Array(views.length).fill(-1);
+    for (let v = 0, slot = tbl + tablesBytes; v < views.length; v++) {
+      if (!staged[v]) continue;
+      slotOf[v] = slot;
+      slot += chunk + 64; // one cache line of skew per slot
+    }
+    const pointers = new Uint32Array(this.heap.bytes.buffer, base, (2 * pointerArrayBytes) / 4);
+    return { base, outs, tbl, chunk, slotOf, pointers, passes };
   }
 }
 
