@@ -50,14 +50,21 @@ export const txLogConfigSchema = z
 /** Settings of the 2PC coordinator, participant, engine and saga runner. Every field has a default. */
 export const txConfigSchema = z
   .object({
-    /** Transactions a coordinator tracks at once (open, preparing or committing). Seed: 256. */
+    /** Undecided transactions a coordinator runs at once (open, preparing, decision being logged). Seed: 256. */
     maxConcurrentTransactions: z.number().int().min(1).max(65_536).default(256),
+    /**
+     * Committed transactions a coordinator still resends to unacknowledging participants (a node
+     * that is down keeps one here until it returns). Beyond it, new transactions are refused.
+     */
+    maxAwaitingAcks: z.number().int().min(1).max(4_194_304).default(65_536),
     /** Shards in one transaction. Seed: 64, which is also the wire bound. */
     maxShardsPerTransaction: z.number().int().min(1).max(TX_SHARDS_MAX).default(TX_SHARDS_MAX),
     /** A transaction not fully voted this long after prepare is aborted. */
     prepareTimeoutMs: ms(1, 3_600_000, 10_000),
     /** Coordinator: resend prepare to silent participants and commit to unacknowledged ones this often. */
     commitRetryIntervalMs: ms(1, 600_000, 1_000),
+    /** Coordinator: commit resends back off, doubling, up to this interval. */
+    commitRetryMaxIntervalMs: ms(1, 3_600_000, 60_000),
     /** Participant in doubt: ask the coordinator this often once the prepare deadline has passed. */
     statusQueryIntervalMs: ms(1, 600_000, 1_000),
     /**

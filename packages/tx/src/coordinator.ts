@@ -38,6 +38,8 @@ interface CoordTx {
   readonly nodes: Map<string, CoordNode>;
   commitVotes: number;
   commitRecord: CoordCommitRecord | undefined;
+  /** Commit resends so far (they back off). */
+  retries: number;
 }
 
 /** A read-only view of one transaction, for status pages and tests. */
@@ -76,6 +78,8 @@ export class Coordinator {
   readonly #random: Random | undefined;
   readonly #txs = new Map<string, CoordTx>();
   readonly #due = new DueQueue();
+  /** Transactions in state `committed` (decided, resending until acknowledged). */
+  #awaitingAcks = 0;
 
   constructor(init: CoordinatorInit) {
     this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
@@ -84,16 +88,26 @@ export class Coordinator {
     this.#random = init.random;
   }
 
-  /** Transactions tracked now (at most `maxConcurrentTransactions`, plus any recovered beyond it). */
+  /** Transactions tracked now: undecided ones and committed ones awaiting acknowledgements. */
   get activeCount(): number {
     return this.#txs.size;
   }
 
+  /** Undecided transactions (what `maxConcurrentTransactions` bounds). */
+  get undecidedCount(): number {
+    return this.#txs.size - this.#awaitingAcks;
+  }
+
   /** Starts a transaction and returns its id (`txId`, or 32 hex characters from the Random). */
   beginTransaction(nowMs: number, txId?: string): string {
-    if (this.#txs.size >= this.config.maxConcurrentTransactions) {
+    if (this.undecidedCount >= this.config.maxConcurrentTransactions) {
       throw new TxLimitError(`at most ${this.config.maxConcurrentTransactions} concurrent transactions`, {
         limit: this.config.maxConcurrentTransactions,
+      });
+    }
+    if (this.#awaitingAcks >= this.config.maxAwaitingAcks) {
+      throw new TxLimitError(`${this.#awaitingAcks} committed transactions still await acknowledgements`, {
+        limit: this.config.maxAwaitingAcks,
       });
     }
     let id: string;
@@ -114,6 +128,7 @@ export class Coordinator {
       nodes: new Map(),
       commitVotes: 0,
       commitRecord: undefined,
+      retries: 0,
     };
     this.#txs.set(id, tx);
     this.#schedule(tx);
@@ -202,6 +217,7 @@ export class Coordinator {
     const tx = this.#txs.get(record.txId);
     if (tx === undefined || tx.state !== 'committing') return [];
     tx.state = 'committed';
+    this.#awaitingAcks++;
     tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
     this.#schedule(tx);
     this.stats.decided('committed', nowMs - tx.startedMs);
@@ -240,6 +256,7 @@ export class Coordinator {
     for (const record of open.values()) {
       const tx = this.#recoveredTx(record, nowMs);
       this.#txs.set(tx.txId, tx);
+      this.#awaitingAcks++;
       this.#schedule(tx);
       for (const node of tx.nodes.keys()) effects.push(this.#commitTo(tx.txId, node));
     }
@@ -358,7 +375,9 @@ export class Coordinator {
         break;
       case 'committed':
         if (nowMs >= tx.nextRetryMs) {
-          tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
+          tx.retries++;
+          const backoffMs = this.config.commitRetryIntervalMs * 2 ** Math.min(tx.retries, 30);
+          tx.nextRetryMs = nowMs + Math.min(backoffMs, this.config.commitRetryMaxIntervalMs);
           this.#schedule(tx);
           return [...tx.nodes]
             .filter(([, node]) => !node.acked)
@@ -392,6 +411,7 @@ export class Coordinator {
   }
 
   #forget(tx: CoordTx): void {
+    if (tx.state === 'committed') this.#awaitingAcks--;
     this.#txs.delete(tx.txId);
     this.#due.delete(tx.txId);
     this.stats.setActive(this.#txs.size);
@@ -418,6 +438,7 @@ export class Coordinator {
       nodes,
       commitVotes: shards.size,
       commitRecord: record,
+      retries: 0,
     };
   }
 

@@ -100,6 +100,37 @@ describe('Coordinator (seed API)', () => {
     expect(() => coordinator({ maxConcurrentTransactions: 0 })).toThrow(/maxConcurrentTransactions/);
   });
 
+  it('counts only undecided transactions against the limit; ones awaiting acks have their own bound', () => {
+    const c = coordinator({ maxConcurrentTransactions: 1, maxAwaitingAcks: 2 });
+    const commit = (txId: string) => {
+      durable(
+        c,
+        prepared(c, 1, txId).length > 0 ? c.recordVote(txId, shardOf(`${txId}/0`), 'commit', 1) : [],
+      );
+    };
+    commit('a');
+    expect(c.status('a')?.state).toBe('committed');
+    expect(c.undecidedCount).toBe(0);
+    c.beginTransaction(2, 'b'); // the slot of 'a' is free although n0 has not acknowledged it
+    expect(() => c.beginTransaction(2, 'c')).toThrow(TxLimitError);
+    c.addParticipant('b', shardOf('b/0'), 'n0');
+    c.prepare('b', 2);
+    durable(c, c.recordVote('b', shardOf('b/0'), 'commit', 3));
+    expect(() => c.beginTransaction(4, 'c')).toThrow(/await acknowledgements/);
+    c.handle({ type: 'ack', txId: 'a', from: 'n0' }, 5);
+    c.handle({ type: 'ack', txId: 'b', from: 'n0' }, 5);
+    expect(c.beginTransaction(6, 'c')).toBe('c');
+  });
+
+  it('backs off commit resends to a participant that does not answer', () => {
+    const c = coordinator({ commitRetryIntervalMs: 100, commitRetryMaxIntervalMs: 500 });
+    prepared(c, 1);
+    durable(c, c.recordVote('tx1', shardOf('tx1/0'), 'commit', 0), 0);
+    const resends: number[] = [];
+    for (let t = 0; t <= 3_000; t += 10) if (sends(c.tick(t)).length > 0) resends.push(t);
+    expect(resends.slice(0, 6)).toEqual([100, 300, 700, 1_200, 1_700, 2_200]);
+  });
+
   it('aborts when the prepare deadline passes, and resends prepare to silent participants before that', () => {
     const c = coordinator({ prepareTimeoutMs: 1_000, commitRetryIntervalMs: 300 });
     prepared(c, 2);
