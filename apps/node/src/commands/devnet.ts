@@ -16,6 +16,7 @@ Ctrl-C stops them all cleanly. Data is kept between runs unless --fresh is given
   --base-port P      node i serves its API on P+i, peers on P+100+i, metrics on P+200+i (default 7070)
   --fresh            wipe the data directory first
   --demo             once up, store a demo file and read it back
+  --semantic         run every node with --semantic (enables "trinity search")
   -h, --help         this help
 `;
 
@@ -25,6 +26,7 @@ const flags = {
   'base-port': { type: 'string' },
   fresh: { type: 'boolean' },
   demo: { type: 'boolean' },
+  semantic: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,6 +93,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     dataDir,
     basePort: intFlag(values['base-port'], 'base-port', 7070),
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
+    nodeArgs: values.semantic ? ['--semantic'] : [],
   });
   let stopping = false;
   const stop = async () => {
