@@ -1,4 +1,5 @@
 import './polyfill.js';
+import './runtime-flags.js';
 import { ConfigError } from '@trinity/core';
 import { ApiError, clientCommand } from './commands/client.js';
 import { devnetCommand } from './commands/devnet.js';

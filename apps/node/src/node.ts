@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, fromHex, type Logger, randomBytes, SystemClock, toHex } from '@trinity/core';
+import { defaultBackend } from '@trinity/erasure';
 import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
 import { z } from 'zod';
 import type { NodeConfig } from './config.js';
@@ -395,6 +396,7 @@ export class TrinityNode {
       apiUrl: this.#apiUrl,
       metricsUrl: this.#metricsUrl ?? null,
       version: nodeVersion,
+      codec: defaultBackend(),
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
       connections: this.libp2p.getConnections().length,
       peers: this.membership.peers().map((peer) => ({
