@@ -17,6 +17,7 @@ import {
   isCoordinatorMessage,
   Participant,
   parseTxMessage,
+  type ShardLocks,
   type TxEffect,
   TxEngine,
   TxLog,
@@ -30,7 +31,20 @@ const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 3;
 const participantsCount = 4;
 const onlyArg = process.argv.indexOf('--concurrent');
 const concurrencies = onlyArg > 0 ? [Number(process.argv[onlyArg + 1])] : [1, 16, 256];
-const validations = process.argv.includes('--plain') ? [false] : [false, true];
+/** `plain`: messages passed as objects; `validated`: through JSON and the schema, as the daemon does; `stub-locks`: plain with a trivial lock table, to show what the lock table costs. */
+type Variant = 'plain' | 'validated' | 'stub-locks';
+const variants: [Variant, number[]][] = process.argv.includes('--plain')
+  ? [['plain', concurrencies]]
+  : [
+      ['plain', concurrencies],
+      ['validated', concurrencies],
+      ['stub-locks', [256]],
+    ];
+const implOf: Record<Variant, string> = {
+  plain: '@trinity/tx',
+  validated: '@trinity/tx (JSON + schema)',
+  'stub-locks': '@trinity/tx (stub lock table)',
+};
 
 interface Row {
   bench: string;
@@ -110,21 +124,33 @@ function loopback(engines: Map<string, Engine>, validate: boolean) {
   };
 }
 
-async function cluster(dir: string, validate: boolean) {
+/** A lock table that grants everything: what the protocol costs without @trinity/vsa's lock bookkeeping. */
+const stubLocks: ShardLocks = {
+  acquire: (shardHash, _holderId, _txId, nowMs) => ({
+    binding: shardHash,
+    fencingToken: 1,
+    expiresAtMs: nowMs + 60_000,
+  }),
+  release: () => {},
+  verify: () => false,
+  releaseTransaction: () => 0,
+  latestFencingToken: () => 1,
+};
+
+async function cluster(dir: string, variant: Variant) {
   const engines = new Map<string, Engine>();
   const logs: TxLog[] = [];
   const clock = new SystemClock();
-  const transport = loopback(engines, validate);
+  const transport = loopback(engines, variant === 'validated');
   const ids = ['coordinator', ...Array.from({ length: participantsCount }, (_, i) => `participant-${i}`)];
   for (const nodeId of ids) {
     const log = await TxLog.open(join(dir, `${nodeId}.txlog`), {
-      preallocateBytes: Number(process.env.PREALLOC ?? 0),
+      preallocateBytes: 0,
     });
     logs.push(log);
-    const locks = new ShardLockManager();
+    const locks = variant === 'stub-locks' ? stubLocks : new ShardLockManager();
     const config = {
       maxConcurrentTransactions: 1024,
-      ...(process.env.SHORT ? { prepareTimeoutMs: 1000, clockSkewMarginMs: 0 } : {}),
     };
     engines.set(
       nodeId,
@@ -134,8 +160,8 @@ async function cluster(dir: string, validate: boolean) {
   return { engines, logs, coordinator: engines.get('coordinator')!, participants: ids.slice(1) };
 }
 
-async function measureCommits(dir: string, concurrent: number, validate: boolean): Promise<void> {
-  const { coordinator, participants, logs } = await cluster(dir, validate);
+async function measureCommits(dir: string, concurrent: number, variant: Variant): Promise<void> {
+  const { coordinator, participants, logs } = await cluster(dir, variant);
   let committed = 0;
   let aborted = 0;
   let counting = false;
@@ -172,7 +198,7 @@ async function measureCommits(dir: string, concurrent: number, validate: boolean
     }
   }
   for (const log of logs) await log.close();
-  const impl = validate ? '@trinity/tx (JSON + schema)' : '@trinity/tx';
+  const impl = implOf[variant];
   report({
     bench: '2pc-commit',
     impl,
@@ -287,10 +313,10 @@ const root = await mkdtemp(join(tmpdir(), 'trinity-tx-bench-'));
 try {
   measureStateMachines();
   await measureFdatasync(root);
-  for (const validate of validations) {
-    for (const concurrent of concurrencies) {
-      const dir = await mkdtemp(join(root, `c${concurrent}-`));
-      await measureCommits(dir, concurrent, validate);
+  for (const [variant, levels] of variants) {
+    for (const concurrent of levels) {
+      const dir = await mkdtemp(join(root, `${variant}-${concurrent}-`));
+      await measureCommits(dir, concurrent, variant);
     }
   }
 } finally {
