@@ -144,9 +144,8 @@ async function cluster(dir: string, variant: Variant) {
   const transport = loopback(engines, variant === 'validated');
   const ids = ['coordinator', ...Array.from({ length: participantsCount }, (_, i) => `participant-${i}`)];
   for (const nodeId of ids) {
-    const log = await TxLog.open(join(dir, `${nodeId}.txlog`), {
-      preallocateBytes: 0,
-    });
+    // Default log settings, as a node runs them (16 MiB preallocated, written during the warm-up).
+    const log = await TxLog.open(join(dir, `${nodeId}.txlog`));
     logs.push(log);
     const locks = variant === 'stub-locks' ? stubLocks : new ShardLockManager();
     const config = {
