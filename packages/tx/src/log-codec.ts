@@ -6,10 +6,13 @@ import { type TxLogRecord, txLogRecordSchema } from './log-record.js';
 /** First bytes of every log file: name and format version. */
 export const LOG_MAGIC = utf8ToBytes('TRTXLOG1');
 /**
- * Frame header (little-endian): u32 CRC-32C of everything after it (length, sequence number,
- * payload), u32 payload length, u64 sequence number. A frame moved, truncated or renumbered fails.
+ * Frame header (little-endian): u32 CRC-32C of everything after it (length word, sequence number,
+ * payload), u32 length word (payload length; the top bit marks the last frame of a group write),
+ * u64 sequence number. A frame moved, truncated, renumbered or re-marked fails its check.
  */
 export const FRAME_HEADER_BYTES = 16;
+const BATCH_END = 0x8000_0000;
+const LENGTH_MASK = 0x7fff_ffff;
 
 /** The JSON text of a record and its UTF-8 length. */
 export interface EncodedRecord {
@@ -22,14 +25,18 @@ export function encodeRecord(record: TxLogRecord): EncodedRecord {
   return { json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
-/** Frames for `records`, numbered from `firstSeq`, in one buffer (what one group commit writes). */
+/**
+ * Frames for `records`, numbered from `firstSeq`, in one buffer: what one group commit writes. The
+ * last frame is marked as the end of the batch.
+ */
 export function encodeFrames(records: readonly EncodedRecord[], firstSeq: number): Uint8Array {
   let length = 0;
   for (const record of records) length += FRAME_HEADER_BYTES + record.bytes;
   const out = Buffer.allocUnsafe(length);
   let offset = 0;
   for (const [i, record] of records.entries()) {
-    out.writeUInt32LE(record.bytes, offset + 4);
+    const batchEnd = i === records.length - 1 ? BATCH_END : 0;
+    out.writeUInt32LE((record.bytes | batchEnd) >>> 0, offset + 4);
     const seq = firstSeq + i;
     out.writeUInt32LE(seq >>> 0, offset + 8);
     out.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), offset + 12);
@@ -48,7 +55,7 @@ export function encodeFrame(record: TxLogRecord, seq: number): Uint8Array {
 
 /** What a complete, checksum-valid frame at `offset` holds, or why there is none. */
 type FrameRead =
-  | { ok: true; seq: number; payload: Uint8Array; end: number }
+  | { ok: true; seq: number; payload: Uint8Array; end: number; batchEnd: boolean }
   | { ok: false; reason: string; incomplete: boolean };
 
 /** Reads the frame at `offset` of `bytes` without trusting any of it. */
@@ -56,7 +63,8 @@ export function readFrame(bytes: Uint8Array, offset: number, recordMaxBytes: num
   if (bytes.length - offset < FRAME_HEADER_BYTES)
     return { ok: false, reason: 'partial header', incomplete: true };
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, FRAME_HEADER_BYTES);
-  const length = view.getUint32(4, true);
+  const word = view.getUint32(4, true);
+  const length = word & LENGTH_MASK;
   if (length === 0 || length > recordMaxBytes) {
     return { ok: false, reason: `bad record length ${length}`, incomplete: false };
   }
@@ -67,7 +75,7 @@ export function readFrame(bytes: Uint8Array, offset: number, recordMaxBytes: num
     return { ok: false, reason: 'checksum mismatch', incomplete: false };
   }
   const seq = view.getUint32(8, true) + view.getUint32(12, true) * 0x1_0000_0000;
-  return { ok: true, seq, payload: frame.subarray(FRAME_HEADER_BYTES), end };
+  return { ok: true, seq, payload: frame.subarray(FRAME_HEADER_BYTES), end, batchEnd: word >= BATCH_END };
 }
 
 /** A record from a checksum-valid payload; a payload that does not parse is damage, not a torn tail. */
@@ -103,10 +111,9 @@ export function decodeFrames(bytes: Uint8Array, start: number, recordMaxBytes: n
   while (offset < bytes.length) {
     const frame = readFrame(bytes, offset, recordMaxBytes);
     if (!frame.ok) {
-      const later = allZero(bytes, offset)
-        ? undefined
-        : findValidFrame(bytes, offset + 1, recordMaxBytes, lastSeq);
-      const corruption = later === undefined ? undefined : { offset, reason: frame.reason };
+      const corruption = damageBeforeLastBatch(bytes, offset, recordMaxBytes, lastSeq)
+        ? { offset, reason: frame.reason }
+        : undefined;
       return { records, firstSeq, lastSeq, validEnd: offset, corruption };
     }
     if (lastSeq !== undefined && frame.seq !== lastSeq + 1) {
@@ -132,6 +139,35 @@ export function allZero(bytes: Uint8Array, from: number): boolean {
   return true;
 }
 
+/**
+ * Whether damage at `offset` lies before the last group write. Only the last write can be torn (a
+ * write starts after the previous one was synced), so the damage is in the middle exactly when a
+ * valid frame follows it, and a completed batch (its end marked) is followed by more valid frames.
+ * Damage followed by nothing valid, or only by frames of the same unfinished batch (pages of one
+ * write may reach the disk out of order on power loss), is a torn tail.
+ */
+function damageBeforeLastBatch(
+  bytes: Uint8Array,
+  offset: number,
+  recordMaxBytes: number,
+  lastSeq: number | undefined,
+): boolean {
+  if (allZero(bytes, offset)) return false;
+  let sawBatchEnd = false;
+  let at = findValidFrame(bytes, offset + 1, recordMaxBytes, lastSeq);
+  while (at !== undefined && at < bytes.length) {
+    const frame = readFrame(bytes, at, recordMaxBytes);
+    if (!frame.ok) {
+      at = findValidFrame(bytes, at + 1, recordMaxBytes, lastSeq);
+      continue;
+    }
+    if (sawBatchEnd) return true;
+    sawBatchEnd = frame.batchEnd;
+    at = frame.end;
+  }
+  return false;
+}
+
 /** The offset of a checksum-valid frame at or after `from` numbered after `lastSeq`, if any. */
 function findValidFrame(
   bytes: Uint8Array,
@@ -142,7 +178,7 @@ function findValidFrame(
   for (let offset = from; offset + FRAME_HEADER_BYTES < bytes.length; offset++) {
     const at = offset + 4;
     const length =
-      (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+      (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) & LENGTH_MASK;
     if (length <= 0 || length > recordMaxBytes || offset + FRAME_HEADER_BYTES + length > bytes.length)
       continue;
     const frame = readFrame(bytes, offset, recordMaxBytes);

@@ -13,6 +13,7 @@ import {
   TxLogCorruptError,
   type TxLogRecord,
 } from '../src/index.js';
+import { encodeFrames, encodeRecord } from '../src/log-codec.js';
 
 const shard = (i: number) => i.toString(16).padStart(64, '0');
 const prepared = (i: number): Extract<TxLogRecord, { type: 'part-prepared' }> => ({
@@ -172,6 +173,33 @@ describe('TxLog', () => {
 });
 
 describe('decodeFrames', () => {
+  const frames = (first: number, n: number) =>
+    encodeFrames(
+      Array.from({ length: n }, (_, i) => encodeRecord(prepared(first + i))),
+      first + 1,
+    );
+
+  it('treats a hole inside the last group write as a torn tail (pages persisted out of order)', () => {
+    const earlier = frames(0, 3);
+    const last = frames(3, 5);
+    const hole = last.slice();
+    const secondFrameStart = encodeFrame(prepared(3), 4).length;
+    hole.fill(0, secondFrameStart, secondFrameStart + 40);
+    const decoded = decodeFrames(Buffer.concat([LOG_MAGIC, earlier, hole]), LOG_MAGIC.length, 65_536);
+    expect(decoded.corruption).toBeUndefined();
+    expect(decoded.records).toEqual(records(4));
+  });
+
+  it('reports damage in an earlier group write as corruption, even with more damage after it', () => {
+    const a = frames(0, 3);
+    const b = frames(3, 3);
+    const c = frames(6, 3);
+    a[20]! ^= 1;
+    c[20]! ^= 1;
+    const decoded = decodeFrames(Buffer.concat([LOG_MAGIC, a, b, c]), LOG_MAGIC.length, 65_536);
+    expect(decoded.corruption?.offset).toBe(LOG_MAGIC.length);
+  });
+
   it('stops at a truncated file without claiming corruption', async () => {
     const bytes = Buffer.concat([LOG_MAGIC, encodeFrame(prepared(1), 1), encodeFrame(prepared(2), 2)]);
     const decoded = decodeFrames(bytes.subarray(0, bytes.length - 3), LOG_MAGIC.length, 65_536);
