@@ -176,7 +176,8 @@ async function measureCommits(dir: string, concurrent: number, variant: Variant)
     }
   };
   const workers = Array.from({ length: concurrent }, worker);
-  await sleep(300);
+  // Warm-up: JIT, and the logs' first preallocation.
+  await sleep(1_000);
   counting = true;
   const syncsBefore = logs.reduce((sum, log) => sum + log.syncCount, 0);
   const start = performance.now();
