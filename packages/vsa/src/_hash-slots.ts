@@ -20,6 +20,10 @@ export class HashSlots {
     this.hashes = hashes;
   }
 
+  get bytes(): number {
+    return this.#table.byteLength;
+  }
+
   /** The slot holding `key`, or -1. */
   find(key: Uint8Array): number {
     for (let i = this.#start(key); ; i = (i + 1) & this.#mask) {

@@ -4,7 +4,7 @@ import { blockEntries, type IndexStore, queryBatchMax, signWordAt, writeEntry } 
 import { TopK } from './_top-k.js';
 import { _cosine, _nonzeroCount, type Hypervector } from './hypervector.js';
 
-/** One hit of a scan: the slot, and dot and norm for the exact similarity. */
+/** One hit of a scan: the entry's slot and its exact similarity to the query. */
 export interface ScanHit {
   readonly slot: number;
   readonly similarity: number;
@@ -31,8 +31,7 @@ export function scanTopK(
   // Similarity ≥ threshold ⟺ dot/sqrt(norm) ≥ threshold·sqrt(|q|²); a zero query scores 0 everywhere.
   const floors = norms.map((n) => (threshold <= -1 ? -Infinity : threshold * Math.sqrt(n)));
   const active = queries.map((_, q) => !(norms[q] === 0 && threshold > 0));
-  const scanner =
-    store.memory.kernel === undefined ? new JsScanner(store, queries) : new WasmScanner(store, queries);
+  const scanner = scannerFor(store, queries);
   // A short first block fills the heaps, so that later blocks only emit entries that can still rank.
   for (
     let start = 0, block = Math.min(blockEntries, 4 * k + 64);
@@ -59,6 +58,19 @@ export function scanTopK(
     }
     return out;
   });
+}
+
+/** Batches of at least this many queries use the table scan (its cost does not depend on the count)... */
+const tableScanQueriesMin = 10;
+/** ...while its table (4 KiB per plane byte) fits in L2: up to 2048 dims. Beyond, lookups miss and lose. */
+const tableScanPlaneBytesMax = 256;
+
+function scannerFor(store: IndexStore, queries: readonly Hypervector[]): Scanner {
+  if (store.memory.kernel === undefined) return new JsScanner(store, queries);
+  if (queries.length >= tableScanQueriesMin && store.pb <= tableScanPlaneBytesMax) {
+    return new WasmTableScanner(store, queries);
+  }
+  return new WasmScanner(store, queries);
 }
 
 interface Scanner {
@@ -100,6 +112,70 @@ class WasmScanner implements Scanner {
       start,
     );
     return memory.i32.subarray(outAt / 4, outAt / 4 + emitted * 3);
+  }
+}
+
+/**
+ * The WebAssembly table scan for 10 to 16 queries: a lookup table of the queries' partial sums per
+ * byte of an entry (4 KiB per byte position), built once per search, then two lookups per 8 dims.
+ */
+class WasmTableScanner implements Scanner {
+  readonly #store: IndexStore;
+  readonly #queries: number;
+  readonly #tableAt: number;
+  readonly #triples: Int32Array;
+
+  constructor(store: IndexStore, queries: readonly Hypervector[]) {
+    this.#store = store;
+    this.#queries = queries.length;
+    const positions = store.pb;
+    const tableBytes = positions * 4096;
+    this.#tableAt = store.scratchAfterNorms(tableBytes + positions * 128);
+    const qtAt = this.#tableAt + tableBytes;
+    const { kernel, i8 } = { kernel: store.memory.kernel!, i8: new Int8Array(store.memory.u8.buffer) };
+    i8.fill(0, qtAt, qtAt + positions * 128);
+    for (const [q, query] of queries.entries()) {
+      for (let j = 0; j < query.dims; j++) {
+        const bit = 1 << (j & 31);
+        if ((query.nonzero[j >>> 5]! & bit) === 0) continue;
+        i8[qtAt + j * 16 + q] = (query.sign[j >>> 5]! & bit) === 0 ? 1 : -1;
+      }
+    }
+    kernel.exports.buildTable(this.#tableAt, qtAt, positions);
+    this.#triples = new Int32Array(blockEntries * queries.length * 3);
+  }
+
+  scan(start: number, count: number, cutoffs: readonly number[]): Int32Array {
+    const store = this.#store;
+    const { memory, thresholdsAt, outAt } = store;
+    const f32 = memory.f32;
+    for (let q = 0; q < queryBatchMax; q++) {
+      f32[thresholdsAt / 4 + q] = q < this.#queries ? Math.fround(cutoffs[q]!) : Number.POSITIVE_INFINITY;
+    }
+    const emitted = memory.kernel!.exports.scanTable(
+      this.#tableAt,
+      store.entryAt(start),
+      count,
+      store.pb,
+      thresholdsAt,
+      store.normsAt + start * 4,
+      outAt,
+      start,
+    );
+    const { i32 } = memory;
+    const i16 = new Int16Array(i32.buffer);
+    const triples = this.#triples;
+    let n = 0;
+    for (let r = 0; r < emitted; r++) {
+      const at = outAt / 4 + r * 10;
+      for (let mask = i32[at + 1]!; mask !== 0; mask &= mask - 1) {
+        const q = 31 - Math.clz32(mask & -mask);
+        triples[n++] = i32[at]!;
+        triples[n++] = q;
+        triples[n++] = i16[(at + 2) * 2 + q]!;
+      }
+    }
+    return triples.subarray(0, n);
   }
 }
 

@@ -61,6 +61,16 @@ export class IndexStore {
     return this.entriesAt + this.capacity * this.stride;
   }
 
+  /**
+   * Byte offset of a scratch area of `bytes` past the norms (grown on demand, overwritten by growth):
+   * for the batch scan's lookup table, which lives only during one search.
+   */
+  scratchAfterNorms(bytes: number): number {
+    const at = align(this.normsAt + this.capacity * 4);
+    if (!this.memory.ensure(at + bytes)) throw new IndexFullError(this.count);
+    return at;
+  }
+
   /** Byte offset of entry `slot`. */
   entryAt(slot: number): number {
     return this.entriesAt + slot * this.stride;

@@ -26,6 +26,17 @@ export interface KernelExports {
     out: number,
     slot: number,
   ): number;
+  buildTable(tab: number, qt: number, positions: number): void;
+  scanTable(
+    tab: number,
+    e: number,
+    count: number,
+    pb: number,
+    thr: number,
+    inv: number,
+    out: number,
+    slot: number,
+  ): number;
 }
 
 const pageBytes = 65_536;

@@ -62,6 +62,12 @@ export class SemanticIndex {
     return this.#store.count;
   }
 
+  /** Bytes the index holds: its arena (entries, norms, scratch) plus hashes, norms and the hash table. */
+  get bytes(): number {
+    const store = this.#store;
+    return store.memory.bytes + store.hashes.byteLength + store.norms.byteLength + store.slots.bytes;
+  }
+
   /** 'wasm' when searches run on the WebAssembly SIMD kernel, else 'js'. */
   get kernel(): 'wasm' | 'js' {
     return this.#store.memory.kernel === undefined ? 'js' : 'wasm';
@@ -72,6 +78,16 @@ export class SemanticIndex {
     assertBytes(shardHash, 'shardHash', 32);
     assertBytes(data, 'data');
     this.#store.put(shardHash, this.encoder.encode(data));
+  }
+
+  /** Fingerprints a stream of chunks (a file read stream, say) and indexes it under `shardHash`. */
+  async addStream(
+    shardHash: Uint8Array,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<void> {
+    assertBytes(shardHash, 'shardHash', 32);
+    const vector = await this.encoder.encodeStream(source);
+    this.#store.put(shardHash, vector);
   }
 
   /** Indexes a fingerprint made elsewhere (network sync) under `shardHash` (replacing what was there). */

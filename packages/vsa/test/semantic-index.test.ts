@@ -90,12 +90,14 @@ describe('SemanticIndex search', () => {
         fc.integer({ min: 0, max: 700 }),
         fc.integer({ min: 1, max: 40 }),
         fc.constantFrom(-1, -0.2, 0, 0.1, 0.3),
-        (seed, dims, count, k, threshold) => {
+        fc.constantFrom(3, 12),
+        (seed, dims, count, k, threshold, queryCount) => {
+          // 12 queries take the table scan, fewer the popcount scan.
           for (const kernel of kernels) {
             const random = seededRandom(seed);
             const { index, model } = randomIndex(random, kernel, dims, count);
             expect(index.size).toBe(model.entries.length);
-            const queries = Array.from({ length: 3 }, () =>
+            const queries = Array.from({ length: queryCount }, () =>
               randomHypervector(random, dims, random.pick([0.1, 1])),
             );
             if (model.entries.length > 0) queries.push(model.entries[0]!.vector);
@@ -141,7 +143,20 @@ describe('SemanticIndex search', () => {
     expect(best!.similarity).toBeGreaterThan(0.5);
     expect(second!.similarity).toBeLessThan(0.2);
     expect(index.search(shards[3]!, { topK: 1 })[0]!.similarity).toBe(1);
+    expect(index.bytes).toBeGreaterThan(50 * 256);
     expect(index.search(fingerprint(shards[3]!), { threshold: 0.9 }).length).toBe(1);
+  });
+
+  it('indexes streams like whole inputs', async () => {
+    const random = seededRandom(12);
+    const data = random.bytes(100_000);
+    const index = new SemanticIndex({ dims: 512 });
+    async function* chunks() {
+      for (let i = 0; i < data.length; i += 9_999) yield data.subarray(i, i + 9_999);
+    }
+    await index.addStream(hashOf(1), chunks());
+    index.add(hashOf(2), data);
+    expect(hypervectorsEqual(index.vector(hashOf(1))!, index.vector(hashOf(2))!)).toBe(true);
   });
 
   it('applies topK, maxResults and threshold', () => {

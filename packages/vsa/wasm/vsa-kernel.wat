@@ -257,4 +257,198 @@
         (local.set $e (local.get $pEnd))
         (br $entries)))
     (local.get $emitted))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; buildTable: for 16 queries at once, the table scanTable looks dot contributions up in. For each
+  ;; byte position k of a plane (`positions` of them) and each byte value v, the 16 bytes
+  ;; T[k][v] (at tab + k*4096 + v*16) hold, per query lane, the sum of that query's trits at the
+  ;; dimensions 8k..8k+7 whose bits are set in v: a value in [-8, 8]. qt holds the queries'
+  ;; trits transposed, 16 bytes per dimension (one lane per query, 0 for lanes without a query).
+  ;; Each entry is one earlier entry (v with its lowest bit cleared) plus one trit vector.
+  (func (export "buildTable") (param $tab i32) (param $qt i32) (param $positions i32)
+    (local $k i32) (local $v i32) (local $row i32) (local $dims i32)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $k) (local.get $positions)))
+        (local.set $row (i32.add (local.get $tab) (i32.shl (local.get $k) (i32.const 12))))
+        (local.set $dims (i32.add (local.get $qt) (i32.shl (local.get $k) (i32.const 7))))
+        (v128.store (local.get $row) (v128.const i64x2 0 0))
+        (local.set $v (i32.const 1))
+        (loop $values
+          (v128.store (i32.add (local.get $row) (i32.shl (local.get $v) (i32.const 4)))
+            (i8x16.add
+              (v128.load (i32.add (local.get $row)
+                (i32.shl (i32.and (local.get $v) (i32.sub (local.get $v) (i32.const 1))) (i32.const 4))))
+              (v128.load (i32.add (local.get $dims) (i32.shl (i32.ctz (local.get $v)) (i32.const 4))))))
+          (br_if $values (i32.lt_u (local.tee $v (i32.add (local.get $v) (i32.const 1))) (i32.const 256))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rows))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; scanTable: the dot products of `count` entries against 16 queries at once, by table lookup:
+  ;; dot = Σ_k T[k][P_k] - T[k][N_k] over the byte positions k, where P and N are the entry's +1 and
+  ;; -1 trits (two lookups per 8 dimensions serve all 16 queries). Lanes are summed in i8 for one
+  ;; 64-bit word (|sum| ≤ 64) and then in i16 (|dot| ≤ 10000). Entries are laid out as for scan.
+  ;; An entry with some query's score dot·invNorm at or above that query's cut-off (thr: 16 f32) is
+  ;; emitted as a 40-byte record: slot i32, query mask i32, then the 16 dots as i16.
+  ;; (The same work as scan does per query, without a popcount: 1.6× faster here for 16 queries.)
+  (func (export "scanTable")
+      (param $tab i32) (param $e i32) (param $count i32) (param $pb i32) (param $thr i32) (param $inv i32)
+      (param $out i32) (param $slot i32) (result i32)
+    (local $end i32) (local $p i32) (local $pEnd i32) (local $t i32) (local $stride i32) (local $emitted i32)
+    (local $mask i32) (local $P i64) (local $N i64) (local $acc8 v128) (local $lo v128) (local $hi v128)
+    (local $inv4 v128)
+    (local.set $stride (i32.shl (local.get $pb) (i32.const 1)))
+    (local.set $end (i32.add (local.get $e) (i32.mul (local.get $count) (local.get $stride))))
+    (block $done
+      (loop $entries
+        (br_if $done (i32.ge_u (local.get $e) (local.get $end)))
+        (local.set $lo (v128.const i64x2 0 0))
+        (local.set $hi (v128.const i64x2 0 0))
+        (local.set $p (local.get $e))
+        (local.set $pEnd (i32.add (local.get $e) (local.get $stride)))
+        (local.set $t (local.get $tab))
+        (loop $blocks
+            ;; word 0 of the block: N = its -1 trits, P = its +1 trits
+            (local.set $N (i64.load offset=0 (local.get $p)))
+            (local.set $P (i64.and (i64.load offset=32 (local.get $p)) (i64.xor (local.get $N) (i64.const -1))))
+            (local.set $acc8 (v128.const i64x2 0 0))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=0 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $P)) (i32.const 4)) (i32.const 4080))))
+              (v128.load offset=0 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $N)) (i32.const 4)) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=4096 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 4))) (i32.const 4080))))
+              (v128.load offset=4096 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 4))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=8192 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 12))) (i32.const 4080))))
+              (v128.load offset=8192 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 12))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=12288 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 20))) (i32.const 4080))))
+              (v128.load offset=12288 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 20))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=16384 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 28))) (i32.const 4080))))
+              (v128.load offset=16384 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 28))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=20480 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 36))) (i32.const 4080))))
+              (v128.load offset=20480 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 36))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=24576 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 44))) (i32.const 4080))))
+              (v128.load offset=24576 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 44))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=28672 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 52))) (i32.const 4080))))
+              (v128.load offset=28672 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 52))) (i32.const 4080)))))))
+            (local.set $lo (i16x8.add (local.get $lo) (i16x8.extend_low_i8x16_s (local.get $acc8))))
+            (local.set $hi (i16x8.add (local.get $hi) (i16x8.extend_high_i8x16_s (local.get $acc8))))
+            ;; word 1 of the block: N = its -1 trits, P = its +1 trits
+            (local.set $N (i64.load offset=8 (local.get $p)))
+            (local.set $P (i64.and (i64.load offset=40 (local.get $p)) (i64.xor (local.get $N) (i64.const -1))))
+            (local.set $acc8 (v128.const i64x2 0 0))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=32768 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $P)) (i32.const 4)) (i32.const 4080))))
+              (v128.load offset=32768 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $N)) (i32.const 4)) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=36864 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 4))) (i32.const 4080))))
+              (v128.load offset=36864 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 4))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=40960 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 12))) (i32.const 4080))))
+              (v128.load offset=40960 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 12))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=45056 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 20))) (i32.const 4080))))
+              (v128.load offset=45056 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 20))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=49152 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 28))) (i32.const 4080))))
+              (v128.load offset=49152 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 28))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=53248 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 36))) (i32.const 4080))))
+              (v128.load offset=53248 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 36))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=57344 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 44))) (i32.const 4080))))
+              (v128.load offset=57344 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 44))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=61440 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 52))) (i32.const 4080))))
+              (v128.load offset=61440 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 52))) (i32.const 4080)))))))
+            (local.set $lo (i16x8.add (local.get $lo) (i16x8.extend_low_i8x16_s (local.get $acc8))))
+            (local.set $hi (i16x8.add (local.get $hi) (i16x8.extend_high_i8x16_s (local.get $acc8))))
+            ;; word 2 of the block: N = its -1 trits, P = its +1 trits
+            (local.set $N (i64.load offset=16 (local.get $p)))
+            (local.set $P (i64.and (i64.load offset=48 (local.get $p)) (i64.xor (local.get $N) (i64.const -1))))
+            (local.set $acc8 (v128.const i64x2 0 0))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=65536 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $P)) (i32.const 4)) (i32.const 4080))))
+              (v128.load offset=65536 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $N)) (i32.const 4)) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=69632 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 4))) (i32.const 4080))))
+              (v128.load offset=69632 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 4))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=73728 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 12))) (i32.const 4080))))
+              (v128.load offset=73728 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 12))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=77824 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 20))) (i32.const 4080))))
+              (v128.load offset=77824 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 20))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=81920 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 28))) (i32.const 4080))))
+              (v128.load offset=81920 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 28))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=86016 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 36))) (i32.const 4080))))
+              (v128.load offset=86016 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 36))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=90112 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 44))) (i32.const 4080))))
+              (v128.load offset=90112 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 44))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=94208 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 52))) (i32.const 4080))))
+              (v128.load offset=94208 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 52))) (i32.const 4080)))))))
+            (local.set $lo (i16x8.add (local.get $lo) (i16x8.extend_low_i8x16_s (local.get $acc8))))
+            (local.set $hi (i16x8.add (local.get $hi) (i16x8.extend_high_i8x16_s (local.get $acc8))))
+            ;; word 3 of the block: N = its -1 trits, P = its +1 trits
+            (local.set $N (i64.load offset=24 (local.get $p)))
+            (local.set $P (i64.and (i64.load offset=56 (local.get $p)) (i64.xor (local.get $N) (i64.const -1))))
+            (local.set $acc8 (v128.const i64x2 0 0))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=98304 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $P)) (i32.const 4)) (i32.const 4080))))
+              (v128.load offset=98304 (i32.add (local.get $t) (i32.and (i32.shl (i32.wrap_i64 (local.get $N)) (i32.const 4)) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=102400 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 4))) (i32.const 4080))))
+              (v128.load offset=102400 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 4))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=106496 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 12))) (i32.const 4080))))
+              (v128.load offset=106496 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 12))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=110592 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 20))) (i32.const 4080))))
+              (v128.load offset=110592 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 20))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=114688 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 28))) (i32.const 4080))))
+              (v128.load offset=114688 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 28))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=118784 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 36))) (i32.const 4080))))
+              (v128.load offset=118784 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 36))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=122880 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 44))) (i32.const 4080))))
+              (v128.load offset=122880 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 44))) (i32.const 4080)))))))
+            (local.set $acc8 (i8x16.add (local.get $acc8) (i8x16.sub
+              (v128.load offset=126976 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $P) (i64.const 52))) (i32.const 4080))))
+              (v128.load offset=126976 (i32.add (local.get $t) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $N) (i64.const 52))) (i32.const 4080)))))))
+            (local.set $lo (i16x8.add (local.get $lo) (i16x8.extend_low_i8x16_s (local.get $acc8))))
+            (local.set $hi (i16x8.add (local.get $hi) (i16x8.extend_high_i8x16_s (local.get $acc8))))
+            (local.set $t (i32.add (local.get $t) (i32.const 131072)))
+            (br_if $blocks (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 64))) (local.get $pEnd))))
+        ;; lanes of lo are queries 0-7, of hi 8-15
+        (local.set $inv4 (f32x4.splat (f32.load (local.get $inv))))
+        (local.set $mask (i32.or
+          (i32.or (i32x4.bitmask (f32x4.ge (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (local.get $inv4)) (v128.load offset=0 (local.get $thr))))
+            (i32.shl (i32x4.bitmask (f32x4.ge (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (local.get $inv4)) (v128.load offset=16 (local.get $thr)))) (i32.const 4)))
+          (i32.or (i32.shl (i32x4.bitmask (f32x4.ge (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (local.get $inv4)) (v128.load offset=32 (local.get $thr)))) (i32.const 8))
+            (i32.shl (i32x4.bitmask (f32x4.ge (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (local.get $inv4)) (v128.load offset=48 (local.get $thr)))) (i32.const 12)))))
+        (if (local.get $mask)
+          (then
+            (i32.store (local.get $out) (local.get $slot))
+            (i32.store offset=4 (local.get $out) (local.get $mask))
+            (v128.store offset=8 (local.get $out) (local.get $lo))
+            (v128.store offset=24 (local.get $out) (local.get $hi))
+            (local.set $out (i32.add (local.get $out) (i32.const 40)))
+            (local.set $emitted (i32.add (local.get $emitted) (i32.const 1)))))
+        (local.set $slot (i32.add (local.get $slot) (i32.const 1)))
+        (local.set $inv (i32.add (local.get $inv) (i32.const 4)))
+        (local.set $e (local.get $pEnd))
+        (br $entries)))
+    (local.get $emitted))
 )
