@@ -27,6 +27,7 @@ export function simConfig(seed: number, overrides: Partial<SimConfig> = {}): Sim
     randomCrashes: 0,
     locksSurviveCrash: true,
     clockSkewMs: seed % 3 === 0 ? 150 : 0,
+    checkpointEveryMs: seed % 2 === 0 ? 0 : 61,
     lockTtlMs: 300,
     txConfig: simTxConfig,
     ...overrides,

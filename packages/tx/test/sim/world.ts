@@ -45,6 +45,8 @@ export interface SimConfig {
   readonly locksSurviveCrash: boolean;
   /** Each node's clock runs ahead of virtual time by a fixed offset in [0, clockSkewMs]. */
   readonly clockSkewMs: number;
+  /** Every node replaces its log by its live records this often (0: never). */
+  readonly checkpointEveryMs: number;
   readonly crash?: CrashPoint;
   readonly lockTtlMs: number;
   readonly txConfig: TxConfigInput;
@@ -71,6 +73,7 @@ type SimEvent =
   | { kind: 'sync'; node: string; epoch: number }
   | { kind: 'host'; node: string; epoch: number }
   | { kind: 'tick'; node: string; epoch: number }
+  | { kind: 'checkpoint'; node: string }
   | { kind: 'crash'; node: string; survivors: number | undefined; downMs: number }
   | { kind: 'restart'; node: string };
 
@@ -135,6 +138,10 @@ export class SimWorld {
     const ids = [COORDINATOR, ...Array.from({ length: config.participants }, (_, i) => `p${i}`)];
     for (const id of ids) this.#nodes.set(id, this.#newNode(id));
     this.#planTransactions(ids);
+    if (config.checkpointEveryMs > 0) {
+      for (const id of ids)
+        this.#push(this.#rng.int(1, config.checkpointEveryMs), { kind: 'checkpoint', node: id });
+    }
     for (let i = 0; i < config.randomCrashes; i++) {
       const node = this.#rng.pick(ids);
       const atMs = this.#rng.int(0, config.faultsUntilMs);
@@ -233,6 +240,13 @@ export class SimWorld {
       case 'tick':
         this.#step(event.node, (node) => this.#tick(node), event.epoch);
         break;
+      case 'checkpoint':
+        // Only a checkpoint that compacts something is a step (and so a crash point).
+        if (this.#worthCheckpointing(this.#node(event.node)))
+          this.#step(event.node, (node) => this.#checkpoint(node));
+        if (this.#nowMs < this.config.faultsUntilMs)
+          this.#push(this.#nowMs + this.config.checkpointEveryMs, event);
+        break;
       case 'crash':
         if (this.#nowMs < this.config.faultsUntilMs)
           this.#crash(this.#node(event.node), event.survivors, event.downMs);
@@ -294,6 +308,23 @@ export class SimWorld {
     const effects: TxEffect[] = [];
     for (const record of node.log.durableRecords.slice(before)) effects.push(...this.#logged(node, record));
     return effects;
+  }
+
+  /**
+   * A checkpoint as TxEngine takes one: what is written is synced (and reported), then the log is
+   * replaced by the live records of both roles. Skipped while a sync is on its way.
+   */
+  #checkpoint(node: SimNode): TxEffect[] {
+    const live = [...node.coordinator.liveRecords(), ...node.participant.liveRecords()];
+    this.#log(`${node.id} checkpoint: ${node.log.durableRecords.length} -> ${live.length} records`);
+    void node.log.checkpoint(live);
+    return [];
+  }
+
+  #worthCheckpointing(node: SimNode): boolean {
+    if (!node.up || node.syncScheduled || node.log.pendingCount > 0) return false;
+    const live = node.coordinator.liveRecords().length + node.participant.liveRecords().length;
+    return live < node.log.durableRecords.length;
   }
 
   #logged(node: SimNode, record: TxLogRecord): TxEffect[] {
