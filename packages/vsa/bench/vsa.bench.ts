@@ -1,7 +1,8 @@
-// @trinity/vsa benchmarks: fingerprint encoding (MB/s) and exact top-10 search (ms/query) at 10k,
-// 100k and 1M entries, single queries and 16 per pass, beside a native C popcount scan over the same
-// layout built here with `cc -O3 -march=native` (skipped with a note when no compiler is found).
-// `--json` prints one JSON object per line; `--quick` runs small sizes only (a smoke test).
+// @trinity/vsa benchmarks: fingerprint encoding (MB/s), bundling, and exact top-10 search (ms/query) at 10k,
+// 100k and 1M entries, single queries and 16 per pass, beside native C popcount scans built here with
+// `cc -O3 -march=native` (skipped with a note when no compiler is found): over the index's own layout
+// and over plain planes, 16-query passes also with the queries transposed; ratios are against the
+// fastest. `--json` prints one JSON object per line; `--quick` runs small sizes only (a smoke test).
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,10 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Random, randomSeed, seededRandom, sha256 } from '@trinity/core';
 import {
+  bundle,
   dot,
   FingerprintEncoder,
   type Hypervector,
   nonzeroCount,
+  randomHypervector,
   SemanticIndex,
   wasmKernelAvailable,
 } from '../src/index.js';
@@ -88,6 +91,16 @@ function benchEncoder(random: Random): void {
         unit: 'MB/s',
       });
     }
+  }
+}
+
+function benchBundle(random: Random): void {
+  const vectors = Array.from({ length: 1000 }, () => randomHypervector(random, 1024, 0.9));
+  for (const kernel of wasmKernelAvailable() ? (['wasm', 'js'] as const) : (['js'] as const)) {
+    bundle(vectors, { kernel });
+    const ms = best(Array.from({ length: 15 }, () => timeMs(() => bundle(vectors, { kernel }))));
+    const impl = kernel === 'wasm' ? ours : oursTs;
+    emit({ bench: 'bundle', impl, params: { vectors: 1000, dims: 1024 }, value: round(ms), unit: 'ms' });
   }
 }
 
@@ -341,6 +354,7 @@ if (!json)
   );
 if (!wasmKernelAvailable()) note('WebAssembly SIMD is not available here: only the TS fallback runs');
 benchEncoder(random);
+if (!quick) benchBundle(random);
 const anchorDir = mkdtempSync(join(tmpdir(), 'trinity-vsa-bench-'));
 try {
   const sizes = quick
