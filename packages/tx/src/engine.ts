@@ -110,6 +110,9 @@ export class TxEngine {
   #stagingReady: Promise<void> | undefined;
   #timer: { handle: TimerHandle; atMs: number } | undefined;
   #checkpointing = false;
+  #draining = false;
+  /** Wakes `drain` when the last in-flight transaction settles. */
+  #drained: (() => void) | undefined;
   #stopped: TxEngineStoppedError | undefined;
 
   private constructor(init: TxEngineInit) {
@@ -154,6 +157,7 @@ export class TxEngine {
    */
   execute(participants: readonly TxParticipantSpec[], options: ExecuteOptions = {}): Promise<TxResult> {
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    if (this.#draining) return Promise.reject(new TxEngineStoppedError('draining: no new transactions'));
     const nowMs = this.#clock.nowMs();
     let txId: string;
     try {
@@ -208,6 +212,42 @@ export class TxEngine {
   /** Stops timers and fails in-flight `execute` calls; the log stays open (its owner closes it). */
   async close(): Promise<void> {
     this.#stop(new TxEngineStoppedError('closed'));
+  }
+
+  /**
+   * Graceful shutdown: refuses new transactions (TxEngineStoppedError), keeps serving peers, and
+   * resolves once every in-flight `execute` has settled or `timeoutMs` has passed; then `close()`.
+   * Returns how many were still in flight (they are failed by the close).
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.#draining = true;
+    const deadline = this.#clock.nowMs() + timeoutMs;
+    while (this.#pending.size > 0 && this.#stopped === undefined && this.#clock.nowMs() < deadline) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        this.#clock.setTimeout(resolve, Math.max(0, Math.min(100, deadline - this.#clock.nowMs())));
+      });
+    }
+    const left = this.#pending.size;
+    await this.close();
+    return left;
+  }
+
+  /** A plain view for status pages: what is in flight and the statistics. */
+  snapshot(): {
+    readonly coordinating: number;
+    readonly undecided: number;
+    readonly inDoubt: number;
+    readonly participating: number;
+    readonly stats: Record<string, number>;
+  } {
+    return {
+      coordinating: this.coordinator.activeCount,
+      undecided: this.coordinator.undecidedCount,
+      inDoubt: this.participant.inDoubt().length,
+      participating: this.participant.unfinished().length,
+      stats: this.stats.snapshot(),
+    };
   }
 
   #step(handle: () => TxEffect[]): void {
@@ -351,6 +391,7 @@ export class TxEngine {
     if (kind === 'decided' && outcome === 'committed' && pending.awaitAcks) return;
     this.#pending.delete(txId);
     pending.resolve(reason === undefined ? { txId, outcome } : { txId, outcome, reason });
+    if (this.#pending.size === 0) this.#drained?.();
   }
 
   #maybeCheckpoint(): void {

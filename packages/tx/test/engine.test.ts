@@ -130,6 +130,19 @@ describe('TxEngine', () => {
     expect(metrics.value('trinity_tx_commit_acks_total')).toBe(4);
   });
 
+  it('drains: refuses new transactions, lets in-flight ones finish, then closes', async () => {
+    const c = await start('c');
+    await start('p1');
+    const inFlight = c.engine.execute([{ shardHash: shardOf('a'), node: 'p1' }]);
+    const drained = c.engine.drain(5_000);
+    await expect(c.engine.execute([{ shardHash: shardOf('b'), node: 'p1' }])).rejects.toMatchObject({
+      code: 'TX_ENGINE_STOPPED',
+    });
+    expect((await inFlight).outcome).toBe('committed');
+    expect(await drained).toBe(0);
+    expect(c.engine.snapshot()).toMatchObject({ coordinating: 0, inDoubt: 0, stats: { committed: 1 } });
+  });
+
   it('aborts when a participant cannot stage, and nothing is committed anywhere', async () => {
     const c = await start('c');
     const p1 = await start('p1');
