@@ -142,6 +142,24 @@ describe('ShardLockManager (seed v2.1 tests)', () => {
   });
 });
 
+describe('inspection and sweeping', () => {
+  it('describes live locks and sweeps expired ones', () => {
+    const locks = new ShardLockManager({ lockTimeoutMs: 100 });
+    locks.acquire(shard(1), holder(1), 'tx-1', 0);
+    locks.acquire(shard(2), holder(1), 'tx-1', 50);
+    const info = locks.get(shard(1), 10)!;
+    expect(equalBytes(info.holderId, holder(1))).toBe(true);
+    expect([info.txId, info.acquiredAtMs, info.expiresAtMs]).toEqual(['tx-1', 0, 100]);
+    expect(locks.activeCount(120)).toBe(1);
+    expect(locks.size).toBe(2);
+    expect(locks.expire(120)).toBe(1);
+    expect(locks.size).toBe(1);
+    expect(locks.get(shard(1), 120)).toBeUndefined();
+    expect(locks.latestFencingToken(shard(1))).toBeGreaterThan(0);
+    expect(locks.lastFencingToken).toBe(locks.latestFencingToken(shard(2)));
+  });
+});
+
 describe('fencing tokens', () => {
   it('are strictly increasing per shard across release, expiry and re-acquire', () => {
     const locks = new ShardLockManager({ lockTimeoutMs: 100, fencingTokensPerMs: 0 });
