@@ -165,6 +165,27 @@ describe('TxLog', () => {
     await expect(log.append(prepared(2))).rejects.toBeInstanceOf(TxLogClosedError);
   });
 
+  it('waits groupCommitMaxDelayMs to gather appends into one fdatasync', async () => {
+    const log = await TxLog.open(path, { preallocateBytes: 0, groupCommitMaxDelayMs: 20 });
+    const appends: Promise<number>[] = [];
+    for (let i = 0; i < 50; i++) {
+      appends.push(log.append(prepared(i)));
+      await Promise.resolve();
+    }
+    await Promise.all(appends);
+    expect(log.syncCount).toBe(1);
+    await log.close();
+  });
+
+  it('refuses appends beyond pendingRecordsMax instead of queueing without bound', async () => {
+    const log = await TxLog.open(path, { preallocateBytes: 0, pendingRecordsMax: 10 });
+    const results = await Promise.allSettled(records(30).map((record) => log.append(record)));
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'TX_LIMIT' });
+    await log.close();
+  });
+
   it('rejects bad options with a ConfigError', async () => {
     await expect(TxLog.open(path, { groupCommitMaxRecords: 0 })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
