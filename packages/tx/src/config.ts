@@ -67,6 +67,8 @@ export const txConfigSchema = z
     commitRetryMaxIntervalMs: ms(1, 3_600_000, 60_000),
     /** Participant in doubt: ask the coordinator this often once the prepare deadline has passed. */
     statusQueryIntervalMs: ms(1, 600_000, 1_000),
+    /** Participant: a prepare whose deadline is further away than this is refused (votes abort). */
+    maxPrepareWindowMs: ms(1, 86_400_000, 600_000),
     /**
      * A finished outcome is remembered this long past its prepare deadline, to answer late
      * duplicates. Not needed for safety: a participant refuses a prepare past its deadline by its

@@ -270,6 +270,8 @@ export class Participant {
       return [this.#voteTo(message.txId, message.coordinator, shards, vote)];
     }
     if (nowMs >= message.deadlineMs) return refuse('prepare arrived after its deadline');
+    if (message.deadlineMs - nowMs > this.config.maxPrepareWindowMs)
+      return refuse('prepare deadline too far away');
     if (this.trackedCount >= this.config.maxParticipantTransactions) return refuse('participant is busy');
     if (shards.length > this.config.maxShardsPerTransaction) return refuse('too many shards');
     const tx = this.#newTx(message.txId, message.coordinator, message.deadlineMs, shards, 'staging');

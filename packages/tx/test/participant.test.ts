@@ -101,6 +101,8 @@ describe('Participant', () => {
   it('refuses a prepare after its deadline, and answers a duplicate from what it decided', () => {
     const { participant: p } = setup();
     expect(sends(p.handle(prepare('late', [A], 100), 100))[0]?.message).toMatchObject({ vote: 'abort' });
+    const far = sends(p.handle(prepare('far', [A], 100 + 600_001), 100))[0]?.message;
+    expect(far).toMatchObject({ vote: 'abort', reason: 'prepare deadline too far away' });
     prepareFully(p, 'tx1', [A]);
     expect(sends(p.handle(prepare('tx1', [A]), 50))[0]?.message).toMatchObject({ vote: 'commit' });
     expect(p.handle(prepare('tx1', [A]), 50).filter((e) => e.kind === 'stage')).toEqual([]);
