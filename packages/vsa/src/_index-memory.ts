@@ -9,8 +9,11 @@ export interface IndexMemory {
   readonly u32: Uint32Array;
   readonly i32: Int32Array;
   readonly f32: Float32Array;
-  /** Grows to hold at least `bytes` (new bytes are zero); false when that is past the 4 GiB limit. */
-  ensure(bytes: number): boolean;
+  /**
+   * Grows to hold at least `bytes` (new bytes are zero), doubling unless `exact`; false when that is
+   * past the 4 GiB limit.
+   */
+  ensure(bytes: number, exact?: boolean): boolean;
 }
 
 /** The same arena for the TypeScript kernel; it copies into a larger buffer when it grows. */
@@ -42,11 +45,12 @@ class ArrayBufferMemory implements IndexMemory {
     return this.#f32;
   }
 
-  ensure(bytes: number): boolean {
+  ensure(bytes: number, exact = false): boolean {
     assertInt(bytes, 'bytes', 0);
     if (bytes <= this.#u8.length) return true;
     if (bytes > kernelMemoryBytesMax) return false;
-    const grown = new Uint8Array(Math.min(kernelMemoryBytesMax, Math.max(bytes, this.#u8.length * 2)));
+    const target = exact ? bytes : Math.max(bytes, this.#u8.length * 2);
+    const grown = new Uint8Array(Math.min(kernelMemoryBytesMax, Math.ceil(target / 65_536) * 65_536));
     grown.set(this.#u8);
     this.#u8 = grown;
     this.#views();
@@ -86,9 +90,10 @@ class WasmMemory implements IndexMemory {
     return this.kernel.f32;
   }
 
-  ensure(bytes: number): boolean {
+  ensure(bytes: number, exact = false): boolean {
     if (bytes <= this.kernel.bytes) return true;
-    return this.kernel.ensure(Math.min(kernelMemoryBytesMax, Math.max(bytes, this.kernel.bytes * 2)));
+    const target = exact ? bytes : Math.max(bytes, this.kernel.bytes * 2);
+    return this.kernel.ensure(Math.min(kernelMemoryBytesMax, Math.max(bytes, target)));
   }
 }
 

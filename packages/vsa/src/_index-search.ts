@@ -132,7 +132,7 @@ class WasmTableScanner implements Scanner {
     const tableBytes = positions * 4096;
     this.#tableAt = store.scratchAfterNorms(tableBytes + positions * 128);
     const qtAt = this.#tableAt + tableBytes;
-    const { kernel, i8 } = { kernel: store.memory.kernel!, i8: new Int8Array(store.memory.u8.buffer) };
+    const i8 = new Int8Array(store.memory.u8.buffer);
     i8.fill(0, qtAt, qtAt + positions * 128);
     for (const [q, query] of queries.entries()) {
       for (let j = 0; j < query.dims; j++) {
@@ -141,7 +141,7 @@ class WasmTableScanner implements Scanner {
         i8[qtAt + j * 16 + q] = (query.sign[j >>> 5]! & bit) === 0 ? 1 : -1;
       }
     }
-    kernel.exports.buildTable(this.#tableAt, qtAt, positions);
+    store.memory.kernel!.exports.buildTable(this.#tableAt, qtAt, positions);
     this.#triples = new Int32Array(blockEntries * queries.length * 3);
   }
 

@@ -67,7 +67,7 @@ export class IndexStore {
    */
   scratchAfterNorms(bytes: number): number {
     const at = align(this.normsAt + this.capacity * 4);
-    if (!this.memory.ensure(at + bytes)) throw new IndexFullError(this.count);
+    if (!this.memory.ensure(at + bytes, true)) throw new IndexFullError(this.count);
     return at;
   }
 
@@ -140,7 +140,7 @@ export class IndexStore {
   #grow(needed: number): void {
     if (needed > this.limit) throw new IndexFullError(this.limit);
     const capacity = Math.min(this.limit, Math.max(needed, this.capacity * 2));
-    if (!this.memory.ensure(this.#bytesFor(capacity))) throw new IndexFullError(this.count);
+    if (!this.memory.ensure(this.#bytesFor(capacity), true)) throw new IndexFullError(this.count);
     const oldNormsAt = this.normsAt;
     const newNormsAt = this.entriesAt + capacity * this.stride;
     const { u8 } = this.memory;
