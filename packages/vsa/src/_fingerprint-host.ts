@@ -41,7 +41,6 @@ export class JsCountsHost implements CountsHost {
  * 256 × dims u32 each, handed out to fingerprints in progress and taken back at their digest.
  */
 export class KernelCountsHost implements CountsHost {
-  readonly kernel: KernelInstance;
   readonly cells: Int32Array;
   readonly #codebook: Codebook;
   readonly #lanes: number;
@@ -53,6 +52,7 @@ export class KernelCountsHost implements CountsHost {
   readonly #free: number[] = [];
   #slots = 0;
   #spare: Uint32Array | undefined;
+  #kernel: KernelInstance | undefined;
 
   constructor(codebook: Codebook) {
     const dims = codebook.dims;
@@ -64,7 +64,12 @@ export class KernelCountsHost implements CountsHost {
     this.#stagingAt = align(this.#idxAt + codebook.nonzerosPerVector * 4);
     this.#slotsAt = align(this.#stagingAt + stagingBytes);
     this.#slotBytes = 256 * dims * 4;
-    this.kernel = new KernelInstance(this.#slotsAt);
+  }
+
+  /** Instantiated on first use: encoders that only see short inputs never need it. */
+  get kernel(): KernelInstance {
+    this.#kernel ??= new KernelInstance(this.#slotsAt);
+    return this.#kernel;
   }
 
   counts(): Counts {
