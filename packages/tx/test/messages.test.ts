@@ -8,7 +8,9 @@ import {
   TX_MESSAGE_BYTES_MAX,
   type TxMessage,
   TxMessageError,
+  txMessageSchema,
 } from '../src/index.js';
+import { _checkTxMessage } from '../src/message-check.js';
 import { shardOf } from './helpers.js';
 
 const hex64 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
@@ -53,6 +55,34 @@ describe('tx messages', () => {
         expect(bytes.length).toBeLessThanOrEqual(TX_MESSAGE_BYTES_MAX);
         expect(decodeTxMessage(bytes)).toEqual(m);
       }),
+    );
+  });
+
+  it('the fast check accepts exactly what the schema accepts, on valid messages and mutations of them', () => {
+    const oddValue = fc.oneof(
+      fc.constantFrom('', 'x'.repeat(65), 'has space', 'ABC', -1, 1.5, 2 ** 53, null, true, [], {}, 'commit'),
+      fc.string({ maxLength: 300 }),
+      fc.integer(),
+      hex64.map((h) => h.toUpperCase()),
+      fc.array(hex64, { maxLength: 70 }),
+    );
+    const mutated = fc
+      .tuple(message, fc.nat(), oddValue, fc.constantFrom('drop', 'add', 'replace', 'dup', 'keep'))
+      .map(([m, pick, value, how]) => {
+        const copy = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+        const keys = Object.keys(copy);
+        const key = keys[pick % keys.length]!;
+        if (how === 'drop') delete copy[key];
+        else if (how === 'add') copy[`extra${pick % 3}`] = value;
+        else if (how === 'replace') copy[key] = value;
+        else if (how === 'dup' && Array.isArray(copy.shards)) copy.shards = [...copy.shards, copy.shards[0]];
+        return JSON.parse(JSON.stringify(copy)) as unknown;
+      });
+    fc.assert(
+      fc.property(mutated, (input) => {
+        expect(_checkTxMessage(input)).toBe(txMessageSchema.safeParse(input).success);
+      }),
+      { numRuns: 2_000 },
     );
   });
 
