@@ -1,6 +1,6 @@
 import './polyfill.js';
 import './runtime-flags.js';
-import { ConfigError } from '@trinity/core';
+import { ConfigError, isTrinityError } from '@trinity/core';
 import { ApiError, clientCommand } from './commands/client.js';
 import { devnetCommand } from './commands/devnet.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
@@ -53,12 +53,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const known =
-      error instanceof ConfigError ||
-      error instanceof ApiError ||
-      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const known = error instanceof ConfigError || error instanceof ApiError || isTrinityError(error);
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`trinity: ${known ? message : message.split('\n')[0]}\n`);
-    process.exitCode = 1;
+    // Foreign errors (libp2p, the OS) put the useful part on later lines: keep it, on one line.
+    const line = known ? message : message.replace(/\s+/g, ' ').trim().slice(0, 500);
+    process.stderr.write(`trinity: ${line}\n`);
+    // Exit now: a node that failed half-way through start may still hold sockets open.
+    process.exit(1);
   },
 );

@@ -1,6 +1,16 @@
 import { readFile } from 'node:fs/promises';
+import { multiaddr } from '@multiformats/multiaddr';
 import { parseConfig } from '@trinity/core';
 import { z } from 'zod';
+
+function isMultiaddr(value: string): boolean {
+  try {
+    multiaddr(value);
+    return value.startsWith('/');
+  } catch {
+    return false;
+  }
+}
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -44,7 +54,19 @@ export const nodeConfigSchema = z
       .object({ host: host.default('127.0.0.1'), port: port.default(7070) })
       .strict()
       .default({ host: '127.0.0.1', port: 7070 }),
-    bootstrap: z.array(z.string().min(1).max(512)).max(64).default([]),
+    bootstrap: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(512)
+          .refine(
+            isMultiaddr,
+            'must be a multiaddr like /ip4/127.0.0.1/tcp/7170 (optionally ending in /p2p/<peer id>)',
+          ),
+      )
+      .max(64)
+      .default([]),
     capacityBytes: z
       .number()
       .int()

@@ -5,6 +5,7 @@ import { defaultBackend } from '@trinity/erasure';
 import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
 import { z } from 'zod';
 import type { NodeConfig } from './config.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { ShuttingDownError } from './errors.js';
 import { writeFileAtomic } from './fs-util.js';
 import { Geography } from './geography.js';
@@ -54,6 +55,7 @@ interface NodeParts {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
+  readonly unlock: () => Promise<void>;
 }
 
 /**
@@ -85,6 +87,7 @@ export class TrinityNode {
   #tx: TxService | undefined;
   #apiUrl = '';
   #metricsUrl: string | undefined;
+  readonly #unlock: () => Promise<void>;
 
   private constructor(parts: NodeParts) {
     ({
@@ -94,6 +97,7 @@ export class TrinityNode {
       manifests: this.manifests,
       libp2p: this.libp2p,
     } = parts);
+    this.#unlock = parts.unlock;
     const selfId = this.peerId;
     const m = this.telemetry.metrics;
     this.geography = new Geography({
@@ -128,7 +132,7 @@ export class TrinityNode {
         m.peerRttSeconds.observe(rttMs / 1000);
       },
     });
-    this.transfer = new ShardTransfer(selfId, this.store, this.rpc);
+    this.transfer = new ShardTransfer(selfId, this.store, this.manifests, this.rpc);
     this.directory = new ManifestDirectory({
       selfId,
       manifests: this.manifests,
@@ -209,21 +213,27 @@ export class TrinityNode {
   }
 
   static async create(config: NodeConfig, logger: Logger): Promise<TrinityNode> {
-    const store = await ShardStore.open(join(config.dataDir, 'shards'), {
-      capacityBytes: config.capacityBytes,
-      fsync: config.fsync,
-    });
-    const manifests = await ManifestStore.open(join(config.dataDir, 'manifests'), { fsync: config.fsync });
-    const privateKey = await loadOrCreateIdentity(config.dataDir);
-    const libp2p = await createNetwork({
-      privateKey,
-      host: config.listen.host,
-      port: config.listen.port,
-      maxConnections: config.limits.maxConnections,
-      validateRecord: validateManifestRecord,
-      selectRecord: selectManifestRecord,
-    });
-    return new TrinityNode({ config, logger, store, manifests, libp2p });
+    const unlock = await lockDataDir(config.dataDir);
+    try {
+      const store = await ShardStore.open(join(config.dataDir, 'shards'), {
+        capacityBytes: config.capacityBytes,
+        fsync: config.fsync,
+      });
+      const manifests = await ManifestStore.open(join(config.dataDir, 'manifests'), { fsync: config.fsync });
+      const privateKey = await loadOrCreateIdentity(config.dataDir);
+      const libp2p = await createNetwork({
+        privateKey,
+        host: config.listen.host,
+        port: config.listen.port,
+        maxConnections: config.limits.maxConnections,
+        validateRecord: validateManifestRecord,
+        selectRecord: selectManifestRecord,
+      });
+      return new TrinityNode({ config, logger, store, manifests, libp2p, unlock });
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
   }
 
   get peerId(): string {
@@ -249,7 +259,7 @@ export class TrinityNode {
       this.libp2p,
       PROTOCOLS.shard,
       shardRequestSchema,
-      shardHandler(this.store),
+      shardHandler(this.store, this.manifests),
       serveOptions,
     );
     await serveProtocol(
@@ -327,6 +337,7 @@ export class TrinityNode {
     await this.libp2p.stop();
     await this.manifests.close();
     await this.store.close();
+    await this.#unlock();
     this.logger.info({}, 'node stopped');
   }
 
@@ -361,16 +372,17 @@ export class TrinityNode {
   ): Promise<{ id: string; minHealthy: number; stripes: { healthy: number; total: number }[] }> {
     const manifest = await this.objects.manifest(id);
     const live = new Set(this.liveNodes().map((node) => node.id));
-    const asks = new Map<string, { stripe: number; hash: string }[]>();
+    const asks = new Map<string, { stripe: number; index: number; hash: string }[]>();
     for (const [stripe, entry] of manifest.stripes.entries()) {
-      for (const shard of entry.shards) {
+      for (const [index, shard] of entry.shards.entries()) {
         for (const holder of shard.holders) {
           if (!live.has(holder.nodeId)) continue;
-          asks.set(holder.nodeId, [...(asks.get(holder.nodeId) ?? []), { stripe, hash: shard.hash }]);
+          asks.set(holder.nodeId, [...(asks.get(holder.nodeId) ?? []), { stripe, index, hash: shard.hash }]);
         }
       }
     }
-    const healthy = manifest.stripes.map(() => new Set<string>());
+    // Per shard index: a stripe of a small object can hold the same (padding) shard twice.
+    const healthy = manifest.stripes.map(() => new Set<number>());
     await Promise.allSettled(
       [...asks].map(async ([node, list]) => {
         const held = await this.transfer.has(
@@ -378,7 +390,7 @@ export class TrinityNode {
           list.map((item) => fromHex(item.hash)),
         );
         list.forEach((item, i) => {
-          if (held[i]) healthy[item.stripe]!.add(item.hash);
+          if (held[i]) healthy[item.stripe]!.add(item.index);
         });
       }),
     );

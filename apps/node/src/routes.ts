@@ -6,15 +6,19 @@ import type { TrinityNode } from './node.js';
 import { batchObjectsMax } from './object-service.js';
 import { searchTopMax } from './semantic-service.js';
 
-const namePattern = /^[\w .,()+=@-]{1,255}$/;
+/** Names are labels, never paths: any text but control characters and slashes, at most 255 bytes. */
+function checkName(name: string, where: string): string {
+  const bad = [...name].some((char) => char < ' ' || char === '\u007f' || char === '/' || char === '\\');
+  if (bad || name === '.' || name === '..' || Buffer.byteLength(name) > 255) {
+    throw new BadRequestError(`${where}: a name is at most 255 bytes, without slashes or control characters`);
+  }
+  return name;
+}
 
 function objectName(url: URL): string | undefined {
   const name = url.searchParams.get('name');
   if (name === null || name === '') return undefined;
-  if (!namePattern.test(name)) {
-    throw new BadRequestError('name must be 1-255 characters of letters, digits, spaces and ._,()+=@-');
-  }
-  return name;
+  return checkName(name, 'name');
 }
 
 async function* requestBody(request: IncomingMessage): AsyncGenerator<Uint8Array> {
@@ -39,6 +43,10 @@ export function nodeRoutes(node: TrinityNode): Route[] {
       handler: async (request, _response, _params, url) => {
         const name = objectName(url);
         const length = Number(request.headers['content-length']);
+        // Refuse an announced size over the limit before reading a byte of it.
+        if (Number.isSafeInteger(length) && length > node.config.limits.maxObjectBytes) {
+          throw new PayloadTooLargeError(node.config.limits.maxObjectBytes);
+        }
         return node.objects.put(requestBody(request), {
           ...(name === undefined ? {} : { name }),
           ...(Number.isSafeInteger(length) && length >= 0 ? { sizeHint: length } : {}),
@@ -53,8 +61,7 @@ export function nodeRoutes(node: TrinityNode): Route[] {
         const entries = readBatch(requestBody(request), batchObjectsMax);
         const items = (async function* () {
           for await (const entry of entries) {
-            if (entry.name !== undefined && !namePattern.test(entry.name))
-              throw new BadRequestError('bad object name in batch');
+            if (entry.name !== undefined) checkName(entry.name, `batch object "${entry.name.slice(0, 60)}"`);
             yield {
               source: entry.source,
               sizeHint: entry.size,
@@ -71,7 +78,11 @@ export function nodeRoutes(node: TrinityNode): Route[] {
       path: '/v1/search',
       handler: async (request, _response, _params, url) => {
         if (node.semantic === undefined)
-          throw new NodeError('SEMANTIC_DISABLED', 'this node runs without --semantic', 501);
+          throw new NodeError(
+            'SEMANTIC_DISABLED',
+            'this node runs without --semantic: start nodes with --semantic (e.g. trinity devnet --semantic)',
+            501,
+          );
         const top = intParam(url, 'top', 10, 1, searchTopMax);
         const threshold = Number(url.searchParams.get('threshold') ?? '0.05');
         if (!Number.isFinite(threshold) || threshold < -1 || threshold > 1)

@@ -1,10 +1,32 @@
 import { fromHex, toHex } from '@trinity/core';
-import type { ShardStore } from '@trinity/storage';
+import type { ManifestStore, ShardStore } from '@trinity/storage';
 import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
 import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from './wire.js';
 
+/**
+ * Deletes the shards among `hashes` that no manifest this node still holds refers to. Shards are
+ * content-addressed, so two objects (or two padding shards of small objects) can share one: a
+ * holder keeps every manifest of the objects whose shards it holds, and an object's manifest is
+ * removed before its shards, so a shard still named by a manifest here belongs to another object.
+ */
+export async function deleteUnreferenced(
+  store: ShardStore,
+  manifests: ManifestStore,
+  hashes: readonly Uint8Array[],
+): Promise<number> {
+  const wanted = new Set(hashes.map((hash) => toHex(hash)));
+  for (const id of await manifests.list()) {
+    if (wanted.size === 0) break;
+    const manifest = await manifests.get(id).catch(() => undefined);
+    for (const stripe of manifest?.stripes ?? [])
+      for (const shard of stripe.shards) wanted.delete(shard.hash);
+  }
+  const deleted = await Promise.all([...wanted].map((hash) => store.delete(fromHex(hash))));
+  return deleted.filter(Boolean).length;
+}
+
 /** Serves /trinity/shard/1.0.0 from the local store: store (or stage), fetch, has and delete. */
-export function shardHandler(store: ShardStore) {
+export function shardHandler(store: ShardStore, manifests: ManifestStore) {
   return async (request: ShardRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'store': {
@@ -21,10 +43,8 @@ export function shardHandler(store: ShardStore) {
         return { body: await store.get(fromHex(request.hash)) };
       case 'has':
         return { value: await Promise.all(request.hashes.map((hash) => store.has(fromHex(hash)))) };
-      case 'delete': {
-        const deleted = await Promise.all(request.hashes.map((hash) => store.delete(fromHex(hash))));
-        return { value: deleted.filter(Boolean).length };
-      }
+      case 'delete':
+        return { value: await deleteUnreferenced(store, manifests, request.hashes.map(fromHex)) };
       case 'unstage':
         // Never undo a commit that has begun: only a transaction that never prepared is dropped here.
         if (!store.isCommitting(request.txId)) await store.abortStaged(request.txId);
@@ -40,11 +60,13 @@ export function shardHandler(store: ShardStore) {
 export class ShardTransfer {
   readonly #selfId: string;
   readonly #store: ShardStore;
+  readonly #manifests: ManifestStore;
   readonly #rpc: RpcClient;
 
-  constructor(selfId: string, store: ShardStore, rpc: RpcClient) {
+  constructor(selfId: string, store: ShardStore, manifests: ManifestStore, rpc: RpcClient) {
     this.#selfId = selfId;
     this.#store = store;
+    this.#manifests = manifests;
     this.#rpc = rpc;
   }
 
@@ -106,9 +128,10 @@ export class ShardTransfer {
     await this.#rpc.call(node, PROTOCOLS.shard, { op: 'unstage', txId });
   }
 
+  /** Deletes those of `hashes` on `node` that no other object there still uses. */
   async delete(node: string, hashes: readonly Uint8Array[]): Promise<void> {
     if (node === this.#selfId) {
-      await Promise.all(hashes.map((hash) => this.#store.delete(hash)));
+      await deleteUnreferenced(this.#store, this.#manifests, hashes);
       return;
     }
     for (let start = 0; start < hashes.length; start += hashesPerRequestMax) {

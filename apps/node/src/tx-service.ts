@@ -38,7 +38,8 @@ export function bundleHash(
   shardHashes: readonly string[],
   manifestIds: readonly string[],
 ): string {
-  const text = `trinity-bundle/1\n${txId}\n${node}\n${[...shardHashes].sort().join(',')}\n${[...manifestIds].sort().join(',')}`;
+  const unique = (items: readonly string[]) => [...new Set(items)].sort().join(',');
+  const text = `trinity-bundle/1\n${txId}\n${node}\n${unique(shardHashes)}\n${unique(manifestIds)}`;
   return toHex(sha256(utf8ToBytes(text)));
 }
 

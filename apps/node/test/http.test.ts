@@ -1,9 +1,11 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchHeader } from '../src/batch-body.js';
-import type { TrinityNode } from '../src/node.js';
+import { parseNodeConfig } from '../src/config.js';
+import { type TrinityNode, TrinityNode as TrinityNodeClass } from '../src/node.js';
 import { getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
 
 /** Three in-process nodes with RS(2,1) so one process can exercise the whole HTTP API. */
@@ -133,6 +135,55 @@ describe('HTTP API on a 3-node network', () => {
     );
     expect((await nodes[1]!.manifests.list()).length).toBe(manifestsBefore);
     for (const node of nodes) expect(node.store.stagedTransactions()).toEqual([]);
+  });
+
+  it('deleting an object never takes shards another object still uses', async () => {
+    const data = randomBytes(150_000);
+    const a = await putObject(api(0), data, 'a.bin');
+    const b = await putObject(api(1), data, 'b.bin'); // same bytes, another name: same shards
+    const small = await putObject(api(0), Buffer.from('tiny'), 'small.txt'); // mostly zero padding shards
+    const tiny = await putObject(api(2), Buffer.from('also tiny'), 'tiny.txt'); // the same padding shards
+    expect(new Set([a, b, small, tiny]).size).toBe(4);
+    expect((await fetch(`${api(2)}/v1/objects/${b}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${api(1)}/v1/objects/${tiny}`, { method: 'DELETE' })).status).toBe(200);
+    expect(sha256Hex(await getObject(api(2), a))).toBe(sha256Hex(data));
+    expect((await getObject(api(1), small)).toString()).toBe('tiny');
+    const health = (await (await fetch(`${api(0)}/v1/objects/${small}/health`)).json()) as {
+      minHealthy: number;
+    };
+    expect(health.minHealthy).toBe(3);
+  });
+
+  it('refuses an announced size over the limit at once, and takes any printable name', async () => {
+    const response = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${api(0)}/v1/objects`);
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'PUT',
+          headers: { 'content-length': 107_374_182_400 },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
+      req.on('error', reject);
+      req.write('x');
+    });
+    expect(response).toBe(413);
+    const id = await putObject(api(0), Buffer.from('bonjour'), encodeURIComponent("café it's [1] #2.txt"));
+    const list = (await (await fetch(`${api(0)}/v1/objects`)).json()) as {
+      objects: { id: string; name: string }[];
+    };
+    expect(list.objects.find((o) => o.id === id)?.name).toBe("café it's [1] #2.txt");
+  });
+
+  it('a data directory serves one node at a time', async () => {
+    const again = TrinityNodeClass.create(
+      parseNodeConfig({ dataDir: nodes[0]!.config.dataDir }),
+      new MemoryLogger(),
+    );
+    await expect(again).rejects.toThrow(/is in use by process/);
   });
 
   it('reports status with peers and store figures', async () => {

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -145,6 +145,11 @@ async function get(api: string, id: string, output: string | undefined): Promise
     await pipeline(source, counter, process.stdout);
     return;
   }
+  const target = await stat(output).catch(() => undefined);
+  if (target?.isDirectory()) throw new ApiError(`${output} is a directory; give a file name with -o`);
+  const parent = await stat(dirname(output) || '.').catch(() => undefined);
+  if (parent === undefined || !parent.isDirectory())
+    throw new ApiError(`the folder of ${output} does not exist`);
   // Write beside the target and rename at the end: a failed read never leaves a partial file.
   const temp = `${output}.trinity-partial`;
   try {
@@ -172,6 +177,8 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
   switch (command) {
     case 'put':
       if (values.atomic) await putAtomic(api, positionals);
+      else if (positionals.length > 1)
+        throw new ApiError('put takes one file; use --atomic to store several as one transaction');
       else await put(api, positionals[0], values.name);
       return 0;
     case 'get':

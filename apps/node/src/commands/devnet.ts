@@ -119,6 +119,8 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     );
   }
   if (values.demo) await demo(devnet);
+  if (devnet.apiUrl(0) !== 'http://127.0.0.1:7070')
+    console.log(`\nPoint the CLI at it: export TRINITY_API=${devnet.apiUrl(0)}`);
   console.log('\nPress Ctrl-C to stop.');
   for (;;) {
     if (stopping) return 0;

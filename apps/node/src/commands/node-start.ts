@@ -18,6 +18,7 @@ Starts a storage node in the foreground. Options override the config file.
   --capacity BYTES            shard store capacity in bytes
   --log-level LEVEL           trace | debug | info | warn | error | fatal | silent
   --region-topology           region-aware placement and routing (on by default)
+  --no-region-topology        spread shards over distinct nodes and read by RTT instead
   --prometheus-http           serve Prometheus metrics over HTTP
   --prometheus-http-port P    port of the metrics endpoint (default 9464)
   --semantic                  fingerprint stored shards into the semantic index
@@ -45,7 +46,7 @@ export function flagsToConfig(
     bootstrap: values.bootstrap,
     capacityBytes: intFlag(str('capacity'), 'capacity'),
     logLevel: str('log-level'),
-    regionTopology: values['region-topology'],
+    regionTopology: values['no-region-topology'] ? false : values['region-topology'],
     semantic: values.semantic,
     prometheus:
       values['prometheus-http'] || prometheusPort !== undefined
@@ -66,6 +67,7 @@ export const nodeFlags = {
   capacity: { type: 'string' },
   'log-level': { type: 'string' },
   'region-topology': { type: 'boolean' },
+  'no-region-topology': { type: 'boolean' },
   'prometheus-http': { type: 'boolean' },
   'prometheus-http-port': { type: 'string' },
   semantic: { type: 'boolean' },
@@ -82,7 +84,13 @@ export async function nodeStart(argv: string[]): Promise<number> {
   const config = await loadNodeConfig(values.config, flagsToConfig(values));
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const node = await TrinityNode.create(config, logger);
-  await node.start();
+  try {
+    await node.start();
+  } catch (error) {
+    // A port in use or an address the machine lacks: release what did start, then fail.
+    await node.stop().catch(() => {});
+    throw error;
+  }
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
