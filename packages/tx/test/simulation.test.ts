@@ -37,7 +37,7 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
   });
 
   it('crashes every node at every step of two contending transactions (3–4 participants)', () => {
-    for (const seed of seeds(100, 4)) {
+    for (const seed of seeds(100, 5)) {
       const config = simConfig(seed, { participants: 3 + (seed % 2), transactions: 2, sharedShards: true });
       const result = enumerateCrashPoints(config);
       expect(result.failures, result.failures.join('\n')).toEqual([]);
@@ -65,7 +65,7 @@ describe.runIf(replayCase === undefined)('deterministic simulation', () => {
     let committed = 0;
     let aborted = 0;
     let crashes = 0;
-    for (const seed of seeds(1_000, 500)) {
+    for (const seed of seeds(1_000, 800)) {
       const participants = [3, 5, 8, 16, 32, 64][seed % 6]!;
       const config = simConfig(seed, {
         participants,
