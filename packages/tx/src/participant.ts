@@ -258,9 +258,9 @@ export class Participant {
     ];
     const existing = this.#txs.get(message.txId);
     if (existing !== undefined) {
-      // A duplicate: answered from the state, once there is an answer.
-      if (existing.coordinator !== message.coordinator || existing.state === 'staging') return [];
-      if (existing.state === 'logging') return [];
+      // A duplicate: answered once there is an answer (after the prepared record is durable).
+      const unanswered = existing.state === 'staging' || existing.state === 'logging';
+      if (existing.coordinator !== message.coordinator || unanswered) return [];
       return [this.#voteTo(message.txId, message.coordinator, shards, 'commit')];
     }
     const ended = this.#ended.get(message.txId);
