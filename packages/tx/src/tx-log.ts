@@ -191,14 +191,15 @@ export class TxLog implements TxLogStore {
         if (head.payload === undefined) {
           this.#queue.shift();
           if (head.live !== undefined) await this.#rewrite(head.live);
-          head.done(undefined, this.#nextSeq - 1);
+          notify(head.done, undefined, this.#nextSeq - 1);
           continue;
         }
         await this.#writeBatch(this.#takeBatch());
       }
     } catch (error) {
       this.#failure = error;
-      for (const pending of this.#queue.splice(0)) pending.done(new TxLogClosedError(this.path, error));
+      for (const pending of this.#queue.splice(0))
+        notify(pending.done, new TxLogClosedError(this.path, error));
     } finally {
       this.#flushing = false;
     }
@@ -237,7 +238,7 @@ export class TxLog implements TxLogStore {
     this.#sizeBytes = end;
     this.#allocatedBytes = Math.max(this.#allocatedBytes, end);
     this.#bytesSinceCheckpoint += bytes.length;
-    for (const [i, pending] of batch.entries()) pending.done(undefined, firstSeq + i);
+    for (const [i, pending] of batch.entries()) notify(pending.done, undefined, firstSeq + i);
   }
 
   /** Checkpoint: the live records go to a new file that atomically replaces the log. */
@@ -334,6 +335,17 @@ async function readLogFile(path: string, recordMaxBytes: number): Promise<OpenSt
     truncatedBytes: zeroTail ? 0 : bytes.length - decoded.validEnd,
     created: false,
   };
+}
+
+/** Calls back without letting the caller's exception reach the flush loop (it is rethrown apart). */
+function notify(done: AppendCallback, error: unknown, seq?: number): void {
+  try {
+    done(error, seq);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
+  }
 }
 
 async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
