@@ -151,7 +151,9 @@ export class Participant {
     if (tx === undefined) return [];
     if (record.type === 'part-prepared' && tx.state === 'logging') {
       tx.state = 'prepared';
-      tx.nextActionMs = Math.max(tx.deadlineMs, nowMs + this.config.statusQueryIntervalMs);
+      // In doubt from now on: ask after a while (the coordinator answers `pending` while it decides;
+      // `abort` only when it has no record, which presumed abort makes final anyway).
+      tx.nextActionMs = nowMs + this.config.statusQueryIntervalMs;
       this.#schedule(tx);
       return [this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'commit')];
     }
@@ -471,7 +473,7 @@ export class Participant {
     if (this.#lockAll(tx, nowMs) !== undefined) return undefined;
     this.#txs.set(tx.txId, tx);
     if (tx.committed === undefined) {
-      tx.nextActionMs = Math.max(nowMs, tx.deadlineMs);
+      tx.nextActionMs = nowMs; // restarted in doubt: ask at once
       this.#schedule(tx);
       return [this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'commit')];
     }
