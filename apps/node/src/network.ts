@@ -34,7 +34,13 @@ export async function createNetwork(options: NetworkOptions): Promise<TrinityLib
     addresses: { listen: [listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Shards are megabytes: 256 KiB windows cost a window update (and a stall) per frame. Bounded at
+    // 4 MiB per stream, so a slow reader holds at most peerConcurrency x 4 MiB per peer.
+    streamMuxers: [
+      yamux({
+        streamOptions: { initialStreamWindowSize: 1024 * 1024, maxStreamWindowSize: 4 * 1024 * 1024 },
+      }),
+    ],
     connectionManager: { maxConnections: options.maxConnections },
     services: {
       identify: identify(),

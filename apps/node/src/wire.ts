@@ -155,17 +155,20 @@ export async function readBody(
   const out = new Uint8Array(size);
   let filled = 0;
   while (filled < size) {
-    let frame: Uint8Array;
+    let frame: Awaited<ReturnType<typeof lp.read>>;
     try {
-      frame = (await lp.read({ signal })).subarray();
+      frame = await lp.read({ signal });
     } catch (error) {
       throw new ProtocolError(`body ended after ${filled} of ${size} bytes: ${(error as Error).message}`);
     }
-    if (frame.length === 0 || filled + frame.length > size) {
+    if (frame.byteLength === 0 || filled + frame.byteLength > size) {
       throw new ProtocolError(`body frame overruns the declared ${size} bytes`);
     }
-    out.set(frame, filled);
-    filled += frame.length;
+    // Copy the frame's pieces straight into place: no intermediate contiguous copy.
+    for (const piece of frame) {
+      out.set(piece, filled);
+      filled += piece.length;
+    }
   }
   return out;
 }
