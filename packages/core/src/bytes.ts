@@ -3,9 +3,16 @@ import { assertBytes } from './assert.js';
 const hexAlphabet = '0123456789abcdef';
 const hexPairs: string[] = Array.from({ length: 256 }, (_, i) => hexAlphabet[i >> 4]! + hexAlphabet[i & 15]!);
 
+type HexBuffer = { from(data: ArrayBuffer, offset: number, length: number): { toString(encoding: 'hex'): string } };
+/** Node's Buffer where the host has one: its native hex encoder is several times faster and makes no garbage. */
+const hostBuffer = (globalThis as { Buffer?: HexBuffer }).Buffer;
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   assertBytes(bytes, 'bytes');
+  if (hostBuffer !== undefined && bytes.length >= 16) {
+    return hostBuffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length).toString('hex');
+  }
   let out = '';
   for (let i = 0; i < bytes.length; i++) out += hexPairs[bytes[i]!]!;
   return out;
