@@ -160,7 +160,9 @@ export class TrinityNode {
       newTxId: () => toHex(randomBytes(16)),
       execute: (txId, participants) => {
         if (this.#tx === undefined) throw new ShuttingDownError();
-        return this.#tx.engine.execute(participants, { txId });
+        // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
+        // ObjectService then waits (bounded) for the holders to show their shards.
+        return this.#tx.engine.execute(participants, { txId, awaitAcks: false });
       },
       onBadShard: (peer) => {
         m.fetchFailures.inc();
