@@ -3,7 +3,9 @@ import { assertBytes } from './assert.js';
 const hexAlphabet = '0123456789abcdef';
 const hexPairs: string[] = Array.from({ length: 256 }, (_, i) => hexAlphabet[i >> 4]! + hexAlphabet[i & 15]!);
 
-type HexBuffer = { from(data: ArrayBuffer, offset: number, length: number): { toString(encoding: 'hex'): string } };
+type HexBuffer = {
+  from(data: ArrayBuffer, offset: number, length: number): { toString(encoding: 'hex'): string };
+};
 /** Node's Buffer where the host has one: its native hex encoder is several times faster and makes no garbage. */
 const hostBuffer = (globalThis as { Buffer?: HexBuffer }).Buffer;
 
