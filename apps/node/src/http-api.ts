@@ -162,19 +162,3 @@ export class ApiServer {
     return undefined;
   }
 }
-
-/** Reads a small JSON request body (at most `maxBytes`). */
-export async function readJsonBody(request: IncomingMessage, maxBytes = 1024 * 1024): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > maxBytes) throw new BadRequestError(`JSON body exceeds ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BadRequestError('body is not valid JSON');
-  }
-}

@@ -31,6 +31,16 @@ function isTombstone(value: Uint8Array, id: string): boolean {
   return value.length === tombstonePrefix.length + 64 && bytesToUtf8(value) === `${tombstonePrefix}${id}`;
 }
 
+/** Every manifest this node holds, one at a time; one that cannot be read is skipped (the store reports it). */
+export async function* localManifests(
+  manifests: ManifestStore,
+): AsyncGenerator<{ id: string; manifest: Manifest }> {
+  for (const id of await manifests.list()) {
+    const manifest = await manifests.get(id).catch(() => undefined);
+    if (manifest !== undefined) yield { id, manifest };
+  }
+}
+
 /** DHT validator for the /trinity/ namespace: a manifest whose object id is the key, or its tombstone. */
 export function validateManifestRecord(key: Uint8Array, value: Uint8Array): void {
   const id = idFromKey(key);

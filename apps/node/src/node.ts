@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, fromHex, type Logger, randomBytes, SystemClock, toHex } from '@trinity/core';
+import { type Clock, type Logger, randomBytes, SystemClock, toHex } from '@trinity/core';
 import { defaultBackend } from '@trinity/erasure';
 import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
 import { z } from 'zod';
@@ -374,30 +374,16 @@ export class TrinityNode {
   ): Promise<{ id: string; minHealthy: number; stripes: { healthy: number; total: number }[] }> {
     const manifest = await this.objects.manifest(id);
     const live = new Set(this.liveNodes().map((node) => node.id));
-    const asks = new Map<string, { stripe: number; index: number; hash: string }[]>();
-    for (const [stripe, entry] of manifest.stripes.entries()) {
-      for (const [index, shard] of entry.shards.entries()) {
-        for (const holder of shard.holders) {
-          if (!live.has(holder.nodeId)) continue;
-          asks.set(holder.nodeId, [...(asks.get(holder.nodeId) ?? []), { stripe, index, hash: shard.hash }]);
-        }
-      }
-    }
-    // Per shard index: a stripe of a small object can hold the same (padding) shard twice.
-    const healthy = manifest.stripes.map(() => new Set<number>());
-    await Promise.allSettled(
-      [...asks].map(async ([node, list]) => {
-        const held = await this.transfer.has(
-          node,
-          list.map((item) => fromHex(item.hash)),
-        );
-        list.forEach((item, i) => {
-          if (held[i]) healthy[item.stripe]!.add(item.index);
-        });
-      }),
+    const held = await this.transfer.heldCopies(manifest, (node) => live.has(node));
+    // Counted per shard index: a stripe of a small object can hold the same (padding) shard twice.
+    const healthy = manifest.stripes.map(
+      (entry) =>
+        entry.shards.filter((shard) =>
+          shard.holders.some((holder) => held.has(`${holder.nodeId} ${shard.hash}`)),
+        ).length,
     );
     const stripes = manifest.stripes.map((entry, i) => ({
-      healthy: healthy[i]!.size,
+      healthy: healthy[i]!,
       total: entry.shards.length,
     }));
     return { id, minHealthy: stripes.length === 0 ? 0 : Math.min(...stripes.map((s) => s.healthy)), stripes };

@@ -1,4 +1,4 @@
-import { type Clock, fromHex, type Logger } from '@trinity/core';
+import type { Clock, Logger } from '@trinity/core';
 import {
   executeStripeRepair,
   type HolderChange,
@@ -169,27 +169,16 @@ export class RepairLoop {
     live: Map<string, NodeRef>,
   ): Promise<(stripeIndex: number, shardIndex: number) => ShardHealth> {
     const nowMs = this.#deps.clock.nowMs();
-    const asks = new Map<string, string[]>();
     for (const stripe of manifest.stripes) {
       for (const shard of stripe.shards) {
         for (const holder of shard.holders) {
-          if (!live.has(holder.nodeId)) {
-            if (!this.#downSinceMs.has(holder.nodeId)) this.#downSinceMs.set(holder.nodeId, nowMs);
-            continue;
+          if (!live.has(holder.nodeId) && !this.#downSinceMs.has(holder.nodeId)) {
+            this.#downSinceMs.set(holder.nodeId, nowMs);
           }
-          asks.set(holder.nodeId, [...(asks.get(holder.nodeId) ?? []), shard.hash]);
         }
       }
     }
-    const held = new Set<string>(); // `${node} ${hash}`
-    await Promise.allSettled(
-      [...asks].map(async ([node, hashes]) => {
-        const answers = await this.#deps.transfer.has(node, hashes.map(fromHex));
-        answers.forEach((yes, i) => {
-          if (yes) held.add(`${node} ${hashes[i]}`);
-        });
-      }),
-    );
+    const held = await this.#deps.transfer.heldCopies(manifest, (node) => live.has(node));
     const graceMs = this.#deps.config.nodeLossGraceMs;
     return (stripeIndex, shardIndex) => {
       const shard = manifest.stripes[stripeIndex]!.shards[shardIndex]!;

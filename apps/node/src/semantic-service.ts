@@ -5,6 +5,7 @@ import type { ManifestStore, ShardStore } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
 import { BadRequestError } from './errors.js';
+import { localManifests } from './manifest-service.js';
 import type { Membership } from './membership.js';
 import { shardBytesFor } from './object-service.js';
 import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
@@ -200,9 +201,7 @@ export class SemanticService {
     }
     if (scores.size === 0) return [];
     const out = new Map<string, z.infer<typeof hitSchema>>();
-    for (const id of await this.#deps.manifests.list()) {
-      const manifest = await this.#deps.manifests.get(id).catch(() => undefined);
-      if (manifest === undefined) continue;
+    for await (const { id, manifest } of localManifests(this.#deps.manifests)) {
       for (const stripe of manifest.stripes) {
         for (const shard of stripe.shards) {
           const score = scores.get(shard.hash);

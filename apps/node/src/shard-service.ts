@@ -1,5 +1,6 @@
 import { fromHex, toHex } from '@trinity/core';
-import type { ManifestStore, ShardStore } from '@trinity/storage';
+import type { Manifest, ManifestStore, ShardStore } from '@trinity/storage';
+import { localManifests } from './manifest-service.js';
 import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
 import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from './wire.js';
 
@@ -15,11 +16,9 @@ export async function deleteUnreferenced(
   hashes: readonly Uint8Array[],
 ): Promise<number> {
   const wanted = new Set(hashes.map((hash) => toHex(hash)));
-  for (const id of await manifests.list()) {
+  for await (const { manifest } of localManifests(manifests)) {
     if (wanted.size === 0) break;
-    const manifest = await manifests.get(id).catch(() => undefined);
-    for (const stripe of manifest?.stripes ?? [])
-      for (const shard of stripe.shards) wanted.delete(shard.hash);
+    for (const stripe of manifest.stripes) for (const shard of stripe.shards) wanted.delete(shard.hash);
   }
   const deleted = await Promise.all([...wanted].map((hash) => store.delete(fromHex(hash))));
   return deleted.filter(Boolean).length;
@@ -117,6 +116,35 @@ export class ShardTransfer {
       out.push(...(value as boolean[]));
     }
     return out;
+  }
+
+  /**
+   * Asks every live holder of `manifest` (one batched has() per node) which of its shards it still
+   * holds intact. Returns `${nodeId} ${shardHash}` for each copy held; unreachable holders hold none.
+   */
+  async heldCopies(manifest: Manifest, isLive: (nodeId: string) => boolean): Promise<Set<string>> {
+    const asks = new Map<string, Set<string>>();
+    for (const stripe of manifest.stripes) {
+      for (const shard of stripe.shards) {
+        for (const holder of shard.holders) {
+          if (!isLive(holder.nodeId)) continue;
+          let hashes = asks.get(holder.nodeId);
+          if (hashes === undefined) asks.set(holder.nodeId, (hashes = new Set()));
+          hashes.add(shard.hash);
+        }
+      }
+    }
+    const held = new Set<string>();
+    await Promise.allSettled(
+      [...asks].map(async ([node, set]) => {
+        const hashes = [...set];
+        const answers = await this.has(node, hashes.map(fromHex));
+        answers.forEach((yes, i) => {
+          if (yes) held.add(`${node} ${hashes[i]}`);
+        });
+      }),
+    );
+    return held;
   }
 
   /** Drops what an upload staged under `txId` on `node` (the put failed before prepare). */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Devnet } from '../devnet.js';
 import { formatBytes } from '../progress.js';
+import { intFlag } from './flags.js';
 
 export const devnetHelp = `Usage: trinity devnet [options]
 
@@ -29,12 +30,6 @@ const flags = {
   semantic: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-function intFlag(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number, got "${value}"`);
-  return Number(value);
-}
 
 async function demo(devnet: Devnet): Promise<void> {
   const text = new TextEncoder().encode(`Hello from Trinity at ${new Date().toISOString()}\n`);
@@ -89,9 +84,9 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? '.trinity/devnet');
   if (values.fresh) await rm(dataDir, { recursive: true, force: true });
   const devnet = new Devnet({
-    nodes: intFlag(values.nodes, 'nodes', 6),
+    nodes: intFlag(values.nodes, 'nodes') ?? 6,
     dataDir,
-    basePort: intFlag(values['base-port'], 'base-port', 7070),
+    basePort: intFlag(values['base-port'], 'base-port') ?? 7070,
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
     nodeArgs: values.semantic ? ['--semantic'] : [],
   });

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../config.js';
 import { TrinityNode } from '../node.js';
+import { intFlag } from './flags.js';
 
 export const nodeStartHelp = `Usage: trinity node start [options]
 
@@ -25,12 +26,6 @@ Starts a storage node in the foreground. Options override the config file.
   --exit-with-parent          stop when the parent process goes away (used by devnet)
   -h, --help                  this help
 `;
-
-function intFlag(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number, got "${value}"`);
-  return Number(value);
-}
 
 /** Flags as a partial config object (undefined where a flag was not given). */
 export function flagsToConfig(
