@@ -13,18 +13,21 @@ interface NodeHash {
 }
 
 type CreateHash = (algorithm: 'sha256') => NodeHash;
+type OneShotHash = (algorithm: 'sha256', data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
 
 /**
  * node:crypto's createHash when the host has it (Node, Deno, Bun: about 12x faster here), else
  * undefined. Loaded with process.getBuiltinModule so that browsers never see a node: import.
  */
-function loadNodeCreateHash(): CreateHash | undefined {
+function loadNodeCrypto(): { createHash?: CreateHash; hash?: OneShotHash } | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const crypto = proc?.getBuiltinModule?.('node:crypto') as { createHash?: CreateHash } | undefined;
-  return typeof crypto?.createHash === 'function' ? crypto.createHash : undefined;
+  return proc?.getBuiltinModule?.('node:crypto') as { createHash?: CreateHash; hash?: OneShotHash } | undefined;
 }
 
-const nodeCreateHash = loadNodeCreateHash();
+const nodeCrypto = loadNodeCrypto();
+const nodeCreateHash = typeof nodeCrypto?.createHash === 'function' ? nodeCrypto.createHash : undefined;
+/** node:crypto's one-shot `hash` (Node ≥ 20.12): about half the cost of createHash for short inputs. */
+const nodeOneShot = typeof nodeCrypto?.hash === 'function' ? nodeCrypto.hash : undefined;
 
 /** Which implementation `sha256()` uses on this host. */
 export const sha256Backend: 'node:crypto' | '@noble/hashes' = nodeCreateHash
@@ -39,6 +42,7 @@ function toUint8(digest: Uint8Array): Uint8Array {
 /** SHA-256 of `data` with the fastest implementation on this host. */
 export function sha256(data: Uint8Array): Uint8Array {
   assertBytes(data, 'data');
+  if (nodeOneShot) return toUint8(nodeOneShot('sha256', data, 'buffer'));
   if (nodeCreateHash) return toUint8(nodeCreateHash('sha256').update(data).digest());
   return nobleSha256(data);
 }

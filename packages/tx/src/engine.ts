@@ -267,7 +267,9 @@ export class TxEngine {
   #runOne(effect: TxEffect): void {
     switch (effect.kind) {
       case 'send':
-        if (effect.to === this.nodeId) queueMicrotask(() => this.receive(effect.message));
+        // To itself: on a later microtask, as from a peer (a resolved promise: Node's queueMicrotask
+        // allocates an AsyncResource per call).
+        if (effect.to === this.nodeId) void resolved.then(() => this.receive(effect.message));
         else this.#transport.send(effect.to, effect.message);
         break;
       case 'append':
@@ -446,6 +448,8 @@ export class TxEngine {
     assert(this.#pending.size === 0, 'tx engine: pending transactions left after stop');
   }
 }
+
+const resolved = Promise.resolve();
 
 function describe(error: unknown): string {
   if (error === undefined) return 'staging failed';

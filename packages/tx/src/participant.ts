@@ -1,4 +1,4 @@
-import { assert, fromHex, isTrinityError, parseConfig, unreachable } from '@trinity/core';
+import { assert, isTrinityError, parseConfig, unreachable } from '@trinity/core';
 import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
 import { checkId } from './coordinator.js';
 import { DueQueue } from './due-queue.js';
@@ -12,7 +12,7 @@ import {
   type TxLogRecord,
 } from './log-record.js';
 import type { ParticipantMessage, PrepareMessage } from './messages.js';
-import { lockHolderId, type ShardLocks } from './shard-locks.js';
+import { lockHolderHex, type ShardLocks } from './shard-locks.js';
 
 /**
  * Where a participant's transaction is: `staging` (locked, host staging), `logging` (prepared
@@ -30,21 +30,20 @@ export type ParticipantTxState =
 
 type LiveState = Exclude<ParticipantTxState, TxOutcome>;
 
-interface HeldLock {
-  readonly fencingToken: number;
-  readonly renewAtMs: number;
-}
-
 interface PartTx {
   readonly txId: string;
   readonly coordinator: string;
   readonly deadlineMs: number;
   readonly shards: readonly string[];
-  /** The shard hashes as bytes, in `shards` order (the lock table takes bytes). */
-  readonly shardBytes: readonly Uint8Array[];
-  readonly holder: Uint8Array;
+  /** This node's lock holder id in this transaction (hex). */
+  readonly holder: string;
   state: LiveState;
-  readonly locks: Map<string, HeldLock>;
+  /** Per shard (in `shards` order): the fencing token of the lock held on it, 0 when not held. */
+  readonly tokens: number[];
+  /** Per shard: when to renew its lock. */
+  readonly renewAtMs: number[];
+  /** Locks held. */
+  held: number;
   /** A `stage` effect was issued: an abort must drop what it staged. */
   staged: boolean;
   prepared: PartPreparedRecord | undefined;
@@ -361,7 +360,7 @@ export class Participant {
 
   /** Ends a live transaction: remembered until the deadline passed (a later prepare is refused as late anyway). */
   #finish(tx: PartTx, outcome: TxOutcome, nowMs: number): TxEffect[] {
-    assert(tx.locks.size === 0, `participant: ${tx.txId} finished holding locks`);
+    assert(tx.held === 0, `participant: ${tx.txId} finished holding locks`);
     this.#txs.delete(tx.txId);
     this.#due.delete(tx.txId);
     const retainUntilMs = Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
@@ -416,17 +415,17 @@ export class Participant {
   }
 
   #acquire(tx: PartTx, index: number, nowMs: number): void {
-    const grant = this.#locks.acquire(tx.shardBytes[index]!, tx.holder, tx.txId, nowMs);
-    const shard = tx.shards[index]!;
+    const grant = this.#locks.acquire(tx.shards[index]!, tx.holder, tx.txId, nowMs);
     const lifetimeMs = Math.max(0, grant.expiresAtMs - nowMs);
     const marginMs = Math.min(this.config.lockRenewMarginMs, Math.floor(lifetimeMs / 2));
-    tx.locks.set(shard, { fencingToken: grant.fencingToken, renewAtMs: grant.expiresAtMs - marginMs });
+    if (tx.tokens[index] === 0) tx.held++;
+    tx.tokens[index] = grant.fencingToken;
+    tx.renewAtMs[index] = grant.expiresAtMs - marginMs;
   }
 
   #renewLocks(tx: PartTx, nowMs: number): void {
     for (let i = 0; i < tx.shards.length; i++) {
-      const lock = tx.locks.get(tx.shards[i]!);
-      if (lock === undefined || nowMs < lock.renewAtMs) continue;
+      if (tx.tokens[i] === 0 || nowMs < tx.renewAtMs[i]!) continue;
       this.#release(tx, i, nowMs);
       this.#acquire(tx, i, nowMs);
     }
@@ -434,15 +433,16 @@ export class Participant {
 
   /** Releases every lock of the transaction at once (the lock table indexes them by transaction). */
   #releaseLocks(tx: PartTx, nowMs: number): void {
-    if (tx.locks.size === 0) return;
+    if (tx.held === 0) return;
     this.#locks.releaseTransaction(tx.txId, nowMs);
-    tx.locks.clear();
+    tx.tokens.fill(0);
+    tx.held = 0;
   }
 
   /** Releases one lock; one that is already gone (expired, or the table restarted) is fine. */
   #release(tx: PartTx, index: number, nowMs: number): void {
     try {
-      this.#locks.release(tx.shardBytes[index]!, tx.holder, nowMs);
+      this.#locks.release(tx.shards[index]!, tx.holder, nowMs);
     } catch (error) {
       if (!isTrinityError(error) || error.code === 'ASSERTION_FAILED') throw error;
     }
@@ -465,10 +465,9 @@ export class Participant {
 
   /** Resumes an unfinished transaction with its locks retaken; undefined if one is held by another. */
   #resume(tx: PartTx, nowMs: number): TxEffect[] | undefined {
-    for (const shardHash of tx.shardBytes) {
+    for (let i = 0; i < tx.shards.length; i++) {
       // The lock table may have survived the restart (then this holder may still hold it) or not.
-      if (this.#locks.verify(shardHash, tx.holder, nowMs))
-        this.#release(tx, tx.shardBytes.indexOf(shardHash), nowMs);
+      if (this.#locks.verify(tx.shards[i]!, tx.holder, nowMs)) this.#release(tx, i, nowMs);
     }
     if (this.#lockAll(tx, nowMs) !== undefined) return undefined;
     this.#txs.set(tx.txId, tx);
@@ -502,10 +501,11 @@ export class Participant {
       coordinator,
       deadlineMs,
       shards,
-      shardBytes: shards.map((shard) => fromHex(shard)),
-      holder: lockHolderId(this.nodeId, txId),
+      holder: lockHolderHex(this.nodeId, txId),
       state,
-      locks: new Map(),
+      tokens: shards.map(() => 0),
+      renewAtMs: shards.map(() => 0),
+      held: 0,
       staged: false,
       prepared: undefined,
       committed: undefined,
@@ -515,14 +515,15 @@ export class Participant {
 
   #schedule(tx: PartTx): void {
     let dueMs = tx.nextActionMs;
-    for (const lock of tx.locks.values()) if (lock.renewAtMs < dueMs) dueMs = lock.renewAtMs;
+    for (let i = 0; i < tx.tokens.length; i++)
+      if (tx.tokens[i] !== 0 && tx.renewAtMs[i]! < dueMs) dueMs = tx.renewAtMs[i]!;
     this.#due.set(tx.txId, dueMs);
   }
 
   #commitStaged(tx: PartTx): TxEffect {
-    const shards: CommitShard[] = tx.shards.map((shardHash) => ({
+    const shards: CommitShard[] = tx.shards.map((shardHash, i) => ({
       shardHash,
-      fencingToken: tx.locks.get(shardHash)?.fencingToken ?? 0,
+      fencingToken: tx.tokens[i]!,
     }));
     return { kind: 'commitStaged', txId: tx.txId, shards };
   }

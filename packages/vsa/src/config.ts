@@ -50,8 +50,10 @@ export const shardLockConfigSchema = z
     lockTimeoutMs: z.number().int().min(1).max(86_400_000).default(60_000),
     /** Locks one holder may hold at once. */
     maxLocksPerHolder: z.number().int().min(1).max(1_000_000).default(64),
-    /** Locks the whole table holds at once; also bounds the remembered fencing tokens. */
+    /** Locks the whole table holds at once. */
     maxLocks: z.number().int().min(1).max(100_000_000).default(1_000_000),
+    /** Released shards whose last fencing token `latestFencingToken` still answers (the most recent ones). */
+    rememberedTokens: z.number().int().min(0).max(10_000_000).default(4_096),
     /** How a grant binds holder to shard: SHA-256(shard XOR holder) (seed) or a bound hypervector. */
     binding: z.enum(['sha256', 'hypervector']).default('sha256'),
     /** Dimensions of the hypervector binding. */

@@ -77,4 +77,4 @@ export {
   type SearchResult,
   SemanticIndex,
 } from './semantic-index.js';
-export { type LockGrant, type LockInfo, ShardLockManager, txIdLengthMax } from './shard-lock.js';
+export { type LockGrant, type LockId, type LockInfo, ShardLockManager, txIdLengthMax } from './shard-lock.js';

@@ -1,4 +1,4 @@
-import { assert, assertBytes, assertInt, assertNumber, equalBytes, parseConfig, toHex } from '@trinity/core';
+import { assert, assertBytes, assertInt, assertNumber, fromHex, parseConfig, toHex } from '@trinity/core';
 import { type ShardLockConfig, type ShardLockConfigInput, shardLockConfigSchema } from './config.js';
 import {
   AlreadyLockedError,
@@ -33,15 +33,42 @@ export interface LockInfo extends LockGrant {
   readonly acquiredAtMs: number;
 }
 
+/** A shard hash or holder id: 32 bytes, or the same as 64 lowercase hex characters. */
+export type LockId = Uint8Array | string;
+
 interface LockRecord {
-  readonly shardHash: Uint8Array;
-  readonly holderId: Uint8Array;
+  /** The table key: the shard hash in hex. */
+  readonly key: string;
   readonly holderHex: string;
   readonly txId: string;
-  readonly binding: Uint8Array;
+  /** Computed when first asked for (`bindingOf`): the hot path of a transaction never reads it. */
+  binding: Uint8Array | undefined;
   readonly fencingToken: number;
   readonly acquiredAtMs: number;
   expiresAtMs: number;
+}
+
+/** A grant whose binding is computed (once) when read. */
+class Grant implements LockGrant {
+  readonly fencingToken: number;
+  readonly expiresAtMs: number;
+  readonly #record: LockRecord;
+  readonly #bindingOf: (record: LockRecord) => Uint8Array;
+
+  constructor(record: LockRecord, bindingOf: (record: LockRecord) => Uint8Array) {
+    this.fencingToken = record.fencingToken;
+    this.expiresAtMs = record.expiresAtMs;
+    this.#record = record;
+    this.#bindingOf = bindingOf;
+  }
+
+  get binding(): Uint8Array {
+    return this.#bindingOf(this.#record).slice();
+  }
+
+  toJSON(): { binding: string; fencingToken: number; expiresAtMs: number } {
+    return { binding: toHex(this.binding), fencingToken: this.fencingToken, expiresAtMs: this.expiresAtMs };
+  }
 }
 
 /** Longest transaction id accepted (UTF-16 code units). */
@@ -62,10 +89,18 @@ export const txIdLengthMax = 256;
 export class ShardLockManager {
   readonly config: ShardLockConfig;
   readonly #locks = new Map<string, LockRecord>();
-  readonly #byHolder = new Map<string, Set<string>>();
-  readonly #byTx = new Map<string, Set<string>>();
-  /** Token of the latest grant per shard, also after release; at most `maxLocks` remembered. */
-  readonly #latestTokens = new Map<string, number>();
+  /** Keys of the locks of each holder and of each transaction (short arrays: a holder has at most maxLocksPerHolder). */
+  readonly #byHolder = new Map<string, LockRecord[]>();
+  readonly #byTx = new Map<string, LockRecord[]>();
+  readonly #bindingOf = (record: LockRecord): Uint8Array => {
+    record.binding ??= this.#binding(fromHex(record.key), fromHex(record.holderHex));
+    return record.binding;
+  };
+  /** Token of the last grant of recently released shards; at most `rememberedTokens`, oldest dropped first. */
+  readonly #releasedTokens = new Map<string, number>();
+  /** The same releases in order, as a ring (a Map's own order would cost a scan past deleted entries). */
+  readonly #releasedRing: { key: string; token: number }[] = [];
+  #releasedHead = 0;
   #lastToken = 0;
 
   constructor(config: ShardLockConfigInput = {}) {
@@ -87,132 +122,142 @@ export class ShardLockManager {
    * AlreadyLockedError when another holder or transaction holds it, LockLimitError when the holder
    * (or the table) is at its limit.
    */
-  acquire(shardHash: Uint8Array, holderId: Uint8Array, txId: string, nowMs: number): LockGrant {
-    assertIds(shardHash, holderId);
+  acquire(shardHash: LockId, holderId: LockId, txId: string, nowMs: number): LockGrant {
+    const key = idHex(shardHash, 'shardHash');
+    const holderHex = idHex(holderId, 'holderId');
     assertTxId(txId);
     assertNowMs(nowMs);
-    const key = toHex(shardHash);
     const held = this.#live(key, nowMs);
     if (held !== undefined) {
-      if (held.txId !== txId || !equalBytes(held.holderId, holderId)) {
-        throw new AlreadyLockedError(shardHash, held.expiresAtMs);
+      if (held.txId !== txId || held.holderHex !== holderHex) {
+        throw new AlreadyLockedError(fromHex(key), held.expiresAtMs);
       }
       held.expiresAtMs = nowMs + this.config.lockTimeoutMs;
-      return grantOf(held);
+      return new Grant(held, this.#bindingOf);
     }
-    const holderHex = toHex(holderId);
     this.#checkLimits(holderHex, nowMs);
     const record: LockRecord = {
-      shardHash: shardHash.slice(),
-      holderId: holderId.slice(),
+      key,
       holderHex,
       txId,
-      binding: this.#binding(shardHash, holderId),
+      // The hypervector binding is the lock's content (it is unbound later): made now. SHA-256 on demand.
+      binding:
+        this.config.binding === 'hypervector' ? this.#binding(fromHex(key), fromHex(holderHex)) : undefined,
       fencingToken: this.#nextToken(nowMs),
       acquiredAtMs: nowMs,
       expiresAtMs: nowMs + this.config.lockTimeoutMs,
     };
-    this.#insert(key, record);
-    return grantOf(record);
+    this.#insert(record);
+    return new Grant(record, this.#bindingOf);
   }
 
   /**
    * Releases the lock on `shardHash` held by `holderId`. Throws LockNotFoundError when the shard has no
    * live lock, NotLockHolderError when the binding of `holderId` is not the lock's.
    */
-  release(shardHash: Uint8Array, holderId: Uint8Array, nowMs: number): void {
-    assertIds(shardHash, holderId);
+  release(shardHash: LockId, holderId: LockId, nowMs: number): void {
+    const key = idHex(shardHash, 'shardHash');
+    const holderHex = idHex(holderId, 'holderId');
     assertNowMs(nowMs);
-    const key = toHex(shardHash);
     const held = this.#live(key, nowMs);
-    if (held === undefined) throw new LockNotFoundError(shardHash);
-    if (!this.#bindingMatches(held, holderId)) throw new NotLockHolderError(shardHash);
-    this.#remove(key, held);
+    if (held === undefined) throw new LockNotFoundError(fromHex(key));
+    if (!this.#bindingMatches(held, holderHex)) throw new NotLockHolderError(fromHex(key));
+    this.#remove(held);
   }
 
   /** `release` that returns whether it released instead of throwing. */
-  tryRelease(shardHash: Uint8Array, holderId: Uint8Array, nowMs: number): boolean {
-    assertIds(shardHash, holderId);
+  tryRelease(shardHash: LockId, holderId: LockId, nowMs: number): boolean {
+    const key = idHex(shardHash, 'shardHash');
+    const holderHex = idHex(holderId, 'holderId');
     assertNowMs(nowMs);
-    const key = toHex(shardHash);
     const held = this.#live(key, nowMs);
-    if (held === undefined || !this.#bindingMatches(held, holderId)) return false;
-    this.#remove(key, held);
+    if (held === undefined || !this.#bindingMatches(held, holderHex)) return false;
+    this.#remove(held);
     return true;
   }
 
   /** True when `claimedHolder` holds a live lock on `shardHash` (its binding matches the stored one). */
-  verify(shardHash: Uint8Array, claimedHolder: Uint8Array, nowMs: number): boolean {
-    assertIds(shardHash, claimedHolder);
+  verify(shardHash: LockId, claimedHolder: LockId, nowMs: number): boolean {
+    const key = idHex(shardHash, 'shardHash');
+    const holderHex = idHex(claimedHolder, 'holderId');
     assertNowMs(nowMs);
-    const held = this.#live(toHex(shardHash), nowMs);
-    return held !== undefined && this.#bindingMatches(held, claimedHolder);
+    const held = this.#live(key, nowMs);
+    return held !== undefined && this.#bindingMatches(held, holderHex);
   }
 
   /** Releases every lock of transaction `txId` at once; returns how many were live. */
   releaseTransaction(txId: string, nowMs: number): number {
     assertTxId(txId);
     assertNowMs(nowMs);
-    const keys = this.#byTx.get(txId);
-    if (keys === undefined) return 0;
+    const records = this.#byTx.get(txId);
+    if (records === undefined) return 0;
     let released = 0;
-    for (const key of [...keys]) {
-      const record = this.#locks.get(key);
-      assert(record !== undefined && record.txId === txId, 'lock index out of step');
+    for (const record of records.slice()) {
+      assert(this.#locks.get(record.key) === record, 'lock index out of step');
       if (record.expiresAtMs > nowMs) released++;
-      this.#remove(key, record);
+      this.#remove(record);
     }
     return released;
   }
 
-  /** The fencing token of the latest grant on `shardHash`: 0 if never granted (or forgotten, see maxLocks). */
-  latestFencingToken(shardHash: Uint8Array): number {
-    assertBytes(shardHash, 'shardHash', 32);
-    const key = toHex(shardHash);
-    return this.#locks.get(key)?.fencingToken ?? this.#latestTokens.get(key) ?? 0;
+  /**
+   * The fencing token of the latest grant on `shardHash`: the live lock's, else the last one of a
+   * recently released shard (see `rememberedTokens`), else 0 (never granted, or forgotten).
+   */
+  latestFencingToken(shardHash: LockId): number {
+    const key = idHex(shardHash, 'shardHash');
+    return this.#locks.get(key)?.fencingToken ?? this.#releasedTokens.get(key) ?? 0;
   }
 
   /**
    * For a store beside this table: throws StaleFencingTokenError unless `fencingToken` is the token of
    * the live lock on `shardHash`, so a writer whose lock expired (or was taken over) cannot write.
    */
-  assertFencingToken(shardHash: Uint8Array, fencingToken: number, nowMs: number): void {
-    assertBytes(shardHash, 'shardHash', 32);
+  assertFencingToken(shardHash: LockId, fencingToken: number, nowMs: number): void {
+    const key = idHex(shardHash, 'shardHash');
     assertInt(fencingToken, 'fencingToken', 0);
     assertNowMs(nowMs);
-    const held = this.#live(toHex(shardHash), nowMs);
+    const held = this.#live(key, nowMs);
     const current = held?.fencingToken ?? 0;
     if (current === 0 || current !== fencingToken)
-      throw new StaleFencingTokenError(shardHash, fencingToken, current);
+      throw new StaleFencingTokenError(fromHex(key), fencingToken, current);
   }
 
   /** The live lock on `shardHash`, or undefined. */
-  get(shardHash: Uint8Array, nowMs: number): LockInfo | undefined {
-    assertBytes(shardHash, 'shardHash', 32);
+  get(shardHash: LockId, nowMs: number): LockInfo | undefined {
+    const key = idHex(shardHash, 'shardHash');
     assertNowMs(nowMs);
-    const held = this.#live(toHex(shardHash), nowMs);
+    const held = this.#live(key, nowMs);
     if (held === undefined) return undefined;
-    const { shardHash: shard, holderId, txId, acquiredAtMs } = held;
-    return { ...grantOf(held), shardHash: shard.slice(), holderId: holderId.slice(), txId, acquiredAtMs };
+    const { holderHex, txId, acquiredAtMs, fencingToken, expiresAtMs } = held;
+    return {
+      binding: this.#bindingOf(held).slice(),
+      fencingToken,
+      expiresAtMs,
+      shardHash: fromHex(key),
+      holderId: fromHex(holderHex),
+      txId,
+      acquiredAtMs,
+    };
   }
 
   /**
    * With `binding: 'hypervector'`: the holder vector unbound from the live lock's binding (equal to
    * `lockHolderVector(holderId, bindingDims)` of the holder). Undefined when not locked or for 'sha256'.
    */
-  recoverHolderVector(shardHash: Uint8Array, nowMs: number): Hypervector | undefined {
-    assertBytes(shardHash, 'shardHash', 32);
+  recoverHolderVector(shardHash: LockId, nowMs: number): Hypervector | undefined {
+    const key = idHex(shardHash, 'shardHash');
     assertNowMs(nowMs);
-    const held = this.#live(toHex(shardHash), nowMs);
+    const held = this.#live(key, nowMs);
     if (held === undefined || this.config.binding !== 'hypervector') return undefined;
-    return recoverLockHolderVector(deserializeHypervector(held.binding), shardHash);
+    return recoverLockHolderVector(deserializeHypervector(this.#bindingOf(held)), fromHex(key));
   }
 
   /** Live locks held by `holderId`. */
-  heldBy(holderId: Uint8Array, nowMs: number): number {
-    assertBytes(holderId, 'holderId', 32);
+  heldBy(holderId: LockId, nowMs: number): number {
+    const holderHex = idHex(holderId, 'holderId');
     assertNowMs(nowMs);
-    return this.#purgeHolder(toHex(holderId), nowMs);
+    return this.#purgeHolder(holderHex, nowMs);
   }
 
   /** Locks that have not expired at `nowMs`. */
@@ -227,9 +272,9 @@ export class ShardLockManager {
   expire(nowMs: number): number {
     assertNowMs(nowMs);
     let dropped = 0;
-    for (const [key, record] of this.#locks) {
+    for (const record of this.#locks.values()) {
       if (record.expiresAtMs > nowMs) continue;
-      this.#remove(key, record);
+      this.#remove(record);
       dropped++;
     }
     return dropped;
@@ -241,11 +286,13 @@ export class ShardLockManager {
   }
 
   /** SHA-256: recompute and compare. Hypervector: unbind the shard and compare with the holder's vector. */
-  #bindingMatches(record: LockRecord, holderId: Uint8Array): boolean {
-    if (this.config.binding === 'sha256')
-      return equalBytes(record.binding, sha256LockBinding(record.shardHash, holderId));
-    const recovered = recoverLockHolderVector(deserializeHypervector(record.binding), record.shardHash);
-    return hypervectorsEqual(recovered, lockHolderVector(holderId, this.config.bindingDims));
+  #bindingMatches(record: LockRecord, holderHex: string): boolean {
+    // SHA-256(shard XOR a) equals SHA-256(shard XOR b) exactly when a equals b (short of a SHA-256
+    // collision): comparing the holders answers the same as recomputing the binding.
+    if (this.config.binding === 'sha256') return record.holderHex === holderHex;
+    const binding = deserializeHypervector(this.#bindingOf(record));
+    const recovered = recoverLockHolderVector(binding, fromHex(record.key));
+    return hypervectorsEqual(recovered, lockHolderVector(fromHex(holderHex), this.config.bindingDims));
   }
 
   #nextToken(nowMs: number): number {
@@ -259,7 +306,7 @@ export class ShardLockManager {
   }
 
   #checkLimits(holderHex: string, nowMs: number): void {
-    if ((this.#byHolder.get(holderHex)?.size ?? 0) >= this.config.maxLocksPerHolder) {
+    if ((this.#byHolder.get(holderHex)?.length ?? 0) >= this.config.maxLocksPerHolder) {
       if (this.#purgeHolder(holderHex, nowMs) >= this.config.maxLocksPerHolder) {
         throw new LockLimitError('holder', this.config.maxLocksPerHolder);
       }
@@ -272,10 +319,10 @@ export class ShardLockManager {
 
   /** Drops the holder's expired locks; returns how many live ones it holds. */
   #purgeHolder(holderHex: string, nowMs: number): number {
-    const keys = this.#byHolder.get(holderHex);
-    if (keys === undefined) return 0;
-    for (const key of [...keys]) this.#live(key, nowMs);
-    return this.#byHolder.get(holderHex)?.size ?? 0;
+    const records = this.#byHolder.get(holderHex);
+    if (records === undefined) return 0;
+    for (const record of records.slice()) this.#live(record.key, nowMs);
+    return this.#byHolder.get(holderHex)?.length ?? 0;
   }
 
   /** The unexpired lock under `key`; an expired one is dropped on the way. */
@@ -283,53 +330,65 @@ export class ShardLockManager {
     const record = this.#locks.get(key);
     if (record === undefined) return undefined;
     if (record.expiresAtMs > nowMs) return record;
-    this.#remove(key, record);
+    this.#remove(record);
     return undefined;
   }
 
-  #insert(key: string, record: LockRecord): void {
-    this.#locks.set(key, record);
-    addToIndex(this.#byHolder, record.holderHex, key);
-    addToIndex(this.#byTx, record.txId, key);
-    this.#latestTokens.delete(key);
-    this.#latestTokens.set(key, record.fencingToken);
-    if (this.#latestTokens.size > this.config.maxLocks) {
-      this.#latestTokens.delete(this.#latestTokens.keys().next().value!);
+  #insert(record: LockRecord): void {
+    this.#locks.set(record.key, record);
+    addToIndex(this.#byHolder, record.holderHex, record);
+    addToIndex(this.#byTx, record.txId, record);
+  }
+
+  #remove(record: LockRecord): void {
+    assert(this.#locks.get(record.key) === record, 'removing a lock that is not in the table');
+    this.#locks.delete(record.key);
+    removeFromIndex(this.#byHolder, record.holderHex, record);
+    removeFromIndex(this.#byTx, record.txId, record);
+    this.#rememberToken(record.key, record.fencingToken);
+  }
+
+  #rememberToken(key: string, token: number): void {
+    const limit = this.config.rememberedTokens;
+    if (limit === 0) return;
+    this.#releasedTokens.set(key, token);
+    const ring = this.#releasedRing;
+    if (ring.length < limit) {
+      ring.push({ key, token });
+      return;
     }
-  }
-
-  #remove(key: string, record: LockRecord): void {
-    assert(this.#locks.get(key) === record, 'removing a lock that is not in the table');
-    this.#locks.delete(key);
-    removeFromIndex(this.#byHolder, record.holderHex, key);
-    removeFromIndex(this.#byTx, record.txId, key);
+    const oldest = ring[this.#releasedHead]!;
+    // Forget the oldest release unless the shard was released again since (then its entry is newer).
+    if (this.#releasedTokens.get(oldest.key) === oldest.token) this.#releasedTokens.delete(oldest.key);
+    ring[this.#releasedHead] = { key, token };
+    this.#releasedHead = (this.#releasedHead + 1) % limit;
   }
 }
 
-function grantOf(record: LockRecord): LockGrant {
-  return {
-    binding: record.binding.slice(),
-    fencingToken: record.fencingToken,
-    expiresAtMs: record.expiresAtMs,
-  };
+function addToIndex(index: Map<string, LockRecord[]>, id: string, record: LockRecord): void {
+  const records = index.get(id);
+  if (records === undefined) index.set(id, [record]);
+  else records.push(record);
 }
 
-function addToIndex(index: Map<string, Set<string>>, id: string, key: string): void {
-  let keys = index.get(id);
-  if (keys === undefined) index.set(id, (keys = new Set()));
-  keys.add(key);
+function removeFromIndex(index: Map<string, LockRecord[]>, id: string, record: LockRecord): void {
+  const records = index.get(id);
+  const at = records?.lastIndexOf(record) ?? -1;
+  assert(at >= 0, 'lock index out of step');
+  if (records!.length === 1) index.delete(id);
+  else records!.splice(at, 1);
 }
 
-function removeFromIndex(index: Map<string, Set<string>>, id: string, key: string): void {
-  const keys = index.get(id);
-  const removed = keys?.delete(key) ?? false;
-  assert(removed, 'lock index out of step');
-  if (keys!.size === 0) index.delete(id);
-}
+const HEX64 = /^[0-9a-f]{64}$/;
 
-function assertIds(shardHash: Uint8Array, holderId: Uint8Array): void {
-  assertBytes(shardHash, 'shardHash', 32);
-  assertBytes(holderId, 'holderId', 32);
+/** The table's key for a shard hash or holder id given as bytes or hex (validated either way). */
+function idHex(id: LockId, name: string): string {
+  if (typeof id !== 'string') {
+    assertBytes(id, name, 32);
+    return toHex(id);
+  }
+  if (!HEX64.test(id)) throw new RangeError(`${name} must be 32 bytes or 64 lowercase hex characters`);
+  return id;
 }
 
 function assertTxId(txId: string): void {

@@ -5,6 +5,7 @@ import {
   randomSeed,
   seededRandom,
   sha256,
+  toHex,
   xorBytes,
 } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
@@ -229,11 +230,40 @@ describe('hypervector binding (seed next step)', () => {
   });
 });
 
+describe('ids as hex', () => {
+  it('takes shard hashes and holder ids as 64 hex characters, the same lock as the bytes', () => {
+    const locks = new ShardLockManager();
+    const grant = locks.acquire(toHex(shard(1)), toHex(holder(1)), 'tx-1', 0);
+    expect(equalBytes(grant.binding, sha256(xorBytes(shard(1), holder(1))))).toBe(true);
+    expect(locks.verify(shard(1), holder(1), 1)).toBe(true);
+    expect(locks.verify(toHex(shard(1)), toHex(holder(2)), 1)).toBe(false);
+    expect(() => locks.acquire(shard(1), holder(2), 'tx-2', 1)).toThrow(AlreadyLockedError);
+    expect(locks.latestFencingToken(toHex(shard(1)))).toBe(grant.fencingToken);
+    const info = locks.get(toHex(shard(1)), 1)!;
+    expect(equalBytes(info.holderId, holder(1))).toBe(true);
+    locks.release(shard(1), toHex(holder(1)), 2);
+    expect(locks.size).toBe(0);
+    expect(locks.latestFencingToken(shard(1))).toBe(grant.fencingToken);
+  });
+
+  it('remembers the tokens of the most recent releases only', () => {
+    const locks = new ShardLockManager({ rememberedTokens: 2 });
+    const tokens = [1, 2, 3].map((n) => {
+      const { fencingToken } = locks.acquire(shard(n), holder(n), `tx-${n}`, n);
+      locks.release(shard(n), holder(n), n);
+      return fencingToken;
+    });
+    expect([1, 2, 3].map((n) => locks.latestFencingToken(shard(n)))).toEqual([0, tokens[1], tokens[2]]);
+  });
+});
+
 describe('bad input and limits', () => {
   it('rejects malformed arguments and config with clear errors', () => {
     const locks = new ShardLockManager();
     expect(() => locks.acquire(new Uint8Array(31), holder(1), 'tx', 0)).toThrow(/shardHash must be 32 bytes/);
-    expect(() => locks.acquire(shard(1), 'holder' as never, 'tx', 0)).toThrow(TypeError);
+    expect(() => locks.acquire(shard(1), 'holder', 'tx', 0)).toThrow(/holderId must be 32 bytes or 64/);
+    expect(() => locks.acquire(toHex(shard(1)).toUpperCase(), holder(1), 'tx', 0)).toThrow(RangeError);
+    expect(() => locks.acquire(shard(1), 42 as never, 'tx', 0)).toThrow(TypeError);
     expect(() => locks.acquire(shard(1), holder(1), '', 0)).toThrow(/txId must be 1 to 256/);
     expect(() => locks.acquire(shard(1), holder(1), 'x'.repeat(257), 0)).toThrow(RangeError);
     expect(() => locks.acquire(shard(1), holder(1), 'tx', -1)).toThrow(/nowMs/);
