@@ -335,7 +335,18 @@ export class TxEngine {
     }
   }
 
+  /** Where the durability of an end record (`coord-end`, `part-end`) is reported: nothing waits on it. */
+  readonly #endLogged = (error: unknown): void => {
+    if (error !== undefined) this.#fail('the transaction log failed', error);
+    else this.#maybeCheckpoint();
+  };
+
   #append(record: TxLogRecord): void {
+    // The state machines act on nothing when an end record is durable: one shared callback, no step.
+    if (record.type === 'coord-end' || record.type === 'part-end') {
+      this.#log.appendThen(record, this.#endLogged);
+      return;
+    }
     this.#log.appendThen(record, (error) => {
       if (error !== undefined) {
         this.#fail('the transaction log failed', error);

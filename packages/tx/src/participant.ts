@@ -254,9 +254,6 @@ export class Participant {
 
   #onPrepare(message: PrepareMessage, nowMs: number): TxEffect[] {
     const shards = message.shards.map((s) => s.shard);
-    const refuse = (reason: string) => [
-      this.#voteTo(message.txId, message.coordinator, shards, 'abort', reason),
-    ];
     const existing = this.#txs.get(message.txId);
     if (existing !== undefined) {
       // A duplicate: answered once there is an answer (after the prepared record is durable).
@@ -270,11 +267,14 @@ export class Participant {
       const vote = ended.outcome === 'aborted' ? 'abort' : 'commit';
       return [this.#voteTo(message.txId, message.coordinator, shards, vote)];
     }
-    if (nowMs >= message.deadlineMs) return refuse('prepare arrived after its deadline');
+    if (nowMs >= message.deadlineMs)
+      return this.#refuse(message, shards, 'prepare arrived after its deadline');
     if (message.deadlineMs - nowMs > this.config.maxPrepareWindowMs)
-      return refuse('prepare deadline too far away');
-    if (this.trackedCount >= this.config.maxParticipantTransactions) return refuse('participant is busy');
-    if (shards.length > this.config.maxShardsPerTransaction) return refuse('too many shards');
+      return this.#refuse(message, shards, 'prepare deadline too far away');
+    if (this.trackedCount >= this.config.maxParticipantTransactions)
+      return this.#refuse(message, shards, 'participant is busy');
+    if (shards.length > this.config.maxShardsPerTransaction)
+      return this.#refuse(message, shards, 'too many shards');
     const tx = this.#newTx(message.txId, message.coordinator, message.deadlineMs, shards, 'staging');
     this.#txs.set(tx.txId, tx);
     const failure = this.#lockAll(tx, nowMs);
@@ -288,6 +288,10 @@ export class Participant {
         shards: message.shards.map((s) => ({ shardHash: s.shard, ref: s.ref })),
       },
     ];
+  }
+
+  #refuse(message: PrepareMessage, shards: readonly string[], reason: string): TxEffect[] {
+    return [this.#voteTo(message.txId, message.coordinator, shards, 'abort', reason)];
   }
 
   #onCommit(tx: PartTx): TxEffect[] {

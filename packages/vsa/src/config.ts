@@ -52,8 +52,12 @@ export const shardLockConfigSchema = z
     maxLocksPerHolder: z.number().int().min(1).max(1_000_000).default(64),
     /** Locks the whole table holds at once. */
     maxLocks: z.number().int().min(1).max(100_000_000).default(1_000_000),
-    /** Released shards whose last fencing token `latestFencingToken` still answers (the most recent ones). */
-    rememberedTokens: z.number().int().min(0).max(10_000_000).default(4_096),
+    /**
+     * Released shards whose last fencing token `latestFencingToken` still answers (the most recent
+     * ones). Off by default: fencing needs only the live lock's token, and remembering costs a map
+     * update per release.
+     */
+    rememberedTokens: z.number().int().min(0).max(10_000_000).default(0),
     /** How a grant binds holder to shard: SHA-256(shard XOR holder) (seed) or a bound hypervector. */
     binding: z.enum(['sha256', 'hypervector']).default('sha256'),
     /** Dimensions of the hypervector binding. */

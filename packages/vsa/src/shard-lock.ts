@@ -99,7 +99,8 @@ export class ShardLockManager {
   /** Token of the last grant of recently released shards; at most `rememberedTokens`, oldest dropped first. */
   readonly #releasedTokens = new Map<string, number>();
   /** The same releases in order, as a ring (a Map's own order would cost a scan past deleted entries). */
-  readonly #releasedRing: { key: string; token: number }[] = [];
+  readonly #releasedKeys: string[] = [];
+  readonly #releasedTokenRing: number[] = [];
   #releasedHead = 0;
   #lastToken = 0;
 
@@ -352,16 +353,19 @@ export class ShardLockManager {
     const limit = this.config.rememberedTokens;
     if (limit === 0) return;
     this.#releasedTokens.set(key, token);
-    const ring = this.#releasedRing;
-    if (ring.length < limit) {
-      ring.push({ key, token });
+    const keys = this.#releasedKeys;
+    if (keys.length < limit) {
+      keys.push(key);
+      this.#releasedTokenRing.push(token);
       return;
     }
-    const oldest = ring[this.#releasedHead]!;
+    const head = this.#releasedHead;
     // Forget the oldest release unless the shard was released again since (then its entry is newer).
-    if (this.#releasedTokens.get(oldest.key) === oldest.token) this.#releasedTokens.delete(oldest.key);
-    ring[this.#releasedHead] = { key, token };
-    this.#releasedHead = (this.#releasedHead + 1) % limit;
+    if (this.#releasedTokens.get(keys[head]!) === this.#releasedTokenRing[head])
+      this.#releasedTokens.delete(keys[head]!);
+    keys[head] = key;
+    this.#releasedTokenRing[head] = token;
+    this.#releasedHead = (head + 1) % limit;
   }
 }
 

@@ -145,7 +145,7 @@ describe('ShardLockManager (seed v2.1 tests)', () => {
 
 describe('inspection and sweeping', () => {
   it('describes live locks and sweeps expired ones', () => {
-    const locks = new ShardLockManager({ lockTimeoutMs: 100 });
+    const locks = new ShardLockManager({ lockTimeoutMs: 100, rememberedTokens: 16 });
     locks.acquire(shard(1), holder(1), 'tx-1', 0);
     locks.acquire(shard(2), holder(1), 'tx-1', 50);
     const info = locks.get(shard(1), 10)!;
@@ -232,7 +232,7 @@ describe('hypervector binding (seed next step)', () => {
 
 describe('ids as hex', () => {
   it('takes shard hashes and holder ids as 64 hex characters, the same lock as the bytes', () => {
-    const locks = new ShardLockManager();
+    const locks = new ShardLockManager({ rememberedTokens: 16 });
     const grant = locks.acquire(toHex(shard(1)), toHex(holder(1)), 'tx-1', 0);
     expect(equalBytes(grant.binding, sha256(xorBytes(shard(1), holder(1))))).toBe(true);
     expect(locks.verify(shard(1), holder(1), 1)).toBe(true);
