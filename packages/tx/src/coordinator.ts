@@ -18,13 +18,16 @@ import { TxStats } from './stats.js';
 export type CoordinatorTxState = 'open' | 'preparing' | 'committing' | 'committed';
 
 interface CoordShard {
+  readonly hash: string;
   readonly node: string;
   readonly ref: string;
   vote: Vote | undefined;
 }
 
 interface CoordNode {
-  readonly shards: string[];
+  readonly node: string;
+  /** Its shards, in the order they were added (the prepare lists them so; votes echo that order). */
+  readonly shards: CoordShard[];
   acked: boolean;
 }
 
@@ -34,8 +37,9 @@ interface CoordTx {
   readonly startedMs: number;
   deadlineMs: number;
   nextRetryMs: number;
-  readonly shards: Map<string, CoordShard>;
-  readonly nodes: Map<string, CoordNode>;
+  /** Short lists (at most maxShardsPerTransaction): cheaper than maps for a handful of entries. */
+  readonly shards: CoordShard[];
+  readonly nodes: CoordNode[];
   commitVotes: number;
   commitRecord: CoordCommitRecord | undefined;
   /** Commit resends so far (they back off). */
@@ -124,8 +128,8 @@ export class Coordinator {
       startedMs: nowMs,
       deadlineMs: nowMs + this.config.prepareTimeoutMs,
       nextRetryMs: Number.MAX_SAFE_INTEGER,
-      shards: new Map(),
-      nodes: new Map(),
+      shards: [],
+      nodes: [],
       commitVotes: 0,
       commitRecord: undefined,
       retries: 0,
@@ -146,40 +150,40 @@ export class Coordinator {
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256) {
       throw new RangeError('ref must be a string of 1 to 256 characters');
     }
-    if (tx.shards.has(shardHash))
+    if (findShard(tx.shards, shardHash) !== undefined)
       throw new TxStateError(`shard ${shardHash} is already in ${txId}`, { txId });
-    if (tx.shards.size >= this.config.maxShardsPerTransaction) {
+    if (tx.shards.length >= this.config.maxShardsPerTransaction) {
       throw new TxLimitError(`at most ${this.config.maxShardsPerTransaction} shards per transaction`, {
         limit: this.config.maxShardsPerTransaction,
         txId,
       });
     }
-    tx.shards.set(shardHash, { node, ref, vote: undefined });
+    tx.shards.push({ hash: shardHash, node, ref, vote: undefined });
   }
 
   /** Phase 1: asks every participant node to prepare its shards. */
   prepare(txId: string, nowMs: number): TxEffect[] {
     const tx = this.#get(txId);
     if (tx.state !== 'open') throw new TxStateError(`transaction ${txId} is ${tx.state}, not open`, { txId });
-    if (tx.shards.size === 0) throw new TxStateError(`transaction ${txId} has no participants`, { txId });
-    for (const [shard, { node }] of tx.shards) {
-      const entry = tx.nodes.get(node);
-      if (entry === undefined) tx.nodes.set(node, { shards: [shard], acked: false });
+    if (tx.shards.length === 0) throw new TxStateError(`transaction ${txId} has no participants`, { txId });
+    for (const shard of tx.shards) {
+      const entry = findNode(tx.nodes, shard.node);
+      if (entry === undefined) tx.nodes.push({ node: shard.node, shards: [shard], acked: false });
       else entry.shards.push(shard);
     }
     tx.state = 'preparing';
     tx.deadlineMs = nowMs + this.config.prepareTimeoutMs;
     tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
-    this.stats.addParticipants(tx.shards.size);
+    this.stats.addParticipants(tx.shards.length);
     this.#schedule(tx);
-    return [...tx.nodes.keys()].map((node) => this.#prepareTo(tx, node));
+    return tx.nodes.map((entry) => this.#prepareTo(tx, entry));
   }
 
   /** Records one shard's vote (what a `vote` message does for each of its shards). */
   recordVote(txId: string, shardHash: string, vote: Vote, nowMs: number): TxEffect[] {
     const tx = this.#get(txId);
     if (tx.state !== 'preparing') throw new TxStateError(`transaction ${txId} is ${tx.state}, not preparing`);
-    const shard = tx.shards.get(shardHash);
+    const shard = findShard(tx.shards, shardHash);
     if (shard === undefined) throw new TxStateError(`shard ${shardHash} is not in ${txId}`, { txId });
     return this.#onVotes(tx, shard.node, [shardHash], vote, nowMs, undefined);
   }
@@ -222,7 +226,7 @@ export class Coordinator {
     this.#schedule(tx);
     this.stats.decided('committed', nowMs - tx.startedMs);
     const effects: TxEffect[] = [{ kind: 'decided', txId: tx.txId, outcome: 'committed' }];
-    for (const node of tx.nodes.keys()) effects.push(this.#commitTo(tx.txId, node));
+    for (const { node } of tx.nodes) effects.push(this.#commitTo(tx.txId, node));
     return effects;
   }
 
@@ -258,7 +262,7 @@ export class Coordinator {
       this.#txs.set(tx.txId, tx);
       this.#awaitingAcks++;
       this.#schedule(tx);
-      for (const node of tx.nodes.keys()) effects.push(this.#commitTo(tx.txId, node));
+      for (const { node } of tx.nodes) effects.push(this.#commitTo(tx.txId, node));
     }
     this.stats.setActive(this.#txs.size);
     return effects;
@@ -275,14 +279,14 @@ export class Coordinator {
     const tx = this.#txs.get(txId);
     if (tx === undefined) return undefined;
     let nodesAcked = 0;
-    for (const node of tx.nodes.values()) if (node.acked) nodesAcked++;
+    for (const node of tx.nodes) if (node.acked) nodesAcked++;
     return {
       txId,
       state: tx.state,
-      shards: tx.shards.size,
+      shards: tx.shards.length,
       commitVotes: tx.commitVotes,
       nodesAcked,
-      nodes: tx.nodes.size,
+      nodes: tx.nodes.length,
       deadlineMs: tx.deadlineMs,
     };
   }
@@ -305,9 +309,13 @@ export class Coordinator {
     if (tx.state !== 'preparing') return [];
     let counted = 0;
     let aborted = false;
-    for (const shardHash of shards) {
-      const shard = tx.shards.get(shardHash);
-      if (shard === undefined || shard.node !== node) continue;
+    const entry = findNode(tx.nodes, node);
+    for (let i = 0; entry !== undefined && i < shards.length; i++) {
+      const shardHash = shards[i]!;
+      // Votes list a node's shards in the order the prepare did: look there first.
+      const inOrder = entry.shards[i];
+      const shard = inOrder?.hash === shardHash ? inOrder : findShard(entry.shards, shardHash);
+      if (shard === undefined) continue;
       if (shard.vote === undefined) counted++;
       if (shard.vote === 'commit') tx.commitVotes--;
       shard.vote = vote;
@@ -316,7 +324,7 @@ export class Coordinator {
     }
     this.stats.addVotes(counted);
     if (aborted) return this.#decideAbort(tx, nowMs, `${node} voted abort${reason ? `: ${reason}` : ''}`);
-    if (tx.commitVotes === tx.shards.size) return this.#decideCommit(tx);
+    if (tx.commitVotes === tx.shards.length) return this.#decideCommit(tx);
     return [];
   }
 
@@ -325,7 +333,7 @@ export class Coordinator {
     tx.commitRecord = {
       type: 'coord-commit',
       txId: tx.txId,
-      participants: [...tx.nodes].map(([node, { shards }]) => ({ node, shards: [...shards] })),
+      participants: tx.nodes.map(({ node, shards }) => ({ node, shards: shards.map((s) => s.hash) })),
     };
     this.#schedule(tx);
     return [{ kind: 'append', record: tx.commitRecord }];
@@ -334,7 +342,7 @@ export class Coordinator {
   #decideAbort(tx: CoordTx, nowMs: number, reason: string): TxEffect[] {
     const effects: TxEffect[] = [];
     const shortReason = reason.slice(0, 200);
-    for (const node of tx.nodes.keys()) effects.push(this.#abortTo(tx.txId, node, shortReason));
+    for (const { node } of tx.nodes) effects.push(this.#abortTo(tx.txId, node, shortReason));
     effects.push({ kind: 'decided', txId: tx.txId, outcome: 'aborted', reason: shortReason });
     effects.push({ kind: 'finished', txId: tx.txId, outcome: 'aborted' });
     this.#forget(tx);
@@ -343,11 +351,11 @@ export class Coordinator {
   }
 
   #onAck(tx: CoordTx, node: string, nowMs: number): TxEffect[] {
-    const entry = tx.nodes.get(node);
+    const entry = findNode(tx.nodes, node);
     if (tx.state !== 'committed' || entry === undefined || entry.acked) return [];
     entry.acked = true;
     this.stats.addCommitAcks(entry.shards.length);
-    for (const other of tx.nodes.values()) if (!other.acked) return [];
+    for (const other of tx.nodes) if (!other.acked) return [];
     this.#forget(tx);
     void nowMs;
     return [
@@ -366,9 +374,9 @@ export class Coordinator {
         if (nowMs >= tx.nextRetryMs) {
           tx.nextRetryMs = nowMs + this.config.commitRetryIntervalMs;
           this.#schedule(tx);
-          return [...tx.nodes.keys()]
-            .filter((node) => !this.#nodeVoted(tx, node))
-            .map((n) => this.#prepareTo(tx, n));
+          return tx.nodes
+            .filter((entry) => !entry.shards.every((shard) => shard.vote !== undefined))
+            .map((entry) => this.#prepareTo(tx, entry));
         }
         break;
       case 'committing':
@@ -379,9 +387,7 @@ export class Coordinator {
           const backoffMs = this.config.commitRetryIntervalMs * 2 ** Math.min(tx.retries, 30);
           tx.nextRetryMs = nowMs + Math.min(backoffMs, this.config.commitRetryMaxIntervalMs);
           this.#schedule(tx);
-          return [...tx.nodes]
-            .filter(([, node]) => !node.acked)
-            .map(([node]) => this.#commitTo(tx.txId, node));
+          return tx.nodes.filter((entry) => !entry.acked).map((entry) => this.#commitTo(tx.txId, entry.node));
         }
         break;
       default:
@@ -417,16 +423,14 @@ export class Coordinator {
     this.stats.setActive(this.#txs.size);
   }
 
-  #nodeVoted(tx: CoordTx, node: string): boolean {
-    return tx.nodes.get(node)!.shards.every((shard) => tx.shards.get(shard)!.vote !== undefined);
-  }
-
   #recoveredTx(record: CoordCommitRecord, nowMs: number): CoordTx {
-    const shards = new Map<string, CoordShard>();
-    const nodes = new Map<string, CoordNode>();
-    for (const { node, shards: nodeShards } of record.participants) {
-      nodes.set(node, { shards: [...nodeShards], acked: false });
-      for (const shard of nodeShards) shards.set(shard, { node, ref: shard, vote: 'commit' });
+    const shards: CoordShard[] = [];
+    const nodes: CoordNode[] = [];
+    for (const { node, shards: hashes } of record.participants) {
+      const entry: CoordNode = { node, shards: [], acked: false };
+      for (const hash of hashes) entry.shards.push({ hash, node, ref: hash, vote: 'commit' });
+      shards.push(...entry.shards);
+      nodes.push(entry);
     }
     return {
       txId: record.txId,
@@ -436,17 +440,17 @@ export class Coordinator {
       nextRetryMs: nowMs + this.config.commitRetryIntervalMs,
       shards,
       nodes,
-      commitVotes: shards.size,
+      commitVotes: shards.length,
       commitRecord: record,
       retries: 0,
     };
   }
 
-  #prepareTo(tx: CoordTx, node: string): TxEffect {
-    const shards = tx.nodes.get(node)!.shards.map((shard) => ({ shard, ref: tx.shards.get(shard)!.ref }));
+  #prepareTo(tx: CoordTx, entry: CoordNode): TxEffect {
+    const shards = entry.shards.map(({ hash, ref }) => ({ shard: hash, ref }));
     return {
       kind: 'send',
-      to: node,
+      to: entry.node,
       message: {
         type: 'prepare',
         txId: tx.txId,
@@ -479,6 +483,16 @@ export class Coordinator {
     if (tx === undefined) throw new TxNotFoundError(txId);
     return tx;
   }
+}
+
+function findShard(shards: readonly CoordShard[], hash: string): CoordShard | undefined {
+  for (const shard of shards) if (shard.hash === hash) return shard;
+  return undefined;
+}
+
+function findNode(nodes: readonly CoordNode[], node: string): CoordNode | undefined {
+  for (const entry of nodes) if (entry.node === node) return entry;
+  return undefined;
 }
 
 /** Validates an id given by the caller against its pattern: TypeError or RangeError naming the field. */

@@ -75,11 +75,8 @@ export interface ExecuteOptions {
   readonly awaitAcks?: boolean;
 }
 
-/** A staging operation waiting behind another of the same transaction. */
-interface StagingOp {
-  readonly operation: () => Promise<void>;
-  readonly done: (error: unknown) => void;
-}
+/** A staging effect: what the host is asked to do for one transaction, one at a time. */
+type StagingOp = Extract<TxEffect, { kind: 'stage' | 'commitStaged' | 'abortStaged' }>;
 
 interface PendingTx {
   readonly resolve: (result: TxResult) => void;
@@ -175,7 +172,14 @@ export class TxEngine {
     const result = new Promise<TxResult>((resolve, reject) => {
       this.#pending.set(txId, { resolve, reject, awaitAcks: options.awaitAcks ?? true });
     });
-    this.#step(() => this.coordinator.prepare(txId, nowMs));
+    let effects: TxEffect[];
+    try {
+      effects = this.coordinator.prepare(txId, nowMs);
+    } catch (error) {
+      this.#fail('a state machine threw', error);
+      return result;
+    }
+    this.#run(effects);
     return result;
   }
 
@@ -250,13 +254,29 @@ export class TxEngine {
     };
   }
 
-  #step(handle: () => TxEffect[]): void {
-    if (this.#stopped !== undefined) return;
-    try {
-      this.#run(handle());
-    } catch (error) {
-      this.#fail('a state machine threw', error);
+  /** What the participant says once a staging operation ended (no closure per operation). */
+  #afterStaging(op: StagingOp, error: unknown): void {
+    if (op.kind === 'abortStaged') {
+      if (error !== undefined) this.#logger.warn({ txId: op.txId, error: describe(error) }, 'abort failed');
+      return;
     }
+    if (op.kind === 'commitStaged' && error !== undefined) {
+      this.#logger.warn({ txId: op.txId, error: describe(error) }, 'commit of staged shards failed');
+      return;
+    }
+    if (this.#stopped !== undefined) return;
+    const nowMs = this.#clock.nowMs();
+    let effects: TxEffect[];
+    try {
+      effects =
+        op.kind === 'stage'
+          ? this.participant.staged(op.txId, error === undefined, nowMs, describe(error))
+          : this.participant.applied(op.txId, nowMs);
+    } catch (thrown) {
+      this.#fail('a state machine threw', thrown);
+      return;
+    }
+    this.#run(effects);
   }
 
   #run(effects: readonly TxEffect[]): void {
@@ -276,39 +296,9 @@ export class TxEngine {
         this.#append(effect.record);
         break;
       case 'stage':
-        this.#stage(
-          effect.txId,
-          () => this.#staging.stage(effect.txId, effect.shards),
-          (error) =>
-            this.#step(() =>
-              this.participant.staged(effect.txId, error === undefined, this.#clock.nowMs(), describe(error)),
-            ),
-        );
-        break;
       case 'commitStaged':
-        this.#stage(
-          effect.txId,
-          () => this.#staging.commitStaged(effect.txId, effect.shards),
-          (error) => {
-            if (error === undefined)
-              this.#step(() => this.participant.applied(effect.txId, this.#clock.nowMs()));
-            else
-              this.#logger.warn(
-                { txId: effect.txId, error: describe(error) },
-                'commit of staged shards failed',
-              );
-          },
-        );
-        break;
       case 'abortStaged':
-        this.#stage(
-          effect.txId,
-          () => this.#staging.abortStaged(effect.txId, effect.shardHashes),
-          (error) => {
-            if (error !== undefined)
-              this.#logger.warn({ txId: effect.txId, error: describe(error) }, 'abort failed');
-          },
-        );
+        this.#stage(effect);
         break;
       case 'purgeStaged':
         this.#stagingReady = this.#staging.purgeStaged(effect.keepTxIds).then(
@@ -341,61 +331,63 @@ export class TxEngine {
     else this.#maybeCheckpoint();
   };
 
-  #append(record: TxLogRecord): void {
-    // The state machines act on nothing when an end record is durable: one shared callback, no step.
-    if (record.type === 'coord-end' || record.type === 'part-end') {
-      this.#log.appendThen(record, this.#endLogged);
+  /** Where the log reports a durable record: one callback for every append (it hands the record back). */
+  readonly #logged = (error: unknown, _seq?: number, record?: TxLogRecord): void => {
+    if (error !== undefined) {
+      this.#fail('the transaction log failed', error);
       return;
     }
-    this.#log.appendThen(record, (error) => {
-      if (error !== undefined) {
-        this.#fail('the transaction log failed', error);
-        return;
-      }
-      const nowMs = this.#clock.nowMs();
-      this.#step(() =>
-        isCoordinatorRecord(record)
-          ? this.coordinator.logged(record, nowMs)
-          : this.participant.logged(record, nowMs),
-      );
-      this.#maybeCheckpoint();
-    });
+    if (this.#stopped !== undefined || record === undefined) return;
+    const nowMs = this.#clock.nowMs();
+    let effects: TxEffect[];
+    try {
+      effects = isCoordinatorRecord(record)
+        ? this.coordinator.logged(record, nowMs)
+        : this.participant.logged(record, nowMs);
+    } catch (thrown) {
+      this.#fail('a state machine threw', thrown);
+      return;
+    }
+    this.#run(effects);
+    this.#maybeCheckpoint();
+  };
+
+  #append(record: TxLogRecord): void {
+    // The state machines act on nothing when an end record is durable: no step for those.
+    const ends = record.type === 'coord-end' || record.type === 'part-end';
+    this.#log.appendThen(record, ends ? this.#endLogged : this.#logged);
   }
 
   /**
    * Runs one staging operation once the previous ones of the same transaction (and the start-up
    * purge) are done: a host never sees a transaction's abort overtake its stage.
    */
-  #stage(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
-    if (!this.#stagingQueues.has(txId)) {
-      this.#stagingQueues.set(txId, null);
-      this.#runStaging(txId, operation, done);
-      return;
-    }
-    const queue = this.#stagingQueues.get(txId);
-    if (queue === null || queue === undefined) this.#stagingQueues.set(txId, [{ operation, done }]);
-    else queue.push({ operation, done });
+  #stage(op: StagingOp): void {
+    const queue = this.#stagingQueues.get(op.txId);
+    if (queue === undefined) {
+      this.#stagingQueues.set(op.txId, null);
+      void this.#runStaging(op);
+    } else if (queue === null) this.#stagingQueues.set(op.txId, [op]);
+    else queue.push(op);
   }
 
-  #runStaging(txId: string, operation: () => Promise<void>, done: (error: unknown) => void): void {
-    let start: Promise<void>;
-    try {
-      // A host that throws instead of rejecting is treated the same.
-      start = this.#stagingReady === undefined ? operation() : this.#stagingReady.then(operation);
-    } catch (error) {
-      start = Promise.reject(error);
+  async #runStaging(first: StagingOp): Promise<void> {
+    for (let op: StagingOp | undefined = first; op !== undefined; ) {
+      let error: unknown;
+      try {
+        if (this.#stagingReady !== undefined) await this.#stagingReady;
+        // A host that throws instead of rejecting is treated the same.
+        if (op.kind === 'stage') await this.#staging.stage(op.txId, op.shards);
+        else if (op.kind === 'commitStaged') await this.#staging.commitStaged(op.txId, op.shards);
+        else await this.#staging.abortStaged(op.txId, op.shardHashes);
+      } catch (thrown) {
+        error = thrown ?? new Error('staging failed');
+      }
+      this.#afterStaging(op, error);
+      const queue = this.#stagingQueues.get(op.txId);
+      op = queue?.shift();
+      if (op === undefined) this.#stagingQueues.delete(first.txId);
     }
-    start.then(
-      () => this.#stagingDone(txId, done, undefined),
-      (error: unknown) => this.#stagingDone(txId, done, error ?? new Error('staging failed')),
-    );
-  }
-
-  #stagingDone(txId: string, done: (error: unknown) => void, error: unknown): void {
-    done(error);
-    const following = this.#stagingQueues.get(txId)?.shift();
-    if (following === undefined) this.#stagingQueues.delete(txId);
-    else this.#runStaging(txId, following.operation, following.done);
   }
 
   #settle(kind: 'decided' | 'finished', txId: string, outcome: TxOutcome, reason: string | undefined): void {
@@ -440,7 +432,15 @@ export class TxEngine {
   #onTimer(): void {
     this.#timer = undefined;
     const nowMs = this.#clock.nowMs();
-    this.#step(() => [...this.coordinator.tick(nowMs), ...this.participant.tick(nowMs)]);
+    if (this.#stopped !== undefined) return;
+    let effects: TxEffect[];
+    try {
+      effects = [...this.coordinator.tick(nowMs), ...this.participant.tick(nowMs)];
+    } catch (error) {
+      this.#fail('a state machine threw', error);
+      return;
+    }
+    this.#run(effects);
     this.#arm();
   }
 

@@ -65,8 +65,8 @@ export class MemoryTxLog implements TxLogStore {
 
   appendThen(record: TxLogRecord, done: AppendCallback): void {
     this.append(record).then(
-      (seq) => done(undefined, seq),
-      (error: unknown) => done(error),
+      (seq) => done(undefined, seq, record),
+      (error: unknown) => done(error, undefined, record),
     );
   }
 

@@ -24,8 +24,9 @@ export interface TxLogStore {
   /** Appends one record; resolves with its sequence number once it is durable (never before). */
   append(record: TxLogRecord): Promise<number>;
   /**
-   * `append` with a callback instead of a promise (cheaper on a hot path): `done(undefined, seq)`
-   * once durable, or `done(error)`. Called at most once, never synchronously.
+   * `append` with a callback instead of a promise (cheaper on a hot path): `done(undefined, seq,
+   * record)` once durable, or `done(error, undefined, record)`. Called at most once, never
+   * synchronously. The record is handed back so that one callback can serve every append.
    */
   appendThen(record: TxLogRecord, done: AppendCallback): void;
   /**
@@ -39,8 +40,8 @@ export interface TxLogStore {
   readonly bytesSinceCheckpoint: number;
 }
 
-/** Told once an append is durable (`error` undefined) or has failed. */
-export type AppendCallback = (error: unknown, seq?: number) => void;
+/** Told once an append of `record` is durable (`error` undefined) or has failed. */
+export type AppendCallback = (error: unknown, seq?: number, record?: TxLogRecord) => void;
 
 /** What opening found: how much of a torn tail was cut off. */
 export interface TxLogRecovery {
@@ -52,6 +53,8 @@ export interface TxLogRecovery {
 interface Pending {
   /** The encoded record; undefined for a checkpoint or close marker. */
   readonly payload: EncodedRecord | undefined;
+  /** The record appended (handed back to `done`). */
+  readonly record: TxLogRecord | undefined;
   readonly live: readonly TxLogRecord[] | undefined;
   readonly done: AppendCallback;
 }
@@ -146,37 +149,44 @@ export class TxLog implements TxLogStore {
     const payload = encodeRecord(record);
     if (payload.bytes > this.#config.recordMaxBytes) {
       const error = new TxLimitError(`tx log record of ${payload.bytes} bytes exceeds recordMaxBytes`);
-      queueMicrotask(() => done(error));
+      void resolved.then(() => done(error, undefined, record));
       return;
     }
-    this.#enqueue(payload, undefined, done);
+    this.#enqueue(payload, record, undefined, done);
   }
 
   checkpoint(live: readonly TxLogRecord[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#enqueue(undefined, [...live], (error) => (error === undefined ? resolve() : reject(error)));
+      this.#enqueue(undefined, undefined, [...live], (error) =>
+        error === undefined ? resolve() : reject(error),
+      );
     });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#failure === undefined)
-      await new Promise<void>((resolve) => this.#enqueue(undefined, undefined, () => resolve()));
+      await new Promise<void>((resolve) => this.#enqueue(undefined, undefined, undefined, () => resolve()));
     this.#closed = true;
     await this.#handle.close();
   }
 
-  #enqueue(payload: EncodedRecord | undefined, live: TxLogRecord[] | undefined, done: AppendCallback): void {
+  #enqueue(
+    payload: EncodedRecord | undefined,
+    record: TxLogRecord | undefined,
+    live: TxLogRecord[] | undefined,
+    done: AppendCallback,
+  ): void {
     let error: unknown;
     if (this.#closed || this.#failure !== undefined) error = new TxLogClosedError(this.path, this.#failure);
     else if (this.#queue.length >= this.#config.pendingRecordsMax) {
       error = new TxLimitError(`tx log has ${this.#queue.length} appends waiting (pendingRecordsMax)`);
     }
     if (error !== undefined) {
-      queueMicrotask(() => done(error));
+      void resolved.then(() => done(error, undefined, record));
       return;
     }
-    this.#queue.push({ payload, live, done });
+    this.#queue.push({ payload, record, live, done });
     if (!this.#flushing) {
       this.#flushing = true;
       void this.#flushLoop();
@@ -199,7 +209,7 @@ export class TxLog implements TxLogStore {
     } catch (error) {
       this.#failure = error;
       for (const pending of this.#queue.splice(0))
-        notify(pending.done, new TxLogClosedError(this.path, error));
+        notify(pending.done, new TxLogClosedError(this.path, error), undefined, pending.record);
     } finally {
       this.#flushing = false;
     }
@@ -238,7 +248,10 @@ export class TxLog implements TxLogStore {
     this.#sizeBytes = end;
     this.#allocatedBytes = Math.max(this.#allocatedBytes, end);
     this.#bytesSinceCheckpoint += bytes.length;
-    for (const [i, pending] of batch.entries()) notify(pending.done, undefined, firstSeq + i);
+    for (let i = 0; i < batch.length; i++) {
+      const pending = batch[i]!;
+      notify(pending.done, undefined, firstSeq + i, pending.record);
+    }
   }
 
   /** Checkpoint: the live records go to a new file that atomically replaces the log. */
@@ -338,9 +351,9 @@ async function readLogFile(path: string, recordMaxBytes: number): Promise<OpenSt
 }
 
 /** Calls back without letting the caller's exception reach the flush loop (it is rethrown apart). */
-function notify(done: AppendCallback, error: unknown, seq?: number): void {
+function notify(done: AppendCallback, error: unknown, seq?: number, record?: TxLogRecord): void {
   try {
-    done(error, seq);
+    done(error, seq, record);
   } catch (thrown) {
     queueMicrotask(() => {
       throw thrown;
@@ -365,6 +378,9 @@ async function syncDirectory(path: string): Promise<void> {
     await dir.close();
   }
 }
+
+/** Callbacks that must not run synchronously run on this (cheaper than queueMicrotask's AsyncResource). */
+const resolved = Promise.resolve();
 
 function sleep(delayMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, delayMs));
