@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { bytesToUtf8, utf8ToBytes } from '@trinity/core';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cRange } from './crc32c.js';
 import { type TxLogRecord, txLogRecordSchema } from './log-record.js';
 
 /** First bytes of every log file: name and format version. */
@@ -14,38 +14,38 @@ export const FRAME_HEADER_BYTES = 16;
 const BATCH_END = 0x8000_0000;
 const LENGTH_MASK = 0x7fff_ffff;
 
-/** The JSON text of a record and its UTF-8 length. */
-export interface EncodedRecord {
-  readonly json: string;
-  readonly bytes: number;
+/** The JSON text of a record: the payload of its frame. */
+export function encodeRecord(record: TxLogRecord): string {
+  return JSON.stringify(record);
 }
 
-export function encodeRecord(record: TxLogRecord): EncodedRecord {
-  const json = JSON.stringify(record);
-  return { json, bytes: Buffer.byteLength(json, 'utf8') };
+/** UTF-8 length of a record's JSON text (ASCII in practice: every id in a record is). */
+export function encodedBytes(json: string): number {
+  return Buffer.byteLength(json, 'utf8');
 }
 
 /**
- * Frames for `records`, numbered from `firstSeq`, in one buffer: what one group commit writes. The
- * last frame is marked as the end of the batch.
+ * Frames for `payloads` (JSON texts), numbered from `firstSeq`, in one buffer: what one group commit
+ * writes. The last frame is marked as the end of the batch.
  */
-export function encodeFrames(records: readonly EncodedRecord[], firstSeq: number): Uint8Array {
-  let length = 0;
-  for (const record of records) length += FRAME_HEADER_BYTES + record.bytes;
-  const out = Buffer.allocUnsafe(length);
+export function encodeFrames(payloads: readonly string[], firstSeq: number): Uint8Array {
+  // Room for the worst case (3 bytes per UTF-16 unit); ASCII records fill exactly their length.
+  let room = 0;
+  for (const json of payloads) room += FRAME_HEADER_BYTES + 3 * json.length;
+  const out = Buffer.allocUnsafe(room);
   let offset = 0;
-  for (const [i, record] of records.entries()) {
-    const batchEnd = i === records.length - 1 ? BATCH_END : 0;
-    out.writeUInt32LE((record.bytes | batchEnd) >>> 0, offset + 4);
+  for (let i = 0; i < payloads.length; i++) {
+    const bytes = out.write(payloads[i]!, offset + FRAME_HEADER_BYTES, 'utf8');
+    const batchEnd = i === payloads.length - 1 ? BATCH_END : 0;
+    out.writeUInt32LE((bytes | batchEnd) >>> 0, offset + 4);
     const seq = firstSeq + i;
     out.writeUInt32LE(seq >>> 0, offset + 8);
     out.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), offset + 12);
-    out.write(record.json, offset + FRAME_HEADER_BYTES, record.bytes, 'utf8');
-    const end = offset + FRAME_HEADER_BYTES + record.bytes;
-    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
+    const end = offset + FRAME_HEADER_BYTES + bytes;
+    out.writeUInt32LE(crc32cRange(out, offset + 4, end), offset);
     offset = end;
   }
-  return out;
+  return out.subarray(0, offset);
 }
 
 /** One framed record (for tests and tools). */

@@ -84,6 +84,8 @@ export class Participant {
   readonly #ended = new Map<string, EndedTx>();
   /** Ended ids in the order they ended; retention ends in about that order, so a FIFO expires them (never early). */
   #endedOrder: string[] = [];
+  /** `retainUntilMs` of each entry of `#endedOrder` (the map may hold a later one for a re-remembered id). */
+  #endedUntil: number[] = [];
   #endedHead = 0;
 
   constructor(init: ParticipantInit) {
@@ -186,8 +188,7 @@ export class Participant {
 
   nextWakeMs(): number | undefined {
     const due = this.#due.peekMs();
-    const oldest = this.#endedOrder[this.#endedHead];
-    const expiry = oldest === undefined ? undefined : this.#ended.get(oldest)?.retainUntilMs;
+    const expiry = this.#endedUntil[this.#endedHead];
     if (due === undefined) return expiry;
     return expiry === undefined ? due : Math.min(due, expiry);
   }
@@ -385,19 +386,22 @@ export class Participant {
   ): void {
     this.#ended.set(txId, { outcome, coordinator, retainUntilMs, logged });
     this.#endedOrder.push(txId);
+    this.#endedUntil.push(retainUntilMs);
   }
 
   #expireEnded(nowMs: number): void {
     const order = this.#endedOrder;
-    while (this.#endedHead < order.length) {
+    const until = this.#endedUntil;
+    while (this.#endedHead < order.length && until[this.#endedHead]! <= nowMs) {
       const txId = order[this.#endedHead]!;
       const ended = this.#ended.get(txId);
-      if (ended !== undefined && ended.retainUntilMs > nowMs) break;
-      this.#ended.delete(txId);
+      // Remembered again since (a later entry of the order covers it): kept.
+      if (ended !== undefined && ended.retainUntilMs <= nowMs) this.#ended.delete(txId);
       this.#endedHead++;
     }
     if (this.#endedHead > 1024 && this.#endedHead * 2 > order.length) {
       this.#endedOrder = order.slice(this.#endedHead);
+      this.#endedUntil = until.slice(this.#endedHead);
       this.#endedHead = 0;
     }
   }

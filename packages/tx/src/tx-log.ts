@@ -6,7 +6,7 @@ import { TxLimitError, TxLogClosedError, TxLogCorruptError } from './errors.js';
 import {
   allZero,
   decodeFrames,
-  type EncodedRecord,
+  encodedBytes,
   encodeFrames,
   encodeRecord,
   FRAME_HEADER_BYTES,
@@ -52,7 +52,8 @@ export interface TxLogRecovery {
 
 interface Pending {
   /** The encoded record; undefined for a checkpoint or close marker. */
-  readonly payload: EncodedRecord | undefined;
+  /** The record's JSON text; undefined for a checkpoint or close marker. */
+  readonly payload: string | undefined;
   /** The record appended (handed back to `done`). */
   readonly record: TxLogRecord | undefined;
   readonly live: readonly TxLogRecord[] | undefined;
@@ -147,8 +148,11 @@ export class TxLog implements TxLogStore {
 
   appendThen(record: TxLogRecord, done: AppendCallback): void {
     const payload = encodeRecord(record);
-    if (payload.bytes > this.#config.recordMaxBytes) {
-      const error = new TxLimitError(`tx log record of ${payload.bytes} bytes exceeds recordMaxBytes`);
+    const max = this.#config.recordMaxBytes;
+    if (payload.length > max || (payload.length * 3 > max && encodedBytes(payload) > max)) {
+      const error = new TxLimitError(
+        `tx log record of ${encodedBytes(payload)} bytes exceeds recordMaxBytes`,
+      );
       void resolved.then(() => done(error, undefined, record));
       return;
     }
@@ -172,7 +176,7 @@ export class TxLog implements TxLogStore {
   }
 
   #enqueue(
-    payload: EncodedRecord | undefined,
+    payload: string | undefined,
     record: TxLogRecord | undefined,
     live: TxLogRecord[] | undefined,
     done: AppendCallback,
@@ -222,7 +226,8 @@ export class TxLog implements TxLogStore {
     while (count < this.#queue.length && count < this.#config.groupCommitMaxRecords) {
       const pending = this.#queue[count]!;
       if (pending.payload === undefined) break;
-      const frameBytes = FRAME_HEADER_BYTES + pending.payload.bytes;
+      // Counted in UTF-16 units: bytes for the ASCII records the state machines write.
+      const frameBytes = FRAME_HEADER_BYTES + pending.payload.length;
       if (count > 0 && bytes + frameBytes > this.#config.groupCommitMaxBytes) break;
       bytes += frameBytes;
       count++;
