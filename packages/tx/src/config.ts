@@ -44,6 +44,13 @@ export const txLogConfigSchema = z
       .default(16 * 1024 * 1024),
     /** At most this many appends may wait for a group commit before `append` rejects (back-pressure). */
     pendingRecordsMax: z.number().int().min(1).max(10_000_000).default(1_000_000),
+    /**
+     * How a group write is made durable: `dsync` opens the log with O_DSYNC, so the write returns
+     * once its data is on disk (one system call, one trip to the I/O thread pool); `fdatasync`
+     * writes, then calls fdatasync. Both give the same guarantee; `dsync` falls back to `fdatasync`
+     * where the platform has no O_DSYNC.
+     */
+    syncMode: z.enum(['dsync', 'fdatasync']).default('dsync'),
   })
   .strict();
 
@@ -103,7 +110,7 @@ export type TxLogConfigInput = z.input<typeof txLogConfigSchema>;
 /** The log's part of a full tx config. */
 export function logConfigOf(config: TxConfig): TxLogConfig {
   const { groupCommitMaxDelayMs, groupCommitMaxRecords, groupCommitMaxBytes, recordMaxBytes } = config;
-  const { preallocateBytes, pendingRecordsMax } = config;
+  const { preallocateBytes, pendingRecordsMax, syncMode } = config;
   return {
     groupCommitMaxDelayMs,
     groupCommitMaxRecords,
@@ -111,5 +118,6 @@ export function logConfigOf(config: TxConfig): TxLogConfig {
     recordMaxBytes,
     preallocateBytes,
     pendingRecordsMax,
+    syncMode,
   };
 }

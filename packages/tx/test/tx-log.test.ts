@@ -56,6 +56,20 @@ describe('TxLog', () => {
     expect((await reopen()).replay()).toEqual([...records(20), prepared(99)]);
   });
 
+  it.each(['dsync', 'fdatasync'] as const)(
+    'appends, preallocates and replays with syncMode %s',
+    async (syncMode) => {
+      const log = await TxLog.open(path, { syncMode, preallocateBytes: 4_096 });
+      await Promise.all(records(100).map((record) => log.append(record)));
+      await log.checkpoint(records(3));
+      await log.append(prepared(99));
+      await log.close();
+      const reopened = await TxLog.open(path, { syncMode });
+      expect(reopened.replay()).toEqual([...records(3), prepared(99)]);
+      await reopened.close();
+    },
+  );
+
   it('resolves an append only after its group fdatasync, and many appends share one', async () => {
     const log = await TxLog.open(path, { preallocateBytes: 0 });
     const seqs = await Promise.all(records(500).map((record) => log.append(record)));
