@@ -172,14 +172,7 @@ export class TxEngine {
     const result = new Promise<TxResult>((resolve, reject) => {
       this.#pending.set(txId, { resolve, reject, awaitAcks: options.awaitAcks ?? true });
     });
-    let effects: TxEffect[];
-    try {
-      effects = this.coordinator.prepare(txId, nowMs);
-    } catch (error) {
-      this.#fail('a state machine threw', error);
-      return result;
-    }
-    this.#run(effects);
+    this.#react(this.#prepare, txId);
     return result;
   }
 
@@ -199,18 +192,7 @@ export class TxEngine {
 
   /** A message from a peer, already validated (`parseTxMessage`) and checked against its sender. */
   receive(message: TxMessage): void {
-    if (this.#stopped !== undefined) return;
-    const nowMs = this.#clock.nowMs();
-    let effects: TxEffect[];
-    try {
-      effects = isCoordinatorMessage(message)
-        ? this.coordinator.handle(message, nowMs)
-        : this.participant.handle(message, nowMs);
-    } catch (error) {
-      this.#fail('a state machine threw', error);
-      return;
-    }
-    this.#run(effects);
+    this.#react(this.#handle, message);
   }
 
   /** Stops timers and fails in-flight `execute` calls; the log stays open (its owner closes it). */
@@ -264,20 +246,44 @@ export class TxEngine {
       this.#logger.warn({ txId: op.txId, error: describe(error) }, 'commit of staged shards failed');
       return;
     }
+    if (op.kind === 'commitStaged') this.#react(this.#applied, op.txId);
+    else if (error === undefined) this.#react(this.#staged, op.txId);
+    else this.#react(this.#stagingFailed, { txId: op.txId, error });
+  }
+
+  /**
+   * Runs what `step(arg, nowMs)` returns; a state machine that throws stops the engine. The steps
+   * are methods bound once, so reacting to an event allocates no closure.
+   */
+  #react<T>(step: (arg: T, nowMs: number) => TxEffect[], arg: T): void {
     if (this.#stopped !== undefined) return;
-    const nowMs = this.#clock.nowMs();
     let effects: TxEffect[];
     try {
-      effects =
-        op.kind === 'stage'
-          ? this.participant.staged(op.txId, error === undefined, nowMs, describe(error))
-          : this.participant.applied(op.txId, nowMs);
-    } catch (thrown) {
-      this.#fail('a state machine threw', thrown);
+      effects = step(arg, this.#clock.nowMs());
+    } catch (error) {
+      this.#fail('a state machine threw', error);
       return;
     }
     this.#run(effects);
   }
+
+  readonly #prepare = (txId: string, nowMs: number): TxEffect[] => this.coordinator.prepare(txId, nowMs);
+  readonly #handle = (message: TxMessage, nowMs: number): TxEffect[] =>
+    isCoordinatorMessage(message)
+      ? this.coordinator.handle(message, nowMs)
+      : this.participant.handle(message, nowMs);
+  readonly #onLogged = (record: TxLogRecord, nowMs: number): TxEffect[] =>
+    isCoordinatorRecord(record)
+      ? this.coordinator.logged(record, nowMs)
+      : this.participant.logged(record, nowMs);
+  readonly #staged = (txId: string, nowMs: number): TxEffect[] => this.participant.staged(txId, true, nowMs);
+  readonly #stagingFailed = ({ txId, error }: { txId: string; error: unknown }, nowMs: number) =>
+    this.participant.staged(txId, false, nowMs, describe(error));
+  readonly #applied = (txId: string, nowMs: number): TxEffect[] => this.participant.applied(txId, nowMs);
+  readonly #tick = (_: undefined, nowMs: number): TxEffect[] => [
+    ...this.coordinator.tick(nowMs),
+    ...this.participant.tick(nowMs),
+  ];
 
   #run(effects: readonly TxEffect[]): void {
     for (const effect of effects) this.#runOne(effect);
@@ -328,7 +334,7 @@ export class TxEngine {
   /** Where the durability of an end record (`coord-end`, `part-end`) is reported: nothing waits on it. */
   readonly #endLogged = (error: unknown): void => {
     if (error !== undefined) this.#fail('the transaction log failed', error);
-    else this.#maybeCheckpoint();
+    else if (this.#stopped === undefined) this.#maybeCheckpoint();
   };
 
   /** Where the log reports a durable record: one callback for every append (it hands the record back). */
@@ -337,19 +343,9 @@ export class TxEngine {
       this.#fail('the transaction log failed', error);
       return;
     }
-    if (this.#stopped !== undefined || record === undefined) return;
-    const nowMs = this.#clock.nowMs();
-    let effects: TxEffect[];
-    try {
-      effects = isCoordinatorRecord(record)
-        ? this.coordinator.logged(record, nowMs)
-        : this.participant.logged(record, nowMs);
-    } catch (thrown) {
-      this.#fail('a state machine threw', thrown);
-      return;
-    }
-    this.#run(effects);
-    this.#maybeCheckpoint();
+    if (record === undefined) return;
+    this.#react(this.#onLogged, record);
+    if (this.#stopped === undefined) this.#maybeCheckpoint();
   };
 
   #append(record: TxLogRecord): void {
@@ -431,16 +427,7 @@ export class TxEngine {
 
   #onTimer(): void {
     this.#timer = undefined;
-    const nowMs = this.#clock.nowMs();
-    if (this.#stopped !== undefined) return;
-    let effects: TxEffect[];
-    try {
-      effects = [...this.coordinator.tick(nowMs), ...this.participant.tick(nowMs)];
-    } catch (error) {
-      this.#fail('a state machine threw', error);
-      return;
-    }
-    this.#run(effects);
+    this.#react(this.#tick, undefined);
     this.#arm();
   }
 
