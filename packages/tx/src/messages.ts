@@ -119,6 +119,10 @@ export function parseTxMessage(input: unknown): TxMessage {
   });
 }
 
+/** Shared codecs (a whole-input `decode` keeps no state between calls). */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
 /** Decodes and validates a message from its JSON bytes, bounded by TX_MESSAGE_BYTES_MAX. */
 export function decodeTxMessage(bytes: Uint8Array): TxMessage {
   if (bytes.length > TX_MESSAGE_BYTES_MAX) {
@@ -126,7 +130,7 @@ export function decodeTxMessage(bytes: Uint8Array): TxMessage {
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = JSON.parse(utf8Decoder.decode(bytes));
   } catch {
     throw new TxMessageError('tx message is not UTF-8 JSON');
   }
@@ -135,5 +139,5 @@ export function decodeTxMessage(bytes: Uint8Array): TxMessage {
 
 /** The JSON bytes of a message. */
 export function encodeTxMessage(message: TxMessage): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(message));
+  return utf8Encoder.encode(JSON.stringify(message));
 }
