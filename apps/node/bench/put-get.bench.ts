@@ -1,9 +1,14 @@
 // Put and get throughput of a 6-node devnet of real processes, beside the raw single-stream
 // throughput of js-libp2p between two processes measured in the same run (the ceiling).
-//   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6]
+//   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--no-ceiling]
+//     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
+// Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
+// /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
+// shares the machine (though not immune to it: caches and context switches are shared too).
 import '../src/polyfill.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,7 +19,20 @@ import { freeBasePort, sha256Hex, tempDir } from '../test/helpers.js';
 import { benchNode, sinkProtocol } from './libp2p-peer.js';
 
 const { values } = parseArgs({
-  options: { json: { type: 'boolean' }, mib: { type: 'string' }, nodes: { type: 'string' } },
+  // pnpm passes the `--` of `pnpm bench -- --json` through.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: {
+    json: { type: 'boolean' },
+    mib: { type: 'string' },
+    nodes: { type: 'string' },
+    'no-ceiling': { type: 'boolean' },
+    'cpu-prof': { type: 'string' },
+    /** Another build of the CLI to run the devnet with (to compare two builds in one sitting). */
+    cli: { type: 'string' },
+    /** JSON merged into every node's config, e.g. '{"limits":{"maxStripesInFlight":12}}'. */
+    config: { type: 'string' },
+    'per-node': { type: 'boolean' },
+  },
   strict: true,
 });
 const MiB = 1024 * 1024;
@@ -25,6 +43,8 @@ const rows: { bench: string; impl: string; params: Record<string, unknown>; valu
 const log = (line: string) => {
   if (!values.json) console.log(line);
 };
+
+let streamCpu = Number.NaN;
 
 async function rawLibp2p(bytes: number): Promise<number> {
   const peerScript = fileURLToPath(new URL('./libp2p-peer.ts', import.meta.url));
@@ -39,11 +59,15 @@ async function rawLibp2p(bytes: number): Promise<number> {
     const stream = await node.dialProtocol(multiaddr(address), sinkProtocol);
     const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 });
     const chunk = randomBytes(MiB);
+    const ownCpu = process.cpuUsage();
+    const childCpu = cpuSeconds(child.pid);
     const started = performance.now();
     for (let sent = 0; sent < bytes; sent += chunk.length) await lp.write(chunk);
     await lp.write(new Uint8Array(1));
     const received = Number(new TextDecoder().decode((await lp.read()).subarray()));
     const seconds = (performance.now() - started) / 1000;
+    const own = process.cpuUsage(ownCpu);
+    streamCpu = ((own.user + own.system) / 1e6 + cpuSeconds(child.pid) - childCpu) / (bytes / MiB);
     if (received !== bytes) throw new Error(`sink counted ${received} of ${bytes} bytes`);
     await stream.close();
     return bytes / MiB / seconds;
@@ -53,31 +77,71 @@ async function rawLibp2p(bytes: number): Promise<number> {
   }
 }
 
-async function devnetPutGet(bytes: number): Promise<{ put: number; get: number }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is none). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+interface Measured {
+  put: number;
+  get: number;
+  putCpu: number;
+  getCpu: number;
+}
+
+async function devnetPutGet(bytes: number): Promise<Measured> {
   const dir = await tempDir('trinity-bench-');
   const devnet = new Devnet({
     nodes: nodeCount,
     dataDir: dir.path,
     basePort: await freeBasePort(nodeCount),
     cliPath: fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
-    nodeConfig: { logLevel: 'warn' },
+    nodeConfig: { logLevel: 'warn', ...JSON.parse(values.config ?? '{}') },
+    ...(values['cpu-prof'] === undefined
+      ? {}
+      : { execArgv: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] }),
   });
+  const nodesCpu = () => devnet.nodes.reduce((sum, node) => sum + cpuSeconds(node.process?.pid), 0);
   try {
     await devnet.start();
     const data = randomBytes(bytes);
     const digest = sha256Hex(data);
+    let cpu = nodesCpu();
+    let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
     let started = performance.now();
     const put = await fetch(`${devnet.apiUrl(0)}/v1/objects?name=bench.bin`, { method: 'PUT', body: data });
     if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
     const putSeconds = (performance.now() - started) / 1000;
+    const putCpu = nodesCpu() - cpu;
+    if (values['per-node'])
+      console.error(
+        'put per node',
+        devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+      );
     const { id } = (await put.json()) as { id: string };
+    cpu = nodesCpu();
+    perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
     started = performance.now();
     const back = Buffer.from(
       await (await fetch(`${devnet.apiUrl(nodeCount - 1)}/v1/objects/${id}`)).arrayBuffer(),
     );
     const getSeconds = (performance.now() - started) / 1000;
+    const getCpu = nodesCpu() - cpu;
+    if (values['per-node'])
+      console.error(
+        'get per node',
+        devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+      );
     if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
-    return { put: bytes / MiB / putSeconds, get: bytes / MiB / getSeconds };
+    const mib = bytes / MiB;
+    return { put: mib / putSeconds, get: mib / getSeconds, putCpu: putCpu / mib, getCpu: getCpu / mib };
   } finally {
     await devnet.stop();
     await dir.remove();
@@ -88,15 +152,17 @@ log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${p
 log(
   `object: ${sizeBytes / MiB} MiB of random bytes; devnet: ${nodeCount} node processes, RS(4,2), fsync on\n`,
 );
-const ceiling = await rawLibp2p(sizeBytes);
-rows.push({
-  bench: 'stream',
-  impl: 'libp2p',
-  params: { mib: sizeBytes / MiB, streams: 1 },
-  value: ceiling,
-  unit: 'MB/s',
-});
-const { put, get } = await devnetPutGet(sizeBytes);
+const ceiling = values['no-ceiling'] ? Number.NaN : await rawLibp2p(sizeBytes);
+if (!values['no-ceiling']) {
+  rows.push({
+    bench: 'stream',
+    impl: 'libp2p',
+    params: { mib: sizeBytes / MiB, streams: 1 },
+    value: ceiling,
+    unit: 'MB/s',
+  });
+}
+const { put, get, putCpu, getCpu } = await devnetPutGet(sizeBytes);
 rows.push({
   bench: 'put',
   impl: '@trinity/node',
@@ -121,4 +187,18 @@ if (values.json) {
       `| ${row.bench} | ${row.impl} | ${row.value.toFixed(1)} | ${((row.value / ceiling) * 100).toFixed(0)} % |`,
     );
   }
+}
+const cpuRows = [
+  ...(values['no-ceiling'] ? [] : [{ bench: 'stream-cpu', value: streamCpu }]),
+  { bench: 'put-cpu', value: putCpu },
+  { bench: 'get-cpu', value: getCpu },
+];
+for (const row of cpuRows) {
+  const params = { mib: sizeBytes / MiB, nodes: nodeCount };
+  const value = Math.round(row.value * 10_000) / 10; // CPU milliseconds per MiB, all node processes
+  if (values.json)
+    console.log(
+      JSON.stringify({ bench: row.bench, impl: '@trinity/node', params, value, unit: 'cpu-ms/MiB' }),
+    );
+  else console.log(`${row.bench}: ${value} CPU ms per MiB (all node processes)`);
 }

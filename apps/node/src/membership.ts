@@ -24,8 +24,13 @@ export interface MembershipOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bootstrap: readonly string[];
-  /** How often peers are re-asked for their info and pinged. */
+  /** How often peers are re-asked for their info and pinged while membership changes. */
   readonly refreshMs: number;
+  /**
+   * The refresh interval doubles after every round in which nothing changed, up to this (default:
+   * refreshMs). Every round costs two streams per peer on every node, which a busy node feels.
+   */
+  readonly maxRefreshMs?: number;
   /** Most storage peers remembered. */
   readonly peersMax: number;
   /** Called with every fresh RTT measurement. */
@@ -45,8 +50,12 @@ const rttSmoothing = 0.3;
 export class Membership {
   readonly #options: MembershipOptions;
   readonly #peers = new Map<string, PeerRecord>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #refreshing = false;
+  #stopped = false;
+  #intervalMs = 0;
+  /** Set when a peer appears, leaves or changes region: the next rounds come quickly again. */
+  #changed = false;
   /** Peers being asked right now: one exchange per peer at a time, whatever triggered it. */
   readonly #learning = new Set<string>();
 
@@ -58,19 +67,46 @@ export class Membership {
     const { libp2p } = this.#options;
     libp2p.addEventListener('peer:disconnect', (event) => {
       const id = event.detail.toString();
+      this.#onChange();
       if (this.#peers.delete(id)) this.#options.onPeerGone?.(id);
     });
     libp2p.addEventListener('peer:identify', (event) => {
       if (event.detail.protocols.includes(PROTOCOLS.info)) void this.#learn(event.detail.peerId.toString());
     });
     await this.#dialBootstrap();
-    this.#timer = setInterval(() => void this.refresh(), this.#options.refreshMs);
-    this.#timer.unref();
+    this.#intervalMs = this.#options.refreshMs;
+    this.#schedule();
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#changed = false;
+      void this.refresh().finally(() => {
+        const { refreshMs, maxRefreshMs = refreshMs } = this.#options;
+        this.#intervalMs = this.#changed ? refreshMs : Math.min(maxRefreshMs, this.#intervalMs * 2);
+        this.#schedule();
+      });
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Membership moved: refresh at the fast rate again (from the next round on). */
+  #onChange(): void {
+    this.#changed = true;
+    // Only a round still waiting is brought forward; one running now reschedules itself when done.
+    if (this.#intervalMs > this.#options.refreshMs && this.#timer !== undefined) {
+      this.#intervalMs = this.#options.refreshMs;
+      clearTimeout(this.#timer);
+      this.#schedule();
+    }
   }
 
   /** Live storage peers (connected and answering), not including this node. */
@@ -90,8 +126,12 @@ export class Membership {
       if (this.#options.libp2p.getConnections().length === 0) await this.#dialBootstrap();
       const connected = new Set(this.#options.libp2p.getPeers().map((peer) => peer.toString()));
       for (const id of [...this.#peers.keys()]) {
-        if (!connected.has(id) && this.#peers.delete(id)) this.#options.onPeerGone?.(id);
+        if (!connected.has(id) && this.#peers.delete(id)) {
+          this.#changed = true;
+          this.#options.onPeerGone?.(id);
+        }
       }
+      if (connected.size !== this.#peers.size) this.#changed = true; // someone is not known yet
       await Promise.allSettled([...connected].map((id) => this.#learn(id)));
     } finally {
       this.#refreshing = false;
@@ -161,7 +201,10 @@ export class Membership {
     });
     if (known === undefined && this.#peers.size >= this.#options.peersMax) return;
     this.#peers.set(id, record);
-    if (known === undefined || regionChanged) this.#options.onPeer?.(record);
+    if (known === undefined || regionChanged) {
+      this.#onChange();
+      this.#options.onPeer?.(record);
+    }
     await this.#exchange(info);
     await this.#ping(record);
   }

@@ -124,6 +124,7 @@ export class TrinityNode {
       logger: this.logger.child({ component: 'membership' }),
       bootstrap: this.config.bootstrap,
       refreshMs: 2_000,
+      maxRefreshMs: 30_000,
       peersMax: this.config.limits.maxConnections,
       onPeer: (record) => this.geography.onPeer(record),
       onPeerGone: (peer) => this.geography.onPeerGone(peer),

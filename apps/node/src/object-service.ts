@@ -246,22 +246,25 @@ export class ObjectService {
     return manifest;
   }
 
-  /** The object's bytes, stripe by stripe, with up to maxStripesInFlight stripes fetched ahead. */
+  /**
+   * The object's bytes in order, with up to maxStripesInFlight stripes fetched ahead. Each stripe
+   * comes as its data shards (trimmed to the stripe's bytes), not copied into one buffer.
+   */
   async *read(manifest: Manifest): AsyncGenerator<Uint8Array> {
-    const ahead: Promise<Uint8Array>[] = [];
+    const ahead: Promise<Uint8Array[]>[] = [];
     let next = 0;
     const launch = () => {
       while (next < manifest.stripes.length && ahead.length < this.#deps.maxStripesInFlight) {
-        const promise = this.fetchStripe(manifest, next++);
+        const promise = this.fetchStripeParts(manifest, next++);
         promise.catch(() => {}); // awaited in order below; this only keeps early failures from going unhandled
         ahead.push(promise);
       }
     };
     launch();
     while (ahead.length > 0) {
-      const data = await ahead.shift()!;
+      const parts = await ahead.shift()!;
       launch();
-      yield data;
+      yield* parts;
     }
   }
 
@@ -287,14 +290,38 @@ export class ObjectService {
 
   /** Fetches any k valid shards of one stripe and returns its data bytes. */
   async fetchStripe(manifest: Manifest, stripeIndex: number): Promise<Uint8Array> {
+    const parts = await this.fetchStripeParts(manifest, stripeIndex);
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  /** Fetches any k valid shards of one stripe; its data bytes are the returned parts in order. */
+  async fetchStripeParts(manifest: Manifest, stripeIndex: number): Promise<Uint8Array[]> {
     const stripe = manifest.stripes[stripeIndex]!;
     const { dataShards, parityShards } = manifest.erasure;
     const shards = await new StripeFetch(this.#deps, manifest, stripeIndex).run();
-    const encoder = this.#encoder(dataShards, parityShards);
     let dataComplete = true;
     for (let i = 0; i < dataShards; i++) if (shards[i] === null) dataComplete = false;
-    if (!dataComplete) encoder.reconstructData(shards);
-    return encoder.join(shards as Uint8Array[], stripe.dataBytes);
+    if (!dataComplete) this.#encoder(dataShards, parityShards).reconstructData(shards);
+    const parts: Uint8Array[] = [];
+    let left = stripe.dataBytes;
+    for (let i = 0; i < dataShards && left > 0; i++) {
+      const shard = shards[i]!;
+      const take = Math.min(left, shard.length);
+      parts.push(take === shard.length ? shard : shard.subarray(0, take));
+      left -= take;
+    }
+    if (left > 0)
+      throw new ObjectUnavailableError(
+        `stripe ${stripeIndex}: shards hold fewer bytes than the manifest says`,
+      );
+    return parts;
   }
 
   #encoder(dataShards: number, parityShards: number): Encoder {
