@@ -219,9 +219,8 @@ class StagingHost implements TxStagingHost {
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
     const { store, manifests, dataDir } = this.#init;
     const token = shards[0]?.fencingToken;
-    if (token !== undefined && !store.isCommitting(txId)) {
-      for (const hash of store.stagedShards(txId)) await store.fenceStaged(txId, hash, token);
-    }
+    // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
+    if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
     // Manifests first: once a shard shows (has() is true), its object's manifest shows too.
     for (const id of await this.#manifestIds(txId)) {
       const bytes = await readFile(join(pendingDir(dataDir, txId), id));

@@ -88,6 +88,47 @@ export class FencingLog {
     return result;
   }
 
+  /**
+   * Records every (hash, token) that raises its hash's highest token, with one write and one
+   * datasync for all of them; durable before it resolves.
+   */
+  raiseMany(entries: readonly (readonly [hashHex: string, token: number])[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      const raised = new Map<string, number>();
+      for (const [hashHex, token] of entries) {
+        const current = raised.get(hashHex) ?? this.#tokens.get(hashHex);
+        if (current === undefined || token > current) raised.set(hashHex, token);
+      }
+      if (raised.size === 0) return;
+      const handle = this.#handle;
+      assert(handle !== undefined, 'fencing log is closed');
+      const out = new Uint8Array(raised.size * recordBytes);
+      let offset = 0;
+      for (const [hashHex, token] of raised) {
+        out.set(encodeRecord(hashHex, token), offset);
+        offset += recordBytes;
+      }
+      let written = 0;
+      while (written < out.length) {
+        const { bytesWritten } = await handle.write(
+          out,
+          written,
+          out.length - written,
+          this.#endOffset + written,
+        );
+        written += bytesWritten;
+      }
+      if (this.#sync) await handle.datasync();
+      this.#endOffset += out.length;
+      for (const [hashHex, token] of raised) this.#tokens.set(hashHex, token);
+      if (this.#endOffset > magic.length + recordBytes * (4 * this.#tokens.size + 1024))
+        await this.#compactOnline();
+    };
+    const result = this.#tail.then(run);
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+
   /** Drops the file handle without waiting, as the kernel does for a process that died. */
   abandon(): void {
     const handle = this.#handle;

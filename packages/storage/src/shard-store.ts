@@ -16,7 +16,15 @@ import {
   toHex,
 } from '@trinity/core';
 import { FencingLog } from './_fencing-log.js';
-import { isNotFound, readFileBounded, removeTree, syncDir, tempPath, writeNewFile } from './_fs.js';
+import {
+  forEachSettled,
+  isNotFound,
+  readFileBounded,
+  removeTree,
+  syncDir,
+  tempPath,
+  writeNewFile,
+} from './_fs.js';
 import { takeIndexSnapshot, writeIndexSnapshot } from './_index-snapshot.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { commitMarkerName, StoreLayout } from './_layout.js';
@@ -92,6 +100,9 @@ interface StoreFormat {
 }
 
 class SimulatedCrash extends Error {}
+
+/** Renames (with their folder syncs) of one transaction in flight at once. */
+const renameConcurrency = 16;
 
 interface StoreMetrics {
   shards: Gauge;
@@ -551,8 +562,12 @@ export class ShardStore {
         }
         const hashes = tx.committing;
         assert(hashes !== undefined, 'commit without a marker');
-        for (const [hashHex, shard] of [...tx.shards])
+        // Shards move in parallel (each rename + folder sync under its own lock): the marker above
+        // already makes the commit durable, and a crash part-way leaves the rest to the retry.
+        await forEachSettled([...tx.shards], renameConcurrency, async ([hashHex, shard]) => {
+          this.#checkOpen();
           await this.#commitShard(txId, tx, hashHex, shard.token);
+        });
         this.#step('commit:shards-synced');
         await removeTree(this.#layout.txDir(txId));
         await syncDir(this.#layout.stagingDir, this.config.fsync);
@@ -650,6 +665,43 @@ export class ShardStore {
         if (tx.committing !== undefined) throw new TransactionCommittingError(txId);
         this.#checkFencing(hashHex, fencingToken);
         await this.#restageToken(txId, tx, hashHex, fencingToken);
+      }),
+    );
+  }
+
+  /**
+   * fenceStaged for every shard staged under `txId` at once: all tokens checked first (a stale one
+   * throws StaleFencingTokenError and attaches nothing), then recorded with one fencing-log sync,
+   * the staged files renamed to carry the token, and the transaction's folder synced once.
+   * Idempotent; shards that already carry this token or a higher one are left as they are.
+   */
+  async fenceStagedAll(txId: string, fencingToken: number): Promise<void> {
+    this.#checkOpen();
+    assertTxId(txId);
+    assertInt(fencingToken, 'fencingToken', 0);
+    await this.#track(
+      this.#locks.run(`t:${txId}`, async () => {
+        this.#checkOpen();
+        const tx = this.#staged.get(txId);
+        if (tx === undefined) return;
+        if (tx.committing !== undefined) throw new TransactionCommittingError(txId);
+        const raise: [string, number][] = [];
+        for (const [hashHex, shard] of tx.shards) {
+          this.#checkFencing(hashHex, fencingToken);
+          if (shard.token === undefined || shard.token < fencingToken) raise.push([hashHex, fencingToken]);
+        }
+        if (raise.length === 0) return;
+        await this.#fencing.raiseMany(raise);
+        await forEachSettled(raise, renameConcurrency, async ([hashHex]) => {
+          this.#checkOpen();
+          const shard = tx.shards.get(hashHex)!;
+          await rename(
+            this.#layout.stagedPath(txId, hashHex, shard.token),
+            this.#layout.stagedPath(txId, hashHex, fencingToken),
+          );
+          tx.shards.set(hashHex, { sizeBytes: shard.sizeBytes, token: fencingToken });
+        });
+        await syncDir(this.#layout.txDir(txId), this.config.fsync);
       }),
     );
   }

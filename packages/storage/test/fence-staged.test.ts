@@ -38,4 +38,40 @@ describe('fenceStaged: a token granted after the bytes were staged', () => {
     );
     await store.close();
   });
+
+  it('fenceStagedAll attaches one token to every staged shard, durably, or none when one is stale', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trinity-fence-'));
+    dirs.push(dir);
+    let store = await ShardStore.open(dir, { fsync: true });
+    const shards = Array.from({ length: 40 }, (_, i) => randomBytes(64 + i));
+    for (const data of shards) await store.stage('dddddddd', data);
+    await store.fenceStagedAll('dddddddd', 9);
+    for (const data of shards) expect(store.highestFencingToken(sha256(data))).toBe(9);
+    await store.fenceStagedAll('dddddddd', 9); // idempotent
+    await store.close();
+    // The token travels with the staged files and the fencing log across a reopen.
+    store = await ShardStore.open(dir, { fsync: true });
+    expect(store.highestFencingToken(sha256(shards[0]!))).toBe(9);
+    await store.stage('eeeeeeee', shards[3]!, { fencingToken: 12 });
+    await expect(store.fenceStagedAll('dddddddd', 10)).rejects.toThrow(StaleFencingTokenError);
+    expect(store.highestFencingToken(sha256(shards[0]!))).toBe(9); // nothing was attached
+    await store.abortStaged('eeeeeeee');
+    await expect(store.commitStaged('dddddddd')).rejects.toThrow(StaleFencingTokenError);
+    await store.close();
+  });
+
+  it('fenceStagedAll then commitStaged moves every shard in (in parallel) and keeps the tokens', async () => {
+    const store = await openStore();
+    const shards = Array.from({ length: 50 }, (_, i) => randomBytes(32 + i));
+    for (const data of shards) await store.stage('ffffffff', data);
+    await store.fenceStagedAll('ffffffff', 3);
+    expect(await store.commitStaged('ffffffff')).toHaveLength(50);
+    for (const data of shards) {
+      expect(await store.get(sha256(data))).toEqual(data);
+      expect(store.highestFencingToken(sha256(data))).toBe(3);
+    }
+    expect(store.stats().stagedShards).toBe(0);
+    await store.fenceStagedAll('ffffffff', 4); // an unknown (finished) transaction: nothing to do
+    await store.close();
+  });
 });
