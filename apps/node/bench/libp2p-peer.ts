@@ -1,21 +1,17 @@
 // One side of the raw libp2p throughput measurement: `sink` prints its address and counts what
 // arrives on /bench/sink/1.0.0; run from put-get.bench.ts in a separate process.
 import '../src/polyfill.js';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { tcp } from '@libp2p/tcp';
 import { lpStream } from '@libp2p/utils';
 import { createLibp2p } from 'libp2p';
+import { coalesceSocketWrites, transportOptions } from '../src/network.js';
 
 export const sinkProtocol = '/bench/sink/1.0.0';
 
+/** A libp2p node with exactly the transport stack of a Trinity node (the ceiling must not differ). */
 export async function benchNode() {
-  return createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-  });
+  const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, ...transportOptions() });
+  coalesceSocketWrites(node);
+  return node;
 }
 
 if (process.argv[2] === 'sink') {
