@@ -21,7 +21,9 @@ type OneShotHash = (algorithm: 'sha256', data: Uint8Array, outputEncoding: 'buff
  */
 function loadNodeCrypto(): { createHash?: CreateHash; hash?: OneShotHash } | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.('node:crypto') as { createHash?: CreateHash; hash?: OneShotHash } | undefined;
+  return proc?.getBuiltinModule?.('node:crypto') as
+    | { createHash?: CreateHash; hash?: OneShotHash }
+    | undefined;
 }
 
 const nodeCrypto = loadNodeCrypto();
