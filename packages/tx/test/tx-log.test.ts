@@ -32,17 +32,26 @@ beforeEach(async () => {
   path = join(dir, 'tx.log');
 });
 afterEach(async () => {
+  for (const log of opened.splice(0)) await log.close();
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Logs a test opened: closed after it (close is idempotent), so no file handle is left to the GC. */
+const opened: TxLog[] = [];
+async function openLog(at: string, options?: Parameters<typeof TxLog.open>[1]): Promise<TxLog> {
+  const log = await TxLog.open(at, options);
+  opened.push(log);
+  return log;
+}
+
 async function writeLog(all: readonly TxLogRecord[], options = { preallocateBytes: 0 }): Promise<void> {
-  const log = await TxLog.open(path, options);
+  const log = await openLog(path, options);
   for (const record of all) await log.append(record);
   await log.close();
 }
 
 async function reopen(options = { preallocateBytes: 0 }): Promise<TxLog> {
-  return TxLog.open(path, options);
+  return openLog(path, options);
 }
 
 describe('TxLog', () => {
@@ -59,19 +68,19 @@ describe('TxLog', () => {
   it.each(['dsync', 'fdatasync'] as const)(
     'appends, preallocates and replays with syncMode %s',
     async (syncMode) => {
-      const log = await TxLog.open(path, { syncMode, preallocateBytes: 4_096 });
+      const log = await openLog(path, { syncMode, preallocateBytes: 4_096 });
       await Promise.all(records(100).map((record) => log.append(record)));
       await log.checkpoint(records(3));
       await log.append(prepared(99));
       await log.close();
-      const reopened = await TxLog.open(path, { syncMode });
+      const reopened = await openLog(path, { syncMode });
       expect(reopened.replay()).toEqual([...records(3), prepared(99)]);
       await reopened.close();
     },
   );
 
   it('resolves an append only after its group fdatasync, and many appends share one', async () => {
-    const log = await TxLog.open(path, { preallocateBytes: 0 });
+    const log = await openLog(path, { preallocateBytes: 0 });
     const seqs = await Promise.all(records(500).map((record) => log.append(record)));
     expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect(log.syncCount).toBeGreaterThan(0);
@@ -139,7 +148,7 @@ describe('TxLog', () => {
   });
 
   it('checkpoints: the log is replaced by the live records, later appends follow, and it survives reopening', async () => {
-    const log = await TxLog.open(path, { preallocateBytes: 0 });
+    const log = await openLog(path, { preallocateBytes: 0 });
     for (const record of records(100)) await log.append(record);
     const before = (await stat(path)).size;
     const live = records(100).slice(90);
@@ -172,7 +181,7 @@ describe('TxLog', () => {
   });
 
   it('rejects an oversized record and appends after close with typed errors', async () => {
-    const log = await TxLog.open(path, { preallocateBytes: 0, recordMaxBytes: 256 });
+    const log = await openLog(path, { preallocateBytes: 0, recordMaxBytes: 256 });
     const big: TxLogRecord = { ...prepared(1), shards: Array.from({ length: 10 }, (_, i) => shard(i)) };
     await expect(log.append(big)).rejects.toMatchObject({ code: 'TX_LIMIT' });
     await log.close();
@@ -180,7 +189,7 @@ describe('TxLog', () => {
   });
 
   it('waits groupCommitMaxDelayMs to gather appends into one fdatasync', async () => {
-    const log = await TxLog.open(path, { preallocateBytes: 0, groupCommitMaxDelayMs: 20 });
+    const log = await openLog(path, { preallocateBytes: 0, groupCommitMaxDelayMs: 20 });
     const appends: Promise<number>[] = [];
     for (let i = 0; i < 50; i++) {
       appends.push(log.append(prepared(i)));
@@ -192,7 +201,7 @@ describe('TxLog', () => {
   });
 
   it('refuses appends beyond pendingRecordsMax instead of queueing without bound', async () => {
-    const log = await TxLog.open(path, { preallocateBytes: 0, pendingRecordsMax: 10 });
+    const log = await openLog(path, { preallocateBytes: 0, pendingRecordsMax: 10 });
     const results = await Promise.allSettled(records(30).map((record) => log.append(record)));
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
@@ -201,7 +210,7 @@ describe('TxLog', () => {
   });
 
   it('rejects bad options with a ConfigError', async () => {
-    await expect(TxLog.open(path, { groupCommitMaxRecords: 0 })).rejects.toMatchObject({
+    await expect(openLog(path, { groupCommitMaxRecords: 0 })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
   });
