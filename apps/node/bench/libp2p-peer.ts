@@ -17,7 +17,10 @@ export async function benchNode() {
 if (process.argv[2] === 'sink') {
   const node = await benchNode();
   await node.handle(sinkProtocol, async (stream) => {
-    const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 });
+    // Yamux grants window as data arrives, not as it is read: a sink that falls behind (a busy
+    // machine) buffers the whole window and more, and lpStream's default 4 MiB buffer would reset
+    // the stream. Room for 64 MiB keeps the ceiling measurable under load.
+    const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024, maxBufferSize: 64 * 1024 * 1024 });
     let total = 0;
     for (;;) {
       const frame = await lp.read();

@@ -200,5 +200,8 @@ for (const row of cpuRows) {
     console.log(
       JSON.stringify({ bench: row.bench, impl: '@trinity/node', params, value, unit: 'cpu-ms/MiB' }),
     );
-  else console.log(`${row.bench}: ${value} CPU ms per MiB (all node processes)`);
+  else
+    console.log(
+      `${row.bench}: ${value} CPU ms per MiB (${row.bench === 'stream-cpu' ? 'both ends of the stream' : 'all node processes'})`,
+    );
 }
