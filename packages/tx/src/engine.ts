@@ -287,8 +287,19 @@ export class TxEngine {
 
   #run(effects: readonly TxEffect[]): void {
     for (const effect of effects) this.#runOne(effect);
-    this.#arm();
+    // The timer is re-armed once per turn of the microtask queue, not after every step: a burst of
+    // events (a delivery, a group commit's notifications) asks the state machines once.
+    if (!this.#armQueued) {
+      this.#armQueued = true;
+      void resolved.then(this.#armSoon);
+    }
   }
+
+  #armQueued = false;
+  readonly #armSoon = (): void => {
+    this.#armQueued = false;
+    this.#arm();
+  };
 
   #runOne(effect: TxEffect): void {
     switch (effect.kind) {
