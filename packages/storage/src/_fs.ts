@@ -77,25 +77,10 @@ export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true, maxRetries: 2 });
 }
 
-/** Runs `fn` over `items` with at most `concurrency` calls in flight. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /**
- * Like forEachLimited, but after the first failure no new item starts, and it rethrows only once
- * every call already running has finished: nothing of the batch is still touching files then.
+ * Runs `fn` over `items` with at most `concurrency` calls in flight. After the first failure no new
+ * item starts, and it rethrows only once every call already running has finished: nothing of the
+ * batch is still touching files then.
  */
 export async function forEachSettled<T>(
   items: readonly T[],

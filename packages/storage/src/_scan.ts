@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@trinity/core';
-import { forEachLimited, isNotFound, removeTree } from './_fs.js';
+import { forEachSettled, isNotFound, removeTree } from './_fs.js';
 import { commitMarkerName, parseStagedName, type StoreLayout } from './_layout.js';
 import { isShardHashHex, isTxId } from './ids.js';
 
@@ -25,7 +25,7 @@ export async function scanShards(
   let dirs: { path: string; prefix: string }[] = [{ path: layout.shardsDir, prefix: '' }];
   for (let level = 0; level < layout.fanOutLevels; level++) {
     const next: { path: string; prefix: string }[] = [];
-    await forEachLimited(dirs, concurrency, async ({ path, prefix }) => {
+    await forEachSettled(dirs, concurrency, async ({ path, prefix }) => {
       for (const name of await listDir(path)) {
         if (fanOutPattern.test(name)) next.push({ path: join(path, name), prefix: prefix + name });
         else logger.warn({ path: join(path, name) }, 'unexpected entry in the shard store, ignored');
@@ -34,7 +34,7 @@ export async function scanShards(
     dirs = next;
   }
   const files: { path: string; hashHex: string }[] = [];
-  await forEachLimited(dirs, concurrency, async ({ path, prefix }) => {
+  await forEachSettled(dirs, concurrency, async ({ path, prefix }) => {
     for (const name of await listDir(path)) {
       if (isShardHashHex(name) && name.startsWith(prefix))
         files.push({ path: join(path, name), hashHex: name });
@@ -42,7 +42,7 @@ export async function scanShards(
     }
   });
   const index = new Map<string, number>();
-  await forEachLimited(files, concurrency, async ({ path, hashHex }) => {
+  await forEachSettled(files, concurrency, async ({ path, hashHex }) => {
     try {
       const info = await stat(path);
       if (info.isFile()) index.set(hashHex, info.size);
