@@ -1,6 +1,6 @@
 import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import { assert, equalBytes, fromHex, sha256, toHex } from '@trinity/core';
-import { isNotFound, syncDir, tempPath, writeNewFile } from './_fs.js';
+import { isNotFound, syncDir, tempPath, writeAll, writeNewFile } from './_fs.js';
 import { StoreFormatError } from './errors.js';
 
 const magic = new TextEncoder().encode('TRFENC01');
@@ -70,22 +70,7 @@ export class FencingLog {
 
   /** Records `token` for the hash if it is the highest so far; durable before it resolves. */
   raise(hashHex: string, token: number): Promise<void> {
-    const run = async (): Promise<void> => {
-      const current = this.#tokens.get(hashHex);
-      if (current !== undefined && current >= token) return;
-      const handle = this.#handle;
-      assert(handle !== undefined, 'fencing log is closed');
-      await handle.write(encodeRecord(hashHex, token), 0, recordBytes, this.#endOffset);
-      if (this.#sync) await handle.datasync();
-      this.#endOffset += recordBytes;
-      this.#tokens.set(hashHex, token);
-      // Raising the same hashes again and again grows the file; past 4x its live size, rewrite it.
-      if (this.#endOffset > magic.length + recordBytes * (4 * this.#tokens.size + 1024))
-        await this.#compactOnline();
-    };
-    const result = this.#tail.then(run);
-    this.#tail = result.catch(() => {});
-    return result;
+    return this.raiseMany([[hashHex, token]]);
   }
 
   /**
@@ -108,19 +93,11 @@ export class FencingLog {
         out.set(encodeRecord(hashHex, token), offset);
         offset += recordBytes;
       }
-      let written = 0;
-      while (written < out.length) {
-        const { bytesWritten } = await handle.write(
-          out,
-          written,
-          out.length - written,
-          this.#endOffset + written,
-        );
-        written += bytesWritten;
-      }
+      await writeAll(handle, out, this.#endOffset);
       if (this.#sync) await handle.datasync();
       this.#endOffset += out.length;
       for (const [hashHex, token] of raised) this.#tokens.set(hashHex, token);
+      // Raising the same hashes again and again grows the file; past 4x its live size, rewrite it.
       if (this.#endOffset > magic.length + recordBytes * (4 * this.#tokens.size + 1024))
         await this.#compactOnline();
     };

@@ -19,10 +19,11 @@ export function tempPath(tmpDir: string, label: string): string {
   return join(tmpDir, `${label}-${toHex(nodeRandomBytes(12))}.tmp`);
 }
 
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+/** Writes all of `data` at `position` of the file, however many writes that takes. */
+export async function writeAll(handle: FileHandle, data: Uint8Array, position = 0): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position + offset);
     offset += bytesWritten;
   }
 }
