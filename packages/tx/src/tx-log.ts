@@ -52,7 +52,6 @@ export interface TxLogRecovery {
 }
 
 interface Pending {
-  /** The encoded record; undefined for a checkpoint or close marker. */
   /** The record's JSON text; undefined for a checkpoint or close marker. */
   readonly payload: string | undefined;
   /** The record appended (handed back to `done`). */
@@ -91,7 +90,7 @@ export class TxLog implements TxLogStore {
     this.path = path;
     this.#config = config;
     this.#handle = handle;
-    this.#dsync = config.syncMode === 'dsync' && O_DSYNC !== 0;
+    this.#dsync = dsyncFlag(config) !== 0;
     this.#records = state.records;
     this.#sizeBytes = state.sizeBytes;
     this.#allocatedBytes = state.fileBytes;
@@ -153,10 +152,10 @@ export class TxLog implements TxLogStore {
   appendThen(record: TxLogRecord, done: AppendCallback): void {
     const payload = encodeRecord(record);
     const max = this.#config.recordMaxBytes;
-    if (payload.length > max || (payload.length * 3 > max && encodedBytes(payload) > max)) {
-      const error = new TxLimitError(
-        `tx log record of ${encodedBytes(payload)} bytes exceeds recordMaxBytes`,
-      );
+    // At most 3 UTF-8 bytes per UTF-16 unit: the exact count is needed only when that bound is over.
+    const bytes = payload.length * 3 > max ? encodedBytes(payload) : payload.length;
+    if (bytes > max) {
+      const error = new TxLimitError(`tx log record of ${bytes} bytes exceeds recordMaxBytes`);
       void resolved.then(() => done(error, undefined, record));
       return;
     }
@@ -382,10 +381,14 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
 /** O_DSYNC where the platform has it (Linux, macOS, the BSDs); 0 elsewhere. */
 const O_DSYNC = constants.O_DSYNC ?? 0;
 
+/** O_DSYNC in `dsync` mode where the platform has it, else 0 (write + fdatasync). */
+function dsyncFlag(config: TxLogConfig): number {
+  return config.syncMode === 'dsync' ? O_DSYNC : 0;
+}
+
 /** The log file opened for reading and writing; with O_DSYNC in `dsync` mode. */
 function openForAppends(path: string, config: TxLogConfig): Promise<FileHandle> {
-  if (config.syncMode === 'fdatasync' || O_DSYNC === 0) return open(path, 'r+');
-  return open(path, constants.O_RDWR | O_DSYNC);
+  return open(path, constants.O_RDWR | dsyncFlag(config));
 }
 
 async function syncDirectory(path: string): Promise<void> {
