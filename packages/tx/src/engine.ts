@@ -360,9 +360,10 @@ export class TxEngine {
   };
 
   #append(record: TxLogRecord): void {
-    // The state machines act on nothing when an end record is durable: no step for those.
-    const ends = record.type === 'coord-end' || record.type === 'part-end';
-    this.#log.appendThen(record, ends ? this.#endLogged : this.#logged);
+    // The state machines act on nothing when an end record is durable (no step for those), except
+    // a participant's commit: its end releases the locks and acknowledges.
+    const lazy = record.type === 'coord-end' || (record.type === 'part-end' && record.outcome === 'aborted');
+    this.#log.appendThen(record, lazy ? this.#endLogged : this.#logged);
   }
 
   /**

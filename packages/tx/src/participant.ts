@@ -16,15 +16,16 @@ import { lockHolderHex, type ShardLocks } from './shard-locks.js';
 
 /**
  * Where a participant's transaction is: `staging` (locked, host staging), `logging` (prepared
- * record appended), `prepared` (voted commit: in doubt), `committing` (commit record appended),
- * `applying` (commit durable, host making it visible), then `committed` or `aborted`.
+ * record appended), `prepared` (voted commit: in doubt), `applying` (told to commit, host making
+ * the staged shards visible), `ending` (applied, `part-end` appended, locks still held), then
+ * `committed` or `aborted`.
  */
 export type ParticipantTxState =
   | 'staging'
   | 'logging'
   | 'prepared'
-  | 'committing'
   | 'applying'
+  | 'ending'
   | 'committed'
   | 'aborted';
 
@@ -47,7 +48,10 @@ interface PartTx {
   /** A `stage` effect was issued: an abort must drop what it staged. */
   staged: boolean;
   prepared: PartPreparedRecord | undefined;
+  /** Only from a log written by an earlier version, which recorded the commit before applying it. */
   committed: PartCommitRecord | undefined;
+  /** The `part-end` of a commit, appended once applied (state `ending`). */
+  end: PartEndRecord | undefined;
   nextActionMs: number;
 }
 
@@ -70,8 +74,9 @@ export interface ParticipantInit {
 /**
  * The 2PC participant as a sans-IO state machine. On `prepare` it locks the shards, asks the host
  * to stage them, appends a `part-prepared` record and votes commit only once that record is
- * durable; from then on it never aborts on its own. A commit is recorded (`part-commit`) before it
- * is acknowledged and applied, so a restart applies it again. In doubt after the deadline, it asks
+ * durable; from then on it never aborts on its own. Told to commit, it applies the staged shards,
+ * then appends `part-end`, and only once that is durable releases its locks and acknowledges: until
+ * then the coordinator keeps its decision, so a restart in between asks again and applies again. In doubt after the deadline, it asks
  * the coordinator; no answer means it keeps asking, holding (and renewing) its locks. A finished
  * transaction is remembered until its deadline has passed, after which a prepare is refused as late.
  */
@@ -122,7 +127,7 @@ export class Participant {
     if (coordinator !== message.coordinator) return [];
     const outcome = message.type === 'status-reply' ? message.outcome : message.type;
     if (outcome === 'commit') {
-      if (tx !== undefined) return this.#onCommit(tx);
+      if (tx !== undefined) return this.#onCommit(tx, nowMs);
       // Committed here (or finished and forgotten after its deadline): the coordinator missed the ack.
       return ended?.outcome === 'aborted' ? [] : [this.#ackTo(message.txId, message.coordinator)];
     }
@@ -158,11 +163,10 @@ export class Participant {
       this.#schedule(tx);
       return [this.#voteTo(tx.txId, tx.coordinator, tx.shards, 'commit')];
     }
-    if (record.type === 'part-commit' && tx.state === 'committing') {
-      tx.state = 'applying';
-      tx.nextActionMs = nowMs + this.config.commitRetryIntervalMs;
-      this.#schedule(tx);
-      return [this.#ackTo(tx.txId, tx.coordinator), this.#commitStaged(tx)];
+    if (record.type === 'part-end' && tx.state === 'ending') {
+      this.#releaseLocks(tx, nowMs);
+      this.#forget(tx, record.outcome, record.retainUntilMs, true);
+      return [this.#ackTo(tx.txId, tx.coordinator)];
     }
     return [];
   }
@@ -171,8 +175,13 @@ export class Participant {
   applied(txId: string, nowMs: number): TxEffect[] {
     const tx = this.#txs.get(txId);
     if (tx === undefined || tx.state !== 'applying') return [];
-    this.#releaseLocks(tx, nowMs);
-    return this.#finish(tx, 'committed', nowMs);
+    // The locks stay held until the end is durable: a restart that finds this transaction
+    // unfinished with its shards locked by another can then conclude it aborted (see `recover`).
+    tx.state = 'ending';
+    tx.end = this.#endRecord(tx, 'committed', nowMs);
+    tx.nextActionMs = Number.MAX_SAFE_INTEGER;
+    this.#schedule(tx);
+    return [{ kind: 'append', record: tx.end }];
   }
 
   /** Acts on every deadline due by `nowMs`: local aborts, status queries, retries, lock renewals. */
@@ -200,7 +209,8 @@ export class Participant {
    *
    * Locks are exclusive, so an unfinished transaction whose shard is held by a later one (or by a
    * lock that outlived the crash) had released it: it finished, and only its lazy `part-end` was
-   * lost. It committed if its `part-commit` is durable (applied already), else it aborted. (A log
+   * lost. A commit releases its locks only once its `part-end` is durable, so it aborted (or, in a
+   * log of an earlier version, committed if its `part-commit` is durable). (A log
    * that recovers a prefix, as TxLog does, never shows the later-transaction case; a lock table
    * that survived the restart does show the other.)
    */
@@ -249,6 +259,8 @@ export class Participant {
     for (const tx of this.#txs.values()) {
       if (tx.prepared !== undefined) live.push(tx.prepared);
       if (tx.committed !== undefined) live.push(tx.committed);
+      // Appended, maybe not durable yet: a checkpoint now must keep it.
+      if (tx.end !== undefined) live.push(tx.end);
     }
     return live;
   }
@@ -295,17 +307,17 @@ export class Participant {
     return [this.#voteTo(message.txId, message.coordinator, shards, 'abort', reason)];
   }
 
-  #onCommit(tx: PartTx): TxEffect[] {
+  #onCommit(tx: PartTx, nowMs: number): TxEffect[] {
     switch (tx.state) {
       case 'prepared':
-        tx.state = 'committing';
-        tx.committed = { type: 'part-commit', txId: tx.txId };
-        tx.nextActionMs = Number.MAX_SAFE_INTEGER;
+        tx.state = 'applying';
+        tx.nextActionMs = nowMs + this.config.commitRetryIntervalMs;
         this.#schedule(tx);
-        return [{ kind: 'append', record: tx.committed }];
+        return [this.#commitStaged(tx)];
       case 'applying':
-        return [this.#ackTo(tx.txId, tx.coordinator)];
-      case 'committing':
+      case 'ending':
+        // Being applied or its end being logged: the acknowledgement follows.
+        return [];
       case 'staging':
       case 'logging':
         // Not voted commit yet (staging, logging): a commit now is a protocol violation, ignored.
@@ -342,7 +354,7 @@ export class Participant {
           effects.push(this.#commitStaged(tx));
           tx.nextActionMs = nowMs + this.config.commitRetryIntervalMs;
           break;
-        case 'committing':
+        case 'ending':
           tx.nextActionMs = Number.MAX_SAFE_INTEGER;
           break;
         default:
@@ -363,18 +375,31 @@ export class Participant {
     return effects;
   }
 
-  /** Ends a live transaction: remembered until the deadline passed (a later prepare is refused as late anyway). */
+  /**
+   * Ends a live transaction at once, its `part-end` appended lazily (nothing waits on it):
+   * remembered until the deadline passed (a later prepare is refused as late anyway).
+   */
   #finish(tx: PartTx, outcome: TxOutcome, nowMs: number): TxEffect[] {
+    const end = tx.prepared === undefined ? undefined : this.#endRecord(tx, outcome, nowMs);
+    this.#forget(tx, outcome, end?.retainUntilMs ?? this.#retainUntilMs(tx, nowMs), end !== undefined);
+    return end === undefined ? [] : [{ kind: 'append', record: end }];
+  }
+
+  /** Drops a live transaction, remembering its outcome compactly. */
+  #forget(tx: PartTx, outcome: TxOutcome, retainUntilMs: number, logged: boolean): void {
     assert(tx.held === 0, `participant: ${tx.txId} finished holding locks`);
     this.#txs.delete(tx.txId);
     this.#due.delete(tx.txId);
-    const retainUntilMs = Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
-    const end: PartEndRecord | undefined =
-      tx.prepared === undefined
-        ? undefined
-        : { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
-    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, end !== undefined);
-    return end === undefined ? [] : [{ kind: 'append', record: end }];
+    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, logged);
+  }
+
+  #retainUntilMs(tx: PartTx, nowMs: number): number {
+    return Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
+  }
+
+  #endRecord(tx: PartTx, outcome: TxOutcome, nowMs: number): PartEndRecord {
+    const retainUntilMs = this.#retainUntilMs(tx, nowMs);
+    return { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
   }
 
   #remember(
@@ -486,7 +511,7 @@ export class Participant {
     }
     tx.nextActionMs = nowMs + this.config.commitRetryIntervalMs;
     this.#schedule(tx);
-    return [this.#ackTo(tx.txId, tx.coordinator), this.#commitStaged(tx)];
+    return [this.#commitStaged(tx)];
   }
 
   /** An unfinished-looking transaction that must have finished before the crash (see `recover`). */
@@ -517,6 +542,7 @@ export class Participant {
       staged: false,
       prepared: undefined,
       committed: undefined,
+      end: undefined,
       nextActionMs: deadlineMs,
     };
   }

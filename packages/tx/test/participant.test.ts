@@ -57,24 +57,51 @@ describe('Participant', () => {
     expect(p.inDoubt()).toEqual(['tx1']);
   });
 
-  it('records the commit before acknowledging and applying it, and releases its locks once applied', () => {
+  it('applies a commit, logs its end, and only once that is durable releases its locks and acknowledges', () => {
     const { locks, participant: p } = setup();
     prepareFully(p, 'tx1', [A]);
-    const committing = p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 20);
-    expect(sends(committing)).toEqual([]);
-    expect(ofKind(committing, 'append')[0]?.record).toEqual({ type: 'part-commit', txId: 'tx1' });
-    const applying = durable(p, committing, 21);
-    expect(sends(applying)).toEqual([{ to: 'coord', message: { type: 'ack', txId: 'tx1', from: 'p1' } }]);
+    const applying = p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 20);
+    expect(sends(applying)).toEqual([]);
+    expect(ofKind(applying, 'append')).toEqual([]);
     const commit = ofKind(applying, 'commitStaged')[0]!;
     expect(commit.shards[0]!.fencingToken).toBe(locks.latestFencingToken(Buffer.from(A, 'hex')));
-    const done = p.applied('tx1', 22);
-    expect(ofKind(done, 'append')[0]?.record).toMatchObject({ type: 'part-end', outcome: 'committed' });
-    expect(locks.activeCount(22)).toBe(0);
+    expect(p.state('tx1')).toBe('applying');
+    // A duplicate commit while applying: nothing new (the ack follows the end record).
+    expect(p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 21)).toEqual([]);
+    const ending = p.applied('tx1', 22);
+    expect(sends(ending)).toEqual([]);
+    expect(ofKind(ending, 'append')[0]?.record).toMatchObject({ type: 'part-end', outcome: 'committed' });
+    expect(p.state('tx1')).toBe('ending');
+    expect(locks.activeCount(22)).toBe(1);
+    // A checkpoint taken before the end is durable keeps it.
+    expect(p.liveRecords().map((r) => r.type)).toEqual(['part-prepared', 'part-end']);
+    const done = durable(p, ending, 23);
+    expect(sends(done)).toEqual([{ to: 'coord', message: { type: 'ack', txId: 'tx1', from: 'p1' } }]);
+    expect(locks.activeCount(23)).toBe(0);
     expect(p.state('tx1')).toBe('committed');
     // A duplicate commit (the ack was lost) is acknowledged again.
-    expect(sends(p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 23))[0]?.message.type).toBe(
+    expect(sends(p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 24))[0]?.message.type).toBe(
       'ack',
     );
+  });
+
+  it('retries a failed apply, holding its locks, and does not acknowledge before its end is durable', () => {
+    const { locks, participant: p } = setup({ commitRetryIntervalMs: 100 });
+    prepareFully(p, 'tx1', [A]);
+    p.handle({ type: 'commit', txId: 'tx1', coordinator: 'coord' }, 20);
+    // The host failed to apply (it says nothing): the commit is retried, the locks kept.
+    const retried = p.tick(120);
+    expect(ofKind(retried, 'commitStaged')).toHaveLength(1);
+    expect(sends(retried)).toEqual([]);
+    expect(locks.activeCount(120)).toBe(1);
+    const ending = p.applied('tx1', 130);
+    // Until the end record is durable, nothing is retried and nothing acknowledged.
+    for (let t = 200; t < 2_000; t += 100) {
+      expect(ofKind(p.tick(t), 'commitStaged')).toEqual([]);
+      expect(sends(p.tick(t))).toEqual([]);
+    }
+    expect(locks.verify(Buffer.from(A, 'hex'), lockHolderFor('tx1'), 2_000)).toBe(true);
+    expect(sends(durable(p, ending, 2_001))[0]?.message.type).toBe('ack');
   });
 
   it('votes abort when a shard is locked by another transaction, holding nothing', () => {
@@ -142,14 +169,20 @@ describe('Participant', () => {
     const records = [
       { type: 'part-prepared' as const, txId: 'doubt', coordinator: 'coord', deadlineMs: 5_000, shards: [A] },
       { type: 'part-prepared' as const, txId: 'apply', coordinator: 'coord', deadlineMs: 5_000, shards: [B] },
+      // What an earlier version wrote before applying a commit: still honoured.
       { type: 'part-commit' as const, txId: 'apply' },
     ];
     const effects = p.recover(records, 100);
     expect(effects[0]).toEqual({ kind: 'purgeStaged', keepTxIds: ['doubt', 'apply'] });
-    expect(sends(effects).map((s) => s.message.type)).toEqual(['vote', 'ack']);
+    expect(sends(effects).map((s) => s.message.type)).toEqual(['vote']);
     expect(ofKind(effects, 'commitStaged')).toHaveLength(1);
     expect(locks.activeCount(100)).toBe(2);
     expect(p.liveRecords()).toEqual(records);
+    expect(p.state('apply')).toBe('applying');
+    const ending = p.applied('apply', 101);
+    expect(sends(durable(p, ending, 102))).toEqual([
+      { to: 'coord', message: { type: 'ack', txId: 'apply', from: 'p1' } },
+    ]);
   });
 
   it('recovers a transaction whose lock was taken after it released it as finished (its end record was lost)', () => {
