@@ -89,9 +89,9 @@ export const txIdLengthMax = 256;
 export class ShardLockManager {
   readonly config: ShardLockConfig;
   readonly #locks = new Map<string, LockRecord>();
-  /** Keys of the locks of each holder and of each transaction (short arrays: a holder has at most maxLocksPerHolder). */
-  readonly #byHolder = new Map<string, LockRecord[]>();
-  readonly #byTx = new Map<string, LockRecord[]>();
+  /** The locks of each holder and of each transaction (see `LockIndex`). */
+  readonly #byHolder: LockIndex = new Map();
+  readonly #byTx: LockIndex = new Map();
   readonly #bindingOf = (record: LockRecord): Uint8Array => {
     record.binding ??= this.#binding(fromHex(record.key), fromHex(record.holderHex));
     return record.binding;
@@ -190,10 +190,8 @@ export class ShardLockManager {
   releaseTransaction(txId: string, nowMs: number): number {
     assertTxId(txId);
     assertNowMs(nowMs);
-    const records = this.#byTx.get(txId);
-    if (records === undefined) return 0;
     let released = 0;
-    for (const record of records.slice()) {
+    for (const record of indexed(this.#byTx, txId)) {
       assert(this.#locks.get(record.key) === record, 'lock index out of step');
       if (record.expiresAtMs > nowMs) released++;
       this.#remove(record);
@@ -307,7 +305,7 @@ export class ShardLockManager {
   }
 
   #checkLimits(holderHex: string, nowMs: number): void {
-    if ((this.#byHolder.get(holderHex)?.length ?? 0) >= this.config.maxLocksPerHolder) {
+    if (indexedCount(this.#byHolder, holderHex) >= this.config.maxLocksPerHolder) {
       if (this.#purgeHolder(holderHex, nowMs) >= this.config.maxLocksPerHolder) {
         throw new LockLimitError('holder', this.config.maxLocksPerHolder);
       }
@@ -320,10 +318,8 @@ export class ShardLockManager {
 
   /** Drops the holder's expired locks; returns how many live ones it holds. */
   #purgeHolder(holderHex: string, nowMs: number): number {
-    const records = this.#byHolder.get(holderHex);
-    if (records === undefined) return 0;
-    for (const record of records.slice()) this.#live(record.key, nowMs);
-    return this.#byHolder.get(holderHex)?.length ?? 0;
+    for (const record of indexed(this.#byHolder, holderHex)) this.#live(record.key, nowMs);
+    return indexedCount(this.#byHolder, holderHex);
   }
 
   /** The unexpired lock under `key`; an expired one is dropped on the way. */
@@ -369,18 +365,42 @@ export class ShardLockManager {
   }
 }
 
-function addToIndex(index: Map<string, LockRecord[]>, id: string, record: LockRecord): void {
-  const records = index.get(id);
-  if (records === undefined) index.set(id, [record]);
-  else records.push(record);
+/**
+ * Locks by holder or transaction id: one record as itself, more as an array (a transaction usually
+ * locks one shard per node, so most entries are single and cost no array).
+ */
+type LockIndex = Map<string, LockRecord | LockRecord[]>;
+
+function addToIndex(index: LockIndex, id: string, record: LockRecord): void {
+  const entry = index.get(id);
+  if (entry === undefined) index.set(id, record);
+  else if (Array.isArray(entry)) entry.push(record);
+  else index.set(id, [entry, record]);
 }
 
-function removeFromIndex(index: Map<string, LockRecord[]>, id: string, record: LockRecord): void {
-  const records = index.get(id);
-  const at = records?.lastIndexOf(record) ?? -1;
+function removeFromIndex(index: LockIndex, id: string, record: LockRecord): void {
+  const entry = index.get(id);
+  if (entry === record) {
+    index.delete(id);
+    return;
+  }
+  const at = Array.isArray(entry) ? entry.lastIndexOf(record) : -1;
   assert(at >= 0, 'lock index out of step');
-  if (records!.length === 1) index.delete(id);
-  else records!.splice(at, 1);
+  const records = entry as LockRecord[];
+  if (records.length === 2) index.set(id, records[1 - at]!);
+  else records.splice(at, 1);
+}
+
+/** The records under `id`, as a copy the caller may remove them from the index while reading. */
+function indexed(index: LockIndex, id: string): readonly LockRecord[] {
+  const entry = index.get(id);
+  if (entry === undefined) return [];
+  return Array.isArray(entry) ? entry.slice() : [entry];
+}
+
+function indexedCount(index: LockIndex, id: string): number {
+  const entry = index.get(id);
+  return entry === undefined ? 0 : Array.isArray(entry) ? entry.length : 1;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
