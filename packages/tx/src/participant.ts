@@ -3,6 +3,7 @@ import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
 import { checkId } from './coordinator.js';
 import { DueQueue } from './due-queue.js';
 import type { CommitShard, TxEffect, TxOutcome } from './effects.js';
+import { EndedOutcomes } from './ended-outcomes.js';
 import {
   NODE_ID_PATTERN,
   type PartCommitRecord,
@@ -55,15 +56,6 @@ interface PartTx {
   nextActionMs: number;
 }
 
-/** A finished transaction, remembered compactly until its deadline has passed. */
-interface EndedTx {
-  readonly outcome: TxOutcome;
-  readonly coordinator: string;
-  readonly retainUntilMs: number;
-  /** It had been logged, so a checkpoint keeps its `part-end` record. */
-  readonly logged: boolean;
-}
-
 export interface ParticipantInit {
   readonly nodeId: string;
   /** This node's shard lock table (the same one its store checks fencing tokens against). */
@@ -86,12 +78,8 @@ export class Participant {
   readonly #locks: ShardLocks;
   readonly #txs = new Map<string, PartTx>();
   readonly #due = new DueQueue();
-  readonly #ended = new Map<string, EndedTx>();
-  /** Ended ids in the order they ended; retention ends in about that order, so a FIFO expires them (never early). */
-  #endedOrder: string[] = [];
-  /** `retainUntilMs` of each entry of `#endedOrder` (the map may hold a later one for a re-remembered id). */
-  #endedUntil: number[] = [];
-  #endedHead = 0;
+  /** Finished transactions, remembered until their deadline has passed. */
+  readonly #ended = new EndedOutcomes();
 
   constructor(init: ParticipantInit) {
     this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
@@ -105,7 +93,10 @@ export class Participant {
   }
 
   state(txId: string): ParticipantTxState | undefined {
-    return this.#txs.get(txId)?.state ?? this.#ended.get(txId)?.outcome;
+    const tx = this.#txs.get(txId);
+    if (tx !== undefined) return tx.state;
+    const ended = this.#ended.find(txId);
+    return ended < 0 ? undefined : this.#ended.outcomeAt(ended);
   }
 
   /** Ids of transactions prepared and not yet told the outcome. */
@@ -122,14 +113,16 @@ export class Participant {
   handle(message: ParticipantMessage, nowMs: number): TxEffect[] {
     if (message.type === 'prepare') return this.#onPrepare(message, nowMs);
     const tx = this.#txs.get(message.txId);
-    const ended = tx === undefined ? this.#ended.get(message.txId) : undefined;
-    const coordinator = tx?.coordinator ?? ended?.coordinator ?? message.coordinator;
+    const ended = tx === undefined ? this.#ended.find(message.txId) : -1;
+    const coordinator =
+      tx?.coordinator ?? (ended < 0 ? message.coordinator : this.#ended.coordinatorAt(ended));
     if (coordinator !== message.coordinator) return [];
     const outcome = message.type === 'status-reply' ? message.outcome : message.type;
     if (outcome === 'commit') {
       if (tx !== undefined) return this.#onCommit(tx, nowMs);
       // Committed here (or finished and forgotten after its deadline): the coordinator missed the ack.
-      return ended?.outcome === 'aborted' ? [] : [this.#ackTo(message.txId, message.coordinator)];
+      if (ended >= 0 && this.#ended.outcomeAt(ended) === 'aborted') return [];
+      return [this.#ackTo(message.txId, message.coordinator)];
     }
     if (outcome === 'abort') return tx === undefined ? [] : this.#onAbort(tx, nowMs);
     return [];
@@ -186,7 +179,7 @@ export class Participant {
 
   /** Acts on every deadline due by `nowMs`: local aborts, status queries, retries, lock renewals. */
   tick(nowMs: number): TxEffect[] {
-    this.#expireEnded(nowMs);
+    this.#ended.expire(nowMs);
     const effects: TxEffect[] = [];
     for (const txId of this.#due.popDue(nowMs)) {
       const tx = this.#txs.get(txId);
@@ -197,7 +190,7 @@ export class Participant {
 
   nextWakeMs(): number | undefined {
     const due = this.#due.peekMs();
-    const expiry = this.#endedUntil[this.#endedHead];
+    const expiry = this.#ended.nextExpiryMs();
     if (due === undefined) return expiry;
     return expiry === undefined ? due : Math.min(due, expiry);
   }
@@ -221,7 +214,7 @@ export class Participant {
       if (entry.end !== undefined) {
         const end = entry.end;
         if (end.retainUntilMs > nowMs)
-          this.#remember(end.txId, end.outcome, end.coordinator, end.retainUntilMs, true);
+          this.#ended.add(end.txId, end.outcome, end.coordinator, end.retainUntilMs, true);
         continue;
       }
       assert(
@@ -251,11 +244,9 @@ export class Participant {
   /** Records that rebuild the current state: what a checkpoint keeps. */
   liveRecords(): ParticipantRecord[] {
     const live: ParticipantRecord[] = [];
-    for (const [txId, ended] of this.#ended) {
-      if (!ended.logged) continue;
-      const { outcome, coordinator, retainUntilMs } = ended;
-      live.push({ type: 'part-end', txId, coordinator, outcome, retainUntilMs });
-    }
+    this.#ended.forEach(({ txId, outcome, coordinator, retainUntilMs, logged }) => {
+      if (logged) live.push({ type: 'part-end', txId, coordinator, outcome, retainUntilMs });
+    });
     for (const tx of this.#txs.values()) {
       if (tx.prepared !== undefined) live.push(tx.prepared);
       if (tx.committed !== undefined) live.push(tx.committed);
@@ -274,10 +265,10 @@ export class Participant {
       if (existing.coordinator !== message.coordinator || unanswered) return [];
       return [this.#voteTo(message.txId, message.coordinator, shards, 'commit')];
     }
-    const ended = this.#ended.get(message.txId);
-    if (ended !== undefined) {
-      if (ended.coordinator !== message.coordinator) return [];
-      const vote = ended.outcome === 'aborted' ? 'abort' : 'commit';
+    const ended = this.#ended.find(message.txId);
+    if (ended >= 0) {
+      if (this.#ended.coordinatorAt(ended) !== message.coordinator) return [];
+      const vote = this.#ended.outcomeAt(ended) === 'aborted' ? 'abort' : 'commit';
       return [this.#voteTo(message.txId, message.coordinator, shards, vote)];
     }
     if (nowMs >= message.deadlineMs)
@@ -390,7 +381,7 @@ export class Participant {
     assert(tx.held === 0, `participant: ${tx.txId} finished holding locks`);
     this.#txs.delete(tx.txId);
     this.#due.delete(tx.txId);
-    this.#remember(tx.txId, outcome, tx.coordinator, retainUntilMs, logged);
+    this.#ended.add(tx.txId, outcome, tx.coordinator, retainUntilMs, logged);
   }
 
   #retainUntilMs(tx: PartTx, nowMs: number): number {
@@ -400,35 +391,6 @@ export class Participant {
   #endRecord(tx: PartTx, outcome: TxOutcome, nowMs: number): PartEndRecord {
     const retainUntilMs = this.#retainUntilMs(tx, nowMs);
     return { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
-  }
-
-  #remember(
-    txId: string,
-    outcome: TxOutcome,
-    coordinator: string,
-    retainUntilMs: number,
-    logged: boolean,
-  ): void {
-    this.#ended.set(txId, { outcome, coordinator, retainUntilMs, logged });
-    this.#endedOrder.push(txId);
-    this.#endedUntil.push(retainUntilMs);
-  }
-
-  #expireEnded(nowMs: number): void {
-    const order = this.#endedOrder;
-    const until = this.#endedUntil;
-    while (this.#endedHead < order.length && until[this.#endedHead]! <= nowMs) {
-      const txId = order[this.#endedHead]!;
-      const ended = this.#ended.get(txId);
-      // Remembered again since (a later entry of the order covers it): kept.
-      if (ended !== undefined && ended.retainUntilMs <= nowMs) this.#ended.delete(txId);
-      this.#endedHead++;
-    }
-    if (this.#endedHead > 1024 && this.#endedHead * 2 > order.length) {
-      this.#endedOrder = order.slice(this.#endedHead);
-      this.#endedUntil = until.slice(this.#endedHead);
-      this.#endedHead = 0;
-    }
   }
 
   /** Locks every shard in order; on failure releases what it took and returns why. */
