@@ -118,19 +118,30 @@ function memoryStaging(): TxStagingHost {
  * With `validate`, each goes through JSON and the message schema.
  */
 function loopback(engines: Map<string, Engine>, validate: boolean) {
-  let queue: [Engine, TxMessage][] = [];
+  // Two queues used in turn (targets and messages side by side): no allocation per message.
+  let targets: Engine[] = [];
+  let messages: TxMessage[] = [];
+  let spareTargets: Engine[] = [];
+  let spareMessages: TxMessage[] = [];
   const deliver = () => {
-    const batch = queue;
-    queue = [];
-    for (const [target, message] of batch) target.receive(message);
+    const batchTargets = targets;
+    const batchMessages = messages;
+    targets = spareTargets;
+    messages = spareMessages;
+    for (let i = 0; i < batchTargets.length; i++) batchTargets[i]!.receive(batchMessages[i]!);
+    batchTargets.length = 0;
+    batchMessages.length = 0;
+    spareTargets = batchTargets;
+    spareMessages = batchMessages;
   };
   return {
     send(to: string, message: TxMessage): void {
       const target = engines.get(to);
       if (target === undefined) return;
       const delivered = validate ? parseTxMessage(JSON.parse(JSON.stringify(message))) : message;
-      if (queue.length === 0) void Promise.resolve().then(deliver);
-      queue.push([target, delivered]);
+      if (targets.length === 0) void Promise.resolve().then(deliver);
+      targets.push(target);
+      messages.push(delivered);
     },
   };
 }

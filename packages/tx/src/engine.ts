@@ -374,28 +374,39 @@ export class TxEngine {
     const queue = this.#stagingQueues.get(op.txId);
     if (queue === undefined) {
       this.#stagingQueues.set(op.txId, null);
-      void this.#runStaging(op);
+      this.#startStaging(op);
     } else if (queue === null) this.#stagingQueues.set(op.txId, [op]);
     else queue.push(op);
   }
 
-  async #runStaging(first: StagingOp): Promise<void> {
-    for (let op: StagingOp | undefined = first; op !== undefined; ) {
-      let error: unknown;
-      try {
-        if (this.#stagingReady !== undefined) await this.#stagingReady;
-        // A host that throws instead of rejecting is treated the same.
-        if (op.kind === 'stage') await this.#staging.stage(op.txId, op.shards);
-        else if (op.kind === 'commitStaged') await this.#staging.commitStaged(op.txId, op.shards);
-        else await this.#staging.abortStaged(op.txId, op.shardHashes);
-      } catch (thrown) {
-        error = thrown ?? new Error('staging failed');
-      }
-      this.#afterStaging(op, error);
-      const queue = this.#stagingQueues.get(op.txId);
-      op = queue?.shift();
-      if (op === undefined) this.#stagingQueues.delete(first.txId);
+  /** Hands `op` to the host once the start-up purge is done; `#stagingDone` follows. */
+  #startStaging(op: StagingOp): void {
+    if (this.#stagingReady !== undefined) {
+      // It never rejects, and it is cleared before it resolves.
+      void this.#stagingReady.then(() => this.#startStaging(op));
+      return;
     }
+    let result: Promise<void>;
+    try {
+      if (op.kind === 'stage') result = this.#staging.stage(op.txId, op.shards);
+      else if (op.kind === 'commitStaged') result = this.#staging.commitStaged(op.txId, op.shards);
+      else result = this.#staging.abortStaged(op.txId, op.shardHashes);
+    } catch (thrown) {
+      // A host that throws instead of rejecting is treated the same.
+      result = Promise.reject(thrown);
+    }
+    Promise.resolve(result).then(
+      () => this.#stagingDone(op, undefined),
+      (error: unknown) => this.#stagingDone(op, error ?? new Error('staging failed')),
+    );
+  }
+
+  /** One staging operation ended: tell the participant, then start the next of its transaction. */
+  #stagingDone(op: StagingOp, error: unknown): void {
+    this.#afterStaging(op, error);
+    const next = this.#stagingQueues.get(op.txId)?.shift();
+    if (next === undefined) this.#stagingQueues.delete(op.txId);
+    else this.#startStaging(next);
   }
 
   #settle(kind: 'decided' | 'finished', txId: string, outcome: TxOutcome, reason: string | undefined): void {
