@@ -190,12 +190,12 @@ export class ShardLockManager {
   releaseTransaction(txId: string, nowMs: number): number {
     assertTxId(txId);
     assertNowMs(nowMs);
+    const entry = this.#byTx.get(txId);
+    if (entry === undefined) return 0;
+    this.#byTx.delete(txId);
+    if (!Array.isArray(entry)) return this.#drop(entry, nowMs);
     let released = 0;
-    for (const record of indexed(this.#byTx, txId)) {
-      assert(this.#locks.get(record.key) === record, 'lock index out of step');
-      if (record.expiresAtMs > nowMs) released++;
-      this.#remove(record);
-    }
+    for (const record of entry) released += this.#drop(record, nowMs);
     return released;
   }
 
@@ -338,11 +338,17 @@ export class ShardLockManager {
   }
 
   #remove(record: LockRecord): void {
-    assert(this.#locks.get(record.key) === record, 'removing a lock that is not in the table');
+    removeFromIndex(this.#byTx, record.txId, record);
+    this.#drop(record, 0);
+  }
+
+  /** Removes `record` from the table and the holder index (the caller did the transaction index); 1 if it was live at `nowMs`. */
+  #drop(record: LockRecord, nowMs: number): number {
+    assert(this.#locks.get(record.key) === record, 'lock index out of step');
     this.#locks.delete(record.key);
     removeFromIndex(this.#byHolder, record.holderHex, record);
-    removeFromIndex(this.#byTx, record.txId, record);
     this.#rememberToken(record.key, record.fencingToken);
+    return record.expiresAtMs > nowMs ? 1 : 0;
   }
 
   #rememberToken(key: string, token: number): void {
