@@ -1,6 +1,6 @@
 import { assert, parseConfig, type Random, toHex, unreachable } from '@trinity/core';
 import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
-import { DueQueue } from './due-queue.js';
+import { DueQueue, type Scheduled } from './due-queue.js';
 import type { TxEffect, Vote } from './effects.js';
 import { TxLimitError, TxNotFoundError, TxStateError } from './errors.js';
 import {
@@ -31,7 +31,7 @@ interface CoordNode {
   acked: boolean;
 }
 
-interface CoordTx {
+interface CoordTx extends Scheduled {
   readonly txId: string;
   state: CoordinatorTxState;
   readonly startedMs: number;
@@ -81,7 +81,7 @@ export class Coordinator {
   readonly stats: TxStats;
   readonly #random: Random | undefined;
   readonly #txs = new Map<string, CoordTx>();
-  readonly #due = new DueQueue();
+  readonly #due = new DueQueue<CoordTx>();
   /** Transactions in state `committed` (decided, resending until acknowledged). */
   #awaitingAcks = 0;
 
@@ -133,6 +133,7 @@ export class Coordinator {
       commitVotes: 0,
       commitRecord: undefined,
       retries: 0,
+      dueEntry: undefined,
     };
     this.#txs.set(id, tx);
     this.#schedule(tx);
@@ -233,10 +234,7 @@ export class Coordinator {
   /** Acts on every deadline due by `nowMs`: prepare timeouts and resends. */
   tick(nowMs: number): TxEffect[] {
     const effects: TxEffect[] = [];
-    for (const txId of this.#due.popDue(nowMs)) {
-      const tx = this.#txs.get(txId);
-      if (tx !== undefined) effects.push(...this.#onDue(tx, nowMs));
-    }
+    for (const tx of this.#due.popDue(nowMs)) effects.push(...this.#onDue(tx, nowMs));
     return effects;
   }
 
@@ -400,16 +398,16 @@ export class Coordinator {
   #schedule(tx: CoordTx): void {
     switch (tx.state) {
       case 'open':
-        this.#due.set(tx.txId, tx.deadlineMs);
+        this.#due.set(tx, tx.deadlineMs);
         break;
       case 'preparing':
-        this.#due.set(tx.txId, Math.min(tx.deadlineMs, tx.nextRetryMs));
+        this.#due.set(tx, Math.min(tx.deadlineMs, tx.nextRetryMs));
         break;
       case 'committing':
-        this.#due.delete(tx.txId);
+        this.#due.delete(tx);
         break;
       case 'committed':
-        this.#due.set(tx.txId, tx.nextRetryMs);
+        this.#due.set(tx, tx.nextRetryMs);
         break;
       default:
         unreachable(tx.state, 'coordinator state');
@@ -419,7 +417,7 @@ export class Coordinator {
   #forget(tx: CoordTx): void {
     if (tx.state === 'committed') this.#awaitingAcks--;
     this.#txs.delete(tx.txId);
-    this.#due.delete(tx.txId);
+    this.#due.delete(tx);
     this.stats.setActive(this.#txs.size);
   }
 
@@ -443,6 +441,7 @@ export class Coordinator {
       commitVotes: shards.length,
       commitRecord: record,
       retries: 0,
+      dueEntry: undefined,
     };
   }
 

@@ -1,41 +1,53 @@
 import { assert } from '@trinity/core';
 
-interface Entry {
+/** A queued wake-up: owned by the queue, kept on its item (see `Scheduled`). */
+export interface DueEntry {
   /** The wake-up time now; `queuedMs` may be earlier (then the entry is pushed again when it pops). */
   dueMs: number;
   /** The time the heap orders it by. */
   queuedMs: number;
-  readonly key: string;
+  readonly item: Scheduled;
+}
+
+/** Something a DueQueue wakes: it carries its own entry, so the queue needs no map of its items. */
+export interface Scheduled {
+  /** Set and read by the queue only: undefined when not queued. */
+  dueEntry: DueEntry | undefined;
 }
 
 /**
- * Wake-up times by key (one per key; setting it again replaces it), popped in due order. A binary
- * min-heap: moving a key's time later only updates its entry (it is re-queued when its old time
- * comes), moving it earlier queues a new one and the old one is dropped when it surfaces. Setting
- * and popping cost O(log n), most later-moves O(1).
+ * Wake-up times of items (one per item; setting it again replaces it), popped in due order. A
+ * binary min-heap: moving an item's time later only updates its entry (it is re-queued when its old
+ * time comes), moving it earlier queues a new entry and the old one is dropped when it surfaces.
+ * Each item holds its current entry, so setting, deleting and recognising stale entries need no
+ * lookup. Setting and popping cost O(log n), most later-moves O(1).
  */
-export class DueQueue {
-  readonly #current = new Map<string, Entry>();
-  #heap: Entry[] = [];
+export class DueQueue<T extends Scheduled> {
+  #heap: DueEntry[] = [];
+  #size = 0;
 
+  /** Items queued. */
   get size(): number {
-    return this.#current.size;
+    return this.#size;
   }
 
-  set(key: string, dueMs: number): void {
-    const entry = this.#current.get(key);
+  set(item: T, dueMs: number): void {
+    const entry = item.dueEntry;
     if (entry !== undefined && entry.queuedMs <= dueMs) {
       entry.dueMs = dueMs;
       return;
     }
-    const fresh: Entry = { dueMs, queuedMs: dueMs, key };
-    this.#current.set(key, fresh);
+    if (entry === undefined) this.#size++;
+    const fresh: DueEntry = { dueMs, queuedMs: dueMs, item };
+    item.dueEntry = fresh;
     this.#push(fresh);
-    if (this.#heap.length > 4 * this.#current.size + 64) this.#rebuild();
+    if (this.#heap.length > 4 * this.#size + 64) this.#rebuild();
   }
 
-  delete(key: string): void {
-    this.#current.delete(key);
+  delete(item: T): void {
+    if (item.dueEntry === undefined) return;
+    item.dueEntry = undefined;
+    this.#size--;
   }
 
   /** The earliest wake-up time, if any. */
@@ -44,16 +56,17 @@ export class DueQueue {
     return this.#heap[0]?.dueMs;
   }
 
-  /** Removes and returns every key due at or before `nowMs`, earliest first. */
-  popDue(nowMs: number): string[] {
-    const due: string[] = [];
+  /** Removes and returns every item due at or before `nowMs`, earliest first. */
+  popDue(nowMs: number): T[] {
+    const due: T[] = [];
     for (;;) {
       this.#dropStale();
       const top = this.#heap[0];
       if (top === undefined || top.queuedMs > nowMs) return due;
       this.#pop();
-      this.#current.delete(top.key);
-      due.push(top.key);
+      top.item.dueEntry = undefined;
+      this.#size--;
+      due.push(top.item as T);
     }
   }
 
@@ -62,7 +75,7 @@ export class DueQueue {
     for (;;) {
       const top = this.#heap[0];
       if (top === undefined) return;
-      if (this.#current.get(top.key) !== top) this.#pop();
+      if (top.item.dueEntry !== top) this.#pop();
       else if (top.dueMs > top.queuedMs) {
         this.#pop();
         top.queuedMs = top.dueMs;
@@ -71,15 +84,18 @@ export class DueQueue {
     }
   }
 
+  /** Drops stale entries and queues the rest by their current time. */
   #rebuild(): void {
+    const live = this.#heap.filter((entry) => entry.item.dueEntry === entry);
+    assert(live.length === this.#size, 'DueQueue: size out of step');
     this.#heap = [];
-    for (const entry of this.#current.values()) {
+    for (const entry of live) {
       entry.queuedMs = entry.dueMs;
       this.#push(entry);
     }
   }
 
-  #push(entry: Entry): void {
+  #push(entry: DueEntry): void {
     const heap = this.#heap;
     heap.push(entry);
     let i = heap.length - 1;

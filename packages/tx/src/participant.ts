@@ -1,7 +1,7 @@
 import { assert, isTrinityError, parseConfig, unreachable } from '@trinity/core';
 import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
 import { checkId } from './coordinator.js';
-import { DueQueue } from './due-queue.js';
+import { DueQueue, type Scheduled } from './due-queue.js';
 import type { CommitShard, TxEffect, TxOutcome } from './effects.js';
 import { EndedOutcomes } from './ended-outcomes.js';
 import {
@@ -32,7 +32,7 @@ export type ParticipantTxState =
 
 type LiveState = Exclude<ParticipantTxState, TxOutcome>;
 
-interface PartTx {
+interface PartTx extends Scheduled {
   readonly txId: string;
   readonly coordinator: string;
   readonly deadlineMs: number;
@@ -77,7 +77,7 @@ export class Participant {
   readonly config: TxConfig;
   readonly #locks: ShardLocks;
   readonly #txs = new Map<string, PartTx>();
-  readonly #due = new DueQueue();
+  readonly #due = new DueQueue<PartTx>();
   /** Finished transactions, remembered until their deadline has passed. */
   readonly #ended = new EndedOutcomes();
 
@@ -181,10 +181,7 @@ export class Participant {
   tick(nowMs: number): TxEffect[] {
     this.#ended.expire(nowMs);
     const effects: TxEffect[] = [];
-    for (const txId of this.#due.popDue(nowMs)) {
-      const tx = this.#txs.get(txId);
-      if (tx !== undefined) effects.push(...this.#onDue(tx, nowMs));
-    }
+    for (const tx of this.#due.popDue(nowMs)) effects.push(...this.#onDue(tx, nowMs));
     return effects;
   }
 
@@ -380,7 +377,7 @@ export class Participant {
   #forget(tx: PartTx, outcome: TxOutcome, retainUntilMs: number, logged: boolean): void {
     assert(tx.held === 0, `participant: ${tx.txId} finished holding locks`);
     this.#txs.delete(tx.txId);
-    this.#due.delete(tx.txId);
+    this.#due.delete(tx);
     this.#ended.add(tx.txId, outcome, tx.coordinator, retainUntilMs, logged);
   }
 
@@ -506,6 +503,7 @@ export class Participant {
       committed: undefined,
       end: undefined,
       nextActionMs: deadlineMs,
+      dueEntry: undefined,
     };
   }
 
@@ -513,7 +511,7 @@ export class Participant {
     let dueMs = tx.nextActionMs;
     for (let i = 0; i < tx.tokens.length; i++)
       if (tx.tokens[i] !== 0 && tx.renewAtMs[i]! < dueMs) dueMs = tx.renewAtMs[i]!;
-    this.#due.set(tx.txId, dueMs);
+    this.#due.set(tx, dueMs);
   }
 
   #commitStaged(tx: PartTx): TxEffect {
