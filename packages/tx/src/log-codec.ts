@@ -14,9 +14,70 @@ export const FRAME_HEADER_BYTES = 16;
 const BATCH_END = 0x8000_0000;
 const LENGTH_MASK = 0x7fff_ffff;
 
-/** The JSON text of a record: the payload of its frame. */
+/**
+ * The JSON text of a record: the payload of its frame. The same text as `JSON.stringify` gives for a
+ * record with its fields in schema order, written field by field: about twice as fast, mostly because
+ * V8 formats a millisecond time (too large for a small integer) slowly. Fields outside the schema are
+ * left out (the log's replay would refuse them anyway).
+ */
 export function encodeRecord(record: TxLogRecord): string {
-  return JSON.stringify(record);
+  switch (record.type) {
+    case 'coord-commit': {
+      let participants = '';
+      for (let i = 0; i < record.participants.length; i++) {
+        const { node, shards } = record.participants[i]!;
+        participants += `${i === 0 ? '' : ','}{"node":${jsonString(node)},"shards":${jsonStrings(shards)}}`;
+      }
+      return `{"type":"coord-commit","txId":${jsonString(record.txId)},"participants":[${participants}]}`;
+    }
+    case 'coord-end':
+      return `{"type":"coord-end","txId":${jsonString(record.txId)}}`;
+    case 'part-prepared':
+      return `{"type":"part-prepared","txId":${jsonString(record.txId)},"coordinator":${jsonString(record.coordinator)},"deadlineMs":${jsonInteger(record.deadlineMs)},"shards":${jsonStrings(record.shards)}}`;
+    case 'part-commit':
+      return `{"type":"part-commit","txId":${jsonString(record.txId)}}`;
+    case 'part-end':
+      return `{"type":"part-end","txId":${jsonString(record.txId)},"coordinator":${jsonString(record.coordinator)},"outcome":${jsonString(record.outcome)},"retainUntilMs":${jsonInteger(record.retainUntilMs)}}`;
+    default:
+      return JSON.stringify(record satisfies never);
+  }
+}
+
+/** Printable ASCII without `"` and `\`: what every id in a record is, and what JSON needs no escape for. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonString(value: string): string {
+  return typeof value === 'string' && PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+function jsonStrings(values: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i]!);
+  return `${out}]`;
+}
+
+/** Largest integer V8 keeps unboxed (and formats fast). */
+const SMALL_INTEGER_MAX = 0x3fff_ffff;
+
+/**
+ * A non-negative safe integer as JSON writes it, formatted as two small integers (V8 formats a
+ * boxed number several times slower); anything else as `JSON.stringify` does.
+ */
+function jsonInteger(value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) return JSON.stringify(value);
+  if (value <= SMALL_INTEGER_MAX) return `${value}`;
+  let high = Math.floor(value / 1e8);
+  let low = value - high * 1e8; // exact: both terms are below 2^53
+  // The division may round across a multiple of 1e8 near 2^53.
+  if (low < 0) {
+    high -= 1;
+    low += 1e8;
+  } else if (low >= 1e8) {
+    high += 1;
+    low -= 1e8;
+  }
+  // The low 8 digits, zero-padded: 1e8 + low has 9 digits and stays a small integer.
+  return `${high}${`${low + 1e8}`.slice(1)}`;
 }
 
 /** UTF-8 length of a record's JSON text (ASCII in practice: every id in a record is). */
