@@ -43,6 +43,40 @@ export function encodeRecord(record: TxLogRecord): string {
   }
 }
 
+/** Characters a number takes at most in a record (a safe integer has 16 digits; odd ones go through JSON.stringify). */
+const NUMBER_CHARS_MAX = 24;
+
+/**
+ * The length of `encodeRecord(record)` when every string in it needs no escape (ids never do),
+ * counting NUMBER_CHARS_MAX for each number; at most 6 times that otherwise (JSON's longest escape,
+ * `\u00XX`, is 6 characters). Cheaper than encoding: for group byte limits and size checks.
+ */
+export function plainLength(record: TxLogRecord): number {
+  switch (record.type) {
+    case 'coord-commit': {
+      let length = 50 + record.txId.length; // {"type":"coord-commit","txId":"","participants":[]} less a comma
+      for (const { node, shards } of record.participants) {
+        length += 23 + node.length + 3 * shards.length; // a comma and {"node":"","shards":[]} less a comma; "", per shard
+        for (const shard of shards) length += shard.length;
+      }
+      return length;
+    }
+    case 'coord-end':
+      return 30 + record.txId.length;
+    case 'part-prepared': {
+      let length = 76 + record.txId.length + record.coordinator.length + NUMBER_CHARS_MAX;
+      for (const shard of record.shards) length += 3 + shard.length;
+      return length;
+    }
+    case 'part-commit':
+      return 32 + record.txId.length;
+    case 'part-end':
+      return 76 + record.txId.length + record.coordinator.length + record.outcome.length + NUMBER_CHARS_MAX;
+    default:
+      return JSON.stringify(record satisfies never).length;
+  }
+}
+
 /** Printable ASCII without `"` and `\`: what every id in a record is, and what JSON needs no escape for. */
 const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 

@@ -12,6 +12,7 @@ import {
   encodeRecord,
   FRAME_HEADER_BYTES,
   LOG_MAGIC,
+  plainLength,
 } from './log-codec.js';
 import type { TxLogRecord } from './log-record.js';
 
@@ -22,7 +23,10 @@ import type { TxLogRecord } from './log-record.js';
 export interface TxLogStore {
   /** The records recovered when the log was opened, oldest first. */
   replay(): readonly TxLogRecord[];
-  /** Appends one record; resolves with its sequence number once it is durable (never before). */
+  /**
+   * Appends one record; resolves with its sequence number once it is durable (never before). The
+   * log may keep the object until then (TxLog encodes it when its group is written): do not change it.
+   */
   append(record: TxLogRecord): Promise<number>;
   /**
    * `append` with a callback instead of a promise (cheaper on a hot path): `done(undefined, seq,
@@ -52,10 +56,10 @@ export interface TxLogRecovery {
 }
 
 interface Pending {
-  /** The record's JSON text; undefined for a checkpoint or close marker. */
-  readonly payload: string | undefined;
-  /** The record appended (handed back to `done`). */
+  /** The record appended (encoded when its group is written, handed back to `done`); undefined for a checkpoint or close marker. */
   readonly record: TxLogRecord | undefined;
+  /** The record's encoded length if plain ASCII (`plainLength`, what the state machines write): for the group's byte limit. */
+  readonly length: number;
   readonly live: readonly TxLogRecord[] | undefined;
   readonly done: AppendCallback;
 }
@@ -150,37 +154,37 @@ export class TxLog implements TxLogStore {
   }
 
   appendThen(record: TxLogRecord, done: AppendCallback): void {
-    const payload = encodeRecord(record);
+    // The record is encoded when its group is written (the text lives microseconds, not the
+    // milliseconds a group waits): here only a bound, and the exact size when the bound is over.
+    const length = plainLength(record);
     const max = this.#config.recordMaxBytes;
-    // At most 3 UTF-8 bytes per UTF-16 unit: the exact count is needed only when that bound is over.
-    const bytes = payload.length * 3 > max ? encodedBytes(payload) : payload.length;
+    // A character takes at most 6 bytes encoded (an escape, or 3 UTF-8 bytes): exact only when over.
+    const bytes = 6 * length > max ? encodedBytes(encodeRecord(record)) : 0;
     if (bytes > max) {
       const error = new TxLimitError(`tx log record of ${bytes} bytes exceeds recordMaxBytes`);
       void resolved.then(() => done(error, undefined, record));
       return;
     }
-    this.#enqueue(payload, record, undefined, done);
+    this.#enqueue(record, length, undefined, done);
   }
 
   checkpoint(live: readonly TxLogRecord[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#enqueue(undefined, undefined, [...live], (error) =>
-        error === undefined ? resolve() : reject(error),
-      );
+      this.#enqueue(undefined, 0, [...live], (error) => (error === undefined ? resolve() : reject(error)));
     });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#failure === undefined)
-      await new Promise<void>((resolve) => this.#enqueue(undefined, undefined, undefined, () => resolve()));
+      await new Promise<void>((resolve) => this.#enqueue(undefined, 0, undefined, () => resolve()));
     this.#closed = true;
     await this.#handle.close();
   }
 
   #enqueue(
-    payload: string | undefined,
     record: TxLogRecord | undefined,
+    length: number,
     live: TxLogRecord[] | undefined,
     done: AppendCallback,
   ): void {
@@ -193,7 +197,7 @@ export class TxLog implements TxLogStore {
       void resolved.then(() => done(error, undefined, record));
       return;
     }
-    this.#queue.push({ payload, record, live, done });
+    this.#queue.push({ record, length, live, done });
     if (!this.#flushing) {
       this.#flushing = true;
       void this.#flushLoop();
@@ -205,7 +209,7 @@ export class TxLog implements TxLogStore {
       if (this.#config.groupCommitMaxDelayMs > 0) await sleep(this.#config.groupCommitMaxDelayMs);
       while (this.#queue.length > 0) {
         const head = this.#queue[0]!;
-        if (head.payload === undefined) {
+        if (head.record === undefined) {
           this.#queue.shift();
           if (head.live !== undefined) await this.#rewrite(head.live);
           notify(head.done, undefined, this.#nextSeq - 1);
@@ -228,9 +232,8 @@ export class TxLog implements TxLogStore {
     let bytes = 0;
     while (count < this.#queue.length && count < this.#config.groupCommitMaxRecords) {
       const pending = this.#queue[count]!;
-      if (pending.payload === undefined) break;
-      // Counted in UTF-16 units: bytes for the ASCII records the state machines write.
-      const frameBytes = FRAME_HEADER_BYTES + pending.payload.length;
+      if (pending.record === undefined) break;
+      const frameBytes = FRAME_HEADER_BYTES + pending.length;
       if (count > 0 && bytes + frameBytes > this.#config.groupCommitMaxBytes) break;
       bytes += frameBytes;
       count++;
@@ -242,7 +245,7 @@ export class TxLog implements TxLogStore {
     const firstSeq = this.#nextSeq;
     this.#nextSeq += batch.length;
     const bytes = encodeFrames(
-      batch.map((pending) => pending.payload!),
+      batch.map((pending) => encodeRecord(pending.record!)),
       firstSeq,
     );
     const startMs = performance.now();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRecord } from '../src/log-codec.js';
+import { encodedBytes, encodeRecord, plainLength } from '../src/log-codec.js';
 import { type TxLogRecord, txLogRecordSchema } from '../src/log-record.js';
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
@@ -48,6 +48,33 @@ describe('encodeRecord', () => {
         expect(txLogRecordSchema.parse(JSON.parse(encodeRecord(r)))).toEqual(r);
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('knows the length of a plain record without encoding it, within one number', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        // Plain: nothing escaped (an escape always writes a backslash).
+        fc.pre(!encodeRecord(r).includes('\\'));
+        const length = encodeRecord(r).length;
+        const numbers = r.type === 'part-prepared' || r.type === 'part-end' ? 1 : 0;
+        expect(plainLength(r)).toBeGreaterThanOrEqual(length);
+        expect(plainLength(r) - length).toBeLessThanOrEqual(24 * numbers);
+        if (numbers === 0) expect(plainLength(r)).toBe(length);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('encodes any record in at most 6 bytes per plain-length character (escapes, non-ASCII)', () => {
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(text, text, timeMs, (txId, coordinator, retainUntilMs) => {
+        const r = { type: 'part-end', txId, coordinator, outcome: 'aborted', retainUntilMs } as TxLogRecord;
+        expect(encodeRecord(r)).toBe(JSON.stringify(r));
+        expect(encodedBytes(encodeRecord(r))).toBeLessThanOrEqual(6 * plainLength(r));
+      }),
+      { numRuns: 1_000 },
     );
   });
 
