@@ -26,18 +26,18 @@ export function encodeRecord(record: TxLogRecord): string {
       let participants = '';
       for (let i = 0; i < record.participants.length; i++) {
         const { node, shards } = record.participants[i]!;
-        participants += `${i === 0 ? '' : ','}{"node":${jsonString(node)},"shards":${jsonStrings(shards)}}`;
+        participants += `${i === 0 ? '' : ','}{"node":"${inner(node)}","shards":${jsonStrings(shards)}}`;
       }
-      return `{"type":"coord-commit","txId":${jsonString(record.txId)},"participants":[${participants}]}`;
+      return `{"type":"coord-commit","txId":"${inner(record.txId)}","participants":[${participants}]}`;
     }
     case 'coord-end':
-      return `{"type":"coord-end","txId":${jsonString(record.txId)}}`;
+      return `{"type":"coord-end","txId":"${inner(record.txId)}"}`;
     case 'part-prepared':
-      return `{"type":"part-prepared","txId":${jsonString(record.txId)},"coordinator":${jsonString(record.coordinator)},"deadlineMs":${jsonInteger(record.deadlineMs)},"shards":${jsonStrings(record.shards)}}`;
+      return `{"type":"part-prepared","txId":"${inner(record.txId)}","coordinator":"${inner(record.coordinator)}","deadlineMs":${jsonInteger(record.deadlineMs)},"shards":${jsonStrings(record.shards)}}`;
     case 'part-commit':
-      return `{"type":"part-commit","txId":${jsonString(record.txId)}}`;
+      return `{"type":"part-commit","txId":"${inner(record.txId)}"}`;
     case 'part-end':
-      return `{"type":"part-end","txId":${jsonString(record.txId)},"coordinator":${jsonString(record.coordinator)},"outcome":${jsonString(record.outcome)},"retainUntilMs":${jsonInteger(record.retainUntilMs)}}`;
+      return `{"type":"part-end","txId":"${inner(record.txId)}","coordinator":"${inner(record.coordinator)}","outcome":"${inner(record.outcome)}","retainUntilMs":${jsonInteger(record.retainUntilMs)}}`;
     default:
       return JSON.stringify(record satisfies never);
   }
@@ -80,14 +80,18 @@ export function plainLength(record: TxLogRecord): number {
 /** Printable ASCII without `"` and `\`: what every id in a record is, and what JSON needs no escape for. */
 const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-function jsonString(value: string): string {
-  return typeof value === 'string' && PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+/** A string as JSON writes it between its quotes (the quotes are in the templates: no string per field for them). */
+function inner(value: string): string {
+  return typeof value === 'string' && PLAIN_JSON_STRING.test(value)
+    ? value
+    : JSON.stringify(String(value)).slice(1, -1);
 }
 
 function jsonStrings(values: readonly string[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i]!);
-  return `${out}]`;
+  if (values.length === 0) return '[]';
+  let out = '["';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : '","') + inner(values[i]!);
+  return `${out}"]`;
 }
 
 /** Largest integer V8 keeps unboxed (and formats fast). */
