@@ -2,8 +2,9 @@ import type { TxOutcome } from './effects.js';
 
 const ABORTED = 1;
 const LOGGED = 2;
-/** Positions are renumbered from 0 before they outgrow V8's small integers (then every one would be boxed). */
-const POSITION_LIMIT = 0x2000_0000;
+const INITIAL_CAPACITY = 1_024;
+/** Positions are renumbered before they outgrow V8's small integers (then every one would be boxed). */
+const POSITION_LIMIT = 0x3000_0000;
 
 /** One remembered outcome, as `forEach` hands it out. */
 export interface EndedOutcome {
@@ -21,25 +22,37 @@ export interface EndedOutcome {
  * time, though it may stay a little longer behind a later one. Remembering an id again replaces
  * its entry.
  *
- * Kept as parallel arrays and a map from id to position, so an entry costs no object of its own: a
- * participant remembers every transaction for seconds (over 100,000 of them at 10,000 tx/s), and
- * objects that live that long are what the garbage collector copies and marks.
+ * Kept in a ring of preallocated arrays (typed where they can be) and a map from id to slot, so an
+ * entry costs no object of its own and no array growth: a participant remembers every transaction
+ * for seconds (over 100,000 of them at 10,000 tx/s), and objects that live that long are what the
+ * garbage collector copies and marks. The ring doubles when full and never shrinks.
  */
 export class EndedOutcomes {
-  /** Id → absolute position of its latest entry (minus `#base`: its index in the arrays). */
+  /** Id → position of its latest entry. Positions count up; an entry's slot is its position & `#mask`. */
   readonly #position = new Map<string, number>();
-  #ids: string[] = [];
-  #coordinators: string[] = [];
-  #until: number[] = [];
-  #flags: number[] = [];
-  /** Index of the oldest entry not expired. */
-  #head = 0;
-  /** Absolute position of index 0. */
-  #base = 0;
   readonly #positionLimit: number;
+  #ids: (string | undefined)[];
+  #coordinators: (string | undefined)[];
+  #until: Float64Array;
+  #flags: Uint8Array;
+  #mask: number;
+  /** Position of the oldest entry not expired, and of the next one to add. */
+  #first = 0;
+  #next = 0;
 
-  /** `positionLimit`: renumber positions once they reach it (tests lower it to see that happen). */
-  constructor(positionLimit = POSITION_LIMIT) {
+  /**
+   * `initialCapacity`: slots to start with (rounded up to a power of 2). `positionLimit`: when
+   * positions reach it they are renumbered down, before they outgrow V8's small integers (tests
+   * lower it to see that happen).
+   */
+  constructor(initialCapacity = INITIAL_CAPACITY, positionLimit = POSITION_LIMIT) {
+    let capacity = 1;
+    while (capacity < initialCapacity) capacity *= 2;
+    this.#ids = new Array<string | undefined>(capacity).fill(undefined);
+    this.#coordinators = new Array<string | undefined>(capacity).fill(undefined);
+    this.#until = new Float64Array(capacity);
+    this.#flags = new Uint8Array(capacity);
+    this.#mask = capacity - 1;
     this.#positionLimit = positionLimit;
   }
 
@@ -49,72 +62,96 @@ export class EndedOutcomes {
   }
 
   add(txId: string, outcome: TxOutcome, coordinator: string, retainUntilMs: number, logged: boolean): void {
-    this.#position.set(txId, this.#base + this.#ids.length);
-    this.#ids.push(txId);
-    this.#coordinators.push(coordinator);
-    this.#until.push(retainUntilMs);
-    this.#flags.push((outcome === 'aborted' ? ABORTED : 0) | (logged ? LOGGED : 0));
+    if (this.#next - this.#first > this.#mask) this.#grow();
+    if (this.#next >= this.#positionLimit) this.#renumber();
+    const position = this.#next++;
+    const slot = position & this.#mask;
+    this.#ids[slot] = txId;
+    this.#coordinators[slot] = coordinator;
+    this.#until[slot] = retainUntilMs;
+    this.#flags[slot] = (outcome === 'aborted' ? ABORTED : 0) | (logged ? LOGGED : 0);
+    this.#position.set(txId, position);
   }
 
   /** Where `txId` is, for `outcomeAt` and `coordinatorAt`; -1 when it is not remembered. */
   find(txId: string): number {
     const position = this.#position.get(txId);
-    return position === undefined ? -1 : position - this.#base;
+    return position === undefined ? -1 : position & this.#mask;
   }
 
-  outcomeAt(index: number): TxOutcome {
-    return (this.#flags[index]! & ABORTED) !== 0 ? 'aborted' : 'committed';
+  outcomeAt(slot: number): TxOutcome {
+    return (this.#flags[slot]! & ABORTED) !== 0 ? 'aborted' : 'committed';
   }
 
-  coordinatorAt(index: number): string {
-    return this.#coordinators[index]!;
+  coordinatorAt(slot: number): string {
+    return this.#coordinators[slot]!;
   }
 
   /** When the oldest entry expires (undefined: none left). */
   nextExpiryMs(): number | undefined {
-    return this.#head < this.#until.length ? this.#until[this.#head] : undefined;
+    return this.#next > this.#first ? this.#until[this.#first & this.#mask] : undefined;
   }
 
   /** Forgets the entries, oldest first, whose time is up by `nowMs`. */
   expire(nowMs: number): void {
-    const ids = this.#ids;
-    while (this.#head < ids.length && this.#until[this.#head]! <= nowMs) {
-      const txId = ids[this.#head]!;
+    while (this.#next > this.#first) {
+      const slot = this.#first & this.#mask;
+      if (this.#until[slot]! > nowMs) return;
+      const txId = this.#ids[slot]!;
       // Remembered again since: its later entry stays.
-      if (this.#position.get(txId) === this.#base + this.#head) this.#position.delete(txId);
-      this.#head++;
+      if (this.#position.get(txId) === this.#first) this.#position.delete(txId);
+      this.#ids[slot] = undefined;
+      this.#coordinators[slot] = undefined;
+      this.#first++;
     }
-    if (this.#head > 1024 && this.#head * 2 > ids.length) this.#compact();
   }
 
   /** Every remembered entry (the latest of each id), oldest first. */
   forEach(visit: (entry: EndedOutcome) => void): void {
-    for (let i = this.#head; i < this.#ids.length; i++) {
-      const txId = this.#ids[i]!;
-      if (this.#position.get(txId) !== this.#base + i) continue;
-      const flags = this.#flags[i]!;
+    for (let position = this.#first; position < this.#next; position++) {
+      const slot = position & this.#mask;
+      const txId = this.#ids[slot]!;
+      if (this.#position.get(txId) !== position) continue;
+      const flags = this.#flags[slot]!;
       visit({
         txId,
         outcome: (flags & ABORTED) !== 0 ? 'aborted' : 'committed',
-        coordinator: this.#coordinators[i]!,
-        retainUntilMs: this.#until[i]!,
+        coordinator: this.#coordinators[slot]!,
+        retainUntilMs: this.#until[slot]!,
         logged: (flags & LOGGED) !== 0,
       });
     }
   }
 
-  /** Drops the expired prefix of the arrays. */
-  #compact(): void {
-    const head = this.#head;
-    this.#ids = this.#ids.slice(head);
-    this.#coordinators = this.#coordinators.slice(head);
-    this.#until = this.#until.slice(head);
-    this.#flags = this.#flags.slice(head);
-    this.#base += head;
-    this.#head = 0;
-    if (this.#base >= this.#positionLimit) {
-      for (const [txId, position] of this.#position) this.#position.set(txId, position - this.#base);
-      this.#base = 0;
+  /** Doubles the ring; each entry moves to its position's slot in the larger one (positions stay). */
+  #grow(): void {
+    const capacity = 2 * (this.#mask + 1);
+    const mask = capacity - 1;
+    const ids = new Array<string | undefined>(capacity).fill(undefined);
+    const coordinators = new Array<string | undefined>(capacity).fill(undefined);
+    const until = new Float64Array(capacity);
+    const flags = new Uint8Array(capacity);
+    for (let position = this.#first; position < this.#next; position++) {
+      const from = position & this.#mask;
+      const to = position & mask;
+      ids[to] = this.#ids[from];
+      coordinators[to] = this.#coordinators[from];
+      until[to] = this.#until[from]!;
+      flags[to] = this.#flags[from]!;
     }
+    this.#ids = ids;
+    this.#coordinators = coordinators;
+    this.#until = until;
+    this.#flags = flags;
+    this.#mask = mask;
+  }
+
+  /** Lowers every position by the same multiple of the capacity (slots do not move). */
+  #renumber(): void {
+    const by = this.#first - (this.#first & this.#mask);
+    if (by === 0) return; // more entries live than the limit: positions stay as they are
+    for (const [txId, position] of this.#position) this.#position.set(txId, position - by);
+    this.#first -= by;
+    this.#next -= by;
   }
 }

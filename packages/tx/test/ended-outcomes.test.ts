@@ -33,7 +33,8 @@ interface Model {
 
 /** Runs `list` on an EndedOutcomes and a map of the latest entry per id; checks after every step. */
 function check(list: Op[], exact: boolean): void {
-  const ended = new EndedOutcomes();
+  // A small ring, so the operations wrap around it and grow it.
+  const ended = new EndedOutcomes(4);
   const latest = new Map<string, Model>();
   let nowMs = 0;
   for (const op of list) {
@@ -99,18 +100,26 @@ describe('EndedOutcomes', () => {
     );
   });
 
-  it('compacts its arrays and renumbers positions without losing an entry', () => {
-    // Positions renumbered from 0 whenever they pass 2,048 (instead of 2^29).
-    const ended = new EndedOutcomes(2_048);
-    // Far more than one compaction: 5,000 entries added 1 ms apart, each kept 100 ms.
+  it('wraps around its ring and grows it without losing an entry', () => {
+    // A ring of 8 slots: 5,000 entries added 1 ms apart, each kept 100 ms, wrap it many times and
+    // make it grow (to 128) while entries are live; positions renumbered whenever they pass 1,000.
+    const ended = new EndedOutcomes(8, 1_000);
     for (let t = 0; t < 5_000; t++) {
-      ended.add(`tx${t}`, t % 2 === 0 ? 'committed' : 'aborted', 'coord', t + 100, true);
+      ended.add(`tx${t}`, t % 2 === 0 ? 'committed' : 'aborted', `c${t % 3}`, t + 100, true);
       ended.expire(t);
       expect(ended.size).toBe(Math.min(t + 1, 100));
       const oldest = Math.max(0, t - 100);
       expect(ended.find(`tx${oldest}`) >= 0).toBe(oldest + 100 > t);
-      expect(ended.outcomeAt(ended.find(`tx${t}`))).toBe(t % 2 === 0 ? 'committed' : 'aborted');
+      const latest = ended.find(`tx${t}`);
+      expect(ended.outcomeAt(latest)).toBe(t % 2 === 0 ? 'committed' : 'aborted');
+      expect(ended.coordinatorAt(latest)).toBe(`c${t % 3}`);
     }
     expect(ended.nextExpiryMs()).toBe(4_900 + 100);
+    let visited = 0;
+    ended.forEach(({ txId, retainUntilMs }) => {
+      expect(retainUntilMs).toBe(Number(txId.slice(2)) + 100);
+      visited++;
+    });
+    expect(visited).toBe(100);
   });
 });
