@@ -225,7 +225,11 @@ async function measureCommits(dir: string, concurrent: number, variant: Variant)
   report({
     bench: '2pc-commit',
     impl,
-    params: { participants: participantsCount, concurrent },
+    // The variants also say so in their params: only the plain rows carry exactly {participants, concurrent}.
+    params:
+      variant === 'plain'
+        ? { participants: participantsCount, concurrent }
+        : { participants: participantsCount, concurrent, variant },
     value: round(committed / elapsedS),
     unit: 'tx/s',
   });
