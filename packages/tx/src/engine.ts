@@ -318,7 +318,7 @@ export class TxEngine {
         this.#stage(effect);
         break;
       case 'purgeStaged':
-        this.#stagingReady = this.#staging.purgeStaged(effect.keepTxIds).then(
+        this.#stagingReady = callHost(() => this.#staging.purgeStaged(effect.keepTxIds)).then(
           () => {
             this.#stagingReady = undefined;
           },
@@ -386,16 +386,13 @@ export class TxEngine {
       void this.#stagingReady.then(() => this.#startStaging(op));
       return;
     }
-    let result: Promise<void>;
-    try {
-      if (op.kind === 'stage') result = this.#staging.stage(op.txId, op.shards);
-      else if (op.kind === 'commitStaged') result = this.#staging.commitStaged(op.txId, op.shards);
-      else result = this.#staging.abortStaged(op.txId, op.shardHashes);
-    } catch (thrown) {
-      // A host that throws instead of rejecting is treated the same.
-      result = Promise.reject(thrown);
-    }
-    Promise.resolve(result).then(
+    callHost(() =>
+      op.kind === 'stage'
+        ? this.#staging.stage(op.txId, op.shards)
+        : op.kind === 'commitStaged'
+          ? this.#staging.commitStaged(op.txId, op.shards)
+          : this.#staging.abortStaged(op.txId, op.shardHashes),
+    ).then(
       () => this.#stagingDone(op, undefined),
       (error: unknown) => this.#stagingDone(op, error ?? new Error('staging failed')),
     );
@@ -471,6 +468,15 @@ export class TxEngine {
 }
 
 const resolved = Promise.resolve();
+
+/** A host call as a promise: a host that throws instead of rejecting, or returns no promise, is treated the same. */
+function callHost(call: () => Promise<void>): Promise<void> {
+  try {
+    return Promise.resolve(call());
+  } catch (thrown) {
+    return Promise.reject(thrown);
+  }
+}
 
 function describe(error: unknown): string {
   if (error === undefined) return 'staging failed';

@@ -45,7 +45,10 @@ export const partPreparedRecordSchema = z
   })
   .strict();
 
-/** Participant: told to commit; durable before it acknowledges and applies. */
+/**
+ * Participant, written by earlier versions only: told to commit, durable before it acknowledged and
+ * applied. Still read, so such a log recovers (the commit is applied again).
+ */
 export const partCommitRecordSchema = z.object({ type: z.literal('part-commit'), txId: txIdSchema }).strict();
 
 /** Participant: finished; kept until `retainUntilMs` so late duplicates of the prepare are refused. */

@@ -156,7 +156,16 @@ export class TxLog implements TxLogStore {
   appendThen(record: TxLogRecord, done: AppendCallback): void {
     // The record is encoded when its group is written (the text lives microseconds, not the
     // milliseconds a group waits): here only a bound, and the exact size when the bound is over.
-    const length = plainLength(record);
+    let length: number;
+    try {
+      length = plainLength(record);
+      if (!Number.isFinite(length)) throw new TypeError('a field of the wrong type');
+    } catch (thrown) {
+      const reason = thrown instanceof Error ? thrown.message : String(thrown);
+      const error = new TypeError(`tx log record is malformed: ${reason.slice(0, 200)}`);
+      void resolved.then(() => done(error, undefined, record));
+      return;
+    }
     const max = this.#config.recordMaxBytes;
     // A character takes at most 6 bytes encoded (an escape, or 3 UTF-8 bytes): exact only when over.
     const bytes = 6 * length > max ? encodedBytes(encodeRecord(record)) : 0;
@@ -241,13 +250,22 @@ export class TxLog implements TxLogStore {
     return this.#queue.splice(0, count);
   }
 
-  async #writeBatch(batch: Pending[]): Promise<void> {
+  async #writeBatch(taken: Pending[]): Promise<void> {
+    // A record that cannot be encoded fails its own append, not the log.
+    const payloads: string[] = [];
+    const batch: Pending[] = [];
+    for (const pending of taken) {
+      try {
+        payloads.push(encodeRecord(pending.record!));
+        batch.push(pending);
+      } catch (error) {
+        notify(pending.done, error, undefined, pending.record);
+      }
+    }
+    if (batch.length === 0) return;
     const firstSeq = this.#nextSeq;
     this.#nextSeq += batch.length;
-    const bytes = encodeFrames(
-      batch.map((pending) => encodeRecord(pending.record!)),
-      firstSeq,
-    );
+    const bytes = encodeFrames(payloads, firstSeq);
     const startMs = performance.now();
     const end = this.#sizeBytes + bytes.length;
     if (end > this.#allocatedBytes && this.#config.preallocateBytes > 0) await this.#preallocate(end);

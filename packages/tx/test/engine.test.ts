@@ -158,6 +158,28 @@ describe('TxEngine', () => {
     expect(p1.store.committed.size + p2.store.committed.size).toBe(0);
   });
 
+  it('treats a staging host that throws instead of rejecting, or returns no promise, as one that rejects or resolves', async () => {
+    const c = await start('c');
+    const throwing = new Store();
+    throwing.stage = () => {
+      throw new Error('disk gone');
+    };
+    const plain = new Store();
+    // A host written without async: it returns nothing.
+    plain.stage = ((txId: string) => void plain.staged.set(txId, [])) as unknown as Store['stage'];
+    plain.purgeStaged = (() => {
+      throw new Error('purge failed');
+    }) as unknown as Store['purgeStaged'];
+    await start('p1', throwing);
+    await start('p2', plain); // its start-up purge throws: logged, and it starts all the same
+    const refused = await c.engine.execute([{ shardHash: shardOf('a'), node: 'p1' }]);
+    expect(refused).toMatchObject({ outcome: 'aborted' });
+    expect(refused.reason).toContain('disk gone');
+    const ok = await c.engine.execute([{ shardHash: shardOf('b'), node: 'p2' }]);
+    expect(ok.outcome).toBe('committed');
+    expect(plain.committed.get(shardOf('b'))).toBe(ok.txId);
+  });
+
   it('a coordinator killed after its decision finishes the commit when it restarts', async () => {
     await start('c');
     const p1 = await start('p1');

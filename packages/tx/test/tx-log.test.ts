@@ -188,6 +188,34 @@ describe('TxLog', () => {
     await expect(log.append(prepared(2))).rejects.toBeInstanceOf(TxLogClosedError);
   });
 
+  it('takes a record of exactly recordMaxBytes and refuses one byte more', async () => {
+    const log = await openLog(path, { preallocateBytes: 0, recordMaxBytes: 256 });
+    // {"type":"part-prepared","txId":"…","coordinator":"node-c","deadlineMs":1001,"shards":["…"]}
+    const record = (txIdLength: number): TxLogRecord => ({
+      ...prepared(1),
+      txId: 't'.repeat(txIdLength),
+      shards: [shard(1)],
+    });
+    const fixed = encodeRecord(record(0)).length;
+    await expect(log.append(record(256 - fixed))).resolves.toBeGreaterThan(0);
+    await expect(log.append(record(257 - fixed))).rejects.toMatchObject({ code: 'TX_LIMIT' });
+    // Escapes count: 5 quotes written as \" take 10 bytes.
+    const quoted = { ...record(256 - fixed - 5), coordinator: `node-c${'"'.repeat(5)}` };
+    await expect(log.append(quoted)).rejects.toMatchObject({ code: 'TX_LIMIT' });
+    await log.close();
+  });
+
+  it('fails a malformed record alone: appends around it are durable', async () => {
+    const log = await openLog(path, { preallocateBytes: 0 });
+    const first = log.append(prepared(1));
+    const bad = log.append({ type: 'coord-commit', txId: 'tx9' } as unknown as TxLogRecord);
+    const after = log.append(prepared(2));
+    await expect(bad).rejects.toThrow(/malformed/);
+    await expect(Promise.all([first, after])).resolves.toHaveLength(2);
+    await log.close();
+    expect((await reopen({ preallocateBytes: 0 })).replay()).toEqual([prepared(1), prepared(2)]);
+  });
+
   it('waits groupCommitMaxDelayMs to gather appends into one fdatasync', async () => {
     const log = await openLog(path, { preallocateBytes: 0, groupCommitMaxDelayMs: 20 });
     const appends: Promise<number>[] = [];
