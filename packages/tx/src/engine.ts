@@ -342,28 +342,20 @@ export class TxEngine {
     }
   }
 
-  /** Where the durability of an end record (`coord-end`, `part-end`) is reported: nothing waits on it. */
+  /** Where the durability of a `coord-end` is reported: the coordinator acts on nothing then. */
   readonly #endLogged = (error: unknown): void => {
     if (error !== undefined) this.#fail('the transaction log failed', error);
     else if (this.#stopped === undefined) this.#maybeCheckpoint();
   };
 
-  /** Where the log reports a durable record: one callback for every append (it hands the record back). */
+  /** Where the log reports every other durable record (one callback: the log hands the record back). */
   readonly #logged = (error: unknown, _seq?: number, record?: TxLogRecord): void => {
-    if (error !== undefined) {
-      this.#fail('the transaction log failed', error);
-      return;
-    }
-    if (record === undefined) return;
-    this.#react(this.#onLogged, record);
-    if (this.#stopped === undefined) this.#maybeCheckpoint();
+    if (error === undefined && record !== undefined) this.#react(this.#onLogged, record);
+    this.#endLogged(error);
   };
 
   #append(record: TxLogRecord): void {
-    // The state machines act on nothing when an end record is durable (no step for those), except
-    // a participant's commit: its end releases the locks and acknowledges.
-    const lazy = record.type === 'coord-end' || (record.type === 'part-end' && record.outcome === 'aborted');
-    this.#log.appendThen(record, lazy ? this.#endLogged : this.#logged);
+    this.#log.appendThen(record, record.type === 'coord-end' ? this.#endLogged : this.#logged);
   }
 
   /**

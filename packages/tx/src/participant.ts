@@ -44,8 +44,6 @@ interface PartTx extends Scheduled {
   readonly tokens: number[];
   /** Per shard: when to renew its lock. */
   readonly renewAtMs: number[];
-  /** Locks held. */
-  held: number;
   /** A `stage` effect was issued: an abort must drop what it staged. */
   staged: boolean;
   prepared: PartPreparedRecord | undefined;
@@ -68,9 +66,10 @@ export interface ParticipantInit {
  * to stage them, appends a `part-prepared` record and votes commit only once that record is
  * durable; from then on it never aborts on its own. Told to commit, it applies the staged shards,
  * then appends `part-end`, and only once that is durable releases its locks and acknowledges: until
- * then the coordinator keeps its decision, so a restart in between asks again and applies again. In doubt after the deadline, it asks
- * the coordinator; no answer means it keeps asking, holding (and renewing) its locks. A finished
- * transaction is remembered until its deadline has passed, after which a prepare is refused as late.
+ * then the coordinator keeps its decision, so a restart in between asks again and applies again.
+ * In doubt after the deadline, it asks the coordinator; no answer means it keeps asking, holding
+ * (and renewing) its locks. A finished transaction is remembered until its deadline has passed,
+ * after which a prepare is refused as late.
  */
 export class Participant {
   readonly nodeId: string;
@@ -171,7 +170,7 @@ export class Participant {
     // The locks stay held until the end is durable: a restart that finds this transaction
     // unfinished with its shards locked by another can then conclude it aborted (see `recover`).
     tx.state = 'ending';
-    tx.end = this.#endRecord(tx, 'committed', nowMs);
+    tx.end = endRecord(tx, 'committed', this.#retainUntilMs(tx, nowMs));
     tx.nextActionMs = Number.MAX_SAFE_INTEGER;
     this.#schedule(tx);
     return [{ kind: 'append', record: tx.end }];
@@ -368,14 +367,15 @@ export class Participant {
    * remembered until the deadline passed (a later prepare is refused as late anyway).
    */
   #finish(tx: PartTx, outcome: TxOutcome, nowMs: number): TxEffect[] {
-    const end = tx.prepared === undefined ? undefined : this.#endRecord(tx, outcome, nowMs);
-    this.#forget(tx, outcome, end?.retainUntilMs ?? this.#retainUntilMs(tx, nowMs), end !== undefined);
-    return end === undefined ? [] : [{ kind: 'append', record: end }];
+    const retainUntilMs = this.#retainUntilMs(tx, nowMs);
+    const logged = tx.prepared !== undefined;
+    this.#forget(tx, outcome, retainUntilMs, logged);
+    return logged ? [{ kind: 'append', record: endRecord(tx, outcome, retainUntilMs) }] : [];
   }
 
   /** Drops a live transaction, remembering its outcome compactly. */
   #forget(tx: PartTx, outcome: TxOutcome, retainUntilMs: number, logged: boolean): void {
-    assert(tx.held === 0, `participant: ${tx.txId} finished holding locks`);
+    assert(!holdsLocks(tx), `participant: ${tx.txId} finished holding locks`);
     this.#txs.delete(tx.txId);
     this.#due.delete(tx);
     this.#ended.add(tx.txId, outcome, tx.coordinator, retainUntilMs, logged);
@@ -383,11 +383,6 @@ export class Participant {
 
   #retainUntilMs(tx: PartTx, nowMs: number): number {
     return Math.max(nowMs, tx.deadlineMs + this.config.clockSkewMarginMs);
-  }
-
-  #endRecord(tx: PartTx, outcome: TxOutcome, nowMs: number): PartEndRecord {
-    const retainUntilMs = this.#retainUntilMs(tx, nowMs);
-    return { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
   }
 
   /** Locks every shard in order; on failure releases what it took and returns why. */
@@ -410,7 +405,6 @@ export class Participant {
     const grant = this.#locks.acquire(tx.shards[index]!, tx.holder, tx.txId, nowMs);
     const lifetimeMs = Math.max(0, grant.expiresAtMs - nowMs);
     const marginMs = Math.min(this.config.lockRenewMarginMs, Math.floor(lifetimeMs / 2));
-    if (tx.tokens[index] === 0) tx.held++;
     tx.tokens[index] = grant.fencingToken;
     tx.renewAtMs[index] = grant.expiresAtMs - marginMs;
   }
@@ -425,10 +419,9 @@ export class Participant {
 
   /** Releases every lock of the transaction at once (the lock table indexes them by transaction). */
   #releaseLocks(tx: PartTx, nowMs: number): void {
-    if (tx.held === 0) return;
+    if (!holdsLocks(tx)) return;
     this.#locks.releaseTransaction(tx.txId, nowMs);
     tx.tokens.fill(0);
-    tx.held = 0;
   }
 
   /** Releases one lock; one that is already gone (expired, or the table restarted) is fine. */
@@ -497,7 +490,6 @@ export class Participant {
       state,
       tokens: shards.map(() => 0),
       renewAtMs: shards.map(() => 0),
-      held: 0,
       staged: false,
       prepared: undefined,
       committed: undefined,
@@ -539,6 +531,15 @@ export class Participant {
   #ackTo(txId: string, coordinator: string): TxEffect {
     return { kind: 'send', to: coordinator, message: { type: 'ack', txId, from: this.nodeId } };
   }
+}
+
+function holdsLocks(tx: PartTx): boolean {
+  for (const token of tx.tokens) if (token !== 0) return true;
+  return false;
+}
+
+function endRecord(tx: PartTx, outcome: TxOutcome, retainUntilMs: number): PartEndRecord {
+  return { type: 'part-end', txId: tx.txId, coordinator: tx.coordinator, outcome, retainUntilMs };
 }
 
 interface RecoveredTx {

@@ -162,16 +162,14 @@ export class TxLog implements TxLogStore {
       if (!Number.isFinite(length)) throw new TypeError('a field of the wrong type');
     } catch (thrown) {
       const reason = thrown instanceof Error ? thrown.message : String(thrown);
-      const error = new TypeError(`tx log record is malformed: ${reason.slice(0, 200)}`);
-      void resolved.then(() => done(error, undefined, record));
+      failSoon(done, new TypeError(`tx log record is malformed: ${reason.slice(0, 200)}`), record);
       return;
     }
     const max = this.#config.recordMaxBytes;
     // A character takes at most 6 bytes encoded (an escape, or 3 UTF-8 bytes): exact only when over.
     const bytes = 6 * length > max ? encodedBytes(encodeRecord(record)) : 0;
     if (bytes > max) {
-      const error = new TxLimitError(`tx log record of ${bytes} bytes exceeds recordMaxBytes`);
-      void resolved.then(() => done(error, undefined, record));
+      failSoon(done, new TxLimitError(`tx log record of ${bytes} bytes exceeds recordMaxBytes`), record);
       return;
     }
     this.#enqueue(record, length, undefined, done);
@@ -203,7 +201,7 @@ export class TxLog implements TxLogStore {
       error = new TxLimitError(`tx log has ${this.#queue.length} appends waiting (pendingRecordsMax)`);
     }
     if (error !== undefined) {
-      void resolved.then(() => done(error, undefined, record));
+      failSoon(done, error, record);
       return;
     }
     this.#queue.push({ record, length, live, done });
@@ -423,6 +421,11 @@ async function syncDirectory(path: string): Promise<void> {
 
 /** Callbacks that must not run synchronously run on this (cheaper than queueMicrotask's AsyncResource). */
 const resolved = Promise.resolve();
+
+/** Tells `done` that its append failed, on a later microtask (never synchronously). */
+function failSoon(done: AppendCallback, error: unknown, record: TxLogRecord | undefined): void {
+  void resolved.then(() => done(error, undefined, record));
+}
 
 function sleep(delayMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, delayMs));
