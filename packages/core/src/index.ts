@@ -12,6 +12,14 @@ export {
 } from './bytes.js';
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from './clock.js';
 export { parseConfig } from './config.js';
+export {
+  type Ed25519,
+  ed25519,
+  ed25519KeyCacheSize,
+  ed25519Lengths,
+  ed25519Portable,
+  KeyFormatError,
+} from './ed25519.js';
 export { AssertionError, ConfigError, type ConfigIssue, isTrinityError, TrinityError } from './errors.js';
 export {
   createSha256,

@@ -1,0 +1,193 @@
+import { ed25519 as nobleEd25519 } from '@noble/curves/ed25519.js';
+import { assertBytes } from './assert.js';
+import { TrinityError } from './errors.js';
+
+/** Lengths of ed25519's byte strings (RFC 8032). */
+export const ed25519Lengths = { secretKey: 32, publicKey: 32, signature: 64 } as const;
+
+/**
+ * Ed25519 signatures (RFC 8032) behind one interface: node:crypto where the host has it, else
+ * @noble/curves. Keys and signatures are raw bytes: a 32-byte secret key (the seed), a 32-byte public
+ * key and a 64-byte signature. Both backends verify strictly (canonical S, RFC 8032 rather than
+ * ZIP-215), so two nodes on different hosts agree on every signature.
+ */
+export interface Ed25519 {
+  /** Which implementation this is. */
+  readonly backend: 'node:crypto' | '@noble/curves';
+  /** A fresh secret key from the host's cryptographic random source. */
+  randomSecretKey(): Uint8Array;
+  /** The public key of `secretKey`. */
+  publicKey(secretKey: Uint8Array): Uint8Array;
+  /** The 64-byte signature of `message` by `secretKey`. Deterministic. */
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  /** True when `signature` is `publicKey`'s valid signature of `message`; false for any malformed input. */
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+/** A key of the wrong length or shape was passed to sign/publicKey. */
+export class KeyFormatError extends TrinityError {
+  constructor(message: string) {
+    super('KEY_FORMAT', message);
+  }
+}
+
+function checkSecretKey(secretKey: Uint8Array): void {
+  assertBytes(secretKey, 'secretKey');
+  if (secretKey.length !== ed25519Lengths.secretKey) {
+    throw new KeyFormatError(`ed25519 secret key must be 32 bytes (got ${secretKey.length})`);
+  }
+}
+
+function wellFormed(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  return (
+    signature instanceof Uint8Array &&
+    message instanceof Uint8Array &&
+    publicKey instanceof Uint8Array &&
+    signature.length === ed25519Lengths.signature &&
+    publicKey.length === ed25519Lengths.publicKey
+  );
+}
+
+/** The pure-JS implementation on @noble/curves, whatever the host. */
+export const ed25519Portable: Ed25519 = {
+  backend: '@noble/curves',
+  randomSecretKey: () => nobleEd25519.utils.randomSecretKey(),
+  publicKey(secretKey) {
+    checkSecretKey(secretKey);
+    return nobleEd25519.getPublicKey(secretKey);
+  },
+  sign(message, secretKey) {
+    assertBytes(message, 'message');
+    checkSecretKey(secretKey);
+    return nobleEd25519.sign(message, secretKey);
+  },
+  verify(signature, message, publicKey) {
+    if (!wellFormed(signature, message, publicKey)) return false;
+    try {
+      return nobleEd25519.verify(signature, message, publicKey, { zip215: false });
+    } catch {
+      return false;
+    }
+  },
+};
+
+interface NodeKeyObject {
+  export(options: { format: 'der'; type: 'spki' | 'pkcs8' }): Uint8Array;
+}
+interface NodeCrypto {
+  createPrivateKey(input: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject;
+  createPublicKey(input: NodeKeyObject | { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
+  sign(algorithm: null, data: Uint8Array, key: NodeKeyObject): Uint8Array;
+  verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
+  randomBytes(size: number): Uint8Array;
+}
+
+// DER prefixes of an ed25519 key as PKCS#8 (private) and SPKI (public), RFC 8410: the raw 32 bytes follow.
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+
+function withPrefix(prefix: Uint8Array, raw: Uint8Array): Uint8Array {
+  const der = new Uint8Array(prefix.length + raw.length);
+  der.set(prefix);
+  der.set(raw, prefix.length);
+  return der;
+}
+
+function toPlain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A bounded map from raw key bytes to node:crypto key objects: building a KeyObject costs about as
+ * much as a verify, and a node verifies many signatures of few keys (its peers, its owners).
+ */
+class KeyCache<V> {
+  readonly #entries = new Map<string, V>();
+  constructor(readonly sizeMax: number) {}
+
+  get(raw: Uint8Array, make: () => V): V {
+    const id = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+    let value = this.#entries.get(id);
+    if (value === undefined) {
+      value = make();
+      if (this.#entries.size >= this.sizeMax) {
+        // Drop the oldest entry (Map keeps insertion order): a plain FIFO bound, no LRU bookkeeping.
+        const oldest = this.#entries.keys().next().value as string;
+        this.#entries.delete(oldest);
+      }
+      this.#entries.set(id, value);
+    }
+    return value;
+  }
+}
+
+/** How many public and secret keys the node:crypto backend keeps as prepared key objects. */
+export const ed25519KeyCacheSize = 4096;
+
+function nodeEd25519(crypto: NodeCrypto): Ed25519 {
+  const publicKeys = new KeyCache<NodeKeyObject | null>(ed25519KeyCacheSize);
+  const secretKeys = new KeyCache<NodeKeyObject>(ed25519KeyCacheSize);
+  const secretKeyObject = (secretKey: Uint8Array) =>
+    secretKeys.get(secretKey, () =>
+      crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' }),
+    );
+  return {
+    backend: 'node:crypto',
+    randomSecretKey: () => toPlain(crypto.randomBytes(32)),
+    publicKey(secretKey) {
+      checkSecretKey(secretKey);
+      const spki = crypto.createPublicKey(secretKeyObject(secretKey)).export({ format: 'der', type: 'spki' });
+      return toPlain(spki).slice(SPKI_PREFIX.length);
+    },
+    sign(message, secretKey) {
+      assertBytes(message, 'message');
+      checkSecretKey(secretKey);
+      return toPlain(crypto.sign(null, message, secretKeyObject(secretKey)));
+    },
+    verify(signature, message, publicKey) {
+      if (!wellFormed(signature, message, publicKey)) return false;
+      // A public key that is not a point on the curve is refused by createPublicKey: remember it as null.
+      const key = publicKeys.get(publicKey, () => {
+        try {
+          return crypto.createPublicKey({
+            key: withPrefix(SPKI_PREFIX, publicKey),
+            format: 'der',
+            type: 'spki',
+          });
+        } catch {
+          return null;
+        }
+      });
+      if (key === null) return false;
+      try {
+        return crypto.verify(null, message, key, signature);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function loadNodeCrypto(): NodeCrypto | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = proc?.getBuiltinModule?.('node:crypto') as Partial<NodeCrypto> | undefined;
+  if (typeof crypto?.sign !== 'function' || typeof crypto.verify !== 'function') return undefined;
+  if (typeof (globalThis as { Buffer?: unknown }).Buffer !== 'function') return undefined;
+  try {
+    const candidate = nodeEd25519(crypto as NodeCrypto);
+    // A host whose OpenSSL lacks ed25519 fails here, and gets the portable backend instead.
+    const secret = new Uint8Array(32).fill(7);
+    const sig = candidate.sign(new Uint8Array([1]), secret);
+    if (!candidate.verify(sig, new Uint8Array([1]), candidate.publicKey(secret))) return undefined;
+    return crypto as NodeCrypto;
+  } catch {
+    return undefined;
+  }
+}
+
+const nodeCrypto = loadNodeCrypto();
+
+/** Ed25519 with the fastest implementation on this host (node:crypto is ~14× @noble/curves at verify). */
+export const ed25519: Ed25519 = nodeCrypto ? nodeEd25519(nodeCrypto) : ed25519Portable;
