@@ -2,8 +2,38 @@ import { TrinityError } from '@trinity/core';
 
 type ErrorOptions = { cause?: unknown; details?: Record<string, unknown> };
 
+/** Every `code` a @trinity/storage error carries; stable across releases. */
+export type StorageErrorCode =
+  | 'SHARD_HASH_INVALID'
+  | 'TX_ID_INVALID'
+  | 'SHARD_HASH_MISMATCH'
+  | 'CAPACITY_EXCEEDED'
+  | 'SHARD_TOO_LARGE'
+  | 'SHARD_NOT_FOUND'
+  | 'SHARD_CORRUPT'
+  | 'FENCING_TOKEN_STALE'
+  | 'STAGING_LIMIT'
+  | 'TX_COMMITTING'
+  | 'STORE_CLOSED'
+  | 'STORE_FORMAT'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_NOT_FOUND'
+  | 'INSUFFICIENT_SHARDS'
+  | 'REPAIR_VERIFICATION_FAILED'
+  | 'REPAIR_STORE_FAILED'
+  | 'SIGNED_OBJECT_INVALID'
+  | 'SIGNATURE_INVALID'
+  | 'OBJECT_DELETED'
+  | 'CHALLENGE_INVALID';
+
 /** The base of every error @trinity/storage throws on purpose. Match on `code` or `name`. */
-export class StorageError extends TrinityError {}
+export class StorageError extends TrinityError {
+  declare readonly code: StorageErrorCode;
+
+  constructor(code: StorageErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 
 /** A shard id from outside (hex string or bytes) is not a 32-byte SHA-256 in lower-case hex. */
 export class InvalidShardHashError extends StorageError {
@@ -141,5 +171,50 @@ export class RepairVerificationError extends StorageError {
 export class RepairStoreError extends StorageError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('REPAIR_STORE_FAILED', message, options);
+  }
+}
+
+/** Which owner- or holder-signed object an error is about. */
+export type SignedObjectKind = 'descriptor' | 'receipt' | 'tombstone' | 'put-intent' | 'proof-answer';
+
+/**
+ * A signed object (descriptor, receipt, tombstone, put intent) broke its schema, its bounds, its
+ * canonical form or the id it was expected to have. Nothing about its signature was trusted.
+ */
+export class SignedObjectInvalidError extends StorageError {
+  readonly kind: SignedObjectKind;
+
+  constructor(kind: SignedObjectKind, message: string, options: ErrorOptions = {}) {
+    super('SIGNED_OBJECT_INVALID', `invalid ${kind}: ${message}`, {
+      ...options,
+      details: { kind, ...options.details },
+    });
+    this.kind = kind;
+  }
+}
+
+/** A well-formed signed object whose signature does not verify under the key it names. */
+export class SignatureInvalidError extends StorageError {
+  readonly kind: SignedObjectKind;
+
+  constructor(kind: SignedObjectKind, message: string) {
+    super('SIGNATURE_INVALID', `${kind} signature invalid: ${message}`, { details: { kind } });
+    this.kind = kind;
+  }
+}
+
+/** The object was deleted by an owner-signed tombstone that is still remembered; nothing was stored. */
+export class ObjectDeletedError extends StorageError {
+  constructor(id: string, expiresAtMs: number) {
+    super('OBJECT_DELETED', `object ${id} was deleted by its owner (tombstone kept until ${expiresAtMs})`, {
+      details: { id, expiresAtMs },
+    });
+  }
+}
+
+/** A proof-of-storage challenge could not be created or answered as asked (bad window, wrong shard). */
+export class ChallengeInvalidError extends StorageError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('CHALLENGE_INVALID', message, details === undefined ? {} : { details });
   }
 }

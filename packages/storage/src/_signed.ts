@@ -1,0 +1,113 @@
+import { bytesToUtf8, concatBytes, describe, ed25519, fromHex, utf8ToBytes } from '@trinity/core';
+import { z } from 'zod';
+import { type CanonicalValue, canonicalJson } from './canonical-json.js';
+import { SignedObjectInvalidError, type SignedObjectKind } from './errors.js';
+
+// Shared plumbing of the owner- and holder-signed objects (descriptor, receipt, tombstone, put
+// intent): their wire form is canonical JSON with bytes as lower-case hex and the signature beside
+// the signed fields; the bytes signed are `domain || 0x00 || canonical JSON of the other fields`.
+
+/** Domain-separation strings: a signature made for one kind of object never verifies as another. */
+export const signingDomains = {
+  descriptor: 'trinity/descriptor/v1',
+  objectId: 'trinity/object-id/v1',
+  receipt: 'trinity/receipt/v1',
+  tombstone: 'trinity/tombstone/v1',
+  putIntent: 'trinity/put-intent/v1',
+  proofAnswer: 'trinity/pos-answer/v1',
+  challengeLeaves: 'trinity/pos-leaves/v1',
+} as const;
+
+/** `bytes` bytes as lower-case hex. */
+export const hexBytes = (bytes: number) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes * 2} lower-case hex characters`);
+
+/** An ed25519 public key (32 bytes) in hex. */
+export const publicKeyHex = hexBytes(32);
+/** An ed25519 signature (64 bytes) in hex. */
+export const signatureHex = hexBytes(64);
+/** A SHA-256 hash in hex. */
+export const hash32Hex = hexBytes(32);
+/** A time in milliseconds since the epoch. */
+export const timeMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** The bytes an ed25519 key signs for `body` under `domain`. */
+export function signingBytes(domain: string, body: CanonicalValue): Uint8Array {
+  return concatBytes(utf8ToBytes(domain), Uint8Array.of(0), utf8ToBytes(canonicalJson(body)));
+}
+
+/** `body` without its `signature` field. */
+export function withoutSignature<T extends { signature: string }>(signed: T): Omit<T, 'signature'> {
+  const { signature: _, ...body } = signed;
+  return body;
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 4)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Parses `value` with `schema`, or throws SignedObjectInvalidError naming the fields that broke. */
+export function parseSigned<S extends z.ZodType>(
+  kind: SignedObjectKind,
+  schema: S,
+  value: unknown,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new SignedObjectInvalidError(kind, formatIssues(result.error));
+  return result.data;
+}
+
+/** True when `signatureHexText` is `publicKeyHexText`'s signature of `body` under `domain`. */
+export function verifySignature(
+  domain: string,
+  body: CanonicalValue,
+  signatureHexText: string,
+  publicKeyHexText: string,
+): boolean {
+  return ed25519.verify(fromHex(signatureHexText), signingBytes(domain, body), fromHex(publicKeyHexText));
+}
+
+/**
+ * Decodes canonical JSON bytes from anywhere (disk, a peer, the DHT): bounded size, UTF-8, JSON,
+ * then `parse`, then checks the bytes are exactly the canonical form of what was parsed, so one
+ * object has one encoding.
+ */
+export function decodeCanonical<T>(
+  kind: SignedObjectKind,
+  bytes: Uint8Array,
+  maxBytes: number,
+  parse: (value: unknown) => T,
+): T {
+  if (!(bytes instanceof Uint8Array))
+    throw new SignedObjectInvalidError(kind, `must be bytes, got ${describe(bytes)}`);
+  if (bytes.length > maxBytes) {
+    throw new SignedObjectInvalidError(kind, `${bytes.length} bytes, over the limit of ${maxBytes}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytesToUtf8(bytes));
+  } catch (cause) {
+    throw new SignedObjectInvalidError(kind, 'not UTF-8 JSON', { cause });
+  }
+  const parsed = parse(value);
+  const canonical = utf8ToBytes(canonicalJson(parsed as CanonicalValue));
+  if (canonical.length !== bytes.length || !canonical.every((byte, i) => byte === bytes[i])) {
+    throw new SignedObjectInvalidError(kind, 'not in canonical form');
+  }
+  return parsed;
+}
+
+/** The outcome of a check that peers' input can fail: the value, or why not. */
+export type CheckResult<T, Reason extends string> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: Reason; readonly message: string };
+
+export function fail<Reason extends string>(
+  reason: Reason,
+  message: string,
+): { ok: false; reason: Reason; message: string } {
+  return { ok: false, reason, message };
+}

@@ -1,0 +1,318 @@
+import { assert, assertBytes, assertInt, equalBytes, sha256 } from '@trinity/core';
+
+/**
+ * Merkle trees over a shard's bytes, for proof-of-storage: the owner signs each shard's root in the
+ * descriptor; a holder proves it has leaf i by sending the leaf and the sibling hashes up to the root.
+ *
+ * Shape (v1):
+ * - leaves are `leafBytes` slices of the shard (default 4 KiB); the last is zero-padded to full size;
+ *   a shard of 0 bytes has one all-zero leaf.
+ * - leaf hash  = SHA-256(0x00 || leaf), inner hash = SHA-256(0x01 || left || right): a leaf can never
+ *   be passed off as an inner node or the other way round.
+ * - levels are paired left to right; an unpaired last node moves up unchanged (the RFC 6962 shape).
+ * - root = SHA-256(0x02 || u32be(leafBytes) || u64be(sizeBytes) || top): the leaf size and the exact
+ *   byte length (hence the leaf count and the padding) are bound into the root, so a proof for a
+ *   shorter or differently cut shard never verifies.
+ *
+ * Why 4 KiB leaves: a proof costs one leaf plus 32 bytes per level, so big leaves make big proofs
+ * (64 leaves of 64 KiB would be 4 MiB per answer); small leaves make the tree expensive (64-byte
+ * leaves as in Sia need one SHA-256 call per 64 bytes plus as many inner hashes, about 20x slower in
+ * Node where each call has a fixed cost). At 4 KiB the inner hashes add under 3 % to hashing the
+ * shard, a 1 MiB shard has 256 leaves (8 levels, 256-byte paths), and a leaf is one disk page, so a
+ * holder answers a challenge with one page read per leaf.
+ */
+
+/** The leaf size descriptors use unless they say otherwise. */
+export const merkleLeafBytesDefault = 4096;
+
+/** Leaf sizes accepted: powers of two in this range. */
+export const merkleLimits = {
+  leafBytesMin: 64,
+  leafBytesMax: 1024 * 1024,
+  /** Leaves per tree; with 4 KiB leaves this is a 4 GiB shard. */
+  leavesMax: 1 << 20,
+} as const;
+
+const LEAF = 0x00;
+const INNER = 0x01;
+const ROOT = 0x02;
+
+function checkLeafBytes(leafBytes: number): void {
+  assertInt(leafBytes, 'leafBytes', merkleLimits.leafBytesMin, merkleLimits.leafBytesMax);
+  if ((leafBytes & (leafBytes - 1)) !== 0)
+    throw new RangeError(`leafBytes must be a power of two, got ${leafBytes}`);
+}
+
+/** Leaves of a shard of `sizeBytes` bytes (at least one). */
+export function merkleLeafCount(sizeBytes: number, leafBytes = merkleLeafBytesDefault): number {
+  checkLeafBytes(leafBytes);
+  assertInt(sizeBytes, 'sizeBytes', 0, merkleLimits.leavesMax * leafBytes);
+  return Math.max(1, Math.ceil(sizeBytes / leafBytes));
+}
+
+/** Hashes leaves into one reused buffer (prefix byte, leaf, zero padding) to avoid a copy per call. */
+class LeafHasher {
+  readonly #scratch: Uint8Array;
+  constructor(readonly leafBytes: number) {
+    this.#scratch = new Uint8Array(1 + leafBytes);
+    this.#scratch[0] = LEAF;
+  }
+
+  /** Hash of a leaf given as up to leafBytes bytes (padded with zeros). */
+  hash(leaf: Uint8Array): Uint8Array {
+    assert(leaf.length <= this.leafBytes, 'leaf longer than leafBytes');
+    this.#scratch.set(leaf, 1);
+    if (leaf.length < this.leafBytes) this.#scratch.fill(0, 1 + leaf.length);
+    return sha256(this.#scratch);
+  }
+}
+
+const innerScratch = new Uint8Array(65);
+/** SHA-256(0x01 || left || right). */
+export function merkleInnerHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  innerScratch[0] = INNER;
+  innerScratch.set(left, 1);
+  innerScratch.set(right, 33);
+  return sha256(innerScratch);
+}
+
+/** SHA-256(0x00 || leaf zero-padded to leafBytes). */
+export function merkleLeafHash(leaf: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
+  checkLeafBytes(leafBytes);
+  assertBytes(leaf, 'leaf');
+  if (leaf.length > leafBytes)
+    throw new RangeError(`leaf is ${leaf.length} bytes, over leafBytes ${leafBytes}`);
+  return hasherFor(leafBytes).hash(leaf);
+}
+
+/** One reusable hasher per leaf size (at most 15 sizes are valid). */
+const hashers = new Map<number, LeafHasher>();
+function hasherFor(leafBytes: number): LeafHasher {
+  let hasher = hashers.get(leafBytes);
+  if (hasher === undefined) {
+    checkLeafBytes(leafBytes);
+    hasher = new LeafHasher(leafBytes);
+    hashers.set(leafBytes, hasher);
+  }
+  return hasher;
+}
+
+function finalRoot(top: Uint8Array, sizeBytes: number, leafBytes: number): Uint8Array {
+  const input = new Uint8Array(1 + 4 + 8 + 32);
+  const view = new DataView(input.buffer);
+  input[0] = ROOT;
+  view.setUint32(1, leafBytes);
+  view.setBigUint64(5, BigInt(sizeBytes));
+  input.set(top, 13);
+  return sha256(input);
+}
+
+/** The next level up: pairs hashed left to right, an unpaired last node carried up unchanged. */
+function parentLevel(level: readonly Uint8Array[]): Uint8Array[] {
+  const parents: Uint8Array[] = [];
+  for (let i = 0; i + 1 < level.length; i += 2) parents.push(merkleInnerHash(level[i]!, level[i + 1]!));
+  if (level.length % 2 === 1) parents.push(level[level.length - 1]!);
+  return parents;
+}
+
+/**
+ * A whole Merkle tree (every level kept: 64 bytes per leaf), for a holder that answers challenges
+ * without rehashing the shard each time. Build it with `fromBytes` or a `MerkleTreeBuilder`.
+ */
+export class MerkleTree {
+  readonly sizeBytes: number;
+  readonly leafBytes: number;
+  /** The root as the descriptor commits to it. */
+  readonly root: Uint8Array;
+  readonly #levels: readonly (readonly Uint8Array[])[];
+
+  private constructor(levels: Uint8Array[][], sizeBytes: number, leafBytes: number) {
+    this.#levels = levels;
+    this.sizeBytes = sizeBytes;
+    this.leafBytes = leafBytes;
+    const top = levels[levels.length - 1]!;
+    assert(top.length === 1, 'merkle tree: top level must hold one node');
+    this.root = finalRoot(top[0]!, sizeBytes, leafBytes);
+  }
+
+  /** The tree over leaf hashes already computed (in order) for a shard of `sizeBytes`. */
+  static fromLeafHashes(
+    leafHashes: readonly Uint8Array[],
+    sizeBytes: number,
+    leafBytes = merkleLeafBytesDefault,
+  ): MerkleTree {
+    const count = merkleLeafCount(sizeBytes, leafBytes);
+    if (leafHashes.length !== count) {
+      throw new RangeError(`a ${sizeBytes}-byte shard has ${count} leaves, got ${leafHashes.length} hashes`);
+    }
+    for (const hash of leafHashes) assertBytes(hash, 'leaf hash', 32);
+    const levels: Uint8Array[][] = [[...leafHashes]];
+    while (levels[levels.length - 1]!.length > 1) levels.push(parentLevel(levels[levels.length - 1]!));
+    return new MerkleTree(levels, sizeBytes, leafBytes);
+  }
+
+  /** The tree of a shard held in memory. */
+  static fromBytes(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): MerkleTree {
+    const builder = new MerkleTreeBuilder(leafBytes);
+    builder.update(shard);
+    return builder.tree();
+  }
+
+  get leafCount(): number {
+    return this.#levels[0]!.length;
+  }
+
+  /** Leaf `index`'s hash. */
+  leafHash(index: number): Uint8Array {
+    assertInt(index, 'index', 0, this.leafCount - 1);
+    return this.#levels[0]![index]!;
+  }
+
+  /** The sibling hashes from leaf `index` up to the top, bottom first (levels with no sibling skipped). */
+  path(index: number): Uint8Array[] {
+    assertInt(index, 'index', 0, this.leafCount - 1);
+    const path: Uint8Array[] = [];
+    let i = index;
+    for (const level of this.#levels.slice(0, -1)) {
+      const sibling = i % 2 === 1 ? i - 1 : i + 1;
+      if (sibling < level.length) path.push(level[sibling]!);
+      i >>= 1;
+    }
+    return path;
+  }
+}
+
+/**
+ * Builds a Merkle tree from a stream of chunks of any size, holding one partial leaf and the leaf
+ * hashes (32 bytes per leaf) rather than the shard.
+ */
+export class MerkleTreeBuilder {
+  readonly leafBytes: number;
+  readonly #hasher: LeafHasher;
+  readonly #leafHashes: Uint8Array[] = [];
+  readonly #partial: Uint8Array;
+  #partialBytes = 0;
+  #sizeBytes = 0;
+  #done = false;
+
+  constructor(leafBytes = merkleLeafBytesDefault) {
+    checkLeafBytes(leafBytes);
+    this.leafBytes = leafBytes;
+    this.#hasher = new LeafHasher(leafBytes);
+    this.#partial = new Uint8Array(leafBytes);
+  }
+
+  /** Feeds the next bytes of the shard. The chunk is not kept. */
+  update(chunk: Uint8Array): this {
+    assert(!this.#done, 'MerkleTreeBuilder: update after tree()');
+    assertBytes(chunk, 'chunk');
+    if (this.#sizeBytes + chunk.length > merkleLimits.leavesMax * this.leafBytes) {
+      throw new RangeError(`shard over ${merkleLimits.leavesMax} leaves of ${this.leafBytes} bytes`);
+    }
+    this.#sizeBytes += chunk.length;
+    let offset = 0;
+    if (this.#partialBytes > 0) {
+      const take = Math.min(chunk.length, this.leafBytes - this.#partialBytes);
+      this.#partial.set(chunk.subarray(0, take), this.#partialBytes);
+      this.#partialBytes += take;
+      offset = take;
+      if (this.#partialBytes < this.leafBytes) return this;
+      this.#leafHashes.push(this.#hasher.hash(this.#partial));
+      this.#partialBytes = 0;
+    }
+    // Whole leaves straight from the chunk (the hasher copies them once into its scratch buffer).
+    for (; offset + this.leafBytes <= chunk.length; offset += this.leafBytes) {
+      this.#leafHashes.push(this.#hasher.hash(chunk.subarray(offset, offset + this.leafBytes)));
+    }
+    this.#partial.set(chunk.subarray(offset), 0);
+    this.#partialBytes = chunk.length - offset;
+    return this;
+  }
+
+  /** Bytes fed so far. */
+  get sizeBytes(): number {
+    return this.#sizeBytes;
+  }
+
+  /** Finishes: the tree of everything fed. The builder cannot be fed after this. */
+  tree(): MerkleTree {
+    assert(!this.#done, 'MerkleTreeBuilder: tree() called twice');
+    this.#done = true;
+    if (this.#partialBytes > 0 || this.#leafHashes.length === 0) {
+      this.#leafHashes.push(this.#hasher.hash(this.#partial.subarray(0, this.#partialBytes)));
+    }
+    return MerkleTree.fromLeafHashes(this.#leafHashes, this.#sizeBytes, this.leafBytes);
+  }
+
+  /** Finishes and returns just the root. */
+  root(): Uint8Array {
+    return this.tree().root;
+  }
+}
+
+/** The Merkle root of a shard held in memory (the value a descriptor commits to). */
+export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
+  return new MerkleTreeBuilder(leafBytes).update(shard).root();
+}
+
+/** The number of sibling hashes in leaf `index`'s path in a tree of `leafCount` leaves. */
+export function merklePathLength(index: number, leafCount: number): number {
+  let length = 0;
+  for (let i = index, width = leafCount; width > 1; i >>= 1, width = Math.ceil(width / 2)) {
+    const sibling = i % 2 === 1 ? i - 1 : i + 1;
+    if (sibling < width) length++;
+  }
+  return length;
+}
+
+/**
+ * True when `leaf` (the unpadded leaf bytes) at `index` with sibling `path` hashes up to `root` for a
+ * shard of `sizeBytes`. False for any malformed input (index out of range, a leaf not exactly as long
+ * as that leaf of the shard, a path of the wrong length).
+ */
+export function verifyMerklePath(
+  root: Uint8Array,
+  sizeBytes: number,
+  index: number,
+  leaf: Uint8Array,
+  path: readonly Uint8Array[],
+  leafBytes = merkleLeafBytesDefault,
+): boolean {
+  if (!(leaf instanceof Uint8Array) || leaf.length !== expectedLeafLength(index, sizeBytes, leafBytes))
+    return false;
+  return verifyMerkleLeafHashPath(root, sizeBytes, index, hasherFor(leafBytes).hash(leaf), path, leafBytes);
+}
+
+/** verifyMerklePath from the leaf's hash (merkleLeafHash) instead of its bytes. */
+export function verifyMerkleLeafHashPath(
+  root: Uint8Array,
+  sizeBytes: number,
+  index: number,
+  leafHash: Uint8Array,
+  path: readonly Uint8Array[],
+  leafBytes = merkleLeafBytesDefault,
+): boolean {
+  const count = merkleLeafCount(sizeBytes, leafBytes);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) return false;
+  if (path.length !== merklePathLength(index, count)) return false;
+  let node = leafHash;
+  let p = 0;
+  for (let i = index, width = count; width > 1; i >>= 1, width = Math.ceil(width / 2)) {
+    const right = i % 2 === 0;
+    const sibling = right ? i + 1 : i - 1;
+    if (sibling >= width) continue;
+    const hash = path[p++];
+    if (!(hash instanceof Uint8Array) || hash.length !== 32) return false;
+    node = right ? merkleInnerHash(node, hash) : merkleInnerHash(hash, node);
+  }
+  return equalBytes(finalRoot(node, sizeBytes, leafBytes), root);
+}
+
+/** The unpadded length of leaf `index` of a shard: leafBytes, or less for the last. */
+export function expectedLeafLength(
+  index: number,
+  sizeBytes: number,
+  leafBytes = merkleLeafBytesDefault,
+): number {
+  return Math.max(0, Math.min(leafBytes, sizeBytes - index * leafBytes));
+}

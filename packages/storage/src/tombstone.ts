@@ -1,0 +1,199 @@
+import { describe, ed25519, toHex } from '@trinity/core';
+import { z } from 'zod';
+import {
+  type CheckResult,
+  fail,
+  hash32Hex,
+  parseSigned,
+  publicKeyHex,
+  signatureHex,
+  signingBytes,
+  signingDomains,
+  timeMs,
+  verifySignature,
+  withoutSignature,
+} from './_signed.js';
+import type { CanonicalValue } from './canonical-json.js';
+import {
+  CapacityExceededError,
+  ObjectDeletedError,
+  SignatureInvalidError,
+  SignedObjectInvalidError,
+} from './errors.js';
+
+/** Bounds on tombstones. */
+export const tombstoneLimits = {
+  /** Shortest retention: a tombstone must outlive the replays it is meant to refuse. */
+  retentionMsMin: 60 * 60_000,
+  /** Longest retention (one year): every node keeps each tombstone this long at most. */
+  retentionMsMax: 365 * 24 * 60 * 60_000,
+  /** How far ahead of a node's clock deletedAtMs may be. */
+  clockSkewMsMax: 5 * 60_000,
+} as const;
+
+/**
+ * A tombstone: the owner's signed order to delete an object. Only a tombstone signed by the key that
+ * signed the object's descriptor deletes it; nodes remember it until deletedAtMs + retentionMs and
+ * refuse the object's descriptor while they do, so an old descriptor replayed after the delete does
+ * not bring the object back.
+ */
+export const tombstoneSchema = z
+  .object({
+    objectId: hash32Hex,
+    owner: publicKeyHex,
+    deletedAtMs: timeMs,
+    retentionMs: z.number().int().min(tombstoneLimits.retentionMsMin).max(tombstoneLimits.retentionMsMax),
+  })
+  .strict();
+
+export const signedTombstoneSchema = tombstoneSchema.extend({ signature: signatureHex }).strict();
+
+export type Tombstone = z.output<typeof tombstoneSchema>;
+export type SignedTombstone = z.output<typeof signedTombstoneSchema>;
+
+/** Signs a tombstone with the owner's secret key; `owner` is filled in from the key. */
+export function signTombstone(input: Omit<Tombstone, 'owner'>, ownerSecretKey: Uint8Array): SignedTombstone {
+  if (typeof input !== 'object' || input === null) {
+    throw new SignedObjectInvalidError('tombstone', `input must be an object, got ${describe(input)}`);
+  }
+  const owner = toHex(ed25519.publicKey(ownerSecretKey));
+  const body = parseSigned('tombstone', tombstoneSchema, { ...input, owner });
+  const signature = toHex(
+    ed25519.sign(signingBytes(signingDomains.tombstone, body as CanonicalValue), ownerSecretKey),
+  );
+  return { ...body, signature };
+}
+
+export type TombstoneCheckFailure =
+  | 'malformed'
+  | 'wrong-object'
+  | 'not-owner'
+  | 'from-the-future'
+  | 'bad-signature';
+
+/**
+ * Checks a tombstone against the object it deletes: its fields, the object id, that it names the
+ * owner of the verified descriptor (`ownerKey`, hex), its time, and last the owner's signature.
+ */
+export function checkTombstone(
+  value: unknown,
+  object: { objectId: string; ownerKey: string },
+  nowMs: number,
+): CheckResult<SignedTombstone, TombstoneCheckFailure> {
+  const parsed = signedTombstoneSchema.safeParse(value);
+  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
+  const tombstone = parsed.data;
+  if (tombstone.objectId !== object.objectId)
+    return fail('wrong-object', `tombstone is for object ${tombstone.objectId}`);
+  if (tombstone.owner !== object.ownerKey)
+    return fail('not-owner', 'tombstone is not signed by the object owner key');
+  if (tombstone.deletedAtMs > nowMs + tombstoneLimits.clockSkewMsMax) {
+    return fail('from-the-future', `deletedAtMs ${tombstone.deletedAtMs} is ahead of now ${nowMs}`);
+  }
+  if (
+    !verifySignature(
+      signingDomains.tombstone,
+      withoutSignature(tombstone) as CanonicalValue,
+      tombstone.signature,
+      tombstone.owner,
+    )
+  ) {
+    return fail('bad-signature', 'the signature does not verify under the owner key');
+  }
+  return { ok: true, value: tombstone };
+}
+
+/** When a node may forget a tombstone. */
+export function tombstoneExpiresAtMs(tombstone: Tombstone): number {
+  return tombstone.deletedAtMs + tombstone.retentionMs;
+}
+
+/**
+ * The tombstones a node remembers, bounded, sans-IO (time passed in). A store consults it before
+ * accepting a descriptor (`assertNotDeleted`) and persists `entries()` however it likes; `restore`
+ * re-checks nothing but the bounds, so feed it only what this set handed out.
+ */
+export class TombstoneSet {
+  readonly maxEntries: number;
+  readonly #entries = new Map<string, SignedTombstone>();
+
+  constructor(options: { maxEntries?: number } = {}) {
+    const maxEntries = options.maxEntries ?? 1_000_000;
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+      throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Checks `value` against the object (see checkTombstone) and remembers it. Throws
+   * SignedObjectInvalidError or SignatureInvalidError when it does not check, CapacityExceededError
+   * when full of unexpired tombstones. A later tombstone for the same object extends the retention.
+   */
+  add(value: unknown, object: { objectId: string; ownerKey: string }, nowMs: number): SignedTombstone {
+    const result = checkTombstone(value, object, nowMs);
+    if (!result.ok) {
+      if (result.reason === 'bad-signature') throw new SignatureInvalidError('tombstone', result.message);
+      throw new SignedObjectInvalidError('tombstone', `${result.reason}: ${result.message}`);
+    }
+    this.#remember(result.value, nowMs);
+    return result.value;
+  }
+
+  /** Puts back a tombstone this set handed out earlier (from the caller's storage), if not expired. */
+  restore(tombstone: SignedTombstone, nowMs: number): void {
+    this.#remember(parseSigned('tombstone', signedTombstoneSchema, tombstone), nowMs);
+  }
+
+  #remember(tombstone: SignedTombstone, nowMs: number): void {
+    if (tombstoneExpiresAtMs(tombstone) <= nowMs) return;
+    const current = this.#entries.get(tombstone.objectId);
+    if (current !== undefined && tombstoneExpiresAtMs(current) >= tombstoneExpiresAtMs(tombstone)) return;
+    if (current === undefined && this.#entries.size >= this.maxEntries) {
+      this.prune(nowMs);
+      if (this.#entries.size >= this.maxEntries) {
+        throw new CapacityExceededError(`the tombstone set holds the maximum of ${this.maxEntries}`, {
+          limit: this.maxEntries,
+        });
+      }
+    }
+    this.#entries.set(tombstone.objectId, tombstone);
+  }
+
+  /** The unexpired tombstone of `objectId`, if any. */
+  get(objectId: string, nowMs: number): SignedTombstone | undefined {
+    const tombstone = this.#entries.get(objectId);
+    if (tombstone === undefined) return undefined;
+    if (tombstoneExpiresAtMs(tombstone) <= nowMs) {
+      this.#entries.delete(objectId);
+      return undefined;
+    }
+    return tombstone;
+  }
+
+  /** Throws ObjectDeletedError when `objectId` has an unexpired tombstone. */
+  assertNotDeleted(objectId: string, nowMs: number): void {
+    const tombstone = this.get(objectId, nowMs);
+    if (tombstone !== undefined) throw new ObjectDeletedError(objectId, tombstoneExpiresAtMs(tombstone));
+  }
+
+  /** Forgets expired tombstones; returns the object ids forgotten. */
+  prune(nowMs: number): string[] {
+    const forgotten: string[] = [];
+    for (const [id, tombstone] of this.#entries) {
+      if (tombstoneExpiresAtMs(tombstone) <= nowMs) {
+        this.#entries.delete(id);
+        forgotten.push(id);
+      }
+    }
+    return forgotten;
+  }
+
+  /** Every remembered tombstone (expired ones included until pruned), for persistence. */
+  entries(): SignedTombstone[] {
+    return [...this.#entries.values()];
+  }
+}
