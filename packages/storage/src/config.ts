@@ -51,8 +51,10 @@ export const manifestStoreConfigSchema = z
       .min(KiB)
       .max(256 * MiB)
       .default(64 * MiB),
-    /** Manifests kept at once. */
+    /** Manifests kept at once (and, separately, signed descriptors). */
     maxManifests: z.number().int().min(1).max(10_000_000).default(1_000_000),
+    /** Owner-signed tombstones remembered at once (each until its retention ends). */
+    maxTombstones: z.number().int().min(1).max(10_000_000).default(1_000_000),
     fsync: z.boolean().default(true),
   })
   .strict();

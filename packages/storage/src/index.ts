@@ -191,13 +191,17 @@ export {
 export { TokenBucket } from './token-bucket.js';
 export {
   checkTombstone,
+  decodeSignedTombstone,
+  encodeSignedTombstone,
   type SignedTombstone,
   signedTombstoneSchema,
   signTombstone,
   type Tombstone,
   type TombstoneCheckFailure,
   TombstoneSet,
+  tombstoneEncodedBytesMax,
   tombstoneExpiresAtMs,
   tombstoneLimits,
   tombstoneSchema,
+  verifyTombstone,
 } from './tombstone.js';

@@ -1,13 +1,20 @@
-import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
 import { isNotFound, readFileBounded, removeTree, syncDir, tempPath, writeNewFile } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
+import { parseSigned } from './_signed.js';
 import {
   type ManifestStoreConfig,
   type ManifestStoreConfigInput,
   manifestStoreConfigSchema,
 } from './config.js';
+import {
+  decodeSignedDescriptor,
+  encodeSignedDescriptor,
+  type SignedDescriptor,
+  verifySignedDescriptor,
+} from './descriptor.js';
 import {
   CapacityExceededError,
   ManifestInvalidError,
@@ -15,6 +22,14 @@ import {
   StoreClosedError,
 } from './errors.js';
 import { decodeManifest, encodeManifest, type Manifest, objectId, parseManifest } from './manifest.js';
+import {
+  decodeSignedTombstone,
+  encodeSignedTombstone,
+  type SignedTombstone,
+  signedTombstoneSchema,
+  TombstoneSet,
+  tombstoneEncodedBytesMax,
+} from './tombstone.js';
 
 const idPattern = /^[0-9a-f]{64}$/;
 
@@ -27,6 +42,10 @@ function checkId(id: unknown): asserts id is string {
  * Manifests on disk under `dir/manifests/ab/<id>`, with the shard store's durability rules (temp
  * file, fsync, rename, fsync folder). Per object id it keeps the highest `version`; every read is
  * decoded, validated and checked against its id, and a file that fails is reported, never returned.
+ *
+ * Beside them, owner-signed descriptors (`descriptors/ab/<id>`, verified on every write and read) and
+ * owner-signed tombstones (`tombstones/ab/<id>`): a tombstone deletes its descriptor, and while it is
+ * remembered (its retention) the store refuses that descriptor again, so a replay cannot revive it.
  */
 export class ManifestStore {
   readonly config: ManifestStoreConfig;
@@ -34,8 +53,12 @@ export class ManifestStore {
   readonly #dir: string;
   readonly #tmpDir: string;
   readonly #logger: Logger;
+  readonly #descriptorDir: string;
+  readonly #tombstoneDir: string;
   readonly #locks = new KeyedMutex();
+  readonly #tombstones: TombstoneSet;
   #count = 0;
+  #descriptorCount = 0;
   #closed = false;
 
   private constructor(root: string, config: ManifestStoreConfig, logger: Logger) {
@@ -43,6 +66,9 @@ export class ManifestStore {
     this.#root = root;
     this.#dir = join(root, 'manifests');
     this.#tmpDir = join(root, 'tmp');
+    this.#descriptorDir = join(root, 'descriptors');
+    this.#tombstoneDir = join(root, 'tombstones');
+    this.#tombstones = new TombstoneSet({ maxEntries: config.maxTombstones });
     this.#logger = logger.child({ component: 'manifest-store' });
   }
 
@@ -56,16 +82,36 @@ export class ManifestStore {
     const parsed = parseConfig(manifestStoreConfigSchema, config ?? {}, 'manifest store config');
     const store = new ManifestStore(dir, parsed, deps.logger ?? noopLogger);
     await removeTree(store.#tmpDir);
-    for (const path of [store.#root, store.#dir, store.#tmpDir]) {
+    for (const path of [store.#root, store.#dir, store.#tmpDir, store.#descriptorDir, store.#tombstoneDir]) {
       await mkdir(path, { recursive: true });
     }
     await syncDir(store.#root, parsed.fsync);
     store.#count = (await store.list()).length;
+    await store.#loadTombstones();
+    store.#descriptorCount = (await store.listDescriptors()).length;
     return store;
   }
 
-  #path(id: string): string {
-    return join(this.#dir, id.slice(0, 2), id);
+  #path(id: string, dir = this.#dir): string {
+    return join(dir, id.slice(0, 2), id);
+  }
+
+  /** Loads every tombstone file and finishes deletes a crash interrupted (tombstone written, descriptor not yet removed). */
+  async #loadTombstones(): Promise<void> {
+    for (const id of await listIds(this.#tombstoneDir)) {
+      try {
+        const read = await readFileBounded(this.#path(id, this.#tombstoneDir), tombstoneEncodedBytesMax);
+        if (read.kind === 'too-large')
+          throw new ManifestInvalidError(`tombstone file is ${read.sizeBytes} bytes`);
+        const tombstone = decodeSignedTombstone(read.data);
+        if (tombstone.objectId !== id) throw new ManifestInvalidError('tombstone stored under another id');
+        // Expired ones are kept until pruneTombstones(nowMs): the store has no clock of its own.
+        this.#tombstones.restore(tombstone, 0);
+        await this.#unlink(id, this.#descriptorDir);
+      } catch (error) {
+        this.#logger.warn({ id, error: (error as Error).message }, 'damaged tombstone file ignored');
+      }
+    }
   }
 
   /** Stores a manifest and returns its object id; an older or equal version never replaces a newer one. */
@@ -96,14 +142,14 @@ export class ManifestStore {
     return id;
   }
 
-  async #write(id: string, bytes: Uint8Array): Promise<void> {
+  async #write(id: string, bytes: Uint8Array, root = this.#dir): Promise<void> {
     const { fsync } = this.config;
     const tmp = tempPath(this.#tmpDir, 'manifest');
-    const dir = join(this.#dir, id.slice(0, 2));
+    const dir = join(root, id.slice(0, 2));
     try {
       await writeNewFile(tmp, bytes, fsync);
-      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(this.#dir, fsync);
-      await rename(tmp, this.#path(id));
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(root, fsync);
+      await rename(tmp, this.#path(id, root));
       await syncDir(dir, fsync);
     } catch (error) {
       await unlink(tmp).catch(() => {});
@@ -166,21 +212,136 @@ export class ManifestStore {
   /** The ids of all stored manifests, sorted. */
   async list(): Promise<string[]> {
     this.#checkOpen();
-    const ids: string[] = [];
-    let fanOut: string[];
+    return listIds(this.#dir);
+  }
+
+  /**
+   * Stores an owner-signed descriptor after checking it (fields, bounds, the owner's signature) and
+   * returns its object id. Refused with ObjectDeletedError while a tombstone for that id is
+   * remembered; SignedObjectInvalidError or SignatureInvalidError when it does not check. Storing the
+   * same object again is a no-op (the id covers every signed field).
+   */
+  async putDescriptor(value: unknown, nowMs: number): Promise<string> {
+    this.#checkOpen();
+    const { descriptor, id } = verifySignedDescriptor(value);
+    const bytes = encodeSignedDescriptor(descriptor);
+    if (bytes.length > this.config.maxManifestBytes) {
+      throw new ManifestInvalidError(
+        `descriptor is ${bytes.length} bytes, over the limit of ${this.config.maxManifestBytes}`,
+      );
+    }
+    await this.#locks.run(id, async () => {
+      this.#tombstones.assertNotDeleted(id, nowMs);
+      if (await this.#exists(id, this.#descriptorDir)) return;
+      if (this.#descriptorCount >= this.config.maxManifests) {
+        throw new CapacityExceededError(
+          `the manifest store holds the maximum of ${this.config.maxManifests} descriptors`,
+          {
+            limit: this.config.maxManifests,
+          },
+        );
+      }
+      await this.#write(id, bytes, this.#descriptorDir);
+      this.#descriptorCount++;
+    });
+    return id;
+  }
+
+  /** The signed descriptor with this id, its signature and id checked again on the way out. */
+  async getDescriptor(id: string): Promise<SignedDescriptor> {
+    this.#checkOpen();
+    checkId(id);
+    let read: Awaited<ReturnType<typeof readFileBounded>>;
     try {
-      fanOut = await readdir(this.#dir);
+      read = await readFileBounded(this.#path(id, this.#descriptorDir), this.config.maxManifestBytes);
     } catch (error) {
-      if (isNotFound(error)) return [];
+      if (isNotFound(error)) throw new ManifestNotFoundError(id);
       throw error;
     }
-    for (const prefix of fanOut) {
-      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
-      for (const name of await readdir(join(this.#dir, prefix))) {
-        if (idPattern.test(name) && name.startsWith(prefix)) ids.push(name);
-      }
+    if (read.kind === 'too-large')
+      throw new ManifestInvalidError(`stored descriptor ${id} is ${read.sizeBytes} bytes, over the limit`);
+    try {
+      return decodeSignedDescriptor(read.data, id, { maxBytes: this.config.maxManifestBytes }).descriptor;
+    } catch (error) {
+      this.#logger.warn({ id, error: (error as Error).message }, 'damaged descriptor');
+      throw error;
     }
-    return ids.sort();
+  }
+
+  async hasDescriptor(id: string): Promise<boolean> {
+    this.#checkOpen();
+    checkId(id);
+    return this.#exists(id, this.#descriptorDir);
+  }
+
+  /** The ids of all stored descriptors, sorted. */
+  async listDescriptors(): Promise<string[]> {
+    this.#checkOpen();
+    return listIds(this.#descriptorDir);
+  }
+
+  /**
+   * Deletes an object on its owner's signed tombstone: checks it against the stored descriptor's
+   * owner (or against `descriptor`, a signed descriptor the caller supplies when this store does not
+   * hold the object), writes the tombstone durably, then removes the descriptor. Returns the checked
+   * tombstone. SignedObjectInvalidError / SignatureInvalidError when it does not check,
+   * ManifestNotFoundError when no descriptor proves who owns the object.
+   */
+  async deleteDescriptor(tombstone: unknown, nowMs: number, descriptor?: unknown): Promise<SignedTombstone> {
+    this.#checkOpen();
+    const { objectId: id } = parseSigned('tombstone', signedTombstoneSchema, tombstone);
+    return this.#locks.run(id, async () => {
+      // Who owns the object: from the descriptor given, a tombstone already checked, or the stored descriptor.
+      const owner =
+        descriptor !== undefined
+          ? verifySignedDescriptor(descriptor, id).descriptor.owner
+          : (this.#tombstones.get(id, nowMs)?.owner ?? (await this.getDescriptor(id)).owner);
+      const object = { objectId: id, ownerKey: owner };
+      // Remembered first: if the write fails the delete is refused, but replays are already refused.
+      const checked = this.#tombstones.add(tombstone, object, nowMs);
+      // The one remembered (the longest retention); none when this tombstone had already expired.
+      const kept = this.#tombstones.get(id, nowMs);
+      if (kept !== undefined) await this.#write(id, encodeSignedTombstone(kept), this.#tombstoneDir);
+      if (await this.#unlink(id, this.#descriptorDir)) this.#descriptorCount--;
+      return checked;
+    });
+  }
+
+  /** The unexpired tombstone of `id`, if this store remembers one (to serve it to peers). */
+  tombstone(id: string, nowMs: number): SignedTombstone | undefined {
+    this.#checkOpen();
+    checkId(id);
+    return this.#tombstones.get(id, nowMs);
+  }
+
+  /** Forgets tombstones whose retention has ended (memory and disk); returns their object ids. */
+  async pruneTombstones(nowMs: number): Promise<string[]> {
+    this.#checkOpen();
+    const forgotten = this.#tombstones.prune(nowMs);
+    for (const id of forgotten) await this.#locks.run(id, () => this.#unlink(id, this.#tombstoneDir));
+    return forgotten;
+  }
+
+  async #exists(id: string, root: string): Promise<boolean> {
+    try {
+      await access(this.#path(id, root));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Removes a file of this store; false when there was none. */
+  async #unlink(id: string, root: string): Promise<boolean> {
+    try {
+      await unlink(this.#path(id, root));
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+    await syncDir(join(root, id.slice(0, 2)), this.config.fsync);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -190,4 +351,23 @@ export class ManifestStore {
   #checkOpen(): void {
     if (this.#closed) throw new StoreClosedError('manifest store');
   }
+}
+
+/** The ids of the files in a fan-out folder (`ab/<id>`), sorted; anything else there is ignored. */
+async function listIds(root: string): Promise<string[]> {
+  const ids: string[] = [];
+  let fanOut: string[];
+  try {
+    fanOut = await readdir(root);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  for (const prefix of fanOut) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+    for (const name of await readdir(join(root, prefix))) {
+      if (idPattern.test(name) && name.startsWith(prefix)) ids.push(name);
+    }
+  }
+  return ids.sort();
 }

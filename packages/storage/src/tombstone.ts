@@ -1,7 +1,8 @@
-import { describe, ed25519, toHex } from '@trinity/core';
+import { describe, ed25519, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
 import {
   type CheckResult,
+  decodeCanonical,
   fail,
   hash32Hex,
   parseSigned,
@@ -13,7 +14,7 @@ import {
   verifySignature,
   withoutSignature,
 } from './_signed.js';
-import type { CanonicalValue } from './canonical-json.js';
+import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import {
   CapacityExceededError,
   ObjectDeletedError,
@@ -103,6 +104,50 @@ export function checkTombstone(
   return { ok: true, value: tombstone };
 }
 
+/** checkTombstone, throwing SignedObjectInvalidError or SignatureInvalidError when it fails. */
+export function verifyTombstone(
+  value: unknown,
+  object: { objectId: string; ownerKey: string },
+  nowMs: number,
+): SignedTombstone {
+  const result = checkTombstone(value, object, nowMs);
+  if (result.ok) return result.value;
+  if (result.reason === 'bad-signature') throw new SignatureInvalidError('tombstone', result.message);
+  if (result.reason === 'malformed') parseSigned('tombstone', signedTombstoneSchema, value); // names every field
+  throw new SignedObjectInvalidError('tombstone', `${result.reason}: ${result.message}`);
+}
+
+/** Encoded tombstones are far smaller than this; larger bytes are refused before parsing. */
+export const tombstoneEncodedBytesMax = 4096;
+
+/** The canonical bytes of a signed tombstone (what is stored and sent). */
+export function encodeSignedTombstone(tombstone: SignedTombstone): Uint8Array {
+  return utf8ToBytes(
+    canonicalJson(parseSigned('tombstone', signedTombstoneSchema, tombstone) as CanonicalValue),
+  );
+}
+
+/**
+ * Decodes signed tombstone bytes: bounded, canonical, fields checked. The signature is checked
+ * against the key the tombstone names; whether that key owns the object is checkTombstone's job.
+ */
+export function decodeSignedTombstone(bytes: Uint8Array): SignedTombstone {
+  const tombstone = decodeCanonical('tombstone', bytes, tombstoneEncodedBytesMax, (value) =>
+    parseSigned('tombstone', signedTombstoneSchema, value),
+  );
+  if (
+    !verifySignature(
+      signingDomains.tombstone,
+      withoutSignature(tombstone) as CanonicalValue,
+      tombstone.signature,
+      tombstone.owner,
+    )
+  ) {
+    throw new SignatureInvalidError('tombstone', 'the signature does not verify under the key it names');
+  }
+  return tombstone;
+}
+
 /** When a node may forget a tombstone. */
 export function tombstoneExpiresAtMs(tombstone: Tombstone): number {
   return tombstone.deletedAtMs + tombstone.retentionMs;
@@ -134,13 +179,9 @@ export class TombstoneSet {
    * when full of unexpired tombstones. A later tombstone for the same object extends the retention.
    */
   add(value: unknown, object: { objectId: string; ownerKey: string }, nowMs: number): SignedTombstone {
-    const result = checkTombstone(value, object, nowMs);
-    if (!result.ok) {
-      if (result.reason === 'bad-signature') throw new SignatureInvalidError('tombstone', result.message);
-      throw new SignedObjectInvalidError('tombstone', `${result.reason}: ${result.message}`);
-    }
-    this.#remember(result.value, nowMs);
-    return result.value;
+    const tombstone = verifyTombstone(value, object, nowMs);
+    this.#remember(tombstone, nowMs);
+    return tombstone;
   }
 
   /** Puts back a tombstone this set handed out earlier (from the caller's storage), if not expired. */

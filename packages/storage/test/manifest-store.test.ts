@@ -4,15 +4,24 @@ import { describe, expect, it } from 'vitest';
 import {
   CapacityExceededError,
   createManifest,
+  descriptorId,
   encodeManifest,
+  encodeSignedDescriptor,
+  encodeSignedTombstone,
   ManifestInvalidError,
   ManifestNotFoundError,
   ManifestStore,
+  ObjectDeletedError,
   objectId,
+  SignatureInvalidError,
+  SignedObjectInvalidError,
   StoreClosedError,
+  signDescriptor,
+  signTombstone,
   updateHolders,
 } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { listFiles, tempDir } from './helpers.js';
+import { descriptorInput, holderASecretKey, ownerKey, ownerSecretKey } from './trust-fixtures.js';
 
 const h = (n: number): string => n.toString(16).padStart(2, '0').repeat(32);
 
@@ -90,5 +99,98 @@ describe('ManifestStore', () => {
     await store.put(manifestFor(1));
     await expect(store.put(manifestFor(5))).rejects.toBeInstanceOf(CapacityExceededError);
     await store.close();
+  });
+});
+
+describe('ManifestStore: signed descriptors and tombstones', () => {
+  const descriptor = signDescriptor(descriptorInput, ownerSecretKey);
+  const id = descriptorId(descriptor);
+  const nowMs = 1_700_000_100_000;
+  const hourMs = 60 * 60_000;
+  const tombstone = signTombstone(
+    { objectId: id, deletedAtMs: nowMs, retentionMs: 24 * hourMs },
+    ownerSecretKey,
+  );
+
+  it('stores only verified descriptors and checks them again on the way out', async () => {
+    const dir = await tempDir();
+    const store = await ManifestStore.open(dir, { fsync: false });
+    expect(await store.putDescriptor(descriptor, nowMs)).toBe(id);
+    expect(await store.putDescriptor(descriptor, nowMs)).toBe(id);
+    expect(await store.getDescriptor(id)).toEqual(descriptor);
+    expect(await store.listDescriptors()).toEqual([id]);
+    expect(await store.list()).toEqual([]);
+    await expect(store.putDescriptor({ ...descriptor, name: 'other.pdf' }, nowMs)).rejects.toBeInstanceOf(
+      SignatureInvalidError,
+    );
+    await expect(store.putDescriptor({ ...descriptor, size: -1 }, nowMs)).rejects.toBeInstanceOf(
+      SignedObjectInvalidError,
+    );
+    // A file altered on disk is reported, never served.
+    const path = join(dir, 'descriptors', id.slice(0, 2), id);
+    const bytes = encodeSignedDescriptor({ ...descriptor, name: 'evil.pdf' });
+    await writeFile(path, bytes);
+    await expect(store.getDescriptor(id)).rejects.toBeInstanceOf(SignatureInvalidError);
+    await store.close();
+  });
+
+  it('deletes only on the owner tombstone, and refuses the old descriptor replayed after it, across restarts', async () => {
+    const dir = await tempDir();
+    const store = await ManifestStore.open(dir, { fsync: false });
+    await store.putDescriptor(descriptor, nowMs);
+    const byOther = signTombstone(
+      { objectId: id, deletedAtMs: nowMs, retentionMs: hourMs },
+      holderASecretKey,
+    );
+    await expect(store.deleteDescriptor(byOther, nowMs)).rejects.toBeInstanceOf(SignedObjectInvalidError);
+    await expect(store.deleteDescriptor({ ...byOther, owner: ownerKey }, nowMs)).rejects.toBeInstanceOf(
+      SignatureInvalidError,
+    );
+    expect(await store.hasDescriptor(id)).toBe(true);
+    await store.deleteDescriptor(tombstone, nowMs);
+    expect(await store.hasDescriptor(id)).toBe(false);
+    await expect(store.getDescriptor(id)).rejects.toBeInstanceOf(ManifestNotFoundError);
+    await expect(store.putDescriptor(descriptor, nowMs + hourMs)).rejects.toBeInstanceOf(ObjectDeletedError);
+    // The same tombstone again is fine (the store knows the owner from the first).
+    await store.deleteDescriptor(tombstone, nowMs + 1);
+    await store.close();
+
+    const again = await ManifestStore.open(dir, { fsync: false });
+    expect(again.tombstone(id, nowMs + 2 * hourMs)).toEqual(tombstone);
+    await expect(again.putDescriptor(descriptor, nowMs + 2 * hourMs)).rejects.toBeInstanceOf(
+      ObjectDeletedError,
+    );
+    // After the retention the tombstone is forgotten and the object may be stored again.
+    const expiredAtMs = nowMs + 24 * hourMs;
+    expect(await again.pruneTombstones(expiredAtMs - 1)).toEqual([]);
+    expect(await again.pruneTombstones(expiredAtMs)).toEqual([id]);
+    expect(await listFiles(join(dir, 'tombstones'))).toEqual([]);
+    expect(await again.putDescriptor(descriptor, expiredAtMs)).toBe(id);
+    await again.close();
+  });
+
+  it('accepts a tombstone for an object it does not hold when given the signed descriptor', async () => {
+    const store = await ManifestStore.open(await tempDir(), { fsync: false });
+    await expect(store.deleteDescriptor(tombstone, nowMs)).rejects.toBeInstanceOf(ManifestNotFoundError);
+    const forged = signDescriptor(descriptorInput, holderASecretKey);
+    await expect(store.deleteDescriptor(tombstone, nowMs, forged)).rejects.toBeInstanceOf(
+      SignedObjectInvalidError,
+    );
+    await store.deleteDescriptor(tombstone, nowMs, descriptor);
+    await expect(store.putDescriptor(descriptor, nowMs)).rejects.toBeInstanceOf(ObjectDeletedError);
+    await store.close();
+  });
+
+  it('finishes a delete a crash interrupted: tombstone on disk, descriptor still there', async () => {
+    const dir = await tempDir();
+    const store = await ManifestStore.open(dir, { fsync: false });
+    await store.putDescriptor(descriptor, nowMs);
+    await store.close();
+    await mkdir(join(dir, 'tombstones', id.slice(0, 2)), { recursive: true });
+    await writeFile(join(dir, 'tombstones', id.slice(0, 2), id), encodeSignedTombstone(tombstone));
+    const again = await ManifestStore.open(dir, { fsync: false });
+    expect(await again.hasDescriptor(id)).toBe(false);
+    expect(await again.listDescriptors()).toEqual([]);
+    await again.close();
   });
 });
