@@ -1,4 +1,4 @@
-import { bytesToUtf8, concatBytes, describe, ed25519, fromHex, utf8ToBytes } from '@trinity/core';
+import { bytesToUtf8, describe, ed25519, fromHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import { SignedObjectInvalidError, type SignedObjectKind } from './errors.js';
@@ -33,7 +33,12 @@ export const timeMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** The bytes an ed25519 key signs for `body` under `domain`. */
 export function signingBytes(domain: string, body: CanonicalValue): Uint8Array {
-  return concatBytes(utf8ToBytes(domain), Uint8Array.of(0), utf8ToBytes(canonicalJson(body)));
+  return domainBytes(domain, canonicalJson(body));
+}
+
+/** `domain || 0x00 || text` as UTF-8, for a body already in canonical JSON (encode once, use twice). */
+export function domainBytes(domain: string, canonicalText: string): Uint8Array {
+  return utf8ToBytes(`${domain}\u0000${canonicalText}`);
 }
 
 /** `body` without its `signature` field. */
