@@ -78,7 +78,7 @@ export const challengeSchema = z
       .number()
       .int()
       .min(0)
-      .max(merkleLimits.leavesMax * merkleLimits.leafBytesMin),
+      .max(merkleLimits.leavesMax * merkleLimits.leafBytesMax),
     leafBytes: leafBytesSchema,
     nonce: hexBytes(32),
     issuedAtMs: timeMs,
@@ -98,6 +98,10 @@ export const challengeSchema = z
   .refine((c) => c.deadlineMs > c.issuedAtMs && c.deadlineMs - c.issuedAtMs <= proofLimits.windowMsMax, {
     path: ['deadlineMs'],
     message: `must be after issuedAtMs by at most ${proofLimits.windowMsMax} ms`,
+  })
+  .refine((c) => c.sizeBytes <= merkleLimits.leavesMax * c.leafBytes, {
+    path: ['sizeBytes'],
+    message: `must be at most ${merkleLimits.leavesMax} leaves`,
   });
 
 /** A proof-of-storage challenge: which shard (by commitment), the nonce, the deadline and the leaves it derives. */

@@ -204,15 +204,10 @@ export class TombstoneSet {
     this.#entries.set(tombstone.objectId, tombstone);
   }
 
-  /** The unexpired tombstone of `objectId`, if any. */
+  /** The unexpired tombstone of `objectId`, if any. An expired one stays until prune reports it. */
   get(objectId: string, nowMs: number): SignedTombstone | undefined {
     const tombstone = this.#entries.get(objectId);
-    if (tombstone === undefined) return undefined;
-    if (tombstoneExpiresAtMs(tombstone) <= nowMs) {
-      this.#entries.delete(objectId);
-      return undefined;
-    }
-    return tombstone;
+    return tombstone !== undefined && tombstoneExpiresAtMs(tombstone) > nowMs ? tombstone : undefined;
   }
 
   /** Throws ObjectDeletedError when `objectId` has an unexpired tombstone. */

@@ -153,6 +153,17 @@ describe('proof-of-storage', () => {
     ).rejects.toBeInstanceOf(ChallengeInvalidError);
   });
 
+  it('challenges shards up to the largest tree (2^20 leaves), not beyond', () => {
+    const big = { ...commitment, sizeBytes: 256 * 1024 * 1024 };
+    const challenge = createChallenge({ commitment: big, nonce, nowMs, deadlineMs: nowMs + 1000 });
+    expect(challenge.leafIndices).toHaveLength(64);
+    expect(challenge.leafIndices.every((i) => i < 65536)).toBe(true);
+    const tooBig = { ...commitment, sizeBytes: 4096 * 2 ** 20 + 1 };
+    expect(() => createChallenge({ commitment: tooBig, nonce, nowMs, deadlineMs: nowMs + 1000 })).toThrow(
+      ChallengeInvalidError,
+    );
+  });
+
   it('createChallenge checks its window, nonce and leaf count', () => {
     const base = { commitment, nonce, nowMs, deadlineMs: nowMs + 1000 };
     for (const input of [
