@@ -15,7 +15,9 @@ it('the README quick start runs and prints what it says', () => {
 it('the README trust example runs and prints what it says', () => {
   const example = fileURLToPath(new URL('../examples/trust.ts', import.meta.url));
   const output = execFileSync(process.execPath, ['--import', 'tsx', example], { encoding: 'utf8' });
-  expect(output).toContain('object 87bfeffb7e687807dbd01b919ca35e9144a11c0db1db60e78970092c70156aeb signed: true');
+  expect(output).toContain(
+    'object 87bfeffb7e687807dbd01b919ca35e9144a11c0db1db60e78970092c70156aeb signed: true',
+  );
   expect(output).toContain('store authorized: true');
   expect(output).toContain('receipt counts: true');
   expect(output).toContain('proof: {"ok":true,"value":{"leavesVerified":2}}');
