@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   CapacityExceededError,
   checkTombstone,
+  decodeSignedTombstone,
   descriptorId,
+  encodeSignedTombstone,
   ObjectDeletedError,
   SignatureInvalidError,
   SignedObjectInvalidError,
@@ -117,5 +119,64 @@ describe('TombstoneSet', () => {
     expect(() => late.restore({ ...tombstone, retentionMs: 1 }, deletedAtMs)).toThrow(
       SignedObjectInvalidError,
     );
+  });
+});
+
+describe('TombstoneSet against a model', () => {
+  // A few objects with tombstones of several retentions, and a model: per object the latest expiry.
+  const objects = [0, 1, 2].map((n) => {
+    const d = signDescriptor({ ...descriptorInput, name: `model-${n}` }, ownerSecretKey);
+    return { objectId: descriptorId(d), ownerKey };
+  });
+  const tombstones = objects.flatMap((o) =>
+    [1, 2, 5].map((hours) =>
+      signTombstone({ objectId: o.objectId, deletedAtMs, retentionMs: hours * hourMs }, ownerSecretKey),
+    ),
+  );
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), which: fc.nat(tombstones.length - 1) }),
+    fc.record({ kind: fc.constant('prune' as const) }),
+    fc.record({ kind: fc.constant('check' as const), which: fc.nat(objects.length - 1) }),
+  );
+
+  it('remembers each object until the latest expiry it was given, and prune reports each expiry once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(op, fc.integer({ min: 0, max: 2 * hourMs })), { maxLength: 40 }),
+        (steps) => {
+          const set = new TombstoneSet({ maxEntries: 3 });
+          const model = new Map<string, number>();
+          let nowMs = deletedAtMs;
+          for (const [step, advanceMs] of steps) {
+            nowMs += advanceMs;
+            if (step.kind === 'add') {
+              const t = tombstones[step.which]!;
+              set.add(t, { objectId: t.objectId, ownerKey }, nowMs);
+              const expires = tombstoneExpiresAtMs(t);
+              if (expires > nowMs) model.set(t.objectId, Math.max(model.get(t.objectId) ?? 0, expires));
+            } else if (step.kind === 'prune') {
+              const expected = [...model].filter(([, e]) => e <= nowMs).map(([id]) => id);
+              for (const id of expected) model.delete(id);
+              expect(set.prune(nowMs).sort()).toEqual(expected.sort());
+            } else {
+              const id = objects[step.which]!.objectId;
+              const expires = model.get(id);
+              const live = expires !== undefined && expires > nowMs;
+              expect(set.get(id, nowMs) === undefined).toBe(!live);
+              if (live) expect(tombstoneExpiresAtMs(set.get(id, nowMs)!)).toBe(expires);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('stored bytes round-trip, and a tampered file does not decode', () => {
+    const bytes = encodeSignedTombstone(tombstone);
+    expect(decodeSignedTombstone(bytes)).toEqual(tombstone);
+    const tampered = encodeSignedTombstone({ ...tombstone, retentionMs: tombstone.retentionMs + 1 });
+    expect(() => decodeSignedTombstone(tampered)).toThrow(SignatureInvalidError);
+    expect(() => decodeSignedTombstone(new Uint8Array(5000))).toThrow(SignedObjectInvalidError);
   });
 });
