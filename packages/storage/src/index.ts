@@ -1,6 +1,5 @@
 export {
   type CheckResult,
-  hexBytes,
   signingBytes,
   signingDomains,
 } from './_signed.js';

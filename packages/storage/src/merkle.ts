@@ -67,9 +67,16 @@ class LeafHasher {
   }
 }
 
-const innerScratch = new Uint8Array(65);
-/** SHA-256(0x01 || left || right). */
+/** SHA-256(0x01 || left || right) of two 32-byte node hashes. */
 export function merkleInnerHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  assertBytes(left, 'left', 32);
+  assertBytes(right, 'right', 32);
+  return innerHash(left, right);
+}
+
+const innerScratch = new Uint8Array(65);
+/** merkleInnerHash without the checks, for callers that only hold 32-byte hashes. */
+function innerHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   innerScratch[0] = INNER;
   innerScratch.set(left, 1);
   innerScratch.set(right, 33);
@@ -110,7 +117,7 @@ function finalRoot(top: Uint8Array, sizeBytes: number, leafBytes: number): Uint8
 /** The next level up: pairs hashed left to right, an unpaired last node carried up unchanged. */
 function parentLevel(level: readonly Uint8Array[]): Uint8Array[] {
   const parents: Uint8Array[] = [];
-  for (let i = 0; i + 1 < level.length; i += 2) parents.push(merkleInnerHash(level[i]!, level[i + 1]!));
+  for (let i = 0; i + 1 < level.length; i += 2) parents.push(innerHash(level[i]!, level[i + 1]!));
   if (level.length % 2 === 1) parents.push(level[level.length - 1]!);
   return parents;
 }
@@ -294,7 +301,8 @@ export function verifyMerkleLeafHashPath(
 ): boolean {
   const count = merkleLeafCount(sizeBytes, leafBytes);
   if (!Number.isSafeInteger(index) || index < 0 || index >= count) return false;
-  if (path.length !== merklePathLength(index, count)) return false;
+  if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) return false;
+  if (!Array.isArray(path) || path.length !== merklePathLength(index, count)) return false;
   let node = leafHash;
   let p = 0;
   for (let i = index, width = count; width > 1; i >>= 1, width = Math.ceil(width / 2)) {
@@ -303,7 +311,7 @@ export function verifyMerkleLeafHashPath(
     if (sibling >= width) continue;
     const hash = path[p++];
     if (!(hash instanceof Uint8Array) || hash.length !== 32) return false;
-    node = right ? merkleInnerHash(node, hash) : merkleInnerHash(hash, node);
+    node = right ? innerHash(node, hash) : innerHash(hash, node);
   }
   return equalBytes(finalRoot(node, sizeBytes, leafBytes), root);
 }
