@@ -1,5 +1,6 @@
 import {
   assertBytes,
+  assertInt,
   concatBytes,
   describe,
   ed25519,
@@ -152,6 +153,8 @@ export function challengeLeafIndices(
 ): number[] {
   assertBytes(nonce, 'nonce', 32);
   assertBytes(merkleRoot, 'merkleRoot', 32);
+  assertInt(leafCount, 'leafCount', 1, merkleLimits.leavesMax);
+  assertInt(count, 'count', 1, proofLimits.leavesPerChallengeMax);
   if (count >= leafCount) return Array.from({ length: leafCount }, (_, i) => i);
   const seed = concatBytes(
     utf8ToBytes(signingDomains.challengeLeaves),

@@ -197,6 +197,15 @@ describe('proof-of-storage', () => {
       ),
       { numRuns: 200 },
     );
+    for (const [leafCount, count] of [
+      [Number.NaN, 4],
+      [0, 4],
+      [10, 0],
+      [10, 65],
+      [2 ** 21, 4],
+    ] as const) {
+      expect(() => challengeLeafIndices(nonce, fromHex(commitment.merkleRoot), leafCount, count)).toThrow();
+    }
     const a = challengeLeafIndices(new Uint8Array(32), fromHex(commitment.merkleRoot), 1 << 16, 8);
     const b = challengeLeafIndices(new Uint8Array(32).fill(1), fromHex(commitment.merkleRoot), 1 << 16, 8);
     expect(a).not.toEqual(b);
