@@ -74,6 +74,20 @@ describe('signed descriptors', () => {
     );
   });
 
+  it('any flipped bit of the stored bytes is refused, never decoded as another valid descriptor', () => {
+    const bytes = encodeSignedDescriptor(signed);
+    const id = descriptorId(signed);
+    fc.assert(
+      fc.property(fc.nat(bytes.length - 1), fc.nat(7), (at, bit) => {
+        const flipped = bytes.slice();
+        flipped[at]! ^= 1 << bit;
+        expect(() => decodeSignedDescriptor(flipped)).toThrow(/descriptor/);
+        expect(() => decodeSignedDescriptor(flipped, id)).toThrow(/descriptor/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a re-signed descriptor by someone else is another object (the owner key is in the id)', () => {
     const forged = signDescriptor(descriptorInput, holderASecretKey);
     expect(checkSignedDescriptor(forged).ok).toBe(true);
