@@ -194,16 +194,23 @@ export interface Decryptor extends AeadTransform {
 /**
  * Holds input until a whole unit is known not to be the last: a unit is released only when at least
  * one byte follows it, because the final unit is treated differently (its flag, its tag check).
+ * Input arrives in caller-owned chunks, so what must wait is copied; two buffers take turns, so a
+ * released unit is handed out without a second copy: it stays untouched until the next push.
  */
 class Lookahead {
-  readonly #held: Uint8Array;
+  readonly #buffers: [Uint8Array, Uint8Array];
+  #held: Uint8Array;
   #length = 0;
 
   constructor(readonly unitBytes: number) {
-    this.#held = new Uint8Array(unitBytes);
+    this.#buffers = [new Uint8Array(unitBytes), new Uint8Array(unitBytes)];
+    this.#held = this.#buffers[0];
   }
 
-  /** Units of `chunk` (and of what was held) known not to be last; keeps the rest. Views may alias `chunk`. */
+  /**
+   * Units of `chunk` (and of what was held) known not to be last; keeps the rest. The units are
+   * views of `chunk` or of a held buffer, valid until the next push.
+   */
   push(chunk: Uint8Array): Uint8Array[] {
     const units: Uint8Array[] = [];
     let offset = 0;
@@ -213,7 +220,8 @@ class Lookahead {
       this.#length += take;
       offset = take;
       if (this.#length < this.unitBytes || offset === chunk.length) return units;
-      units.push(this.#held.slice());
+      units.push(this.#held);
+      this.#held = this.#held === this.#buffers[0] ? this.#buffers[1] : this.#buffers[0];
       this.#length = 0;
     }
     while (chunk.length - offset > this.unitBytes) {
@@ -282,7 +290,7 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
         assertBytes(chunk, 'chunk');
         const out: Uint8Array[] = [];
         start(out);
-        for (const unit of lookahead.push(chunk)) out.push(await seal(unit, false));
+        for (const unit of lookahead.push(chunk)) out.push(...(await seal(unit, false)));
         return out;
       }),
     final: () =>
@@ -291,7 +299,7 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
         async () => {
           const out: Uint8Array[] = [];
           start(out);
-          out.push(await seal(lookahead.rest(), true));
+          out.push(...(await seal(lookahead.rest(), true)));
           return out;
         },
         true,
@@ -305,7 +313,7 @@ async function openOrFail(
   header: Uint8Array,
   sealed: Uint8Array,
   index: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array[]> {
   const plain = await cipher.open(nonce, header, sealed);
   if (plain === null) {
     throw new DecryptionError('DECRYPT_AUTH_FAILED', `segment ${index} failed authentication`, {
@@ -352,7 +360,7 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
         const body = parsed === undefined ? takeHeader(chunk) : chunk;
         const out: Uint8Array[] = [];
         if (body === undefined) return out;
-        for (const sealed of lookahead!.push(body)) out.push(await open(sealed, false));
+        for (const sealed of lookahead!.push(body)) out.push(...(await open(sealed, false)));
         return out;
       }),
     final: () =>
@@ -365,13 +373,13 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
               `ciphertext ends inside its header (${headerLength} bytes)`,
             );
           }
-          return [await openFinal(lookahead!.rest())];
+          return openFinal(lookahead!.rest());
         },
         true,
       ),
   };
 
-  async function openFinal(sealed: Uint8Array): Promise<Uint8Array> {
+  async function openFinal(sealed: Uint8Array): Promise<Uint8Array[]> {
     const at = index;
     if (sealed.length < aeadFormat.tagBytes) {
       throw new DecryptionError('DECRYPT_TRUNCATED', `ciphertext ends before its final segment ${at}`, {
@@ -384,7 +392,7 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
     if (sealed.length === parsed!.segmentBytes + aeadFormat.tagBytes) {
       const middle = await cipher.open(segmentNonce(parsed!.noncePrefix, at, false), header, sealed);
       if (middle !== null) {
-        middle.fill(0);
+        for (const piece of middle) piece.fill(0);
         throw new DecryptionError(
           'DECRYPT_TRUNCATED',
           `ciphertext ends after segment ${at}, which is not final`,

@@ -8,20 +8,22 @@ export const aesGcmLengths = { key: 32, nonce: 12, tag: 16 } as const;
 export type AesGcmBackendName = 'node:crypto' | 'webcrypto';
 
 /**
- * AES-256-GCM under one key. `seal` returns a new array `ciphertext || tag` (16 bytes longer than
- * `plain`); `open` returns the plaintext, or null when the tag does not match, in which case no byte
- * of the unauthenticated plaintext is returned. Inputs are only read, never kept or written; the
- * returned arrays belong to the caller. The node:crypto backend answers synchronously, WebCrypto
- * with a promise: await either.
+ * AES-256-GCM under one key. `seal` returns `ciphertext || tag` (16 bytes longer than `plain`) and
+ * `open` the plaintext, each as pieces whose concatenation is the result: node:crypto hands back
+ * its output buffers as they come (one per nodeUpdateChunkBytes, the tag last) instead of copying
+ * them into one array. `open` returns null when the tag does not match, and then no byte of the
+ * unauthenticated plaintext. Inputs are only read during the call, never kept or written; the
+ * returned arrays belong to the caller. node:crypto answers synchronously, WebCrypto with a
+ * promise: await either.
  */
 export interface AesGcmKey {
   readonly backend: AesGcmBackendName;
-  seal(nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  seal(nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array): Uint8Array[] | Promise<Uint8Array[]>;
   open(
     nonce: Uint8Array,
     aad: Uint8Array,
     sealed: Uint8Array,
-  ): Uint8Array | null | Promise<Uint8Array | null>;
+  ): Uint8Array[] | null | Promise<Uint8Array[] | null>;
 }
 
 /** The requested backend does not exist on this host (e.g. node:crypto in a browser). */
@@ -48,9 +50,6 @@ interface NodeCrypto {
   createCipheriv(algorithm: 'aes-256-gcm', key: Uint8Array, iv: Uint8Array): NodeCipher;
   createDecipheriv(algorithm: 'aes-256-gcm', key: Uint8Array, iv: Uint8Array): NodeDecipher;
 }
-interface NodeBuffer {
-  allocUnsafeSlow(size: number): Uint8Array;
-}
 
 function loadNodeCrypto(): NodeCrypto | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -62,14 +61,13 @@ function loadNodeCrypto(): NodeCrypto | undefined {
 }
 
 const nodeCrypto = loadNodeCrypto();
-const hostBuffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
 
 /**
  * Bytes handed to one `cipher.update` call. Node 20's update allocates its output (input length + 1
  * bytes), then allocates a second, zero-filled buffer of the exact length and copies into it: two
- * allocations, a memset and a memcpy per call. Above glibc's mmap threshold (128 KiB) every one of
- * those is fresh pages, page-faulted and zeroed by the kernel. Pieces of 64 KiB keep both buffers in
- * malloc's recycled, cache-warm heap; bench/encryption.bench.ts measures the alternatives.
+ * allocations, a memset and a memcpy per call. Above glibc's mmap threshold (128 KiB) each of those
+ * is fresh pages that the kernel faults in and zeroes. Pieces of 64 KiB keep both buffers in
+ * malloc's recycled heap; bench/encryption.bench.ts measures the alternatives.
  */
 export const nodeUpdateChunkBytes = 65_536;
 
@@ -79,23 +77,20 @@ function checkInputs(nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): void
   assertBytes(data, 'data');
 }
 
-function allocUninitialized(size: number): Uint8Array {
-  if (hostBuffer === undefined) return new Uint8Array(size);
-  const buffer = hostBuffer.allocUnsafeSlow(size);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+/** Node returns Buffers; hand out plain Uint8Array views so that equality and instanceof behave alike everywhere. */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function runInPieces(cipher: NodeAead, input: Uint8Array, out: Uint8Array): void {
-  let written = 0;
+/** Runs `input` through `cipher`, appending the output to `pieces` (also when final() throws). */
+function runInPieces(cipher: NodeAead, input: Uint8Array, pieces: Uint8Array[]): Uint8Array[] {
   for (let offset = 0; offset < input.length; offset += nodeUpdateChunkBytes) {
     const piece = cipher.update(input.subarray(offset, offset + nodeUpdateChunkBytes));
-    out.set(piece, written);
-    written += piece.length;
+    if (piece.length > 0) pieces.push(plainView(piece));
   }
   const rest = cipher.final();
-  out.set(rest, written);
-  written += rest.length;
-  if (written !== input.length) throw new TrinityError('AEAD_INTERNAL', 'AES-GCM produced a wrong length');
+  if (rest.length > 0) pieces.push(plainView(rest));
+  return pieces;
 }
 
 function nodeKey(crypto: NodeCrypto, key: Uint8Array): AesGcmKey {
@@ -106,10 +101,9 @@ function nodeKey(crypto: NodeCrypto, key: Uint8Array): AesGcmKey {
       checkInputs(nonce, aad, plain);
       const cipher = crypto.createCipheriv('aes-256-gcm', raw, nonce);
       if (aad.length > 0) cipher.setAAD(aad);
-      const out = allocUninitialized(plain.length + aesGcmLengths.tag);
-      runInPieces(cipher, plain, out);
-      out.set(cipher.getAuthTag(), plain.length);
-      return out;
+      const pieces = runInPieces(cipher, plain, []);
+      pieces.push(plainView(cipher.getAuthTag()));
+      return pieces;
     },
     open(nonce, aad, sealed) {
       checkInputs(nonce, aad, sealed);
@@ -118,15 +112,14 @@ function nodeKey(crypto: NodeCrypto, key: Uint8Array): AesGcmKey {
       const decipher = crypto.createDecipheriv('aes-256-gcm', raw, nonce);
       if (aad.length > 0) decipher.setAAD(aad);
       decipher.setAuthTag(sealed.subarray(bodyLength));
-      const out = allocUninitialized(bodyLength);
+      const pieces: Uint8Array[] = [];
       try {
-        runInPieces(decipher, sealed.subarray(0, bodyLength), out);
+        return runInPieces(decipher, sealed.subarray(0, bodyLength), pieces);
       } catch {
         // final() threw: the tag did not match. Wipe what was decrypted so it cannot leak by reuse.
-        out.fill(0);
+        for (const piece of pieces) piece.fill(0);
         return null;
       }
-      return out;
     },
   };
 }
@@ -165,13 +158,13 @@ async function webCryptoKey(api: Subtle, key: Uint8Array): Promise<AesGcmKey> {
     backend: 'webcrypto',
     async seal(nonce, aad, plain) {
       checkInputs(nonce, aad, plain);
-      return new Uint8Array(await api.encrypt(params(nonce, aad), handle, plain));
+      return [new Uint8Array(await api.encrypt(params(nonce, aad), handle, plain))];
     },
     async open(nonce, aad, sealed) {
       checkInputs(nonce, aad, sealed);
       if (sealed.length < aesGcmLengths.tag) return null;
       try {
-        return new Uint8Array(await api.decrypt(params(nonce, aad), handle, sealed));
+        return [new Uint8Array(await api.decrypt(params(nonce, aad), handle, sealed))];
       } catch {
         return null; // OperationError: the tag did not match
       }

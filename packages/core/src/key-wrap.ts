@@ -3,7 +3,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { aeadFormat } from './aead-segments.js';
 import { type AesGcmBackendName, aesGcmKey, aesGcmLengths } from './aes-gcm.js';
 import { assert, assertBytes } from './assert.js';
-import { equalBytes, fromHex, isHex, randomBytes, toHex } from './bytes.js';
+import { concatBytes, equalBytes, fromHex, isHex, randomBytes, toHex } from './bytes.js';
 import { TrinityError } from './errors.js';
 
 /**
@@ -65,7 +65,7 @@ export async function wrapObjectKey(objectKey: Uint8Array, init: KeyWrapInit): P
   const aad = associatedData(init.context ?? new Uint8Array(0));
   const cipher = await aesGcmKey(wrappingKey(init.ownerSecretKey), init.backend);
   const nonce = randomBytes(aesGcmLengths.nonce);
-  const sealed = await cipher.seal(nonce, aad, objectKey);
+  const sealed = concatBytes(...(await cipher.seal(nonce, aad, objectKey)));
   const wrapped = new Uint8Array(keyWrapFormat.wrappedBytes);
   wrapped[0] = keyWrapFormat.version;
   wrapped.set(nonce, 1);
@@ -90,7 +90,7 @@ export async function unwrapObjectKey(wrapped: Uint8Array, init: KeyWrapInit): P
   const objectKey = await cipher.open(wrapped.subarray(1, nonceEnd), aad, wrapped.subarray(nonceEnd));
   if (objectKey === null)
     throw new KeyUnwrapError('wrapped key does not open with this owner key and context');
-  return objectKey;
+  return concatBytes(...objectKey);
 }
 
 /** What a read capability grants: the object's id and the key to decrypt it. */
