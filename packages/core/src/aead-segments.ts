@@ -198,13 +198,16 @@ export interface Decryptor extends AeadTransform {
  * released unit is handed out without a second copy: it stays untouched until the next push.
  */
 class Lookahead {
-  readonly #buffers: [Uint8Array, Uint8Array];
-  #held: Uint8Array;
+  // Allocated on first use: an object smaller than a segment never needs the second one.
+  readonly #buffers: (Uint8Array | undefined)[] = [undefined, undefined];
+  #turn = 0;
   #length = 0;
 
-  constructor(readonly unitBytes: number) {
-    this.#buffers = [new Uint8Array(unitBytes), new Uint8Array(unitBytes)];
-    this.#held = this.#buffers[0];
+  constructor(readonly unitBytes: number) {}
+
+  #held(): Uint8Array {
+    this.#buffers[this.#turn] ??= new Uint8Array(this.unitBytes);
+    return this.#buffers[this.#turn]!;
   }
 
   /**
@@ -216,26 +219,26 @@ class Lookahead {
     let offset = 0;
     if (this.#length > 0) {
       const take = Math.min(this.unitBytes - this.#length, chunk.length);
-      this.#held.set(chunk.subarray(0, take), this.#length);
+      this.#held().set(chunk.subarray(0, take), this.#length);
       this.#length += take;
       offset = take;
       if (this.#length < this.unitBytes || offset === chunk.length) return units;
-      units.push(this.#held);
-      this.#held = this.#held === this.#buffers[0] ? this.#buffers[1] : this.#buffers[0];
+      units.push(this.#held());
+      this.#turn ^= 1;
       this.#length = 0;
     }
     while (chunk.length - offset > this.unitBytes) {
       units.push(chunk.subarray(offset, offset + this.unitBytes));
       offset += this.unitBytes;
     }
-    this.#held.set(chunk.subarray(offset), 0);
     this.#length = chunk.length - offset;
+    if (this.#length > 0) this.#held().set(chunk.subarray(offset), 0);
     return units;
   }
 
   /** What is held: the last unit (0..unitBytes bytes). */
   rest(): Uint8Array {
-    return this.#held.subarray(0, this.#length);
+    return this.#length === 0 ? new Uint8Array(0) : this.#held().subarray(0, this.#length);
   }
 }
 
