@@ -1,6 +1,6 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { type AesGcmBackendName, type AesGcmKey, aesGcmKey, aesGcmLengths } from './aes-gcm.js';
+import { type AesGcmBackendName, aesGcmKey, aesGcmLengths } from './aes-gcm.js';
 import { assert, assertBytes, assertInt } from './assert.js';
 import { equalBytes, randomBytes } from './bytes.js';
 import { TrinityError } from './errors.js';
@@ -149,6 +149,14 @@ function segmentNonce(prefix: Uint8Array, index: number, final: boolean): Uint8A
   return nonce;
 }
 
+/**
+ * True for a promise. node:crypto answers synchronously, and `await` on a plain value still costs
+ * a microtask turn per segment, which shows at small segments: callers await only promises.
+ */
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
 /** Options of createEncryptor. */
 export interface EncryptorInit {
   /** The 32-byte object key (generateObjectKey()). */
@@ -279,7 +287,7 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
   const lifecycle = new Lifecycle();
   let index = 0;
   let headerSent = false;
-  const seal = async (plain: Uint8Array, final: boolean) =>
+  const seal = (plain: Uint8Array, final: boolean) =>
     cipher.seal(segmentNonce(prefix, index++, final), header, plain);
   const start = (out: Uint8Array[]) => {
     if (!headerSent) out.push(header);
@@ -293,7 +301,10 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
         assertBytes(chunk, 'chunk');
         const out: Uint8Array[] = [];
         start(out);
-        for (const unit of lookahead.push(chunk)) out.push(...(await seal(unit, false)));
+        for (const unit of lookahead.push(chunk)) {
+          const sealed = seal(unit, false);
+          out.push(...(isPromise(sealed) ? await sealed : sealed));
+        }
         return out;
       }),
     final: () =>
@@ -302,7 +313,8 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
         async () => {
           const out: Uint8Array[] = [];
           start(out);
-          out.push(...(await seal(lookahead.rest(), true)));
+          const sealed = seal(lookahead.rest(), true);
+          out.push(...(isPromise(sealed) ? await sealed : sealed));
           return out;
         },
         true,
@@ -310,14 +322,7 @@ export async function createEncryptor(init: EncryptorInit): Promise<Encryptor> {
   };
 }
 
-async function openOrFail(
-  cipher: AesGcmKey,
-  nonce: Uint8Array,
-  header: Uint8Array,
-  sealed: Uint8Array,
-  index: number,
-): Promise<Uint8Array[]> {
-  const plain = await cipher.open(nonce, header, sealed);
+function authenticated(plain: Uint8Array[] | null, index: number): Uint8Array[] {
   if (plain === null) {
     throw new DecryptionError('DECRYPT_AUTH_FAILED', `segment ${index} failed authentication`, {
       segment: index,
@@ -340,10 +345,8 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
   let lookahead: Lookahead | undefined;
   let index = 0;
 
-  const open = (sealed: Uint8Array, final: boolean) => {
-    const at = index++;
-    return openOrFail(cipher, segmentNonce(parsed!.noncePrefix, at, final), header, sealed, at);
-  };
+  const open = (sealed: Uint8Array, final: boolean) =>
+    cipher.open(segmentNonce(parsed!.noncePrefix, index, final), header, sealed);
   /** Feeds header bytes; returns the rest of `chunk` once the header is complete and checked. */
   const takeHeader = (chunk: Uint8Array): Uint8Array | undefined => {
     const take = Math.min(aeadFormat.headerBytes - headerLength, chunk.length);
@@ -363,7 +366,10 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
         const body = parsed === undefined ? takeHeader(chunk) : chunk;
         const out: Uint8Array[] = [];
         if (body === undefined) return out;
-        for (const sealed of lookahead!.push(body)) out.push(...(await open(sealed, false)));
+        for (const sealed of lookahead!.push(body)) {
+          const opened = open(sealed, false);
+          out.push(...authenticated(isPromise(opened) ? await opened : opened, index++));
+        }
         return out;
       }),
     final: () =>
@@ -389,11 +395,11 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
         segment: at,
       });
     }
-    const plain = await cipher.open(segmentNonce(parsed!.noncePrefix, at, true), header, sealed);
+    const plain = await open(sealed, true);
     if (plain !== null) return plain;
     // A whole segment that opens as a middle one means the real final segment was cut off.
     if (sealed.length === parsed!.segmentBytes + aeadFormat.tagBytes) {
-      const middle = await cipher.open(segmentNonce(parsed!.noncePrefix, at, false), header, sealed);
+      const middle = await open(sealed, false);
       if (middle !== null) {
         for (const piece of middle) piece.fill(0);
         throw new DecryptionError(
@@ -405,7 +411,7 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
         );
       }
     }
-    throw new DecryptionError('DECRYPT_AUTH_FAILED', `segment ${at} failed authentication`, { segment: at });
+    return authenticated(null, at);
   }
 }
 
