@@ -1,6 +1,6 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { type AesGcmBackendName, aesGcmKey, aesGcmLengths } from './aes-gcm.js';
+import { type AesGcmBackendName, type AesGcmKey, aesGcmKey, aesGcmLengths } from './aes-gcm.js';
 import { assert, assertBytes, assertInt } from './assert.js';
 import { equalBytes, randomBytes } from './bytes.js';
 import { TrinityError } from './errors.js';
@@ -331,88 +331,90 @@ function authenticated(plain: Uint8Array[] | null, index: number): Uint8Array[] 
   return plain;
 }
 
-/** Decrypts a stream made by createEncryptor, releasing each segment's plaintext only once its tag checked out. */
-export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
-  assertBytes(init.key, 'key', aeadFormat.keyBytes);
-  const key = init.key.slice();
-  const segmentBytesMax = init.segmentBytesMax ?? aeadFormat.segmentBytesMax;
-  checkSegmentBytes(segmentBytesMax);
-  const cipher = await aesGcmKey(key, init.backend);
-  const lifecycle = new Lifecycle();
-  const header = new Uint8Array(aeadFormat.headerBytes);
-  let headerLength = 0;
-  let parsed: ParsedHeader | undefined;
-  let lookahead: Lookahead | undefined;
-  let index = 0;
+/** The decryptor's state: the header as it arrives, then segments through a lookahead. */
+class SegmentDecryptor implements Decryptor {
+  readonly #lifecycle = new Lifecycle();
+  readonly #header = new Uint8Array(aeadFormat.headerBytes);
+  #headerLength = 0;
+  #parsed: ParsedHeader | undefined;
+  #lookahead: Lookahead | undefined;
+  #index = 0;
 
-  const open = (sealed: Uint8Array, final: boolean) =>
-    cipher.open(segmentNonce(parsed!.noncePrefix, index, final), header, sealed);
+  readonly #cipher: AesGcmKey;
+  readonly #key: Uint8Array;
+  readonly #segmentBytesMax: number;
+  readonly backend: AesGcmBackendName;
+
+  constructor(cipher: AesGcmKey, key: Uint8Array, segmentBytesMax: number) {
+    this.#cipher = cipher;
+    this.#key = key;
+    this.#segmentBytesMax = segmentBytesMax;
+    this.backend = cipher.backend;
+  }
+
+  update(chunk: Uint8Array): Promise<Uint8Array[]> {
+    return this.#lifecycle.run('update', async () => {
+      assertBytes(chunk, 'chunk');
+      const body = this.#parsed === undefined ? this.#takeHeader(chunk) : chunk;
+      const out: Uint8Array[] = [];
+      if (body === undefined) return out;
+      for (const sealed of this.#lookahead!.push(body)) {
+        const opened = this.#open(sealed, false);
+        out.push(...authenticated(isPromise(opened) ? await opened : opened, this.#index++));
+      }
+      return out;
+    });
+  }
+
+  final(): Promise<Uint8Array[]> {
+    return this.#lifecycle.run('final', () => this.#openFinal(), true);
+  }
+
   /** Feeds header bytes; returns the rest of `chunk` once the header is complete and checked. */
-  const takeHeader = (chunk: Uint8Array): Uint8Array | undefined => {
-    const take = Math.min(aeadFormat.headerBytes - headerLength, chunk.length);
-    header.set(chunk.subarray(0, take), headerLength);
-    headerLength += take;
-    if (headerLength < aeadFormat.headerBytes) return undefined;
-    parsed = parseHeader(header, key, segmentBytesMax);
-    lookahead = new Lookahead(parsed.segmentBytes + aeadFormat.tagBytes);
+  #takeHeader(chunk: Uint8Array): Uint8Array | undefined {
+    const take = Math.min(aeadFormat.headerBytes - this.#headerLength, chunk.length);
+    this.#header.set(chunk.subarray(0, take), this.#headerLength);
+    this.#headerLength += take;
+    if (this.#headerLength < aeadFormat.headerBytes) return undefined;
+    this.#parsed = parseHeader(this.#header, this.#key, this.#segmentBytesMax);
+    this.#lookahead = new Lookahead(this.#parsed.segmentBytes + aeadFormat.tagBytes);
     return chunk.subarray(take);
-  };
+  }
 
-  return {
-    backend: cipher.backend,
-    update: (chunk) =>
-      lifecycle.run('update', async () => {
-        assertBytes(chunk, 'chunk');
-        const body = parsed === undefined ? takeHeader(chunk) : chunk;
-        const out: Uint8Array[] = [];
-        if (body === undefined) return out;
-        for (const sealed of lookahead!.push(body)) {
-          const opened = open(sealed, false);
-          out.push(...authenticated(isPromise(opened) ? await opened : opened, index++));
-        }
-        return out;
-      }),
-    final: () =>
-      lifecycle.run(
-        'final',
-        async () => {
-          if (parsed === undefined) {
-            throw new DecryptionError(
-              'DECRYPT_TRUNCATED',
-              `ciphertext ends inside its header (${headerLength} bytes)`,
-            );
-          }
-          return openFinal(lookahead!.rest());
-        },
-        true,
-      ),
-  };
+  /** Opens the segment at the current index (advanced by the caller once it authenticated). */
+  #open(sealed: Uint8Array, final: boolean) {
+    const nonce = segmentNonce(this.#parsed!.noncePrefix, this.#index, final);
+    return this.#cipher.open(nonce, this.#header, sealed);
+  }
 
-  async function openFinal(sealed: Uint8Array): Promise<Uint8Array[]> {
-    const at = index;
-    if (sealed.length < aeadFormat.tagBytes) {
-      throw new DecryptionError('DECRYPT_TRUNCATED', `ciphertext ends before its final segment ${at}`, {
-        segment: at,
-      });
-    }
-    const plain = await open(sealed, true);
+  async #openFinal(): Promise<Uint8Array[]> {
+    const at = this.#index;
+    const truncated = (why: string) =>
+      new DecryptionError('DECRYPT_TRUNCATED', `ciphertext ends ${why}`, { segment: at });
+    if (this.#parsed === undefined) throw truncated(`inside its header (${this.#headerLength} bytes)`);
+    const sealed = this.#lookahead!.rest();
+    if (sealed.length < aeadFormat.tagBytes) throw truncated(`before its final segment ${at}`);
+    const plain = await this.#open(sealed, true);
     if (plain !== null) return plain;
     // A whole segment that opens as a middle one means the real final segment was cut off.
-    if (sealed.length === parsed!.segmentBytes + aeadFormat.tagBytes) {
-      const middle = await open(sealed, false);
+    if (sealed.length === this.#parsed.segmentBytes + aeadFormat.tagBytes) {
+      const middle = await this.#open(sealed, false);
       if (middle !== null) {
         for (const piece of middle) piece.fill(0);
-        throw new DecryptionError(
-          'DECRYPT_TRUNCATED',
-          `ciphertext ends after segment ${at}, which is not final`,
-          {
-            segment: at,
-          },
-        );
+        throw truncated(`after segment ${at}, which is not final`);
       }
     }
     return authenticated(null, at);
   }
+}
+
+/** Decrypts a stream made by createEncryptor, releasing each segment's plaintext only once its tag checked out. */
+export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
+  assertBytes(init.key, 'key', aeadFormat.keyBytes);
+  const segmentBytesMax = init.segmentBytesMax ?? aeadFormat.segmentBytesMax;
+  checkSegmentBytes(segmentBytesMax);
+  const key = init.key.slice();
+  return new SegmentDecryptor(await aesGcmKey(key, init.backend), key, segmentBytesMax);
 }
 
 /** Runs `source` through `transform`, yielding its output pieces as they complete. */
