@@ -241,6 +241,26 @@ describe('tampering', () => {
     );
   });
 
+  it('property: any deleted or inserted run of bytes is refused with a DecryptionError', async () => {
+    const sealed = await sealedCopy();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(sealed.length),
+        fc.integer({ min: 1, max: 600 }),
+        fc.boolean(),
+        fc.integer(),
+        async (at, length, insert, seed) => {
+          const damaged = insert
+            ? Buffer.concat([sealed.subarray(0, at), randomData(length, seed), sealed.subarray(at)])
+            : Buffer.concat([sealed.subarray(0, at), sealed.subarray(at + length)]);
+          fc.pre(!damaged.equals(Buffer.from(sealed)));
+          await expect(decrypt(damaged, { key })).rejects.toBeInstanceOf(DecryptionError);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('a flipped byte in a segment releases no plaintext of that segment or later ones', async () => {
     const sealed = await sealedCopy();
     sealed[32 + sealedSegmentBytes + 10]! ^= 0xff; // in segment 1
