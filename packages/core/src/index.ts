@@ -1,3 +1,32 @@
+export {
+  AeadStateError,
+  type AeadTransform,
+  aeadFormat,
+  createDecryptor,
+  createEncryptor,
+  DecryptionError,
+  type DecryptionErrorCode,
+  type Decryptor,
+  type DecryptorInit,
+  decrypt,
+  decryptedSize,
+  defaultSegmentBytes,
+  type Encryptor,
+  type EncryptorInit,
+  encrypt,
+  encryptedSize,
+  generateObjectKey,
+  pipeThrough,
+} from './aead-segments.js';
+export {
+  type AesGcmBackendName,
+  type AesGcmKey,
+  aesGcmBackends,
+  aesGcmKey,
+  aesGcmLengths,
+  BackendUnavailableError,
+  nodeUpdateChunkBytes,
+} from './aes-gcm.js';
 export { assert, assertBytes, assertInt, assertNumber, describe, unreachable } from './assert.js';
 export {
   bytesToUtf8,
@@ -29,6 +58,19 @@ export {
   sha256Backend,
   sha256Portable,
 } from './hash.js';
+export {
+  decodeReadCap,
+  encodeReadCap,
+  KeyUnwrapError,
+  type KeyWrapInit,
+  keyWrapFormat,
+  type ReadCap,
+  ReadCapError,
+  readCapLength,
+  readCapPrefix,
+  unwrapObjectKey,
+  wrapObjectKey,
+} from './key-wrap.js';
 export {
   type LogFields,
   type Logger,
