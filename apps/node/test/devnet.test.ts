@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../src/devnet.js';
+import type { Devnet } from '../src/cli/devnet.js';
 import { getObject, putObject, sha256Hex, shardFiles, startDevnet, until } from './helpers.js';
 
 const MiB = 1024 * 1024;

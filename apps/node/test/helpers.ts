@@ -76,8 +76,8 @@ export async function putObject(api: string, data: Uint8Array, name = 'test.bin'
 export async function startDevnet(
   prefix: string,
   nodeConfig: Record<string, unknown>,
-): Promise<{ devnet: import('../src/devnet.js').Devnet; close: () => Promise<void> }> {
-  const { Devnet } = await import('../src/devnet.js');
+): Promise<{ devnet: import('../src/cli/devnet.js').Devnet; close: () => Promise<void> }> {
+  const { Devnet } = await import('../src/cli/devnet.js');
   const dir = await tempDir(prefix);
   const devnet = new Devnet({
     nodes: 6,
@@ -101,15 +101,15 @@ export async function startNodes(
   prefix: string,
   count: number,
   config: (index: number) => Record<string, unknown> = () => ({}),
-): Promise<{ nodes: import('../src/node.js').TrinityNode[]; close: () => Promise<void> }> {
+): Promise<{ nodes: import('../src/node/trinity-node.js').TrinityNode[]; close: () => Promise<void> }> {
   await import('../src/polyfill.js');
   const [{ TrinityNode }, { parseNodeConfig }, { MemoryLogger }] = await Promise.all([
-    import('../src/node.js'),
-    import('../src/config.js'),
+    import('../src/node/trinity-node.js'),
+    import('../src/config/config.js'),
     import('@trinity/core'),
   ]);
   const dir = await tempDir(prefix);
-  const nodes: import('../src/node.js').TrinityNode[] = [];
+  const nodes: import('../src/node/trinity-node.js').TrinityNode[] = [];
   for (let i = 0; i < count; i++) {
     const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
     const base = {

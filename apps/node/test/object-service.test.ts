@@ -4,9 +4,9 @@ import { createEncoder } from '@trinity/erasure';
 import { createManifest, type Manifest } from '@trinity/storage';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ManifestDirectory } from '../src/manifest-service.js';
-import { ObjectService } from '../src/object-service.js';
-import type { ShardTransfer } from '../src/shard-service.js';
+import type { ManifestDirectory } from '../src/services/manifests/manifest-service.js';
+import { ObjectService } from '../src/services/objects/object-service.js';
+import type { ShardTransfer } from '../src/services/shards/shard-service.js';
 import { sha256Hex } from './helpers.js';
 
 type Behaviour = 'good' | 'liar' | 'down' | 'slow';
@@ -106,7 +106,7 @@ describe('reading a stripe', () => {
 
 describe('shardBytesFor', () => {
   it('keeps the configured size for big or unknown objects and shrinks it for small ones', async () => {
-    const { shardBytesFor } = await import('../src/object-service.js');
+    const { shardBytesFor } = await import('../src/services/objects/object-service.js');
     const MiB = 1024 * 1024;
     expect(shardBytesFor(undefined, 4, MiB)).toBe(MiB);
     expect(shardBytesFor(64 * MiB, 4, MiB)).toBe(MiB);

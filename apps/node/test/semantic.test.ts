@@ -1,7 +1,7 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrinityNode } from '../src/node.js';
+import type { TrinityNode } from '../src/node/trinity-node.js';
 import { putObject, startNodes, until } from './helpers.js';
 
 interface Hit {

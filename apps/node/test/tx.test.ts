@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../src/devnet.js';
+import type { Devnet } from '../src/cli/devnet.js';
 import { getObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface StatusJson {

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { NodeError } from './errors.js';
+import { NodeError } from '../errors.js';
 
 /** Another live process has the data directory. */
 export class DataDirLockedError extends NodeError {

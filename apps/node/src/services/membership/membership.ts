@@ -1,9 +1,9 @@
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Clock, Logger } from '@trinity/core';
-import type { TrinityLibp2p } from './network.js';
-import { type RpcClient, toPeerId } from './rpc.js';
-import { type NodeInfo, nodeInfoSchema, PROTOCOLS } from './wire.js';
+import type { TrinityLibp2p } from '../../p2p/network.js';
+import { type RpcClient, toPeerId } from '../../p2p/rpc.js';
+import { type NodeInfo, nodeInfoSchema, PROTOCOLS } from '../../p2p/wire.js';
 
 /** What this node knows of another storage node. */
 export interface PeerRecord {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isTrinityError, type Logger } from '@trinity/core';
-import { BadRequestError, NodeError, ShuttingDownError } from './errors.js';
+import { BadRequestError, NodeError, ShuttingDownError } from '../errors.js';
 
 /** One route's handler: returns a JSON-able value (sent with `status`), or writes the response itself. */
 export type RouteHandler = (

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Clock, Logger } from '@trinity/core';
 import { isTrinityError } from '@trinity/core';
 import type { z } from 'zod';
-import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from './errors.js';
+import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
 import type { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
 import { framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
 

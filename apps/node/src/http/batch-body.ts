@@ -1,4 +1,4 @@
-import { BadRequestError } from './errors.js';
+import { BadRequestError } from '../errors.js';
 
 /**
  * The body of POST /v1/batches (`application/x-trinity-batch`): for each object, a 4-byte big-endian

@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface';
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils';
 import { z } from 'zod';
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 
 /** Versioned protocol ids: a breaking change to a message set gets a new id, served beside the old. */
 export const PROTOCOLS = {

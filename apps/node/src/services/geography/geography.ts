@@ -8,8 +8,8 @@ import {
   StripePlacer,
   type Topology,
 } from '@trinity/topology';
-import { NotEnoughNodesError } from './errors.js';
-import type { PeerRecord } from './membership.js';
+import { NotEnoughNodesError } from '../../errors.js';
+import type { PeerRecord } from '../membership/membership.js';
 import { type NodeRef, spreadShards } from './placement.js';
 
 /** Reputation a peer starts with before anything is known of it. */

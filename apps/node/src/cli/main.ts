@@ -1,4 +1,4 @@
-import './polyfill.js';
+import '../polyfill.js';
 import './runtime-flags.js';
 import { ConfigError, isTrinityError } from '@trinity/core';
 import { ApiError, clientCommand } from './commands/client.js';

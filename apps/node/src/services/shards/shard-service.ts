@@ -1,8 +1,8 @@
 import { fromHex, toHex } from '@trinity/core';
 import type { Manifest, ManifestStore, ShardStore } from '@trinity/storage';
-import { localManifests } from './manifest-service.js';
-import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
-import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from './wire.js';
+import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from '../../p2p/wire.js';
+import { localManifests } from '../manifests/manifest-service.js';
 
 /**
  * Deletes the shards among `hashes` that no manifest this node still holds refers to. Shards are

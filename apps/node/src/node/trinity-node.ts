@@ -4,38 +4,38 @@ import { type Clock, type Logger, randomBytes, SystemClock, toHex } from '@trini
 import { defaultBackend } from '@trinity/erasure';
 import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
 import { z } from 'zod';
-import type { NodeConfig } from './config.js';
-import { lockDataDir } from './data-dir-lock.js';
-import { ShuttingDownError } from './errors.js';
-import { writeFileAtomic } from './fs-util.js';
-import { Geography } from './geography.js';
-import { ApiServer } from './http-api.js';
-import { loadOrCreateIdentity } from './identity.js';
-import {
-  ManifestDirectory,
-  manifestHandler,
-  selectManifestRecord,
-  validateManifestRecord,
-} from './manifest-service.js';
-import { Membership } from './membership.js';
-import { createNetwork, type TrinityLibp2p } from './network.js';
-import { ObjectService } from './object-service.js';
-import { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
-import type { NodeRef } from './placement.js';
-import { RepairLoop } from './repair-loop.js';
-import { nodeRoutes } from './routes.js';
-import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from './rpc.js';
-import { SemanticService, semanticRequestSchema } from './semantic-service.js';
-import { ShardTransfer, shardHandler } from './shard-service.js';
-import { Telemetry, type TelemetrySnapshot } from './telemetry.js';
-import { TxService } from './tx-service.js';
+import type { NodeConfig } from '../config/config.js';
+import { ShuttingDownError } from '../errors.js';
+import { writeFileAtomic } from '../fs-util.js';
+import { nodeRoutes } from '../http/routes.js';
+import { ApiServer } from '../http/server.js';
+import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
+import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
+import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from '../p2p/rpc.js';
 import {
   infoRequestSchema,
   manifestRequestSchema,
   type NodeInfo,
   PROTOCOLS,
   shardRequestSchema,
-} from './wire.js';
+} from '../p2p/wire.js';
+import { Geography } from '../services/geography/geography.js';
+import type { NodeRef } from '../services/geography/placement.js';
+import {
+  ManifestDirectory,
+  manifestHandler,
+  selectManifestRecord,
+  validateManifestRecord,
+} from '../services/manifests/manifest-service.js';
+import { Membership } from '../services/membership/membership.js';
+import { ObjectService } from '../services/objects/object-service.js';
+import { RepairLoop } from '../services/repair/repair-loop.js';
+import { SemanticService, semanticRequestSchema } from '../services/semantic/semantic-service.js';
+import { ShardTransfer, shardHandler } from '../services/shards/shard-service.js';
+import { Telemetry, type TelemetrySnapshot } from '../services/telemetry/telemetry.js';
+import { TxService } from '../services/tx/tx-service.js';
+import { lockDataDir } from '../stores/data-dir-lock.js';
+import { loadOrCreateIdentity } from '../stores/identity.js';
 
 export const nodeVersion = '0.1.0';
 

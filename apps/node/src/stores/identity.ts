@@ -2,8 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { NodeError } from './errors.js';
-import { writeFileAtomic } from './fs-util.js';
+import { NodeError } from '../errors.js';
+import { writeFileAtomic } from '../fs-util.js';
 
 const identityFile = 'identity.key';
 

@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { BadRequestError, NodeError, PayloadTooLargeError } from '../errors.js';
+import { batchObjectsMax, type ObjectService } from '../services/objects/object-service.js';
+import { type SemanticService, searchTopMax } from '../services/semantic/semantic-service.js';
 import { readBatch } from './batch-body.js';
-import { BadRequestError, NodeError, PayloadTooLargeError } from './errors.js';
-import { handled, type Route } from './http-api.js';
-import type { TrinityNode } from './node.js';
-import { batchObjectsMax } from './object-service.js';
-import { searchTopMax } from './semantic-service.js';
+import { handled, type Route } from './server.js';
 
 /** Names are labels, never paths: any text but control characters and slashes, at most 255 bytes. */
 function checkName(name: string, where: string): string {
@@ -31,8 +30,18 @@ async function* requestBody(request: IncomingMessage): AsyncGenerator<Uint8Array
   if (announced !== undefined && !request.complete) throw new BadRequestError('upload was truncated');
 }
 
+/** What the HTTP API serves: the services that own the data it answers with. */
+export interface ApiServices {
+  readonly config: { readonly limits: { readonly maxObjectBytes: number } };
+  readonly objects: ObjectService;
+  readonly semantic: SemanticService | undefined;
+  status(): Record<string, unknown>;
+  listObjects(): Promise<unknown[]>;
+  objectHealth(id: string): Promise<unknown>;
+}
+
 /** The node's HTTP API. */
-export function nodeRoutes(node: TrinityNode): Route[] {
+export function nodeRoutes(node: ApiServices): Route[] {
   return [
     { method: 'GET', path: '/health', handler: async () => ({ ok: true }) },
     { method: 'GET', path: '/v1/status', handler: async () => node.status() },

@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { batchContentType, batchHeader } from '../batch-body.js';
+import { batchContentType, batchHeader } from '../../http/batch-body.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 
 export const clientHelp = `Usage:

@@ -6,11 +6,11 @@ import {
   type ManifestStore,
   objectId,
 } from '@trinity/storage';
-import type { Membership } from './membership.js';
-import type { TrinityLibp2p } from './network.js';
-import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
-import { stageManifest } from './tx-service.js';
-import { type ManifestRequest, PROTOCOLS } from './wire.js';
+import type { TrinityLibp2p } from '../../p2p/network.js';
+import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { type ManifestRequest, PROTOCOLS } from '../../p2p/wire.js';
+import type { Membership } from '../membership/membership.js';
+import { stageManifest } from '../tx/tx-service.js';
 
 const dhtPrefix = '/trinity/';
 const tombstonePrefix = 'trinity-tombstone:';

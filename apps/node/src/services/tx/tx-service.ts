@@ -15,10 +15,10 @@ import {
   type TxStagingHost,
 } from '@trinity/tx';
 import { ShardLockManager } from '@trinity/vsa';
-import { NodeError } from './errors.js';
-import { writeFileAtomic } from './fs-util.js';
-import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
-import { PROTOCOLS } from './wire.js';
+import { NodeError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs-util.js';
+import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { PROTOCOLS } from '../../p2p/wire.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {

@@ -1,4 +1,4 @@
-import { NotEnoughNodesError } from './errors.js';
+import { NotEnoughNodesError } from '../../errors.js';
 
 /** A storage node as placement sees it. */
 export interface NodeRef {

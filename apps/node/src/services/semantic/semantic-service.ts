@@ -4,12 +4,12 @@ import { fromHex, type Logger, toHex } from '@trinity/core';
 import type { ManifestStore, ShardStore } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
-import { BadRequestError } from './errors.js';
-import { localManifests } from './manifest-service.js';
-import type { Membership } from './membership.js';
-import { shardBytesFor } from './object-service.js';
-import type { RpcClient, RpcContext, RpcReply } from './rpc.js';
-import { PROTOCOLS } from './wire.js';
+import { BadRequestError } from '../../errors.js';
+import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { PROTOCOLS } from '../../p2p/wire.js';
+import { localManifests } from '../manifests/manifest-service.js';
+import type { Membership } from '../membership/membership.js';
+import { shardBytesFor } from '../objects/object-service.js';
 
 /** Dimensions of the fingerprints every node indexes (the seed's 1024). */
 const dims = 1024;

@@ -11,9 +11,9 @@ import {
   type StripeRepairResult,
   updateHolders,
 } from '@trinity/storage';
-import type { ManifestDirectory } from './manifest-service.js';
-import type { NodeRef } from './placement.js';
-import type { ShardTransfer } from './shard-service.js';
+import type { NodeRef } from '../geography/placement.js';
+import type { ManifestDirectory } from '../manifests/manifest-service.js';
+import type { ShardTransfer } from '../shards/shard-service.js';
 
 export interface RepairLoopConfig {
   readonly intervalMs: number;

@@ -7,11 +7,11 @@ import {
   ObjectNotFoundError,
   ObjectUnavailableError,
   PayloadTooLargeError,
-} from './errors.js';
-import type { ManifestDirectory } from './manifest-service.js';
-import type { NodeRef } from './placement.js';
-import type { ShardTransfer } from './shard-service.js';
-import { bundleHash, TransactionAbortedError } from './tx-service.js';
+} from '../../errors.js';
+import type { NodeRef } from '../geography/placement.js';
+import type { ManifestDirectory } from '../manifests/manifest-service.js';
+import type { ShardTransfer } from '../shards/shard-service.js';
+import { bundleHash, TransactionAbortedError } from '../tx/tx-service.js';
 
 export interface ErasureDefaults {
   readonly dataShards: number;

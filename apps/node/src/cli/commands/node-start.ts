@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { loadNodeConfig } from '../config.js';
-import { TrinityNode } from '../node.js';
+import { loadNodeConfig } from '../../config/config.js';
+import { TrinityNode } from '../../node/trinity-node.js';
 import { intFlag } from './flags.js';
 
 export const nodeStartHelp = `Usage: trinity node start [options]
