@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ReadyFile } from '../node/trinity-node.js';
+import type { ReadyFile } from '../stores/ready-file.js';
 
 /** The regions a devnet spreads its nodes over, round robin. */
 export const devnetRegions = ['us-east', 'eu-west', 'asia-east'] as const;

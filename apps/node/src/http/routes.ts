@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, NodeError, PayloadTooLargeError } from '../errors.js';
+import type { ManifestDirectory } from '../services/manifests/manifest-service.js';
 import { batchObjectsMax, type ObjectService } from '../services/objects/object-service.js';
 import { type SemanticService, searchTopMax } from '../services/semantic/semantic-service.js';
+import type { StatusService } from '../services/status/status-service.js';
 import { readBatch } from './batch-body.js';
 import { handled, type Route } from './server.js';
 
@@ -32,19 +34,20 @@ async function* requestBody(request: IncomingMessage): AsyncGenerator<Uint8Array
 
 /** What the HTTP API serves: the services that own the data it answers with. */
 export interface ApiServices {
-  readonly config: { readonly limits: { readonly maxObjectBytes: number } };
-  readonly objects: ObjectService;
-  readonly semantic: SemanticService | undefined;
-  status(): Record<string, unknown>;
-  listObjects(): Promise<unknown[]>;
-  objectHealth(id: string): Promise<unknown>;
+  /** Largest object accepted: an upload announcing more is refused before it is read. */
+  readonly maxObjectBytes: number;
+  readonly objects: Pick<ObjectService, 'put' | 'putBatch' | 'manifest' | 'read' | 'delete' | 'health'>;
+  readonly manifests: Pick<ManifestDirectory, 'list'>;
+  readonly status: Pick<StatusService, 'status'>;
+  /** Absent on a node without `--semantic`. */
+  readonly semantic: Pick<SemanticService, 'search'> | undefined;
 }
 
 /** The node's HTTP API. */
 export function nodeRoutes(node: ApiServices): Route[] {
   return [
     { method: 'GET', path: '/health', handler: async () => ({ ok: true }) },
-    { method: 'GET', path: '/v1/status', handler: async () => node.status() },
+    { method: 'GET', path: '/v1/status', handler: async () => node.status.status() },
     {
       method: 'PUT',
       path: '/v1/objects',
@@ -53,8 +56,8 @@ export function nodeRoutes(node: ApiServices): Route[] {
         const name = objectName(url);
         const length = Number(request.headers['content-length']);
         // Refuse an announced size over the limit before reading a byte of it.
-        if (Number.isSafeInteger(length) && length > node.config.limits.maxObjectBytes) {
-          throw new PayloadTooLargeError(node.config.limits.maxObjectBytes);
+        if (Number.isSafeInteger(length) && length > node.maxObjectBytes) {
+          throw new PayloadTooLargeError(node.maxObjectBytes);
         }
         return node.objects.put(requestBody(request), {
           ...(name === undefined ? {} : { name }),
@@ -81,7 +84,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
         return { objects: await node.objects.putBatch(items) };
       },
     },
-    { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.listObjects() }) },
+    { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.manifests.list() }) },
     {
       method: 'POST',
       path: '/v1/search',
@@ -127,7 +130,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
     {
       method: 'GET',
       path: '/v1/objects/:id/health',
-      handler: async (_q, _r, params) => node.objectHealth(params.id!),
+      handler: async (_q, _r, params) => node.objects.health(params.id!),
     },
     {
       method: 'DELETE',

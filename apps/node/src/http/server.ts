@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isTrinityError, type Logger } from '@trinity/core';
+import { type Clock, isTrinityError, type Logger } from '@trinity/core';
 import { BadRequestError, NodeError, ShuttingDownError } from '../errors.js';
+import type { Startable } from '../startable.js';
 
 /** One route's handler: returns a JSON-able value (sent with `status`), or writes the response itself. */
 export type RouteHandler = (
@@ -62,26 +63,71 @@ export function sendJson(response: ServerResponse, status: number, value: unknow
   response.end(body);
 }
 
+export interface ApiServerInit {
+  readonly host: string;
+  readonly port: number;
+  /** How long a stop waits for requests in progress before cutting their connections. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface ApiServerComponents {
+  readonly routes: readonly Route[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The HTTP API's factory: `apiServer(init)(components)`. */
+export function apiServer(init: ApiServerInit): (components: ApiServerComponents) => ApiServer {
+  return (components) => new ApiServer(init, components);
+}
+
 /**
  * A small JSON API server on node:http: routes matched by method and path, every error answered as
  * JSON with a code and one-line message (4xx for the caller's mistakes), and a drain for shutdown.
  */
-export class ApiServer {
+export class ApiServer implements Startable {
+  readonly #init: ApiServerInit;
   readonly #routes: readonly Route[];
+  readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #server: Server;
   #closing = false;
+  #url = '';
 
-  constructor(routes: readonly Route[], logger: Logger) {
-    this.#routes = routes;
-    this.#logger = logger;
+  constructor(init: ApiServerInit, components: ApiServerComponents) {
+    this.#init = init;
+    this.#routes = components.routes;
+    this.#clock = components.clock;
+    this.#logger = components.logger;
     this.#server = createServer((request, response) => void this.#handle(request, response));
     this.#server.headersTimeout = 30_000;
     this.#server.requestTimeout = 0; // uploads and downloads of big objects take as long as they take
     this.#server.keepAliveTimeout = 5_000;
   }
 
-  async listen(host: string, port: number): Promise<string> {
+  /** `http://host:port` once started; '' before. */
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    this.#url = await this.#listen(this.#init.host, this.#init.port);
+  }
+
+  /** Stops taking requests and waits (at most `drainTimeoutMs`) for those in progress. */
+  async stop(): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = this.#clock.setTimeout(
+      () => this.#server.closeAllConnections(),
+      this.#init.drainTimeoutMs ?? 10_000,
+    );
+    await closed;
+    this.#clock.clearTimeout(timer);
+  }
+
+  async #listen(host: string, port: number): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
@@ -94,18 +140,8 @@ export class ApiServer {
     return `http://${shownHost}:${address.port}`;
   }
 
-  /** Stops taking requests and waits (at most `timeoutMs`) for those in progress. */
-  async close(timeoutMs = 10_000): Promise<void> {
-    this.#closing = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
-    const timer = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
-    await closed;
-    clearTimeout(timer);
-  }
-
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const started = performance.now();
+    const startedMs = this.#clock.nowMs();
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://localhost');
@@ -142,7 +178,7 @@ export class ApiServer {
           method: request.method,
           path: url.pathname,
           status: response.statusCode,
-          ms: Math.round(performance.now() - started),
+          ms: this.#clock.nowMs() - startedMs,
         },
         'http',
       );

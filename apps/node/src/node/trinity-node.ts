@@ -1,57 +1,69 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, type Logger, randomBytes, SystemClock, toHex } from '@trinity/core';
+import { type Clock, type Logger, type Random, randomBytes, SystemClock } from '@trinity/core';
 import { defaultBackend } from '@trinity/erasure';
-import { BandwidthLedger, ManifestStore, Scrubber, ShardStore } from '@trinity/storage';
-import { z } from 'zod';
+import { type NodeMetrics, PrometheusMetrics, registerTrinityMetrics } from '@trinity/metrics';
+import { BandwidthLedger, ManifestStore, ShardStore } from '@trinity/storage';
 import type { NodeConfig } from '../config/config.js';
-import { ShuttingDownError } from '../errors.js';
-import { writeFileAtomic } from '../fs-util.js';
 import { nodeRoutes } from '../http/routes.js';
-import { ApiServer } from '../http/server.js';
+import { type ApiServer, apiServer } from '../http/server.js';
 import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
-import { RpcClient, serveProtocol, type TransferDirection, toPeerId } from '../p2p/rpc.js';
+import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { type Geography, geography } from '../services/geography/geography.js';
 import {
-  infoRequestSchema,
-  manifestRequestSchema,
-  type NodeInfo,
-  PROTOCOLS,
-  shardRequestSchema,
-} from '../p2p/wire.js';
-import { Geography } from '../services/geography/geography.js';
-import type { NodeRef } from '../services/geography/placement.js';
-import {
-  ManifestDirectory,
-  manifestHandler,
+  type ManifestDirectory,
+  manifestDirectory,
   selectManifestRecord,
   validateManifestRecord,
 } from '../services/manifests/manifest-service.js';
-import { Membership } from '../services/membership/membership.js';
-import { ObjectService } from '../services/objects/object-service.js';
-import { RepairLoop } from '../services/repair/repair-loop.js';
-import { SemanticService, semanticRequestSchema } from '../services/semantic/semantic-service.js';
-import { ShardTransfer, shardHandler } from '../services/shards/shard-service.js';
-import { Telemetry, type TelemetrySnapshot } from '../services/telemetry/telemetry.js';
-import { TxService } from '../services/tx/tx-service.js';
+import { type Membership, membership } from '../services/membership/membership.js';
+import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
+import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
+import {
+  type SemanticService,
+  semanticDims,
+  semanticService,
+} from '../services/semantic/semantic-service.js';
+import { type ShardTransfer, shardTransfer } from '../services/shards/shard-service.js';
+import { type StatusService, statusService } from '../services/status/status-service.js';
+import { TrafficMeter } from '../services/status/traffic.js';
+import { type Telemetry, telemetry } from '../services/telemetry/telemetry.js';
+import { type TxService, txService } from '../services/tx/tx-service.js';
+import { type Startable, startAll, stopAll } from '../startable.js';
 import { lockDataDir } from '../stores/data-dir-lock.js';
 import { loadOrCreateIdentity } from '../stores/identity.js';
+import { ReadyFileStore } from '../stores/ready-file.js';
+import { SemanticIndexFile } from '../stores/semantic-index-file.js';
+import { StagedManifests } from '../stores/staged-manifests.js';
 
 export const nodeVersion = '0.1.0';
 
-/** What a started node writes to `<dataDir>/ready.json` (and removes on a clean stop). */
-export interface ReadyFile {
-  readonly peerId: string;
-  readonly multiaddrs: string[];
-  readonly apiUrl: string;
-  readonly metricsUrl: string | undefined;
-  readonly region: string | undefined;
-  readonly pid: number;
+/** Daemon tunables that are not (yet) config: named here, in one place. */
+const tunables = {
+  /** Membership refresh while peers come and go, and the slowest it backs off to. */
+  membershipRefreshMs: 2_000,
+  membershipRefreshMaxMs: 30_000,
+  /** One DHT lookup or publication of a manifest. */
+  dhtTimeoutMs: 10_000,
+  /** A shard read slower than this is hedged with a request to another holder. */
+  hedgeAfterMs: 2_000,
+} as const;
+
+/** What the embedding process may swap in (tests, the simulator); everything else comes from config. */
+export interface TrinityNodeOptions {
+  readonly clock?: Clock;
+  /** Source of transaction ids; default: the platform's CSPRNG. */
+  readonly random?: Pick<Random, 'bytes'>;
+  /** Test hook: kill this process at a named point of the protocol (see README). */
+  readonly crashPoint?: string;
 }
 
-interface NodeParts {
+/** The stores and the network a node is built on: opened before any service exists. */
+interface Foundation {
   readonly config: NodeConfig;
   readonly logger: Logger;
+  readonly options: TrinityNodeOptions;
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
@@ -59,163 +71,235 @@ interface NodeParts {
 }
 
 /**
- * One Trinity storage node: the shard and manifest stores on disk, libp2p networking, the wire
- * protocols, region-aware placement and routing, the object service (put/get/delete), the HTTP API,
- * scrubbing, repair and metrics. Create, start, then stop.
+ * The composition root: one Trinity storage node. It opens the stores and the network, builds every
+ * service from its factory (`service(init)(components)`), starts them in dependency order and stops
+ * them in reverse. It holds no logic and answers no query: each service owns its data.
  */
 export class TrinityNode {
   readonly config: NodeConfig;
   readonly logger: Logger;
-  readonly clock: Clock = new SystemClock();
+  readonly clock: Clock;
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
-  readonly telemetry = new Telemetry();
-  readonly bandwidth = new BandwidthLedger();
+  readonly metrics: NodeMetrics;
   readonly geography: Geography;
-  readonly rpc: RpcClient;
   readonly membership: Membership;
   readonly transfer: ShardTransfer;
   readonly directory: ManifestDirectory;
+  readonly tx: TxService;
   readonly objects: ObjectService;
   readonly repair: RepairLoop;
-  readonly scrubber: Scrubber;
-  readonly #scrub = { rounds: 0, corruptionsFound: 0 };
+  readonly scrub: ScrubService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
-  #api: ApiServer | undefined;
-  #tx: TxService | undefined;
-  #apiUrl = '';
-  #metricsUrl: string | undefined;
+  readonly status: StatusService;
+  readonly telemetry: Telemetry;
+  readonly api: ApiServer;
+  readonly #ready: ReadyFileStore;
   readonly #unlock: () => Promise<void>;
+  readonly #network: Startable;
+  #started = new Set<Startable>();
+  #stopped = false;
 
-  private constructor(parts: NodeParts) {
-    ({
-      config: this.config,
-      logger: this.logger,
-      store: this.store,
-      manifests: this.manifests,
-      libp2p: this.libp2p,
-    } = parts);
-    this.#unlock = parts.unlock;
-    const selfId = this.peerId;
-    const m = this.telemetry.metrics;
-    this.geography = new Geography({
+  private constructor(f: Foundation) {
+    ({ config: this.config, logger: this.logger, store: this.store, manifests: this.manifests } = f);
+    this.libp2p = f.libp2p;
+    this.#unlock = f.unlock;
+    this.#ready = new ReadyFileStore(f.config.dataDir);
+    this.#network = { start: () => f.libp2p.start(), stop: () => f.libp2p.stop() };
+    const { config, logger, store, manifests, libp2p } = f;
+    const clock = (this.clock = f.options.clock ?? new SystemClock());
+    const selfId = libp2p.peerId.toString();
+    const log = (component: string) => logger.child({ component });
+
+    const registry = new PrometheusMetrics();
+    const m = (this.metrics = registerTrinityMetrics(registry));
+    const traffic = new TrafficMeter({ ledger: new BandwidthLedger(), metrics: m, clock });
+    const stagedManifests = new StagedManifests(join(config.dataDir, 'tx-manifests'));
+
+    const geo = (this.geography = geography({
       selfId,
-      region: this.config.region,
-      regionTopology: this.config.regionTopology,
-      ...this.config.erasure,
-      logger: this.logger.child({ component: 'geography' }),
-      onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }),
+      region: config.region,
+      regionTopology: config.regionTopology,
+      ...config.erasure,
+    })({
+      logger: log('geography'),
+      events: { onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }) },
+    }));
+    const rpc = new RpcClient(
+      { requestTimeoutMs: config.limits.requestTimeoutMs },
+      {
+        libp2p,
+        breaker: new CircuitBreaker(config.breaker),
+        limiter: new KeyedLimiter(config.limits.peerConcurrency),
+        clock,
+        onTransfer: traffic.record,
+        onOutcome: (peer, ok) => geo.onOutcome(peer, ok),
+      },
+    );
+    const server = new Libp2pProtocolServer(libp2p, {
+      logger,
+      clock,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      onTransfer: traffic.record,
     });
-    this.rpc = new RpcClient({
-      libp2p: this.libp2p,
-      breaker: new CircuitBreaker(this.config.breaker),
-      limiter: new KeyedLimiter(this.config.limits.peerConcurrency),
-      clock: this.clock,
-      requestTimeoutMs: this.config.limits.requestTimeoutMs,
-      onTransfer: (peer, direction, bytes) => this.#onTransfer(peer, direction, bytes),
-      onOutcome: (peer, ok) => this.geography.onOutcome(peer, ok),
-    });
-    this.membership = new Membership({
-      libp2p: this.libp2p,
-      rpc: this.rpc,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'membership' }),
-      bootstrap: this.config.bootstrap,
-      refreshMs: 2_000,
-      maxRefreshMs: 30_000,
-      peersMax: this.config.limits.maxConnections,
-      onPeer: (record) => this.geography.onPeer(record),
-      onPeerGone: (peer) => this.geography.onPeerGone(peer),
-      onRtt: (peer, rttMs, nowMs) => {
-        this.geography.onRtt(peer, rttMs, nowMs);
-        m.peerRttSeconds.observe(rttMs / 1000);
+    const peers = (this.membership = membership({
+      bootstrap: config.bootstrap,
+      refreshMs: tunables.membershipRefreshMs,
+      maxRefreshMs: tunables.membershipRefreshMaxMs,
+      peersMax: config.limits.maxConnections,
+    })({
+      network: libp2p,
+      rpc,
+      clock,
+      logger: log('membership'),
+      locality: geo,
+      events: {
+        onPeer: (record) => geo.onPeer(record),
+        onPeerGone: (peer) => geo.onPeerGone(peer),
+        onRtt: (peer, rttMs, nowMs) => {
+          geo.onRtt(peer, rttMs, nowMs);
+          m.peerRttSeconds.observe(rttMs / 1000);
+        },
+      },
+    }));
+    const transfer = (this.transfer = shardTransfer({ selfId })({ store, manifests, rpc, server }));
+    const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
+      manifests,
+      stagedManifests,
+      rpc,
+      server,
+      membership: peers,
+      dht: libp2p.services.dht,
+      clock,
+      logger: log('manifests'),
+    }));
+    const tx = (this.tx = txService({
+      selfId,
+      logPath: join(config.dataDir, 'tx.log'),
+      config: config.tx,
+      ...(f.options.crashPoint === undefined ? {} : { crashPoint: f.options.crashPoint }),
+    })({
+      store,
+      manifests,
+      stagedManifests,
+      rpc,
+      server,
+      clock,
+      logger: log('tx'),
+      metrics: registry,
+      crash: () => {
+        process.kill(process.pid, 'SIGKILL');
+        throw new Error('unreachable');
+      },
+    }));
+    this.objects = objectService({
+      selfId,
+      erasure: config.erasure,
+      maxObjectBytes: config.limits.maxObjectBytes,
+      maxStripesInFlight: config.limits.maxStripesInFlight,
+      hedgeAfterMs: tunables.hedgeAfterMs,
+    })({
+      store,
+      transfer,
+      directory,
+      nodes: peers,
+      placement: geo,
+      transactions: tx,
+      random: f.options.random ?? { bytes: randomBytes },
+      clock,
+      logger: log('objects'),
+      events: {
+        onBadShard: (peer) => {
+          m.fetchFailures.inc();
+          geo.onOutcome(peer, false);
+        },
       },
     });
-    this.transfer = new ShardTransfer(selfId, this.store, this.manifests, this.rpc);
-    this.directory = new ManifestDirectory({
-      selfId,
-      manifests: this.manifests,
-      rpc: this.rpc,
-      membership: this.membership,
-      libp2p: this.libp2p,
-      logger: this.logger.child({ component: 'manifests' }),
-      dataDir: this.config.dataDir,
-      dhtTimeoutMs: 10_000,
-    });
-    this.objects = new ObjectService({
-      selfId,
-      store: this.store,
-      transfer: this.transfer,
-      directory: this.directory,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'objects' }),
-      erasure: this.config.erasure,
-      maxObjectBytes: this.config.limits.maxObjectBytes,
-      maxStripesInFlight: this.config.limits.maxStripesInFlight,
-      liveNodes: () => this.liveNodes(),
-      place: (uploadKey, stripeIndex, count, nodes) =>
-        this.geography.place(uploadKey, stripeIndex, count, nodes),
-      rankHolders: (ids) => this.geography.rank(ids),
-      newTxId: () => toHex(randomBytes(16)),
-      execute: (txId, participants) => {
-        if (this.#tx === undefined) throw new ShuttingDownError();
-        // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
-        // ObjectService then waits (bounded) for the holders to show their shards.
-        return this.#tx.engine.execute(participants, { txId, awaitAcks: false });
+    const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
+      manifests,
+      directory,
+      transfer,
+      nodes: peers,
+      clock,
+      logger: log('repair'),
+      events: {
+        onStripeRepaired: (shards, bytes, seconds) => {
+          m.shardsRepaired.inc(shards);
+          m.repairBytes.inc(bytes);
+          m.repairDurationSeconds.observe(seconds);
+        },
+        onStripeFailed: () => m.repairFailures.inc(),
       },
-      onBadShard: (peer) => {
-        m.fetchFailures.inc();
-        this.geography.onOutcome(peer, false);
+    }));
+    this.scrub = scrubService(config.scrub)({
+      store,
+      clock,
+      logger: log('scrub'),
+      events: {
+        onCorruption: () => {
+          m.scrubCorruptions.inc();
+          repair.poke();
+        },
+        onRound: () => m.scrubRounds.inc(),
       },
-      hedgeAfterMs: 2_000,
     });
-    this.repair = new RepairLoop({
-      selfId,
-      manifests: this.manifests,
-      directory: this.directory,
-      transfer: this.transfer,
-      liveNodes: () => this.liveNodes(),
-      clock: this.clock,
-      logger: this.logger.child({ component: 'repair' }),
-      config: this.config.repair,
-      onStripeRepaired: (shards, bytes, seconds) => {
-        m.shardsRepaired.inc(shards);
-        m.repairBytes.inc(bytes);
-        m.repairDurationSeconds.observe(seconds);
-      },
-      onStripeFailed: () => m.repairFailures.inc(),
-    });
-    this.semantic = this.config.semantic
-      ? new SemanticService({
+    this.semantic = config.semantic
+      ? semanticService({
           selfId,
-          dataDir: this.config.dataDir,
-          store: this.store,
-          manifests: this.manifests,
-          membership: this.membership,
-          rpc: this.rpc,
-          logger: this.logger.child({ component: 'semantic' }),
-          dataShards: this.config.erasure.dataShards,
-          shardBytes: this.config.erasure.shardBytes,
+          dataShards: config.erasure.dataShards,
+          shardBytes: config.erasure.shardBytes,
+        })({
+          store,
+          manifests,
+          membership: peers,
+          rpc,
+          server,
+          indexFile: new SemanticIndexFile(join(config.dataDir, 'semantic.index'), semanticDims),
+          clock,
+          logger: log('semantic'),
         })
       : undefined;
-    this.scrubber = new Scrubber(this.store, this.config.scrub, {
-      clock: this.clock,
-      logger: this.logger.child({ component: 'scrub' }),
-      onCorruption: () => {
-        this.#scrub.corruptionsFound++;
-        m.scrubCorruptions.inc();
-        this.repair.poke();
-      },
-      onReport: () => {
-        this.#scrub.rounds++;
-        m.scrubRounds.inc();
-      },
+    const api = (this.api = apiServer({ host: config.api.host, port: config.api.port })({
+      routes: nodeRoutes({
+        maxObjectBytes: config.limits.maxObjectBytes,
+        objects: this.objects,
+        manifests: directory,
+        status: { status: () => this.status.status() },
+        semantic: this.semantic,
+      }),
+      clock,
+      logger: log('http'),
+    }));
+    this.status = statusService({ version: nodeVersion, codec: defaultBackend() })({
+      network: libp2p,
+      membership: peers,
+      geography: geo,
+      store,
+      traffic,
+      scrub: this.scrub,
+      repair,
+      tx,
+      semantic: this.semantic,
+      endpoints: { apiUrl: () => api.url, metricsUrl: () => this.telemetry.url },
+      server,
+    });
+    this.telemetry = telemetry({ prometheus: config.prometheus })({
+      registry,
+      metrics: m,
+      source: this.status,
+      clock,
+      logger,
     });
   }
 
-  static async create(config: NodeConfig, logger: Logger): Promise<TrinityNode> {
+  /** Opens the data directory (locked), the stores, the identity key and the network; then composes. */
+  static async create(
+    config: NodeConfig,
+    logger: Logger,
+    options: TrinityNodeOptions = {},
+  ): Promise<TrinityNode> {
     const unlock = await lockDataDir(config.dataDir);
     try {
       const store = await ShardStore.open(join(config.dataDir, 'shards'), {
@@ -232,7 +316,7 @@ export class TrinityNode {
         validateRecord: validateManifestRecord,
         selectRecord: selectManifestRecord,
       });
-      return new TrinityNode({ config, logger, store, manifests, libp2p, unlock });
+      return new TrinityNode({ config, logger, options, store, manifests, libp2p, unlock });
     } catch (error) {
       await unlock();
       throw error;
@@ -244,228 +328,74 @@ export class TrinityNode {
   }
 
   get apiUrl(): string {
-    return this.#apiUrl;
+    return this.api.url;
   }
 
   get region(): string | undefined {
     return this.geography.region;
   }
 
+  /**
+   * Starts every part in dependency order: protocol handlers before the network, the network before
+   * the parts that dial, the API and background loops last. A part that fails stops those started.
+   */
   async start(): Promise<void> {
-    const serveOptions = {
-      logger: this.logger,
-      requestTimeoutMs: this.config.limits.requestTimeoutMs,
-      onTransfer: (peer: string, direction: TransferDirection, bytes: number) =>
-        this.#onTransfer(peer, direction, bytes),
-    };
-    await serveProtocol(
-      this.libp2p,
-      PROTOCOLS.shard,
-      shardRequestSchema,
-      shardHandler(this.store, this.manifests),
-      serveOptions,
-    );
-    await serveProtocol(
-      this.libp2p,
-      PROTOCOLS.manifest,
-      manifestRequestSchema,
-      manifestHandler(this.manifests, this.config.dataDir),
-      serveOptions,
-    );
-    this.#tx = await TxService.open({
-      selfId: this.peerId,
-      dataDir: this.config.dataDir,
-      store: this.store,
-      manifests: this.manifests,
-      rpc: this.rpc,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'tx' }),
-      metrics: this.telemetry.prometheus,
-      config: this.config.tx,
-      ...(process.env.TRINITY_CRASH_POINT ? { crashPoint: process.env.TRINITY_CRASH_POINT } : {}),
-    });
-    await serveProtocol(this.libp2p, PROTOCOLS.tx, z.unknown(), this.#tx.handler(), serveOptions);
-    if (this.semantic !== undefined) {
-      await serveProtocol(
-        this.libp2p,
-        PROTOCOLS.semantic,
-        semanticRequestSchema,
-        this.semantic.handler(),
-        serveOptions,
-      );
-    }
-    await serveProtocol(
-      this.libp2p,
-      PROTOCOLS.info,
-      infoRequestSchema,
-      async () => ({ value: await this.#info() }),
-      serveOptions,
-    );
-    await this.libp2p.start();
-    this.#api = new ApiServer(nodeRoutes(this), this.logger.child({ component: 'http' }));
-    this.#apiUrl = await this.#api.listen(this.config.api.host, this.config.api.port);
-    this.#metricsUrl = await this.telemetry.start(
-      this.config.prometheus,
-      () => this.#snapshot(),
-      this.logger,
-    );
-    await this.membership.start();
-    this.scrubber.start();
-    this.repair.start();
-    this.#tx.start();
-    await this.semantic?.start();
-    const ready: ReadyFile = {
+    const order: Startable[] = [
+      this.transfer,
+      this.directory,
+      this.tx,
+      this.status,
+      ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.#network,
+      this.api,
+      this.telemetry,
+      this.membership,
+      this.scrub,
+      this.repair,
+    ];
+    await startAll(order);
+    this.#started = new Set(order);
+    const ready = {
       peerId: this.peerId,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
-      apiUrl: this.#apiUrl,
-      metricsUrl: this.#metricsUrl,
+      apiUrl: this.api.url,
+      metricsUrl: this.telemetry.url,
       region: this.region,
       pid: process.pid,
     };
-    await writeFileAtomic(join(this.config.dataDir, 'ready.json'), JSON.stringify(ready));
+    await this.#ready.write(ready);
     this.logger.info({ ...ready }, 'node started');
   }
 
   /** Graceful stop: refuse new requests, finish those in flight, close peers, flush the stores. */
   async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
     this.logger.info({}, 'node stopping');
-    await rm(join(this.config.dataDir, 'ready.json'), { force: true });
-    await this.#api?.close();
-    await this.scrubber.stop();
-    await this.repair.stop();
-    await this.#tx?.close();
-    await this.semantic?.stop();
-    this.membership.stop();
-    await this.telemetry.stop();
-    await this.libp2p.stop();
-    await this.manifests.close();
-    await this.store.close();
-    await this.#unlock();
-    this.logger.info({}, 'node stopped');
-  }
-
-  /** Every storage node reachable now, this one included. */
-  liveNodes(): NodeRef[] {
-    const self: NodeRef = { id: this.peerId, region: this.region ?? 'unknown' };
-    return [
-      self,
-      ...this.membership.peers().map((peer) => ({ id: peer.id, region: peer.region ?? 'unknown' })),
+    await this.#ready.remove();
+    // The API first (it drains requests in flight), then the loops and transactions, the network,
+    // the protocol handlers. stopAll stops in reverse, so the list is written last-to-stop first.
+    const order: Startable[] = [
+      this.transfer,
+      this.directory,
+      this.status,
+      this.#network,
+      this.telemetry,
+      this.membership,
+      ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.tx,
+      this.repair,
+      this.scrub,
+      this.api,
     ];
-  }
-
-  async listObjects(
-    limit = 1000,
-  ): Promise<{ id: string; name?: string; size: number; createdAtMs: number }[]> {
-    const out = [];
-    for (const id of (await this.manifests.list()).slice(0, limit)) {
-      const manifest = await this.manifests.get(id);
-      out.push({
-        id,
-        ...(manifest.name === undefined ? {} : { name: manifest.name }),
-        size: manifest.size,
-        createdAtMs: manifest.createdAtMs,
-      });
+    try {
+      await stopAll(order.filter((part) => this.#started.has(part)));
+    } finally {
+      this.#started.clear();
+      await this.manifests.close();
+      await this.store.close();
+      await this.#unlock();
     }
-    return out;
-  }
-
-  /** How many shards of each stripe are held intact right now, asked of every live holder. */
-  async objectHealth(
-    id: string,
-  ): Promise<{ id: string; minHealthy: number; stripes: { healthy: number; total: number }[] }> {
-    const manifest = await this.objects.manifest(id);
-    const live = new Set(this.liveNodes().map((node) => node.id));
-    const held = await this.transfer.heldCopies(manifest, (node) => live.has(node));
-    // Counted per shard index: a stripe of a small object can hold the same (padding) shard twice.
-    const healthy = manifest.stripes.map(
-      (entry) =>
-        entry.shards.filter((shard) =>
-          shard.holders.some((holder) => held.has(`${holder.nodeId} ${shard.hash}`)),
-        ).length,
-    );
-    const stripes = manifest.stripes.map((entry, i) => ({
-      healthy: healthy[i]!,
-      total: entry.shards.length,
-    }));
-    return { id, minHealthy: stripes.length === 0 ? 0 : Math.min(...stripes.map((s) => s.healthy)), stripes };
-  }
-
-  status(): Record<string, unknown> {
-    return {
-      nodeId: this.peerId,
-      region: this.region ?? null,
-      apiUrl: this.#apiUrl,
-      metricsUrl: this.#metricsUrl ?? null,
-      version: nodeVersion,
-      codec: defaultBackend(),
-      multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
-      connections: this.libp2p.getConnections().length,
-      peers: this.membership.peers().map((peer) => ({
-        id: peer.id,
-        region: peer.region ?? null,
-        apiUrl: peer.apiUrl ?? null,
-        rttMs: peer.rttMs === undefined ? null : Math.round(peer.rttMs * 100) / 100,
-        reputation: Math.round(this.geography.reputation(peer.id) * 1000) / 1000,
-      })),
-      store: this.store.stats(),
-      bandwidth: this.bandwidth.totals(),
-      scrub: { ...this.#scrub },
-      repair: this.repair.stats(),
-      semantic: this.semantic === undefined ? null : { indexed: this.semantic.size },
-      tx: {
-        active: this.#tx?.engine.activeCount ?? 0,
-        stagedTransactions: this.store.stagedTransactions().length,
-      },
-    };
-  }
-
-  #onTransfer(peer: string, direction: TransferDirection, bytes: number): void {
-    const nowMs = this.clock.nowMs();
-    if (direction === 'upload') {
-      this.bandwidth.recordUpload(peer, bytes, nowMs);
-      this.telemetry.metrics.bandwidthUploadBytes.inc(bytes);
-    } else {
-      this.bandwidth.recordDownload(peer, bytes, nowMs);
-      this.telemetry.metrics.bandwidthDownloadBytes.inc(bytes);
-    }
-  }
-
-  #snapshot(): TelemetrySnapshot {
-    const stats = this.store.stats();
-    const regions = new Map<string, number>();
-    for (const node of this.liveNodes()) regions.set(node.region, (regions.get(node.region) ?? 0) + 1);
-    return {
-      peers: this.membership.peers().length,
-      connections: this.libp2p.getConnections().length,
-      regions,
-      shards: stats.shardCount,
-      bytesUsed: stats.bytesUsed,
-      bytesAvailable: stats.bytesAvailable,
-      reputations: this.geography.reputations(),
-      repairQueued: this.repair.stats().queued,
-    };
-  }
-
-  async #info(): Promise<NodeInfo> {
-    const stats = this.store.stats();
-    const peers = await Promise.all(
-      this.membership
-        .peers()
-        .slice(0, 64)
-        .map(async (peer) => {
-          const stored = await this.libp2p.peerStore.get(toPeerId(peer.id)).catch(() => undefined);
-          const addrs = (stored?.addresses ?? []).map((address) => address.multiaddr.toString()).slice(0, 8);
-          return { id: peer.id, addrs };
-        }),
-    );
-    return {
-      peerId: this.peerId,
-      ...(this.region === undefined ? {} : { region: this.region }),
-      ...(this.#apiUrl === '' ? {} : { apiUrl: this.#apiUrl }),
-      version: nodeVersion,
-      capacityBytes: stats.capacityBytes,
-      bytesUsed: stats.bytesUsed,
-      peers,
-    };
+    this.logger.info({}, 'node stopped');
   }
 }

@@ -4,6 +4,7 @@ import type { Clock, Logger } from '@trinity/core';
 import { isTrinityError } from '@trinity/core';
 import type { z } from 'zod';
 import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
+import { timeoutSignal, withTimeout } from '../timers.js';
 import type { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
 import { framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
 
@@ -14,13 +15,31 @@ export interface RpcReply {
   readonly body?: Uint8Array;
 }
 
-export interface RpcClientDeps {
-  readonly libp2p: Libp2p;
+/** Bytes moved on the wire, per peer and direction (for the bandwidth ledger and its counters). */
+export type TrafficListener = (peer: string, direction: TransferDirection, bytes: number) => void;
+
+/** Calls to a peer's protocol: what services get as their `rpc` component. */
+export interface PeerRpc {
+  call(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body?: Uint8Array,
+    options?: { timeoutMs?: number },
+  ): Promise<RpcReply>;
+}
+
+export interface RpcClientInit {
+  /** One request to a peer, dial to reply. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface RpcClientComponents {
+  readonly libp2p: Pick<Libp2p, 'dialProtocol'>;
   readonly breaker: CircuitBreaker;
   readonly limiter: KeyedLimiter;
   readonly clock: Clock;
-  readonly requestTimeoutMs: number;
-  readonly onTransfer?: (peer: string, direction: TransferDirection, bytes: number) => void;
+  readonly onTransfer?: TrafficListener;
   /** Every request's transport outcome: a well-formed error reply from the peer counts as ok. */
   readonly onOutcome?: (peer: string, ok: boolean) => void;
 }
@@ -29,11 +48,13 @@ export interface RpcClientDeps {
  * Request/reply over libp2p streams, one stream per request, guarded per peer by a circuit breaker
  * and a concurrency limit. Remote errors come back as RemoteError with the peer's code.
  */
-export class RpcClient {
-  readonly #deps: RpcClientDeps;
+export class RpcClient implements PeerRpc {
+  readonly #init: RpcClientInit;
+  readonly #deps: RpcClientComponents;
 
-  constructor(deps: RpcClientDeps) {
-    this.#deps = deps;
+  constructor(init: RpcClientInit, components: RpcClientComponents) {
+    this.#init = init;
+    this.#deps = components;
   }
 
   async call(
@@ -68,7 +89,19 @@ export class RpcClient {
     body: Uint8Array | undefined,
     options: { timeoutMs?: number },
   ): Promise<RpcReply> {
-    const signal = AbortSignal.timeout(options.timeoutMs ?? this.#deps.requestTimeoutMs);
+    const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
+    return withTimeout(this.#deps.clock, timeoutMs, (signal) =>
+      this.#exchangeWithin(peer, protocol, header, body, signal),
+    );
+  }
+
+  async #exchangeWithin(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<RpcReply> {
     const stream = await this.#deps.libp2p.dialProtocol(toPeerId(peer), protocol, { signal });
     try {
       const lp = framed(stream);
@@ -108,20 +141,52 @@ export interface RpcContext {
 
 export interface ServeOptions {
   readonly logger: Logger;
+  readonly clock: Clock;
   readonly requestTimeoutMs: number;
   readonly maxInboundStreams?: number;
-  readonly onTransfer?: (peer: string, direction: TransferDirection, bytes: number) => void;
+  readonly onTransfer?: TrafficListener;
+}
+
+/** A protocol handler: gets the validated request header, returns the reply. */
+export type ProtocolHandler<S extends z.ZodType> = (
+  request: z.output<S>,
+  context: RpcContext,
+) => Promise<RpcReply>;
+
+/** Registers this node's protocol handlers: what services get as their `server` component. */
+export interface ProtocolServer {
+  handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void>;
+  unhandle(protocol: string): Promise<void>;
+}
+
+/** The libp2p-backed ProtocolServer: every handler validated, timed out and counted the same way. */
+export class Libp2pProtocolServer implements ProtocolServer {
+  readonly #libp2p: Pick<Libp2p, 'handle' | 'unhandle'>;
+  readonly #options: ServeOptions;
+
+  constructor(libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, options: ServeOptions) {
+    this.#libp2p = libp2p;
+    this.#options = options;
+  }
+
+  handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
+    return serveProtocol(this.#libp2p, protocol, schema, handler, this.#options);
+  }
+
+  async unhandle(protocol: string): Promise<void> {
+    await this.#libp2p.unhandle(protocol);
+  }
 }
 
 /**
  * Serves one protocol: every request header is validated with `schema` before the handler sees it;
  * any error becomes an error reply (code + one-line message), never a crash.
  */
-export async function serveProtocol<S extends z.ZodType>(
-  libp2p: Libp2p,
+async function serveProtocol<S extends z.ZodType>(
+  libp2p: Pick<Libp2p, 'handle'>,
   protocol: string,
   schema: S,
-  handler: (request: z.output<S>, context: RpcContext) => Promise<RpcReply>,
+  handler: ProtocolHandler<S>,
   options: ServeOptions,
 ): Promise<void> {
   const log = options.logger.child({ protocol });
@@ -129,7 +194,8 @@ export async function serveProtocol<S extends z.ZodType>(
     protocol,
     async (stream: Stream, connection: Connection) => {
       const peer = connection.remotePeer.toString();
-      const signal = AbortSignal.timeout(options.requestTimeoutMs);
+      const timeout = timeoutSignal(options.clock, options.requestTimeoutMs);
+      const signal = timeout.signal;
       const lp = framed(stream);
       try {
         const request = await readHeader(lp, schema, signal);
@@ -160,6 +226,8 @@ export async function serveProtocol<S extends z.ZodType>(
         await writeMessage(lp, { ok: false, code, message }, undefined, signal)
           .then(() => stream.close({ signal }))
           .catch(() => stream.abort(new Error(message)));
+      } finally {
+        timeout.clear();
       }
     },
     { maxInboundStreams: options.maxInboundStreams ?? 256, runOnLimitedConnection: false },

@@ -78,7 +78,8 @@ export async function nodeStart(argv: string[]): Promise<number> {
   }
   const config = await loadNodeConfig(values.config, flagsToConfig(values));
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  const node = await TrinityNode.create(config, logger);
+  const crashPoint = process.env.TRINITY_CRASH_POINT;
+  const node = await TrinityNode.create(config, logger, crashPoint ? { crashPoint } : {});
   try {
     await node.start();
   } catch (error) {

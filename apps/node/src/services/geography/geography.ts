@@ -17,7 +17,7 @@ const reputationStart = 0.9;
 /** Weight of the newest outcome in the success-rate moving average. */
 const reputationSmoothing = 0.05;
 
-export interface GeographyOptions {
+export interface GeographyInit {
   readonly selfId: string;
   /** The configured region; undefined: detected from RTTs to peers of known region. */
   readonly region: string | undefined;
@@ -26,8 +26,21 @@ export interface GeographyOptions {
   readonly dataShards: number;
   readonly parityShards: number;
   readonly shardBytes: number;
+}
+
+/** Told when placement had to relax a rule (the placement-fallback counter). */
+export interface GeographyEvents {
+  onPlacementFallback?(rule: string): void;
+}
+
+export interface GeographyComponents {
   readonly logger: Logger;
-  readonly onPlacementFallback?: (rule: string) => void;
+  readonly events?: GeographyEvents;
+}
+
+/** The geography service's factory: `geography(init)(components)`. */
+export function geography(init: GeographyInit): (components: GeographyComponents) => Geography {
+  return (components) => new Geography(init, components);
 }
 
 /**
@@ -38,15 +51,17 @@ export interface GeographyOptions {
 export class Geography {
   readonly topology: Topology = builtinTopology();
   readonly router: RegionRouter;
-  readonly #options: GeographyOptions;
+  readonly #options: GeographyInit;
+  readonly #c: GeographyComponents;
   readonly #placer: StripePlacer;
   readonly #reputation = new Map<string, number>();
   readonly #rtts = new Map<string, number>();
   readonly #regions = new Map<string, RegionId>();
   #region: RegionId | undefined;
 
-  constructor(options: GeographyOptions) {
+  constructor(options: GeographyInit, components: GeographyComponents) {
     this.#options = options;
+    this.#c = components;
     // An unknown region is a config mistake: UnknownRegionError names the known ones.
     if (options.region !== undefined) this.topology.indexOf(options.region, 'region');
     this.#region = options.region as RegionId | undefined;
@@ -112,8 +127,8 @@ export class Geography {
         shardBytes,
         stripeKey: `${uploadKey}/${stripeIndex}`,
       });
-      if (!plan.regionLossSafe) this.#options.onPlacementFallback?.('region-concentration');
-      if (plan.latencyRelaxed) this.#options.onPlacementFallback?.('write-latency');
+      if (!plan.regionLossSafe) this.#c.events?.onPlacementFallback?.('region-concentration');
+      if (plan.latencyRelaxed) this.#c.events?.onPlacementFallback?.('write-latency');
       return [...plan.nodeIds];
     } catch (error) {
       if (error instanceof PlacementError) throw new NotEnoughNodesError(error.message);
@@ -143,7 +158,7 @@ export class Geography {
     if (detection === undefined) return;
     this.#region = detection.region;
     this.router.setSelfRegion(detection.region);
-    this.#options.logger.info(
+    this.#c.logger.info(
       { region: detection.region, meanErrorMs: detection.meanErrorMs, peers: detection.peersUsed },
       'region detected from RTTs',
     );

@@ -1,4 +1,4 @@
-import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
+import { bytesToUtf8, type Clock, type Logger, utf8ToBytes } from '@trinity/core';
 import {
   decodeManifest,
   encodeManifest,
@@ -7,10 +7,12 @@ import {
   objectId,
 } from '@trinity/storage';
 import type { TrinityLibp2p } from '../../p2p/network.js';
-import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
-import { type ManifestRequest, PROTOCOLS } from '../../p2p/wire.js';
-import type { Membership } from '../membership/membership.js';
-import { stageManifest } from '../tx/tx-service.js';
+import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { type ManifestRequest, manifestRequestSchema, PROTOCOLS } from '../../p2p/wire.js';
+import type { Startable } from '../../startable.js';
+import type { StagedManifests } from '../../stores/staged-manifests.js';
+import { withTimeout } from '../../timers.js';
+import type { PeerList } from '../membership/membership.js';
 
 const dhtPrefix = '/trinity/';
 const tombstonePrefix = 'trinity-tombstone:';
@@ -69,7 +71,7 @@ export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): nu
 }
 
 /** Serves /trinity/manifest/1.0.0: peers push manifests of objects whose shards they hold, and ask for them. */
-export function manifestHandler(manifests: ManifestStore, dataDir: string) {
+export function manifestHandler(manifests: ManifestStore, staged: StagedManifests) {
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'put': {
@@ -81,39 +83,94 @@ export function manifestHandler(manifests: ManifestStore, dataDir: string) {
       case 'delete':
         return { value: await manifests.delete(request.id) };
       case 'stage':
-        await stageManifest(dataDir, request.txId, request.id, await context.readBody(request.size));
+        await staged.stage(request.txId, request.id, await context.readBody(request.size));
         return {};
     }
   };
 }
 
-export interface ManifestDirectoryDeps {
+export interface ManifestDirectoryInit {
   readonly selfId: string;
-  readonly dataDir: string;
-  readonly manifests: ManifestStore;
-  readonly rpc: RpcClient;
-  readonly membership: Membership;
-  readonly libp2p: TrinityLibp2p;
-  readonly logger: Logger;
+  /** One DHT lookup or publication. */
   readonly dhtTimeoutMs: number;
+}
+
+/** The DHT as the manifest directory uses it. */
+export type ManifestDht = Pick<TrinityLibp2p['services']['dht'], 'get' | 'put'>;
+
+export interface ManifestDirectoryComponents {
+  readonly manifests: ManifestStore;
+  readonly stagedManifests: StagedManifests;
+  readonly rpc: PeerRpc;
+  readonly server: ProtocolServer;
+  readonly membership: PeerList;
+  readonly dht: ManifestDht;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** One line of the object listing. */
+export interface ObjectSummary {
+  readonly id: string;
+  readonly name?: string;
+  readonly size: number;
+  readonly createdAtMs: number;
+}
+
+/** The manifest service's factory: `manifestDirectory(init)(components)`. */
+export function manifestDirectory(
+  init: ManifestDirectoryInit,
+): (components: ManifestDirectoryComponents) => ManifestDirectory {
+  return (components) => new ManifestDirectory(init, components);
 }
 
 /**
  * Where manifests live: in the local manifest store, on every node holding a shard of the object,
  * and in the DHT under /trinity/<object id>. Lookups try them in that order.
  */
-export class ManifestDirectory {
-  readonly #deps: ManifestDirectoryDeps;
+export class ManifestDirectory implements Startable {
+  readonly #init: ManifestDirectoryInit;
+  readonly #deps: ManifestDirectoryComponents;
 
-  constructor(deps: ManifestDirectoryDeps) {
-    this.#deps = deps;
+  constructor(init: ManifestDirectoryInit, components: ManifestDirectoryComponents) {
+    this.#init = init;
+    this.#deps = components;
+  }
+
+  /** Serves /trinity/manifest/1.0.0. */
+  async start(): Promise<void> {
+    const { server, manifests, stagedManifests } = this.#deps;
+    await server.handle(
+      PROTOCOLS.manifest,
+      manifestRequestSchema,
+      manifestHandler(manifests, stagedManifests),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.#deps.server.unhandle(PROTOCOLS.manifest);
+  }
+
+  /** The objects whose manifests this node holds, at most `limit`. */
+  async list(limit = 1000): Promise<ObjectSummary[]> {
+    const out: ObjectSummary[] = [];
+    for (const id of (await this.#deps.manifests.list()).slice(0, limit)) {
+      const manifest = await this.#deps.manifests.get(id);
+      out.push({
+        id,
+        ...(manifest.name === undefined ? {} : { name: manifest.name }),
+        size: manifest.size,
+        createdAtMs: manifest.createdAtMs,
+      });
+    }
+    return out;
   }
 
   /** Stages `manifest` on `node` for transaction `txId`: it appears there if the transaction commits. */
   async stage(node: string, txId: string, manifest: Manifest): Promise<void> {
     const bytes = encodeManifest(manifest);
     const id = objectId(manifest);
-    if (node === this.#deps.selfId) await stageManifest(this.#deps.dataDir, txId, id, bytes);
+    if (node === this.#init.selfId) await this.#deps.stagedManifests.stage(txId, id, bytes);
     else
       await this.#deps.rpc.call(
         node,
@@ -135,7 +192,7 @@ export class ManifestDirectory {
     const holders = new Set(
       manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
     );
-    holders.delete(this.#deps.selfId);
+    holders.delete(this.#init.selfId);
     await Promise.allSettled(
       [...holders].map((node) =>
         this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes),
@@ -159,7 +216,7 @@ export class ManifestDirectory {
       manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
     );
     for (const peer of this.#deps.membership.peers()) holders.add(peer.id);
-    holders.delete(this.#deps.selfId);
+    holders.delete(this.#init.selfId);
     await this.#deps.manifests.delete(id);
     await Promise.allSettled(
       [...holders].map((node) => this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'delete', id })),
@@ -184,25 +241,28 @@ export class ManifestDirectory {
   }
 
   async #fromDht(id: string): Promise<Manifest | undefined> {
-    const signal = AbortSignal.timeout(this.#deps.dhtTimeoutMs);
     try {
-      for await (const event of this.#deps.libp2p.services.dht.get(dhtKey(id), { signal })) {
-        if (event.name !== 'VALUE') continue;
-        if (isTombstone(event.value, id)) return undefined;
-        return decodeManifest(event.value, id);
-      }
+      return await withTimeout(this.#deps.clock, this.#init.dhtTimeoutMs, async (signal) => {
+        for await (const event of this.#deps.dht.get(dhtKey(id), { signal })) {
+          if (event.name !== 'VALUE') continue;
+          if (isTombstone(event.value, id)) return undefined;
+          return decodeManifest(event.value, id);
+        }
+        return undefined;
+      });
     } catch (error) {
       this.#deps.logger.debug({ id, err: (error as Error).message }, 'DHT lookup failed');
+      return undefined;
     }
-    return undefined;
   }
 
   async #dhtPut(id: string, value: Uint8Array): Promise<void> {
-    const signal = AbortSignal.timeout(this.#deps.dhtTimeoutMs);
     try {
-      for await (const _event of this.#deps.libp2p.services.dht.put(dhtKey(id), value, { signal })) {
-        // drain the query; the DHT stores the record on the closest peers it reaches
-      }
+      await withTimeout(this.#deps.clock, this.#init.dhtTimeoutMs, async (signal) => {
+        for await (const _event of this.#deps.dht.put(dhtKey(id), value, { signal })) {
+          // drain the query; the DHT stores the record on the closest peers it reaches
+        }
+      });
     } catch (error) {
       this.#deps.logger.debug({ id, err: (error as Error).message }, 'DHT put incomplete');
     }

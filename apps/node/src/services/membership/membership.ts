@@ -1,9 +1,12 @@
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { Clock, Logger } from '@trinity/core';
+import type { Clock, Logger, TimerHandle } from '@trinity/core';
 import type { TrinityLibp2p } from '../../p2p/network.js';
-import { type RpcClient, toPeerId } from '../../p2p/rpc.js';
+import { type PeerRpc, toPeerId } from '../../p2p/rpc.js';
 import { type NodeInfo, nodeInfoSchema, PROTOCOLS } from '../../p2p/wire.js';
+import type { Startable } from '../../startable.js';
+import { withTimeout } from '../../timers.js';
+import type { NodeRef } from '../geography/placement.js';
 
 /** What this node knows of another storage node. */
 export interface PeerRecord {
@@ -18,11 +21,7 @@ export interface PeerRecord {
   rttMs: number | undefined;
 }
 
-export interface MembershipOptions {
-  readonly libp2p: TrinityLibp2p;
-  readonly rpc: RpcClient;
-  readonly clock: Clock;
-  readonly logger: Logger;
+export interface MembershipInit {
   readonly bootstrap: readonly string[];
   /** How often peers are re-asked for their info and pinged while membership changes. */
   readonly refreshMs: number;
@@ -33,11 +32,48 @@ export interface MembershipOptions {
   readonly maxRefreshMs?: number;
   /** Most storage peers remembered. */
   readonly peersMax: number;
+  /** One dial, info request or ping. */
+  readonly peerTimeoutMs?: number;
+}
+
+/** The part of libp2p membership uses. */
+export type MembershipNetwork = Pick<
+  TrinityLibp2p,
+  'peerId' | 'addEventListener' | 'removeEventListener' | 'getConnections' | 'getPeers' | 'dial'
+> & { readonly services: { readonly ping: Pick<TrinityLibp2p['services']['ping'], 'ping'> } };
+
+/** Told of every membership change (geography, metrics). */
+export interface PeerEvents {
   /** Called with every fresh RTT measurement. */
-  readonly onRtt?: (peer: string, rttMs: number, nowMs: number) => void;
+  onRtt?(peer: string, rttMs: number, nowMs: number): void;
   /** Called when a peer's record changes (new peer, region learned). */
-  readonly onPeer?: (record: PeerRecord) => void;
-  readonly onPeerGone?: (peer: string) => void;
+  onPeer?(record: PeerRecord): void;
+  onPeerGone?(peer: string): void;
+}
+
+export interface MembershipComponents {
+  readonly network: MembershipNetwork;
+  readonly rpc: PeerRpc;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** This node's region as known now (configured or detected). */
+  readonly locality: { readonly region: string | undefined };
+  readonly events?: PeerEvents;
+}
+
+/** The storage peers known now: what other services get as their `membership` component. */
+export interface PeerList {
+  peers(): PeerRecord[];
+}
+
+/** Every storage node reachable now, this one included. */
+export interface LiveNodes {
+  liveNodes(): NodeRef[];
+}
+
+/** The membership service's factory: `membership(init)(components)`. */
+export function membership(init: MembershipInit): (components: MembershipComponents) => Membership {
+  return (components) => new Membership(init, components);
 }
 
 const rttSmoothing = 0.3;
@@ -47,10 +83,11 @@ const rttSmoothing = 0.3;
  * for its node info (region, API address, capacity, and some of the peers it knows, which are then
  * dialled: peer exchange), pings them for latency, and forgets those that disconnect.
  */
-export class Membership {
-  readonly #options: MembershipOptions;
+export class Membership implements Startable, PeerList, LiveNodes {
+  readonly #options: MembershipInit;
+  readonly #c: MembershipComponents;
   readonly #peers = new Map<string, PeerRecord>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #refreshing = false;
   #stopped = false;
   #intervalMs = 0;
@@ -59,20 +96,29 @@ export class Membership {
   /** Peers being asked right now: one exchange per peer at a time, whatever triggered it. */
   readonly #learning = new Set<string>();
 
-  constructor(options: MembershipOptions) {
-    this.#options = options;
+  readonly #onDisconnect = (event: CustomEvent<{ toString(): string }>) => {
+    const id = event.detail.toString();
+    this.#onChange();
+    if (this.#peers.delete(id)) this.#c.events?.onPeerGone?.(id);
+  };
+  readonly #onIdentify = (event: CustomEvent<{ protocols: string[]; peerId: { toString(): string } }>) => {
+    if (event.detail.protocols.includes(PROTOCOLS.info)) void this.#learn(event.detail.peerId.toString());
+  };
+
+  constructor(init: MembershipInit, components: MembershipComponents) {
+    this.#options = init;
+    this.#c = components;
+  }
+
+  get #timeoutMs(): number {
+    return this.#options.peerTimeoutMs ?? 5_000;
   }
 
   async start(): Promise<void> {
-    const { libp2p } = this.#options;
-    libp2p.addEventListener('peer:disconnect', (event) => {
-      const id = event.detail.toString();
-      this.#onChange();
-      if (this.#peers.delete(id)) this.#options.onPeerGone?.(id);
-    });
-    libp2p.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(PROTOCOLS.info)) void this.#learn(event.detail.peerId.toString());
-    });
+    const { network } = this.#c;
+    this.#stopped = false;
+    network.addEventListener('peer:disconnect', this.#onDisconnect);
+    network.addEventListener('peer:identify', this.#onIdentify);
     await this.#dialBootstrap();
     this.#intervalMs = this.#options.refreshMs;
     this.#schedule();
@@ -80,13 +126,24 @@ export class Membership {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#c.network.removeEventListener('peer:disconnect', this.#onDisconnect);
+    this.#c.network.removeEventListener('peer:identify', this.#onIdentify);
+    if (this.#timer !== undefined) this.#c.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Every storage node reachable now, this one included. */
+  liveNodes(): NodeRef[] {
+    const self: NodeRef = {
+      id: this.#c.network.peerId.toString(),
+      region: this.#c.locality.region ?? 'unknown',
+    };
+    return [self, ...this.peers().map((peer) => ({ id: peer.id, region: peer.region ?? 'unknown' }))];
   }
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#c.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#changed = false;
       void this.refresh().finally(() => {
@@ -95,7 +152,6 @@ export class Membership {
         this.#schedule();
       });
     }, this.#intervalMs);
-    this.#timer.unref();
   }
 
   /** Membership moved: refresh at the fast rate again (from the next round on). */
@@ -104,7 +160,7 @@ export class Membership {
     // Only a round still waiting is brought forward; one running now reschedules itself when done.
     if (this.#intervalMs > this.#options.refreshMs && this.#timer !== undefined) {
       this.#intervalMs = this.#options.refreshMs;
-      clearTimeout(this.#timer);
+      this.#c.clock.clearTimeout(this.#timer);
       this.#schedule();
     }
   }
@@ -123,12 +179,12 @@ export class Membership {
     if (this.#refreshing) return;
     this.#refreshing = true;
     try {
-      if (this.#options.libp2p.getConnections().length === 0) await this.#dialBootstrap();
-      const connected = new Set(this.#options.libp2p.getPeers().map((peer) => peer.toString()));
+      if (this.#c.network.getConnections().length === 0) await this.#dialBootstrap();
+      const connected = new Set(this.#c.network.getPeers().map((peer) => peer.toString()));
       for (const id of [...this.#peers.keys()]) {
         if (!connected.has(id) && this.#peers.delete(id)) {
           this.#changed = true;
-          this.#options.onPeerGone?.(id);
+          this.#c.events?.onPeerGone?.(id);
         }
       }
       if (connected.size !== this.#peers.size) this.#changed = true; // someone is not known yet
@@ -139,7 +195,7 @@ export class Membership {
   }
 
   async #dialBootstrap(): Promise<void> {
-    const { libp2p, logger } = this.#options;
+    const { network: libp2p, logger, clock } = this.#c;
     await Promise.allSettled(
       this.#options.bootstrap.map(async (address) => {
         let target: Multiaddr;
@@ -151,9 +207,11 @@ export class Membership {
         }
         if (target.getComponents().some((c) => c.name === 'p2p' && c.value === libp2p.peerId.toString()))
           return;
-        await libp2p.dial(target, { signal: AbortSignal.timeout(5_000) }).catch((error: Error) => {
-          logger.debug({ address, err: error.message }, 'bootstrap dial failed');
-        });
+        await withTimeout(clock, this.#timeoutMs, (signal) => libp2p.dial(target, { signal })).catch(
+          (error: Error) => {
+            logger.debug({ address, err: error.message }, 'bootstrap dial failed');
+          },
+        );
       }),
     );
   }
@@ -169,10 +227,12 @@ export class Membership {
   }
 
   async #learnOnce(id: string): Promise<void> {
-    const { rpc, clock } = this.#options;
+    const { rpc, clock } = this.#c;
     let info: NodeInfo;
     try {
-      const reply = await rpc.call(id, PROTOCOLS.info, { op: 'info' }, undefined, { timeoutMs: 5_000 });
+      const reply = await rpc.call(id, PROTOCOLS.info, { op: 'info' }, undefined, {
+        timeoutMs: this.#timeoutMs,
+      });
       info = nodeInfoSchema.parse(reply.value);
     } catch {
       return; // not a Trinity node, or unreachable: the breaker keeps count
@@ -203,7 +263,7 @@ export class Membership {
     this.#peers.set(id, record);
     if (known === undefined || regionChanged) {
       this.#onChange();
-      this.#options.onPeer?.(record);
+      this.#c.events?.onPeer?.(record);
     }
     await this.#exchange(info);
     await this.#ping(record);
@@ -211,19 +271,20 @@ export class Membership {
 
   async #ping(record: PeerRecord): Promise<void> {
     try {
-      const rttMs = await this.#options.libp2p.services.ping.ping(toPeerId(record.id), {
-        signal: AbortSignal.timeout(5_000),
-      });
+      const { network, clock } = this.#c;
+      const rttMs = await withTimeout(clock, this.#timeoutMs, (signal) =>
+        network.services.ping.ping(toPeerId(record.id), { signal }),
+      );
       record.rttMs =
         record.rttMs === undefined ? rttMs : record.rttMs + rttSmoothing * (rttMs - record.rttMs);
-      this.#options.onRtt?.(record.id, rttMs, this.#options.clock.nowMs());
+      this.#c.events?.onRtt?.(record.id, rttMs, clock.nowMs());
     } catch {
       // an unanswered ping leaves the previous estimate; disconnects are handled by the event
     }
   }
 
   async #exchange(info: NodeInfo): Promise<void> {
-    const { libp2p } = this.#options;
+    const { network: libp2p, clock } = this.#c;
     const self = libp2p.peerId.toString();
     const connected = new Set(libp2p.getPeers().map((peer) => peer.toString()));
     for (const peer of info.peers) {
@@ -231,7 +292,9 @@ export class Membership {
       if (libp2p.getConnections().length >= this.#options.peersMax) return;
       for (const address of peer.addrs) {
         try {
-          await libp2p.dial(multiaddr(`${address}/p2p/${peer.id}`), { signal: AbortSignal.timeout(5_000) });
+          await withTimeout(clock, this.#timeoutMs, (signal) =>
+            libp2p.dial(multiaddr(`${address}/p2p/${peer.id}`), { signal }),
+          );
           break;
         } catch {
           // try the next address

@@ -1,4 +1,4 @@
-import { type Clock, equalBytes, fromHex, type Logger, sha256, toHex } from '@trinity/core';
+import { type Clock, equalBytes, fromHex, type Logger, type Random, sha256, toHex } from '@trinity/core';
 import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
 import { createManifest, type Manifest, objectId, type ShardStore } from '@trinity/storage';
 import {
@@ -8,10 +8,12 @@ import {
   ObjectUnavailableError,
   PayloadTooLargeError,
 } from '../../errors.js';
+import { Repeater, sleep } from '../../timers.js';
 import type { NodeRef } from '../geography/placement.js';
 import type { ManifestDirectory } from '../manifests/manifest-service.js';
+import type { LiveNodes } from '../membership/membership.js';
 import type { ShardTransfer } from '../shards/shard-service.js';
-import { bundleHash, TransactionAbortedError } from '../tx/tx-service.js';
+import { bundleHash, TransactionAbortedError, type Transactions } from '../tx/tx-service.js';
 
 export interface ErasureDefaults {
   readonly dataShards: number;
@@ -19,38 +21,56 @@ export interface ErasureDefaults {
   readonly shardBytes: number;
 }
 
-export interface ObjectServiceDeps {
+export interface ObjectServiceInit {
   readonly selfId: string;
-  readonly store: ShardStore;
-  readonly transfer: ShardTransfer;
-  readonly directory: ManifestDirectory;
-  readonly clock: Clock;
-  readonly logger: Logger;
   readonly erasure: ErasureDefaults;
   readonly maxObjectBytes: number;
   readonly maxStripesInFlight: number;
-  /** Every storage node reachable now, this one included. */
-  readonly liveNodes: () => NodeRef[];
-  /** Node ids for the `count` shards of stripe `stripeIndex` of upload `uploadKey`. */
-  readonly place: (
-    uploadKey: string,
-    stripeIndex: number,
-    count: number,
-    nodes: readonly NodeRef[],
-  ) => string[];
-  /** Orders a stripe's candidate holders, best first (latency, reputation, locality). */
-  readonly rankHolders: (nodeIds: readonly string[]) => string[];
-  /** A fresh transaction id (8-64 lower-case hex). */
-  readonly newTxId: () => string;
-  /** Runs the two-phase commit of a put over its participants (one per holder node). */
-  readonly execute: (
-    txId: string,
-    participants: readonly { node: string; shardHash: string }[],
-  ) => Promise<{ outcome: 'committed' | 'aborted'; reason?: string }>;
-  /** A holder sent bytes that do not match the shard's hash. */
-  readonly onBadShard?: (node: string) => void;
   /** Milliseconds after which a slow shard read is hedged with a request to another holder. */
   readonly hedgeAfterMs: number;
+}
+
+/** Where shards go and whom to read them from (the geography service). */
+export interface Placement {
+  /** Node ids for the `count` shards of stripe `stripeIndex` of upload `uploadKey`. */
+  place(uploadKey: string, stripeIndex: number, count: number, nodes: readonly NodeRef[]): string[];
+  /** Orders a stripe's candidate holders, best first (latency, reputation, locality). */
+  rank(nodeIds: readonly string[]): string[];
+}
+
+/** Told when a holder sent bytes that do not match the shard's hash. */
+export interface ObjectEvents {
+  onBadShard?(node: string): void;
+}
+
+export interface ObjectServiceComponents {
+  readonly store: ShardStore;
+  readonly transfer: Pick<ShardTransfer, 'store' | 'fetch' | 'has' | 'unstage' | 'delete' | 'heldCopies'>;
+  readonly directory: Pick<ManifestDirectory, 'stage' | 'announce' | 'publish' | 'resolve' | 'unpublish'>;
+  readonly nodes: LiveNodes;
+  readonly placement: Placement;
+  readonly transactions: Transactions;
+  /** Transaction ids are drawn from it. */
+  readonly random: Pick<Random, 'bytes'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events?: ObjectEvents;
+}
+
+type ObjectServiceDeps = ObjectServiceInit & ObjectServiceComponents;
+
+/** The object service's factory: `objectService(init)(components)`. */
+export function objectService(
+  init: ObjectServiceInit,
+): (components: ObjectServiceComponents) => ObjectService {
+  return (components) => new ObjectService(init, components);
+}
+
+/** How many shards of each stripe are held intact right now. */
+export interface ObjectHealth {
+  readonly id: string;
+  readonly minHealthy: number;
+  readonly stripes: { healthy: number; total: number }[];
 }
 
 export interface PutOptions {
@@ -107,8 +127,24 @@ export class ObjectService {
   readonly #encoders = new Map<string, Encoder>();
   #uploads = 0;
 
-  constructor(deps: ObjectServiceDeps) {
-    this.#deps = deps;
+  constructor(init: ObjectServiceInit, components: ObjectServiceComponents) {
+    this.#deps = { ...init, ...components };
+  }
+
+  /** How many shards of each stripe are held intact right now, asked of every live holder. */
+  async health(id: string): Promise<ObjectHealth> {
+    const manifest = await this.manifest(id);
+    const live = new Set(this.#deps.nodes.liveNodes().map((node) => node.id));
+    const held = await this.#deps.transfer.heldCopies(manifest, (node) => live.has(node));
+    // Counted per shard index: a stripe of a small object can hold the same (padding) shard twice.
+    const stripes = manifest.stripes.map((entry) => ({
+      healthy: entry.shards.filter((shard) =>
+        shard.holders.some((holder) => held.has(`${holder.nodeId} ${shard.hash}`)),
+      ).length,
+      total: entry.shards.length,
+    }));
+    const minHealthy = stripes.length === 0 ? 0 : Math.min(...stripes.map((s) => s.healthy));
+    return { id, minHealthy, stripes };
   }
 
   /** Stores one object atomically (a batch of one). */
@@ -134,7 +170,7 @@ export class ObjectService {
     items: AsyncIterable<BatchItem> | Iterable<BatchItem>,
     options: PutOptions = {},
   ): Promise<PutResult[]> {
-    const txId = this.#deps.newTxId();
+    const txId = toHex(this.#deps.random.bytes(16));
     // Node -> hashes staged there; the coordinator always keeps a copy of the manifests.
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
     const manifests: Manifest[] = [];
@@ -164,7 +200,7 @@ export class ObjectService {
       node,
       shardHash: bundleHash(txId, node, [...hashes], ids),
     }));
-    const result = await this.#deps.execute(txId, participants);
+    const result = await this.#deps.transactions.execute(txId, participants);
     if (result.outcome !== 'committed') throw new TransactionAbortedError(txId, result.reason);
     await this.#awaitApplied(staged);
     // The holders have the manifests now; the DHT announcement only helps nodes that hold none.
@@ -188,7 +224,7 @@ export class ObjectService {
         for (let attempt = 0; wanted.length > 0 && attempt < applyPollsMax; attempt++) {
           const held = await this.#deps.transfer.has(node, wanted).catch(() => [] as boolean[]);
           if (held.length === wanted.length && held.every(Boolean)) return;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
+          await sleep(this.#deps.clock, Math.min(200, 10 * 2 ** attempt));
         }
         // Committed all the same: the holder applies it when it can (or on restart, from its log).
         if (wanted.length > 0) this.#deps.logger.warn({ node }, 'holder has not applied a committed put yet');
@@ -213,8 +249,8 @@ export class ObjectService {
     const uploadKey = `${txId}-${this.#uploads++}`;
     try {
       for await (const stripe of encodeStripes(this.#limit(item.source), erasure)) {
-        const nodes = this.#deps.liveNodes();
-        const targets = this.#deps.place(uploadKey, stripe.index, stripe.shards.length, nodes);
+        const nodes = this.#deps.nodes.liveNodes();
+        const targets = this.#deps.placement.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = { dataBytes: stripe.dataBytes, shards: [] };
         stripes.push(entry);
         size += stripe.dataBytes;
@@ -371,7 +407,7 @@ export class ObjectService {
               used.add(spare.id);
               node = spare.id;
             }
-            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+            await sleep(this.#deps.clock, 50 * attempt);
           }
         }
       }),
@@ -457,7 +493,7 @@ class StripeFetch {
     this.#stripeIndex = stripeIndex;
     const stripe = manifest.stripes[stripeIndex]!;
     this.#shards = stripe.shards.map(() => null);
-    const ranked = deps.rankHolders([
+    const ranked = deps.placement.rank([
       ...new Set(stripe.shards.flatMap((s) => s.holders.map((h) => h.nodeId))),
     ]);
     const rank = new Map(ranked.map((node, i) => [node, i]));
@@ -473,21 +509,22 @@ class StripeFetch {
     return new Promise((resolve, reject) => {
       const k = this.#manifest.erasure.dataShards;
       let done = false;
-      const hedge = setInterval(() => {
+      const hedge = new Repeater(this.#deps.clock, this.#deps.hedgeAfterMs, () => {
         if (!done && this.#running > 0) {
           this.#extra++;
           this.#launch(settle);
         }
-      }, this.#deps.hedgeAfterMs);
+      });
+      hedge.start();
       const settle = () => {
         if (done) return;
         if (this.#valid >= k) {
           done = true;
-          clearInterval(hedge);
+          void hedge.stop();
           resolve(this.#shards);
         } else if (this.#running === 0 && this.#next >= this.#candidates.length) {
           done = true;
-          clearInterval(hedge);
+          void hedge.stop();
           reject(
             new ObjectUnavailableError(
               `stripe ${this.#stripeIndex}: only ${this.#valid} of ${k} needed shards could be read`,
@@ -522,6 +559,7 @@ class StripeFetch {
                 { node: candidate.node, shard: toHex(expected) },
                 'peer sent a shard that fails its hash',
               );
+              this.#deps.events?.onBadShard?.(candidate.node);
             }
           },
           (error: Error) => {

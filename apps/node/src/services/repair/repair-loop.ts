@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@trinity/core';
+import type { Clock, Logger, TimerHandle } from '@trinity/core';
 import {
   executeStripeRepair,
   type HolderChange,
@@ -11,8 +11,11 @@ import {
   type StripeRepairResult,
   updateHolders,
 } from '@trinity/storage';
+import type { Startable } from '../../startable.js';
+import { sleep } from '../../timers.js';
 import type { NodeRef } from '../geography/placement.js';
 import type { ManifestDirectory } from '../manifests/manifest-service.js';
+import type { LiveNodes } from '../membership/membership.js';
 import type { ShardTransfer } from '../shards/shard-service.js';
 
 export interface RepairLoopConfig {
@@ -25,17 +28,29 @@ export interface RepairLoopConfig {
   readonly manifestsPerRound?: number;
 }
 
-export interface RepairLoopDeps {
+export interface RepairLoopInit extends RepairLoopConfig {
   readonly selfId: string;
-  readonly manifests: ManifestStore;
-  readonly directory: ManifestDirectory;
-  readonly transfer: ShardTransfer;
-  readonly liveNodes: () => NodeRef[];
+}
+
+/** Told of every stripe repaired or failed (the repair metrics). */
+export interface RepairEvents {
+  onStripeRepaired?(shards: number, bytes: number, seconds: number): void;
+  onStripeFailed?(): void;
+}
+
+export interface RepairLoopComponents {
+  readonly manifests: Pick<ManifestStore, 'list' | 'get'>;
+  readonly directory: Pick<ManifestDirectory, 'publish'>;
+  readonly transfer: Pick<ShardTransfer, 'heldCopies' | 'fetch' | 'store'>;
+  readonly nodes: LiveNodes;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: RepairLoopConfig;
-  readonly onStripeRepaired?: (shards: number, bytes: number, seconds: number) => void;
-  readonly onStripeFailed?: () => void;
+  readonly events?: RepairEvents;
+}
+
+/** The repair service's factory: `repairLoop(init)(components)`. */
+export function repairLoop(init: RepairLoopInit): (components: RepairLoopComponents) => RepairLoop {
+  return (components) => new RepairLoop(init, components);
 }
 
 export interface RepairStats {
@@ -55,8 +70,9 @@ export interface RepairStats {
  * concurrency limits of a RepairQueue (most endangered stripes first) and republishes the manifest.
  * Shards on unreachable nodes are rebuilt only after `nodeLossGraceMs`, so a restart is not a loss.
  */
-export class RepairLoop {
-  readonly #deps: RepairLoopDeps;
+export class RepairLoop implements Startable {
+  readonly #config: RepairLoopInit;
+  readonly #deps: RepairLoopComponents;
   readonly #queue: RepairQueue;
   readonly #downSinceMs = new Map<string, number>();
   readonly #stats: RepairStats = {
@@ -68,31 +84,33 @@ export class RepairLoop {
     queued: 0,
     running: 0,
   };
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #round: Promise<void> | undefined;
   #stopped = true;
 
-  constructor(deps: RepairLoopDeps) {
-    this.#deps = deps;
+  constructor(init: RepairLoopInit, components: RepairLoopComponents) {
+    this.#config = init;
+    this.#deps = components;
     this.#queue = new RepairQueue(
       {
-        bytesPerSecond: deps.config.bytesPerSecond,
+        bytesPerSecond: init.bytesPerSecond,
         // One second of traffic may start at once after idling, not the queue's 256 MiB default.
-        burstBytes: deps.config.bytesPerSecond,
-        maxConcurrentStripes: deps.config.maxConcurrentStripes,
+        burstBytes: init.bytesPerSecond,
+        maxConcurrentStripes: init.maxConcurrentStripes,
       },
-      deps.clock.nowMs(),
+      components.clock.nowMs(),
     );
   }
 
   start(): void {
     this.#stopped = false;
-    this.#schedule(this.#deps.config.intervalMs);
+    this.#schedule(this.#config.intervalMs);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.#round;
   }
 
@@ -108,8 +126,9 @@ export class RepairLoop {
 
   /** One full round; resolves when every task it started has finished. */
   async runOnce(): Promise<void> {
-    const { manifests, config } = this.#deps;
-    const live = new Map(this.#deps.liveNodes().map((node) => [node.id, node]));
+    const { manifests } = this.#deps;
+    const config = this.#config;
+    const live = new Map(this.#deps.nodes.liveNodes().map((node) => [node.id, node]));
     this.#trackDowntime(live);
     const ids = (await manifests.list()).slice(0, config.manifestsPerRound ?? 10_000);
     const latest = new Map<string, Manifest>();
@@ -133,17 +152,17 @@ export class RepairLoop {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    const { clock } = this.#deps;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
       this.#round = this.runOnce()
         .catch((error: Error) => this.#deps.logger.warn({ err: error.message }, 'repair round failed'))
         .finally(() => {
           this.#round = undefined;
-          if (!this.#stopped) this.#schedule(this.#deps.config.intervalMs);
+          if (!this.#stopped) this.#schedule(this.#config.intervalMs);
         });
     }, delayMs);
-    this.#timer.unref();
   }
 
   /** Forgets the downtime of nodes that are back; #health starts the clock for those that went away. */
@@ -153,7 +172,7 @@ export class RepairLoop {
 
   /** The leader of an object is its live holder with the lowest id (this node counts as live). */
   #leads(manifest: Manifest, live: Map<string, NodeRef>): boolean {
-    const self = this.#deps.selfId;
+    const self = this.#config.selfId;
     for (const stripe of manifest.stripes) {
       for (const shard of stripe.shards) {
         for (const holder of shard.holders) {
@@ -179,7 +198,7 @@ export class RepairLoop {
       }
     }
     const held = await this.#deps.transfer.heldCopies(manifest, (node) => live.has(node));
-    const graceMs = this.#deps.config.nodeLossGraceMs;
+    const graceMs = this.#config.nodeLossGraceMs;
     return (stripeIndex, shardIndex) => {
       const shard = manifest.stripes[stripeIndex]!.shards[shardIndex]!;
       for (const holder of shard.holders) {
@@ -209,14 +228,14 @@ export class RepairLoop {
           this.#stats.bytesMoved += result.bytesFetched + result.bytesStored;
           if (result.repaired.length > 0) {
             const seconds = (clock.nowMs() - startedMs) / 1000;
-            this.#deps.onStripeRepaired?.(result.repaired.length, result.bytesStored, seconds);
+            this.#deps.events?.onStripeRepaired?.(result.repaired.length, result.bytesStored, seconds);
           }
           if (result.failed.length > 0) this.#queue.fail(task.id, clock.nowMs());
           else this.#queue.complete(task.id, clock.nowMs());
         })
         .catch((error: Error) => {
           logger.warn({ task: task.id, err: error.message }, 'stripe repair failed');
-          this.#deps.onStripeFailed?.();
+          this.#deps.events?.onStripeFailed?.();
           this.#queue.fail(task.id, clock.nowMs());
         })
         .finally(() => running.delete(job));
@@ -238,7 +257,7 @@ export class RepairLoop {
       }
       const waitMs = this.#queue.nextReadyMs(clock.nowMs());
       if (waitMs === undefined) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, waitMs)));
+      await sleep(clock, Math.max(1, waitMs));
     }
     await Promise.all(running);
     return results;

@@ -1,18 +1,22 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fromHex, type Logger, toHex } from '@trinity/core';
+import { type Clock, fromHex, type Logger, toHex } from '@trinity/core';
 import type { ManifestStore, ShardStore } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
 import { BadRequestError } from '../../errors.js';
-import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { PROTOCOLS } from '../../p2p/wire.js';
+import type { Startable } from '../../startable.js';
+import type { SemanticIndexFile } from '../../stores/semantic-index-file.js';
+import { Repeater } from '../../timers.js';
 import { localManifests } from '../manifests/manifest-service.js';
-import type { Membership } from '../membership/membership.js';
+import type { PeerList } from '../membership/membership.js';
 import { shardBytesFor } from '../objects/object-service.js';
 
 /** Dimensions of the fingerprints every node indexes (the seed's 1024). */
-const dims = 1024;
+export const semanticDims = 1024;
+const dims = semanticDims;
+/** How often the index is brought in step with the shard store. */
+const syncIntervalMs = 2_000;
 /** Most results a query may ask for. */
 export const searchTopMax = 100;
 /** Most query vectors in one query: the whole file and up to 15 of its chunks. */
@@ -43,16 +47,30 @@ const hitSchema = z
   .strict();
 export type SearchHit = z.infer<typeof hitSchema> & { node?: string };
 
-export interface SemanticServiceDeps {
+export interface SemanticServiceInit {
   readonly selfId: string;
-  readonly dataDir: string;
-  readonly store: ShardStore;
-  readonly manifests: ManifestStore;
-  readonly membership: Membership;
-  readonly rpc: RpcClient;
-  readonly logger: Logger;
   readonly dataShards: number;
   readonly shardBytes: number;
+}
+
+export interface SemanticServiceComponents {
+  readonly store: Pick<ShardStore, 'entries' | 'get'>;
+  readonly manifests: ManifestStore;
+  readonly membership: PeerList;
+  readonly rpc: PeerRpc;
+  readonly server: ProtocolServer;
+  readonly indexFile: SemanticIndexFile;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+type SemanticServiceDeps = SemanticServiceInit & SemanticServiceComponents;
+
+/** The semantic service's factory: `semanticService(init)(components)`. */
+export function semanticService(
+  init: SemanticServiceInit,
+): (components: SemanticServiceComponents) => SemanticService {
+  return (components) => new SemanticService(init, components);
 }
 
 /**
@@ -61,47 +79,38 @@ export interface SemanticServiceDeps {
  * on stop), and a search fingerprints the query file (whole and in chunks), asks every node over
  * /trinity/semantic/1.0.0 and merges the hits by object, best score first.
  */
-export class SemanticService {
+export class SemanticService implements Startable {
   readonly #deps: SemanticServiceDeps;
+  readonly #syncer: Repeater;
   #index: SemanticIndex = new SemanticIndex({ dims });
-  #timer: ReturnType<typeof setInterval> | undefined;
   #syncing: Promise<void> | undefined;
 
-  constructor(deps: SemanticServiceDeps) {
-    this.#deps = deps;
+  constructor(init: SemanticServiceInit, components: SemanticServiceComponents) {
+    this.#deps = { ...init, ...components };
+    this.#syncer = new Repeater(components.clock, syncIntervalMs, () => this.sync());
   }
 
   get size(): number {
     return this.#index.size;
   }
 
-  get #path(): string {
-    return join(this.#deps.dataDir, 'semantic.index');
-  }
-
   async start(): Promise<void> {
-    if (
-      await stat(this.#path).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      try {
-        this.#index = await SemanticIndex.load(this.#path, { dims });
-      } catch (error) {
-        // A damaged index is rebuilt from the shards; it is a cache, never the source of truth.
-        this.#deps.logger.warn({ err: (error as Error).message }, 'semantic index unreadable; rebuilding');
-      }
+    try {
+      this.#index = (await this.#deps.indexFile.load()) ?? this.#index;
+    } catch (error) {
+      // A damaged index is rebuilt from the shards; it is a cache, never the source of truth.
+      this.#deps.logger.warn({ err: (error as Error).message }, 'semantic index unreadable; rebuilding');
     }
     await this.sync();
-    this.#timer = setInterval(() => void this.sync(), 2_000);
-    this.#timer.unref();
+    await this.#deps.server.handle(PROTOCOLS.semantic, semanticRequestSchema, this.handler());
+    this.#syncer.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#deps.server.unhandle(PROTOCOLS.semantic);
+    await this.#syncer.stop();
     await this.#syncing;
-    await this.#index.save(this.#path);
+    await this.#deps.indexFile.save(this.#index);
   }
 
   /** Fingerprints shards the index lacks and drops entries of shards no longer held. */

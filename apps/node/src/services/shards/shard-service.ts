@@ -1,7 +1,8 @@
 import { fromHex, toHex } from '@trinity/core';
 import type { Manifest, ManifestStore, ShardStore } from '@trinity/storage';
-import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
-import { hashesPerRequestMax, PROTOCOLS, type ShardRequest } from '../../p2p/wire.js';
+import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import { hashesPerRequestMax, PROTOCOLS, type ShardRequest, shardRequestSchema } from '../../p2p/wire.js';
+import type { Startable } from '../../startable.js';
 import { localManifests } from '../manifests/manifest-service.js';
 
 /**
@@ -52,21 +53,54 @@ export function shardHandler(store: ShardStore, manifests: ManifestStore) {
   };
 }
 
+export interface ShardTransferInit {
+  readonly selfId: string;
+}
+
+export interface ShardTransferComponents {
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly rpc: PeerRpc;
+  readonly server: ProtocolServer;
+}
+
+/** The shard service's factory: `shardTransfer(init)(components)`. */
+export function shardTransfer(
+  init: ShardTransferInit,
+): (components: ShardTransferComponents) => ShardTransfer {
+  return (components) => new ShardTransfer(init, components);
+}
+
 /**
  * The shard operations against any node, this one included: calls for this node go straight to the
  * local store, the rest over the wire.
  */
-export class ShardTransfer {
+export class ShardTransfer implements Startable {
   readonly #selfId: string;
   readonly #store: ShardStore;
   readonly #manifests: ManifestStore;
-  readonly #rpc: RpcClient;
+  readonly #rpc: PeerRpc;
+  readonly #server: ProtocolServer;
 
-  constructor(selfId: string, store: ShardStore, manifests: ManifestStore, rpc: RpcClient) {
-    this.#selfId = selfId;
-    this.#store = store;
-    this.#manifests = manifests;
-    this.#rpc = rpc;
+  constructor(init: ShardTransferInit, components: ShardTransferComponents) {
+    this.#selfId = init.selfId;
+    this.#store = components.store;
+    this.#manifests = components.manifests;
+    this.#rpc = components.rpc;
+    this.#server = components.server;
+  }
+
+  /** Serves /trinity/shard/1.0.0 from the local store. */
+  async start(): Promise<void> {
+    await this.#server.handle(
+      PROTOCOLS.shard,
+      shardRequestSchema,
+      shardHandler(this.#store, this.#manifests),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.#server.unhandle(PROTOCOLS.shard);
   }
 
   async store(

@@ -1,7 +1,5 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
-import { assertTxId, decodeManifest, type ManifestStore, type ShardStore } from '@trinity/storage';
+import { decodeManifest, type ManifestStore, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
   parseTxMessage,
@@ -15,10 +13,13 @@ import {
   type TxStagingHost,
 } from '@trinity/tx';
 import { ShardLockManager } from '@trinity/vsa';
+import { z } from 'zod';
 import { NodeError } from '../../errors.js';
-import { writeFileAtomic } from '../../fs-util.js';
-import type { RpcClient, RpcContext, RpcReply } from '../../p2p/rpc.js';
+import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { PROTOCOLS } from '../../p2p/wire.js';
+import type { Startable } from '../../startable.js';
+import type { StagedManifests } from '../../stores/staged-manifests.js';
+import { Repeater } from '../../timers.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -45,68 +46,120 @@ export function bundleHash(
 
 export interface TxServiceInit {
   readonly selfId: string;
-  readonly dataDir: string;
-  readonly store: ShardStore;
-  readonly manifests: ManifestStore;
-  readonly rpc: RpcClient;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
+  /** The transaction log's file. */
+  readonly logPath: string;
   readonly config: TxConfigInput & { orphanTtlMs: number };
   /** Test hook: kill this process at a named point of the protocol (see README). */
   readonly crashPoint?: string;
 }
+
+export interface TxServiceComponents {
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly stagedManifests: StagedManifests;
+  readonly rpc: PeerRpc;
+  readonly server: ProtocolServer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Ends this process at once (the crash-point test hook). */
+  readonly crash: () => never;
+}
+
+/** What a put needs of the transaction service: run the two-phase commit over its holders. */
+export interface Transactions {
+  execute(
+    txId: string,
+    participants: readonly { node: string; shardHash: string }[],
+  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }>;
+}
+
+/** The transaction service's factory: `txService(init)(components)`. */
+export function txService(init: TxServiceInit): (components: TxServiceComponents) => TxService {
+  return (components) => new TxService(init, components);
+}
+
+type Engine = { readonly engine: TxEngine; readonly log: TxLog };
 
 /**
  * Atomic puts for the daemon: the @trinity/tx engine (coordinator + participant) on a durable log,
  * its messages on /trinity/tx/1.0.0, vsa shard locks, and the staging host that maps prepare /
  * commit / abort onto the shard store's staging area and the manifests staged beside it.
  */
-export class TxService {
-  readonly engine: TxEngine;
+export class TxService implements Startable, Transactions {
   readonly #init: TxServiceInit;
-  readonly #log: TxLog;
+  readonly #c: TxServiceComponents;
   readonly #orphansSeenMs = new Map<string, number>();
-  #gcTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #host: StagingHost;
+  readonly #gc: Repeater;
+  #open: Engine | undefined;
 
-  private constructor(init: TxServiceInit, log: TxLog, engine: TxEngine) {
+  constructor(init: TxServiceInit, components: TxServiceComponents) {
     this.#init = init;
-    this.#log = log;
-    this.engine = engine;
-  }
-
-  static async open(init: TxServiceInit): Promise<TxService> {
-    const { orphanTtlMs: _ttl, ...config } = init.config;
-    const log = await TxLog.open(join(init.dataDir, 'tx.log'));
-    const host = new StagingHost(init);
-    let service: TxService | undefined;
-    const engine = await TxEngine.open({
-      nodeId: init.selfId,
-      log,
-      transport: { send: (to, message) => service?.send(to, message) },
-      clock: init.clock,
-      locks: new ShardLockManager(),
-      staging: host,
-      config,
-      logger: init.logger,
-    });
-    registerTxMetrics(init.metrics, engine.stats);
-    service = new TxService(init, log, engine);
-    return service;
-  }
-
-  start(): void {
-    this.#gcTimer = setInterval(
+    this.#c = components;
+    this.#host = new StagingHost(init.selfId, components);
+    this.#gc = new Repeater(
+      components.clock,
+      Math.max(1_000, init.config.orphanTtlMs / 4),
       () => void this.collectOrphans(),
-      Math.max(1_000, this.#init.config.orphanTtlMs / 4),
     );
-    this.#gcTimer.unref();
   }
 
-  async close(): Promise<void> {
-    if (this.#gcTimer !== undefined) clearInterval(this.#gcTimer);
-    await this.engine.close();
-    await this.#log.close();
+  /** The engine (coordinator + participant); only between start and stop. */
+  get engine(): TxEngine {
+    if (this.#open === undefined)
+      throw new NodeError('SHUTTING_DOWN', 'the transaction service is not running', 503);
+    return this.#open.engine;
+  }
+
+  /** Transactions in progress (0 when stopped). */
+  get activeCount(): number {
+    return this.#open?.engine.activeCount ?? 0;
+  }
+
+  /** Opens the log, recovers in-doubt transactions and serves /trinity/tx/1.0.0. */
+  async start(): Promise<void> {
+    const { orphanTtlMs: _ttl, ...config } = this.#init.config;
+    const log = await TxLog.open(this.#init.logPath);
+    try {
+      const engine = await TxEngine.open({
+        nodeId: this.#init.selfId,
+        log,
+        transport: { send: (to, message) => this.send(to, message) },
+        clock: this.#c.clock,
+        locks: new ShardLockManager(),
+        staging: this.#host,
+        config,
+        logger: this.#c.logger,
+      });
+      registerTxMetrics(this.#c.metrics, engine.stats);
+      this.#open = { engine, log };
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+    await this.#c.server.handle(PROTOCOLS.tx, z.unknown(), this.handler());
+    this.#gc.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#c.server.unhandle(PROTOCOLS.tx);
+    await this.#gc.stop();
+    const open = this.#open;
+    this.#open = undefined;
+    if (open === undefined) return;
+    await open.engine.close();
+    await open.log.close();
+  }
+
+  /** Runs a put's two-phase commit; resolves at the durable decision (holders ack later). */
+  execute(
+    txId: string,
+    participants: readonly { node: string; shardHash: string }[],
+  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }> {
+    // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
+    // the object service then waits (bounded) for the holders to show their shards.
+    return this.engine.execute(participants, { txId, awaitAcks: false });
   }
 
   /** Serves /trinity/tx/1.0.0: a message is validated, checked against its sender, then handed on. */
@@ -124,8 +177,8 @@ export class TxService {
 
   send(to: string, message: TxMessage): void {
     if (this.#init.crashPoint === 'tx-after-commit' && message.type === 'commit') this.#crash();
-    this.#init.rpc.call(to, PROTOCOLS.tx, message).catch((error: Error) => {
-      this.#init.logger.debug({ to, type: message.type, err: error.message }, 'tx message not delivered');
+    this.#c.rpc.call(to, PROTOCOLS.tx, message).catch((error: Error) => {
+      this.#c.logger.debug({ to, type: message.type, err: error.message }, 'tx message not delivered');
     });
   }
 
@@ -134,78 +187,53 @@ export class TxService {
    * is dropped once it has been seen orphaned for orphanTtlMs.
    */
   async collectOrphans(): Promise<number> {
-    const { store, clock, config } = this.#init;
+    const { store, clock, logger } = this.#c;
+    const engine = this.engine;
     const nowMs = clock.nowMs();
     const staged = new Set([
       ...store.stagedTransactions(),
-      ...(await listPendingManifestTxs(this.#init.dataDir)),
+      ...(await this.#c.stagedManifests.transactions()),
     ]);
     let dropped = 0;
     for (const txId of staged) {
-      if (
-        this.engine.participant.state(txId) !== undefined ||
-        this.engine.coordinator.status(txId) !== undefined
-      ) {
+      if (engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined) {
         this.#orphansSeenMs.delete(txId);
         continue;
       }
       const seenMs = this.#orphansSeenMs.get(txId) ?? nowMs;
       this.#orphansSeenMs.set(txId, seenMs);
-      if (nowMs - seenMs < config.orphanTtlMs || store.isCommitting(txId)) continue;
-      await new StagingHost(this.#init).abortStaged(txId);
+      if (nowMs - seenMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
+      await this.#host.abortStaged(txId);
       this.#orphansSeenMs.delete(txId);
       dropped++;
     }
     for (const txId of this.#orphansSeenMs.keys()) if (!staged.has(txId)) this.#orphansSeenMs.delete(txId);
-    if (dropped > 0) this.#init.logger.info({ dropped }, 'dropped orphaned staged transactions');
+    if (dropped > 0) logger.info({ dropped }, 'dropped orphaned staged transactions');
     return dropped;
   }
 
   #crash(): never {
-    this.#init.logger.warn({ point: this.#init.crashPoint }, 'crash point reached: killing this process');
-    process.kill(process.pid, 'SIGKILL');
-    throw new Error('unreachable');
+    this.#c.logger.warn({ point: this.#init.crashPoint }, 'crash point reached: killing this process');
+    return this.#c.crash();
   }
-}
-
-function pendingDir(dataDir: string, txId?: string): string {
-  return txId === undefined ? join(dataDir, 'tx-manifests') : join(dataDir, 'tx-manifests', txId);
-}
-
-async function listPendingManifestTxs(dataDir: string): Promise<string[]> {
-  return (await readdir(pendingDir(dataDir)).catch(() => [] as string[])).filter((name) =>
-    /^[0-9a-f]{8,64}$/.test(name),
-  );
-}
-
-/** Writes a manifest staged for `txId` (visible only if the transaction commits). */
-export async function stageManifest(
-  dataDir: string,
-  txId: string,
-  id: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  assertTxId(txId);
-  decodeManifest(bytes, id);
-  const dir = pendingDir(dataDir, txId);
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, id), bytes);
 }
 
 /** The participant's storage side: prepare checks what was staged, commit publishes it, abort drops it. */
 class StagingHost implements TxStagingHost {
-  readonly #init: TxServiceInit;
+  readonly #selfId: string;
+  readonly #c: TxServiceComponents;
 
-  constructor(init: TxServiceInit) {
-    this.#init = init;
+  constructor(selfId: string, components: TxServiceComponents) {
+    this.#selfId = selfId;
+    this.#c = components;
   }
 
   async stage(txId: string, shards: readonly StageShard[]): Promise<void> {
     const expected = bundleHash(
       txId,
-      this.#init.selfId,
-      this.#init.store.stagedShards(txId).map((hash) => toHex(hash)),
-      await this.#manifestIds(txId),
+      this.#selfId,
+      this.#c.store.stagedShards(txId).map((hash) => toHex(hash)),
+      await this.#c.stagedManifests.ids(txId),
     );
     if (shards.length !== 1 || shards[0]!.shardHash !== expected) {
       throw new NodeError(
@@ -217,37 +245,29 @@ class StagingHost implements TxStagingHost {
   }
 
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
-    const { store, manifests, dataDir } = this.#init;
+    const { store, manifests, stagedManifests } = this.#c;
     const token = shards[0]?.fencingToken;
     // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
     if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
     // Manifests first: once a shard shows (has() is true), its object's manifest shows too.
-    for (const id of await this.#manifestIds(txId)) {
-      const bytes = await readFile(join(pendingDir(dataDir, txId), id));
-      await manifests.put(decodeManifest(bytes, id));
+    for (const id of await stagedManifests.ids(txId)) {
+      await manifests.put(decodeManifest(await stagedManifests.read(txId, id), id));
     }
     await store.commitStaged(txId);
-    await rm(pendingDir(dataDir, txId), { recursive: true, force: true });
+    await stagedManifests.drop(txId);
   }
 
   async abortStaged(txId: string): Promise<void> {
-    if (!this.#init.store.isCommitting(txId)) await this.#init.store.abortStaged(txId);
-    await rm(pendingDir(this.#init.dataDir, txId), { recursive: true, force: true });
+    if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
+    await this.#c.stagedManifests.drop(txId);
   }
 
   async purgeStaged(keepTxIds: readonly string[]): Promise<void> {
     const keep = new Set(keepTxIds);
     const staged = new Set([
-      ...this.#init.store.stagedTransactions(),
-      ...(await listPendingManifestTxs(this.#init.dataDir)),
+      ...this.#c.store.stagedTransactions(),
+      ...(await this.#c.stagedManifests.transactions()),
     ]);
     for (const txId of staged) if (!keep.has(txId)) await this.abortStaged(txId);
-  }
-
-  async #manifestIds(txId: string): Promise<string[]> {
-    assertTxId(txId);
-    return (await readdir(pendingDir(this.#init.dataDir, txId)).catch(() => [] as string[])).filter((name) =>
-      /^[0-9a-f]{64}$/.test(name),
-    );
   }
 }
