@@ -61,7 +61,14 @@ describe('membership on a manual clock', () => {
         expect(protocol).toBe(PROTOCOLS.info);
         asked.push(clock.nowMs());
         return {
-          value: { peerId: peer, region: 'eu-west', version: '0.1.0', capacityBytes: 100, bytesUsed: 1, peers: [] },
+          value: {
+            peerId: peer,
+            region: 'eu-west',
+            version: '0.1.0',
+            capacityBytes: 100,
+            bytesUsed: 1,
+            peers: [],
+          },
         };
       },
     };
