@@ -1,7 +1,8 @@
 import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
-import { isNotFound, readFileBounded, removeTree, syncDir, tempPath, writeNewFile } from './_fs.js';
+import { describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
+import { syncDir, writeNewFile } from '@trinity/core/fs';
+import { isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import {
   type ManifestStoreConfig,
@@ -15,8 +16,6 @@ import {
   StoreClosedError,
 } from './errors.js';
 import { decodeManifest, encodeManifest, type Manifest, objectId, parseManifest } from './manifest.js';
-
-const idPattern = /^[0-9a-f]{64}$/;
 
 function checkId(id: unknown): asserts id is string {
   if (!isHex(id, 32))
@@ -59,7 +58,7 @@ export class ManifestStore {
     for (const path of [store.#root, store.#dir, store.#tmpDir]) {
       await mkdir(path, { recursive: true });
     }
-    await syncDir(store.#root, parsed.fsync);
+    await syncDir(store.#root, { fsync: parsed.fsync });
     store.#count = (await store.list()).length;
     return store;
   }
@@ -101,10 +100,10 @@ export class ManifestStore {
     const tmp = tempPath(this.#tmpDir, 'manifest');
     const dir = join(this.#dir, id.slice(0, 2));
     try {
-      await writeNewFile(tmp, bytes, fsync);
-      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(this.#dir, fsync);
+      await writeNewFile(tmp, bytes, { fsync: fsync });
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(this.#dir, { fsync: fsync });
       await rename(tmp, this.#path(id));
-      await syncDir(dir, fsync);
+      await syncDir(dir, { fsync: fsync });
     } catch (error) {
       await unlink(tmp).catch(() => {});
       throw error;
@@ -157,7 +156,7 @@ export class ManifestStore {
         if (isNotFound(error)) return false;
         throw error;
       }
-      await syncDir(join(this.#dir, id.slice(0, 2)), this.config.fsync);
+      await syncDir(join(this.#dir, id.slice(0, 2)), { fsync: this.config.fsync });
       this.#count--;
       return true;
     });
@@ -177,7 +176,7 @@ export class ManifestStore {
     for (const prefix of fanOut) {
       if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
       for (const name of await readdir(join(this.#dir, prefix))) {
-        if (idPattern.test(name) && name.startsWith(prefix)) ids.push(name);
+        if (isHashHex(name) && name.startsWith(prefix)) ids.push(name);
       }
     }
     return ids.sort();

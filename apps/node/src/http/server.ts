@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, isTrinityError, type Logger } from '@trinity/core';
-import { BadRequestError, NodeError, ShuttingDownError } from '../errors.js';
+import type { Clock, Logger } from '@trinity/core';
+import { BadRequestError, ShuttingDownError } from '../errors.js';
 import type { Startable } from '../startable.js';
+import { errorStatus } from './error-status.js';
 
 /** One route's handler: returns a JSON-able value (sent with `status`), or writes the response itself. */
 export type RouteHandler = (
@@ -22,23 +23,6 @@ export interface Route {
 
 /** Marks a handler result as already written to the response. */
 export const handled = Symbol('handled');
-
-/** Maps any error to an HTTP status and a JSON body `{ error: { code, message } }`. */
-export function errorStatus(error: unknown): { status: number; code: string; message: string } {
-  if (error instanceof NodeError) return { status: error.status, code: error.code, message: error.message };
-  if (isTrinityError(error)) {
-    const code = error.code;
-    const status = code.endsWith('NOT_FOUND')
-      ? 404
-      : code === 'CONFIG_INVALID' || code.endsWith('_INVALID')
-        ? 400
-        : code === 'CAPACITY_EXCEEDED' || code === 'SHARD_TOO_LARGE'
-          ? 507
-          : 500;
-    return { status, code, message: error.message };
-  }
-  return { status: 500, code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
 
 function match(route: Route, method: string, pathname: string): Record<string, string> | undefined {
   if (route.method !== method) return undefined;

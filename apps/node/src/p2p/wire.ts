@@ -1,5 +1,6 @@
 import type { Stream } from '@libp2p/interface';
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils';
+import { hashHexPattern, txIdPattern } from '@trinity/core';
 import { z } from 'zod';
 import { ProtocolError } from '../errors.js';
 
@@ -23,8 +24,8 @@ export const manifestBytesMax = 8 * 1024 * 1024;
 /** Most hashes in one has/delete request. */
 export const hashesPerRequestMax = 4096;
 
-export const hexHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
-const txId = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8-64 lower-case hex characters');
+export const hexHash = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
+const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characters');
 
 export const shardRequestSchema = z.discriminatedUnion('op', [
   z

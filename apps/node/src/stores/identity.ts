@@ -2,8 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
+import { writeFileAtomic } from '@trinity/core/fs';
 import { NodeError } from '../errors.js';
-import { writeFileAtomic } from '../fs-util.js';
 
 const identityFile = 'identity.key';
 
@@ -35,6 +35,6 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey>
     }
   }
   const key = await generateKeyPair('Ed25519');
-  await writeFileAtomic(path, privateKeyToProtobuf(key), 0o600);
+  await writeFileAtomic(path, privateKeyToProtobuf(key), { mode: 0o600 });
   return key;
 }

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs-util.js';
+import { writeFileAtomic } from '@trinity/core/fs';
 
 /** What a started node writes to `<dataDir>/ready.json` (and removes on a clean stop). */
 export interface ReadyFile {

@@ -1,10 +1,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isHashHex, isTxIdHex } from '@trinity/core';
+import { writeFileAtomic } from '@trinity/core/fs';
 import { assertTxId, decodeManifest } from '@trinity/storage';
-import { writeFileAtomic } from '../fs-util.js';
-
-const txIdPattern = /^[0-9a-f]{8,64}$/;
-const objectIdPattern = /^[0-9a-f]{64}$/;
 
 /**
  * Manifests staged by a transaction, kept beside the ManifestStore until the transaction ends:
@@ -32,7 +30,7 @@ export class StagedManifests {
   async ids(txId: string): Promise<string[]> {
     assertTxId(txId);
     const names = await readdir(join(this.#dir, txId)).catch(() => [] as string[]);
-    return names.filter((name) => objectIdPattern.test(name));
+    return names.filter((name) => isHashHex(name));
   }
 
   /** The bytes of a staged manifest (checked against its id by the caller's decode). */
@@ -50,6 +48,6 @@ export class StagedManifests {
   /** Transactions that have manifests staged here. */
   async transactions(): Promise<string[]> {
     const names = await readdir(this.#dir).catch(() => [] as string[]);
-    return names.filter((name) => txIdPattern.test(name));
+    return names.filter((name) => isTxIdHex(name));
   }
 }

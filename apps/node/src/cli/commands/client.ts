@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { isHashHex } from '@trinity/core';
 import { batchContentType, batchHeader } from '../../http/batch-body.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 
@@ -61,8 +62,7 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
 function objectId(positionals: string[]): string {
   const id = positionals[0];
   if (id === undefined) throw new ApiError('an object id is required');
-  if (!/^[0-9a-f]{64}$/.test(id))
-    throw new ApiError(`"${id.slice(0, 80)}" is not an object id (64 hex characters)`);
+  if (!isHashHex(id)) throw new ApiError(`"${id.slice(0, 80)}" is not an object id (64 hex characters)`);
   return id;
 }
 

@@ -1,4 +1,4 @@
-import { bytesToUtf8, type Clock, type Logger, utf8ToBytes } from '@trinity/core';
+import { bytesToUtf8, type Clock, isHashHex, type Logger, utf8ToBytes } from '@trinity/core';
 import {
   decodeManifest,
   encodeManifest,
@@ -25,7 +25,7 @@ function idFromKey(key: Uint8Array): string {
   const text = bytesToUtf8(key);
   if (!text.startsWith(dhtPrefix)) throw new Error('not a trinity DHT key');
   const id = text.slice(dhtPrefix.length);
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error('trinity DHT key does not name an object id');
+  if (!isHashHex(id)) throw new Error('trinity DHT key does not name an object id');
   return id;
 }
 

@@ -1,4 +1,13 @@
-import { type Clock, equalBytes, fromHex, type Logger, type Random, sha256, toHex } from '@trinity/core';
+import {
+  type Clock,
+  equalBytes,
+  fromHex,
+  isHashHex,
+  type Logger,
+  type Random,
+  sha256,
+  toHex,
+} from '@trinity/core';
 import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
 import { createManifest, type Manifest, objectId, type ShardStore } from '@trinity/storage';
 import {
@@ -275,8 +284,7 @@ export class ObjectService {
 
   /** The manifest of `id`, or ObjectNotFoundError. */
   async manifest(id: string): Promise<Manifest> {
-    if (!/^[0-9a-f]{64}$/.test(id))
-      throw new BadRequestError('object id must be 64 lower-case hex characters');
+    if (!isHashHex(id)) throw new BadRequestError('object id must be 64 lower-case hex characters');
     const manifest = await this.#deps.directory.resolve(id);
     if (manifest === undefined) throw new ObjectNotFoundError(id);
     return manifest;

@@ -1,4 +1,4 @@
-import { type Clock, fromHex, type Logger, toHex } from '@trinity/core';
+import { type Clock, fromHex, hashHexPattern, type Logger, toHex } from '@trinity/core';
 import type { ManifestStore, ShardStore } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
@@ -40,7 +40,7 @@ export type SemanticRequest = z.infer<typeof semanticRequestSchema>;
 
 const hitSchema = z
   .object({
-    objectId: z.string().regex(/^[0-9a-f]{64}$/),
+    objectId: z.string().regex(hashHexPattern),
     name: z.string().max(255).optional(),
     score: z.number(),
   })
