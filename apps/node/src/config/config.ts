@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { multiaddr } from '@multiformats/multiaddr';
 import { parseConfig } from '@trinity/core';
+import { metricsConfigSchema } from '@trinity/metrics';
+import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
+import { txConfigSchema } from '@trinity/tx';
 import { z } from 'zod';
 
 function isMultiaddr(value: string): boolean {
@@ -49,11 +52,11 @@ export const nodeConfigSchema = z
     listen: z
       .object({ host: host.default('127.0.0.1'), port: port.default(0) })
       .strict()
-      .default({ host: '127.0.0.1', port: 0 }),
+      .prefault({}),
     api: z
       .object({ host: host.default('127.0.0.1'), port: port.default(7070) })
       .strict()
-      .default({ host: '127.0.0.1', port: 7070 }),
+      .prefault({}),
     bootstrap: z
       .array(
         z
@@ -73,7 +76,7 @@ export const nodeConfigSchema = z
       .min(MiB)
       .max(2 ** 50)
       .default(10 * GiB),
-    erasure: erasureDefaultsSchema.default({ dataShards: 4, parityShards: 2, shardBytes: MiB }),
+    erasure: erasureDefaultsSchema.prefault({}),
     limits: z
       .object({
         maxConnections: z.number().int().min(2).max(10_000).default(128),
@@ -89,14 +92,7 @@ export const nodeConfigSchema = z
         maxObjects: z.number().int().min(1).max(10_000_000).default(1_000_000),
       })
       .strict()
-      .default({
-        maxConnections: 128,
-        peerConcurrency: 16,
-        requestTimeoutMs: 30_000,
-        maxObjectBytes: 64 * GiB,
-        maxStripesInFlight: 6,
-        maxObjects: 1_000_000,
-      }),
+      .prefault({}),
     breaker: z
       .object({
         failureThreshold: z.number().int().min(1).max(100).default(3),
@@ -104,17 +100,12 @@ export const nodeConfigSchema = z
         maxBackoffMs: z.number().int().min(10).max(3_600_000).default(30_000),
       })
       .strict()
-      .default({ failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 30_000 }),
-    repair: z
-      .object({
+      .prefault({}),
+    /** The repair queue's own settings (@trinity/storage), plus the loop around it. */
+    repair: repairQueueConfigSchema
+      .pick({ bytesPerSecond: true, maxConcurrentStripes: true })
+      .extend({
         intervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
-        bytesPerSecond: z
-          .number()
-          .int()
-          .min(64 * 1024)
-          .max(10 * GiB)
-          .default(64 * MiB),
-        maxConcurrentStripes: z.number().int().min(1).max(64).default(4),
         /** How long a holder may be unreachable before its shards are rebuilt elsewhere. */
         nodeLossGraceMs: z
           .number()
@@ -124,37 +115,15 @@ export const nodeConfigSchema = z
           .default(300_000),
       })
       .strict()
-      .default({
-        intervalMs: 30_000,
-        bytesPerSecond: 64 * MiB,
-        maxConcurrentStripes: 4,
-        nodeLossGraceMs: 300_000,
-      }),
-    scrub: z
-      .object({
-        intervalMs: z
-          .number()
-          .int()
-          .min(100)
-          .max(7 * 86_400_000)
-          .default(3_600_000),
-        bytesPerSecond: z
-          .number()
-          .int()
-          .min(64 * 1024)
-          .max(10 * GiB)
-          .default(32 * MiB),
-      })
-      .strict()
-      .default({ intervalMs: 3_600_000, bytesPerSecond: 32 * MiB }),
-    tx: z
-      .object({
-        /** A put not fully voted this long after prepare is aborted. */
-        prepareTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
-        /** A prepared participant that heard nothing asks the coordinator this often. */
-        statusQueryIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
-        /** The coordinator resends prepare/commit to silent participants this often. */
-        commitRetryIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
+      .prefault({}),
+    /** The scrubber's settings (@trinity/storage). */
+    scrub: scrubberConfigSchema.pick({ intervalMs: true, bytesPerSecond: true }).strict().prefault({}),
+    /** The two-phase commit's settings (@trinity/tx), plus the daemon's clean-up of orphaned uploads. */
+    tx: txConfigSchema
+      .pick({ statusQueryIntervalMs: true, commitRetryIntervalMs: true })
+      .extend({
+        /** A put's prepare follows the upload of whole stripes: the daemon waits longer than the library. */
+        prepareTimeoutMs: txConfigSchema.shape.prepareTimeoutMs.unwrap().default(30_000),
         /** Staged data of an upload that never reached prepare is dropped after this long. */
         orphanTtlMs: z
           .number()
@@ -164,20 +133,13 @@ export const nodeConfigSchema = z
           .default(1_800_000),
       })
       .strict()
-      .default({
-        prepareTimeoutMs: 30_000,
-        statusQueryIntervalMs: 1_000,
-        commitRetryIntervalMs: 1_000,
-        orphanTtlMs: 1_800_000,
-      }),
-    prometheus: z
-      .object({
-        enabled: z.boolean().default(false),
-        host: host.default('127.0.0.1'),
-        port: port.default(9464),
-      })
+      .prefault({}),
+    /** The /metrics endpoint (@trinity/metrics), on the daemon's own default port. */
+    prometheus: metricsConfigSchema
+      .pick({ enabled: true, host: true })
+      .extend({ port: metricsConfigSchema.shape.port.unwrap().default(9464) })
       .strict()
-      .default({ enabled: false, host: '127.0.0.1', port: 9464 }),
+      .prefault({}),
     regionTopology: z.boolean().default(true),
     semantic: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
