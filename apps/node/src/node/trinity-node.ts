@@ -373,13 +373,13 @@ export class TrinityNode {
     this.#stopped = true;
     this.logger.info({}, 'node stopping');
     await this.#ready.remove();
-    // The API first (it drains requests in flight), then the loops and transactions, the network,
-    // the protocol handlers. stopAll stops in reverse, so the list is written last-to-stop first.
+    // The API first (it drains requests in flight), then the loops and transactions, the protocol
+    // handlers, the network last. stopAll stops in reverse, so the list is written last-to-stop first.
     const order: Startable[] = [
+      this.#network,
       this.transfer,
       this.directory,
       this.status,
-      this.#network,
       this.telemetry,
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
