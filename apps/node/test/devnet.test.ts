@@ -23,7 +23,7 @@ describe('a 6-node devnet of real processes', () => {
       },
       breaker: { failureThreshold: 2, baseBackoffMs: 200, maxBackoffMs: 2_000 },
     }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();

@@ -85,8 +85,17 @@ export async function startDevnet(
     basePort: await freeBasePort(6),
     cliPath,
     nodeConfig,
+    // Generous: on a loaded shared machine a node process can take tens of seconds to come up.
+    startTimeoutMs: 120_000,
   });
-  await devnet.start();
+  try {
+    await devnet.start();
+  } catch (error) {
+    // A devnet that failed to start still has processes and files: remove them before failing.
+    await devnet.stop().catch(() => {});
+    await dir.remove();
+    throw error;
+  }
   return {
     devnet,
     close: async () => {

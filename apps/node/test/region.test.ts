@@ -13,7 +13,7 @@ describe('a devnet over three regions', () => {
 
   beforeAll(async () => {
     ({ devnet, close } = await startDevnet('trinity-regions-', { logLevel: 'warn' }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();

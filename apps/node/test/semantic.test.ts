@@ -43,7 +43,7 @@ describe('semantic search across a 3-node network (--semantic)', () => {
       semantic: i !== 2,
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
     })));
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await close?.();

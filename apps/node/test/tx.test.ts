@@ -23,7 +23,7 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
       },
       breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
     }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();
