@@ -119,29 +119,37 @@ export async function startNodes(
   ]);
   const dir = await tempDir(prefix);
   const nodes: import('../src/node/trinity-node.js').TrinityNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
-    const base = {
-      dataDir: `${dir.path}/n${i}`,
-      api: { port: 0 },
-      listen: { port: 0 },
-      bootstrap,
-      region: 'us-east',
-    };
-    const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
-    await node.start();
-    nodes.push(node);
-  }
-  await until(
-    'every node to see the others',
-    async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
-    20_000,
-  );
-  return {
-    nodes,
-    close: async () => {
-      for (const node of [...nodes].reverse()) await node.stop();
-      await dir.remove();
-    },
+  const close = async () => {
+    for (const node of [...nodes].reverse()) await node.stop();
+    await dir.remove();
   };
+  try {
+    await startEach();
+  } catch (error) {
+    // Nodes that did start, and the temp dir, must not outlive a failed start.
+    await close().catch(() => {});
+    throw error;
+  }
+  return { nodes, close };
+
+  async function startEach(): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
+      const base = {
+        dataDir: `${dir.path}/n${i}`,
+        api: { port: 0 },
+        listen: { port: 0 },
+        bootstrap,
+        region: 'us-east',
+      };
+      const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
+      await node.start();
+      nodes.push(node);
+    }
+    await until(
+      'every node to see the others',
+      async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
+      20_000,
+    );
+  }
 }
