@@ -2,6 +2,6 @@ import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared.ts';
 
 export default defineConfig({
-  ...packageBuild({ index: 'src/index.ts', cli: 'src/cli.ts' }),
+  ...packageBuild({ index: 'src/index.ts', cli: 'src/cli/main.ts' }),
   banner: { js: '#!/usr/bin/env node' },
 });

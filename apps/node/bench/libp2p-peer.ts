@@ -3,7 +3,7 @@
 import '../src/polyfill.js';
 import { lpStream } from '@libp2p/utils';
 import { createLibp2p } from 'libp2p';
-import { coalesceSocketWrites, transportOptions } from '../src/network.js';
+import { coalesceSocketWrites, transportOptions } from '../src/p2p/network.js';
 
 export const sinkProtocol = '/bench/sink/1.0.0';
 

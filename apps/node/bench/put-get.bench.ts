@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
-import { Devnet } from '../src/devnet.js';
+import { Devnet } from '../src/cli/devnet.js';
 import { freeBasePort, sha256Hex, tempDir } from '../test/helpers.js';
 import { benchNode, sinkProtocol } from './libp2p-peer.js';
 

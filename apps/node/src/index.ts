@@ -1,7 +1,8 @@
 import './polyfill.js';
 
-export { type NodeConfig, type NodeConfigInput, nodeConfigSchema, parseNodeConfig } from './config.js';
-export { Devnet, type DevnetNode, type DevnetOptions, devnetRegions } from './devnet.js';
+export { Devnet, type DevnetNode, type DevnetOptions, devnetRegions } from './cli/devnet.js';
+export { type NodeConfig, type NodeConfigInput, nodeConfigSchema, parseNodeConfig } from './config/config.js';
 export * from './errors.js';
-export { type ReadyFile, TrinityNode } from './node.js';
-export { PROTOCOLS } from './wire.js';
+export { TrinityNode, type TrinityNodeOptions } from './node/trinity-node.js';
+export { PROTOCOLS } from './p2p/wire.js';
+export type { ReadyFile } from './stores/ready-file.js';

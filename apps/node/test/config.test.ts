@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
-import { flagsToConfig } from '../src/commands/node-start.js';
-import { deepMerge, loadNodeConfig, parseNodeConfig } from '../src/config.js';
+import { flagsToConfig } from '../src/cli/commands/node-start.js';
+import { deepMerge, loadNodeConfig, parseNodeConfig } from '../src/config/config.js';
 import { cliPath, tempDir } from './helpers.js';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../src/devnet.js';
+import type { Devnet } from '../src/cli/devnet.js';
 import { getObject, putObject, sha256Hex, shardFiles, startDevnet, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -23,7 +23,7 @@ describe('a 6-node devnet of real processes', () => {
       },
       breaker: { failureThreshold: 2, baseBackoffMs: 200, maxBackoffMs: 2_000 },
     }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();

@@ -76,8 +76,8 @@ export async function putObject(api: string, data: Uint8Array, name = 'test.bin'
 export async function startDevnet(
   prefix: string,
   nodeConfig: Record<string, unknown>,
-): Promise<{ devnet: import('../src/devnet.js').Devnet; close: () => Promise<void> }> {
-  const { Devnet } = await import('../src/devnet.js');
+): Promise<{ devnet: import('../src/cli/devnet.js').Devnet; close: () => Promise<void> }> {
+  const { Devnet } = await import('../src/cli/devnet.js');
   const dir = await tempDir(prefix);
   const devnet = new Devnet({
     nodes: 6,
@@ -85,8 +85,17 @@ export async function startDevnet(
     basePort: await freeBasePort(6),
     cliPath,
     nodeConfig,
+    // Generous: on a loaded shared machine a node process can take tens of seconds to come up.
+    startTimeoutMs: 120_000,
   });
-  await devnet.start();
+  try {
+    await devnet.start();
+  } catch (error) {
+    // A devnet that failed to start still has processes and files: remove them before failing.
+    await devnet.stop().catch(() => {});
+    await dir.remove();
+    throw error;
+  }
   return {
     devnet,
     close: async () => {
@@ -101,38 +110,46 @@ export async function startNodes(
   prefix: string,
   count: number,
   config: (index: number) => Record<string, unknown> = () => ({}),
-): Promise<{ nodes: import('../src/node.js').TrinityNode[]; close: () => Promise<void> }> {
+): Promise<{ nodes: import('../src/node/trinity-node.js').TrinityNode[]; close: () => Promise<void> }> {
   await import('../src/polyfill.js');
   const [{ TrinityNode }, { parseNodeConfig }, { MemoryLogger }] = await Promise.all([
-    import('../src/node.js'),
-    import('../src/config.js'),
+    import('../src/node/trinity-node.js'),
+    import('../src/config/config.js'),
     import('@trinity/core'),
   ]);
   const dir = await tempDir(prefix);
-  const nodes: import('../src/node.js').TrinityNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
-    const base = {
-      dataDir: `${dir.path}/n${i}`,
-      api: { port: 0 },
-      listen: { port: 0 },
-      bootstrap,
-      region: 'us-east',
-    };
-    const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
-    await node.start();
-    nodes.push(node);
-  }
-  await until(
-    'every node to see the others',
-    async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
-    20_000,
-  );
-  return {
-    nodes,
-    close: async () => {
-      for (const node of [...nodes].reverse()) await node.stop();
-      await dir.remove();
-    },
+  const nodes: import('../src/node/trinity-node.js').TrinityNode[] = [];
+  const close = async () => {
+    for (const node of [...nodes].reverse()) await node.stop();
+    await dir.remove();
   };
+  try {
+    await startEach();
+  } catch (error) {
+    // Nodes that did start, and the temp dir, must not outlive a failed start.
+    await close().catch(() => {});
+    throw error;
+  }
+  return { nodes, close };
+
+  async function startEach(): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
+      const base = {
+        dataDir: `${dir.path}/n${i}`,
+        api: { port: 0 },
+        listen: { port: 0 },
+        bootstrap,
+        region: 'us-east',
+      };
+      const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
+      await node.start();
+      nodes.push(node);
+    }
+    await until(
+      'every node to see the others',
+      async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
+      20_000,
+    );
+  }
 }

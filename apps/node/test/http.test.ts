@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchHeader } from '../src/batch-body.js';
-import { parseNodeConfig } from '../src/config.js';
-import { type TrinityNode, TrinityNode as TrinityNodeClass } from '../src/node.js';
+import { parseNodeConfig } from '../src/config/config.js';
+import { batchHeader } from '../src/http/batch-body.js';
+import { type TrinityNode, TrinityNode as TrinityNodeClass } from '../src/node/trinity-node.js';
 import { getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
 
 /** Three in-process nodes with RS(2,1) so one process can exercise the whole HTTP API. */

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { ManualClock, MemoryLogger } from '@trinity/core';
+import { MemoryLogger, SystemClock, seededRandom } from '@trinity/core';
 import { createEncoder } from '@trinity/erasure';
 import { createManifest, type Manifest } from '@trinity/storage';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ManifestDirectory } from '../src/manifest-service.js';
-import { ObjectService } from '../src/object-service.js';
-import type { ShardTransfer } from '../src/shard-service.js';
+import type { ManifestDirectory } from '../src/services/manifests/manifest-service.js';
+import { ObjectService } from '../src/services/objects/object-service.js';
+import type { ShardTransfer } from '../src/services/shards/shard-service.js';
 import { sha256Hex } from './helpers.js';
 
 type Behaviour = 'good' | 'liar' | 'down' | 'slow';
@@ -43,23 +43,27 @@ function setup(k: number, m: number, behaviours: Behaviour[]) {
       return behaviour === 'liar' ? randomBytes(shard.length) : shard;
     },
   } as unknown as ShardTransfer;
-  const service = new ObjectService({
-    selfId: 'self',
-    store: undefined as never,
-    transfer,
-    directory: undefined as unknown as ManifestDirectory,
-    clock: new ManualClock(),
-    logger: new MemoryLogger(),
-    erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
-    maxObjectBytes: 1 << 30,
-    maxStripesInFlight: 2,
-    liveNodes: () => [],
-    place: () => [],
-    rankHolders: (ids) => [...ids],
-    hedgeAfterMs: 100,
-    newTxId: () => 'aaaaaaaa',
-    execute: async () => ({ outcome: 'committed' as const }),
-  });
+  const service = new ObjectService(
+    {
+      selfId: 'self',
+      erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
+      maxObjectBytes: 1 << 30,
+      maxStripesInFlight: 2,
+      hedgeAfterMs: 100,
+    },
+    {
+      store: undefined as never,
+      transfer,
+      directory: undefined as unknown as ManifestDirectory,
+      nodes: { liveNodes: () => [] },
+      placement: { place: () => [], rank: (ids) => [...ids] },
+      transactions: { execute: async () => ({ outcome: 'committed' as const }) },
+      random: seededRandom(1),
+      // Real time: the 'slow' holders sleep on the host's timers and reads hedge after 100 ms.
+      clock: new SystemClock(),
+      logger: new MemoryLogger(),
+    },
+  );
   return { service, manifest, data, asked };
 }
 
@@ -106,7 +110,7 @@ describe('reading a stripe', () => {
 
 describe('shardBytesFor', () => {
   it('keeps the configured size for big or unknown objects and shrinks it for small ones', async () => {
-    const { shardBytesFor } = await import('../src/object-service.js');
+    const { shardBytesFor } = await import('../src/services/objects/object-service.js');
     const MiB = 1024 * 1024;
     expect(shardBytesFor(undefined, 4, MiB)).toBe(MiB);
     expect(shardBytesFor(64 * MiB, 4, MiB)).toBe(MiB);

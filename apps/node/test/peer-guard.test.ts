@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, KeyedLimiter, Semaphore } from '../src/peer-guard.js';
+import { CircuitBreaker, KeyedLimiter, Semaphore } from '../src/p2p/peer-guard.js';
 
 describe('CircuitBreaker', () => {
   const options = { failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 8_000 };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../src/devnet.js';
+import type { Devnet } from '../src/cli/devnet.js';
 import { getObject, putObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface ManifestJson {
@@ -13,7 +13,7 @@ describe('a devnet over three regions', () => {
 
   beforeAll(async () => {
     ({ devnet, close } = await startDevnet('trinity-regions-', { logLevel: 'warn' }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();

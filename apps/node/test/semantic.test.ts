@@ -1,7 +1,7 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrinityNode } from '../src/node.js';
+import type { TrinityNode } from '../src/node/trinity-node.js';
 import { putObject, startNodes, until } from './helpers.js';
 
 interface Hit {
@@ -43,7 +43,7 @@ describe('semantic search across a 3-node network (--semantic)', () => {
       semantic: i !== 2,
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
     })));
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await close?.();

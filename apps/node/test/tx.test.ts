@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../src/devnet.js';
+import type { Devnet } from '../src/cli/devnet.js';
 import { getObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface StatusJson {
@@ -23,7 +23,7 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
       },
       breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
     }));
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await close?.();

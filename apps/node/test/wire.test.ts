@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
 import { MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNodeConfig } from '../src/config.js';
-import { TrinityNode } from '../src/node.js';
-import { toPeerId } from '../src/rpc.js';
-import { frameBytesMax, PROTOCOLS } from '../src/wire.js';
+import { parseNodeConfig } from '../src/config/config.js';
+import { TrinityNode } from '../src/node/trinity-node.js';
+import { toPeerId } from '../src/p2p/rpc.js';
+import { frameBytesMax, PROTOCOLS } from '../src/p2p/wire.js';
 import { sha256Hex, tempDir } from './helpers.js';
 
 const encoder = new TextEncoder();

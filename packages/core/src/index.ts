@@ -58,6 +58,7 @@ export {
   sha256Backend,
   sha256Portable,
 } from './hash.js';
+export { hashHexPattern, isHashHex, isTxIdHex, txIdPattern } from './ids.js';
 export {
   decodeReadCap,
   encodeReadCap,

@@ -1,4 +1,4 @@
-import { assertInt, describe, parseConfig } from '@trinity/core';
+import { assertInt, describe, equalBytes, parseConfig } from '@trinity/core';
 import { selectKernel } from './backend.js';
 import { checkShardCounts, type ErasureConfig, type ErasureOptions, erasureConfigSchema } from './config.js';
 import { LruCache } from './decode-cache.js';
@@ -114,7 +114,7 @@ class ReedSolomonEncoder implements Encoder {
       const inputs = shards.slice(0, this.dataShards).map((shard) => shard.subarray(start, end));
       this.#kernel.multiply(this.#parity, inputs, outputs, end - start);
       for (let j = 0; j < this.parityShards; j++) {
-        if (!bytesEqual(outputs[j]!, shards[this.dataShards + j]!.subarray(start, end))) return false;
+        if (!equalBytes(outputs[j]!, shards[this.dataShards + j]!.subarray(start, end))) return false;
       }
     }
     return true;
@@ -252,12 +252,6 @@ class ReedSolomonEncoder implements Encoder {
       decodeCacheMisses: this.#cache.misses,
     };
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

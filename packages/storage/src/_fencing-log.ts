@@ -1,6 +1,7 @@
 import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import { assert, equalBytes, fromHex, sha256, toHex } from '@trinity/core';
-import { isNotFound, syncDir, tempPath, writeAll, writeNewFile } from './_fs.js';
+import { syncDir, writeAll, writeNewFile } from '@trinity/core/fs';
+import { isNotFound, tempPath } from './_fs.js';
 import { StoreFormatError } from './errors.js';
 
 const magic = new TextEncoder().encode('TRFENC01');
@@ -154,9 +155,9 @@ export class FencingLog {
       offset += recordBytes;
     }
     const tmp = tempPath(this.#tmpDir, 'fencing');
-    await writeNewFile(tmp, out, this.#sync);
+    await writeNewFile(tmp, out, { fsync: this.#sync });
     await rename(tmp, this.#path);
-    await syncDir(this.#dir, this.#sync);
+    await syncDir(this.#dir, { fsync: this.#sync });
     this.#endOffset = out.length;
   }
 }

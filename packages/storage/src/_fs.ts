@@ -1,5 +1,5 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toHex } from '@trinity/core';
 
@@ -17,37 +17,6 @@ export function isExists(error: unknown): boolean {
 /** A fresh, unguessable temp file name inside `tmpDir`. */
 export function tempPath(tmpDir: string, label: string): string {
   return join(tmpDir, `${label}-${toHex(nodeRandomBytes(12))}.tmp`);
-}
-
-/** Writes all of `data` at `position` of the file, however many writes that takes. */
-export async function writeAll(handle: FileHandle, data: Uint8Array, position = 0): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position + offset);
-    offset += bytesWritten;
-  }
-}
-
-/** Writes `data` to a new file at `path` (which must not exist) and, when `sync`, fsyncs it before closing. */
-export async function writeNewFile(path: string, data: Uint8Array, sync: boolean): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await writeAll(handle, data);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsyncs a folder so that entries created, renamed or removed in it survive a power cut. */
-export async function syncDir(path: string, sync: boolean): Promise<void> {
-  if (!sync) return;
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** What readFileBounded found. */

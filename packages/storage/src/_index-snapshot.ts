@@ -1,6 +1,7 @@
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { equalBytes, fromHex, sha256, toHex } from '@trinity/core';
-import { isNotFound, syncDir, tempPath, writeNewFile } from './_fs.js';
+import { syncDir, writeNewFile } from '@trinity/core/fs';
+import { isNotFound, tempPath } from './_fs.js';
 
 const magic = new TextEncoder().encode('TRIDX001');
 const entryBytes = 36; // hash 32 + size u32 4
@@ -31,9 +32,9 @@ export async function writeIndexSnapshot(
   out.set(body, 0);
   out.set(sha256(body), body.length);
   const tmp = tempPath(tmpDir, 'index');
-  await writeNewFile(tmp, out, sync);
+  await writeNewFile(tmp, out, { fsync: sync });
   await rename(tmp, path);
-  await syncDir(dir, sync);
+  await syncDir(dir, { fsync: sync });
 }
 
 /** Reads and deletes the snapshot; undefined when there is none or it does not check out. */
@@ -52,7 +53,7 @@ export async function takeIndexSnapshot(
   }
   // Gone before the store accepts a single write, so a later crash can never leave a stale snapshot.
   await unlink(path);
-  await syncDir(dir, sync);
+  await syncDir(dir, { fsync: sync });
   return parseSnapshot(bytes, maxEntries);
 }
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { assert } from '@trinity/core';
-import { syncDir } from './_fs.js';
+import { syncDir } from '@trinity/core/fs';
 import { isShardHashHex, isTxId } from './ids.js';
 
 /** The name of the commit marker inside a staged transaction's folder. */
@@ -75,7 +75,7 @@ export class StoreLayout {
     if (created !== undefined) {
       for (let current = dir; current !== this.root && current.length > this.root.length; ) {
         const parent = dirname(current);
-        await syncDir(parent, sync);
+        await syncDir(parent, { fsync: sync });
         if (current === created) break;
         current = parent;
       }

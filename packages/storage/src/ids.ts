@@ -1,10 +1,8 @@
-import { describe, fromHex, isHex, toHex } from '@trinity/core';
+import { describe, fromHex, isHex, isTxIdHex, toHex } from '@trinity/core';
 import { InvalidShardHashError, InvalidTxIdError } from './errors.js';
 
 /** Bytes in a shard hash (SHA-256). */
 export const shardHashBytes = 32;
-
-const txIdPattern = /^[0-9a-f]{8,64}$/;
 
 /**
  * The 32-byte hash named by `hex`, for ids that come from outside (URLs, peers, files). Anything
@@ -32,7 +30,7 @@ export function isShardHashHex(hex: unknown): hex is string {
 
 /** Checks a transaction id (8-64 lower-case hex characters); it names a folder, so nothing else passes. */
 export function assertTxId(txId: unknown): asserts txId is string {
-  if (typeof txId !== 'string' || !txIdPattern.test(txId)) {
+  if (!isTxIdHex(txId)) {
     throw new InvalidTxIdError(
       `transaction id must be 8-64 lower-case hex characters, got ${describe(txId)}`,
     );
@@ -41,5 +39,5 @@ export function assertTxId(txId: unknown): asserts txId is string {
 
 /** True when `txId` is a valid transaction id. */
 export function isTxId(txId: unknown): txId is string {
-  return typeof txId === 'string' && txIdPattern.test(txId);
+  return isTxIdHex(txId);
 }

@@ -1,7 +1,8 @@
 import { access, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
-import { isNotFound, readFileBounded, removeTree, syncDir, tempPath, writeNewFile } from './_fs.js';
+import { describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
+import { syncDir, writeNewFile } from '@trinity/core/fs';
+import { isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { parseSigned } from './_signed.js';
 import {
@@ -30,8 +31,6 @@ import {
   TombstoneSet,
   tombstoneEncodedBytesMax,
 } from './tombstone.js';
-
-const idPattern = /^[0-9a-f]{64}$/;
 
 function checkId(id: unknown): asserts id is string {
   if (!isHex(id, 32))
@@ -85,7 +84,7 @@ export class ManifestStore {
     for (const path of [store.#root, store.#dir, store.#tmpDir, store.#descriptorDir, store.#tombstoneDir]) {
       await mkdir(path, { recursive: true });
     }
-    await syncDir(store.#root, parsed.fsync);
+    await syncDir(store.#root, { fsync: parsed.fsync });
     store.#count = (await store.list()).length;
     await store.#loadTombstones();
     store.#descriptorCount = (await store.listDescriptors()).length;
@@ -147,10 +146,10 @@ export class ManifestStore {
     const tmp = tempPath(this.#tmpDir, 'manifest');
     const dir = join(root, id.slice(0, 2));
     try {
-      await writeNewFile(tmp, bytes, fsync);
-      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(root, fsync);
+      await writeNewFile(tmp, bytes, { fsync });
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(root, { fsync });
       await rename(tmp, this.#path(id, root));
-      await syncDir(dir, fsync);
+      await syncDir(dir, { fsync });
     } catch (error) {
       await unlink(tmp).catch(() => {});
       throw error;
@@ -203,7 +202,7 @@ export class ManifestStore {
         if (isNotFound(error)) return false;
         throw error;
       }
-      await syncDir(join(this.#dir, id.slice(0, 2)), this.config.fsync);
+      await syncDir(join(this.#dir, id.slice(0, 2)), { fsync: this.config.fsync });
       this.#count--;
       return true;
     });
@@ -340,7 +339,7 @@ export class ManifestStore {
       if (isNotFound(error)) return false;
       throw error;
     }
-    await syncDir(join(root, id.slice(0, 2)), this.config.fsync);
+    await syncDir(join(root, id.slice(0, 2)), { fsync: this.config.fsync });
     return true;
   }
 
@@ -366,7 +365,7 @@ async function listIds(root: string): Promise<string[]> {
   for (const prefix of fanOut) {
     if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
     for (const name of await readdir(join(root, prefix))) {
-      if (idPattern.test(name) && name.startsWith(prefix)) ids.push(name);
+      if (isHashHex(name) && name.startsWith(prefix)) ids.push(name);
     }
   }
   return ids.sort();

@@ -1,4 +1,4 @@
-import { bytesToUtf8, describe, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { bytesToUtf8, describe, hashHexPattern, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import { ManifestInvalidError } from './errors.js';
@@ -18,7 +18,7 @@ export const manifestLimits = {
 /** The manifest format this package writes and reads. */
 export const manifestFormat = 1;
 
-const hashHexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
+const hashHexSchema = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
 
 export const holderSchema = z
   .object({

@@ -15,16 +15,9 @@ import {
   sha256,
   toHex,
 } from '@trinity/core';
+import { syncDir, writeNewFile } from '@trinity/core/fs';
 import { FencingLog } from './_fencing-log.js';
-import {
-  forEachSettled,
-  isNotFound,
-  readFileBounded,
-  removeTree,
-  syncDir,
-  tempPath,
-  writeNewFile,
-} from './_fs.js';
+import { forEachSettled, isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { takeIndexSnapshot, writeIndexSnapshot } from './_index-snapshot.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { commitMarkerName, StoreLayout } from './_layout.js';
@@ -193,7 +186,7 @@ export class ShardStore {
     for (const dir of [layout.shardsDir, layout.stagingDir, layout.tmpDir, layout.quarantineDir]) {
       await layout.ensureDir(dir, fsync);
     }
-    await syncDir(layout.root, fsync);
+    await syncDir(layout.root, { fsync: fsync });
     const snapshot = await takeIndexSnapshot(layout.root, layout.indexFile, fsync, this.config.maxShardCount);
     this.#index = snapshot ?? (await scanShards(layout, this.config.scanConcurrency, this.#logger));
     this.#staged = await scanStaging(layout, this.#logger);
@@ -226,9 +219,11 @@ export class ShardStore {
     if (text === undefined) {
       const tmp = join(this.#layout.root, 'store.json.tmp');
       await removeTree(tmp);
-      await writeNewFile(tmp, new TextEncoder().encode(`${JSON.stringify(want)}\n`), this.config.fsync);
+      await writeNewFile(tmp, new TextEncoder().encode(`${JSON.stringify(want)}\n`), {
+        fsync: this.config.fsync,
+      });
       await rename(tmp, this.#layout.formatFile);
-      await syncDir(this.#layout.root, this.config.fsync);
+      await syncDir(this.#layout.root, { fsync: this.config.fsync });
       return;
     }
     let found: Partial<StoreFormat>;
@@ -282,13 +277,13 @@ export class ShardStore {
     const { fsync } = this.config;
     const tmp = tempPath(this.#layout.tmpDir, 'put');
     try {
-      await writeNewFile(tmp, data, fsync);
+      await writeNewFile(tmp, data, { fsync: fsync });
       this.#step('put:tmp-written');
       const dir = this.#layout.shardDir(hashHex);
       await this.#layout.ensureDir(dir, fsync);
       await rename(tmp, join(dir, hashHex));
       this.#step('put:renamed');
-      await syncDir(dir, fsync);
+      await syncDir(dir, { fsync: fsync });
       this.#step('put:synced');
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
@@ -365,11 +360,11 @@ export class ShardStore {
         const target = tempPath(this.#layout.quarantineDir, hashHex).replace(/\.tmp$/, '.corrupt');
         await rename(path, target);
         this.#quarantinedFiles++;
-        await syncDir(this.#layout.quarantineDir, fsync);
+        await syncDir(this.#layout.quarantineDir, { fsync: fsync });
       } else {
         await unlink(path);
       }
-      await syncDir(this.#layout.shardDir(hashHex), fsync);
+      await syncDir(this.#layout.shardDir(hashHex), { fsync: fsync });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -409,7 +404,7 @@ export class ShardStore {
           if (!isNotFound(error)) throw error;
         });
         this.#step('delete:unlinked');
-        await syncDir(this.#layout.shardDir(hashHex), this.config.fsync);
+        await syncDir(this.#layout.shardDir(hashHex), { fsync: this.config.fsync });
         this.#forget(hashHex, 'deleted');
         return true;
       }),
@@ -505,13 +500,13 @@ export class ShardStore {
     const tmp = tempPath(this.#layout.tmpDir, 'stage');
     try {
       if (token !== undefined) await this.#fencing.raise(hashHex, token);
-      await writeNewFile(tmp, data, fsync);
+      await writeNewFile(tmp, data, { fsync: fsync });
       this.#step('stage:tmp-written');
       const txDir = this.#layout.txDir(txId);
       await this.#layout.ensureDir(txDir, fsync);
       await rename(tmp, this.#layout.stagedPath(txId, hashHex, token));
       this.#step('stage:renamed');
-      await syncDir(txDir, fsync);
+      await syncDir(txDir, { fsync: fsync });
       this.#step('stage:synced');
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
@@ -539,7 +534,7 @@ export class ShardStore {
       this.#layout.stagedPath(txId, hashHex, existing.token),
       this.#layout.stagedPath(txId, hashHex, token),
     );
-    await syncDir(this.#layout.txDir(txId), this.config.fsync);
+    await syncDir(this.#layout.txDir(txId), { fsync: this.config.fsync });
     tx.shards.set(hashHex, { sizeBytes: existing.sizeBytes, token });
   }
 
@@ -570,7 +565,7 @@ export class ShardStore {
         });
         this.#step('commit:shards-synced');
         await removeTree(this.#layout.txDir(txId));
-        await syncDir(this.#layout.stagingDir, this.config.fsync);
+        await syncDir(this.#layout.stagingDir, { fsync: this.config.fsync });
         this.#layout.forgetDir(this.#layout.txDir(txId));
         this.#staged.delete(txId);
         this.#updateGauges();
@@ -583,10 +578,10 @@ export class ShardStore {
   async #writeCommitMarker(txId: string, tx: StagedTx): Promise<void> {
     const hashes = [...tx.shards.keys()].sort();
     const tmp = tempPath(this.#layout.tmpDir, 'commit');
-    await writeNewFile(tmp, new TextEncoder().encode(`${hashes.join('\n')}\n`), this.config.fsync);
+    await writeNewFile(tmp, new TextEncoder().encode(`${hashes.join('\n')}\n`), { fsync: this.config.fsync });
     const txDir = this.#layout.txDir(txId);
     await rename(tmp, join(txDir, commitMarkerName));
-    await syncDir(txDir, this.config.fsync);
+    await syncDir(txDir, { fsync: this.config.fsync });
     tx.committing = hashes;
     this.#step('commit:marked');
   }
@@ -603,7 +598,7 @@ export class ShardStore {
         const dir = this.#layout.shardDir(hashHex);
         await this.#layout.ensureDir(dir, fsync);
         await rename(stagedPath, join(dir, hashHex));
-        await syncDir(dir, fsync);
+        await syncDir(dir, { fsync: fsync });
         this.#index.set(hashHex, shard.sizeBytes);
         this.#committedBytes += shard.sizeBytes;
       }
@@ -630,7 +625,7 @@ export class ShardStore {
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }
-        await syncDir(this.#layout.stagingDir, this.config.fsync);
+        await syncDir(this.#layout.stagingDir, { fsync: this.config.fsync });
         this.#layout.forgetDir(txDir);
         this.#step('abort:moved');
         if (tx !== undefined) {
@@ -701,7 +696,7 @@ export class ShardStore {
           );
           tx.shards.set(hashHex, { sizeBytes: shard.sizeBytes, token: fencingToken });
         });
-        await syncDir(this.#layout.txDir(txId), this.config.fsync);
+        await syncDir(this.#layout.txDir(txId), { fsync: this.config.fsync });
       }),
     );
   }

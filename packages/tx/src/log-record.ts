@@ -1,10 +1,11 @@
+import { hashHexPattern } from '@trinity/core';
 import { z } from 'zod';
 import { NODE_ID_LENGTH_MAX, TX_ID_LENGTH_MAX, TX_SHARDS_MAX } from './config.js';
 
 /** The id rules as plain patterns (cheap on hot paths); the schemas below use the same ones. */
 export const TX_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${TX_ID_LENGTH_MAX}}$`);
 export const NODE_ID_PATTERN = new RegExp(`^[\\x21-\\x7e]{1,${NODE_ID_LENGTH_MAX}}$`);
-export const SHARD_HASH_PATTERN = /^[0-9a-f]{64}$/;
+export const SHARD_HASH_PATTERN: RegExp = hashHexPattern;
 
 /** A transaction id: 1 to 64 characters of [A-Za-z0-9_-] (generated ones are 32 hex characters). */
 export const txIdSchema = z

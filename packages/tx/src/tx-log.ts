@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { assert, concatBytes, equalBytes, parseConfig } from '@trinity/core';
+import { concatBytes, equalBytes, parseConfig } from '@trinity/core';
+import { syncDir, writeAll, writeFileAtomic } from '@trinity/core/fs';
 import { type TxLogConfig, type TxLogConfigInput, txLogConfigSchema } from './config.js';
 import { TxLimitError, TxLogClosedError, TxLogCorruptError } from './errors.js';
 import {
@@ -116,7 +117,7 @@ export class TxLog implements TxLogStore {
       if (state.truncatedBytes > 0 || state.created) {
         await handle.truncate(state.fileBytes);
         await handle.datasync();
-        if (state.created) await syncDirectory(path);
+        if (state.created) await syncDir(dirname(path));
       }
     } catch (error) {
       await handle.close();
@@ -267,7 +268,7 @@ export class TxLog implements TxLogStore {
     const startMs = performance.now();
     const end = this.#sizeBytes + bytes.length;
     if (end > this.#allocatedBytes && this.#config.preallocateBytes > 0) await this.#preallocate(end);
-    await writeFully(this.#handle, bytes, this.#sizeBytes);
+    await writeAll(this.#handle, bytes, this.#sizeBytes);
     if (!this.#dsync) await this.#handle.datasync();
     this.#flushMs += performance.now() - startMs;
     this.#syncs++;
@@ -283,19 +284,10 @@ export class TxLog implements TxLogStore {
 
   /** Checkpoint: the live records go to a new file that atomically replaces the log. */
   async #rewrite(live: readonly TxLogRecord[]): Promise<void> {
-    const temp = `${this.path}.checkpoint`;
     const frames = encodeFrames(live.map(encodeRecord), this.#nextSeq);
     this.#nextSeq += live.length;
     const bytes = concatBytes(LOG_MAGIC, frames);
-    const handle = await open(temp, 'w');
-    try {
-      await writeFully(handle, bytes, 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.path);
-    await syncDirectory(this.path);
+    await writeFileAtomic(this.path, bytes, { tempPath: `${this.path}.checkpoint` });
     const old = this.#handle;
     this.#handle = await openForAppends(this.path, this.#config);
     await old.close();
@@ -309,7 +301,7 @@ export class TxLog implements TxLogStore {
     const target = Math.max(end, this.#allocatedBytes + this.#config.preallocateBytes);
     const zeros = new Uint8Array(Math.min(1024 * 1024, target - this.#allocatedBytes));
     for (let position = this.#allocatedBytes; position < target; position += zeros.length) {
-      await writeFully(this.#handle, zeros.subarray(0, Math.min(zeros.length, target - position)), position);
+      await writeAll(this.#handle, zeros.subarray(0, Math.min(zeros.length, target - position)), position);
     }
     this.#allocatedBytes = target;
   }
@@ -343,7 +335,7 @@ async function readLogFile(path: string, recordMaxBytes: number): Promise<OpenSt
     }
     const handle = await open(path, 'w');
     try {
-      await writeFully(handle, LOG_MAGIC, 0);
+      await writeAll(handle, LOG_MAGIC, 0);
     } finally {
       await handle.close();
     }
@@ -388,15 +380,6 @@ function notify(done: AppendCallback, error: unknown, seq?: number, record?: TxL
   }
 }
 
-async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, position + written);
-    assert(bytesWritten > 0, 'tx log: write made no progress');
-    written += bytesWritten;
-  }
-}
-
 /** O_DSYNC where the platform has it (Linux, macOS, the BSDs); 0 elsewhere. */
 const O_DSYNC = constants.O_DSYNC ?? 0;
 
@@ -408,15 +391,6 @@ function dsyncFlag(config: TxLogConfig): number {
 /** The log file opened for reading and writing; with O_DSYNC in `dsync` mode. */
 function openForAppends(path: string, config: TxLogConfig): Promise<FileHandle> {
   return open(path, constants.O_RDWR | dsyncFlag(config));
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 /** Callbacks that must not run synchronously run on this (cheaper than queueMicrotask's AsyncResource). */

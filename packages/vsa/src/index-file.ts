@@ -1,6 +1,6 @@
 import type * as NodeFs from 'node:fs';
 import type * as NodeFsPromises from 'node:fs/promises';
-import { assert, createSha256, equalBytes, parseConfig, randomBytes, toHex } from '@trinity/core';
+import { assert, createSha256, equalBytes, parseConfig, toHex } from '@trinity/core';
 import { tailMask, wordsFor } from './_bits.js';
 import { type IndexStore, readEntry } from './_index-store.js';
 import { type SemanticIndexConfigInput, semanticIndexConfigSchema } from './config.js';
@@ -71,33 +71,18 @@ function header(dims: number, codebookSeed: number, count: number): Uint8Array {
  * index (so the snapshot is consistent), then fsync, rename over `path` and fsync of the directory.
  */
 export async function saveIndexFile(path: string, source: IndexSnapshotSource): Promise<void> {
-  const { fs, fsp } = nodeFs();
-  const temp = `${path}.${toHex(randomBytes(6))}.tmp`;
-  const fd = fs.openSync(temp, 'wx', 0o644);
-  try {
-    writeBody(fs, fd, source);
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    await fsp.rm(temp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  try {
-    await fsp.rename(temp, path);
-  } catch (error) {
-    await fsp.rm(temp, { force: true });
-    throw error;
-  }
-  await syncDirectory(fsp, path);
+  nodeFs(); // fails early, with a clear message, where there is no node:fs
+  // Loaded on first save, so that the rest of the package never pulls in node: modules.
+  const { writeFileAtomic } = await import('@trinity/core/fs');
+  await writeFileAtomic(path, (write) => writeBody(write, source), { dirSyncBestEffort: true });
 }
 
-function writeBody(fs: Fs, fd: number, source: IndexSnapshotSource): void {
+function writeBody(out: (bytes: Uint8Array) => void, source: IndexSnapshotSource): void {
   const { store, dims, codebookSeed } = source;
   const hasher = createSha256();
   const write = (bytes: Uint8Array, hash = true): void => {
     if (hash) hasher.update(bytes);
-    for (let offset = 0; offset < bytes.length; ) offset += fs.writeSync(fd, bytes, offset);
+    out(bytes);
   };
   write(header(dims, codebookSeed, store.count));
   for (let slot = 0; slot < store.count; slot += chunkBytes / 32) {
@@ -122,21 +107,6 @@ function writeBody(fs: Fs, fd: number, source: IndexSnapshotSource): void {
     write(buffer.subarray(0, (end - slot) * 8 * words));
   }
   write(hasher.digest(), false);
-}
-
-async function syncDirectory(fsp: FsPromises, path: string): Promise<void> {
-  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  const dir = slash <= 0 ? (slash === 0 ? '/' : '.') : path.slice(0, slash);
-  try {
-    const handle = await fsp.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the rename itself is still atomic.
-  }
 }
 
 interface FileHeader {

@@ -1,0 +1,251 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { isHashHex } from '@trinity/core';
+import { batchContentType, batchHeader } from '../../http/batch-body.js';
+import { formatBytes, ProgressBar } from '../progress.js';
+
+export const clientHelp = `Usage:
+  trinity put FILE [--name NAME] [--api URL]      store a file; prints its object id
+  trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none
+  trinity get ID [-o FILE] [--api URL]            read an object (to stdout without -o)
+  trinity rm ID [--api URL]                       delete an object
+  trinity ls [--api URL]                          list the objects this node knows
+  trinity status [--api URL]                      the node, its peers and its store
+  trinity search FILE [--top 10] [--api URL]      objects similar to FILE across the network (--semantic nodes)
+
+--api defaults to $TRINITY_API or http://127.0.0.1:7070 (the first node of \`trinity devnet\`).
+`;
+
+const flags = {
+  api: { type: 'string' },
+  name: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  atomic: { type: 'boolean' },
+  top: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export class ApiError extends Error {}
+
+function apiBase(value: string | undefined): string {
+  const base = value ?? process.env.TRINITY_API ?? 'http://127.0.0.1:7070';
+  try {
+    return new URL(base).toString().replace(/\/$/, '');
+  } catch {
+    throw new ApiError(`--api must be a URL like http://127.0.0.1:7070, got "${base}"`);
+  }
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new ApiError(
+      `cannot reach ${new URL(url).origin}${cause ? ` (${cause})` : ''}: is a node running there?`,
+    );
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => undefined)) as
+      | { error?: { message?: string } }
+      | undefined;
+    throw new ApiError(body?.error?.message ?? `${response.status} ${response.statusText}`);
+  }
+  return response;
+}
+
+function objectId(positionals: string[]): string {
+  const id = positionals[0];
+  if (id === undefined) throw new ApiError('an object id is required');
+  if (!isHashHex(id)) throw new ApiError(`"${id.slice(0, 80)}" is not an object id (64 hex characters)`);
+  return id;
+}
+
+async function put(api: string, file: string | undefined, name: string | undefined): Promise<void> {
+  if (file === undefined) throw new ApiError('a file to store is required');
+  const info = await stat(file).catch(() => {
+    throw new ApiError(`cannot read ${file}`);
+  });
+  if (!info.isFile()) throw new ApiError(`${file} is not a file`);
+  const bar = new ProgressBar('put', info.size);
+  const counted = createReadStream(file).pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bar.advance(chunk.length);
+        done(null, chunk);
+      },
+    }),
+  );
+  const query = new URLSearchParams({ name: name ?? basename(file) });
+  const response = await call(`${api}/v1/objects?${query}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(info.size) },
+    body: Readable.toWeb(counted) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  bar.done();
+  const result = (await response.json()) as { id: string };
+  process.stdout.write(`${result.id}\n`);
+}
+
+/** Streams every file into one POST /v1/batches body: header, bytes, header, bytes, … */
+async function putAtomic(api: string, files: string[]): Promise<void> {
+  if (files.length === 0) throw new ApiError('--atomic needs at least one file');
+  const sizes: number[] = [];
+  for (const file of files) {
+    const info = await stat(file).catch(() => {
+      throw new ApiError(`cannot read ${file}`);
+    });
+    if (!info.isFile()) throw new ApiError(`${file} is not a file`);
+    sizes.push(info.size);
+  }
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const bar = new ProgressBar('put', total);
+  async function* body() {
+    for (const [i, file] of files.entries()) {
+      yield batchHeader(basename(file), sizes[i]!);
+      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        bar.advance(chunk.length);
+        yield chunk;
+      }
+    }
+  }
+  const response = await call(`${api}/v1/batches`, {
+    method: 'POST',
+    headers: { 'content-type': batchContentType },
+    body: Readable.toWeb(Readable.from(body())) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  bar.done();
+  const result = (await response.json()) as { objects: { id: string }[] };
+  for (const [i, object] of result.objects.entries()) process.stdout.write(`${object.id}  ${files[i]}\n`);
+}
+
+async function get(api: string, id: string, output: string | undefined): Promise<void> {
+  const response = await call(`${api}/v1/objects/${id}`);
+  const total = Number(response.headers.get('content-length') ?? Number.NaN);
+  const bar = new ProgressBar(
+    'get',
+    Number.isFinite(total) ? total : undefined,
+    output !== undefined && process.stderr.isTTY,
+  );
+  const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bar.advance(chunk.length);
+      done(null, chunk);
+    },
+  });
+  if (output === undefined) {
+    await pipeline(source, counter, process.stdout);
+    return;
+  }
+  const target = await stat(output).catch(() => undefined);
+  if (target?.isDirectory()) throw new ApiError(`${output} is a directory; give a file name with -o`);
+  const parent = await stat(dirname(output) || '.').catch(() => undefined);
+  if (parent === undefined || !parent.isDirectory())
+    throw new ApiError(`the folder of ${output} does not exist`);
+  // Write beside the target and rename at the end: a failed read never leaves a partial file.
+  const temp = `${output}.trinity-partial`;
+  try {
+    await pipeline(source, counter, createWriteStream(temp));
+    await rename(temp, output);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  bar.done();
+}
+
+export async function clientCommand(command: string, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: flags,
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(clientHelp);
+    return 0;
+  }
+  const api = apiBase(values.api);
+  switch (command) {
+    case 'put':
+      if (values.atomic) await putAtomic(api, positionals);
+      else if (positionals.length > 1)
+        throw new ApiError('put takes one file; use --atomic to store several as one transaction');
+      else await put(api, positionals[0], values.name);
+      return 0;
+    case 'get':
+      await get(api, objectId(positionals), values.output);
+      return 0;
+    case 'rm':
+      await call(`${api}/v1/objects/${objectId(positionals)}`, { method: 'DELETE' });
+      return 0;
+    case 'ls': {
+      const { objects } = (await (await call(`${api}/v1/objects`)).json()) as {
+        objects: { id: string; name?: string; size: number }[];
+      };
+      for (const object of objects) {
+        process.stdout.write(
+          `${object.id}  ${formatBytes(object.size).padStart(10)}  ${object.name ?? ''}\n`,
+        );
+      }
+      return 0;
+    }
+    case 'search': {
+      const file = positionals[0];
+      if (file === undefined) throw new ApiError('a file to search with is required');
+      const query = await readFile(file).catch(() => {
+        throw new ApiError(`cannot read ${file}`);
+      });
+      const top = values.top ?? '10';
+      const response = await call(`${api}/v1/search?top=${encodeURIComponent(top)}`, {
+        method: 'POST',
+        body: query,
+      });
+      const { results } = (await response.json()) as {
+        results: { objectId: string; name?: string; score: number }[];
+      };
+      for (const hit of results)
+        process.stdout.write(`${hit.objectId}  ${hit.score.toFixed(3)}  ${hit.name ?? ''}\n`);
+      if (results.length === 0) process.stdout.write('no similar objects\n');
+      return 0;
+    }
+    case 'status':
+      process.stdout.write(formatStatus((await (await call(`${api}/v1/status`)).json()) as StatusJson));
+      return 0;
+    default:
+      throw new ApiError(`unknown command ${command}`);
+  }
+}
+
+interface StatusJson {
+  nodeId: string;
+  region: string | null;
+  apiUrl: string;
+  peers: { id: string; region: string | null; apiUrl: string | null; rttMs: number | null }[];
+  store: { shardCount: number; bytesUsed: number; capacityBytes: number };
+}
+
+export function formatStatus(status: StatusJson): string {
+  const lines = [
+    `node     ${status.nodeId}`,
+    `region   ${status.region ?? '(detecting)'}`,
+    `api      ${status.apiUrl}`,
+    `store    ${status.store.shardCount} shards, ${formatBytes(status.store.bytesUsed)} of ${formatBytes(status.store.capacityBytes)}`,
+    `peers    ${status.peers.length}`,
+    '',
+    `${'PEER'.padEnd(14)}${'REGION'.padEnd(16)}${'RTT'.padEnd(10)}API`,
+    ...status.peers.map(
+      (peer) =>
+        `${`…${peer.id.slice(-12)}`.padEnd(14)}${(peer.region ?? '?').padEnd(16)}${(peer.rttMs === null ? '-' : `${peer.rttMs} ms`).padEnd(10)}${peer.apiUrl ?? '-'}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,206 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReadyFile } from '../stores/ready-file.js';
+
+/** The regions a devnet spreads its nodes over, round robin. */
+export const devnetRegions = ['us-east', 'eu-west', 'asia-east'] as const;
+
+export interface DevnetOptions {
+  readonly nodes: number;
+  readonly dataDir: string;
+  /** Node i serves its API on basePort + i, peers on basePort + 100 + i, metrics on basePort + 200 + i. */
+  readonly basePort: number;
+  /** Path of the CLI entry (dist/cli.js) the node processes run. */
+  readonly cliPath: string;
+  /** Extra arguments for every `trinity node start`. */
+  readonly nodeArgs?: readonly string[];
+  /** Extra JSON config for every node (written to a config file). */
+  readonly nodeConfig?: Record<string, unknown>;
+  /** Flags for the node processes' Node.js itself, e.g. ['--cpu-prof'] to profile them. */
+  readonly execArgv?: readonly string[];
+  /** Milliseconds to wait for a node to start. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface DevnetNode {
+  readonly index: number;
+  readonly region: string;
+  readonly dataDir: string;
+  readonly apiPort: number;
+  readonly listenPort: number;
+  /** Prometheus /metrics on basePort + 200 + i. */
+  readonly metricsPort: number;
+  process: ChildProcess | undefined;
+  ready: ReadyFile | undefined;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A local network of separate node processes on 127.0.0.1: start, stop (SIGTERM, graceful), kill
+ * (any signal, e.g. SIGKILL), restart. Node data lives under `dataDir/node-<i>` and survives restarts.
+ */
+export class Devnet {
+  readonly options: DevnetOptions;
+  readonly nodes: DevnetNode[];
+
+  constructor(options: DevnetOptions) {
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 64) {
+      throw new RangeError(`a devnet has 1 to 64 nodes, got ${options.nodes}`);
+    }
+    if (
+      !Number.isInteger(options.basePort) ||
+      options.basePort < 1024 ||
+      options.basePort + 200 + options.nodes > 65_535
+    ) {
+      throw new RangeError(`base port ${options.basePort} leaves no room for ${options.nodes} nodes`);
+    }
+    this.options = options;
+    this.nodes = Array.from({ length: options.nodes }, (_, index) => ({
+      index,
+      region: devnetRegions[index % devnetRegions.length]!,
+      dataDir: join(options.dataDir, `node-${index}`),
+      apiPort: options.basePort + index,
+      listenPort: options.basePort + 100 + index,
+      metricsPort: options.basePort + 200 + index,
+      process: undefined,
+      ready: undefined,
+    }));
+  }
+
+  apiUrl(index: number): string {
+    return `http://127.0.0.1:${this.nodes[index]!.apiPort}`;
+  }
+
+  /** Starts every node (the first, then the rest in parallel) and waits until they all see each other. */
+  async start(): Promise<void> {
+    await this.startNode(0);
+    await Promise.all(this.nodes.slice(1).map((node) => this.startNode(node.index)));
+    await this.waitForMesh();
+  }
+
+  /** Starts node `index` (no-op if running); `env` is added to its environment (e.g. test crash points). */
+  async startNode(index: number, env: Record<string, string> = {}): Promise<void> {
+    const node = this.nodes[index]!;
+    if (this.isRunning(index)) return;
+    await mkdir(node.dataDir, { recursive: true });
+    await rm(join(node.dataDir, 'ready.json'), { force: true });
+    const bootstrap = this.nodes
+      .filter((other) => other.index !== index)
+      .map((other) => `/ip4/127.0.0.1/tcp/${other.listenPort}`);
+    const args = [
+      ...(this.options.execArgv ?? []),
+      this.options.cliPath,
+      'node',
+      'start',
+      '--data-dir',
+      node.dataDir,
+      '--api-port',
+      String(node.apiPort),
+      '--listen-port',
+      String(node.listenPort),
+      '--region',
+      node.region,
+      '--prometheus-http-port',
+      String(node.metricsPort),
+      ...bootstrap.flatMap((address) => ['--bootstrap', address]),
+      '--exit-with-parent',
+      ...(this.options.nodeArgs ?? []),
+    ];
+    if (this.options.nodeConfig !== undefined) {
+      const configPath = join(node.dataDir, 'devnet-config.json');
+      await writeFile(configPath, JSON.stringify(this.options.nodeConfig));
+      args.push('--config', configPath);
+    }
+    const log = createWriteStream(join(node.dataDir, 'node.log'), { flags: 'a' });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    node.process = child;
+    node.ready = await this.#waitReady(node, child);
+  }
+
+  async #waitReady(node: DevnetNode, child: ChildProcess): Promise<ReadyFile> {
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        const tail = await readFile(join(node.dataDir, 'node.log'), 'utf8').catch(() => '');
+        throw new Error(
+          `node ${node.index} exited with code ${child.exitCode}: ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+        );
+      }
+      try {
+        const ready = JSON.parse(await readFile(join(node.dataDir, 'ready.json'), 'utf8')) as ReadyFile;
+        if (ready.pid === child.pid) return ready;
+      } catch {
+        // not written yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`node ${node.index} did not start within ${this.options.startTimeoutMs ?? 30_000} ms`);
+  }
+
+  /** Waits until every running node sees every other running node as a peer. */
+  async waitForMesh(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = this.nodes.filter((node) => this.isRunning(node.index));
+      const counts = await Promise.all(running.map((node) => this.peerCount(node.index)));
+      if (counts.every((count) => count >= running.length - 1)) return;
+      if (Date.now() > deadline) throw new Error(`devnet mesh incomplete: peer counts ${counts.join(', ')}`);
+      await sleep(250);
+    }
+  }
+
+  async peerCount(index: number): Promise<number> {
+    try {
+      const response = await fetch(`${this.apiUrl(index)}/v1/status`, { signal: AbortSignal.timeout(5_000) });
+      const status = (await response.json()) as { peers: unknown[] };
+      return status.peers.length;
+    } catch {
+      return -1;
+    }
+  }
+
+  isRunning(index: number): boolean {
+    const child = this.nodes[index]!.process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** Resolves when node `index` has exited by itself (e.g. at a crash point). */
+  async exited(index: number, timeoutMs = 30_000): Promise<void> {
+    const child = this.nodes[index]!.process;
+    if (child === undefined || !this.isRunning(index)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`node ${index} still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Sends `signal` to node `index` and waits for it to exit. */
+  async kill(index: number, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 15_000): Promise<void> {
+    const child = this.nodes[index]!.process;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops every node gracefully (SIGTERM, then SIGKILL after the timeout). */
+  async stop(timeoutMs = 15_000): Promise<void> {
+    await Promise.all(this.nodes.map((node) => this.kill(node.index, 'SIGTERM', timeoutMs)));
+  }
+}

@@ -1,0 +1,201 @@
+import { readFile } from 'node:fs/promises';
+import { multiaddr } from '@multiformats/multiaddr';
+import { parseConfig } from '@trinity/core';
+import { metricsConfigSchema } from '@trinity/metrics';
+import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
+import { txConfigSchema } from '@trinity/tx';
+import { z } from 'zod';
+
+function isMultiaddr(value: string): boolean {
+  try {
+    multiaddr(value);
+    return value.startsWith('/');
+  } catch {
+    return false;
+  }
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const port = z.number().int().min(0).max(65_535);
+const host = z.string().min(1).max(255);
+
+/** Region ids: lower-case words joined by dashes (`us-east`, `south-america`, or a custom one). */
+export const regionIdSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,31}$/,
+    'must be a region id like "us-east" (lower-case, digits, dashes, ≤ 32 chars)',
+  );
+
+export const erasureDefaultsSchema = z
+  .object({
+    dataShards: z.number().int().min(1).max(128).default(4),
+    parityShards: z.number().int().min(1).max(128).default(2),
+    shardBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(16 * MiB)
+      .default(MiB),
+  })
+  .strict()
+  .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256');
+
+/** Everything a node reads from its config file and flags. Every field has a default and a bound. */
+export const nodeConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).max(4096).default('.trinity/node'),
+    /** Unset: the node classifies itself by RTT to nodes of known regions. */
+    region: regionIdSchema.optional(),
+    listen: z
+      .object({ host: host.default('127.0.0.1'), port: port.default(0) })
+      .strict()
+      .prefault({}),
+    api: z
+      .object({ host: host.default('127.0.0.1'), port: port.default(7070) })
+      .strict()
+      .prefault({}),
+    bootstrap: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(512)
+          .refine(
+            isMultiaddr,
+            'must be a multiaddr like /ip4/127.0.0.1/tcp/7170 (optionally ending in /p2p/<peer id>)',
+          ),
+      )
+      .max(64)
+      .default([]),
+    capacityBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(2 ** 50)
+      .default(10 * GiB),
+    erasure: erasureDefaultsSchema.prefault({}),
+    limits: z
+      .object({
+        maxConnections: z.number().int().min(2).max(10_000).default(128),
+        peerConcurrency: z.number().int().min(1).max(256).default(16),
+        requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        maxObjectBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 50)
+          .default(64 * GiB),
+        maxStripesInFlight: z.number().int().min(1).max(64).default(6),
+        maxObjects: z.number().int().min(1).max(10_000_000).default(1_000_000),
+      })
+      .strict()
+      .prefault({}),
+    breaker: z
+      .object({
+        failureThreshold: z.number().int().min(1).max(100).default(3),
+        baseBackoffMs: z.number().int().min(10).max(600_000).default(1_000),
+        maxBackoffMs: z.number().int().min(10).max(3_600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    /** The repair queue's own settings (@trinity/storage), plus the loop around it. */
+    repair: repairQueueConfigSchema
+      .pick({ bytesPerSecond: true, maxConcurrentStripes: true })
+      .extend({
+        intervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
+        /** How long a holder may be unreachable before its shards are rebuilt elsewhere. */
+        nodeLossGraceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400_000)
+          .default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    /** The scrubber's settings (@trinity/storage). */
+    scrub: scrubberConfigSchema.pick({ intervalMs: true, bytesPerSecond: true }).strict().prefault({}),
+    /** The two-phase commit's settings (@trinity/tx), plus the daemon's clean-up of orphaned uploads. */
+    tx: txConfigSchema
+      .pick({ statusQueryIntervalMs: true, commitRetryIntervalMs: true })
+      .extend({
+        /** A put's prepare follows the upload of whole stripes: the daemon waits longer than the library. */
+        prepareTimeoutMs: txConfigSchema.shape.prepareTimeoutMs.unwrap().default(30_000),
+        /** Staged data of an upload that never reached prepare is dropped after this long. */
+        orphanTtlMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 86_400_000)
+          .default(1_800_000),
+      })
+      .strict()
+      .prefault({}),
+    /** The /metrics endpoint (@trinity/metrics), on the daemon's own default port. */
+    prometheus: metricsConfigSchema
+      .pick({ enabled: true, host: true })
+      .extend({ port: metricsConfigSchema.shape.port.unwrap().default(9464) })
+      .strict()
+      .prefault({}),
+    regionTopology: z.boolean().default(true),
+    semantic: z.boolean().default(false),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** Test and devnet aid: fsync can be turned off for throwaway data. Never off for real data. */
+    fsync: z.boolean().default(true),
+  })
+  .strict();
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+
+/** Parses and validates a node config, throwing ConfigError with one readable line. */
+export function parseNodeConfig(input: unknown): NodeConfig {
+  return parseConfig(nodeConfigSchema, input, 'node config');
+}
+
+/** At most this many bytes of config file are read. */
+const configFileBytesMax = 1024 * 1024;
+
+/** Reads a JSON config file, then lays `overrides` (from flags) over it, then validates the whole. */
+export async function loadNodeConfig(
+  path: string | undefined,
+  overrides: Record<string, unknown>,
+): Promise<NodeConfig> {
+  let fromFile: Record<string, unknown> = {};
+  if (path !== undefined) {
+    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read config file ${path}: ${error.code ?? error.message}`);
+    });
+    if (text.length > configFileBytesMax) throw new Error(`config file ${path} is larger than 1 MiB`);
+    try {
+      fromFile = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new Error(`config file ${path} must hold a JSON object`);
+    }
+  }
+  return parseNodeConfig(deepMerge(fromFile, overrides));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `overrides` laid over `base`, objects merged key by key; undefined values in overrides are ignored. */
+export function deepMerge(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}

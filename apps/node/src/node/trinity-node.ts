@@ -1,0 +1,401 @@
+import { join } from 'node:path';
+import { type Clock, type Logger, type Random, randomBytes, SystemClock } from '@trinity/core';
+import { defaultBackend } from '@trinity/erasure';
+import { type NodeMetrics, PrometheusMetrics, registerTrinityMetrics } from '@trinity/metrics';
+import { BandwidthLedger, ManifestStore, ShardStore } from '@trinity/storage';
+import type { NodeConfig } from '../config/config.js';
+import { nodeRoutes } from '../http/routes.js';
+import { type ApiServer, apiServer } from '../http/server.js';
+import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
+import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
+import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { type Geography, geography } from '../services/geography/geography.js';
+import {
+  type ManifestDirectory,
+  manifestDirectory,
+  selectManifestRecord,
+  validateManifestRecord,
+} from '../services/manifests/manifest-service.js';
+import { type Membership, membership } from '../services/membership/membership.js';
+import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
+import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
+import {
+  type SemanticService,
+  semanticDims,
+  semanticService,
+} from '../services/semantic/semantic-service.js';
+import { type ShardTransfer, shardTransfer } from '../services/shards/shard-service.js';
+import { type StatusService, statusService } from '../services/status/status-service.js';
+import { TrafficMeter } from '../services/status/traffic.js';
+import { type Telemetry, telemetry } from '../services/telemetry/telemetry.js';
+import { type TxService, txService } from '../services/tx/tx-service.js';
+import { type Startable, startAll, stopAll } from '../startable.js';
+import { lockDataDir } from '../stores/data-dir-lock.js';
+import { loadOrCreateIdentity } from '../stores/identity.js';
+import { ReadyFileStore } from '../stores/ready-file.js';
+import { SemanticIndexFile } from '../stores/semantic-index-file.js';
+import { StagedManifests } from '../stores/staged-manifests.js';
+
+export const nodeVersion = '0.1.0';
+
+/** Daemon tunables that are not (yet) config: named here, in one place. */
+const tunables = {
+  /** Membership refresh while peers come and go, and the slowest it backs off to. */
+  membershipRefreshMs: 2_000,
+  membershipRefreshMaxMs: 30_000,
+  /** One DHT lookup or publication of a manifest. */
+  dhtTimeoutMs: 10_000,
+  /** A shard read slower than this is hedged with a request to another holder. */
+  hedgeAfterMs: 2_000,
+} as const;
+
+/** What the embedding process may swap in (tests, the simulator); everything else comes from config. */
+export interface TrinityNodeOptions {
+  readonly clock?: Clock;
+  /** Source of transaction ids; default: the platform's CSPRNG. */
+  readonly random?: Pick<Random, 'bytes'>;
+  /** Test hook: kill this process at a named point of the protocol (see README). */
+  readonly crashPoint?: string;
+}
+
+/** The stores and the network a node is built on: opened before any service exists. */
+interface Foundation {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly options: TrinityNodeOptions;
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly libp2p: TrinityLibp2p;
+  readonly unlock: () => Promise<void>;
+}
+
+/**
+ * The composition root: one Trinity storage node. It opens the stores and the network, builds every
+ * service from its factory (`service(init)(components)`), starts them in dependency order and stops
+ * them in reverse. It holds no logic and answers no query: each service owns its data.
+ */
+export class TrinityNode {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly libp2p: TrinityLibp2p;
+  readonly metrics: NodeMetrics;
+  readonly geography: Geography;
+  readonly membership: Membership;
+  readonly transfer: ShardTransfer;
+  readonly directory: ManifestDirectory;
+  readonly tx: TxService;
+  readonly objects: ObjectService;
+  readonly repair: RepairLoop;
+  readonly scrub: ScrubService;
+  /** The semantic index and search, when the node runs with `--semantic`. */
+  readonly semantic: SemanticService | undefined;
+  readonly status: StatusService;
+  readonly telemetry: Telemetry;
+  readonly api: ApiServer;
+  readonly #ready: ReadyFileStore;
+  readonly #unlock: () => Promise<void>;
+  readonly #network: Startable;
+  #started = new Set<Startable>();
+  #stopped = false;
+
+  private constructor(f: Foundation) {
+    ({ config: this.config, logger: this.logger, store: this.store, manifests: this.manifests } = f);
+    this.libp2p = f.libp2p;
+    this.#unlock = f.unlock;
+    this.#ready = new ReadyFileStore(f.config.dataDir);
+    this.#network = { start: () => f.libp2p.start(), stop: () => f.libp2p.stop() };
+    const { config, logger, store, manifests, libp2p } = f;
+    const clock = (this.clock = f.options.clock ?? new SystemClock());
+    const selfId = libp2p.peerId.toString();
+    const log = (component: string) => logger.child({ component });
+
+    const registry = new PrometheusMetrics();
+    const m = (this.metrics = registerTrinityMetrics(registry));
+    const traffic = new TrafficMeter({ ledger: new BandwidthLedger(), metrics: m, clock });
+    const stagedManifests = new StagedManifests(join(config.dataDir, 'tx-manifests'));
+
+    const geo = (this.geography = geography({
+      selfId,
+      region: config.region,
+      regionTopology: config.regionTopology,
+      ...config.erasure,
+    })({
+      logger: log('geography'),
+      events: { onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }) },
+    }));
+    const rpc = new RpcClient(
+      { requestTimeoutMs: config.limits.requestTimeoutMs },
+      {
+        libp2p,
+        breaker: new CircuitBreaker(config.breaker),
+        limiter: new KeyedLimiter(config.limits.peerConcurrency),
+        clock,
+        onTransfer: traffic.record,
+        onOutcome: (peer, ok) => geo.onOutcome(peer, ok),
+      },
+    );
+    const server = new Libp2pProtocolServer(libp2p, {
+      logger,
+      clock,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      onTransfer: traffic.record,
+    });
+    const peers = (this.membership = membership({
+      bootstrap: config.bootstrap,
+      refreshMs: tunables.membershipRefreshMs,
+      maxRefreshMs: tunables.membershipRefreshMaxMs,
+      peersMax: config.limits.maxConnections,
+    })({
+      network: libp2p,
+      rpc,
+      clock,
+      logger: log('membership'),
+      locality: geo,
+      events: {
+        onPeer: (record) => geo.onPeer(record),
+        onPeerGone: (peer) => geo.onPeerGone(peer),
+        onRtt: (peer, rttMs, nowMs) => {
+          geo.onRtt(peer, rttMs, nowMs);
+          m.peerRttSeconds.observe(rttMs / 1000);
+        },
+      },
+    }));
+    const transfer = (this.transfer = shardTransfer({ selfId })({ store, manifests, rpc, server }));
+    const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
+      manifests,
+      stagedManifests,
+      rpc,
+      server,
+      membership: peers,
+      dht: libp2p.services.dht,
+      clock,
+      logger: log('manifests'),
+    }));
+    const tx = (this.tx = txService({
+      selfId,
+      logPath: join(config.dataDir, 'tx.log'),
+      config: config.tx,
+      ...(f.options.crashPoint === undefined ? {} : { crashPoint: f.options.crashPoint }),
+    })({
+      store,
+      manifests,
+      stagedManifests,
+      rpc,
+      server,
+      clock,
+      logger: log('tx'),
+      metrics: registry,
+      crash: () => {
+        process.kill(process.pid, 'SIGKILL');
+        throw new Error('unreachable');
+      },
+    }));
+    this.objects = objectService({
+      selfId,
+      erasure: config.erasure,
+      maxObjectBytes: config.limits.maxObjectBytes,
+      maxStripesInFlight: config.limits.maxStripesInFlight,
+      hedgeAfterMs: tunables.hedgeAfterMs,
+    })({
+      store,
+      transfer,
+      directory,
+      nodes: peers,
+      placement: geo,
+      transactions: tx,
+      random: f.options.random ?? { bytes: randomBytes },
+      clock,
+      logger: log('objects'),
+      events: {
+        onBadShard: (peer) => {
+          m.fetchFailures.inc();
+          geo.onOutcome(peer, false);
+        },
+      },
+    });
+    const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
+      manifests,
+      directory,
+      transfer,
+      nodes: peers,
+      clock,
+      logger: log('repair'),
+      events: {
+        onStripeRepaired: (shards, bytes, seconds) => {
+          m.shardsRepaired.inc(shards);
+          m.repairBytes.inc(bytes);
+          m.repairDurationSeconds.observe(seconds);
+        },
+        onStripeFailed: () => m.repairFailures.inc(),
+      },
+    }));
+    this.scrub = scrubService(config.scrub)({
+      store,
+      clock,
+      logger: log('scrub'),
+      events: {
+        onCorruption: () => {
+          m.scrubCorruptions.inc();
+          repair.poke();
+        },
+        onRound: () => m.scrubRounds.inc(),
+      },
+    });
+    this.semantic = config.semantic
+      ? semanticService({
+          selfId,
+          dataShards: config.erasure.dataShards,
+          shardBytes: config.erasure.shardBytes,
+        })({
+          store,
+          manifests,
+          membership: peers,
+          rpc,
+          server,
+          indexFile: new SemanticIndexFile(join(config.dataDir, 'semantic.index'), semanticDims),
+          clock,
+          logger: log('semantic'),
+        })
+      : undefined;
+    const api = (this.api = apiServer({ host: config.api.host, port: config.api.port })({
+      routes: nodeRoutes({
+        maxObjectBytes: config.limits.maxObjectBytes,
+        objects: this.objects,
+        manifests: directory,
+        status: { status: () => this.status.status() },
+        semantic: this.semantic,
+      }),
+      clock,
+      logger: log('http'),
+    }));
+    this.status = statusService({ version: nodeVersion, codec: defaultBackend() })({
+      network: libp2p,
+      membership: peers,
+      geography: geo,
+      store,
+      traffic,
+      scrub: this.scrub,
+      repair,
+      tx,
+      semantic: this.semantic,
+      endpoints: { apiUrl: () => api.url, metricsUrl: () => this.telemetry.url },
+      server,
+    });
+    this.telemetry = telemetry({ prometheus: config.prometheus })({
+      registry,
+      metrics: m,
+      source: this.status,
+      clock,
+      logger,
+    });
+  }
+
+  /** Opens the data directory (locked), the stores, the identity key and the network; then composes. */
+  static async create(
+    config: NodeConfig,
+    logger: Logger,
+    options: TrinityNodeOptions = {},
+  ): Promise<TrinityNode> {
+    const unlock = await lockDataDir(config.dataDir);
+    try {
+      const store = await ShardStore.open(join(config.dataDir, 'shards'), {
+        capacityBytes: config.capacityBytes,
+        fsync: config.fsync,
+      });
+      const manifests = await ManifestStore.open(join(config.dataDir, 'manifests'), { fsync: config.fsync });
+      const privateKey = await loadOrCreateIdentity(config.dataDir);
+      const libp2p = await createNetwork({
+        privateKey,
+        host: config.listen.host,
+        port: config.listen.port,
+        maxConnections: config.limits.maxConnections,
+        validateRecord: validateManifestRecord,
+        selectRecord: selectManifestRecord,
+      });
+      return new TrinityNode({ config, logger, options, store, manifests, libp2p, unlock });
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+  }
+
+  get peerId(): string {
+    return this.libp2p.peerId.toString();
+  }
+
+  get apiUrl(): string {
+    return this.api.url;
+  }
+
+  get region(): string | undefined {
+    return this.geography.region;
+  }
+
+  /**
+   * Starts every part in dependency order: protocol handlers before the network, the network before
+   * the parts that dial, the API and background loops last. A part that fails stops those started.
+   */
+  async start(): Promise<void> {
+    const order: Startable[] = [
+      this.transfer,
+      this.directory,
+      this.tx,
+      this.status,
+      ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.#network,
+      this.api,
+      this.telemetry,
+      this.membership,
+      this.scrub,
+      this.repair,
+    ];
+    await startAll(order);
+    this.#started = new Set(order);
+    const ready = {
+      peerId: this.peerId,
+      multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
+      apiUrl: this.api.url,
+      metricsUrl: this.telemetry.url,
+      region: this.region,
+      pid: process.pid,
+    };
+    await this.#ready.write(ready);
+    this.logger.info({ ...ready }, 'node started');
+  }
+
+  /** Graceful stop: refuse new requests, finish those in flight, close peers, flush the stores. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.logger.info({}, 'node stopping');
+    await this.#ready.remove();
+    // The API first (it drains requests in flight), then the loops and transactions, the protocol
+    // handlers, the network last. stopAll stops in reverse, so the list is written last-to-stop first.
+    const order: Startable[] = [
+      this.#network,
+      this.transfer,
+      this.directory,
+      this.status,
+      this.telemetry,
+      this.membership,
+      ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.tx,
+      this.repair,
+      this.scrub,
+      this.api,
+    ];
+    try {
+      await stopAll(order.filter((part) => this.#started.has(part)));
+    } finally {
+      this.#started.clear();
+      await this.manifests.close();
+      await this.store.close();
+      await this.#unlock();
+    }
+    this.logger.info({}, 'node stopped');
+  }
+}

@@ -1,0 +1,235 @@
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Clock, Logger } from '@trinity/core';
+import { isTrinityError } from '@trinity/core';
+import type { z } from 'zod';
+import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
+import { timeoutSignal, withTimeout } from '../timers.js';
+import type { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
+import { framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
+
+export type TransferDirection = 'upload' | 'download';
+
+export interface RpcReply {
+  readonly value?: unknown;
+  readonly body?: Uint8Array;
+}
+
+/** Bytes moved on the wire, per peer and direction (for the bandwidth ledger and its counters). */
+export type TrafficListener = (peer: string, direction: TransferDirection, bytes: number) => void;
+
+/** Calls to a peer's protocol: what services get as their `rpc` component. */
+export interface PeerRpc {
+  call(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body?: Uint8Array,
+    options?: { timeoutMs?: number },
+  ): Promise<RpcReply>;
+}
+
+export interface RpcClientInit {
+  /** One request to a peer, dial to reply. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface RpcClientComponents {
+  readonly libp2p: Pick<Libp2p, 'dialProtocol'>;
+  readonly breaker: CircuitBreaker;
+  readonly limiter: KeyedLimiter;
+  readonly clock: Clock;
+  readonly onTransfer?: TrafficListener;
+  /** Every request's transport outcome: a well-formed error reply from the peer counts as ok. */
+  readonly onOutcome?: (peer: string, ok: boolean) => void;
+}
+
+/**
+ * Request/reply over libp2p streams, one stream per request, guarded per peer by a circuit breaker
+ * and a concurrency limit. Remote errors come back as RemoteError with the peer's code.
+ */
+export class RpcClient implements PeerRpc {
+  readonly #init: RpcClientInit;
+  readonly #deps: RpcClientComponents;
+
+  constructor(init: RpcClientInit, components: RpcClientComponents) {
+    this.#init = init;
+    this.#deps = components;
+  }
+
+  async call(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body?: Uint8Array,
+    options: { timeoutMs?: number } = {},
+  ): Promise<RpcReply> {
+    const { breaker, clock, limiter } = this.#deps;
+    const waitMs = breaker.admit(peer, clock.nowMs());
+    if (waitMs > 0) throw new PeerUnavailableError(peer, waitMs);
+    try {
+      const reply = await limiter.run(peer, () => this.#exchange(peer, protocol, header, body, options));
+      breaker.onSuccess(peer);
+      this.#deps.onOutcome?.(peer, true);
+      return reply;
+    } catch (error) {
+      // A peer that answers with a well-formed error is healthy; only transport failures count.
+      const healthy = error instanceof RemoteError;
+      if (healthy) breaker.onSuccess(peer);
+      else breaker.onFailure(peer, clock.nowMs());
+      this.#deps.onOutcome?.(peer, healthy);
+      throw error;
+    }
+  }
+
+  async #exchange(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    options: { timeoutMs?: number },
+  ): Promise<RpcReply> {
+    const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
+    return withTimeout(this.#deps.clock, timeoutMs, (signal) =>
+      this.#exchangeWithin(peer, protocol, header, body, signal),
+    );
+  }
+
+  async #exchangeWithin(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<RpcReply> {
+    const stream = await this.#deps.libp2p.dialProtocol(toPeerId(peer), protocol, { signal });
+    try {
+      const lp = framed(stream);
+      await writeMessage(lp, header, body, signal);
+      if (body !== undefined) this.#deps.onTransfer?.(peer, 'upload', body.length);
+      const reply = await readHeader(lp, replyHeaderSchema, signal);
+      if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
+      let replyBody: Uint8Array | undefined;
+      if (reply.size !== undefined && reply.size > 0) {
+        replyBody = await readBody(lp, reply.size, signal);
+        this.#deps.onTransfer?.(peer, 'download', replyBody.length);
+      }
+      await stream.close({ signal }).catch(() => stream.abort(new Error('close failed')));
+      return { value: reply.value, body: replyBody };
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+}
+
+export function toPeerId(peer: string): PeerId {
+  try {
+    return peerIdFromString(peer);
+  } catch {
+    throw new ProtocolError(`not a peer id: ${peer.slice(0, 80)}`);
+  }
+}
+
+/** What a protocol handler gets besides the validated request. */
+export interface RpcContext {
+  readonly peer: string;
+  readonly connection: Connection;
+  /** Reads exactly `size` body bytes that follow the request header. */
+  readBody(size: number): Promise<Uint8Array>;
+}
+
+export interface ServeOptions {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly requestTimeoutMs: number;
+  readonly maxInboundStreams?: number;
+  readonly onTransfer?: TrafficListener;
+}
+
+/** A protocol handler: gets the validated request header, returns the reply. */
+export type ProtocolHandler<S extends z.ZodType> = (
+  request: z.output<S>,
+  context: RpcContext,
+) => Promise<RpcReply>;
+
+/** Registers this node's protocol handlers: what services get as their `server` component. */
+export interface ProtocolServer {
+  handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void>;
+  unhandle(protocol: string): Promise<void>;
+}
+
+/** The libp2p-backed ProtocolServer: every handler validated, timed out and counted the same way. */
+export class Libp2pProtocolServer implements ProtocolServer {
+  readonly #libp2p: Pick<Libp2p, 'handle' | 'unhandle'>;
+  readonly #options: ServeOptions;
+
+  constructor(libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, options: ServeOptions) {
+    this.#libp2p = libp2p;
+    this.#options = options;
+  }
+
+  handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
+    return serveProtocol(this.#libp2p, protocol, schema, handler, this.#options);
+  }
+
+  async unhandle(protocol: string): Promise<void> {
+    await this.#libp2p.unhandle(protocol);
+  }
+}
+
+/**
+ * Serves one protocol: every request header is validated with `schema` before the handler sees it;
+ * any error becomes an error reply (code + one-line message), never a crash.
+ */
+async function serveProtocol<S extends z.ZodType>(
+  libp2p: Pick<Libp2p, 'handle'>,
+  protocol: string,
+  schema: S,
+  handler: ProtocolHandler<S>,
+  options: ServeOptions,
+): Promise<void> {
+  const log = options.logger.child({ protocol });
+  await libp2p.handle(
+    protocol,
+    async (stream: Stream, connection: Connection) => {
+      const peer = connection.remotePeer.toString();
+      const timeout = timeoutSignal(options.clock, options.requestTimeoutMs);
+      const signal = timeout.signal;
+      const lp = framed(stream);
+      try {
+        const request = await readHeader(lp, schema, signal);
+        const context: RpcContext = {
+          peer,
+          connection,
+          readBody: async (size) => {
+            const body = await readBody(lp, size, signal);
+            options.onTransfer?.(peer, 'download', body.length);
+            return body;
+          },
+        };
+        const reply = await handler(request, context);
+        const size = reply.body?.length ?? 0;
+        await writeMessage(
+          lp,
+          { ok: true, ...(size > 0 ? { size } : {}), value: reply.value },
+          reply.body,
+          signal,
+        );
+        if (size > 0) options.onTransfer?.(peer, 'upload', size);
+        await stream.close({ signal });
+      } catch (error) {
+        const code = isTrinityError(error) ? error.code : 'INTERNAL';
+        const message = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 1000) : String(error);
+        if (!(error instanceof NodeError) || error.status >= 500)
+          log.debug({ peer, code, err: message }, 'request failed');
+        await writeMessage(lp, { ok: false, code, message }, undefined, signal)
+          .then(() => stream.close({ signal }))
+          .catch(() => stream.abort(new Error(message)));
+      } finally {
+        timeout.clear();
+      }
+    },
+    { maxInboundStreams: options.maxInboundStreams ?? 256, runOnLimitedConnection: false },
+  );
+}

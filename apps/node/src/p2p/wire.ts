@@ -1,0 +1,175 @@
+import type { Stream } from '@libp2p/interface';
+import { type LengthPrefixedStream, lpStream } from '@libp2p/utils';
+import { hashHexPattern, txIdPattern } from '@trinity/core';
+import { z } from 'zod';
+import { ProtocolError } from '../errors.js';
+
+/** Versioned protocol ids: a breaking change to a message set gets a new id, served beside the old. */
+export const PROTOCOLS = {
+  shard: '/trinity/shard/1.0.0',
+  manifest: '/trinity/manifest/1.0.0',
+  info: '/trinity/info/1.0.0',
+  tx: '/trinity/tx/1.0.0',
+  semantic: '/trinity/semantic/1.0.0',
+} as const;
+
+/** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */
+export const frameBytesMax = 256 * 1024;
+/** Largest JSON header accepted from a peer. */
+export const headerBytesMax = 64 * 1024;
+/** Largest shard body accepted in one message. */
+export const shardBytesMax = 16 * 1024 * 1024;
+/** Largest manifest accepted in one message. */
+export const manifestBytesMax = 8 * 1024 * 1024;
+/** Most hashes in one has/delete request. */
+export const hashesPerRequestMax = 4096;
+
+export const hexHash = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
+const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characters');
+
+export const shardRequestSchema = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('store'),
+      hash: hexHash,
+      size: z.number().int().min(0).max(shardBytesMax),
+      txId: txId.optional(),
+      fencingToken: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
+  z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  z.object({ op: z.literal('delete'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
+  z.object({ op: z.literal('unstage'), txId }).strict(),
+]);
+export type ShardRequest = z.infer<typeof shardRequestSchema>;
+
+export const manifestRequestSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('put'), size: z.number().int().min(1).max(manifestBytesMax) }).strict(),
+  z.object({ op: z.literal('get'), id: hexHash }).strict(),
+  z.object({ op: z.literal('delete'), id: hexHash }).strict(),
+  /** A manifest that becomes visible only if transaction `txId` commits. */
+  z
+    .object({
+      op: z.literal('stage'),
+      txId,
+      id: hexHash,
+      size: z.number().int().min(1).max(manifestBytesMax),
+    })
+    .strict(),
+]);
+export type ManifestRequest = z.infer<typeof manifestRequestSchema>;
+
+export const infoRequestSchema = z.object({ op: z.literal('info') }).strict();
+
+export const nodeInfoSchema = z
+  .object({
+    peerId: z.string().min(1).max(128),
+    region: z.string().max(32).optional(),
+    apiUrl: z.string().max(256).optional(),
+    version: z.string().max(32),
+    capacityBytes: z.number().int().min(0),
+    bytesUsed: z.number().int().min(0),
+    peers: z
+      .array(
+        z.object({ id: z.string().min(1).max(128), addrs: z.array(z.string().max(256)).max(8) }).strict(),
+      )
+      .max(64),
+  })
+  .strict();
+export type NodeInfo = z.infer<typeof nodeInfoSchema>;
+
+/** Every reply starts with this header; `size` > 0 means a body of that many bytes follows. */
+export const replyHeaderSchema = z.union([
+  z
+    .object({
+      ok: z.literal(true),
+      size: z.number().int().min(0).max(shardBytesMax).optional(),
+      value: z.unknown().optional(),
+    })
+    .strict(),
+  z.object({ ok: z.literal(false), code: z.string().max(64), message: z.string().max(1024) }).strict(),
+]);
+export type ReplyHeader = z.infer<typeof replyHeaderSchema>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Wraps a libp2p stream for framed messages with Trinity's limits. */
+export function framed(stream: Stream): LengthPrefixedStream<Stream> {
+  return lpStream(stream, { maxDataLength: frameBytesMax });
+}
+
+/** Writes a JSON header frame, then `body` (if any) as frames of at most frameBytesMax, with backpressure. */
+export async function writeMessage(
+  lp: LengthPrefixedStream<Stream>,
+  header: unknown,
+  body?: Uint8Array,
+  signal?: AbortSignal,
+): Promise<void> {
+  const headerBytes = encoder.encode(JSON.stringify(header));
+  if (headerBytes.length > headerBytesMax)
+    throw new ProtocolError(`header of ${headerBytes.length} bytes is too large`);
+  await lp.write(headerBytes, { signal });
+  if (body === undefined) return;
+  for (let offset = 0; offset < body.length; offset += frameBytesMax) {
+    await lp.write(body.subarray(offset, Math.min(body.length, offset + frameBytesMax)), { signal });
+  }
+}
+
+/** Reads one JSON header frame and validates it; anything malformed or oversized is a ProtocolError. */
+export async function readHeader<S extends z.ZodType>(
+  lp: LengthPrefixedStream<Stream>,
+  schema: S,
+  signal?: AbortSignal,
+): Promise<z.output<S>> {
+  let frame: Uint8Array;
+  try {
+    frame = (await lp.read({ signal })).subarray();
+  } catch (error) {
+    throw new ProtocolError(`cannot read message header: ${(error as Error).message}`);
+  }
+  if (frame.length > headerBytesMax) throw new ProtocolError(`header of ${frame.length} bytes is too large`);
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(frame));
+  } catch {
+    throw new ProtocolError('message header is not valid UTF-8 JSON');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ProtocolError(
+      `invalid message: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return result.data;
+}
+
+/** Reads exactly `size` body bytes (size already bounded by the header schema) into one buffer. */
+export async function readBody(
+  lp: LengthPrefixedStream<Stream>,
+  size: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    let frame: Awaited<ReturnType<typeof lp.read>>;
+    try {
+      frame = await lp.read({ signal });
+    } catch (error) {
+      throw new ProtocolError(`body ended after ${filled} of ${size} bytes: ${(error as Error).message}`);
+    }
+    if (frame.byteLength === 0 || filled + frame.byteLength > size) {
+      throw new ProtocolError(`body frame overruns the declared ${size} bytes`);
+    }
+    // Copy the frame's pieces straight into place: no intermediate contiguous copy.
+    for (const piece of frame) {
+      out.set(piece, filled);
+      filled += piece.length;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+import type { Logger } from '@trinity/core';
+import {
+  builtinTopology,
+  detectRegion,
+  PlacementError,
+  type RegionId,
+  RegionRouter,
+  StripePlacer,
+  type Topology,
+} from '@trinity/topology';
+import { NotEnoughNodesError } from '../../errors.js';
+import type { PeerRecord } from '../membership/membership.js';
+import { type NodeRef, spreadShards } from './placement.js';
+
+/** Reputation a peer starts with before anything is known of it. */
+const reputationStart = 0.9;
+/** Weight of the newest outcome in the success-rate moving average. */
+const reputationSmoothing = 0.05;
+
+export interface GeographyInit {
+  readonly selfId: string;
+  /** The configured region; undefined: detected from RTTs to peers of known region. */
+  readonly region: string | undefined;
+  /** Region-aware placement and routing; off: shards spread over distinct nodes, reads by RTT. */
+  readonly regionTopology: boolean;
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly shardBytes: number;
+}
+
+/** Told when placement had to relax a rule (the placement-fallback counter). */
+export interface GeographyEvents {
+  onPlacementFallback?(rule: string): void;
+}
+
+export interface GeographyComponents {
+  readonly logger: Logger;
+  readonly events?: GeographyEvents;
+}
+
+/** The geography service's factory: `geography(init)(components)`. */
+export function geography(init: GeographyInit): (components: GeographyComponents) => Geography {
+  return (components) => new Geography(init, components);
+}
+
+/**
+ * Where nodes are and whom to ask: the region of this node (configured or detected), region-aware
+ * placement (@trinity/topology's StripePlacer), read routing (its RegionRouter: latency, reputation,
+ * locality) and a simple local reputation (request success rate) until @trinity/economics provides one.
+ */
+export class Geography {
+  readonly topology: Topology = builtinTopology();
+  readonly router: RegionRouter;
+  readonly #options: GeographyInit;
+  readonly #c: GeographyComponents;
+  readonly #placer: StripePlacer;
+  readonly #reputation = new Map<string, number>();
+  readonly #rtts = new Map<string, number>();
+  readonly #regions = new Map<string, RegionId>();
+  #region: RegionId | undefined;
+
+  constructor(options: GeographyInit, components: GeographyComponents) {
+    this.#options = options;
+    this.#c = components;
+    // An unknown region is a config mistake: UnknownRegionError names the known ones.
+    if (options.region !== undefined) this.topology.indexOf(options.region, 'region');
+    this.#region = options.region as RegionId | undefined;
+    this.router = new RegionRouter({}, this.#region === undefined ? {} : { selfRegion: this.#region });
+    // Small networks may have fewer regions than the rules want: concentrate rather than refuse, and count it.
+    this.#placer = new StripePlacer({ allowRegionConcentration: true }, this.topology);
+  }
+
+  get region(): RegionId | undefined {
+    return this.#region;
+  }
+
+  reputation(peer: string): number {
+    return this.#reputation.get(peer) ?? reputationStart;
+  }
+
+  /** Every reputation known, for the min/avg/max gauges. */
+  reputations(): number[] {
+    return [...this.#regions.keys()].map((peer) => this.reputation(peer));
+  }
+
+  onPeer(record: PeerRecord): void {
+    if (record.region === undefined || !this.topology.has(record.region)) return;
+    this.#regions.set(record.id, record.region);
+    this.router.upsertNode({ id: record.id, region: record.region, reputation: this.reputation(record.id) });
+    this.#detect();
+  }
+
+  onPeerGone(peer: string): void {
+    this.#regions.delete(peer);
+    this.#rtts.delete(peer);
+    this.router.removeNode(peer);
+  }
+
+  onRtt(peer: string, rttMs: number, nowMs: number): void {
+    this.#rtts.set(peer, rttMs);
+    if (this.router.has(peer)) this.router.observeLatency(peer, rttMs, nowMs);
+    this.#detect();
+  }
+
+  /** A request to `peer` succeeded (true) or failed (false): moves its local reputation. */
+  onOutcome(peer: string, ok: boolean): void {
+    const next = this.reputation(peer) + reputationSmoothing * ((ok ? 1 : 0) - this.reputation(peer));
+    this.#reputation.set(peer, next);
+    const region = this.#regions.get(peer);
+    if (region !== undefined) this.router.upsertNode({ id: peer, region, reputation: next });
+  }
+
+  /** Node ids for the shards of one stripe of object upload `uploadKey`. */
+  place(uploadKey: string, stripeIndex: number, count: number, nodes: readonly NodeRef[]): string[] {
+    const { dataShards, parityShards, shardBytes } = this.#options;
+    const clientRegion = this.#region;
+    if (!this.#options.regionTopology || clientRegion === undefined) {
+      return spreadShards(stripeIndex, count, nodes, parityShards);
+    }
+    const placed = nodes.filter((node) => this.topology.has(node.region));
+    try {
+      const plan = this.#placer.plan({
+        clientRegion,
+        nodes: placed.map((node) => ({ id: node.id, region: node.region as RegionId })),
+        dataShards,
+        parityShards,
+        shardBytes,
+        stripeKey: `${uploadKey}/${stripeIndex}`,
+      });
+      if (!plan.regionLossSafe) this.#c.events?.onPlacementFallback?.('region-concentration');
+      if (plan.latencyRelaxed) this.#c.events?.onPlacementFallback?.('write-latency');
+      return [...plan.nodeIds];
+    } catch (error) {
+      if (error instanceof PlacementError) throw new NotEnoughNodesError(error.message);
+      throw error;
+    }
+  }
+
+  /** Holders ordered for reading: this node first, then by the router's composite score. */
+  rank(ids: readonly string[]): string[] {
+    const self = this.#options.selfId;
+    const others = ids.filter((id) => id !== self);
+    const region = this.#region;
+    let ordered: string[];
+    if (this.#options.regionTopology && region !== undefined) {
+      const ranked = this.router.rankCandidates(region, others);
+      // Nodes the router does not know (no region yet) stay usable, after the ones it scored.
+      ordered = ranked.map((candidate) => candidate.id);
+    } else {
+      ordered = [...others].sort((a, b) => (this.#rtts.get(a) ?? 1e9) - (this.#rtts.get(b) ?? 1e9));
+    }
+    return ids.includes(self) ? [self, ...ordered] : ordered;
+  }
+
+  #detect(): void {
+    if (this.#region !== undefined) return;
+    const detection = detectRegion(this.#rtts, this.#regions, { topology: this.topology });
+    if (detection === undefined) return;
+    this.#region = detection.region;
+    this.router.setSelfRegion(detection.region);
+    this.#c.logger.info(
+      { region: detection.region, meanErrorMs: detection.meanErrorMs, peers: detection.peersUsed },
+      'region detected from RTTs',
+    );
+  }
+}

@@ -1,0 +1,67 @@
+import { scrubberConfigSchema } from '@trinity/storage';
+import { describe, expect, it } from 'vitest';
+import { parseNodeConfig } from '../src/config/config.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+describe('node config composed from the packages’ schemas', () => {
+  it('keeps every default the daemon documents (README table)', () => {
+    expect(parseNodeConfig({})).toEqual({
+      dataDir: '.trinity/node',
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 7070 },
+      bootstrap: [],
+      capacityBytes: 10 * GiB,
+      erasure: { dataShards: 4, parityShards: 2, shardBytes: MiB },
+      limits: {
+        maxConnections: 128,
+        peerConcurrency: 16,
+        requestTimeoutMs: 30_000,
+        maxObjectBytes: 64 * GiB,
+        maxStripesInFlight: 6,
+        maxObjects: 1_000_000,
+      },
+      breaker: { failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 30_000 },
+      repair: {
+        intervalMs: 30_000,
+        bytesPerSecond: 64 * MiB,
+        maxConcurrentStripes: 4,
+        nodeLossGraceMs: 300_000,
+      },
+      scrub: { intervalMs: 3_600_000, bytesPerSecond: 32 * MiB },
+      tx: {
+        prepareTimeoutMs: 30_000,
+        statusQueryIntervalMs: 1_000,
+        commitRetryIntervalMs: 1_000,
+        orphanTtlMs: 1_800_000,
+      },
+      prometheus: { enabled: false, host: '127.0.0.1', port: 9464 },
+      regionTopology: true,
+      semantic: false,
+      logLevel: 'info',
+      fsync: true,
+    });
+  });
+
+  it('fills the defaults of a section given in part', () => {
+    const config = parseNodeConfig({ tx: { orphanTtlMs: 5_000 }, scrub: { intervalMs: 1_000 } });
+    expect(config.tx).toEqual({
+      prepareTimeoutMs: 30_000,
+      statusQueryIntervalMs: 1_000,
+      commitRetryIntervalMs: 1_000,
+      orphanTtlMs: 5_000,
+    });
+    expect(config.scrub).toEqual({ intervalMs: 1_000, bytesPerSecond: 32 * MiB });
+  });
+
+  it('takes its bounds from the package that owns the setting', () => {
+    // The scrubber's own upper bound on its interval, not one the daemon re-declared.
+    const max = 30 * 24 * 3_600_000;
+    expect(scrubberConfigSchema.parse({ intervalMs: max }).intervalMs).toBe(max);
+    expect(parseNodeConfig({ scrub: { intervalMs: max } }).scrub.intervalMs).toBe(max);
+    expect(() => parseNodeConfig({ scrub: { intervalMs: max + 1 } })).toThrow(/scrub\.intervalMs/);
+    expect(() => parseNodeConfig({ scrub: { burstBytes: 1 } })).toThrow(/scrub/);
+    expect(() => parseNodeConfig({ prometheus: { port: 70_000 } })).toThrow(/prometheus\.port/);
+  });
+});

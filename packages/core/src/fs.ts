@@ -1,0 +1,138 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { assert } from './assert.js';
+import { randomBytes, toHex } from './bytes.js';
+
+/**
+ * Durable file writes for Node.js, in one place: `@trinity/core/fs` (a separate entry, so the main
+ * entry stays free of `node:` imports). Every Trinity package that writes a file that must survive
+ * a power cut goes through these.
+ */
+
+/** What `writeFileAtomic` writes: bytes, text, or a synchronous writer that streams the body. */
+export type FileBody = Uint8Array | string | ((write: (bytes: Uint8Array) => void) => void);
+
+export interface AtomicWriteOptions {
+  /** fsync the file before the rename and its folder after (default true). Off only for throwaway data. */
+  readonly fsync?: boolean;
+  /** Permission bits of the new file (default 0o644). */
+  readonly mode?: number;
+  /** The temp file (default: a fresh random name beside `path`); it must be in the same folder. */
+  readonly tempPath?: string;
+  /** Ignore a platform that cannot fsync a folder (the rename is still atomic); default false. */
+  readonly dirSyncBestEffort?: boolean;
+}
+
+/**
+ * Replaces `path` with `body` atomically and durably: a temp file beside it is written, fsynced,
+ * renamed over `path`, then the folder is fsynced. A reader sees the old file or the new one, never
+ * a mix; after a crash the temp file may be left behind, `path` is never torn. A writer body runs in
+ * one synchronous pass, so a snapshot of live data it takes is consistent.
+ */
+export async function writeFileAtomic(
+  path: string,
+  body: FileBody,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const fsync = options.fsync ?? true;
+  const temp = options.tempPath ?? join(dirname(path), `.${toHex(randomBytes(8))}.tmp`);
+  try {
+    // A temp file a crash left behind is replaced, never written into (its mode would stay).
+    await rm(temp, { force: true });
+    if (typeof body === 'function') writeStreamed(temp, body, fsync, options.mode ?? 0o644);
+    else await writeWhole(temp, body, fsync, options.mode ?? 0o644);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dirname(path), { fsync, bestEffort: options.dirSyncBestEffort ?? false });
+}
+
+async function writeWhole(
+  temp: string,
+  data: Uint8Array | string,
+  fsync: boolean,
+  mode: number,
+): Promise<void> {
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    if (fsync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function writeStreamed(
+  temp: string,
+  body: (write: (bytes: Uint8Array) => void) => void,
+  fsync: boolean,
+  mode: number,
+): void {
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    body((bytes) => {
+      for (let offset = 0; offset < bytes.length; ) {
+        const written = writeSync(fd, bytes, offset);
+        assert(written > 0, 'writeFileAtomic: a write made no progress');
+        offset += written;
+      }
+    });
+    if (fsync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `data` to a new file at `path` (which must not exist) and, when `fsync`, fsyncs it before closing. */
+export async function writeNewFile(
+  path: string,
+  data: Uint8Array,
+  options: { fsync?: boolean } = {},
+): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await writeAll(handle, data);
+    if (options.fsync ?? true) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes all of `data` at `position` of the file, however many writes that takes. */
+export async function writeAll(handle: FileHandle, data: Uint8Array, position = 0): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position + offset);
+    assert(bytesWritten > 0, 'writeAll: a write made no progress');
+    offset += bytesWritten;
+  }
+}
+
+export interface SyncDirOptions {
+  /** false: do nothing (default true). */
+  readonly fsync?: boolean;
+  /** Ignore a platform that cannot fsync a folder (the rename before it is still atomic). */
+  readonly bestEffort?: boolean;
+}
+
+/** fsyncs a folder, so entries created, renamed or removed in it survive a power cut. */
+export async function syncDir(dir: string, options: SyncDirOptions = {}): Promise<void> {
+  if (!(options.fsync ?? true)) return;
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, 'r');
+  } catch (error) {
+    if (options.bestEffort) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!options.bestEffort) throw error;
+  } finally {
+    await handle.close();
+  }
+}
