@@ -1,17 +1,59 @@
+import type { SerializedError } from 'vitest';
 import { defineConfig } from 'vitest/config';
+import type { TestModule } from 'vitest/node';
+import { JsonReporter, type TestRunEndReason } from 'vitest/reporters';
+
+/**
+ * Vitest's JSON report plus what it leaves out: errors thrown outside any test (an unhandled rejection,
+ * a timer throwing after its test ended) and why the run ended. Such errors fail the run (vitest exits 1)
+ * while every test passes, so without them the `N passed, N failed` line of .ci/run would read green.
+ */
+class JsonReportWithRunErrors extends JsonReporter {
+  #unhandledErrors: string[] = [];
+  #reason: TestRunEndReason | undefined;
+
+  override async onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError> = [],
+    reason?: TestRunEndReason,
+  ): Promise<void> {
+    this.#unhandledErrors = unhandledErrors.map((error) => `${error.name ?? 'Error'}: ${error.message}`);
+    this.#reason = reason;
+    await super.onTestRunEnd(testModules);
+  }
+
+  override async writeReport(report: string): Promise<void> {
+    const extended = {
+      ...JSON.parse(report),
+      numUnhandledErrors: this.#unhandledErrors.length,
+      unhandledErrors: this.#unhandledErrors,
+      runEndReason: this.#reason ?? null,
+    };
+    await super.writeReport(JSON.stringify(extended));
+  }
+}
 
 /**
  * The one test setup every package shares. Besides the console reporter, each package writes
  * test-results.json, which .ci/run sums into the closing `N passed, N failed` line.
+ *
+ * Load: `pnpm test` runs up to one turbo task per core (`--concurrency=100%`), so each package's
+ * vitest gets at most half the cores (at least one worker): a 2-core machine runs two test files at a
+ * time, not two per package. Tests therefore must not race the wall clock: properties are bounded by
+ * `numRuns`, and the default timeout is a hang detector, not a speed requirement. Tests that start
+ * processes pass their own, longer timeout and remove what they started in `afterAll`/`finally`.
  */
 export function packageTests(options: { testTimeoutMs?: number; fileParallelism?: boolean } = {}) {
+  const timeoutMs = options.testTimeoutMs ?? 60_000;
   return defineConfig({
     test: {
       include: ['test/**/*.test.ts'],
-      reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
-      testTimeout: options.testTimeoutMs ?? 30_000,
-      hookTimeout: options.testTimeoutMs ?? 30_000,
+      reporters: ['default', new JsonReportWithRunErrors({ outputFile: 'test-results.json' })],
+      testTimeout: timeoutMs,
+      hookTimeout: timeoutMs,
+      teardownTimeout: timeoutMs,
       fileParallelism: options.fileParallelism ?? true,
+      maxWorkers: '50%',
       pool: 'forks',
     },
   });
