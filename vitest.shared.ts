@@ -1,7 +1,6 @@
 import type { SerializedError } from 'vitest';
 import { defineConfig } from 'vitest/config';
-import type { TestModule } from 'vitest/node';
-import { JsonReporter, type TestRunEndReason } from 'vitest/reporters';
+import { JsonReporter, type TestModule, type TestRunEndReason } from 'vitest/node';
 
 /**
  * Vitest's JSON report plus what it leaves out: errors thrown outside any test (an unhandled rejection,
@@ -37,14 +36,15 @@ class JsonReportWithRunErrors extends JsonReporter {
  * The one test setup every package shares. Besides the console reporter, each package writes
  * test-results.json, which .ci/run sums into the closing `N passed, N failed` line.
  *
- * Load: `pnpm test` runs up to one turbo task per core (`--concurrency=100%`), so each package's
- * vitest gets at most half the cores (at least one worker): a 2-core machine runs two test files at a
- * time, not two per package. Tests therefore must not race the wall clock: properties are bounded by
- * `numRuns`, and the default timeout is a hang detector, not a speed requirement. Tests that start
- * processes pass their own, longer timeout and remove what they started in `afterAll`/`finally`.
+ * Load: `pnpm test` runs at most one turbo task per core (`--concurrency=100%`), and each vitest uses
+ * at most half the cores (at least one worker): on a 2-core machine two tasks run at once and each
+ * vitest runs one test file at a time, instead of every package's tests at once. Tests must not race
+ * the wall clock even so: properties are bounded by `numRuns`, and the default timeout (2 minutes) is a
+ * hang detector, not a speed requirement. Tests that start processes pass their own, longer timeout and
+ * remove what they started in `afterAll`/`finally`, also when they fail.
  */
 export function packageTests(options: { testTimeoutMs?: number; fileParallelism?: boolean } = {}) {
-  const timeoutMs = options.testTimeoutMs ?? 60_000;
+  const timeoutMs = options.testTimeoutMs ?? 120_000;
   return defineConfig({
     test: {
       include: ['test/**/*.test.ts'],
