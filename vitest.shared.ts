@@ -4,32 +4,50 @@ import { JsonReporter, type TestModule, type TestRunEndReason } from 'vitest/nod
 
 /**
  * Vitest's JSON report plus what it leaves out: errors thrown outside any test (an unhandled rejection,
- * a timer throwing after its test ended) and why the run ended. Such errors fail the run (vitest exits 1)
- * while every test passes, so without them the `N passed, N failed` line of .ci/run would read green.
+ * a timer throwing after its test ended) and why the run ended, and per file the errors of its
+ * describe blocks (a beforeAll of a describe block that threw). Errors outside tests fail the run
+ * (vitest exits 1) while every test passes, so without them the `N passed, N failed` line of .ci/run
+ * would read green; without the describe errors it could not say why a file failed.
  */
 class JsonReportWithRunErrors extends JsonReporter {
   #unhandledErrors: string[] = [];
   #reason: TestRunEndReason | undefined;
+  #fileErrors = new Map<string, string[]>();
 
   override async onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
     unhandledErrors: ReadonlyArray<SerializedError> = [],
     reason?: TestRunEndReason,
   ): Promise<void> {
-    this.#unhandledErrors = unhandledErrors.map((error) => `${error.name ?? 'Error'}: ${error.message}`);
+    this.#unhandledErrors = unhandledErrors.map(oneLine);
     this.#reason = reason;
+    this.#fileErrors.clear();
+    for (const module of testModules) {
+      const suites = [...module.children.allSuites()];
+      const errors = [...module.errors(), ...suites.flatMap((suite) => suite.errors())];
+      if (errors.length > 0) this.#fileErrors.set(module.moduleId, errors.map(oneLine));
+    }
     await super.onTestRunEnd(testModules);
   }
 
   override async writeReport(report: string): Promise<void> {
+    const parsed = JSON.parse(report) as { testResults?: Array<{ name: string; errors?: string[] }> };
+    for (const file of parsed.testResults ?? []) {
+      const errors = this.#fileErrors.get(file.name);
+      if (errors !== undefined) file.errors = errors;
+    }
     const extended = {
-      ...JSON.parse(report),
+      ...parsed,
       numUnhandledErrors: this.#unhandledErrors.length,
       unhandledErrors: this.#unhandledErrors,
       runEndReason: this.#reason ?? null,
     };
     await super.writeReport(JSON.stringify(extended));
   }
+}
+
+function oneLine(error: SerializedError): string {
+  return `${error.name ?? 'Error'}: ${error.message}`;
 }
 
 /**

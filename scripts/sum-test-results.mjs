@@ -4,7 +4,8 @@
 //
 // What counts as failed, besides failed tests (each named on stderr):
 // - a test file that failed outside its tests: it did not load (syntax or import error) or a
-//   beforeAll/afterAll hook threw. It counts once, and its tests that never ran are not counted as
+//   beforeAll/afterAll hook threw (the reason from `message`, or from `errors` that vitest.shared.ts adds
+//   for describe blocks). It counts once, and its tests that never ran are not counted as
 //   skipped;
 // - an error vitest caught outside any test (`numUnhandledErrors`, added by vitest.shared.ts);
 // - a package with test files but no report (its vitest crashed or never ran, e.g. its build failed),
@@ -78,7 +79,7 @@ function addReport(totals, dir, project, report) {
     const notRun = tests.filter((test) => test.status !== 'passed' && test.status !== 'failed').length;
     if (file.status === 'failed' && failedTests.length === 0) {
       totals.failed += 1;
-      const why = oneLine(file.message) || 'a hook of a nested suite failed';
+      const why = oneLine(file.message || file.errors?.[0]) || 'no reason in the report; see the log';
       totals.problems.push(`${name}: failed outside its tests (load or beforeAll/afterAll): ${why}`);
     } else {
       totals.skipped += notRun;

@@ -128,6 +128,9 @@ describe('summarize on real vitest reports', () => {
       'setup.test.ts':
         "beforeAll(() => { throw new Error('setup failed'); });\nit('a', () => {});\nit('b', () => {});\n",
       'cleanup.test.ts': "afterAll(() => { throw new Error('cleanup failed'); });\nit('runs', () => {});\n",
+      'nested.test.ts':
+        "describe('block', () => {\n  beforeAll(() => { throw new Error('block setup failed'); });\n  it('never runs', () => {});\n});\n" +
+        "it('runs', () => {});\n",
       'late.test.ts':
         "it('throws later', () => { setTimeout(() => { throw new Error('late'); }, 1); });\n" +
         "it('waits', async () => { await new Promise((r) => setTimeout(r, 50)); });\n",
@@ -154,7 +157,7 @@ describe('summarize on real vitest reports', () => {
     expect(failed).toBe(true);
 
     const totals = summarize(root);
-    expect(summaryLine(totals)).toBe('4 passed, 7 failed, 1 skipped');
+    expect(summaryLine(totals)).toBe('5 passed, 8 failed, 1 skipped');
     const problems = totals.problems.join('\n');
     expect(problems).toContain('packages/crashed: has test files but wrote no test-results.json');
     expect(problems).toContain('packages/probe/test/fail.test.ts: fails: AssertionError');
@@ -163,6 +166,7 @@ describe('summarize on real vitest reports', () => {
       ['import', 'missing.ts'],
       ['setup', 'setup failed'],
       ['cleanup', 'cleanup failed'],
+      ['nested', 'Error: block setup failed'],
     ]) {
       expect(problems).toMatch(
         new RegExp(`packages/probe/test/${file}\\.test\\.ts: failed outside its tests .*${why}`),
