@@ -6,6 +6,9 @@ import { createWasmKernel } from '../src/kernel-wasm.js';
 import { crossCheckKernel } from './kernel-check.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+/** Tests that run a child node (with tsx, or --jitless) allow it this long, and kill it after. */
+const timeout = 150_000;
+const childTest = { timeout: timeout + 30_000 };
 
 describe('WebAssembly SIMD kernel', () => {
   it('is what the default backend picks on this host, relaxed SIMD where it validates', () => {
@@ -28,19 +31,23 @@ describe('WebAssembly SIMD kernel', () => {
     });
   }
 
-  it('matches the portable kernel with relaxed SIMD (in-process where it validates, else under the Node flag)', () => {
-    const inProcess = createWasmKernel({ relaxed: true });
-    if (inProcess !== undefined) {
-      expect(crossCheckKernel(inProcess, 4, 25)).toBeUndefined();
-      return;
-    }
-    const output = execFileSync(
-      process.execPath,
-      ['--experimental-wasm-relaxed-simd', '--import', 'tsx', here('./fixtures/relaxed-kernel.ts')],
-      { encoding: 'utf8' },
-    );
-    expect(output.trim()).toBe('wasm-relaxed-simd ok');
-  });
+  it(
+    'matches the portable kernel with relaxed SIMD (in-process where it validates, else under the Node flag)',
+    childTest,
+    () => {
+      const inProcess = createWasmKernel({ relaxed: true });
+      if (inProcess !== undefined) {
+        expect(crossCheckKernel(inProcess, 4, 25)).toBeUndefined();
+        return;
+      }
+      const output = execFileSync(
+        process.execPath,
+        ['--experimental-wasm-relaxed-simd', '--import', 'tsx', here('./fixtures/relaxed-kernel.ts')],
+        { encoding: 'utf8', timeout },
+      );
+      expect(output.trim()).toBe('wasm-relaxed-simd ok');
+    },
+  );
 
   it('lends shards in its memory only when that memory is shared (views survive growth)', () => {
     const plain = createWasmKernel({ relaxed: false, shared: false })!;
@@ -61,12 +68,13 @@ describe('WebAssembly SIMD kernel', () => {
     expect(shared.allocate(16).every((b) => b === 0)).toBe(true);
   });
 
-  it('the committed WAT and embedded binaries are what the build script generates', () => {
+  it('the committed WAT and embedded binaries are what the build script generates', childTest, () => {
     const output = execFileSync(
       process.execPath,
       ['--import', 'tsx', here('../scripts/build-wasm.ts'), '--check'],
       {
         encoding: 'utf8',
+        timeout,
       },
     );
     expect(output).toBe('');
@@ -74,12 +82,13 @@ describe('WebAssembly SIMD kernel', () => {
 });
 
 describe('without WebAssembly', () => {
-  it('falls back to the TypeScript kernel by itself, with the same results', () => {
+  it('falls back to the TypeScript kernel by itself, with the same results', childTest, () => {
     const output = execFileSync(
       process.execPath,
       ['--jitless', '--import', 'tsx', here('./fixtures/no-wasm.ts')],
       {
         encoding: 'utf8',
+        timeout,
       },
     );
     expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({

@@ -29,10 +29,15 @@ async function query(
   return body.data?.result ?? [];
 }
 
-const cleanup: (() => void)[] = [];
-afterAll(() => {
-  for (const step of cleanup.reverse()) step();
+/** Undone after the file, last first, even when the test failed: Prometheus, its temp dir, our server. */
+const cleanup: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const step of cleanup.reverse()) await step();
 });
+
+/** Prometheus starts (Go, a fresh TSDB) and scrapes every second; on a busy machine starting alone can take
+ * tens of seconds, so the waits below are bounded by attempts that add up to minutes, not seconds. */
+const POLL_MS = 250;
 
 describe('a real Prometheus server', () => {
   it.skipIf(!hasPrometheus)(
@@ -43,7 +48,7 @@ describe('a real Prometheus server', () => {
       node.nodes.set(42);
       node.routeDecisions.inc(3, { locality: 'near' });
       const server = await startMetricsServer({ metrics, port: 0, cacheTtlMs: 500 });
-      cleanup.push(() => void server.close());
+      cleanup.push(() => server.close());
       const dir = mkdtempSync(join(tmpdir(), 'trinity-prometheus-'));
       cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
       const config = join(dir, 'prometheus.yml');
@@ -62,11 +67,18 @@ describe('a real Prometheus server', () => {
         ],
         { stdio: 'ignore' },
       );
-      cleanup.push(() => void child.kill('SIGKILL'));
-      // Bounded wait: Prometheus starts, scrapes every second; give it at most 20 s.
+      cleanup.push(
+        () =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+            child.once('exit', resolve);
+            child.kill('SIGKILL');
+          }),
+      );
+      // Bounded wait: at most 2 minutes for Prometheus to start and store its first scrape.
       let nodes: Awaited<ReturnType<typeof query>> = [];
-      for (let attempt = 0; attempt < 80 && nodes.length === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      for (let attempt = 0; attempt < 480 && nodes.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         nodes = await query(apiPort, 'trinity_nodes').catch(() => []);
       }
       expect(nodes[0]?.value[1]).toBe('42');
@@ -76,11 +88,12 @@ describe('a real Prometheus server', () => {
       expect(routed[0]).toMatchObject({ metric: { locality: 'near' }, value: [expect.any(Number), '3'] });
       // The listener counts each scrape after answering it, so the count shows from the next page on.
       let scrapes: Awaited<ReturnType<typeof query>> = [];
-      for (let attempt = 0; attempt < 40 && scrapes.length === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      for (let attempt = 0; attempt < 240 && scrapes.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         scrapes = await query(apiPort, 'trinity_metrics_http_requests_total{code="200"}');
       }
       expect(Number(scrapes[0]?.value[1])).toBeGreaterThanOrEqual(1);
     },
+    240_000,
   );
 });

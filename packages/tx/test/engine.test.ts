@@ -92,8 +92,9 @@ async function crash(id: string): Promise<void> {
   await node.log.close();
 }
 
+/** Polls `condition`: at least 50 s (more when timers run late) before it fails with `what`. */
 const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 };
 

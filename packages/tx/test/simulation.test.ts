@@ -17,7 +17,9 @@ describe.runIf(replayCase !== undefined)('replay', () => {
   });
 });
 
-describe.runIf(replayCase === undefined)('deterministic simulation', () => {
+// Exhaustive crash enumeration: bounded by seeds and steps, not by time. One test takes 10-50 s on a
+// busy 2-core machine, so the limit only catches a hang.
+describe.runIf(replayCase === undefined)('deterministic simulation', { timeout: 600_000 }, () => {
   it('is deterministic: the same seed gives the same run, step for step', () => {
     const config = simConfig(7, { randomCrashes: 2, transactions: 3, sharedShards: true });
     const a = new SimWorld({ ...config, trace: true }).run();
