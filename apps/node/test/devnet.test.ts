@@ -48,7 +48,7 @@ describe('a 6-node devnet of real processes', () => {
     await until(
       'all shards healthy after restart',
       async () => ((await health()).minHealthy === 6 ? true : undefined),
-      30_000,
+      180_000,
     );
 
     // Flip one byte in a shard file on node 3: the scrubber must find it and repair must restore it.
@@ -65,13 +65,13 @@ describe('a 6-node devnet of real processes', () => {
     await until(
       'the scrubber to find the corruption',
       async () => ((await status(3)).scrub.corruptionsFound > 0 ? true : undefined),
-      30_000,
+      180_000,
     );
     await until(
       'repair to restore every shard',
       async () => ((await health()).minHealthy === 6 ? true : undefined),
-      60_000,
+      180_000,
     );
     expect(sha256Hex(await getObject(devnet.apiUrl(3), id))).toBe(digest);
-  }, 300_000);
+  }, 900_000);
 });

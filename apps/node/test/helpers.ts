@@ -141,6 +141,8 @@ export async function startNodes(
         listen: { port: 0 },
         bootstrap,
         region: 'us-east',
+        // A loaded shared machine can take longer than the 30 s default to prepare a put.
+        tx: { prepareTimeoutMs: 120_000 },
       };
       const node = await TrinityNode.create(parseNodeConfig({ ...base, ...config(i) }), new MemoryLogger());
       await node.start();
@@ -149,7 +151,7 @@ export async function startNodes(
     await until(
       'every node to see the others',
       async () => (nodes.every((n) => n.membership.peers().length === count - 1) ? true : undefined),
-      20_000,
+      120_000,
     );
   }
 }

@@ -18,7 +18,7 @@ describe('HTTP API on a 3-node network', () => {
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
       limits: { maxObjectBytes: 4 * 1024 * 1024 },
     })));
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await close?.();
@@ -104,7 +104,7 @@ describe('HTTP API on a 3-node network', () => {
     await until(
       'the aborted put to clean up',
       async () => (nodes.every((node, i) => node.store.stats().shardCount === before[i]) ? true : undefined),
-      10_000,
+      90_000,
     );
     expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
   });

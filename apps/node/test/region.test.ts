@@ -17,7 +17,7 @@ describe('a devnet over three regions', () => {
 
   afterAll(async () => {
     await close?.();
-  }, 60_000);
+  }, 300_000);
 
   it('places at most m shards of a stripe per region, and serves every object with a whole region down', async () => {
     const objects = new Map<string, string>();
@@ -63,7 +63,7 @@ describe('a devnet over three regions', () => {
         const body = await (await fetch(status.metricsUrl)).text();
         return /^trinity_shards_stored [1-9]/m.test(body) ? body : undefined;
       },
-      20_000,
+      90_000,
     );
     expect(text).toMatch(/^# HELP trinity_bandwidth_upload_bytes_total /m);
     expect(text).toMatch(/^trinity_region_nodes\{region="us-east"\} 2$/m);

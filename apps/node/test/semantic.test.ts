@@ -61,7 +61,7 @@ describe('semantic search across a 3-node network (--semantic)', () => {
     await until(
       'every shard to be indexed',
       async () => (nodes[0]!.semantic!.size >= 3 && nodes[1]!.semantic!.size >= 3 ? true : undefined),
-      20_000,
+      90_000,
     );
     const response = await fetch(`${nodes[0]!.apiUrl}/v1/search?top=3`, { method: 'POST', body: edited });
     expect(response.status).toBe(200);

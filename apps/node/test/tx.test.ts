@@ -16,10 +16,10 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
     ({ devnet, close } = await startDevnet('trinity-tx-', {
       logLevel: 'info',
       tx: {
-        prepareTimeoutMs: 3_000,
+        prepareTimeoutMs: 30_000,
         statusQueryIntervalMs: 200,
         commitRetryIntervalMs: 200,
-        orphanTtlMs: 5_000,
+        orphanTtlMs: 120_000,
       },
       breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
     }));
@@ -60,23 +60,23 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
 
   it('killed between prepare and commit: the object is absent everywhere and nothing stays staged', async () => {
     await crashDuringPut('tx-before-commit', randomBytes(6 * 1024 * 1024));
-    await until('every participant to abort and drop its staged shards', noStagedShards, 30_000);
+    await until('every participant to abort and drop its staged shards', noStagedShards, 180_000);
     for (const node of devnet.nodes) expect(await objectIds(node.index)).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 
   it('killed after the commit decision: the object is whole after the restart', async () => {
     const data = randomBytes(6 * 1024 * 1024);
     await crashDuringPut('tx-after-commit', data);
-    await until('every participant to apply the commit', noStagedShards, 30_000);
+    await until('every participant to apply the commit', noStagedShards, 180_000);
     const ids = await until(
       'the object to be listed',
       async () => {
         const listed = await objectIds(1);
         return listed.length === 1 ? listed : undefined;
       },
-      30_000,
+      180_000,
     );
     for (const node of devnet.nodes)
       expect(sha256Hex(await getObject(devnet.apiUrl(node.index), ids[0]!))).toBe(sha256Hex(data));
-  }, 120_000);
+  }, 600_000);
 });

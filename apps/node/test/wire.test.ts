@@ -23,7 +23,7 @@ async function raw(
   const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 });
   try {
     for (const frame of frames) await lp.write(frame);
-    const reply = await lp.read({ signal: AbortSignal.timeout(10_000) });
+    const reply = await lp.read({ signal: AbortSignal.timeout(60_000) });
     return JSON.parse(decoder.decode(reply.subarray())) as { ok: boolean; code?: string; message?: string };
   } finally {
     stream.abort(new Error('done'));
@@ -85,7 +85,7 @@ describe('wire protocol against a real node', () => {
     const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 });
     await lp.write(new Uint8Array(frameBytesMax + 1));
     const reply = JSON.parse(
-      decoder.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()),
+      decoder.decode((await lp.read({ signal: AbortSignal.timeout(60_000) })).subarray()),
     );
     expect(reply).toMatchObject({ ok: false, code: 'PROTOCOL_ERROR' });
     expect(reply.message).toMatch(/message length too long|too long|length/i);

@@ -146,7 +146,7 @@ export class Devnet {
   }
 
   /** Waits until every running node sees every other running node as a peer. */
-  async waitForMesh(timeoutMs = 30_000): Promise<void> {
+  async waitForMesh(timeoutMs = this.options.startTimeoutMs ?? 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const running = this.nodes.filter((node) => this.isRunning(node.index));
