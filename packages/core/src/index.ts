@@ -11,8 +11,21 @@ export {
   xorBytes,
 } from './bytes.js';
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from './clock.js';
-export { parseConfig } from './config.js';
-export { AssertionError, ConfigError, type ConfigIssue, isTrinityError, TrinityError } from './errors.js';
+export {
+  type ConfigInput,
+  type ConfigOutput,
+  type ConfigSchema,
+  type ConfigSchemaResult,
+  parseConfig,
+} from './config.js';
+export {
+  AssertionError,
+  ConfigError,
+  type ConfigIssue,
+  type CoreErrorCode,
+  isTrinityError,
+  TrinityError,
+} from './errors.js';
 export {
   createSha256,
   createSha256Portable,
