@@ -7,7 +7,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let reports = 0;
-for (const group of ['packages', 'apps']) {
+for (const group of ['packages', 'apps', 'tools']) {
   if (!existsSync(group)) continue;
   for (const name of readdirSync(group)) {
     const file = join(group, name, 'test-results.json');
