@@ -2,12 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom, sha256, toHex, utf8ToBytes } from '@trinity/core';
-import {
-  fingerprint,
-  SemanticIndex,
-  ShardLockManager,
-  similarity,
-} from '@trinity/vsa';
+import { fingerprint, SemanticIndex, ShardLockManager, similarity } from '@trinity/vsa';
 
 // Fingerprints: bytes → one 1024-trit hypervector; similar content gives similar vectors.
 const hello = fingerprint(utf8ToBytes('Hello, World!'));
