@@ -14,6 +14,8 @@ import VECTORS from './vectors/fingerprint.json' with { type: 'json' };
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const chromium = findChromium();
 const missing = 'missing' in chromium ? chromium.missing : undefined;
+/** Launching Chromium and running a page take seconds, minutes on a loaded machine: no tight bound. */
+const browserStepMs = 300_000;
 
 interface PageResult {
   readonly crossOriginIsolated: boolean;
@@ -43,11 +45,11 @@ describe.skipIf(missing !== undefined)(
         await browserBundle(packageDir, { file: fileURLToPath(new URL('browser/page.ts', import.meta.url)) })
       ).code;
       browser = await launchChromium(packageDir, (chromium as { path: string }).path);
-    });
+    }, browserStepMs);
     afterAll(async () => {
       await browser?.close();
       await Promise.all(servers.map((server) => server.close()));
-    });
+    }, browserStepMs);
 
     for (const isolated of [false, true]) {
       describe(isolated ? 'cross-origin isolated (COOP + COEP)' : 'not cross-origin isolated', () => {
@@ -56,7 +58,7 @@ describe.skipIf(missing !== undefined)(
           const server = await servePage(script, isolated);
           servers.push(server);
           result = await browser.run<PageResult>(server.url);
-        });
+        }, browserStepMs);
 
         it('runs where the headers say, with the WebAssembly SIMD kernel', () => {
           expect(result.crossOriginIsolated).toBe(isolated);
