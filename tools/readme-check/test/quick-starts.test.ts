@@ -115,7 +115,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Retried: an install cut short by the timeout may still be writing there for a moment.
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
+  if (scratch === undefined) return;
+  await rm(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
 });
 
 describe.each(packages)('@trinity/%s README', (name) => {
