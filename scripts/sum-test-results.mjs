@@ -15,7 +15,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Where test projects live, relative to the repository root: every directory under these groups... */
-const GROUPS = ['packages', 'apps'];
+const GROUPS = ['packages', 'apps', 'tools'];
 /** ...and these directories themselves. */
 const SINGLE_PROJECTS = ['scripts'];
 const TEST_FILE = /\.test\.[cm]?[jt]s$/;

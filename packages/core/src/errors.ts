@@ -1,13 +1,17 @@
+/** The codes of the errors @trinity/core itself throws. */
+export type CoreErrorCode = 'CONFIG_INVALID' | 'ASSERTION_FAILED';
+
 /**
  * The base of every error Trinity throws on purpose. `code` is stable across releases (match on it,
- * or on `name`, never on the message); `details` carries machine-readable context.
+ * or on `name`, never on the message); `details` carries machine-readable context. Each package
+ * narrows `Code` to the literal union of its codes (`ErasureErrorCode`, `VsaErrorCode`, …).
  */
-export class TrinityError extends Error {
-  readonly code: string;
+export class TrinityError<Code extends string = string> extends Error {
+  readonly code: Code;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
-    code: string,
+    code: Code,
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
@@ -26,7 +30,7 @@ export class TrinityError extends Error {
 }
 
 /** A configuration object (file, flags or constructor options) broke its schema. */
-export class ConfigError extends TrinityError {
+export class ConfigError extends TrinityError<'CONFIG_INVALID'> {
   readonly issues: readonly ConfigIssue[];
 
   constructor(message: string, issues: readonly ConfigIssue[]) {
@@ -43,14 +47,17 @@ export interface ConfigIssue {
 }
 
 /** A broken invariant: a bug in Trinity, never a caller's mistake. Assertions stay on in production. */
-export class AssertionError extends TrinityError {
+export class AssertionError extends TrinityError<'ASSERTION_FAILED'> {
   constructor(message: string) {
     super('ASSERTION_FAILED', message);
   }
 }
 
 /** True when `error` is a TrinityError with the given code, also across package copies (matched by shape). */
-export function isTrinityError(error: unknown, code?: string): error is TrinityError {
+export function isTrinityError<Code extends string = string>(
+  error: unknown,
+  code?: Code,
+): error is TrinityError<Code> {
   if (!(error instanceof Error)) return false;
   const candidate = error as Partial<TrinityError>;
   if (typeof candidate.code !== 'string') return false;

@@ -40,7 +40,13 @@ export {
   xorBytes,
 } from './bytes.js';
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from './clock.js';
-export { parseConfig } from './config.js';
+export {
+  type ConfigInput,
+  type ConfigOutput,
+  type ConfigSchema,
+  type ConfigSchemaResult,
+  parseConfig,
+} from './config.js';
 export {
   type Ed25519,
   ed25519,
@@ -49,7 +55,14 @@ export {
   ed25519Portable,
   KeyFormatError,
 } from './ed25519.js';
-export { AssertionError, ConfigError, type ConfigIssue, isTrinityError, TrinityError } from './errors.js';
+export {
+  AssertionError,
+  ConfigError,
+  type ConfigIssue,
+  type CoreErrorCode,
+  isTrinityError,
+  TrinityError,
+} from './errors.js';
 export {
   createSha256,
   createSha256Portable,

@@ -1,6 +1,6 @@
-import { assertInt, assertNumber, parseConfig } from '@trinity/core';
-import { z } from 'zod';
-import { totalShardsMax } from './config.js';
+import { assertInt, assertNumber, type ConfigSchema, parseConfig } from '@trinity/core';
+import * as z from 'zod/mini';
+import { intIn, totalShardsMax } from './config.js';
 import { NoFeasibleParametersError } from './errors.js';
 
 /** log(C(n, i)) as a sum of logs: exact enough for n <= 256 and never overflows. */
@@ -41,25 +41,71 @@ export function stripeLossProbability(k: number, m: number, p: number): number {
 }
 
 /** Network health and limits from which `chooseErasureParameters` picks (k, m). */
-export const erasurePolicySchema = z
-  .object({
-    /** Nodes that can take a shard now; every shard of a stripe goes to a different node. */
-    healthyNodes: z.number().int().min(1).max(1_000_000),
-    /** Probability that one node loses its shard before repair can run (over one repair window). */
-    nodeFailureProbability: z.number().min(0).max(1),
-    /** Required probability that a stripe survives one repair window, e.g. 0.999999999. */
-    targetDurability: z.number().min(0).max(1).default(0.999_999_999),
-    /** Largest allowed (k + m) / k. */
-    maxOverhead: z.number().min(1).max(256).default(2),
-    minDataShards: z.number().int().min(1).max(255).default(1),
-    maxDataShards: z.number().int().min(1).max(255).default(32),
-    maxTotalShards: z.number().int().min(2).max(totalShardsMax).default(totalShardsMax),
-    /** Return the most durable shape within the limits instead of throwing when none meets the target. */
-    allowBelowTarget: z.boolean().default(false),
-  })
-  .strict();
+export interface ErasurePolicyInput {
+  /** Nodes that can take a shard now (1 to 1,000,000); every shard of a stripe goes to a different node. Required. */
+  readonly healthyNodes: number;
+  /** Probability (0 to 1) that one node loses its shard before repair can run (over one repair window). Required. */
+  readonly nodeFailureProbability: number;
+  /**
+   * Required probability (0 to 1) that a stripe survives one repair window.
+   * @defaultValue 0.999999999
+   */
+  readonly targetDurability?: number | undefined;
+  /**
+   * Largest allowed (k + m) / k, 1 to 256.
+   * @defaultValue 2
+   */
+  readonly maxOverhead?: number | undefined;
+  /**
+   * Smallest k considered, 1 to 255.
+   * @defaultValue 1
+   */
+  readonly minDataShards?: number | undefined;
+  /**
+   * Largest k considered, 1 to 255.
+   * @defaultValue 32
+   */
+  readonly maxDataShards?: number | undefined;
+  /**
+   * Largest k + m considered, 2 to 256 (also capped by `healthyNodes`).
+   * @defaultValue 256
+   */
+  readonly maxTotalShards?: number | undefined;
+  /**
+   * Return the most durable shape within the limits instead of throwing when none meets the target.
+   * @defaultValue false
+   */
+  readonly allowBelowTarget?: boolean | undefined;
+}
 
-export type ErasurePolicyInput = z.input<typeof erasurePolicySchema>;
+/** `ErasurePolicyInput` with every default filled in. */
+export interface ErasurePolicy {
+  readonly healthyNodes: number;
+  readonly nodeFailureProbability: number;
+  readonly targetDurability: number;
+  readonly maxOverhead: number;
+  readonly minDataShards: number;
+  readonly maxDataShards: number;
+  readonly maxTotalShards: number;
+  readonly allowBelowTarget: boolean;
+}
+
+const probability = () => z.number().check(z.minimum(0), z.maximum(1));
+
+/** @internal The zod schema behind `erasurePolicySchema`. */
+export const erasurePolicyZod = z.strictObject({
+  healthyNodes: intIn(1, 1_000_000),
+  nodeFailureProbability: probability(),
+  targetDurability: z._default(probability(), 0.999_999_999),
+  maxOverhead: z._default(z.number().check(z.minimum(1), z.maximum(256)), 2),
+  minDataShards: z._default(intIn(1, 255), 1),
+  maxDataShards: z._default(intIn(1, 255), 32),
+  maxTotalShards: z._default(intIn(2, totalShardsMax), totalShardsMax),
+  allowBelowTarget: z._default(z.boolean(), false),
+});
+
+/** Validates and defaults `ErasurePolicyInput` (a Standard Schema v1 validator). */
+export const erasurePolicySchema: ConfigSchema<ErasurePolicyInput, ErasurePolicy> = erasurePolicyZod;
 
 /** The (k, m) chosen and what it achieves. */
 export interface ErasureParameters {

@@ -10,6 +10,7 @@ export {
 export {
   chooseErasureParameters,
   type ErasureParameters,
+  type ErasurePolicy,
   type ErasurePolicyInput,
   erasurePolicySchema,
   logStripeLossProbability,
@@ -19,6 +20,7 @@ export {
   BackendUnavailableError,
   DataSizeError,
   ErasureError,
+  type ErasureErrorCode,
   InvalidShardCountError,
   NoFeasibleParametersError,
   ShardOverlapError,
@@ -62,6 +64,7 @@ export {
   type EncodedStripe,
   encodeStripes,
   type StoredStripe,
+  type StripeConfig,
   type StripeOptions,
   stripeOptionsSchema,
   stripeShardBytesMax,

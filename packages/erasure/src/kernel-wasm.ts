@@ -1,5 +1,5 @@
 import { assert } from '@trinity/core';
-import { kernelShapes, kernelWasm } from './_generated/kernel-wasm.js';
+import { kernelMemoryFlagsOffset, kernelShapes, kernelWasm } from './_generated/kernel-wasm.js';
 import { _mulTable } from './gf256.js';
 import type { CodingRows, Kernel, KernelName } from './kernel.js';
 import { type WasmMemory, wasmApi } from './wasm-api.js';
@@ -264,6 +264,17 @@ class WasmKernel implements Kernel {
 }
 
 /**
+ * Whether shards over a shared memory behave like any other bytes here. In a browser page that is not
+ * cross-origin isolated, Chromium still creates a shared WebAssembly memory, but `postMessage` of a
+ * view over it throws DataCloneError; so pages lend shards out of shared memory only when
+ * `crossOriginIsolated` is true. Hosts without the global (Node, Deno, Bun) can always.
+ */
+function sharedMemoryIsSafe(): boolean {
+  const isolated = (globalThis as { crossOriginIsolated?: unknown }).crossOriginIsolated;
+  return isolated === undefined || isolated === true;
+}
+
+/**
  * The WebAssembly SIMD kernel: relaxed SIMD where `WebAssembly.validate` accepts it (Node 22+, or
  * Node 20 with --experimental-wasm-relaxed-simd), plain SIMD otherwise; undefined without SIMD.
  */
@@ -272,7 +283,7 @@ export function createWasmKernel(options: WasmKernelOptions = {}): Kernel | unde
   for (const relaxed of options.relaxed === undefined ? [true, false] : [options.relaxed]) {
     const plain = createEngine(relaxed, false);
     if (plain === undefined) continue;
-    const shared = options.shared === false ? undefined : createEngine(relaxed, true);
+    const shared = (options.shared ?? sharedMemoryIsSafe()) ? createEngine(relaxed, true) : undefined;
     if (options.shared === true && shared === undefined) return undefined;
     return new WasmKernel(relaxed ? 'wasm-relaxed-simd' : 'wasm-simd', plain, shared);
   }
@@ -280,7 +291,9 @@ export function createWasmKernel(options: WasmKernelOptions = {}): Kernel | unde
 }
 
 function createEngine(relaxed: boolean, shared: boolean): WasmEngine | undefined {
-  const bytes = decodeBase64(kernelWasm[`${relaxed ? 'relaxed' : 'simd'}${shared ? '-shared' : ''}`]);
+  const bytes = decodeBase64(kernelWasm[relaxed ? 'relaxed' : 'simd']);
+  assert(bytes[kernelMemoryFlagsOffset] === 0x01, 'kernel memory flags where the build put them');
+  if (shared) bytes[kernelMemoryFlagsOffset] = 0x03;
   if (!wasmApi!.validate(bytes)) return undefined;
   const created = createMemory(shared);
   if (created === undefined) return undefined;

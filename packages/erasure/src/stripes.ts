@@ -1,6 +1,6 @@
-import { describe, equalBytes, parseConfig, sha256 } from '@trinity/core';
-import { z } from 'zod';
-import { type Backend, backendChoices, checkShardCounts, totalShardsMax } from './config.js';
+import { type ConfigSchema, describe, equalBytes, parseConfig, sha256 } from '@trinity/core';
+import * as z from 'zod/mini';
+import { type Backend, backendChoices, checkShardCounts, intIn, shardCountsFit } from './config.js';
 import { LruCache } from './decode-cache.js';
 import {
   DataSizeError,
@@ -14,26 +14,50 @@ import { createEncoder, type Encoder } from './reed-solomon.js';
 /** The largest shard a stripe may have (256 MiB): one stripe is held in memory at a time. */
 export const stripeShardBytesMax = 256 * 1024 * 1024;
 
-/** Options of the stripe encoder and decoder. `shardBytes` only matters to the encoder. */
-export const stripeOptionsSchema = z
-  .object({
-    dataShards: z.number().int().min(1).max(255).default(10),
-    parityShards: z.number().int().min(1).max(255).default(4),
-    shardBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(stripeShardBytesMax)
-      .default(1024 * 1024),
-    backend: z.enum(backendChoices).default('auto'),
-  })
-  .strict()
-  .refine((o) => o.dataShards + o.parityShards <= totalShardsMax, {
-    message: `dataShards + parityShards must be <= ${totalShardsMax}`,
-    path: ['parityShards'],
-  });
+/** Options of the stripe encoder and decoder. Every field is optional; `shardBytes` only matters to the encoder. */
+export interface StripeOptions {
+  /**
+   * Data shards per stripe (k), 1 to 255, with `dataShards + parityShards <= 256`.
+   * @defaultValue 10
+   */
+  readonly dataShards?: number | undefined;
+  /**
+   * Parity shards per stripe (m), 1 to 255.
+   * @defaultValue 4
+   */
+  readonly parityShards?: number | undefined;
+  /**
+   * Bytes per shard, 1 to `stripeShardBytesMax` (256 MiB); a stripe holds k × shardBytes bytes of data.
+   * @defaultValue 1048576 (1 MiB)
+   */
+  readonly shardBytes?: number | undefined;
+  /**
+   * The kernel, as in `ErasureOptions.backend`.
+   * @defaultValue 'auto'
+   */
+  readonly backend?: Backend | undefined;
+}
 
-export type StripeOptions = z.input<typeof stripeOptionsSchema>;
+/** `StripeOptions` with every default filled in. */
+export interface StripeConfig {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly shardBytes: number;
+  readonly backend: Backend;
+}
+
+/** @internal The zod schema behind `stripeOptionsSchema`. */
+export const stripeOptionsZod = z
+  .strictObject({
+    dataShards: z._default(intIn(1, 255), 10),
+    parityShards: z._default(intIn(1, 255), 4),
+    shardBytes: z._default(intIn(1, stripeShardBytesMax), 1024 * 1024),
+    backend: z._default(z.enum(backendChoices), 'auto'),
+  })
+  .check(shardCountsFit());
+
+/** Validates and defaults `StripeOptions` (a Standard Schema v1 validator). */
+export const stripeOptionsSchema: ConfigSchema<StripeOptions, StripeConfig> = stripeOptionsZod;
 
 /** One stripe of an encoded stream: k + m shards of equal length and the SHA-256 of each. */
 export interface EncodedStripe {
@@ -56,7 +80,7 @@ export interface StoredStripe {
 
 const encoders = new LruCache<Encoder>(16);
 
-function parseOptions(options: unknown): z.output<typeof stripeOptionsSchema> {
+function parseOptions(options: unknown): StripeConfig {
   if (options !== null && typeof options === 'object') {
     const { dataShards, parityShards } = options as { dataShards?: unknown; parityShards?: unknown };
     checkShardCounts(dataShards, parityShards);

@@ -1,76 +1,164 @@
-import { z } from 'zod';
+import type { ConfigSchema } from '@trinity/core';
+import * as z from 'zod/mini';
 import { defaultCodebookSeed } from './codebook.js';
 import { hypervectorDimsMax, hypervectorDimsMin } from './hypervector.js';
 
-const dims = z.number().int().min(hypervectorDimsMin).max(hypervectorDimsMax);
-const codebookSeed = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 32 - 1);
 /** Which implementation runs the hot loops: the WebAssembly SIMD kernel, plain TypeScript, or the best available. */
-const kernel = z.enum(['auto', 'wasm', 'js']);
+export type KernelChoice = 'auto' | 'wasm' | 'js';
 
 /** Settings of a FingerprintEncoder. Fingerprints are comparable only between equal `dims` and `codebookSeed`. */
-export const fingerprintConfigSchema = z
-  .object({
-    /** Dimensions of the fingerprint hypervectors. */
-    dims: dims.default(1024),
-    /** Seed of the byte codebook (xoshiro128** via @trinity/core). */
-    codebookSeed: codebookSeed.default(defaultCodebookSeed),
-    kernel: kernel.default('auto'),
-  })
-  .strict();
+export interface FingerprintConfigInput {
+  /**
+   * Dimensions of the fingerprint hypervectors, 16 to 10,000.
+   * @defaultValue 1024
+   */
+  readonly dims?: number | undefined;
+  /**
+   * Seed of the byte codebook (xoshiro128** via @trinity/core), 0 to 2^32 - 1.
+   * @defaultValue defaultCodebookSeed
+   */
+  readonly codebookSeed?: number | undefined;
+  /**
+   * 'wasm' insists on the WebAssembly SIMD kernel (KernelUnavailableError without it), 'js' uses
+   * TypeScript, 'auto' the kernel where it runs.
+   * @defaultValue 'auto'
+   */
+  readonly kernel?: KernelChoice | undefined;
+}
 
-export type FingerprintConfig = z.output<typeof fingerprintConfigSchema>;
-export type FingerprintConfigInput = z.input<typeof fingerprintConfigSchema>;
+/** `FingerprintConfigInput` with every default filled in. */
+export interface FingerprintConfig {
+  readonly dims: number;
+  readonly codebookSeed: number;
+  readonly kernel: KernelChoice;
+}
 
 /** Settings of a SemanticIndex. `dims` and `codebookSeed` are those of its fingerprints. */
-export const semanticIndexConfigSchema = z
-  .object({
-    dims: dims.default(1024),
-    codebookSeed: codebookSeed.default(defaultCodebookSeed),
-    kernel: kernel.default('auto'),
-    /** Most entries the index accepts (also capped by what 4 GiB of WebAssembly memory can address). */
-    maxEntries: z.number().int().min(1).max(100_000_000).default(4_000_000),
-    /** Entries allocated up front; the index doubles its capacity as it fills. */
-    initialCapacity: z.number().int().min(1).max(100_000_000).default(1024),
-    /** Largest `topK` / `maxResults` a search may ask for. */
-    resultsMax: z.number().int().min(1).max(1_000_000).default(10_000),
-  })
-  .strict();
+export interface SemanticIndexConfigInput extends FingerprintConfigInput {
+  /**
+   * Most entries the index accepts, 1 to 100,000,000 (also capped by what 4 GiB of WebAssembly memory
+   * can address).
+   * @defaultValue 4000000
+   */
+  readonly maxEntries?: number | undefined;
+  /**
+   * Entries allocated up front, 1 to 100,000,000; the index doubles its capacity as it fills.
+   * @defaultValue 1024
+   */
+  readonly initialCapacity?: number | undefined;
+  /**
+   * Largest `topK` / `maxResults` a search may ask for, 1 to 1,000,000.
+   * @defaultValue 10000
+   */
+  readonly resultsMax?: number | undefined;
+}
 
-export type SemanticIndexConfig = z.output<typeof semanticIndexConfigSchema>;
-export type SemanticIndexConfigInput = z.input<typeof semanticIndexConfigSchema>;
+/** `SemanticIndexConfigInput` with every default filled in. */
+export interface SemanticIndexConfig extends FingerprintConfig {
+  readonly maxEntries: number;
+  readonly initialCapacity: number;
+  readonly resultsMax: number;
+}
 
 /** Settings of a ShardLockManager (seed v2.1 defaults). */
-export const shardLockConfigSchema = z
-  .object({
-    /** A lock expires this long after it was granted (or last re-acquired); then anyone may take it. */
-    lockTimeoutMs: z.number().int().min(1).max(86_400_000).default(60_000),
-    /** Locks one holder may hold at once. */
-    maxLocksPerHolder: z.number().int().min(1).max(1_000_000).default(64),
-    /** Locks the whole table holds at once. */
-    maxLocks: z.number().int().min(1).max(100_000_000).default(1_000_000),
-    /**
-     * Released shards whose last fencing token `latestFencingToken` still answers (the most recent
-     * ones). Off by default: fencing needs only the live lock's token, and remembering costs a map
-     * update per release.
-     */
-    rememberedTokens: z.number().int().min(0).max(10_000_000).default(0),
-    /** How a grant binds holder to shard: SHA-256(shard XOR holder) (seed) or a bound hypervector. */
-    binding: z.enum(['sha256', 'hypervector']).default('sha256'),
-    /** Dimensions of the hypervector binding. */
-    bindingDims: dims.default(1024),
-    /** No fencing token is lower than this (give it the highest token a store has seen, after a restart). */
-    firstFencingToken: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1),
-    /**
-     * Tokens are at least floor(nowMs) × this, so a restarted manager keeps issuing larger tokens without
-     * persisted state as long as its clock did not go back. 0 turns clock-derived tokens off.
-     */
-    fencingTokensPerMs: z.number().int().min(0).max(1024).default(1024),
-  })
-  .strict();
+export interface ShardLockConfigInput {
+  /**
+   * A lock expires this long after it was granted (or last re-acquired); then anyone may take it.
+   * 1 ms to 1 day.
+   * @defaultValue 60000
+   */
+  readonly lockTimeoutMs?: number | undefined;
+  /**
+   * Locks one holder may hold at once, 1 to 1,000,000.
+   * @defaultValue 64
+   */
+  readonly maxLocksPerHolder?: number | undefined;
+  /**
+   * Locks the whole table holds at once, 1 to 100,000,000.
+   * @defaultValue 1000000
+   */
+  readonly maxLocks?: number | undefined;
+  /**
+   * Released shards whose last fencing token `latestFencingToken` still answers (the most recent
+   * ones), 0 to 10,000,000. Off by default: fencing needs only the live lock's token, and remembering
+   * costs a map update per release.
+   * @defaultValue 0
+   */
+  readonly rememberedTokens?: number | undefined;
+  /**
+   * How a grant binds holder to shard: SHA-256(shard XOR holder) (seed) or a bound hypervector.
+   * @defaultValue 'sha256'
+   */
+  readonly binding?: 'sha256' | 'hypervector' | undefined;
+  /**
+   * Dimensions of the hypervector binding, 16 to 10,000.
+   * @defaultValue 1024
+   */
+  readonly bindingDims?: number | undefined;
+  /**
+   * No fencing token is lower than this (give it the highest token a store has seen, after a
+   * restart), 1 to 2^53 - 1.
+   * @defaultValue 1
+   */
+  readonly firstFencingToken?: number | undefined;
+  /**
+   * Tokens are at least floor(nowMs) × this, so a restarted manager keeps issuing larger tokens
+   * without persisted state as long as its clock did not go back. 0 to 1024; 0 turns clock-derived
+   * tokens off.
+   * @defaultValue 1024
+   */
+  readonly fencingTokensPerMs?: number | undefined;
+}
 
-export type ShardLockConfig = z.output<typeof shardLockConfigSchema>;
-export type ShardLockConfigInput = z.input<typeof shardLockConfigSchema>;
+/** `ShardLockConfigInput` with every default filled in. */
+export interface ShardLockConfig {
+  readonly lockTimeoutMs: number;
+  readonly maxLocksPerHolder: number;
+  readonly maxLocks: number;
+  readonly rememberedTokens: number;
+  readonly binding: 'sha256' | 'hypervector';
+  readonly bindingDims: number;
+  readonly firstFencingToken: number;
+  readonly fencingTokensPerMs: number;
+}
+
+function intIn(min: number, max: number) {
+  return z.int().check(z.minimum(min), z.maximum(max));
+}
+
+const dims = () => z._default(intIn(hypervectorDimsMin, hypervectorDimsMax), 1024);
+const fingerprintShape = {
+  dims: dims(),
+  codebookSeed: z._default(intIn(0, 2 ** 32 - 1), defaultCodebookSeed),
+  kernel: z._default(z.enum(['auto', 'wasm', 'js']), 'auto'),
+};
+
+/** @internal The zod schemas behind the exported validators (tests compare their types with the interfaces). */
+export const fingerprintConfigZod = z.strictObject(fingerprintShape);
+/** @internal */
+export const semanticIndexConfigZod = z.strictObject({
+  ...fingerprintShape,
+  maxEntries: z._default(intIn(1, 100_000_000), 4_000_000),
+  initialCapacity: z._default(intIn(1, 100_000_000), 1024),
+  resultsMax: z._default(intIn(1, 1_000_000), 10_000),
+});
+/** @internal */
+export const shardLockConfigZod = z.strictObject({
+  lockTimeoutMs: z._default(intIn(1, 86_400_000), 60_000),
+  maxLocksPerHolder: z._default(intIn(1, 1_000_000), 64),
+  maxLocks: z._default(intIn(1, 100_000_000), 1_000_000),
+  rememberedTokens: z._default(intIn(0, 10_000_000), 0),
+  binding: z._default(z.enum(['sha256', 'hypervector']), 'sha256'),
+  bindingDims: dims(),
+  firstFencingToken: z._default(intIn(1, Number.MAX_SAFE_INTEGER), 1),
+  fencingTokensPerMs: z._default(intIn(0, 1024), 1024),
+});
+
+/** Validates and defaults `FingerprintConfigInput` (a Standard Schema v1 validator; see `parseConfig`). */
+export const fingerprintConfigSchema: ConfigSchema<FingerprintConfigInput, FingerprintConfig> =
+  fingerprintConfigZod;
+/** Validates and defaults `SemanticIndexConfigInput` (a Standard Schema v1 validator). */
+export const semanticIndexConfigSchema: ConfigSchema<SemanticIndexConfigInput, SemanticIndexConfig> =
+  semanticIndexConfigZod;
+/** Validates and defaults `ShardLockConfigInput` (a Standard Schema v1 validator). */
+export const shardLockConfigSchema: ConfigSchema<ShardLockConfigInput, ShardLockConfig> = shardLockConfigZod;

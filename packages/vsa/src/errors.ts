@@ -1,11 +1,30 @@
 import { TrinityError, toHex } from '@trinity/core';
 
+/** Every `code` an error of @trinity/vsa carries; stable across releases. */
+export type VsaErrorCode =
+  | 'ALREADY_LOCKED'
+  | 'LOCK_LIMIT_REACHED'
+  | 'NOT_LOCK_HOLDER'
+  | 'LOCK_NOT_FOUND'
+  | 'STALE_FENCING_TOKEN'
+  | 'DIMENSION_MISMATCH'
+  | 'HYPERVECTOR_INVALID'
+  | 'INDEX_FILE_INVALID'
+  | 'INDEX_FULL'
+  | 'FINGERPRINT_INPUT_TOO_LARGE'
+  | 'FINGERPRINTER_FINISHED'
+  | 'KERNEL_UNAVAILABLE'
+  | 'INDEX_FILE_UNAVAILABLE';
+
+/** The base of every error @trinity/vsa throws on purpose; match on `code` or `name`. */
+export class VsaError<Code extends VsaErrorCode = VsaErrorCode> extends TrinityError<Code> {}
+
 function shortHex(bytes: Uint8Array): string {
   return `${toHex(bytes.subarray(0, 8))}…`;
 }
 
 /** The shard is locked by another holder (or another transaction) and the lock has not expired. */
-export class AlreadyLockedError extends TrinityError {
+export class AlreadyLockedError extends VsaError<'ALREADY_LOCKED'> {
   readonly expiresAtMs: number;
 
   constructor(shardHash: Uint8Array, expiresAtMs: number) {
@@ -17,7 +36,7 @@ export class AlreadyLockedError extends TrinityError {
 }
 
 /** A lock limit was reached: the holder's (`scope: 'holder'`) or the whole table's (`scope: 'table'`). */
-export class LockLimitError extends TrinityError {
+export class LockLimitError extends VsaError<'LOCK_LIMIT_REACHED'> {
   readonly scope: 'holder' | 'table';
   readonly limit: number;
 
@@ -30,7 +49,7 @@ export class LockLimitError extends TrinityError {
 }
 
 /** The caller tried to release a lock whose binding is not its own. */
-export class NotLockHolderError extends TrinityError {
+export class NotLockHolderError extends VsaError<'NOT_LOCK_HOLDER'> {
   constructor(shardHash: Uint8Array) {
     super('NOT_LOCK_HOLDER', `shard ${shortHex(shardHash)} is locked by another holder`, {
       details: { shard: toHex(shardHash) },
@@ -39,7 +58,7 @@ export class NotLockHolderError extends TrinityError {
 }
 
 /** No live lock on the shard (never taken, released, or expired). */
-export class LockNotFoundError extends TrinityError {
+export class LockNotFoundError extends VsaError<'LOCK_NOT_FOUND'> {
   constructor(shardHash: Uint8Array) {
     super(
       'LOCK_NOT_FOUND',
@@ -52,7 +71,7 @@ export class LockNotFoundError extends TrinityError {
 }
 
 /** A write carried a fencing token that is not the one of the shard's live lock. */
-export class StaleFencingTokenError extends TrinityError {
+export class StaleFencingTokenError extends VsaError<'STALE_FENCING_TOKEN'> {
   constructor(shardHash: Uint8Array, token: number, currentToken: number) {
     const current =
       currentToken === 0 ? 'the shard is not locked' : `the live lock has token ${currentToken}`;
@@ -67,7 +86,7 @@ export class StaleFencingTokenError extends TrinityError {
 }
 
 /** Two hypervectors (or a vector and an index) have different dimensions. */
-export class DimensionMismatchError extends TrinityError {
+export class DimensionMismatchError extends VsaError<'DIMENSION_MISMATCH'> {
   constructor(expected: number, actual: number, what = 'hypervector') {
     super('DIMENSION_MISMATCH', `${what} has ${actual} dimensions, expected ${expected}`, {
       details: { expected, actual },
@@ -76,14 +95,14 @@ export class DimensionMismatchError extends TrinityError {
 }
 
 /** Bytes that should hold a serialized hypervector do not. */
-export class HypervectorFormatError extends TrinityError {
+export class HypervectorFormatError extends VsaError<'HYPERVECTOR_INVALID'> {
   constructor(reason: string) {
     super('HYPERVECTOR_INVALID', `invalid serialized hypervector: ${reason}`);
   }
 }
 
 /** A semantic index file is not one, is of an unknown version, is truncated or fails its checksum. */
-export class IndexFileError extends TrinityError {
+export class IndexFileError extends VsaError<'INDEX_FILE_INVALID'> {
   readonly path: string;
 
   constructor(path: string, reason: string, options: { cause?: unknown } = {}) {
@@ -96,14 +115,14 @@ export class IndexFileError extends TrinityError {
 }
 
 /** The semantic index is at its configured (or addressable) maximum number of entries. */
-export class IndexFullError extends TrinityError {
+export class IndexFullError extends VsaError<'INDEX_FULL'> {
   constructor(limit: number) {
     super('INDEX_FULL', `semantic index is full (${limit} entries)`, { details: { limit } });
   }
 }
 
 /** A fingerprint stream went past the largest input one fingerprint covers. */
-export class FingerprintInputTooLargeError extends TrinityError {
+export class FingerprintInputTooLargeError extends VsaError<'FINGERPRINT_INPUT_TOO_LARGE'> {
   constructor(limitBytes: number) {
     super('FINGERPRINT_INPUT_TOO_LARGE', `a fingerprint covers at most ${limitBytes} bytes of input`, {
       details: { limitBytes },
@@ -112,18 +131,29 @@ export class FingerprintInputTooLargeError extends TrinityError {
 }
 
 /** A streaming fingerprinter was used after `digest()`. */
-export class FingerprinterFinishedError extends TrinityError {
+export class FingerprinterFinishedError extends VsaError<'FINGERPRINTER_FINISHED'> {
   constructor() {
     super('FINGERPRINTER_FINISHED', 'this fingerprinter already returned its digest; create a new one');
   }
 }
 
 /** `kernel: 'wasm'` was asked for but this host cannot run the WebAssembly SIMD kernel. */
-export class KernelUnavailableError extends TrinityError {
+export class KernelUnavailableError extends VsaError<'KERNEL_UNAVAILABLE'> {
   constructor() {
     super(
       'KERNEL_UNAVAILABLE',
       "the WebAssembly SIMD kernel is not available on this host; use kernel 'auto' or 'js'",
+    );
+  }
+}
+
+/** `save` / `load` of a SemanticIndex on a host without node:fs (a browser, say). */
+export class IndexFileUnavailableError extends VsaError<'INDEX_FILE_UNAVAILABLE'> {
+  constructor(operation: 'save' | 'load') {
+    super(
+      'INDEX_FILE_UNAVAILABLE',
+      `SemanticIndex.${operation} needs node:fs, which this host does not have; elsewhere keep the fingerprints and add them back with addVector`,
+      { details: { operation } },
     );
   }
 }

@@ -5,6 +5,7 @@ export {
   type FingerprintConfig,
   type FingerprintConfigInput,
   fingerprintConfigSchema,
+  type KernelChoice,
   type SemanticIndexConfig,
   type SemanticIndexConfigInput,
   type ShardLockConfig,
@@ -19,12 +20,15 @@ export {
   FingerprintInputTooLargeError,
   HypervectorFormatError,
   IndexFileError,
+  IndexFileUnavailableError,
   IndexFullError,
   KernelUnavailableError,
   LockLimitError,
   LockNotFoundError,
   NotLockHolderError,
   StaleFencingTokenError,
+  VsaError,
+  type VsaErrorCode,
 } from './errors.js';
 export {
   createFingerprinter,

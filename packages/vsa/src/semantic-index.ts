@@ -1,4 +1,5 @@
 import { assertBytes, assertInt, assertNumber, describe, parseConfig } from '@trinity/core';
+import * as z from 'zod/mini';
 import { scanTopK } from './_index-search.js';
 import { IndexStore, queryBatchMax } from './_index-store.js';
 import { resolveKernel } from './_kernel.js';
@@ -7,7 +8,7 @@ import {
   type SemanticIndexConfigInput,
   semanticIndexConfigSchema,
 } from './config.js';
-import { DimensionMismatchError } from './errors.js';
+import { DimensionMismatchError, IndexFileUnavailableError } from './errors.js';
 import { FingerprintEncoder } from './fingerprint.js';
 import { assertHypervector, type Hypervector } from './hypervector.js';
 import { loadIndexFile, saveIndexFile } from './index-file.js';
@@ -19,13 +20,38 @@ export interface SearchResult {
   readonly similarity: number;
 }
 
+/** Options of `search` and `searchBatch`; any other key is refused with ConfigError. */
 export interface SearchOptions {
-  /** The k most similar entries (default 10). */
-  readonly topK?: number;
-  /** Leave out entries below this similarity (default -1: none). */
-  readonly threshold?: number;
-  /** An upper bound on the number of results (default: topK). Both are capped by `resultsMax`. */
-  readonly maxResults?: number;
+  /**
+   * The k most similar entries, 1 to the index's `resultsMax`.
+   * @defaultValue 10
+   */
+  readonly topK?: number | undefined;
+  /**
+   * Leave out entries below this similarity, -1 to 1.
+   * @defaultValue -1 (none left out)
+   */
+  readonly threshold?: number | undefined;
+  /**
+   * An upper bound on the number of results, 1 to the index's `resultsMax`.
+   * @defaultValue topK
+   */
+  readonly maxResults?: number | undefined;
+}
+
+const searchOptionKeys: ReadonlySet<string> = new Set(['topK', 'threshold', 'maxResults']);
+
+/** Parsed only when `search` met a key it does not know: its ConfigError names the key. */
+const searchOptionsZod = z.strictObject({
+  topK: z.optional(z.unknown()),
+  threshold: z.optional(z.unknown()),
+  maxResults: z.optional(z.unknown()),
+});
+
+/** True where node:fs can be had without importing it (Node >= 20.16), as index-file.ts finds it. */
+function hostHasNodeFs(): boolean {
+  const proc = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function';
 }
 
 /** A query: bytes to fingerprint with the index's encoder, or a fingerprint already made. */
@@ -149,6 +175,7 @@ export class SemanticIndex {
    */
   async save(path: string): Promise<void> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+    if (!hostHasNodeFs()) throw new IndexFileUnavailableError('save');
     await saveIndexFile(path, {
       dims: this.dims,
       codebookSeed: this.config.codebookSeed,
@@ -159,6 +186,7 @@ export class SemanticIndex {
   /** Reads an index written by `save`; `config` may set kernel and limits, and must agree on dims and seed. */
   static async load(path: string, config: SemanticIndexConfigInput = {}): Promise<SemanticIndex> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+    if (!hostHasNodeFs()) throw new IndexFileUnavailableError('load');
     return loadIndexFile(path, config, (fileConfig) => new SemanticIndex(fileConfig));
   }
 
@@ -169,6 +197,9 @@ export class SemanticIndex {
 
   #options(options: SearchOptions): { k: number; threshold: number } {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    for (const key of Object.keys(options)) {
+      if (!searchOptionKeys.has(key)) parseConfig(searchOptionsZod, options, 'search options');
+    }
     const max = this.config.resultsMax;
     const topK = options.topK ?? 10;
     assertInt(topK, 'topK', 1, max);

@@ -7,7 +7,7 @@ console.log(parseConfig(schema, {}));
 try {
   parseConfig(schema, { replicas: 99 }, 'demo config');
 } catch (error) {
-  console.log((error as Error).message);
+  console.log(error.message);
 }
 
 // Reproducible randomness and virtual time for simulations.

@@ -14,7 +14,7 @@ rs.encode(shards); // fills shards[4] and shards[5]
 console.log('verified:', rs.verify(shards));
 
 // Lose any two shards (null marks a missing one), then rebuild them.
-const damaged: (Uint8Array | null)[] = [...shards];
+const damaged = [...shards];
 damaged[1] = null;
 damaged[4] = null;
 rs.reconstruct(damaged);

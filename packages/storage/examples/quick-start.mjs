@@ -26,7 +26,7 @@ console.log('committed', committed.length, 'shard; stats:', store.stats().shardC
 await store.close();
 
 // A manifest: the object id covers the content, not where the shards live.
-const h = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
+const h = (n) => n.toString(16).padStart(2, '0').repeat(32);
 const manifest = createManifest({
   name: 'notes.txt',
   size: 6,
