@@ -6,7 +6,9 @@ import { expect, it } from 'vitest';
 // hangs), and the test's own limit a little longer.
 const timeout = 150_000;
 
-it('the README quick start runs under plain node and prints what it says', { timeout: timeout + 30_000 }, () => {
+it('the README quick start runs under plain node and prints what it says', {
+  timeout: timeout + 30_000,
+}, () => {
   const example = fileURLToPath(new URL('../examples/quick-start.mjs', import.meta.url));
   const output = execFileSync(process.execPath, [example], { encoding: 'utf8', timeout });
   expect(output).toContain('placement: ny-1 ny-2 dub-2 dub-1 sp-1 sp-2');
