@@ -19,17 +19,44 @@ export const SIGNATURE_BYTES = 64;
 const HEADER_BYTES = 52;
 const AMOUNT_BYTES_MAX = 12;
 
-/** Bytes of events this package decoded or signed: `encodeEvent` and `verify` reuse them. Such events are frozen. */
-const encodedEvents = new WeakMap<object, Uint8Array>();
+/**
+ * Events this package decoded or signed carry their bytes under this key, non-enumerable (so a
+ * spread copy, which may then be changed, does not inherit them) and frozen with the event:
+ * `encodeEvent` and `apply` reuse them. (A WeakMap did the same at several times the GC cost.)
+ */
+const ENCODED = Symbol('trinity.economics.encoded');
 
-/** @internal Remembers `bytes` as the encoding of `event` (which must be frozen). */
-export function _rememberEncoding(event: EconomicsEvent, bytes: Uint8Array): void {
-  encodedEvents.set(event, bytes);
+/** @internal Remembers `bytes` as the encoding of `event` and freezes it. */
+export function _rememberEncoding<E extends EconomicsEvent>(event: E, bytes: Uint8Array): E {
+  Object.defineProperty(event, ENCODED, { value: bytes });
+  return Object.freeze(event);
 }
 
 /** @internal The bytes `event` was decoded from or signed as, if this package made it. */
 export function _knownEncoding(event: EconomicsEvent): Uint8Array | undefined {
-  return encodedEvents.get(event);
+  return (event as { [ENCODED]?: Uint8Array })[ENCODED];
+}
+
+/**
+ * The canonical sort key (time, actor, seq) read straight from an event's bytes, without decoding
+ * it; undefined when the bytes are too short to be an event (decoding will say why).
+ */
+export function eventKeyOf(bytes: Uint8Array): { timeMs: number; seq: number } | undefined {
+  if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) return undefined;
+  return {
+    seq: readU32(bytes, 36) * 0x1_0000_0000 + readU32(bytes, 40),
+    timeMs: readU32(bytes, 44) * 0x1_0000_0000 + readU32(bytes, 48),
+  };
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** Orders two encoded events' actors as their hex ids order (byte order). */
+export function compareActorBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 4; i < 36; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 /** The part of an encoded event that its signature covers. */
@@ -178,7 +205,7 @@ export function encodeUnsigned(event: Omit<EconomicsEvent, 'signature'>): Uint8A
 
 /** The canonical bytes of a signed event (reused, not recomputed, for events this package decoded or signed). */
 export function encodeEvent(event: EconomicsEvent): Uint8Array {
-  const known = encodedEvents.get(event);
+  const known = _knownEncoding(event);
   if (known !== undefined) return known;
   const unsigned = encodeUnsigned(event);
   if (typeof event.signature !== 'string' || event.signature.length !== 2 * SIGNATURE_BYTES) {
@@ -192,9 +219,32 @@ export function encodeEvent(event: EconomicsEvent): Uint8Array {
   return out;
 }
 
+type HexView = { toString(encoding: 'hex', start: number, end: number): string };
+type HostBuffer = { from(buffer: ArrayBufferLike, byteOffset: number, length: number): HexView };
+/** Node's Buffer where the host has one: one view per event, hex straight from it (no view per field). */
+const hostBuffer = (globalThis as { Buffer?: HostBuffer }).Buffer;
+
 class Reader {
-  at = HEADER_BYTES;
-  constructor(readonly bytes: Uint8Array) {}
+  at = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  /** A Buffer over the whole ArrayBuffer of the last event: events read from one log buffer share it. */
+  #view: HexView | undefined;
+  #viewOf: ArrayBufferLike | undefined;
+
+  reset(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.at = 4;
+    if (hostBuffer !== undefined && this.#viewOf !== bytes.buffer) {
+      this.#viewOf = bytes.buffer;
+      this.#view = hostBuffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+    }
+  }
+
+  hexAt(start: number, end: number): string {
+    if (this.#view === undefined) return toHex(this.bytes.subarray(start, end));
+    const base = this.bytes.byteOffset;
+    return this.#view.toString('hex', base + start, base + end);
+  }
 
   need(n: number): void {
     if (this.at + n > this.bytes.length - SIGNATURE_BYTES) throw new EventFormatError('event is truncated');
@@ -215,7 +265,7 @@ class Reader {
   }
   hex32(): string {
     this.need(32);
-    const out = toHex(this.bytes.subarray(this.at, this.at + 32));
+    const out = this.hexAt(this.at, this.at + 32);
     this.at += 32;
     return out;
   }
@@ -231,7 +281,7 @@ class Reader {
       for (let i = 0; i < length; i++) n = n * 256 + b[this.at + i]!;
       value = BigInt(n);
     } else {
-      value = BigInt(`0x${toHex(b.subarray(this.at, this.at + length))}`);
+      value = BigInt(`0x${this.hexAt(this.at, this.at + length)}`);
     }
     this.at += length;
     return value;
@@ -241,6 +291,12 @@ class Reader {
     if (value > 1) throw new EventFormatError(`${field} must be 0 or 1`);
     return value === 1;
   }
+  /** The signature, once the body has been read to its end (anything left over is refused). */
+  signature(): string {
+    if (this.at !== this.bytes.length - SIGNATURE_BYTES)
+      throw new EventFormatError('event has trailing bytes');
+    return this.hexAt(this.at, this.bytes.length);
+  }
   escrowId(): string {
     const reporter = this.hex32();
     const seq = this.u64('escrowId seq');
@@ -249,44 +305,70 @@ class Reader {
   }
 }
 
-function readBody(r: Reader, type: EventType): Record<string, unknown> {
+/** One reader for every decode: decoding runs to completion without calling out, so it is never shared. */
+const reader = new Reader();
+
+/** Reads the body and the signature, and builds the event with its fields in one literal (no spread). */
+function readEvent(r: Reader, type: EventType, actor: string, seq: number, timeMs: number): EconomicsEvent {
   switch (type) {
-    case 'transfer':
-      return { to: r.hex32(), amount: r.amount('amount') };
+    case 'transfer': {
+      const to = r.hex32();
+      const amount = r.amount('amount');
+      return { type, actor, seq, timeMs, to, amount, signature: r.signature() };
+    }
     case 'stake':
-    case 'unstake':
-      return { amount: r.amount('amount') };
+    case 'unstake': {
+      const amount = r.amount('amount');
+      return { type, actor, seq, timeMs, amount, signature: r.signature() };
+    }
     case 'delegate':
-    case 'undelegate':
-      return { operator: r.hex32(), amount: r.amount('amount') };
+    case 'undelegate': {
+      const operator = r.hex32();
+      const amount = r.amount('amount');
+      return { type, actor, seq, timeMs, operator, amount, signature: r.signature() };
+    }
     case 'withdraw':
-      return {};
+      return { type, actor, seq, timeMs, signature: r.signature() };
     case 'set-commission': {
       const commissionBps = (r.u8() << 8) | r.u8();
       if (commissionBps > BPS) throw new EventFormatError('commissionBps exceeds 10000');
-      return { commissionBps };
+      return { type, actor, seq, timeMs, commissionBps, signature: r.signature() };
     }
-    case 'pos-result':
-      return { holder: r.hex32(), shard: r.hex32(), passed: r.bool('passed') };
-    case 'uptime':
-      return { subject: r.hex32(), up: r.bool('up') };
+    case 'pos-result': {
+      const holder = r.hex32();
+      const shard = r.hex32();
+      const passed = r.bool('passed');
+      return { type, actor, seq, timeMs, holder, shard, passed, signature: r.signature() };
+    }
+    case 'uptime': {
+      const subject = r.hex32();
+      const up = r.bool('up');
+      return { type, actor, seq, timeMs, subject, up, signature: r.signature() };
+    }
     case 'bandwidth': {
       const subject = r.hex32();
       const bytes = r.u64('bytes');
       if (bytes < 1) throw new EventFormatError('bytes must be at least 1');
-      return { subject, bytes };
+      return { type, actor, seq, timeMs, subject, bytes, signature: r.signature() };
     }
     case 'slash': {
       const accused = r.hex32();
       const reason = SLASH_REASONS[r.u8()];
       if (reason === undefined) throw new EventFormatError('unknown slash reason');
-      return { accused, reason, evidence: r.hex32() };
+      const evidence = r.hex32();
+      return { type, actor, seq, timeMs, accused, reason, evidence, signature: r.signature() };
     }
     case 'dispute':
-    case 'appeal':
-      return { escrowId: r.escrowId(), evidence: r.hex32() };
-    case 'vote':
-      return { escrowId: r.escrowId(), overturn: r.bool('overturn') };
+    case 'appeal': {
+      const escrowId = r.escrowId();
+      const evidence = r.hex32();
+      return { type, actor, seq, timeMs, escrowId, evidence, signature: r.signature() };
+    }
+    case 'vote': {
+      const escrowId = r.escrowId();
+      const overturn = r.bool('overturn');
+      return { type, actor, seq, timeMs, escrowId, overturn, signature: r.signature() };
+    }
   }
 }
 
@@ -297,6 +379,11 @@ function readBody(r: Reader, type: EventType): Record<string, unknown> {
  * signature: `EconomicsState.apply` does.
  */
 export function decodeEvent(bytes: Uint8Array): EconomicsEvent {
+  return _rememberEncoding(_decodeBare(bytes), bytes);
+}
+
+/** @internal `decodeEvent` without remembering the bytes or freezing: for events consumed at once. */
+export function _decodeBare(bytes: Uint8Array): EconomicsEvent {
   if (!(bytes instanceof Uint8Array)) throw new EventFormatError('event must be a Uint8Array');
   if (bytes.length > EVENT_BYTES_MAX) throw new EventTooLargeError(bytes.length, EVENT_BYTES_MAX);
   if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) throw new EventFormatError('event is truncated');
@@ -304,16 +391,11 @@ export function decodeEvent(bytes: Uint8Array): EconomicsEvent {
   if (bytes[2] !== EVENT_VERSION) throw new EventFormatError(`unknown event version ${bytes[2]}`);
   const type = EVENT_TYPES[bytes[3]!];
   if (type === undefined) throw new EventFormatError(`unknown event type ${bytes[3]}`);
-  const r = new Reader(bytes);
-  r.at = 4;
+  const r = reader;
+  r.reset(bytes);
   const actor = r.hex32();
   const seq = r.u64('seq');
   if (seq < 1) throw new EventFormatError('seq must be at least 1');
   const timeMs = r.u64('timeMs');
-  const body = readBody(r, type);
-  if (r.at !== bytes.length - SIGNATURE_BYTES) throw new EventFormatError('event has trailing bytes');
-  const signature = toHex(bytes.subarray(r.at));
-  const event = Object.freeze({ type, actor, seq, timeMs, ...body, signature }) as EconomicsEvent;
-  encodedEvents.set(event, bytes);
-  return event;
+  return readEvent(r, type, actor, seq, timeMs);
 }

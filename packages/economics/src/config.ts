@@ -153,14 +153,20 @@ export const economicsConfigSchema = z
     lowParticipationExtensionMs: ms(0, 365 * day, day),
 
     // Event log.
+    /**
+     * Live events wait this long past their time (by the daemon's clock) before they are applied, so
+     * that events delayed by the network still arrive in canonical order and nothing is re-executed.
+     * 0 applies every event as soon as the clock reaches its time.
+     */
+    settleDelayMs: ms(0, 600_000, 2_000),
     /** A live event (`apply`) stamped more than this far ahead of the receiving node's clock is refused (retry later). */
     clockSkewMaxMs: ms(0, day, 30_000),
     /** Events held (the state keeps them to re-execute when a late event sorts before others). */
     eventsMax: count(1, 100_000_000, 2_000_000),
     /** A snapshot of the state is kept every this many events, to re-execute from after a late event. */
-    snapshotIntervalEvents: count(16, 1_000_000, 4_096),
+    snapshotIntervalEvents: count(16, 1_000_000, 16_384),
     /** Snapshots kept (the oldest go first; genesis is always kept). */
-    snapshotsMax: count(1, 10_000, 32),
+    snapshotsMax: count(1, 10_000, 16),
   })
   .strict()
   .refine(

@@ -37,6 +37,7 @@ export {
   type RejectionCode,
 } from './errors.js';
 export { type EscrowDecision, type EscrowRound, type EscrowStatus, splitProRata } from './escrow.js';
+export { compareEvents } from './event-heap.js';
 export {
   type EconomicsEvent,
   EVENT_TYPES,
@@ -52,5 +53,5 @@ export {
 export type { LedgerCounters } from './ledger.js';
 export { type Reputation, reporterScore } from './reputation.js';
 export { EventSigner, type SignEventOptions, signEvent } from './signer.js';
-export { type ApplyResult, compareEvents, EconomicsState, type EconomicsStateInit } from './state.js';
+export { type ApplyResult, EconomicsState, type EconomicsStateInit } from './state.js';
 export type { EscrowView, NodeSummary } from './views.js';

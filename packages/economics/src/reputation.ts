@@ -82,7 +82,15 @@ function evidenceFor(
     ledger.evidencePairs++;
     return e;
   }
-  if (step > e.step) Object.assign(e, evidenceAt(e, step));
+  const k = step - e.step;
+  if (k > 0) {
+    e.posPassed = decayed(e.posPassed, k);
+    e.posTotal = decayed(e.posTotal, k);
+    e.upProbes = decayed(e.upProbes, k);
+    e.probes = decayed(e.probes, k);
+    e.bandwidthKiB = decayed(e.bandwidthKiB, k);
+    e.step = step;
+  }
   return e;
 }
 

@@ -1,9 +1,12 @@
 import { type Ed25519, ed25519, parseConfig } from '@trinity/core';
 import {
+  _decodeBare,
   _knownEncoding,
   _rememberEncoding,
+  compareActorBytes,
   decodeEvent,
   encodeEvent,
+  eventKeyOf,
   SIGNATURE_BYTES,
   signedPart,
 } from './codec.js';
@@ -18,6 +21,7 @@ import {
   type RejectionCode,
 } from './errors.js';
 import type { Escrow } from './escrow.js';
+import { compareEvents, EventHeap } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
 import { type Reputation, reputationOf } from './reputation.js';
@@ -34,18 +38,35 @@ export interface EconomicsStateInit {
 
 /** What applying one event did. */
 export interface ApplyResult {
-  /** `applied`: it took effect; `rejected`: it is in the history but had no effect (see `rejection`). */
-  readonly outcome: 'applied' | 'rejected';
+  /**
+   * `applied`: it took effect; `rejected`: it is in the history but had no effect (see `rejection`);
+   * `pending`: accepted and held in the settle buffer until the clock passes its time plus
+   * `settleDelayMs` (its effect is decided then, in canonical order).
+   */
+  readonly outcome: 'applied' | 'rejected' | 'pending';
   readonly rejection: RejectionCode | undefined;
   /** Events re-executed because this one sorted before events already applied (0 on the fast path). */
   readonly reexecuted: number;
 }
 
+/**
+ * An event as the state keeps it: its sort key and its canonical bytes. Decoded objects are not
+ * kept (re-execution decodes again), which keeps the garbage collector's work per event small.
+ */
+interface EventRecord {
+  readonly timeMs: number;
+  /** Interned: the actor log's own key. */
+  readonly actor: string;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
 interface ActorLog {
+  readonly actor: string;
   seq: number;
   timeMs: number;
-  /** The actor's events by seq - 1: for anti-entropy (`eventsOf`). */
-  readonly events: EconomicsEvent[];
+  /** The actor's events by seq - 1: for anti-entropy (`eventBytesOf`). */
+  readonly records: EventRecord[];
 }
 
 interface Snapshot {
@@ -54,19 +75,13 @@ interface Snapshot {
   readonly ledger: Ledger;
 }
 
-/** Canonical order of events: by time, then actor, then sequence number. */
-export function compareEvents(a: EconomicsEvent, b: EconomicsEvent): number {
-  if (a.timeMs !== b.timeMs) return a.timeMs - b.timeMs;
-  if (a.actor !== b.actor) return a.actor < b.actor ? -1 : 1;
-  return a.seq - b.seq;
-}
-
 /**
  * The economics of a network as the deterministic replay of signed events. The state is the fold
  * of the events in canonical order (time, actor, seq), so two nodes that hold the same events hold
- * the same state whatever order they received them in: an event that sorts after everything
- * applied is applied at once; one that sorts earlier is inserted and the events after it are
- * re-executed from the nearest snapshot.
+ * the same state whatever order they received them in. Live events wait in a settle buffer until
+ * the daemon's clock is `settleDelayMs` past their time, and are applied from it in canonical
+ * order, so ordinary network delay costs nothing; an event later than that sorts before events
+ * already applied, is inserted, and the events after it are re-executed from the nearest snapshot.
  *
  * Sans-IO: the daemon passes its clock's `nowMs` where a rule needs it (`apply`'s future bound,
  * `advanceTo`), persists the events it accepts (`encodeEvent`), gossips them, and replays them on
@@ -77,11 +92,18 @@ export class EconomicsState {
   readonly #ed25519: Ed25519;
   readonly #genesis: Ledger;
   #ledger: Ledger;
-  readonly #events: EconomicsEvent[] = [];
+  readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
+  readonly #pending = new EventHeap();
+  /** Latest time of any event accepted (settled or pending): the hybrid logical clock's floor. */
+  #latestTimeMs = 0;
   #snapshots: Snapshot[] = [];
   /** Latest `advanceTo` time: re-execution advances to it again. */
   #clockMs: number;
+  /** Replaying in bulk: no snapshots until the end. */
+  #bulk = false;
+  /** Events accepted: held in `#events` or waiting in `#pending`. */
+  #accepted = 0;
 
   constructor(init: EconomicsStateInit = {}) {
     this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
@@ -98,16 +120,42 @@ export class EconomicsState {
    */
   static replay(init: EconomicsStateInit, events: Iterable<EconomicsEvent | Uint8Array>) {
     const state = new EconomicsState(init);
-    const decoded = [...events].map((e) => (e instanceof Uint8Array ? decodeEvent(e) : e));
-    decoded.sort(compareEvents);
-    const skipped: { event: EconomicsEvent; error: unknown }[] = [];
-    for (const event of decoded) {
-      try {
-        state.applyVerified(event);
-      } catch (error) {
-        skipped.push({ event, error });
+    // Sorted by keys read from the bytes, decoded one at a time as applied: decoded objects die young.
+    const items: {
+      timeMs: number;
+      seq: number;
+      bytes: Uint8Array | undefined;
+      event: EconomicsEvent | undefined;
+    }[] = [];
+    for (const e of events) {
+      if (e instanceof Uint8Array) {
+        const key = eventKeyOf(e);
+        items.push({ timeMs: key?.timeMs ?? -1, seq: key?.seq ?? 0, bytes: e, event: undefined });
+      } else {
+        items.push({ timeMs: e.timeMs, seq: e.seq, bytes: undefined, event: e });
       }
     }
+    items.sort((x, y) => {
+      if (x.timeMs !== y.timeMs) return x.timeMs - y.timeMs;
+      const actors =
+        x.bytes !== undefined && y.bytes !== undefined
+          ? compareActorBytes(x.bytes, y.bytes)
+          : compareEvents(x.event ?? decodeEvent(x.bytes!), y.event ?? decodeEvent(y.bytes!));
+      return actors !== 0 ? actors : x.seq - y.seq;
+    });
+    const skipped: { event: EconomicsEvent | Uint8Array; error: unknown }[] = [];
+    // Snapshots are for late events; during a bulk replay one at the end is enough.
+    state.#bulk = true;
+    for (const item of items) {
+      try {
+        if (item.event !== undefined) state.applyVerified(item.event);
+        else state.#applyVerifiedBytes(item.bytes!);
+      } catch (error) {
+        skipped.push({ event: item.event ?? item.bytes!, error });
+      }
+    }
+    state.#bulk = false;
+    if (state.#events.length > 0) state.#snapshot(state.#events.length);
     return { state, skipped };
   }
 
@@ -129,7 +177,9 @@ export class EconomicsState {
     if (!this.#ed25519.verify(signature, signedPart(bytes), actorKey)) {
       throw new EventSignatureError(checked.actor, checked.seq);
     }
-    return this.#insert(checked);
+    this.#accept(checked, bytes);
+    this.#pending.push(checked);
+    return this.#settle(options.nowMs - this.config.settleDelayMs, checked) ?? PENDING;
   }
 
   /** `apply` for an event's canonical bytes, as they arrive from a peer. Returns the decoded event too. */
@@ -143,16 +193,69 @@ export class EconomicsState {
    * own persisted log): the sequence rules still hold, the signature and the clock are not checked.
    */
   applyVerified(event: EconomicsEvent): ApplyResult {
-    const checked = _knownEncoding(event) === undefined ? this.#validated(event).event : event;
+    const { event: checked, bytes } = this.#validated(event);
     this.#checkSequence(checked);
+    this.#accept(checked, bytes);
     return this.#insert(checked);
   }
 
-  /** Runs the time-driven rules (escrow deadlines, epoch ends) up to the daemon's `nowMs`. */
+  /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
+  #applyVerifiedBytes(bytes: Uint8Array): void {
+    const event = _decodeBare(bytes);
+    this.#checkSequence(event);
+    this.#accept(event, bytes);
+    this.#insert(event);
+  }
+
+  /**
+   * Moves the state to the daemon's clock: applies the buffered events older than
+   * `nowMs - settleDelayMs`, then runs the time-driven rules (escrow deadlines, epoch ends) up to
+   * that time. Call it periodically (and before reading state that depends on time).
+   */
   advanceTo(nowMs: number): void {
-    if (nowMs <= this.#clockMs) return;
-    this.#clockMs = nowMs;
-    advance(this.#ledger, nowMs);
+    const horizon = nowMs - this.config.settleDelayMs;
+    this.#settle(horizon, undefined);
+    if (horizon <= this.#clockMs) return;
+    this.#clockMs = horizon;
+    advance(this.#ledger, horizon);
+  }
+
+  /** Applies every buffered event whatever its time (at shutdown, or in tests). */
+  flush(): void {
+    this.#settle(Number.POSITIVE_INFINITY, undefined);
+  }
+
+  /** Events accepted but not yet applied (waiting in the settle buffer). */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Applies buffered events with time <= `horizon`; returns the result of `watched` if it was among them. */
+  #settle(horizon: number, watched: EconomicsEvent | undefined): ApplyResult | undefined {
+    let watchedResult: ApplyResult | undefined;
+    for (
+      let next = this.#pending.peek();
+      next !== undefined && next.timeMs <= horizon;
+      next = this.#pending.peek()
+    ) {
+      this.#pending.pop();
+      const r = this.#insert(next);
+      if (next === watched) watchedResult = r;
+    }
+    return watchedResult;
+  }
+
+  #accept(e: EconomicsEvent, bytes: Uint8Array): void {
+    let log = this.#actors.get(e.actor);
+    if (log === undefined) {
+      log = { actor: e.actor, seq: 0, timeMs: 0, records: [] };
+      this.#actors.set(e.actor, log);
+    }
+    log.seq = e.seq;
+    log.timeMs = e.timeMs;
+    log.records.push({ timeMs: e.timeMs, actor: log.actor, seq: e.seq, bytes });
+    if (e.timeMs > this.#latestTimeMs) this.#latestTimeMs = e.timeMs;
+    this.#accepted++;
   }
 
   #validated(event: EconomicsEvent): { event: EconomicsEvent; bytes: Uint8Array } {
@@ -163,10 +266,8 @@ export class EconomicsState {
       const issue = parsed.error.issues[0]!;
       throw new EventFormatError(`invalid event: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
-    const frozen = Object.freeze(parsed.data) as EconomicsEvent;
-    const bytes = encodeEvent(frozen);
-    _rememberEncoding(frozen, bytes);
-    return { event: frozen, bytes };
+    const bytes = encodeEvent(parsed.data);
+    return { event: _rememberEncoding(parsed.data, bytes), bytes };
   }
 
   #checkSequence(e: EconomicsEvent): void {
@@ -191,7 +292,7 @@ export class EconomicsState {
         },
       );
     }
-    if (this.#events.length >= this.config.eventsMax) {
+    if (this.#accepted >= this.config.eventsMax) {
       throw new EconomicsLimitError(`the state holds ${this.config.eventsMax} events, its limit`, {
         eventsMax: this.config.eventsMax,
       });
@@ -199,26 +300,20 @@ export class EconomicsState {
   }
 
   #insert(e: EconomicsEvent): ApplyResult {
-    let log = this.#actors.get(e.actor);
-    if (log === undefined) {
-      log = { seq: 0, timeMs: 0, events: [] };
-      this.#actors.set(e.actor, log);
-    }
-    log.seq = e.seq;
-    log.timeMs = e.timeMs;
-    log.events.push(e);
     const events = this.#events;
+    const record = this.#actors.get(e.actor)!.records[e.seq - 1]!;
     const last = events[events.length - 1];
     if ((last === undefined || compareEvents(last, e) < 0) && e.timeMs >= this.#ledger.nowMs) {
-      events.push(e);
+      events.push(record);
       const rejection = applyToLedger(this.#ledger, e);
-      this.#maybeSnapshot();
+      if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
+        this.#snapshot(events.length);
       return result(rejection, 0);
     }
-    return this.#insertEarlier(e);
+    return this.#insertEarlier(record);
   }
 
-  #insertEarlier(e: EconomicsEvent): ApplyResult {
+  #insertEarlier(e: EventRecord): ApplyResult {
     const events = this.#events;
     let lo = 0;
     let hi = events.length;
@@ -235,17 +330,12 @@ export class EconomicsState {
     this.#ledger = base.ledger.clone();
     let rejection: RejectionCode | undefined;
     for (let i = base.index; i < events.length; i++) {
-      const r = applyToLedger(this.#ledger, events[i]!);
+      const r = applyToLedger(this.#ledger, decodeEvent(events[i]!.bytes));
       if (i === lo) rejection = r;
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
     }
     advance(this.#ledger, this.#clockMs);
     return result(rejection, events.length - base.index - 1);
-  }
-
-  #maybeSnapshot(): void {
-    const n = this.#events.length;
-    if (n % this.config.snapshotIntervalEvents === 0) this.#snapshot(n);
   }
 
   #snapshot(index: number): void {
@@ -272,13 +362,12 @@ export class EconomicsState {
    * that funded it, whatever the skew between the two nodes' clocks.
    */
   nextTimeMs(nowMs: number): number {
-    const last = this.#events[this.#events.length - 1];
-    return last === undefined || last.timeMs < nowMs ? nowMs : last.timeMs + 1;
+    return this.#accepted === 0 || this.#latestTimeMs < nowMs ? nowMs : this.#latestTimeMs + 1;
   }
 
-  /** Events held. */
+  /** Events accepted (applied or pending). */
   get eventCount(): number {
-    return this.#events.length;
+    return this.#accepted;
   }
 
   /** The actor's last sequence number (0 if none): an `EventSigner` restarts at this + 1. */
@@ -293,14 +382,23 @@ export class EconomicsState {
     return out;
   }
 
-  /** The actor's events after `afterSeq`, at most `limit` of them, in sequence order: what a peer behind is missing. */
-  eventsOf(actor: string, afterSeq: number, limit = 1_000): EconomicsEvent[] {
-    return this.#actors.get(actor)?.events.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit) ?? [];
+  /**
+   * The canonical bytes of the actor's events after `afterSeq`, at most `limit`, in sequence order:
+   * what a peer that is behind is missing (send them as they are; the peer `applyBytes` them).
+   */
+  eventBytesOf(actor: string, afterSeq: number, limit = 1_000): Uint8Array[] {
+    const from = Math.max(0, afterSeq);
+    return (
+      this.#actors
+        .get(actor)
+        ?.records.slice(from, from + limit)
+        .map((r) => r.bytes) ?? []
+    );
   }
 
-  /** Every event held, in canonical order (a copy). */
+  /** Every event applied, in canonical order (a copy; pending events are not included). */
   events(): EconomicsEvent[] {
-    return this.#events.slice();
+    return this.#events.map((r) => decodeEvent(r.bytes));
   }
 
   balanceOf(id: string): bigint {
@@ -399,6 +497,8 @@ export class EconomicsState {
     return min ?? 0n;
   }
 }
+
+const PENDING: ApplyResult = Object.freeze({ outcome: 'pending', rejection: undefined, reexecuted: 0 });
 
 function result(rejection: RejectionCode | undefined, reexecuted: number): ApplyResult {
   return { outcome: rejection === undefined ? 'applied' : 'rejected', rejection, reexecuted };

@@ -38,6 +38,7 @@ export class TestNet {
     }));
     this.state = new EconomicsState({
       config: {
+        settleDelayMs: 0,
         ...options.config,
         genesis: { timeMs: 0, rewardPool: 0n, accounts, ...options.config?.genesis },
       },
@@ -50,7 +51,9 @@ export class TestNet {
 
   /** Node `i` signs `body` now and the state applies it. */
   emit(i: number, body: EventBody): ApplyResult & { event: EconomicsEvent } {
-    const event = this.nodes[i]!.sign(body, this.state.nextTimeMs(this.nowMs));
+    // The test clock follows the hybrid logical clock, so every event settles as it is applied.
+    this.nowMs = this.state.nextTimeMs(this.nowMs);
+    const event = this.nodes[i]!.sign(body, this.nowMs);
     return { ...this.state.apply(event, { nowMs: this.nowMs }), event };
   }
 
