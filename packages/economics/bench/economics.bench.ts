@@ -103,6 +103,7 @@ function makeHistory(seed: number): { init: EconomicsStateInit; bytes: Uint8Arra
 function measure(label: string, count: number, fn: () => void): number {
   const cpuRates: number[] = [];
   const wallRates: number[] = [];
+  fn(); // warm-up: let the JIT compile the hot paths before anything is timed
   for (let run = 0; run < runs; run++) {
     const start = performance.now();
     const cpuStart = process.cpuUsage();

@@ -15,10 +15,14 @@ const bps = (fallback: number) => z.number().int().min(0).max(BPS).default(fallb
 const count = (min: number, max: number, fallback: number) =>
   z.number().int().min(min).max(max).default(fallback);
 
-/** An amount in base units: a bigint, or a decimal string (config files are JSON). */
+/** An amount in base units: a bigint, a safe non-negative integer, or a decimal string (config files are JSON). */
 export const amountSchema = z
-  .union([z.bigint(), z.string().regex(/^(0|[1-9][0-9]{0,28})$/, 'a decimal integer string')])
-  .transform((value) => (typeof value === 'bigint' ? value : BigInt(value)))
+  .union([
+    z.bigint(),
+    z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(/^(0|[1-9][0-9]{0,28})$/, 'a decimal integer string'),
+  ])
+  .transform((value) => BigInt(value))
   .refine((value) => value >= 0n && value <= AMOUNT_MAX, `an amount in [0, 2^96 - 1]`);
 
 /** A node id: the lower-case hex of its 32-byte ed25519 public key. */

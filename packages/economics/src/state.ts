@@ -168,7 +168,7 @@ export class EconomicsState {
    */
   apply(event: EconomicsEvent, options: { nowMs: number }): ApplyResult {
     const { event: checked, bytes } = this.#validated(event);
-    this.#checkSequence(checked);
+    const log = this.#checkSequence(checked);
     if (checked.timeMs > options.nowMs + this.config.clockSkewMaxMs) {
       throw new EventFromFutureError(checked.timeMs, options.nowMs, this.config.clockSkewMaxMs);
     }
@@ -177,7 +177,7 @@ export class EconomicsState {
     if (!this.#ed25519.verify(signature, signedPart(bytes), actorKey)) {
       throw new EventSignatureError(checked.actor, checked.seq);
     }
-    this.#accept(checked, bytes);
+    this.#accept(checked, bytes, log);
     this.#pending.push(checked);
     return this.#settle(options.nowMs - this.config.settleDelayMs, checked) ?? PENDING;
   }
@@ -194,17 +194,15 @@ export class EconomicsState {
    */
   applyVerified(event: EconomicsEvent): ApplyResult {
     const { event: checked, bytes } = this.#validated(event);
-    this.#checkSequence(checked);
-    this.#accept(checked, bytes);
-    return this.#insert(checked);
+    const record = this.#accept(checked, bytes, this.#checkSequence(checked));
+    return this.#insert(checked, record);
   }
 
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
     const event = _decodeBare(bytes);
-    this.#checkSequence(event);
-    this.#accept(event, bytes);
-    this.#insert(event);
+    const record = this.#accept(event, bytes, this.#checkSequence(event));
+    this.#insert(event, record);
   }
 
   /**
@@ -245,17 +243,19 @@ export class EconomicsState {
     return watchedResult;
   }
 
-  #accept(e: EconomicsEvent, bytes: Uint8Array): void {
-    let log = this.#actors.get(e.actor);
+  /** Records `e` in its actor's log (`log`: what `#checkSequence` found) and returns its record. */
+  #accept(e: EconomicsEvent, bytes: Uint8Array, log: ActorLog | undefined): EventRecord {
     if (log === undefined) {
       log = { actor: e.actor, seq: 0, timeMs: 0, records: [] };
       this.#actors.set(e.actor, log);
     }
     log.seq = e.seq;
     log.timeMs = e.timeMs;
-    log.records.push({ timeMs: e.timeMs, actor: log.actor, seq: e.seq, bytes });
+    const record = { timeMs: e.timeMs, actor: log.actor, seq: e.seq, bytes };
+    log.records.push(record);
     if (e.timeMs > this.#latestTimeMs) this.#latestTimeMs = e.timeMs;
     this.#accepted++;
+    return record;
   }
 
   #validated(event: EconomicsEvent): { event: EconomicsEvent; bytes: Uint8Array } {
@@ -270,7 +270,8 @@ export class EconomicsState {
     return { event: _rememberEncoding(parsed.data, bytes), bytes };
   }
 
-  #checkSequence(e: EconomicsEvent): void {
+  /** Throws unless `e` is the actor's next event; returns the actor's log (undefined for a new actor). */
+  #checkSequence(e: EconomicsEvent): ActorLog | undefined {
     const log = this.#actors.get(e.actor);
     const lastSeq = log?.seq ?? 0;
     if (e.seq <= lastSeq) throw new EventReplayError(e.actor, e.seq, lastSeq);
@@ -297,11 +298,11 @@ export class EconomicsState {
         eventsMax: this.config.eventsMax,
       });
     }
+    return log;
   }
 
-  #insert(e: EconomicsEvent): ApplyResult {
+  #insert(e: EconomicsEvent, record = this.#actors.get(e.actor)!.records[e.seq - 1]!): ApplyResult {
     const events = this.#events;
-    const record = this.#actors.get(e.actor)!.records[e.seq - 1]!;
     const last = events[events.length - 1];
     if ((last === undefined || compareEvents(last, e) < 0) && e.timeMs >= this.#ledger.nowMs) {
       events.push(record);

@@ -169,3 +169,25 @@ describe('persistence, anti-entropy and queries for the daemon', () => {
     });
   });
 });
+
+describe('config', () => {
+  it('takes a genesis from JSON: amounts as numbers or decimal strings', () => {
+    const [x, y] = signers(2, 77);
+    const json = JSON.parse(
+      `{"genesis":{"timeMs":5,"rewardPool":"1000000000000000000000","accounts":[{"id":"${x!.nodeId}","balance":1000,"stake":"250"},{"id":"${y!.nodeId}"}]}}`,
+    );
+    const state = new EconomicsState({ config: json });
+    expect(state.balanceOf(x!.nodeId)).toBe(1_000n);
+    expect(state.stakeOf(x!.nodeId).self).toBe(250n);
+    expect(state.totals().supply).toBe(10n ** 21n + 1_250n);
+    expect(() => new EconomicsState({ config: { genesis: { accounts: [{ id: x!.nodeId, balance: -1 }] } } })).toThrow(
+      ConfigError,
+    );
+    expect(
+      () =>
+        new EconomicsState({
+          config: { genesis: { accounts: [{ id: x!.nodeId, balance: (1n << 96n) - 1n }], rewardPool: 1n } },
+        }),
+    ).toThrow(/total supply/);
+  });
+});
