@@ -58,7 +58,11 @@ export const genesisSchema = z
   })
   .strict()
   .refine(
-    (g) => g.accounts.reduce((sum, a) => sum + a.balance + a.stake, g.rewardPool) <= AMOUNT_MAX,
+    // Zod runs this refinement even when a field failed; such a genesis is refused for that field already.
+    (g) =>
+      !g.accounts.every((a) => typeof a.balance === 'bigint' && typeof a.stake === 'bigint') ||
+      typeof g.rewardPool !== 'bigint' ||
+      g.accounts.reduce((sum, a) => sum + a.balance + a.stake, g.rewardPool) <= AMOUNT_MAX,
     'total supply must be at most 2^96 - 1',
   );
 

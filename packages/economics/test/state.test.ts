@@ -180,9 +180,9 @@ describe('config', () => {
     expect(state.balanceOf(x!.nodeId)).toBe(1_000n);
     expect(state.stakeOf(x!.nodeId).self).toBe(250n);
     expect(state.totals().supply).toBe(10n ** 21n + 1_250n);
-    expect(() => new EconomicsState({ config: { genesis: { accounts: [{ id: x!.nodeId, balance: -1 }] } } })).toThrow(
-      ConfigError,
-    );
+    expect(
+      () => new EconomicsState({ config: { genesis: { accounts: [{ id: x!.nodeId, balance: -1 }] } } }),
+    ).toThrow(ConfigError);
     expect(
       () =>
         new EconomicsState({
