@@ -291,11 +291,15 @@ class Reader {
     if (value > 1) throw new EventFormatError(`${field} must be 0 or 1`);
     return value === 1;
   }
+  /** Leave `signature` empty: for events applied and dropped at once, whose signature nobody reads. */
+  skipSignature = false;
+
   /** The signature, once the body has been read to its end (anything left over is refused). */
   signature(): string {
-    if (this.at !== this.bytes.length - SIGNATURE_BYTES)
+    if (this.at !== this.bytes.length - SIGNATURE_BYTES) {
       throw new EventFormatError('event has trailing bytes');
-    return this.hexAt(this.at, this.bytes.length);
+    }
+    return this.skipSignature ? '' : this.hexAt(this.at, this.bytes.length);
   }
   escrowId(): string {
     const reporter = this.hex32();
@@ -382,7 +386,20 @@ export function decodeEvent(bytes: Uint8Array): EconomicsEvent {
   return _rememberEncoding(_decodeBare(bytes), bytes);
 }
 
-/** @internal `decodeEvent` without remembering the bytes or freezing: for events consumed at once. */
+/**
+ * @internal `decodeEvent` without remembering the bytes or freezing, and with an empty `signature`:
+ * for trusted events that are applied and dropped at once (replay, re-execution), never handed out.
+ */
+export function _decodeForApply(bytes: Uint8Array): EconomicsEvent {
+  reader.skipSignature = true;
+  try {
+    return _decodeBare(bytes);
+  } finally {
+    reader.skipSignature = false;
+  }
+}
+
+/** @internal `decodeEvent` without remembering the bytes or freezing. */
 export function _decodeBare(bytes: Uint8Array): EconomicsEvent {
   if (!(bytes instanceof Uint8Array)) throw new EventFormatError('event must be a Uint8Array');
   if (bytes.length > EVENT_BYTES_MAX) throw new EventTooLargeError(bytes.length, EVENT_BYTES_MAX);

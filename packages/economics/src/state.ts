@@ -1,6 +1,6 @@
 import { type Ed25519, ed25519, parseConfig } from '@trinity/core';
 import {
-  _decodeBare,
+  _decodeForApply,
   _knownEncoding,
   _rememberEncoding,
   compareActorBytes,
@@ -200,7 +200,7 @@ export class EconomicsState {
 
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
-    const event = _decodeBare(bytes);
+    const event = _decodeForApply(bytes);
     const record = this.#accept(event, bytes, this.#checkSequence(event));
     this.#insert(event, record);
   }
@@ -331,7 +331,7 @@ export class EconomicsState {
     this.#ledger = base.ledger.clone();
     let rejection: RejectionCode | undefined;
     for (let i = base.index; i < events.length; i++) {
-      const r = applyToLedger(this.#ledger, decodeEvent(events[i]!.bytes));
+      const r = applyToLedger(this.#ledger, _decodeForApply(events[i]!.bytes));
       if (i === lo) rejection = r;
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
     }
