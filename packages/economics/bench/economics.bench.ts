@@ -8,7 +8,7 @@
  * The events are a random mix (transfers, stakes, delegations, PoS results, uptime and bandwidth
  * reports, slashes, disputes, votes) from 1,000 actors, with times spread over several epochs.
  *
- *   pnpm --filter @trinity/economics bench [-- --json] [-- --runs 5] [-- --events 100000]
+ *   pnpm --filter @trinity/economics bench [-- --json] [-- --runs 5] [-- --events 100000] [-- --verify-events 20000]
  */
 import { type Ed25519, ed25519, ed25519Portable, seededRandom } from '@trinity/core';
 import {
@@ -29,7 +29,7 @@ const arg = (name: string, fallback: number) => {
 const runs = arg('--runs', 5);
 const eventCount = arg('--events', 100_000);
 const verifyCount = Math.min(eventCount, arg('--verify-events', 20_000));
-const nobleCount = Math.min(verifyCount, 2_000);
+const nobleCount = Math.min(verifyCount, arg('--noble-events', 1_000));
 const actorCount = 1_000;
 
 interface Row {

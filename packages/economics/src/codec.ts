@@ -263,6 +263,26 @@ class Reader {
     this.at += 8;
     return hi * 0x1_0000_0000 + lo;
   }
+  /**
+   * A node id (32 bytes) as hex, from a bounded cache of ids seen before: the same few thousand ids
+   * recur in every event, and a cached string is neither built nor hashed again (maps keep its hash).
+   */
+  id(): string {
+    this.need(32);
+    const b = this.bytes;
+    const o = this.at;
+    const key = readU32(b, o);
+    const hit = idCache.get(key);
+    if (hit !== undefined && equal32(hit.bytes, b, o)) {
+      this.at += 32;
+      return hit.hex;
+    }
+    const hex = this.hex32();
+    if (hit === undefined && idCache.size < ID_CACHE_MAX)
+      idCache.set(key, { bytes: b.slice(o, o + 32), hex });
+    return hex;
+  }
+
   hex32(): string {
     this.need(32);
     const out = this.hexAt(this.at, this.at + 32);
@@ -309,6 +329,15 @@ class Reader {
   }
 }
 
+/** Node ids seen, by their first four bytes (a colliding id is simply not cached). */
+const idCache = new Map<number, { readonly bytes: Uint8Array; readonly hex: string }>();
+const ID_CACHE_MAX = 65_536;
+
+function equal32(a: Uint8Array, b: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[offset + i]) return false;
+  return true;
+}
+
 /** One reader for every decode: decoding runs to completion without calling out, so it is never shared. */
 const reader = new Reader();
 
@@ -316,7 +345,7 @@ const reader = new Reader();
 function readEvent(r: Reader, type: EventType, actor: string, seq: number, timeMs: number): EconomicsEvent {
   switch (type) {
     case 'transfer': {
-      const to = r.hex32();
+      const to = r.id();
       const amount = r.amount('amount');
       return { type, actor, seq, timeMs, to, amount, signature: r.signature() };
     }
@@ -327,7 +356,7 @@ function readEvent(r: Reader, type: EventType, actor: string, seq: number, timeM
     }
     case 'delegate':
     case 'undelegate': {
-      const operator = r.hex32();
+      const operator = r.id();
       const amount = r.amount('amount');
       return { type, actor, seq, timeMs, operator, amount, signature: r.signature() };
     }
@@ -339,24 +368,24 @@ function readEvent(r: Reader, type: EventType, actor: string, seq: number, timeM
       return { type, actor, seq, timeMs, commissionBps, signature: r.signature() };
     }
     case 'pos-result': {
-      const holder = r.hex32();
+      const holder = r.id();
       const shard = r.hex32();
       const passed = r.bool('passed');
       return { type, actor, seq, timeMs, holder, shard, passed, signature: r.signature() };
     }
     case 'uptime': {
-      const subject = r.hex32();
+      const subject = r.id();
       const up = r.bool('up');
       return { type, actor, seq, timeMs, subject, up, signature: r.signature() };
     }
     case 'bandwidth': {
-      const subject = r.hex32();
+      const subject = r.id();
       const bytes = r.u64('bytes');
       if (bytes < 1) throw new EventFormatError('bytes must be at least 1');
       return { type, actor, seq, timeMs, subject, bytes, signature: r.signature() };
     }
     case 'slash': {
-      const accused = r.hex32();
+      const accused = r.id();
       const reason = SLASH_REASONS[r.u8()];
       if (reason === undefined) throw new EventFormatError('unknown slash reason');
       const evidence = r.hex32();
@@ -410,7 +439,7 @@ export function _decodeBare(bytes: Uint8Array): EconomicsEvent {
   if (type === undefined) throw new EventFormatError(`unknown event type ${bytes[3]}`);
   const r = reader;
   r.reset(bytes);
-  const actor = r.hex32();
+  const actor = r.id();
   const seq = r.u64('seq');
   if (seq < 1) throw new EventFormatError('seq must be at least 1');
   const timeMs = r.u64('timeMs');

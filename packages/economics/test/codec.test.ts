@@ -104,6 +104,14 @@ describe('canonical event encoding', () => {
     expect(() => decodeEvent(bytes)).toThrow(/0 or 1/);
   });
 
+  it('ids that share their first bytes decode to their own hex (the id cache checks all 32 bytes)', () => {
+    const ids = ['aabbccdd'.padEnd(64, '0'), 'aabbccdd'.padEnd(64, '1'), 'aabbccdd'.padEnd(64, '0')];
+    const decoded = ids.map((to) =>
+      decodeEvent(encodeEvent(alice!.sign({ type: 'transfer', to, amount: 1n }, 1))),
+    );
+    expect(decoded.map((e) => (e.type === 'transfer' ? e.to : ''))).toEqual(ids);
+  });
+
   it('the schema refuses bad fields with a typed error from encodeEvent', () => {
     const event = alice!.sign({ type: 'transfer', to: B, amount: 1n }, 1);
     expect(() => encodeEvent({ ...event, amount: 0n } as EconomicsEvent)).toThrow(EventFormatError);
