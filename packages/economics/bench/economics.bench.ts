@@ -1,0 +1,197 @@
+/**
+ * Events per second on one core:
+ *  - replay: persisted, already-verified events (canonical bytes) decoded and applied to a fresh
+ *    state, as a node does on restart;
+ *  - verify+apply: fresh signed events from peers decoded, signature-verified and applied;
+ *  - verify: the raw ed25519 verify rate of node:crypto and @noble/curves on the same events,
+ *    measured in the same run (the bound verify+apply works against).
+ * The events are a random mix (transfers, stakes, delegations, PoS results, uptime and bandwidth
+ * reports, slashes, disputes, votes) from 1,000 actors, with times spread over several epochs.
+ *
+ *   pnpm --filter @trinity/economics bench [-- --json] [-- --runs 5] [-- --events 100000] [-- --verify-events 20000]
+ */
+import { type Ed25519, ed25519, ed25519Portable, seededRandom } from '@trinity/core';
+import {
+  EconomicsState,
+  type EconomicsStateInit,
+  type EventBody,
+  EventSigner,
+  encodeEvent,
+  SIGNATURE_BYTES,
+  signedPart,
+} from '../src/index.js';
+
+const json = process.argv.includes('--json');
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const runs = arg('--runs', 5);
+const eventCount = arg('--events', 100_000);
+const verifyCount = Math.min(eventCount, arg('--verify-events', 20_000));
+const nobleCount = Math.min(verifyCount, arg('--noble-events', 1_000));
+const actorCount = 1_000;
+
+interface Row {
+  bench: string;
+  impl: string;
+  params: Record<string, number | string>;
+  value: number;
+  unit: string;
+}
+const rows: Row[] = [];
+function report(row: Row): void {
+  rows.push(row);
+  if (json) console.log(JSON.stringify(row));
+}
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** A random but valid-looking history: every actor's events in sequence, times non-decreasing. */
+function makeHistory(seed: number): { init: EconomicsStateInit; bytes: Uint8Array[]; arrivalMs: number[] } {
+  const random = seededRandom(seed);
+  const signers = Array.from({ length: actorCount }, () => new EventSigner(random.bytes(32)));
+  const ids = signers.map((s) => s.nodeId);
+  const init: EconomicsStateInit = {
+    config: {
+      genesis: {
+        timeMs: 0,
+        rewardPool: 10n ** 15n,
+        accounts: ids.map((id, i) => ({ id, balance: 10n ** 12n, stake: i % 2 === 0 ? 10n ** 9n : 0n })),
+      },
+      epochMs: 60_000,
+      appealWindowMs: 0,
+    },
+  };
+  const hex = () => Buffer.from(random.bytes(32)).toString('hex');
+  const escrows: string[] = [];
+  const bytes: Uint8Array[] = [];
+  const arrivalMs: number[] = [];
+  let timeMs = 1;
+  for (let n = 0; n < eventCount; n++) {
+    timeMs += random.int(0, 3);
+    const actor = random.int(0, actorCount - 1);
+    const other = ids[(actor + 1 + random.int(0, actorCount - 2)) % actorCount]!;
+    const operator = ids[random.int(0, actorCount / 2 - 1) * 2]!;
+    const k = random.int(0, 99);
+    let body: EventBody;
+    if (k < 30) body = { type: 'pos-result', holder: other, shard: hex(), passed: random.chance(0.9) };
+    else if (k < 45) body = { type: 'uptime', subject: other, up: random.chance(0.95) };
+    else if (k < 55) body = { type: 'bandwidth', subject: other, bytes: random.int(1, 1 << 24) };
+    else if (k < 75) body = { type: 'transfer', to: other, amount: BigInt(random.int(1, 1_000_000)) };
+    else if (k < 82) body = { type: 'delegate', operator, amount: BigInt(random.int(1, 1_000_000)) };
+    else if (k < 88) body = { type: 'stake', amount: BigInt(random.int(1, 1_000_000)) };
+    else if (k < 92) body = { type: 'undelegate', operator, amount: BigInt(random.int(1, 1_000)) };
+    else if (k < 94 && escrows.length < 5_000) {
+      body = { type: 'slash', accused: other, reason: 'downtime', evidence: hex() };
+    } else if (escrows.length > 0) {
+      body = { type: 'vote', escrowId: random.pick(escrows), overturn: random.chance(0.5) };
+    } else body = { type: 'uptime', subject: other, up: true };
+    const event = signers[actor]!.sign(body, timeMs);
+    if (body.type === 'slash') escrows.push(`${event.actor}:${event.seq}`);
+    bytes.push(encodeEvent(event));
+    // Received 5 to 200 ms after it was stamped: ties and small inversions, as from a real network.
+    arrivalMs.push(timeMs + random.int(5, 200));
+  }
+  return { init, bytes, arrivalMs };
+}
+
+/**
+ * Median rate over `runs` runs, by CPU time (process.cpuUsage: user + system of this process): the
+ * VM is shared with other work, and wall time would bill their load to us. Wall-clock rates are
+ * printed beside it in the human table.
+ */
+function measure(label: string, count: number, fn: () => void): number {
+  const cpuRates: number[] = [];
+  const wallRates: number[] = [];
+  fn(); // warm-up: let the JIT compile the hot paths before anything is timed
+  for (let run = 0; run < runs; run++) {
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    fn();
+    const cpu = process.cpuUsage(cpuStart);
+    cpuRates.push((count * 1_000_000) / (cpu.user + cpu.system));
+    wallRates.push((count * 1_000) / (performance.now() - start));
+  }
+  const rate = median(cpuRates);
+  if (!json) {
+    const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(10);
+    console.log(`${label.padEnd(44)} ${fmt(rate)} events/s (cpu)  ${fmt(median(wallRates))} events/s (wall)`);
+  }
+  return rate;
+}
+
+/** A restart: decode every persisted event afresh, sort into canonical order, apply without verifying. */
+function replayBytes(init: EconomicsStateInit, bytes: Uint8Array[]): EconomicsState {
+  const { state, skipped } = EconomicsState.replay(init, bytes);
+  if (skipped.length > 0) throw new Error(`replay skipped ${skipped.length} events`);
+  return state;
+}
+
+function verifyAll(impl: Ed25519, bytes: Uint8Array[]): void {
+  for (const b of bytes) {
+    const ok = impl.verify(b.subarray(b.length - SIGNATURE_BYTES), signedPart(b), b.subarray(4, 36));
+    if (!ok) throw new Error('bench event failed to verify');
+  }
+}
+
+const { init, bytes, arrivalMs } = makeHistory(0x5eed);
+const verifyBytes = bytes.slice(0, verifyCount);
+if (!json) {
+  console.log(
+    `@trinity/economics: ${eventCount} events, ${actorCount} actors, median of ${runs} runs, node ${process.version}`,
+  );
+}
+
+const hashes = new Set<string>();
+const replayRate = measure('replay (decode + applyVerified)', bytes.length, () => {
+  hashes.add(replayBytes(init, bytes).stateHash());
+});
+if (hashes.size !== 1) throw new Error('replay is not deterministic');
+report({
+  bench: 'replay',
+  impl: '@trinity/economics',
+  params: { events: bytes.length, actors: actorCount, timing: 'cpu' },
+  value: Math.round(replayRate),
+  unit: 'events/s',
+});
+
+const verifyApplyRate = measure('verify+apply (decode + verify + apply)', verifyBytes.length, () => {
+  const state = new EconomicsState(init);
+  for (let i = 0; i < verifyBytes.length; i++) state.applyBytes(verifyBytes[i]!, { nowMs: arrivalMs[i]! });
+  state.flush();
+  if (state.eventCount !== verifyBytes.length) throw new Error('events lost');
+});
+report({
+  bench: 'verify+apply',
+  impl: '@trinity/economics',
+  params: { events: verifyBytes.length, actors: actorCount, timing: 'cpu' },
+  value: Math.round(verifyApplyRate),
+  unit: 'events/s',
+});
+
+const nodeRate = measure(`verify (${ed25519.backend})`, verifyBytes.length, () =>
+  verifyAll(ed25519, verifyBytes),
+);
+report({
+  bench: 'verify+apply',
+  impl: ed25519.backend,
+  params: { events: verifyBytes.length, actors: actorCount, only: 'ed25519 verify', timing: 'cpu' },
+  value: Math.round(nodeRate),
+  unit: 'events/s',
+});
+const nobleBytes = bytes.slice(0, nobleCount);
+const nobleRate = measure('verify (@noble/curves)', nobleBytes.length, () =>
+  verifyAll(ed25519Portable, nobleBytes),
+);
+report({
+  bench: 'verify+apply',
+  impl: '@noble/curves',
+  params: { events: nobleBytes.length, actors: actorCount, only: 'ed25519 verify', timing: 'cpu' },
+  value: Math.round(nobleRate),
+  unit: 'events/s',
+});
+if (!json) {
+  console.log(
+    `verify+apply / raw ${ed25519.backend} verify: ${((100 * verifyApplyRate) / nodeRate).toFixed(1)} %`,
+  );
+}

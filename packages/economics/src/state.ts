@@ -1,0 +1,506 @@
+import { type Ed25519, ed25519, parseConfig } from '@trinity/core';
+import {
+  _decodeForApply,
+  _knownEncoding,
+  _rememberEncoding,
+  compareActorBytes,
+  decodeEvent,
+  encodeEvent,
+  eventKeyOf,
+  SIGNATURE_BYTES,
+  signedPart,
+} from './codec.js';
+import { type EconomicsConfig, type EconomicsConfigInput, economicsConfigSchema } from './config.js';
+import {
+  EconomicsLimitError,
+  EventFormatError,
+  EventFromFutureError,
+  EventReplayError,
+  EventSequenceError,
+  EventSignatureError,
+  type RejectionCode,
+} from './errors.js';
+import type { Escrow } from './escrow.js';
+import { compareEvents, EventHeap } from './event-heap.js';
+import { type EconomicsEvent, economicsEventSchema } from './events.js';
+import { Ledger, type LedgerCounters } from './ledger.js';
+import { type Reputation, reputationOf } from './reputation.js';
+import { ledgerHash } from './state-hash.js';
+import { advance, applyToLedger } from './transition.js';
+import { type EscrowView, escrowView, type NodeSummary, nodeSummaryOf } from './views.js';
+
+export interface EconomicsStateInit {
+  /** Parsed with `economicsConfigSchema`: every node of a network must use the same. */
+  readonly config?: EconomicsConfigInput;
+  /** Signature verification; default core's `ed25519` (node:crypto where available). */
+  readonly ed25519?: Ed25519;
+}
+
+/** What applying one event did. */
+export interface ApplyResult {
+  /**
+   * `applied`: it took effect; `rejected`: it is in the history but had no effect (see `rejection`);
+   * `pending`: accepted and held in the settle buffer until the clock passes its time plus
+   * `settleDelayMs` (its effect is decided then, in canonical order).
+   */
+  readonly outcome: 'applied' | 'rejected' | 'pending';
+  readonly rejection: RejectionCode | undefined;
+  /** Events re-executed because this one sorted before events already applied (0 on the fast path). */
+  readonly reexecuted: number;
+}
+
+/**
+ * An event as the state keeps it: its sort key and its canonical bytes. Decoded objects are not
+ * kept (re-execution decodes again), which keeps the garbage collector's work per event small.
+ */
+interface EventRecord {
+  readonly timeMs: number;
+  /** Interned: the actor log's own key. */
+  readonly actor: string;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+interface ActorLog {
+  readonly actor: string;
+  seq: number;
+  timeMs: number;
+  /** The actor's events by seq - 1: for anti-entropy (`eventBytesOf`). */
+  readonly records: EventRecord[];
+}
+
+interface Snapshot {
+  /** Events applied to `ledger`: events[0 .. index). */
+  readonly index: number;
+  readonly ledger: Ledger;
+}
+
+/**
+ * The economics of a network as the deterministic replay of signed events. The state is the fold
+ * of the events in canonical order (time, actor, seq), so two nodes that hold the same events hold
+ * the same state whatever order they received them in. Live events wait in a settle buffer until
+ * the daemon's clock is `settleDelayMs` past their time, and are applied from it in canonical
+ * order, so ordinary network delay costs nothing; an event later than that sorts before events
+ * already applied, is inserted, and the events after it are re-executed from the nearest snapshot.
+ *
+ * Sans-IO: the daemon passes its clock's `nowMs` where a rule needs it (`apply`'s future bound,
+ * `advanceTo`), persists the events it accepts (`encodeEvent`), gossips them, and replays them on
+ * restart (`applyVerified`, or `EconomicsState.replay`).
+ */
+export class EconomicsState {
+  readonly config: EconomicsConfig;
+  readonly #ed25519: Ed25519;
+  readonly #genesis: Ledger;
+  #ledger: Ledger;
+  readonly #events: EventRecord[] = [];
+  readonly #actors = new Map<string, ActorLog>();
+  readonly #pending = new EventHeap();
+  /** Latest time of any event accepted (settled or pending): the hybrid logical clock's floor. */
+  #latestTimeMs = 0;
+  #snapshots: Snapshot[] = [];
+  /** Latest `advanceTo` time: re-execution advances to it again. */
+  #clockMs: number;
+  /** Replaying in bulk: no snapshots until the end. */
+  #bulk = false;
+  /** Events accepted: held in `#events` or waiting in `#pending`. */
+  #accepted = 0;
+
+  constructor(init: EconomicsStateInit = {}) {
+    this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
+    this.#ed25519 = init.ed25519 ?? ed25519;
+    this.#genesis = new Ledger(this.config);
+    this.#ledger = this.#genesis.clone();
+    this.#clockMs = this.config.genesis.timeMs;
+  }
+
+  /**
+   * Rebuilds a state from persisted events (already verified when they were accepted): sorts them
+   * into canonical order first, so the replay never re-executes. Events that break the sequence
+   * rules are skipped and returned.
+   */
+  static replay(init: EconomicsStateInit, events: Iterable<EconomicsEvent | Uint8Array>) {
+    const state = new EconomicsState(init);
+    // Sorted by keys read from the bytes, decoded one at a time as applied: decoded objects die young.
+    const items: {
+      timeMs: number;
+      seq: number;
+      bytes: Uint8Array | undefined;
+      event: EconomicsEvent | undefined;
+    }[] = [];
+    for (const e of events) {
+      if (e instanceof Uint8Array) {
+        const key = eventKeyOf(e);
+        items.push({ timeMs: key?.timeMs ?? -1, seq: key?.seq ?? 0, bytes: e, event: undefined });
+      } else {
+        items.push({ timeMs: e.timeMs, seq: e.seq, bytes: undefined, event: e });
+      }
+    }
+    items.sort((x, y) => {
+      if (x.timeMs !== y.timeMs) return x.timeMs - y.timeMs;
+      const actors =
+        x.bytes !== undefined && y.bytes !== undefined
+          ? compareActorBytes(x.bytes, y.bytes)
+          : compareEvents(x.event ?? decodeEvent(x.bytes!), y.event ?? decodeEvent(y.bytes!));
+      return actors !== 0 ? actors : x.seq - y.seq;
+    });
+    const skipped: { event: EconomicsEvent | Uint8Array; error: unknown }[] = [];
+    // Snapshots are for late events; during a bulk replay one at the end is enough.
+    state.#bulk = true;
+    for (const item of items) {
+      try {
+        if (item.event !== undefined) state.applyVerified(item.event);
+        else state.#applyVerifiedBytes(item.bytes!);
+      } catch (error) {
+        skipped.push({ event: item.event ?? item.bytes!, error });
+      }
+    }
+    state.#bulk = false;
+    if (state.#events.length > 0) state.#snapshot(state.#events.length);
+    return { state, skipped };
+  }
+
+  /**
+   * Validates, verifies and applies an event from a peer or from this node. Throws, changing
+   * nothing: EventFormatError (schema), EventReplayError (seq already used), EventSequenceError
+   * (a gap: deliver the actor's missing events first; or time before the actor's previous event),
+   * EventFromFutureError (stamped beyond `nowMs + clockSkewMaxMs`: retry later), EventSignatureError,
+   * EconomicsLimitError. Checks run cheapest first, the signature last.
+   */
+  apply(event: EconomicsEvent, options: { nowMs: number }): ApplyResult {
+    const { event: checked, bytes } = this.#validated(event);
+    const log = this.#checkSequence(checked);
+    if (checked.timeMs > options.nowMs + this.config.clockSkewMaxMs) {
+      throw new EventFromFutureError(checked.timeMs, options.nowMs, this.config.clockSkewMaxMs);
+    }
+    const actorKey = bytes.subarray(4, 36);
+    const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
+    if (!this.#ed25519.verify(signature, signedPart(bytes), actorKey)) {
+      throw new EventSignatureError(checked.actor, checked.seq);
+    }
+    this.#accept(checked, bytes, log);
+    this.#pending.push(checked);
+    return this.#settle(options.nowMs - this.config.settleDelayMs, checked) ?? PENDING;
+  }
+
+  /** `apply` for an event's canonical bytes, as they arrive from a peer. Returns the decoded event too. */
+  applyBytes(bytes: Uint8Array, options: { nowMs: number }): { event: EconomicsEvent; result: ApplyResult } {
+    const event = decodeEvent(bytes);
+    return { event, result: this.apply(event, options) };
+  }
+
+  /**
+   * Applies an event whose signature was verified when it was first accepted (replay of this node's
+   * own persisted log): the sequence rules still hold, the signature and the clock are not checked.
+   */
+  applyVerified(event: EconomicsEvent): ApplyResult {
+    const { event: checked, bytes } = this.#validated(event);
+    const record = this.#accept(checked, bytes, this.#checkSequence(checked));
+    return this.#insert(checked, record);
+  }
+
+  /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
+  #applyVerifiedBytes(bytes: Uint8Array): void {
+    const event = _decodeForApply(bytes);
+    const record = this.#accept(event, bytes, this.#checkSequence(event));
+    this.#insert(event, record);
+  }
+
+  /**
+   * Moves the state to the daemon's clock: applies the buffered events older than
+   * `nowMs - settleDelayMs`, then runs the time-driven rules (escrow deadlines, epoch ends) up to
+   * that time. Call it periodically (and before reading state that depends on time).
+   */
+  advanceTo(nowMs: number): void {
+    const horizon = nowMs - this.config.settleDelayMs;
+    this.#settle(horizon, undefined);
+    if (horizon <= this.#clockMs) return;
+    this.#clockMs = horizon;
+    advance(this.#ledger, horizon);
+  }
+
+  /** Applies every buffered event whatever its time (at shutdown, or in tests). */
+  flush(): void {
+    this.#settle(Number.POSITIVE_INFINITY, undefined);
+  }
+
+  /** Events accepted but not yet applied (waiting in the settle buffer). */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Applies buffered events with time <= `horizon`; returns the result of `watched` if it was among them. */
+  #settle(horizon: number, watched: EconomicsEvent | undefined): ApplyResult | undefined {
+    let watchedResult: ApplyResult | undefined;
+    for (
+      let next = this.#pending.peek();
+      next !== undefined && next.timeMs <= horizon;
+      next = this.#pending.peek()
+    ) {
+      this.#pending.pop();
+      const r = this.#insert(next);
+      if (next === watched) watchedResult = r;
+    }
+    return watchedResult;
+  }
+
+  /** Records `e` in its actor's log (`log`: what `#checkSequence` found) and returns its record. */
+  #accept(e: EconomicsEvent, bytes: Uint8Array, log: ActorLog | undefined): EventRecord {
+    if (log === undefined) {
+      log = { actor: e.actor, seq: 0, timeMs: 0, records: [] };
+      this.#actors.set(e.actor, log);
+    }
+    log.seq = e.seq;
+    log.timeMs = e.timeMs;
+    const record = { timeMs: e.timeMs, actor: log.actor, seq: e.seq, bytes };
+    log.records.push(record);
+    if (e.timeMs > this.#latestTimeMs) this.#latestTimeMs = e.timeMs;
+    this.#accepted++;
+    return record;
+  }
+
+  #validated(event: EconomicsEvent): { event: EconomicsEvent; bytes: Uint8Array } {
+    const known = _knownEncoding(event);
+    if (known !== undefined) return { event, bytes: known };
+    const parsed = economicsEventSchema.safeParse(event);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new EventFormatError(`invalid event: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    }
+    const bytes = encodeEvent(parsed.data);
+    return { event: _rememberEncoding(parsed.data, bytes), bytes };
+  }
+
+  /** Throws unless `e` is the actor's next event; returns the actor's log (undefined for a new actor). */
+  #checkSequence(e: EconomicsEvent): ActorLog | undefined {
+    const log = this.#actors.get(e.actor);
+    const lastSeq = log?.seq ?? 0;
+    if (e.seq <= lastSeq) throw new EventReplayError(e.actor, e.seq, lastSeq);
+    if (e.seq !== lastSeq + 1) {
+      throw new EventSequenceError(`event ${e.actor.slice(0, 16)}…/${e.seq} skips after seq ${lastSeq}`, {
+        actor: e.actor,
+        seq: e.seq,
+        lastSeq,
+      });
+    }
+    if (log !== undefined && e.timeMs < log.timeMs) {
+      throw new EventSequenceError(
+        `event ${e.actor.slice(0, 16)}…/${e.seq} is earlier than the actor's previous one`,
+        {
+          actor: e.actor,
+          seq: e.seq,
+          timeMs: e.timeMs,
+          previousTimeMs: log.timeMs,
+        },
+      );
+    }
+    if (this.#accepted >= this.config.eventsMax) {
+      throw new EconomicsLimitError(`the state holds ${this.config.eventsMax} events, its limit`, {
+        eventsMax: this.config.eventsMax,
+      });
+    }
+    return log;
+  }
+
+  #insert(e: EconomicsEvent, record = this.#actors.get(e.actor)!.records[e.seq - 1]!): ApplyResult {
+    const events = this.#events;
+    const last = events[events.length - 1];
+    if ((last === undefined || compareEvents(last, e) < 0) && e.timeMs >= this.#ledger.nowMs) {
+      events.push(record);
+      const rejection = applyToLedger(this.#ledger, e);
+      if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
+        this.#snapshot(events.length);
+      return result(rejection, 0);
+    }
+    return this.#insertEarlier(record);
+  }
+
+  #insertEarlier(e: EventRecord): ApplyResult {
+    const events = this.#events;
+    let lo = 0;
+    let hi = events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEvents(events[mid]!, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    events.splice(lo, 0, e);
+    while (this.#snapshots.length > 0 && this.#snapshots[this.#snapshots.length - 1]!.index > lo) {
+      this.#snapshots.pop();
+    }
+    const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
+    this.#ledger = base.ledger.clone();
+    let rejection: RejectionCode | undefined;
+    for (let i = base.index; i < events.length; i++) {
+      const r = applyToLedger(this.#ledger, _decodeForApply(events[i]!.bytes));
+      if (i === lo) rejection = r;
+      if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
+    }
+    advance(this.#ledger, this.#clockMs);
+    return result(rejection, events.length - base.index - 1);
+  }
+
+  #snapshot(index: number): void {
+    this.#snapshots.push({ index, ledger: this.#ledger.clone() });
+    if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
+  }
+
+  // Queries. Amounts are bigint base units; `atMs` defaults to the state's time.
+
+  /** SHA-256 (hex) of the whole state: equal on two nodes exactly when their states are equal. */
+  stateHash(): string {
+    return ledgerHash(this.#ledger);
+  }
+
+  /** Time of the latest event applied or `advanceTo`, whichever is later. */
+  get nowMs(): number {
+    return this.#ledger.nowMs;
+  }
+
+  /**
+   * The time to stamp this node's next event with: `nowMs`, or just after the latest event held if
+   * that is later (a hybrid logical clock). Events sort by time, so an event stamped this way sorts
+   * after every event its signer had seen: a dispute after its slash, a spend after the transfer
+   * that funded it, whatever the skew between the two nodes' clocks.
+   */
+  nextTimeMs(nowMs: number): number {
+    return this.#accepted === 0 || this.#latestTimeMs < nowMs ? nowMs : this.#latestTimeMs + 1;
+  }
+
+  /** Events accepted (applied or pending). */
+  get eventCount(): number {
+    return this.#accepted;
+  }
+
+  /** The actor's last sequence number (0 if none): an `EventSigner` restarts at this + 1. */
+  lastSeqOf(actor: string): number {
+    return this.#actors.get(actor)?.seq ?? 0;
+  }
+
+  /** Every actor's last sequence number: a version vector to compare with a peer's for anti-entropy. */
+  heads(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [actor, log] of this.#actors) out.set(actor, log.seq);
+    return out;
+  }
+
+  /**
+   * The canonical bytes of the actor's events after `afterSeq`, at most `limit`, in sequence order:
+   * what a peer that is behind is missing (send them as they are; the peer `applyBytes` them).
+   */
+  eventBytesOf(actor: string, afterSeq: number, limit = 1_000): Uint8Array[] {
+    const from = Math.max(0, afterSeq);
+    return (
+      this.#actors
+        .get(actor)
+        ?.records.slice(from, from + limit)
+        .map((r) => r.bytes) ?? []
+    );
+  }
+
+  /** Every event applied, in canonical order (a copy; pending events are not included). */
+  events(): EconomicsEvent[] {
+    return this.#events.map((r) => decodeEvent(r.bytes));
+  }
+
+  balanceOf(id: string): bigint {
+    return this.#ledger.accounts.get(id)?.balance ?? 0n;
+  }
+
+  /** Self-stake, stake delegated to `id` as an operator, and their sum (what a slash of `id` takes from). */
+  stakeOf(id: string): { self: bigint; delegated: bigint; bonded: bigint } {
+    const account = this.#ledger.accounts.get(id);
+    const self = account?.stake ?? 0n;
+    const delegated = account?.delegated ?? 0n;
+    return { self, delegated, bonded: self + delegated };
+  }
+
+  /** What `id` has delegated, by operator. */
+  delegationsOf(id: string): Map<string, bigint> {
+    return new Map(this.#ledger.accounts.get(id)?.delegations ?? []);
+  }
+
+  /** The node's reputation in [0, 1] and how many reporters it rests on: the router's and placer's input. */
+  reputationOf(id: string, atMs = this.#ledger.nowMs): Reputation {
+    return reputationOf(this.#ledger, id, atMs);
+  }
+
+  /** Reputation of every node any evidence exists for. */
+  reputationScores(atMs = this.#ledger.nowMs): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const subject of this.#ledger.evidence.keys())
+      out.set(subject, reputationOf(this.#ledger, subject, atMs).score);
+    return out;
+  }
+
+  escrow(id: string): EscrowView | undefined {
+    const escrow = this.#ledger.escrows.get(id);
+    return escrow === undefined ? undefined : escrowView(escrow);
+  }
+
+  /** Escrows against `id`, oldest first; `activeOnly` leaves out the final ones. */
+  escrowsOf(id: string, options: { activeOnly?: boolean } = {}): EscrowView[] {
+    const ids = this.#ledger.escrowsByNode.get(id) ?? [];
+    const escrows = ids.map((escrowId) => this.#ledger.escrows.get(escrowId)!);
+    return (options.activeOnly ? escrows.filter((e: Escrow) => !e.final) : escrows).map(escrowView);
+  }
+
+  /** Everything about one node, JSON-safe (amounts as decimal strings): the body of `GET /v1/economics/:nodeId`. */
+  nodeSummary(id: string, atMs = this.#ledger.nowMs): NodeSummary {
+    return nodeSummaryOf(this.#ledger, id, atMs, this.lastSeqOf(id));
+  }
+
+  /** Network totals: supply, burned, reward pool, active escrows. */
+  totals(): { supply: bigint; burned: bigint; rewardPool: bigint; escrowsActive: number; accounts: number } {
+    const l = this.#ledger;
+    return {
+      supply: l.supply,
+      burned: l.burned,
+      rewardPool: l.rewardPool,
+      escrowsActive: l.activeEscrows.size,
+      accounts: l.accounts.size,
+    };
+  }
+
+  /** Counters for the metrics exporter (events, escrows, votes, low-participation alerts, PoS results). */
+  counters(): Readonly<LedgerCounters> {
+    return { ...this.#ledger.counters };
+  }
+
+  /**
+   * Sum of every token held anywhere: liquid balances, stakes, delegations, unbonding entries,
+   * escrows not yet final and the reward pool. Equals `totals().supply` (asserted in tests): nothing
+   * is created or destroyed except by executed slashes.
+   */
+  accountedSupply(): bigint {
+    const l = this.#ledger;
+    let sum = l.rewardPool;
+    for (const account of l.accounts.values()) {
+      sum += account.balance + account.stake;
+      for (const amount of account.delegations.values()) sum += amount;
+      for (const entry of account.unbonding) sum += entry.amount;
+    }
+    for (const id of l.activeEscrows) sum += l.escrows.get(id)!.amount;
+    return sum;
+  }
+
+  /** Smallest liquid balance, stake or delegation anywhere (never negative). */
+  minimumHolding(): bigint {
+    let min: bigint | undefined;
+    const see = (value: bigint) => {
+      if (min === undefined || value < min) min = value;
+    };
+    for (const account of this.#ledger.accounts.values()) {
+      see(account.balance);
+      see(account.stake);
+      see(account.delegated);
+      for (const amount of account.delegations.values()) see(amount);
+    }
+    return min ?? 0n;
+  }
+}
+
+const PENDING: ApplyResult = Object.freeze({ outcome: 'pending', rejection: undefined, reexecuted: 0 });
+
+function result(rejection: RejectionCode | undefined, reexecuted: number): ApplyResult {
+  return { outcome: rejection === undefined ? 'applied' : 'rejected', rejection, reexecuted };
+}
