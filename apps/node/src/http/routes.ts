@@ -1,10 +1,19 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isHashHex } from '@trinity/core';
 import { BadRequestError, NodeError, PayloadTooLargeError } from '../errors.js';
 import type { ManifestDirectory } from '../services/manifests/manifest-service.js';
 import { batchObjectsMax, type ObjectService } from '../services/objects/object-service.js';
 import { type SemanticService, searchTopMax } from '../services/semantic/semantic-service.js';
 import type { StatusService } from '../services/status/status-service.js';
 import { readBatch } from './batch-body.js';
+import {
+  evaluatePreconditions,
+  httpDate,
+  PreconditionFailedError,
+  parseRange,
+  RangeNotSatisfiableError,
+  rangeAllowed,
+} from './conditional.js';
 import { handled, type Route } from './server.js';
 
 /** Names are labels, never paths: any text but control characters and slashes, at most 255 bytes. */
@@ -106,41 +115,105 @@ export function nodeRoutes(node: ApiServices): Route[] {
     {
       method: 'GET',
       path: '/v1/objects/:id',
-      handler: async (_request, response, params) => {
-        const manifest = await node.objects.manifest(params.id!);
-        const stripes = node.objects.read(manifest);
-        // Read the first stripe before answering, so an unreadable object is a clean 503, not a cut body.
-        const first = await stripes.next();
-        response.writeHead(200, {
-          'content-type': 'application/octet-stream',
-          'content-length': manifest.size,
-          ...(manifest.name === undefined ? {} : { 'x-trinity-name': encodeURIComponent(manifest.name) }),
-        });
-        if (!first.done) await write(response, first.value);
-        for await (const data of stripes) await write(response, data);
-        response.end();
-        return handled;
-      },
+      handler: async (request, response, params) => sendObject(node, request, response, params.id!, true),
+      // HEAD answers from the manifest alone: no shard is fetched.
+      head: async (request, response, params) => sendObject(node, request, response, params.id!, false),
     },
     {
       method: 'GET',
       path: '/v1/objects/:id/manifest',
-      handler: async (_q, _r, params) => node.objects.manifest(params.id!),
+      handler: async (_q, _r, params) => node.objects.manifest(objectIdParam(params.id!)),
     },
     {
       method: 'GET',
       path: '/v1/objects/:id/health',
-      handler: async (_q, _r, params) => node.objects.health(params.id!),
+      handler: async (_q, _r, params) => node.objects.health(objectIdParam(params.id!)),
     },
     {
       method: 'DELETE',
       path: '/v1/objects/:id',
       handler: async (_q, _r, params) => {
-        await node.objects.delete(params.id!);
-        return { id: params.id, deleted: true };
+        const id = objectIdParam(params.id!);
+        await node.objects.delete(id);
+        return { id, deleted: true };
       },
     },
   ];
+}
+
+/**
+ * An object id from a path: hex in either case, answered and looked up in lower case (the form
+ * object ids are made and shown in).
+ */
+function objectIdParam(raw: string): string {
+  const id = raw.toLowerCase();
+  if (!isHashHex(id)) throw new BadRequestError('object id must be 64 hex characters');
+  return id;
+}
+
+/**
+ * An object's GET or HEAD: validators (a strong ETag from the id, which hashes the object's
+ * content, and Last-Modified from its creation), conditional requests, and a single byte range.
+ */
+async function sendObject(
+  node: ApiServices,
+  request: IncomingMessage,
+  response: ServerResponse,
+  rawId: string,
+  withBody: boolean,
+): Promise<typeof handled> {
+  const id = objectIdParam(rawId);
+  const manifest = await node.objects.manifest(id);
+  const validators = { etag: `"${id}"`, lastModifiedMs: manifest.createdAtMs };
+  const headers: Record<string, string | number> = {
+    etag: validators.etag,
+    'last-modified': httpDate(validators.lastModifiedMs),
+    'accept-ranges': 'bytes',
+    ...(manifest.name === undefined ? {} : { 'x-trinity-name': encodeURIComponent(manifest.name) }),
+  };
+  const precondition = evaluatePreconditions(request.headers, validators);
+  if (precondition === 'failed') {
+    throw new PreconditionFailedError(
+      `object ${id} does not meet the request's If-Match / If-Unmodified-Since`,
+    );
+  }
+  if (precondition === 'not-modified') {
+    response.writeHead(304, headers);
+    response.end();
+    return handled;
+  }
+  const contentType = 'application/octet-stream';
+  if (!withBody) {
+    // Range is a GET-only header: HEAD describes the whole object.
+    response.writeHead(200, { ...headers, 'content-type': contentType, 'content-length': manifest.size });
+    response.end();
+    return handled;
+  }
+  const wanted = rangeAllowed(request.headers, validators)
+    ? parseRange(request.headers.range, manifest.size)
+    : ({ kind: 'whole' } as const);
+  if (wanted.kind === 'unsatisfiable') {
+    response.setHeader('content-range', `bytes */${manifest.size}`);
+    throw new RangeNotSatisfiableError(manifest.size);
+  }
+  const range = wanted.kind === 'range' ? wanted.range : undefined;
+  const stripes = node.objects.read(manifest, range);
+  // Read the first stripe before answering, so an unreadable object is a clean 503, not a cut body.
+  const first = await stripes.next();
+  if (range === undefined) {
+    response.writeHead(200, { ...headers, 'content-type': contentType, 'content-length': manifest.size });
+  } else {
+    response.writeHead(206, {
+      ...headers,
+      'content-type': contentType,
+      'content-length': range.end - range.start + 1,
+      'content-range': `bytes ${range.start}-${range.end}/${manifest.size}`,
+    });
+  }
+  if (!first.done) await write(response, first.value);
+  for await (const data of stripes) await write(response, data);
+  response.end();
+  return handled;
 }
 
 /** Largest query file a search takes. */
@@ -168,7 +241,7 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Uin
 }
 
 /** Writes with backpressure: waits for 'drain' when the socket buffer is full. */
-async function write(response: import('node:http').ServerResponse, data: Uint8Array): Promise<void> {
+async function write(response: ServerResponse, data: Uint8Array): Promise<void> {
   if (response.write(data)) return;
   await new Promise<void>((resolve, reject) => {
     const onDrain = () => {

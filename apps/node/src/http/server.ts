@@ -18,14 +18,24 @@ export interface Route {
   /** `/v1/objects/:id`: `:name` segments become params. */
   readonly path: string;
   readonly handler: RouteHandler;
+  /**
+   * A GET route's answer to HEAD. Without one, HEAD runs `handler` and node:http drops the body
+   * (same status and headers); a route whose body is costly to make (an object's bytes) gives one.
+   */
+  readonly head?: RouteHandler;
   readonly status?: number;
 }
+
+type Found =
+  | { kind: 'route'; route: Route; params: Record<string, string>; handler: RouteHandler }
+  | { kind: 'method'; allow: string[] }
+  | { kind: 'unknown' };
 
 /** Marks a handler result as already written to the response. */
 export const handled = Symbol('handled');
 
-function match(route: Route, method: string, pathname: string): Record<string, string> | undefined {
-  if (route.method !== method) return undefined;
+/** The params of `pathname` under `route`'s path, or undefined when the path does not match. */
+function match(route: Route, pathname: string): Record<string, string> | undefined {
   const want = route.path.split('/');
   const got = pathname.split('/');
   if (want.length !== got.length) return undefined;
@@ -135,14 +145,28 @@ export class ApiServer implements Startable {
     }
     try {
       if (this.#closing) throw new ShuttingDownError();
-      const found = this.#find(request.method ?? 'GET', url.pathname);
-      if (found === undefined) {
+      const method = request.method ?? 'GET';
+      const found = this.#find(method, url.pathname);
+      if (found.kind === 'unknown') {
         sendJson(response, 404, {
-          error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${url.pathname}` },
+          error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}` },
         });
         return;
       }
-      const result = await found.route.handler(request, response, found.params, url);
+      if (found.kind === 'method') {
+        const allow = found.allow.join(', ');
+        // The request's body is never read: close the connection rather than parse it as the next request.
+        if (!request.complete) response.setHeader('connection', 'close');
+        response.setHeader('allow', allow);
+        sendJson(response, 405, {
+          error: {
+            code: 'METHOD_NOT_ALLOWED',
+            message: `${method} is not allowed on ${url.pathname} (allowed: ${allow})`,
+          },
+        });
+        return;
+      }
+      const result = await found.handler(request, response, found.params, url);
       if (result !== handled) sendJson(response, found.route.status ?? 200, result);
     } catch (error) {
       const { status, code, message } = errorStatus(error);
@@ -169,16 +193,27 @@ export class ApiServer implements Startable {
     }
   }
 
-  #find(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
+  /**
+   * The route for `method` on `pathname`: HEAD is served by a GET route. A path some route has
+   * but not for this method is answered with 405 and the methods it allows; any other with 404.
+   */
+  #find(method: string, pathname: string): Found {
+    const allowed = new Set<string>();
     for (const route of this.#routes) {
       let params: Record<string, string> | undefined;
       try {
-        params = match(route, method, pathname);
+        params = match(route, pathname);
       } catch {
         throw new BadRequestError('malformed path');
       }
-      if (params !== undefined) return { route, params };
+      if (params === undefined) continue;
+      if (route.method === method) return { kind: 'route', route, params, handler: route.handler };
+      if (method === 'HEAD' && route.method === 'GET') {
+        return { kind: 'route', route, params, handler: route.head ?? route.handler };
+      }
+      allowed.add(route.method);
+      if (route.method === 'GET') allowed.add('HEAD');
     }
-    return undefined;
+    return allowed.size === 0 ? { kind: 'unknown' } : { kind: 'method', allow: [...allowed].sort() };
   }
 }

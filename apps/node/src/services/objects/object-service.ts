@@ -292,23 +292,51 @@ export class ObjectService {
 
   /**
    * The object's bytes in order, with up to maxStripesInFlight stripes fetched ahead. Each stripe
-   * comes as its data shards (trimmed to the stripe's bytes), not copied into one buffer.
+   * comes as its data shards (trimmed to the stripe's bytes), not copied into one buffer. With a
+   * `range` (byte offsets `start` to `end`, both inclusive, within the object), only the stripes
+   * that hold those bytes are fetched, and only those bytes are yielded.
    */
-  async *read(manifest: Manifest): AsyncGenerator<Uint8Array> {
+  async *read(manifest: Manifest, range?: { start: number; end: number }): AsyncGenerator<Uint8Array> {
+    const start = range?.start ?? 0;
+    const end = range?.end ?? manifest.size - 1; // inclusive
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end >= manifest.size) {
+      throw new BadRequestError(`byte range ${start}-${end} is outside the object's ${manifest.size} bytes`);
+    }
+    if (end < start) return;
+    // Stripes are independent units: find the first one holding `start` and the last holding `end`.
+    let first = 0;
+    let firstOffset = 0; // the object offset of stripe `first`'s first byte
+    while (firstOffset + manifest.stripes[first]!.dataBytes <= start) {
+      firstOffset += manifest.stripes[first]!.dataBytes;
+      first++;
+    }
+    let last = first;
+    let lastOffset = firstOffset;
+    while (lastOffset + manifest.stripes[last]!.dataBytes <= end) {
+      lastOffset += manifest.stripes[last]!.dataBytes;
+      last++;
+    }
     const ahead: Promise<Uint8Array[]>[] = [];
-    let next = 0;
+    let next = first;
     const launch = () => {
-      while (next < manifest.stripes.length && ahead.length < this.#deps.maxStripesInFlight) {
+      while (next <= last && ahead.length < this.#deps.maxStripesInFlight) {
         const promise = this.fetchStripeParts(manifest, next++);
         promise.catch(() => {}); // awaited in order below; this only keeps early failures from going unhandled
         ahead.push(promise);
       }
     };
     launch();
+    let offset = firstOffset; // the object offset of the next part's first byte
     while (ahead.length > 0) {
       const parts = await ahead.shift()!;
       launch();
-      yield* parts;
+      for (const part of parts) {
+        const from = Math.max(start - offset, 0);
+        const to = Math.min(end + 1 - offset, part.length);
+        offset += part.length;
+        if (to <= from) continue;
+        yield from === 0 && to === part.length ? part : part.subarray(from, to);
+      }
     }
   }
 
