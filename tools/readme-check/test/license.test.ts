@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('../../../', import.meta.url);
 const license = readFileSync(new URL('LICENSE', root), 'utf8');
-const packages = ['core', 'erasure', 'vsa', 'topology', 'tx', 'metrics', 'storage'];
+const packages = ['core', 'erasure', 'vsa', 'topology', 'tx', 'economics', 'metrics', 'storage'];
 
 describe('LICENSE', () => {
   it('is the Apache License 2.0 the packages declare', () => {

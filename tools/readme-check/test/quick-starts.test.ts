@@ -17,7 +17,7 @@ import { parseReadme, type Readme } from '../src/readme.ts';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** The packages whose quick starts are checked (each must have one). */
-const packages = ['core', 'erasure', 'vsa', 'topology', 'tx', 'metrics', 'storage'];
+const packages = ['core', 'erasure', 'vsa', 'topology', 'tx', 'economics', 'metrics', 'storage'];
 /** Scratch projects installed at once: npm is mostly waiting on the network, the machine has 2 cores. */
 const installsAtOnce = 2;
 const installTimeoutMs = 300_000;
