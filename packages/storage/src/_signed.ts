@@ -65,16 +65,6 @@ export function parseSigned<S extends z.ZodType>(
   return result.data;
 }
 
-/** True when `signatureHexText` is `publicKeyHexText`'s signature of `body` under `domain`. */
-export function verifySignature(
-  domain: string,
-  body: CanonicalValue,
-  signatureHexText: string,
-  publicKeyHexText: string,
-): boolean {
-  return ed25519.verify(fromHex(signatureHexText), signingBytes(domain, body), fromHex(publicKeyHexText));
-}
-
 /**
  * Signs an object with `secretKey`: `input` must be an object; `withSigner(input, signerKeyHex)`
  * builds the fields (the signer's public key filled in, defaults added), which `schema` checks
@@ -110,7 +100,8 @@ export function signatureVerifies(
   signed: { readonly signature: string },
   signerKeyHex: string,
 ): boolean {
-  return verifySignature(domain, withoutSignature(signed) as CanonicalValue, signed.signature, signerKeyHex);
+  const message = signingBytes(domain, withoutSignature(signed) as CanonicalValue);
+  return ed25519.verify(fromHex(signed.signature), message, fromHex(signerKeyHex));
 }
 
 /**
