@@ -1,15 +1,18 @@
 /**
  * What the packages' browser tests share: a browser bundle of a package (esbuild, minified, as a
  * user's bundler would make it), a page server on 127.0.0.1 with or without the cross-origin
- * isolation headers, and headless Chromium driven by puppeteer-core. esbuild and puppeteer-core are
- * resolved from the calling package (each lists them as devDependencies), so this file needs none.
+ * isolation headers, headless Chromium driven by puppeteer-core, and the two suites built on them
+ * (describeInChromium, bundleSizeTests). esbuild and puppeteer-core are resolved from the calling
+ * package (each lists them as devDependencies), so this file needs none.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** What esbuild's build gives back, as far as these tests read it. */
 interface EsbuildResult {
@@ -191,4 +194,87 @@ export async function launchChromium(packageDir: string, executablePath: string)
     },
     close: () => browser.close(),
   };
+}
+
+/** Launching Chromium and running a page take seconds, minutes on a loaded machine: no tight bound. */
+const browserStepMs = 300_000;
+
+/**
+ * A package's browser suite: bundles the page `pageFile` (a file URL; it reports through
+ * browser-page.ts), launches Chromium, serves the page twice, not cross-origin isolated and isolated
+ * (COOP + COEP), and runs `tests(isolated, result)` against each page's result. Skipped with a
+ * warning when there is no Chromium, except under CI (which installs it), where that fails.
+ */
+export function describeInChromium<R>(
+  options: { packageName: string; packageUrl: URL; pageFile: URL },
+  tests: (isolated: boolean, result: () => R) => void,
+): void {
+  const packageDir = fileURLToPath(options.packageUrl);
+  const chromium = findChromium();
+  const missing = 'missing' in chromium ? chromium.missing : undefined;
+  if (missing !== undefined && process.env.CI === 'true') {
+    it('headless Chromium is installed', () => {
+      throw new Error(`browser tests cannot run under CI: ${missing}`);
+    });
+  }
+  if (missing !== undefined) console.warn(`${options.packageName} browser tests skipped: ${missing}`);
+
+  describe.skipIf(missing !== undefined)(
+    `in headless Chromium${missing === undefined ? '' : ` (skipped: ${missing})`}`,
+    () => {
+      let browser: Chromium;
+      let script: string;
+      const servers: PageServer[] = [];
+
+      beforeAll(async () => {
+        script = (await browserBundle(packageDir, { file: fileURLToPath(options.pageFile) })).code;
+        browser = await launchChromium(packageDir, (chromium as { path: string }).path);
+      }, browserStepMs);
+      afterAll(async () => {
+        await browser?.close();
+        await Promise.all(servers.map((server) => server.close()));
+      }, browserStepMs);
+
+      for (const isolated of [false, true]) {
+        describe(isolated ? 'cross-origin isolated (COOP + COEP)' : 'not cross-origin isolated', () => {
+          let result: R;
+          beforeAll(async () => {
+            const server = await servePage(script, isolated);
+            servers.push(server);
+            result = await browser.run<R>(server.url);
+          }, browserStepMs);
+          tests(isolated, () => result);
+        });
+      }
+    },
+  );
+}
+
+/**
+ * A package's bundle budget: everything it exports, bundled for a browser and minified, within
+ * `bundleBytesMax` bytes with zod/mini only (zod classic, its locales and methods, would be most of
+ * the bundle again), and no zod in its published types (so a zod release cannot break its users).
+ * Run after the package's build (it reads dist/).
+ */
+export function bundleSizeTests(packageUrl: URL, bundleBytesMax: number): void {
+  it(
+    `bundles for browsers (everything exported, minified) in at most ${bundleBytesMax} bytes`,
+    async () => {
+      const bundle = await browserBundle(fileURLToPath(packageUrl), {
+        contents: "export * from './dist/index.js';",
+      });
+      const files = [...bundle.inputs.keys()];
+      expect(files.filter((file) => /zod\/v4\/(classic|locales)\//.test(file))).toEqual([]);
+      expect(bundle.bytes, `${bundle.bytes} bytes: ${bundleBreakdown(bundle)}`).toBeLessThanOrEqual(
+        bundleBytesMax,
+      );
+    },
+    browserStepMs,
+  );
+
+  it('keeps zod out of its published types, so that a zod release cannot break its users', () => {
+    const types = readFileSync(new URL('dist/index.d.ts', packageUrl), 'utf8');
+    expect(types).not.toMatch(/from ['"]zod/);
+    expect(types).not.toMatch(/import\(['"]zod/);
+  });
 }

@@ -6,25 +6,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '@trinity/core';
 import { ShardStore } from '../src/index.js';
+import { benchReport } from './_report.js';
 
-const json = process.argv.includes('--json');
 const MiB = 1024 * 1024;
 const shardBytes = MiB;
 const count = Number(process.env.BENCH_SHARDS ?? 64);
-const rows: { bench: string; impl: string; params: Record<string, unknown>; value: number; unit: string }[] =
-  [];
-
-function report(
-  bench: string,
-  impl: string,
-  params: Record<string, unknown>,
-  value: number,
-  unit: string,
-): void {
-  const row = { bench, impl, params, value: Math.round(value * 10) / 10, unit };
-  rows.push(row);
-  if (json) console.log(JSON.stringify(row));
-}
+const { report, printTable } = benchReport();
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const start = performance.now();
@@ -96,8 +83,4 @@ try {
   await rm(root, { recursive: true, force: true });
 }
 
-if (!json) {
-  console.log('| bench | impl | value |');
-  console.log('|---|---|---|');
-  for (const row of rows) console.log(`| ${row.bench} | ${row.impl} | ${row.value} ${row.unit} |`);
-}
+printTable({ params: false });

@@ -13,23 +13,10 @@ import {
   signDescriptor,
   verifyProof,
 } from '../src/index.js';
+import { benchReport } from './_report.js';
 
-const json = process.argv.includes('--json');
 const MiB = 1024 * 1024;
-const rows: { bench: string; impl: string; params: Record<string, unknown>; value: number; unit: string }[] =
-  [];
-
-function report(
-  bench: string,
-  impl: string,
-  params: Record<string, unknown>,
-  value: number,
-  unit: string,
-): void {
-  const row = { bench, impl, params, value: Math.round(value * 10) / 10, unit };
-  rows.push(row);
-  if (json) console.log(JSON.stringify(row));
-}
+const { report, printTable } = benchReport();
 
 /** Runs `fn` `rounds` times after a warm-up; the median of 5 batches, in seconds per call. */
 function perCall(fn: () => void, rounds: number): number {
@@ -168,9 +155,4 @@ report(
 );
 
 if (sink === 0.5) console.log(sink); // keep the hashing from being optimised away
-if (!json) {
-  console.log('| bench | impl | params | value |');
-  console.log('|---|---|---|---|');
-  for (const row of rows)
-    console.log(`| ${row.bench} | ${row.impl} | ${JSON.stringify(row.params)} | ${row.value} ${row.unit} |`);
-}
+printTable({ params: true });

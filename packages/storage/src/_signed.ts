@@ -1,7 +1,7 @@
-import { bytesToUtf8, describe, ed25519, fromHex, utf8ToBytes } from '@trinity/core';
+import { bytesToUtf8, describe, ed25519, fromHex, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
-import { SignedObjectInvalidError, type SignedObjectKind } from './errors.js';
+import { SignatureInvalidError, SignedObjectInvalidError, type SignedObjectKind } from './errors.js';
 
 // Shared plumbing of the owner- and holder-signed objects (descriptor, receipt, tombstone, put
 // intent): their wire form is canonical JSON with bytes as lower-case hex and the signature beside
@@ -65,14 +65,66 @@ export function parseSigned<S extends z.ZodType>(
   return result.data;
 }
 
-/** True when `signatureHexText` is `publicKeyHexText`'s signature of `body` under `domain`. */
-export function verifySignature(
+/**
+ * Signs an object with `secretKey`: `input` must be an object; `withSigner(input, signerKeyHex)`
+ * builds the fields (the signer's public key filled in, defaults added), which `schema` checks
+ * before the signature under `domain` is made over them.
+ */
+export function signObject<T extends object>(
+  kind: SignedObjectKind,
   domain: string,
-  body: CanonicalValue,
-  signatureHexText: string,
-  publicKeyHexText: string,
+  schema: z.ZodType<T>,
+  input: unknown,
+  secretKey: Uint8Array,
+  withSigner: (input: object, signerKeyHex: string) => unknown,
+): T & { signature: string } {
+  if (typeof input !== 'object' || input === null) {
+    throw new SignedObjectInvalidError(kind, `input must be an object, got ${describe(input)}`);
+  }
+  const signer = toHex(ed25519.publicKey(secretKey));
+  const body = parseSigned(kind, schema, withSigner(input, signer));
+  const signature = toHex(ed25519.sign(signingBytes(domain, body as CanonicalValue), secretKey));
+  return { ...body, signature };
+}
+
+/** `schema`'s parse of `value` as a check result: 'malformed' with the first issue when it fails. */
+export function checkFields<T>(schema: z.ZodType<T>, value: unknown): CheckResult<T, 'malformed'> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
+  return { ok: true, value: parsed.data };
+}
+
+/** True when `signed.signature` is `signerKeyHex`'s signature under `domain` of the other fields. */
+export function signatureVerifies(
+  domain: string,
+  signed: { readonly signature: string },
+  signerKeyHex: string,
 ): boolean {
-  return ed25519.verify(fromHex(signatureHexText), signingBytes(domain, body), fromHex(publicKeyHexText));
+  const message = signingBytes(domain, withoutSignature(signed) as CanonicalValue);
+  return ed25519.verify(fromHex(signed.signature), message, fromHex(signerKeyHex));
+}
+
+/**
+ * The value of a passed check, or the failure thrown: SignatureInvalidError for 'bad-signature',
+ * SignedObjectInvalidError naming every broken field for 'malformed', SignedObjectInvalidError with
+ * `message(failure)` for the rest.
+ */
+export function checkedOrThrow<T, Reason extends string>(
+  kind: SignedObjectKind,
+  schema: z.ZodType,
+  value: unknown,
+  result: CheckResult<T, Reason>,
+  message: (failure: { reason: Reason; message: string }) => string,
+): T {
+  if (result.ok) return result.value;
+  if (result.reason === 'bad-signature') throw new SignatureInvalidError(kind, result.message);
+  if (result.reason === 'malformed') parseSigned(kind, schema, value); // throws with every field named
+  throw new SignedObjectInvalidError(kind, message(result));
+}
+
+/** The canonical bytes of a signed object after `schema` checks it (what is stored and sent). */
+export function encodeSigned(kind: SignedObjectKind, schema: z.ZodType, value: unknown): Uint8Array {
+  return utf8ToBytes(canonicalJson(parseSigned(kind, schema, value) as CanonicalValue));
 }
 
 /**

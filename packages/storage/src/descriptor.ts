@@ -1,9 +1,12 @@
-import { describe, ed25519, fromHex, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { describe, ed25519, fromHex, isHex, sha256, toHex } from '@trinity/core';
 import { z } from 'zod';
 import {
   type CheckResult,
+  checkedOrThrow,
+  checkFields,
   decodeCanonical,
   domainBytes,
+  encodeSigned,
   fail,
   hash32Hex,
   parseSigned,
@@ -11,11 +14,12 @@ import {
   signatureHex,
   signingBytes,
   signingDomains,
+  signObject,
   timeMs,
   withoutSignature,
 } from './_signed.js';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
-import { SignatureInvalidError, SignedObjectInvalidError } from './errors.js';
+import { SignedObjectInvalidError } from './errors.js';
 import { erasureParamsSchema, manifestLimits } from './manifest.js';
 import { merkleLeafBytesDefault, merkleLimits } from './merkle.js';
 
@@ -142,20 +146,19 @@ export function parseSignedDescriptor(value: unknown): SignedDescriptor {
 
 /** Builds, checks and signs a descriptor with the owner's 32-byte ed25519 secret key. */
 export function signDescriptor(input: DescriptorInput, ownerSecretKey: Uint8Array): SignedDescriptor {
-  if (typeof input !== 'object' || input === null) {
-    throw new SignedObjectInvalidError('descriptor', `input must be an object, got ${describe(input)}`);
-  }
-  const owner = toHex(ed25519.publicKey(ownerSecretKey));
-  const body = parseDescriptor({
-    merkleLeafBytes: merkleLeafBytesDefault,
-    ...structuredClone(input),
-    format: descriptorFormat,
-    owner,
-  });
-  const signature = toHex(
-    ed25519.sign(signingBytes(signingDomains.descriptor, body as CanonicalValue), ownerSecretKey),
+  return signObject(
+    'descriptor',
+    signingDomains.descriptor,
+    descriptorSchema,
+    input,
+    ownerSecretKey,
+    (fields, owner) => ({
+      merkleLeafBytes: merkleLeafBytesDefault,
+      ...structuredClone(fields),
+      format: descriptorFormat,
+      owner,
+    }),
   );
-  return { ...body, signature };
 }
 
 /**
@@ -179,9 +182,9 @@ export function checkSignedDescriptor(
   value: unknown,
   expectedId?: string,
 ): CheckResult<{ descriptor: SignedDescriptor; id: string }, DescriptorCheckFailure> {
-  const parsed = signedDescriptorSchema.safeParse(value);
-  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
-  const descriptor = parsed.data;
+  const parsed = checkFields(signedDescriptorSchema, value);
+  if (!parsed.ok) return parsed;
+  const descriptor = parsed.value;
   // One canonical encoding serves both the signature and the id (it dominates the cost of a check).
   const text = canonicalJson(withoutSignature(descriptor) as CanonicalValue);
   const message = domainBytes(signingDomains.descriptor, text);
@@ -207,15 +210,12 @@ export function verifySignedDescriptor(
     );
   }
   const result = checkSignedDescriptor(value, expectedId);
-  if (result.ok) return result.value;
-  if (result.reason === 'bad-signature') throw new SignatureInvalidError('descriptor', result.message);
-  if (result.reason === 'malformed') parseSignedDescriptor(value); // throws with every field named
-  throw new SignedObjectInvalidError('descriptor', result.message);
+  return checkedOrThrow('descriptor', signedDescriptorSchema, value, result, (failure) => failure.message);
 }
 
 /** The canonical bytes of a signed descriptor (what is stored and sent). */
 export function encodeSignedDescriptor(descriptor: SignedDescriptor): Uint8Array {
-  return utf8ToBytes(canonicalJson(parseSignedDescriptor(descriptor) as CanonicalValue));
+  return encodeSigned('descriptor', signedDescriptorSchema, descriptor);
 }
 
 /**

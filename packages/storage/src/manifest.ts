@@ -1,5 +1,6 @@
 import { bytesToUtf8, describe, hashHexPattern, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
+import { formatIssues } from './_signed.js';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import { ManifestInvalidError } from './errors.js';
 
@@ -130,13 +131,6 @@ export interface ManifestInput {
 
 /** Manifests this module built or checked itself: frozen, so they stay valid. */
 const validated = new WeakSet<object>();
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 4)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
-}
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

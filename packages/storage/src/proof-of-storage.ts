@@ -222,6 +222,11 @@ export function createChallenge(input: ChallengeInput): Challenge {
       ? challengeLeafIndices(nonce, fromHex(commitment.merkleRoot), leafCount, leavesPerChallenge)
       : [],
   };
+  return parseChallenge(challenge);
+}
+
+/** Checks a challenge's fields, or throws ChallengeInvalidError naming the fields that broke. */
+function parseChallenge(challenge: unknown): Challenge {
   const parsed = challengeSchema.safeParse(challenge);
   if (!parsed.success) throw new ChallengeInvalidError(`invalid challenge: ${formatIssues(parsed.error)}`);
   return parsed.data;
@@ -254,9 +259,7 @@ export async function answerChallenge(
   source: ShardSource,
   holderSecretKey: Uint8Array,
 ): Promise<ProofAnswer> {
-  const parsed = challengeSchema.safeParse(challenge);
-  if (!parsed.success) throw new ChallengeInvalidError(`invalid challenge: ${formatIssues(parsed.error)}`);
-  const c = parsed.data;
+  const c = parseChallenge(challenge);
   const tree = source instanceof Uint8Array ? MerkleTree.fromBytes(source, c.leafBytes) : source.tree;
   if (tree.leafBytes !== c.leafBytes || tree.sizeBytes !== c.sizeBytes || toHex(tree.root) !== c.merkleRoot) {
     throw new ChallengeInvalidError('the shard held does not match the challenged commitment', {

@@ -1,20 +1,17 @@
-import { describe, ed25519, toHex } from '@trinity/core';
+import { describe, toHex } from '@trinity/core';
 import { z } from 'zod';
 import {
   type CheckResult,
+  checkFields,
   fail,
   hash32Hex,
-  parseSigned,
   publicKeyHex,
   signatureHex,
-  signingBytes,
+  signatureVerifies,
   signingDomains,
+  signObject,
   timeMs,
-  verifySignature,
-  withoutSignature,
 } from './_signed.js';
-import type { CanonicalValue } from './canonical-json.js';
-import { SignedObjectInvalidError } from './errors.js';
 
 /** Bounds on put intents. */
 export const putIntentLimits = {
@@ -81,32 +78,27 @@ export type SignedPutIntent = z.output<typeof signedPutIntentSchema>;
 
 /** Signs a put intent with the owner's secret key; `owner` is filled in from the key. */
 export function signPutIntent(input: Omit<PutIntent, 'owner'>, ownerSecretKey: Uint8Array): SignedPutIntent {
-  if (typeof input !== 'object' || input === null) {
-    throw new SignedObjectInvalidError('put-intent', `input must be an object, got ${describe(input)}`);
-  }
-  const owner = toHex(ed25519.publicKey(ownerSecretKey));
-  const body = parseSigned('put-intent', putIntentSchema, { ...structuredClone(input), owner });
-  const signature = toHex(
-    ed25519.sign(signingBytes(signingDomains.putIntent, body as CanonicalValue), ownerSecretKey),
+  return signObject(
+    'put-intent',
+    signingDomains.putIntent,
+    putIntentSchema,
+    input,
+    ownerSecretKey,
+    (fields, owner) => ({
+      ...structuredClone(fields),
+      owner,
+    }),
   );
-  return { ...body, signature };
 }
 
 export type PutIntentCheckFailure = 'malformed' | 'bad-signature';
 
 /** Checks a put intent's fields and its owner's signature (not its expiry: see authorizeStore). */
 export function checkPutIntent(value: unknown): CheckResult<SignedPutIntent, PutIntentCheckFailure> {
-  const parsed = signedPutIntentSchema.safeParse(value);
-  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
-  const intent = parsed.data;
-  if (
-    !verifySignature(
-      signingDomains.putIntent,
-      withoutSignature(intent) as CanonicalValue,
-      intent.signature,
-      intent.owner,
-    )
-  ) {
+  const parsed = checkFields(signedPutIntentSchema, value);
+  if (!parsed.ok) return parsed;
+  const intent = parsed.value;
+  if (!signatureVerifies(signingDomains.putIntent, intent, intent.owner)) {
     return fail('bad-signature', 'the signature does not verify under the owner key');
   }
   return { ok: true, value: intent };

@@ -1,22 +1,19 @@
-import { describe, ed25519, toHex } from '@trinity/core';
+import { toHex } from '@trinity/core';
 import { z } from 'zod';
 import {
   type CheckResult,
+  checkFields,
   fail,
   hash32Hex,
-  parseSigned,
   publicKeyHex,
   signatureHex,
-  signingBytes,
+  signatureVerifies,
   signingDomains,
+  signObject,
   timeMs,
-  verifySignature,
-  withoutSignature,
 } from './_signed.js';
-import type { CanonicalValue } from './canonical-json.js';
 import type { Descriptor } from './descriptor.js';
 import { descriptorLimits } from './descriptor.js';
-import { SignedObjectInvalidError } from './errors.js';
 
 /**
  * A storage receipt: the holder's own signed statement that it stored shard (stripe, shard) of an
@@ -54,15 +51,17 @@ export const receiptClockSkewMsMax = 5 * 60_000;
 
 /** Signs a receipt with the holder's node secret key; `holder` is filled in from the key. */
 export function signReceipt(input: Omit<Receipt, 'holder'>, holderSecretKey: Uint8Array): SignedReceipt {
-  if (typeof input !== 'object' || input === null) {
-    throw new SignedObjectInvalidError('receipt', `input must be an object, got ${describe(input)}`);
-  }
-  const holder = toHex(ed25519.publicKey(holderSecretKey));
-  const body = parseSigned('receipt', receiptSchema, { ...input, holder });
-  const signature = toHex(
-    ed25519.sign(signingBytes(signingDomains.receipt, body as CanonicalValue), holderSecretKey),
+  return signObject(
+    'receipt',
+    signingDomains.receipt,
+    receiptSchema,
+    input,
+    holderSecretKey,
+    (fields, holder) => ({
+      ...fields,
+      holder,
+    }),
   );
-  return { ...body, signature };
 }
 
 export type ReceiptCheckFailure =
@@ -95,9 +94,9 @@ export function checkReceipt(
   value: unknown,
   context: ReceiptContext,
 ): CheckResult<SignedReceipt, ReceiptCheckFailure> {
-  const parsed = signedReceiptSchema.safeParse(value);
-  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
-  const receipt = parsed.data;
+  const parsed = checkFields(signedReceiptSchema, value);
+  if (!parsed.ok) return parsed;
+  const receipt = parsed.value;
   if (receipt.objectId !== context.objectId)
     return fail('wrong-object', `receipt is for object ${receipt.objectId}`);
   if (
@@ -121,14 +120,7 @@ export function checkReceipt(
   if (receipt.storedAtMs > context.nowMs + receiptClockSkewMsMax) {
     return fail('from-the-future', `storedAtMs ${receipt.storedAtMs} is ahead of now ${context.nowMs}`);
   }
-  if (
-    !verifySignature(
-      signingDomains.receipt,
-      withoutSignature(receipt) as CanonicalValue,
-      receipt.signature,
-      receipt.holder,
-    )
-  ) {
+  if (!signatureVerifies(signingDomains.receipt, receipt, receipt.holder)) {
     return fail('bad-signature', 'the signature does not verify under the holder key');
   }
   return { ok: true, value: receipt };

@@ -1,26 +1,21 @@
-import { describe, ed25519, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
 import {
   type CheckResult,
+  checkedOrThrow,
+  checkFields,
   decodeCanonical,
+  encodeSigned,
   fail,
   hash32Hex,
   parseSigned,
   publicKeyHex,
   signatureHex,
-  signingBytes,
+  signatureVerifies,
   signingDomains,
+  signObject,
   timeMs,
-  verifySignature,
-  withoutSignature,
 } from './_signed.js';
-import { type CanonicalValue, canonicalJson } from './canonical-json.js';
-import {
-  CapacityExceededError,
-  ObjectDeletedError,
-  SignatureInvalidError,
-  SignedObjectInvalidError,
-} from './errors.js';
+import { CapacityExceededError, ObjectDeletedError, SignatureInvalidError } from './errors.js';
 
 /** Bounds on tombstones. */
 export const tombstoneLimits = {
@@ -54,15 +49,17 @@ export type SignedTombstone = z.output<typeof signedTombstoneSchema>;
 
 /** Signs a tombstone with the owner's secret key; `owner` is filled in from the key. */
 export function signTombstone(input: Omit<Tombstone, 'owner'>, ownerSecretKey: Uint8Array): SignedTombstone {
-  if (typeof input !== 'object' || input === null) {
-    throw new SignedObjectInvalidError('tombstone', `input must be an object, got ${describe(input)}`);
-  }
-  const owner = toHex(ed25519.publicKey(ownerSecretKey));
-  const body = parseSigned('tombstone', tombstoneSchema, { ...input, owner });
-  const signature = toHex(
-    ed25519.sign(signingBytes(signingDomains.tombstone, body as CanonicalValue), ownerSecretKey),
+  return signObject(
+    'tombstone',
+    signingDomains.tombstone,
+    tombstoneSchema,
+    input,
+    ownerSecretKey,
+    (fields, owner) => ({
+      ...fields,
+      owner,
+    }),
   );
-  return { ...body, signature };
 }
 
 export type TombstoneCheckFailure =
@@ -81,9 +78,9 @@ export function checkTombstone(
   object: { objectId: string; ownerKey: string },
   nowMs: number,
 ): CheckResult<SignedTombstone, TombstoneCheckFailure> {
-  const parsed = signedTombstoneSchema.safeParse(value);
-  if (!parsed.success) return fail('malformed', parsed.error.issues[0]?.message ?? 'malformed');
-  const tombstone = parsed.data;
+  const parsed = checkFields(signedTombstoneSchema, value);
+  if (!parsed.ok) return parsed;
+  const tombstone = parsed.value;
   if (tombstone.objectId !== object.objectId)
     return fail('wrong-object', `tombstone is for object ${tombstone.objectId}`);
   if (tombstone.owner !== object.ownerKey)
@@ -91,14 +88,7 @@ export function checkTombstone(
   if (tombstone.deletedAtMs > nowMs + tombstoneLimits.clockSkewMsMax) {
     return fail('from-the-future', `deletedAtMs ${tombstone.deletedAtMs} is ahead of now ${nowMs}`);
   }
-  if (
-    !verifySignature(
-      signingDomains.tombstone,
-      withoutSignature(tombstone) as CanonicalValue,
-      tombstone.signature,
-      tombstone.owner,
-    )
-  ) {
+  if (!signatureVerifies(signingDomains.tombstone, tombstone, tombstone.owner)) {
     return fail('bad-signature', 'the signature does not verify under the owner key');
   }
   return { ok: true, value: tombstone };
@@ -111,10 +101,13 @@ export function verifyTombstone(
   nowMs: number,
 ): SignedTombstone {
   const result = checkTombstone(value, object, nowMs);
-  if (result.ok) return result.value;
-  if (result.reason === 'bad-signature') throw new SignatureInvalidError('tombstone', result.message);
-  if (result.reason === 'malformed') parseSigned('tombstone', signedTombstoneSchema, value); // names every field
-  throw new SignedObjectInvalidError('tombstone', `${result.reason}: ${result.message}`);
+  return checkedOrThrow(
+    'tombstone',
+    signedTombstoneSchema,
+    value,
+    result,
+    (failure) => `${failure.reason}: ${failure.message}`,
+  );
 }
 
 /** Encoded tombstones are far smaller than this; larger bytes are refused before parsing. */
@@ -122,9 +115,7 @@ export const tombstoneEncodedBytesMax = 4096;
 
 /** The canonical bytes of a signed tombstone (what is stored and sent). */
 export function encodeSignedTombstone(tombstone: SignedTombstone): Uint8Array {
-  return utf8ToBytes(
-    canonicalJson(parseSigned('tombstone', signedTombstoneSchema, tombstone) as CanonicalValue),
-  );
+  return encodeSigned('tombstone', signedTombstoneSchema, tombstone);
 }
 
 /**
@@ -135,14 +126,7 @@ export function decodeSignedTombstone(bytes: Uint8Array): SignedTombstone {
   const tombstone = decodeCanonical('tombstone', bytes, tombstoneEncodedBytesMax, (value) =>
     parseSigned('tombstone', signedTombstoneSchema, value),
   );
-  if (
-    !verifySignature(
-      signingDomains.tombstone,
-      withoutSignature(tombstone) as CanonicalValue,
-      tombstone.signature,
-      tombstone.owner,
-    )
-  ) {
+  if (!signatureVerifies(signingDomains.tombstone, tombstone, tombstone.owner)) {
     throw new SignatureInvalidError('tombstone', 'the signature does not verify under the key it names');
   }
   return tombstone;

@@ -1,22 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { itRunsExample } from '../../../scripts/example-test.ts';
 
-// A child node runs the example: slow on a busy machine, so a generous limit (the child is killed if it
-// hangs), and the test's own limit a little longer.
-const timeout = 150_000;
-
-it('the README quick start runs under plain node and prints what it says', {
-  timeout: timeout + 30_000,
-}, () => {
-  const example = fileURLToPath(new URL('../examples/quick-start.mjs', import.meta.url));
-  const output = execFileSync(process.execPath, [example], { encoding: 'utf8', timeout });
-  expect(output).toContain('stored aa96ba99d73c12b8e1e890897dd1f7cbea8532d3b0c4718d70443dcf046ea686');
-  expect(output).toContain('read back: hello, shard');
-  expect(output).toContain('committed 1 shard; stats: 2 shards');
-  expect(output).toMatch(/object id [0-9a-f]{64} round trip ok: true/);
-  expect(output).toContain('repair: rebuild shard 1 on node-d');
-});
+itRunsExample(
+  'the README quick start runs under plain node and prints what it says',
+  new URL('../examples/quick-start.mjs', import.meta.url),
+  (output) => {
+    expect(output).toContain('stored aa96ba99d73c12b8e1e890897dd1f7cbea8532d3b0c4718d70443dcf046ea686');
+    expect(output).toContain('read back: hello, shard');
+    expect(output).toContain('committed 1 shard; stats: 2 shards');
+    expect(output).toMatch(/object id [0-9a-f]{64} round trip ok: true/);
+    expect(output).toContain('repair: rebuild shard 1 on node-d');
+  },
+);
 
 it('the README trust example runs and prints what it says', () => {
   const example = fileURLToPath(new URL('../examples/trust.ts', import.meta.url));
