@@ -30,6 +30,8 @@ export {
   PlacementError,
   type PlacementFailure,
   RegionConfigError,
+  TopologyError,
+  type TopologyErrorCode,
   TopologyLimitError,
   UnknownNodeError,
   UnknownRegionError,
