@@ -1,5 +1,11 @@
 export { type MetricsConfig, type MetricsConfigInput, metricsConfigSchema } from './config.js';
-export { MetricDefinitionError, MetricLabelError, MetricsServerError } from './errors.js';
+export {
+  MetricDefinitionError,
+  MetricLabelError,
+  MetricsError,
+  type MetricsErrorCode,
+  MetricsServerError,
+} from './errors.js';
 export { lintExposition } from './exposition-lint.js';
 export { type MetricsServer, type MetricsServerOptions, startMetricsServer } from './metrics-server.js';
 export { labelNameProblems, type MetricKind, metricNameProblems } from './names.js';

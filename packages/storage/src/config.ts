@@ -38,8 +38,61 @@ export const shardStoreConfigSchema = z
   })
   .strict();
 
-export type ShardStoreConfigInput = z.input<typeof shardStoreConfigSchema>;
-export type ShardStoreConfig = z.output<typeof shardStoreConfigSchema>;
+/** An options type with every default filled in: each field required, documentation kept. */
+type Filled<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/** What `ShardStore.open` takes (`shardStoreConfigSchema`). Every field is optional. */
+export interface ShardStoreConfigInput {
+  /**
+   * Bytes of committed plus staged shards the store accepts, 0 to 2^50.
+   * @defaultValue 10 GiB
+   */
+  readonly capacityBytes?: number | undefined;
+  /**
+   * The largest shard accepted, 1 byte to 256 MiB.
+   * @defaultValue 16 MiB
+   */
+  readonly maxShardBytes?: number | undefined;
+  /**
+   * Levels of fan-out folders, 0 to 3, two hex characters each (`ab/cd/abcd…`). Fixed when the
+   * store is created.
+   * @defaultValue 2
+   */
+  readonly fanOutLevels?: number | undefined;
+  /**
+   * fsync files and folders before a write resolves. Turn off only in tests.
+   * @defaultValue true
+   */
+  readonly fsync?: boolean | undefined;
+  /**
+   * Transactions with staged shards at once, 1 to 65,536.
+   * @defaultValue 256
+   */
+  readonly maxStagedTransactions?: number | undefined;
+  /**
+   * Shards staged by one transaction, 1 to 4,096.
+   * @defaultValue 64
+   */
+  readonly maxShardsPerTransaction?: number | undefined;
+  /**
+   * Committed shards tracked in memory, 1 to 100,000,000; also bounds the fencing-token table.
+   * @defaultValue 4_000_000
+   */
+  readonly maxShardCount?: number | undefined;
+  /**
+   * Corrupt files kept in quarantine/ for inspection, 0 to 1,000,000; past this they are deleted instead.
+   * @defaultValue 1000
+   */
+  readonly maxQuarantinedFiles?: number | undefined;
+  /**
+   * Parallel file system calls while scanning at open, 1 to 256.
+   * @defaultValue 32
+   */
+  readonly scanConcurrency?: number | undefined;
+}
+
+/** The parsed shard store settings: `ShardStoreConfigInput` with every default filled in. */
+export type ShardStoreConfig = Filled<ShardStoreConfigInput>;
 
 /** Settings of a ManifestStore. */
 export const manifestStoreConfigSchema = z
@@ -59,8 +112,32 @@ export const manifestStoreConfigSchema = z
   })
   .strict();
 
-export type ManifestStoreConfigInput = z.input<typeof manifestStoreConfigSchema>;
-export type ManifestStoreConfig = z.output<typeof manifestStoreConfigSchema>;
+/** What `ManifestStore.open` takes (`manifestStoreConfigSchema`). Every field is optional. */
+export interface ManifestStoreConfigInput {
+  /**
+   * The largest encoded manifest accepted, 1 KiB to 256 MiB (about 150 bytes per shard entry).
+   * @defaultValue 64 MiB
+   */
+  readonly maxManifestBytes?: number | undefined;
+  /**
+   * Manifests kept at once (and, separately, signed descriptors), 1 to 10,000,000.
+   * @defaultValue 1_000_000
+   */
+  readonly maxManifests?: number | undefined;
+  /**
+   * Owner-signed tombstones remembered at once (each until its retention ends), 1 to 10,000,000.
+   * @defaultValue 1_000_000
+   */
+  readonly maxTombstones?: number | undefined;
+  /**
+   * fsync files and folders before a write resolves. Turn off only in tests.
+   * @defaultValue true
+   */
+  readonly fsync?: boolean | undefined;
+}
+
+/** The parsed manifest store settings: `ManifestStoreConfigInput` with every default filled in. */
+export type ManifestStoreConfig = Filled<ManifestStoreConfigInput>;
 
 /** Settings of a Scrubber. */
 export const scrubberConfigSchema = z
@@ -91,8 +168,32 @@ export const scrubberConfigSchema = z
   })
   .strict();
 
-export type ScrubberConfigInput = z.input<typeof scrubberConfigSchema>;
-export type ScrubberConfig = z.output<typeof scrubberConfigSchema>;
+/** What a `Scrubber` takes (`scrubberConfigSchema`). Every field is optional. */
+export interface ScrubberConfigInput {
+  /**
+   * Long-run read rate of the scrubber in bytes per second, 1 to 16 GiB.
+   * @defaultValue 32 MiB
+   */
+  readonly bytesPerSecond?: number | undefined;
+  /**
+   * Bytes the scrubber may read at once after being idle, 1 to 16 GiB.
+   * @defaultValue 16 MiB
+   */
+  readonly burstBytes?: number | undefined;
+  /**
+   * Pause between the end of one round and the start of the next, 1 ms to 30 days.
+   * @defaultValue 3_600_000 (1 hour)
+   */
+  readonly intervalMs?: number | undefined;
+  /**
+   * Corrupt hashes listed in one report, 1 to 1,000,000 (all are still passed to onCorruption).
+   * @defaultValue 1000
+   */
+  readonly maxReportedCorruptions?: number | undefined;
+}
+
+/** The parsed scrubber settings: `ScrubberConfigInput` with every default filled in. */
+export type ScrubberConfig = Filled<ScrubberConfigInput>;
 
 /** Settings of a RepairQueue (the seed v1.8's rate-limited repair). */
 export const repairQueueConfigSchema = z
@@ -120,8 +221,38 @@ export const repairQueueConfigSchema = z
   })
   .strict();
 
-export type RepairQueueConfigInput = z.input<typeof repairQueueConfigSchema>;
-export type RepairQueueConfig = z.output<typeof repairQueueConfigSchema>;
+/** What a `RepairQueue` takes (`repairQueueConfigSchema`). Every field is optional. */
+export interface RepairQueueConfigInput {
+  /**
+   * Long-run repair traffic (bytes fetched plus bytes stored) per second, 1 to 16 GiB.
+   * @defaultValue 64 MiB
+   */
+  readonly bytesPerSecond?: number | undefined;
+  /**
+   * Bytes of repair that may start at once after being idle, 1 to 16 GiB.
+   * @defaultValue 256 MiB
+   */
+  readonly burstBytes?: number | undefined;
+  /**
+   * Stripes being repaired at once, 1 to 1,024.
+   * @defaultValue 4
+   */
+  readonly maxConcurrentStripes?: number | undefined;
+  /**
+   * Tasks waiting, 1 to 10,000,000; past this the least endangered are dropped (the next plan
+   * finds them again).
+   * @defaultValue 100_000
+   */
+  readonly maxQueuedTasks?: number | undefined;
+  /**
+   * Tries of one task before it is given up, 1 to 100.
+   * @defaultValue 3
+   */
+  readonly maxAttempts?: number | undefined;
+}
+
+/** The parsed repair queue settings: `RepairQueueConfigInput` with every default filled in. */
+export type RepairQueueConfig = Filled<RepairQueueConfigInput>;
 
 /** Settings of a BandwidthLedger. */
 export const bandwidthLedgerConfigSchema = z
@@ -131,5 +262,15 @@ export const bandwidthLedgerConfigSchema = z
   })
   .strict();
 
-export type BandwidthLedgerConfigInput = z.input<typeof bandwidthLedgerConfigSchema>;
-export type BandwidthLedgerConfig = z.output<typeof bandwidthLedgerConfigSchema>;
+/** What a `BandwidthLedger` takes (`bandwidthLedgerConfigSchema`). Every field is optional. */
+export interface BandwidthLedgerConfigInput {
+  /**
+   * Peers tracked one by one, 1 to 1,000,000; the least recently active is evicted (its bytes stay
+   * in the totals).
+   * @defaultValue 10_000
+   */
+  readonly maxPeers?: number | undefined;
+}
+
+/** The parsed bandwidth ledger settings: `BandwidthLedgerConfigInput` with every default filled in. */
+export type BandwidthLedgerConfig = Filled<BandwidthLedgerConfigInput>;

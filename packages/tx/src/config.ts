@@ -102,10 +102,152 @@ export const txConfigSchema = z
   })
   .strict();
 
-export type TxConfig = z.output<typeof txConfigSchema>;
-export type TxConfigInput = z.input<typeof txConfigSchema>;
-export type TxLogConfig = z.output<typeof txLogConfigSchema>;
-export type TxLogConfigInput = z.input<typeof txLogConfigSchema>;
+/** An options type with every default filled in: each field required, documentation kept. */
+type Filled<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/** What `TxLog` and `MemoryTxLog` take (`txLogConfigSchema`). Every field is optional. */
+export interface TxLogConfigInput {
+  /**
+   * Wait this long for more records before a group fdatasync, 0 to 100 ms (0: flush as soon as the
+   * disk is free).
+   * @defaultValue 0
+   */
+  readonly groupCommitMaxDelayMs?: number | undefined;
+  /**
+   * At most this many records share one fdatasync, 1 to 100,000.
+   * @defaultValue 4096
+   */
+  readonly groupCommitMaxRecords?: number | undefined;
+  /**
+   * At most this many bytes are written by one group commit, 4 KiB to 64 MiB.
+   * @defaultValue 4 * 1024 * 1024 (4 MiB)
+   */
+  readonly groupCommitMaxBytes?: number | undefined;
+  /**
+   * Largest encoded record accepted by `append` (and by replay: a larger length field is damage),
+   * 256 bytes to 1 MiB.
+   * @defaultValue 64 * 1024 (64 KiB)
+   */
+  readonly recordMaxBytes?: number | undefined;
+  /**
+   * Grow the file by this many zero bytes at a time, written and synced ahead of the records, so
+   * that an append rewrites allocated space and its fdatasync flushes data without a journal
+   * commit; 0 to 1 GiB. 0 grows the file with every append.
+   * @defaultValue 16 * 1024 * 1024 (16 MiB)
+   */
+  readonly preallocateBytes?: number | undefined;
+  /**
+   * At most this many appends may wait for a group commit before `append` rejects (back-pressure),
+   * 1 to 10,000,000.
+   * @defaultValue 1_000_000
+   */
+  readonly pendingRecordsMax?: number | undefined;
+  /**
+   * How a group write is made durable: `dsync` opens the log with O_DSYNC, so the write returns once
+   * its data is on disk (one system call); `fdatasync` writes, then calls fdatasync. Both give the
+   * same guarantee; `dsync` falls back to `fdatasync` where the platform has no O_DSYNC.
+   * @defaultValue 'dsync'
+   */
+  readonly syncMode?: 'dsync' | 'fdatasync' | undefined;
+}
+
+/** The parsed log settings: `TxLogConfigInput` with every default filled in. */
+export type TxLogConfig = Filled<TxLogConfigInput>;
+
+/**
+ * What the 2PC coordinator, participant, engine and saga runner take (`txConfigSchema`): their own
+ * settings plus the log's. Every field is optional.
+ */
+export interface TxConfigInput extends TxLogConfigInput {
+  /**
+   * Undecided transactions a coordinator runs at once (open, preparing, decision being logged),
+   * 1 to 65,536.
+   * @defaultValue 256
+   */
+  readonly maxConcurrentTransactions?: number | undefined;
+  /**
+   * Committed transactions a coordinator still resends to unacknowledging participants (a node that
+   * is down keeps one here until it returns), 1 to 4,194,304. Beyond it, new transactions are refused.
+   * @defaultValue 65_536
+   */
+  readonly maxAwaitingAcks?: number | undefined;
+  /**
+   * Shards in one transaction, 1 to 64 (`TX_SHARDS_MAX`, the wire bound).
+   * @defaultValue 64
+   */
+  readonly maxShardsPerTransaction?: number | undefined;
+  /**
+   * A transaction not fully voted this long after prepare is aborted; 1 ms to 1 hour.
+   * @defaultValue 10_000 (10 s)
+   */
+  readonly prepareTimeoutMs?: number | undefined;
+  /**
+   * Coordinator: resend prepare to silent participants and commit to unacknowledged ones this often;
+   * 1 ms to 10 minutes.
+   * @defaultValue 1_000 (1 s)
+   */
+  readonly commitRetryIntervalMs?: number | undefined;
+  /**
+   * Coordinator: commit resends back off, doubling, up to this interval; 1 ms to 1 hour.
+   * @defaultValue 60_000 (1 minute)
+   */
+  readonly commitRetryMaxIntervalMs?: number | undefined;
+  /**
+   * Participant in doubt: ask the coordinator this often once the prepare deadline has passed;
+   * 1 ms to 10 minutes.
+   * @defaultValue 1_000 (1 s)
+   */
+  readonly statusQueryIntervalMs?: number | undefined;
+  /**
+   * Participant: a prepare whose deadline is further away than this is refused (votes abort);
+   * 1 ms to 1 day.
+   * @defaultValue 600_000 (10 minutes)
+   */
+  readonly maxPrepareWindowMs?: number | undefined;
+  /**
+   * A finished outcome is remembered this long past its prepare deadline, to answer late duplicates;
+   * 0 to 10 minutes. Not needed for safety: a participant refuses a prepare past its deadline by its
+   * own clock, the clock it forgets by.
+   * @defaultValue 1_000 (1 s)
+   */
+  readonly clockSkewMarginMs?: number | undefined;
+  /**
+   * Participant: renew a held shard lock this long before it expires (at most half its lifetime);
+   * 1 ms to 1 hour.
+   * @defaultValue 10_000 (10 s)
+   */
+  readonly lockRenewMarginMs?: number | undefined;
+  /**
+   * Participant: transactions tracked at once, including finished ones remembered until their
+   * deadline; 1 to 4,194,304.
+   * @defaultValue 262_144
+   */
+  readonly maxParticipantTransactions?: number | undefined;
+  /**
+   * Saga: a failed compensation is retried at most this many times (so run at most 1 + this), 0 to 20.
+   * @defaultValue 3
+   */
+  readonly maxCompensationRetries?: number | undefined;
+  /**
+   * Saga: first retry delay, 0 to 10 minutes; doubles on each retry up to `compensationBackoffMaxMs`.
+   * @defaultValue 100
+   */
+  readonly compensationBackoffMs?: number | undefined;
+  /**
+   * Saga: the longest delay between two compensation retries, 0 to 1 hour.
+   * @defaultValue 5_000 (5 s)
+   */
+  readonly compensationBackoffMaxMs?: number | undefined;
+  /**
+   * Engine: checkpoint the log once it has grown by this many bytes since the last checkpoint,
+   * 64 KiB to 64 GiB.
+   * @defaultValue 64 * 1024 * 1024 (64 MiB)
+   */
+  readonly checkpointLogBytes?: number | undefined;
+}
+
+/** The parsed settings: `TxConfigInput` with every default filled in. */
+export type TxConfig = Filled<TxConfigInput>;
 
 /** The log's part of a full tx config. */
 export function logConfigOf(config: TxConfig): TxLogConfig {

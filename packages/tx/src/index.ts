@@ -32,6 +32,8 @@ export {
 export {
   SagaCompensationError,
   TxEngineStoppedError,
+  TxError,
+  type TxErrorCode,
   TxLimitError,
   TxLogClosedError,
   TxLogCorruptError,
