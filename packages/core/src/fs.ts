@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type * as NodeFs from 'node:fs';
+import type * as NodeFsPromises from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type * as NodePath from 'node:path';
 import { assert } from './assert.js';
 import { randomBytes, toHex } from './bytes.js';
 
@@ -9,6 +10,21 @@ import { randomBytes, toHex } from './bytes.js';
  * entry stays free of `node:` imports). Every Trinity package that writes a file that must survive
  * a power cut goes through these.
  */
+
+/**
+ * Node's modules, found with process.getBuiltinModule when first used: this entry has no static
+ * `node:` import, so a browser bundle that reaches it (e.g. through a package's optional save/load)
+ * still builds, and only a call fails.
+ */
+function builtin<T>(id: string): T {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const found = proc?.getBuiltinModule?.(id);
+  if (found === undefined) throw new TypeError(`@trinity/core/fs needs ${id}: Node.js >= 20.16`);
+  return found as T;
+}
+const nodeFs = () => builtin<typeof NodeFs>('node:fs');
+const nodeFsPromises = () => builtin<typeof NodeFsPromises>('node:fs/promises');
+const nodePath = () => builtin<typeof NodePath>('node:path');
 
 /** What `writeFileAtomic` writes: bytes, text, or a synchronous writer that streams the body. */
 export type FileBody = Uint8Array | string | ((write: (bytes: Uint8Array) => void) => void);
@@ -36,6 +52,8 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const fsync = options.fsync ?? true;
+  const { dirname, join } = nodePath();
+  const { rename, rm } = nodeFsPromises();
   const temp = options.tempPath ?? join(dirname(path), `.${toHex(randomBytes(8))}.tmp`);
   try {
     // A temp file a crash left behind is replaced, never written into (its mode would stay).
@@ -56,7 +74,7 @@ async function writeWhole(
   fsync: boolean,
   mode: number,
 ): Promise<void> {
-  const handle = await open(temp, 'wx', mode);
+  const handle = await nodeFsPromises().open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
     if (fsync) await handle.sync();
@@ -71,6 +89,7 @@ function writeStreamed(
   fsync: boolean,
   mode: number,
 ): void {
+  const { closeSync, fsyncSync, openSync, writeSync } = nodeFs();
   const fd = openSync(temp, 'wx', mode);
   try {
     body((bytes) => {
@@ -92,7 +111,7 @@ export async function writeNewFile(
   data: Uint8Array,
   options: { fsync?: boolean } = {},
 ): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
+  const handle = await nodeFsPromises().open(path, 'wx', 0o644);
   try {
     await writeAll(handle, data);
     if (options.fsync ?? true) await handle.sync();
@@ -123,7 +142,7 @@ export async function syncDir(dir: string, options: SyncDirOptions = {}): Promis
   if (!(options.fsync ?? true)) return;
   let handle: FileHandle;
   try {
-    handle = await open(dir, 'r');
+    handle = await nodeFsPromises().open(dir, 'r');
   } catch (error) {
     if (options.bestEffort) return;
     throw error;
