@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Devnet } from '../devnet.js';
 import { formatBytes } from '../progress.js';
-import { intFlag } from './flags.js';
+import { intFlag, parseFlags } from './flags.js';
 
 export const devnetHelp = `Usage: trinity devnet [options]
 
@@ -76,7 +76,9 @@ async function statusLine(devnet: Devnet): Promise<string> {
 }
 
 export async function devnetCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false });
+  const { values } = parseFlags('devnet', () =>
+    parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false }),
+  );
   if (values.help) {
     process.stdout.write(devnetHelp);
     return 0;

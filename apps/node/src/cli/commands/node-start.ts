@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../../config/config.js';
 import { TrinityNode } from '../../node/trinity-node.js';
-import { intFlag } from './flags.js';
+import { intFlag, parseFlags } from './flags.js';
 
 export const nodeStartHelp = `Usage: trinity node start [options]
 
@@ -71,7 +71,9 @@ export const nodeFlags = {
 } as const;
 
 export async function nodeStart(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: nodeFlags, strict: true, allowPositionals: false });
+  const { values } = parseFlags('node start', () =>
+    parseArgs({ args: argv, options: nodeFlags, strict: true, allowPositionals: false }),
+  );
   if (values.help) {
     process.stdout.write(nodeStartHelp);
     return 0;
