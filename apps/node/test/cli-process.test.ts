@@ -68,48 +68,58 @@ describe('trinity node start --exit-with-parent', () => {
   }, 300_000);
 });
 
+const repoRoot = new URL('../../..', import.meta.url).pathname;
+
 describe('trinity devnet without a terminal', () => {
-  it('stops every node gracefully on SIGTERM and exits 0', async () => {
-    const dir = await tempDir('trinity-devnet-stop-');
-    cleanups.push(dir.remove);
-    const basePort = await freeBasePort(2);
-    const devnet = spawn(
-      process.execPath,
-      [cliPath, 'devnet', '--nodes', '2', '--data-dir', dir.path, '--base-port', String(basePort)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    started.add(devnet.pid!);
-    let output = '';
-    devnet.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    devnet.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const exited = exitOf(devnet);
-    await until(
-      'the devnet to be up',
-      async () => {
-        if (devnet.exitCode !== null) throw new Error(`devnet exited early: ${output}`);
-        return output.includes('Press Ctrl-C to stop') ? true : undefined;
-      },
-      480_000,
-      500,
-    );
-    const pids = [0, 1].map((i) => {
-      const ready = JSON.parse(readFileSync(`${dir.path}/node-${i}/ready.json`, 'utf8')) as { pid: number };
-      started.add(ready.pid);
-      return ready.pid;
-    });
-    expect(pids.every(alive)).toBe(true);
-    devnet.kill('SIGTERM');
-    const { code, signal } = await exited;
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
-    expect(output).toContain('all nodes stopped');
-    expect(pids.filter(alive)).toEqual([]);
-    // Each node stopped itself (graceful), rather than being killed: its log says so.
-    for (const i of [0, 1]) {
-      expect(readFileSync(`${dir.path}/node-${i}/node.log`, 'utf8')).toContain('shutting down');
-    }
-  }, 600_000);
+  // Directly, and through the root script (`exec`: pnpm forwards SIGTERM and returns the CLI's code).
+  it.each([
+    ['node dist/cli.js', process.execPath, [cliPath]],
+    ['pnpm -s trinity', 'pnpm', ['-s', 'trinity']],
+  ])(
+    '%s devnet: stops every node gracefully on SIGTERM and exits 0',
+    async (_name, command, prefix) => {
+      const dir = await tempDir('trinity-devnet-stop-');
+      cleanups.push(dir.remove);
+      const basePort = await freeBasePort(2);
+      const devnet = spawn(
+        command,
+        [...prefix, 'devnet', '--nodes', '2', '--data-dir', dir.path, '--base-port', String(basePort)],
+        { stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot },
+      );
+      started.add(devnet.pid!);
+      let output = '';
+      devnet.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      devnet.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const exited = exitOf(devnet);
+      await until(
+        'the devnet to be up',
+        async () => {
+          if (devnet.exitCode !== null) throw new Error(`devnet exited early: ${output}`);
+          return output.includes('Press Ctrl-C to stop') ? true : undefined;
+        },
+        480_000,
+        500,
+      );
+      const pids = [0, 1].map((i) => {
+        const ready = JSON.parse(readFileSync(`${dir.path}/node-${i}/ready.json`, 'utf8')) as { pid: number };
+        started.add(ready.pid);
+        return ready.pid;
+      });
+      expect(pids.every(alive)).toBe(true);
+      devnet.kill('SIGTERM');
+      const { code, signal } = await exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(output).toContain('all nodes stopped');
+      expect(pids.filter(alive)).toEqual([]);
+      // Each node stopped itself (graceful), rather than being killed: its log says so.
+      for (const i of [0, 1]) {
+        expect(readFileSync(`${dir.path}/node-${i}/node.log`, 'utf8')).toContain('shutting down');
+      }
+    },
+    600_000,
+  );
 });

@@ -2,7 +2,9 @@
 // runs before anything is built. When dist is missing or older than a source file of the workspace,
 // it builds first, with every build line on stderr: stdout carries only the command's own output.
 // Relative paths are the caller's: pnpm runs scripts in the repository root, so the launcher moves
-// back to the directory pnpm was started in (INIT_CWD) before the CLI reads its arguments.
+// back to the directory pnpm was started in (INIT_CWD) before the CLI reads its arguments. The root
+// scripts `exec` it, so signals pnpm forwards (SIGTERM, SIGINT) reach the CLI, whose exit code pnpm
+// then returns: a devnet stopped cleanly exits 0.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -61,9 +63,11 @@ function isStale() {
 }
 
 if (isStale()) {
-  process.stderr.write('trinity: building (dist is missing or older than the sources)…\n');
+  process.stderr.write(
+    'trinity: building (dist is missing or older than the sources); one line per package…\n',
+  );
   const turbo = join(root, 'node_modules/.bin/turbo');
-  const build = spawnSync(turbo, ['run', 'build', '--filter=@trinity/node...', '--output-logs=errors-only'], {
+  const build = spawnSync(turbo, ['run', 'build', '--filter=@trinity/node...', '--output-logs=hash-only'], {
     cwd: root,
     stdio: ['ignore', 2, 2],
   });

@@ -104,8 +104,19 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   console.log(`starting ${devnet.nodes.length} nodes in ${dataDir}`);
+  const startedMs = performance.now();
+  const seconds = () => `${((performance.now() - startedMs) / 1000).toFixed(1)} s`;
+  const startNode = async (index: number) => {
+    await devnet.startNode(index);
+    console.log(`  node ${index} up (${seconds()})`);
+  };
   try {
-    await devnet.start();
+    // The first node, then the rest in parallel (they bootstrap through each other), then the mesh.
+    await startNode(0);
+    await Promise.all(devnet.nodes.slice(1).map((node) => startNode(node.index)));
+    console.log(`waiting until every node sees the others…`);
+    await devnet.waitForMesh();
+    console.log(`devnet up in ${seconds()}`);
   } catch (error) {
     await devnet.stop();
     throw error;
