@@ -50,10 +50,10 @@ async function demo(devnet: Devnet): Promise<void> {
   );
   console.log(`      object id ${id}`);
   console.log('\nTry it yourself (in another terminal):');
-  console.log('  pnpm trinity put ./some-file          # prints the object id');
-  console.log(`  pnpm trinity get ${id} -o copy.bin`);
-  console.log('  pnpm trinity ls');
-  console.log('  pnpm trinity status');
+  console.log('  pnpm -s trinity put ./some-file       # prints the object id (-s: nothing else on stdout)');
+  console.log(`  pnpm -s trinity get ${id} > copy.bin`);
+  console.log('  pnpm -s trinity ls');
+  console.log('  pnpm -s trinity status');
 }
 
 async function statusLine(devnet: Devnet): Promise<string> {
