@@ -98,7 +98,7 @@ describe('node config', () => {
     const result = await run(process.execPath, [cliPath, 'frobnicate']).catch(
       (error: { code: number; stderr: string }) => error,
     );
-    expect((result as { code: number }).code).toBe(1);
+    expect((result as { code: number }).code).toBe(2);
     expect((result as { stderr: string }).stderr).toContain('unknown command "frobnicate"');
   });
 });

@@ -117,7 +117,8 @@ export class Devnet {
     const log = createWriteStream(join(node.dataDir, 'node.log'), { flags: 'a' });
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      // The node compares its parent with this pid (--exit-with-parent), even if it starts orphaned.
+      env: { ...process.env, TRINITY_PARENT_PID: String(process.pid), ...env },
     });
     child.stdout.pipe(log);
     child.stderr.pipe(log);

@@ -1,9 +1,11 @@
 import '../polyfill.js';
 import './runtime-flags.js';
-import { ConfigError, isTrinityError } from '@trinity/core';
-import { ApiError, clientCommand } from './commands/client.js';
-import { devnetCommand } from './commands/devnet.js';
+import { readFileSync } from 'node:fs';
+import { isTrinityError } from '@trinity/core';
+import { clientCommand, clientHelps } from './commands/client.js';
+import { devnetCommand, devnetHelp } from './commands/devnet.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
+import { CliError, describeSystemError, ExitCode, UsageError } from './errors.js';
 
 const help = `Usage: trinity <command> [options]
 
@@ -17,22 +19,54 @@ Commands:
   status         show a node's status
   search FILE    find stored objects similar to a file
 
-\`trinity <command> --help\` tells more.
+\`trinity help <command>\` or \`trinity <command> --help\` tells more; \`trinity --version\` the version.
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or network
+unavailable, 5 port in use.
 `;
+
+const helps: Record<string, string> = { ...clientHelps, node: nodeStartHelp, devnet: devnetHelp };
+
+/** The version of @trinity/node (dist/cli.js sits beside ../package.json). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return `trinity ${manifest.version} (node ${process.version})\n`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
+      process.stderr.write(help);
+      return ExitCode.usage;
     case '-h':
     case '--help':
-    case 'help':
       process.stdout.write(help);
-      return command === undefined ? 1 : 0;
+      return ExitCode.ok;
+    case '-v':
+    case '--version':
+    case 'version':
+      process.stdout.write(version());
+      return ExitCode.ok;
+    case 'help': {
+      const topic = rest[0] === 'node' && rest[1] === 'start' ? 'node' : rest[0];
+      if (topic === undefined) process.stdout.write(help);
+      else if (helps[topic] !== undefined) process.stdout.write(helps[topic]);
+      else throw new UsageError(`no help for "${topic}": not a command (see "trinity --help")`);
+      return ExitCode.ok;
+    }
     case 'node':
       if (rest[0] === 'start') return nodeStart(rest.slice(1));
-      process.stdout.write(nodeStartHelp);
-      return rest[0] === '--help' || rest[0] === '-h' ? 0 : 1;
+      if (rest[0] === '--help' || rest[0] === '-h') {
+        process.stdout.write(nodeStartHelp);
+        return ExitCode.ok;
+      }
+      throw new UsageError(
+        rest[0] === undefined
+          ? 'node: which? "trinity node start" (see "trinity node start --help")'
+          : `node: unknown subcommand "${rest[0]}" (see "trinity node start --help")`,
+      );
     case 'devnet':
       return devnetCommand(rest);
     case 'put':
@@ -43,9 +77,18 @@ async function main(argv: string[]): Promise<number> {
     case 'search':
       return clientCommand(command, rest);
     default:
-      process.stderr.write(`trinity: unknown command "${command}"\n\n${help}`);
-      return 1;
+      throw new UsageError(`unknown command "${command}" (see "trinity --help")`);
   }
+}
+
+/** The one line and exit code of a failure. */
+function report(error: unknown): { line: string; exitCode: number } {
+  const system = error instanceof CliError ? error : describeSystemError(error);
+  if (system !== undefined) return { line: system.message, exitCode: system.exitCode };
+  const message = error instanceof Error ? error.message : String(error);
+  // Foreign errors (libp2p, the OS) put the useful part on later lines: keep it, on one line.
+  const line = isTrinityError(error) ? message : message.replace(/\s+/g, ' ').trim().slice(0, 500);
+  return { line, exitCode: ExitCode.failure };
 }
 
 main(process.argv.slice(2)).then(
@@ -53,12 +96,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const known = error instanceof ConfigError || error instanceof ApiError || isTrinityError(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // Foreign errors (libp2p, the OS) put the useful part on later lines: keep it, on one line.
-    const line = known ? message : message.replace(/\s+/g, ' ').trim().slice(0, 500);
+    const { line, exitCode } = report(error);
     process.stderr.write(`trinity: ${line}\n`);
     // Exit now: a node that failed half-way through start may still hold sockets open.
-    process.exit(1);
+    process.exit(exitCode);
   },
 );

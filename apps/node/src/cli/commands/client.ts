@@ -6,19 +6,67 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { isHashHex } from '@trinity/core';
 import { batchContentType, batchHeader } from '../../http/batch-body.js';
+import { ApiError, CliError, ExitCode, exitCodeOfStatus, UsageError } from '../errors.js';
 import { formatBytes, ProgressBar } from '../progress.js';
+import { noExtraArguments, parseFlags } from './flags.js';
 
-export const clientHelp = `Usage:
-  trinity put FILE [--name NAME] [--api URL]      store a file; prints its object id
-  trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none
-  trinity get ID [-o FILE] [--api URL]            read an object (to stdout without -o)
-  trinity rm ID [--api URL]                       delete an object
-  trinity ls [--api URL]                          list the objects this node knows
-  trinity status [--api URL]                      the node, its peers and its store
-  trinity search FILE [--top 10] [--api URL]      objects similar to FILE across the network (--semantic nodes)
-
---api defaults to $TRINITY_API or http://127.0.0.1:7070 (the first node of \`trinity devnet\`).
+const apiNote = `--api URL talks to that node (default $TRINITY_API or http://127.0.0.1:7070, the first node of
+\`trinity devnet\`). Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or
+network unavailable.
 `;
+
+/** Each client command's --help page, with examples. */
+export const clientHelps: Record<string, string> = {
+  put: `Usage:
+  trinity put FILE [--name NAME] [--api URL]      store a file; prints its object id
+  trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none;
+                                                  prints "ID  FILE" per file
+
+Examples:
+  trinity put ./photo.jpg
+  ID=$(pnpm -s trinity put ./photo.jpg --name holiday.jpg)
+  trinity put --atomic a.bin b.bin c.bin
+
+${apiNote}`,
+  get: `Usage:
+  trinity get ID [-o FILE] [--api URL]   read an object: to stdout, or to FILE with -o (written whole or
+                                         not at all: a failed read leaves no partial file)
+
+Examples:
+  trinity get 3f5a…e1 -o copy.jpg
+  pnpm -s trinity get "$ID" > copy.jpg
+
+${apiNote}`,
+  rm: `Usage:
+  trinity rm ID [--api URL]   delete an object; prints "deleted ID"
+
+Example:
+  trinity rm 3f5a…e1
+
+${apiNote}`,
+  ls: `Usage:
+  trinity ls [--api URL]   list the objects this node knows: "ID  SIZE  NAME" per line
+
+Example:
+  trinity ls --api http://127.0.0.1:7071
+
+${apiNote}`,
+  status: `Usage:
+  trinity status [--api URL]   the node, its region, its peers (region, RTT, API) and its store
+
+Example:
+  trinity status
+
+${apiNote}`,
+  search: `Usage:
+  trinity search FILE [--top 10] [--api URL]   stored objects similar to FILE across the network
+                                               ("ID  SCORE  NAME" per line; nodes started with --semantic)
+
+Example:
+  trinity search ./draft.txt --top 5
+
+${apiNote}`,
+};
 
 const flags = {
   api: { type: 'string' },
@@ -29,14 +77,12 @@ const flags = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export class ApiError extends Error {}
-
 function apiBase(value: string | undefined): string {
   const base = value ?? process.env.TRINITY_API ?? 'http://127.0.0.1:7070';
   try {
     return new URL(base).toString().replace(/\/$/, '');
   } catch {
-    throw new ApiError(`--api must be a URL like http://127.0.0.1:7070, got "${base}"`);
+    throw new UsageError(`--api must be a URL like http://127.0.0.1:7070, got "${base}"`);
   }
 }
 
@@ -47,31 +93,37 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     throw new ApiError(
+      'CLI_UNREACHABLE',
       `cannot reach ${new URL(url).origin}${cause ? ` (${cause})` : ''}: is a node running there?`,
+      ExitCode.unavailable,
     );
   }
   if (!response.ok) {
     const body = (await response.json().catch(() => undefined)) as
       | { error?: { message?: string } }
       | undefined;
-    throw new ApiError(body?.error?.message ?? `${response.status} ${response.statusText}`);
+    throw new ApiError(
+      `CLI_HTTP_${response.status}`,
+      body?.error?.message ?? `${response.status} ${response.statusText}`,
+      exitCodeOfStatus(response.status),
+    );
   }
   return response;
 }
 
 function objectId(positionals: string[]): string {
   const id = positionals[0];
-  if (id === undefined) throw new ApiError('an object id is required');
-  if (!isHashHex(id)) throw new ApiError(`"${id.slice(0, 80)}" is not an object id (64 hex characters)`);
+  if (id === undefined) throw new UsageError('an object id is required');
+  if (!isHashHex(id)) throw new UsageError(`"${id.slice(0, 80)}" is not an object id (64 hex characters)`);
   return id;
 }
 
 async function put(api: string, file: string | undefined, name: string | undefined): Promise<void> {
-  if (file === undefined) throw new ApiError('a file to store is required');
+  if (file === undefined) throw new UsageError('a file to store is required');
   const info = await stat(file).catch(() => {
-    throw new ApiError(`cannot read ${file}`);
+    throw new CliError('CLI_READ', `cannot read ${file}`, ExitCode.failure);
   });
-  if (!info.isFile()) throw new ApiError(`${file} is not a file`);
+  if (!info.isFile()) throw new CliError('CLI_READ', `${file} is not a file`, ExitCode.failure);
   const bar = new ProgressBar('put', info.size);
   const counted = createReadStream(file).pipe(
     new Transform({
@@ -95,13 +147,13 @@ async function put(api: string, file: string | undefined, name: string | undefin
 
 /** Streams every file into one POST /v1/batches body: header, bytes, header, bytes, … */
 async function putAtomic(api: string, files: string[]): Promise<void> {
-  if (files.length === 0) throw new ApiError('--atomic needs at least one file');
+  if (files.length === 0) throw new UsageError('--atomic needs at least one file');
   const sizes: number[] = [];
   for (const file of files) {
     const info = await stat(file).catch(() => {
-      throw new ApiError(`cannot read ${file}`);
+      throw new CliError('CLI_READ', `cannot read ${file}`, ExitCode.failure);
     });
-    if (!info.isFile()) throw new ApiError(`${file} is not a file`);
+    if (!info.isFile()) throw new CliError('CLI_READ', `${file} is not a file`, ExitCode.failure);
     sizes.push(info.size);
   }
   const total = sizes.reduce((sum, size) => sum + size, 0);
@@ -146,10 +198,10 @@ async function get(api: string, id: string, output: string | undefined): Promise
     return;
   }
   const target = await stat(output).catch(() => undefined);
-  if (target?.isDirectory()) throw new ApiError(`${output} is a directory; give a file name with -o`);
+  if (target?.isDirectory()) throw new UsageError(`${output} is a directory; give a file name with -o`);
   const parent = await stat(dirname(output) || '.').catch(() => undefined);
   if (parent === undefined || !parent.isDirectory())
-    throw new ApiError(`the folder of ${output} does not exist`);
+    throw new UsageError(`the folder of ${output} does not exist`);
   // Write beside the target and rename at the end: a failed read never leaves a partial file.
   const temp = `${output}.trinity-partial`;
   try {
@@ -163,30 +215,32 @@ async function get(api: string, id: string, output: string | undefined): Promise
 }
 
 export async function clientCommand(command: string, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: flags,
-    strict: true,
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseFlags(command, () =>
+    parseArgs({ args: argv, options: flags, strict: true, allowPositionals: true }),
+  );
   if (values.help) {
-    process.stdout.write(clientHelp);
+    process.stdout.write(clientHelps[command] ?? '');
     return 0;
   }
+  const arity: Record<string, number> = { get: 1, rm: 1, ls: 0, status: 0, search: 1 };
+  if (arity[command] !== undefined) noExtraArguments(command, positionals, arity[command]);
   const api = apiBase(values.api);
   switch (command) {
     case 'put':
       if (values.atomic) await putAtomic(api, positionals);
       else if (positionals.length > 1)
-        throw new ApiError('put takes one file; use --atomic to store several as one transaction');
+        throw new UsageError('put takes one file; use --atomic to store several as one transaction');
       else await put(api, positionals[0], values.name);
       return 0;
     case 'get':
       await get(api, objectId(positionals), values.output);
       return 0;
-    case 'rm':
-      await call(`${api}/v1/objects/${objectId(positionals)}`, { method: 'DELETE' });
+    case 'rm': {
+      const id = objectId(positionals);
+      await call(`${api}/v1/objects/${id}`, { method: 'DELETE' });
+      process.stdout.write(`deleted ${id}\n`);
       return 0;
+    }
     case 'ls': {
       const { objects } = (await (await call(`${api}/v1/objects`)).json()) as {
         objects: { id: string; name?: string; size: number }[];
@@ -200,9 +254,9 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
     }
     case 'search': {
       const file = positionals[0];
-      if (file === undefined) throw new ApiError('a file to search with is required');
+      if (file === undefined) throw new UsageError('a file to search with is required');
       const query = await readFile(file).catch(() => {
-        throw new ApiError(`cannot read ${file}`);
+        throw new CliError('CLI_READ', `cannot read ${file}`, ExitCode.failure);
       });
       const top = values.top ?? '10';
       const response = await call(`${api}/v1/search?top=${encodeURIComponent(top)}`, {
@@ -221,7 +275,7 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
       process.stdout.write(formatStatus((await (await call(`${api}/v1/status`)).json()) as StatusJson));
       return 0;
     default:
-      throw new ApiError(`unknown command ${command}`);
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Devnet } from '../devnet.js';
 import { formatBytes } from '../progress.js';
-import { intFlag } from './flags.js';
+import { intFlag, parseFlags } from './flags.js';
 
 export const devnetHelp = `Usage: trinity devnet [options]
 
@@ -50,10 +50,10 @@ async function demo(devnet: Devnet): Promise<void> {
   );
   console.log(`      object id ${id}`);
   console.log('\nTry it yourself (in another terminal):');
-  console.log('  pnpm trinity put ./some-file          # prints the object id');
-  console.log(`  pnpm trinity get ${id} -o copy.bin`);
-  console.log('  pnpm trinity ls');
-  console.log('  pnpm trinity status');
+  console.log('  pnpm -s trinity put ./some-file       # prints the object id (-s: nothing else on stdout)');
+  console.log(`  pnpm -s trinity get ${id} > copy.bin`);
+  console.log('  pnpm -s trinity ls');
+  console.log('  pnpm -s trinity status');
 }
 
 async function statusLine(devnet: Devnet): Promise<string> {
@@ -76,7 +76,9 @@ async function statusLine(devnet: Devnet): Promise<string> {
 }
 
 export async function devnetCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false });
+  const { values } = parseFlags('devnet', () =>
+    parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false }),
+  );
   if (values.help) {
     process.stdout.write(devnetHelp);
     return 0;
@@ -102,8 +104,19 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   console.log(`starting ${devnet.nodes.length} nodes in ${dataDir}`);
+  const startedMs = performance.now();
+  const seconds = () => `${((performance.now() - startedMs) / 1000).toFixed(1)} s`;
+  const startNode = async (index: number) => {
+    await devnet.startNode(index);
+    console.log(`  node ${index} up (${seconds()})`);
+  };
   try {
-    await devnet.start();
+    // The first node, then the rest in parallel (they bootstrap through each other), then the mesh.
+    await startNode(0);
+    await Promise.all(devnet.nodes.slice(1).map((node) => startNode(node.index)));
+    console.log(`waiting until every node sees the others…`);
+    await devnet.waitForMesh();
+    console.log(`devnet up in ${seconds()}`);
   } catch (error) {
     await devnet.stop();
     throw error;

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../../config/config.js';
 import { TrinityNode } from '../../node/trinity-node.js';
-import { intFlag } from './flags.js';
+import { ExitCode } from '../errors.js';
+import { intFlag, parseFlags } from './flags.js';
 
 export const nodeStartHelp = `Usage: trinity node start [options]
 
@@ -23,7 +24,8 @@ Starts a storage node in the foreground. Options override the config file.
   --prometheus-http           serve Prometheus metrics over HTTP
   --prometheus-http-port P    port of the metrics endpoint (default 9464)
   --semantic                  fingerprint stored shards into the semantic index
-  --exit-with-parent          stop when the parent process goes away (used by devnet)
+  --exit-with-parent          stop when the parent process (TRINITY_PARENT_PID, else the one that
+                              started this) goes away; used by devnet
   -h, --help                  this help
 `;
 
@@ -70,12 +72,58 @@ export const nodeFlags = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * The parent this process was started by: named by the parent itself in TRINITY_PARENT_PID (a
+ * parent killed before this process ran any code would leave `process.ppid` already 1), else read
+ * when this module loads, before the node starts.
+ */
+const parentAtStart = /^\d+$/.test(process.env.TRINITY_PARENT_PID ?? '')
+  ? Number(process.env.TRINITY_PARENT_PID)
+  : process.ppid;
+
+/** How long a node may take to stop after SIGTERM or SIGINT before the process exits anyway. */
+const forceExitMs = 10_000;
+
 export async function nodeStart(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: nodeFlags, strict: true, allowPositionals: false });
+  const { values } = parseFlags('node start', () =>
+    parseArgs({ args: argv, options: nodeFlags, strict: true, allowPositionals: false }),
+  );
   if (values.help) {
     process.stdout.write(nodeStartHelp);
     return 0;
   }
+  // Signals and the parent watchdog come first: a stop asked for while the node is still starting
+  // is carried out as soon as it has started.
+  let stopSignal: NodeJS.Signals | undefined;
+  let wake = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    // A stop that hangs (a peer that never answers, a start that never ends) must not keep the
+    // process: exit anyway, unref'd so that it never holds a clean exit back.
+    setTimeout(() => {
+      process.stderr.write(
+        `trinity: the node did not stop within ${forceExitMs / 1000} s of ${signal}; exiting\n`,
+      );
+      process.exit(ExitCode.failure);
+    }, forceExitMs).unref();
+    wake();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  if (values['exit-with-parent']) {
+    // A devnet's nodes must not outlive the devnet, even when it is killed with SIGKILL before
+    // they are up: compare with the parent this process was started by, not the one it has now.
+    const gone = () => process.ppid !== parentAtStart;
+    if (gone()) onSignal('SIGTERM');
+    setInterval(() => {
+      if (gone()) onSignal('SIGTERM');
+    }, 1_000).unref();
+  }
+
   const config = await loadNodeConfig(values.config, flagsToConfig(values));
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const crashPoint = process.env.TRINITY_CRASH_POINT;
@@ -87,27 +135,9 @@ export async function nodeStart(argv: string[]): Promise<number> {
     await node.stop().catch(() => {});
     throw error;
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      node
-        .stop()
-        .catch((error: Error) => logger.error({ err: error.message }, 'unclean shutdown'))
-        .finally(() => resolve());
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    if (values['exit-with-parent']) {
-      // A devnet's nodes must not outlive the devnet, even when it is killed with SIGKILL.
-      const parent = process.ppid;
-      setInterval(() => {
-        if (process.ppid !== parent) onSignal('SIGTERM');
-      }, 1_000).unref();
-    }
-  });
+  await stopRequested;
+  logger.info({ signal: stopSignal }, 'shutting down');
+  await node.stop().catch((error: Error) => logger.error({ err: error.message }, 'unclean shutdown'));
   logger.flush();
   return 0;
 }
