@@ -38,7 +38,7 @@ export const aeadFormat = {
 export const defaultSegmentBytes = 256 * 1024;
 
 const magic = [0x54, 0x52, 0x45] as const; // "TRE"
-const commitLabel = new TextEncoder().encode('trinity/aead/v1 commit');
+const commitLabel = /* @__PURE__ */ new TextEncoder().encode('trinity/aead/v1 commit');
 
 /** Why a ciphertext was refused. No plaintext of a segment that failed is ever returned. */
 export type DecryptionErrorCode =

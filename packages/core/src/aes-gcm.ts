@@ -60,7 +60,7 @@ function loadNodeCrypto(): NodeCrypto | undefined {
   return crypto as NodeCrypto;
 }
 
-const nodeCrypto = loadNodeCrypto();
+const nodeCrypto = /* @__PURE__ */ loadNodeCrypto();
 
 /**
  * Bytes handed to one `cipher.update` call. Node 20's update allocates its output (input length + 1

@@ -187,7 +187,7 @@ function loadNodeCrypto(): NodeCrypto | undefined {
   }
 }
 
-const nodeCrypto = loadNodeCrypto();
+const nodeCrypto = /* @__PURE__ */ loadNodeCrypto();
 
 /** Ed25519 with the fastest implementation on this host (node:crypto is ~14× @noble/curves at verify). */
-export const ed25519: Ed25519 = nodeCrypto ? nodeEd25519(nodeCrypto) : ed25519Portable;
+export const ed25519: Ed25519 = nodeCrypto ? /* @__PURE__ */ nodeEd25519(nodeCrypto) : ed25519Portable;

@@ -22,8 +22,8 @@ export const keyWrapFormat = {
   contextBytesMax: 1024,
 } as const;
 
-const wrapSalt = new TextEncoder().encode('trinity/key-wrap/v1');
-const wrapInfo = new TextEncoder().encode('object-key');
+const wrapSalt = /* @__PURE__ */ new TextEncoder().encode('trinity/key-wrap/v1');
+const wrapInfo = /* @__PURE__ */ new TextEncoder().encode('object-key');
 
 /** A wrapped key that does not unwrap: malformed, wrapped for another owner or context, or damaged. */
 export class KeyUnwrapError extends TrinityError {
@@ -120,7 +120,7 @@ const readCapPayloadBytes = 32 + aeadFormat.keyBytes + readCapChecksumBytes;
 export const readCapLength = readCapPrefix.length + (readCapPayloadBytes / 3) * 4;
 
 const base64urlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const base64urlValues = new Map([...base64urlAlphabet].map((char, value) => [char, value]));
+const base64urlValues = /* @__PURE__ */ new Map([...base64urlAlphabet].map((char, value) => [char, value]));
 
 // Payloads here are a multiple of 3 bytes, so there is no padding to handle.
 function toBase64url(bytes: Uint8Array): string {
