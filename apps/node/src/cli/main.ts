@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isTrinityError } from '@trinity/core';
 import { clientCommand, clientHelps } from './commands/client.js';
 import { devnetCommand, devnetHelp } from './commands/devnet.js';
+import { nodeInit, nodeInitHelp } from './commands/node-init.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
 import { CliError, describeSystemError, ExitCode, UsageError } from './errors.js';
 
@@ -11,6 +12,7 @@ const help = `Usage: trinity <command> [options]
 
 Commands:
   node start     run a storage node
+  node init      write a commented config file
   devnet         run a local network of nodes
   put FILE       store a file
   get ID         read an object back
@@ -24,7 +26,12 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or n
 unavailable, 5 port in use.
 `;
 
-const helps: Record<string, string> = { ...clientHelps, node: nodeStartHelp, devnet: devnetHelp };
+const helps: Record<string, string> = {
+  ...clientHelps,
+  node: nodeStartHelp,
+  'node init': nodeInitHelp,
+  devnet: devnetHelp,
+};
 
 /** The version of @trinity/node (dist/cli.js sits beside ../package.json). */
 function version(): string {
@@ -50,7 +57,12 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(version());
       return ExitCode.ok;
     case 'help': {
-      const topic = rest[0] === 'node' && rest[1] === 'start' ? 'node' : rest[0];
+      const topic =
+        rest[0] === 'node' && rest[1] === 'start'
+          ? 'node'
+          : rest[0] === 'node' && rest[1] === 'init'
+            ? 'node init'
+            : rest[0];
       if (topic === undefined) process.stdout.write(help);
       else if (helps[topic] !== undefined) process.stdout.write(helps[topic]);
       else throw new UsageError(`no help for "${topic}": not a command (see "trinity --help")`);
@@ -58,13 +70,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'node':
       if (rest[0] === 'start') return nodeStart(rest.slice(1));
+      if (rest[0] === 'init') return nodeInit(rest.slice(1));
       if (rest[0] === '--help' || rest[0] === '-h') {
         process.stdout.write(nodeStartHelp);
         return ExitCode.ok;
       }
       throw new UsageError(
         rest[0] === undefined
-          ? 'node: which? "trinity node start" (see "trinity node start --help")'
+          ? 'node: which? "trinity node start" or "trinity node init" (see "trinity node start --help")'
           : `node: unknown subcommand "${rest[0]}" (see "trinity node start --help")`,
       );
     case 'devnet':

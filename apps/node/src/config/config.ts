@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { multiaddr } from '@multiformats/multiaddr';
-import { parseConfig } from '@trinity/core';
+import { ConfigError, parseConfig } from '@trinity/core';
 import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
 import { txConfigSchema } from '@trinity/tx';
+import jsonc from 'jsonc-parser';
 import { z } from 'zod';
 
 function isMultiaddr(value: string): boolean {
@@ -159,7 +160,38 @@ export function parseNodeConfig(input: unknown): NodeConfig {
 /** At most this many bytes of config file are read. */
 const configFileBytesMax = 1024 * 1024;
 
-/** Reads a JSON config file, then lays `overrides` (from flags) over it, then validates the whole. */
+/** Where `offset` falls in `text`, counted from 1 as editors do. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length, column: offset - lineStart + 1 };
+}
+
+/**
+ * The object a config file holds. The file is JSONC: JSON with // and /* *\/ comments and trailing
+ * commas (`trinity node init` writes one). A syntax error is a ConfigError naming file, line and column.
+ */
+export function parseConfigText(path: string, text: string): Record<string, unknown> {
+  const errors: jsonc.ParseError[] = [];
+  const value: unknown = jsonc.parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first !== undefined) {
+    const { line, column } = lineAndColumn(text, first.offset);
+    const what = jsonc.printParseErrorCode(first.error);
+    const where = `line ${line}, column ${column}`;
+    throw new ConfigError(`config file ${path} is not valid JSONC: ${what} at ${where}`, [
+      { path: '', rule: `JSONC syntax: ${what}`, received: where },
+    ]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`, [
+      { path: '', rule: 'must be an object', received: Array.isArray(value) ? 'array' : typeof value },
+    ]);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads a JSON or JSONC config file, then lays `overrides` (from flags) over it, then validates the whole. */
 export async function loadNodeConfig(
   path: string | undefined,
   overrides: Record<string, unknown>,
@@ -170,14 +202,7 @@ export async function loadNodeConfig(
       throw new Error(`cannot read config file ${path}: ${error.code ?? error.message}`);
     });
     if (text.length > configFileBytesMax) throw new Error(`config file ${path} is larger than 1 MiB`);
-    try {
-      fromFile = JSON.parse(text) as Record<string, unknown>;
-    } catch (error) {
-      throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
-    }
-    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
-      throw new Error(`config file ${path} must hold a JSON object`);
-    }
+    fromFile = parseConfigText(path, text);
   }
   return parseNodeConfig(deepMerge(fromFile, overrides));
 }

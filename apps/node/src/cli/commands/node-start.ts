@@ -9,7 +9,8 @@ export const nodeStartHelp = `Usage: trinity node start [options]
 
 Starts a storage node in the foreground. Options override the config file.
 
-  --config FILE               JSON config file (see apps/node/README.md for every key)
+  --config FILE               JSON or JSONC config file; \`trinity node init\` writes one with
+                              every key, its default, bounds and flag
   --data-dir DIR              data directory (shards, manifests, identity key)
   --api-port PORT             HTTP API port (0 picks a free one)
   --api-host HOST             HTTP API address (default 127.0.0.1)

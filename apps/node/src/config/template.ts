@@ -1,0 +1,221 @@
+import type { z } from 'zod';
+import { nodeConfigSchema, parseNodeConfig } from './config.js';
+
+/** What one key of the node config is, and the `trinity node start` flag that sets it, if any. */
+export interface KeyComment {
+  readonly what: string;
+  readonly flag?: string;
+}
+
+/**
+ * One line per leaf key of the node config, by dotted path. Bounds are read from the schema, so only
+ * what a key means and its flag are written here. `configTemplate` refuses a key missing from this
+ * table, so a key added to the schema without a comment fails the tests.
+ */
+export const configKeyComments: Readonly<Record<string, KeyComment>> = {
+  dataDir: { what: 'shards, manifests, transaction log, identity key, semantic index', flag: '--data-dir' },
+  region: {
+    what: 'this node\'s region (e.g. "us-east"); unset, the node classifies itself by RTT',
+    flag: '--region',
+  },
+  'listen.host': { what: 'peer-to-peer TCP address', flag: '--listen-host' },
+  'listen.port': { what: 'peer-to-peer TCP port (0 picks a free one)', flag: '--listen-port' },
+  'api.host': { what: 'HTTP API address', flag: '--api-host' },
+  'api.port': { what: 'HTTP API port (0 picks a free one)', flag: '--api-port' },
+  bootstrap: {
+    what: 'multiaddrs of peers to join through, e.g. "/ip4/10.0.0.2/tcp/7170"',
+    flag: '--bootstrap (repeatable)',
+  },
+  capacityBytes: { what: 'shard store capacity in bytes', flag: '--capacity' },
+  'erasure.dataShards': { what: 'k of RS(k, m) for new objects; k + m ≤ 256' },
+  'erasure.parityShards': { what: 'm of RS(k, m): shards that may be lost; k + m ≤ 256' },
+  'erasure.shardBytes': { what: 'shard size; smaller objects get smaller shards (multiples of 4 KiB)' },
+  'limits.maxConnections': { what: 'libp2p connection limit' },
+  'limits.peerConcurrency': { what: 'requests in flight per peer' },
+  'limits.requestTimeoutMs': { what: 'timeout of one request to a peer' },
+  'limits.maxObjectBytes': { what: 'largest object accepted' },
+  'limits.maxStripesInFlight': { what: 'stripes being stored or fetched at once per object' },
+  'limits.maxObjects': { what: 'most objects this node keeps manifests of' },
+  'breaker.failureThreshold': { what: "failures in a row that open a peer's circuit breaker" },
+  'breaker.baseBackoffMs': { what: 'first back-off of an open breaker' },
+  'breaker.maxBackoffMs': { what: 'longest back-off of an open breaker' },
+  'repair.bytesPerSecond': { what: 'repair bandwidth' },
+  'repair.maxConcurrentStripes': { what: 'stripes being repaired at once' },
+  'repair.intervalMs': { what: 'how often the repair loop looks for lost shards' },
+  'repair.nodeLossGraceMs': { what: 'how long a holder may be unreachable before its shards are rebuilt' },
+  'scrub.intervalMs': { what: 'how often the scrubber starts a pass over stored shards' },
+  'scrub.bytesPerSecond': { what: 'scrubber read bandwidth' },
+  'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
+  'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
+  'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
+  'tx.orphanTtlMs': { what: 'staged data of an upload that never reached prepare is dropped after this' },
+  'prometheus.enabled': { what: 'serve Prometheus metrics at /metrics', flag: '--prometheus-http' },
+  'prometheus.host': { what: 'address of the metrics endpoint' },
+  'prometheus.port': {
+    what: 'port of the metrics endpoint (0 picks a free one)',
+    flag: '--prometheus-http-port',
+  },
+  regionTopology: {
+    what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',
+    flag: '--region-topology / --no-region-topology',
+  },
+  semantic: { what: 'fingerprint stored shards and answer semantic queries', flag: '--semantic' },
+  logLevel: { what: 'pino JSON logs on stdout', flag: '--log-level' },
+  fsync: { what: 'fsync writes; turn off only for throwaway test data' },
+};
+
+/** Keys the default config leaves unset, written commented out with an example value. */
+const unsetExamples: Readonly<Record<string, unknown>> = { region: 'us-east' };
+
+type Schema = z.ZodType;
+
+/** The schema under defaults, prefaults and optionals. */
+function unwrap(schema: Schema): Schema {
+  let inner = schema;
+  for (let depth = 0; depth < 8; depth++) {
+    const def = inner._zod.def as { type: string; innerType?: Schema };
+    if ((def.type === 'default' || def.type === 'prefault' || def.type === 'optional') && def.innerType)
+      inner = def.innerType;
+    else break;
+  }
+  return inner;
+}
+
+function shapeOf(schema: Schema): Record<string, Schema> | undefined {
+  const inner = unwrap(schema) as Schema & { shape?: Record<string, Schema> };
+  return inner._zod.def.type === 'object' ? inner.shape : undefined;
+}
+
+const KiB = 1024;
+const units: readonly [number, string][] = [
+  [KiB ** 5, 'PiB'],
+  [KiB ** 4, 'TiB'],
+  [KiB ** 3, 'GiB'],
+  [KiB ** 2, 'MiB'],
+  [KiB, 'KiB'],
+];
+const durations: readonly [number, string][] = [
+  [86_400_000, 'd'],
+  [3_600_000, 'h'],
+  [60_000, 'min'],
+  [1_000, 's'],
+];
+
+/** `n` with a readable form beside it for byte counts and milliseconds: `1048576 (1 MiB)`. */
+function readable(key: string, n: number): string {
+  const table = /Ms$/.test(key) ? durations : /[bB]ytes/.test(key) ? units : [];
+  for (const [size, unit] of table) {
+    if (n >= size && n % size === 0) return `${n} (${n / size} ${unit})`;
+  }
+  return String(n);
+}
+
+/** The bounds of a leaf as the schema states them, e.g. `1..128` or `one of a | b`. */
+function boundsOf(key: string, schema: Schema): string | undefined {
+  const inner = unwrap(schema) as Schema & {
+    minValue?: number | null;
+    maxValue?: number | null;
+    minLength?: number | null;
+    maxLength?: number | null;
+    options?: readonly string[];
+  };
+  switch (inner._zod.def.type) {
+    case 'number': {
+      const { minValue: min, maxValue: max } = inner;
+      if (min == null || max == null || !Number.isFinite(min) || !Number.isFinite(max)) return undefined;
+      return `range ${readable(key, min)} to ${readable(key, max)}`;
+    }
+    case 'string':
+      return inner.maxLength == null ? undefined : `${inner.minLength ?? 0} to ${inner.maxLength} characters`;
+    case 'enum':
+      return inner.options === undefined ? undefined : `one of ${inner.options.join(' | ')}`;
+    case 'boolean':
+      return 'true or false';
+    case 'array': {
+      const checks = (inner._zod.def as { checks?: { _zod: { def: { maximum?: number } } }[] }).checks ?? [];
+      const max = checks.map((c) => c._zod.def.maximum).find((m) => m !== undefined);
+      return max === undefined ? undefined : `at most ${max} entries`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function commentLine(path: string, schema: Schema, value: unknown): string {
+  const comment = configKeyComments[path];
+  if (comment === undefined) throw new Error(`config key ${path} has no comment in configKeyComments`);
+  const bounds = boundsOf(path, schema);
+  const parts = [
+    comment.what,
+    ...(bounds === undefined ? [] : [bounds]),
+    ...(typeof value === 'number' && readable(path, value) !== String(value)
+      ? [`default ${readable(path, value)}`]
+      : []),
+    ...(comment.flag === undefined ? [] : [`flag ${comment.flag}`]),
+  ];
+  return `// ${parts.join('; ')}.`;
+}
+
+function render(
+  value: Record<string, unknown>,
+  shape: Record<string, Schema>,
+  prefix: string,
+  indent: string,
+  out: string[],
+): void {
+  const keys = Object.keys(shape);
+  const present = keys.filter((key) => value[key] !== undefined);
+  for (const key of keys) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    const schema = shape[key] as Schema;
+    const child = value[key];
+    const isLast = key === present[present.length - 1];
+    const comma = isLast ? '' : ',';
+    const nested = shapeOf(schema);
+    if (child === undefined) {
+      if (!(key in unsetExamples)) throw new Error(`config key ${path} has no default and no example`);
+      out.push(`${indent}${commentLine(path, schema, undefined)}`);
+      out.push(`${indent}// ${JSON.stringify(key)}: ${JSON.stringify(unsetExamples[key])},`);
+    } else if (nested !== undefined) {
+      out.push(`${indent}${JSON.stringify(key)}: {`);
+      render(child as Record<string, unknown>, nested, path, `${indent}  `, out);
+      out.push(`${indent}}${comma}`);
+    } else {
+      out.push(`${indent}${commentLine(path, schema, child)}`);
+      out.push(`${indent}${JSON.stringify(key)}: ${JSON.stringify(child)}${comma}`);
+    }
+  }
+}
+
+/**
+ * The commented config file `trinity node init` writes: every key of the node config at its default
+ * (read from the schema, so defaults live in one place), each under a one-line comment saying what
+ * it is, its bounds and its flag. It is JSONC, which `loadNodeConfig` reads.
+ */
+export function configTemplate(): string {
+  const defaults = parseNodeConfig({}) as unknown as Record<string, unknown>;
+  const out = [
+    '// Trinity node config (JSONC: // and /* */ comments and trailing commas are allowed).',
+    '// Every key is shown at its default; delete a key to keep its default. Flags of',
+    '// `trinity node start` override this file. Reference: apps/node/README.md, "Configuration".',
+    '{',
+  ];
+  render(defaults, nodeConfigSchema.shape as Record<string, Schema>, '', '  ', out);
+  out.push('}', '');
+  return out.join('\n');
+}
+
+/** Dotted paths of every leaf key of the schema (objects are walked, arrays are leaves). */
+export function configLeafKeys(): string[] {
+  const keys: string[] = [];
+  const walk = (shape: Record<string, Schema>, prefix: string) => {
+    for (const [key, schema] of Object.entries(shape)) {
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      const nested = shapeOf(schema);
+      if (nested === undefined) keys.push(path);
+      else walk(nested, path);
+    }
+  };
+  walk(nodeConfigSchema.shape as Record<string, Schema>, '');
+  return keys;
+}
