@@ -35,7 +35,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'limits.requestTimeoutMs': { what: 'timeout of one request to a peer' },
   'limits.maxObjectBytes': { what: 'largest object accepted' },
   'limits.maxStripesInFlight': { what: 'stripes being stored or fetched at once per object' },
-  'limits.maxObjects': { what: 'most objects this node keeps manifests of' },
+  'limits.maxObjects': {
+    what: 'most objects this node is to hold (validated, not yet enforced by the daemon)',
+  },
   'breaker.failureThreshold': { what: "failures in a row that open a peer's circuit breaker" },
   'breaker.baseBackoffMs': { what: 'first back-off of an open breaker' },
   'breaker.maxBackoffMs': { what: 'longest back-off of an open breaker' },
