@@ -1,26 +1,15 @@
-import type { TrinityError } from '@trinity/core';
 import { describe, expectTypeOf, it } from 'vitest';
+import type { ExportedErrorCodes } from '../../../scripts/error-codes.ts';
 import type * as api from '../src/index.js';
 import type { TopologyError, TopologyErrorCode } from '../src/index.js';
 
-type Api = typeof api;
-
-/** The `code` type of every error class the package exports but the base (never for other exports). */
-type ExportedErrorCodes = {
-  [K in Exclude<keyof Api, 'TopologyError'>]: Api[K] extends abstract new (
-    ...args: never[]
-  ) => infer E
-    ? E extends TrinityError
-      ? E['code']
-      : never
-    : never;
-}[Exclude<keyof Api, 'TopologyError'>];
+type ExportedCodes = ExportedErrorCodes<typeof api, 'TopologyError'>;
 
 describe('error codes are literal types', () => {
   it('the union is exactly the codes of the exported error classes', () => {
     // Fails to compile when a class is added with a code outside the union (or with a plain
     // TrinityError, whose code is string), or when a code of the union has no class left.
-    expectTypeOf<ExportedErrorCodes>().toEqualTypeOf<TopologyErrorCode>();
+    expectTypeOf<ExportedCodes>().toEqualTypeOf<TopologyErrorCode>();
   });
 
   it('each class carries its own code, the base the union', () => {
