@@ -15,10 +15,14 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port P such that P+i, P+100+i and P+200+i (i < count) are all free on 127.0.0.1. */
+/**
+ * A base port P such that P+i, P+100+i and P+200+i (i < count) are all free on 127.0.0.1. The range
+ * stays below Linux's ephemeral ports (32768 and up): there an outgoing connection of any process
+ * can take a port between this check and a node's bind (seen in CI as "port … is in use").
+ */
 export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const ports = [...Array(count).keys()].flatMap((i) => [base + i, base + 100 + i, base + 200 + i]);
     const free = await Promise.all(ports.map(portFree));
     if (free.every(Boolean)) return base;
