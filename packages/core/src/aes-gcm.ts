@@ -1,3 +1,4 @@
+import { nodeBuiltin } from './_builtin.js';
 import { assertBytes } from './assert.js';
 import { TrinityError } from './errors.js';
 
@@ -52,8 +53,7 @@ interface NodeCrypto {
 }
 
 function loadNodeCrypto(): NodeCrypto | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const crypto = proc?.getBuiltinModule?.('node:crypto') as Partial<NodeCrypto> | undefined;
+  const crypto = nodeBuiltin('node:crypto') as Partial<NodeCrypto> | undefined;
   if (typeof crypto?.createCipheriv !== 'function' || typeof crypto.createDecipheriv !== 'function') {
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { ed25519 as nobleEd25519 } from '@noble/curves/ed25519.js';
+import { nodeBuiltin } from './_builtin.js';
 import { assertBytes } from './assert.js';
 import { TrinityError } from './errors.js';
 
@@ -171,8 +172,7 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
 }
 
 function loadNodeCrypto(): NodeCrypto | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const crypto = proc?.getBuiltinModule?.('node:crypto') as Partial<NodeCrypto> | undefined;
+  const crypto = nodeBuiltin('node:crypto') as Partial<NodeCrypto> | undefined;
   if (typeof crypto?.sign !== 'function' || typeof crypto.verify !== 'function') return undefined;
   if (typeof (globalThis as { Buffer?: unknown }).Buffer !== 'function') return undefined;
   try {

@@ -2,6 +2,7 @@ import type * as NodeFs from 'node:fs';
 import type * as NodeFsPromises from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type * as NodePath from 'node:path';
+import { nodeBuiltin } from './_builtin.js';
 import { assert } from './assert.js';
 import { randomBytes, toHex } from './bytes.js';
 
@@ -17,8 +18,7 @@ import { randomBytes, toHex } from './bytes.js';
  * still builds, and only a call fails.
  */
 function builtin<T>(id: string): T {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const found = proc?.getBuiltinModule?.(id);
+  const found = nodeBuiltin(id);
   if (found === undefined) throw new TypeError(`@trinity/core/fs needs ${id}: Node.js >= 20.16`);
   return found as T;
 }

@@ -1,4 +1,5 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { nodeBuiltin } from './_builtin.js';
 import { assertBytes } from './assert.js';
 
 /** An incremental SHA-256: feed it pieces, then take the 32-byte digest once. */
@@ -20,10 +21,7 @@ type OneShotHash = (algorithm: 'sha256', data: Uint8Array, outputEncoding: 'buff
  * undefined. Loaded with process.getBuiltinModule so that browsers never see a node: import.
  */
 function loadNodeCrypto(): { createHash?: CreateHash; hash?: OneShotHash } | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.('node:crypto') as
-    | { createHash?: CreateHash; hash?: OneShotHash }
-    | undefined;
+  return nodeBuiltin('node:crypto') as { createHash?: CreateHash; hash?: OneShotHash } | undefined;
 }
 
 const nodeCrypto = loadNodeCrypto();
