@@ -175,6 +175,63 @@ export interface DecryptorInit {
   /** Refuse headers announcing larger segments (bounds the memory a stream holds); default 16 MiB. */
   readonly segmentBytesMax?: number;
   readonly backend?: AesGcmBackendName;
+  /**
+   * For a ranged read: the index of the first segment that follows the header in the input
+   * (cipherRange() says which bytes to feed: the header, then the sealed segments from here).
+   * Default 0.
+   */
+  readonly firstSegment?: number;
+  /**
+   * Whether the input ends with the object's final segment (default true). A ranged read that
+   * stops before the end passes false: its last segment is then opened as a middle one.
+   */
+  readonly endsAtFinal?: boolean;
+}
+
+/** What a ranged read of plaintext bytes [start, end] (inclusive) must fetch and decrypt. */
+export interface CipherRange {
+  /** Ciphertext byte offsets of the sealed segments to feed after the header (end inclusive). */
+  readonly cipherStart: number;
+  readonly cipherEnd: number;
+  /** createDecryptor's firstSegment and endsAtFinal for that input. */
+  readonly firstSegment: number;
+  readonly endsAtFinal: boolean;
+  /** Plaintext bytes to drop from the front of the decrypted output, and how many to keep. */
+  readonly skip: number;
+  readonly length: number;
+}
+
+/**
+ * The ciphertext a ranged read of plaintext [start, end] (inclusive, within `plainBytes`) needs:
+ * the 32-byte header (always, at offset 0) and the whole segments holding those bytes.
+ */
+export function cipherRange(
+  start: number,
+  end: number,
+  plainBytes: number,
+  segmentBytes = defaultSegmentBytes,
+): CipherRange {
+  assertInt(plainBytes, 'plainBytes', 0);
+  checkSegmentBytes(segmentBytes);
+  assertInt(start, 'start', 0, Math.max(0, plainBytes - 1));
+  assertInt(end, 'end', start, Math.max(0, plainBytes - 1));
+  const segments = Math.max(1, Math.ceil(plainBytes / segmentBytes));
+  const first = Math.floor(start / segmentBytes);
+  const last = Math.min(segments - 1, Math.floor(end / segmentBytes));
+  const sealed = segmentBytes + aeadFormat.tagBytes;
+  const cipherStart = aeadFormat.headerBytes + first * sealed;
+  const cipherEnd = Math.min(
+    aeadFormat.headerBytes + (last + 1) * sealed,
+    encryptedSize(plainBytes, segmentBytes),
+  );
+  return {
+    cipherStart,
+    cipherEnd: cipherEnd - 1,
+    firstSegment: first,
+    endsAtFinal: last === segments - 1,
+    skip: start - first * segmentBytes,
+    length: end - start + 1,
+  };
 }
 
 /**
@@ -338,17 +395,25 @@ class SegmentDecryptor implements Decryptor {
   #headerLength = 0;
   #parsed: ParsedHeader | undefined;
   #lookahead: Lookahead | undefined;
-  #index = 0;
+  #index: number;
 
   readonly #cipher: AesGcmKey;
   readonly #key: Uint8Array;
   readonly #segmentBytesMax: number;
+  readonly #endsAtFinal: boolean;
   readonly backend: AesGcmBackendName;
 
-  constructor(cipher: AesGcmKey, key: Uint8Array, segmentBytesMax: number) {
+  constructor(
+    cipher: AesGcmKey,
+    key: Uint8Array,
+    segmentBytesMax: number,
+    range: { firstSegment: number; endsAtFinal: boolean },
+  ) {
     this.#cipher = cipher;
     this.#key = key;
     this.#segmentBytesMax = segmentBytesMax;
+    this.#index = range.firstSegment;
+    this.#endsAtFinal = range.endsAtFinal;
     this.backend = cipher.backend;
   }
 
@@ -394,6 +459,13 @@ class SegmentDecryptor implements Decryptor {
     if (this.#parsed === undefined) throw truncated(`inside its header (${this.#headerLength} bytes)`);
     const sealed = this.#lookahead!.rest();
     if (sealed.length < aeadFormat.tagBytes) throw truncated(`before its final segment ${at}`);
+    if (!this.#endsAtFinal) {
+      // A ranged read that stops early: its last segment is a whole middle one.
+      if (sealed.length !== this.#parsed.segmentBytes + aeadFormat.tagBytes) {
+        throw truncated(`inside segment ${at}`);
+      }
+      return authenticated(await this.#open(sealed, false), at);
+    }
     const plain = await this.#open(sealed, true);
     if (plain !== null) return plain;
     // A whole segment that opens as a middle one means the real final segment was cut off.
@@ -413,8 +485,13 @@ export async function createDecryptor(init: DecryptorInit): Promise<Decryptor> {
   assertBytes(init.key, 'key', aeadFormat.keyBytes);
   const segmentBytesMax = init.segmentBytesMax ?? aeadFormat.segmentBytesMax;
   checkSegmentBytes(segmentBytesMax);
+  const firstSegment = init.firstSegment ?? 0;
+  assertInt(firstSegment, 'firstSegment', 0, aeadFormat.segmentsMax - 1);
   const key = init.key.slice();
-  return new SegmentDecryptor(await aesGcmKey(key, init.backend), key, segmentBytesMax);
+  return new SegmentDecryptor(await aesGcmKey(key, init.backend), key, segmentBytesMax, {
+    firstSegment,
+    endsAtFinal: init.endsAtFinal ?? true,
+  });
 }
 
 /** Runs `source` through `transform`, yielding its output pieces as they complete. */

@@ -2,6 +2,8 @@ export {
   AeadStateError,
   type AeadTransform,
   aeadFormat,
+  type CipherRange,
+  cipherRange,
   createDecryptor,
   createEncryptor,
   DecryptionError,
