@@ -45,11 +45,12 @@ const descriptor = signDescriptor(
 const id = descriptorId(descriptor);
 console.log(`object ${id} signed: ${checkSignedDescriptor(descriptor, id).ok}`);
 
-// The owner's put intent lets the holder store shard 0; the holder then signs a receipt for it.
+// The owner's put intent lets the holder stage shard 0 under the put's transaction; the holder then signs a receipt for it.
 const shardHash = descriptor.stripes[0]!.shards[0]!.hash;
+const txId = '5eed5eed5eed5eed5eed5eed5eed5eed'; // the put's transaction
 const intent = signPutIntent(
   {
-    objectId: id,
+    txId,
     createdAtMs: nowMs,
     expiresAtMs: nowMs + 60_000,
     shards: [{ shardHash, holders: [toHex(holderKey)] }],

@@ -2,6 +2,7 @@ import { access, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
 import { syncDir, writeNewFile } from '@trinity/core/fs';
+import { z } from 'zod';
 import { isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { parseSigned } from './_signed.js';
@@ -22,7 +23,15 @@ import {
   ManifestNotFoundError,
   StoreClosedError,
 } from './errors.js';
-import { decodeManifest, encodeManifest, type Manifest, objectId, parseManifest } from './manifest.js';
+import {
+  decodeManifest,
+  encodeManifest,
+  type Manifest,
+  manifestLimits,
+  objectId,
+  parseManifest,
+} from './manifest.js';
+import { checkReceipt, type SignedReceipt, signedReceiptSchema } from './receipt.js';
 import {
   decodeSignedTombstone,
   encodeSignedTombstone,
@@ -54,6 +63,7 @@ export class ManifestStore {
   readonly #logger: Logger;
   readonly #descriptorDir: string;
   readonly #tombstoneDir: string;
+  readonly #receiptDir: string;
   readonly #locks = new KeyedMutex();
   readonly #tombstones: TombstoneSet;
   #count = 0;
@@ -67,6 +77,7 @@ export class ManifestStore {
     this.#tmpDir = join(root, 'tmp');
     this.#descriptorDir = join(root, 'descriptors');
     this.#tombstoneDir = join(root, 'tombstones');
+    this.#receiptDir = join(root, 'receipts');
     this.#tombstones = new TombstoneSet({ maxEntries: config.maxTombstones });
     this.#logger = logger.child({ component: 'manifest-store' });
   }
@@ -81,7 +92,14 @@ export class ManifestStore {
     const parsed = parseConfig(manifestStoreConfigSchema, config ?? {}, 'manifest store config');
     const store = new ManifestStore(dir, parsed, deps.logger ?? noopLogger);
     await removeTree(store.#tmpDir);
-    for (const path of [store.#root, store.#dir, store.#tmpDir, store.#descriptorDir, store.#tombstoneDir]) {
+    for (const path of [
+      store.#root,
+      store.#dir,
+      store.#tmpDir,
+      store.#descriptorDir,
+      store.#tombstoneDir,
+      store.#receiptDir,
+    ]) {
       await mkdir(path, { recursive: true });
     }
     await syncDir(store.#root, { fsync: parsed.fsync });
@@ -107,6 +125,7 @@ export class ManifestStore {
         // Expired ones are kept until pruneTombstones(nowMs): the store has no clock of its own.
         this.#tombstones.restore(tombstone, 0);
         await this.#unlink(id, this.#descriptorDir);
+        await this.#unlink(id, this.#receiptDir);
       } catch (error) {
         this.#logger.warn({ id, error: (error as Error).message }, 'damaged tombstone file ignored');
       }
@@ -302,8 +321,84 @@ export class ManifestStore {
       const kept = this.#tombstones.get(id, nowMs);
       if (kept !== undefined) await this.#write(id, encodeSignedTombstone(kept), this.#tombstoneDir);
       if (await this.#unlink(id, this.#descriptorDir)) this.#descriptorCount--;
+      await this.#unlink(id, this.#receiptDir);
       return checked;
     });
+  }
+
+  /**
+   * Adds holder receipts for a stored descriptor: each is checked (fields, the shard hash the owner
+   * signed for its position, its time, the holder's signature) and the ones that fail are skipped.
+   * Per shard it keeps one receipt per holder (the newest) and at most `maxHoldersPerShard` holders
+   * (the newest). Returns the receipts that were new. ManifestNotFoundError without the descriptor.
+   */
+  async addReceipts(id: string, receipts: readonly unknown[], nowMs: number): Promise<SignedReceipt[]> {
+    this.#checkOpen();
+    checkId(id);
+    return this.#locks.run(id, async () => {
+      const descriptor = await this.getDescriptor(id);
+      const current = await this.#readReceipts(id);
+      const byKey = new Map(current.map((r) => [receiptKey(r), r]));
+      const added: SignedReceipt[] = [];
+      for (const value of receipts.slice(0, receiptsPerCallMax)) {
+        const checked = checkReceipt(value, { objectId: id, descriptor, nowMs });
+        if (!checked.ok) continue;
+        const receipt = checked.value;
+        const key = receiptKey(receipt);
+        const old = byKey.get(key);
+        if (old !== undefined && old.storedAtMs >= receipt.storedAtMs) continue;
+        byKey.set(key, receipt);
+        added.push(receipt);
+      }
+      if (added.length === 0) return added;
+      const kept = keepNewestPerShard([...byKey.values()], manifestLimits.maxHoldersPerShard);
+      await this.#write(id, encodeReceipts(kept), this.#receiptDir);
+      const keptSet = new Set(kept);
+      return added.filter((r) => keptSet.has(r));
+    });
+  }
+
+  /**
+   * The receipts kept for `id` (checked when they were added; re-read here for their fields only),
+   * sorted by stripe, shard and holder. Empty when there are none.
+   */
+  async receipts(id: string): Promise<SignedReceipt[]> {
+    this.#checkOpen();
+    checkId(id);
+    return this.#readReceipts(id);
+  }
+
+  /** Forgets the receipts of `holder` (hex node key) for `id`, e.g. once it is known to have lost them. */
+  async dropReceipts(id: string, holder: string): Promise<number> {
+    this.#checkOpen();
+    checkId(id);
+    return this.#locks.run(id, async () => {
+      const current = await this.#readReceipts(id);
+      const kept = current.filter((r) => r.holder !== holder);
+      if (kept.length === current.length) return 0;
+      await this.#write(id, encodeReceipts(kept), this.#receiptDir);
+      return current.length - kept.length;
+    });
+  }
+
+  async #readReceipts(id: string): Promise<SignedReceipt[]> {
+    let read: Awaited<ReturnType<typeof readFileBounded>>;
+    try {
+      read = await readFileBounded(this.#path(id, this.#receiptDir), this.config.maxManifestBytes);
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    if (read.kind === 'too-large')
+      throw new ManifestInvalidError(`stored receipts of ${id} are ${read.sizeBytes} bytes, over the limit`);
+    try {
+      const parsed = receiptFileSchema.safeParse(JSON.parse(new TextDecoder().decode(read.data)));
+      if (!parsed.success) throw new ManifestInvalidError(`stored receipts of ${id} are malformed`);
+      return parsed.data;
+    } catch (error) {
+      this.#logger.warn({ id, error: (error as Error).message }, 'damaged receipts file ignored');
+      return [];
+    }
   }
 
   /** The unexpired tombstone of `id`, if this store remembers one (to serve it to peers). */
@@ -350,6 +445,40 @@ export class ManifestStore {
   #checkOpen(): void {
     if (this.#closed) throw new StoreClosedError('manifest store');
   }
+}
+
+/** Most receipts one addReceipts call looks at (a peer cannot make it verify forever). */
+const receiptsPerCallMax = 4096;
+
+const receiptFileSchema = z.array(signedReceiptSchema).max(manifestLimits.maxStripes);
+
+function receiptKey(r: SignedReceipt): string {
+  return `${r.stripe}/${r.shard}/${r.holder}`;
+}
+
+function compareReceipts(a: SignedReceipt, b: SignedReceipt): number {
+  return a.stripe - b.stripe || a.shard - b.shard || (a.holder < b.holder ? -1 : a.holder > b.holder ? 1 : 0);
+}
+
+/** At most `max` receipts per (stripe, shard): the newest by storedAtMs. Sorted. */
+function keepNewestPerShard(receipts: SignedReceipt[], max: number): SignedReceipt[] {
+  const byShard = new Map<string, SignedReceipt[]>();
+  for (const r of receipts) {
+    const key = `${r.stripe}/${r.shard}`;
+    const list = byShard.get(key) ?? [];
+    list.push(r);
+    byShard.set(key, list);
+  }
+  const kept: SignedReceipt[] = [];
+  for (const list of byShard.values()) {
+    list.sort((a, b) => b.storedAtMs - a.storedAtMs);
+    kept.push(...list.slice(0, max));
+  }
+  return kept.sort(compareReceipts);
+}
+
+function encodeReceipts(receipts: readonly SignedReceipt[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(receipts));
 }
 
 /** The ids of the files in a fan-out folder (`ab/<id>`), sorted; anything else there is ignored. */

@@ -37,8 +37,12 @@ export const putIntentShardSchema = z
 const putIntentObjectSchema = z
   .object({
     owner: publicKeyHex,
-    /** The object id the put will publish (the descriptor's id: known before the shards are stored). */
-    objectId: hash32Hex,
+    /**
+     * The transaction the stores belong to. A streamed put learns its object id only after its last
+     * stripe, so the intent names the transaction; the holder later checks that the descriptor
+     * staged under it is signed by the same owner.
+     */
+    txId: z.string().regex(/^[0-9a-f]{16,64}$/, 'must be 16-64 lower-case hex characters'),
     createdAtMs: timeMs,
     expiresAtMs: timeMs,
     shards: z

@@ -17,11 +17,20 @@ import {
   SignedObjectInvalidError,
   StoreClosedError,
   signDescriptor,
+  signReceipt,
   signTombstone,
   updateHolders,
 } from '../src/index.js';
 import { listFiles, tempDir } from './helpers.js';
-import { descriptorInput, holderASecretKey, ownerKey, ownerSecretKey } from './trust-fixtures.js';
+import {
+  descriptorInput,
+  holderAKey,
+  holderASecretKey,
+  holderBKey,
+  holderBSecretKey,
+  ownerKey,
+  ownerSecretKey,
+} from './trust-fixtures.js';
 
 const h = (n: number): string => n.toString(16).padStart(2, '0').repeat(32);
 
@@ -193,5 +202,44 @@ describe('ManifestStore: signed descriptors and tombstones', () => {
     expect(await again.hasDescriptor(id)).toBe(false);
     expect(await again.listDescriptors()).toEqual([]);
     await again.close();
+  });
+
+  it('keeps checked holder receipts per shard, newest first, and forgets them with the object', async () => {
+    const dir = await tempDir();
+    const store = await ManifestStore.open(dir, { fsync: false });
+    const receiptFor = (shard: number, secretKey: Uint8Array, storedAtMs = nowMs) =>
+      signReceipt(
+        { objectId: id, stripe: 0, shard, shardHash: descriptor.stripes[0]!.shards[shard]!.hash, storedAtMs },
+        secretKey,
+      );
+    await expect(store.addReceipts(id, [receiptFor(0, holderASecretKey)], nowMs)).rejects.toBeInstanceOf(
+      ManifestNotFoundError,
+    );
+    await store.putDescriptor(descriptor, nowMs);
+    const a0 = receiptFor(0, holderASecretKey);
+    const b1 = receiptFor(1, holderBSecretKey);
+    // A receipt naming another shard's hash, one with a bad signature, and junk are all skipped.
+    const wrongHash = {
+      ...receiptFor(2, holderASecretKey),
+      shardHash: descriptor.stripes[0]!.shards[0]!.hash,
+    };
+    const badSignature = { ...receiptFor(2, holderBSecretKey), holder: holderAKey };
+    expect(await store.addReceipts(id, [b1, a0, wrongHash, badSignature, 'junk', null], nowMs)).toEqual([
+      b1,
+      a0,
+    ]);
+    expect(await store.receipts(id)).toEqual([a0, b1]);
+    // The same again adds nothing; a newer receipt of the same holder replaces the older one.
+    expect(await store.addReceipts(id, [a0, b1], nowMs)).toEqual([]);
+    const a0Later = receiptFor(0, holderASecretKey, nowMs + 1000);
+    expect(await store.addReceipts(id, [a0Later], nowMs)).toEqual([a0Later]);
+    expect(await store.receipts(id)).toEqual([a0Later, b1]);
+    expect((await store.receipts(id)).map((r) => r.holder)).toEqual([holderAKey, holderBKey]);
+    expect(await store.dropReceipts(id, holderBKey)).toBe(1);
+    expect(await store.receipts(id)).toEqual([a0Later]);
+    await store.deleteDescriptor(tombstone, nowMs);
+    await store.putDescriptor(descriptor, nowMs + 400 * 24 * hourMs);
+    expect(await store.receipts(id)).toEqual([]);
+    await store.close();
   });
 });

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   authorizeStore,
   checkPutIntent,
-  descriptorId,
   SignedObjectInvalidError,
   type SignedPutIntent,
   signDescriptor,
@@ -30,7 +29,7 @@ const expiresAtMs = createdAtMs + 10 * 60_000;
 function intentFor(secretKey = ownerSecretKey): SignedPutIntent {
   return signPutIntent(
     {
-      objectId: descriptorId(descriptor),
+      txId: '00112233445566778899aabbccddeeff',
       createdAtMs,
       expiresAtMs,
       shards: [
@@ -85,7 +84,7 @@ describe('put intents', () => {
 
   it('bounds the lifetime, the shards and the holders', () => {
     const base = {
-      objectId: descriptorId(descriptor),
+      txId: '00112233445566778899aabbccddeeff',
       createdAtMs,
       expiresAtMs,
       shards: [{ shardHash: hashes[0]!, holders: [holderAKey] }],
