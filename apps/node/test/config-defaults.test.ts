@@ -37,6 +37,12 @@ describe('node config composed from the packages’ schemas', () => {
         orphanTtlMs: 1_800_000,
       },
       prometheus: { enabled: false, host: '127.0.0.1', port: 9464 },
+      trust: {
+        peerStagedBytesMax: 4 * GiB,
+        segmentBytes: 256 * 1024,
+        tombstoneRetentionMs: 30 * 86_400_000,
+        intentLifetimeMs: 3_600_000,
+      },
       regionTopology: true,
       semantic: false,
       logLevel: 'info',

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreateOwnerKey } from '../stores/owner-key.js';
 import type { ReadyFile } from '../stores/ready-file.js';
 
 /** The regions a devnet spreads its nodes over, round robin. */
@@ -76,6 +77,8 @@ export class Devnet {
 
   /** Starts every node (the first, then the rest in parallel) and waits until they all see each other. */
   async start(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    await loadOrCreateOwnerKey(join(this.options.dataDir, 'owner.key'));
     await this.startNode(0);
     await Promise.all(this.nodes.slice(1).map((node) => this.startNode(node.index)));
     await this.waitForMesh();
@@ -103,6 +106,9 @@ export class Devnet {
       String(node.listenPort),
       '--region',
       node.region,
+      // One operator owns every devnet node: any of them reads what another stored.
+      '--owner-key',
+      join(this.options.dataDir, 'owner.key'),
       '--prometheus-http-port',
       String(node.metricsPort),
       ...bootstrap.flatMap((address) => ['--bootstrap', address]),

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isTrinityError } from '@trinity/core';
 import { clientCommand, clientHelps } from './commands/client.js';
 import { devnetCommand, devnetHelp } from './commands/devnet.js';
+import { keygen, keygenHelp } from './commands/keygen.js';
 import { nodeInit, nodeInitHelp } from './commands/node-init.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
 import { CliError, describeSystemError, ExitCode, UsageError } from './errors.js';
@@ -18,6 +19,8 @@ Commands:
   get ID         read an object back
   rm ID          delete an object
   ls             list objects
+  share ID       print an object's read capability
+  keygen [FILE]  write a new owner key (mode 0600)
   status         show a node's status
   search FILE    find stored objects similar to a file
 
@@ -31,6 +34,7 @@ const helps: Record<string, string> = {
   node: nodeStartHelp,
   'node init': nodeInitHelp,
   devnet: devnetHelp,
+  keygen: keygenHelp,
 };
 
 /** The version of @trinity/node (dist/cli.js sits beside ../package.json). */
@@ -88,7 +92,10 @@ async function main(argv: string[]): Promise<number> {
     case 'ls':
     case 'status':
     case 'search':
+    case 'share':
       return clientCommand(command, rest);
+    case 'keygen':
+      return keygen(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see "trinity --help")`);
   }

@@ -141,6 +141,33 @@ export const nodeConfigSchema = z
       .extend({ port: metricsConfigSchema.shape.port.unwrap().default(9464) })
       .strict()
       .prefault({}),
+    /** Owners, signatures and encryption (SECURITY.md). */
+    trust: z
+      .object({
+        /** Unset: `<dataDir>/owner.key`, created at first start. */
+        ownerKeyFile: z.string().min(1).max(4096).optional(),
+        peerStagedBytesMax: z
+          .number()
+          .int()
+          .min(MiB)
+          .max(2 ** 50)
+          .default(4 * GiB),
+        segmentBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(16 * MiB)
+          .default(256 * 1024),
+        tombstoneRetentionMs: z
+          .number()
+          .int()
+          .min(3_600_000)
+          .max(365 * 86_400_000)
+          .default(30 * 86_400_000),
+        intentLifetimeMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
     regionTopology: z.boolean().default(true),
     semantic: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

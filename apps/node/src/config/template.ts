@@ -57,6 +57,14 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
     what: 'port of the metrics endpoint (0 picks a free one)',
     flag: '--prometheus-http-port',
   },
+  'trust.ownerKeyFile': {
+    what: 'the owner key this node acts for (unset: <dataDir>/owner.key, created at first start)',
+    flag: '--owner-key',
+  },
+  'trust.peerStagedBytesMax': { what: 'most bytes one peer may have staged here in unfinished puts' },
+  'trust.segmentBytes': { what: 'plaintext bytes per AES-256-GCM segment of new encrypted objects' },
+  'trust.tombstoneRetentionMs': { what: 'how long a delete is remembered (and the object refused)' },
+  'trust.intentLifetimeMs': { what: "how long an owner's put intent authorizes stores" },
   regionTopology: {
     what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',
     flag: '--region-topology / --no-region-topology',
@@ -67,7 +75,10 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
 };
 
 /** Keys the default config leaves unset, written commented out with an example value. */
-const unsetExamples: Readonly<Record<string, unknown>> = { region: 'us-east' };
+const unsetExamples: Readonly<Record<string, unknown>> = {
+  region: 'us-east',
+  'trust.ownerKeyFile': '/etc/trinity/owner.key',
+};
 
 type Schema = z.ZodType;
 
@@ -175,9 +186,9 @@ function render(
     const comma = isLast ? '' : ',';
     const nested = shapeOf(schema);
     if (child === undefined) {
-      if (!(key in unsetExamples)) throw new Error(`config key ${path} has no default and no example`);
+      if (!(path in unsetExamples)) throw new Error(`config key ${path} has no default and no example`);
       out.push(`${indent}${commentLine(path, schema, undefined)}`);
-      out.push(`${indent}// ${JSON.stringify(key)}: ${JSON.stringify(unsetExamples[key])},`);
+      out.push(`${indent}// ${JSON.stringify(key)}: ${JSON.stringify(unsetExamples[path])},`);
     } else if (nested !== undefined) {
       out.push(`${indent}${JSON.stringify(key)}: {`);
       render(child as Record<string, unknown>, nested, path, `${indent}  `, out);

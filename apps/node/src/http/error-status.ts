@@ -1,4 +1,4 @@
-import { ConfigError, isTrinityError } from '@trinity/core';
+import { ConfigError, isTrinityError, KeyUnwrapError, ReadCapError } from '@trinity/core';
 import { MetricDefinitionError, MetricLabelError } from '@trinity/metrics';
 import {
   CapacityExceededError,
@@ -6,8 +6,11 @@ import {
   InvalidTxIdError,
   ManifestInvalidError,
   ManifestNotFoundError,
+  ObjectDeletedError,
   ShardNotFoundError,
   ShardTooLargeError,
+  SignatureInvalidError,
+  SignedObjectInvalidError,
 } from '@trinity/storage';
 import { InvalidNodeError, RegionConfigError } from '@trinity/topology';
 import { TxMessageError, TxNotFoundError } from '@trinity/tx';
@@ -36,6 +39,11 @@ const statusByClass: readonly (readonly [ErrorClass, number])[] = [
   [IndexFileError, 400],
   [MetricDefinitionError, 400],
   [MetricLabelError, 400],
+  [ObjectDeletedError, 410],
+  [SignatureInvalidError, 400],
+  [SignedObjectInvalidError, 400],
+  [ReadCapError, 400],
+  [KeyUnwrapError, 403],
   [CapacityExceededError, 507],
   [ShardTooLargeError, 507],
 ];

@@ -45,7 +45,10 @@ async function* requestBody(request: IncomingMessage): AsyncGenerator<Uint8Array
 export interface ApiServices {
   /** Largest object accepted: an upload announcing more is refused before it is read. */
   readonly maxObjectBytes: number;
-  readonly objects: Pick<ObjectService, 'put' | 'putBatch' | 'manifest' | 'read' | 'delete' | 'health'>;
+  readonly objects: Pick<
+    ObjectService,
+    'put' | 'putBatch' | 'open' | 'describe' | 'read' | 'delete' | 'health' | 'readCap' | 'owner'
+  >;
   readonly manifests: Pick<ManifestDirectory, 'list'>;
   readonly status: Pick<StatusService, 'status'>;
   /** Absent on a node without `--semantic`. */
@@ -70,6 +73,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
         }
         return node.objects.put(requestBody(request), {
           ...(name === undefined ? {} : { name }),
+          ...(flagParam(url, 'public') ? { public: true } : {}),
           ...(Number.isSafeInteger(length) && length >= 0 ? { sizeHint: length } : {}),
         });
       },
@@ -93,7 +97,14 @@ export function nodeRoutes(node: ApiServices): Route[] {
         return { objects: await node.objects.putBatch(items) };
       },
     },
-    { method: 'GET', path: '/v1/objects', handler: async () => ({ objects: await node.manifests.list() }) },
+    {
+      method: 'GET',
+      path: '/v1/objects',
+      handler: async () => ({
+        owner: node.objects.owner,
+        objects: await node.manifests.list(1000, node.objects.owner),
+      }),
+    },
     {
       method: 'POST',
       path: '/v1/search',
@@ -122,7 +133,19 @@ export function nodeRoutes(node: ApiServices): Route[] {
     {
       method: 'GET',
       path: '/v1/objects/:id/manifest',
-      handler: async (_q, _r, params) => node.objects.manifest(objectIdParam(params.id!)),
+      handler: async (_q, _r, params) => {
+        const id = objectIdParam(params.id!);
+        const { record, manifest } = await node.objects.describe(id);
+        return { id, ...manifest, descriptor: record.descriptor, receipts: record.receipts };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/objects/:id/cap',
+      handler: async (_q, _r, params) => {
+        const id = objectIdParam(params.id!);
+        return { id, readCap: await node.objects.readCap(id) };
+      },
     },
     {
       method: 'GET',
@@ -163,12 +186,15 @@ async function sendObject(
   withBody: boolean,
 ): Promise<typeof handled> {
   const id = objectIdParam(rawId);
-  const manifest = await node.objects.manifest(id);
+  const cap = request.headers['x-trinity-read-cap'];
+  if (Array.isArray(cap)) throw new BadRequestError('one x-trinity-read-cap header at most');
+  const manifest = await node.objects.open(id, cap);
   const validators = { etag: `"${id}"`, lastModifiedMs: manifest.createdAtMs };
   const headers: Record<string, string | number> = {
     etag: validators.etag,
     'last-modified': httpDate(validators.lastModifiedMs),
     'accept-ranges': 'bytes',
+    'x-trinity-encrypted': manifest.encrypted ? 'true' : 'false',
     ...(manifest.name === undefined ? {} : { 'x-trinity-name': encodeURIComponent(manifest.name) }),
   };
   const precondition = evaluatePreconditions(request.headers, validators);
@@ -218,6 +244,14 @@ async function sendObject(
 
 /** Largest query file a search takes. */
 const searchQueryBytesMax = 64 * 1024 * 1024;
+
+/** A boolean query flag: present as `1`/`true` (or empty) means on. */
+function flagParam(url: URL, name: string): boolean {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '0' || raw === 'false') return false;
+  if (raw === '' || raw === '1' || raw === 'true') return true;
+  throw new BadRequestError(`${name} must be 1 or 0`);
+}
 
 function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
   const raw = url.searchParams.get(name);

@@ -7,6 +7,7 @@ import type { NodeConfig } from '../config/config.js';
 import { nodeRoutes } from '../http/routes.js';
 import { type ApiServer, apiServer } from '../http/server.js';
 import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
+import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { type Geography, geography } from '../services/geography/geography.js';
@@ -25,7 +26,7 @@ import {
   semanticDims,
   semanticService,
 } from '../services/semantic/semantic-service.js';
-import { type ShardTransfer, shardTransfer } from '../services/shards/shard-service.js';
+import { type ShardTransfer, StagingLedger, shardTransfer } from '../services/shards/shard-service.js';
 import { type StatusService, statusService } from '../services/status/status-service.js';
 import { TrafficMeter } from '../services/status/traffic.js';
 import { type Telemetry, telemetry } from '../services/telemetry/telemetry.js';
@@ -33,6 +34,7 @@ import { type TxService, txService } from '../services/tx/tx-service.js';
 import { type Startable, startAll, stopAll } from '../startable.js';
 import { lockDataDir } from '../stores/data-dir-lock.js';
 import { loadOrCreateIdentity } from '../stores/identity.js';
+import { loadOrCreateOwnerKey, type OwnerKey } from '../stores/owner-key.js';
 import { ReadyFileStore } from '../stores/ready-file.js';
 import { SemanticIndexFile } from '../stores/semantic-index-file.js';
 import { StagedManifests } from '../stores/staged-manifests.js';
@@ -67,6 +69,8 @@ interface Foundation {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
+  readonly signer: NodeSigner;
+  readonly owner: OwnerKey;
   readonly unlock: () => Promise<void>;
 }
 
@@ -96,6 +100,8 @@ export class TrinityNode {
   readonly status: StatusService;
   readonly telemetry: Telemetry;
   readonly api: ApiServer;
+  /** The owner this node acts for (hex Ed25519 public key). */
+  readonly owner: string;
   readonly #ready: ReadyFileStore;
   readonly #unlock: () => Promise<void>;
   readonly #network: Startable;
@@ -164,10 +170,24 @@ export class TrinityNode {
         },
       },
     }));
-    const transfer = (this.transfer = shardTransfer({ selfId })({ store, manifests, rpc, server }));
+    const { signer, owner } = f;
+    this.owner = owner.publicKey;
+    const staging = new StagingLedger(config.trust.peerStagedBytesMax);
+    const transfer = (this.transfer = shardTransfer({ selfId })({
+      store,
+      manifests,
+      signer,
+      staging,
+      rpc,
+      server,
+      clock,
+    }));
     const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
       manifests,
       stagedManifests,
+      store,
+      signer,
+      staging,
       rpc,
       server,
       membership: peers,
@@ -184,6 +204,7 @@ export class TrinityNode {
       store,
       manifests,
       stagedManifests,
+      staging,
       rpc,
       server,
       clock,
@@ -200,6 +221,9 @@ export class TrinityNode {
       maxObjectBytes: config.limits.maxObjectBytes,
       maxStripesInFlight: config.limits.maxStripesInFlight,
       hedgeAfterMs: tunables.hedgeAfterMs,
+      segmentBytes: config.trust.segmentBytes,
+      tombstoneRetentionMs: config.trust.tombstoneRetentionMs,
+      intentLifetimeMs: config.trust.intentLifetimeMs,
     })({
       store,
       transfer,
@@ -207,6 +231,7 @@ export class TrinityNode {
       nodes: peers,
       placement: geo,
       transactions: tx,
+      owner,
       random: f.options.random ?? { bytes: randomBytes },
       clock,
       logger: log('objects'),
@@ -308,6 +333,9 @@ export class TrinityNode {
       });
       const manifests = await ManifestStore.open(join(config.dataDir, 'manifests'), { fsync: config.fsync });
       const privateKey = await loadOrCreateIdentity(config.dataDir);
+      const owner = await loadOrCreateOwnerKey(
+        config.trust.ownerKeyFile ?? join(config.dataDir, 'owner.key'),
+      );
       const libp2p = await createNetwork({
         privateKey,
         host: config.listen.host,
@@ -316,7 +344,8 @@ export class TrinityNode {
         validateRecord: validateManifestRecord,
         selectRecord: selectManifestRecord,
       });
-      return new TrinityNode({ config, logger, options, store, manifests, libp2p, unlock });
+      const signer = nodeSigner(privateKey, libp2p.peerId.toString());
+      return new TrinityNode({ config, logger, options, store, manifests, libp2p, signer, owner, unlock });
     } catch (error) {
       await unlock();
       throw error;

@@ -1,13 +1,14 @@
 import type { Stream } from '@libp2p/interface';
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils';
 import { hashHexPattern, txIdPattern } from '@trinity/core';
+import { manifestLimits } from '@trinity/storage';
 import { z } from 'zod';
 import { ProtocolError } from '../errors.js';
 
 /** Versioned protocol ids: a breaking change to a message set gets a new id, served beside the old. */
 export const PROTOCOLS = {
-  shard: '/trinity/shard/1.0.0',
-  manifest: '/trinity/manifest/1.0.0',
+  shard: '/trinity/shard/2.0.0',
+  manifest: '/trinity/manifest/2.0.0',
   info: '/trinity/info/1.0.0',
   tx: '/trinity/tx/1.0.0',
   semantic: '/trinity/semantic/1.0.0',
@@ -27,29 +28,59 @@ export const hashesPerRequestMax = 4096;
 export const hexHash = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
 const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characters');
 
+/**
+ * Who may call what (every handler checks it):
+ * - `stage`: anyone, for a transaction whose put intent the intent's owner signed and that names this
+ *   node for this shard; bounded by the per-peer staged-bytes quota.
+ * - `store` (repair): anyone, for a shard of an object whose owner-signed descriptor this node holds,
+ *   at the position the descriptor names; the reply is this node's signed receipt.
+ * - `fetch` / `has`: anyone (shards are ciphertext unless the owner stored the object public).
+ * - `unstage`: only the peer that staged the transaction.
+ * Deleting takes the owner's tombstone: see the manifest protocol.
+ */
 export const shardRequestSchema = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('stage'),
+      hash: hexHash,
+      size: z.number().int().min(0).max(shardBytesMax),
+      txId,
+      /** The owner's signed put intent (checked by authorizeStore). */
+      intent: z.unknown(),
+    })
+    .strict(),
   z
     .object({
       op: z.literal('store'),
       hash: hexHash,
       size: z.number().int().min(0).max(shardBytesMax),
-      txId: txId.optional(),
-      fencingToken: z.number().int().min(0).optional(),
+      objectId: hexHash,
+      stripe: z.number().int().min(0).max(manifestLimits.maxStripes),
+      shard: z.number().int().min(0).max(manifestLimits.maxShardsPerStripe),
     })
     .strict(),
   z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
   z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
-  z.object({ op: z.literal('delete'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
   /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
   z.object({ op: z.literal('unstage'), txId }).strict(),
 ]);
 export type ShardRequest = z.infer<typeof shardRequestSchema>;
 
+/**
+ * Object records (descriptor + holder receipts). Who may call what:
+ * - `put` (a record): anyone; the descriptor must verify and not be deleted, receipts that fail are dropped.
+ * - `get`: anyone.
+ * - `delete` (a delete record): only with the owner's tombstone for that descriptor.
+ * - `stage`: only the peer that staged the transaction's shards, with a descriptor signed by the
+ *   owner of the transaction's put intents; the reply is this node's receipts for its shards.
+ */
 export const manifestRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('put'), size: z.number().int().min(1).max(manifestBytesMax) }).strict(),
   z.object({ op: z.literal('get'), id: hexHash }).strict(),
-  z.object({ op: z.literal('delete'), id: hexHash }).strict(),
-  /** A manifest that becomes visible only if transaction `txId` commits. */
+  z
+    .object({ op: z.literal('delete'), id: hexHash, size: z.number().int().min(1).max(manifestBytesMax) })
+    .strict(),
+  /** A descriptor that becomes visible only if transaction `txId` commits. */
   z
     .object({
       op: z.literal('stage'),

@@ -2,10 +2,10 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isHashHex, isTxIdHex } from '@trinity/core';
 import { writeFileAtomic } from '@trinity/core/fs';
-import { assertTxId, decodeManifest } from '@trinity/storage';
+import { assertTxId } from '@trinity/storage';
 
 /**
- * Manifests staged by a transaction, kept beside the ManifestStore until the transaction ends:
+ * Object records staged by a transaction, kept beside the ManifestStore until the transaction ends:
  * `<dir>/<txId>/<object id>`. Only a commit moves them into the ManifestStore; an abort drops them.
  * The one place that touches those files: the manifest service stages into it, the tx service
  * commits, aborts and collects orphans from it.
@@ -17,10 +17,13 @@ export class StagedManifests {
     this.#dir = dir;
   }
 
-  /** Writes a manifest staged for `txId` (visible only if the transaction commits). */
+  /**
+   * Writes an object record (checked by the caller) staged for `txId`: visible only if the
+   * transaction commits, and checked again then.
+   */
   async stage(txId: string, id: string, bytes: Uint8Array): Promise<void> {
     assertTxId(txId);
-    decodeManifest(bytes, id);
+    if (!isHashHex(id)) throw new TypeError('object id must be 64 lower-case hex characters');
     const dir = join(this.#dir, txId);
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, id), bytes);

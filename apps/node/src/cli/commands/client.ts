@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { isHashHex } from '@trinity/core';
+import { decodeReadCap, isHashHex, readCapPrefix } from '@trinity/core';
 import { batchContentType, batchHeader } from '../../http/batch-body.js';
 import { ApiError, CliError, ExitCode, exitCodeOfStatus, UsageError } from '../errors.js';
 import { formatBytes, ProgressBar } from '../progress.js';
@@ -18,7 +18,9 @@ network unavailable.
 /** Each client command's --help page, with examples. */
 export const clientHelps: Record<string, string> = {
   put: `Usage:
-  trinity put FILE [--name NAME] [--api URL]      store a file; prints its object id
+  trinity put FILE [--name NAME] [--public] [--api URL]
+                                                  store a file, encrypted for the node's owner (--public:
+                                                  in plaintext, on purpose); prints its object id
   trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none;
                                                   prints "ID  FILE" per file
 
@@ -29,8 +31,10 @@ Examples:
 
 ${apiNote}`,
   get: `Usage:
-  trinity get ID [-o FILE] [--api URL]   read an object: to stdout, or to FILE with -o (written whole or
-                                         not at all: a failed read leaves no partial file)
+  trinity get ID|READCAP [-o FILE] [--api URL]
+      read an object: to stdout, or to FILE with -o (written whole or not at all: a failed read
+      leaves no partial file). Another owner's encrypted object needs its read capability
+      ("trinity share ID" prints it).
 
 Examples:
   trinity get 3f5a…e1 -o copy.jpg
@@ -42,6 +46,14 @@ ${apiNote}`,
 
 Example:
   trinity rm 3f5a…e1
+
+${apiNote}`,
+  share: `Usage:
+  trinity share ID [--api URL]   print the object's read capability (its id and key): anyone who
+                                 holds it can read the object through any node
+
+Example:
+  CAP=$(pnpm -s trinity share 3f5a…e1); trinity get "$CAP" --api http://127.0.0.1:7071
 
 ${apiNote}`,
   ls: `Usage:
@@ -73,6 +85,7 @@ const flags = {
   name: { type: 'string' },
   output: { type: 'string', short: 'o' },
   atomic: { type: 'boolean' },
+  public: { type: 'boolean' },
   top: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -118,7 +131,12 @@ function objectId(positionals: string[]): string {
   return id;
 }
 
-async function put(api: string, file: string | undefined, name: string | undefined): Promise<void> {
+async function put(
+  api: string,
+  file: string | undefined,
+  name: string | undefined,
+  isPublic: boolean,
+): Promise<void> {
   if (file === undefined) throw new UsageError('a file to store is required');
   const info = await stat(file).catch(() => {
     throw new CliError('CLI_READ', `cannot read ${file}`, ExitCode.failure);
@@ -133,7 +151,7 @@ async function put(api: string, file: string | undefined, name: string | undefin
       },
     }),
   );
-  const query = new URLSearchParams({ name: name ?? basename(file) });
+  const query = new URLSearchParams({ name: name ?? basename(file), ...(isPublic ? { public: '1' } : {}) });
   const response = await call(`${api}/v1/objects?${query}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(info.size) },
@@ -178,8 +196,27 @@ async function putAtomic(api: string, files: string[]): Promise<void> {
   for (const [i, object] of result.objects.entries()) process.stdout.write(`${object.id}  ${files[i]}\n`);
 }
 
-async function get(api: string, id: string, output: string | undefined): Promise<void> {
-  const response = await call(`${api}/v1/objects/${id}`);
+/** An object id, or a read capability (which names its object). */
+function objectOrCap(positionals: string[]): { id: string; cap?: string } {
+  const first = positionals[0];
+  if (first?.startsWith(readCapPrefix)) {
+    try {
+      return { id: decodeReadCap(first).objectId, cap: first };
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return { id: objectId(positionals) };
+}
+
+async function get(
+  api: string,
+  object: { id: string; cap?: string },
+  output: string | undefined,
+): Promise<void> {
+  const response = await call(`${api}/v1/objects/${object.id}`, {
+    headers: object.cap === undefined ? {} : { 'x-trinity-read-cap': object.cap },
+  });
   const total = Number(response.headers.get('content-length') ?? Number.NaN);
   const bar = new ProgressBar(
     'get',
@@ -222,7 +259,7 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
     process.stdout.write(clientHelps[command] ?? '');
     return 0;
   }
-  const arity: Record<string, number> = { get: 1, rm: 1, ls: 0, status: 0, search: 1 };
+  const arity: Record<string, number> = { get: 1, rm: 1, ls: 0, status: 0, search: 1, share: 1 };
   if (arity[command] !== undefined) noExtraArguments(command, positionals, arity[command]);
   const api = apiBase(values.api);
   switch (command) {
@@ -230,11 +267,17 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
       if (values.atomic) await putAtomic(api, positionals);
       else if (positionals.length > 1)
         throw new UsageError('put takes one file; use --atomic to store several as one transaction');
-      else await put(api, positionals[0], values.name);
+      else await put(api, positionals[0], values.name, values.public === true);
       return 0;
     case 'get':
-      await get(api, objectId(positionals), values.output);
+      await get(api, objectOrCap(positionals), values.output);
       return 0;
+    case 'share': {
+      const id = objectId(positionals);
+      const { readCap } = (await (await call(`${api}/v1/objects/${id}/cap`)).json()) as { readCap: string };
+      process.stdout.write(`${readCap}\n`);
+      return 0;
+    }
     case 'rm': {
       const id = objectId(positionals);
       await call(`${api}/v1/objects/${id}`, { method: 'DELETE' });

@@ -41,7 +41,9 @@ async function demo(devnet: Devnet): Promise<void> {
   if (!put.ok) throw new Error(`demo put failed: ${await put.text()}`);
   const { id } = (await put.json()) as { id: string };
   const putMs = performance.now() - started;
-  const back = Buffer.from(await (await fetch(`${reader}/v1/objects/${id}`)).arrayBuffer());
+  const got = await fetch(`${reader}/v1/objects/${id}`);
+  if (!got.ok) throw new Error(`demo get failed: ${await got.text()}`);
+  const back = Buffer.from(await got.arrayBuffer());
   const getMs = performance.now() - started - putMs;
   if (!back.equals(data)) throw new Error('demo get returned different bytes');
   console.log(`\ndemo: stored ${formatBytes(data.length)} through node 0 in ${putMs.toFixed(0)} ms`);

@@ -24,7 +24,9 @@ Starts a storage node in the foreground. Options override the config file.
   --no-region-topology        spread shards over distinct nodes and read by RTT instead
   --prometheus-http           serve Prometheus metrics over HTTP
   --prometheus-http-port P    port of the metrics endpoint (default 9464)
-  --semantic                  fingerprint stored shards into the semantic index
+  --semantic                  fingerprint shards of public objects into the semantic index
+  --owner-key FILE            the owner key this node acts for (default <data-dir>/owner.key,
+                              created at first start; see "trinity keygen")
   --exit-with-parent          stop when the parent process (TRINITY_PARENT_PID, else the one that
                               started this) goes away; used by devnet
   -h, --help                  this help
@@ -46,6 +48,7 @@ export function flagsToConfig(
     logLevel: str('log-level'),
     regionTopology: values['no-region-topology'] ? false : values['region-topology'],
     semantic: values.semantic,
+    trust: { ownerKeyFile: str('owner-key') },
     prometheus:
       values['prometheus-http'] || prometheusPort !== undefined
         ? { enabled: true, ...(prometheusPort === undefined ? {} : { port: prometheusPort }) }
@@ -69,6 +72,7 @@ export const nodeFlags = {
   'prometheus-http': { type: 'boolean' },
   'prometheus-http-port': { type: 'string' },
   semantic: { type: 'boolean' },
+  'owner-key': { type: 'string' },
   'exit-with-parent': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -1,21 +1,41 @@
-import { bytesToUtf8, type Clock, isHashHex, type Logger, utf8ToBytes } from '@trinity/core';
 import {
-  decodeManifest,
-  encodeManifest,
-  type Manifest,
+  bytesToUtf8,
+  type Clock,
+  decryptedSize,
+  isHashHex,
+  type Logger,
+  toHex,
+  utf8ToBytes,
+} from '@trinity/core';
+import {
+  checkSignedDescriptor,
   type ManifestStore,
-  objectId,
+  type ShardStore,
+  type SignedDescriptor,
+  type SignedReceipt,
+  signReceipt,
 } from '@trinity/storage';
+import { ProtocolError } from '../../errors.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
+import { type NodeSigner, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { type ManifestRequest, manifestRequestSchema, PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { withTimeout } from '../../timers.js';
 import type { PeerList } from '../membership/membership.js';
+import {
+  type DeleteRecord,
+  decodeDeleteRecord,
+  decodeRecord,
+  encodeDeleteRecord,
+  encodeRecord,
+  isDeleteRecord,
+  type ObjectRecord,
+} from '../objects/object-record.js';
+import { deleteUnreferenced, ForbiddenError, type StagingLedger } from '../shards/shard-service.js';
 
 const dhtPrefix = '/trinity/';
-const tombstonePrefix = 'trinity-tombstone:';
 
 export function dhtKey(id: string): Uint8Array {
   return utf8ToBytes(`${dhtPrefix}${id}`);
@@ -29,39 +49,32 @@ function idFromKey(key: Uint8Array): string {
   return id;
 }
 
-function isTombstone(value: Uint8Array, id: string): boolean {
-  return value.length === tombstonePrefix.length + 64 && bytesToUtf8(value) === `${tombstonePrefix}${id}`;
-}
-
-/** Every manifest this node holds, one at a time; one that cannot be read is skipped (the store reports it). */
-export async function* localManifests(
-  manifests: ManifestStore,
-): AsyncGenerator<{ id: string; manifest: Manifest }> {
-  for (const id of await manifests.list()) {
-    const manifest = await manifests.get(id).catch(() => undefined);
-    if (manifest !== undefined) yield { id, manifest };
-  }
-}
-
-/** DHT validator for the /trinity/ namespace: a manifest whose object id is the key, or its tombstone. */
+/**
+ * DHT validator for the /trinity/ namespace: an object record whose descriptor verifies under its
+ * owner's key and hashes to the key's id, or a delete record whose tombstone that same owner signed.
+ * Nothing unsigned is accepted; the DHT has no clock of ours, so time checks use the wall clock.
+ */
 export function validateManifestRecord(key: Uint8Array, value: Uint8Array): void {
   const id = idFromKey(key);
-  if (isTombstone(value, id)) return;
-  decodeManifest(value, id);
+  if (isDeleteRecord(value)) decodeDeleteRecord(value, Date.now(), id);
+  else decodeRecord(value, Date.now(), id);
 }
 
-/** DHT selector: a tombstone beats any manifest; among manifests, the highest version wins. */
+/** DHT selector: the owner's delete beats any record; among records, the one with most valid receipts. */
 export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): number {
   const id = idFromKey(key);
   let best = 0;
-  let bestVersion = -1;
-  for (const [index, record] of records.entries()) {
-    if (isTombstone(record, id)) return index;
+  let bestReceipts = -1;
+  for (const [index, bytes] of records.entries()) {
     try {
-      const version = decodeManifest(record, id).version;
-      if (version > bestVersion) {
+      if (isDeleteRecord(bytes)) {
+        decodeDeleteRecord(bytes, Date.now(), id);
+        return index;
+      }
+      const receipts = decodeRecord(bytes, Date.now(), id).record.receipts.length;
+      if (receipts > bestReceipts) {
         best = index;
-        bestVersion = version;
+        bestReceipts = receipts;
       }
     } catch {
       // invalid records never win
@@ -70,21 +83,114 @@ export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): nu
   return best;
 }
 
-/** Serves /trinity/manifest/1.0.0: peers push manifests of objects whose shards they hold, and ask for them. */
-export function manifestHandler(manifests: ManifestStore, staged: StagedManifests) {
+export interface ManifestHandlerDeps {
+  readonly manifests: ManifestStore;
+  readonly stagedManifests: StagedManifests;
+  readonly store: ShardStore;
+  readonly signer: NodeSigner;
+  readonly staging: StagingLedger;
+  readonly clock: Clock;
+}
+
+/** This node's receipts for the shards of `descriptor` it has staged under `txId`. */
+export function stagedReceipts(
+  deps: Pick<ManifestHandlerDeps, 'store' | 'signer' | 'clock'>,
+  txId: string,
+  id: string,
+  descriptor: SignedDescriptor,
+): SignedReceipt[] {
+  const staged = new Set(deps.store.stagedShards(txId).map((hash) => toHex(hash)));
+  const storedAtMs = deps.clock.nowMs();
+  const receipts: SignedReceipt[] = [];
+  descriptor.stripes.forEach((stripe, s) => {
+    stripe.shards.forEach((shard, i) => {
+      if (staged.has(shard.hash)) {
+        receipts.push(
+          signReceipt(
+            { objectId: id, stripe: s, shard: i, shardHash: shard.hash, storedAtMs },
+            deps.signer.secretKey,
+          ),
+        );
+      }
+    });
+  });
+  return receipts;
+}
+
+/** Stages a checked descriptor with this node's receipts for `txId`; returns the receipts. */
+async function stageHere(
+  deps: ManifestHandlerDeps,
+  txId: string,
+  id: string,
+  descriptor: SignedDescriptor,
+): Promise<SignedReceipt[]> {
+  const receipts = stagedReceipts(deps, txId, id, descriptor);
+  await deps.stagedManifests.stage(txId, id, encodeRecord({ descriptor, receipts }));
+  return receipts;
+}
+
+/** This node's record of `id`, or undefined. */
+async function localRecord(manifests: ManifestStore, id: string): Promise<ObjectRecord | undefined> {
+  if (!(await manifests.hasDescriptor(id))) return undefined;
+  const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
+  if (descriptor === undefined) return undefined;
+  return { descriptor, receipts: await manifests.receipts(id) };
+}
+
+/** Applies an owner's delete here: tombstone first, then the object's shards no other object uses. */
+async function deleteHere(deps: ManifestHandlerDeps, record: DeleteRecord & { id: string }): Promise<void> {
+  await deps.manifests.deleteDescriptor(record.tombstone, deps.clock.nowMs(), record.descriptor);
+  const hashes = record.descriptor.stripes.flatMap((stripe) => stripe.shards.map((shard) => shard.hash));
+  await deleteUnreferenced(deps.store, deps.manifests, hashes);
+}
+
+/** Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. */
+export function manifestHandler(deps: ManifestHandlerDeps) {
+  const { manifests, clock } = deps;
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'put': {
-        const manifest = decodeManifest(await context.readBody(request.size));
-        return { value: await manifests.put(manifest) };
+        const { id, record } = decodeRecord(await context.readBody(request.size), clock.nowMs());
+        await manifests.putDescriptor(record.descriptor, clock.nowMs());
+        const added = await manifests.addReceipts(id, record.receipts, clock.nowMs());
+        return { value: { id, receiptsAdded: added.length } };
       }
-      case 'get':
-        return { body: encodeManifest(await manifests.get(request.id)) };
-      case 'delete':
-        return { value: await manifests.delete(request.id) };
-      case 'stage':
-        await staged.stage(request.txId, request.id, await context.readBody(request.size));
+      case 'get': {
+        const record = await localRecord(manifests, request.id);
+        if (record === undefined)
+          throw new ForbiddenError('OBJECT_NOT_HERE', `no record of ${request.id} here`);
+        return { body: encodeRecord(record) };
+      }
+      case 'delete': {
+        await deleteHere(
+          deps,
+          decodeDeleteRecord(await context.readBody(request.size), clock.nowMs(), request.id),
+        );
         return {};
+      }
+      case 'stage': {
+        const entry = deps.staging.get(request.txId);
+        if (entry === undefined || entry.peer !== context.peer) {
+          throw new ForbiddenError('TX_NOT_YOURS', `transaction ${request.txId} was not staged here by you`);
+        }
+        const body = await context.readBody(request.size);
+        let value: unknown;
+        try {
+          value = JSON.parse(bytesToUtf8(body));
+        } catch {
+          throw new ProtocolError('staged descriptor is not JSON');
+        }
+        const checked = checkSignedDescriptor(value, request.id);
+        if (!checked.ok)
+          throw new ForbiddenError('DESCRIPTOR_INVALID', `${checked.reason}: ${checked.message}`);
+        if (checked.value.descriptor.owner !== entry.owner) {
+          throw new ForbiddenError(
+            'DESCRIPTOR_INVALID',
+            "the descriptor is not signed by the put intents' owner",
+          );
+        }
+        return { value: await stageHere(deps, request.txId, request.id, checked.value.descriptor) };
+      }
     }
   };
 }
@@ -98,14 +204,11 @@ export interface ManifestDirectoryInit {
 /** The DHT as the manifest directory uses it. */
 export type ManifestDht = Pick<TrinityLibp2p['services']['dht'], 'get' | 'put'>;
 
-export interface ManifestDirectoryComponents {
-  readonly manifests: ManifestStore;
-  readonly stagedManifests: StagedManifests;
+export interface ManifestDirectoryComponents extends ManifestHandlerDeps {
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
   readonly membership: PeerList;
   readonly dht: ManifestDht;
-  readonly clock: Clock;
   readonly logger: Logger;
 }
 
@@ -113,8 +216,18 @@ export interface ManifestDirectoryComponents {
 export interface ObjectSummary {
   readonly id: string;
   readonly name?: string;
+  /** Bytes of the object as stored by its owner (plaintext). */
   readonly size: number;
   readonly createdAtMs: number;
+  readonly encrypted: boolean;
+  readonly owner: string;
+}
+
+/** The object's size as its owner stored it (before encryption). */
+export function plainSize(descriptor: SignedDescriptor): number {
+  return descriptor.encryption === undefined
+    ? descriptor.size
+    : Math.max(0, decryptedSize(descriptor.size, descriptor.encryption.segmentBytes));
 }
 
 /** The manifest service's factory: `manifestDirectory(init)(components)`. */
@@ -125,8 +238,9 @@ export function manifestDirectory(
 }
 
 /**
- * Where manifests live: in the local manifest store, on every node holding a shard of the object,
- * and in the DHT under /trinity/<object id>. Lookups try them in that order.
+ * Where object records live: in the local manifest store, on every node holding a shard of the
+ * object, and in the DHT under /trinity/<object id>. Lookups try them in that order; every copy
+ * is verified (owner signature, id, receipts) wherever it comes from.
  */
 export class ManifestDirectory implements Startable {
   readonly #init: ManifestDirectoryInit;
@@ -137,101 +251,119 @@ export class ManifestDirectory implements Startable {
     this.#deps = components;
   }
 
-  /** Serves /trinity/manifest/1.0.0. */
   async start(): Promise<void> {
-    const { server, manifests, stagedManifests } = this.#deps;
-    await server.handle(
-      PROTOCOLS.manifest,
-      manifestRequestSchema,
-      manifestHandler(manifests, stagedManifests),
-    );
+    await this.#deps.server.handle(PROTOCOLS.manifest, manifestRequestSchema, manifestHandler(this.#deps));
   }
 
   async stop(): Promise<void> {
     await this.#deps.server.unhandle(PROTOCOLS.manifest);
   }
 
-  /** The objects whose manifests this node holds, at most `limit`. */
-  async list(limit = 1000): Promise<ObjectSummary[]> {
+  /** The objects whose descriptors this node holds, at most `limit`; only `owner`'s when given. */
+  async list(limit = 1000, owner?: string): Promise<ObjectSummary[]> {
     const out: ObjectSummary[] = [];
-    for (const id of (await this.#deps.manifests.list()).slice(0, limit)) {
-      const manifest = await this.#deps.manifests.get(id);
+    for (const id of await this.#deps.manifests.listDescriptors()) {
+      if (out.length >= limit) break;
+      const d = await this.#deps.manifests.getDescriptor(id).catch(() => undefined);
+      if (d === undefined || (owner !== undefined && d.owner !== owner)) continue;
       out.push({
         id,
-        ...(manifest.name === undefined ? {} : { name: manifest.name }),
-        size: manifest.size,
-        createdAtMs: manifest.createdAtMs,
+        ...(d.name === undefined ? {} : { name: d.name }),
+        size: plainSize(d),
+        createdAtMs: d.createdAtMs,
+        encrypted: d.encryption !== undefined,
+        owner: d.owner,
       });
     }
     return out;
   }
 
-  /** Stages `manifest` on `node` for transaction `txId`: it appears there if the transaction commits. */
-  async stage(node: string, txId: string, manifest: Manifest): Promise<void> {
-    const bytes = encodeManifest(manifest);
-    const id = objectId(manifest);
-    if (node === this.#init.selfId) await this.#deps.stagedManifests.stage(txId, id, bytes);
-    else
-      await this.#deps.rpc.call(
-        node,
-        PROTOCOLS.manifest,
-        { op: 'stage', txId, id, size: bytes.length },
-        bytes,
-      );
-  }
-
-  /** Announces a committed manifest in the DHT (its holders already have it). */
-  async announce(manifest: Manifest): Promise<void> {
-    await this.#dhtPut(objectId(manifest), encodeManifest(manifest));
-  }
-
-  /** Stores the manifest here, on every holder, and in the DHT. Returns the object id. */
-  async publish(manifest: Manifest): Promise<string> {
-    const id = await this.#deps.manifests.put(manifest);
-    const bytes = encodeManifest(manifest);
-    const holders = new Set(
-      manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
+  /** Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged. */
+  async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<unknown[]> {
+    if (node === this.#init.selfId) return stageHere(this.#deps, txId, id, descriptor);
+    const bytes = utf8ToBytes(JSON.stringify(descriptor));
+    const reply = await this.#deps.rpc.call(
+      node,
+      PROTOCOLS.manifest,
+      { op: 'stage', txId, id, size: bytes.length },
+      bytes,
     );
-    holders.delete(this.#init.selfId);
+    return Array.isArray(reply.value) ? reply.value : [];
+  }
+
+  /**
+   * Publishes a record: stored here, sent to every node its receipts name (and `extra` nodes), and
+   * announced in the DHT. Each receiver checks it; holders that were unreachable learn it from peers.
+   */
+  async publish(id: string, record: ObjectRecord, extra: readonly string[] = []): Promise<void> {
+    const { manifests, clock } = this.#deps;
+    await manifests.putDescriptor(record.descriptor, clock.nowMs());
+    await manifests.addReceipts(id, record.receipts, clock.nowMs());
+    const full = (await localRecord(manifests, id)) ?? record;
+    const bytes = encodeRecord(full);
+    const nodes = new Set<string>(extra);
+    for (const receipt of full.receipts) {
+      const node = this.#peerOf(receipt.holder);
+      if (node !== undefined) nodes.add(node);
+    }
+    nodes.delete(this.#init.selfId);
     await Promise.allSettled(
-      [...holders].map((node) =>
+      [...nodes].map((node) =>
         this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes),
       ),
     );
-    await this.#dhtPut(id, bytes);
-    return id;
+    void this.#dhtPut(id, bytes);
   }
 
-  /** The manifest of `id`, or undefined when no copy can be found. */
-  async resolve(id: string): Promise<Manifest | undefined> {
-    if (await this.#deps.manifests.has(id)) return this.#deps.manifests.get(id);
-    const fromPeers = await this.#fromPeers(id);
-    if (fromPeers !== undefined) return fromPeers;
-    return this.#fromDht(id);
+  /** Sends a record to one node (before a repair stores a shard there). */
+  async sendRecord(node: string, record: ObjectRecord): Promise<void> {
+    if (node === this.#init.selfId) {
+      const { manifests, clock } = this.#deps;
+      await manifests.putDescriptor(record.descriptor, clock.nowMs());
+      return;
+    }
+    const bytes = encodeRecord(record);
+    await this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes);
   }
 
-  /** Removes the manifest here and on every holder, and tombstones it in the DHT. */
-  async unpublish(manifest: Manifest, id: string): Promise<void> {
-    const holders = new Set(
-      manifest.stripes.flatMap((s) => s.shards.flatMap((shard) => shard.holders.map((h) => h.nodeId))),
+  /** The record of `id`, verified, or undefined when no copy can be found. */
+  async resolve(id: string): Promise<ObjectRecord | undefined> {
+    const local = await localRecord(this.#deps.manifests, id);
+    if (local !== undefined) return local;
+    return (await this.#fromPeers(id)) ?? (await this.#fromDht(id));
+  }
+
+  /** Deletes on the owner's tombstone: here, on every peer, and in the DHT. */
+  async unpublish(record: DeleteRecord & { id: string }): Promise<{ peers: number; refused: number }> {
+    await deleteHere(this.#deps, record);
+    const bytes = encodeDeleteRecord(record);
+    const peers = this.#deps.membership.peers().map((peer) => peer.id);
+    const results = await Promise.allSettled(
+      peers.map((node) =>
+        this.#deps.rpc.call(
+          node,
+          PROTOCOLS.manifest,
+          { op: 'delete', id: record.id, size: bytes.length },
+          bytes,
+        ),
+      ),
     );
-    for (const peer of this.#deps.membership.peers()) holders.add(peer.id);
-    holders.delete(this.#init.selfId);
-    await this.#deps.manifests.delete(id);
-    await Promise.allSettled(
-      [...holders].map((node) => this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'delete', id })),
-    );
-    await this.#dhtPut(id, utf8ToBytes(`${tombstonePrefix}${id}`));
+    await this.#dhtPut(record.id, bytes);
+    return { peers: peers.length, refused: results.filter((r) => r.status === 'rejected').length };
   }
 
-  async #fromPeers(id: string): Promise<Manifest | undefined> {
+  #peerOf(holder: string): string | undefined {
+    return peerIdOfNodeKey(holder);
+  }
+
+  async #fromPeers(id: string): Promise<ObjectRecord | undefined> {
     const peers = this.#deps.membership.peers();
     if (peers.length === 0) return undefined;
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
       });
-      return decodeManifest(reply.body ?? new Uint8Array(0), id);
+      return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });
     try {
       return await Promise.any(attempts);
@@ -240,13 +372,13 @@ export class ManifestDirectory implements Startable {
     }
   }
 
-  async #fromDht(id: string): Promise<Manifest | undefined> {
+  async #fromDht(id: string): Promise<ObjectRecord | undefined> {
     try {
       return await withTimeout(this.#deps.clock, this.#init.dhtTimeoutMs, async (signal) => {
         for await (const event of this.#deps.dht.get(dhtKey(id), { signal })) {
           if (event.name !== 'VALUE') continue;
-          if (isTombstone(event.value, id)) return undefined;
-          return decodeManifest(event.value, id);
+          if (isDeleteRecord(event.value)) return undefined;
+          return decodeRecord(event.value, this.#deps.clock.nowMs(), id).record;
         }
         return undefined;
       });

@@ -1,28 +1,53 @@
 import {
   type Clock,
+  cipherRange,
+  createDecryptor,
+  createEncryptor,
+  DecryptionError,
+  decodeReadCap,
+  encodeReadCap,
+  encryptedSize,
   equalBytes,
   fromHex,
+  generateObjectKey,
   isHashHex,
   type Logger,
   type Random,
   sha256,
   toHex,
+  unwrapObjectKey,
+  wrapObjectKey,
 } from '@trinity/core';
 import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
-import { createManifest, type Manifest, objectId, type ShardStore } from '@trinity/storage';
+import {
+  type DescriptorInput,
+  descriptorId,
+  type Manifest,
+  merkleRoot,
+  type ShardStore,
+  type SignedDescriptor,
+  type SignedReceipt,
+  signDescriptor,
+  signPutIntent,
+  signTombstone,
+} from '@trinity/storage';
 import {
   BadRequestError,
+  NodeError,
   NotEnoughNodesError,
   ObjectNotFoundError,
   ObjectUnavailableError,
   PayloadTooLargeError,
 } from '../../errors.js';
+import { nodeKeyOfPeerId } from '../../p2p/node-keys.js';
+import type { OwnerKey } from '../../stores/owner-key.js';
 import { Repeater, sleep } from '../../timers.js';
 import type { NodeRef } from '../geography/placement.js';
-import type { ManifestDirectory } from '../manifests/manifest-service.js';
+import { type ManifestDirectory, plainSize } from '../manifests/manifest-service.js';
 import type { LiveNodes } from '../membership/membership.js';
-import type { ShardTransfer } from '../shards/shard-service.js';
+import { ForbiddenError, type ShardTransfer } from '../shards/shard-service.js';
 import { bundleHash, TransactionAbortedError, type Transactions } from '../tx/tx-service.js';
+import { manifestView, type ObjectRecord, validReceipts } from './object-record.js';
 
 export interface ErasureDefaults {
   readonly dataShards: number;
@@ -37,6 +62,12 @@ export interface ObjectServiceInit {
   readonly maxStripesInFlight: number;
   /** Milliseconds after which a slow shard read is hedged with a request to another holder. */
   readonly hedgeAfterMs: number;
+  /** Plaintext bytes per encrypted segment (AES-256-GCM STREAM, see @trinity/core). */
+  readonly segmentBytes: number;
+  /** How long nodes remember a delete (and refuse the object's descriptor). */
+  readonly tombstoneRetentionMs: number;
+  /** How long a put intent authorizes stores. */
+  readonly intentLifetimeMs: number;
 }
 
 /** Where shards go and whom to read them from (the geography service). */
@@ -54,11 +85,13 @@ export interface ObjectEvents {
 
 export interface ObjectServiceComponents {
   readonly store: ShardStore;
-  readonly transfer: Pick<ShardTransfer, 'store' | 'fetch' | 'has' | 'unstage' | 'delete' | 'heldCopies'>;
-  readonly directory: Pick<ManifestDirectory, 'stage' | 'announce' | 'publish' | 'resolve' | 'unpublish'>;
+  readonly transfer: Pick<ShardTransfer, 'stage' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
+  readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
   readonly transactions: Transactions;
+  /** The owner this node acts for: signs descriptors, intents and tombstones; unwraps object keys. */
+  readonly owner: OwnerKey;
   /** Transaction ids are drawn from it. */
   readonly random: Pick<Random, 'bytes'>;
   readonly clock: Clock;
@@ -84,6 +117,8 @@ export interface ObjectHealth {
 
 export interface PutOptions {
   readonly name?: string;
+  /** Store the bytes unencrypted, on purpose (default: encrypted with a fresh key). */
+  readonly public?: boolean;
   /** Called after each stripe is stored, with the object bytes stored so far. */
   readonly onProgress?: (bytes: number) => void;
 }
@@ -93,6 +128,21 @@ export interface BatchItem {
   readonly name?: string;
   /** The object's size when known up front (Content-Length): small objects then get small shards. */
   readonly sizeHint?: number;
+  readonly public?: boolean;
+}
+
+/** An object opened for reading: its verified record, its working view and (if encrypted) its key. */
+export interface ObjectHandle {
+  readonly id: string;
+  readonly descriptor: SignedDescriptor;
+  /** Stripes with the holders receipts prove: what the read and health paths use. */
+  readonly manifest: Manifest;
+  /** Bytes as the owner stored them. */
+  readonly size: number;
+  readonly name: string | undefined;
+  readonly createdAtMs: number;
+  readonly encrypted: boolean;
+  readonly key: Uint8Array | undefined;
 }
 
 /** Shard sizes are multiples of this (and at least this). */
@@ -117,19 +167,32 @@ export const batchObjectsMax = 64;
 
 export interface PutResult {
   readonly id: string;
+  /** Bytes as stored by the owner. */
   readonly size: number;
   readonly stripes: number;
+  readonly encrypted: boolean;
 }
 
 /** Tries to store one shard before the put fails: the placed node twice, then spares. */
 const storeAttemptsMax = 4;
 
-type StripeInput = Parameters<typeof createManifest>[0]['stripes'][number];
+type StripeInput = DescriptorInput['stripes'][number];
+
+/** The algorithm id the descriptor names for @trinity/core's segmented AES-256-GCM. */
+export const encryptionAlgorithm = 'aes-256-gcm/stream-v1';
+
+/** A wrong key or damaged ciphertext, as the API reports it. */
+function decryptionFailure(error: DecryptionError, id: string): NodeError {
+  if (error.code === 'DECRYPT_WRONG_KEY')
+    return new NodeError('WRONG_KEY', `the key does not open object ${id}`, 403);
+  return new NodeError('OBJECT_DAMAGED', `object ${id} failed authentication: ${error.message}`, 502);
+}
 
 /**
- * Objects over the network: put streams a body in, erasure-codes it stripe by stripe, stores each
- * stripe's shards on distinct nodes in parallel (several stripes in flight) and publishes the
- * manifest; get reads each stripe from the best k holders, hedging slow ones, and reconstructs.
+ * Objects over the network: put encrypts a body (unless public), erasure-codes it stripe by stripe,
+ * stages each stripe's shards on distinct nodes under the owner's signed put intents, signs the
+ * descriptor and commits it all by 2PC; get resolves the verified record, reads each stripe from the
+ * best k holders its receipts prove (hedging slow ones, finding lost shards by hash), and decrypts.
  */
 export class ObjectService {
   readonly #deps: ObjectServiceDeps;
@@ -140,9 +203,14 @@ export class ObjectService {
     this.#deps = { ...init, ...components };
   }
 
+  /** The owner this node acts for (hex public key). */
+  get owner(): string {
+    return this.#deps.owner.publicKey;
+  }
+
   /** How many shards of each stripe are held intact right now, asked of every live holder. */
   async health(id: string): Promise<ObjectHealth> {
-    const manifest = await this.manifest(id);
+    const { manifest } = await this.describe(id);
     const live = new Set(this.#deps.nodes.liveNodes().map((node) => node.id));
     const held = await this.#deps.transfer.heldCopies(manifest, (node) => live.has(node));
     // Counted per shard index: a stripe of a small object can hold the same (padding) shard twice.
@@ -165,46 +233,52 @@ export class ObjectService {
       source,
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.sizeHint === undefined ? {} : { sizeHint: options.sizeHint }),
+      ...(options.public === undefined ? {} : { public: options.public }),
     };
     const [result] = await this.putBatch([item], options);
     return result!;
   }
 
   /**
-   * Stores several objects as one transaction: every shard is staged on its holder under one txId,
-   * the manifests are staged beside them, and a two-phase commit over the holders (one participant
-   * per node: its whole bundle) makes all of it visible, or none of it.
+   * Stores several objects as one transaction: every shard is staged on its holder under one txId
+   * (each stage authorized by the owner's put intent), the signed descriptors are staged beside them
+   * (each holder answers with its receipts), and a two-phase commit over the holders (one
+   * participant per node: its whole bundle) makes all of it visible, or none of it.
    */
   async putBatch(
     items: AsyncIterable<BatchItem> | Iterable<BatchItem>,
     options: PutOptions = {},
   ): Promise<PutResult[]> {
     const txId = toHex(this.#deps.random.bytes(16));
-    // Node -> hashes staged there; the coordinator always keeps a copy of the manifests.
+    // Node -> hashes staged there; the coordinator always keeps a copy of the records.
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
-    const manifests: Manifest[] = [];
+    const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
     try {
       for await (const item of items) {
-        if (manifests.length >= batchObjectsMax)
+        if (objects.length >= batchObjectsMax)
           throw new BadRequestError(`a batch holds at most ${batchObjectsMax} objects`);
-        const manifest = await this.#upload(item, txId, staged, (bytes) =>
+        const descriptor = await this.#upload(item, txId, staged, (bytes) =>
           options.onProgress?.(bytesBefore + bytes),
         );
-        bytesBefore += manifest.size;
-        manifests.push(manifest);
+        bytesBefore += descriptor.size;
+        objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
       }
-      if (manifests.length === 0) throw new BadRequestError('a batch holds at least one object');
+      if (objects.length === 0) throw new BadRequestError('a batch holds at least one object');
       await Promise.all(
         [...staged.keys()].flatMap((node) =>
-          manifests.map((manifest) => this.#deps.directory.stage(node, txId, manifest)),
+          objects.map(async (object) => {
+            object.receipts.push(
+              ...(await this.#deps.directory.stage(node, txId, object.id, object.descriptor)),
+            );
+          }),
         ),
       );
     } catch (error) {
       await Promise.allSettled([...staged.keys()].map((node) => this.#deps.transfer.unstage(node, txId)));
       throw error;
     }
-    const ids = manifests.map((manifest) => objectId(manifest));
+    const ids = objects.map((object) => object.id);
     const participants = [...staged].map(([node, hashes]) => ({
       node,
       shardHash: bundleHash(txId, node, [...hashes], ids),
@@ -212,13 +286,22 @@ export class ObjectService {
     const result = await this.#deps.transactions.execute(txId, participants);
     if (result.outcome !== 'committed') throw new TransactionAbortedError(txId, result.reason);
     await this.#awaitApplied(staged);
-    // The holders have the manifests now; the DHT announcement only helps nodes that hold none.
-    for (const manifest of manifests) void this.#deps.directory.announce(manifest);
+    // Every holder gets every receipt, so any of them can answer a read with all the holders.
+    const nowMs = this.#deps.clock.nowMs();
+    await Promise.all(
+      objects.map((object) =>
+        this.#deps.directory.publish(object.id, {
+          descriptor: object.descriptor,
+          receipts: validReceipts(object.id, object.descriptor, object.receipts, nowMs),
+        }),
+      ),
+    );
     this.#deps.logger.info({ txId, objects: ids }, 'objects stored');
-    return manifests.map((manifest, i) => ({
-      id: ids[i]!,
-      size: manifest.size,
-      stripes: manifest.stripes.length,
+    return objects.map(({ id, descriptor }) => ({
+      id,
+      size: plainSize(descriptor),
+      stripes: descriptor.stripes.length,
+      encrypted: descriptor.encryption !== undefined,
     }));
   }
 
@@ -241,31 +324,48 @@ export class ObjectService {
     );
   }
 
-  /** Encodes one object and stages its shards on their holders under `txId`; returns its manifest. */
+  /**
+   * Encrypts (unless public) and encodes one object, stages its shards on their holders under
+   * `txId`, and returns its signed descriptor.
+   */
   async #upload(
     item: BatchItem,
     txId: string,
     staged: Map<string, Set<string>>,
     onProgress: (bytes: number) => void,
-  ): Promise<Manifest> {
+  ): Promise<SignedDescriptor> {
+    const { owner, segmentBytes } = this.#deps;
+    const key = item.public === true ? undefined : generateObjectKey();
+    const sizeHint =
+      item.sizeHint === undefined || key === undefined
+        ? item.sizeHint
+        : encryptedSize(item.sizeHint, segmentBytes);
     const erasure = {
       ...this.#deps.erasure,
-      shardBytes: shardBytesFor(item.sizeHint, this.#deps.erasure.dataShards, this.#deps.erasure.shardBytes),
+      shardBytes: shardBytesFor(sizeHint, this.#deps.erasure.dataShards, this.#deps.erasure.shardBytes),
     };
     const stripes: StripeInput[] = [];
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
     const uploadKey = `${txId}-${this.#uploads++}`;
+    const plain = this.#limit(item.source);
+    const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
     try {
-      for await (const stripe of encodeStripes(this.#limit(item.source), erasure)) {
+      for await (const stripe of encodeStripes(body, erasure)) {
         const nodes = this.#deps.nodes.liveNodes();
         const targets = this.#deps.placement.place(uploadKey, stripe.index, stripe.shards.length, nodes);
-        const entry: StripeInput = { dataBytes: stripe.dataBytes, shards: [] };
+        const entry: StripeInput = {
+          dataBytes: stripe.dataBytes,
+          shards: stripe.shards.map((shard, i) => ({
+            hash: toHex(stripe.hashes[i]!),
+            merkleRoot: toHex(merkleRoot(shard)),
+          })),
+        };
         stripes.push(entry);
         size += stripe.dataBytes;
         const bytesSoFar = size;
         await window.add(
-          this.#storeStripe(stripe, targets, nodes, entry, txId, staged).then(() => onProgress(bytesSoFar)),
+          this.#stageStripe(stripe, targets, nodes, txId, staged).then(() => onProgress(bytesSoFar)),
         );
       }
       await window.drain();
@@ -273,36 +373,146 @@ export class ObjectService {
       await window.settle();
       throw error;
     }
-    return createManifest({
-      ...(item.name === undefined ? {} : { name: item.name }),
-      size,
-      erasure,
-      stripes,
-      createdAtMs: this.#deps.clock.nowMs(),
-    });
+    const encryption =
+      key === undefined
+        ? undefined
+        : {
+            algorithm: encryptionAlgorithm,
+            segmentBytes,
+            wrappedKey: toHex(
+              await wrapObjectKey(key, {
+                ownerSecretKey: owner.secretKey,
+                context: fromHex(owner.publicKey),
+              }),
+            ),
+          };
+    return signDescriptor(
+      {
+        ...(item.name === undefined ? {} : { name: item.name }),
+        size,
+        createdAtMs: this.#deps.clock.nowMs(),
+        erasure,
+        ...(encryption === undefined ? {} : { encryption }),
+        stripes,
+      },
+      owner.secretKey,
+    );
   }
 
-  /** The manifest of `id`, or ObjectNotFoundError. */
-  async manifest(id: string): Promise<Manifest> {
+  /** The verified record of `id` and its working view, or ObjectNotFoundError. */
+  async describe(id: string): Promise<{ record: ObjectRecord; manifest: Manifest }> {
     if (!isHashHex(id)) throw new BadRequestError('object id must be 64 lower-case hex characters');
-    const manifest = await this.#deps.directory.resolve(id);
-    if (manifest === undefined) throw new ObjectNotFoundError(id);
-    return manifest;
+    const record = await this.#deps.directory.resolve(id);
+    if (record === undefined) throw new ObjectNotFoundError(id);
+    const regions = new Map(this.#deps.nodes.liveNodes().map((node) => [node.id, node.region]));
+    return { record, manifest: manifestView(record, (node) => regions.get(node)) };
   }
 
   /**
-   * The object's bytes in order, with up to maxStripesInFlight stripes fetched ahead. Each stripe
-   * comes as its data shards (trimmed to the stripe's bytes), not copied into one buffer. With a
-   * `range` (byte offsets `start` to `end`, both inclusive, within the object), only the stripes
-   * that hold those bytes are fetched, and only those bytes are yielded.
+   * Opens `id` for reading. An encrypted object needs its key: this node's owner unwraps it from
+   * the descriptor; anyone else passes the object's read capability (`readCap`).
    */
-  async *read(manifest: Manifest, range?: { start: number; end: number }): AsyncGenerator<Uint8Array> {
+  async open(id: string, readCap?: string): Promise<ObjectHandle> {
+    const { record, manifest } = await this.describe(id);
+    const { descriptor } = record;
+    let key: Uint8Array | undefined;
+    if (descriptor.encryption !== undefined) {
+      if (readCap !== undefined) {
+        const cap = decodeReadCap(readCap);
+        if (cap.objectId !== id)
+          throw new BadRequestError(`the read capability is for object ${cap.objectId}`);
+        key = cap.key;
+      } else if (descriptor.owner === this.#deps.owner.publicKey) {
+        key = await unwrapObjectKey(fromHex(descriptor.encryption.wrappedKey), {
+          ownerSecretKey: this.#deps.owner.secretKey,
+          context: fromHex(descriptor.owner),
+        });
+      } else {
+        throw new ForbiddenError(
+          'KEY_REQUIRED',
+          `object ${id} is encrypted for another owner: read it with its read capability`,
+        );
+      }
+    }
+    return {
+      id,
+      descriptor,
+      manifest,
+      size: plainSize(descriptor),
+      name: descriptor.name,
+      createdAtMs: descriptor.createdAtMs,
+      encrypted: descriptor.encryption !== undefined,
+      key,
+    };
+  }
+
+  /** The read capability of one of this owner's objects: its id and key, for anyone to read it. */
+  async readCap(id: string): Promise<string> {
+    const handle = await this.open(id);
+    if (handle.key === undefined)
+      throw new BadRequestError(`object ${id} is public: its id is enough to read it`);
+    return encodeReadCap({ objectId: id, key: handle.key });
+  }
+
+  /**
+   * The object's bytes in order (decrypted), with stripes fetched ahead. With a `range` (offsets
+   * `start` to `end`, both inclusive, within the object), only the stripes (and, for an encrypted
+   * object, the segments) holding those bytes are fetched and opened.
+   */
+  async *read(handle: ObjectHandle, range?: { start: number; end: number }): AsyncGenerator<Uint8Array> {
     const start = range?.start ?? 0;
-    const end = range?.end ?? manifest.size - 1; // inclusive
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end >= manifest.size) {
-      throw new BadRequestError(`byte range ${start}-${end} is outside the object's ${manifest.size} bytes`);
+    const end = range?.end ?? handle.size - 1; // inclusive
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end >= handle.size) {
+      if (handle.size === 0 && range === undefined) return;
+      throw new BadRequestError(`byte range ${start}-${end} is outside the object's ${handle.size} bytes`);
     }
     if (end < start) return;
+    const { encryption } = handle.descriptor;
+    if (encryption === undefined || handle.key === undefined) {
+      yield* this.#readStored(handle.manifest, start, end);
+      return;
+    }
+    const span = cipherRange(start, end, handle.size, encryption.segmentBytes);
+    const decryptor = await createDecryptor({
+      key: handle.key,
+      segmentBytesMax: encryption.segmentBytes,
+      firstSegment: span.firstSegment,
+      endsAtFinal: span.endsAtFinal,
+    });
+    let skip = span.skip;
+    let left = span.length;
+    const emit = function* (pieces: Uint8Array[]) {
+      for (const piece of pieces) {
+        if (left <= 0) return;
+        if (skip >= piece.length) {
+          skip -= piece.length;
+          continue;
+        }
+        const out = piece.subarray(skip, Math.min(piece.length, skip + left));
+        skip = 0;
+        left -= out.length;
+        yield out;
+      }
+    };
+    try {
+      const headerBytes = 32;
+      const chunks =
+        span.cipherStart === headerBytes
+          ? this.#readStored(handle.manifest, 0, span.cipherEnd)
+          : concatStreams(
+              this.#readStored(handle.manifest, 0, headerBytes - 1),
+              this.#readStored(handle.manifest, span.cipherStart, span.cipherEnd),
+            );
+      for await (const chunk of chunks) yield* emit(await decryptor.update(chunk));
+      yield* emit(await decryptor.final());
+    } catch (error) {
+      if (error instanceof DecryptionError) throw decryptionFailure(error, handle.id);
+      throw error;
+    }
+  }
+
+  /** The stored bytes [start, end] (inclusive) of the object, stripe by stripe, with read-ahead. */
+  async *#readStored(manifest: Manifest, start: number, end: number): AsyncGenerator<Uint8Array> {
     // Stripes are independent units: find the first one holding `start` and the last holding `end`.
     let first = 0;
     let firstOffset = 0; // the object offset of stripe `first`'s first byte
@@ -340,24 +550,22 @@ export class ObjectService {
     }
   }
 
+  /**
+   * Deletes one of this owner's objects: a tombstone signed by the owner goes to every node (each
+   * checks it against the descriptor, remembers it, and drops the object's shards) and the DHT.
+   */
   async delete(id: string): Promise<void> {
-    const manifest = await this.manifest(id);
-    const byNode = new Map<string, Uint8Array[]>();
-    for (const stripe of manifest.stripes) {
-      for (const shard of stripe.shards) {
-        for (const holder of shard.holders) {
-          const list = byNode.get(holder.nodeId) ?? [];
-          list.push(fromHex(shard.hash));
-          byNode.set(holder.nodeId, list);
-        }
-      }
+    const { record } = await this.describe(id);
+    const { owner, clock } = this.#deps;
+    if (record.descriptor.owner !== owner.publicKey) {
+      throw new ForbiddenError('NOT_OWNER', `object ${id} belongs to another owner`);
     }
-    await this.#deps.directory.unpublish(manifest, id);
-    const results = await Promise.allSettled(
-      [...byNode].map(([node, hashes]) => this.#deps.transfer.delete(node, hashes)),
+    const tombstone = signTombstone(
+      { objectId: id, deletedAtMs: clock.nowMs(), retentionMs: this.#deps.tombstoneRetentionMs },
+      owner.secretKey,
     );
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    this.#deps.logger.info({ id, holders: byNode.size, unreachable: failed }, 'object deleted');
+    const result = await this.#deps.directory.unpublish({ id, tombstone, descriptor: record.descriptor });
+    this.#deps.logger.info({ id, ...result }, 'object deleted');
   }
 
   /** Fetches any k valid shards of one stripe and returns its data bytes. */
@@ -373,11 +581,25 @@ export class ObjectService {
     return out;
   }
 
-  /** Fetches any k valid shards of one stripe; its data bytes are the returned parts in order. */
+  /**
+   * Fetches any k valid shards of one stripe; its data bytes are the returned parts in order. When
+   * the holders the receipts name cannot give k, the stripe's shards are looked for by hash on
+   * every live node.
+   */
   async fetchStripeParts(manifest: Manifest, stripeIndex: number): Promise<Uint8Array[]> {
     const stripe = manifest.stripes[stripeIndex]!;
     const { dataShards, parityShards } = manifest.erasure;
-    const shards = await new StripeFetch(this.#deps, manifest, stripeIndex).run();
+    let shards: (Uint8Array | null)[];
+    try {
+      shards = await new StripeFetch(this.#deps, manifest, stripeIndex).run();
+    } catch (error) {
+      if (!(error instanceof ObjectUnavailableError)) throw error;
+      shards = await new StripeFetch(
+        this.#deps,
+        await this.#findByHash(manifest, stripeIndex),
+        stripeIndex,
+      ).run();
+    }
     let dataComplete = true;
     for (let i = 0; i < dataShards; i++) if (shards[i] === null) dataComplete = false;
     if (!dataComplete) this.#encoder(dataShards, parityShards).reconstructData(shards);
@@ -396,6 +618,27 @@ export class ObjectService {
     return parts;
   }
 
+  /** The manifest with stripe `stripeIndex`'s holders replaced by every live node that has its shards. */
+  async #findByHash(manifest: Manifest, stripeIndex: number): Promise<Manifest> {
+    const stripe = manifest.stripes[stripeIndex]!;
+    const hashes = stripe.shards.map((shard) => fromHex(shard.hash));
+    const found = stripe.shards.map(() => [] as { nodeId: string; region: string }[]);
+    await Promise.allSettled(
+      this.#deps.nodes.liveNodes().map(async (node) => {
+        const held = await this.#deps.transfer.has(node.id, hashes);
+        held.forEach((yes, i) => {
+          if (yes) found[i]!.push({ nodeId: node.id, region: node.region ?? 'unknown' });
+        });
+      }),
+    );
+    const stripes = manifest.stripes.slice();
+    stripes[stripeIndex] = {
+      dataBytes: stripe.dataBytes,
+      shards: stripe.shards.map((shard, i) => ({ hash: shard.hash, holders: found[i]! })),
+    };
+    return { ...manifest, stripes };
+  }
+
   #encoder(dataShards: number, parityShards: number): Encoder {
     const key = `${dataShards}+${parityShards}`;
     let encoder = this.#encoders.get(key);
@@ -406,27 +649,56 @@ export class ObjectService {
     return encoder;
   }
 
-  async #storeStripe(
+  /** A put intent, signed by the owner, for `shards` (hash -> node ids) under `txId`. */
+  #intent(txId: string, shards: Map<string, Set<string>>) {
+    const nowMs = this.#deps.clock.nowMs();
+    return signPutIntent(
+      {
+        txId,
+        createdAtMs: nowMs,
+        expiresAtMs: nowMs + this.#deps.intentLifetimeMs,
+        shards: [...shards].map(([shardHash, nodes]) => ({
+          shardHash,
+          holders: [...nodes].map((node) => {
+            const key = nodeKeyOfPeerId(node);
+            if (key === undefined) throw new NotEnoughNodesError(`node ${node} has no Ed25519 key`);
+            return key;
+          }),
+        })),
+      },
+      this.#deps.owner.secretKey,
+    );
+  }
+
+  async #stageStripe(
     stripe: { index: number; shards: Uint8Array[]; hashes: Uint8Array[] },
     targets: readonly string[],
     nodes: readonly NodeRef[],
-    entry: StripeInput,
     txId: string,
     staged: Map<string, Set<string>>,
   ): Promise<void> {
     const used = new Set(targets);
-    const regionOf = new Map(nodes.map((node) => [node.id, node.region]));
-    const holders = await Promise.all(
+    // One intent for the stripe as placed (a small object's padding shards can repeat a hash).
+    const placed = new Map<string, Set<string>>();
+    stripe.hashes.forEach((hash, i) => {
+      const hex = toHex(hash);
+      const set = placed.get(hex) ?? new Set<string>();
+      set.add(targets[i]!);
+      placed.set(hex, set);
+    });
+    const stripeIntent = this.#intent(txId, placed);
+    await Promise.all(
       stripe.shards.map(async (shard, i) => {
         const hash = stripe.hashes[i]!;
         let node = targets[i]!;
+        let intent = stripeIntent;
         for (let attempt = 1; ; attempt++) {
           try {
             // Marked before the call: a store that fails after staging must still be unstaged.
             if (!staged.has(node)) staged.set(node, new Set());
-            await this.#deps.transfer.store(node, hash, shard, { txId });
+            await this.#deps.transfer.stage(node, txId, hash, shard, intent);
             staged.get(node)!.add(toHex(hash));
-            return node;
+            return;
           } catch (error) {
             if (attempt >= storeAttemptsMax) {
               throw new NotEnoughNodesError(
@@ -442,17 +714,13 @@ export class ObjectService {
             if (spare !== undefined) {
               used.add(spare.id);
               node = spare.id;
+              intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
             }
             await sleep(this.#deps.clock, 50 * attempt);
           }
         }
       }),
     );
-    const shardEntries = holders.map((node, i) => ({
-      hash: toHex(stripe.hashes[i]!),
-      holders: [{ nodeId: node, region: regionOf.get(node) ?? 'unknown' }],
-    }));
-    (entry.shards as unknown[]).push(...shardEntries);
   }
 
   async *#limit(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -463,6 +731,21 @@ export class ObjectService {
       yield chunk;
     }
   }
+}
+
+/** `source` encrypted with `key` in segments of `segmentBytes` (header first). */
+async function* encryptStream(
+  source: AsyncIterable<Uint8Array>,
+  key: Uint8Array,
+  segmentBytes: number,
+): AsyncGenerator<Uint8Array> {
+  const encryptor = await createEncryptor({ key, segmentBytes });
+  for await (const chunk of source) yield* await encryptor.update(chunk);
+  yield* await encryptor.final();
+}
+
+async function* concatStreams(...streams: AsyncIterable<Uint8Array>[]): AsyncGenerator<Uint8Array> {
+  for (const stream of streams) yield* stream;
 }
 
 /** At most `limit` tasks in flight; the first failure is rethrown by the next add() or drain(). */

@@ -1,21 +1,22 @@
-import type { Clock, Logger, TimerHandle } from '@trinity/core';
+import { type Clock, type Logger, type TimerHandle, toHex } from '@trinity/core';
 import {
   executeStripeRepair,
-  type HolderChange,
   type Manifest,
   type ManifestStore,
+  objectId as manifestId,
   planRepair,
   RepairQueue,
   type RepairTask,
   type ShardHealth,
+  type SignedReceipt,
   type StripeRepairResult,
-  updateHolders,
 } from '@trinity/storage';
 import type { Startable } from '../../startable.js';
 import { sleep } from '../../timers.js';
 import type { NodeRef } from '../geography/placement.js';
 import type { ManifestDirectory } from '../manifests/manifest-service.js';
 import type { LiveNodes } from '../membership/membership.js';
+import { manifestView, type ObjectRecord } from '../objects/object-record.js';
 import type { ShardTransfer } from '../shards/shard-service.js';
 
 export interface RepairLoopConfig {
@@ -39,9 +40,9 @@ export interface RepairEvents {
 }
 
 export interface RepairLoopComponents {
-  readonly manifests: Pick<ManifestStore, 'list' | 'get'>;
-  readonly directory: Pick<ManifestDirectory, 'publish'>;
-  readonly transfer: Pick<ShardTransfer, 'heldCopies' | 'fetch' | 'store'>;
+  readonly manifests: Pick<ManifestStore, 'listDescriptors' | 'getDescriptor' | 'receipts'>;
+  readonly directory: Pick<ManifestDirectory, 'publish' | 'sendRecord'>;
+  readonly transfer: Pick<ShardTransfer, 'heldCopies' | 'fetch' | 'storeForRepair'>;
   readonly nodes: LiveNodes;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -61,6 +62,17 @@ export interface RepairStats {
   bytesMoved: number;
   queued: number;
   running: number;
+}
+
+/** An object under repair: its id, verified record and working view. */
+interface Repairing {
+  readonly id: string;
+  readonly record: ObjectRecord;
+  readonly manifest: Manifest;
+  /** Receipts of the shards rebuilt this round. */
+  readonly receipts: SignedReceipt[];
+  /** Nodes that were sent the record already this round. */
+  readonly informed: Set<string>;
 }
 
 /**
@@ -130,11 +142,15 @@ export class RepairLoop implements Startable {
     const config = this.#config;
     const live = new Map(this.#deps.nodes.liveNodes().map((node) => [node.id, node]));
     this.#trackDowntime(live);
-    const ids = (await manifests.list()).slice(0, config.manifestsPerRound ?? 10_000);
-    const latest = new Map<string, Manifest>();
+    const ids = (await manifests.listDescriptors()).slice(0, config.manifestsPerRound ?? 10_000);
+    // Keyed by the planner's id for the view (it hashes the stripes), mapped back to the object id.
+    const latest = new Map<string, Repairing>();
     for (const id of ids) {
-      const manifest = await manifests.get(id).catch(() => undefined);
-      if (manifest === undefined || !this.#leads(manifest, live)) continue;
+      const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
+      if (descriptor === undefined) continue;
+      const record = { descriptor, receipts: await manifests.receipts(id) };
+      const manifest = withPlaceholders(manifestView(record, (node) => live.get(node)?.region));
+      if (!this.#leads(manifest, live)) continue;
       const health = await this.#health(manifest, live);
       const plan = planRepair(manifest, health, {
         candidates: [...live.values()].map((node) => ({ nodeId: node.id, region: node.region })),
@@ -143,7 +159,7 @@ export class RepairLoop implements Startable {
       if (plan.lost.length > 0)
         this.#deps.logger.error({ id, lost: plan.lost.length }, 'stripes below k healthy shards');
       if (plan.tasks.length === 0) continue;
-      latest.set(id, manifest);
+      latest.set(manifestId(manifest), { id, record, manifest, receipts: [], informed: new Set() });
       this.#queue.enqueue(plan.tasks);
     }
     const results = await this.#drain(latest);
@@ -211,16 +227,36 @@ export class RepairLoop implements Startable {
     };
   }
 
-  async #drain(latest: Map<string, Manifest>): Promise<StripeRepairResult[]> {
+  async #drain(latest: Map<string, Repairing>): Promise<StripeRepairResult[]> {
     const results: StripeRepairResult[] = [];
     const running = new Set<Promise<void>>();
-    const { clock, transfer, logger } = this.#deps;
-    const io = {
-      fetch: (hash: Uint8Array, from: { nodeId: string }) => transfer.fetch(from.nodeId, hash),
-      store: (hash: Uint8Array, data: Uint8Array, to: { nodeId: string }) =>
-        transfer.store(to.nodeId, hash, data),
+    const { clock, transfer, logger, directory } = this.#deps;
+    const ioFor = (task: RepairTask) => {
+      const object = latest.get(task.objectId)!;
+      return {
+        fetch: (hash: Uint8Array, from: { nodeId: string }) => transfer.fetch(from.nodeId, hash),
+        // The new holder checks the shard against the owner-signed descriptor, so it gets that first.
+        store: async (hash: Uint8Array, data: Uint8Array, to: { nodeId: string }) => {
+          if (!object.informed.has(to.nodeId)) {
+            await directory.sendRecord(to.nodeId, object.record);
+            object.informed.add(to.nodeId);
+          }
+          const target = task.rebuild.find((r) => r.hash === toHex(hash) && r.target.nodeId === to.nodeId);
+          const shard =
+            target?.shardIndex ??
+            object.manifest.stripes[task.stripeIndex]!.shards.findIndex((s) => s.hash === toHex(hash));
+          const receipt = await transfer.storeForRepair(
+            to.nodeId,
+            { objectId: object.id, stripe: task.stripeIndex, shard },
+            hash,
+            data,
+          );
+          object.receipts.push(receipt);
+        },
+      };
     };
     const run = (task: RepairTask) => {
+      const io = ioFor(task);
       const startedMs = clock.nowMs();
       const job: Promise<void> = executeStripeRepair(task, io)
         .then((result) => {
@@ -263,23 +299,35 @@ export class RepairLoop implements Startable {
     return results;
   }
 
-  async #publish(latest: Map<string, Manifest>, results: readonly StripeRepairResult[]): Promise<void> {
-    const changes = new Map<string, HolderChange[]>();
+  /** Sends each repaired object's record, with the new holders' receipts, to all its holders. */
+  async #publish(latest: Map<string, Repairing>, results: readonly StripeRepairResult[]): Promise<void> {
     for (const result of results) {
-      for (const shard of result.repaired) {
-        const list = changes.get(result.objectId) ?? [];
-        list.push({ stripeIndex: result.stripeIndex, shardIndex: shard.shardIndex, holders: shard.holders });
-        changes.set(result.objectId, list);
-        this.#stats.shardsRebuilt++;
-      }
+      this.#stats.shardsRebuilt += result.repaired.length;
       if (result.repaired.length > 0) this.#stats.stripesRepaired++;
     }
-    for (const [id, list] of changes) {
-      const base = (await this.#deps.manifests.get(id).catch(() => undefined)) ?? latest.get(id);
-      if (base === undefined) continue;
-      const next = updateHolders(base, list);
-      await this.#deps.directory.publish(next);
-      this.#deps.logger.info({ id, version: next.version, shards: list.length }, 'object repaired');
+    for (const object of latest.values()) {
+      if (object.receipts.length === 0) continue;
+      const receipts = [...object.record.receipts, ...object.receipts];
+      await this.#deps.directory.publish(object.id, { descriptor: object.record.descriptor, receipts });
+      this.#deps.logger.info({ id: object.id, shards: object.receipts.length }, 'object repaired');
     }
   }
+}
+
+/**
+ * The planner wants at least one holder per shard: a shard no receipt names gets a holder that is
+ * never live, so it counts as missing and is rebuilt.
+ */
+function withPlaceholders(manifest: Manifest): Manifest {
+  return {
+    ...manifest,
+    stripes: manifest.stripes.map((stripe) => ({
+      ...stripe,
+      shards: stripe.shards.map((shard) =>
+        shard.holders.length > 0
+          ? shard
+          : { ...shard, holders: [{ nodeId: 'no-receipt', region: 'unknown' }] },
+      ),
+    })),
+  };
 }

@@ -1,5 +1,5 @@
 import { type Clock, fromHex, hashHexPattern, type Logger, toHex } from '@trinity/core';
-import type { ManifestStore, ShardStore } from '@trinity/storage';
+import type { ManifestStore, ShardStore, SignedDescriptor } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
 import { BadRequestError } from '../../errors.js';
@@ -8,7 +8,6 @@ import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { SemanticIndexFile } from '../../stores/semantic-index-file.js';
 import { Repeater } from '../../timers.js';
-import { localManifests } from '../manifests/manifest-service.js';
 import type { PeerList } from '../membership/membership.js';
 import { shardBytesFor } from '../objects/object-service.js';
 
@@ -123,8 +122,15 @@ export class SemanticService implements Startable {
 
   async #syncOnce(): Promise<void> {
     const held = new Set<string>();
+    // Only shards of public objects: an encrypted object's shards are ciphertext, and the index
+    // must not hold fingerprints of what its owner chose to keep secret.
+    const indexable = new Set<string>();
+    for await (const { descriptor } of publicDescriptors(this.#deps.manifests)) {
+      for (const stripe of descriptor.stripes) for (const shard of stripe.shards) indexable.add(shard.hash);
+    }
     let budget = syncBytesPerRound;
     for (const [hashHex, sizeBytes] of this.#deps.store.entries()) {
+      if (!indexable.has(hashHex)) continue;
       held.add(hashHex);
       const hash = fromHex(hashHex);
       if (this.#index.has(hash) || budget <= 0) continue;
@@ -210,7 +216,7 @@ export class SemanticService implements Startable {
     }
     if (scores.size === 0) return [];
     const out = new Map<string, z.infer<typeof hitSchema>>();
-    for await (const { id, manifest } of localManifests(this.#deps.manifests)) {
+    for await (const { id, descriptor: manifest } of publicDescriptors(this.#deps.manifests)) {
       for (const stripe of manifest.stripes) {
         for (const shard of stripe.shards) {
           const score = scores.get(shard.hash);
@@ -224,5 +230,15 @@ export class SemanticService implements Startable {
       }
     }
     return [...out.values()].sort((a, b) => b.score - a.score).slice(0, topK);
+  }
+}
+
+/** The public (unencrypted) objects whose descriptors this node holds. */
+async function* publicDescriptors(
+  manifests: ManifestStore,
+): AsyncGenerator<{ id: string; descriptor: SignedDescriptor }> {
+  for (const id of await manifests.listDescriptors()) {
+    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
+    if (descriptor !== undefined && descriptor.encryption === undefined) yield { id, descriptor };
   }
 }

@@ -1,54 +1,200 @@
-import { fromHex, toHex } from '@trinity/core';
-import type { Manifest, ManifestStore, ShardStore } from '@trinity/storage';
+import { type Clock, equalBytes, fromHex, sha256, toHex } from '@trinity/core';
+import {
+  authorizeStore,
+  type Manifest,
+  type ManifestStore,
+  type ShardStore,
+  type SignedPutIntent,
+  type SignedReceipt,
+  signReceipt,
+} from '@trinity/storage';
+import { NodeError } from '../../errors.js';
+import type { NodeSigner } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { hashesPerRequestMax, PROTOCOLS, type ShardRequest, shardRequestSchema } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
-import { localManifests } from '../manifests/manifest-service.js';
+
+/** A peer asked for something it may not do; nothing changed. */
+export class ForbiddenError extends NodeError {
+  constructor(code: string, message: string) {
+    super(code, message, 403);
+  }
+}
+
+/** A peer went over its quota; nothing changed. */
+export class QuotaExceededError extends NodeError {
+  constructor(message: string) {
+    super('QUOTA_EXCEEDED', message, 429);
+  }
+}
+
+/** Who staged a transaction here, for whom, and how much. */
+export interface StagedBy {
+  readonly peer: string;
+  /** The owner whose put intents authorized the stages (hex key). */
+  readonly owner: string;
+  bytes: number;
+}
 
 /**
- * Deletes the shards among `hashes` that no manifest this node still holds refers to. Shards are
- * content-addressed, so two objects (or two padding shards of small objects) can share one: a
- * holder keeps every manifest of the objects whose shards it holds, and an object's manifest is
- * removed before its shards, so a shard still named by a manifest here belongs to another object.
+ * The transactions staged on this node by peers: who may unstage them, whose descriptor may be
+ * staged beside them, and the per-peer staged-bytes quota. In memory: after a restart nobody may
+ * unstage, and the orphan collector drops what no transaction claims.
+ */
+export class StagingLedger {
+  readonly #byTx = new Map<string, StagedBy>();
+  readonly #bytesByPeer = new Map<string, number>();
+  readonly #peerBytesMax: number;
+
+  constructor(peerBytesMax: number) {
+    this.#peerBytesMax = peerBytesMax;
+  }
+
+  get(txId: string): StagedBy | undefined {
+    return this.#byTx.get(txId);
+  }
+
+  /** Claims `bytes` of `peer`'s quota for `txId`; throws (changing nothing) when it is over. */
+  reserve(txId: string, peer: string, owner: string, bytes: number): void {
+    const entry = this.#byTx.get(txId);
+    if (entry !== undefined && (entry.peer !== peer || entry.owner !== owner)) {
+      throw new ForbiddenError('TX_NOT_YOURS', `transaction ${txId} was staged by another peer or owner`);
+    }
+    const used = this.#bytesByPeer.get(peer) ?? 0;
+    if (used + bytes > this.#peerBytesMax) {
+      throw new QuotaExceededError(
+        `peer ${peer.slice(-8)} has ${used} bytes staged here; the limit is ${this.#peerBytesMax}`,
+      );
+    }
+    this.#bytesByPeer.set(peer, used + bytes);
+    if (entry === undefined) this.#byTx.set(txId, { peer, owner, bytes });
+    else entry.bytes += bytes;
+  }
+
+  /** Gives back what a stage that failed had reserved. */
+  unreserve(txId: string, bytes: number): void {
+    const entry = this.#byTx.get(txId);
+    if (entry === undefined) return;
+    entry.bytes -= bytes;
+    this.#bytesByPeer.set(entry.peer, Math.max(0, (this.#bytesByPeer.get(entry.peer) ?? 0) - bytes));
+  }
+
+  /** The transaction ended (committed, aborted or dropped): its bytes leave the quota. */
+  release(txId: string): void {
+    const entry = this.#byTx.get(txId);
+    if (entry === undefined) return;
+    this.#byTx.delete(txId);
+    const left = (this.#bytesByPeer.get(entry.peer) ?? 0) - entry.bytes;
+    if (left > 0) this.#bytesByPeer.set(entry.peer, left);
+    else this.#bytesByPeer.delete(entry.peer);
+  }
+}
+
+/**
+ * Deletes the shards among `hashes` that no descriptor this node still holds refers to. Shards are
+ * content-addressed, so two objects (or two padding shards of small objects) can share one; an
+ * object's descriptor is removed before its shards, so a shard still named here belongs to another.
  */
 export async function deleteUnreferenced(
   store: ShardStore,
   manifests: ManifestStore,
-  hashes: readonly Uint8Array[],
+  hashes: readonly string[],
 ): Promise<number> {
-  const wanted = new Set(hashes.map((hash) => toHex(hash)));
-  for await (const { manifest } of localManifests(manifests)) {
+  const wanted = new Set(hashes);
+  for (const id of await manifests.listDescriptors()) {
     if (wanted.size === 0) break;
-    for (const stripe of manifest.stripes) for (const shard of stripe.shards) wanted.delete(shard.hash);
+    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
+    if (descriptor === undefined) continue;
+    for (const stripe of descriptor.stripes) for (const shard of stripe.shards) wanted.delete(shard.hash);
   }
   const deleted = await Promise.all([...wanted].map((hash) => store.delete(fromHex(hash))));
   return deleted.filter(Boolean).length;
 }
 
-/** Serves /trinity/shard/1.0.0 from the local store: store (or stage), fetch, has and delete. */
-export function shardHandler(store: ShardStore, manifests: ManifestStore) {
+export interface ShardHandlerDeps {
+  readonly store: ShardStore;
+  readonly manifests: ManifestStore;
+  readonly signer: NodeSigner;
+  readonly staging: StagingLedger;
+  readonly clock: Clock;
+}
+
+/** Checks a repair store against the descriptor held here and signs this node's receipt for it. */
+export async function storeForRepair(
+  deps: ShardHandlerDeps,
+  request: { objectId: string; stripe: number; shard: number; hash: string },
+  data: Uint8Array,
+): Promise<SignedReceipt> {
+  const { manifests, store, signer, clock } = deps;
+  if (!(await manifests.hasDescriptor(request.objectId))) {
+    throw new ForbiddenError(
+      'NO_DESCRIPTOR',
+      `no descriptor of object ${request.objectId} here: put its record first`,
+    );
+  }
+  const descriptor = await manifests.getDescriptor(request.objectId);
+  const committed = descriptor.stripes[request.stripe]?.shards[request.shard];
+  if (committed === undefined || committed.hash !== request.hash) {
+    throw new ForbiddenError('SHARD_NOT_IN_OBJECT', 'the owner did not sign this shard at that position');
+  }
+  await store.put(data, { expectedHash: fromHex(request.hash) });
+  const receipt = signReceipt(
+    {
+      objectId: request.objectId,
+      stripe: request.stripe,
+      shard: request.shard,
+      shardHash: request.hash,
+      storedAtMs: clock.nowMs(),
+    },
+    signer.secretKey,
+  );
+  await manifests.addReceipts(request.objectId, [receipt], clock.nowMs());
+  return receipt;
+}
+
+/** Serves /trinity/shard/2.0.0 from the local store; see wire.ts for who may call what. */
+export function shardHandler(deps: ShardHandlerDeps) {
+  const { store, signer, staging, clock } = deps;
   return async (request: ShardRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
+      case 'stage': {
+        const auth = authorizeStore(request.intent, request.hash, signer.publicKey, clock.nowMs());
+        if (!auth.ok) throw new ForbiddenError('STORE_NOT_AUTHORIZED', `${auth.reason}: ${auth.message}`);
+        if (auth.value.intent.txId !== request.txId) {
+          throw new ForbiddenError('STORE_NOT_AUTHORIZED', 'the put intent is for another transaction');
+        }
+        if (store.isCommitting(request.txId))
+          throw new ForbiddenError('TX_COMMITTING', 'transaction is committing');
+        staging.reserve(request.txId, context.peer, auth.value.intent.owner, request.size);
+        try {
+          const data = await context.readBody(request.size);
+          await store.stage(request.txId, data, { expectedHash: fromHex(request.hash) });
+        } catch (error) {
+          staging.unreserve(request.txId, request.size);
+          throw error;
+        }
+        return {};
+      }
       case 'store': {
         const data = await context.readBody(request.size);
-        const options = {
-          expectedHash: fromHex(request.hash),
-          ...(request.fencingToken === undefined ? {} : { fencingToken: request.fencingToken }),
-        };
-        if (request.txId !== undefined) await store.stage(request.txId, data, options);
-        else await store.put(data, options);
-        return {};
+        return { value: await storeForRepair(deps, request, data) };
       }
       case 'fetch':
         return { body: await store.get(fromHex(request.hash)) };
       case 'has':
         return { value: await Promise.all(request.hashes.map((hash) => store.has(fromHex(hash)))) };
-      case 'delete':
-        return { value: await deleteUnreferenced(store, manifests, request.hashes.map(fromHex)) };
-      case 'unstage':
+      case 'unstage': {
+        const entry = staging.get(request.txId);
+        if (entry === undefined || entry.peer !== context.peer) {
+          throw new ForbiddenError('TX_NOT_YOURS', `transaction ${request.txId} was not staged here by you`);
+        }
         // Never undo a commit that has begun: only a transaction that never prepared is dropped here.
-        if (!store.isCommitting(request.txId)) await store.abortStaged(request.txId);
+        if (!store.isCommitting(request.txId)) {
+          await store.abortStaged(request.txId);
+          staging.release(request.txId);
+        }
         return {};
+      }
     }
   };
 }
@@ -60,8 +206,11 @@ export interface ShardTransferInit {
 export interface ShardTransferComponents {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
+  readonly signer: NodeSigner;
+  readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
+  readonly clock: Clock;
 }
 
 /** The shard service's factory: `shardTransfer(init)(components)`. */
@@ -77,68 +226,87 @@ export function shardTransfer(
  */
 export class ShardTransfer implements Startable {
   readonly #selfId: string;
-  readonly #store: ShardStore;
-  readonly #manifests: ManifestStore;
-  readonly #rpc: PeerRpc;
-  readonly #server: ProtocolServer;
+  readonly #c: ShardTransferComponents;
 
   constructor(init: ShardTransferInit, components: ShardTransferComponents) {
     this.#selfId = init.selfId;
-    this.#store = components.store;
-    this.#manifests = components.manifests;
-    this.#rpc = components.rpc;
-    this.#server = components.server;
+    this.#c = components;
   }
 
-  /** Serves /trinity/shard/1.0.0 from the local store. */
+  /** Serves /trinity/shard/2.0.0 from the local store. */
   async start(): Promise<void> {
-    await this.#server.handle(
-      PROTOCOLS.shard,
-      shardRequestSchema,
-      shardHandler(this.#store, this.#manifests),
-    );
+    await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, shardHandler(this.#c));
   }
 
   async stop(): Promise<void> {
-    await this.#server.unhandle(PROTOCOLS.shard);
+    await this.#c.server.unhandle(PROTOCOLS.shard);
   }
 
-  async store(
+  /** Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. */
+  async stage(
     node: string,
+    txId: string,
     hash: Uint8Array,
     data: Uint8Array,
-    options: { txId?: string } = {},
+    intent: SignedPutIntent,
   ): Promise<void> {
     if (node === this.#selfId) {
-      if (options.txId !== undefined) await this.#store.stage(options.txId, data, { expectedHash: hash });
-      else await this.#store.put(data, { expectedHash: hash });
+      await this.#c.store.stage(txId, data, { expectedHash: hash });
       return;
     }
-    const header = {
-      op: 'store',
-      hash: toHex(hash),
-      size: data.length,
-      ...(options.txId ? { txId: options.txId } : {}),
-    };
-    await this.#rpc.call(node, PROTOCOLS.shard, header, data);
+    const header = { op: 'stage', hash: toHex(hash), size: data.length, txId, intent };
+    await this.#c.rpc.call(node, PROTOCOLS.shard, header, data);
+  }
+
+  /**
+   * Stores a rebuilt shard on `node` (repair): the node checks it against the descriptor it holds
+   * and answers with its signed receipt.
+   */
+  async storeForRepair(
+    node: string,
+    position: { objectId: string; stripe: number; shard: number },
+    hash: Uint8Array,
+    data: Uint8Array,
+  ): Promise<SignedReceipt> {
+    const request = { ...position, hash: toHex(hash) };
+    if (node === this.#selfId) return storeForRepair(this.#c, request, data);
+    const reply = await this.#c.rpc.call(
+      node,
+      PROTOCOLS.shard,
+      { op: 'store', ...request, size: data.length },
+      data,
+    );
+    return reply.value as SignedReceipt; // checked by the caller's addReceipts
   }
 
   /** The shard's bytes as the node sent them: the caller verifies the hash. */
   async fetch(node: string, hash: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
-    if (node === this.#selfId) return this.#store.get(hash);
-    const reply = await this.#rpc.call(node, PROTOCOLS.shard, { op: 'fetch', hash: toHex(hash) }, undefined, {
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    });
+    if (node === this.#selfId) return this.#c.store.get(hash);
+    const reply = await this.#c.rpc.call(
+      node,
+      PROTOCOLS.shard,
+      { op: 'fetch', hash: toHex(hash) },
+      undefined,
+      {
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      },
+    );
     return reply.body ?? new Uint8Array(0);
+  }
+
+  /** Fetches a shard and checks it against its hash; undefined when the node sent anything else. */
+  async fetchVerified(node: string, hash: Uint8Array): Promise<Uint8Array | undefined> {
+    const bytes = await this.fetch(node, hash);
+    return equalBytes(sha256(bytes), hash) ? bytes : undefined;
   }
 
   /** Which of `hashes` the node holds (intact, as far as it knows). */
   async has(node: string, hashes: readonly Uint8Array[]): Promise<boolean[]> {
-    if (node === this.#selfId) return Promise.all(hashes.map((hash) => this.#store.has(hash)));
+    if (node === this.#selfId) return Promise.all(hashes.map((hash) => this.#c.store.has(hash)));
     const out: boolean[] = [];
     for (let start = 0; start < hashes.length; start += hashesPerRequestMax) {
       const batch = hashes.slice(start, start + hashesPerRequestMax).map((hash) => toHex(hash));
-      const reply = await this.#rpc.call(node, PROTOCOLS.shard, { op: 'has', hashes: batch });
+      const reply = await this.#c.rpc.call(node, PROTOCOLS.shard, { op: 'has', hashes: batch });
       const value = reply.value;
       if (
         !Array.isArray(value) ||
@@ -184,21 +352,9 @@ export class ShardTransfer implements Startable {
   /** Drops what an upload staged under `txId` on `node` (the put failed before prepare). */
   async unstage(node: string, txId: string): Promise<void> {
     if (node === this.#selfId) {
-      if (!this.#store.isCommitting(txId)) await this.#store.abortStaged(txId);
+      if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
       return;
     }
-    await this.#rpc.call(node, PROTOCOLS.shard, { op: 'unstage', txId });
-  }
-
-  /** Deletes those of `hashes` on `node` that no other object there still uses. */
-  async delete(node: string, hashes: readonly Uint8Array[]): Promise<void> {
-    if (node === this.#selfId) {
-      await deleteUnreferenced(this.#store, this.#manifests, hashes);
-      return;
-    }
-    for (let start = 0; start < hashes.length; start += hashesPerRequestMax) {
-      const batch = hashes.slice(start, start + hashesPerRequestMax).map((hash) => toHex(hash));
-      await this.#rpc.call(node, PROTOCOLS.shard, { op: 'delete', hashes: batch });
-    }
+    await this.#c.rpc.call(node, PROTOCOLS.shard, { op: 'unstage', txId });
   }
 }

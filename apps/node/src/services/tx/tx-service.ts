@@ -1,5 +1,5 @@
 import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
-import { decodeManifest, type ManifestStore, type ShardStore } from '@trinity/storage';
+import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
   parseTxMessage,
@@ -20,6 +20,8 @@ import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater } from '../../timers.js';
+import { decodeRecord } from '../objects/object-record.js';
+import type { StagingLedger } from '../shards/shard-service.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -57,6 +59,8 @@ export interface TxServiceComponents {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
   readonly stagedManifests: StagedManifests;
+  /** Who staged what here: released when a transaction ends. */
+  readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
   readonly clock: Clock;
@@ -245,21 +249,31 @@ class StagingHost implements TxStagingHost {
   }
 
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
-    const { store, manifests, stagedManifests } = this.#c;
+    const { store, manifests, stagedManifests, clock, logger } = this.#c;
     const token = shards[0]?.fencingToken;
     // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
     if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
-    // Manifests first: once a shard shows (has() is true), its object's manifest shows too.
+    // Records first: once a shard shows (has() is true), its object's descriptor shows too.
     for (const id of await stagedManifests.ids(txId)) {
-      await manifests.put(decodeManifest(await stagedManifests.read(txId, id), id));
+      const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id);
+      try {
+        await manifests.putDescriptor(record.descriptor, clock.nowMs());
+        await manifests.addReceipts(id, record.receipts, clock.nowMs());
+      } catch (error) {
+        // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
+        if (!(error instanceof ObjectDeletedError)) throw error;
+        logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
+      }
     }
     await store.commitStaged(txId);
     await stagedManifests.drop(txId);
+    this.#c.staging.release(txId);
   }
 
   async abortStaged(txId: string): Promise<void> {
     if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
     await this.#c.stagedManifests.drop(txId);
+    this.#c.staging.release(txId);
   }
 
   async purgeStaged(keepTxIds: readonly string[]): Promise<void> {
