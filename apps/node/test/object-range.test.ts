@@ -1,71 +1,26 @@
-import { ManualClock, MemoryLogger, seededRandom } from '@trinity/core';
-import { createEncoder } from '@trinity/erasure';
-import { createManifest, type Manifest } from '@trinity/storage';
+import { encrypt, ManualClock, seededRandom } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ManifestDirectory } from '../src/services/manifests/manifest-service.js';
-import { ObjectService } from '../src/services/objects/object-service.js';
-import type { ShardTransfer } from '../src/services/shards/shard-service.js';
-import { sha256Hex } from './helpers.js';
+import { handleOf, readingService, stripedObject } from './object-fixture.js';
 
 /** An object of `size` bytes in stripes of RS(k, 1) with `shardBytes` shards, every holder honest. */
 function setup(k: number, shardBytes: number, size: number, seed: number) {
-  const random = seededRandom(seed);
-  const data = random.bytes(size);
-  const encoder = createEncoder({ dataShards: k, parityShards: 1 });
-  const stripeBytes = k * shardBytes;
-  const byHash = new Map<string, Uint8Array>();
-  const stripes: Manifest['stripes'][number][] = [];
-  for (let offset = 0; offset < size; offset += stripeBytes) {
-    const chunk = data.subarray(offset, Math.min(offset + stripeBytes, size));
-    const shards = Array.from({ length: k + 1 }, () => new Uint8Array(shardBytes));
-    for (let i = 0; i < k; i++) shards[i]!.set(chunk.subarray(i * shardBytes, (i + 1) * shardBytes));
-    encoder.encode(shards);
-    for (const shard of shards) byHash.set(sha256Hex(shard), shard);
-    stripes.push({
-      dataBytes: chunk.length,
-      shards: shards.map((shard, i) => ({
-        hash: sha256Hex(shard),
-        holders: [{ nodeId: `n${i}`, region: 'r' }],
-      })),
-    });
-  }
-  const manifest = createManifest({
-    size,
-    erasure: { dataShards: k, parityShards: 1, shardBytes },
-    stripes,
-    createdAtMs: 0,
-  });
+  const data = seededRandom(seed).bytes(size);
+  const { manifest, byHash, stripeBytes } = stripedObject(data, k, 1, shardBytes);
   const transfer = {
     fetch: async (_node: string, hash: Uint8Array) => byHash.get(Buffer.from(hash).toString('hex'))!,
-  } as unknown as ShardTransfer;
-  const service = new ObjectService(
-    {
-      selfId: 'self',
-      erasure: { dataShards: k, parityShards: 1, shardBytes },
-      maxObjectBytes: 1 << 30,
-      maxStripesInFlight: 2,
-      hedgeAfterMs: 60_000,
-    },
-    {
-      store: undefined as never,
-      transfer,
-      directory: undefined as unknown as ManifestDirectory,
-      nodes: { liveNodes: () => [] },
-      placement: { place: () => [], rank: (ids) => [...ids] },
-      transactions: { execute: async () => ({ outcome: 'committed' as const }) },
-      random: seededRandom(1),
-      clock: new ManualClock(0),
-      logger: new MemoryLogger(),
-    },
-  );
+  };
+  const service = readingService({ dataShards: k, parityShards: 1, shardBytes }, transfer, {
+    clock: new ManualClock(0),
+    hedgeAfterMs: 60_000,
+  });
   const fetched: number[] = [];
   const fetchStripeParts = service.fetchStripeParts.bind(service);
   service.fetchStripeParts = async (m, stripe) => {
     fetched.push(stripe);
     return fetchStripeParts(m, stripe);
   };
-  return { service, manifest, data, fetched, stripeBytes };
+  return { service, manifest: handleOf(manifest), data, fetched, stripeBytes };
 }
 
 async function collect(parts: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -118,5 +73,54 @@ describe('ObjectService.read of a byte range', () => {
     }
     expect(await collect(service.read(manifest, { start: 5, end: 4 }))).toHaveLength(0);
     expect(fetched).toEqual([]);
+  });
+});
+
+describe('ObjectService.read of an encrypted object', () => {
+  it('decrypts exactly the range, opening only the segments that hold it (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 5000 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        async (k, size, a, b, seed) => {
+          const plain = seededRandom(seed).bytes(size);
+          const key = seededRandom(seed + 1).bytes(32);
+          const sealed = await encrypt(plain, { key, segmentBytes: 256 });
+          const { manifest, byHash } = stripedObject(sealed, k, 1, 300);
+          const service = readingService(
+            { dataShards: k, parityShards: 1, shardBytes: 300 },
+            {
+              fetch: async (_node: string, hash: Uint8Array) =>
+                byHash.get(Buffer.from(hash).toString('hex'))!,
+            },
+            { clock: new ManualClock(0), hedgeAfterMs: 60_000 },
+          );
+          const handle = handleOf(manifest, { size, key, segmentBytes: 256 });
+          const start = a % size;
+          const end = start + (b % (size - start));
+          const bytes = await collect(service.read(handle, { start, end }));
+          expect(bytes.equals(plain.subarray(start, end + 1))).toBe(true);
+          if (start === 0 && end === size - 1)
+            expect((await collect(service.read(handle))).equals(plain)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a wrong key with a typed error', async () => {
+    const plain = seededRandom(3).bytes(1000);
+    const sealed = await encrypt(plain, { key: new Uint8Array(32).fill(1), segmentBytes: 256 });
+    const { manifest, byHash } = stripedObject(sealed, 2, 1, 600);
+    const service = readingService(
+      { dataShards: 2, parityShards: 1, shardBytes: 600 },
+      { fetch: async (_node: string, hash: Uint8Array) => byHash.get(Buffer.from(hash).toString('hex'))! },
+      { clock: new ManualClock(0), hedgeAfterMs: 60_000 },
+    );
+    const handle = handleOf(manifest, { size: 1000, key: new Uint8Array(32).fill(2), segmentBytes: 256 });
+    await expect(collect(service.read(handle))).rejects.toMatchObject({ code: 'WRONG_KEY', status: 403 });
   });
 });

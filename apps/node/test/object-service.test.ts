@@ -1,37 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryLogger, SystemClock, seededRandom } from '@trinity/core';
-import { createEncoder } from '@trinity/erasure';
-import { createManifest, type Manifest } from '@trinity/storage';
+import { SystemClock } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ManifestDirectory } from '../src/services/manifests/manifest-service.js';
-import { ObjectService } from '../src/services/objects/object-service.js';
-import type { ShardTransfer } from '../src/services/shards/shard-service.js';
-import { sha256Hex } from './helpers.js';
+import { handleOf, readingService, stripedObject } from './object-fixture.js';
 
 type Behaviour = 'good' | 'liar' | 'down' | 'slow';
 
 /** One stripe of RS(k, m) whose shard i lives on node `n<i>`, and a transfer where each node behaves as told. */
 function setup(k: number, m: number, behaviours: Behaviour[]) {
-  const encoder = createEncoder({ dataShards: k, parityShards: m });
   const data = randomBytes(k * 1000 - 7);
-  const shards = encoder.split(data);
-  encoder.encode(shards);
-  const byHash = new Map(shards.map((shard) => [sha256Hex(shard), shard]));
-  const manifest: Manifest = createManifest({
-    size: data.length,
-    erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
-    stripes: [
-      {
-        dataBytes: data.length,
-        shards: shards.map((shard, i) => ({
-          hash: sha256Hex(shard),
-          holders: [{ nodeId: `n${i}`, region: 'r' }],
-        })),
-      },
-    ],
-    createdAtMs: 0,
-  });
+  const { manifest, byHash } = stripedObject(data, k, m, 1000);
   const asked: string[] = [];
   const transfer = {
     fetch: async (node: string, hash: Uint8Array) => {
@@ -42,28 +20,12 @@ function setup(k: number, m: number, behaviours: Behaviour[]) {
       const shard = byHash.get(Buffer.from(hash).toString('hex'))!;
       return behaviour === 'liar' ? randomBytes(shard.length) : shard;
     },
-  } as unknown as ShardTransfer;
-  const service = new ObjectService(
-    {
-      selfId: 'self',
-      erasure: { dataShards: k, parityShards: m, shardBytes: 1000 },
-      maxObjectBytes: 1 << 30,
-      maxStripesInFlight: 2,
-      hedgeAfterMs: 100,
-    },
-    {
-      store: undefined as never,
-      transfer,
-      directory: undefined as unknown as ManifestDirectory,
-      nodes: { liveNodes: () => [] },
-      placement: { place: () => [], rank: (ids) => [...ids] },
-      transactions: { execute: async () => ({ outcome: 'committed' as const }) },
-      random: seededRandom(1),
-      // Real time: the 'slow' holders sleep on the host's timers and reads hedge after 100 ms.
-      clock: new SystemClock(),
-      logger: new MemoryLogger(),
-    },
-  );
+  };
+  // Real time: the 'slow' holders sleep on the host's timers and reads hedge after 100 ms.
+  const service = readingService({ dataShards: k, parityShards: m, shardBytes: 1000 }, transfer, {
+    clock: new SystemClock(),
+    hedgeAfterMs: 100,
+  });
   return { service, manifest, data, asked };
 }
 
@@ -103,7 +65,7 @@ describe('reading a stripe', () => {
   it('reads whole objects in order with stripes fetched ahead', async () => {
     const { service, manifest, data } = setup(3, 2, ['good', 'down', 'good', 'liar', 'good']);
     const parts: Uint8Array[] = [];
-    for await (const part of service.read(manifest)) parts.push(part);
+    for await (const part of service.read(handleOf(manifest))) parts.push(part);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
   });
 });

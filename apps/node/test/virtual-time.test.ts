@@ -1,5 +1,5 @@
 import { ManualClock, MemoryLogger } from '@trinity/core';
-import type { Manifest } from '@trinity/storage';
+import type { SignedDescriptor } from '@trinity/storage';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import { type MembershipNetwork, membership } from '../src/services/membership/membership.js';
@@ -129,13 +129,14 @@ describe('repair on a manual clock', () => {
     const clock = new ManualClock(0);
     const listed: number[] = [];
     const manifests = {
-      list: async () => {
+      listDescriptors: async () => {
         listed.push(clock.nowMs());
         return [] as string[];
       },
-      get: async (): Promise<Manifest> => {
-        throw new Error('no manifests here');
+      getDescriptor: async (): Promise<SignedDescriptor> => {
+        throw new Error('no descriptors here');
       },
+      receipts: async () => [],
     };
     const service = repairLoop({
       selfId: self,
@@ -145,11 +146,13 @@ describe('repair on a manual clock', () => {
       nodeLossGraceMs: 300_000,
     })({
       manifests,
-      directory: { publish: async () => 'unused' },
+      directory: { publish: async () => {}, sendRecord: async () => {} },
       transfer: {
         heldCopies: async () => new Set<string>(),
         fetch: async () => new Uint8Array(0),
-        store: async () => {},
+        storeForRepair: async () => {
+          throw new Error('nothing to repair');
+        },
       },
       nodes: { liveNodes: () => [{ id: self, region: 'us-east' }] },
       clock,

@@ -622,12 +622,13 @@ export class ObjectService {
   async #findByHash(manifest: Manifest, stripeIndex: number): Promise<Manifest> {
     const stripe = manifest.stripes[stripeIndex]!;
     const hashes = stripe.shards.map((shard) => fromHex(shard.hash));
-    const found = stripe.shards.map(() => [] as { nodeId: string; region: string }[]);
+    const found = stripe.shards.map((shard) => [...shard.holders]);
     await Promise.allSettled(
       this.#deps.nodes.liveNodes().map(async (node) => {
         const held = await this.#deps.transfer.has(node.id, hashes);
         held.forEach((yes, i) => {
-          if (yes) found[i]!.push({ nodeId: node.id, region: node.region ?? 'unknown' });
+          if (yes && !found[i]!.some((h) => h.nodeId === node.id))
+            found[i]!.push({ nodeId: node.id, region: node.region ?? 'unknown' });
         });
       }),
     );
