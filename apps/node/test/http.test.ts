@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../src/config/config.js';
 import { batchHeader } from '../src/http/batch-body.js';
 import { type TrinityNode, TrinityNode as TrinityNodeClass } from '../src/node/trinity-node.js';
-import { getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
+import { apiFetch, authHeaders, getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
 
 /** Three in-process nodes with RS(2,1) so one process can exercise the whole HTTP API. */
 describe('HTTP API on a 3-node network', () => {
@@ -30,12 +30,12 @@ describe('HTTP API on a 3-node network', () => {
     const data = randomBytes(300_000);
     const id = await putObject(api(0), data, 'hello.bin');
     expect(sha256Hex(await getObject(api(2), id))).toBe(sha256Hex(data));
-    const list = (await (await fetch(`${api(0)}/v1/objects`)).json()) as {
+    const list = (await (await apiFetch(`${api(0)}/v1/objects`)).json()) as {
       objects: { id: string; name: string; size: number }[];
     };
     expect(list.objects).toContainEqual(expect.objectContaining({ id, name: 'hello.bin', size: 300_000 }));
-    expect((await fetch(`${api(1)}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await fetch(`${api(0)}/v1/objects/${id}`)).status).toBe(404);
+    expect((await apiFetch(`${api(1)}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await apiFetch(`${api(0)}/v1/objects/${id}`)).status).toBe(404);
     for (const node of nodes) expect(node.store.stats().shardCount).toBe(0);
   });
 
@@ -45,7 +45,7 @@ describe('HTTP API on a 3-node network', () => {
   });
 
   it('answers an unknown id with 404 and a JSON error', async () => {
-    const response = await fetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`);
+    const response = await apiFetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`);
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
       error: { code: 'OBJECT_NOT_FOUND', message: `object ${'0'.repeat(64)} not found` },
@@ -54,15 +54,15 @@ describe('HTTP API on a 3-node network', () => {
 
   it('refuses path-like and malformed ids with 400', async () => {
     // `%2e%2e` is resolved to `..` by the URL parser itself, so it reaches no object route at all.
-    expect((await fetch(`${api(0)}/v1/objects/%2e%2e/x`)).status).toBe(404);
+    expect((await apiFetch(`${api(0)}/v1/objects/%2e%2e/x`)).status).toBe(404);
     for (const id of ['..%2F..%2Fetc%2Fpasswd', 'ABC', 'x'.repeat(64)]) {
-      const response = await fetch(`${api(0)}/v1/objects/${id}`);
+      const response = await apiFetch(`${api(0)}/v1/objects/${id}`);
       expect(response.status, id).toBe(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
     }
     expect(
       (
-        await fetch(`${api(0)}/v1/objects?name=${encodeURIComponent('../../x')}`, {
+        await apiFetch(`${api(0)}/v1/objects?name=${encodeURIComponent('../../x')}`, {
           method: 'PUT',
           body: 'x',
         })
@@ -71,9 +71,9 @@ describe('HTTP API on a 3-node network', () => {
   });
 
   it('answers unknown routes with 404 and oversized uploads with 413, storing nothing', async () => {
-    expect((await fetch(`${api(0)}/v2/nothing`)).status).toBe(404);
+    expect((await apiFetch(`${api(0)}/v2/nothing`)).status).toBe(404);
     const before = nodes.map((node) => node.store.stats().shardCount);
-    const response = await fetch(`${api(0)}/v1/objects`, {
+    const response = await apiFetch(`${api(0)}/v1/objects`, {
       method: 'PUT',
       body: randomBytes(5 * 1024 * 1024),
     });
@@ -92,7 +92,7 @@ describe('HTTP API on a 3-node network', () => {
         port: url.port,
         path: url.pathname,
         method: 'PUT',
-        headers: { 'content-length': 1_000_000 },
+        headers: { 'content-length': 1_000_000, ...authHeaders(api(0)) },
       });
       req.on('error', () => resolve());
       req.write(randomBytes(400_000));
@@ -112,7 +112,7 @@ describe('HTTP API on a 3-node network', () => {
   it('stores a batch atomically: all objects or none', async () => {
     const parts = [randomBytes(200_000), randomBytes(0), randomBytes(70_000)];
     const body = Buffer.concat(parts.flatMap((data, i) => [batchHeader(`part-${i}`, data.length), data]));
-    const response = await fetch(`${api(1)}/v1/batches`, { method: 'POST', body });
+    const response = await apiFetch(`${api(1)}/v1/batches`, { method: 'POST', body });
     expect(response.status).toBe(201);
     const { objects } = (await response.json()) as { objects: { id: string; size: number }[] };
     expect(objects.map((o) => o.size)).toEqual([200_000, 0, 70_000]);
@@ -128,7 +128,7 @@ describe('HTTP API on a 3-node network', () => {
       batchHeader('short', 1000),
       randomBytes(10),
     ]);
-    const failed = await fetch(`${api(1)}/v1/batches`, { method: 'POST', body: broken });
+    const failed = await apiFetch(`${api(1)}/v1/batches`, { method: 'POST', body: broken });
     expect(failed.status).toBe(400);
     expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(
       /ended 990 bytes early/,
@@ -144,11 +144,11 @@ describe('HTTP API on a 3-node network', () => {
     const small = await putObject(api(0), Buffer.from('tiny'), 'small.txt'); // mostly zero padding shards
     const tiny = await putObject(api(2), Buffer.from('also tiny'), 'tiny.txt'); // the same padding shards
     expect(new Set([a, b, small, tiny]).size).toBe(4);
-    expect((await fetch(`${api(2)}/v1/objects/${b}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await fetch(`${api(1)}/v1/objects/${tiny}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await apiFetch(`${api(2)}/v1/objects/${b}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await apiFetch(`${api(1)}/v1/objects/${tiny}`, { method: 'DELETE' })).status).toBe(200);
     expect(sha256Hex(await getObject(api(2), a))).toBe(sha256Hex(data));
     expect((await getObject(api(1), small)).toString()).toBe('tiny');
-    const health = (await (await fetch(`${api(0)}/v1/objects/${small}/health`)).json()) as {
+    const health = (await (await apiFetch(`${api(0)}/v1/objects/${small}/health`)).json()) as {
       minHealthy: number;
     };
     expect(health.minHealthy).toBe(3);
@@ -163,7 +163,7 @@ describe('HTTP API on a 3-node network', () => {
           port: url.port,
           path: url.pathname,
           method: 'PUT',
-          headers: { 'content-length': 107_374_182_400 },
+          headers: { 'content-length': 107_374_182_400, ...authHeaders(api(0)) },
         },
         (res) => resolve(res.statusCode ?? 0),
       );
@@ -172,7 +172,7 @@ describe('HTTP API on a 3-node network', () => {
     });
     expect(response).toBe(413);
     const id = await putObject(api(0), Buffer.from('bonjour'), encodeURIComponent("café it's [1] #2.txt"));
-    const list = (await (await fetch(`${api(0)}/v1/objects`)).json()) as {
+    const list = (await (await apiFetch(`${api(0)}/v1/objects`)).json()) as {
       objects: { id: string; name: string }[];
     };
     expect(list.objects.find((o) => o.id === id)?.name).toBe("café it's [1] #2.txt");
@@ -187,12 +187,12 @@ describe('HTTP API on a 3-node network', () => {
   });
 
   it('reports status with peers and store figures', async () => {
-    const status = (await (await fetch(`${api(0)}/v1/status`)).json()) as {
+    const status = (await (await apiFetch(`${api(0)}/v1/status`)).json()) as {
       peers: unknown[];
       store: { capacityBytes: number };
     };
     expect(status.peers).toHaveLength(2);
     expect(status.store.capacityBytes).toBeGreaterThan(0);
-    expect(await (await fetch(`${api(0)}/health`)).json()).toEqual({ ok: true });
+    expect(await (await apiFetch(`${api(0)}/health`)).json()).toEqual({ ok: true });
   });
 });
