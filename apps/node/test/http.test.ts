@@ -17,6 +17,8 @@ describe('HTTP API on a 3-node network', () => {
     ({ nodes, close } = await startNodes('trinity-http-', 3, () => ({
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
       limits: { maxObjectBytes: 4 * 1024 * 1024 },
+      // A body idle for 2 s is aborted (the stalled-upload tests); no other request is cut short.
+      api: { port: 0, bodyIdleTimeoutMs: 2_000, requestTimeoutMs: 600_000 },
     })));
   }, 300_000);
 
@@ -194,5 +196,102 @@ describe('HTTP API on a 3-node network', () => {
     expect(status.peers).toHaveLength(2);
     expect(status.store.capacityBytes).toBeGreaterThan(0);
     expect(await (await apiFetch(`${api(0)}/health`)).json()).toEqual({ ok: true });
+  });
+
+  /**
+   * Sends `head` of a body announced as `announced` bytes, then nothing: resolves when the node
+   * closes the connection, with the status it answered, if the answer made it through.
+   */
+  function stall(
+    path: string,
+    method: string,
+    head: Uint8Array,
+    announced: number,
+  ): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const url = new URL(`${api(0)}${path}`);
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers: { 'content-length': announced, ...authHeaders(api(0)) },
+        agent: false,
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('close', () => resolve(res.statusCode));
+      });
+      req.on('error', () => resolve(undefined));
+      req.write(head);
+    });
+  }
+
+  it('aborts a stalled upload and a stalled batch, releasing their staged shards', async () => {
+    const before = nodes.map((node) => node.store.stats().shardCount);
+    const objectsBefore = (await nodes[0]!.manifests.list()).length;
+    // Three stripes sent (they are staged on their holders), then the body stops.
+    const put = await stall('/v1/objects?name=stalled.bin', 'PUT', randomBytes(400_000), 1_000_000);
+    if (put !== undefined) expect(put).toBe(408);
+    const first = randomBytes(300_000);
+    const batch = Buffer.concat([
+      batchHeader('whole', first.length),
+      first,
+      batchHeader('cut', 500_000),
+      randomBytes(200_000),
+    ]);
+    const batched = await stall('/v1/batches', 'POST', batch, batch.length + 300_000);
+    if (batched !== undefined) expect(batched).toBe(408);
+    await until(
+      'the aborted uploads to clean up',
+      async () =>
+        nodes.every(
+          (node, i) =>
+            node.store.stats().shardCount === before[i] && node.store.stagedTransactions().length === 0,
+        )
+          ? true
+          : undefined,
+      120_000,
+    );
+    expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
+  });
+
+  it('refuses a name with a lone surrogate with 400 INVALID_NAME, storing nothing', async () => {
+    const objectsBefore = (await nodes[1]!.manifests.list()).length;
+    const body = Buffer.concat([batchHeader('x\ud800y', 3), Buffer.from('abc')]);
+    const response = await apiFetch(`${api(1)}/v1/batches`, { method: 'POST', body });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_NAME');
+    // In a query the percent-encoded surrogate decodes to U+FFFD: a well-formed name, stored as such.
+    const id = await putObject(api(1), Buffer.from('abc'), 'x%ED%A0%80y');
+    const head = await apiFetch(`${api(2)}/v1/objects/${id}`, { method: 'HEAD' });
+    expect(decodeURIComponent(head.headers.get('x-trinity-name')!)).toBe('x\ufffd\ufffd\ufffdy');
+    expect((await nodes[1]!.manifests.list()).length).toBe(objectsBefore + 1);
+  });
+
+  it("refuses requests without the node's token, and objects stay readable through every node", async () => {
+    const data = randomBytes(100_000);
+    const id = await putObject(api(0), data, 'guarded.bin');
+    for (const init of [
+      {},
+      { headers: { authorization: 'Bearer 00' } },
+      { headers: { authorization: `Bearer ${nodes[1]!.api.token}` } },
+    ]) {
+      for (const [method, path] of [
+        ['GET', `/v1/objects/${id}`],
+        ['DELETE', `/v1/objects/${id}`],
+        ['GET', '/v1/objects'],
+        ['PUT', '/v1/objects?name=evil'],
+      ] as const) {
+        const response = await fetch(`${api(0)}${path}`, {
+          method,
+          ...init,
+          ...(method === 'PUT' ? { body: 'evil' } : {}),
+        });
+        expect(response.status, `${method} ${path}`).toBe(401);
+      }
+    }
+    for (let i = 0; i < nodes.length; i++)
+      expect(sha256Hex(await getObject(api(i), id))).toBe(sha256Hex(data));
   });
 });

@@ -5,7 +5,7 @@
 
 /** A `Host` header split into a lower-case name (IPv6 in brackets) and its port, if any. */
 export function parseHostHeader(value: string): { name: string; port: number | undefined } | undefined {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(value.trim());
   if (match === null) return undefined;
   const name = match[1]!.toLowerCase().replace(/\.$/, '');
   const port = match[2] === undefined ? undefined : Number(match[2]);
