@@ -102,7 +102,10 @@ export function nodeRoutes(node: ApiServices): Route[] {
         const entries = readBatch(requestBody(request), batchObjectsMax);
         const items = (async function* () {
           for await (const entry of entries) {
-            if (entry.name !== undefined) checkName(entry.name, `batch object "${entry.name.slice(0, 60)}"`);
+            if (entry.name !== undefined)
+              checkName(entry.name, `batch object "${toWellFormed(entry.name.slice(0, 60))}"`);
+            // Refuse an announced size over the limit before reading a byte of the object.
+            if (entry.size > node.maxObjectBytes) throw new PayloadTooLargeError(node.maxObjectBytes);
             yield {
               source: entry.source,
               sizeHint: entry.size,
