@@ -11,7 +11,7 @@ import { HostPolicy, parseHostHeader } from '../src/http/guards.js';
 import { ClientRateLimiter } from '../src/http/rate-limit.js';
 import { type ApiServer, type ApiServerInit, apiServer, handled, type Route } from '../src/http/server.js';
 import { loadOrCreateApiToken, tokenMatches } from '../src/stores/api-token.js';
-import { tempDir } from './helpers.js';
+import { tempDir, until } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -104,6 +104,32 @@ function testRoutes(log: { calls: string[]; uploadErrors: unknown[] }): Route[] 
           log.uploadErrors.push(error);
           throw error;
         }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/big',
+      streaming: true,
+      handler: async (_request, response) => {
+        // 256 MiB in 1 MiB writes, each waiting for 'drain': far more than socket buffers hold.
+        response.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': 256 * 1024 * 1024,
+        });
+        const chunk = Buffer.alloc(1024 * 1024);
+        try {
+          for (let i = 0; i < 256; i++) {
+            if (!response.write(chunk))
+              await new Promise<void>((resolve, reject) => {
+                response.once('drain', resolve);
+                response.once('close', () => reject(new Error('closed')));
+              });
+          }
+          response.end();
+        } catch (error) {
+          log.uploadErrors.push(error);
+        }
+        return handled;
       },
     },
     {
@@ -481,6 +507,42 @@ describe('API server: limits', () => {
       expect(log.uploadErrors).toHaveLength(1);
       expect(log.uploadErrors[0]).toMatchObject({ code: 'BODY_TIMEOUT' });
     } finally {
+      await server.stop();
+    }
+  });
+
+  it('cuts a download the client stopped reading', async () => {
+    const { server, log } = await startServer(dir.path, { bodyIdleTimeoutMs: 1_000 });
+    const url = new URL(server.url);
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/v1/big',
+      headers: { authorization: `Bearer ${server.token}` },
+      agent: false,
+    });
+    try {
+      const received = await new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          // The first bytes, then never another read: the node's writes wait for 'drain' for ever.
+          res.once('data', (chunk: Buffer) => {
+            res.pause();
+            resolve(chunk.length);
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(received).toBeGreaterThan(0);
+      // A paused client never reads the close, so the node's side tells: its handler's write fails.
+      await until(
+        'the node to cut the stalled download',
+        async () => (log.uploadErrors.length > 0 ? true : undefined),
+        60_000,
+        100,
+      );
+    } finally {
+      req.destroy();
       await server.stop();
     }
   });
