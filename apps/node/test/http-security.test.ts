@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, MemoryLogger, SystemClock } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostPolicy, parseHostHeader } from '../src/http/guards.js';
-import { ClientRateLimiter } from '../src/http/rate-limit.js';
+import { ClientRateLimiter, clientKey } from '../src/http/rate-limit.js';
 import { type ApiServer, type ApiServerInit, apiServer, handled, type Route } from '../src/http/server.js';
 import { loadOrCreateApiToken, tokenMatches } from '../src/stores/api-token.js';
 import { tempDir, until } from './helpers.js';
@@ -254,6 +254,17 @@ describe('Host and rate-limit policies', () => {
         '10.0.0.2',
       ),
     ).toBe(true);
+  });
+
+  it('keys IPv4 clients by address and IPv6 clients by their /64', () => {
+    expect(clientKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(clientKey('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(clientKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8:1:2::9')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:ffff::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 
   it('limits each client address to its bucket and tells when to come back', () => {

@@ -47,3 +47,26 @@ export class ClientRateLimiter {
     return this.#buckets.size;
   }
 }
+
+/**
+ * The rate-limit key of a remote address: an IPv4 address as is (also when IPv4-mapped, `::ffff:a.b.c.d`),
+ * an IPv6 address by its /64 network, the smallest block one host is usually given (else one host
+ * would have 2^64 buckets to spend).
+ */
+export function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped !== null) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const bare = address.replace(/%.*$/, '').toLowerCase();
+  const [head = '', tail] = bare.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}

@@ -26,7 +26,7 @@ import {
   RequestTimeoutError,
 } from './errors.js';
 import { HostPolicy } from './guards.js';
-import { ClientRateLimiter } from './rate-limit.js';
+import { ClientRateLimiter, clientKey } from './rate-limit.js';
 
 /** One route's handler: returns a JSON-able value (sent with `status`), or writes the response itself. */
 export type RouteHandler = (
@@ -369,7 +369,7 @@ export class ApiServer implements Startable {
    * `Origin`. CORS headers are set for an allowed origin.
    */
   #admit(request: IncomingMessage, response: ServerResponse, open: boolean): void {
-    const client = request.socket.remoteAddress ?? 'unknown';
+    const client = clientKey(request.socket.remoteAddress ?? 'unknown');
     const waitMs = this.#rateLimiter.take(client, this.#clock.nowMs());
     if (waitMs > 0) throw new RateLimitedError(waitMs);
     if (!open && !this.#hosts!.allows(request.headers.host)) {
