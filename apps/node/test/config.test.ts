@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '@trinity/core';
@@ -151,6 +151,40 @@ describe('node config', () => {
         allowedHosts: ['a.example'],
         corsOrigins: ['https://b.example'],
       });
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a node refuses to start with an API token file others can read (exit 6), and rotate-token fixes it', async () => {
+    const dir = await tempDir('trinity-config-token-');
+    try {
+      const token = join(dir.path, 'api-token');
+      await writeFile(token, `${'e'.repeat(64)}\n`, { mode: 0o644 });
+      await chmod(token, 0o644);
+      const args = [
+        cliPath,
+        'node',
+        'start',
+        '--data-dir',
+        dir.path,
+        '--api-port',
+        '0',
+        '--listen-port',
+        '0',
+      ];
+      const result = await run(process.execPath, args).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect((result as { code: number }).code).toBe(6);
+      expect((result as { stderr: string }).stderr).toBe(
+        `trinity: API token file ${token}: must be readable by its owner only (chmod 600 ${token})\n`,
+      );
+      // Nothing was opened: no lock, no store, no identity beside the token.
+      expect(await readdir(dir.path)).toEqual(['api-token']);
+      await run(process.execPath, [cliPath, 'node', 'rotate-token', '--data-dir', dir.path]);
+      expect((await stat(token)).mode & 0o777).toBe(0o600);
+      expect(await loadOrCreateApiToken(token)).not.toBe('e'.repeat(64));
     } finally {
       await dir.remove();
     }

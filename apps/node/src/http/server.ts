@@ -496,7 +496,7 @@ export class ApiServer implements Startable {
 }
 
 /** A PEM file of the TLS config, or a ConfigError naming the key. */
-async function readPem(path: string, key: string): Promise<Buffer> {
+export async function readPem(path: string, key: string): Promise<Buffer> {
   const pem = await readFile(path).catch((error: NodeJS.ErrnoException) => {
     throw new ConfigError(`${key}: cannot read ${path} (${error.code ?? error.message})`, [
       { path: key, rule: 'must be a readable PEM file', received: path },

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../../config/config.js';
+import { readPem } from '../../http/server.js';
 import { TrinityNode } from '../../node/trinity-node.js';
+import { apiTokenPath, readApiToken } from '../../stores/api-token.js';
 import { ExitCode } from '../errors.js';
 import { intFlag, parseFlags } from './flags.js';
 
@@ -151,6 +153,13 @@ export async function nodeStart(argv: string[]): Promise<number> {
   }
 
   const config = await loadNodeConfig(values.config, flagsToConfig(values));
+  // An API token file others can read, or TLS files that cannot be read, refuse the start before
+  // anything opens (the API itself checks them again when it starts).
+  await readApiToken(apiTokenPath(config.dataDir, config.api.tokenFile));
+  if (config.api.tlsCertFile !== undefined && config.api.tlsKeyFile !== undefined) {
+    await readPem(config.api.tlsCertFile, 'api.tlsCertFile');
+    await readPem(config.api.tlsKeyFile, 'api.tlsKeyFile');
+  }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const crashPoint = process.env.TRINITY_CRASH_POINT;
   const node = await TrinityNode.create(config, logger, crashPoint ? { crashPoint } : {});
