@@ -594,6 +594,28 @@ describe('API server: limits', () => {
     }
   });
 
+  it('closes a connection whose headers do not arrive in time with 408 HEADERS_TIMEOUT', async () => {
+    const { server } = await startServer(dir.path, { headersTimeoutMs: 1_000 });
+    try {
+      const url = new URL(server.url);
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () =>
+          socket.write('GET /v1/echo HTTP/1.1\r\nHost: localhost\r\n'),
+        );
+        let received = '';
+        socket.on('data', (chunk) => {
+          received += chunk.toString('utf8');
+        });
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(text).toMatch(/"code":"HEADERS_TIMEOUT"/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('answers a request past the request timeout with 503 REQUEST_TIMEOUT', async () => {
     const { server } = await startServer(dir.path, { requestTimeoutMs: 1_000 });
     try {
