@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   createServer,
   type IncomingMessage,
@@ -13,7 +12,7 @@ import { type Clock, ConfigError, type Logger, type TimerHandle } from '@trinity
 import { isLoopbackHost } from '../config/config.js';
 import { BadRequestError, ShuttingDownError } from '../errors.js';
 import type { Startable } from '../startable.js';
-import { loadOrCreateApiToken, tokenMatches } from '../stores/api-token.js';
+import { loadOrCreateApiToken, readPem, tokenMatches } from '../stores/api-token.js';
 import { errorStatus } from './error-status.js';
 import {
   AuthInvalidError,
@@ -493,19 +492,4 @@ export class ApiServer implements Startable {
     }
     return allowed.size === 0 ? { kind: 'unknown' } : { kind: 'method', allow: [...allowed].sort() };
   }
-}
-
-/** A PEM file of the TLS config, or a ConfigError naming the key. */
-export async function readPem(path: string, key: string): Promise<Buffer> {
-  const pem = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new ConfigError(`${key}: cannot read ${path} (${error.code ?? error.message})`, [
-      { path: key, rule: 'must be a readable PEM file', received: path },
-    ]);
-  });
-  if (!pem.includes('-----BEGIN ')) {
-    throw new ConfigError(`${key}: ${path} is not a PEM file`, [
-      { path: key, rule: 'must be a PEM file', received: path },
-    ]);
-  }
-  return pem;
 }

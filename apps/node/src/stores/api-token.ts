@@ -1,3 +1,4 @@
+/** The files of the HTTP API's credentials: its bearer token, and the PEM files of its TLS certificate. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,4 +67,19 @@ export function tokenMatches(token: string, presented: string): boolean {
   const want = createHash('sha256').update(token).digest();
   const got = createHash('sha256').update(presented).digest();
   return timingSafeEqual(want, got);
+}
+
+/** A PEM file of the TLS config, or a ConfigError naming the key. */
+export async function readPem(path: string, key: string): Promise<Buffer> {
+  const pem = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError(`${key}: cannot read ${path} (${error.code ?? error.message})`, [
+      { path: key, rule: 'must be a readable PEM file', received: path },
+    ]);
+  });
+  if (!pem.includes('-----BEGIN ')) {
+    throw new ConfigError(`${key}: ${path} is not a PEM file`, [
+      { path: key, rule: 'must be a PEM file', received: path },
+    ]);
+  }
+  return pem;
 }

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../../config/config.js';
-import { readPem } from '../../http/server.js';
 import { TrinityNode } from '../../node/trinity-node.js';
-import { apiTokenPath, readApiToken } from '../../stores/api-token.js';
+import { apiTokenPath, readApiToken, readPem } from '../../stores/api-token.js';
 import { ExitCode } from '../errors.js';
 import { intFlag, parseFlags } from './flags.js';
 
