@@ -1,5 +1,5 @@
 import '../src/polyfill.js';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmod, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -11,7 +11,7 @@ import { HostPolicy, parseHostHeader } from '../src/http/guards.js';
 import { ClientRateLimiter, clientKey } from '../src/http/rate-limit.js';
 import { type ApiServer, type ApiServerInit, apiServer, handled, type Route } from '../src/http/server.js';
 import { loadOrCreateApiToken, tokenMatches } from '../src/stores/api-token.js';
-import { tempDir, until } from './helpers.js';
+import { cliPath, tempDir, until } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -131,6 +131,11 @@ function testRoutes(log: { calls: string[]; uploadErrors: unknown[] }): Route[] 
         }
         return handled;
       },
+    },
+    {
+      method: 'GET',
+      path: '/v1/objects',
+      handler: async () => ({ objects: [{ id: 'ab'.repeat(32), size: 5, name: 'listed.txt' }] }),
     },
     {
       method: 'GET',
@@ -719,6 +724,17 @@ describe('API server: TLS off loopback', () => {
       await expect(send(`https://localhost:${port}`, { path: '/health' })).rejects.toThrow(
         /self-signed|certificate/,
       );
+      // The CLI over HTTPS, trusting the certificate through NODE_EXTRA_CA_CERTS.
+      const ls = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [cliPath, 'ls', '--api', `https://localhost:${port}`, '--token-file', server.tokenPath],
+          { env: { ...process.env, NODE_EXTRA_CA_CERTS: pair.cert } },
+          (_error, stdout, stderr) => resolve({ stdout, stderr }),
+        );
+      });
+      expect(ls.stderr).toBe('');
+      expect(ls.stdout).toMatch(/^abab.*listed\.txt\n$/);
     } finally {
       await server.stop();
     }
