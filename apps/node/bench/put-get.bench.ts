@@ -116,7 +116,7 @@ async function devnetPutGet(bytes: number): Promise<Measured> {
     let cpu = nodesCpu();
     let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
     let started = performance.now();
-    const put = await fetch(`${devnet.apiUrl(0)}/v1/objects?name=bench.bin`, { method: 'PUT', body: data });
+    const put = await devnet.fetch(0, '/v1/objects?name=bench.bin', { method: 'PUT', body: data });
     if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
     const putSeconds = (performance.now() - started) / 1000;
     const putCpu = nodesCpu() - cpu;
@@ -129,9 +129,7 @@ async function devnetPutGet(bytes: number): Promise<Measured> {
     cpu = nodesCpu();
     perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
     started = performance.now();
-    const back = Buffer.from(
-      await (await fetch(`${devnet.apiUrl(nodeCount - 1)}/v1/objects/${id}`)).arrayBuffer(),
-    );
+    const back = Buffer.from(await (await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`)).arrayBuffer());
     const getSeconds = (performance.now() - started) / 1000;
     const getCpu = nodesCpu() - cpu;
     if (values['per-node'])

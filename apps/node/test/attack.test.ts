@@ -18,7 +18,7 @@ import {
   validateManifestRecord,
 } from '../src/services/manifests/manifest-service.js';
 import { encodeDeleteRecord, encodeRecord } from '../src/services/objects/object-record.js';
-import { putObject, sha256Hex, startNodes } from './helpers.js';
+import { apiFetch, putObject, sha256Hex, startNodes } from './helpers.js';
 
 const startTimeoutMs = 300_000;
 const testTimeoutMs = 180_000;
@@ -98,7 +98,7 @@ describe('attacks from a stranger peer', () => {
   async function everythingReadable(): Promise<void> {
     for (const [id, data] of objects) {
       for (const node of nodes) {
-        const response = await fetch(`${node.apiUrl}/v1/objects/${id}`);
+        const response = await apiFetch(`${node.apiUrl}/v1/objects/${id}`);
         expect(response.status, `${id} via ${node.peerId}`).toBe(200);
         expect(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(data))).toBe(true);
       }
@@ -290,14 +290,14 @@ describe('attacks from a stranger peer', () => {
       const data = randomBytes(30_000);
       const id = await putObject(nodes[0]!.apiUrl, data, 'doomed.bin');
       const record = await recordOf(id);
-      const deleted = await fetch(`${nodes[0]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
+      const deleted = await apiFetch(`${nodes[0]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
       expect(deleted.status).toBe(200);
       const body = encodeRecord(record);
       for (const node of nodes) {
         expect(await refused(node, PROTOCOLS.manifest, { op: 'put', size: body.length }, body)).toBe(
           'OBJECT_DELETED',
         );
-        expect((await fetch(`${node.apiUrl}/v1/objects/${id}`)).status).toBe(404);
+        expect((await apiFetch(`${node.apiUrl}/v1/objects/${id}`)).status).toBe(404);
       }
       expect(
         selectManifestRecord(dhtKey(id), [
@@ -323,7 +323,7 @@ describe('attacks from a stranger peer', () => {
       const secret = utf8ToBytes(`${marker} `.repeat(2000));
       const id = await putObject(nodes[0]!.apiUrl, secret, 'secret.txt');
       const publicId = await (async () => {
-        const response = await fetch(`${nodes[0]!.apiUrl}/v1/objects?name=public.txt&public=1`, {
+        const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/objects?name=public.txt&public=1`, {
           method: 'PUT',
           body: secret,
         });
@@ -348,7 +348,7 @@ describe('attacks from a stranger peer', () => {
       }
       expect(encryptedHits).toBe(0);
       expect(publicHits).toBeGreaterThan(0); // the search does find plaintext where it is on purpose
-      const { readCap } = (await (await fetch(`${nodes[0]!.apiUrl}/v1/objects/${id}/cap`)).json()) as {
+      const { readCap } = (await (await apiFetch(`${nodes[0]!.apiUrl}/v1/objects/${id}/cap`)).json()) as {
         readCap: string;
       };
       // A node acting for another owner: refused without the capability, served with it.
@@ -359,21 +359,21 @@ describe('attacks from a stranger peer', () => {
       try {
         const other = others[0]!;
         expect(other.owner).not.toBe(nodes[0]!.owner);
-        const without = await fetch(`${other.apiUrl}/v1/objects/${id}`);
+        const without = await apiFetch(`${other.apiUrl}/v1/objects/${id}`);
         expect(without.status).toBe(403);
         expect(((await without.json()) as { error: { code: string } }).error.code).toBe('KEY_REQUIRED');
-        const withCap = await fetch(`${other.apiUrl}/v1/objects/${id}`, {
+        const withCap = await apiFetch(`${other.apiUrl}/v1/objects/${id}`, {
           headers: { 'x-trinity-read-cap': readCap },
         });
         expect(withCap.status).toBe(200);
         expect(Buffer.from(await withCap.arrayBuffer()).equals(Buffer.from(secret))).toBe(true);
         const wrongCap = readCap.slice(0, -4) + (readCap.endsWith('AAAA') ? 'BBBB' : 'AAAA');
-        const wrong = await fetch(`${other.apiUrl}/v1/objects/${id}`, {
+        const wrong = await apiFetch(`${other.apiUrl}/v1/objects/${id}`, {
           headers: { 'x-trinity-read-cap': wrongCap },
         });
         expect(wrong.status).toBeGreaterThanOrEqual(400);
         expect(wrong.status).toBeLessThan(500);
-        const denied = await fetch(`${other.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
+        const denied = await apiFetch(`${other.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
         expect(denied.status).toBe(403);
       } finally {
         await closeOthers();

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { nodeFlags } from '../src/cli/commands/node-start.js';
+import { flagsToConfig, nodeFlags } from '../src/cli/commands/node-start.js';
+import { parseNodeConfig } from '../src/config/config.js';
 
 const run = promisify(execFile);
 const deploy = (name: string) => new URL(`../deploy/${name}`, import.meta.url);
@@ -16,6 +17,17 @@ function unknownFlags(args: string[]): string[] {
     .filter((flag) => !(flag in nodeFlags));
 }
 
+/** The node config `node start ARGS` runs with: throws ConfigError (exit 6) when the flags make a bad one. */
+function configOf(args: string[]) {
+  const { values } = parseArgs({
+    args: args.slice(2),
+    options: nodeFlags,
+    strict: true,
+    allowPositionals: false,
+  });
+  return parseNodeConfig(flagsToConfig(values));
+}
+
 describe('deploy files', () => {
   it('the systemd unit runs `trinity node start` with flags it knows', async () => {
     const unit = await readFile(deploy('trinity.service'), 'utf8');
@@ -23,8 +35,9 @@ describe('deploy files', () => {
     expect(execStart?.slice(1, 3)).toEqual(['node', 'start']);
     expect(unknownFlags(execStart!)).toEqual([]);
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
-    // Exit codes a restart cannot fix: usage error and port in use (README "Exit codes").
-    expect(unit).toMatch(/^RestartPreventExitStatus=2 5$/m);
+    // Exit codes a restart cannot fix: usage error, port in use, bad config (README "Exit codes").
+    expect(unit).toMatch(/^RestartPreventExitStatus=2 5 6$/m);
+    expect(configOf(execStart!.slice(1)).api.host).toBe('127.0.0.1');
   });
 
   it('the Dockerfile runs `trinity node start` with flags it knows', async () => {
@@ -32,6 +45,8 @@ describe('deploy files', () => {
     const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)![1]!) as string[];
     expect(cmd.slice(0, 2)).toEqual(['node', 'start']);
     expect(unknownFlags(cmd)).toEqual([]);
+    // The API listens on the container's every address: allowed only with --insecure-http (or TLS).
+    expect(configOf(cmd).api).toMatchObject({ host: '0.0.0.0', insecureHttp: true });
     expect(JSON.parse(/^ENTRYPOINT (\[.+\])$/m.exec(dockerfile)![1]!)).toEqual(['node', '/app/dist/cli.js']);
   });
 });

@@ -111,7 +111,7 @@ describe('trinity node init', () => {
     await expect(loadNodeConfig(file, {})).rejects.toThrow(/must hold a JSON object/);
 
     const started = await trinity(['node', 'start', '--config', file, '--data-dir', dir.path], dir.path);
-    expect(started.code).toBe(1);
+    expect(started.code).toBe(6);
     expect(started.stderr).toBe(`trinity: config file ${file} must hold a JSON object\n`);
   });
 

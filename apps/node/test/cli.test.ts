@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,23 +94,31 @@ describe('trinity CLI against a 3-node network', () => {
     const data = randomBytes(200_000);
     const file = join(dir.path, 'in.bin');
     await writeFile(file, data);
-    const put = await pnpmTrinity(['put', file, '--api', api()]);
+    // The token from the node's data directory (--data-dir), from the file (--token-file), and from
+    // the environment (TRINITY_API_TOKEN).
+    const dataDir = ['--data-dir', nodes[0]!.config.dataDir];
+    const put = await pnpmTrinity(['put', file, '--api', api(), ...dataDir]);
     expect(put.stderr).toBe('');
     expect(put.code).toBe(0);
     expect(put.stdout).toMatch(/^[0-9a-f]{64}\n$/);
     const id = put.stdout.trim();
 
     const copy = join(dir.path, 'copy.bin');
-    const get = await pnpmTrinity(['get', id, '--api', api()], { stdoutFile: copy });
+    const get = await pnpmTrinity(['get', id, '--api', api(), '--token-file', nodes[0]!.api.tokenPath], {
+      stdoutFile: copy,
+    });
     expect(get.code).toBe(0);
     expect(sha256Hex(await readFile(copy))).toBe(sha256Hex(data));
 
-    const rm = await pnpmTrinity(['rm', id, '--api', api()]);
+    const rm = await pnpmTrinity(['rm', id, '--api', api(), ...dataDir]);
     expect(rm.code).toBe(0);
     expect(rm.stdout).toBe(`deleted ${id}\n`);
 
     // Exit code 3: the object is gone.
-    const gone = await trinity(['get', id, '--api', api()]);
+    const gone = await trinity(
+      ['get', id, '--api', api()],
+      cleanEnv({ TRINITY_API_TOKEN: nodes[0]!.api.token }),
+    );
     expect(gone.code).toBe(3);
     expect(gone.stdout).toBe('');
     expect(gone.stderr.trim().split('\n')).toHaveLength(1);
@@ -119,7 +127,11 @@ describe('trinity CLI against a 3-node network', () => {
   it('resolves relative paths from the directory pnpm was started in (INIT_CWD)', async () => {
     const data = randomBytes(10_000);
     await writeFile(join(dir.path, 'relative.bin'), data);
-    const env = cleanEnv({ npm_lifecycle_event: 'trinity', INIT_CWD: dir.path });
+    const env = cleanEnv({
+      npm_lifecycle_event: 'trinity',
+      INIT_CWD: dir.path,
+      TRINITY_API_TOKEN_FILE: nodes[0]!.api.tokenPath,
+    });
     const put = await run(process.execPath, [launcher, 'put', 'relative.bin', '--api', api()], { env });
     expect(put.stderr).toBe('');
     expect(put.code).toBe(0);
@@ -127,6 +139,41 @@ describe('trinity CLI against a 3-node network', () => {
     const get = await run(process.execPath, [launcher, 'get', id, '-o', 'back.bin', '--api', api()], { env });
     expect(get.code).toBe(0);
     expect(sha256Hex(await readFile(join(dir.path, 'back.bin')))).toBe(sha256Hex(data));
+  });
+
+  it('finds the token of the node serving --api in a data directory under the current one', async () => {
+    // A devnet's layout in a fresh working directory: .trinity/devnet/node-<i>/{ready.json, api-token}.
+    const cwd = await tempDir('trinity-cli-cwd-');
+    try {
+      for (const [i, node] of nodes.entries()) {
+        const nodeDir = join(cwd.path, '.trinity', 'devnet', `node-${i}`);
+        await mkdir(nodeDir, { recursive: true });
+        await copyFile(join(node.config.dataDir, 'ready.json'), join(nodeDir, 'ready.json'));
+        await writeFile(join(nodeDir, 'api-token'), `${node.api.token}\n`, { mode: 0o600 });
+      }
+      const ls = await run(process.execPath, [cliPath, 'ls', '--api', nodes[2]!.apiUrl], { cwd: cwd.path });
+      expect(ls.stderr).toBe('');
+      expect(ls.code).toBe(0);
+    } finally {
+      await cwd.remove();
+    }
+  });
+
+  it('without the token, or with a wrong one, fails in one line that says where the token is', async () => {
+    const missing = await trinity(['ls', '--api', api()]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `trinity: the node at ${api()} needs an API token: pass --token-file <its dataDir>/api-token or set TRINITY_API_TOKEN\n`,
+    );
+    const wrong = await trinity(['ls', '--api', api()], cleanEnv({ TRINITY_API_TOKEN: nodes[1]!.api.token }));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^trinity: the node at .* refused the API token: /);
+    const loose = join(dir.path, 'loose-token');
+    await writeFile(loose, `${nodes[0]!.api.token}\n`, { mode: 0o644 });
+    await chmod(loose, 0o644);
+    const refused = await trinity(['ls', '--api', api(), '--token-file', loose]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/readable by its owner only/);
   });
 
   it('exit code 1: a file that cannot be read', async () => {

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Devnet } from '../src/cli/devnet.js';
-import { getObject, putObject, sha256Hex, shardFiles, startDevnet, until } from './helpers.js';
+import { apiFetch, getObject, putObject, sha256Hex, shardFiles, startDevnet, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -44,7 +44,9 @@ describe('a 6-node devnet of real processes', () => {
     await devnet.startNode(2);
     await devnet.waitForMesh();
     const health = async () =>
-      (await (await fetch(`${devnet.apiUrl(0)}/v1/objects/${id}/health`)).json()) as { minHealthy: number };
+      (await (await apiFetch(`${devnet.apiUrl(0)}/v1/objects/${id}/health`)).json()) as {
+        minHealthy: number;
+      };
     await until(
       'all shards healthy after restart',
       async () => ((await health()).minHealthy === 6 ? true : undefined),
@@ -59,7 +61,7 @@ describe('a 6-node devnet of real processes', () => {
     bytes[17] = bytes[17]! ^ 0xff;
     await writeFile(victim, bytes);
     const status = async (i: number) =>
-      (await (await fetch(`${devnet.apiUrl(i)}/v1/status`)).json()) as {
+      (await (await apiFetch(`${devnet.apiUrl(i)}/v1/status`)).json()) as {
         scrub: { corruptionsFound: number };
       };
     await until(

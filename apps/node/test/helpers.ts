@@ -64,14 +64,36 @@ export async function until<T>(
   }
 }
 
+/** The API token of each node a test started, by the origin of its API. */
+const apiTokens = new Map<string, string>();
+
+/** Makes `apiFetch` (and the helpers below) send `token` to the API at `apiUrl`. */
+export function registerApiToken(apiUrl: string, token: string): void {
+  apiTokens.set(new URL(apiUrl).origin, token);
+}
+
+/** `Authorization: Bearer …` for the API at `apiUrl` (its node's token), or nothing for an unknown one. */
+export function authHeaders(apiUrl: string): Record<string, string> {
+  const token = apiTokens.get(new URL(apiUrl).origin);
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/** fetch, with the bearer token of the node whose API `url` is on (registered when it started). */
+export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(authHeaders(url)))
+    if (!headers.has(name)) headers.set(name, value);
+  return fetch(url, { ...init, headers });
+}
+
 export async function getObject(api: string, id: string): Promise<Buffer> {
-  const response = await fetch(`${api}/v1/objects/${id}`);
+  const response = await apiFetch(`${api}/v1/objects/${id}`);
   if (!response.ok) throw new Error(`GET ${id} from ${api}: ${response.status} ${await response.text()}`);
   return Buffer.from(await response.arrayBuffer());
 }
 
 export async function putObject(api: string, data: Uint8Array, name = 'test.bin'): Promise<string> {
-  const response = await fetch(`${api}/v1/objects?name=${name}`, { method: 'PUT', body: data });
+  const response = await apiFetch(`${api}/v1/objects?name=${name}`, { method: 'PUT', body: data });
   if (!response.ok) throw new Error(`PUT to ${api}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }
@@ -94,6 +116,7 @@ export async function startDevnet(
   });
   try {
     await devnet.start();
+    for (const node of devnet.nodes) registerApiToken(devnet.apiUrl(node.index), devnet.apiToken(node.index));
   } catch (error) {
     // A devnet that failed to start still has processes and files: remove them before failing.
     await devnet.stop().catch(() => {});
@@ -142,7 +165,6 @@ export async function startNodes(
       const bootstrap = nodes.map((node) => node.libp2p.getMultiaddrs()[0]!.toString());
       const base = {
         dataDir: `${dir.path}/n${i}`,
-        api: { port: 0 },
         listen: { port: 0 },
         bootstrap,
         region: 'us-east',
@@ -150,6 +172,8 @@ export async function startNodes(
         tx: { prepareTimeoutMs: 120_000 },
         // One operator owns every node, as in devnet: any node reads what another stored.
         trust: { ownerKeyFile: `${dir.path}/owner.key` },
+        // …and a request (a delete's transaction, a health check) longer than the 2 min default.
+        api: { port: 0, requestTimeoutMs: 600_000 },
       };
       const node = await TrinityNode.create(
         parseNodeConfig(deepMergeConfig(base, config(i))),
@@ -157,6 +181,7 @@ export async function startNodes(
       );
       await node.start();
       nodes.push(node);
+      registerApiToken(node.apiUrl, node.api.token);
     }
     await until(
       'every node to see the others',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrinityNode } from '../src/node/trinity-node.js';
-import { putObject, startNodes } from './helpers.js';
+import { apiFetch, putObject, startNodes } from './helpers.js';
 
 /** Node start-up, and each request, on a loaded 2-core machine: minutes, never seconds. */
 const startTimeoutMs = 300_000;
@@ -61,7 +61,7 @@ describe('HTTP semantics on a 3-node network', () => {
     async () => {
       let head: Response | undefined;
       const fetched = await stripesFetched(1, async () => {
-        head = await fetch(objectUrl(), { method: 'HEAD' });
+        head = await apiFetch(objectUrl(), { method: 'HEAD' });
         expect(new Uint8Array(await head.arrayBuffer()).length).toBe(0);
       });
       expect(fetched).toEqual([]);
@@ -72,13 +72,13 @@ describe('HTTP semantics on a 3-node network', () => {
       expect(head!.headers.get('x-trinity-name')).toBe('semantics.bin');
       const lastModified = head!.headers.get('last-modified')!;
       expect(lastModified).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
-      const list = (await (await fetch(`${api(1)}/v1/objects`)).json()) as {
+      const list = (await (await apiFetch(`${api(1)}/v1/objects`)).json()) as {
         objects: { id: string; createdAtMs: number }[];
       };
       const createdAtMs = list.objects.find((o) => o.id === id)!.createdAtMs;
       expect(Date.parse(lastModified)).toBe(Math.floor(createdAtMs / 1000) * 1000);
 
-      const get = await fetch(objectUrl());
+      const get = await apiFetch(objectUrl());
       expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
       for (const name of ['content-length', 'etag', 'last-modified', 'accept-ranges', 'content-type']) {
         expect(get.headers.get(name), name).toBe(head!.headers.get(name));
@@ -91,20 +91,20 @@ describe('HTTP semantics on a 3-node network', () => {
     'answers HEAD on every GET route with the GET status and headers, and 404 for an unknown object',
     async () => {
       for (const path of ['/health', `/v1/objects/${id}/manifest`, '/v1/objects']) {
-        const get = await fetch(`${api(0)}${path}`);
+        const get = await apiFetch(`${api(0)}${path}`);
         const getBody = await get.text();
-        const head = await fetch(`${api(0)}${path}`, { method: 'HEAD' });
+        const head = await apiFetch(`${api(0)}${path}`, { method: 'HEAD' });
         expect(head.status, path).toBe(200);
         expect(await head.text(), path).toBe('');
         expect(head.headers.get('content-type'), path).toBe('application/json');
         expect(head.headers.get('content-length'), path).toBe(String(Buffer.byteLength(getBody)));
       }
       for (const path of ['/v1/status', `/v1/objects/${id}/health`]) {
-        const head = await fetch(`${api(0)}${path}`, { method: 'HEAD' });
+        const head = await apiFetch(`${api(0)}${path}`, { method: 'HEAD' });
         expect(head.status, path).toBe(200);
         expect(await head.text(), path).toBe('');
       }
-      const missing = await fetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`, { method: 'HEAD' });
+      const missing = await apiFetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`, { method: 'HEAD' });
       expect(missing.status).toBe(404);
       expect(await missing.text()).toBe('');
     },
@@ -126,7 +126,7 @@ describe('HTTP semantics on a 3-node network', () => {
         ['PATCH', `/v1/objects/${id}/health`, 'GET, HEAD'],
       ];
       for (const [method, path, allow] of cases) {
-        const response = await fetch(`${api(2)}${path}`, {
+        const response = await apiFetch(`${api(2)}${path}`, {
           method,
           ...(method === 'PUT' || method === 'POST' ? { body: 'ignored' } : {}),
         });
@@ -135,13 +135,13 @@ describe('HTTP semantics on a 3-node network', () => {
         expect(message).toBe(`${method} is not allowed on ${path} (allowed: ${allow})`);
       }
       // A 405 is answered before anything else: the object is still there.
-      expect((await fetch(objectUrl(), { method: 'HEAD' })).status).toBe(200);
+      expect((await apiFetch(objectUrl(), { method: 'HEAD' })).status).toBe(200);
       for (const [method, path] of [
         ['GET', '/v2/nothing'],
         ['PUT', '/v1/nothing'],
         ['GET', `/v1/objects/${id}/other`],
       ] as const) {
-        const response = await fetch(`${api(2)}${path}`, { method });
+        const response = await apiFetch(`${api(2)}${path}`, { method });
         expect(response.headers.get('allow')).toBeNull();
         await expectJsonError(response, 404, 'NOT_FOUND');
       }
@@ -166,7 +166,7 @@ describe('HTTP semantics on a 3-node network', () => {
         let response: Response | undefined;
         let body: Buffer | undefined;
         const fetched = await stripesFetched(1, async () => {
-          response = await fetch(objectUrl(), { headers: { range } });
+          response = await apiFetch(objectUrl(), { headers: { range } });
           body = Buffer.from(await response.arrayBuffer());
         });
         expect(response!.status, range).toBe(206);
@@ -193,7 +193,7 @@ describe('HTTP semantics on a 3-node network', () => {
       for (let i = 0; i < 12; i++) {
         const start = next(300_000);
         const end = start + next(300_000 - start);
-        const response = await fetch(objectUrl(i % 3), { headers: { range: `bytes=${start}-${end}` } });
+        const response = await apiFetch(objectUrl(i % 3), { headers: { range: `bytes=${start}-${end}` } });
         expect(response.status, `seed ${seed}: ${start}-${end}`).toBe(206);
         const body = Buffer.from(await response.arrayBuffer());
         expect(body.equals(data.subarray(start, end + 1)), `seed ${seed}: ${start}-${end}`).toBe(true);
@@ -207,20 +207,20 @@ describe('HTTP semantics on a 3-node network', () => {
     async () => {
       for (const range of ['bytes=300000-', 'bytes=300000-300010', 'bytes=-0']) {
         const fetched = await stripesFetched(1, async () => {
-          const response = await fetch(objectUrl(), { headers: { range } });
+          const response = await apiFetch(objectUrl(), { headers: { range } });
           expect(response.headers.get('content-range'), range).toBe('bytes */300000');
           await expectJsonError(response, 416, 'RANGE_NOT_SATISFIABLE');
         });
         expect(fetched, range).toEqual([]);
       }
       for (const range of ['bytes=0-1,5-6', 'bytes=5-3', 'bytes=abc', 'items=0-5', 'bytes=-']) {
-        const response = await fetch(objectUrl(), { headers: { range } });
+        const response = await apiFetch(objectUrl(), { headers: { range } });
         expect(response.status, range).toBe(200);
         expect(response.headers.get('content-range'), range).toBeNull();
         expect(Buffer.from(await response.arrayBuffer()).equals(data), range).toBe(true);
       }
       // HEAD describes the whole object whatever the Range.
-      const head = await fetch(objectUrl(), { method: 'HEAD', headers: { range: 'bytes=0-9' } });
+      const head = await apiFetch(objectUrl(), { method: 'HEAD', headers: { range: 'bytes=0-9' } });
       expect(head.status).toBe(200);
       expect(head.headers.get('content-length')).toBe('300000');
     },
@@ -233,19 +233,19 @@ describe('HTTP semantics on a 3-node network', () => {
       const upper = id.toUpperCase();
       const mixed = [...id].map((c, i) => (i % 2 === 0 ? c.toUpperCase() : c)).join('');
       for (const variant of [upper, mixed]) {
-        const get = await fetch(`${api(2)}/v1/objects/${variant}`);
+        const get = await apiFetch(`${api(2)}/v1/objects/${variant}`);
         expect(get.status, variant).toBe(200);
         expect(get.headers.get('etag')).toBe(`"${id}"`);
         expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
-        const manifest = await fetch(`${api(2)}/v1/objects/${variant}/manifest`);
+        const manifest = await apiFetch(`${api(2)}/v1/objects/${variant}/manifest`);
         expect(manifest.status).toBe(200);
-        const health = (await (await fetch(`${api(2)}/v1/objects/${variant}/health`)).json()) as {
+        const health = (await (await apiFetch(`${api(2)}/v1/objects/${variant}/health`)).json()) as {
           id: string;
         };
         expect(health.id).toBe(id);
       }
       const message = await expectJsonError(
-        await fetch(`${api(2)}/v1/objects/${'G'.repeat(64)}`),
+        await apiFetch(`${api(2)}/v1/objects/${'G'.repeat(64)}`),
         400,
         'BAD_REQUEST',
       );
@@ -253,10 +253,10 @@ describe('HTTP semantics on a 3-node network', () => {
 
       // Deleting by an upper-case id deletes the object and answers its lower-case id.
       const other = await putObject(api(0), randomBytes(1000), 'to-delete.bin');
-      const deleted = await fetch(`${api(1)}/v1/objects/${other.toUpperCase()}`, { method: 'DELETE' });
+      const deleted = await apiFetch(`${api(1)}/v1/objects/${other.toUpperCase()}`, { method: 'DELETE' });
       expect(deleted.status).toBe(200);
       expect(await deleted.json()).toEqual({ id: other, deleted: true });
-      expect((await fetch(`${api(1)}/v1/objects/${other}`, { method: 'HEAD' })).status).toBe(404);
+      expect((await apiFetch(`${api(1)}/v1/objects/${other}`, { method: 'HEAD' })).status).toBe(404);
     },
     testTimeoutMs,
   );
@@ -264,7 +264,7 @@ describe('HTTP semantics on a 3-node network', () => {
   it(
     'answers conditional GET and HEAD: 304 for If-None-Match / If-Modified-Since, 412 for If-Match / If-Unmodified-Since',
     async () => {
-      const head = await fetch(objectUrl(), { method: 'HEAD' });
+      const head = await apiFetch(objectUrl(), { method: 'HEAD' });
       const etag = head.headers.get('etag')!;
       const lastModified = head.headers.get('last-modified')!;
       const modifiedMs = Date.parse(lastModified);
@@ -282,7 +282,7 @@ describe('HTTP semantics on a 3-node network', () => {
       for (const headers of notModified) {
         for (const method of ['GET', 'HEAD']) {
           const fetched = await stripesFetched(1, async () => {
-            const response = await fetch(objectUrl(), { method, headers });
+            const response = await apiFetch(objectUrl(), { method, headers });
             expect(response.status, `${method} ${JSON.stringify(headers)}`).toBe(304);
             expect(response.headers.get('etag')).toBe(etag);
             expect(response.headers.get('last-modified')).toBe(lastModified);
@@ -304,7 +304,7 @@ describe('HTTP semantics on a 3-node network', () => {
         { 'if-none-match': '"nope"', 'if-modified-since': after },
       ];
       for (const headers of full) {
-        const response = await fetch(objectUrl(), { headers });
+        const response = await apiFetch(objectUrl(), { headers });
         expect(response.status, JSON.stringify(headers)).toBe(200);
         expect(Buffer.from(await response.arrayBuffer()).equals(data)).toBe(true);
       }
@@ -317,7 +317,7 @@ describe('HTTP semantics on a 3-node network', () => {
       ];
       for (const headers of failed) {
         for (const method of ['GET', 'HEAD']) {
-          const response = await fetch(objectUrl(), { method, headers });
+          const response = await apiFetch(objectUrl(), { method, headers });
           if (method === 'HEAD') {
             expect(response.status, JSON.stringify(headers)).toBe(412);
             expect(await response.text()).toBe('');
@@ -331,22 +331,28 @@ describe('HTTP semantics on a 3-node network', () => {
   it(
     'honours Range only when If-Range matches the ETag or Last-Modified',
     async () => {
-      const head = await fetch(objectUrl(), { method: 'HEAD' });
+      const head = await apiFetch(objectUrl(), { method: 'HEAD' });
       const etag = head.headers.get('etag')!;
       const lastModified = head.headers.get('last-modified')!;
       const later = new Date(Date.parse(lastModified) + 1000).toUTCString();
       for (const ifRange of [etag, lastModified]) {
-        const response = await fetch(objectUrl(), { headers: { range: 'bytes=10-19', 'if-range': ifRange } });
+        const response = await apiFetch(objectUrl(), {
+          headers: { range: 'bytes=10-19', 'if-range': ifRange },
+        });
         expect(response.status, ifRange).toBe(206);
         expect(Buffer.from(await response.arrayBuffer()).equals(data.subarray(10, 20))).toBe(true);
       }
       for (const ifRange of ['"nope"', `W/${etag}`, later]) {
-        const response = await fetch(objectUrl(), { headers: { range: 'bytes=10-19', 'if-range': ifRange } });
+        const response = await apiFetch(objectUrl(), {
+          headers: { range: 'bytes=10-19', 'if-range': ifRange },
+        });
         expect(response.status, ifRange).toBe(200);
         expect(Buffer.from(await response.arrayBuffer()).equals(data)).toBe(true);
       }
       // A failed If-Range turns an unsatisfiable range into the whole object, not a 416.
-      const whole = await fetch(objectUrl(), { headers: { range: 'bytes=999999-', 'if-range': '"nope"' } });
+      const whole = await apiFetch(objectUrl(), {
+        headers: { range: 'bytes=999999-', 'if-range': '"nope"' },
+      });
       expect(whole.status).toBe(200);
       await whole.arrayBuffer();
     },
@@ -369,7 +375,7 @@ describe('HTTP semantics on a 3-node network', () => {
         ['GET', '/nothing', {}],
       ];
       for (const [method, path, headers] of requests) {
-        const response = await fetch(`${api(0)}${path}`, { method, headers });
+        const response = await apiFetch(`${api(0)}${path}`, { method, headers });
         const what = `${method} ${path} ${JSON.stringify(headers)}`;
         expect(response.status, what).toBeGreaterThanOrEqual(400);
         expect(response.status, what).toBeLessThan(500);

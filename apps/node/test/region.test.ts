@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Devnet } from '../src/cli/devnet.js';
-import { getObject, putObject, sha256Hex, startDevnet, until } from './helpers.js';
+import { apiFetch, getObject, putObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface ManifestJson {
   stripes: { shards: { holders: { nodeId: string; region: string }[] }[] }[];
@@ -27,7 +27,7 @@ describe('a devnet over three regions', () => {
     }
     for (const id of objects.keys()) {
       const manifest = (await (
-        await fetch(`${devnet.apiUrl(0)}/v1/objects/${id}/manifest`)
+        await apiFetch(`${devnet.apiUrl(0)}/v1/objects/${id}/manifest`)
       ).json()) as ManifestJson;
       for (const stripe of manifest.stripes) {
         const perRegion = new Map<string, number>();
@@ -50,7 +50,7 @@ describe('a devnet over three regions', () => {
   }, 240_000);
 
   it('reports regions in status and serves Prometheus metrics', async () => {
-    const status = (await (await fetch(`${devnet.apiUrl(0)}/v1/status`)).json()) as {
+    const status = (await (await apiFetch(`${devnet.apiUrl(0)}/v1/status`)).json()) as {
       region: string;
       metricsUrl: string;
       peers: { region: string }[];

@@ -2,7 +2,7 @@ import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrinityNode } from '../src/node/trinity-node.js';
-import { putObject, startNodes, until } from './helpers.js';
+import { apiFetch, putObject, startNodes, until } from './helpers.js';
 
 interface Hit {
   objectId: string;
@@ -63,7 +63,7 @@ describe('semantic search across a 3-node network (--semantic)', () => {
       async () => (nodes[0]!.semantic!.size >= 3 && nodes[1]!.semantic!.size >= 3 ? true : undefined),
       90_000,
     );
-    const response = await fetch(`${nodes[0]!.apiUrl}/v1/search?top=3`, { method: 'POST', body: edited });
+    const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/search?top=3`, { method: 'POST', body: edited });
     expect(response.status).toBe(200);
     const { results } = (await response.json()) as { results: Hit[] };
     expect(results[0]!.objectId).toBe(ids.original);
@@ -74,12 +74,12 @@ describe('semantic search across a 3-node network (--semantic)', () => {
   });
 
   it('a node without --semantic says so; bad parameters are 400', async () => {
-    expect((await fetch(`${nodes[2]!.apiUrl}/v1/search`, { method: 'POST', body: 'x' })).status).toBe(501);
-    expect((await fetch(`${nodes[0]!.apiUrl}/v1/search?top=0`, { method: 'POST', body: 'x' })).status).toBe(
-      400,
-    );
+    expect((await apiFetch(`${nodes[2]!.apiUrl}/v1/search`, { method: 'POST', body: 'x' })).status).toBe(501);
     expect(
-      (await fetch(`${nodes[0]!.apiUrl}/v1/search?threshold=7`, { method: 'POST', body: 'x' })).status,
+      (await apiFetch(`${nodes[0]!.apiUrl}/v1/search?top=0`, { method: 'POST', body: 'x' })).status,
+    ).toBe(400);
+    expect(
+      (await apiFetch(`${nodes[0]!.apiUrl}/v1/search?threshold=7`, { method: 'POST', body: 'x' })).status,
     ).toBe(400);
   });
 });

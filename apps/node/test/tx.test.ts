@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Devnet } from '../src/cli/devnet.js';
-import { getObject, sha256Hex, startDevnet, until } from './helpers.js';
+import { apiFetch, getObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface StatusJson {
   tx: { stagedTransactions: number };
@@ -33,7 +33,7 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
     await devnet.kill(0, 'SIGTERM');
     await devnet.startNode(0, { TRINITY_CRASH_POINT: point });
     await devnet.waitForMesh();
-    const put = fetch(`${devnet.apiUrl(0)}/v1/objects?name=crash.bin`, { method: 'PUT', body: data }).then(
+    const put = apiFetch(`${devnet.apiUrl(0)}/v1/objects?name=crash.bin`, { method: 'PUT', body: data }).then(
       (response) => response.status,
       () => 'connection lost',
     );
@@ -45,13 +45,13 @@ describe('atomic puts survive a kill -9 of their coordinator', () => {
 
   const objectIds = async (index: number) =>
     (
-      (await (await fetch(`${devnet.apiUrl(index)}/v1/objects`)).json()) as { objects: { id: string }[] }
+      (await (await apiFetch(`${devnet.apiUrl(index)}/v1/objects`)).json()) as { objects: { id: string }[] }
     ).objects.map((o) => o.id);
   const noStagedShards = async () => {
     const counts = await Promise.all(
       devnet.nodes.map(
         async (node) =>
-          ((await (await fetch(`${devnet.apiUrl(node.index)}/v1/status`)).json()) as StatusJson).tx
+          ((await (await apiFetch(`${devnet.apiUrl(node.index)}/v1/status`)).json()) as StatusJson).tx
             .stagedTransactions,
       ),
     );

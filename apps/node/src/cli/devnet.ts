@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { apiTokenPath, readApiToken } from '../stores/api-token.js';
 import { loadOrCreateOwnerKey } from '../stores/owner-key.js';
 import type { ReadyFile } from '../stores/ready-file.js';
 
@@ -33,8 +34,12 @@ export interface DevnetNode {
   readonly listenPort: number;
   /** Prometheus /metrics on basePort + 200 + i. */
   readonly metricsPort: number;
+  /** The node's API token file (`<dataDir>/api-token`): created by the node at its first start. */
+  readonly tokenPath: string;
   process: ChildProcess | undefined;
   ready: ReadyFile | undefined;
+  /** The token read from `tokenPath` once the node is up. */
+  token: string | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,13 +71,29 @@ export class Devnet {
       apiPort: options.basePort + index,
       listenPort: options.basePort + 100 + index,
       metricsPort: options.basePort + 200 + index,
+      tokenPath: apiTokenPath(join(options.dataDir, `node-${index}`)),
       process: undefined,
       ready: undefined,
+      token: undefined,
     }));
   }
 
   apiUrl(index: number): string {
     return `http://127.0.0.1:${this.nodes[index]!.apiPort}`;
+  }
+
+  /** Node `index`'s API token (known once it has started). */
+  apiToken(index: number): string {
+    const token = this.nodes[index]!.token;
+    if (token === undefined) throw new Error(`node ${index} has not started: its API token is not known yet`);
+    return token;
+  }
+
+  /** A request to node `index`'s API (`path` from the root, e.g. `/v1/status`), with its token. */
+  async fetch(index: number, path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${this.apiToken(index)}`);
+    return fetch(`${this.apiUrl(index)}${path}`, { ...init, headers });
   }
 
   /** Starts every node (the first, then the rest in parallel) and waits until they all see each other. */
@@ -130,6 +151,7 @@ export class Devnet {
     child.stderr.pipe(log);
     node.process = child;
     node.ready = await this.#waitReady(node, child);
+    node.token = await readApiToken(node.tokenPath);
   }
 
   async #waitReady(node: DevnetNode, child: ChildProcess): Promise<ReadyFile> {
@@ -166,7 +188,7 @@ export class Devnet {
 
   async peerCount(index: number): Promise<number> {
     try {
-      const response = await fetch(`${this.apiUrl(index)}/v1/status`, { signal: AbortSignal.timeout(5_000) });
+      const response = await this.fetch(index, '/v1/status', { signal: AbortSignal.timeout(5_000) });
       const status = (await response.json()) as { peers: unknown[] };
       return status.peers.length;
     } catch {

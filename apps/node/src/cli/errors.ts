@@ -17,6 +17,11 @@ export const ExitCode = {
   unavailable: 4,
   /** A port the node needs is already in use. */
   portInUse: 5,
+  /**
+   * The node's configuration is invalid or unsafe: a bad value, a non-loopback API address without
+   * TLS or --insecure-http, an API token file that others can read. A restart cannot fix it.
+   */
+  config: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,12 +1,13 @@
 import '../polyfill.js';
 import './runtime-flags.js';
 import { readFileSync } from 'node:fs';
-import { isTrinityError } from '@trinity/core';
+import { ConfigError, isTrinityError } from '@trinity/core';
 import { clientCommand, clientHelps } from './commands/client.js';
 import { devnetCommand, devnetHelp } from './commands/devnet.js';
 import { keygen, keygenHelp } from './commands/keygen.js';
 import { nodeInit, nodeInitHelp } from './commands/node-init.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
+import { rotateToken, rotateTokenHelp } from './commands/rotate-token.js';
 import { CliError, describeSystemError, ExitCode, UsageError } from './errors.js';
 
 const help = `Usage: trinity <command> [options]
@@ -14,6 +15,7 @@ const help = `Usage: trinity <command> [options]
 Commands:
   node start     run a storage node
   node init      write a commented config file
+  node rotate-token  replace a node's API token (restart the node to use it)
   devnet         run a local network of nodes
   put FILE       store a file
   get ID         read an object back
@@ -26,13 +28,14 @@ Commands:
 
 \`trinity help <command>\` or \`trinity <command> --help\` tells more; \`trinity --version\` the version.
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or network
-unavailable, 5 port in use.
+unavailable, 5 port in use, 6 invalid or unsafe node config.
 `;
 
 const helps: Record<string, string> = {
   ...clientHelps,
   node: nodeStartHelp,
   'node init': nodeInitHelp,
+  'node rotate-token': rotateTokenHelp,
   devnet: devnetHelp,
   keygen: keygenHelp,
 };
@@ -66,7 +69,9 @@ async function main(argv: string[]): Promise<number> {
           ? 'node'
           : rest[0] === 'node' && rest[1] === 'init'
             ? 'node init'
-            : rest[0];
+            : rest[0] === 'node' && rest[1] === 'rotate-token'
+              ? 'node rotate-token'
+              : rest[0];
       if (topic === undefined) process.stdout.write(help);
       else if (helps[topic] !== undefined) process.stdout.write(helps[topic]);
       else throw new UsageError(`no help for "${topic}": not a command (see "trinity --help")`);
@@ -75,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     case 'node':
       if (rest[0] === 'start') return nodeStart(rest.slice(1));
       if (rest[0] === 'init') return nodeInit(rest.slice(1));
+      if (rest[0] === 'rotate-token') return rotateToken(rest.slice(1));
       if (rest[0] === '--help' || rest[0] === '-h') {
         process.stdout.write(nodeStartHelp);
         return ExitCode.ok;
@@ -105,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
 function report(error: unknown): { line: string; exitCode: number } {
   const system = error instanceof CliError ? error : describeSystemError(error);
   if (system !== undefined) return { line: system.message, exitCode: system.exitCode };
+  if (error instanceof ConfigError) return { line: error.message, exitCode: ExitCode.config };
   const message = error instanceof Error ? error.message : String(error);
   // Foreign errors (libp2p, the OS) put the useful part on later lines: keep it, on one line.
   const line = isTrinityError(error) ? message : message.replace(/\s+/g, ' ').trim().slice(0, 500);

@@ -44,6 +44,129 @@ export const erasureDefaultsSchema = z
   .strict()
   .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256');
 
+/** A loopback address or name: the API may listen there without TLS. */
+export function isLoopbackHost(name: string): boolean {
+  const bare = name.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
+  );
+}
+
+/** A name the API answers to in `Host`: a DNS name or an IP literal, optionally with `:port`. */
+const allowedHost = z
+  .string()
+  .min(1)
+  .max(260)
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?$/,
+    'must be a host name or IP like "node.example.com", "10.0.0.2:7070" or "[fd00::2]"',
+  );
+
+/** A web origin allowed to call the API from a browser: scheme, host and optional port, nothing else. */
+const corsOrigin = z
+  .string()
+  .min(1)
+  .max(260)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+    } catch {
+      return false;
+    }
+  }, 'must be an origin like "https://app.example.com" (scheme, host, optional port; no path or slash)');
+
+const filePath = z.string().min(1).max(4096);
+
+/** The HTTP API: where it listens, who may call it, and the limits every request is held to. */
+export const apiConfigSchema = z
+  .object({
+    /**
+     * Address the API listens on. Anything but a loopback address needs `tlsCertFile` and `tlsKeyFile`,
+     * or `insecureHttp`.
+     * @defaultValue '127.0.0.1'
+     */
+    host: host.default('127.0.0.1'),
+    /** @defaultValue 7070 */
+    port: port.default(7070),
+    /**
+     * Names besides the loopback ones (`localhost`, `127.0.0.1`, `[::1]` at the bound port) that a
+     * request's `Host` may carry; `name` matches any port, `name:port` that port only.
+     * @defaultValue []
+     */
+    allowedHosts: z.array(allowedHost).max(64).default([]),
+    /**
+     * Web origins whose requests are served (with CORS headers); a request with any other `Origin`
+     * is refused.
+     * @defaultValue []
+     */
+    corsOrigins: z.array(corsOrigin).max(64).default([]),
+    /** PEM certificate chain: with `tlsKeyFile`, the API is served over HTTPS. */
+    tlsCertFile: filePath.optional(),
+    /** PEM private key of `tlsCertFile`. */
+    tlsKeyFile: filePath.optional(),
+    /**
+     * Serve plain HTTP on a non-loopback address anyway (a warning is logged at start).
+     * @defaultValue false
+     */
+    insecureHttp: z.boolean().default(false),
+    /**
+     * The bearer token file; unset, `<dataDir>/api-token`. Created (mode 0600) when missing.
+     */
+    tokenFile: filePath.optional(),
+    /**
+     * Time a client has to send the request's headers.
+     * @defaultValue 30000
+     */
+    headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    /**
+     * A request body that sends no byte for this long is aborted (its upload cleaned up).
+     * @defaultValue 30000
+     */
+    bodyIdleTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+    /**
+     * Longest a request other than an object upload or download may take, answer included.
+     * @defaultValue 120000
+     */
+    requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(120_000),
+    /**
+     * Most connections open at once; more are closed as they arrive.
+     * @defaultValue 256
+     */
+    maxConnections: z.number().int().min(1).max(100_000).default(256),
+    /** Per client address: a token bucket of requests. */
+    rateLimit: z
+      .object({
+        /** @defaultValue 100 */
+        requestsPerSecond: z.number().min(0.1).max(1_000_000).default(100),
+        /** @defaultValue 200 */
+        burst: z.number().int().min(1).max(1_000_000).default(200),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((api, context) => {
+    if ((api.tlsCertFile === undefined) !== (api.tlsKeyFile === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: [api.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'],
+        message: 'tlsCertFile and tlsKeyFile go together: give both or neither',
+      });
+    }
+    if (!isLoopbackHost(api.host) && api.tlsCertFile === undefined && !api.insecureHttp) {
+      context.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message:
+          'a non-loopback API address needs TLS (--tls-cert and --tls-key) or --insecure-http (plain HTTP, anyone on the network sees the token)',
+      });
+    }
+  });
+
+export type ApiConfig = z.output<typeof apiConfigSchema>;
+
 /** Everything a node reads from its config file and flags. Every field has a default and a bound. */
 export const nodeConfigSchema = z
   .object({
@@ -54,10 +177,7 @@ export const nodeConfigSchema = z
       .object({ host: host.default('127.0.0.1'), port: port.default(0) })
       .strict()
       .prefault({}),
-    api: z
-      .object({ host: host.default('127.0.0.1'), port: port.default(7070) })
-      .strict()
-      .prefault({}),
+    api: apiConfigSchema.prefault({}),
     bootstrap: z
       .array(
         z

@@ -22,6 +22,30 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'listen.port': { what: 'peer-to-peer TCP port (0 picks a free one)', flag: '--listen-port' },
   'api.host': { what: 'HTTP API address', flag: '--api-host' },
   'api.port': { what: 'HTTP API port (0 picks a free one)', flag: '--api-port' },
+  'api.allowedHosts': {
+    what: 'names a request\'s Host may carry besides localhost, 127.0.0.1 and [::1] ("name" any port, "name:port")',
+    flag: '--api-allowed-host (repeatable)',
+  },
+  'api.corsOrigins': {
+    what: 'web origins allowed to call the API (CORS); a request from any other Origin is refused',
+    flag: '--api-cors-origin (repeatable)',
+  },
+  'api.tlsCertFile': { what: 'PEM certificate: serve the API over HTTPS', flag: '--tls-cert' },
+  'api.tlsKeyFile': { what: 'PEM private key of the certificate', flag: '--tls-key' },
+  'api.insecureHttp': {
+    what: 'allow plain HTTP on a non-loopback api.host (logs a warning)',
+    flag: '--insecure-http',
+  },
+  'api.tokenFile': {
+    what: 'bearer token file (mode 0600, created when missing); unset: <dataDir>/api-token',
+    flag: '--api-token-file',
+  },
+  'api.headersTimeoutMs': { what: "time a client has to send a request's headers" },
+  'api.bodyIdleTimeoutMs': { what: 'a request body idle this long is aborted and its upload cleaned up' },
+  'api.requestTimeoutMs': { what: 'longest a request other than an object upload or download may take' },
+  'api.maxConnections': { what: 'most API connections open at once' },
+  'api.rateLimit.requestsPerSecond': { what: 'requests per second per client address (token bucket)' },
+  'api.rateLimit.burst': { what: 'requests a client address may make at once before being limited' },
   bootstrap: {
     what: 'multiaddrs of peers to join through, e.g. "/ip4/10.0.0.2/tcp/7170"',
     flag: '--bootstrap (repeatable)',
@@ -78,6 +102,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
 const unsetExamples: Readonly<Record<string, unknown>> = {
   region: 'us-east',
   'trust.ownerKeyFile': '/etc/trinity/owner.key',
+  'api.tlsCertFile': '/etc/trinity/api-cert.pem',
+  'api.tlsKeyFile': '/etc/trinity/api-key.pem',
+  'api.tokenFile': '/etc/trinity/api-token',
 };
 
 type Schema = z.ZodType;

@@ -14,15 +14,33 @@ import {
   RangeNotSatisfiableError,
   rangeAllowed,
 } from './conditional.js';
+import { InvalidNameError } from './errors.js';
 import { handled, type Route } from './server.js';
 
-/** Names are labels, never paths: any text but control characters and slashes, at most 255 bytes. */
+/**
+ * Names are labels, never paths: well-formed Unicode (no lone surrogate) but control characters and
+ * slashes, at most 255 bytes.
+ */
 function checkName(name: string, where: string): string {
+  if (!isWellFormed(name))
+    throw new InvalidNameError(`${where}: a name must be well-formed Unicode (it has a lone surrogate)`);
   const bad = [...name].some((char) => char < ' ' || char === '\u007f' || char === '/' || char === '\\');
   if (bad || name === '.' || name === '..' || Buffer.byteLength(name) > 255) {
-    throw new BadRequestError(`${where}: a name is at most 255 bytes, without slashes or control characters`);
+    throw new InvalidNameError(
+      `${where}: a name is at most 255 bytes, without slashes or control characters`,
+    );
   }
   return name;
+}
+
+/** No lone surrogate in `text` (String.prototype.isWellFormed, Node 20+, is not in the ES2023 lib types). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** `text` with any lone surrogate replaced by U+FFFD: a name stored before names were checked still encodes. */
+function toWellFormed(text: string): string {
+  return (text as string & { toWellFormed(): string }).toWellFormed();
 }
 
 function objectName(url: URL): string | undefined {
@@ -58,12 +76,13 @@ export interface ApiServices {
 /** The node's HTTP API. */
 export function nodeRoutes(node: ApiServices): Route[] {
   return [
-    { method: 'GET', path: '/health', handler: async () => ({ ok: true }) },
+    { method: 'GET', path: '/health', open: true, handler: async () => ({ ok: true }) },
     { method: 'GET', path: '/v1/status', handler: async () => node.status.status() },
     {
       method: 'PUT',
       path: '/v1/objects',
       status: 201,
+      streaming: true,
       handler: async (request, _response, _params, url) => {
         const name = objectName(url);
         const length = Number(request.headers['content-length']);
@@ -82,11 +101,15 @@ export function nodeRoutes(node: ApiServices): Route[] {
       method: 'POST',
       path: '/v1/batches',
       status: 201,
+      streaming: true,
       handler: async (request) => {
         const entries = readBatch(requestBody(request), batchObjectsMax);
         const items = (async function* () {
           for await (const entry of entries) {
-            if (entry.name !== undefined) checkName(entry.name, `batch object "${entry.name.slice(0, 60)}"`);
+            if (entry.name !== undefined)
+              checkName(entry.name, `batch object "${toWellFormed(entry.name.slice(0, 60))}"`);
+            // Refuse an announced size over the limit before reading a byte of the object.
+            if (entry.size > node.maxObjectBytes) throw new PayloadTooLargeError(node.maxObjectBytes);
             yield {
               source: entry.source,
               sizeHint: entry.size,
@@ -126,6 +149,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
     {
       method: 'GET',
       path: '/v1/objects/:id',
+      streaming: true,
       handler: async (request, response, params) => sendObject(node, request, response, params.id!, true),
       // HEAD answers from the manifest alone: no shard is fetched.
       head: async (request, response, params) => sendObject(node, request, response, params.id!, false),
@@ -195,7 +219,9 @@ async function sendObject(
     'last-modified': httpDate(validators.lastModifiedMs),
     'accept-ranges': 'bytes',
     'x-trinity-encrypted': manifest.encrypted ? 'true' : 'false',
-    ...(manifest.name === undefined ? {} : { 'x-trinity-name': encodeURIComponent(manifest.name) }),
+    ...(manifest.name === undefined
+      ? {}
+      : { 'x-trinity-name': encodeURIComponent(toWellFormed(manifest.name)) }),
   };
   const precondition = evaluatePreconditions(request.headers, validators);
   if (precondition === 'failed') {

@@ -32,6 +32,7 @@ import { TrafficMeter } from '../services/status/traffic.js';
 import { type Telemetry, telemetry } from '../services/telemetry/telemetry.js';
 import { type TxService, txService } from '../services/tx/tx-service.js';
 import { type Startable, startAll, stopAll } from '../startable.js';
+import { apiTokenPath } from '../stores/api-token.js';
 import { lockDataDir } from '../stores/data-dir-lock.js';
 import { loadOrCreateIdentity } from '../stores/identity.js';
 import { loadOrCreateOwnerKey, type OwnerKey } from '../stores/owner-key.js';
@@ -286,7 +287,10 @@ export class TrinityNode {
           logger: log('semantic'),
         })
       : undefined;
-    const api = (this.api = apiServer({ host: config.api.host, port: config.api.port })({
+    const api = (this.api = apiServer({
+      ...config.api,
+      tokenPath: apiTokenPath(config.dataDir, config.api.tokenFile),
+    })({
       routes: nodeRoutes({
         maxObjectBytes: config.limits.maxObjectBytes,
         objects: this.objects,

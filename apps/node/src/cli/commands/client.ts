@@ -1,18 +1,22 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { decodeReadCap, isHashHex, readCapPrefix } from '@trinity/core';
+import { ConfigError, decodeReadCap, isHashHex, readCapPrefix } from '@trinity/core';
 import { batchContentType, batchHeader } from '../../http/batch-body.js';
+import { apiTokenPath, readApiToken } from '../../stores/api-token.js';
 import { ApiError, CliError, ExitCode, exitCodeOfStatus, UsageError } from '../errors.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 import { noExtraArguments, parseFlags } from './flags.js';
 
 const apiNote = `--api URL talks to that node (default $TRINITY_API or http://127.0.0.1:7070, the first node of
-\`trinity devnet\`). Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or
-network unavailable.
+\`trinity devnet\`). The node's API token is read from --token-file FILE, else $TRINITY_API_TOKEN (the
+token itself), else $TRINITY_API_TOKEN_FILE, else --data-dir DIR (DIR/api-token), else from the data
+directory of the node serving that URL under .trinity/node or .trinity/devnet/node-* (found by its
+ready.json). Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or network
+unavailable.
 `;
 
 /** Each client command's --help page, with examples. */
@@ -82,6 +86,8 @@ ${apiNote}`,
 
 const flags = {
   api: { type: 'string' },
+  'token-file': { type: 'string' },
+  'data-dir': { type: 'string' },
   name: { type: 'string' },
   output: { type: 'string', short: 'o' },
   atomic: { type: 'boolean' },
@@ -99,10 +105,77 @@ function apiBase(value: string | undefined): string {
   }
 }
 
+/** Where the CLI looks for a node's data directory when no token is given: the defaults of `node start` and `devnet`. */
+export const dataDirCandidates = ['.trinity/node', '.trinity/devnet', 'apps/node/.trinity/devnet'];
+
+/** The data directories under `candidates`: each itself, and a devnet's `node-<i>` folders. */
+async function candidateDataDirs(): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const candidate of dataDirCandidates) {
+    const entries = await readdir(candidate, { withFileTypes: true }).catch(() => []);
+    if (entries.some((entry) => entry.name === 'ready.json')) dirs.push(candidate);
+    for (const entry of entries)
+      if (entry.isDirectory() && /^node-\d+$/.test(entry.name)) dirs.push(join(candidate, entry.name));
+  }
+  return dirs;
+}
+
+/** The data directory of the running node whose ready.json names `api` as its API, if one is found. */
+async function dataDirServing(api: string): Promise<string | undefined> {
+  const origin = new URL(api).origin;
+  for (const dir of await candidateDataDirs()) {
+    const ready = await readFile(join(dir, 'ready.json'), 'utf8').catch(() => undefined);
+    if (ready === undefined) continue;
+    try {
+      const { apiUrl } = JSON.parse(ready) as { apiUrl?: unknown };
+      if (typeof apiUrl === 'string' && new URL(apiUrl).origin === origin) return dir;
+    } catch {
+      // not a ready file of a node
+    }
+  }
+  return undefined;
+}
+
+async function tokenFromFile(path: string): Promise<string> {
+  try {
+    const token = await readApiToken(path);
+    if (token === undefined)
+      throw new CliError('CLI_TOKEN', `API token file ${path} does not exist`, ExitCode.failure);
+    return token;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError('CLI_TOKEN', error.message, ExitCode.failure);
+    throw error;
+  }
+}
+
+/** The API token to send to `api`, by the order in the help text; undefined when none is found. */
+export async function resolveApiToken(
+  api: string,
+  values: { 'token-file'?: string; 'data-dir'?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  if (values['token-file'] !== undefined) return tokenFromFile(values['token-file']);
+  const fromEnv = env.TRINITY_API_TOKEN?.trim();
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!/^[\x21-\x7e]{1,512}$/.test(fromEnv))
+      throw new UsageError('TRINITY_API_TOKEN must be the token itself (printable, no spaces)');
+    return fromEnv;
+  }
+  if (env.TRINITY_API_TOKEN_FILE) return tokenFromFile(env.TRINITY_API_TOKEN_FILE);
+  if (values['data-dir'] !== undefined) return tokenFromFile(apiTokenPath(values['data-dir']));
+  const dir = await dataDirServing(api);
+  return dir === undefined ? undefined : tokenFromFile(apiTokenPath(dir));
+}
+
+/** The bearer token every request of this command sends (set once the command's flags are read). */
+let authorization: string | undefined;
+
 async function call(url: string, init: RequestInit = {}): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, init);
+    const headers = new Headers(init.headers);
+    if (authorization !== undefined) headers.set('authorization', `Bearer ${authorization}`);
+    response = await fetch(url, { ...init, headers });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     throw new ApiError(
@@ -115,6 +188,14 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
     const body = (await response.json().catch(() => undefined)) as
       | { error?: { message?: string } }
       | undefined;
+    if (response.status === 401) {
+      const what = authorization === undefined ? 'needs an API token' : 'refused the API token';
+      throw new ApiError(
+        'CLI_HTTP_401',
+        `the node at ${new URL(url).origin} ${what}: pass --token-file <its dataDir>/api-token or set TRINITY_API_TOKEN`,
+        ExitCode.failure,
+      );
+    }
     throw new ApiError(
       `CLI_HTTP_${response.status}`,
       body?.error?.message ?? `${response.status} ${response.statusText}`,
@@ -262,6 +343,7 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
   const arity: Record<string, number> = { get: 1, rm: 1, ls: 0, status: 0, search: 1, share: 1 };
   if (arity[command] !== undefined) noExtraArguments(command, positionals, arity[command]);
   const api = apiBase(values.api);
+  authorization = await resolveApiToken(api, values);
   switch (command) {
     case 'put':
       if (values.atomic) await putAtomic(api, positionals);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Devnet } from '../devnet.js';
 import { formatBytes } from '../progress.js';
+import { dataDirCandidates } from './client.js';
 import { intFlag, parseFlags } from './flags.js';
 
 export const devnetHelp = `Usage: trinity devnet [options]
@@ -34,14 +35,13 @@ const flags = {
 async function demo(devnet: Devnet): Promise<void> {
   const text = new TextEncoder().encode(`Hello from Trinity at ${new Date().toISOString()}\n`);
   const data = Buffer.concat([text, randomBytes(8 * 1024 * 1024)]);
-  const writer = devnet.apiUrl(0);
-  const reader = devnet.apiUrl(devnet.nodes.length - 1);
+  const readerIndex = devnet.nodes.length - 1;
   const started = performance.now();
-  const put = await fetch(`${writer}/v1/objects?name=demo.bin`, { method: 'PUT', body: data });
+  const put = await devnet.fetch(0, '/v1/objects?name=demo.bin', { method: 'PUT', body: data });
   if (!put.ok) throw new Error(`demo put failed: ${await put.text()}`);
   const { id } = (await put.json()) as { id: string };
   const putMs = performance.now() - started;
-  const got = await fetch(`${reader}/v1/objects/${id}`);
+  const got = await devnet.fetch(readerIndex, `/v1/objects/${id}`);
   if (!got.ok) throw new Error(`demo get failed: ${await got.text()}`);
   const back = Buffer.from(await got.arrayBuffer());
   const getMs = performance.now() - started - putMs;
@@ -62,9 +62,7 @@ async function statusLine(devnet: Devnet): Promise<string> {
   const statuses = await Promise.all(
     devnet.nodes.map(async (node) => {
       try {
-        const response = await fetch(`${devnet.apiUrl(node.index)}/v1/status`, {
-          signal: AbortSignal.timeout(2_000),
-        });
+        const response = await devnet.fetch(node.index, '/v1/status', { signal: AbortSignal.timeout(2_000) });
         return (await response.json()) as { store: { shardCount: number; bytesUsed: number } };
       } catch {
         return undefined;
@@ -127,10 +125,16 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     console.log(
       `  node ${node.index}  ${node.region.padEnd(10)} ${devnet.apiUrl(node.index)}  metrics :${node.metricsPort}  …${node.ready?.peerId.slice(-10)}  logs: ${node.dataDir}/node.log`,
     );
+    console.log(`          API token: ${node.tokenPath}`);
   }
   if (values.demo) await demo(devnet);
-  if (devnet.apiUrl(0) !== 'http://127.0.0.1:7070')
-    console.log(`\nPoint the CLI at it: export TRINITY_API=${devnet.apiUrl(0)}`);
+  // The CLI finds a node's token by itself in the default data directories; elsewhere it is told.
+  const found = dataDirCandidates.some((candidate) => resolve(candidate) === dataDir);
+  const exports = [
+    ...(devnet.apiUrl(0) === 'http://127.0.0.1:7070' ? [] : [`TRINITY_API=${devnet.apiUrl(0)}`]),
+    ...(found ? [] : [`TRINITY_API_TOKEN_FILE=${devnet.nodes[0]!.tokenPath}`]),
+  ];
+  if (exports.length > 0) console.log(`\nPoint the CLI at it: export ${exports.join(' ')}`);
   console.log('\nPress Ctrl-C to stop.');
   for (;;) {
     if (stopping) return 0;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadNodeConfig } from '../../config/config.js';
 import { TrinityNode } from '../../node/trinity-node.js';
+import { apiTokenPath, readApiToken, readPem } from '../../stores/api-token.js';
 import { ExitCode } from '../errors.js';
 import { intFlag, parseFlags } from './flags.js';
 
@@ -13,7 +14,17 @@ Starts a storage node in the foreground. Options override the config file.
                               every key, its default, bounds and flag
   --data-dir DIR              data directory (shards, manifests, identity key)
   --api-port PORT             HTTP API port (0 picks a free one)
-  --api-host HOST             HTTP API address (default 127.0.0.1)
+  --api-host HOST             HTTP API address (default 127.0.0.1); anything but loopback needs
+                              --tls-cert and --tls-key, or --insecure-http
+  --tls-cert FILE             PEM certificate: serve the API over HTTPS (with --tls-key)
+  --tls-key FILE              PEM private key of --tls-cert
+  --insecure-http             allow plain HTTP on a non-loopback --api-host (logs a warning)
+  --api-allowed-host NAME     a name the API answers to in Host besides localhost, 127.0.0.1 and
+                              [::1] ("name" any port, "name:port"; repeatable)
+  --api-cors-origin ORIGIN    a web origin allowed to call the API, e.g. https://app.example.com
+                              (repeatable; without one, every request with an Origin is refused)
+  --api-token-file FILE       the API's bearer token file (default DATA_DIR/api-token; created
+                              mode 0600 at first start)
   --listen-port PORT          peer-to-peer TCP port (0 picks a free one)
   --listen-host HOST          peer-to-peer address (default 127.0.0.1)
   --region REGION             this node's region (e.g. us-east); unset: detected by RTT
@@ -41,7 +52,16 @@ export function flagsToConfig(
   return {
     dataDir: str('data-dir'),
     region: str('region'),
-    api: { port: intFlag(str('api-port'), 'api-port'), host: str('api-host') },
+    api: {
+      port: intFlag(str('api-port'), 'api-port'),
+      host: str('api-host'),
+      tlsCertFile: str('tls-cert'),
+      tlsKeyFile: str('tls-key'),
+      insecureHttp: values['insecure-http'],
+      allowedHosts: values['api-allowed-host'],
+      corsOrigins: values['api-cors-origin'],
+      tokenFile: str('api-token-file'),
+    },
     listen: { port: intFlag(str('listen-port'), 'listen-port'), host: str('listen-host') },
     bootstrap: values.bootstrap,
     capacityBytes: intFlag(str('capacity'), 'capacity'),
@@ -61,6 +81,12 @@ export const nodeFlags = {
   'data-dir': { type: 'string' },
   'api-port': { type: 'string' },
   'api-host': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'insecure-http': { type: 'boolean' },
+  'api-allowed-host': { type: 'string', multiple: true },
+  'api-cors-origin': { type: 'string', multiple: true },
+  'api-token-file': { type: 'string' },
   'listen-port': { type: 'string' },
   'listen-host': { type: 'string' },
   region: { type: 'string' },
@@ -130,6 +156,13 @@ export async function nodeStart(argv: string[]): Promise<number> {
   }
 
   const config = await loadNodeConfig(values.config, flagsToConfig(values));
+  // An API token file others can read, or TLS files that cannot be read, refuse the start before
+  // anything opens (the API itself checks them again when it starts).
+  await readApiToken(apiTokenPath(config.dataDir, config.api.tokenFile));
+  if (config.api.tlsCertFile !== undefined && config.api.tlsKeyFile !== undefined) {
+    await readPem(config.api.tlsCertFile, 'api.tlsCertFile');
+    await readPem(config.api.tlsKeyFile, 'api.tlsKeyFile');
+  }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const crashPoint = process.env.TRINITY_CRASH_POINT;
   const node = await TrinityNode.create(config, logger, crashPoint ? { crashPoint } : {});
