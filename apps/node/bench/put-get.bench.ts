@@ -1,6 +1,6 @@
 // Put and get throughput of a 6-node devnet of real processes, beside the raw single-stream
 // throughput of js-libp2p between two processes measured in the same run (the ceiling).
-//   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--no-ceiling]
+//   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--rounds 3] [--no-ceiling]
 //     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
 // Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
 // /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
@@ -32,12 +32,15 @@ const { values } = parseArgs({
     /** JSON merged into every node's config, e.g. '{"limits":{"maxStripesInFlight":12}}'. */
     config: { type: 'string' },
     'per-node': { type: 'boolean' },
+    /** Put/get rounds per mode (encrypted and public, interleaved); medians are reported. */
+    rounds: { type: 'string' },
   },
   strict: true,
 });
 const MiB = 1024 * 1024;
 const sizeBytes = Number(values.mib ?? 256) * MiB;
 const nodeCount = Number(values.nodes ?? 6);
+const rounds = Number(values.rounds ?? 3);
 const rows: { bench: string; impl: string; params: Record<string, unknown>; value: number; unit: string }[] =
   [];
 const log = (line: string) => {
@@ -96,54 +99,87 @@ interface Measured {
   getCpu: number;
 }
 
-async function devnetPutGet(bytes: number): Promise<Measured> {
+type Mode = 'encrypted' | 'public';
+
+/**
+ * Puts and gets an object of `bytes` on one devnet, `rounds` times for each mode, interleaved
+ * (encrypted, public, encrypted, …) so that a change in the machine's speed hits both alike.
+ * Returns per mode the median of the rounds.
+ */
+async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Measured>> {
   const dir = await tempDir('trinity-bench-');
   const devnet = new Devnet({
     nodes: nodeCount,
     dataDir: dir.path,
     basePort: await freeBasePort(nodeCount),
-    cliPath: fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
+    cliPath: values.cli ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
     nodeConfig: { logLevel: 'warn', ...JSON.parse(values.config ?? '{}') },
     ...(values['cpu-prof'] === undefined
       ? {}
       : { execArgv: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] }),
   });
   const nodesCpu = () => devnet.nodes.reduce((sum, node) => sum + cpuSeconds(node.process?.pid), 0);
+  const runs = new Map<Mode, Measured[]>([
+    ['encrypted', []],
+    ['public', []],
+  ]);
   try {
     await devnet.start();
-    const data = randomBytes(bytes);
-    const digest = sha256Hex(data);
-    let cpu = nodesCpu();
-    let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
-    let started = performance.now();
-    const put = await devnet.fetch(0, '/v1/objects?name=bench.bin', { method: 'PUT', body: data });
-    if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
-    const putSeconds = (performance.now() - started) / 1000;
-    const putCpu = nodesCpu() - cpu;
-    if (values['per-node'])
-      console.error(
-        'put per node',
-        devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
-      );
-    const { id } = (await put.json()) as { id: string };
-    cpu = nodesCpu();
-    perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
-    started = performance.now();
-    const back = Buffer.from(await (await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`)).arrayBuffer());
-    const getSeconds = (performance.now() - started) / 1000;
-    const getCpu = nodesCpu() - cpu;
-    if (values['per-node'])
-      console.error(
-        'get per node',
-        devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
-      );
-    if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
-    const mib = bytes / MiB;
-    return { put: mib / putSeconds, get: mib / getSeconds, putCpu: putCpu / mib, getCpu: getCpu / mib };
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of runs.keys()) {
+        const data = randomBytes(bytes);
+        const digest = sha256Hex(data);
+        let cpu = nodesCpu();
+        let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        let started = performance.now();
+        const query = `name=bench.bin${mode === 'public' ? '&public=1' : ''}`;
+        const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
+        if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
+        const putSeconds = (performance.now() - started) / 1000;
+        const putCpu = nodesCpu() - cpu;
+        if (values['per-node'])
+          console.error(
+            `${mode} put per node`,
+            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+          );
+        const { id } = (await put.json()) as { id: string };
+        cpu = nodesCpu();
+        perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        started = performance.now();
+        const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
+        const back = Buffer.from(await got.arrayBuffer());
+        const getSeconds = (performance.now() - started) / 1000;
+        const getCpu = nodesCpu() - cpu;
+        if (values['per-node'])
+          console.error(
+            `${mode} get per node`,
+            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+          );
+        if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
+        const mib = bytes / MiB;
+        runs
+          .get(mode)!
+          .push({ put: mib / putSeconds, get: mib / getSeconds, putCpu: putCpu / mib, getCpu: getCpu / mib });
+        // Frees the space for the next round (and measures nothing).
+        await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
+      }
+    }
   } finally {
     await devnet.stop();
     await dir.remove();
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return new Map(
+    [...runs].map(([mode, list]) => [
+      mode,
+      {
+        put: median(list.map((m) => m.put)),
+        get: median(list.map((m) => m.get)),
+        putCpu: median(list.map((m) => m.putCpu)),
+        getCpu: median(list.map((m) => m.getCpu)),
+      },
+    ]),
+  );
 }
 
 log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}`);
@@ -160,21 +196,13 @@ if (!values['no-ceiling']) {
     unit: 'MB/s',
   });
 }
-const { put, get, putCpu, getCpu } = await devnetPutGet(sizeBytes);
-rows.push({
-  bench: 'put',
-  impl: '@trinity/node',
-  params: { mib: sizeBytes / MiB, nodes: nodeCount },
-  value: put,
-  unit: 'MB/s',
-});
-rows.push({
-  bench: 'get',
-  impl: '@trinity/node',
-  params: { mib: sizeBytes / MiB, nodes: nodeCount },
-  value: get,
-  unit: 'MB/s',
-});
+const measured = await devnetPutGet(sizeBytes, rounds);
+for (const [mode, m] of measured) {
+  const params = { mib: sizeBytes / MiB, nodes: nodeCount, rounds, encryption: mode === 'encrypted' };
+  const impl = `@trinity/node (${mode})`;
+  rows.push({ bench: 'put', impl, params, value: m.put, unit: 'MB/s' });
+  rows.push({ bench: 'get', impl, params, value: m.get, unit: 'MB/s' });
+}
 if (values.json) {
   for (const row of rows) console.log(JSON.stringify({ ...row, value: Math.round(row.value * 10) / 10 }));
 } else {
@@ -187,19 +215,22 @@ if (values.json) {
   }
 }
 const cpuRows = [
-  ...(values['no-ceiling'] ? [] : [{ bench: 'stream-cpu', value: streamCpu }]),
-  { bench: 'put-cpu', value: putCpu },
-  { bench: 'get-cpu', value: getCpu },
+  ...(values['no-ceiling'] ? [] : [{ bench: 'stream-cpu', impl: 'libp2p', value: streamCpu }]),
+  ...[...measured].flatMap(([mode, m]) => [
+    { bench: 'put-cpu', impl: `@trinity/node (${mode})`, value: m.putCpu },
+    { bench: 'get-cpu', impl: `@trinity/node (${mode})`, value: m.getCpu },
+  ]),
 ];
 for (const row of cpuRows) {
-  const params = { mib: sizeBytes / MiB, nodes: nodeCount };
+  const params = { mib: sizeBytes / MiB, nodes: nodeCount, rounds };
   const value = Math.round(row.value * 10_000) / 10; // CPU milliseconds per MiB, all node processes
   if (values.json)
-    console.log(
-      JSON.stringify({ bench: row.bench, impl: '@trinity/node', params, value, unit: 'cpu-ms/MiB' }),
-    );
-  else
-    console.log(
-      `${row.bench}: ${value} CPU ms per MiB (${row.bench === 'stream-cpu' ? 'both ends of the stream' : 'all node processes'})`,
-    );
+    console.log(JSON.stringify({ bench: row.bench, impl: row.impl, params, value, unit: 'cpu-ms/MiB' }));
+  else console.log(`${row.bench} ${row.impl}: ${value} CPU ms per MiB`);
 }
+const encrypted = measured.get('encrypted')!;
+const plain = measured.get('public')!;
+log(
+  `\nencryption and signatures add ${((encrypted.putCpu / plain.putCpu - 1) * 100).toFixed(1)} % CPU to a put, ` +
+    `${((encrypted.getCpu / plain.getCpu - 1) * 100).toFixed(1)} % to a get (budget 15 %)`,
+);

@@ -92,8 +92,15 @@ export async function getObject(api: string, id: string): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
 
-export async function putObject(api: string, data: Uint8Array, name = 'test.bin'): Promise<string> {
-  const response = await apiFetch(`${api}/v1/objects?name=${name}`, { method: 'PUT', body: data });
+/** Stores `data` through the node at `api` (encrypted unless `public`); returns its id. */
+export async function putObject(
+  api: string,
+  data: Uint8Array,
+  name = 'test.bin',
+  options: { public?: boolean } = {},
+): Promise<string> {
+  const query = `name=${name}${options.public === true ? '&public=1' : ''}`;
+  const response = await apiFetch(`${api}/v1/objects?${query}`, { method: 'PUT', body: data });
   if (!response.ok) throw new Error(`PUT to ${api}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }

@@ -38,7 +38,16 @@ function stubServices(): ApiServices {
         for await (const item of items) out.push({ id: knownId, size: await drain(item.source), stripes: 1 });
         return out;
       },
-      manifest,
+      open: manifest,
+      describe: async (id: string) => ({
+        record: { descriptor: {}, receipts: [] },
+        manifest: await manifest(id),
+      }),
+      readCap: async (id: string) => {
+        await manifest(id);
+        return 'trinity-read1-stub';
+      },
+      owner: '00'.repeat(32),
       read: async function* (_m: unknown, range?: { start: number; end: number }) {
         yield range === undefined ? objectBytes : objectBytes.subarray(range.start, range.end + 1);
       },

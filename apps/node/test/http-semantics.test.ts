@@ -24,7 +24,9 @@ describe('HTTP semantics on a 3-node network', () => {
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
       limits: { maxObjectBytes: 4 * 1024 * 1024 },
     })));
-    id = await putObject(nodes[0]!.apiUrl, data, 'semantics.bin');
+    // Public, so that object offsets are stored offsets and the stripes a range needs are plain to see
+    // (an encrypted object's ranges are checked in object-range.test.ts).
+    id = await putObject(nodes[0]!.apiUrl, data, 'semantics.bin', { public: true });
   }, startTimeoutMs);
 
   afterAll(async () => {

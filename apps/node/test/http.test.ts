@@ -86,7 +86,7 @@ describe('HTTP API on a 3-node network', () => {
 
   it('a truncated upload leaves no object and no shards behind', async () => {
     const before = nodes.map((node) => node.store.stats().shardCount);
-    const objectsBefore = (await nodes[0]!.manifests.list()).length;
+    const objectsBefore = (await nodes[0]!.directory.list()).length;
     await new Promise<void>((resolve) => {
       const url = new URL(`${api(0)}/v1/objects`);
       const req = request({
@@ -108,7 +108,7 @@ describe('HTTP API on a 3-node network', () => {
       async () => (nodes.every((node, i) => node.store.stats().shardCount === before[i]) ? true : undefined),
       90_000,
     );
-    expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
+    expect((await nodes[0]!.directory.list()).length).toBe(objectsBefore);
   });
 
   it('stores a batch atomically: all objects or none', async () => {
@@ -122,7 +122,7 @@ describe('HTTP API on a 3-node network', () => {
       expect(sha256Hex(await getObject(api(2), object.id))).toBe(sha256Hex(parts[i]!));
 
     // A batch whose second object is cut short stores nothing at all, not even the first.
-    const manifestsBefore = (await nodes[1]!.manifests.list()).length;
+    const manifestsBefore = (await nodes[1]!.directory.list()).length;
     const good = randomBytes(50_000);
     const broken = Buffer.concat([
       batchHeader('good', good.length),
@@ -135,7 +135,7 @@ describe('HTTP API on a 3-node network', () => {
     expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(
       /ended 990 bytes early/,
     );
-    expect((await nodes[1]!.manifests.list()).length).toBe(manifestsBefore);
+    expect((await nodes[1]!.directory.list()).length).toBe(manifestsBefore);
     for (const node of nodes) expect(node.store.stagedTransactions()).toEqual([]);
   });
 
@@ -229,7 +229,7 @@ describe('HTTP API on a 3-node network', () => {
 
   it('aborts a stalled upload and a stalled batch, releasing their staged shards', async () => {
     const before = nodes.map((node) => node.store.stats().shardCount);
-    const objectsBefore = (await nodes[0]!.manifests.list()).length;
+    const objectsBefore = (await nodes[0]!.directory.list()).length;
     // Three stripes sent (they are staged on their holders), then the body stops.
     const put = await stall('/v1/objects?name=stalled.bin', 'PUT', randomBytes(400_000), 1_000_000);
     if (put !== undefined) expect(put).toBe(408);
@@ -253,11 +253,11 @@ describe('HTTP API on a 3-node network', () => {
           : undefined,
       120_000,
     );
-    expect((await nodes[0]!.manifests.list()).length).toBe(objectsBefore);
+    expect((await nodes[0]!.directory.list()).length).toBe(objectsBefore);
   });
 
   it('refuses a name with a lone surrogate with 400 INVALID_NAME, storing nothing', async () => {
-    const objectsBefore = (await nodes[1]!.manifests.list()).length;
+    const objectsBefore = (await nodes[1]!.directory.list()).length;
     const body = Buffer.concat([batchHeader('x\ud800y', 3), Buffer.from('abc')]);
     const response = await apiFetch(`${api(1)}/v1/batches`, { method: 'POST', body });
     expect(response.status).toBe(400);
@@ -266,7 +266,7 @@ describe('HTTP API on a 3-node network', () => {
     const id = await putObject(api(1), Buffer.from('abc'), 'x%ED%A0%80y');
     const head = await apiFetch(`${api(2)}/v1/objects/${id}`, { method: 'HEAD' });
     expect(decodeURIComponent(head.headers.get('x-trinity-name')!)).toBe('x\ufffd\ufffd\ufffdy');
-    expect((await nodes[1]!.manifests.list()).length).toBe(objectsBefore + 1);
+    expect((await nodes[1]!.directory.list()).length).toBe(objectsBefore + 1);
   });
 
   it("refuses requests without the node's token, and objects stay readable through every node", async () => {
