@@ -1,0 +1,10 @@
+export { SimError, type SimErrorCode, SimLimitError, SimUsageError, UnknownScenarioError } from './errors.js';
+export { SimRandom } from './random.js';
+export {
+  EVENT_KINDS_MAX,
+  type EventHandler,
+  type RunEnd,
+  Scheduler,
+  type SchedulerLimits,
+} from './scheduler.js';
+export { TraceHash } from './trace-hash.js';
