@@ -1,3 +1,4 @@
+export { Checks, type CheckTally, FAILURES_KEPT_MAX } from './checks.js';
 export { type DiskConfig, type DiskStats, defaultDiskConfig, SimDisk } from './disk.js';
 export { SimError, type SimErrorCode, SimLimitError, SimUsageError, UnknownScenarioError } from './errors.js';
 export {
@@ -8,6 +9,17 @@ export {
   type SimNetworkInit,
 } from './network.js';
 export { SimRandom } from './random.js';
+export { jsonLine, replayCommand, summaryLines } from './report.js';
+export { runScenario, scenarios } from './run.js';
+export type { Scenario, ScenarioOptions, ScenarioOutcome, ScenarioResult } from './scenario.js';
+export { type TwoPhaseCommitOptions, twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
+export {
+  type CoordinatorLike,
+  type ParticipantLike,
+  SimShardStore,
+  SimTxLog,
+  type StoredShard,
+} from './scenarios/tx-host.js';
 export {
   EVENT_KINDS_MAX,
   type EventHandler,

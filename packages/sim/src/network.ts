@@ -68,7 +68,7 @@ export interface SimNetworkInit<M> {
  * and again when it arrives, as a connection broken in between would lose it.
  */
 export class SimNetwork<M> {
-  readonly config: NetworkConfig;
+  #config: NetworkConfig;
   readonly stats: NetworkStats = {
     sent: 0,
     delivered: 0,
@@ -95,7 +95,7 @@ export class SimNetwork<M> {
   #darkRegions = 0;
 
   constructor(init: SimNetworkInit<M>) {
-    this.config = checkConfig({ ...defaultNetworkConfig, ...init.config });
+    this.#config = checkConfig({ ...defaultNetworkConfig, ...init.config });
     this.#scheduler = init.scheduler;
     this.#random = init.random;
     const regions = init.topology.regions;
@@ -106,7 +106,7 @@ export class SimNetwork<M> {
     for (let a = 0; a < regions.length; a++) {
       for (let b = 0; b < regions.length; b++) {
         const rtt =
-          a === b ? this.config.intraRegionRttMs : init.topology.latencyMs(regions[a]!, regions[b]!);
+          a === b ? this.#config.intraRegionRttMs : init.topology.latencyMs(regions[a]!, regions[b]!);
         this.#oneWayMs[a * regions.length + b] = rtt / 2;
       }
     }
@@ -119,6 +119,15 @@ export class SimNetwork<M> {
     this.#deliverKind = init.scheduler.register('net-deliver', (to, from, message) =>
       this.#arrive(to, from, message as M),
     );
+  }
+
+  get config(): NetworkConfig {
+    return this.#config;
+  }
+
+  /** Changes the fault rates (a scenario turns faults on and off as it goes). */
+  setRates(rates: Partial<Pick<NetworkConfig, 'dropRate' | 'duplicateRate' | 'reorderRate'>>): void {
+    this.#config = checkConfig({ ...this.#config, ...rates });
   }
 
   get nodeCount(): number {
@@ -139,8 +148,8 @@ export class SimNetwork<M> {
    * or cut); a message may still be lost on arrival. A node sending to itself skips the network.
    */
   send(from: number, to: number, message: M, bytes: number): boolean {
-    if (!(bytes >= 0 && bytes <= this.config.messageBytesMax))
-      assertInt(bytes, 'bytes', 0, this.config.messageBytesMax);
+    if (!(bytes >= 0 && bytes <= this.#config.messageBytesMax))
+      assertInt(bytes, 'bytes', 0, this.#config.messageBytesMax);
     const stats = this.stats;
     stats.sent++;
     stats.bytes += bytes;
@@ -155,7 +164,7 @@ export class SimNetwork<M> {
       return false;
     }
     const random = this.#random;
-    const config = this.config;
+    const config = this.#config;
     if (random.chance(config.dropRate)) {
       stats.dropped++;
       return false;

@@ -141,8 +141,8 @@ export class Scheduler {
   }
 
   /**
-   * Runs events in order until none is left, the next is after `untilMs` (virtual time then moves
-   * to `untilMs`), the life-time event limit is reached, or `stop` is called.
+   * Runs events in order until none is left (time stays at the last event), the next is after
+   * `untilMs` (time then moves to `untilMs`), the life-time event limit is reached, or `stop` is called.
    */
   run(untilMs = Number.POSITIVE_INFINITY): RunEnd {
     this.#stopped = false;
@@ -170,7 +170,6 @@ export class Scheduler {
       handlers[kind]!(target, datum, payload);
       if (this.#stopped) return 'stopped';
     }
-    if (untilMs !== Number.POSITIVE_INFINITY && untilMs > this.#nowMs) this.#nowMs = untilMs;
     return 'idle';
   }
 
