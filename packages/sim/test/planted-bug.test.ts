@@ -30,7 +30,7 @@ describe('planted bugs are caught within 100 seeds', () => {
   });
 
   it('a failing seed prints the command that replays it', () => {
-    const result = runScenario('two-phase-commit', {
+    const result = runScenario<TwoPhaseCommitOptions>('two-phase-commit', {
       ...small,
       seed: 1,
       makeCoordinator: (init) => new AbortBlindCoordinator(init),

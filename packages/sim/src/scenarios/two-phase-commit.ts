@@ -51,6 +51,8 @@ const txConfig: TxConfigInput = {
   statusQueryIntervalMs: 500,
   lockRenewMarginMs: 5_000,
 };
+/** A node checkpoints its log once this many records were appended since the last time. */
+const checkpointEveryRecords = 32;
 /** After the clients finish, everything must settle within this much virtual time. */
 const settleMsMax = 600_000;
 
@@ -61,8 +63,8 @@ interface TxNode {
   epoch: number;
   crashes: number;
   lastCrashMs: number;
-  coordinator: CoordinatorLike;
-  participant: ParticipantLike;
+  /** Built when first needed (most of a large network's nodes are idle for a long while). */
+  machines: Machines | undefined;
   locks: ShardLockManager;
   readonly disk: SimDisk;
   readonly log: SimTxLog;
@@ -73,6 +75,11 @@ interface TxNode {
   tickAtMs: number;
   /** Crash right after the next log append (mid-step, with the write unsynced): torn writes. */
   crashAtAppend: boolean;
+}
+
+interface Machines {
+  readonly coordinator: CoordinatorLike;
+  readonly participant: ParticipantLike;
 }
 
 type HostOp =
@@ -133,11 +140,13 @@ class TwoPhaseCommitWorld {
     heal: number;
     regionBack: number;
     restart: number;
+    checkpoint: number;
   };
   readonly #regions = builtinTopology().regions.length;
   #nextTx = 0;
   #faultsOn: boolean;
   #logCorruptions: string[] = [];
+  #checkpoints = 0;
 
   constructor(options: TwoPhaseCommitOptions) {
     const nodes = options.nodes;
@@ -176,6 +185,9 @@ class TwoPhaseCommitWorld {
       heal: s.register('heal', () => this.#network.heal()),
       regionBack: s.register('region-back', (region) => this.#network.setRegionDark(region, false)),
       restart: s.register('restart', (node) => this.#restart(this.#nodes[node]!)),
+      checkpoint: s.register('checkpoint', (node, epoch) =>
+        this.#stepIf(node, epoch, (n) => this.#checkpoint(n)),
+      ),
     };
     const diskRandom = root.fork('disks');
     for (let i = 0; i < nodes; i++) this.#nodes.push(this.#newNode(i, diskRandom));
@@ -223,7 +235,6 @@ class TwoPhaseCommitWorld {
         dropped: net.dropped,
         duplicated: net.duplicated,
         reordered: net.reordered,
-        cut: net.cut,
         tornWrites: disks.torn,
       },
       counts: {
@@ -232,6 +243,8 @@ class TwoPhaseCommitWorld {
         aborted: this.#txs.filter((tx) => tx.decided === 'aborted').length,
         unknownToClient: this.#txs.filter((tx) => tx.decided === undefined).length,
         clientsEndMs: Math.round(clientsEndMs),
+        checkpoints: this.#checkpoints,
+        messagesCut: net.cut,
         unsyncedBytesLost: disks.lost,
       },
       checks: this.#checks,
@@ -249,8 +262,7 @@ class TwoPhaseCommitWorld {
       epoch: 0,
       crashes: 0,
       lastCrashMs: -1,
-      coordinator: this.#makeCoordinator({ nodeId: id, config: txConfig }),
-      participant: this.#makeParticipant({ nodeId: id, locks, config: txConfig }),
+      machines: undefined,
       locks,
       disk,
       log: new SimTxLog(disk),
@@ -312,13 +324,18 @@ class TwoPhaseCommitWorld {
 
   #begin(node: TxNode, tx: ClientTx): TxEffect[] {
     const now = this.#nowMs();
-    node.coordinator.beginTransaction(now, tx.txId);
+    this.#machines(node).coordinator.beginTransaction(now, tx.txId);
     tx.begun = true;
     for (const [participant, shards] of tx.shards) {
       for (const shard of shards)
-        node.coordinator.addParticipant(tx.txId, shard, `n${participant}`, `ref-${shard.slice(0, 16)}`);
+        this.#machines(node).coordinator.addParticipant(
+          tx.txId,
+          shard,
+          `n${participant}`,
+          `ref-${shard.slice(0, 16)}`,
+        );
     }
-    return node.coordinator.prepare(tx.txId, now);
+    return this.#machines(node).coordinator.prepare(tx.txId, now);
   }
 
   #clientTimeout(slot: number, txIndex: number): void {
@@ -368,23 +385,35 @@ class TwoPhaseCommitWorld {
   }
 
   #deliver(node: TxNode, message: TxMessage): TxEffect[] {
-    if (isCoordinatorMessage(message)) return node.coordinator.handle(message, this.#nowMs());
-    return node.participant.handle(message, this.#nowMs());
+    if (isCoordinatorMessage(message)) return this.#machines(node).coordinator.handle(message, this.#nowMs());
+    return this.#machines(node).participant.handle(message, this.#nowMs());
   }
 
   #sync(node: TxNode): TxEffect[] {
     node.syncScheduled = false;
     const effects: TxEffect[] = [];
+    if (node.log.appendedSinceCheckpoint >= checkpointEveryRecords)
+      this.#scheduler.after(1, this.#kind.checkpoint, node.index, node.epoch);
     for (const record of node.log.sync()) {
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
       const now = this.#nowMs();
       effects.push(
         ...(record.type.startsWith('coord-')
-          ? node.coordinator.logged(record, now)
-          : node.participant.logged(record, now)),
+          ? this.#machines(node).coordinator.logged(record, now)
+          : this.#machines(node).participant.logged(record, now)),
       );
     }
     return effects;
+  }
+
+  /** Replaces the log by the live records of both machines, when nothing is in flight to the disk. */
+  #checkpoint(node: TxNode): TxEffect[] {
+    if (node.log.appendedSinceCheckpoint < checkpointEveryRecords) return [];
+    if (node.syncScheduled || node.log.unsyncedCount > 0 || node.machines === undefined) return [];
+    const { coordinator, participant } = node.machines;
+    node.log.checkpoint([...coordinator.liveRecords(), ...participant.liveRecords()]);
+    this.#checkpoints++;
+    return [];
   }
 
   #commitPoint(txId: string): void {
@@ -395,12 +424,13 @@ class TwoPhaseCommitWorld {
   #tick(node: TxNode): TxEffect[] {
     node.tickAtMs = Number.POSITIVE_INFINITY;
     const now = this.#nowMs();
-    return [...node.coordinator.tick(now), ...node.participant.tick(now)];
+    return [...this.#machines(node).coordinator.tick(now), ...this.#machines(node).participant.tick(now)];
   }
 
   #scheduleTick(node: TxNode): void {
-    const a = node.coordinator.nextWakeMs();
-    const b = node.participant.nextWakeMs();
+    if (node.machines === undefined) return;
+    const a = node.machines.coordinator.nextWakeMs();
+    const b = node.machines.participant.nextWakeMs();
     const wake = a === undefined ? b : b === undefined ? a : Math.min(a, b);
     if (wake === undefined) return;
     const atMs = Math.max(this.#scheduler.nowMs, wake);
@@ -466,8 +496,9 @@ class TwoPhaseCommitWorld {
     if (node.hostQueue.length > 0)
       this.#scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
     const now = this.#nowMs();
-    if (op.kind === 'stage') return node.participant.staged(op.txId, !op.fail, now, 'disk full');
-    if (op.kind === 'commit' && ok) return node.participant.applied(op.txId, now);
+    if (op.kind === 'stage')
+      return this.#machines(node).participant.staged(op.txId, !op.fail, now, 'disk full');
+    if (op.kind === 'commit' && ok) return this.#machines(node).participant.applied(op.txId, now);
     return [];
   }
 
@@ -559,20 +590,30 @@ class TwoPhaseCommitWorld {
       maxLocksPerHolder: 64,
       firstFencingToken: node.store.maxToken + 1,
     });
-    node.coordinator = this.#makeCoordinator({ nodeId: node.id, config: txConfig });
-    node.participant = this.#makeParticipant({ nodeId: node.id, locks: node.locks, config: txConfig });
+    node.machines = undefined;
     const recovered = node.log.recover();
     if (recovered.corruption !== undefined) this.#logCorruptions.push(`${node.id}: ${recovered.corruption}`);
     // A decision written just before the crash may have reached the disk without its sync: durable all the same.
     for (const record of recovered.records)
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
+    // A node with an empty log and nothing staged has nothing to recover: its machines are built when first needed.
+    if (recovered.records.length === 0 && node.store.staged.size === 0) return;
     this.#step(node.index, (n) => {
       const now = this.#nowMs();
-      return [
-        ...n.coordinator.recover(recovered.records, now),
-        ...n.participant.recover(recovered.records, now),
-      ];
+      const { coordinator, participant } = this.#machines(n);
+      return [...coordinator.recover(recovered.records, now), ...participant.recover(recovered.records, now)];
     });
+  }
+
+  /** The node's coordinator and participant, built on first use. */
+  #machines(node: TxNode): Machines {
+    if (node.machines === undefined) {
+      node.machines = {
+        coordinator: this.#makeCoordinator({ nodeId: node.id, config: txConfig }),
+        participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config: txConfig }),
+      };
+    }
+    return node.machines;
   }
 
   // --- checkers ------------------------------------------------------------------------------
@@ -582,13 +623,13 @@ class TwoPhaseCommitWorld {
     checks.check('log-intact', this.#logCorruptions.length === 0, () => this.#logCorruptions.join('; '));
     for (const node of this.#nodes) {
       checks.check('node-up', node.up, () => `${node.id} is down at the end`);
+      const { coordinator, participant } = this.#machines(node);
       checks.check(
         'coordinator-idle',
-        node.coordinator.activeCount === 0,
-        () =>
-          `${node.id} coordinator still tracks ${node.coordinator.transactionIds().slice(0, 3).join(',')}`,
+        coordinator.activeCount === 0,
+        () => `${node.id} coordinator still tracks ${coordinator.transactionIds().slice(0, 3).join(',')}`,
       );
-      const unfinished = node.participant.unfinished();
+      const unfinished = participant.unfinished();
       checks.check(
         'participant-finished',
         unfinished.length === 0,

@@ -23,12 +23,21 @@ export type CoordinatorLike = Pick<
   | 'recover'
   | 'activeCount'
   | 'transactionIds'
+  | 'liveRecords'
 >;
 
 /** The participant methods the simulator drives. */
 export type ParticipantLike = Pick<
   Participant,
-  'handle' | 'staged' | 'logged' | 'applied' | 'tick' | 'nextWakeMs' | 'recover' | 'unfinished'
+  | 'handle'
+  | 'staged'
+  | 'logged'
+  | 'applied'
+  | 'tick'
+  | 'nextWakeMs'
+  | 'recover'
+  | 'unfinished'
+  | 'liveRecords'
 >;
 
 const LOG_FILE = 'tx.log';
@@ -54,6 +63,7 @@ export class SimTxLog {
   #nextSeq = 1;
   /** Appended, not yet synced, in order. */
   #unsynced: TxLogRecord[] = [];
+  #appendedSinceCheckpoint = 0;
 
   constructor(disk: SimDisk) {
     this.#disk = disk;
@@ -63,9 +73,34 @@ export class SimTxLog {
     return this.#unsynced.length;
   }
 
+  /** Records appended since the last checkpoint (or start-up). */
+  get appendedSinceCheckpoint(): number {
+    return this.#appendedSinceCheckpoint;
+  }
+
+  /**
+   * Replaces the log by `live` (the records that rebuild the machines' state), atomically, as
+   * TxEngine's checkpoint does. Only with nothing unsynced: what is pending must not be lost.
+   */
+  checkpoint(live: readonly TxLogRecord[]): void {
+    if (this.#unsynced.length > 0) throw new Error('checkpoint with unsynced records');
+    const frames = live.map((record) => encodeFrame(record, this.#nextSeq++));
+    let size = 0;
+    for (const frame of frames) size += frame.length;
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const frame of frames) {
+      bytes.set(frame, offset);
+      offset += frame.length;
+    }
+    this.#disk.replace(LOG_FILE, bytes);
+    this.#appendedSinceCheckpoint = 0;
+  }
+
   append(record: TxLogRecord): void {
     this.#disk.append(LOG_FILE, encodeFrame(record, this.#nextSeq++));
     this.#unsynced.push(record);
+    this.#appendedSinceCheckpoint++;
   }
 
   /** Makes every append durable; returns the records that became durable. */
@@ -79,6 +114,7 @@ export class SimTxLog {
   /** After a crash (the disk kept what it kept): decodes the file and truncates a torn tail. */
   recover(): RecoveredLog {
     this.#unsynced = [];
+    this.#appendedSinceCheckpoint = 0;
     const bytes = this.#disk.read(LOG_FILE);
     const decoded = decodeFrames(bytes, 0, recordMaxBytes);
     if (decoded.validEnd < bytes.length) this.#disk.replace(LOG_FILE, bytes.subarray(0, decoded.validEnd));

@@ -55,6 +55,9 @@ export class AbortBlindCoordinator implements CoordinatorLike {
   transactionIds() {
     return this.#inner.transactionIds();
   }
+  liveRecords() {
+    return this.#inner.liveRecords();
+  }
 }
 
 /** A participant that forgets what it prepared when it restarts (it ignores its prepared records). */
@@ -93,5 +96,8 @@ export class ForgetfulParticipant implements ParticipantLike {
   }
   unfinished() {
     return this.#inner.unfinished();
+  }
+  liveRecords() {
+    return this.#inner.liveRecords();
   }
 }
