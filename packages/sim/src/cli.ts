@@ -22,7 +22,7 @@ interface CliArgs {
 }
 
 /** Scenario options taken as `--name N`. */
-const numericOptions = ['transactions', 'concurrency', 'objects'] as const;
+const numericOptions = ['transactions', 'concurrency', 'objects', 'requests'] as const;
 const seedsRunMax = 100_000;
 
 function usage(): string {
