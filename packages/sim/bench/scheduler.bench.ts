@@ -8,7 +8,7 @@
  * with no trace hash: what the pooling and tracing cost or save. The scenario rows run whole
  * scenarios (network, disks, the real state machines) and report their events per second.
  */
-import { Scheduler, SimRandom } from '../src/index.js';
+import { runScenario, Scheduler, SimRandom } from '../src/index.js';
 
 const json = process.argv.includes('--json');
 const eventsArg = process.argv.indexOf('--events');
@@ -118,7 +118,23 @@ for (const queued of [1_000, 100_000]) {
   });
 }
 
-/* SCENARIO_ROWS */
+for (const [scenario, nodes] of [
+  ['two-phase-commit', 100],
+  ['two-phase-commit', 1_000],
+  ['two-phase-commit', 10_000],
+  ['placement-routing', 200],
+  ['locks', 300],
+] as const) {
+  const result = runScenario(scenario, { nodes, seed: 1 });
+  if (result.checks.failed > 0) throw new Error(`${scenario} --nodes ${nodes} --seed 1 failed its checks`);
+  report({
+    bench: `scenario ${scenario}`,
+    impl: '@trinity/sim',
+    params: { nodes, events: result.events, wallMs: Math.round(result.wallMs) },
+    value: Math.round(result.eventsPerSec),
+    unit: 'events/s',
+  });
+}
 
 if (!json) {
   console.log('\n| bench | impl | params | value | unit |\n|---|---|---|---:|---|');
