@@ -1,15 +1,19 @@
 import { assertInt } from '@trinity/core';
 import { UnknownScenarioError } from './errors.js';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.js';
+import { economicsScenario } from './scenarios/economics.js';
 import { locksScenario } from './scenarios/locks.js';
 import { placementRoutingScenario } from './scenarios/placement-routing.js';
 import { twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
 
 /** Every scenario `runScenario` and the CLI know, by name. */
 export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
-  [twoPhaseCommitScenario as Scenario, placementRoutingScenario as Scenario, locksScenario as Scenario].map(
-    (scenario) => [scenario.name, scenario],
-  ),
+  [
+    twoPhaseCommitScenario as Scenario,
+    placementRoutingScenario as Scenario,
+    locksScenario as Scenario,
+    economicsScenario as Scenario,
+  ].map((scenario) => [scenario.name, scenario]),
 );
 
 /** Runs scenario `name` and times it; throws UnknownScenarioError or RangeError for bad options. */
