@@ -124,6 +124,7 @@ for (const [scenario, nodes] of [
   ['two-phase-commit', 10_000],
   ['placement-routing', 200],
   ['locks', 300],
+  ['economics', 50],
 ] as const) {
   const result = runScenario(scenario, { nodes, seed: 1 });
   if (result.checks.failed > 0) throw new Error(`${scenario} --nodes ${nodes} --seed 1 failed its checks`);

@@ -1,4 +1,4 @@
-import { sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { MemoryMetrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { builtinTopology } from '@trinity/topology';
 import {
   Coordinator,
@@ -6,6 +6,7 @@ import {
   isCoordinatorMessage,
   Participant,
   type ParticipantInit,
+  registerTxMetrics,
   type TxConfigInput,
   type TxEffect,
   type TxMessage,
@@ -124,6 +125,9 @@ class TwoPhaseCommitWorld {
   readonly #txs: ClientTx[] = [];
   readonly #txIndex = new Map<string, number>();
   readonly #checks = new Checks();
+  /** One metric registry for the whole network: every coordinator counts into the same `trinity_tx_*`. */
+  readonly #metrics = new MemoryMetrics();
+  readonly #stats = registerTxMetrics(this.#metrics);
   readonly #faults: Record<string, number> = {
     crashes: 0,
     partitions: 0,
@@ -609,7 +613,7 @@ class TwoPhaseCommitWorld {
   #machines(node: TxNode): Machines {
     if (node.machines === undefined) {
       node.machines = {
-        coordinator: this.#makeCoordinator({ nodeId: node.id, config: txConfig }),
+        coordinator: this.#makeCoordinator({ nodeId: node.id, config: txConfig, stats: this.#stats }),
         participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config: txConfig }),
       };
     }
@@ -662,6 +666,20 @@ class TwoPhaseCommitWorld {
       );
     }
     for (const tx of this.#txs) this.#checkTx(tx);
+    this.#checkMetrics();
+  }
+
+  /** The `trinity_tx_*` metrics say what happened: begun, committed and aborted as the clients saw them. */
+  #checkMetrics(): void {
+    const expect = (metric: string, actual: number) =>
+      this.#checks.check(
+        'metrics-match',
+        this.#metrics.value(metric) === actual,
+        () => `${metric} is ${this.#metrics.value(metric)}, ${actual} happened`,
+      );
+    expect('trinity_tx_total', this.#txs.filter((tx) => tx.begun).length);
+    expect('trinity_tx_committed_total', this.#txs.filter((tx) => tx.decided === 'committed').length);
+    expect('trinity_tx_aborted_total', this.#txs.filter((tx) => tx.decided === 'aborted').length);
   }
 
   #checkTx(tx: ClientTx): void {
