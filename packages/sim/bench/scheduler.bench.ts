@@ -125,6 +125,7 @@ for (const [scenario, nodes] of [
   ['placement-routing', 200],
   ['locks', 300],
   ['economics', 50],
+  ['corruption-repair', 100],
 ] as const) {
   const result = runScenario(scenario, { nodes, seed: 1 });
   if (result.checks.failed > 0) throw new Error(`${scenario} --nodes ${nodes} --seed 1 failed its checks`);

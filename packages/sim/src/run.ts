@@ -1,6 +1,7 @@
 import { assertInt } from '@trinity/core';
 import { UnknownScenarioError } from './errors.js';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.js';
+import { corruptionRepairScenario } from './scenarios/corruption-repair.js';
 import { economicsScenario } from './scenarios/economics.js';
 import { locksScenario } from './scenarios/locks.js';
 import { placementRoutingScenario } from './scenarios/placement-routing.js';
@@ -13,6 +14,7 @@ export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario
     placementRoutingScenario as Scenario,
     locksScenario as Scenario,
     economicsScenario as Scenario,
+    corruptionRepairScenario as Scenario,
   ].map((scenario) => [scenario.name, scenario]),
 );
 
