@@ -16,7 +16,11 @@ export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenar
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';
 export { type PlacementRoutingOptions, placementRoutingScenario } from './scenarios/placement-routing.js';
-export { type TwoPhaseCommitOptions, twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
+export {
+  fullPipelineScenario,
+  type TwoPhaseCommitOptions,
+  twoPhaseCommitScenario,
+} from './scenarios/two-phase-commit.js';
 export {
   type CoordinatorLike,
   type ParticipantLike,

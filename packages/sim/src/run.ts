@@ -5,7 +5,7 @@ import { corruptionRepairScenario } from './scenarios/corruption-repair.js';
 import { economicsScenario } from './scenarios/economics.js';
 import { locksScenario } from './scenarios/locks.js';
 import { placementRoutingScenario } from './scenarios/placement-routing.js';
-import { twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
+import { fullPipelineScenario, twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
 
 /** Every scenario `runScenario` and the CLI know, by name. */
 export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
@@ -15,6 +15,7 @@ export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario
     locksScenario as Scenario,
     economicsScenario as Scenario,
     corruptionRepairScenario as Scenario,
+    fullPipelineScenario as Scenario,
   ].map((scenario) => [scenario.name, scenario]),
 );
 

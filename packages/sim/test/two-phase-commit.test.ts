@@ -57,3 +57,21 @@ describe('two-phase-commit scenario', () => {
     expect(() => runScenario('no-such', { nodes: 10, seed: 1 })).toThrow(/unknown scenario/);
   });
 });
+
+describe('full-pipeline scenario (2PC placed by StripePlacer, routed by RegionRouter)', () => {
+  it('every check holds over 8 seeds at 100 to 300 nodes, placement rules included', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const nodes = [100, 300][seed % 2]!;
+      const result = runScenario('full-pipeline', { nodes, seed });
+      expect(result.failures, `replay: pnpm sim full-pipeline --nodes ${nodes} --seed ${seed}`).toEqual([]);
+      expect(result.checksByName['placement-region-loss-safe']!.passed).toBeGreaterThan(200);
+      expect(result.checksByName['routed-to-live-reputable-node']!.passed).toBeGreaterThan(200);
+      expect(result.counts.committed).toBeGreaterThan(100);
+    }
+  });
+
+  it('is reproducible from its seed', () => {
+    const a = runScenario('full-pipeline', { nodes: 100, seed: 11 });
+    expect(runScenario('full-pipeline', { nodes: 100, seed: 11 }).traceHash).toBe(a.traceHash);
+  });
+});

@@ -1,5 +1,11 @@
-import { MemoryMetrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
-import { builtinTopology } from '@trinity/topology';
+import { isTrinityError, MemoryMetrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import {
+  builtinTopology,
+  type PlacementNode,
+  RegionRouter,
+  StripePlacer,
+  type Topology,
+} from '@trinity/topology';
 import {
   Coordinator,
   type CoordinatorInit,
@@ -27,6 +33,12 @@ export interface TwoPhaseCommitOptions extends ScenarioOptions {
   readonly concurrency?: number;
   /** Shards per transaction (default 6). */
   readonly shardsPerTransaction?: number;
+  /**
+   * Place each transaction's shards with @trinity/topology's StripePlacer (as RS(4,2) from a random
+   * client region, skipping down nodes) and pick its coordinator with the client region's
+   * RegionRouter, instead of at random (default false; the full-pipeline scenario sets it).
+   */
+  readonly routing?: boolean;
   /** Builds each node's coordinator (tests plant broken variants here). */
   readonly makeCoordinator?: (init: CoordinatorInit) => CoordinatorLike;
   /** Builds each node's participant. */
@@ -146,11 +158,20 @@ class TwoPhaseCommitWorld {
     restart: number;
     checkpoint: number;
   };
-  readonly #regions = builtinTopology().regions.length;
+  readonly #topology: Topology = builtinTopology();
+  readonly #regions = this.#topology.regions.length;
+  readonly #regionOf: number[];
+  /** Routing mode: placement over every node, a router per client region, and who is down. */
+  readonly #placer: StripePlacer | undefined;
+  readonly #placementNodes: PlacementNode[] = [];
+  readonly #routers: RegionRouter[] = [];
+  readonly #reputation: number[] = [];
+  readonly #down = new Set<string>();
   #nextTx = 0;
   #faultsOn: boolean;
   #logCorruptions: string[] = [];
   #checkpoints = 0;
+  #placementsRefused = 0;
 
   constructor(options: TwoPhaseCommitOptions) {
     const nodes = options.nodes;
@@ -160,7 +181,8 @@ class TwoPhaseCommitWorld {
       faults: options.faults ?? true,
       transactions: options.transactions ?? Math.max(250, nodes),
       concurrency: options.concurrency ?? 50,
-      shardsPerTransaction: options.shardsPerTransaction ?? 6,
+      shardsPerTransaction: options.routing ? 6 : (options.shardsPerTransaction ?? 6),
+      routing: options.routing ?? false,
     };
     this.#makeCoordinator = options.makeCoordinator ?? ((init) => new Coordinator(init));
     this.#makeParticipant = options.makeParticipant ?? ((init) => new Participant(init));
@@ -168,9 +190,12 @@ class TwoPhaseCommitWorld {
     const root = new SimRandom(options.seed);
     this.#random = root.fork('workload');
     this.#faultRandom = root.fork('faults');
-    const topology = builtinTopology();
+    const topology = this.#topology;
     const placement = root.fork('placement');
     const regionOf = Array.from({ length: nodes }, () => placement.int(0, topology.regions.length - 1));
+    this.#regionOf = regionOf;
+    this.#placer = this.#options.routing ? new StripePlacer({}, topology) : undefined;
+    if (this.#options.routing) this.#buildRouting(placement);
     this.#network = new SimNetwork<TxMessage>({
       scheduler: this.#scheduler,
       random: root.fork('network'),
@@ -249,6 +274,7 @@ class TwoPhaseCommitWorld {
         clientsEndMs: Math.round(clientsEndMs),
         checkpoints: this.#checkpoints,
         messagesCut: net.cut,
+        ...(this.#options.routing ? { placementsRefused: this.#placementsRefused } : {}),
         unsyncedBytesLost: disks.lost,
       },
       checks: this.#checks,
@@ -279,6 +305,21 @@ class TwoPhaseCommitWorld {
     };
   }
 
+  /** Every node in the placer's list and in one router per region, with seeded reputations. */
+  #buildRouting(random: SimRandom): void {
+    const regions = this.#topology.regions;
+    for (let i = 0; i < this.#options.nodes; i++) {
+      this.#placementNodes.push({ id: `n${i}`, region: regions[this.#regionOf[i]!]! });
+      this.#reputation.push(Math.round((0.1 + 0.9 * random.float()) * 1000) / 1000);
+    }
+    for (const region of regions) {
+      const router = new RegionRouter({}, { topology: this.#topology, selfRegion: region });
+      for (let i = 0; i < this.#options.nodes; i++)
+        router.upsertNode({ ...this.#placementNodes[i]!, reputation: this.#reputation[i]! });
+      this.#routers.push(router);
+    }
+  }
+
   #planTransactions(): void {
     const { nodes, transactions, shardsPerTransaction, seed } = this.#options;
     const random = this.#random;
@@ -287,7 +328,7 @@ class TwoPhaseCommitWorld {
       const txId = `s${seed}-t${i}`;
       const shards = new Map<number, string[]>();
       const seen = new Set<string>();
-      for (let j = 0; j < shardsPerTransaction; j++) {
+      for (let j = 0; j < (this.#options.routing ? 0 : shardsPerTransaction); j++) {
         const node = random.int(0, nodes - 1);
         let shard = random.chance(hotShardRate) ? hot(node, random.int(0, hotShardsPerNode - 1)) : '';
         if (shard === '' || seen.has(shard)) shard = shardHash(`${txId}/${j}`);
@@ -317,13 +358,93 @@ class TwoPhaseCommitWorld {
   #startNext(slot: number): void {
     if (this.#nextTx >= this.#txs.length) return;
     const tx = this.#txs[this.#nextTx++]!;
-    let coordinator = this.#random.int(0, this.#nodes.length - 1);
-    for (let tries = 0; !this.#nodes[coordinator]!.up && tries < 16; tries++)
-      coordinator = this.#random.int(0, this.#nodes.length - 1);
-    tx.coordinator = coordinator;
     tx.slot = slot;
+    if (this.#options.routing) {
+      if (!this.#route(tx)) {
+        // No placement possible now: the client moves on to its next transaction.
+        this.#scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, slot);
+        return;
+      }
+    } else {
+      let coordinator = this.#random.int(0, this.#nodes.length - 1);
+      for (let tries = 0; !this.#nodes[coordinator]!.up && tries < 16; tries++)
+        coordinator = this.#random.int(0, this.#nodes.length - 1);
+      tx.coordinator = coordinator;
+    }
     this.#scheduler.after(clientTimeoutMs, this.#kind.clientTimeout, slot, tx.index);
-    this.#step(coordinator, (node) => this.#begin(node, tx));
+    this.#step(tx.coordinator, (node) => this.#begin(node, tx));
+  }
+
+  /**
+   * Routing mode: the client's region places the six shards (RS(4,2)) on up nodes by the placement
+   * rules and routes the transaction to the best node of its router. False when placement is impossible.
+   */
+  #route(tx: ClientTx): boolean {
+    const random = this.#random;
+    const regionIndex = random.int(0, this.#regions - 1);
+    const region = this.#topology.regions[regionIndex]!;
+    let ids: string[];
+    try {
+      ids = this.#placer!.place({
+        clientRegion: region,
+        nodes: this.#placementNodes,
+        dataShards: 4,
+        parityShards: 2,
+        stripeKey: tx.txId,
+        exclude: this.#down,
+      });
+    } catch (error) {
+      if (!isTrinityError(error, 'PLACEMENT_IMPOSSIBLE')) throw error;
+      this.#placementsRefused++;
+      return false;
+    }
+    this.#checkPlacement(tx, ids);
+    const seen = new Set<string>();
+    for (const [j, id] of ids.entries()) {
+      const node = nodeIndex(id);
+      let shard = random.chance(hotShardRate)
+        ? shardHash(`hot/${node}/${random.int(0, hotShardsPerNode - 1)}`)
+        : '';
+      if (shard === '' || seen.has(shard)) shard = shardHash(`${tx.txId}/${j}`);
+      seen.add(shard);
+      const list = tx.shards.get(node);
+      if (list === undefined) tx.shards.set(node, [shard]);
+      else list.push(shard);
+    }
+    const best = this.#routers[regionIndex]!.best(region, { exclude: this.#down });
+    const routed = this.#checks.check(
+      'routed-to-live-reputable-node',
+      best !== undefined && !this.#down.has(best.id) && this.#reputation[nodeIndex(best.id)]! >= 0.2,
+      () => `${tx.txId}: routed to ${best?.id ?? 'nobody'}`,
+    );
+    if (!routed) return false;
+    tx.coordinator = nodeIndex(best!.id);
+    return true;
+  }
+
+  /** A region outage loses at most m = 2 of a transaction's six shards; no node holds two; no down node is used. */
+  #checkPlacement(tx: ClientTx, ids: readonly string[]): void {
+    const perRegion = new Map<number, number>();
+    for (const id of ids) {
+      const region = this.#regionOf[nodeIndex(id)]!;
+      perRegion.set(region, (perRegion.get(region) ?? 0) + 1);
+    }
+    const checks = this.#checks;
+    checks.check(
+      'placement-region-loss-safe',
+      Math.max(...perRegion.values()) <= 2,
+      () => `${tx.txId}: ${[...perRegion.values()].join('/')} shards per region`,
+    );
+    checks.check(
+      'placement-distinct-nodes',
+      new Set(ids).size === ids.length,
+      () => `${tx.txId}: a node holds two shards`,
+    );
+    checks.check(
+      'placement-skips-down-nodes',
+      ids.every((id) => !this.#down.has(id)),
+      () => `${tx.txId}: placed on a down node`,
+    );
   }
 
   #begin(node: TxNode, tx: ClientTx): TxEffect[] {
@@ -570,6 +691,7 @@ class TwoPhaseCommitWorld {
   /** Power loss: volatile state gone, the disk keeps what it keeps, the store a prefix of its queue. */
   #crash(node: TxNode, downMs: number): void {
     node.up = false;
+    this.#down.add(node.id);
     this.#network.setUp(node.index, false);
     node.epoch++;
     node.crashes++;
@@ -586,6 +708,7 @@ class TwoPhaseCommitWorld {
 
   #restart(node: TxNode): void {
     node.up = true;
+    this.#down.delete(node.id);
     this.#network.setUp(node.index, true);
     node.hostBusyUntilMs = this.#scheduler.nowMs;
     // The lock table was in memory: a new one, its tokens above every token the store has seen.
@@ -771,6 +894,16 @@ function messageBytes(message: TxMessage): number {
       return 80;
   }
 }
+
+/** The pipeline of the seed's 300-node test: shard locks, 2PC, region placement and routing, metrics. */
+export const fullPipelineScenario: Scenario<TwoPhaseCommitOptions> = {
+  name: 'full-pipeline',
+  description:
+    'two-phase-commit with each transaction placed by StripePlacer and routed by RegionRouter, metrics checked',
+  nodesMin: 12,
+  nodesMax: 100_000,
+  run: (options) => new TwoPhaseCommitWorld({ ...options, routing: true }).run(),
+};
 
 export const twoPhaseCommitScenario: Scenario<TwoPhaseCommitOptions> = {
   name: 'two-phase-commit',
