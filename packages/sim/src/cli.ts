@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * `pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults]`, plus
+ * `pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot F.svg]`, plus
  * scenario options (`--transactions N`, `--concurrency N` for two-phase-commit). Prints a summary
  * (with `--json`, one JSON line per run on stdout and the rest on stderr); exits 1 when any check
  * failed, printing the command that replays the failing seed.
  */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isTrinityError } from '@trinity/core';
 import { SimUsageError } from './errors.js';
+import { plotSvg } from './plot.js';
 import { jsonLine, summaryLines } from './report.js';
 import { runScenario, scenarios } from './run.js';
 
@@ -16,6 +19,8 @@ interface CliArgs {
   readonly seeds: readonly number[];
   readonly json: boolean;
   readonly faults: boolean;
+  /** Where to write an SVG plot of the run's time series (scenarios that sample some). */
+  readonly plot: string | undefined;
   readonly extra: Record<string, number>;
   /** Flags to repeat in a replay command. */
   readonly replayArgs: string[];
@@ -27,7 +32,7 @@ const seedsRunMax = 100_000;
 
 function usage(): string {
   const names = [...scenarios.values()].map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join('\n');
-  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--transactions N] [--concurrency N]\nscenarios:\n${names}`;
+  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N]\nscenarios:\n${names}`;
 }
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number {
@@ -46,6 +51,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let seeds: number[] = [];
   let json = false;
   let faults = true;
+  let plot: string | undefined;
   const extra: Record<string, number> = {};
   const replayArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -56,6 +62,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     else if (arg === '--no-faults') {
       faults = false;
       replayArgs.push(arg);
+    } else if (arg === '--plot') {
+      plot = argv[++i];
+      if (plot === undefined || plot.startsWith('-')) throw new SimUsageError('--plot takes a file name');
     } else if (arg === '--nodes') nodes = integer(arg, argv[++i], 1, 1_000_000);
     else if (arg === '--seed') seeds = [integer(arg, argv[++i], 0, Number.MAX_SAFE_INTEGER)];
     else if (arg === '--seeds') {
@@ -76,7 +85,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (scenario === undefined) throw new SimUsageError('no scenario named');
   if (nodes === undefined) throw new SimUsageError('--nodes is required');
   if (seeds.length === 0) throw new SimUsageError('--seed (or --seeds) is required');
-  return { scenario, nodes, seeds, json, faults, extra, replayArgs };
+  if (plot !== undefined && seeds.length > 1) throw new SimUsageError('--plot takes one seed');
+  return { scenario, nodes, seeds, json, faults, plot, extra, replayArgs };
 }
 
 /** Runs the command line; returns the exit code. `out` gets stdout lines, `err` stderr lines. */
@@ -106,6 +116,15 @@ export function main(
       return 2;
     }
     if (result.checks.failed > 0) failedSeeds++;
+    if (args.plot !== undefined) {
+      if (result.series === undefined) err(`note: ${args.scenario} samples nothing to plot`);
+      else {
+        // `pnpm sim` runs in the repository root: a relative path is the caller's (INIT_CWD).
+        const path = resolve(process.env.INIT_CWD ?? process.cwd(), args.plot);
+        writeFileSync(path, plotSvg(result.series, `${args.scenario}, ${args.nodes} nodes, seed ${seed}`));
+        err(`plot written to ${path}`);
+      }
+    }
     const lines = summaryLines(result, args.replayArgs);
     if (args.json) {
       for (const line of lines) err(line);

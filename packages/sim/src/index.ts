@@ -8,10 +8,11 @@ export {
   SimNetwork,
   type SimNetworkInit,
 } from './network.js';
+export { plotSvg } from './plot.js';
 export { SimRandom } from './random.js';
 export { jsonLine, replayCommand, summaryLines } from './report.js';
 export { runScenario, scenarios } from './run.js';
-export type { Scenario, ScenarioOptions, ScenarioOutcome, ScenarioResult } from './scenario.js';
+export type { Scenario, ScenarioOptions, ScenarioOutcome, ScenarioResult, TimeSeries } from './scenario.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';

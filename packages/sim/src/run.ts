@@ -47,5 +47,6 @@ export function runScenario<O extends ScenarioOptions>(name: string, options: O)
     checks: { passed: outcome.checks.passed, failed: outcome.checks.failed },
     checksByName,
     failures: outcome.checks.failures(),
+    series: outcome.series,
   };
 }

@@ -22,6 +22,14 @@ export interface ScenarioOutcome {
   /** Scenario-specific counts (transactions committed, objects placed, ...). */
   readonly counts: Readonly<Record<string, number>>;
   readonly checks: Checks;
+  /** Quantities sampled over virtual time, for a plot (`--plot`). */
+  readonly series?: TimeSeries;
+}
+
+/** Named quantities sampled at the same virtual times. */
+export interface TimeSeries {
+  readonly timesMs: readonly number[];
+  readonly lines: Readonly<Record<string, readonly number[]>>;
 }
 
 /** The outcome of one run, as the CLI prints it and tests assert on it. */
@@ -42,6 +50,7 @@ export interface ScenarioResult {
   readonly checksByName: Readonly<Record<string, Omit<CheckTally, 'failures'>>>;
   /** The first failures, `check: line` each. */
   readonly failures: readonly string[];
+  readonly series: TimeSeries | undefined;
 }
 
 /** A registered scenario. */

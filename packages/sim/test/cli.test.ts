@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main, parseArgs } from '../src/cli.js';
 
@@ -66,5 +69,22 @@ describe('sim CLI', () => {
     expect(run(['nope', '--nodes', '10', '--seed', '1']).err[0]).toMatch(/unknown scenario/);
     expect(run(['two-phase-commit', '--nodes', '10', '--seed', '1', '--bogus']).code).toBe(2);
     expect(parseArgs(['x', '--nodes', '5', '--seeds', '3..5']).seeds).toEqual([3, 4, 5]);
+  });
+
+  it('--plot writes an SVG of the repair backlog over virtual time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trinity-sim-plot-'));
+    try {
+      const file = join(dir, 'repair.svg');
+      const { code, err } = run(['corruption-repair', '--nodes', '30', '--seed', '2', '--plot', file]);
+      expect(code).toBe(0);
+      expect(err.some((l) => l.startsWith('plot written to'))).toBe(true);
+      const svg = readFileSync(file, 'utf8');
+      expect(svg).toMatch(/^<svg /);
+      expect(svg.match(/<polyline /g)).toHaveLength(3);
+      expect(svg).toContain('repair backlog');
+      expect(run(['corruption-repair', '--nodes', '30', '--seeds', '1..2', '--plot', file]).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -38,6 +38,8 @@ const heartbeatMs = 1_000;
 const deadAfterMs = 3_500;
 const fetchTimeoutMs = 2_000;
 const repairsInFlightMax = 32;
+/** The plot samples the repair backlog this often. */
+const sampleEveryMs = 1_000;
 /** A repair not finished by then (a target died before storing) is ended with what it stored; the watch retries the rest. */
 const repairDeadlineMs = 10_000;
 
@@ -121,9 +123,15 @@ class CorruptionRepairWorld {
     fetchFailures: 0,
   };
   readonly #kind: Record<
-    'fault' | 'scrub' | 'heartbeat' | 'watch' | 'fetchTimeout' | 'repairDeadline',
+    'fault' | 'scrub' | 'heartbeat' | 'watch' | 'fetchTimeout' | 'repairDeadline' | 'sample',
     number
   >;
+  readonly #series = {
+    timesMs: [] as number[],
+    backlog: [] as number[],
+    damaged: [] as number[],
+    pastM: [] as number[],
+  };
   #repairsInFlight = 0;
 
   constructor(options: CorruptionRepairOptions) {
@@ -163,6 +171,7 @@ class CorruptionRepairWorld {
       heartbeat: s.register('heartbeat', (node) => this.#heartbeat(node)),
       watch: s.register('watch', () => this.#watch()),
       fetchTimeout: s.register('fetch-timeout', (repair) => this.#fetchTimedOut(repair)),
+      sample: s.register('sample', () => this.#sample()),
       repairDeadline: s.register('repair-deadline', (repair) => {
         const r = this.#repairs[repair]!;
         if (!r.done) this.#endRepair(r);
@@ -182,6 +191,7 @@ class CorruptionRepairWorld {
       s.at(this.#random.float() * heartbeatMs, this.#kind.heartbeat, i);
     }
     s.at(heartbeatMs, this.#kind.watch, 0);
+    s.at(0, this.#kind.sample, 0);
     if (this.#options.faults) s.at(faultIntervalMs, this.#kind.fault, 0);
     // Faults for a minute, then time for scrubs to cover every file and repairs to finish.
     const end = s.run(faultsForMs + 120_000);
@@ -201,7 +211,33 @@ class CorruptionRepairWorld {
         objectsPastM: this.#objects.filter((o) => o.maxDamaged > parityShards).length,
       },
       checks: this.#checks,
+      series: {
+        timesMs: this.#series.timesMs,
+        lines: {
+          'repair backlog (shards known bad)': this.#series.backlog,
+          'shards damaged (ground truth)': this.#series.damaged,
+          'objects past m damaged': this.#series.pastM,
+        },
+      },
     };
+  }
+
+  /** Repair backlog and durability over time, for the plot. */
+  #sample(): void {
+    let backlog = 0;
+    let damaged = 0;
+    let pastM = 0;
+    for (const object of this.#objects) {
+      backlog += object.knownBad.size;
+      damaged += object.damaged.size;
+      if (object.damaged.size > parityShards) pastM++;
+    }
+    this.#series.timesMs.push(this.#scheduler.nowMs);
+    this.#series.backlog.push(backlog);
+    this.#series.damaged.push(damaged);
+    this.#series.pastM.push(pastM);
+    if (this.#scheduler.nowMs < faultsForMs + 100_000)
+      this.#scheduler.after(sampleEveryMs, this.#kind.sample, 0);
   }
 
   #holder(node: number): Holder {
