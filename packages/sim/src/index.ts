@@ -13,6 +13,7 @@ export { SimRandom } from './random.js';
 export { jsonLine, replayCommand, summaryLines } from './report.js';
 export { runScenario, scenarios } from './run.js';
 export type { Scenario, ScenarioOptions, ScenarioOutcome, ScenarioResult, TimeSeries } from './scenario.js';
+export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';

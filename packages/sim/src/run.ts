@@ -1,6 +1,7 @@
 import { assertInt } from '@trinity/core';
 import { UnknownScenarioError } from './errors.js';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.js';
+import { churnScenario } from './scenarios/churn.js';
 import { corruptionRepairScenario } from './scenarios/corruption-repair.js';
 import { economicsScenario } from './scenarios/economics.js';
 import { locksScenario } from './scenarios/locks.js';
@@ -16,6 +17,7 @@ export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario
     economicsScenario as Scenario,
     corruptionRepairScenario as Scenario,
     fullPipelineScenario as Scenario,
+    churnScenario as Scenario,
   ].map((scenario) => [scenario.name, scenario]),
 );
 
