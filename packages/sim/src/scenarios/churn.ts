@@ -304,7 +304,7 @@ class ChurnWorld {
       this.#network.send(this.#service, source, { t: 'copy', transfer: index }, 64);
   }
 
-  #deliver(to: number, from: number, message: Message): void {
+  #deliver(to: number, _from: number, message: Message): void {
     const transfer = this.#transfers[message.transfer]!;
     if (message.t === 'copy') {
       // A source sends its shard to the target (what it holds now; a source that lost it sends nothing).
@@ -315,7 +315,6 @@ class ChurnWorld {
         this.#network.send(to, this.#service, { t: 'have', transfer: message.transfer }, 64);
       }
     } else if (message.t === 'have' && !transfer.done && transfer.round === this.#round) {
-      void from;
       transfer.done = true;
       const layout = this.#layouts[transfer.stripe]!;
       const old = layout.holders[transfer.move.shardIndex];
