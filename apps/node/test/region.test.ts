@@ -4,7 +4,7 @@ import type { Devnet } from '../src/cli/devnet.js';
 import { apiFetch, getObject, putObject, sha256Hex, startDevnet, until } from './helpers.js';
 
 interface ManifestJson {
-  stripes: { shards: { holders: { nodeId: string; region: string }[] }[] }[];
+  stripes: { shards: { hash: string; holders: { nodeId: string; region: string }[] }[] }[];
 }
 
 describe('a devnet over three regions', () => {
@@ -30,6 +30,9 @@ describe('a devnet over three regions', () => {
         await apiFetch(`${devnet.apiUrl(0)}/v1/objects/${id}/manifest`)
       ).json()) as ManifestJson;
       for (const stripe of manifest.stripes) {
+        // A short last stripe pads with equal (zero) shards: each holder of that hash may vouch for
+        // every position it appears at, so the placement of such a stripe is not visible here.
+        if (new Set(stripe.shards.map((shard) => shard.hash)).size < stripe.shards.length) continue;
         const perRegion = new Map<string, number>();
         for (const shard of stripe.shards) {
           const region = shard.holders[0]!.region;

@@ -54,9 +54,9 @@ describe('semantic search across a 3-node network (--semantic)', () => {
     const edited = Buffer.from(original);
     for (let i = 0; i < edited.length; i += 97) edited[i] = 0x2a; // about 1 % of bytes changed
     const ids = {
-      original: await putObject(nodes[0]!.apiUrl, original, 'original.txt'),
-      other: await putObject(nodes[1]!.apiUrl, prose(6_000, 999), 'other.txt'),
-      noise: await putObject(nodes[0]!.apiUrl, randomBytes(40_000), 'noise.bin'),
+      original: await putObject(nodes[0]!.apiUrl, original, 'original.txt', { public: true }),
+      other: await putObject(nodes[1]!.apiUrl, prose(6_000, 999), 'other.txt', { public: true }),
+      noise: await putObject(nodes[0]!.apiUrl, randomBytes(40_000), 'noise.bin', { public: true }),
     };
     await until(
       'every shard to be indexed',

@@ -1,10 +1,12 @@
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
-import { MemoryLogger } from '@trinity/core';
+import { MemoryLogger, toHex } from '@trinity/core';
+import { signPutIntent } from '@trinity/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../src/config/config.js';
 import { TrinityNode } from '../src/node/trinity-node.js';
+import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { toPeerId } from '../src/p2p/rpc.js';
 import { frameBytesMax, PROTOCOLS } from '../src/p2p/wire.js';
 import { sha256Hex, tempDir } from './helpers.js';
@@ -31,6 +33,23 @@ async function raw(
 }
 
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+const owner = randomBytes(32);
+
+/** A `stage` header for `hash` on `target`, under a put intent some owner signed for it. */
+function stageHeader(target: TrinityNode, hash: string, size: number, txId = toHex(randomBytes(16))) {
+  const nowMs = Date.now();
+  const intent = signPutIntent(
+    {
+      txId,
+      createdAtMs: nowMs,
+      expiresAtMs: nowMs + 60_000,
+      shards: [{ shardHash: hash, holders: [nodeKeyOfPeerId(target.peerId)!] }],
+    },
+    owner,
+  );
+  return json({ op: 'stage', hash, size, txId, intent });
+}
 
 describe('wire protocol against a real node', () => {
   let a: TrinityNode;
@@ -76,7 +95,7 @@ describe('wire protocol against a real node', () => {
   });
 
   it('rejects an oversized declared body before reading it', async () => {
-    const reply = await raw(b, a, [json({ op: 'store', hash: 'a'.repeat(64), size: 1024 * 1024 * 1024 })]);
+    const reply = await raw(b, a, [stageHeader(a, 'a'.repeat(64), 1024 * 1024 * 1024)]);
     expect(reply).toMatchObject({ ok: false, code: 'PROTOCOL_ERROR' });
   });
 
@@ -94,7 +113,7 @@ describe('wire protocol against a real node', () => {
   it('refuses a shard whose bytes do not match the hash it claims, and stores nothing', async () => {
     const data = randomBytes(1000);
     const claimed = 'b'.repeat(64);
-    const reply = await raw(b, a, [json({ op: 'store', hash: claimed, size: data.length }), data]);
+    const reply = await raw(b, a, [stageHeader(a, claimed, data.length), data]);
     expect(reply).toMatchObject({ ok: false, code: 'SHARD_HASH_MISMATCH' });
     const has = await raw(b, a, [json({ op: 'has', hashes: [claimed, sha256Hex(data)] })]);
     expect(has).toMatchObject({ ok: true, value: [false, false] });
@@ -105,7 +124,7 @@ describe('wire protocol against a real node', () => {
     const hash = sha256Hex(data);
     const stream = await b.libp2p.dialProtocol(toPeerId(a.peerId), PROTOCOLS.shard);
     const lp = lpStream(stream);
-    await lp.write(json({ op: 'store', hash, size: data.length }));
+    await lp.write(stageHeader(a, hash, data.length));
     await lp.write(data.subarray(0, 2000));
     await stream.close(); // the writer goes away mid-body
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -118,9 +137,15 @@ describe('wire protocol against a real node', () => {
   it('still serves good requests after all of that', async () => {
     const data = randomBytes(3000);
     const hash = sha256Hex(data);
-    expect(await raw(b, a, [json({ op: 'store', hash, size: data.length }), data])).toMatchObject({
+    const txId = toHex(randomBytes(16));
+    expect(await raw(b, a, [stageHeader(a, hash, data.length, txId), data])).toMatchObject({ ok: true });
+    // Staged, not yet visible: a transaction's commit makes it so.
+    expect(a.store.stagedShards(txId).map((h) => toHex(h))).toEqual([hash]);
+    expect(await raw(b, a, [json({ op: 'has', hashes: [hash] })])).toMatchObject({
       ok: true,
+      value: [false],
     });
-    expect(await raw(b, a, [json({ op: 'has', hashes: [hash] })])).toMatchObject({ ok: true, value: [true] });
+    expect(await raw(b, a, [json({ op: 'unstage', txId })])).toMatchObject({ ok: true });
+    expect(a.store.stagedShards(txId)).toEqual([]);
   });
 });
