@@ -10,7 +10,7 @@ import type { TrinityNode } from '../src/node/trinity-node.js';
 import { createNetwork, type TrinityLibp2p } from '../src/p2p/network.js';
 import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
-import { RpcClient } from '../src/p2p/rpc.js';
+import { RpcClient, toPeerId } from '../src/p2p/rpc.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import {
   dhtKey,
@@ -18,7 +18,7 @@ import {
   validateManifestRecord,
 } from '../src/services/manifests/manifest-service.js';
 import { encodeDeleteRecord, encodeRecord } from '../src/services/objects/object-record.js';
-import { apiFetch, putObject, sha256Hex, startNodes } from './helpers.js';
+import { apiFetch, putObject, sha256Hex, startNodes, until } from './helpers.js';
 
 const startTimeoutMs = 300_000;
 const testTimeoutMs = 180_000;
@@ -41,6 +41,7 @@ describe('attacks from a stranger peer', () => {
     ({ nodes, close } = await startNodes('trinity-attack-', 3, () => ({
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 16 * 1024 },
       trust: { peerStagedBytesMax: 1024 * 1024 },
+      limits: { peerInFlightMax: 8 },
       fsync: false,
     })));
     for (const [i, size] of [100_000, 5_000].entries()) {
@@ -280,6 +281,44 @@ describe('attacks from a stranger peer', () => {
       await rpc.call(node.peerId, PROTOCOLS.shard, { op: 'unstage', txId });
       expect(node.store.stagedTransactions()).not.toContain(txId);
       await everythingReadable();
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'cannot hold more requests in flight than its quota; the node serves everyone else meanwhile',
+    async () => {
+      const node = nodes[2]!;
+      // Streams that never send their header: each holds an in-flight slot until it goes away.
+      const stalled = await Promise.all(
+        Array.from({ length: 8 }, () => attacker.dialProtocol(toPeerId(node.peerId), PROTOCOLS.shard)),
+      );
+      try {
+        await until(
+          'the node to count the stalled requests',
+          async () => {
+            try {
+              await rpc.call(node.peerId, PROTOCOLS.shard, { op: 'has', hashes: [] });
+              return undefined;
+            } catch (error) {
+              return (error as RemoteError).remoteCode === 'PEER_BUSY' ? true : undefined;
+            }
+          },
+          60_000,
+        );
+        await everythingReadable();
+      } finally {
+        for (const stream of stalled) stream.abort(new Error('done'));
+      }
+      await until(
+        'the quota to free up',
+        async () =>
+          await rpc
+            .call(node.peerId, PROTOCOLS.shard, { op: 'has', hashes: [] })
+            .then(() => true)
+            .catch(() => undefined),
+        60_000,
+      );
     },
     testTimeoutMs,
   );

@@ -28,6 +28,7 @@ describe('node config composed from the packages’ schemas', () => {
       limits: {
         maxConnections: 128,
         peerConcurrency: 16,
+        peerInFlightMax: 64,
         requestTimeoutMs: 30_000,
         maxObjectBytes: 64 * GiB,
         maxStripesInFlight: 6,

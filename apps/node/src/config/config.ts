@@ -202,6 +202,7 @@ export const nodeConfigSchema = z
       .object({
         maxConnections: z.number().int().min(2).max(10_000).default(128),
         peerConcurrency: z.number().int().min(1).max(256).default(16),
+        peerInFlightMax: z.number().int().min(1).max(4096).default(64),
         requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
         maxObjectBytes: z
           .number()

@@ -56,6 +56,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'erasure.shardBytes': { what: 'shard size; smaller objects get smaller shards (multiples of 4 KiB)' },
   'limits.maxConnections': { what: 'libp2p connection limit' },
   'limits.peerConcurrency': { what: 'requests in flight per peer' },
+  'limits.peerInFlightMax': { what: 'requests one peer may have in flight here; more are refused' },
   'limits.requestTimeoutMs': { what: 'timeout of one request to a peer' },
   'limits.maxObjectBytes': { what: 'largest object accepted' },
   'limits.maxStripesInFlight': { what: 'stripes being stored or fetched at once per object' },

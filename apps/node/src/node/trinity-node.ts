@@ -149,6 +149,7 @@ export class TrinityNode {
       logger,
       clock,
       requestTimeoutMs: config.limits.requestTimeoutMs,
+      peerInFlightMax: config.limits.peerInFlightMax,
       onTransfer: traffic.record,
     });
     const peers = (this.membership = membership({

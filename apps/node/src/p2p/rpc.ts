@@ -144,7 +144,38 @@ export interface ServeOptions {
   readonly clock: Clock;
   readonly requestTimeoutMs: number;
   readonly maxInboundStreams?: number;
+  /** Requests one peer may have in flight here over all protocols; more are refused (PEER_BUSY). */
+  readonly peerInFlightMax?: number;
   readonly onTransfer?: TrafficListener;
+}
+
+/** A peer over its in-flight request quota: refused before its request is read; nothing changed. */
+export class PeerBusyError extends NodeError {
+  constructor(peer: string, limit: number) {
+    super('PEER_BUSY', `peer ${peer.slice(-8)} has ${limit} requests in flight here already`, 429);
+  }
+}
+
+/** Requests in flight per peer, over every protocol this node serves. */
+class InFlight {
+  readonly #byPeer = new Map<string, number>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  admit(peer: string): void {
+    const count = this.#byPeer.get(peer) ?? 0;
+    if (count >= this.#limit) throw new PeerBusyError(peer, this.#limit);
+    this.#byPeer.set(peer, count + 1);
+  }
+
+  release(peer: string): void {
+    const count = (this.#byPeer.get(peer) ?? 1) - 1;
+    if (count > 0) this.#byPeer.set(peer, count);
+    else this.#byPeer.delete(peer);
+  }
 }
 
 /** A protocol handler: gets the validated request header, returns the reply. */
@@ -163,14 +194,16 @@ export interface ProtocolServer {
 export class Libp2pProtocolServer implements ProtocolServer {
   readonly #libp2p: Pick<Libp2p, 'handle' | 'unhandle'>;
   readonly #options: ServeOptions;
+  readonly #inFlight: InFlight;
 
   constructor(libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, options: ServeOptions) {
     this.#libp2p = libp2p;
     this.#options = options;
+    this.#inFlight = new InFlight(options.peerInFlightMax ?? 64);
   }
 
   handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
-    return serveProtocol(this.#libp2p, protocol, schema, handler, this.#options);
+    return serveProtocol(this.#libp2p, protocol, schema, handler, this.#options, this.#inFlight);
   }
 
   async unhandle(protocol: string): Promise<void> {
@@ -188,6 +221,7 @@ async function serveProtocol<S extends z.ZodType>(
   schema: S,
   handler: ProtocolHandler<S>,
   options: ServeOptions,
+  inFlight: InFlight,
 ): Promise<void> {
   const log = options.logger.child({ protocol });
   await libp2p.handle(
@@ -197,7 +231,10 @@ async function serveProtocol<S extends z.ZodType>(
       const timeout = timeoutSignal(options.clock, options.requestTimeoutMs);
       const signal = timeout.signal;
       const lp = framed(stream);
+      let admitted = false;
       try {
+        inFlight.admit(peer);
+        admitted = true;
         const request = await readHeader(lp, schema, signal);
         const context: RpcContext = {
           peer,
@@ -227,6 +264,7 @@ async function serveProtocol<S extends z.ZodType>(
           .then(() => stream.close({ signal }))
           .catch(() => stream.abort(new Error(message)));
       } finally {
+        if (admitted) inFlight.release(peer);
         timeout.clear();
       }
     },
