@@ -92,6 +92,19 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** The peak resident set (VmHWM) of a process in MiB, from /proc; 0 when unknown. */
+function peakRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? 0 : Number(match[1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+let peakRss = 0;
+
 interface Measured {
   put: number;
   get: number;
@@ -164,6 +177,7 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
       }
     }
+    peakRss = Math.max(...devnet.nodes.map((node) => peakRssMiB(node.process?.pid)));
   } finally {
     await devnet.stop();
     await dir.remove();
@@ -228,6 +242,17 @@ for (const row of cpuRows) {
     console.log(JSON.stringify({ bench: row.bench, impl: row.impl, params, value, unit: 'cpu-ms/MiB' }));
   else console.log(`${row.bench} ${row.impl}: ${value} CPU ms per MiB`);
 }
+if (values.json)
+  console.log(
+    JSON.stringify({
+      bench: 'peak-rss',
+      impl: '@trinity/node',
+      params: { mib: sizeBytes / MiB, nodes: nodeCount, rounds },
+      value: Math.round(peakRss),
+      unit: 'MiB',
+    }),
+  );
+else console.log(`peak RSS of the busiest node process: ${peakRss.toFixed(0)} MiB`);
 const encrypted = measured.get('encrypted')!;
 const plain = measured.get('public')!;
 log(

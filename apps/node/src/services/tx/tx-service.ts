@@ -255,7 +255,10 @@ class StagingHost implements TxStagingHost {
     if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
     // Records first: once a shard shows (has() is true), its object's descriptor shows too.
     for (const id of await stagedManifests.ids(txId)) {
-      const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id);
+      // addReceipts checks each receipt: decoding checks the descriptor only.
+      const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
+        receipts: 'unchecked',
+      });
       try {
         await manifests.putDescriptor(record.descriptor, clock.nowMs());
         await manifests.addReceipts(id, record.receipts, clock.nowMs());
