@@ -64,7 +64,7 @@ export function handleOf(
 export function readingService(
   erasure: { dataShards: number; parityShards: number; shardBytes: number },
   transfer: Pick<ShardTransfer, 'fetch'> & Partial<Pick<ShardTransfer, 'has'>>,
-  options: { clock: Clock; hedgeAfterMs: number },
+  options: { clock: Clock; hedgeAfterMs: number; liveNodes?: string[] },
 ): ObjectService {
   return new ObjectService(
     {
@@ -81,7 +81,7 @@ export function readingService(
       store: undefined as never,
       transfer: transfer as unknown as ShardTransfer,
       directory: undefined as unknown as ManifestDirectory,
-      nodes: { liveNodes: () => [] },
+      nodes: { liveNodes: () => (options.liveNodes ?? []).map((id) => ({ id, region: 'r' })) },
       placement: { place: () => [], rank: (ids) => [...ids] },
       transactions: { execute: async () => ({ outcome: 'committed' as const }) },
       owner: ownerKeyFromSecret(new Uint8Array(32).fill(1)),

@@ -62,6 +62,29 @@ describe('reading a stripe', () => {
     );
   });
 
+  it('finds shards by hash on live nodes when the holders it was told of do not have them', async () => {
+    const data = randomBytes(2 * 1000 - 7);
+    const { manifest, byHash } = stripedObject(data, 2, 1, 1000);
+    // The view names n0..n2, which are gone; m0 and m1 hold every shard but no receipt says so.
+    const asked: string[] = [];
+    const transfer = {
+      fetch: async (node: string, hash: Uint8Array) => {
+        asked.push(node);
+        if (!node.startsWith('m')) throw new Error('connection refused');
+        return byHash.get(Buffer.from(hash).toString('hex'))!;
+      },
+      has: async (node: string, hashes: readonly Uint8Array[]) => hashes.map(() => node.startsWith('m')),
+    };
+    const service = readingService({ dataShards: 2, parityShards: 1, shardBytes: 1000 }, transfer, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 60_000,
+      liveNodes: ['m0', 'm1', 'x9'],
+    });
+    expect(Buffer.from(await service.fetchStripe(manifest, 0)).equals(data)).toBe(true);
+    expect(asked.some((node) => node.startsWith('m'))).toBe(true);
+    expect(asked).not.toContain('x9');
+  });
+
   it('reads whole objects in order with stripes fetched ahead', async () => {
     const { service, manifest, data } = setup(3, 2, ['good', 'down', 'good', 'liar', 'good']);
     const parts: Uint8Array[] = [];
