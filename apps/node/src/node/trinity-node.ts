@@ -335,6 +335,9 @@ export class TrinityNode {
       const store = await ShardStore.open(join(config.dataDir, 'shards'), {
         capacityBytes: config.capacityBytes,
         fsync: config.fsync,
+        // A large put stages one shard per stripe on each holder (1 GiB: about 256 on each of six
+        // nodes); what bounds a peer's staging is trust.peerStagedBytesMax, not a shard count.
+        maxShardsPerTransaction: 4096,
       });
       const manifests = await ManifestStore.open(join(config.dataDir, 'manifests'), { fsync: config.fsync });
       const privateKey = await loadOrCreateIdentity(config.dataDir);

@@ -194,7 +194,9 @@ export function manifestHandler(deps: ManifestHandlerDeps) {
             "the descriptor is not signed by the put intents' owner",
           );
         }
-        return { value: await stageHere(deps, request.txId, request.id, checked.value.descriptor) };
+        // In the body: a large object's receipts outgrow a reply header.
+        const receipts = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
+        return { body: utf8ToBytes(JSON.stringify(receipts)) };
       }
     }
   };
@@ -293,7 +295,13 @@ export class ManifestDirectory implements Startable {
       { op: 'stage', txId, id, size: bytes.length },
       bytes,
     );
-    return Array.isArray(reply.value) ? reply.value : [];
+    let receipts: unknown;
+    try {
+      receipts = JSON.parse(bytesToUtf8(reply.body ?? new Uint8Array(0)));
+    } catch {
+      throw new ProtocolError(`peer ${node.slice(-8)} answered a stage with a malformed receipt list`);
+    }
+    return Array.isArray(receipts) ? receipts : [];
   }
 
   /**
