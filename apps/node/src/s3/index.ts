@@ -1,0 +1,18 @@
+export type {
+  AccessKeyStore,
+  BucketRecord,
+  KeyRange,
+  ObjectEntry,
+  PartRecord,
+  S3Backend,
+  S3Index,
+  StoredPiece,
+  UploadRange,
+  UploadRecord,
+} from './backend.js';
+export { type S3GatewayConfig, type S3GatewayConfigInput, s3GatewayConfigSchema } from './config.js';
+export { S3Error, type S3ErrorCode, s3ErrorStatus } from './errors.js';
+export { S3Gateway, type S3GatewayComponents, s3Gateway } from './gateway.js';
+export { compareKeys } from './keys.js';
+export { s3Limits } from './limits.js';
+export { InMemoryAccessKeyStore, InMemoryS3Backend, InMemoryS3Index } from './memory.js';

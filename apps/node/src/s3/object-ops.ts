@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { ObjectEntry, StoredPiece } from './backend.js';
+import { evaluateConditions, httpDate, parseRange } from './conditions.js';
+import {
+  bucketOf,
+  freePieces,
+  header,
+  keyOf,
+  objectHeaders,
+  ownedBucket,
+  readPieces,
+  requestBody,
+  type S3Context,
+  sendEmpty,
+  sendXml,
+  streamTo,
+} from './context.js';
+import { S3Error } from './errors.js';
+import { checkBucketName, checkKey } from './keys.js';
+import { s3Limits } from './limits.js';
+import { uriDecode } from './sigv4.js';
+
+/** PutObject, GetObject, HeadObject, DeleteObject, CopyObject. */
+
+export async function putObject(ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx);
+  await ownedBucket(ctx);
+  const meta = objectHeaders(ctx, s3Limits.userMetadataBytesMax);
+  const { body, stream } = requestBody(ctx, s3Limits.putObjectBytesMax);
+  const piece = await ctx.deps.backend.putObject(ctx.owner, stream);
+  const { md5 } = body.result;
+  const entry: ObjectEntry = {
+    pieces: [piece],
+    sizeBytes: piece.sizeBytes,
+    etag: md5.toString('hex'),
+    lastModifiedMs: ctx.deps.clock.nowMs(),
+    ...meta,
+  };
+  await publish(ctx, bucket, keyOf(ctx), entry);
+  sendEmpty(ctx, 200, { etag: `"${entry.etag}"` });
+}
+
+/** Sets the key, then frees what it replaced; if the index refuses, frees the new pieces instead. */
+async function publish(ctx: S3Context, bucket: string, key: string, entry: ObjectEntry): Promise<void> {
+  let replaced: ObjectEntry | undefined;
+  try {
+    replaced = await ctx.deps.index.putObject(bucket, key, entry);
+  } catch (error) {
+    await freePieces(ctx.deps, entry.pieces);
+    throw error;
+  }
+  if (replaced !== undefined) await freePieces(ctx.deps, unshared(replaced.pieces, entry.pieces));
+}
+
+function unshared(old: readonly StoredPiece[], kept: readonly StoredPiece[]): StoredPiece[] {
+  const ids = new Set(kept.map((p) => p.id));
+  return old.filter((p) => !ids.has(p.id));
+}
+
+async function existingEntry(ctx: S3Context, bucket: string, key: string): Promise<ObjectEntry> {
+  const entry = await ctx.deps.index.getObject(bucket, key);
+  if (entry === undefined) throw new S3Error('NoSuchKey', 'the specified key does not exist', { Key: key });
+  return entry;
+}
+
+const responseOverrides = [
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
+] as const;
+
+function entryHeaders(ctx: S3Context, entry: ObjectEntry): Record<string, string> {
+  const headers: Record<string, string> = {
+    etag: `"${entry.etag}"`,
+    'last-modified': httpDate(entry.lastModifiedMs),
+    'content-type': entry.contentType,
+    'accept-ranges': 'bytes',
+    ...entry.headers,
+  };
+  for (const [name, value] of Object.entries(entry.userMetadata)) headers[`x-amz-meta-${name}`] = value;
+  for (const [param, name] of responseOverrides) {
+    const value = ctx.routed.query.get(param);
+    if (value !== undefined) headers[name] = value.slice(0, 1024);
+  }
+  if (entry.pieces.length > 1) headers['x-amz-mp-parts-count'] = String(entry.pieces.length);
+  return headers;
+}
+
+/** GetObject and HeadObject: conditions, then the whole object or one range. */
+export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
+  const bucket = bucketOf(ctx);
+  await ownedBucket(ctx);
+  if (ctx.routed.query.has('partNumber'))
+    throw new S3Error('NotImplemented', 'GetObject by partNumber is not implemented');
+  const entry = await existingEntry(ctx, bucket, keyOf(ctx));
+  const headers = entryHeaders(ctx, entry);
+  const outcome = evaluateConditions((n) => header(ctx, n), '', entry.etag, entry.lastModifiedMs);
+  if (outcome === 'precondition-failed') {
+    throw new S3Error('PreconditionFailed', 'at least one of the pre-conditions you specified did not hold', {
+      Condition: 'If-Match',
+    });
+  }
+  if (outcome === 'not-modified') {
+    sendEmpty(ctx, 304, { etag: headers.etag!, 'last-modified': headers['last-modified']! });
+    return;
+  }
+  const range = parseRange(header(ctx, 'range'), entry.sizeBytes);
+  const offsetBytes = range?.offsetBytes ?? 0;
+  const lengthBytes = range?.lengthBytes ?? entry.sizeBytes;
+  headers['content-length'] = String(lengthBytes);
+  if (range !== undefined) {
+    headers['content-range'] = `bytes ${offsetBytes}-${offsetBytes + lengthBytes - 1}/${entry.sizeBytes}`;
+  }
+  ctx.res.writeHead(range === undefined ? 200 : 206, headers);
+  if (head || lengthBytes === 0) {
+    ctx.res.end();
+    return;
+  }
+  await streamTo(ctx.res, readPieces(ctx.deps.backend, entry.pieces, offsetBytes, lengthBytes));
+}
+
+export async function deleteObject(ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx);
+  await ownedBucket(ctx);
+  const removed = await ctx.deps.index.deleteObject(bucket, keyOf(ctx));
+  if (removed !== undefined) await freePieces(ctx.deps, removed.pieces);
+  sendEmpty(ctx, 204);
+}
+
+/** The object named by `x-amz-copy-source` (`[/]bucket/key`, URL-encoded), checked like a GET of it. */
+export async function copySource(
+  ctx: S3Context,
+): Promise<{ bucket: string; key: string; entry: ObjectEntry }> {
+  const raw = header(ctx, 'x-amz-copy-source') ?? '';
+  const withoutQuery = raw.split('?')[0]!;
+  if (raw.includes('?') && !/\?versionId=null$/.test(raw)) {
+    throw new S3Error('NotImplemented', 'copying a specific version is not implemented');
+  }
+  const path = uriDecode(withoutQuery.replace(/^\//, ''));
+  const slash = path.indexOf('/');
+  if (slash <= 0 || slash === path.length - 1) {
+    throw new S3Error('InvalidArgument', 'x-amz-copy-source must be <bucket>/<key>');
+  }
+  const bucket = path.slice(0, slash);
+  const key = path.slice(slash + 1);
+  checkBucketName(bucket);
+  checkKey(key);
+  await ownedBucket(ctx, bucket);
+  const entry = await existingEntry(ctx, bucket, key);
+  const outcome = evaluateConditions(
+    (n) => header(ctx, n),
+    'x-amz-copy-source-',
+    entry.etag,
+    entry.lastModifiedMs,
+  );
+  if (outcome !== 'proceed') {
+    throw new S3Error('PreconditionFailed', 'at least one of the pre-conditions you specified did not hold');
+  }
+  return { bucket, key, entry };
+}
+
+/** Copies `lengthBytes` from `offsetBytes` of an entry into a new stored piece, with its MD5. */
+export async function copyBytes(
+  ctx: S3Context,
+  entry: ObjectEntry,
+  offsetBytes: number,
+  lengthBytes: number,
+): Promise<{ piece: StoredPiece; md5Hex: string }> {
+  const md5 = createHash('md5');
+  const source = readPieces(ctx.deps.backend, entry.pieces, offsetBytes, lengthBytes);
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const piece of source) {
+      md5.update(piece);
+      yield piece;
+    }
+  }
+  const piece = await ctx.deps.backend.putObject(ctx.owner, hashed());
+  return { piece, md5Hex: md5.digest('hex') };
+}
+
+export async function copyObject(ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  await ownedBucket(ctx);
+  const source = await copySource(ctx);
+  const directive = header(ctx, 'x-amz-metadata-directive') ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'x-amz-metadata-directive must be COPY or REPLACE');
+  }
+  if (source.bucket === bucket && source.key === key && directive === 'COPY') {
+    throw new S3Error(
+      'InvalidRequest',
+      'this copy request is illegal because it is trying to copy an object to itself without changing the metadata',
+    );
+  }
+  if (source.entry.sizeBytes > s3Limits.putObjectBytesMax) {
+    throw new S3Error('InvalidRequest', 'the source is larger than the maximum allowed size for a copy');
+  }
+  const meta =
+    directive === 'REPLACE'
+      ? objectHeaders(ctx, s3Limits.userMetadataBytesMax)
+      : {
+          contentType: source.entry.contentType,
+          userMetadata: source.entry.userMetadata,
+          headers: source.entry.headers,
+        };
+  const { piece, md5Hex } = await copyBytes(ctx, source.entry, 0, source.entry.sizeBytes);
+  const entry: ObjectEntry = {
+    pieces: [piece],
+    sizeBytes: piece.sizeBytes,
+    etag: md5Hex,
+    lastModifiedMs: ctx.deps.clock.nowMs(),
+    ...meta,
+  };
+  await publish(ctx, bucket, key, entry);
+  sendXml(ctx, 'CopyObjectResult', {
+    LastModified: new Date(entry.lastModifiedMs).toISOString(),
+    ETag: `"${entry.etag}"`,
+  });
+}
