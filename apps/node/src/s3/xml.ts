@@ -31,8 +31,9 @@ const parser = new XMLParser({
   // Keys and ETags stay strings exactly as sent: no number parsing, no trimming.
   parseTagValue: false,
   trimValues: false,
+  // Numeric character references (`&#34;`, which Go's encoder writes for quotes) need htmlEntities.
   processEntities: true,
-  htmlEntities: false,
+  htmlEntities: true,
   ignoreDeclaration: true,
   isArray: (name) => repeated.has(name),
 });
