@@ -272,16 +272,14 @@ describe('limits and refusals', () => {
 
   it('user metadata over 2 KiB is MetadataTooLarge', async () => {
     await expect(
-      t
-        .client()
-        .send(
-          new PutObjectCommand({
-            Bucket: 'raw',
-            Key: 'meta',
-            Body: 'x',
-            Metadata: { big: 'v'.repeat(2100) },
-          }),
-        ),
+      t.client().send(
+        new PutObjectCommand({
+          Bucket: 'raw',
+          Key: 'meta',
+          Body: 'x',
+          Metadata: { big: 'v'.repeat(2100) },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'MetadataTooLarge' });
   });
 
