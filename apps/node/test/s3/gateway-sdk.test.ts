@@ -10,6 +10,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketLocationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -103,6 +104,7 @@ describe('buckets', () => {
     await s3.send(new HeadBucketCommand({ Bucket: 'alpha' }));
     const location = await s3.send(new GetBucketLocationCommand({ Bucket: 'alpha' }));
     expect(location.LocationConstraint ?? '').toBe('');
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'alpha' }))).Status).toBeUndefined();
     const list = await s3.send(new ListBucketsCommand({}));
     expect(list.Buckets?.map((b) => b.Name)).toEqual(['alpha', 'beta']);
     expect(await failure(s3.send(new CreateBucketCommand({ Bucket: 'alpha' })))).toEqual({
