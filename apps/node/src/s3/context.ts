@@ -148,7 +148,10 @@ export async function streamTo(res: ServerResponse, source: AsyncIterable<Uint8A
 }
 
 /** Frees stored pieces no entry refers to any more. A failure is logged, never surfaced: the data is unreachable. */
-export async function freePieces(deps: GatewayDeps, pieces: readonly StoredPiece[]): Promise<void> {
+export async function freePieces(
+  deps: Pick<GatewayDeps, 'backend' | 'logger'>,
+  pieces: readonly StoredPiece[],
+): Promise<void> {
   for (const piece of pieces) {
     try {
       await deps.backend.deleteObject(piece.id);

@@ -17,6 +17,7 @@ import {
 import { type S3GatewayConfig, type S3GatewayConfigInput, s3GatewayConfigSchema } from './config.js';
 import type { GatewayDeps, S3Context } from './context.js';
 import { S3Error } from './errors.js';
+import { abortStaleUploads } from './lifecycle.js';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -113,6 +114,11 @@ export class S3Gateway implements Startable {
     this.#server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Aborts the bucket's multipart uploads older than `maxAgeMs` and frees their parts; returns how many. */
+  abortStaleUploads(bucket: string, maxAgeMs: number): Promise<number> {
+    return abortStaleUploads(this.#deps, bucket, this.#deps.clock.nowMs(), maxAgeMs);
   }
 
   /** Serves one request; never rejects (every failure becomes an S3 error answer). */

@@ -473,6 +473,34 @@ describe('multipart', () => {
   });
 });
 
+describe('abandoned uploads', () => {
+  it('abortStaleUploads aborts only uploads older than the age given and frees their parts', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'stale' }));
+    const before = t.backend.objectCount;
+    const start = async (Key: string) => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'stale', Key }));
+      await s3.send(new UploadPartCommand({ Bucket: 'stale', Key, UploadId, PartNumber: 1, Body: 'part' }));
+      return UploadId;
+    };
+    // Two uploads stamped two minutes ago (the gateway's clock set back), one now.
+    t.clock.offsetMs = -120_000;
+    try {
+      await start('old-1');
+      await start('old-2');
+    } finally {
+      t.clock.offsetMs = 0;
+    }
+    const recent = await start('recent');
+    expect(t.backend.objectCount).toBe(before + 3);
+    expect(await t.gateway.abortStaleUploads('stale', 60_000)).toBe(2);
+    expect(t.backend.objectCount).toBe(before + 1);
+    const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'stale' }));
+    expect(left.Uploads?.map((u) => [u.Key, u.UploadId])).toEqual([['recent', recent]]);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'stale', Key: 'recent', UploadId: recent }));
+    expect(t.backend.objectCount).toBe(before);
+  });
+});
+
 describe('authentication', () => {
   it('presigned GET and PUT work; an expired presigned URL is refused', async () => {
     const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'alpha', Key: 'presigned' }), {
