@@ -58,15 +58,20 @@ export async function ownedBucket(ctx: S3Context, name: string = bucketOf(ctx)):
   return record;
 }
 
-/** The request body as a verified stream; see VerifiedBody. `bytesMax` bounds the decoded size. */
+/**
+ * The request body as a verified stream; see VerifiedBody. `bytesMax` bounds the decoded size. Object
+ * and part uploads must declare their length (`lengthRequired`); a bodiless request (no
+ * Content-Length, no Transfer-Encoding) has an empty body.
+ */
 export function requestBody(
   ctx: S3Context,
   bytesMax: number,
+  lengthRequired = true,
 ): { body: VerifiedBody; stream: AsyncIterable<Uint8Array> } {
   const headers = ctx.routed.parts.headers;
   const chunked = ctx.payload.mode === 'chunked-signed' || ctx.payload.mode === 'chunked-unsigned';
   const lengthHeader = header(ctx, chunked ? 'x-amz-decoded-content-length' : 'content-length');
-  if (lengthHeader === undefined && (chunked || !headers.has('transfer-encoding'))) {
+  if (lengthHeader === undefined && (chunked || (lengthRequired && !headers.has('transfer-encoding')))) {
     throw new S3Error('MissingContentLength', 'you must provide the Content-Length HTTP header');
   }
   const declaredBytes = lengthHeader === undefined ? undefined : Number(lengthHeader);
@@ -100,7 +105,7 @@ export function requestBody(
 
 /** A small XML request body, read whole but bounded, with its signature's payload checks. */
 export async function readXmlText(ctx: S3Context): Promise<string> {
-  const { stream } = requestBody(ctx, ctx.deps.config.xmlBodyBytesMax);
+  const { stream } = requestBody(ctx, ctx.deps.config.xmlBodyBytesMax, false);
   const pieces: Uint8Array[] = [];
   for await (const piece of stream) pieces.push(piece);
   return Buffer.concat(pieces).toString('utf8');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,6 +235,31 @@ describe('payload checks', () => {
     });
     expect(['aborted', '400']).toContain(res);
     expect(await getText('short')).toBeUndefined();
+  });
+});
+
+/** A request written on a bare socket: node's client would add Content-Length: 0 itself. */
+function sendBare(method: string, path: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(t.gateway.port, '127.0.0.1', () => {
+      const lines = Object.entries(headers).map(([n, v]) => `${n}: ${v}`);
+      socket.end(`${method} ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\nconnection: close\r\n\r\n`);
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    socket.on('error', reject);
+  });
+}
+
+describe('bodiless requests', () => {
+  it('CreateBucket without Content-Length is fine; PutObject without it is MissingContentLength', async () => {
+    const bucket = sign('PUT', '/nolength', {}, sha256(Buffer.alloc(0)));
+    expect(await sendBare('PUT', '/nolength', bucket.headers)).toMatch(/^HTTP\/1\.1 200/);
+    const object = sign('PUT', '/nolength/k', {}, 'UNSIGNED-PAYLOAD');
+    const res = await sendBare('PUT', '/nolength/k', object.headers);
+    expect(res).toMatch(/^HTTP\/1\.1 411/);
+    expect(res).toContain('<Code>MissingContentLength</Code>');
   });
 });
 
