@@ -44,6 +44,8 @@ export const s3GatewayConfigSchema = z
     /** Idle socket and slow-header guards (node:http). */
     headersTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
     keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+    /** A connection with no bytes either way for this long is closed (a stalled upload frees its slot). */
+    idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
   })
   .strict();
 

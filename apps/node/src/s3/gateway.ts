@@ -98,6 +98,7 @@ export class S3Gateway implements Startable {
     );
     server.headersTimeout = this.config.headersTimeoutMs;
     server.keepAliveTimeout = this.config.keepAliveTimeoutMs;
+    server.timeout = this.config.idleTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.config.port, this.config.host, () => {

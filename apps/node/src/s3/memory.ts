@@ -226,6 +226,24 @@ export class InMemoryS3Index implements S3Index {
     return { replaced, unusedParts: [...upload.parts.values()].filter((p) => !used.has(p.piece.id)) };
   }
 
+  /**
+   * The whole state as the mutations that rebuild it, in an order that replays cleanly (buckets
+   * first, then objects, uploads and parts): what `FileS3Index` writes as a compacted log.
+   */
+  *records(): Generator<IndexRecord> {
+    for (const bucket of this.#buckets.values()) {
+      yield { op: 'createBucket', record: bucket.record };
+      for (const key of bucket.keys)
+        yield { op: 'putObject', bucket: bucket.record.name, key, entry: bucket.objects.get(key)! };
+      for (const upload of bucket.uploads.values()) {
+        yield { op: 'createUpload', bucket: bucket.record.name, upload: upload.record };
+        for (const part of upload.parts.values()) {
+          yield { op: 'putPart', bucket: bucket.record.name, uploadId: upload.record.uploadId, part };
+        }
+      }
+    }
+  }
+
   #bucket(name: string): MemoryBucket {
     const bucket = this.#buckets.get(name);
     if (bucket === undefined)
@@ -241,6 +259,53 @@ export class InMemoryS3Index implements S3Index {
       });
     }
     return upload;
+  }
+}
+
+/** One mutation of an S3Index, as `FileS3Index` logs it. */
+export type IndexRecord =
+  | { readonly op: 'createBucket'; readonly record: BucketRecord }
+  | { readonly op: 'deleteBucket'; readonly name: string }
+  | { readonly op: 'putObject'; readonly bucket: string; readonly key: string; readonly entry: ObjectEntry }
+  | { readonly op: 'deleteObject'; readonly bucket: string; readonly key: string }
+  | { readonly op: 'createUpload'; readonly bucket: string; readonly upload: UploadRecord }
+  | { readonly op: 'putPart'; readonly bucket: string; readonly uploadId: string; readonly part: PartRecord }
+  | { readonly op: 'abortUpload'; readonly bucket: string; readonly uploadId: string }
+  | {
+      readonly op: 'completeUpload';
+      readonly bucket: string;
+      readonly uploadId: string;
+      readonly key: string;
+      readonly entry: ObjectEntry;
+    };
+
+/** Applies one logged mutation to an index (replay). */
+export async function applyRecord(index: S3Index, record: IndexRecord): Promise<void> {
+  switch (record.op) {
+    case 'createBucket':
+      await index.createBucket(record.record);
+      return;
+    case 'deleteBucket':
+      await index.deleteBucket(record.name);
+      return;
+    case 'putObject':
+      await index.putObject(record.bucket, record.key, record.entry);
+      return;
+    case 'deleteObject':
+      await index.deleteObject(record.bucket, record.key);
+      return;
+    case 'createUpload':
+      await index.createUpload(record.bucket, record.upload);
+      return;
+    case 'putPart':
+      await index.putPart(record.bucket, record.uploadId, record.part);
+      return;
+    case 'abortUpload':
+      await index.abortUpload(record.bucket, record.uploadId);
+      return;
+    case 'completeUpload':
+      await index.completeUpload(record.bucket, record.uploadId, record.key, record.entry);
+      return;
   }
 }
 
