@@ -12,9 +12,9 @@ export type {
 } from './backend.js';
 export { type S3GatewayConfig, type S3GatewayConfigInput, s3GatewayConfigSchema } from './config.js';
 export { S3Error, type S3ErrorCode, s3ErrorStatus } from './errors.js';
+export { FileS3Index, type FileS3IndexOptions } from './file-index.js';
 export { S3Gateway, type S3GatewayComponents, s3Gateway } from './gateway.js';
 export { compareKeys } from './keys.js';
-export { s3Limits } from './limits.js';
-export { FileS3Index, type FileS3IndexOptions } from './file-index.js';
 export { abortStaleUploads } from './lifecycle.js';
-export { InMemoryAccessKeyStore, InMemoryS3Backend, InMemoryS3Index, type IndexRecord } from './memory.js';
+export { s3Limits } from './limits.js';
+export { type IndexRecord, InMemoryAccessKeyStore, InMemoryS3Backend, InMemoryS3Index } from './memory.js';
