@@ -135,7 +135,12 @@ export class S3Gateway implements Startable {
       const ctx = await this.#authenticate(req, res, requestId);
       await handlers[ctx.routed.operation](ctx);
     } catch (error) {
-      this.#fail(req, res, requestId, error);
+      try {
+        this.#fail(req, res, requestId, error);
+      } catch (failure) {
+        this.#deps.logger.error({ err: String(failure), requestId }, 's3: could not answer an error');
+        res.destroy();
+      }
     } finally {
       this.#inFlight--;
     }
@@ -187,7 +192,13 @@ export class S3Gateway implements Startable {
 
   #fail(req: IncomingMessage, res: ServerResponse, requestId: string, error: unknown): void {
     const s3 = error instanceof S3Error ? error : undefined;
-    if (s3 === undefined) {
+    const gone =
+      (error as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+      req.socket?.destroyed === true;
+    if (gone) {
+      // The client went away mid-request: nothing to answer, nothing wrong on our side.
+      this.#deps.logger.debug({ requestId }, 's3: client closed the connection');
+    } else if (s3 === undefined) {
       this.#deps.logger.error(
         { err: String(error), requestId, url: req.url?.slice(0, 200) },
         's3: request failed',

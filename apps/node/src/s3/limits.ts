@@ -22,6 +22,8 @@ export const s3Limits = {
   partBytesMax: 5 * 1024 * 1024 * 1024,
   /** A single PutObject (or CopyObject) body is at most 5 GiB. */
   putObjectBytesMax: 5 * 1024 * 1024 * 1024,
+  /** An object (after multipart) is at most 5 TiB. */
+  objectBytesMax: 5 * 1024 ** 4,
   /** A presigned URL lives at most seven days. */
   presignExpiresSecondsMax: 7 * 24 * 3600,
   /** A signed request's clock may differ from ours by at most 15 minutes. */

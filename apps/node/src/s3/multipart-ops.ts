@@ -189,9 +189,13 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
     }
     return part;
   });
+  const sizeBytes = chosen.reduce((sum, p) => sum + p.piece.sizeBytes, 0);
+  if (sizeBytes > s3Limits.objectBytesMax) {
+    throw new S3Error('EntityTooLarge', `an object is at most ${s3Limits.objectBytesMax} bytes`);
+  }
   const entry: ObjectEntry = {
     pieces: chosen.map((p) => p.piece),
-    sizeBytes: chosen.reduce((sum, p) => sum + p.piece.sizeBytes, 0),
+    sizeBytes,
     etag: multipartEtag(chosen.map((p) => p.etag)),
     lastModifiedMs: ctx.deps.clock.nowMs(),
     contentType: upload.contentType,

@@ -535,6 +535,24 @@ describe('authentication', () => {
     expect(get.body.toString()).toBe('via presigned put');
   });
 
+  it('virtual-host style with the SDK itself: bucket and object operations', async () => {
+    const vhost = t.client({
+      endpoint: `http://s3.test:${t.gateway.port}`,
+      forcePathStyle: false,
+      resolveToGateway: true,
+    });
+    await vhost.send(new CreateBucketCommand({ Bucket: 'vhost-bucket' }));
+    await vhost.send(new PutObjectCommand({ Bucket: 'vhost-bucket', Key: 'a/b c', Body: 'virtual' }));
+    const got = await vhost.send(new GetObjectCommand({ Bucket: 'vhost-bucket', Key: 'a/b c' }));
+    expect((await bodyBytes(got)).toString()).toBe('virtual');
+    const listed = await vhost.send(new ListObjectsV2Command({ Bucket: 'vhost-bucket', Delimiter: '/' }));
+    expect(listed.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['a/']);
+    // The same bucket through path style.
+    expect(
+      (await s3.send(new HeadObjectCommand({ Bucket: 'vhost-bucket', Key: 'a/b c' }))).ContentLength,
+    ).toBe(7);
+  });
+
   it('a wrong secret, an unknown key and an unsigned request are refused', async () => {
     const wrong = t.client({ secretAccessKey: 'not-the-secret' });
     expect(await failure(wrong.send(new ListBucketsCommand({})))).toEqual({

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Clock, noopLogger, SystemClock } from '@trinity/core';
 import { S3Gateway } from '../../src/s3/gateway.js';
@@ -36,6 +37,8 @@ export interface TestGateway {
     secretAccessKey?: string;
     endpoint?: string;
     forcePathStyle?: boolean;
+    /** Connect every host name to the gateway (virtual-host style without DNS). */
+    resolveToGateway?: boolean;
   }): S3Client;
   stop(): Promise<void>;
 }
@@ -71,6 +74,17 @@ export async function startTestGateway(baseDomain = ''): Promise<TestGateway> {
           secretAccessKey: options.secretAccessKey ?? secretAccessKey,
         },
         maxAttempts: 1,
+        ...(options.resolveToGateway
+          ? {
+              requestHandler: {
+                httpAgent: new Agent({
+                  // Every name resolves to loopback, so `<bucket>.s3.test` reaches the gateway.
+                  lookup: ((_host: string, _opts: unknown, callback: (...args: unknown[]) => void) =>
+                    callback(null, [{ address: '127.0.0.1', family: 4 }])) as never,
+                } as ConstructorParameters<typeof Agent>[0]),
+              },
+            }
+          : {}),
       });
       clients.push(client);
       return client;
