@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ObjectEntry, PartRecord, UploadRecord } from './backend.js';
+import type { ObjectEntry, PartRecord, UploadRange, UploadRecord } from './backend.js';
 import { parseRange } from './conditions.js';
 import {
   bucketOf,
@@ -15,8 +15,9 @@ import {
   sendXml,
 } from './context.js';
 import { S3Error } from './errors.js';
-import { compareKeys } from './keys.js';
+import { compareKeys, prefixSuccessor } from './keys.js';
 import { s3Limits } from './limits.js';
+import { commonPrefixOf } from './listing.js';
 import { copyBytes, copySource } from './object-ops.js';
 import { uriEncode } from './sigv4.js';
 import { childArray, childText, parseXmlBody, type XmlObject } from './xml.js';
@@ -272,45 +273,106 @@ export async function listParts(ctx: S3Context): Promise<void> {
   });
 }
 
-/** ListMultipartUploads with prefix, key-marker, upload-id-marker and max-uploads; no delimiter roll-up. */
+export interface UploadsPageParams {
+  readonly prefix: string;
+  readonly delimiter: string;
+  readonly keyMarker: string;
+  readonly uploadIdMarker: string;
+  readonly maxUploads: number;
+}
+
+export interface UploadsPage {
+  readonly uploads: UploadRecord[];
+  readonly commonPrefixes: string[];
+  readonly truncated: boolean;
+  /** Where the next page starts: the last upload (key and id) or common prefix (key, id ''). */
+  readonly next: { readonly key: string; readonly uploadId: string } | undefined;
+}
+
+/**
+ * One ListMultipartUploads page over any index, with the same roll-up rules as `listPage`: common
+ * prefixes count towards the maximum, are skipped in one jump, and never repeat across pages.
+ */
+export async function uploadsPage(
+  source: (range: UploadRange) => Promise<UploadRecord[]>,
+  p: UploadsPageParams,
+): Promise<UploadsPage> {
+  const uploads: UploadRecord[] = [];
+  const commonPrefixes: string[] = [];
+  let next: UploadsPage['next'];
+  let afterKey = p.keyMarker;
+  // Without an upload-id-marker, every upload of the marker key is before the page.
+  let afterUploadId = p.keyMarker === '' || p.uploadIdMarker === '' ? '\uffff' : p.uploadIdMarker;
+  const done = (truncated: boolean): UploadsPage => ({ uploads, commonPrefixes, truncated, next });
+  if (p.maxUploads === 0) return done(false);
+  for (;;) {
+    const batch = await source({ prefix: p.prefix, afterKey, afterUploadId, limit: 1000 });
+    let jumpTo: string | undefined;
+    for (const upload of batch) {
+      const rollUp = commonPrefixOf(upload.key, p.prefix, p.delimiter);
+      if (rollUp === undefined || p.keyMarker === '' || compareKeys(rollUp, p.keyMarker) > 0) {
+        if (uploads.length + commonPrefixes.length === p.maxUploads) return done(true);
+        if (rollUp === undefined) {
+          uploads.push(upload);
+          next = { key: upload.key, uploadId: upload.uploadId };
+        } else {
+          commonPrefixes.push(rollUp);
+          next = { key: rollUp, uploadId: '' };
+        }
+      }
+      if (rollUp !== undefined) {
+        jumpTo = prefixSuccessor(rollUp);
+        if (jumpTo === undefined) return done(false);
+        break;
+      }
+      afterKey = upload.key;
+      afterUploadId = upload.uploadId;
+    }
+    if (jumpTo !== undefined) {
+      // Keys from jumpTo on: '' sorts before every upload id.
+      afterKey = jumpTo;
+      afterUploadId = '';
+    } else if (batch.length < 1000) {
+      return done(false);
+    }
+  }
+}
+
+/** ListMultipartUploads with prefix, delimiter, key-marker, upload-id-marker and max-uploads. */
 export async function listMultipartUploads(ctx: S3Context): Promise<void> {
   const bucket = await ownedBucket(ctx);
   const q = ctx.routed.query;
-  if ((q.get('delimiter') ?? '') !== '') {
-    throw new S3Error('NotImplemented', 'ListMultipartUploads with a delimiter is not implemented');
-  }
-  const maxUploads = boundedInt(ctx, 'max-uploads', 1000, 1000);
   const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = keyMarker === '' ? '' : (q.get('upload-id-marker') ?? '');
-  const batch = await ctx.deps.index.listUploads(bucket.name, {
+  const maxUploads = boundedInt(ctx, 'max-uploads', 1000, 1000);
+  const page = await uploadsPage((range) => ctx.deps.index.listUploads(bucket.name, range), {
     prefix,
-    afterKey: keyMarker,
-    afterUploadId: uploadIdMarker === '' ? '\uffff' : uploadIdMarker,
-    limit: maxUploads + 1,
+    delimiter,
+    keyMarker,
+    uploadIdMarker,
+    maxUploads,
   });
-  const page = batch.slice(0, maxUploads).filter((u) => u.owner === ctx.owner);
-  const truncated = batch.length > maxUploads;
-  const last = batch[maxUploads - 1];
   sendXml(ctx, 'ListMultipartUploadsResult', {
     Bucket: bucket.name,
     KeyMarker: keyMarker,
     UploadIdMarker: uploadIdMarker,
-    ...(truncated && last !== undefined
-      ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId }
+    ...(page.truncated && page.next !== undefined
+      ? { NextKeyMarker: page.next.key, NextUploadIdMarker: page.next.uploadId }
       : {}),
     Prefix: prefix,
+    ...(delimiter === '' ? {} : { Delimiter: delimiter }),
     MaxUploads: maxUploads,
-    IsTruncated: truncated,
-    Upload: page
-      .sort((a, b) => compareKeys(a.key, b.key))
-      .map((u) => ({
-        Key: u.key,
-        UploadId: u.uploadId,
-        Initiator: { ID: u.owner, DisplayName: u.owner.slice(0, 16) },
-        Owner: { ID: u.owner, DisplayName: u.owner.slice(0, 16) },
-        StorageClass: 'STANDARD',
-        Initiated: new Date(u.initiatedMs).toISOString(),
-      })),
+    IsTruncated: page.truncated,
+    Upload: page.uploads.map((u) => ({
+      Key: u.key,
+      UploadId: u.uploadId,
+      Initiator: { ID: u.owner, DisplayName: u.owner.slice(0, 16) },
+      Owner: { ID: u.owner, DisplayName: u.owner.slice(0, 16) },
+      StorageClass: 'STANDARD',
+      Initiated: new Date(u.initiatedMs).toISOString(),
+    })),
+    CommonPrefixes: page.commonPrefixes.map((cp) => ({ Prefix: cp })),
   });
 }

@@ -9,6 +9,7 @@ import {
   listPage,
 } from '../../src/s3/listing.js';
 import { InMemoryS3Index } from '../../src/s3/memory.js';
+import { uploadsPage } from '../../src/s3/multipart-ops.js';
 
 const entry = (sizeBytes: number): ObjectEntry => ({
   pieces: [],
@@ -124,5 +125,67 @@ describe('listPage', () => {
     for (const bad of ['', '!!', 'a=', 'YR', '_w']) {
       expect(() => decodeContinuationToken(bad)).toThrow(/continuation token/);
     }
+  });
+});
+
+describe('uploadsPage', () => {
+  it('pages of any size list every upload and common prefix exactly once (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(key, fc.integer({ min: 0, max: 3 })), { maxLength: 20 }),
+        fc.array(char, { maxLength: 1 }).map((cs) => cs.join('')),
+        fc.constantFrom('', '/', 'b'),
+        fc.integer({ min: 1, max: 4 }),
+        async (specs, prefix, delimiter, maxUploads) => {
+          const index = new InMemoryS3Index();
+          await index.createBucket({ name: 'b', owner: 'o', createdMs: 0 });
+          const ids = new Set<string>();
+          for (const [i, [k, n]] of specs.entries()) {
+            const uploadId = `${n}${String(i).padStart(31, '0')}`;
+            ids.add(uploadId);
+            await index.createUpload('b', {
+              uploadId,
+              key: k,
+              owner: 'o',
+              initiatedMs: 0,
+              contentType: '',
+              userMetadata: {},
+              headers: {},
+            });
+          }
+          const expected = new Set<string>();
+          for (const [i, [k, n]] of specs.entries()) {
+            if (!k.startsWith(prefix)) continue;
+            const cp = commonPrefixOf(k, prefix, delimiter);
+            expected.add(cp === undefined ? `${k}#${n}${String(i).padStart(31, '0')}` : `${cp}*`);
+          }
+          const got: string[] = [];
+          let keyMarker = '';
+          let uploadIdMarker = '';
+          for (let pages = 0; ; pages++) {
+            expect(pages).toBeLessThanOrEqual(expected.size + 1);
+            const page = await uploadsPage((r) => index.listUploads('b', r), {
+              prefix,
+              delimiter,
+              keyMarker,
+              uploadIdMarker,
+              maxUploads,
+            });
+            const items = [
+              ...page.uploads.map((u) => `${u.key}#${u.uploadId}`),
+              ...page.commonPrefixes.map((c) => `${c}*`),
+            ];
+            expect(items.length).toBeLessThanOrEqual(maxUploads);
+            got.push(...items);
+            if (!page.truncated) break;
+            keyMarker = page.next!.key;
+            uploadIdMarker = page.next!.uploadId;
+          }
+          expect(got.length).toBe(new Set(got).size);
+          expect(new Set(got)).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
