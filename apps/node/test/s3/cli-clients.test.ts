@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,17 @@ import { accessKeyId, patternBytes, secretAccessKey, startTestGateway, type Test
  */
 
 const run = promisify(execFile);
-const awsPath = ['/root/.pyenv/shims/aws', '/usr/bin/aws', '/usr/local/bin/aws'].find((p) => existsSync(p));
-const rclonePath = ['/usr/bin/rclone', '/usr/local/bin/rclone'].find((p) => existsSync(p));
+/** The first `name` on PATH, like `command -v`. */
+function onPath(name: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => join(dir, name))
+    .find((path) => existsSync(path));
+}
+
+const awsPath = onPath('aws');
+const rclonePath = onPath('rclone');
 const inCi = process.env.CI !== undefined;
 
 let t: TestGateway;
