@@ -40,6 +40,7 @@ async function makeTree(root: string): Promise<void> {
   }
   await writeFile(join(root, 'space and+plus&amp.txt'), 'odd name\n');
   await writeFile(join(root, 'ünïcode-𝄞.txt'), 'unicode name\n');
+  await writeFile(join(root, 'empty.txt'), '');
   // Above both clients' multipart thresholds as configured below.
   await writeFile(join(root, 'big.bin'), patternBytes(9 * 1024 * 1024 + 17, 99));
 }
