@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ObjectEntry, StoredPiece } from './backend.js';
-import { evaluateConditions, httpDate, parseRange } from './conditions.js';
+import { type ByteRange, evaluateConditions, httpDate, parseRange } from './conditions.js';
 import {
   bucketOf,
   freePieces,
@@ -93,8 +93,6 @@ function entryHeaders(ctx: S3Context, entry: ObjectEntry): Record<string, string
 export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
   const bucket = bucketOf(ctx);
   await ownedBucket(ctx);
-  if (ctx.routed.query.has('partNumber'))
-    throw new S3Error('NotImplemented', 'GetObject by partNumber is not implemented');
   const entry = await existingEntry(ctx, bucket, keyOf(ctx));
   const headers = entryHeaders(ctx, entry);
   const outcome = evaluateConditions((n) => header(ctx, n), '', entry.etag, entry.lastModifiedMs);
@@ -107,19 +105,46 @@ export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
     sendEmpty(ctx, 304, { etag: headers.etag!, 'last-modified': headers['last-modified']! });
     return;
   }
-  const range = parseRange(header(ctx, 'range'), entry.sizeBytes);
+  const range = partRange(ctx, entry) ?? parseRange(header(ctx, 'range'), entry.sizeBytes);
   const offsetBytes = range?.offsetBytes ?? 0;
   const lengthBytes = range?.lengthBytes ?? entry.sizeBytes;
   headers['content-length'] = String(lengthBytes);
-  if (range !== undefined) {
+  const partial = range !== undefined && lengthBytes > 0;
+  if (partial) {
     headers['content-range'] = `bytes ${offsetBytes}-${offsetBytes + lengthBytes - 1}/${entry.sizeBytes}`;
   }
-  ctx.res.writeHead(range === undefined ? 200 : 206, headers);
+  ctx.res.writeHead(partial ? 206 : 200, headers);
   if (head || lengthBytes === 0) {
     ctx.res.end();
     return;
   }
   await streamTo(ctx.res, readPieces(ctx.deps.backend, entry.pieces, offsetBytes, lengthBytes));
+}
+
+/**
+ * `?partNumber=N`: the bytes of the object's N-th piece (its N-th part, counted in the order the
+ * parts were completed; a single-part object has only part 1).
+ */
+function partRange(ctx: S3Context, entry: ObjectEntry): ByteRange | undefined {
+  const text = ctx.routed.query.get('partNumber');
+  if (text === undefined) return undefined;
+  if (header(ctx, 'range') !== undefined) {
+    throw new S3Error(
+      'InvalidRequest',
+      'cannot specify both a Range header and a partNumber query parameter',
+    );
+  }
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  if (n < 1 || n > s3Limits.partNumberMax) {
+    throw new S3Error(
+      'InvalidArgument',
+      `part number must be an integer between 1 and ${s3Limits.partNumberMax}`,
+    );
+  }
+  if (n > entry.pieces.length)
+    throw new S3Error('InvalidPartNumber', 'the requested part number is not satisfiable');
+  const offsetBytes = entry.pieces.slice(0, n - 1).reduce((sum, p) => sum + p.sizeBytes, 0);
+  return { offsetBytes, lengthBytes: entry.pieces[n - 1]!.sizeBytes };
 }
 
 export async function deleteObject(ctx: S3Context): Promise<void> {

@@ -397,6 +397,16 @@ describe('multipart', () => {
       new GetObjectCommand({ Bucket: 'alpha', Key: 'big.bin', Range: `bytes=${5 * MiB - 3}-${5 * MiB + 2}` }),
     );
     expect(Buffer.compare(await bodyBytes(across), data.subarray(5 * MiB - 3, 5 * MiB + 3))).toBe(0);
+    // GET by part number: the second part's bytes, with the parts count.
+    const part2 = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'big.bin', PartNumber: 2 }));
+    expect(part2.PartsCount).toBe(3);
+    expect(part2.ContentRange).toBe(`bytes ${5 * MiB}-${10 * MiB - 1}/${data.length}`);
+    expect(md5Hex(await bodyBytes(part2))).toBe(md5Hex(data.subarray(5 * MiB, 10 * MiB)));
+    expect(
+      await failure(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'big.bin', PartNumber: 4 }))),
+    ).toMatchObject({
+      status: 416,
+    });
   });
 
   it('list parts and uploads, refuse small parts and unknown ETags, abort frees everything', async () => {
