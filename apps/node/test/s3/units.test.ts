@@ -6,7 +6,7 @@ import { evaluateConditions, parseRange } from '../../src/s3/conditions.js';
 import { checkBucketName, checkKey } from '../../src/s3/keys.js';
 import { multipartEtag } from '../../src/s3/multipart-ops.js';
 import { headerMap, hostBucket, routeRequest } from '../../src/s3/request.js';
-import { chunkStringToSign, hmacHex, signingKey } from '../../src/s3/sigv4.js';
+import { chunkStringToSign, hmacHex, signingKey, trailerStringToSign } from '../../src/s3/sigv4.js';
 
 const key = signingKey('secret', { date: '20260101', region: 'us-east-1', service: 's3' });
 const amzDate = '20260101T000000Z';
@@ -74,6 +74,41 @@ describe('aws-chunked decoder (properties)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('signed chunks with a signed trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)', () => {
+  // Built from the documented string to sign; no client here sends this mode, so this checks the
+  // decoder against the documentation as we read it, not against a second implementation.
+  function encodeWithTrailer(data: Buffer, checksum: string, tamperValue = false): Buffer {
+    const body = encode([data]);
+    const withoutEnd = body.subarray(0, body.length - 2); // drop the final empty line
+    const finalSig = /chunk-signature=([0-9a-f]{64})\r\n\r\n$/.exec(body.toString('latin1'))![1]!;
+    const trailerText = `x-amz-checksum-crc32:${checksum}\n`;
+    const sig = hmacHex(key, trailerStringToSign(amzDate, scope, finalSig, trailerText));
+    const sent = tamperValue ? `x-amz-checksum-crc32:AAAAAA==` : `x-amz-checksum-crc32:${checksum}`;
+    return Buffer.concat([withoutEnd, Buffer.from(`${sent}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`)]);
+  }
+
+  function run(encoded: Buffer): Map<string, string> {
+    let trailers = new Map<string, string>();
+    const decoder = new ChunkedDecoder({
+      signing: { signingKey: key, amzDate, scope, seedSignatureHex: seed },
+      trailer: true,
+      onTrailers: (t) => (trailers = new Map(t)),
+    });
+    for (const _ of decoder.push(encoded));
+    decoder.end();
+    return trailers;
+  }
+
+  it('accepts a trailer whose signature chains from the last chunk', () => {
+    const trailers = run(encodeWithTrailer(Buffer.from('hello'), 'NhCmhg=='));
+    expect(trailers.get('x-amz-checksum-crc32')).toBe('NhCmhg==');
+  });
+
+  it('refuses a changed trailer value', () => {
+    expect(() => run(encodeWithTrailer(Buffer.from('hello'), 'NhCmhg==', true))).toThrow(/trailer signature/);
   });
 });
 
