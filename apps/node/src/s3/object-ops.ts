@@ -83,7 +83,12 @@ function entryHeaders(ctx: S3Context, entry: ObjectEntry): Record<string, string
   for (const [name, value] of Object.entries(entry.userMetadata)) headers[`x-amz-meta-${name}`] = value;
   for (const [param, name] of responseOverrides) {
     const value = ctx.routed.query.get(param);
-    if (value !== undefined) headers[name] = value.slice(0, 1024);
+    if (value === undefined) continue;
+    // A header value must be visible Latin-1; anything else cannot be sent (RFC 9110 field-value).
+    if (value.length > 1024 || !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+      throw new S3Error('InvalidArgument', `${param} is not a valid header value`);
+    }
+    headers[name] = value;
   }
   if (entry.pieces.length > 1) headers['x-amz-mp-parts-count'] = String(entry.pieces.length);
   return headers;

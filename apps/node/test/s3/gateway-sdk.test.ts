@@ -173,6 +173,26 @@ describe('objects', () => {
     expect(head.ETag).toBe(put.ETag);
   });
 
+  it('response-* overrides set the answer headers; a value that cannot be a header is refused', async () => {
+    const key = { Bucket: 'alpha', Key: 'dir/hello world ü+%.bin' };
+    const got = await s3.send(
+      new GetObjectCommand({
+        ...key,
+        ResponseContentType: 'text/x-override',
+        ResponseContentDisposition: 'attachment',
+      }),
+    );
+    expect(got.ContentType).toBe('text/x-override');
+    expect(got.ContentDisposition).toBe('attachment');
+    await bodyBytes(got);
+    expect(
+      await failure(s3.send(new GetObjectCommand({ ...key, ResponseContentType: 'text/€' }))),
+    ).toMatchObject({
+      name: 'InvalidArgument',
+      status: 400,
+    });
+  });
+
   it('an empty object round-trips', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'empty', Body: new Uint8Array(0) }));
     const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'empty' }));
