@@ -44,6 +44,8 @@ export interface ObjectEntry {
   readonly userMetadata: Readonly<Record<string, string>>;
   /** Stored representation headers returned on GET: content-encoding, cache-control, … */
   readonly headers: Readonly<Record<string, string>>;
+  /** A whole-object checksum the client sent with PutObject and the gateway verified. */
+  readonly checksum?: { readonly algorithm: string; readonly valueBase64: string };
 }
 
 export interface BucketRecord {

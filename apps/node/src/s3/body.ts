@@ -27,6 +27,8 @@ export interface BodyExpectations {
 export interface BodyResult {
   readonly sizeBytes: number;
   readonly md5: Buffer;
+  /** The `x-amz-checksum-*` the client sent and the gateway verified (crc32, sha1, sha256 only). */
+  readonly checksum: { readonly algorithm: string; readonly valueBase64: string } | undefined;
 }
 
 /** The checksum algorithms whose value is verified; others (crc32c, crc64nvme) are accepted unverified. */
@@ -85,8 +87,8 @@ export class VerifiedBody {
       );
     }
     const digest = md5.digest();
-    this.#checkHashes(digest, sha256, checksum, trailers);
-    this.#result = { sizeBytes, md5: digest };
+    const verified = this.#checkHashes(digest, sha256, checksum, trailers);
+    this.#result = { sizeBytes, md5: digest, checksum: verified };
   }
 
   #checkHashes(
@@ -94,7 +96,7 @@ export class VerifiedBody {
     sha256: Hash | undefined,
     checksum: ChecksumState | undefined,
     trailers: ReadonlyMap<string, string> | undefined,
-  ): void {
+  ): BodyResult['checksum'] {
     const expect = this.#expect;
     if (expect.check.mode === 'sha256' && sha256?.digest('hex') !== expect.check.sha256Hex) {
       throw new S3Error(
@@ -105,7 +107,7 @@ export class VerifiedBody {
     if (expect.contentMd5 !== undefined && !md5.equals(expect.contentMd5)) {
       throw new S3Error('BadDigest', 'the Content-MD5 you specified did not match what we received');
     }
-    if (expect.checksum === undefined || checksum === undefined) return;
+    if (expect.checksum === undefined || checksum === undefined) return undefined;
     const wanted =
       expect.checksum.expectedBase64 ?? trailers?.get(`x-amz-checksum-${expect.checksum.algorithm}`);
     if (wanted === undefined) {
@@ -120,6 +122,7 @@ export class VerifiedBody {
         `the ${expect.checksum.algorithm.toUpperCase()} you specified did not match the calculated checksum`,
       );
     }
+    return { algorithm: expect.checksum.algorithm, valueBase64: wanted };
   }
 }
 

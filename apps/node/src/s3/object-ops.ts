@@ -28,16 +28,20 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const meta = objectHeaders(ctx, s3Limits.userMetadataBytesMax);
   const { body, stream } = requestBody(ctx, s3Limits.putObjectBytesMax);
   const piece = await ctx.deps.backend.putObject(ctx.owner, stream);
-  const { md5 } = body.result;
+  const { md5, checksum } = body.result;
   const entry: ObjectEntry = {
     pieces: [piece],
     sizeBytes: piece.sizeBytes,
     etag: md5.toString('hex'),
     lastModifiedMs: ctx.deps.clock.nowMs(),
     ...meta,
+    ...(checksum === undefined ? {} : { checksum }),
   };
   await publish(ctx, bucket, keyOf(ctx), entry);
-  sendEmpty(ctx, 200, { etag: `"${entry.etag}"` });
+  sendEmpty(ctx, 200, {
+    etag: `"${entry.etag}"`,
+    ...(checksum === undefined ? {} : { [`x-amz-checksum-${checksum.algorithm}`]: checksum.valueBase64 }),
+  });
 }
 
 /** Sets the key, then frees what it replaced; if the index refuses, frees the new pieces instead. */
@@ -114,6 +118,14 @@ export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
   const offsetBytes = range?.offsetBytes ?? 0;
   const lengthBytes = range?.lengthBytes ?? entry.sizeBytes;
   headers['content-length'] = String(lengthBytes);
+  if (
+    range === undefined &&
+    entry.checksum !== undefined &&
+    header(ctx, 'x-amz-checksum-mode') === 'ENABLED'
+  ) {
+    // Only for the whole object: a checksum of the whole says nothing about a range of it.
+    headers[`x-amz-checksum-${entry.checksum.algorithm}`] = entry.checksum.valueBase64;
+  }
   const partial = range !== undefined && lengthBytes > 0;
   if (partial) {
     headers['content-range'] = `bytes ${offsetBytes}-${offsetBytes + lengthBytes - 1}/${entry.sizeBytes}`;

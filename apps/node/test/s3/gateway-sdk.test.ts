@@ -193,6 +193,34 @@ describe('objects', () => {
     });
   });
 
+  it('a verified CRC32 is kept and returned when asked for; the SDK checks the body against it', async () => {
+    const data = patternBytes(5000, 21);
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: 'alpha', Key: 'crc', Body: data, ChecksumAlgorithm: 'CRC32' }),
+    );
+    expect(put.ChecksumCRC32).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'crc', ChecksumMode: 'ENABLED' }));
+    expect(got.ChecksumCRC32).toBe(put.ChecksumCRC32);
+    expect(Buffer.compare(await bodyBytes(got), data)).toBe(0);
+    // The SDK really checks: a stored checksum that does not match the bytes fails the read.
+    const entry = (await t.index.getObject('alpha', 'crc'))!;
+    await t.index.putObject('alpha', 'crc-wrong', {
+      ...entry,
+      checksum: { algorithm: 'crc32', valueBase64: 'AAAAAA==' },
+    });
+    const wrong = await s3.send(
+      new GetObjectCommand({ Bucket: 'alpha', Key: 'crc-wrong', ChecksumMode: 'ENABLED' }),
+    );
+    await expect(bodyBytes(wrong)).rejects.toThrow(/checksum/i);
+    await t.index.deleteObject('alpha', 'crc-wrong');
+    // A range carries no whole-object checksum.
+    const ranged = await s3.send(
+      new GetObjectCommand({ Bucket: 'alpha', Key: 'crc', ChecksumMode: 'ENABLED', Range: 'bytes=0-9' }),
+    );
+    expect(ranged.ChecksumCRC32).toBeUndefined();
+    await bodyBytes(ranged);
+  });
+
   it('an empty object round-trips', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'empty', Body: new Uint8Array(0) }));
     const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'empty' }));
