@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { randomSeed, seededRandom } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -427,6 +432,68 @@ describe('seeded fuzz of the request boundary', () => {
     } catch (error) {
       console.error(`request fuzz failed; replay with S3_FUZZ_SEED=${seed}`);
       throw error;
+    }
+  });
+});
+
+describe('requests in flight', () => {
+  it('beyond concurrentRequestsMax a request is answered 503 at once, and served again after', async () => {
+    const small = await startTestGateway('', { concurrentRequestsMax: 1 });
+    const s3 = small.client();
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'busy' }));
+      // A PUT that sends half its body and waits holds the only slot.
+      const amzDate = formatAmzDate(Date.now());
+      const scopeObj = { date: amzDate.slice(0, 8), region, service: 's3' };
+      const headers: Record<string, string> = {
+        host: `127.0.0.1:${small.gateway.port}`,
+        'content-length': '10',
+        'x-amz-date': amzDate,
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      };
+      const names = Object.keys(headers).sort();
+      const parts = {
+        method: 'PUT',
+        rawPath: '/busy/slow',
+        rawQuery: '',
+        headers: new Map(names.map((n) => [n, [headers[n]!]])),
+      };
+      const sig = hmacHex(
+        signingKey(secretAccessKey, scopeObj),
+        stringToSign(amzDate, scopeObj, canonicalRequest(parts, names, 'UNSIGNED-PAYLOAD')),
+      );
+      headers.authorization = `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scopeObj.date}/${region}/s3/aws4_request, SignedHeaders=${names.join(';')}, Signature=${sig}`;
+      const slow = httpRequest({
+        host: '127.0.0.1',
+        port: small.gateway.port,
+        method: 'PUT',
+        path: '/busy/slow',
+        headers,
+      });
+      const slowDone = new Promise<number>((resolve, reject) => {
+        slow.on('response', (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        });
+        slow.on('error', reject);
+      });
+      slow.write('12345');
+      // Poll (bounded by count) until the gateway has taken the slow request in and answers 503.
+      let answer = 'served';
+      for (let i = 0; i < 200 && answer !== 'ServiceUnavailable'; i++) {
+        answer = await s3.send(new ListBucketsCommand({})).then(
+          () => 'served',
+          (e: { name: string }) => e.name,
+        );
+        if (answer !== 'ServiceUnavailable') await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(answer).toBe('ServiceUnavailable');
+      await expect(s3.send(new ListBucketsCommand({}))).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+      slow.end('67890');
+      expect(await slowDone).toBe(200);
+      expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['busy']);
+    } finally {
+      await small.stop();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Clock, noopLogger, SystemClock } from '@trinity/core';
+import type { S3GatewayConfigInput } from '../../src/s3/config.js';
 import { S3Gateway } from '../../src/s3/gateway.js';
 import { InMemoryAccessKeyStore, InMemoryS3Backend, InMemoryS3Index } from '../../src/s3/memory.js';
 
@@ -44,7 +45,10 @@ export interface TestGateway {
 }
 
 /** A gateway on a loopback port over the in-memory backend, with two owners' access keys. */
-export async function startTestGateway(baseDomain = ''): Promise<TestGateway> {
+export async function startTestGateway(
+  baseDomain = '',
+  config: Omit<S3GatewayConfigInput, 'port' | 'baseDomain'> = {},
+): Promise<TestGateway> {
   const backend = new InMemoryS3Backend();
   const index = new InMemoryS3Index();
   const keys = new InMemoryAccessKeyStore();
@@ -52,7 +56,7 @@ export async function startTestGateway(baseDomain = ''): Promise<TestGateway> {
   keys.add(otherAccessKeyId, otherSecret, otherOwner);
   const clock = new OffsetClock();
   const gateway = new S3Gateway(
-    { port: 0, baseDomain },
+    { ...config, port: 0, baseDomain },
     { backend, index, accessKeys: keys, clock, logger: noopLogger },
   );
   await gateway.start();
