@@ -72,6 +72,9 @@ export interface PartRecord {
   readonly lastModifiedMs: number;
 }
 
+/** A conditional write: the key must not exist (`If-None-Match: *`), or must have this ETag (`If-Match`). */
+export type PutCondition = { readonly ifNoneMatch: true } | { readonly ifMatchEtag: string };
+
 /** Where a key listing starts: after (or at, when `inclusive`) `from`; keys outside `prefix` are skipped. */
 export interface KeyRange {
   readonly from: string;
@@ -104,8 +107,17 @@ export interface S3Index {
   deleteBucket(name: string): Promise<{ deleted: true; parts: PartRecord[] } | { deleted: false }>;
 
   getObject(bucket: string, key: string): Promise<ObjectEntry | undefined>;
-  /** Sets the key; returns the entry it replaced, whose pieces the caller frees. */
-  putObject(bucket: string, key: string, entry: ObjectEntry): Promise<ObjectEntry | undefined>;
+  /**
+   * Sets the key; returns the entry it replaced, whose pieces the caller frees. With a `condition`
+   * (S3 conditional writes) the check and the write are one atomic step; an unmet condition throws
+   * `S3Error('PreconditionFailed')` and changes nothing.
+   */
+  putObject(
+    bucket: string,
+    key: string,
+    entry: ObjectEntry,
+    condition?: PutCondition,
+  ): Promise<ObjectEntry | undefined>;
   /** Removes the key; returns the entry removed, if any. */
   deleteObject(bucket: string, key: string): Promise<ObjectEntry | undefined>;
   /** Entries in key order from `range.from`, only keys starting with `range.prefix`. */

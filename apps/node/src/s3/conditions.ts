@@ -1,3 +1,4 @@
+import type { ObjectEntry, PutCondition } from './backend.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -89,4 +90,9 @@ function httpDateS(value: string | undefined): number | undefined {
 /** `Last-Modified` form: RFC 7231 IMF-fixdate. */
 export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
+}
+
+/** Whether a conditional write may replace `current` (undefined: the key does not exist). */
+export function conditionHolds(condition: PutCondition, current: ObjectEntry | undefined): boolean {
+  return 'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatchEtag;
 }

@@ -7,6 +7,7 @@ import type {
   KeyRange,
   ObjectEntry,
   PartRecord,
+  PutCondition,
   S3Index,
   UploadRange,
   UploadRecord,
@@ -130,9 +131,15 @@ export class FileS3Index implements S3Index {
     return this.#memory.getObject(bucket, key);
   }
 
-  putObject(bucket: string, key: string, entry: ObjectEntry): Promise<ObjectEntry | undefined> {
+  putObject(
+    bucket: string,
+    key: string,
+    entry: ObjectEntry,
+    condition?: PutCondition,
+  ): Promise<ObjectEntry | undefined> {
+    // The condition is checked in memory under the mutation lock; the log records only the outcome.
     return this.#mutate({ op: 'putObject', bucket, key, entry }, () =>
-      this.#memory.putObject(bucket, key, entry),
+      this.#memory.putObject(bucket, key, entry, condition),
     );
   }
 

@@ -5,12 +5,14 @@ import type {
   KeyRange,
   ObjectEntry,
   PartRecord,
+  PutCondition,
   S3Backend,
   S3Index,
   StoredPiece,
   UploadRange,
   UploadRecord,
 } from './backend.js';
+import { conditionHolds } from './conditions.js';
 import { S3Error } from './errors.js';
 import { compareKeys } from './keys.js';
 
@@ -135,9 +137,23 @@ export class InMemoryS3Index implements S3Index {
     return this.#bucket(bucket).objects.get(key);
   }
 
-  async putObject(bucket: string, key: string, entry: ObjectEntry): Promise<ObjectEntry | undefined> {
+  async putObject(
+    bucket: string,
+    key: string,
+    entry: ObjectEntry,
+    condition?: PutCondition,
+  ): Promise<ObjectEntry | undefined> {
     const b = this.#bucket(bucket);
     const previous = b.objects.get(key);
+    if (condition !== undefined && !conditionHolds(condition, previous)) {
+      throw new S3Error(
+        'PreconditionFailed',
+        'at least one of the pre-conditions you specified did not hold',
+        {
+          Condition: 'ifNoneMatch' in condition ? 'If-None-Match' : 'If-Match',
+        },
+      );
+    }
     if (previous === undefined) b.keys.splice(lowerBound(b.keys, key), 0, key);
     b.objects.set(key, entry);
     return previous;

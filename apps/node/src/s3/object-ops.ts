@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ObjectEntry, StoredPiece } from './backend.js';
-import { type ByteRange, evaluateConditions, httpDate, parseRange } from './conditions.js';
+import type { ObjectEntry, PutCondition, StoredPiece } from './backend.js';
+import { type ByteRange, conditionHolds, evaluateConditions, httpDate, parseRange } from './conditions.js';
 import {
   bucketOf,
   freePieces,
@@ -22,9 +22,34 @@ import { uriDecode } from './sigv4.js';
 
 /** PutObject, GetObject, HeadObject, DeleteObject, CopyObject. */
 
+/** S3 conditional writes: `If-None-Match: *` (create only) or `If-Match: <etag>` (replace that version). */
+function putCondition(ctx: S3Context): PutCondition | undefined {
+  const ifNoneMatch = header(ctx, 'if-none-match');
+  const ifMatch = header(ctx, 'if-match');
+  if (ifNoneMatch !== undefined && ifMatch !== undefined) {
+    throw new S3Error('NotImplemented', 'If-Match and If-None-Match together are not supported on writes');
+  }
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write must be *');
+    return { ifNoneMatch: true };
+  }
+  return ifMatch === undefined ? undefined : { ifMatchEtag: ifMatch.trim().replace(/^"(.*)"$/, '$1') };
+}
+
 export async function putObject(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   await ownedBucket(ctx);
+  const condition = putCondition(ctx);
+  if (condition !== undefined) {
+    // Fail fast before the body is stored; the index checks again, atomically, when it is published.
+    const current = await ctx.deps.index.getObject(bucket, keyOf(ctx));
+    if (!conditionHolds(condition, current)) {
+      throw new S3Error(
+        'PreconditionFailed',
+        'at least one of the pre-conditions you specified did not hold',
+      );
+    }
+  }
   const meta = objectHeaders(ctx, s3Limits.userMetadataBytesMax);
   const { body, stream } = requestBody(ctx, s3Limits.putObjectBytesMax);
   const piece = await ctx.deps.backend.putObject(ctx.owner, stream);
@@ -37,7 +62,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ...meta,
     ...(checksum === undefined ? {} : { checksum }),
   };
-  await publish(ctx, bucket, keyOf(ctx), entry);
+  await publish(ctx, bucket, keyOf(ctx), entry, condition);
   sendEmpty(ctx, 200, {
     etag: `"${entry.etag}"`,
     ...(checksum === undefined ? {} : { [`x-amz-checksum-${checksum.algorithm}`]: checksum.valueBase64 }),
@@ -45,10 +70,16 @@ export async function putObject(ctx: S3Context): Promise<void> {
 }
 
 /** Sets the key, then frees what it replaced; if the index refuses, frees the new pieces instead. */
-async function publish(ctx: S3Context, bucket: string, key: string, entry: ObjectEntry): Promise<void> {
+async function publish(
+  ctx: S3Context,
+  bucket: string,
+  key: string,
+  entry: ObjectEntry,
+  condition?: PutCondition,
+): Promise<void> {
   let replaced: ObjectEntry | undefined;
   try {
-    replaced = await ctx.deps.index.putObject(bucket, key, entry);
+    replaced = await ctx.deps.index.putObject(bucket, key, entry, condition);
   } catch (error) {
     await freePieces(ctx.deps, entry.pieces);
     throw error;

@@ -221,6 +221,32 @@ describe('objects', () => {
     await bodyBytes(ranged);
   });
 
+  it('conditional writes: If-None-Match * creates once, If-Match replaces only the named version', async () => {
+    const key = { Bucket: 'alpha', Key: 'lockfile' };
+    const first = await s3.send(new PutObjectCommand({ ...key, Body: 'v1', IfNoneMatch: '*' }));
+    expect(
+      await failure(s3.send(new PutObjectCommand({ ...key, Body: 'v2', IfNoneMatch: '*' }))),
+    ).toMatchObject({
+      status: 412,
+    });
+    expect(
+      await failure(s3.send(new PutObjectCommand({ ...key, Body: 'v2', IfMatch: '"0000"' }))),
+    ).toMatchObject({
+      status: 412,
+    });
+    await s3.send(new PutObjectCommand({ ...key, Body: 'v2', IfMatch: first.ETag }));
+    expect((await bodyBytes(await s3.send(new GetObjectCommand(key)))).toString()).toBe('v2');
+    // Racing creators: exactly one wins, and the losers' bytes are freed.
+    const before = t.backend.objectCount;
+    const race = await Promise.allSettled(
+      [1, 2, 3, 4].map((i) =>
+        s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'race', Body: `w${i}`, IfNoneMatch: '*' })),
+      ),
+    );
+    expect(race.filter((r) => r.status === 'fulfilled').length).toBe(1);
+    expect(t.backend.objectCount).toBe(before + 1);
+  });
+
   it('an empty object round-trips', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'empty', Body: new Uint8Array(0) }));
     const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'empty' }));

@@ -74,6 +74,24 @@ export function s3IndexContract(name: string, make: () => Promise<S3Index>): voi
       expect(await index.deleteObject('bkt', 'k')).toBeUndefined();
     });
 
+    it('conditional puts check and write atomically', async () => {
+      const index = await make();
+      await index.createBucket({ name: 'bkt', owner: 'o', createdMs: 0 });
+      const racers = await Promise.allSettled(
+        [1, 2, 3].map((n) => index.putObject('bkt', 'c', entry(n), { ifNoneMatch: true })),
+      );
+      expect(racers.filter((r) => r.status === 'fulfilled').length).toBe(1);
+      const winner = (await index.getObject('bkt', 'c'))!;
+      expect(await codeOf(index.putObject('bkt', 'c', entry(9), { ifMatchEtag: 'nope' }))).toBe(
+        'PreconditionFailed',
+      );
+      expect(await index.putObject('bkt', 'c', entry(9), { ifMatchEtag: winner.etag })).toEqual(winner);
+      expect(await codeOf(index.putObject('bkt', 'missing', entry(1), { ifMatchEtag: winner.etag }))).toBe(
+        'PreconditionFailed',
+      );
+      expect(await index.getObject('bkt', 'missing')).toBeUndefined();
+    });
+
     it('multipart: parts replace by number, complete is atomic and reports unused parts, abort returns all', async () => {
       const index = await make();
       await index.createBucket({ name: 'bkt', owner: 'o', createdMs: 0 });
