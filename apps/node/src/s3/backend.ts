@@ -16,12 +16,18 @@ export interface StoredPiece {
   readonly sizeBytes: number;
 }
 
+/** What the gateway knows about a body before it streams; a backend may plan stripes with it. */
+export interface PutHints {
+  /** The exact size when the request declared it (the stream is checked against it), else undefined. */
+  readonly sizeBytes: number | undefined;
+}
+
 export interface S3Backend {
   /**
    * Stores the bytes as a new object owned by `owner` (an owner public key, hex). When `bytes` throws
    * (a bad signature, a client that went away), this rejects with that error and keeps nothing.
    */
-  putObject(owner: string, bytes: AsyncIterable<Uint8Array>): Promise<StoredPiece>;
+  putObject(owner: string, bytes: AsyncIterable<Uint8Array>, hints?: PutHints): Promise<StoredPiece>;
   /**
    * Streams `lengthBytes` bytes of the object from `offsetBytes`. The caller has checked the range
    * against the object's size. Ranged reads fetch only what they need.

@@ -42,6 +42,11 @@ export class VerifiedBody {
     this.#expect = expect;
   }
 
+  /** The decoded size the request declared, if it did. */
+  get declaredBytes(): number | undefined {
+    return this.#expect.declaredBytes;
+  }
+
   /** What the stream measured; only after it has been consumed to its end without throwing. */
   get result(): BodyResult {
     if (this.#result === undefined) throw new Error('the body has not been read to its end');

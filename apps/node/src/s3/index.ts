@@ -4,6 +4,8 @@ export type {
   KeyRange,
   ObjectEntry,
   PartRecord,
+  PutCondition,
+  PutHints,
   S3Backend,
   S3Index,
   StoredPiece,

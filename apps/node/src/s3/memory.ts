@@ -6,6 +6,7 @@ import type {
   ObjectEntry,
   PartRecord,
   PutCondition,
+  PutHints,
   S3Backend,
   S3Index,
   StoredPiece,
@@ -44,7 +45,7 @@ export class InMemoryS3Backend implements S3Backend {
     return this.#bytes;
   }
 
-  async putObject(owner: string, bytes: AsyncIterable<Uint8Array>): Promise<StoredPiece> {
+  async putObject(owner: string, bytes: AsyncIterable<Uint8Array>, _hints?: PutHints): Promise<StoredPiece> {
     if (this.#objects.size >= this.#limits.objectsMax)
       throw new S3Error('ServiceUnavailable', 'object store full');
     const chunks: Uint8Array[] = [];

@@ -93,7 +93,7 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const partNumber = partNumberOf(ctx);
   const upload = await uploadOf(ctx);
   const { body, stream } = requestBody(ctx, s3Limits.partBytesMax);
-  const piece = await ctx.deps.backend.putObject(ctx.owner, stream);
+  const piece = await ctx.deps.backend.putObject(ctx.owner, stream, { sizeBytes: body.declaredBytes });
   const etag = body.result.md5.toString('hex');
   await recordPart(ctx, upload, { partNumber, piece, etag, lastModifiedMs: ctx.deps.clock.nowMs() });
   sendEmpty(ctx, 200, { etag: `"${etag}"` });

@@ -52,7 +52,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   }
   const meta = objectHeaders(ctx, s3Limits.userMetadataBytesMax);
   const { body, stream } = requestBody(ctx, s3Limits.putObjectBytesMax);
-  const piece = await ctx.deps.backend.putObject(ctx.owner, stream);
+  const piece = await ctx.deps.backend.putObject(ctx.owner, stream, { sizeBytes: body.declaredBytes });
   const { md5, checksum } = body.result;
   const entry: ObjectEntry = {
     pieces: [piece],
@@ -250,7 +250,7 @@ export async function copyBytes(
       yield piece;
     }
   }
-  const piece = await ctx.deps.backend.putObject(ctx.owner, hashed());
+  const piece = await ctx.deps.backend.putObject(ctx.owner, hashed(), { sizeBytes: lengthBytes });
   return { piece, md5Hex: md5.digest('hex') };
 }
 

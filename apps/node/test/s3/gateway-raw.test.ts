@@ -181,6 +181,34 @@ describe('aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
   });
 });
 
+describe('size hints', () => {
+  it('the backend is told the declared decoded size, plain and aws-chunked', async () => {
+    const seen: Array<number | undefined> = [];
+    const original = t.backend.putObject.bind(t.backend);
+    t.backend.putObject = (owner, bytes, hints) => {
+      seen.push(hints?.sizeBytes);
+      return original(owner, bytes, hints);
+    };
+    try {
+      const body = Buffer.from('twelve bytes');
+      const plain = sign('PUT', '/raw/hint', { 'content-length': String(body.length) }, 'UNSIGNED-PAYLOAD');
+      expect((await send('PUT', '/raw/hint', plain.headers, body)).status).toBe(200);
+      const data = patternBytes(1000, 9);
+      const encodedBytes = Buffer.concat(chunkedBody(data, 300, sign('PUT', '/raw/x', {}, 'x'))).length;
+      const s = sign(
+        'PUT',
+        '/raw/hint2',
+        chunkedHeaders(data, encodedBytes),
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      );
+      expect((await send('PUT', '/raw/hint2', s.headers, chunkedBody(data, 300, s))).status).toBe(200);
+      expect(seen).toEqual([12, 1000]);
+    } finally {
+      t.backend.putObject = original;
+    }
+  });
+});
+
 describe('payload checks', () => {
   it('a body that does not match x-amz-content-sha256 is refused and not stored', async () => {
     const before = t.backend.objectCount;
