@@ -26,7 +26,7 @@ function onPath(name: string): string | undefined {
 
 const awsPath = onPath('aws');
 const rclonePath = onPath('rclone');
-const inCi = process.env.CI !== undefined;
+const inCi = process.env.CI === 'true';
 
 let t: TestGateway;
 let dir: string;
