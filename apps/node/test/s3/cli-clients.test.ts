@@ -27,6 +27,13 @@ function onPath(name: string): string | undefined {
 const awsPath = onPath('aws');
 const rclonePath = onPath('rclone');
 const inCi = process.env.CI === 'true';
+for (const [name, path] of [
+  ['aws', awsPath],
+  ['rclone', rclonePath],
+] as const) {
+  if (path === undefined)
+    console.warn(`${name} is not on PATH: its S3 shell-client test is ${inCi ? 'failing' : 'skipped'}`);
+}
 
 let t: TestGateway;
 let dir: string;
