@@ -1,3 +1,4 @@
+export { type AccessKeyRecord, accessKeysMax, FileAccessKeyStore, generateAccessKey } from './access-keys.js';
 export type {
   AccessKeyStore,
   BucketRecord,
