@@ -12,6 +12,7 @@ const layers = [
   { name: 'stores', path: '^src/stores/' },
   { name: 'p2p', path: '^src/p2p/' },
   { name: 'services', path: '^src/services/' },
+  { name: 's3', path: '^src/s3/' },
   { name: 'http', path: '^src/http/' },
   { name: 'node', path: '^src/node/' },
   { name: 'cli', path: '^src/cli/' },
