@@ -338,18 +338,16 @@ describe('attacks from a stranger peer', () => {
         );
         expect((await apiFetch(`${node.apiUrl}/v1/objects/${id}`)).status).toBe(404);
       }
-      expect(
-        selectManifestRecord(dhtKey(id), [
-          body,
-          encodeDeleteRecord({
-            tombstone: signTombstone(
-              { objectId: id, deletedAtMs: Date.now(), retentionMs: 3_600_000 },
-              attackerOwner,
-            ),
-            descriptor: record.descriptor,
-          }),
-        ]),
-      ).toBe(0);
+      // A tombstone the attacker signed is not a valid DHT record and never wins over the object.
+      const forgedDelete = encodeDeleteRecord({
+        tombstone: signTombstone(
+          { objectId: id, deletedAtMs: Date.now(), retentionMs: 3_600_000 },
+          attackerOwner,
+        ),
+        descriptor: record.descriptor,
+      });
+      expect(() => validateManifestRecord(dhtKey(id), forgedDelete)).toThrow(/not-owner/);
+      expect(selectManifestRecord(dhtKey(id), [body, forgedDelete])).toBe(0);
       await everythingReadable();
     },
     testTimeoutMs,
