@@ -7,18 +7,24 @@ import {
   StripePlacer,
 } from '@trinity/topology';
 import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
+import type { SimNetwork } from '../network.js';
 import { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
+import {
+  dataShards,
+  everyRegionThenRandom,
+  parityShards,
+  scenarioNetwork,
+  scenarioOutcome,
+  withDefaults,
+} from './world.js';
 
 export interface ChurnOptions extends ScenarioOptions {
   /** Stripes stored (default: the node count). */
   readonly objects?: number;
 }
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 256 * 1024;
 const churnForMs = 60_000;
 const churnIntervalMs = 500;
@@ -90,33 +96,25 @@ class ChurnWorld {
 
   constructor(options: ChurnOptions) {
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      objects: options.objects ?? n,
-    };
+    this.#options = withDefaults(options, { objects: options.objects ?? n });
     const root = new SimRandom(options.seed);
     this.#faultRandom = root.fork('faults');
     const layout = root.fork('layout');
     this.#capacity = n + Math.ceil(n * joinsShare);
-    const regions = this.#topology.regions.length;
-    this.#regionOf = Array.from({ length: this.#capacity }, (_, i) =>
-      i < regions ? i : layout.int(0, regions - 1),
-    );
+    this.#regionOf = everyRegionThenRandom(this.#capacity, this.#topology, layout);
     this.#regionOf.push(0); // the rebalancing service
     this.#state = Array.from({ length: this.#capacity }, (_, i) => (i < n ? 'up' : 'waiting'));
     this.#held = Array.from({ length: this.#capacity }, () => new Set<string>());
     this.#nextJoin = n;
     this.#placer = new StripePlacer({}, this.#topology);
     this.#rebalancer = new Rebalancer({ maxMovesPerInterval, maxBytesPerInterval }, this.#placer);
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
+    this.#network = scenarioNetwork<Message>(
+      this.#scheduler,
+      root,
+      this.#topology,
+      this.#regionOf,
+      (to, from, message) => this.#deliver(to, from, message),
+    );
     for (let i = n; i < this.#capacity; i++) this.#network.setUp(i, false);
     const s = this.#scheduler;
     this.#kind = {
@@ -137,13 +135,7 @@ class ChurnWorld {
     s.at(roundGapMs, this.#kind.round, 0);
     s.run(churnForMs + 300_000);
     this.#checkEnd();
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
+    return scenarioOutcome(s, this.#network, {
       faults: { ...this.#faults },
       counts: {
         stripes: this.#layouts.length,
@@ -152,7 +144,7 @@ class ChurnWorld {
         ...this.#counts,
       },
       checks: this.#checks,
-    };
+    });
   }
 
   #id(node: number): string {

@@ -12,10 +12,19 @@ import {
 import { builtinTopology, type PlacementNode, StripePlacer } from '@trinity/topology';
 import { Checks } from '../checks.js';
 import { SimDisk } from '../disk.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimNetwork } from '../network.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
+import {
+  dataShards,
+  everyRegionThenRandom,
+  parityShards,
+  scenarioNetwork,
+  scenarioOutcome,
+  scenarioStreams,
+  withDefaults,
+} from './world.js';
 
 export interface CorruptionRepairOptions extends ScenarioOptions {
   /** Objects stored (default: the node count). */
@@ -24,8 +33,6 @@ export interface CorruptionRepairOptions extends ScenarioOptions {
   readonly scrubAdvances?: boolean;
 }
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 1_024;
 /** Faults strike for this long; then repair must catch up. */
 const faultsForMs = 60_000;
@@ -137,19 +144,15 @@ class CorruptionRepairWorld {
   constructor(options: CorruptionRepairOptions) {
     const n = options.nodes;
     this.#n = n;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       objects: options.objects ?? n,
       scrubAdvances: options.scrubAdvances ?? true,
-    };
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    });
+    const { root, workload, faults } = scenarioStreams(options.seed);
+    this.#random = workload;
+    this.#faultRandom = faults;
     const layout = root.fork('layout');
-    const regions = this.#topology.regions.length;
-    this.#regionOf = Array.from({ length: n }, (_, i) => (i < regions ? i : layout.int(0, regions - 1)));
+    this.#regionOf = everyRegionThenRandom(n, this.#topology, layout);
     this.#regionOf.push(0); // the repair service
     const diskRandom = root.fork('disks');
     this.#disks = Array.from({ length: n }, (_, i) => new SimDisk(diskRandom.fork(`d${i}`)));
@@ -157,13 +160,13 @@ class CorruptionRepairWorld {
     this.#lastHeartbeatMs = new Array<number>(n).fill(0);
     this.#files = Array.from({ length: n }, () => new Map());
     this.#scrubCursor = new Array<number>(n).fill(0);
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
+    this.#network = scenarioNetwork<Message>(
+      this.#scheduler,
+      root,
+      this.#topology,
+      this.#regionOf,
+      (to, from, message) => this.#deliver(to, from, message),
+    );
     const s = this.#scheduler;
     this.#kind = {
       fault: s.register('fault', () => this.#fault()),
@@ -197,13 +200,7 @@ class CorruptionRepairWorld {
     const end = s.run(faultsForMs + 120_000);
     this.#checks.check('settles', end !== 'event-limit', () => 'event limit reached');
     this.#checkEnd();
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
+    return scenarioOutcome(s, this.#network, {
       faults: { ...this.#faults },
       counts: {
         objects: this.#objects.length,
@@ -219,7 +216,7 @@ class CorruptionRepairWorld {
           'objects past m damaged': this.#series.pastM,
         },
       },
-    };
+    });
   }
 
   /** Repair backlog and durability over time, for the plot. */

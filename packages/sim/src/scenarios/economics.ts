@@ -9,10 +9,18 @@ import {
 } from '@trinity/economics';
 import { builtinTopology } from '@trinity/topology';
 import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimNetwork } from '../network.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
+import {
+  messageFaults,
+  randomRegions,
+  scenarioNetwork,
+  scenarioOutcome,
+  scenarioStreams,
+  withDefaults,
+} from './world.js';
 
 export interface EconomicsOptions extends ScenarioOptions {
   /** Virtual time during which nodes emit observations and slashes (default 40 s); disputes and votes go on after. */
@@ -98,15 +106,10 @@ class EconomicsWorld {
 
   constructor(options: EconomicsOptions) {
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      activeMs: options.activeMs ?? 30_000,
-    };
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    this.#options = withDefaults(options, { activeMs: options.activeMs ?? 30_000 });
+    const { root, workload, faults } = scenarioStreams(options.seed);
+    this.#random = workload;
+    this.#faultRandom = faults;
     this.#ed25519 = cachingVerifier(ed25519, () => this.#counts.verifications!++);
     const layout = root.fork('layout');
     const keys = Array.from({ length: n }, (_, i) =>
@@ -137,13 +140,13 @@ class EconomicsWorld {
       });
     }
     const topology = builtinTopology();
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
+    this.#network = scenarioNetwork<Message>(
+      this.#scheduler,
+      root,
       topology,
-      regionOf: Array.from({ length: n }, () => layout.int(0, topology.regions.length - 1)),
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
+      randomRegions(n, topology, layout),
+      (to, from, message) => this.#deliver(to, from, message),
+    );
     const s = this.#scheduler;
     this.#kind = {
       emit: s.register('emit', (node, epoch) => this.#emitNext(node, epoch)),
@@ -176,20 +179,15 @@ class EconomicsWorld {
     for (const node of this.#nodes) node.state.advanceTo(Math.floor(endMs));
     this.#checkEnd();
     const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: { ...this.#faults, dropped: net.dropped, duplicated: net.duplicated, reordered: net.reordered },
+    return scenarioOutcome(s, this.#network, {
+      faults: { ...this.#faults, ...messageFaults(net) },
       counts: {
         ...this.#counts,
         cheaters: this.#nodes.filter((n) => n.cheater).length,
         messagesCut: net.cut,
       },
       checks: this.#checks,
-    };
+    });
   }
 
   /** Past this, every escrow created while active has passed its windows. */

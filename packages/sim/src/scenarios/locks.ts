@@ -2,10 +2,18 @@ import { isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { builtinTopology } from '@trinity/topology';
 import { ShardLockManager } from '@trinity/vsa';
 import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimNetwork } from '../network.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
+import {
+  messageFaults,
+  randomRegions,
+  scenarioNetwork,
+  scenarioOutcome,
+  scenarioStreams,
+  withDefaults,
+} from './world.js';
 
 export interface LocksOptions extends ScenarioOptions {
   /**
@@ -104,22 +112,19 @@ class LocksWorld {
 
   constructor(options: LocksOptions) {
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       restartGraceMs: options.restartGraceMs ?? lockTimeoutMs,
       requests: options.requests ?? 20 * n,
-    };
+    });
     this.#requestsLeft = this.#options.requests;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    const { root, workload, faults } = scenarioStreams(options.seed);
+    this.#random = workload;
+    this.#faultRandom = faults;
     const topology = builtinTopology();
     const layout = root.fork('layout');
     const serverCount = Math.max(1, Math.floor(n / 20));
     // Node 0..S-1: lock servers; node S: storage; the rest: clients.
-    const regionOf = Array.from({ length: n }, () => layout.int(0, topology.regions.length - 1));
+    const regionOf = randomRegions(n, topology, layout);
     for (let i = 0; i < serverCount; i++) this.#servers.push(this.#newServer(0, 0));
     const shardCount = Math.max(4, Math.floor(n / 2));
     this.#shards = Array.from({ length: shardCount }, (_, i) =>
@@ -140,13 +145,9 @@ class LocksWorld {
         leaseUntilLocalMs: 0,
       });
     }
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology,
-      regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
+    this.#network = scenarioNetwork<Message>(this.#scheduler, root, topology, regionOf, (to, from, message) =>
+      this.#deliver(to, from, message),
+    );
     const s = this.#scheduler;
     this.#kind = {
       next: s.register('client-next', (client, epoch) => this.#clientNext(client, epoch)),
@@ -171,17 +172,11 @@ class LocksWorld {
     for (let c = 0; c < this.#clients.length; c++) s.at(this.#random.float() * 50, this.#kind.next, c, 0);
     const end = s.run(3_600_000);
     this.#checks.check('settles', end === 'idle', () => 'events still pending after an hour of virtual time');
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: { ...this.#faults, dropped: net.dropped, duplicated: net.duplicated, reordered: net.reordered },
+    return scenarioOutcome(s, this.#network, {
+      faults: { ...this.#faults, ...messageFaults(this.#network.stats) },
       counts: { ...this.#counts, shards: this.#shards.length, servers: this.#servers.length },
       checks: this.#checks,
-    };
+    });
   }
 
   #newServer(firstToken: number, refuseUntilMs: number): Server {

@@ -1,18 +1,24 @@
 import { isTrinityError } from '@trinity/core';
 import { builtinTopology, type PlacementNode, RegionRouter, StripePlacer } from '@trinity/topology';
 import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimNetwork } from '../network.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
+import {
+  dataShards,
+  parityShards,
+  scenarioNetwork,
+  scenarioOutcome,
+  scenarioStreams,
+  withDefaults,
+} from './world.js';
 
 export interface PlacementRoutingOptions extends ScenarioOptions {
   /** Objects written (default: the node count). */
   readonly objects?: number;
 }
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 64 * 1024;
 const readsPerObject = 3;
 /** Each gateway pings this many random nodes per round. */
@@ -101,18 +107,13 @@ class PlacementRoutingWorld {
   #writesDone = false;
 
   constructor(options: PlacementRoutingOptions) {
-    this.#options = {
-      nodes: options.nodes,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      objects: options.objects ?? options.nodes,
-    };
+    this.#options = withDefaults(options, { objects: options.objects ?? options.nodes });
     const n = options.nodes;
     const regions = this.#topology.regions.length;
     this.#nodes = n;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    const { root, workload, faults } = scenarioStreams(options.seed);
+    this.#random = workload;
+    this.#faultRandom = faults;
     const layout = root.fork('layout');
     // Nodes spread unevenly over the regions (some regions crowded, some thin); gateways n..n+8.
     const weights = Array.from({ length: regions }, () => 0.3 + layout.float());
@@ -145,13 +146,13 @@ class PlacementRoutingWorld {
       return router;
     });
     this.#suspected = this.#topology.regions.map(() => new Set<string>());
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
+    this.#network = scenarioNetwork<Message>(
+      this.#scheduler,
+      root,
+      this.#topology,
+      this.#regionOf,
+      (to, from, message) => this.#deliver(to, from, message),
+    );
     const s = this.#scheduler;
     this.#kind = {
       write: s.register('write', (object) => this.#write(object)),
@@ -186,12 +187,7 @@ class PlacementRoutingWorld {
     s.run(this.#faultsUntilMs + 30_000);
     this.#writesDone = true;
     this.#checkEnd();
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: this.#network.stats.sent,
-      bytes: this.#network.stats.bytes,
+    return scenarioOutcome(s, this.#network, {
       faults: { ...this.#faults },
       counts: {
         objects,
@@ -200,7 +196,7 @@ class PlacementRoutingWorld {
         messagesCut: this.#network.stats.cut,
       },
       checks: this.#checks,
-    };
+    });
   }
 
   // --- gateways: pings, writes, reads ----------------------------------------------------------

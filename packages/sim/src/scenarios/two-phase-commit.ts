@@ -20,11 +20,21 @@ import {
 import { ShardLockManager } from '@trinity/vsa';
 import { Checks } from '../checks.js';
 import { SimDisk } from '../disk.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimNetwork } from '../network.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
 import { type CoordinatorLike, type ParticipantLike, SimShardStore, SimTxLog } from './tx-host.js';
+import {
+  dataShards,
+  messageFaults,
+  parityShards,
+  randomRegions,
+  scenarioNetwork,
+  scenarioOutcome,
+  scenarioStreams,
+  withDefaults,
+} from './world.js';
 
 export interface TwoPhaseCommitOptions extends ScenarioOptions {
   /** Transactions in all (default: the larger of 250 and the node count). */
@@ -175,34 +185,31 @@ class TwoPhaseCommitWorld {
 
   constructor(options: TwoPhaseCommitOptions) {
     const nodes = options.nodes;
-    this.#options = {
-      nodes,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       transactions: options.transactions ?? Math.max(250, nodes),
       concurrency: options.concurrency ?? 50,
       shardsPerTransaction: options.routing ? 6 : (options.shardsPerTransaction ?? 6),
       routing: options.routing ?? false,
-    };
+    });
     this.#makeCoordinator = options.makeCoordinator ?? ((init) => new Coordinator(init));
     this.#makeParticipant = options.makeParticipant ?? ((init) => new Participant(init));
     this.#faultsOn = this.#options.faults;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    const { root, workload, faults } = scenarioStreams(options.seed);
+    this.#random = workload;
+    this.#faultRandom = faults;
     const topology = this.#topology;
     const placement = root.fork('placement');
-    const regionOf = Array.from({ length: nodes }, () => placement.int(0, topology.regions.length - 1));
+    const regionOf = randomRegions(nodes, topology, placement);
     this.#regionOf = regionOf;
     this.#placer = this.#options.routing ? new StripePlacer({}, topology) : undefined;
     if (this.#options.routing) this.#buildRouting(placement);
-    this.#network = new SimNetwork<TxMessage>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
+    this.#network = scenarioNetwork<TxMessage>(
+      this.#scheduler,
+      root,
       topology,
       regionOf,
-      deliver: (to, _from, message) => this.#step(to, (node) => this.#deliver(node, message)),
-    });
+      (to, _from, message) => this.#step(to, (node) => this.#deliver(node, message)),
+    );
     const s = this.#scheduler;
     this.#kind = {
       client: s.register('client', (slot) => this.#startNext(slot)),
@@ -253,19 +260,8 @@ class TwoPhaseCommitWorld {
       }),
       { torn: 0, lost: 0 },
     );
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: {
-        ...this.#faults,
-        dropped: net.dropped,
-        duplicated: net.duplicated,
-        reordered: net.reordered,
-        tornWrites: disks.torn,
-      },
+    return scenarioOutcome(s, this.#network, {
+      faults: { ...this.#faults, ...messageFaults(net), tornWrites: disks.torn },
       counts: {
         transactions: this.#txs.length,
         committed: this.#txs.filter((tx) => tx.decided === 'committed').length,
@@ -278,7 +274,7 @@ class TwoPhaseCommitWorld {
         unsyncedBytesLost: disks.lost,
       },
       checks: this.#checks,
-    };
+    });
   }
 
   #newNode(index: number, diskRandom: SimRandom): TxNode {
@@ -388,8 +384,8 @@ class TwoPhaseCommitWorld {
       ids = this.#placer!.place({
         clientRegion: region,
         nodes: this.#placementNodes,
-        dataShards: 4,
-        parityShards: 2,
+        dataShards,
+        parityShards,
         stripeKey: tx.txId,
         exclude: this.#down,
       });
@@ -432,7 +428,7 @@ class TwoPhaseCommitWorld {
     const checks = this.#checks;
     checks.check(
       'placement-region-loss-safe',
-      Math.max(...perRegion.values()) <= 2,
+      Math.max(...perRegion.values()) <= parityShards,
       () => `${tx.txId}: ${[...perRegion.values()].join('/')} shards per region`,
     );
     checks.check(
