@@ -9,21 +9,20 @@ import {
 import { Checks } from '../checks.js';
 import type { SimNetwork } from '../network.js';
 import { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
 import {
   dataShards,
   everyRegionThenRandom,
   parityShards,
+  type StripeScenarioOptions,
   scenarioNetwork,
   scenarioOutcome,
+  shardsPer,
   withDefaults,
 } from './world.js';
 
-export interface ChurnOptions extends ScenarioOptions {
-  /** Stripes stored (default: the node count). */
-  readonly objects?: number;
-}
+export type ChurnOptions = StripeScenarioOptions;
 
 const shardBytes = 256 * 1024;
 const churnForMs = 60_000;
@@ -356,8 +355,7 @@ class ChurnWorld {
         new Set(nodes).size === nodes.length,
         () => `${layout.id}: a node holds two shards`,
       );
-      const perRegion = new Map<number, number>();
-      for (const n of nodes) perRegion.set(this.#regionOf[n]!, (perRegion.get(this.#regionOf[n]!) ?? 0) + 1);
+      const perRegion = shardsPer(nodes.map((n) => this.#regionOf[n]!));
       checks.check(
         'region-loss-safe',
         Math.max(...perRegion.values()) <= parityShards,

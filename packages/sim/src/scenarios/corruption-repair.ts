@@ -14,21 +14,20 @@ import { Checks } from '../checks.js';
 import { SimDisk } from '../disk.js';
 import type { SimNetwork } from '../network.js';
 import type { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
 import {
   dataShards,
   everyRegionThenRandom,
   parityShards,
+  type StripeScenarioOptions,
   scenarioNetwork,
   scenarioOutcome,
   scenarioStreams,
   withDefaults,
 } from './world.js';
 
-export interface CorruptionRepairOptions extends ScenarioOptions {
-  /** Objects stored (default: the node count). */
-  readonly objects?: number;
+export interface CorruptionRepairOptions extends StripeScenarioOptions {
   /** The scrubber moves on through a node's files (default); false plants a scrubber stuck on its first few. */
   readonly scrubAdvances?: boolean;
 }

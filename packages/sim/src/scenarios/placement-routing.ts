@@ -3,21 +3,20 @@ import { builtinTopology, type PlacementNode, RegionRouter, StripePlacer } from 
 import { Checks } from '../checks.js';
 import type { SimNetwork } from '../network.js';
 import type { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
 import {
   dataShards,
   parityShards,
+  type StripeScenarioOptions,
   scenarioNetwork,
   scenarioOutcome,
   scenarioStreams,
+  shardsPer,
   withDefaults,
 } from './world.js';
 
-export interface PlacementRoutingOptions extends ScenarioOptions {
-  /** Objects written (default: the node count). */
-  readonly objects?: number;
-}
+export type PlacementRoutingOptions = StripeScenarioOptions;
 
 const shardBytes = 64 * 1024;
 const readsPerObject = 3;
@@ -425,11 +424,7 @@ class PlacementRoutingWorld {
     exclude: ReadonlySet<string>,
   ): void {
     const checks = this.#checks;
-    const regions = new Map<string, number>();
-    for (const id of plan.nodeIds) {
-      const region = this.#placementNodes[Number(id.slice(1))]!.region;
-      regions.set(region, (regions.get(region) ?? 0) + 1);
-    }
+    const regions = shardsPer(plan.nodeIds.map((id) => this.#placementNodes[Number(id.slice(1))]!.region));
     checks.check(
       'placement-distinct-nodes',
       new Set(plan.nodeIds).size === plan.nodeIds.length,

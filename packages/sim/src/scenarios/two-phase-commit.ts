@@ -33,6 +33,7 @@ import {
   scenarioNetwork,
   scenarioOutcome,
   scenarioStreams,
+  shardsPer,
   withDefaults,
 } from './world.js';
 
@@ -420,11 +421,7 @@ class TwoPhaseCommitWorld {
 
   /** A region outage loses at most m = 2 of a transaction's six shards; no node holds two; no down node is used. */
   #checkPlacement(tx: ClientTx, ids: readonly string[]): void {
-    const perRegion = new Map<number, number>();
-    for (const id of ids) {
-      const region = this.#regionOf[nodeIndex(id)]!;
-      perRegion.set(region, (perRegion.get(region) ?? 0) + 1);
-    }
+    const perRegion = shardsPer(ids.map((id) => this.#regionOf[nodeIndex(id)]!));
     const checks = this.#checks;
     checks.check(
       'placement-region-loss-safe',

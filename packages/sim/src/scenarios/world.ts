@@ -15,6 +15,12 @@ import type { Scheduler } from '../scheduler.js';
 export const dataShards = 4;
 export const parityShards = 2;
 
+/** Options of the scenarios that store objects as stripes (`--objects N`). */
+export interface StripeScenarioOptions extends ScenarioOptions {
+  /** Objects stored, one stripe each (default: the node count). */
+  readonly objects?: number;
+}
+
 /** The options every scenario shares, with their defaults, and the scenario's own defaults after. */
 export function withDefaults<O extends ScenarioOptions, E extends object>(
   options: O,
@@ -57,6 +63,13 @@ export function randomRegions(count: number, topology: Topology, random: SimRand
 export function everyRegionThenRandom(count: number, topology: Topology, random: SimRandom): number[] {
   const regions = topology.regions.length;
   return Array.from({ length: count }, (_, i) => (i < regions ? i : random.int(0, regions - 1)));
+}
+
+/** How many shards of a stripe stand in each region (or on each node): the placement checkers' count. */
+export function shardsPer<K>(places: Iterable<K>): Map<K, number> {
+  const counts = new Map<K, number>();
+  for (const place of places) counts.set(place, (counts.get(place) ?? 0) + 1);
+  return counts;
 }
 
 /** The network's injected message faults, as a run reports them beside its own. */
