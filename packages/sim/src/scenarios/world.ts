@@ -1,14 +1,15 @@
 import type { Topology } from '@trinity/topology';
-import type { Checks } from '../checks.js';
+import { Checks } from '../checks.js';
 import { type NetworkStats, SimNetwork } from '../network.js';
 import { SimRandom } from '../random.js';
 import type { ScenarioOptions, ScenarioOutcome, TimeSeries } from '../scenario.js';
-import type { Scheduler } from '../scheduler.js';
+import { Scheduler } from '../scheduler.js';
 
 /**
- * What the scenario worlds are built from: the seeded streams, the simulated network, the nodes'
- * regions and the outcome a run reports. Every helper here draws from the streams it is given in a
- * fixed order, so a world that calls them where it used to do the same work inline keeps its trace.
+ * What the scenario worlds are built from: virtual time, the checks, the seeded root stream, the
+ * simulated network, the nodes' regions and the outcome a run reports. Nothing here draws a random
+ * number or forks a stream unless called: a world forks its streams in its own fixed order (a fork
+ * advances the root), so the order of the calls in its constructor is part of its trace.
  */
 
 /** The stripe shape the daemon stores, RS(4,2): any 4 of 6 shards rebuild the object. */
@@ -29,29 +30,53 @@ export function withDefaults<O extends ScenarioOptions, E extends object>(
   return { nodes: options.nodes, seed: options.seed, faults: options.faults ?? true, ...extra };
 }
 
-/** The root stream of a run and the two streams forked first: the workload's and the faults'. */
-export interface ScenarioStreams {
-  readonly root: SimRandom;
-  readonly workload: SimRandom;
-  readonly faults: SimRandom;
+/** What a world reports beside the totals of its scheduler and network and its checks. */
+export interface OutcomeParts {
+  readonly faults: Readonly<Record<string, number>>;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly series?: TimeSeries;
 }
 
-export function scenarioStreams(seed: number): ScenarioStreams {
-  const root = new SimRandom(seed);
-  const workload = root.fork('workload');
-  const faults = root.fork('faults');
-  return { root, workload, faults };
-}
+/**
+ * A scenario world carrying messages of type M: one scheduler, one tally of checks, the root stream
+ * of the seed, and (once `connect` ran) the network. A subclass builds its nodes and runs them.
+ */
+export abstract class ScenarioWorld<M> {
+  protected readonly scheduler = new Scheduler();
+  protected readonly checks = new Checks();
+  /** The seed's stream: every other stream of the run is forked from it. */
+  protected readonly root: SimRandom;
+  /** Set by `connect`, in the constructor of the world. */
+  protected network!: SimNetwork<M>;
 
-/** A network over nodes placed in `regionOf`, its randomness forked from `root` now (as 'network'). */
-export function scenarioNetwork<M>(
-  scheduler: Scheduler,
-  root: SimRandom,
-  topology: Topology,
-  regionOf: readonly number[],
-  deliver: (to: number, from: number, message: M) => void,
-): SimNetwork<M> {
-  return new SimNetwork<M>({ scheduler, random: root.fork('network'), topology, regionOf, deliver });
+  protected constructor(seed: number) {
+    this.root = new SimRandom(seed);
+  }
+
+  abstract run(): ScenarioOutcome;
+
+  /** Builds the network over nodes placed in `regionOf`; forks its stream from the root now (as 'network'). */
+  protected connect(
+    topology: Topology,
+    regionOf: readonly number[],
+    deliver: (to: number, from: number, message: M) => void,
+  ): void {
+    const random = this.root.fork('network');
+    this.network = new SimNetwork<M>({ scheduler: this.scheduler, random, topology, regionOf, deliver });
+  }
+
+  /** The outcome of the finished run: events, virtual time and trace of the scheduler, the network's traffic. */
+  protected outcome(parts: OutcomeParts): ScenarioOutcome {
+    return {
+      events: this.scheduler.events,
+      virtualMs: this.scheduler.nowMs,
+      traceHash: this.scheduler.traceHash,
+      messages: this.network.stats.sent,
+      bytes: this.network.stats.bytes,
+      checks: this.checks,
+      ...parts,
+    };
+  }
 }
 
 /** Each of `count` nodes in a region drawn at random. */
@@ -75,28 +100,4 @@ export function shardsPer<K>(places: Iterable<K>): Map<K, number> {
 /** The network's injected message faults, as a run reports them beside its own. */
 export function messageFaults(stats: NetworkStats): Record<'dropped' | 'duplicated' | 'reordered', number> {
   return { dropped: stats.dropped, duplicated: stats.duplicated, reordered: stats.reordered };
-}
-
-/** What a scenario reports beside the scheduler's and the network's totals. */
-export interface OutcomeParts {
-  readonly faults: Readonly<Record<string, number>>;
-  readonly counts: Readonly<Record<string, number>>;
-  readonly checks: Checks;
-  readonly series?: TimeSeries;
-}
-
-/** The outcome of a finished run: events, virtual time and trace from the scheduler, traffic from the network. */
-export function scenarioOutcome<M>(
-  scheduler: Scheduler,
-  network: SimNetwork<M>,
-  parts: OutcomeParts,
-): ScenarioOutcome {
-  return {
-    events: scheduler.events,
-    virtualMs: scheduler.nowMs,
-    traceHash: scheduler.traceHash,
-    messages: network.stats.sent,
-    bytes: network.stats.bytes,
-    ...parts,
-  };
 }
