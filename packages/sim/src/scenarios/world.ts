@@ -23,8 +23,8 @@ export interface StripeScenarioOptions extends ScenarioOptions {
 }
 
 /** The options every scenario shares, with their defaults, and the scenario's own defaults after. */
-export function withDefaults<O extends ScenarioOptions, E extends object>(
-  options: O,
+export function withDefaults<E extends object>(
+  options: ScenarioOptions,
   extra: E,
 ): Required<ScenarioOptions> & E {
   return { nodes: options.nodes, seed: options.seed, faults: options.faults ?? true, ...extra };
