@@ -98,24 +98,22 @@ function holdPlain(queued: number): number {
   return count / ((performance.now() - start) / 1000);
 }
 
+const holds: readonly (readonly [string, (queued: number) => number])[] = [
+  ['@trinity/sim', holdOurs],
+  ['plain heap (no pool, no trace)', holdPlain],
+];
 for (const queued of [1_000, 100_000]) {
-  // Warm-up run first, then the measured one, for each.
-  holdOurs(queued);
-  report({
-    bench: 'hold',
-    impl: '@trinity/sim',
-    params: { queued, events },
-    value: Math.round(holdOurs(queued)),
-    unit: 'events/s',
-  });
-  holdPlain(queued);
-  report({
-    bench: 'hold',
-    impl: 'plain heap (no pool, no trace)',
-    params: { queued, events },
-    value: Math.round(holdPlain(queued)),
-    unit: 'events/s',
-  });
+  for (const [impl, hold] of holds) {
+    // Warm-up run first, then the measured one, for each.
+    hold(queued);
+    report({
+      bench: 'hold',
+      impl,
+      params: { queued, events },
+      value: Math.round(hold(queued)),
+      unit: 'events/s',
+    });
+  }
 }
 
 for (const [scenario, nodes] of [

@@ -12,7 +12,14 @@ export { plotSvg } from './plot.js';
 export { SimRandom } from './random.js';
 export { jsonLine, replayCommand, summaryLines } from './report.js';
 export { runScenario, scenarios } from './run.js';
-export type { Scenario, ScenarioOptions, ScenarioOutcome, ScenarioResult, TimeSeries } from './scenario.js';
+export type {
+  RunTotals,
+  Scenario,
+  ScenarioOptions,
+  ScenarioOutcome,
+  ScenarioResult,
+  TimeSeries,
+} from './scenario.js';
 export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
@@ -30,6 +37,7 @@ export {
   SimTxLog,
   type StoredShard,
 } from './scenarios/tx-host.js';
+export type { StripeScenarioOptions } from './scenarios/world.js';
 export {
   EVENT_KINDS_MAX,
   type EventHandler,

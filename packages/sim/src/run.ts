@@ -30,25 +30,20 @@ export function runScenario<O extends ScenarioOptions>(name: string, options: O)
   const start = performance.now();
   const outcome = scenario.run(options);
   const wallMs = performance.now() - start;
+  const { checks, series, ...totals } = outcome;
   const checksByName: Record<string, { passed: number; failed: number }> = {};
-  for (const [check, tally] of outcome.checks.tallies())
+  for (const [check, tally] of checks.tallies())
     checksByName[check] = { passed: tally.passed, failed: tally.failed };
   return {
     scenario: name,
     nodes: options.nodes,
     seed: options.seed,
-    events: outcome.events,
-    eventsPerSec: wallMs > 0 ? outcome.events / (wallMs / 1000) : 0,
+    ...totals,
+    eventsPerSec: wallMs > 0 ? totals.events / (wallMs / 1000) : 0,
     wallMs,
-    virtualMs: outcome.virtualMs,
-    traceHash: outcome.traceHash,
-    messages: outcome.messages,
-    bytes: outcome.bytes,
-    faults: outcome.faults,
-    counts: outcome.counts,
-    checks: { passed: outcome.checks.passed, failed: outcome.checks.failed },
+    checks: { passed: checks.passed, failed: checks.failed },
     checksByName,
-    failures: outcome.checks.failures(),
-    series: outcome.series,
+    failures: checks.failures(),
+    series,
   };
 }

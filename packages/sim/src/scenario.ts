@@ -10,8 +10,8 @@ export interface ScenarioOptions {
   readonly faults?: boolean;
 }
 
-/** What a scenario's run reports; `runScenario` adds the timing and identity fields. */
-export interface ScenarioOutcome {
+/** What every run counts, the same with the same seed. */
+export interface RunTotals {
   readonly events: number;
   readonly virtualMs: number;
   readonly traceHash: string;
@@ -21,6 +21,10 @@ export interface ScenarioOutcome {
   readonly faults: Readonly<Record<string, number>>;
   /** Scenario-specific counts (transactions committed, objects placed, ...). */
   readonly counts: Readonly<Record<string, number>>;
+}
+
+/** What a scenario's run reports; `runScenario` adds the timing and identity fields. */
+export interface ScenarioOutcome extends RunTotals {
   readonly checks: Checks;
   /** Quantities sampled over virtual time, for a plot (`--plot`). */
   readonly series?: TimeSeries;
@@ -33,19 +37,12 @@ export interface TimeSeries {
 }
 
 /** The outcome of one run, as the CLI prints it and tests assert on it. */
-export interface ScenarioResult {
+export interface ScenarioResult extends RunTotals {
   readonly scenario: string;
   readonly nodes: number;
   readonly seed: number;
-  readonly events: number;
   readonly eventsPerSec: number;
   readonly wallMs: number;
-  readonly virtualMs: number;
-  readonly traceHash: string;
-  readonly messages: number;
-  readonly bytes: number;
-  readonly faults: Readonly<Record<string, number>>;
-  readonly counts: Readonly<Record<string, number>>;
   readonly checks: { readonly passed: number; readonly failed: number };
   readonly checksByName: Readonly<Record<string, Omit<CheckTally, 'failures'>>>;
   /** The first failures, `check: line` each. */

@@ -6,19 +6,20 @@ import {
   type StripeLayout,
   StripePlacer,
 } from '@trinity/topology';
-import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
+import type { SimRandom } from '../random.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
+import {
+  dataShards,
+  everyRegionThenRandom,
+  parityShards,
+  ScenarioWorld,
+  type StripeScenarioOptions,
+  shardsPer,
+  withDefaults,
+} from './world.js';
 
-export interface ChurnOptions extends ScenarioOptions {
-  /** Stripes stored (default: the node count). */
-  readonly objects?: number;
-}
+export type ChurnOptions = StripeScenarioOptions;
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 256 * 1024;
 const churnForMs = 60_000;
 const churnIntervalMs = 500;
@@ -54,15 +55,12 @@ interface Transfer {
  * churn stops the layout converges: a last plan has nothing to do, every shard sits on a live node
  * that received it, no node holds two shards of a stripe, no region more than m, at least 3 regions.
  */
-class ChurnWorld {
+class ChurnWorld extends ScenarioWorld<Message> {
   readonly #options: Required<ChurnOptions>;
-  readonly #scheduler = new Scheduler();
   readonly #faultRandom: SimRandom;
   readonly #topology = builtinTopology();
   readonly #placer: StripePlacer;
   readonly #rebalancer: Rebalancer;
-  readonly #network: SimNetwork<Message>;
-  readonly #checks = new Checks();
   readonly #capacity: number;
   readonly #regionOf: number[];
   /** 'waiting' (a join slot not used yet), 'up', 'gone'. */
@@ -89,36 +87,22 @@ class ChurnWorld {
   #roundOpen = false;
 
   constructor(options: ChurnOptions) {
+    super(options.seed);
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      objects: options.objects ?? n,
-    };
-    const root = new SimRandom(options.seed);
-    this.#faultRandom = root.fork('faults');
-    const layout = root.fork('layout');
+    this.#options = withDefaults(options, { objects: options.objects ?? n });
+    this.#faultRandom = this.root.fork('faults');
+    const layout = this.root.fork('layout');
     this.#capacity = n + Math.ceil(n * joinsShare);
-    const regions = this.#topology.regions.length;
-    this.#regionOf = Array.from({ length: this.#capacity }, (_, i) =>
-      i < regions ? i : layout.int(0, regions - 1),
-    );
+    this.#regionOf = everyRegionThenRandom(this.#capacity, this.#topology, layout);
     this.#regionOf.push(0); // the rebalancing service
     this.#state = Array.from({ length: this.#capacity }, (_, i) => (i < n ? 'up' : 'waiting'));
     this.#held = Array.from({ length: this.#capacity }, () => new Set<string>());
     this.#nextJoin = n;
     this.#placer = new StripePlacer({}, this.#topology);
     this.#rebalancer = new Rebalancer({ maxMovesPerInterval, maxBytesPerInterval }, this.#placer);
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
-    for (let i = n; i < this.#capacity; i++) this.#network.setUp(i, false);
-    const s = this.#scheduler;
+    this.connect(this.#topology, this.#regionOf, (to, from, message) => this.#deliver(to, from, message));
+    for (let i = n; i < this.#capacity; i++) this.network.setUp(i, false);
+    const s = this.scheduler;
     this.#kind = {
       churn: s.register('churn', () => this.#churn()),
       round: s.register('rebalance-round', () => this.#startRound()),
@@ -132,18 +116,12 @@ class ChurnWorld {
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     if (this.#options.faults) s.at(churnIntervalMs, this.#kind.churn, 0);
     s.at(roundGapMs, this.#kind.round, 0);
     s.run(churnForMs + 300_000);
     this.#checkEnd();
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
+    return this.outcome({
       faults: { ...this.#faults },
       counts: {
         stripes: this.#layouts.length,
@@ -151,8 +129,7 @@ class ChurnWorld {
         givenUp: this.#unrecoverable.size,
         ...this.#counts,
       },
-      checks: this.#checks,
-    };
+    });
   }
 
   #id(node: number): string {
@@ -191,12 +168,12 @@ class ChurnWorld {
   // --- churn ---------------------------------------------------------------------------------
 
   #churn(): void {
-    if (this.#scheduler.nowMs >= churnForMs) return;
+    if (this.scheduler.nowMs >= churnForMs) return;
     const random = this.#faultRandom;
     const roll = random.float();
     if (roll < 0.35) this.#leave();
     else if (roll < 0.7) this.#join();
-    this.#scheduler.after(churnIntervalMs, this.#kind.churn, 0);
+    this.scheduler.after(churnIntervalMs, this.#kind.churn, 0);
   }
 
   #leave(): void {
@@ -206,7 +183,7 @@ class ChurnWorld {
     if (up.length <= Math.max(20, this.#options.nodes / 2)) return;
     const node = this.#faultRandom.pick(up);
     this.#state[node] = 'gone';
-    this.#network.setUp(node, false);
+    this.network.setUp(node, false);
     this.#held[node]!.clear();
     this.#faults.leaves!++;
     // Ground truth: a stripe is lost when fewer than k of its shards remain anywhere.
@@ -223,7 +200,7 @@ class ChurnWorld {
     if (this.#nextJoin >= this.#capacity) return;
     const node = this.#nextJoin++;
     this.#state[node] = 'up';
-    this.#network.setUp(node, true);
+    this.network.setUp(node, true);
     this.#faults.joins!++;
   }
 
@@ -247,7 +224,7 @@ class ChurnWorld {
     const round = ++this.#round;
     this.#counts.rounds!++;
     this.#counts.deferred! += plan.deferredMoves;
-    this.#checks.check(
+    this.checks.check(
       'plan-within-budget',
       plan.moves.length <= maxMovesPerInterval && plan.bytesPlanned <= maxBytesPerInterval,
       () => `round ${round}: ${plan.moves.length} moves, ${plan.bytesPlanned} bytes`,
@@ -255,14 +232,14 @@ class ChurnWorld {
     this.#roundOpen = true;
     for (const move of plan.moves) this.#startMove(round, move);
     if (this.#inFlight === 0) this.#endRound(plan.moves.length === 0 && plan.deferredMoves === 0);
-    else this.#scheduler.after(roundTimeoutMs, this.#kind.roundTimeout, round);
+    else this.scheduler.after(roundTimeoutMs, this.#kind.roundTimeout, round);
   }
 
   #startMove(round: number, move: ShardMove): void {
     const stripe = Number(move.stripeId.slice('stripe-'.length));
     const layout = this.#layouts[stripe]!;
     const fromNode = move.from === null ? -1 : Number(move.from.slice(1));
-    this.#checks.check(
+    this.checks.check(
       'holder-lost-only-when-gone',
       move.reason !== 'holder-lost' ||
         move.from === null ||
@@ -277,7 +254,7 @@ class ChurnWorld {
       this.#counts.copies!++;
       this.#transfers.push({ round, move, stripe, to, missing: 1, done: false });
       this.#inFlight++;
-      this.#network.send(this.#service, fromNode, { t: 'copy', transfer: index }, 64);
+      this.network.send(this.#service, fromNode, { t: 'copy', transfer: index }, 64);
       return;
     }
     // A rebuild: any k other shards of the stripe are sent to the target.
@@ -289,7 +266,7 @@ class ChurnWorld {
     if (sources.length < dataShards) {
       this.#counts.failedTransfers!++;
       // Only a stripe that really lost more than m shards may be given up.
-      this.#checks.check(
+      this.checks.check(
         'given-up-only-when-lost',
         this.#lost[stripe]!,
         () => `${move.stripeId} given up with ${sources.length} shards left`,
@@ -301,18 +278,18 @@ class ChurnWorld {
     this.#transfers.push({ round, move, stripe, to, missing: dataShards, done: false });
     this.#inFlight++;
     for (const source of sources.slice(0, dataShards))
-      this.#network.send(this.#service, source, { t: 'copy', transfer: index }, 64);
+      this.network.send(this.#service, source, { t: 'copy', transfer: index }, 64);
   }
 
   #deliver(to: number, _from: number, message: Message): void {
     const transfer = this.#transfers[message.transfer]!;
     if (message.t === 'copy') {
       // A source sends its shard to the target (what it holds now; a source that lost it sends nothing).
-      this.#network.send(to, transfer.to, { t: 'piece', transfer: message.transfer }, shardBytes);
+      this.network.send(to, transfer.to, { t: 'piece', transfer: message.transfer }, shardBytes);
     } else if (message.t === 'piece') {
       if (--transfer.missing === 0) {
         this.#held[to]!.add(`${transfer.stripe}/${transfer.move.shardIndex}`);
-        this.#network.send(to, this.#service, { t: 'have', transfer: message.transfer }, 64);
+        this.network.send(to, this.#service, { t: 'have', transfer: message.transfer }, 64);
       }
     } else if (message.t === 'have' && !transfer.done && transfer.round === this.#round) {
       transfer.done = true;
@@ -335,14 +312,14 @@ class ChurnWorld {
   #endRound(idle: boolean): void {
     this.#roundOpen = false;
     this.#inFlight = 0;
-    if (idle && this.#scheduler.nowMs >= churnForMs) return;
-    this.#scheduler.after(roundGapMs, this.#kind.round, 0);
+    if (idle && this.scheduler.nowMs >= churnForMs) return;
+    this.scheduler.after(roundGapMs, this.#kind.round, 0);
   }
 
   // --- checkers ------------------------------------------------------------------------------
 
   #checkEnd(): void {
-    const checks = this.#checks;
+    const checks = this.checks;
     const plan = this.#rebalancer.plan(this.#layoutsForPlan(), this.#nodes());
     const lostIds = new Set(this.#layouts.flatMap((l, o) => (this.#lost[o] ? [l.id] : [])));
     const live = plan.moves.filter((m) => !lostIds.has(m.stripeId)).length;
@@ -364,8 +341,7 @@ class ChurnWorld {
         new Set(nodes).size === nodes.length,
         () => `${layout.id}: a node holds two shards`,
       );
-      const perRegion = new Map<number, number>();
-      for (const n of nodes) perRegion.set(this.#regionOf[n]!, (perRegion.get(this.#regionOf[n]!) ?? 0) + 1);
+      const perRegion = shardsPer(nodes.map((n) => this.#regionOf[n]!));
       checks.check(
         'region-loss-safe',
         Math.max(...perRegion.values()) <= parityShards,

@@ -10,22 +10,23 @@ import {
   updateHolders,
 } from '@trinity/storage';
 import { builtinTopology, type PlacementNode, StripePlacer } from '@trinity/topology';
-import { Checks } from '../checks.js';
 import { SimDisk } from '../disk.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
+import type { SimRandom } from '../random.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
+import {
+  dataShards,
+  everyRegionThenRandom,
+  parityShards,
+  ScenarioWorld,
+  type StripeScenarioOptions,
+  withDefaults,
+} from './world.js';
 
-export interface CorruptionRepairOptions extends ScenarioOptions {
-  /** Objects stored (default: the node count). */
-  readonly objects?: number;
+export interface CorruptionRepairOptions extends StripeScenarioOptions {
   /** The scrubber moves on through a node's files (default); false plants a scrubber stuck on its first few. */
   readonly scrubAdvances?: boolean;
 }
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 1_024;
 /** Faults strike for this long; then repair must catch up. */
 const faultsForMs = 60_000;
@@ -93,14 +94,11 @@ interface Repair {
  * byte for byte, every rotten shard was found by a scrub (or died with its node), every manifest
  * holder is alive and holds a valid shard at the end.
  */
-class CorruptionRepairWorld {
+class CorruptionRepairWorld extends ScenarioWorld<Message> {
   readonly #options: Required<CorruptionRepairOptions>;
-  readonly #scheduler = new Scheduler();
   readonly #random: SimRandom;
   readonly #faultRandom: SimRandom;
   readonly #topology = builtinTopology();
-  readonly #network: SimNetwork<Message>;
-  readonly #checks = new Checks();
   readonly #codec: Encoder = createEncoder({ dataShards, parityShards });
   readonly #n: number;
   readonly #regionOf: number[];
@@ -135,36 +133,26 @@ class CorruptionRepairWorld {
   #repairsInFlight = 0;
 
   constructor(options: CorruptionRepairOptions) {
+    super(options.seed);
     const n = options.nodes;
     this.#n = n;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       objects: options.objects ?? n,
       scrubAdvances: options.scrubAdvances ?? true,
-    };
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
-    const layout = root.fork('layout');
-    const regions = this.#topology.regions.length;
-    this.#regionOf = Array.from({ length: n }, (_, i) => (i < regions ? i : layout.int(0, regions - 1)));
+    });
+    this.#random = this.root.fork('workload');
+    this.#faultRandom = this.root.fork('faults');
+    const layout = this.root.fork('layout');
+    this.#regionOf = everyRegionThenRandom(n, this.#topology, layout);
     this.#regionOf.push(0); // the repair service
-    const diskRandom = root.fork('disks');
+    const diskRandom = this.root.fork('disks');
     this.#disks = Array.from({ length: n }, (_, i) => new SimDisk(diskRandom.fork(`d${i}`)));
     this.#alive = new Array<boolean>(n).fill(true);
     this.#lastHeartbeatMs = new Array<number>(n).fill(0);
     this.#files = Array.from({ length: n }, () => new Map());
     this.#scrubCursor = new Array<number>(n).fill(0);
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
-    const s = this.#scheduler;
+    this.connect(this.#topology, this.#regionOf, (to, from, message) => this.#deliver(to, from, message));
+    const s = this.scheduler;
     this.#kind = {
       fault: s.register('fault', () => this.#fault()),
       scrub: s.register('scrub', (node) => this.#scrub(node)),
@@ -177,7 +165,7 @@ class CorruptionRepairWorld {
         if (!r.done) this.#endRepair(r);
       }),
     };
-    this.#storeObjects(root.fork('data'));
+    this.#storeObjects(this.root.fork('data'));
   }
 
   get #service(): number {
@@ -185,7 +173,7 @@ class CorruptionRepairWorld {
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     for (let i = 0; i < this.#n; i++) {
       s.at(this.#random.float() * scrubIntervalMs, this.#kind.scrub, i);
       s.at(this.#random.float() * heartbeatMs, this.#kind.heartbeat, i);
@@ -195,22 +183,15 @@ class CorruptionRepairWorld {
     if (this.#options.faults) s.at(faultIntervalMs, this.#kind.fault, 0);
     // Faults for a minute, then time for scrubs to cover every file and repairs to finish.
     const end = s.run(faultsForMs + 120_000);
-    this.#checks.check('settles', end !== 'event-limit', () => 'event limit reached');
+    this.checks.check('settles', end !== 'event-limit', () => 'event limit reached');
     this.#checkEnd();
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
+    return this.outcome({
       faults: { ...this.#faults },
       counts: {
         objects: this.#objects.length,
         ...this.#counts,
         objectsPastM: this.#objects.filter((o) => o.maxDamaged > parityShards).length,
       },
-      checks: this.#checks,
       series: {
         timesMs: this.#series.timesMs,
         lines: {
@@ -219,7 +200,7 @@ class CorruptionRepairWorld {
           'objects past m damaged': this.#series.pastM,
         },
       },
-    };
+    });
   }
 
   /** Repair backlog and durability over time, for the plot. */
@@ -232,12 +213,12 @@ class CorruptionRepairWorld {
       damaged += object.damaged.size;
       if (object.damaged.size > parityShards) pastM++;
     }
-    this.#series.timesMs.push(this.#scheduler.nowMs);
+    this.#series.timesMs.push(this.scheduler.nowMs);
     this.#series.backlog.push(backlog);
     this.#series.damaged.push(damaged);
     this.#series.pastM.push(pastM);
-    if (this.#scheduler.nowMs < faultsForMs + 100_000)
-      this.#scheduler.after(sampleEveryMs, this.#kind.sample, 0);
+    if (this.scheduler.nowMs < faultsForMs + 100_000)
+      this.scheduler.after(sampleEveryMs, this.#kind.sample, 0);
   }
 
   #holder(node: number): Holder {
@@ -291,8 +272,8 @@ class CorruptionRepairWorld {
 
   #heartbeat(node: number): void {
     if (!this.#alive[node]) return;
-    this.#network.send(node, this.#service, { t: 'heartbeat' }, 32);
-    this.#scheduler.after(heartbeatMs, this.#kind.heartbeat, node);
+    this.network.send(node, this.#service, { t: 'heartbeat' }, 32);
+    this.scheduler.after(heartbeatMs, this.#kind.heartbeat, node);
   }
 
   /** Re-hashes the next few files; a corrupt one is deleted and reported. */
@@ -307,12 +288,12 @@ class CorruptionRepairWorld {
       this.#files[node]!.delete(hash);
       if (this.#rotten.get(`${node}/${hash}`) === 'pending') this.#rotten.set(`${node}/${hash}`, 'found');
       this.#counts.corruptFound!++;
-      this.#network.send(node, this.#service, { t: 'corrupt', object, shard }, 64);
+      this.network.send(node, this.#service, { t: 'corrupt', object, shard }, 64);
     }
     if (this.#options.scrubAdvances)
       this.#scrubCursor[node] = (this.#scrubCursor[node]! + scrubBatch) % Math.max(1, files.length);
-    if (this.#scheduler.nowMs < faultsForMs + 100_000)
-      this.#scheduler.after(scrubIntervalMs, this.#kind.scrub, node);
+    if (this.scheduler.nowMs < faultsForMs + 100_000)
+      this.scheduler.after(scrubIntervalMs, this.#kind.scrub, node);
   }
 
   #deliver(to: number, from: number, message: Message): void {
@@ -324,7 +305,7 @@ class CorruptionRepairWorld {
     if (message.t === 'fetch') {
       const held = this.#files[to]!.has(message.hash);
       const data = held ? this.#disks[to]!.read(`shard/${message.hash}`) : undefined;
-      this.#network.send(
+      this.network.send(
         to,
         from,
         { t: 'shard', repair: message.repair, hash: message.hash, data },
@@ -338,7 +319,7 @@ class CorruptionRepairWorld {
       const entry = repair.pendingStores.get(`${to}/${message.hash}`);
       if (entry !== undefined)
         this.#files[to]!.set(message.hash, { object: repair.object, shard: entry.shardIndex });
-      this.#network.send(to, from, { t: 'stored', repair: message.repair, hash: message.hash }, 64);
+      this.network.send(to, from, { t: 'stored', repair: message.repair, hash: message.hash }, 64);
     }
   }
 
@@ -347,7 +328,7 @@ class CorruptionRepairWorld {
   #serviceHandle(from: number, message: Message): void {
     switch (message.t) {
       case 'heartbeat':
-        this.#lastHeartbeatMs[from] = this.#scheduler.nowMs;
+        this.#lastHeartbeatMs[from] = this.scheduler.nowMs;
         break;
       case 'corrupt':
         this.#objects[message.object]!.knownBad.add(message.shard);
@@ -364,7 +345,7 @@ class CorruptionRepairWorld {
 
   /** Declares silent nodes dead and repairs what they held; retries objects left unrepaired. */
   #watch(): void {
-    const now = this.#scheduler.nowMs;
+    const now = this.scheduler.nowMs;
     for (let node = 0; node < this.#n; node++) {
       if (this.#declaredDead.has(node) || now - this.#lastHeartbeatMs[node]! < deadAfterMs) continue;
       this.#declaredDead.add(node);
@@ -376,7 +357,7 @@ class CorruptionRepairWorld {
       }
     }
     for (const [o, object] of this.#objects.entries()) if (object.knownBad.size > 0) this.#startRepair(o);
-    if (now < faultsForMs + 110_000) this.#scheduler.after(heartbeatMs, this.#kind.watch, 0);
+    if (now < faultsForMs + 110_000) this.scheduler.after(heartbeatMs, this.#kind.watch, 0);
   }
 
   #startRepair(o: number): void {
@@ -413,7 +394,7 @@ class CorruptionRepairWorld {
     this.#repairsInFlight++;
     this.#counts.repairs!++;
     const index = this.#repairs.length - 1;
-    this.#scheduler.after(repairDeadlineMs, this.#kind.repairDeadline, index);
+    this.scheduler.after(repairDeadlineMs, this.#kind.repairDeadline, index);
     for (let i = 0; i < dataShards; i++) this.#fetchNext(repair, index);
   }
 
@@ -421,8 +402,8 @@ class CorruptionRepairWorld {
     const source = repair.order[repair.next++];
     if (source === undefined) return;
     repair.outstanding++;
-    this.#network.send(this.#service, source.node, { t: 'fetch', repair: index, hash: source.hash }, 96);
-    this.#scheduler.after(fetchTimeoutMs, this.#kind.fetchTimeout, index);
+    this.network.send(this.#service, source.node, { t: 'fetch', repair: index, hash: source.hash }, 96);
+    this.scheduler.after(fetchTimeoutMs, this.#kind.fetchTimeout, index);
   }
 
   #fetchTimedOut(index: number): void {
@@ -453,7 +434,7 @@ class CorruptionRepairWorld {
     for (const target of repair.task.rebuild) {
       const bytes = rebuilt[target.shardIndex]!;
       const ok = toHex(sha256(bytes)) === target.hash;
-      this.#checks.check(
+      this.checks.check(
         'rebuilt-shard-verifies',
         ok,
         () => `object ${repair.object} shard ${target.shardIndex} rebuilt wrong`,
@@ -464,7 +445,7 @@ class CorruptionRepairWorld {
         shardIndex: target.shardIndex,
         target: target.target,
       });
-      this.#network.send(
+      this.network.send(
         this.#service,
         node,
         { t: 'store', repair: index, hash: target.hash, data: bytes },
@@ -504,12 +485,12 @@ class CorruptionRepairWorld {
   // --- faults --------------------------------------------------------------------------------
 
   #fault(): void {
-    if (this.#scheduler.nowMs >= faultsForMs) return;
+    if (this.scheduler.nowMs >= faultsForMs) return;
     const random = this.#faultRandom;
     const roll = random.float();
     if (roll < 0.3) this.#rot(random.int(0, this.#n - 1));
     else if (roll < 0.32) this.#kill(random.int(0, this.#n - 1));
-    this.#scheduler.after(faultIntervalMs, this.#kind.fault, 0);
+    this.scheduler.after(faultIntervalMs, this.#kind.fault, 0);
   }
 
   #rot(node: number): void {
@@ -529,7 +510,7 @@ class CorruptionRepairWorld {
     // Keep two thirds of the network: the placement rules need nodes to repair onto.
     if (this.#alive.filter(Boolean).length <= (this.#n * 2) / 3) return;
     this.#alive[node] = false;
-    this.#network.setUp(node, false);
+    this.network.setUp(node, false);
     this.#faults.nodeDeaths!++;
     for (const [hash, { object, shard }] of this.#files[node]!) {
       if (this.#rotten.get(`${node}/${hash}`) === 'pending') this.#rotten.set(`${node}/${hash}`, 'died');
@@ -548,7 +529,7 @@ class CorruptionRepairWorld {
   // --- checkers ------------------------------------------------------------------------------
 
   #checkEnd(): void {
-    const checks = this.#checks;
+    const checks = this.checks;
     for (const [key, state] of this.#rotten) {
       checks.check(
         'every-rot-found',

@@ -8,11 +8,9 @@ import {
   escrowIdOf,
 } from '@trinity/economics';
 import { builtinTopology } from '@trinity/topology';
-import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
+import { messageFaults, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 export interface EconomicsOptions extends ScenarioOptions {
   /** Virtual time during which nodes emit observations and slashes (default 40 s); disputes and votes go on after. */
@@ -72,13 +70,10 @@ interface EconNode {
  * conserved (supply + burned = genesis), every escrow resolved by the governance rules (quorum,
  * 66.7 % to overturn; undisputed executes), and cheaters end with lower reputation than honest nodes.
  */
-class EconomicsWorld {
+class EconomicsWorld extends ScenarioWorld<Message> {
   readonly #options: Required<EconomicsOptions>;
-  readonly #scheduler = new Scheduler();
   readonly #random: SimRandom;
   readonly #faultRandom: SimRandom;
-  readonly #network: SimNetwork<Message>;
-  readonly #checks = new Checks();
   readonly #nodes: EconNode[] = [];
   readonly #indexOf = new Map<string, number>();
   /** Every escrow created so far, by id: an index for the nodes' scans (each reads its own state). */
@@ -97,18 +92,13 @@ class EconomicsWorld {
   readonly #kind: Record<'emit' | 'sync' | 'fault' | 'heal' | 'restart', number>;
 
   constructor(options: EconomicsOptions) {
+    super(options.seed);
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      activeMs: options.activeMs ?? 30_000,
-    };
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    this.#options = withDefaults(options, { activeMs: options.activeMs ?? 30_000 });
+    this.#random = this.root.fork('workload');
+    this.#faultRandom = this.root.fork('faults');
     this.#ed25519 = cachingVerifier(ed25519, () => this.#counts.verifications!++);
-    const layout = root.fork('layout');
+    const layout = this.root.fork('layout');
     const keys = Array.from({ length: n }, (_, i) =>
       sha256(utf8ToBytes(`sim-economics/${options.seed}/${i}`)),
     );
@@ -137,28 +127,24 @@ class EconomicsWorld {
       });
     }
     const topology = builtinTopology();
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology,
-      regionOf: Array.from({ length: n }, () => layout.int(0, topology.regions.length - 1)),
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
-    const s = this.#scheduler;
+    this.connect(topology, randomRegions(n, topology, layout), (to, from, message) =>
+      this.#deliver(to, from, message),
+    );
+    const s = this.scheduler;
     this.#kind = {
       emit: s.register('emit', (node, epoch) => this.#emitNext(node, epoch)),
       sync: s.register('anti-entropy', (node, epoch) => this.#antiEntropy(node, epoch)),
       fault: s.register('fault', () => this.#fault()),
-      heal: s.register('heal', () => this.#network.heal()),
+      heal: s.register('heal', () => this.network.heal()),
       restart: s.register('restart', (node) => this.#restart(node)),
     };
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     const { activeMs } = this.#options;
     if (this.#options.faults) {
-      this.#network.setRates({ dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05 });
+      this.network.setRates({ dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05 });
       s.at(faultIntervalMs, this.#kind.fault, 0);
     }
     for (const node of this.#nodes) {
@@ -175,21 +161,15 @@ class EconomicsWorld {
     s.run(endMs);
     for (const node of this.#nodes) node.state.advanceTo(Math.floor(endMs));
     this.#checkEnd();
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: { ...this.#faults, dropped: net.dropped, duplicated: net.duplicated, reordered: net.reordered },
+    const net = this.network.stats;
+    return this.outcome({
+      faults: { ...this.#faults, ...messageFaults(net) },
       counts: {
         ...this.#counts,
         cheaters: this.#nodes.filter((n) => n.cheater).length,
         messagesCut: net.cut,
       },
-      checks: this.#checks,
-    };
+    });
   }
 
   /** Past this, every escrow created while active has passed its windows. */
@@ -205,7 +185,7 @@ class EconomicsWorld {
   }
 
   #nowMs(): number {
-    return Math.floor(this.#scheduler.nowMs);
+    return Math.floor(this.scheduler.nowMs);
   }
 
   // --- emitting ------------------------------------------------------------------------------
@@ -213,11 +193,11 @@ class EconomicsWorld {
   #emitNext(index: number, epoch: number): void {
     const node = this.#nodes[index]!;
     if (!node.up || node.epoch !== epoch) return;
-    if (this.#scheduler.nowMs >= this.#governanceEndMs) return;
-    const active = this.#scheduler.nowMs < this.#options.activeMs;
+    if (this.scheduler.nowMs >= this.#governanceEndMs) return;
+    const active = this.scheduler.nowMs < this.#options.activeMs;
     const body = this.#governanceAction(node) ?? (active ? this.#observation(node) : undefined);
     if (body !== undefined) this.#emit(node, body);
-    this.#scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, epoch);
+    this.scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, epoch);
   }
 
   /** Disputes of its own escrows, votes in others' disputed ones, a slash of a cheater it caught. */
@@ -283,7 +263,7 @@ class EconomicsWorld {
     try {
       node.state.apply(event, { nowMs: now });
     } catch (error) {
-      this.#checks.check(
+      this.checks.check(
         'own-events-accepted',
         false,
         () => `${node.index}: own ${body.type} refused: ${String(error)}`,
@@ -295,7 +275,7 @@ class EconomicsWorld {
     if (event.type === 'slash') this.#escrowIds.push(escrowIdOf(event.actor, event.seq));
     for (let i = 0; i < fanout; i++) {
       const peer = this.#random.int(0, this.#nodes.length - 1);
-      if (peer !== node.index) this.#network.send(node.index, peer, { t: 'event', bytes }, bytes.length + 16);
+      if (peer !== node.index) this.network.send(node.index, peer, { t: 'event', bytes }, bytes.length + 16);
     }
   }
 
@@ -335,15 +315,15 @@ class EconomicsWorld {
 
   #antiEntropy(index: number, epoch: number): void {
     const node = this.#nodes[index]!;
-    if (!node.up || node.epoch !== epoch || this.#scheduler.nowMs >= this.#governanceEndMs + 15_000) return;
+    if (!node.up || node.epoch !== epoch || this.scheduler.nowMs >= this.#governanceEndMs + 15_000) return;
     const peer = this.#random.int(0, this.#nodes.length - 1);
     if (peer !== index) this.#sendHeads(node, peer);
-    this.#scheduler.after(antiEntropyMs * (0.5 + this.#random.float()), this.#kind.sync, index, epoch);
+    this.scheduler.after(antiEntropyMs * (0.5 + this.#random.float()), this.#kind.sync, index, epoch);
   }
 
   #sendHeads(node: EconNode, to: number): void {
     const heads = this.#nodes.map((other) => node.state.lastSeqOf(other.id));
-    this.#network.send(node.index, to, { t: 'heads', heads }, 16 + heads.length * 4);
+    this.network.send(node.index, to, { t: 'heads', heads }, 16 + heads.length * 4);
   }
 
   /** Sends what the asker lacks, oldest first per actor, bounded. */
@@ -357,15 +337,15 @@ class EconomicsWorld {
     if (events.length === 0) return;
     let size = 16;
     for (const bytes of events) size += bytes.length;
-    this.#network.send(node.index, to, { t: 'events', events }, size);
+    this.network.send(node.index, to, { t: 'events', events }, size);
   }
 
   // --- faults --------------------------------------------------------------------------------
 
   #fault(): void {
-    if (this.#scheduler.nowMs >= this.#options.activeMs) {
-      this.#network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
-      this.#network.heal();
+    if (this.scheduler.nowMs >= this.#options.activeMs) {
+      this.network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
+      this.network.heal();
       return;
     }
     const random = this.#faultRandom;
@@ -376,15 +356,15 @@ class EconomicsWorld {
         this.#faults.crashes!++;
         node.up = false;
         node.epoch++;
-        this.#network.setUp(node.index, false);
-        this.#scheduler.after(200 + random.exponential(2_000), this.#kind.restart, node.index);
+        this.network.setUp(node.index, false);
+        this.scheduler.after(200 + random.exponential(2_000), this.#kind.restart, node.index);
       }
     } else if (roll < 0.35) {
       this.#faults.partitions!++;
-      this.#network.partition(this.#nodes.map(() => random.int(0, 1)));
-      this.#scheduler.after(500 + random.exponential(2_000), this.#kind.heal, 0);
+      this.network.partition(this.#nodes.map(() => random.int(0, 1)));
+      this.scheduler.after(500 + random.exponential(2_000), this.#kind.heal, 0);
     }
-    this.#scheduler.after(faultIntervalMs, this.#kind.fault, 0);
+    this.scheduler.after(faultIntervalMs, this.#kind.fault, 0);
   }
 
   /** A restart rebuilds the state by replaying the node's persisted events; nothing else survives. */
@@ -394,7 +374,7 @@ class EconomicsWorld {
       { config: this.#config, ed25519: this.#ed25519 },
       node.persisted,
     );
-    this.#checks.check(
+    this.checks.check(
       'replay-clean',
       skipped.length === 0,
       () => `node ${index}: ${skipped.length} persisted events skipped at replay`,
@@ -402,15 +382,15 @@ class EconomicsWorld {
     state.advanceTo(this.#nowMs());
     node.state = state;
     node.up = true;
-    this.#network.setUp(index, true);
-    this.#scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, node.epoch);
-    this.#scheduler.after(this.#random.float() * antiEntropyMs, this.#kind.sync, index, node.epoch);
+    this.network.setUp(index, true);
+    this.scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, node.epoch);
+    this.scheduler.after(this.#random.float() * antiEntropyMs, this.#kind.sync, index, node.epoch);
   }
 
   // --- checkers ------------------------------------------------------------------------------
 
   #checkEnd(): void {
-    const checks = this.#checks;
+    const checks = this.checks;
     const reference = this.#nodes[0]!.state;
     const hash = reference.stateHash();
     const genesisSupply = rewardPool + BigInt(this.#nodes.length) * (genesisBalance + genesisStake);
@@ -445,7 +425,7 @@ class EconomicsWorld {
       // A slash refused by the rules (too many open escrows of the accused) made none.
       if (escrow === undefined) continue;
       const accused = this.#nodes[this.#indexOf.get(escrow.accused)!]!;
-      this.#checks.check(
+      this.checks.check(
         'escrow-resolved',
         escrow.status === 'executed' || escrow.status === 'returned',
         () => `${escrow.id} still ${escrow.status}`,
@@ -453,14 +433,14 @@ class EconomicsWorld {
       const overturned =
         escrow.votes >= escrow.quorum && escrow.overturnVotes * 10_000 >= escrow.votes * 6_670;
       if (escrow.status === 'returned')
-        this.#checks.check(
+        this.checks.check(
           'escrow-returned-by-rule',
           escrow.disputeEvidence !== undefined && overturned,
           () =>
             `${escrow.id} returned with ${escrow.overturnVotes}/${escrow.votes} overturn votes, quorum ${escrow.quorum}`,
         );
       if (escrow.status === 'executed')
-        this.#checks.check(
+        this.checks.check(
           'escrow-executed-by-rule',
           escrow.disputeEvidence === undefined || !overturned,
           () =>
@@ -468,7 +448,7 @@ class EconomicsWorld {
         );
       // Cheaters never dispute: their escrows execute.
       if (accused.cheater)
-        this.#checks.check(
+        this.checks.check(
           'cheater-slashed',
           escrow.status === 'executed',
           () => `${escrow.id} of a cheater ended ${escrow.status}`,
@@ -492,7 +472,7 @@ class EconomicsWorld {
       }
     }
     if (cheaters === 0 || honest === 0) return;
-    this.#checks.check(
+    this.checks.check(
       'cheaters-less-reputable',
       cheaterSum / cheaters < honestSum / honest,
       () =>

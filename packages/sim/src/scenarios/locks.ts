@@ -1,11 +1,9 @@
 import { isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { builtinTopology } from '@trinity/topology';
 import { ShardLockManager } from '@trinity/vsa';
-import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
+import { messageFaults, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 export interface LocksOptions extends ScenarioOptions {
   /**
@@ -73,13 +71,10 @@ interface GrantRecord {
  * tokens strictly increase per shard, and storage never accepts a write with a token older than one
  * it accepted.
  */
-class LocksWorld {
+class LocksWorld extends ScenarioWorld<Message> {
   readonly #options: Required<LocksOptions>;
-  readonly #scheduler = new Scheduler();
   readonly #random: SimRandom;
   readonly #faultRandom: SimRandom;
-  readonly #network: SimNetwork<Message>;
-  readonly #checks = new Checks();
   readonly #servers: Server[] = [];
   readonly #clients: Client[] = [];
   readonly #shards: string[];
@@ -103,23 +98,20 @@ class LocksWorld {
   #requestsLeft: number;
 
   constructor(options: LocksOptions) {
+    super(options.seed);
     const n = options.nodes;
-    this.#options = {
-      nodes: n,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       restartGraceMs: options.restartGraceMs ?? lockTimeoutMs,
       requests: options.requests ?? 20 * n,
-    };
+    });
     this.#requestsLeft = this.#options.requests;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    this.#random = this.root.fork('workload');
+    this.#faultRandom = this.root.fork('faults');
     const topology = builtinTopology();
-    const layout = root.fork('layout');
+    const layout = this.root.fork('layout');
     const serverCount = Math.max(1, Math.floor(n / 20));
     // Node 0..S-1: lock servers; node S: storage; the rest: clients.
-    const regionOf = Array.from({ length: n }, () => layout.int(0, topology.regions.length - 1));
+    const regionOf = randomRegions(n, topology, layout);
     for (let i = 0; i < serverCount; i++) this.#servers.push(this.#newServer(0, 0));
     const shardCount = Math.max(4, Math.floor(n / 2));
     this.#shards = Array.from({ length: shardCount }, (_, i) =>
@@ -140,14 +132,8 @@ class LocksWorld {
         leaseUntilLocalMs: 0,
       });
     }
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology,
-      regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
-    const s = this.#scheduler;
+    this.connect(topology, regionOf, (to, from, message) => this.#deliver(to, from, message));
+    const s = this.scheduler;
     this.#kind = {
       next: s.register('client-next', (client, epoch) => this.#clientNext(client, epoch)),
       timeout: s.register('request-timeout', (client, req) => this.#requestTimeout(client, req)),
@@ -163,25 +149,18 @@ class LocksWorld {
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     if (this.#options.faults) {
-      this.#network.setRates({ dropRate: 0.01, duplicateRate: 0.02, reorderRate: 0.02 });
+      this.network.setRates({ dropRate: 0.01, duplicateRate: 0.02, reorderRate: 0.02 });
       s.at(faultIntervalMs, this.#kind.fault, 0);
     }
     for (let c = 0; c < this.#clients.length; c++) s.at(this.#random.float() * 50, this.#kind.next, c, 0);
     const end = s.run(3_600_000);
-    this.#checks.check('settles', end === 'idle', () => 'events still pending after an hour of virtual time');
-    const net = this.#network.stats;
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: { ...this.#faults, dropped: net.dropped, duplicated: net.duplicated, reordered: net.reordered },
+    this.checks.check('settles', end === 'idle', () => 'events still pending after an hour of virtual time');
+    return this.outcome({
+      faults: { ...this.#faults, ...messageFaults(this.network.stats) },
       counts: { ...this.#counts, shards: this.#shards.length, servers: this.#servers.length },
-      checks: this.#checks,
-    };
+    });
   }
 
   #newServer(firstToken: number, refuseUntilMs: number): Server {
@@ -199,7 +178,7 @@ class LocksWorld {
   }
 
   #localMs(client: Client): number {
-    return this.#scheduler.nowMs * (1 + client.drift);
+    return this.scheduler.nowMs * (1 + client.drift);
   }
 
   // --- clients -------------------------------------------------------------------------------
@@ -212,26 +191,26 @@ class LocksWorld {
     client.shard = this.#random.int(0, this.#shards.length - 1);
     client.req = this.#nextReq++;
     client.leaseUntilLocalMs = this.#localMs(client) + lockTimeoutMs * leaseTrustShare;
-    this.#network.send(
+    this.network.send(
       client.node,
       this.#serverOf(client.shard),
       { t: 'acquire', req: client.req, shard: client.shard },
       100,
     );
-    this.#scheduler.after(requestTimeoutMs, this.#kind.timeout, index, client.req);
+    this.scheduler.after(requestTimeoutMs, this.#kind.timeout, index, client.req);
   }
 
   #requestTimeout(index: number, req: number): void {
     const client = this.#clients[index]!;
     if (client.req !== req || !client.up) return;
     client.req = 0;
-    this.#scheduler.after(this.#random.exponential(50), this.#kind.next, index, client.epoch);
+    this.scheduler.after(this.#random.exponential(50), this.#kind.next, index, client.epoch);
   }
 
   #onGranted(client: Client, index: number, message: Extract<Message, { t: 'granted' }>): void {
     if (client.req !== message.req) {
       // A grant the client no longer waits for (timed out, duplicated): give it back.
-      this.#network.send(
+      this.network.send(
         client.node,
         this.#serverOf(message.shard),
         { t: 'release', shard: message.shard, token: message.token },
@@ -244,7 +223,7 @@ class LocksWorld {
     const stall = this.#random.chance(stallRate);
     if (stall) this.#faults.stalls!++;
     const workMs = stall ? lockTimeoutMs + this.#random.exponential(2_000) : this.#random.exponential(150);
-    this.#scheduler.after(workMs, this.#kind.workDone, index, client.epoch);
+    this.scheduler.after(workMs, this.#kind.workDone, index, client.epoch);
   }
 
   #workDone(index: number, epoch: number): void {
@@ -253,21 +232,21 @@ class LocksWorld {
     // The client writes only while it believes its lease valid, on its own clock: a fast-running
     // server clock or a slow client clock makes that belief wrong, and the fencing token must save it.
     if (this.#localMs(client) < client.leaseUntilLocalMs) {
-      this.#network.send(
+      this.network.send(
         client.node,
         this.#storageNode,
         { t: 'write', shard: client.shard, token: client.token },
         4_096,
       );
     } else this.#counts.leasesLapsed!++;
-    this.#network.send(
+    this.network.send(
       client.node,
       this.#serverOf(client.shard),
       { t: 'release', shard: client.shard, token: client.token },
       100,
     );
     client.token = 0;
-    this.#scheduler.after(this.#random.exponential(30), this.#kind.next, index, client.epoch);
+    this.scheduler.after(this.#random.exponential(30), this.#kind.next, index, client.epoch);
   }
 
   // --- servers and storage -------------------------------------------------------------------
@@ -283,7 +262,7 @@ class LocksWorld {
       else if (message.t === 'refused' && client.req === message.req) {
         client.req = 0;
         this.#counts.refusals!++;
-        this.#scheduler.after(this.#random.exponential(80), this.#kind.next, index, client.epoch);
+        this.scheduler.after(this.#random.exponential(80), this.#kind.next, index, client.epoch);
       }
     }
   }
@@ -291,12 +270,12 @@ class LocksWorld {
   #serverHandle(index: number, from: number, message: Message): void {
     const server = this.#servers[index]!;
     if (!server.up) return;
-    const now = Math.floor(this.#scheduler.nowMs);
+    const now = Math.floor(this.scheduler.nowMs);
     const client = this.#clients[from - this.#servers.length - 1];
     if (client === undefined) return;
     if (message.t === 'acquire') {
       if (now < server.refuseUntilMs) {
-        this.#network.send(index, from, { t: 'refused', req: message.req }, 60);
+        this.network.send(index, from, { t: 'refused', req: message.req }, 60);
         return;
       }
       try {
@@ -308,7 +287,7 @@ class LocksWorld {
         );
         server.durableTokenMax = Math.max(server.durableTokenMax, grant.fencingToken);
         this.#recordGrant(message.shard, from, grant.fencingToken, now, grant.expiresAtMs);
-        this.#network.send(
+        this.network.send(
           index,
           from,
           { t: 'granted', req: message.req, shard: message.shard, token: grant.fencingToken },
@@ -316,7 +295,7 @@ class LocksWorld {
         );
       } catch (error) {
         if (!isTrinityError(error) || error.code === 'ASSERTION_FAILED') throw error;
-        this.#network.send(index, from, { t: 'refused', req: message.req }, 60);
+        this.network.send(index, from, { t: 'refused', req: message.req }, 60);
       }
     } else if (message.t === 'release') {
       const info = server.locks.get(this.#shards[message.shard]!, now);
@@ -338,7 +317,7 @@ class LocksWorld {
       this.#counts.staleWritesRefused!++;
       return;
     }
-    this.#checks.check(
+    this.checks.check(
       'storage-tokens-monotonic',
       message.token >= current,
       () => `shard ${message.shard}: token ${message.token} after ${current}`,
@@ -358,13 +337,13 @@ class LocksWorld {
     this.#counts.grants!++;
     if (last !== undefined) {
       const validUntil = Math.min(last.expiresMs, last.releasedMs);
-      this.#checks.check(
+      this.checks.check(
         'one-valid-holder',
         last.client === client || validUntil <= nowMs,
         () =>
           `shard ${shard}: granted to node ${client} (token ${token}) at ${nowMs} ms while node ${last.client}'s token ${last.token} is valid until ${validUntil} ms`,
       );
-      this.#checks.check(
+      this.checks.check(
         'tokens-increase',
         token > last.token,
         () => `shard ${shard}: token ${token} after ${last.token}`,
@@ -383,7 +362,7 @@ class LocksWorld {
 
   #fault(): void {
     if (this.#requestsLeft <= 0) {
-      this.#network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
+      this.network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
       return;
     }
     const random = this.#faultRandom;
@@ -394,8 +373,8 @@ class LocksWorld {
       if (server.up) {
         this.#faults.serverCrashes!++;
         server.up = false;
-        this.#network.setUp(index, false);
-        this.#scheduler.after(100 + random.exponential(1_000), this.#kind.restartServer, index);
+        this.network.setUp(index, false);
+        this.scheduler.after(100 + random.exponential(1_000), this.#kind.restartServer, index);
       }
     } else if (roll < 0.4) {
       const index = random.int(0, this.#clients.length - 1);
@@ -404,21 +383,21 @@ class LocksWorld {
         this.#faults.clientCrashes!++;
         client.up = false;
         client.epoch++;
-        this.#network.setUp(client.node, false);
-        this.#scheduler.after(100 + random.exponential(1_000), this.#kind.restartClient, index);
+        this.network.setUp(client.node, false);
+        this.scheduler.after(100 + random.exponential(1_000), this.#kind.restartClient, index);
       }
     }
-    this.#scheduler.after(faultIntervalMs, this.#kind.fault, 0);
+    this.scheduler.after(faultIntervalMs, this.#kind.fault, 0);
   }
 
   /** The lock table was in memory: a new one above the durable token mark, refusing during the grace. */
   #restartServer(index: number): void {
     const old = this.#servers[index]!;
-    const now = Math.floor(this.#scheduler.nowMs);
+    const now = Math.floor(this.scheduler.nowMs);
     const server = this.#newServer(old.durableTokenMax, now + this.#options.restartGraceMs);
     server.epoch = old.epoch + 1;
     this.#servers[index] = server;
-    this.#network.setUp(index, true);
+    this.network.setUp(index, true);
   }
 
   #restartClient(index: number): void {
@@ -426,8 +405,8 @@ class LocksWorld {
     client.up = true;
     client.req = 0;
     client.token = 0;
-    this.#network.setUp(client.node, true);
-    this.#scheduler.after(this.#random.exponential(30), this.#kind.next, index, client.epoch);
+    this.network.setUp(client.node, true);
+    this.scheduler.after(this.#random.exponential(30), this.#kind.next, index, client.epoch);
   }
 }
 

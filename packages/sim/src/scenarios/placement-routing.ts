@@ -1,18 +1,18 @@
 import { isTrinityError } from '@trinity/core';
 import { builtinTopology, type PlacementNode, RegionRouter, StripePlacer } from '@trinity/topology';
-import { Checks } from '../checks.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
-import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
+import type { SimRandom } from '../random.js';
+import type { Scenario, ScenarioOutcome } from '../scenario.js';
+import {
+  dataShards,
+  parityShards,
+  ScenarioWorld,
+  type StripeScenarioOptions,
+  shardsPer,
+  withDefaults,
+} from './world.js';
 
-export interface PlacementRoutingOptions extends ScenarioOptions {
-  /** Objects written (default: the node count). */
-  readonly objects?: number;
-}
+export type PlacementRoutingOptions = StripeScenarioOptions;
 
-const dataShards = 4;
-const parityShards = 2;
 const shardBytes = 64 * 1024;
 const readsPerObject = 3;
 /** Each gateway pings this many random nodes per round. */
@@ -60,15 +60,12 @@ interface Read {
  * m shards), the router's answer is the exact best of a brute-force scoring, no acknowledged shard
  * is lost, and a read fails only when fewer than k holders were reachable.
  */
-class PlacementRoutingWorld {
+class PlacementRoutingWorld extends ScenarioWorld<Message> {
   readonly #options: Required<PlacementRoutingOptions>;
-  readonly #scheduler = new Scheduler();
   readonly #random: SimRandom;
   readonly #faultRandom: SimRandom;
   readonly #topology = builtinTopology();
   readonly #placer: StripePlacer;
-  readonly #network: SimNetwork<Message>;
-  readonly #checks = new Checks();
   readonly #nodes: number;
   readonly #regionOf: number[];
   readonly #reputation: number[];
@@ -101,19 +98,14 @@ class PlacementRoutingWorld {
   #writesDone = false;
 
   constructor(options: PlacementRoutingOptions) {
-    this.#options = {
-      nodes: options.nodes,
-      seed: options.seed,
-      faults: options.faults ?? true,
-      objects: options.objects ?? options.nodes,
-    };
+    super(options.seed);
+    this.#options = withDefaults(options, { objects: options.objects ?? options.nodes });
     const n = options.nodes;
     const regions = this.#topology.regions.length;
     this.#nodes = n;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
-    const layout = root.fork('layout');
+    this.#random = this.root.fork('workload');
+    this.#faultRandom = this.root.fork('faults');
+    const layout = this.root.fork('layout');
     // Nodes spread unevenly over the regions (some regions crowded, some thin); gateways n..n+8.
     const weights = Array.from({ length: regions }, () => 0.3 + layout.float());
     const total = weights.reduce((a, b) => a + b, 0);
@@ -145,14 +137,8 @@ class PlacementRoutingWorld {
       return router;
     });
     this.#suspected = this.#topology.regions.map(() => new Set<string>());
-    this.#network = new SimNetwork<Message>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology: this.#topology,
-      regionOf: this.#regionOf,
-      deliver: (to, from, message) => this.#deliver(to, from, message),
-    });
-    const s = this.#scheduler;
+    this.connect(this.#topology, this.#regionOf, (to, from, message) => this.#deliver(to, from, message));
+    const s = this.scheduler;
     this.#kind = {
       write: s.register('write', (object) => this.#write(object)),
       read: s.register('read', (object, gateway) => this.#startRead(object, gateway)),
@@ -166,7 +152,7 @@ class PlacementRoutingWorld {
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     const { objects } = this.#options;
     const writeSpanMs = Math.max(10_000, objects * 20);
     for (let g = 0; g < this.#topology.regions.length; g++)
@@ -186,21 +172,15 @@ class PlacementRoutingWorld {
     s.run(this.#faultsUntilMs + 30_000);
     this.#writesDone = true;
     this.#checkEnd();
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: this.#network.stats.sent,
-      bytes: this.#network.stats.bytes,
+    return this.outcome({
       faults: { ...this.#faults },
       counts: {
         objects,
         acknowledged: this.#objects.filter((o) => o?.acknowledged).length,
         ...this.#counts,
-        messagesCut: this.#network.stats.cut,
+        messagesCut: this.network.stats.cut,
       },
-      checks: this.#checks,
-    };
+    });
   }
 
   // --- gateways: pings, writes, reads ----------------------------------------------------------
@@ -213,11 +193,11 @@ class PlacementRoutingWorld {
       const node = this.#random.int(0, this.#nodes - 1);
       // Suspected until it answers: a ping lost to a crash or an outage marks it.
       suspected.add(`n${node}`);
-      this.#network.send(g, node, { t: 'ping', sentMs: this.#scheduler.nowMs }, 64);
+      this.network.send(g, node, { t: 'ping', sentMs: this.scheduler.nowMs }, 64);
     }
     this.#checkRouter(gateway);
-    if (this.#scheduler.nowMs < this.#faultsUntilMs || this.#scheduler.nowMs < 2_000)
-      this.#scheduler.after(pingRoundMs, this.#kind.ping, gateway);
+    if (this.scheduler.nowMs < this.#faultsUntilMs || this.scheduler.nowMs < 2_000)
+      this.scheduler.after(pingRoundMs, this.#kind.ping, gateway);
   }
 
   #write(object: number): void {
@@ -249,7 +229,7 @@ class PlacementRoutingWorld {
       acknowledged: false,
     };
     for (let shard = 0; shard < holders.length; shard++)
-      this.#network.send(
+      this.network.send(
         this.#nodes + gateway,
         holders[shard]!,
         { t: 'store', object, shard },
@@ -272,7 +252,7 @@ class PlacementRoutingWorld {
     const read: Read = {
       object,
       gateway,
-      startMs: this.#scheduler.nowMs,
+      startMs: this.scheduler.nowMs,
       ranked,
       next: 0,
       outstanding: 0,
@@ -289,8 +269,8 @@ class PlacementRoutingWorld {
     if (read.next >= read.ranked.length) return;
     const holder = read.ranked[read.next++]!;
     read.outstanding++;
-    this.#network.send(read.gateway, holder, { t: 'fetch', read: index, object: read.object }, 80);
-    this.#scheduler.after(fetchTimeoutMs, this.#kind.fetchTimeout, index);
+    this.network.send(read.gateway, holder, { t: 'fetch', read: index, object: read.object }, 80);
+    this.scheduler.after(fetchTimeoutMs, this.#kind.fetchTimeout, index);
   }
 
   /** A fetch went unanswered long enough: ask the next holder; with none left and none pending, the read failed. */
@@ -319,8 +299,8 @@ class PlacementRoutingWorld {
       return;
     }
     this.#counts.readsFailed!++;
-    const reachable = holders.filter((h) => this.#up[h] && !this.#network.isCut(read.gateway, h)).length;
-    this.#checks.check(
+    const reachable = holders.filter((h) => this.#up[h] && !this.network.isCut(read.gateway, h)).length;
+    this.checks.check(
       'read-fails-only-when-unreachable',
       reachable < dataShards,
       () => `read of object ${read.object} failed with ${reachable} of ${holders.length} holders reachable`,
@@ -332,18 +312,18 @@ class PlacementRoutingWorld {
   #deliver(to: number, from: number, message: Message): void {
     switch (message.t) {
       case 'ping':
-        this.#network.send(to, from, { t: 'pong', sentMs: message.sentMs }, 64);
+        this.network.send(to, from, { t: 'pong', sentMs: message.sentMs }, 64);
         break;
       case 'pong': {
         const gateway = to - this.#nodes;
         this.#suspected[gateway]!.delete(`n${from}`);
-        const rttMs = this.#scheduler.nowMs - message.sentMs;
-        this.#routers[gateway]!.observeLatency(`n${from}`, rttMs, Math.floor(this.#scheduler.nowMs));
+        const rttMs = this.scheduler.nowMs - message.sentMs;
+        this.#routers[gateway]!.observeLatency(`n${from}`, rttMs, Math.floor(this.scheduler.nowMs));
         break;
       }
       case 'store':
         // Durable after a disk write; acknowledged only then.
-        this.#scheduler.after(
+        this.scheduler.after(
           1 + this.#random.float() * 4,
           this.#kind.diskDone,
           to,
@@ -360,7 +340,7 @@ class PlacementRoutingWorld {
       }
       case 'fetch':
         if (this.#held[to]!.has(message.object * 256 + this.#objects[message.object]!.holders.indexOf(to))) {
-          this.#network.send(
+          this.network.send(
             to,
             from,
             { t: 'shard', read: message.read, object: message.object, shard: to },
@@ -381,13 +361,13 @@ class PlacementRoutingWorld {
   #diskDone(node: number, key: number, gateway: number): void {
     if (!this.#up[node]) return; // the write was lost with the crash: never acknowledged
     this.#held[node]!.add(key);
-    this.#network.send(node, gateway, { t: 'stored', object: Math.floor(key / 256), shard: key % 256 }, 64);
+    this.network.send(node, gateway, { t: 'stored', object: Math.floor(key / 256), shard: key % 256 }, 64);
   }
 
   // --- faults --------------------------------------------------------------------------------
 
   #fault(): void {
-    const now = this.#scheduler.nowMs;
+    const now = this.scheduler.nowMs;
     if (now >= this.#faultsUntilMs) return;
     const random = this.#faultRandom;
     const roll = random.float();
@@ -396,29 +376,29 @@ class PlacementRoutingWorld {
       if (this.#up[node]) {
         this.#faults.crashes!++;
         this.#setUp(node, false);
-        this.#scheduler.after(300 + random.exponential(2_000), this.#kind.restart, node);
+        this.scheduler.after(300 + random.exponential(2_000), this.#kind.restart, node);
       }
     } else if (roll < 0.58 && this.#darkRegion < 0) {
       const region = random.int(0, this.#topology.regions.length - 1);
       this.#faults.regionOutages!++;
       this.#setDark(region, true);
-      this.#scheduler.after(1_000 + random.exponential(3_000), this.#kind.regionBack, region);
+      this.scheduler.after(1_000 + random.exponential(3_000), this.#kind.regionBack, region);
     }
-    this.#scheduler.after(faultIntervalMs, this.#kind.fault, 0);
+    this.scheduler.after(faultIntervalMs, this.#kind.fault, 0);
   }
 
   #setUp(node: number, up: boolean): void {
     this.#up[node] = up;
-    this.#network.setUp(node, up);
-    this.#changedMs[node] = this.#scheduler.nowMs;
+    this.network.setUp(node, up);
+    this.#changedMs[node] = this.scheduler.nowMs;
   }
 
   #setDark(region: number, dark: boolean): void {
-    this.#network.setRegionDark(region, dark);
+    this.network.setRegionDark(region, dark);
     this.#darkRegion = dark ? region : -1;
-    this.#regionChangedMs[region] = this.#scheduler.nowMs;
+    this.#regionChangedMs[region] = this.scheduler.nowMs;
     for (let i = 0; i < this.#nodes; i++)
-      if (this.#regionOf[i] === region) this.#changedMs[i] = this.#scheduler.nowMs;
+      if (this.#regionOf[i] === region) this.#changedMs[i] = this.scheduler.nowMs;
   }
 
   // --- checkers ------------------------------------------------------------------------------
@@ -428,12 +408,8 @@ class PlacementRoutingWorld {
     plan: ReturnType<StripePlacer['plan']>,
     exclude: ReadonlySet<string>,
   ): void {
-    const checks = this.#checks;
-    const regions = new Map<string, number>();
-    for (const id of plan.nodeIds) {
-      const region = this.#placementNodes[Number(id.slice(1))]!.region;
-      regions.set(region, (regions.get(region) ?? 0) + 1);
-    }
+    const checks = this.checks;
+    const regions = shardsPer(plan.nodeIds.map((id) => this.#placementNodes[Number(id.slice(1))]!.region));
     checks.check(
       'placement-distinct-nodes',
       new Set(plan.nodeIds).size === plan.nodeIds.length,
@@ -474,14 +450,14 @@ class PlacementRoutingWorld {
       }
     }
     this.#counts.routerQueries!++;
-    this.#checks.check(
+    this.checks.check(
       'router-exact-best',
       best !== undefined && Math.abs(best.score - bruteScore) < 1e-12,
       () => `${region}: router chose ${best?.id} (${best?.score}), best is ${bruteId} (${bruteScore})`,
     );
     if (best !== undefined) {
       const reputation = this.#reputation[Number(best.id.slice(1))]!;
-      this.#checks.check(
+      this.checks.check(
         'router-min-reputation',
         reputation >= router.config.minReputation,
         () => `${region}: routed to ${best.id} of reputation ${reputation}`,
@@ -494,7 +470,7 @@ class PlacementRoutingWorld {
       if (stored === undefined || !stored.acknowledged) continue;
       // Nothing acknowledged is lost: every shard is on its holder, crashes notwithstanding.
       for (const [shard, holder] of stored.holders.entries()) {
-        this.#checks.check(
+        this.checks.check(
           'acknowledged-shard-kept',
           this.#held[holder]!.has(object * 256 + shard),
           () => `object ${object} shard ${shard} missing on n${holder}`,
@@ -503,14 +479,14 @@ class PlacementRoutingWorld {
       // Readable with any one region lost.
       for (let r = 0; r < this.#topology.regions.length; r++) {
         const outside = stored.holders.filter((h) => this.#regionOf[h] !== r).length;
-        this.#checks.check(
+        this.checks.check(
           'readable-without-any-one-region',
           outside >= dataShards,
           () => `object ${object} keeps ${outside} shards without region ${this.#topology.regions[r]}`,
         );
       }
     }
-    this.#checks.check(
+    this.checks.check(
       'reads-mostly-succeed',
       this.#counts.readsOk! >= this.#counts.readsFailed! * 4,
       () => `${this.#counts.readsOk} reads ok, ${this.#counts.readsFailed} failed`,

@@ -18,13 +18,19 @@ import {
   type TxMessage,
 } from '@trinity/tx';
 import { ShardLockManager } from '@trinity/vsa';
-import { Checks } from '../checks.js';
 import { SimDisk } from '../disk.js';
-import { SimNetwork } from '../network.js';
-import { SimRandom } from '../random.js';
+import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { Scheduler } from '../scheduler.js';
 import { type CoordinatorLike, type ParticipantLike, SimShardStore, SimTxLog } from './tx-host.js';
+import {
+  dataShards,
+  messageFaults,
+  parityShards,
+  randomRegions,
+  ScenarioWorld,
+  shardsPer,
+  withDefaults,
+} from './world.js';
 
 export interface TwoPhaseCommitOptions extends ScenarioOptions {
   /** Transactions in all (default: the larger of 250 and the node count). */
@@ -125,18 +131,15 @@ interface ClientTx {
  * drop, duplicate and reorder, the network partitions and whole regions go dark. Then the faults
  * stop, everything settles, every node is crashed and restarted once more, and the checkers run.
  */
-class TwoPhaseCommitWorld {
+class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   readonly #options: Required<Omit<TwoPhaseCommitOptions, 'makeCoordinator' | 'makeParticipant'>>;
   readonly #makeCoordinator: (init: CoordinatorInit) => CoordinatorLike;
   readonly #makeParticipant: (init: ParticipantInit) => ParticipantLike;
-  readonly #scheduler = new Scheduler();
   readonly #random: SimRandom;
   readonly #faultRandom: SimRandom;
-  readonly #network: SimNetwork<TxMessage>;
   readonly #nodes: TxNode[] = [];
   readonly #txs: ClientTx[] = [];
   readonly #txIndex = new Map<string, number>();
-  readonly #checks = new Checks();
   /** One metric registry for the whole network: every coordinator counts into the same `trinity_tx_*`. */
   readonly #metrics = new MemoryMetrics();
   readonly #stats = registerTxMetrics(this.#metrics);
@@ -174,36 +177,29 @@ class TwoPhaseCommitWorld {
   #placementsRefused = 0;
 
   constructor(options: TwoPhaseCommitOptions) {
+    super(options.seed);
     const nodes = options.nodes;
-    this.#options = {
-      nodes,
-      seed: options.seed,
-      faults: options.faults ?? true,
+    this.#options = withDefaults(options, {
       transactions: options.transactions ?? Math.max(250, nodes),
       concurrency: options.concurrency ?? 50,
       shardsPerTransaction: options.routing ? 6 : (options.shardsPerTransaction ?? 6),
       routing: options.routing ?? false,
-    };
+    });
     this.#makeCoordinator = options.makeCoordinator ?? ((init) => new Coordinator(init));
     this.#makeParticipant = options.makeParticipant ?? ((init) => new Participant(init));
     this.#faultsOn = this.#options.faults;
-    const root = new SimRandom(options.seed);
-    this.#random = root.fork('workload');
-    this.#faultRandom = root.fork('faults');
+    this.#random = this.root.fork('workload');
+    this.#faultRandom = this.root.fork('faults');
     const topology = this.#topology;
-    const placement = root.fork('placement');
-    const regionOf = Array.from({ length: nodes }, () => placement.int(0, topology.regions.length - 1));
+    const placement = this.root.fork('placement');
+    const regionOf = randomRegions(nodes, topology, placement);
     this.#regionOf = regionOf;
     this.#placer = this.#options.routing ? new StripePlacer({}, topology) : undefined;
     if (this.#options.routing) this.#buildRouting(placement);
-    this.#network = new SimNetwork<TxMessage>({
-      scheduler: this.#scheduler,
-      random: root.fork('network'),
-      topology,
-      regionOf,
-      deliver: (to, _from, message) => this.#step(to, (node) => this.#deliver(node, message)),
-    });
-    const s = this.#scheduler;
+    this.connect(topology, regionOf, (to, _from, message) =>
+      this.#step(to, (node) => this.#deliver(node, message)),
+    );
+    const s = this.scheduler;
     this.#kind = {
       client: s.register('client', (slot) => this.#startNext(slot)),
       clientTimeout: s.register('client-timeout', (slot, txIndex) => this.#clientTimeout(slot, txIndex)),
@@ -211,22 +207,22 @@ class TwoPhaseCommitWorld {
       host: s.register('host', (node, epoch) => this.#stepIf(node, epoch, (n) => this.#hostDone(n))),
       tick: s.register('tick', (node, epoch) => this.#stepIf(node, epoch, (n) => this.#tick(n))),
       fault: s.register('fault', () => this.#injectFault()),
-      heal: s.register('heal', () => this.#network.heal()),
-      regionBack: s.register('region-back', (region) => this.#network.setRegionDark(region, false)),
+      heal: s.register('heal', () => this.network.heal()),
+      regionBack: s.register('region-back', (region) => this.network.setRegionDark(region, false)),
       restart: s.register('restart', (node) => this.#restart(this.#nodes[node]!)),
       checkpoint: s.register('checkpoint', (node, epoch) =>
         this.#stepIf(node, epoch, (n) => this.#checkpoint(n)),
       ),
     };
-    const diskRandom = root.fork('disks');
+    const diskRandom = this.root.fork('disks');
     for (let i = 0; i < nodes; i++) this.#nodes.push(this.#newNode(i, diskRandom));
     this.#planTransactions();
   }
 
   run(): ScenarioOutcome {
-    const s = this.#scheduler;
+    const s = this.scheduler;
     if (this.#faultsOn) {
-      this.#network.setRates({ dropRate: 0.01, duplicateRate: 0.01, reorderRate: 0.02 });
+      this.network.setRates({ dropRate: 0.01, duplicateRate: 0.01, reorderRate: 0.02 });
       s.at(faultIntervalMs, this.#kind.fault, 0);
     }
     const slots = Math.min(this.#options.concurrency, this.#txs.length);
@@ -239,13 +235,13 @@ class TwoPhaseCommitWorld {
     const before = this.#nodes.map((node) => new Map(node.store.committed));
     for (const node of this.#nodes) if (node.up) this.#crash(node, 1);
     const end = s.run(s.nowMs + settleMsMax);
-    this.#checks.check(
+    this.checks.check(
       'settles',
       end === 'idle',
       () => `events still pending ${settleMsMax} ms after the final restart`,
     );
     this.#checkAll(before);
-    const net = this.#network.stats;
+    const net = this.network.stats;
     const disks = this.#nodes.reduce(
       (sum, node) => ({
         torn: sum.torn + node.disk.stats.tornWrites,
@@ -253,19 +249,8 @@ class TwoPhaseCommitWorld {
       }),
       { torn: 0, lost: 0 },
     );
-    return {
-      events: s.events,
-      virtualMs: s.nowMs,
-      traceHash: s.traceHash,
-      messages: net.sent,
-      bytes: net.bytes,
-      faults: {
-        ...this.#faults,
-        dropped: net.dropped,
-        duplicated: net.duplicated,
-        reordered: net.reordered,
-        tornWrites: disks.torn,
-      },
+    return this.outcome({
+      faults: { ...this.#faults, ...messageFaults(net), tornWrites: disks.torn },
       counts: {
         transactions: this.#txs.length,
         committed: this.#txs.filter((tx) => tx.decided === 'committed').length,
@@ -277,8 +262,7 @@ class TwoPhaseCommitWorld {
         ...(this.#options.routing ? { placementsRefused: this.#placementsRefused } : {}),
         unsyncedBytesLost: disks.lost,
       },
-      checks: this.#checks,
-    };
+    });
   }
 
   #newNode(index: number, diskRandom: SimRandom): TxNode {
@@ -362,7 +346,7 @@ class TwoPhaseCommitWorld {
     if (this.#options.routing) {
       if (!this.#route(tx)) {
         // No placement possible now: the client moves on to its next transaction.
-        this.#scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, slot);
+        this.scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, slot);
         return;
       }
     } else {
@@ -371,7 +355,7 @@ class TwoPhaseCommitWorld {
         coordinator = this.#random.int(0, this.#nodes.length - 1);
       tx.coordinator = coordinator;
     }
-    this.#scheduler.after(clientTimeoutMs, this.#kind.clientTimeout, slot, tx.index);
+    this.scheduler.after(clientTimeoutMs, this.#kind.clientTimeout, slot, tx.index);
     this.#step(tx.coordinator, (node) => this.#begin(node, tx));
   }
 
@@ -388,8 +372,8 @@ class TwoPhaseCommitWorld {
       ids = this.#placer!.place({
         clientRegion: region,
         nodes: this.#placementNodes,
-        dataShards: 4,
-        parityShards: 2,
+        dataShards,
+        parityShards,
         stripeKey: tx.txId,
         exclude: this.#down,
       });
@@ -412,7 +396,7 @@ class TwoPhaseCommitWorld {
       else list.push(shard);
     }
     const best = this.#routers[regionIndex]!.best(region, { exclude: this.#down });
-    const routed = this.#checks.check(
+    const routed = this.checks.check(
       'routed-to-live-reputable-node',
       best !== undefined && !this.#down.has(best.id) && this.#reputation[nodeIndex(best.id)]! >= 0.2,
       () => `${tx.txId}: routed to ${best?.id ?? 'nobody'}`,
@@ -424,15 +408,11 @@ class TwoPhaseCommitWorld {
 
   /** A region outage loses at most m = 2 of a transaction's six shards; no node holds two; no down node is used. */
   #checkPlacement(tx: ClientTx, ids: readonly string[]): void {
-    const perRegion = new Map<number, number>();
-    for (const id of ids) {
-      const region = this.#regionOf[nodeIndex(id)]!;
-      perRegion.set(region, (perRegion.get(region) ?? 0) + 1);
-    }
-    const checks = this.#checks;
+    const perRegion = shardsPer(ids.map((id) => this.#regionOf[nodeIndex(id)]!));
+    const checks = this.checks;
     checks.check(
       'placement-region-loss-safe',
-      Math.max(...perRegion.values()) <= 2,
+      Math.max(...perRegion.values()) <= parityShards,
       () => `${tx.txId}: ${[...perRegion.values()].join('/')} shards per region`,
     );
     checks.check(
@@ -467,26 +447,26 @@ class TwoPhaseCommitWorld {
     const tx = this.#txs[txIndex]!;
     if (tx.decided !== undefined || tx.timedOut) return;
     tx.timedOut = true;
-    this.#scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, slot);
+    this.scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, slot);
   }
 
   #clientOutcome(kind: 'decided' | 'finished', txId: string, outcome: 'committed' | 'aborted'): void {
     const index = this.#txIndex.get(txId);
-    if (!this.#checks.check('outcome-known-tx', index !== undefined, () => `${kind} for unknown ${txId}`))
+    if (!this.checks.check('outcome-known-tx', index !== undefined, () => `${kind} for unknown ${txId}`))
       return;
     const tx = this.#txs[index!]!;
     if (kind === 'finished') {
-      this.#checks.check(
+      this.checks.check(
         'finished-as-decided',
         tx.decided === undefined || tx.decided === outcome,
         () => `${txId} decided ${tx.decided}, finished ${outcome}`,
       );
       return;
     }
-    this.#checks.check('decided-once', tx.decided === undefined, () => `${txId} decided twice`);
+    this.checks.check('decided-once', tx.decided === undefined, () => `${txId} decided twice`);
     tx.decided = outcome;
     if (!tx.timedOut) {
-      this.#scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, tx.slot);
+      this.scheduler.after(this.#random.exponential(clientThinkMs), this.#kind.client, tx.slot);
     }
   }
 
@@ -506,7 +486,7 @@ class TwoPhaseCommitWorld {
   }
 
   #nowMs(): number {
-    return Math.floor(this.#scheduler.nowMs);
+    return Math.floor(this.scheduler.nowMs);
   }
 
   #deliver(node: TxNode, message: TxMessage): TxEffect[] {
@@ -518,7 +498,7 @@ class TwoPhaseCommitWorld {
     node.syncScheduled = false;
     const effects: TxEffect[] = [];
     if (node.log.appendedSinceCheckpoint >= checkpointEveryRecords)
-      this.#scheduler.after(1, this.#kind.checkpoint, node.index, node.epoch);
+      this.scheduler.after(1, this.#kind.checkpoint, node.index, node.epoch);
     for (const record of node.log.sync()) {
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
       const now = this.#nowMs();
@@ -558,10 +538,10 @@ class TwoPhaseCommitWorld {
     const b = node.machines.participant.nextWakeMs();
     const wake = a === undefined ? b : b === undefined ? a : Math.min(a, b);
     if (wake === undefined) return;
-    const atMs = Math.max(this.#scheduler.nowMs, wake);
+    const atMs = Math.max(this.scheduler.nowMs, wake);
     if (atMs >= node.tickAtMs) return;
     node.tickAtMs = atMs;
-    this.#scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
+    this.scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
   }
 
   #runEffects(node: TxNode, effects: readonly TxEffect[]): void {
@@ -570,13 +550,13 @@ class TwoPhaseCommitWorld {
       if (!node.up) return;
       switch (effect.kind) {
         case 'send':
-          this.#network.send(node.index, nodeIndex(effect.to), effect.message, messageBytes(effect.message));
+          this.network.send(node.index, nodeIndex(effect.to), effect.message, messageBytes(effect.message));
           break;
         case 'append':
           node.log.append(effect.record);
           if (!node.syncScheduled) {
             node.syncScheduled = true;
-            this.#scheduler.after(node.disk.syncLatencyMs(), this.#kind.sync, node.index, node.epoch);
+            this.scheduler.after(node.disk.syncLatencyMs(), this.#kind.sync, node.index, node.epoch);
           }
           if (node.crashAtAppend) {
             node.crashAtAppend = false;
@@ -609,9 +589,9 @@ class TwoPhaseCommitWorld {
   #enqueueHost(node: TxNode, op: HostOp): void {
     node.hostQueue.push(op);
     const delayMs = node.disk.syncLatencyMs() + 0.2;
-    node.hostBusyUntilMs = Math.max(node.hostBusyUntilMs, this.#scheduler.nowMs) + delayMs;
+    node.hostBusyUntilMs = Math.max(node.hostBusyUntilMs, this.scheduler.nowMs) + delayMs;
     if (node.hostQueue.length === 1)
-      this.#scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
+      this.scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
   }
 
   #hostDone(node: TxNode): TxEffect[] {
@@ -619,7 +599,7 @@ class TwoPhaseCommitWorld {
     if (op === undefined) return [];
     const ok = applyHostOp(node.store, op);
     if (node.hostQueue.length > 0)
-      this.#scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
+      this.scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
     const now = this.#nowMs();
     if (op.kind === 'stage')
       return this.#machines(node).participant.staged(op.txId, !op.fail, now, 'disk full');
@@ -640,7 +620,7 @@ class TwoPhaseCommitWorld {
     if (roll < 0.3) this.#crashSomeNode();
     else if (roll < 0.36) this.#partition();
     else if (roll < 0.4) this.#regionOutage();
-    this.#scheduler.after(faultIntervalMs, this.#kind.fault, 0);
+    this.scheduler.after(faultIntervalMs, this.#kind.fault, 0);
   }
 
   /** Crashes a node taking part in a transaction in flight (a coordinator or a participant), or any node. */
@@ -667,32 +647,32 @@ class TwoPhaseCommitWorld {
   #partition(): void {
     const random = this.#faultRandom;
     const groups = this.#nodes.map(() => random.int(0, 1));
-    this.#network.partition(groups);
+    this.network.partition(groups);
     this.#faults.partitions!++;
-    this.#scheduler.after(200 + random.exponential(1_500), this.#kind.heal, 0);
+    this.scheduler.after(200 + random.exponential(1_500), this.#kind.heal, 0);
   }
 
   #regionOutage(): void {
     const random = this.#faultRandom;
     const region = random.int(0, this.#regions - 1);
-    this.#network.setRegionDark(region, true);
+    this.network.setRegionDark(region, true);
     this.#faults.regionOutages!++;
-    this.#scheduler.after(500 + random.exponential(3_000), this.#kind.regionBack, region);
+    this.scheduler.after(500 + random.exponential(3_000), this.#kind.regionBack, region);
   }
 
   #endFaults(): void {
     this.#faultsOn = false;
     for (const node of this.#nodes) node.crashAtAppend = false;
-    this.#network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
-    this.#network.heal();
-    for (let r = 0; r < this.#regions; r++) this.#network.setRegionDark(r, false);
+    this.network.setRates({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
+    this.network.heal();
+    for (let r = 0; r < this.#regions; r++) this.network.setRegionDark(r, false);
   }
 
   /** Power loss: volatile state gone, the disk keeps what it keeps, the store a prefix of its queue. */
   #crash(node: TxNode, downMs: number): void {
     node.up = false;
     this.#down.add(node.id);
-    this.#network.setUp(node.index, false);
+    this.network.setUp(node.index, false);
     node.epoch++;
     node.crashes++;
     node.lastCrashMs = this.#nowMs();
@@ -703,14 +683,14 @@ class TwoPhaseCommitWorld {
     node.syncScheduled = false;
     node.tickAtMs = Number.POSITIVE_INFINITY;
     node.crashAtAppend = false;
-    this.#scheduler.after(downMs, this.#kind.restart, node.index);
+    this.scheduler.after(downMs, this.#kind.restart, node.index);
   }
 
   #restart(node: TxNode): void {
     node.up = true;
     this.#down.delete(node.id);
-    this.#network.setUp(node.index, true);
-    node.hostBusyUntilMs = this.#scheduler.nowMs;
+    this.network.setUp(node.index, true);
+    node.hostBusyUntilMs = this.scheduler.nowMs;
     // The lock table was in memory: a new one, its tokens above every token the store has seen.
     node.locks = new ShardLockManager({
       lockTimeoutMs: lockTtlMs,
@@ -746,7 +726,7 @@ class TwoPhaseCommitWorld {
   // --- checkers ------------------------------------------------------------------------------
 
   #checkAll(before: readonly Map<string, { txId: string; fencingToken: number }>[]): void {
-    const checks = this.#checks;
+    const checks = this.checks;
     checks.check('log-intact', this.#logCorruptions.length === 0, () => this.#logCorruptions.join('; '));
     for (const node of this.#nodes) {
       checks.check('node-up', node.up, () => `${node.id} is down at the end`);
@@ -795,7 +775,7 @@ class TwoPhaseCommitWorld {
   /** The `trinity_tx_*` metrics say what happened: begun, committed and aborted as the clients saw them. */
   #checkMetrics(): void {
     const expect = (metric: string, actual: number) =>
-      this.#checks.check(
+      this.checks.check(
         'metrics-match',
         this.#metrics.value(metric) === actual,
         () => `${metric} is ${this.#metrics.value(metric)}, ${actual} happened`,
@@ -806,7 +786,7 @@ class TwoPhaseCommitWorld {
   }
 
   #checkTx(tx: ClientTx): void {
-    const checks = this.#checks;
+    const checks = this.checks;
     if (!tx.begun) return;
     const nodes = [...tx.shards.keys()];
     const committedOn = nodes.filter((n) => this.#nodes[n]!.store.committedTxs.has(tx.txId));
