@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
@@ -9,7 +9,8 @@ const identityFile = 'identity.key';
 
 /**
  * The node's long-lived Ed25519 key pair, kept in the data directory (mode 0600) so that the node's
- * peer id survives restarts. Created on first start.
+ * peer id survives restarts. Created on first start; a key file others can read is refused (it
+ * signs this node's receipts).
  */
 export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey> {
   await mkdir(dataDir, { recursive: true });
@@ -21,6 +22,14 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey>
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (bytes !== undefined) {
+    const mode = (await stat(path)).mode;
+    if ((mode & 0o077) !== 0) {
+      throw new NodeError(
+        'IDENTITY_EXPOSED',
+        `identity key ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+        500,
+      );
+    }
     try {
       return privateKeyFromProtobuf(bytes);
     } catch (error) {

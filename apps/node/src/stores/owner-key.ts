@@ -1,7 +1,6 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ed25519, fromHex, isHex, randomBytes, toHex } from '@trinity/core';
-import { writeFileAtomic } from '@trinity/core/fs';
 import { NodeError } from '../errors.js';
 
 /**
@@ -88,9 +87,4 @@ export async function loadOrCreateOwnerKey(path: string): Promise<OwnerKey> {
     if (error instanceof OwnerKeyError && /already exists/.test(error.message)) return readOwnerKey(path);
     throw error;
   }
-}
-
-/** Test and tooling helper: writes a given secret key (atomically, mode 0600). */
-export async function writeOwnerKey(path: string, secretKey: Uint8Array): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(encodeOwnerKey(secretKey)), { mode: 0o600 });
 }

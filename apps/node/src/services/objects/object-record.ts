@@ -3,7 +3,6 @@ import {
   checkReceipt,
   checkSignedDescriptor,
   checkTombstone,
-  descriptorLimits,
   type Manifest,
   manifestLimits,
   type SignedDescriptor,
@@ -161,6 +160,3 @@ export function manifestView(
     })),
   };
 }
-
-/** Largest object a descriptor describes (used to bound what a record may make a node fetch). */
-export const descriptorStripesMax = descriptorLimits.maxStripes;

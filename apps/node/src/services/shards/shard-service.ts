@@ -1,4 +1,4 @@
-import { type Clock, equalBytes, fromHex, sha256, toHex } from '@trinity/core';
+import { type Clock, fromHex, toHex } from '@trinity/core';
 import {
   authorizeStore,
   type Manifest,
@@ -292,12 +292,6 @@ export class ShardTransfer implements Startable {
       },
     );
     return reply.body ?? new Uint8Array(0);
-  }
-
-  /** Fetches a shard and checks it against its hash; undefined when the node sent anything else. */
-  async fetchVerified(node: string, hash: Uint8Array): Promise<Uint8Array | undefined> {
-    const bytes = await this.fetch(node, hash);
-    return equalBytes(sha256(bytes), hash) ? bytes : undefined;
   }
 
   /** Which of `hashes` the node holds (intact, as far as it knows). */
