@@ -26,7 +26,6 @@ import {
   merkleRoot,
   type ShardStore,
   type SignedDescriptor,
-  type SignedReceipt,
   signDescriptor,
   signPutIntent,
   signTombstone,
