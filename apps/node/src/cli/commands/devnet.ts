@@ -46,7 +46,9 @@ async function demo(devnet: Devnet): Promise<void> {
   const back = Buffer.from(await got.arrayBuffer());
   const getMs = performance.now() - started - putMs;
   if (!back.equals(data)) throw new Error('demo get returned different bytes');
-  console.log(`\ndemo: stored ${formatBytes(data.length)} through node 0 in ${putMs.toFixed(0)} ms`);
+  console.log(
+    `\ndemo: stored ${formatBytes(data.length)} through node 0 in ${putMs.toFixed(0)} ms, encrypted for the devnet's owner key`,
+  );
   console.log(
     `      read it back through node ${devnet.nodes.length - 1} in ${getMs.toFixed(0)} ms: byte-identical`,
   );
@@ -54,6 +56,7 @@ async function demo(devnet: Devnet): Promise<void> {
   console.log('\nTry it yourself (in another terminal):');
   console.log('  pnpm -s trinity put ./some-file       # prints the object id (-s: nothing else on stdout)');
   console.log(`  pnpm -s trinity get ${id} > copy.bin`);
+  console.log(`  pnpm -s trinity share ${id}   # a read capability: anyone holding it can read the object`);
   console.log('  pnpm -s trinity ls');
   console.log('  pnpm -s trinity status');
 }
