@@ -30,6 +30,13 @@ export class NotEnoughNodesError extends NodeError {
   }
 }
 
+/** No node that could take a shard had room for it: their disks or configured capacities are full. */
+export class InsufficientStorageError extends NodeError {
+  constructor(message: string) {
+    super('INSUFFICIENT_STORAGE', message, 507);
+  }
+}
+
 /** An object could not be read back: fewer than k valid shards of a stripe were reachable. */
 export class ObjectUnavailableError extends NodeError {
   constructor(message: string) {

@@ -2,6 +2,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toHex } from '@trinity/core';
+import { CapacityExceededError } from './errors.js';
 
 /** True when a file system error says the path does not exist. */
 export function isNotFound(error: unknown): boolean {
@@ -12,6 +13,19 @@ export function isNotFound(error: unknown): boolean {
 export function isExists(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'EEXIST' || code === 'ENOTEMPTY';
+}
+
+/**
+ * A write that failed because the disk (or the user's quota) is full becomes CapacityExceededError,
+ * so callers can answer "insufficient storage" and try elsewhere; any other error is returned as is.
+ */
+export function diskFullAsCapacity(error: unknown, path: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  return new CapacityExceededError(`the disk is full (${code} writing ${path})`, {
+    reason: 'disk-full',
+    code,
+  });
 }
 
 /** A fresh, unguessable temp file name inside `tmpDir`. */

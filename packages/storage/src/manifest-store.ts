@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
 import { syncDir, writeNewFile } from '@trinity/core/fs';
 import { z } from 'zod';
-import { isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
+import { diskFullAsCapacity, isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { parseSigned } from './_signed.js';
 import {
@@ -171,7 +171,7 @@ export class ManifestStore {
       await syncDir(dir, { fsync });
     } catch (error) {
       await unlink(tmp).catch(() => {});
-      throw error;
+      throw diskFullAsCapacity(error, tmp);
     }
   }
 

@@ -17,7 +17,14 @@ import {
 } from '@trinity/core';
 import { syncDir, writeNewFile } from '@trinity/core/fs';
 import { FencingLog } from './_fencing-log.js';
-import { forEachSettled, isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
+import {
+  diskFullAsCapacity,
+  forEachSettled,
+  isNotFound,
+  readFileBounded,
+  removeTree,
+  tempPath,
+} from './_fs.js';
 import { takeIndexSnapshot, writeIndexSnapshot } from './_index-snapshot.js';
 import { KeyedMutex } from './_keyed-mutex.js';
 import { commitMarkerName, StoreLayout } from './_layout.js';
@@ -287,7 +294,7 @@ export class ShardStore {
       this.#step('put:synced');
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
-      throw error;
+      throw diskFullAsCapacity(error, tmp);
     }
   }
 
@@ -510,7 +517,7 @@ export class ShardStore {
       this.#step('stage:synced');
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
-      throw error;
+      throw diskFullAsCapacity(error, tmp);
     } finally {
       this.#unreserve(data.length, false);
     }
@@ -578,9 +585,16 @@ export class ShardStore {
   async #writeCommitMarker(txId: string, tx: StagedTx): Promise<void> {
     const hashes = [...tx.shards.keys()].sort();
     const tmp = tempPath(this.#layout.tmpDir, 'commit');
-    await writeNewFile(tmp, new TextEncoder().encode(`${hashes.join('\n')}\n`), { fsync: this.config.fsync });
     const txDir = this.#layout.txDir(txId);
-    await rename(tmp, join(txDir, commitMarkerName));
+    try {
+      await writeNewFile(tmp, new TextEncoder().encode(`${hashes.join('\n')}\n`), {
+        fsync: this.config.fsync,
+      });
+      await rename(tmp, join(txDir, commitMarkerName));
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
+      throw diskFullAsCapacity(error, tmp);
+    }
     await syncDir(txDir, { fsync: this.config.fsync });
     tx.committing = hashes;
     this.#step('commit:marked');

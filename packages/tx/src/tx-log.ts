@@ -300,8 +300,18 @@ export class TxLog implements TxLogStore {
   async #preallocate(end: number): Promise<void> {
     const target = Math.max(end, this.#allocatedBytes + this.#config.preallocateBytes);
     const zeros = new Uint8Array(Math.min(1024 * 1024, target - this.#allocatedBytes));
-    for (let position = this.#allocatedBytes; position < target; position += zeros.length) {
-      await writeAll(this.#handle, zeros.subarray(0, Math.min(zeros.length, target - position)), position);
+    const before = this.#allocatedBytes;
+    try {
+      for (let position = before; position < target; position += zeros.length) {
+        await writeAll(this.#handle, zeros.subarray(0, Math.min(zeros.length, target - position)), position);
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+      // Preallocation is a speed-up, not a need: on a full disk give back what it took and let the
+      // append grow the file (it fails on its own if even that does not fit).
+      await this.#handle.truncate(Math.max(before, this.#sizeBytes));
+      return;
     }
     this.#allocatedBytes = target;
   }

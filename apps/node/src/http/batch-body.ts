@@ -74,15 +74,19 @@ export async function* readBatch(
         `batch object ${index}: header of ${headerLength} bytes (1 to ${headerBytesMax})`,
       );
     }
-    let header: { name?: unknown; size?: unknown };
+    let parsed: unknown;
     try {
-      header = JSON.parse(
+      parsed = JSON.parse(
         new TextDecoder('utf-8', { fatal: true }).decode(await reader.exactly(headerLength)),
       );
     } catch (error) {
       if (error instanceof BadRequestError) throw error;
       throw new BadRequestError(`batch object ${index}: header is not JSON`);
     }
+    // `null`, a number or an array parse as JSON too: only an object is a header.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new BadRequestError(`batch object ${index}: header must be a JSON object`);
+    const header = parsed as { name?: unknown; size?: unknown };
     const { name, size } = header;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
       throw new BadRequestError(`batch object ${index}: size must be a whole number of bytes`);

@@ -20,6 +20,7 @@ import {
 } from '@trinity/core';
 import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
 import {
+  CapacityExceededError,
   type DescriptorInput,
   descriptorId,
   type Manifest,
@@ -32,11 +33,13 @@ import {
 } from '@trinity/storage';
 import {
   BadRequestError,
+  InsufficientStorageError,
   NodeError,
   NotEnoughNodesError,
   ObjectNotFoundError,
   ObjectUnavailableError,
   PayloadTooLargeError,
+  RemoteError,
 } from '../../errors.js';
 import { nodeKeyOfPeerId } from '../../p2p/node-keys.js';
 import type { OwnerKey } from '../../stores/owner-key.js';
@@ -700,13 +703,16 @@ export class ObjectService {
             staged.get(node)!.add(toHex(hash));
             return;
           } catch (error) {
-            if (attempt >= storeAttemptsMax) {
-              throw new NotEnoughNodesError(
-                `stripe ${stripe.index}: could not store shard ${i} (${(error as Error).message})`,
-              );
+            // A full holder will not have room on a retry: go to a spare at once, and if none is
+            // left the put fails as "insufficient storage" (507), not as a missing node.
+            const full = isCapacityError(error);
+            if (attempt >= storeAttemptsMax || (full && nodes.every((candidate) => used.has(candidate.id)))) {
+              const message = `stripe ${stripe.index}: could not store shard ${i} (${(error as Error).message})`;
+              throw full ? new InsufficientStorageError(message) : new NotEnoughNodesError(message);
             }
             // Try the same node once more (a reset stream is usually transient), then a spare if any.
-            const spare = attempt >= 2 ? nodes.find((candidate) => !used.has(candidate.id)) : undefined;
+            const spare =
+              attempt >= 2 || full ? nodes.find((candidate) => !used.has(candidate.id)) : undefined;
             this.#deps.logger.warn(
               { node, attempt, err: (error as Error).message },
               'shard store failed; retrying',
@@ -893,4 +899,12 @@ class StripeFetch {
         });
     }
   }
+}
+
+/** A store refused for lack of room, here (CapacityExceededError) or on a peer (its error code). */
+function isCapacityError(error: unknown): boolean {
+  return (
+    error instanceof CapacityExceededError ||
+    (error instanceof RemoteError && error.remoteCode === 'CAPACITY_EXCEEDED')
+  );
 }
