@@ -75,7 +75,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
-  'tx.orphanTtlMs': { what: 'staged data of an upload that never reached prepare is dropped after this' },
+  'tx.orphanTtlMs': {
+    what: 'staged data whose upload stopped renewing its lease (stalled, or its coordinator died) is dropped after this',
+  },
   'prometheus.enabled': { what: 'serve Prometheus metrics at /metrics', flag: '--prometheus-http' },
   'prometheus.host': { what: 'address of the metrics endpoint' },
   'prometheus.port': {

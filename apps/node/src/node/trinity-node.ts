@@ -226,6 +226,7 @@ export class TrinityNode {
       segmentBytes: config.trust.segmentBytes,
       tombstoneRetentionMs: config.trust.tombstoneRetentionMs,
       intentLifetimeMs: config.trust.intentLifetimeMs,
+      leaseRenewMs: Math.max(500, Math.floor(config.tx.orphanTtlMs / 3)),
     })({
       store,
       transfer,

@@ -35,7 +35,7 @@ const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characte
  * - `store` (repair): anyone, for a shard of an object whose owner-signed descriptor this node holds,
  *   at the position the descriptor names; the reply is this node's signed receipt.
  * - `fetch` / `has`: anyone (shards are ciphertext unless the owner stored the object public).
- * - `unstage`: only the peer that staged the transaction.
+ * - `renew` (an upload's lease) and `unstage`: only the peer that staged the transaction.
  * Deleting takes the owner's tombstone: see the manifest protocol.
  */
 export const shardRequestSchema = z.discriminatedUnion('op', [
@@ -61,6 +61,8 @@ export const shardRequestSchema = z.discriminatedUnion('op', [
     .strict(),
   z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
   z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  /** The coordinator's upload under `txId` is making progress: its staged data is not an orphan. */
+  z.object({ op: z.literal('renew'), txId }).strict(),
   /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
   z.object({ op: z.literal('unstage'), txId }).strict(),
 ]);

@@ -188,7 +188,9 @@ export class TxService implements Startable, Transactions {
 
   /**
    * Staged data no transaction knows of (its coordinator died during the upload, before prepare)
-   * is dropped once it has been seen orphaned for orphanTtlMs.
+   * is dropped once its lease lapsed: orphanTtlMs without a stage or a renewal from the coordinator,
+   * which renews while the upload makes progress (so a long upload is never collected, here or on
+   * the coordinator itself).
    */
   async collectOrphans(): Promise<number> {
     const { store, clock, logger } = this.#c;
@@ -206,7 +208,9 @@ export class TxService implements Startable, Transactions {
       }
       const seenMs = this.#orphansSeenMs.get(txId) ?? nowMs;
       this.#orphansSeenMs.set(txId, seenMs);
-      if (nowMs - seenMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
+      // The lease: the coordinator renews it while its upload makes progress.
+      const leaseFromMs = Math.max(seenMs, this.#c.staging.renewedAtMs(txId) ?? seenMs);
+      if (nowMs - leaseFromMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
       await this.#host.abortStaged(txId);
       this.#orphansSeenMs.delete(txId);
       dropped++;
