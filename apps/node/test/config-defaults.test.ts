@@ -53,6 +53,7 @@ describe('node config composed from the packages’ schemas', () => {
         peerStagedBytesMax: 4 * GiB,
         segmentBytes: 256 * 1024,
         tombstoneRetentionMs: 30 * 86_400_000,
+        tombstoneSyncMs: 60_000,
         intentLifetimeMs: 3_600_000,
       },
       regionTopology: true,

@@ -285,6 +285,8 @@ export const nodeConfigSchema = z
           .min(3_600_000)
           .max(365 * 86_400_000)
           .default(30 * 86_400_000),
+        /** How often a node asks two peers which of the objects it holds were deleted (anti-entropy). */
+        tombstoneSyncMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
         intentLifetimeMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
       })
       .strict()

@@ -91,6 +91,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'trust.peerStagedBytesMax': { what: 'most bytes one peer may have staged here in unfinished puts' },
   'trust.segmentBytes': { what: 'plaintext bytes per AES-256-GCM segment of new encrypted objects' },
   'trust.tombstoneRetentionMs': { what: 'how long a delete is remembered (and the object refused)' },
+  'trust.tombstoneSyncMs': { what: 'how often a node asks peers which of the objects it holds were deleted' },
   'trust.intentLifetimeMs': { what: "how long an owner's put intent authorizes stores" },
   regionTopology: {
     what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',

@@ -184,7 +184,11 @@ export class TrinityNode {
       server,
       clock,
     }));
-    const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
+    const directory = (this.directory = manifestDirectory({
+      selfId,
+      dhtTimeoutMs: tunables.dhtTimeoutMs,
+      tombstoneSyncMs: config.trust.tombstoneSyncMs,
+    })({
       manifests,
       stagedManifests,
       store,
