@@ -240,6 +240,20 @@ export const nodeConfigSchema = z
       .prefault({}),
     /** The scrubber's settings (@trinity/storage). */
     scrub: scrubberConfigSchema.pick({ intervalMs: true, bytesPerSecond: true }).strict().prefault({}),
+    /** Garbage collection of shards no object held here refers to (see services/gc). */
+    gc: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: z.number().int().min(100).max(86_400_000).default(600_000),
+        graceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400_000)
+          .default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
     /** The two-phase commit's settings (@trinity/tx), plus the daemon's clean-up of orphaned uploads. */
     tx: txConfigSchema
       .pick({ statusQueryIntervalMs: true, commitRetryIntervalMs: true })

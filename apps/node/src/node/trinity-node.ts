@@ -10,6 +10,7 @@ import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
 import {
   type ManifestDirectory,
@@ -96,6 +97,7 @@ export class TrinityNode {
   readonly objects: ObjectService;
   readonly repair: RepairLoop;
   readonly scrub: ScrubService;
+  readonly gc: GcService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
   readonly status: StatusService;
@@ -265,6 +267,19 @@ export class TrinityNode {
         onStripeFailed: () => m.repairFailures.inc(),
       },
     }));
+    this.gc = gcService(config.gc)({
+      store,
+      manifests,
+      clock,
+      logger: log('gc'),
+      events: {
+        onSweep: (leakedBytes) => m.leakedShardBytes.set(leakedBytes),
+        onCollected: (shards, bytes) => {
+          m.gcShardsCollected.inc(shards);
+          m.gcBytesCollected.inc(bytes);
+        },
+      },
+    });
     this.scrub = scrubService(config.scrub)({
       store,
       clock,
@@ -394,6 +409,7 @@ export class TrinityNode {
       this.membership,
       this.scrub,
       this.repair,
+      this.gc,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -426,6 +442,7 @@ export class TrinityNode {
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.tx,
+      this.gc,
       this.repair,
       this.scrub,
       this.api,
