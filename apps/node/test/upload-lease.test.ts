@@ -1,30 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiFetch, getObject, startNodes } from './helpers.js';
+import { trickle } from './trickle.js';
 
 /** Every node's orphan TTL: far shorter than the uploads below take. */
 const orphanTtlMs = 2_000;
-
-/** A request body that yields `chunks` chunks of `chunkBytes`, `gapMs` apart, then (optionally) stalls. */
-function trickle(data: Buffer, chunkBytes: number, gapMs: number, stallAfter = Number.POSITIVE_INFINITY) {
-  let offset = 0;
-  let sent = 0;
-  let resume = () => {};
-  const stalled = new Promise<void>((resolve) => {
-    resume = resolve;
-  });
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (sent >= stallAfter) return stalled;
-      if (sent > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
-      if (offset >= data.length) return controller.close();
-      controller.enqueue(new Uint8Array(data.subarray(offset, offset + chunkBytes)));
-      offset += chunkBytes;
-      sent++;
-    },
-  });
-  return { body, release: () => resume() };
-}
 
 /**
  * Leases, not TTLs (the lifecycle issue): an upload that keeps making progress is never taken for

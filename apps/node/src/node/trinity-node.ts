@@ -223,6 +223,22 @@ export class TrinityNode {
         throw new Error('unreachable');
       },
     }));
+    const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
+      manifests,
+      directory,
+      transfer,
+      nodes: peers,
+      clock,
+      logger: log('repair'),
+      events: {
+        onStripeRepaired: (shards, bytes, seconds) => {
+          m.shardsRepaired.inc(shards);
+          m.repairBytes.inc(bytes);
+          m.repairDurationSeconds.observe(seconds);
+        },
+        onStripeFailed: () => m.repairFailures.inc(),
+      },
+    }));
     this.objects = objectService({
       selfId,
       erasure: config.erasure,
@@ -240,6 +256,7 @@ export class TrinityNode {
       nodes: peers,
       placement: geo,
       transactions: tx,
+      repairer: repair,
       owner,
       random: f.options.random ?? { bytes: randomBytes },
       clock,
@@ -251,22 +268,6 @@ export class TrinityNode {
         },
       },
     });
-    const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
-      manifests,
-      directory,
-      transfer,
-      nodes: peers,
-      clock,
-      logger: log('repair'),
-      events: {
-        onStripeRepaired: (shards, bytes, seconds) => {
-          m.shardsRepaired.inc(shards);
-          m.repairBytes.inc(bytes);
-          m.repairDurationSeconds.observe(seconds);
-        },
-        onStripeFailed: () => m.repairFailures.inc(),
-      },
-    }));
     this.gc = gcService(config.gc)({
       store,
       manifests,

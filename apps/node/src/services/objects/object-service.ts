@@ -85,6 +85,21 @@ export interface Placement {
   rank(nodeIds: readonly string[]): string[];
 }
 
+/** Re-places, at once, the shards of `ids` no receipt names, on live nodes outside `exclude`. */
+export interface Repairer {
+  repairNow(ids: readonly string[], exclude: ReadonlySet<string>): Promise<number>;
+}
+
+/** One put in progress: its transaction, where its shards are staged, the holders it lost. */
+interface PutContext {
+  readonly txId: string;
+  /** Node -> hashes staged there; the coordinator always keeps a copy of the records. */
+  readonly staged: Map<string, Set<string>>;
+  /** Holders that failed mid-upload: they leave the transaction, their shards are re-placed. */
+  readonly lost: Set<string>;
+  readonly lease: UploadLease;
+}
+
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
@@ -97,6 +112,8 @@ export interface ObjectServiceComponents {
   readonly nodes: LiveNodes;
   readonly placement: Placement;
   readonly transactions: Transactions;
+  /** Re-places the shards of a holder a put lost (the repair service). */
+  readonly repairer?: Repairer;
   /** The owner this node acts for: signs descriptors, intents and tombstones; unwraps object keys. */
   readonly owner: OwnerKey;
   /** Transaction ids are drawn from it. */
@@ -257,34 +274,26 @@ export class ObjectService {
     options: PutOptions = {},
   ): Promise<PutResult[]> {
     const txId = toHex(this.#deps.random.bytes(16));
-    // Node -> hashes staged there; the coordinator always keeps a copy of the records.
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
     const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
     const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) =>
       Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId))),
     );
+    const put: PutContext = { txId, staged, lost: new Set(), lease };
     lease.start(() => [...staged.keys()]);
     try {
       for await (const item of items) {
         if (objects.length >= batchObjectsMax)
           throw new BadRequestError(`a batch holds at most ${batchObjectsMax} objects`);
-        const descriptor = await this.#upload(item, txId, staged, lease, (bytes) =>
+        const descriptor = await this.#upload(item, put, (bytes) =>
           options.onProgress?.(bytesBefore + bytes),
         );
         bytesBefore += descriptor.size;
         objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
       }
       if (objects.length === 0) throw new BadRequestError('a batch holds at least one object');
-      await Promise.all(
-        [...staged.keys()].flatMap((node) =>
-          objects.map(async (object) => {
-            object.receipts.push(
-              ...(await this.#deps.directory.stage(node, txId, object.id, object.descriptor)),
-            );
-          }),
-        ),
-      );
+      await this.#stageRecords(put, objects);
     } catch (error) {
       await lease.stop();
       await Promise.allSettled([...staged.keys()].map((node) => this.#deps.transfer.unstage(node, txId)));
@@ -309,6 +318,7 @@ export class ObjectService {
         }),
       ),
     );
+    if (put.lost.size > 0) await this.#replace(ids, put.lost);
     this.#deps.logger.info({ txId, objects: ids }, 'objects stored');
     return objects.map(({ id, descriptor }) => ({
       id,
@@ -316,6 +326,72 @@ export class ObjectService {
       stripes: descriptor.stripes.length,
       encrypted: descriptor.encryption !== undefined,
     }));
+  }
+
+  /**
+   * Stages the signed descriptors beside the shards on every holder (each answers with its
+   * receipts). A holder that fails here, or failed during the upload, leaves the transaction (its
+   * lease lapses and it drops what it staged); the put goes on while every stripe keeps k shards.
+   */
+  async #stageRecords(
+    put: PutContext,
+    objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[],
+  ): Promise<void> {
+    const { selfId, directory, clock } = this.#deps;
+    for (const node of put.lost) put.staged.delete(node);
+    const results = await Promise.all(
+      [...put.staged.keys()].map(async (node) => {
+        try {
+          const receipts = await Promise.all(
+            objects.map((object) => directory.stage(node, put.txId, object.id, object.descriptor)),
+          );
+          return { node, receipts };
+        } catch (error) {
+          if (node === selfId) throw error;
+          this.#deps.logger.warn({ node, err: (error as Error).message }, 'holder lost before commit');
+          return { node, receipts: undefined };
+        }
+      }),
+    );
+    for (const { node, receipts } of results) {
+      if (receipts === undefined) {
+        put.lost.add(node);
+        put.staged.delete(node);
+      } else {
+        for (const [i, list] of receipts.entries()) objects[i]!.receipts.push(...list);
+      }
+    }
+    if (put.lost.size === 0) return;
+    // What the lost holders had is re-placed after the commit; until then each stripe needs k shards.
+    const nowMs = clock.nowMs();
+    for (const object of objects) {
+      const held = new Set(
+        validReceipts(object.id, object.descriptor, object.receipts, nowMs).map(
+          (r) => `${r.stripe} ${r.shard}`,
+        ),
+      );
+      object.descriptor.stripes.forEach((stripe, s) => {
+        const stored = stripe.shards.filter((_, i) => held.has(`${s} ${i}`)).length;
+        if (stored < object.descriptor.erasure.dataShards) {
+          throw new NotEnoughNodesError(
+            `stripe ${s}: ${stored} of its shards are left after ${put.lost.size} holders failed; ${object.descriptor.erasure.dataShards} are needed`,
+          );
+        }
+      });
+    }
+  }
+
+  /** Rebuilds the shards the lost holders had on other nodes before the put answers. */
+  async #replace(ids: readonly string[], lost: ReadonlySet<string>): Promise<void> {
+    const repairer = this.#deps.repairer;
+    if (repairer === undefined) return;
+    try {
+      const rebuilt = await repairer.repairNow(ids, lost);
+      this.#deps.logger.info({ ids, lost: [...lost], rebuilt }, "re-placed a lost holder's shards");
+    } catch (error) {
+      // Committed with k or more shards per stripe: the repair loop finishes what this could not.
+      this.#deps.logger.warn({ ids, err: (error as Error).message }, 're-placing lost shards failed');
+    }
   }
 
   /**
@@ -343,9 +419,7 @@ export class ObjectService {
    */
   async #upload(
     item: BatchItem,
-    txId: string,
-    staged: Map<string, Set<string>>,
-    lease: UploadLease,
+    put: PutContext,
     onProgress: (bytes: number) => void,
   ): Promise<SignedDescriptor> {
     const { owner, segmentBytes } = this.#deps;
@@ -361,12 +435,12 @@ export class ObjectService {
     const stripes: StripeInput[] = [];
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
-    const uploadKey = `${txId}-${this.#uploads++}`;
-    const plain = this.#limit(item.source, lease);
+    const uploadKey = `${put.txId}-${this.#uploads++}`;
+    const plain = this.#limit(item.source, put.lease);
     const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
     try {
       for await (const stripe of encodeStripes(body, erasure)) {
-        const nodes = this.#deps.nodes.liveNodes();
+        const nodes = this.#deps.nodes.liveNodes().filter((node) => !put.lost.has(node.id));
         const targets = this.#deps.placement.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = {
           dataBytes: stripe.dataBytes,
@@ -378,9 +452,7 @@ export class ObjectService {
         stripes.push(entry);
         size += stripe.dataBytes;
         const bytesSoFar = size;
-        await window.add(
-          this.#stageStripe(stripe, targets, nodes, txId, staged).then(() => onProgress(bytesSoFar)),
-        );
+        await window.add(this.#stageStripe(stripe, targets, nodes, put).then(() => onProgress(bytesSoFar)));
       }
       await window.drain();
     } catch (error) {
@@ -689,9 +761,9 @@ export class ObjectService {
     stripe: { index: number; shards: Uint8Array[]; hashes: Uint8Array[] },
     targets: readonly string[],
     nodes: readonly NodeRef[],
-    txId: string,
-    staged: Map<string, Set<string>>,
+    put: PutContext,
   ): Promise<void> {
+    const { txId, staged, lost } = put;
     const used = new Set(targets);
     // One intent for the stripe as placed (a small object's padding shards can repeat a hash).
     const placed = new Map<string, Set<string>>();
@@ -730,6 +802,8 @@ export class ObjectService {
               'shard store failed; retrying',
             );
             if (spare !== undefined) {
+              // The node failed twice: it leaves this put, and what it already holds is re-placed.
+              if (node !== this.#deps.selfId && !full) lost.add(node);
               used.add(spare.id);
               node = spare.id;
               intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
