@@ -139,7 +139,8 @@ export class Xoshiro128 implements Random {
   }
 
   fork(): Random {
-    return new Xoshiro128([this.nextU32(), this.nextU32(), this.nextU32(), this.nextU32() | 1]);
+    // `| 1` keeps the state nonzero; `>>> 0` keeps the word unsigned (`|` alone gives an int32).
+    return new Xoshiro128([this.nextU32(), this.nextU32(), this.nextU32(), (this.nextU32() | 1) >>> 0]);
   }
 }
 
