@@ -41,6 +41,12 @@ describe('node config composed from the packages’ schemas', () => {
         maxConcurrentStripes: 4,
         nodeLossGraceMs: 300_000,
       },
+      rebalance: {
+        enabled: false,
+        intervalMs: 60_000,
+        maxBytesPerInterval: GiB,
+        maxMovesPerInterval: 100_000,
+      },
       scrub: { intervalMs: 3_600_000, bytesPerSecond: 32 * MiB },
       tx: {
         prepareTimeoutMs: 30_000,

@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { ConfigError, parseConfig } from '@trinity/core';
 import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
+import { rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
@@ -235,6 +236,17 @@ export const nodeConfigSchema = z
           .min(0)
           .max(7 * 86_400_000)
           .default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Moving shards onto nodes that joined (and off over-full nodes) under the placement rules: the
+     * planner's byte and move budget per interval (@trinity/topology), plus the loop around it.
+     */
+    rebalance: rebalanceConfigSchema
+      .extend({
+        enabled: z.boolean().default(false),
+        intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
       })
       .strict()
       .prefault({}),

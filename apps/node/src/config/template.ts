@@ -70,6 +70,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'repair.maxConcurrentStripes': { what: 'stripes being repaired at once' },
   'repair.intervalMs': { what: 'how often the repair loop looks for lost shards' },
   'repair.nodeLossGraceMs': { what: 'how long a holder may be unreachable before its shards are rebuilt' },
+  'rebalance.enabled': {
+    what: 'move shards onto nodes that join (and off over-full ones) under the placement rules',
+  },
+  'rebalance.intervalMs': {
+    what: 'how often the rebalancer plans; a peer joining or leaving starts a round at once',
+  },
+  'rebalance.maxBytesPerInterval': {
+    what: 'byte budget of shard moves per interval; the rest waits for the next',
+  },
+  'rebalance.maxMovesPerInterval': { what: 'most shard moves per interval, whatever their size' },
   'scrub.intervalMs': { what: 'how often the scrubber starts a pass over stored shards' },
   'scrub.bytesPerSecond': { what: 'scrubber read bandwidth' },
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },

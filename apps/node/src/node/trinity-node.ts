@@ -19,6 +19,7 @@ import {
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
 import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
 import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
 import {
@@ -95,6 +96,8 @@ export class TrinityNode {
   readonly tx: TxService;
   readonly objects: ObjectService;
   readonly repair: RepairLoop;
+  /** Moves shards onto joined nodes within a byte budget (`rebalance.enabled`). */
+  readonly rebalance: RebalanceService;
   readonly scrub: ScrubService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
@@ -164,8 +167,14 @@ export class TrinityNode {
       logger: log('membership'),
       locality: geo,
       events: {
-        onPeer: (record) => geo.onPeer(record),
-        onPeerGone: (peer) => geo.onPeerGone(peer),
+        onPeer: (record) => {
+          geo.onPeer(record);
+          this.rebalance?.poke();
+        },
+        onPeerGone: (peer) => {
+          geo.onPeerGone(peer);
+          this.rebalance?.poke();
+        },
         onRtt: (peer, rttMs, nowMs) => {
           geo.onRtt(peer, rttMs, nowMs);
           m.peerRttSeconds.observe(rttMs / 1000);
@@ -260,6 +269,14 @@ export class TrinityNode {
         onStripeFailed: () => m.repairFailures.inc(),
       },
     }));
+    this.rebalance = rebalanceService({ selfId, ...config.rebalance })({
+      manifests,
+      directory,
+      transfer,
+      nodes: peers,
+      clock,
+      logger: log('rebalance'),
+    });
     this.scrub = scrubService(config.scrub)({
       store,
       clock,
@@ -389,6 +406,7 @@ export class TrinityNode {
       this.membership,
       this.scrub,
       this.repair,
+      this.rebalance,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -421,6 +439,7 @@ export class TrinityNode {
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.tx,
+      this.rebalance,
       this.repair,
       this.scrub,
       this.api,
