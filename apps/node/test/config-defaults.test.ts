@@ -24,7 +24,19 @@ describe('node config composed from the packages’ schemas', () => {
       },
       bootstrap: [],
       capacityBytes: 10 * GiB,
-      erasure: { dataShards: 4, parityShards: 2, shardBytes: MiB },
+      erasure: {
+        dataShards: 4,
+        parityShards: 2,
+        shardBytes: MiB,
+        adaptive: {
+          enabled: false,
+          minParityShards: 1,
+          maxParityShards: 4,
+          targetDurability: 0.999_999,
+          nodeFailureProbabilityMin: 0.000_1,
+          downWindowMs: 3_600_000,
+        },
+      },
       limits: {
         maxConnections: 128,
         peerConcurrency: 16,

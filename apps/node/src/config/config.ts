@@ -41,9 +41,34 @@ export const erasureDefaultsSchema = z
       .min(4096)
       .max(16 * MiB)
       .default(MiB),
+    /**
+     * Parity for new puts chosen from measured network health (nodes gone, failed requests) within
+     * bounds; k stays `dataShards`. Off: every put uses `parityShards`.
+     */
+    adaptive: z
+      .object({
+        enabled: z.boolean().default(false),
+        minParityShards: z.number().int().min(1).max(128).default(1),
+        maxParityShards: z.number().int().min(1).max(128).default(4),
+        targetDurability: z.number().min(0.5).max(1).default(0.999_999),
+        nodeFailureProbabilityMin: z.number().min(0).max(0.5).default(0.000_1),
+        downWindowMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 86_400_000)
+          .default(3_600_000),
+      })
+      .strict()
+      .refine((a) => a.minParityShards <= a.maxParityShards, 'minParityShards must be ≤ maxParityShards')
+      .prefault({}),
   })
   .strict()
-  .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256');
+  .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256')
+  .refine(
+    (e) => e.dataShards + e.adaptive.maxParityShards <= 256,
+    'dataShards + adaptive.maxParityShards must be ≤ 256',
+  );
 
 /** A loopback address or name: the API may listen there without TLS. */
 export function isLoopbackHost(name: string): boolean {

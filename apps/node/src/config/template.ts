@@ -54,6 +54,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'erasure.dataShards': { what: 'k of RS(k, m) for new objects; k + m ≤ 256' },
   'erasure.parityShards': { what: 'm of RS(k, m): shards that may be lost; k + m ≤ 256' },
   'erasure.shardBytes': { what: 'shard size; smaller objects get smaller shards (multiples of 4 KiB)' },
+  'erasure.adaptive.enabled': {
+    what: 'choose the parity of new puts from measured network health (nodes gone, failed requests); k stays dataShards',
+  },
+  'erasure.adaptive.minParityShards': { what: 'least parity adaptive erasure chooses' },
+  'erasure.adaptive.maxParityShards': { what: 'most parity adaptive erasure chooses' },
+  'erasure.adaptive.targetDurability': { what: 'probability a stripe must survive one repair window' },
+  'erasure.adaptive.nodeFailureProbabilityMin': {
+    what: 'failure probability of a node assumed when the network shows none',
+  },
+  'erasure.adaptive.downWindowMs': { what: 'how long a node that left counts as failed' },
   'limits.maxConnections': { what: 'libp2p connection limit' },
   'limits.peerConcurrency': { what: 'requests in flight per peer' },
   'limits.peerInFlightMax': { what: 'requests one peer may have in flight here; more are refused' },

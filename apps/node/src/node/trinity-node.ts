@@ -11,6 +11,7 @@ import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { type Geography, geography } from '../services/geography/geography.js';
+import { type ErasureHealth, erasureHealth } from '../services/health/erasure-health.js';
 import {
   type ManifestDirectory,
   manifestDirectory,
@@ -91,6 +92,8 @@ export class TrinityNode {
   readonly metrics: NodeMetrics;
   readonly geography: Geography;
   readonly membership: Membership;
+  /** Erasure parameters for new puts from measured network health (`erasure.adaptive`). */
+  readonly health: ErasureHealth;
   readonly transfer: ShardTransfer;
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
@@ -137,6 +140,16 @@ export class TrinityNode {
       logger: log('geography'),
       events: { onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }) },
     }));
+    const health = (this.health = erasureHealth({
+      selfId,
+      dataShards: config.erasure.dataShards,
+      parityShards: config.erasure.parityShards,
+      adaptive: config.erasure.adaptive,
+    })({
+      nodes: { liveNodes: () => this.membership.liveNodes() },
+      clock,
+      logger: log('health'),
+    }));
     const rpc = new RpcClient(
       { requestTimeoutMs: config.limits.requestTimeoutMs },
       {
@@ -145,7 +158,10 @@ export class TrinityNode {
         limiter: new KeyedLimiter(config.limits.peerConcurrency),
         clock,
         onTransfer: traffic.record,
-        onOutcome: (peer, ok) => geo.onOutcome(peer, ok),
+        onOutcome: (peer, ok) => {
+          geo.onOutcome(peer, ok);
+          health.onOutcome(peer, ok);
+        },
       },
     );
     const server = new Libp2pProtocolServer(libp2p, {
@@ -169,10 +185,12 @@ export class TrinityNode {
       events: {
         onPeer: (record) => {
           geo.onPeer(record);
+          health.onPeer(record.id);
           this.rebalance?.poke();
         },
         onPeerGone: (peer) => {
           geo.onPeerGone(peer);
+          health.onPeerGone(peer);
           this.rebalance?.poke();
         },
         onRtt: (peer, rttMs, nowMs) => {
@@ -241,6 +259,7 @@ export class TrinityNode {
       directory,
       nodes: peers,
       placement: geo,
+      erasurePolicy: health,
       transactions: tx,
       owner,
       random: f.options.random ?? { bytes: randomBytes },
@@ -250,6 +269,7 @@ export class TrinityNode {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
           geo.onOutcome(peer, false);
+          health.onOutcome(peer, false);
         },
       },
     });

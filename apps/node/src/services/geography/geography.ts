@@ -110,9 +110,15 @@ export class Geography {
     if (region !== undefined) this.router.upsertNode({ id: peer, region, reputation: next });
   }
 
-  /** Node ids for the shards of one stripe of object upload `uploadKey`. */
+  /**
+   * Node ids for the `count` shards of one stripe of object upload `uploadKey`. k is the configured
+   * `dataShards`; the parity m is what the count leaves (adaptive erasure may raise it per put).
+   */
   place(uploadKey: string, stripeIndex: number, count: number, nodes: readonly NodeRef[]): string[] {
-    const { dataShards, parityShards, shardBytes } = this.#options;
+    const { dataShards, shardBytes } = this.#options;
+    const parityShards = count - dataShards;
+    if (parityShards < 1)
+      throw new RangeError(`a stripe of ${count} shards has no parity over k = ${dataShards}`);
     const clientRegion = this.#region;
     if (!this.#options.regionTopology || clientRegion === undefined) {
       return spreadShards(stripeIndex, count, nodes, parityShards);

@@ -80,6 +80,11 @@ export interface Placement {
   rank(nodeIds: readonly string[]): string[];
 }
 
+/** Chooses (k, m) for each new put (the health service; absent: the configured defaults). */
+export interface ErasurePolicy {
+  parameters(): { dataShards: number; parityShards: number };
+}
+
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
@@ -91,6 +96,7 @@ export interface ObjectServiceComponents {
   readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
+  readonly erasurePolicy?: ErasurePolicy;
   readonly transactions: Transactions;
   /** The owner this node acts for: signs descriptors, intents and tombstones; unwraps object keys. */
   readonly owner: OwnerKey;
@@ -342,9 +348,11 @@ export class ObjectService {
       item.sizeHint === undefined || key === undefined
         ? item.sizeHint
         : encryptedSize(item.sizeHint, segmentBytes);
+    const { dataShards, parityShards } = this.#deps.erasurePolicy?.parameters() ?? this.#deps.erasure;
     const erasure = {
-      ...this.#deps.erasure,
-      shardBytes: shardBytesFor(sizeHint, this.#deps.erasure.dataShards, this.#deps.erasure.shardBytes),
+      dataShards,
+      parityShards,
+      shardBytes: shardBytesFor(sizeHint, dataShards, this.#deps.erasure.shardBytes),
     };
     const stripes: StripeInput[] = [];
     let size = 0;

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrinityNode } from '../src/node/trinity-node.js';
+import { getObject, putObject, sha256Hex, startNodes, until } from './helpers.js';
+
+describe('adaptive erasure (erasure.adaptive.enabled)', () => {
+  let nodes: TrinityNode[];
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ nodes, close } = await startNodes('trinity-adaptive-erasure-', 6, () => ({
+      logLevel: 'warn',
+      erasure: {
+        dataShards: 2,
+        parityShards: 1,
+        shardBytes: 4096,
+        adaptive: { enabled: true, minParityShards: 1, maxParityShards: 3, targetDurability: 0.999_999 },
+      },
+    })));
+  }, 300_000);
+
+  afterAll(async () => {
+    await close?.();
+  }, 300_000);
+
+  it('raises the parity of new puts when nodes of the network go down', async () => {
+    const writer = nodes[0]!;
+    const healthy = randomBytes(7000);
+    const healthyId = await putObject(writer.apiUrl, healthy, 'healthy.bin');
+    expect((await writer.manifests.getDescriptor(healthyId)).erasure).toMatchObject({
+      dataShards: 2,
+      parityShards: 1,
+    });
+    expect(writer.health.lastChoice()).toMatchObject({ liveNodes: 6, downNodes: 0, parityShards: 1 });
+
+    // Two of six nodes go down: a third of the network failed within the window.
+    await nodes[4]!.stop();
+    await nodes[5]!.stop();
+    await until(
+      'the writer to see two nodes gone',
+      async () => (writer.membership.liveNodes().length === 4 ? true : undefined),
+      120_000,
+    );
+    const degraded = randomBytes(7000);
+    const degradedId = await putObject(writer.apiUrl, degraded, 'degraded.bin');
+    const descriptor = await writer.manifests.getDescriptor(degradedId);
+    expect(descriptor.erasure).toMatchObject({ dataShards: 2, parityShards: 2 });
+    expect(descriptor.stripes[0]!.shards).toHaveLength(4);
+    const choice = writer.health.lastChoice()!;
+    expect(choice).toMatchObject({ liveNodes: 4, downNodes: 2, parityShards: 2 });
+    expect(choice.nodeFailureProbability).toBeCloseTo(1 / 3, 5);
+    // Both objects read back through the nodes still up.
+    for (const reader of nodes.slice(0, 4)) {
+      expect(sha256Hex(await getObject(reader.apiUrl, healthyId))).toBe(sha256Hex(healthy));
+      expect(sha256Hex(await getObject(reader.apiUrl, degradedId))).toBe(sha256Hex(degraded));
+    }
+  }, 300_000);
+
+  it('keeps the configured parity with adaptive erasure off', async () => {
+    const { parseNodeConfig } = await import('../src/config/config.js');
+    const config = parseNodeConfig({ erasure: { dataShards: 2, parityShards: 1 } });
+    expect(config.erasure.adaptive.enabled).toBe(false);
+    const { erasureHealth } = await import('../src/services/health/erasure-health.js');
+    const { MemoryLogger, ManualClock } = await import('@trinity/core');
+    const health = erasureHealth({
+      selfId: 'self',
+      dataShards: 2,
+      parityShards: 1,
+      adaptive: config.erasure.adaptive,
+    })({
+      nodes: { liveNodes: () => [{ id: 'self', region: 'us-east' }] },
+      clock: new ManualClock(0),
+      logger: new MemoryLogger(),
+    });
+    for (let i = 0; i < 5; i++) health.onPeerGone(`peer-${i}`);
+    expect(health.parameters()).toEqual({ dataShards: 2, parityShards: 1 });
+    expect(() =>
+      parseNodeConfig({ erasure: { adaptive: { minParityShards: 4, maxParityShards: 2 } } }),
+    ).toThrow(/minParityShards/);
+  });
+});
