@@ -74,6 +74,16 @@ describe('node config composed from the packages’ schemas', () => {
         intentLifetimeMs: 3_600_000,
       },
       regionTopology: true,
+      routing: {
+        mode: 'static',
+        adaptive: {
+          policy: 'least-squares',
+          forgetting: 0.999,
+          discount: 0.995,
+          exploration: 0.25,
+          rewardScaleMs: 100,
+        },
+      },
       semantic: false,
       logLevel: 'info',
       fsync: true,

@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { ConfigError, parseConfig } from '@trinity/core';
 import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
-import { rebalanceConfigSchema } from '@trinity/topology';
+import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
@@ -327,6 +327,21 @@ export const nodeConfigSchema = z
       .strict()
       .prefault({}),
     regionTopology: z.boolean().default(true),
+    /**
+     * Read routing with region topology on. `static`: the router's fixed weights, peers' ping RTTs.
+     * `adaptive`: @trinity/topology's AdaptiveRegionRouter, fed each shard fetch's latency and
+     * outcome by the read path, learning which weight set earns the best fetches.
+     */
+    routing: z
+      .object({
+        mode: z.enum(['static', 'adaptive']).default('static'),
+        adaptive: adaptiveRouterConfigSchema
+          .pick({ policy: true, forgetting: true, discount: true, exploration: true, rewardScaleMs: true })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     semantic: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** Test and devnet aid: fsync can be turned off for throwaway data. Never off for real data. */

@@ -114,6 +114,18 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
     what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',
     flag: '--region-topology / --no-region-topology',
   },
+  'routing.mode': {
+    what: '"static": fixed router weights and ping RTTs; "adaptive": a router that learns from every shard fetch',
+  },
+  'routing.adaptive.policy': {
+    what: 'adaptive router: "least-squares" fit of fetch reward, or a "bandit" over the weight sets',
+  },
+  'routing.adaptive.forgetting': { what: 'adaptive router, least squares: per-fetch forgetting factor' },
+  'routing.adaptive.discount': { what: 'adaptive router, bandit: per-fetch discount of past rewards' },
+  'routing.adaptive.exploration': { what: 'adaptive router, bandit: exploration strength' },
+  'routing.adaptive.rewardScaleMs': {
+    what: 'adaptive router: a fetch of this latency earns half the reward of an instant one',
+  },
   semantic: { what: 'fingerprint stored shards and answer semantic queries', flag: '--semantic' },
   logLevel: { what: 'pino JSON logs on stdout', flag: '--log-level' },
   fsync: { what: 'fsync writes; turn off only for throwaway test data' },

@@ -136,6 +136,7 @@ export class TrinityNode {
       region: config.region,
       regionTopology: config.regionTopology,
       ...config.erasure,
+      routing: config.routing,
     })({
       logger: log('geography'),
       events: { onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }) },
@@ -271,6 +272,7 @@ export class TrinityNode {
           geo.onOutcome(peer, false);
           health.onOutcome(peer, false);
         },
+        onFetch: (peer, ok, latencyMs) => geo.onFetch(peer, ok, latencyMs, clock.nowMs()),
       },
     });
     const repair = (this.repair = repairLoop({ selfId, ...config.repair })({

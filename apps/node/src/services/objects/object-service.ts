@@ -88,6 +88,8 @@ export interface ErasurePolicy {
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
+  /** A shard fetch from another node ended: whether it gave the right bytes, and how long it took. */
+  onFetch?(node: string, ok: boolean, latencyMs: number): void;
 }
 
 export interface ObjectServiceComponents {
@@ -880,11 +882,18 @@ class StripeFetch {
       this.#running++;
       this.#pending.add(candidate.shard);
       const expected = fromHex(this.#manifest.stripes[this.#stripeIndex]!.shards[candidate.shard]!.hash);
+      const startedMs = this.#deps.clock.nowMs();
+      const report = (ok: boolean) => {
+        if (candidate.node === this.#deps.selfId) return;
+        this.#deps.events?.onFetch?.(candidate.node, ok, this.#deps.clock.nowMs() - startedMs);
+      };
       this.#deps.transfer
         .fetch(candidate.node, expected)
         .then(
           (bytes) => {
-            if (equalBytes(sha256(bytes), expected) && this.#shards[candidate.shard] === null) {
+            const intact = equalBytes(sha256(bytes), expected);
+            report(intact);
+            if (intact && this.#shards[candidate.shard] === null) {
               this.#shards[candidate.shard] = bytes;
               this.#valid++;
             } else if (this.#shards[candidate.shard] === null) {
@@ -896,6 +905,7 @@ class StripeFetch {
             }
           },
           (error: Error) => {
+            report(false);
             this.#deps.logger.debug({ node: candidate.node, err: error.message }, 'shard read failed');
           },
         )
