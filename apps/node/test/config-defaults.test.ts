@@ -58,6 +58,9 @@ describe('node config composed from the packages’ schemas', () => {
         intervalMs: 60_000,
         maxBytesPerInterval: GiB,
         maxMovesPerInterval: 100_000,
+        maxCompensationRetries: 3,
+        compensationBackoffMs: 100,
+        compensationBackoffMaxMs: 5_000,
       },
       scrub: { intervalMs: 3_600_000, bytesPerSecond: 32 * MiB },
       tx: {

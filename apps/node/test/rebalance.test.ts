@@ -187,25 +187,7 @@ describe('a shard move whose manifest update fails (saga compensation)', () => {
         return receipt;
       },
     };
-    const service = rebalanceService({
-      selfId: leader.peerId,
-      enabled: true,
-      intervalMs: 60_000,
-      maxBytesPerInterval: 1 << 20,
-      maxMovesPerInterval: 100,
-    })({
-      manifests: leader.manifests,
-      directory: {
-        sendRecord: (node, record) => leader.directory.sendRecord(node, record),
-        publish: async () => {
-          throw new Error('manifest update failed');
-        },
-      },
-      transfer: watching,
-      nodes: leader.membership,
-      clock: leader.clock,
-      logger: new MemoryLogger(),
-    });
+    const service = failingPublish(leader, watching);
     await service.runOnce();
     const stats = service.stats();
     expect(stats.compensated).toBe(1);
@@ -229,4 +211,57 @@ describe('a shard move whose manifest update fails (saga compensation)', () => {
     expect(await leader.manifests.receipts(id)).toEqual(before);
     expect(await copiesPerNode(all, [id])).toEqual(copies);
   }, 420_000);
+
+  it('retries a failing compensation a bounded number of times, then counts the move stuck', async () => {
+    const id = (await nodes[0]!.directory.list())[0]!.id;
+    const leader = [...nodes].sort((a, b) => (a.peerId < b.peerId ? -1 : 1))[0]!;
+    const before = await leader.manifests.receipts(id);
+    const transfer = leader.transfer;
+    let releases = 0;
+    const unreleasable = {
+      fetch: transfer.fetch.bind(transfer),
+      storeForRepair: transfer.storeForRepair.bind(transfer),
+      release: async () => {
+        releases++;
+        throw new Error('the new holder does not answer');
+      },
+    };
+    const service = failingPublish(leader, unreleasable);
+    await service.runOnce();
+    // One attempt and three retries (rebalance.maxCompensationRetries), then the saga gives up.
+    expect(releases).toBe(4);
+    expect(service.stats()).toMatchObject({ stuck: 1, compensated: 0, moved: 0 });
+    // Nothing was published: the record is as it was; the new copy stays (extra, never missing).
+    expect(await leader.manifests.receipts(id)).toEqual(before);
+    expect((await copiesPerNode([...nodes, joined!], [id]))[2]).toBe(1);
+  }, 120_000);
 });
+
+/** A rebalancer on `leader` whose manifest update (publish) always fails, with `transfer` for shards. */
+function failingPublish(
+  leader: TrinityNode,
+  transfer: Parameters<ReturnType<typeof rebalanceService>>[0]['transfer'],
+) {
+  return rebalanceService({
+    selfId: leader.peerId,
+    enabled: true,
+    intervalMs: 60_000,
+    maxBytesPerInterval: 1 << 20,
+    maxMovesPerInterval: 100,
+    maxCompensationRetries: 3,
+    compensationBackoffMs: 10,
+    compensationBackoffMaxMs: 50,
+  })({
+    manifests: leader.manifests,
+    directory: {
+      sendRecord: (node, record) => leader.directory.sendRecord(node, record),
+      publish: async () => {
+        throw new Error('manifest update failed');
+      },
+    },
+    transfer,
+    nodes: leader.membership,
+    clock: leader.clock,
+    logger: new MemoryLogger(),
+  });
+}

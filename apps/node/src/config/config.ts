@@ -272,6 +272,10 @@ export const nodeConfigSchema = z
       .extend({
         enabled: z.boolean().default(false),
         intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+        /** A move's compensation (the saga's, @trinity/tx) is retried this often, then left stuck. */
+        maxCompensationRetries: txConfigSchema.shape.maxCompensationRetries,
+        compensationBackoffMs: txConfigSchema.shape.compensationBackoffMs,
+        compensationBackoffMaxMs: txConfigSchema.shape.compensationBackoffMaxMs,
       })
       .strict()
       .prefault({}),

@@ -90,6 +90,11 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
     what: 'byte budget of shard moves per interval; the rest waits for the next',
   },
   'rebalance.maxMovesPerInterval': { what: 'most shard moves per interval, whatever their size' },
+  'rebalance.maxCompensationRetries': {
+    what: 'a failed undo of a shard move (releasing the new copy) is retried this many times, then left',
+  },
+  'rebalance.compensationBackoffMs': { what: 'first delay before retrying an undo; doubles each time' },
+  'rebalance.compensationBackoffMaxMs': { what: 'longest delay between two retries of an undo' },
   'scrub.intervalMs': { what: 'how often the scrubber starts a pass over stored shards' },
   'scrub.bytesPerSecond': { what: 'scrubber read bandwidth' },
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },

@@ -10,7 +10,7 @@ import {
   StripePlacer,
   type Topology,
 } from '@trinity/topology';
-import { type SagaResult, SagaRunner, type SagaStep } from '@trinity/tx';
+import { SagaCompensationError, SagaRunner, type SagaStep } from '@trinity/tx';
 import { peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { Startable } from '../../startable.js';
 import type { ManifestDirectory } from '../manifests/manifest-service.js';
@@ -27,7 +27,14 @@ export interface RebalanceInit {
   readonly maxMovesPerInterval: number;
   /** Most manifests examined in one round. */
   readonly manifestsPerRound?: number;
+  /** A failed compensation is retried at most this many times, backing off from the first delay. */
+  readonly maxCompensationRetries?: number;
+  readonly compensationBackoffMs?: number;
+  readonly compensationBackoffMaxMs?: number;
 }
+
+/** How a move ended: done, undone by its compensation, or stuck (a compensation kept failing). */
+export type MoveOutcome = 'moved' | 'compensated' | 'stuck';
 
 /** Told of each move finished, undone (saga compensated) or whose old copy could not be released. */
 export interface RebalanceEvents {
@@ -57,6 +64,11 @@ export interface RebalanceStats {
   roundBytesMax: number;
   /** Moves undone by the saga's compensation (the new copy released again). */
   compensated: number;
+  /**
+   * Moves whose compensation still failed after its bounded retries: the new copy stays where it
+   * was put (an extra copy, never a lost one) and the record is as before the move.
+   */
+  stuck: number;
   /** Moves done whose old copy could not be released (it stays, harmless, until asked again). */
   releaseFailures: number;
   /** Moves the last plan left for later rounds by the budget. */
@@ -107,6 +119,7 @@ export class RebalanceService implements Startable {
     bytesMoved: 0,
     roundBytesMax: 0,
     compensated: 0,
+    stuck: 0,
     releaseFailures: 0,
     deferred: 0,
     leftToRepair: 0,
@@ -127,7 +140,18 @@ export class RebalanceService implements Startable {
       { maxBytesPerInterval: init.maxBytesPerInterval, maxMovesPerInterval: init.maxMovesPerInterval },
       placer,
     );
-    this.#saga = new SagaRunner({ clock: components.clock, logger: components.logger });
+    const saga = {
+      ...(init.maxCompensationRetries === undefined
+        ? {}
+        : { maxCompensationRetries: init.maxCompensationRetries }),
+      ...(init.compensationBackoffMs === undefined
+        ? {}
+        : { compensationBackoffMs: init.compensationBackoffMs }),
+      ...(init.compensationBackoffMaxMs === undefined
+        ? {}
+        : { compensationBackoffMaxMs: init.compensationBackoffMaxMs }),
+    };
+    this.#saga = new SagaRunner({ clock: components.clock, logger: components.logger, config: saga });
   }
 
   start(): void {
@@ -167,8 +191,7 @@ export class RebalanceService implements Startable {
         this.#stats.leftToRepair++;
         continue;
       }
-      const result = await this.moveShard(move, refs.get(move.stripeId)!);
-      if (result.outcome === 'completed') roundBytes += move.bytes;
+      if ((await this.moveShard(move, refs.get(move.stripeId)!)) === 'moved') roundBytes += move.bytes;
     }
     this.#stats.rounds++;
     this.#stats.bytesMoved += roundBytes;
@@ -185,12 +208,17 @@ export class RebalanceService implements Startable {
    * Moves one shard as a saga (copy, then publish; a failed publish releases the new copy), then asks
    * the old holder to release its copy. Exposed for tests that break a step.
    */
-  async moveShard(move: ShardMove, ref: StripeRef): Promise<SagaResult> {
+  async moveShard(move: ShardMove, ref: StripeRef): Promise<MoveOutcome> {
     const context: MoveContext = { move, ref };
-    const result = await this.#saga.run('rebalance-move', this.#moveSteps(), context).catch((error) => {
-      this.#c.logger.error({ err: (error as Error).message, stripe: move.stripeId }, 'move stuck');
-      throw error;
-    });
+    let result: Awaited<ReturnType<SagaRunner['run']>>;
+    try {
+      result = await this.#saga.run('rebalance-move', this.#moveSteps(), context);
+    } catch (error) {
+      if (!(error instanceof SagaCompensationError)) throw error;
+      this.#stats.stuck++;
+      this.#c.logger.error({ err: error.message, stripe: move.stripeId, to: move.to }, 'shard move stuck');
+      return 'stuck';
+    }
     if (result.outcome === 'compensated') {
       this.#stats.compensated++;
       this.#c.logger.warn(
@@ -198,7 +226,7 @@ export class RebalanceService implements Startable {
         'shard move undone',
       );
       this.#c.events?.onCompensated?.(move, result.failedStep);
-      return result;
+      return 'compensated';
     }
     const position = { objectId: ref.objectId, stripe: ref.stripe, shard: move.shardIndex };
     try {
@@ -209,7 +237,7 @@ export class RebalanceService implements Startable {
     }
     this.#stats.moved++;
     this.#c.events?.onMoved?.(move);
-    return result;
+    return 'moved';
   }
 
   #moveSteps(): SagaStep<MoveContext>[] {
