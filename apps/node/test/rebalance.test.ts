@@ -146,6 +146,19 @@ describe('rebalancing when a node joins (rebalance.enabled)', () => {
     for (const reader of all) {
       for (const [id, digest] of objects) expect(sha256Hex(await getObject(reader.apiUrl, id))).toBe(digest);
     }
+
+    // The new node leaves: a round runs at once and leaves its shards to repair (a rebuild from k
+    // others, after the grace), moving nothing.
+    await joined.stop();
+    await until(
+      'a round after the leave',
+      async () => (nodes.some((node) => node.rebalance.stats().leftToRepair > 0) ? true : undefined),
+      60_000,
+    );
+    expect(nodes.reduce((sum, node) => sum + node.rebalance.stats().moved, 0)).toBe(
+      stats[0]!.moved + stats[1]!.moved,
+    );
+    for (const [id, digest] of objects) expect(sha256Hex(await getObject(nodes[0]!.apiUrl, id))).toBe(digest);
   }, 420_000);
 });
 

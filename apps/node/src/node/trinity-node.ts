@@ -417,6 +417,7 @@ export class TrinityNode {
    */
   async start(): Promise<void> {
     const order: Startable[] = [
+      this.health,
       this.transfer,
       this.directory,
       this.tx,
@@ -454,6 +455,7 @@ export class TrinityNode {
     // handlers, the network last. stopAll stops in reverse, so the list is written last-to-stop first.
     const order: Startable[] = [
       this.#network,
+      this.health,
       this.transfer,
       this.directory,
       this.status,

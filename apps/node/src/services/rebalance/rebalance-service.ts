@@ -73,7 +73,7 @@ export interface RebalanceStats {
   releaseFailures: number;
   /** Moves the last plan left for later rounds by the budget. */
   deferred: number;
-  /** Shards on departed holders: rebuilt by the repair loop, not moved here. */
+  /** Shards on departed holders in the last plan: rebuilt by the repair loop, not moved here. */
   leftToRepair: number;
 }
 
@@ -184,6 +184,7 @@ export class RebalanceService implements Startable {
     const { layouts, refs } = await this.#layouts(new Set(nodes.map((node) => node.id)));
     const plan = this.#rebalancer.plan(layouts, nodes);
     this.#stats.deferred = plan.deferredMoves;
+    this.#stats.leftToRepair = 0;
     let roundBytes = 0;
     for (const move of plan.moves) {
       if (this.#stopping) break;
