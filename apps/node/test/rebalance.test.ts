@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, MemoryLogger, toHex } from '@trinity/core';
+import type { SignedReceipt } from '@trinity/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deepMerge, parseNodeConfig } from '../src/config/config.js';
 import { TrinityNode } from '../src/node/trinity-node.js';
@@ -190,12 +191,14 @@ describe('a shard move whose manifest update fails (saga compensation)', () => {
     const before = await leader.manifests.receipts(id);
     const transfer = leader.transfer;
     const copied: string[] = [];
+    const newReceipts: SignedReceipt[] = [];
     // Watches the copy step commit: the new node really holds the shard before the compensation.
     const watching = {
       fetch: transfer.fetch.bind(transfer),
       release: transfer.release.bind(transfer),
       storeForRepair: async (...args: Parameters<typeof transfer.storeForRepair>) => {
         const receipt = await transfer.storeForRepair(...args);
+        newReceipts.push(receipt);
         if (await joined!.store.has(args[2])) copied.push(toHex(args[2]));
         return receipt;
       },
@@ -223,6 +226,14 @@ describe('a shard move whose manifest update fails (saga compensation)', () => {
     await expect(joined.transfer.release(leader.peerId, position, other)).rejects.toThrow(/only a holder/);
     expect(await leader.manifests.receipts(id)).toEqual(before);
     expect(await copiesPerNode(all, [id])).toEqual(copies);
+    // A holder asking with a successor's receipt whose node no longer holds the shard is refused too.
+    const released = newReceipts[0]!;
+    const oldKey = before.find((r) => r.stripe === released.stripe && r.shard === released.shard)!.holder;
+    const oldHolder = all.find((node) => nodeKeyOfPeerId(node.peerId) === oldKey)!;
+    const at = { objectId: id, stripe: released.stripe, shard: released.shard };
+    await expect(leader.transfer.release(oldHolder.peerId, at, released)).rejects.toThrow(/does not hold/);
+    expect(await copiesPerNode(all, [id])).toEqual(copies);
+    expect(await leader.manifests.receipts(id)).toEqual(before);
   }, 420_000);
 
   it('retries a failing compensation a bounded number of times, then counts the move stuck', async () => {
