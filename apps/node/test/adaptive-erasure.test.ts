@@ -56,6 +56,7 @@ describe('adaptive erasure (erasure.adaptive.enabled)', () => {
     const choice = writer.health.lastChoice()!;
     expect(choice).toMatchObject({ liveNodes: 4, downNodes: 2, parityShards: 2 });
     expect(choice.nodeFailureProbability).toBeCloseTo(1 / 3, 5);
+    expect(writer.status.status().erasureChoice).toEqual(choice);
     // Both objects read back through the nodes still up.
     for (const reader of nodes.filter((node) => !down.includes(node))) {
       expect(sha256Hex(await getObject(reader.apiUrl, healthyId))).toBe(sha256Hex(healthy));

@@ -120,6 +120,7 @@ describe('rebalancing when a node joins (rebalance.enabled)', () => {
       500,
     );
     const stats = all.map((node) => node.rebalance.stats());
+    expect(all.map((node) => node.status.status().rebalance)).toEqual(stats);
     expect(stats.reduce((sum, s) => sum + s.moved, 0)).toBe(6);
     for (const s of stats) {
       expect(s.roundBytesMax).toBeLessThanOrEqual(budgetBytes);

@@ -349,6 +349,8 @@ export class TrinityNode {
       traffic,
       scrub: this.scrub,
       repair,
+      rebalance: this.rebalance,
+      erasure: this.health,
       tx,
       semantic: this.semantic,
       endpoints: { apiUrl: () => api.url, metricsUrl: () => this.telemetry.url },
