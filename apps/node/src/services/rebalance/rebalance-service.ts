@@ -28,9 +28,9 @@ export interface RebalanceInit {
   /** Most manifests examined in one round. */
   readonly manifestsPerRound?: number;
   /** A failed compensation is retried at most this many times, backing off from the first delay. */
-  readonly maxCompensationRetries?: number;
-  readonly compensationBackoffMs?: number;
-  readonly compensationBackoffMaxMs?: number;
+  readonly maxCompensationRetries: number;
+  readonly compensationBackoffMs: number;
+  readonly compensationBackoffMaxMs: number;
 }
 
 /** How a move ended: done, undone by its compensation, or stuck (a compensation kept failing). */
@@ -140,17 +140,8 @@ export class RebalanceService implements Startable {
       { maxBytesPerInterval: init.maxBytesPerInterval, maxMovesPerInterval: init.maxMovesPerInterval },
       placer,
     );
-    const saga = {
-      ...(init.maxCompensationRetries === undefined
-        ? {}
-        : { maxCompensationRetries: init.maxCompensationRetries }),
-      ...(init.compensationBackoffMs === undefined
-        ? {}
-        : { compensationBackoffMs: init.compensationBackoffMs }),
-      ...(init.compensationBackoffMaxMs === undefined
-        ? {}
-        : { compensationBackoffMaxMs: init.compensationBackoffMaxMs }),
-    };
+    const { maxCompensationRetries, compensationBackoffMs, compensationBackoffMaxMs } = init;
+    const saga = { maxCompensationRetries, compensationBackoffMs, compensationBackoffMaxMs };
     this.#saga = new SagaRunner({ clock: components.clock, logger: components.logger, config: saga });
   }
 
@@ -192,7 +183,7 @@ export class RebalanceService implements Startable {
         this.#stats.leftToRepair++;
         continue;
       }
-      if ((await this.moveShard(move, refs.get(move.stripeId)!)) === 'moved') roundBytes += move.bytes;
+      if ((await this.#moveShard(move, refs.get(move.stripeId)!)) === 'moved') roundBytes += move.bytes;
     }
     this.#stats.rounds++;
     this.#stats.bytesMoved += roundBytes;
@@ -207,9 +198,9 @@ export class RebalanceService implements Startable {
 
   /**
    * Moves one shard as a saga (copy, then publish; a failed publish releases the new copy), then asks
-   * the old holder to release its copy. Exposed for tests that break a step.
+   * the old holder to release its copy.
    */
-  async moveShard(move: ShardMove, ref: StripeRef): Promise<MoveOutcome> {
+  async #moveShard(move: ShardMove, ref: StripeRef): Promise<MoveOutcome> {
     const context: MoveContext = { move, ref };
     let result: Awaited<ReturnType<SagaRunner['run']>>;
     try {
