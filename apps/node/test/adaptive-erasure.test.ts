@@ -64,6 +64,33 @@ describe('adaptive erasure (erasure.adaptive.enabled)', () => {
     }
   }, 300_000);
 
+  it('raises parity when requests to live peers keep failing, and lowers it again as they recover', async () => {
+    const { parseNodeConfig } = await import('../src/config/config.js');
+    const { erasureHealth } = await import('../src/services/health/erasure-health.js');
+    const { MemoryLogger, ManualClock } = await import('@trinity/core');
+    const adaptive = parseNodeConfig({ erasure: { adaptive: { enabled: true, maxParityShards: 3 } } }).erasure
+      .adaptive;
+    const live = ['self', 'p1', 'p2', 'p3', 'p4', 'p5'].map((id) => ({ id, region: 'us-east' }));
+    const health = erasureHealth({ selfId: 'self', dataShards: 2, parityShards: 1, adaptive })({
+      nodes: { liveNodes: () => live },
+      clock: new ManualClock(0),
+      logger: new MemoryLogger(),
+    });
+    expect(health.parameters()).toEqual({ dataShards: 2, parityShards: 1 });
+    for (let i = 0; i < 30; i++) {
+      health.onOutcome('p1', false);
+      health.onOutcome('p2', false);
+    }
+    const failing = health.choose();
+    expect(failing.nodeFailureProbability).toBeGreaterThan(0.3);
+    expect(failing.parityShards).toBe(3);
+    for (let i = 0; i < 200; i++) {
+      health.onOutcome('p1', true);
+      health.onOutcome('p2', true);
+    }
+    expect(health.parameters()).toEqual({ dataShards: 2, parityShards: 1 });
+  });
+
   it('keeps the configured parity with adaptive erasure off', async () => {
     const { parseNodeConfig } = await import('../src/config/config.js');
     const config = parseNodeConfig({ erasure: { dataShards: 2, parityShards: 1 } });
