@@ -96,11 +96,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'rebalance.compensationBackoffMs': { what: 'first delay before retrying an undo; doubles each time' },
   'rebalance.compensationBackoffMaxMs': { what: 'longest delay between two retries of an undo' },
   'scrub.intervalMs': { what: 'how often the scrubber starts a pass over stored shards' },
+  'gc.enabled': { what: 'delete shards that no object held here refers to' },
+  'gc.intervalMs': { what: 'how often the garbage collector sweeps' },
+  'gc.graceMs': { what: 'how long a shard stays unreferenced before it is deleted' },
   'scrub.bytesPerSecond': { what: 'scrubber read bandwidth' },
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
-  'tx.orphanTtlMs': { what: 'staged data of an upload that never reached prepare is dropped after this' },
+  'tx.orphanTtlMs': {
+    what: 'staged data whose upload stopped renewing its lease (stalled, or its coordinator died) is dropped after this',
+  },
   'prometheus.enabled': { what: 'serve Prometheus metrics at /metrics', flag: '--prometheus-http' },
   'prometheus.host': { what: 'address of the metrics endpoint' },
   'prometheus.port': {
@@ -114,6 +119,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'trust.peerStagedBytesMax': { what: 'most bytes one peer may have staged here in unfinished puts' },
   'trust.segmentBytes': { what: 'plaintext bytes per AES-256-GCM segment of new encrypted objects' },
   'trust.tombstoneRetentionMs': { what: 'how long a delete is remembered (and the object refused)' },
+  'trust.tombstoneSyncMs': { what: 'how often a node asks peers which of the objects it holds were deleted' },
   'trust.intentLifetimeMs': { what: "how long an owner's put intent authorizes stores" },
   regionTopology: {
     what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',

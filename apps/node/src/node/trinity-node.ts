@@ -10,6 +10,7 @@ import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
 import { type ErasureHealth, erasureHealth } from '../services/health/erasure-health.js';
 import {
@@ -102,6 +103,7 @@ export class TrinityNode {
   /** Moves shards onto joined nodes within a byte budget (`rebalance.enabled`). */
   readonly rebalance: RebalanceService;
   readonly scrub: ScrubService;
+  readonly gc: GcService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
   readonly status: StatusService;
@@ -212,7 +214,11 @@ export class TrinityNode {
       server,
       clock,
     }));
-    const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
+    const directory = (this.directory = manifestDirectory({
+      selfId,
+      dhtTimeoutMs: tunables.dhtTimeoutMs,
+      tombstoneSyncMs: config.trust.tombstoneSyncMs,
+    })({
       manifests,
       stagedManifests,
       store,
@@ -245,36 +251,6 @@ export class TrinityNode {
         throw new Error('unreachable');
       },
     }));
-    this.objects = objectService({
-      selfId,
-      erasure: config.erasure,
-      maxObjectBytes: config.limits.maxObjectBytes,
-      maxStripesInFlight: config.limits.maxStripesInFlight,
-      hedgeAfterMs: tunables.hedgeAfterMs,
-      segmentBytes: config.trust.segmentBytes,
-      tombstoneRetentionMs: config.trust.tombstoneRetentionMs,
-      intentLifetimeMs: config.trust.intentLifetimeMs,
-    })({
-      store,
-      transfer,
-      directory,
-      nodes: peers,
-      placement: geo,
-      erasurePolicy: health,
-      transactions: tx,
-      owner,
-      random: f.options.random ?? { bytes: randomBytes },
-      clock,
-      logger: log('objects'),
-      events: {
-        onBadShard: (peer) => {
-          m.fetchFailures.inc();
-          geo.onOutcome(peer, false);
-          health.onOutcome(peer, false);
-        },
-        onFetch: (peer, ok, latencyMs) => geo.onFetch(peer, ok, latencyMs, clock.nowMs()),
-      },
-    });
     const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
       manifests,
       directory,
@@ -298,6 +274,51 @@ export class TrinityNode {
       nodes: peers,
       clock,
       logger: log('rebalance'),
+    });
+    this.objects = objectService({
+      selfId,
+      erasure: config.erasure,
+      maxObjectBytes: config.limits.maxObjectBytes,
+      maxStripesInFlight: config.limits.maxStripesInFlight,
+      hedgeAfterMs: tunables.hedgeAfterMs,
+      segmentBytes: config.trust.segmentBytes,
+      tombstoneRetentionMs: config.trust.tombstoneRetentionMs,
+      intentLifetimeMs: config.trust.intentLifetimeMs,
+      leaseRenewMs: Math.max(500, Math.floor(config.tx.orphanTtlMs / 3)),
+    })({
+      store,
+      transfer,
+      directory,
+      nodes: peers,
+      placement: geo,
+      erasurePolicy: health,
+      transactions: tx,
+      repairer: repair,
+      owner,
+      random: f.options.random ?? { bytes: randomBytes },
+      clock,
+      logger: log('objects'),
+      events: {
+        onBadShard: (peer) => {
+          m.fetchFailures.inc();
+          geo.onOutcome(peer, false);
+          health.onOutcome(peer, false);
+        },
+        onFetch: (peer, ok, latencyMs) => geo.onFetch(peer, ok, latencyMs, clock.nowMs()),
+      },
+    });
+    this.gc = gcService(config.gc)({
+      store,
+      manifests,
+      clock,
+      logger: log('gc'),
+      events: {
+        onSweep: (leakedBytes) => m.leakedShardBytes.set(leakedBytes),
+        onCollected: (shards, bytes) => {
+          m.gcShardsCollected.inc(shards);
+          m.gcBytesCollected.inc(bytes);
+        },
+      },
     });
     this.scrub = scrubService(config.scrub)({
       store,
@@ -432,6 +453,7 @@ export class TrinityNode {
       this.scrub,
       this.repair,
       this.rebalance,
+      this.gc,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -466,6 +488,7 @@ export class TrinityNode {
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.tx,
       this.rebalance,
+      this.gc,
       this.repair,
       this.scrub,
       this.api,

@@ -70,6 +70,11 @@ export interface ObjectServiceInit {
   readonly tombstoneRetentionMs: number;
   /** How long a put intent authorizes stores. */
   readonly intentLifetimeMs: number;
+  /**
+   * How often an upload that made progress renews its lease on the nodes holding its staged data
+   * (a third of the orphan TTL: a slow but live upload is never taken for an orphan).
+   */
+  readonly leaseRenewMs: number;
 }
 
 /** Where shards go and whom to read them from (the geography service). */
@@ -85,6 +90,21 @@ export interface ErasurePolicy {
   parameters(): { dataShards: number; parityShards: number };
 }
 
+/** Re-places, at once, the shards of `ids` no receipt names, on live nodes outside `exclude`. */
+export interface Repairer {
+  repairNow(ids: readonly string[], exclude: ReadonlySet<string>): Promise<number>;
+}
+
+/** One put in progress: its transaction, where its shards are staged, the holders it lost. */
+interface PutContext {
+  readonly txId: string;
+  /** Node -> hashes staged there; the coordinator always keeps a copy of the records. */
+  readonly staged: Map<string, Set<string>>;
+  /** Holders that failed mid-upload: they leave the transaction, their shards are re-placed. */
+  readonly lost: Set<string>;
+  readonly lease: UploadLease;
+}
+
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
@@ -94,12 +114,14 @@ export interface ObjectEvents {
 
 export interface ObjectServiceComponents {
   readonly store: ShardStore;
-  readonly transfer: Pick<ShardTransfer, 'stage' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
+  readonly transfer: Pick<ShardTransfer, 'stage' | 'renew' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
   readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
   readonly erasurePolicy?: ErasurePolicy;
   readonly transactions: Transactions;
+  /** Re-places the shards of a holder a put lost (the repair service). */
+  readonly repairer?: Repairer;
   /** The owner this node acts for: signs descriptors, intents and tombstones; unwraps object keys. */
   readonly owner: OwnerKey;
   /** Transaction ids are drawn from it. */
@@ -260,34 +282,32 @@ export class ObjectService {
     options: PutOptions = {},
   ): Promise<PutResult[]> {
     const txId = toHex(this.#deps.random.bytes(16));
-    // Node -> hashes staged there; the coordinator always keeps a copy of the records.
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
     const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
+    const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) =>
+      Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId))),
+    );
+    const put: PutContext = { txId, staged, lost: new Set(), lease };
+    lease.start(() => [...staged.keys()]);
     try {
       for await (const item of items) {
         if (objects.length >= batchObjectsMax)
           throw new BadRequestError(`a batch holds at most ${batchObjectsMax} objects`);
-        const descriptor = await this.#upload(item, txId, staged, (bytes) =>
+        const descriptor = await this.#upload(item, put, (bytes) =>
           options.onProgress?.(bytesBefore + bytes),
         );
         bytesBefore += descriptor.size;
         objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
       }
       if (objects.length === 0) throw new BadRequestError('a batch holds at least one object');
-      await Promise.all(
-        [...staged.keys()].flatMap((node) =>
-          objects.map(async (object) => {
-            object.receipts.push(
-              ...(await this.#deps.directory.stage(node, txId, object.id, object.descriptor)),
-            );
-          }),
-        ),
-      );
+      await this.#stageRecords(put, objects);
     } catch (error) {
+      await lease.stop();
       await Promise.allSettled([...staged.keys()].map((node) => this.#deps.transfer.unstage(node, txId)));
       throw error;
     }
+    await lease.stop();
     const ids = objects.map((object) => object.id);
     const participants = [...staged].map(([node, hashes]) => ({
       node,
@@ -306,6 +326,7 @@ export class ObjectService {
         }),
       ),
     );
+    if (put.lost.size > 0) await this.#replace(ids, put.lost);
     this.#deps.logger.info({ txId, objects: ids }, 'objects stored');
     return objects.map(({ id, descriptor }) => ({
       id,
@@ -313,6 +334,72 @@ export class ObjectService {
       stripes: descriptor.stripes.length,
       encrypted: descriptor.encryption !== undefined,
     }));
+  }
+
+  /**
+   * Stages the signed descriptors beside the shards on every holder (each answers with its
+   * receipts). A holder that fails here, or failed during the upload, leaves the transaction (its
+   * lease lapses and it drops what it staged); the put goes on while every stripe keeps k shards.
+   */
+  async #stageRecords(
+    put: PutContext,
+    objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[],
+  ): Promise<void> {
+    const { selfId, directory, clock } = this.#deps;
+    for (const node of put.lost) put.staged.delete(node);
+    const results = await Promise.all(
+      [...put.staged.keys()].map(async (node) => {
+        try {
+          const receipts = await Promise.all(
+            objects.map((object) => directory.stage(node, put.txId, object.id, object.descriptor)),
+          );
+          return { node, receipts };
+        } catch (error) {
+          if (node === selfId) throw error;
+          this.#deps.logger.warn({ node, err: (error as Error).message }, 'holder lost before commit');
+          return { node, receipts: undefined };
+        }
+      }),
+    );
+    for (const { node, receipts } of results) {
+      if (receipts === undefined) {
+        put.lost.add(node);
+        put.staged.delete(node);
+      } else {
+        for (const [i, list] of receipts.entries()) objects[i]!.receipts.push(...list);
+      }
+    }
+    if (put.lost.size === 0) return;
+    // What the lost holders had is re-placed after the commit; until then each stripe needs k shards.
+    const nowMs = clock.nowMs();
+    for (const object of objects) {
+      const held = new Set(
+        validReceipts(object.id, object.descriptor, object.receipts, nowMs).map(
+          (r) => `${r.stripe} ${r.shard}`,
+        ),
+      );
+      object.descriptor.stripes.forEach((stripe, s) => {
+        const stored = stripe.shards.filter((_, i) => held.has(`${s} ${i}`)).length;
+        if (stored < object.descriptor.erasure.dataShards) {
+          throw new NotEnoughNodesError(
+            `stripe ${s}: ${stored} of its shards are left after ${put.lost.size} holders failed; ${object.descriptor.erasure.dataShards} are needed`,
+          );
+        }
+      });
+    }
+  }
+
+  /** Rebuilds the shards the lost holders had on other nodes before the put answers. */
+  async #replace(ids: readonly string[], lost: ReadonlySet<string>): Promise<void> {
+    const repairer = this.#deps.repairer;
+    if (repairer === undefined) return;
+    try {
+      const rebuilt = await repairer.repairNow(ids, lost);
+      this.#deps.logger.info({ ids, lost: [...lost], rebuilt }, "re-placed a lost holder's shards");
+    } catch (error) {
+      // Committed with k or more shards per stripe: the repair loop finishes what this could not.
+      this.#deps.logger.warn({ ids, err: (error as Error).message }, 're-placing lost shards failed');
+    }
   }
 
   /**
@@ -340,8 +427,7 @@ export class ObjectService {
    */
   async #upload(
     item: BatchItem,
-    txId: string,
-    staged: Map<string, Set<string>>,
+    put: PutContext,
     onProgress: (bytes: number) => void,
   ): Promise<SignedDescriptor> {
     const { owner, segmentBytes } = this.#deps;
@@ -359,12 +445,12 @@ export class ObjectService {
     const stripes: StripeInput[] = [];
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
-    const uploadKey = `${txId}-${this.#uploads++}`;
-    const plain = this.#limit(item.source);
+    const uploadKey = `${put.txId}-${this.#uploads++}`;
+    const plain = this.#limit(item.source, put.lease);
     const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
     try {
       for await (const stripe of encodeStripes(body, erasure)) {
-        const nodes = this.#deps.nodes.liveNodes();
+        const nodes = this.#deps.nodes.liveNodes().filter((node) => !put.lost.has(node.id));
         const targets = this.#deps.placement.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = {
           dataBytes: stripe.dataBytes,
@@ -376,9 +462,7 @@ export class ObjectService {
         stripes.push(entry);
         size += stripe.dataBytes;
         const bytesSoFar = size;
-        await window.add(
-          this.#stageStripe(stripe, targets, nodes, txId, staged).then(() => onProgress(bytesSoFar)),
-        );
+        await window.add(this.#stageStripe(stripe, targets, nodes, put).then(() => onProgress(bytesSoFar)));
       }
       await window.drain();
     } catch (error) {
@@ -687,9 +771,9 @@ export class ObjectService {
     stripe: { index: number; shards: Uint8Array[]; hashes: Uint8Array[] },
     targets: readonly string[],
     nodes: readonly NodeRef[],
-    txId: string,
-    staged: Map<string, Set<string>>,
+    put: PutContext,
   ): Promise<void> {
+    const { txId, staged, lost } = put;
     const used = new Set(targets);
     // One intent for the stripe as placed (a small object's padding shards can repeat a hash).
     const placed = new Map<string, Set<string>>();
@@ -728,6 +812,8 @@ export class ObjectService {
               'shard store failed; retrying',
             );
             if (spare !== undefined) {
+              // The node failed twice: it leaves this put, and what it already holds is re-placed.
+              if (node !== this.#deps.selfId && !full) lost.add(node);
               used.add(spare.id);
               node = spare.id;
               intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
@@ -739,13 +825,46 @@ export class ObjectService {
     );
   }
 
-  async *#limit(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  async *#limit(source: AsyncIterable<Uint8Array>, lease: UploadLease): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of source) {
+      lease.progressed();
       total += chunk.length;
       if (total > this.#deps.maxObjectBytes) throw new PayloadTooLargeError(this.#deps.maxObjectBytes);
       yield chunk;
     }
+  }
+}
+
+/**
+ * The lease of one upload: every `renewMs`, if the upload read more of its body since the last
+ * tick, the nodes holding its staged data are told it is alive. A stalled upload stops renewing, and
+ * once its lease lapses (tx.orphanTtlMs) those nodes collect what it staged.
+ */
+class UploadLease {
+  readonly #repeater: Repeater;
+  #nodes: () => string[] = () => [];
+  #progressed = false;
+
+  constructor(clock: Clock, renewMs: number, renew: (nodes: string[]) => Promise<unknown>) {
+    this.#repeater = new Repeater(clock, renewMs, async () => {
+      if (!this.#progressed) return;
+      this.#progressed = false;
+      await renew(this.#nodes());
+    });
+  }
+
+  start(nodes: () => string[]): void {
+    this.#nodes = nodes;
+    this.#repeater.start();
+  }
+
+  progressed(): void {
+    this.#progressed = true;
+  }
+
+  stop(): Promise<void> {
+    return this.#repeater.stop();
   }
 }
 

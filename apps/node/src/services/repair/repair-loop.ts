@@ -139,10 +139,40 @@ export class RepairLoop implements Startable {
   /** One full round; resolves when every task it started has finished. */
   async runOnce(): Promise<void> {
     const { manifests } = this.#deps;
-    const config = this.#config;
-    const live = new Map(this.#deps.nodes.liveNodes().map((node) => [node.id, node]));
+    const ids = (await manifests.listDescriptors()).slice(0, this.#config.manifestsPerRound ?? 10_000);
+    await this.#repairRound(ids, this.#queue, { leadersOnly: true, exclude: new Set(), immediate: false });
+    this.#stats.rounds++;
+  }
+
+  /**
+   * Rebuilds now, not at the next round, the shards of `ids` that no receipt names (a put whose
+   * holder failed mid-upload commits without it and re-places its shards here before it answers),
+   * on live nodes outside `exclude`. Runs on a queue of its own, under the same limits. Returns the
+   * shards rebuilt.
+   */
+  async repairNow(ids: readonly string[], exclude: ReadonlySet<string> = new Set()): Promise<number> {
+    const { bytesPerSecond, maxConcurrentStripes } = this.#config;
+    const queue = new RepairQueue(
+      { bytesPerSecond, burstBytes: bytesPerSecond, maxConcurrentStripes },
+      this.#deps.clock.nowMs(),
+    );
+    const results = await this.#repairRound(ids, queue, { leadersOnly: false, exclude, immediate: true });
+    return results.reduce((sum, result) => sum + result.repaired.length, 0);
+  }
+
+  async #repairRound(
+    ids: readonly string[],
+    queue: RepairQueue,
+    options: { leadersOnly: boolean; exclude: ReadonlySet<string>; immediate: boolean },
+  ): Promise<StripeRepairResult[]> {
+    const { manifests } = this.#deps;
+    const live = new Map(
+      this.#deps.nodes
+        .liveNodes()
+        .filter((node) => !options.exclude.has(node.id))
+        .map((node) => [node.id, node]),
+    );
     this.#trackDowntime(live);
-    const ids = (await manifests.listDescriptors()).slice(0, config.manifestsPerRound ?? 10_000);
     // Keyed by the planner's id for the view (it hashes the stripes), mapped back to the object id.
     const latest = new Map<string, Repairing>();
     for (const id of ids) {
@@ -150,8 +180,8 @@ export class RepairLoop implements Startable {
       if (descriptor === undefined) continue;
       const record = { descriptor, receipts: await manifests.receipts(id) };
       const manifest = withPlaceholders(manifestView(record, (node) => live.get(node)?.region));
-      if (!this.#leads(manifest, live)) continue;
-      const health = await this.#health(manifest, live);
+      if (options.leadersOnly && !this.#leads(manifest, live)) continue;
+      const health = await this.#health(manifest, live, options.immediate);
       const plan = planRepair(manifest, health, {
         candidates: [...live.values()].map((node) => ({ nodeId: node.id, region: node.region })),
       });
@@ -160,11 +190,11 @@ export class RepairLoop implements Startable {
         this.#deps.logger.error({ id, lost: plan.lost.length }, 'stripes below k healthy shards');
       if (plan.tasks.length === 0) continue;
       latest.set(manifestId(manifest), { id, record, manifest, receipts: [], informed: new Set() });
-      this.#queue.enqueue(plan.tasks);
+      queue.enqueue(plan.tasks);
     }
-    const results = await this.#drain(latest);
+    const results = await this.#drain(latest, queue);
     await this.#publish(latest, results);
-    this.#stats.rounds++;
+    return results;
   }
 
   #schedule(delayMs: number): void {
@@ -202,6 +232,7 @@ export class RepairLoop implements Startable {
   async #health(
     manifest: Manifest,
     live: Map<string, NodeRef>,
+    immediate: boolean,
   ): Promise<(stripeIndex: number, shardIndex: number) => ShardHealth> {
     const nowMs = this.#deps.clock.nowMs();
     for (const stripe of manifest.stripes) {
@@ -219,6 +250,9 @@ export class RepairLoop implements Startable {
       const shard = manifest.stripes[stripeIndex]!.shards[shardIndex]!;
       for (const holder of shard.holders) {
         if (held.has(`${holder.nodeId} ${shard.hash}`)) return 'ok';
+        // Only a put's own re-placement takes a shard without receipts as missing at once: a round
+        // may see a record between a commit and the publication of every holder's receipts.
+        if (holder.nodeId === noReceipt && immediate) continue;
         const downSince = this.#downSinceMs.get(holder.nodeId);
         // A holder that only just went away is given the benefit of the doubt until the grace ends.
         if (!live.has(holder.nodeId) && downSince !== undefined && nowMs - downSince < graceMs) return 'ok';
@@ -227,7 +261,7 @@ export class RepairLoop implements Startable {
     };
   }
 
-  async #drain(latest: Map<string, Repairing>): Promise<StripeRepairResult[]> {
+  async #drain(latest: Map<string, Repairing>, queue: RepairQueue): Promise<StripeRepairResult[]> {
     const results: StripeRepairResult[] = [];
     const running = new Set<Promise<void>>();
     const { clock, transfer, logger, directory } = this.#deps;
@@ -266,32 +300,28 @@ export class RepairLoop implements Startable {
             const seconds = (clock.nowMs() - startedMs) / 1000;
             this.#deps.events?.onStripeRepaired?.(result.repaired.length, result.bytesStored, seconds);
           }
-          if (result.failed.length > 0) this.#queue.fail(task.id, clock.nowMs());
-          else this.#queue.complete(task.id, clock.nowMs());
+          if (result.failed.length > 0) queue.fail(task.id, clock.nowMs());
+          else queue.complete(task.id, clock.nowMs());
         })
         .catch((error: Error) => {
           logger.warn({ task: task.id, err: error.message }, 'stripe repair failed');
           this.#deps.events?.onStripeFailed?.();
-          this.#queue.fail(task.id, clock.nowMs());
+          queue.fail(task.id, clock.nowMs());
         })
         .finally(() => running.delete(job));
       running.add(job);
     };
     for (;;) {
       if (this.#stopped) break;
-      for (
-        let task = this.#queue.next(clock.nowMs());
-        task !== undefined;
-        task = this.#queue.next(clock.nowMs())
-      ) {
+      for (let task = queue.next(clock.nowMs()); task !== undefined; task = queue.next(clock.nowMs())) {
         if (latest.has(task.objectId)) run(task);
-        else this.#queue.complete(task.id, clock.nowMs());
+        else queue.complete(task.id, clock.nowMs());
       }
       if (running.size > 0) {
         await Promise.race(running);
         continue;
       }
-      const waitMs = this.#queue.nextReadyMs(clock.nowMs());
+      const waitMs = queue.nextReadyMs(clock.nowMs());
       if (waitMs === undefined) break;
       await sleep(clock, Math.max(1, waitMs));
     }
@@ -314,6 +344,9 @@ export class RepairLoop implements Startable {
   }
 }
 
+/** The holder a shard without receipts is given: never live. */
+const noReceipt = 'no-receipt';
+
 /**
  * The planner wants at least one holder per shard: a shard no receipt names gets a holder that is
  * never live, so it counts as missing and is rebuilt.
@@ -324,9 +357,7 @@ function withPlaceholders(manifest: Manifest): Manifest {
     stripes: manifest.stripes.map((stripe) => ({
       ...stripe,
       shards: stripe.shards.map((shard) =>
-        shard.holders.length > 0
-          ? shard
-          : { ...shard, holders: [{ nodeId: 'no-receipt', region: 'unknown' }] },
+        shard.holders.length > 0 ? shard : { ...shard, holders: [{ nodeId: noReceipt, region: 'unknown' }] },
       ),
     })),
   };

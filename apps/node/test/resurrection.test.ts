@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiFetch, putObject, startNodes } from './helpers.js';
+
+/**
+ * Deletes that stay deleted (the lifecycle issue's first case): four concurrent puts of identical
+ * public content contend on the same shard hashes (their commits retry on stale fencing tokens);
+ * then every object is deleted. No node may serve any of them again, however late a retried commit
+ * lands, and no shard of that content stays on disk.
+ */
+describe('concurrent identical puts, then deletes', () => {
+  let close: (() => Promise<void>) | undefined;
+  let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
+  beforeAll(async () => {
+    ({ nodes, close } = await startNodes('trinity-resurrection-', 6, () => ({
+      tx: { commitRetryIntervalMs: 200 },
+      gc: { intervalMs: 500, graceMs: 2_000 },
+    })));
+  }, 300_000);
+  afterAll(async () => {
+    await close?.();
+  }, 120_000);
+
+  it('nothing deleted is readable again, and no shard of it is left', async () => {
+    const data = randomBytes(600_000);
+    const ids = [
+      ...new Set(
+        await Promise.all(
+          nodes.slice(0, 4).map((node) => putObject(node.apiUrl, data, 'same', { public: true })),
+        ),
+      ),
+    ];
+    const hashes = new Set<string>();
+    for (const id of ids) {
+      const { manifest } = await nodes[0]!.objects.describe(id);
+      for (const stripe of manifest.stripes) for (const shard of stripe.shards) hashes.add(shard.hash);
+      const response = await apiFetch(`${nodes[4]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
+      expect(response.status).toBe(200);
+    }
+    // Late commits retry every 200 ms: watch for 15 s that none of them brings an object back.
+    for (let tick = 0; tick < 30; tick++) {
+      for (const node of nodes)
+        for (const id of ids)
+          expect(await node.manifests.hasDescriptor(id), `${id} on ${node.peerId}`).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    for (const node of nodes)
+      for (const id of ids) expect((await apiFetch(`${node.apiUrl}/v1/objects/${id}`)).status).toBe(404);
+    for (const node of nodes) {
+      const left = node.store.entries().filter(([hash]) => hashes.has(hash));
+      expect(left, `shards left on ${node.peerId}`).toEqual([]);
+    }
+  }, 300_000);
+});
