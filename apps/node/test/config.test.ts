@@ -14,7 +14,7 @@ const run = promisify(execFile);
 describe('node config', () => {
   it('has a default for every field', () => {
     const config = parseNodeConfig({});
-    expect(config.erasure).toEqual({ dataShards: 4, parityShards: 2, shardBytes: 1024 * 1024 });
+    expect(config.erasure).toMatchObject({ dataShards: 4, parityShards: 2, shardBytes: 1024 * 1024 });
     expect(config.api.port).toBe(7070);
     expect(config.region).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { access, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
+import { assertInt, describe, isHashHex, isHex, type Logger, noopLogger, parseConfig } from '@trinity/core';
 import { syncDir, writeNewFile } from '@trinity/core/fs';
 import { z } from 'zod';
 import { diskFullAsCapacity, isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
@@ -368,13 +368,28 @@ export class ManifestStore {
     return this.#readReceipts(id);
   }
 
-  /** Forgets the receipts of `holder` (hex node key) for `id`, e.g. once it is known to have lost them. */
-  async dropReceipts(id: string, holder: string): Promise<number> {
+  /**
+   * Forgets the receipts of `holder` (hex node key) for `id`, e.g. once it is known to have lost them;
+   * with `position`, only its receipt for that one shard (a shard moved elsewhere by rebalancing).
+   * Returns how many were dropped.
+   */
+  async dropReceipts(
+    id: string,
+    holder: string,
+    position?: { readonly stripe: number; readonly shard: number },
+  ): Promise<number> {
     this.#checkOpen();
     checkId(id);
+    if (position !== undefined) {
+      assertInt(position.stripe, 'stripe', 0, manifestLimits.maxStripes);
+      assertInt(position.shard, 'shard', 0, manifestLimits.maxShardsPerStripe);
+    }
+    const matches = (r: SignedReceipt) =>
+      r.holder === holder &&
+      (position === undefined || (r.stripe === position.stripe && r.shard === position.shard));
     return this.#locks.run(id, async () => {
       const current = await this.#readReceipts(id);
-      const kept = current.filter((r) => r.holder !== holder);
+      const kept = current.filter((r) => !matches(r));
       if (kept.length === current.length) return 0;
       await this.#write(id, encodeReceipts(kept), this.#receiptDir);
       return current.length - kept.length;

@@ -235,6 +235,13 @@ describe('ManifestStore: signed descriptors and tombstones', () => {
     expect(await store.addReceipts(id, [a0Later], nowMs)).toEqual([a0Later]);
     expect(await store.receipts(id)).toEqual([a0Later, b1]);
     expect((await store.receipts(id)).map((r) => r.holder)).toEqual([holderAKey, holderBKey]);
+    // With a position, only that shard's receipt of the holder goes (a shard moved elsewhere).
+    const a1 = receiptFor(1, holderASecretKey);
+    expect(await store.addReceipts(id, [a1], nowMs)).toEqual([a1]);
+    expect(await store.dropReceipts(id, holderAKey, { stripe: 0, shard: 1 })).toBe(1);
+    expect(await store.dropReceipts(id, holderAKey, { stripe: 0, shard: 1 })).toBe(0);
+    expect(await store.receipts(id)).toEqual([a0Later, b1]);
+    await expect(store.dropReceipts(id, holderAKey, { stripe: -1, shard: 0 })).rejects.toThrow(RangeError);
     expect(await store.dropReceipts(id, holderBKey)).toBe(1);
     expect(await store.receipts(id)).toEqual([a0Later]);
     await store.deleteDescriptor(tombstone, nowMs);

@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { ConfigError, parseConfig } from '@trinity/core';
 import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
+import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
@@ -40,9 +41,34 @@ export const erasureDefaultsSchema = z
       .min(4096)
       .max(16 * MiB)
       .default(MiB),
+    /**
+     * Parity for new puts chosen from measured network health (nodes gone, failed requests) within
+     * bounds; k stays `dataShards`. Off: every put uses `parityShards`.
+     */
+    adaptive: z
+      .object({
+        enabled: z.boolean().default(false),
+        minParityShards: z.number().int().min(1).max(128).default(1),
+        maxParityShards: z.number().int().min(1).max(128).default(4),
+        targetDurability: z.number().min(0.5).max(1).default(0.999_999),
+        nodeFailureProbabilityMin: z.number().min(0).max(0.5).default(0.000_1),
+        downWindowMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 86_400_000)
+          .default(3_600_000),
+      })
+      .strict()
+      .refine((a) => a.minParityShards <= a.maxParityShards, 'minParityShards must be ≤ maxParityShards')
+      .prefault({}),
   })
   .strict()
-  .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256');
+  .refine((e) => e.dataShards + e.parityShards <= 256, 'dataShards + parityShards must be ≤ 256')
+  .refine(
+    (e) => e.dataShards + e.adaptive.maxParityShards <= 256,
+    'dataShards + adaptive.maxParityShards must be ≤ 256',
+  );
 
 /** A loopback address or name: the API may listen there without TLS. */
 export function isLoopbackHost(name: string): boolean {
@@ -238,6 +264,21 @@ export const nodeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Moving shards onto nodes that joined (and off over-full nodes) under the placement rules: the
+     * planner's byte and move budget per interval (@trinity/topology), plus the loop around it.
+     */
+    rebalance: rebalanceConfigSchema
+      .extend({
+        enabled: z.boolean().default(false),
+        intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+        /** A move's compensation (the saga's, @trinity/tx) is retried this often, then left stuck. */
+        maxCompensationRetries: txConfigSchema.shape.maxCompensationRetries,
+        compensationBackoffMs: txConfigSchema.shape.compensationBackoffMs,
+        compensationBackoffMaxMs: txConfigSchema.shape.compensationBackoffMaxMs,
+      })
+      .strict()
+      .prefault({}),
     /** The scrubber's settings (@trinity/storage). */
     scrub: scrubberConfigSchema.pick({ intervalMs: true, bytesPerSecond: true }).strict().prefault({}),
     /** Garbage collection of shards no object held here refers to (see services/gc). */
@@ -306,6 +347,21 @@ export const nodeConfigSchema = z
       .strict()
       .prefault({}),
     regionTopology: z.boolean().default(true),
+    /**
+     * Read routing with region topology on. `static`: the router's fixed weights, peers' ping RTTs.
+     * `adaptive`: @trinity/topology's AdaptiveRegionRouter, fed each shard fetch's latency and
+     * outcome by the read path, learning which weight set earns the best fetches.
+     */
+    routing: z
+      .object({
+        mode: z.enum(['static', 'adaptive']).default('static'),
+        adaptive: adaptiveRouterConfigSchema
+          .pick({ policy: true, forgetting: true, discount: true, exploration: true, rewardScaleMs: true })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     semantic: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** Test and devnet aid: fsync can be turned off for throwaway data. Never off for real data. */

@@ -54,6 +54,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'erasure.dataShards': { what: 'k of RS(k, m) for new objects; k + m ≤ 256' },
   'erasure.parityShards': { what: 'm of RS(k, m): shards that may be lost; k + m ≤ 256' },
   'erasure.shardBytes': { what: 'shard size; smaller objects get smaller shards (multiples of 4 KiB)' },
+  'erasure.adaptive.enabled': {
+    what: 'choose the parity of new puts from measured network health (nodes gone, failed requests); k stays dataShards',
+  },
+  'erasure.adaptive.minParityShards': { what: 'least parity adaptive erasure chooses' },
+  'erasure.adaptive.maxParityShards': { what: 'most parity adaptive erasure chooses' },
+  'erasure.adaptive.targetDurability': { what: 'probability a stripe must survive one repair window' },
+  'erasure.adaptive.nodeFailureProbabilityMin': {
+    what: 'failure probability of a node assumed when the network shows none',
+  },
+  'erasure.adaptive.downWindowMs': { what: 'how long a node that left counts as failed' },
   'limits.maxConnections': { what: 'libp2p connection limit' },
   'limits.peerConcurrency': { what: 'requests in flight per peer' },
   'limits.peerInFlightMax': { what: 'requests one peer may have in flight here; more are refused' },
@@ -70,6 +80,21 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'repair.maxConcurrentStripes': { what: 'stripes being repaired at once' },
   'repair.intervalMs': { what: 'how often the repair loop looks for lost shards' },
   'repair.nodeLossGraceMs': { what: 'how long a holder may be unreachable before its shards are rebuilt' },
+  'rebalance.enabled': {
+    what: 'move shards onto nodes that join (and off over-full ones) under the placement rules',
+  },
+  'rebalance.intervalMs': {
+    what: 'how often the rebalancer plans; a peer joining or leaving starts a round at once',
+  },
+  'rebalance.maxBytesPerInterval': {
+    what: 'byte budget of shard moves per interval; the rest waits for the next',
+  },
+  'rebalance.maxMovesPerInterval': { what: 'most shard moves per interval, whatever their size' },
+  'rebalance.maxCompensationRetries': {
+    what: 'a failed undo of a shard move (releasing the new copy) is retried this many times, then left',
+  },
+  'rebalance.compensationBackoffMs': { what: 'first delay before retrying an undo; doubles each time' },
+  'rebalance.compensationBackoffMaxMs': { what: 'longest delay between two retries of an undo' },
   'scrub.intervalMs': { what: 'how often the scrubber starts a pass over stored shards' },
   'gc.enabled': { what: 'delete shards that no object held here refers to' },
   'gc.intervalMs': { what: 'how often the garbage collector sweeps' },
@@ -99,6 +124,18 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   regionTopology: {
     what: 'region-aware placement and routing (false: shards over distinct nodes, reads by RTT)',
     flag: '--region-topology / --no-region-topology',
+  },
+  'routing.mode': {
+    what: '"static": fixed router weights and ping RTTs; "adaptive": a router that learns from every shard fetch',
+  },
+  'routing.adaptive.policy': {
+    what: 'adaptive router: "least-squares" fit of fetch reward, or a "bandit" over the weight sets',
+  },
+  'routing.adaptive.forgetting': { what: 'adaptive router, least squares: per-fetch forgetting factor' },
+  'routing.adaptive.discount': { what: 'adaptive router, bandit: per-fetch discount of past rewards' },
+  'routing.adaptive.exploration': { what: 'adaptive router, bandit: exploration strength' },
+  'routing.adaptive.rewardScaleMs': {
+    what: 'adaptive router: a fetch of this latency earns half the reward of an instant one',
   },
   semantic: { what: 'fingerprint stored shards and answer semantic queries', flag: '--semantic' },
   logLevel: { what: 'pino JSON logs on stdout', flag: '--log-level' },

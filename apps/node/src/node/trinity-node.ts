@@ -12,6 +12,7 @@ import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
+import { type ErasureHealth, erasureHealth } from '../services/health/erasure-health.js';
 import {
   type ManifestDirectory,
   manifestDirectory,
@@ -20,6 +21,7 @@ import {
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
 import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
 import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
 import {
@@ -91,11 +93,15 @@ export class TrinityNode {
   readonly metrics: NodeMetrics;
   readonly geography: Geography;
   readonly membership: Membership;
+  /** Erasure parameters for new puts from measured network health (`erasure.adaptive`). */
+  readonly health: ErasureHealth;
   readonly transfer: ShardTransfer;
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
   readonly objects: ObjectService;
   readonly repair: RepairLoop;
+  /** Moves shards onto joined nodes within a byte budget (`rebalance.enabled`). */
+  readonly rebalance: RebalanceService;
   readonly scrub: ScrubService;
   readonly gc: GcService;
   /** The semantic index and search, when the node runs with `--semantic`. */
@@ -132,9 +138,20 @@ export class TrinityNode {
       region: config.region,
       regionTopology: config.regionTopology,
       ...config.erasure,
+      routing: config.routing,
     })({
       logger: log('geography'),
       events: { onPlacementFallback: (rule) => m.placementFallbacks.inc(1, { rule }) },
+    }));
+    const health = (this.health = erasureHealth({
+      selfId,
+      dataShards: config.erasure.dataShards,
+      parityShards: config.erasure.parityShards,
+      adaptive: config.erasure.adaptive,
+    })({
+      nodes: { liveNodes: () => this.membership.liveNodes() },
+      clock,
+      logger: log('health'),
     }));
     const rpc = new RpcClient(
       { requestTimeoutMs: config.limits.requestTimeoutMs },
@@ -144,7 +161,10 @@ export class TrinityNode {
         limiter: new KeyedLimiter(config.limits.peerConcurrency),
         clock,
         onTransfer: traffic.record,
-        onOutcome: (peer, ok) => geo.onOutcome(peer, ok),
+        onOutcome: (peer, ok) => {
+          geo.onOutcome(peer, ok);
+          health.onOutcome(peer, ok);
+        },
       },
     );
     const server = new Libp2pProtocolServer(libp2p, {
@@ -166,8 +186,16 @@ export class TrinityNode {
       logger: log('membership'),
       locality: geo,
       events: {
-        onPeer: (record) => geo.onPeer(record),
-        onPeerGone: (peer) => geo.onPeerGone(peer),
+        onPeer: (record) => {
+          geo.onPeer(record);
+          health.onPeer(record.id);
+          this.rebalance?.poke();
+        },
+        onPeerGone: (peer) => {
+          geo.onPeerGone(peer);
+          health.onPeerGone(peer);
+          this.rebalance?.poke();
+        },
         onRtt: (peer, rttMs, nowMs) => {
           geo.onRtt(peer, rttMs, nowMs);
           m.peerRttSeconds.observe(rttMs / 1000);
@@ -239,6 +267,14 @@ export class TrinityNode {
         onStripeFailed: () => m.repairFailures.inc(),
       },
     }));
+    this.rebalance = rebalanceService({ selfId, ...config.rebalance })({
+      manifests,
+      directory,
+      transfer,
+      nodes: peers,
+      clock,
+      logger: log('rebalance'),
+    });
     this.objects = objectService({
       selfId,
       erasure: config.erasure,
@@ -255,6 +291,7 @@ export class TrinityNode {
       directory,
       nodes: peers,
       placement: geo,
+      erasurePolicy: health,
       transactions: tx,
       repairer: repair,
       owner,
@@ -265,7 +302,9 @@ export class TrinityNode {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
           geo.onOutcome(peer, false);
+          health.onOutcome(peer, false);
         },
+        onFetch: (peer, ok, latencyMs) => geo.onFetch(peer, ok, latencyMs, clock.nowMs()),
       },
     });
     this.gc = gcService(config.gc)({
@@ -331,6 +370,8 @@ export class TrinityNode {
       traffic,
       scrub: this.scrub,
       repair,
+      rebalance: this.rebalance,
+      erasure: this.health,
       tx,
       semantic: this.semantic,
       endpoints: { apiUrl: () => api.url, metricsUrl: () => this.telemetry.url },
@@ -399,6 +440,7 @@ export class TrinityNode {
    */
   async start(): Promise<void> {
     const order: Startable[] = [
+      this.health,
       this.transfer,
       this.directory,
       this.tx,
@@ -410,6 +452,7 @@ export class TrinityNode {
       this.membership,
       this.scrub,
       this.repair,
+      this.rebalance,
       this.gc,
     ];
     await startAll(order);
@@ -436,6 +479,7 @@ export class TrinityNode {
     // handlers, the network last. stopAll stops in reverse, so the list is written last-to-stop first.
     const order: Startable[] = [
       this.#network,
+      this.health,
       this.transfer,
       this.directory,
       this.status,
@@ -443,6 +487,7 @@ export class TrinityNode {
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.tx,
+      this.rebalance,
       this.gc,
       this.repair,
       this.scrub,

@@ -38,6 +38,9 @@ const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characte
  *   at the position the descriptor names; the reply is this node's signed receipt.
  * - `fetch` / `has`: anyone (shards are ciphertext unless the owner stored the object public).
  * - `renew` (an upload's lease) and `unstage`: only the peer that staged the transaction.
+ * - `release` (rebalancing): only a node holding a receipt of the object here, with the signed receipt
+ *   of another node for the same shard, which must answer that it holds the shard; this node then
+ *   forgets its receipt and deletes the bytes unless another object or position still uses them.
  * Deleting takes the owner's tombstone: see the manifest protocol.
  */
 export const shardRequestSchema = z.discriminatedUnion('op', [
@@ -67,6 +70,17 @@ export const shardRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('renew'), txId }).strict(),
   /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
   z.object({ op: z.literal('unstage'), txId }).strict(),
+  /** Drops this node's copy of one shard that `successor` (a signed receipt) now holds. */
+  z
+    .object({
+      op: z.literal('release'),
+      objectId: hexHash,
+      stripe: z.number().int().min(0).max(manifestLimits.maxStripes),
+      shard: z.number().int().min(0).max(manifestLimits.maxShardsPerStripe),
+      /** The receipt of the node that holds the shard instead (checked against the descriptor). */
+      successor: z.unknown(),
+    })
+    .strict(),
 ]);
 export type ShardRequest = z.infer<typeof shardRequestSchema>;
 

@@ -1,5 +1,7 @@
 import type { Logger } from '@trinity/core';
 import {
+  AdaptiveRegionRouter,
+  type AdaptiveRouterConfigInput,
   builtinTopology,
   detectRegion,
   PlacementError,
@@ -26,6 +28,11 @@ export interface GeographyInit {
   readonly dataShards: number;
   readonly parityShards: number;
   readonly shardBytes: number;
+  /** `adaptive`: reads are ranked by the AdaptiveRegionRouter, which learns from `onFetch`. */
+  readonly routing?: {
+    readonly mode: 'static' | 'adaptive';
+    readonly adaptive?: Omit<AdaptiveRouterConfigInput, 'enabled'>;
+  };
 }
 
 /** Told when placement had to relax a rule (the placement-fallback counter). */
@@ -51,6 +58,10 @@ export function geography(init: GeographyInit): (components: GeographyComponents
 export class Geography {
   readonly topology: Topology = builtinTopology();
   readonly router: RegionRouter;
+  /** The learning router around `router` (`routing.mode: 'adaptive'`), else undefined. */
+  readonly adaptive: AdaptiveRegionRouter | undefined;
+  /** The weight set (arm) of the last ranking, credited with the fetches that follow it. */
+  #arm = 0;
   readonly #options: GeographyInit;
   readonly #c: GeographyComponents;
   readonly #placer: StripePlacer;
@@ -65,7 +76,17 @@ export class Geography {
     // An unknown region is a config mistake: UnknownRegionError names the known ones.
     if (options.region !== undefined) this.topology.indexOf(options.region, 'region');
     this.#region = options.region as RegionId | undefined;
-    this.router = new RegionRouter({}, this.#region === undefined ? {} : { selfRegion: this.#region });
+    const routerOptions = this.#region === undefined ? {} : { selfRegion: this.#region };
+    if (options.routing?.mode === 'adaptive') {
+      this.adaptive = new AdaptiveRegionRouter(
+        { adaptive: { ...options.routing.adaptive, enabled: true } },
+        routerOptions,
+      );
+      this.router = this.adaptive.router;
+    } else {
+      this.adaptive = undefined;
+      this.router = new RegionRouter({}, routerOptions);
+    }
     // Small networks may have fewer regions than the rules want: concentrate rather than refuse, and count it.
     this.#placer = new StripePlacer({ allowRegionConcentration: true }, this.topology);
   }
@@ -110,9 +131,29 @@ export class Geography {
     if (region !== undefined) this.router.upsertNode({ id: peer, region, reputation: next });
   }
 
-  /** Node ids for the shards of one stripe of object upload `uploadKey`. */
+  /**
+   * The read path fetched a shard from `peer`: with the adaptive router, a fetch's latency is a
+   * latency sample of that peer, and the outcome is credited to the weight set that ranked it.
+   */
+  onFetch(peer: string, ok: boolean, latencyMs: number, nowMs: number): void {
+    const region = this.#region;
+    if (this.adaptive === undefined || region === undefined || !this.router.has(peer)) return;
+    if (ok) this.router.observeLatency(peer, Math.max(0, latencyMs), nowMs);
+    this.adaptive.recordOutcome(
+      { arm: this.#arm, nodeId: peer, requesterRegion: region },
+      { success: ok, latencyMs: Math.max(0, latencyMs) },
+    );
+  }
+
+  /**
+   * Node ids for the `count` shards of one stripe of object upload `uploadKey`. k is the configured
+   * `dataShards`; the parity m is what the count leaves (adaptive erasure may raise it per put).
+   */
   place(uploadKey: string, stripeIndex: number, count: number, nodes: readonly NodeRef[]): string[] {
-    const { dataShards, parityShards, shardBytes } = this.#options;
+    const { dataShards, shardBytes } = this.#options;
+    const parityShards = count - dataShards;
+    if (parityShards < 1)
+      throw new RangeError(`a stripe of ${count} shards has no parity over k = ${dataShards}`);
     const clientRegion = this.#region;
     if (!this.#options.regionTopology || clientRegion === undefined) {
       return spreadShards(stripeIndex, count, nodes, parityShards);
@@ -143,7 +184,13 @@ export class Geography {
     const region = this.#region;
     let ordered: string[];
     if (this.#options.regionTopology && region !== undefined) {
-      const ranked = this.router.rankCandidates(region, others);
+      let ranked: { id: string }[];
+      if (this.adaptive === undefined) ranked = this.router.rankCandidates(region, others);
+      else {
+        const decision = this.adaptive.rankCandidates(region, others);
+        this.#arm = decision.arm;
+        ranked = decision.result;
+      }
       // Nodes the router does not know (no region yet) stay usable, after the ones it scored.
       ordered = ranked.map((candidate) => candidate.id);
     } else {

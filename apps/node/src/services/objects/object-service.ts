@@ -85,6 +85,11 @@ export interface Placement {
   rank(nodeIds: readonly string[]): string[];
 }
 
+/** Chooses (k, m) for each new put (the health service; absent: the configured defaults). */
+export interface ErasurePolicy {
+  parameters(): { dataShards: number; parityShards: number };
+}
+
 /** Re-places, at once, the shards of `ids` no receipt names, on live nodes outside `exclude`. */
 export interface Repairer {
   repairNow(ids: readonly string[], exclude: ReadonlySet<string>): Promise<number>;
@@ -103,6 +108,8 @@ interface PutContext {
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
+  /** A shard fetch from another node ended: whether it gave the right bytes, and how long it took. */
+  onFetch?(node: string, ok: boolean, latencyMs: number): void;
 }
 
 export interface ObjectServiceComponents {
@@ -111,6 +118,7 @@ export interface ObjectServiceComponents {
   readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
+  readonly erasurePolicy?: ErasurePolicy;
   readonly transactions: Transactions;
   /** Re-places the shards of a holder a put lost (the repair service). */
   readonly repairer?: Repairer;
@@ -428,9 +436,11 @@ export class ObjectService {
       item.sizeHint === undefined || key === undefined
         ? item.sizeHint
         : encryptedSize(item.sizeHint, segmentBytes);
+    const { dataShards, parityShards } = this.#deps.erasurePolicy?.parameters() ?? this.#deps.erasure;
     const erasure = {
-      ...this.#deps.erasure,
-      shardBytes: shardBytesFor(sizeHint, this.#deps.erasure.dataShards, this.#deps.erasure.shardBytes),
+      dataShards,
+      parityShards,
+      shardBytes: shardBytesFor(sizeHint, dataShards, this.#deps.erasure.shardBytes),
     };
     const stripes: StripeInput[] = [];
     let size = 0;
@@ -991,11 +1001,18 @@ class StripeFetch {
       this.#running++;
       this.#pending.add(candidate.shard);
       const expected = fromHex(this.#manifest.stripes[this.#stripeIndex]!.shards[candidate.shard]!.hash);
+      const startedMs = this.#deps.clock.nowMs();
+      const report = (ok: boolean) => {
+        if (candidate.node === this.#deps.selfId) return;
+        this.#deps.events?.onFetch?.(candidate.node, ok, this.#deps.clock.nowMs() - startedMs);
+      };
       this.#deps.transfer
         .fetch(candidate.node, expected)
         .then(
           (bytes) => {
-            if (equalBytes(sha256(bytes), expected) && this.#shards[candidate.shard] === null) {
+            const intact = equalBytes(sha256(bytes), expected);
+            report(intact);
+            if (intact && this.#shards[candidate.shard] === null) {
               this.#shards[candidate.shard] = bytes;
               this.#valid++;
             } else if (this.#shards[candidate.shard] === null) {
@@ -1007,6 +1024,7 @@ class StripeFetch {
             }
           },
           (error: Error) => {
+            report(false);
             this.#deps.logger.debug({ node: candidate.node, err: error.message }, 'shard read failed');
           },
         )

@@ -1,6 +1,7 @@
 import { type Clock, fromHex, toHex } from '@trinity/core';
 import {
   authorizeStore,
+  checkReceipt,
   type Manifest,
   type ManifestStore,
   type ShardStore,
@@ -9,7 +10,7 @@ import {
   signReceipt,
 } from '@trinity/storage';
 import { NodeError } from '../../errors.js';
-import type { NodeSigner } from '../../p2p/node-keys.js';
+import { type NodeSigner, nodeKeyOfPeerId, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { hashesPerRequestMax, PROTOCOLS, type ShardRequest, shardRequestSchema } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
@@ -130,6 +131,73 @@ export interface ShardHandlerDeps {
   readonly signer: NodeSigner;
   readonly staging: StagingLedger;
   readonly clock: Clock;
+  /** Asks `node` whether it holds the shard `hash` (a release is refused unless the successor does). */
+  readonly confirmHeld?: (node: string, hash: string) => Promise<boolean>;
+}
+
+/** Which shard to release, and the receipt of the node that holds it instead. */
+export interface ReleaseRequest {
+  readonly objectId: string;
+  readonly stripe: number;
+  readonly shard: number;
+  readonly successor: unknown;
+}
+
+/**
+ * Releases this node's copy of one shard of an object (rebalancing moved it): the caller must hold a
+ * receipt of the object here, `successor` must be another node's valid receipt for that very shard,
+ * and that node must answer that it holds it. Then this node forgets its receipt for the position and
+ * deletes the bytes unless another position it holds, or another object, uses the same hash.
+ * Returns whether the bytes were deleted.
+ */
+export async function releaseShard(
+  deps: ShardHandlerDeps,
+  callerPeer: string,
+  request: ReleaseRequest,
+): Promise<boolean> {
+  const { manifests, store, signer, clock } = deps;
+  const { objectId, stripe, shard } = request;
+  if (!(await manifests.hasDescriptor(objectId))) {
+    throw new ForbiddenError('NO_DESCRIPTOR', `no descriptor of object ${objectId} here`);
+  }
+  const receipts = await manifests.receipts(objectId);
+  const callerKey = nodeKeyOfPeerId(callerPeer);
+  if (callerKey === undefined || !receipts.some((r) => r.holder === callerKey)) {
+    throw new ForbiddenError('NOT_A_HOLDER', 'only a holder of the object may ask to release a shard');
+  }
+  const descriptor = await manifests.getDescriptor(objectId);
+  const checked = checkReceipt(request.successor, {
+    objectId,
+    descriptor,
+    stripe,
+    shard,
+    nowMs: clock.nowMs(),
+  });
+  if (!checked.ok) throw new ForbiddenError('SUCCESSOR_INVALID', `${checked.reason}: ${checked.message}`);
+  const successor = checked.value;
+  const successorPeer = peerIdOfNodeKey(successor.holder);
+  if (successor.holder === signer.publicKey || successorPeer === undefined) {
+    throw new ForbiddenError('SUCCESSOR_INVALID', 'the successor must be another node');
+  }
+  if (deps.confirmHeld === undefined || !(await deps.confirmHeld(successorPeer, successor.shardHash))) {
+    throw new ForbiddenError('SUCCESSOR_LACKS_SHARD', 'the successor does not hold the shard');
+  }
+  await manifests.dropReceipts(objectId, signer.publicKey, { stripe, shard });
+  const mine = (await manifests.receipts(objectId)).some(
+    (r) => r.holder === signer.publicKey && r.shardHash === successor.shardHash,
+  );
+  if (mine || (await usedByOtherObject(manifests, objectId, successor.shardHash))) return false;
+  return store.delete(fromHex(successor.shardHash));
+}
+
+async function usedByOtherObject(manifests: ManifestStore, objectId: string, hash: string): Promise<boolean> {
+  for (const id of await manifests.listDescriptors()) {
+    if (id === objectId) continue;
+    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
+    if (descriptor?.stripes.some((stripe) => stripe.shards.some((s) => s.hash === hash)) === true)
+      return true;
+  }
+  return false;
 }
 
 /** Checks a repair store against the descriptor held here and signs this node's receipt for it. */
@@ -217,6 +285,8 @@ export function shardHandler(deps: ShardHandlerDeps) {
         }
         return {};
       }
+      case 'release':
+        return { value: { deleted: await releaseShard(deps, context.peer, request) } };
     }
   };
 }
@@ -257,11 +327,18 @@ export class ShardTransfer implements Startable {
 
   /** Serves /trinity/shard/2.0.0 from the local store. */
   async start(): Promise<void> {
-    await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, shardHandler(this.#c));
+    await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, shardHandler(this.#deps()));
   }
 
   async stop(): Promise<void> {
     await this.#c.server.unhandle(PROTOCOLS.shard);
+  }
+
+  #deps(): ShardHandlerDeps {
+    return {
+      ...this.#c,
+      confirmHeld: async (node, hash) => (await this.has(node, [fromHex(hash)]))[0] === true,
+    };
   }
 
   /** Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. */
@@ -364,6 +441,21 @@ export class ShardTransfer implements Startable {
       }),
     );
     return held;
+  }
+
+  /**
+   * Asks `node` to release its copy of one shard that `successor` (another node's signed receipt for
+   * that shard) holds now; see releaseShard for what the node checks. True when the bytes were deleted.
+   */
+  async release(
+    node: string,
+    position: { objectId: string; stripe: number; shard: number },
+    successor: SignedReceipt,
+  ): Promise<boolean> {
+    const request = { ...position, successor };
+    if (node === this.#selfId) return releaseShard(this.#deps(), this.#selfId, request);
+    const reply = await this.#c.rpc.call(node, PROTOCOLS.shard, { op: 'release', ...request });
+    return (reply.value as { deleted?: unknown } | undefined)?.deleted === true;
   }
 
   /** Renews the lease of the upload `txId` on `node`: it is making progress, not orphaned. */

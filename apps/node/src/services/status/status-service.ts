@@ -3,7 +3,9 @@ import type { TrinityLibp2p } from '../../p2p/network.js';
 import { type ProtocolServer, toPeerId } from '../../p2p/rpc.js';
 import { infoRequestSchema, type NodeInfo, PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
+import type { ErasureChoice } from '../health/erasure-health.js';
 import type { LiveNodes, PeerList } from '../membership/membership.js';
+import type { RebalanceStats } from '../rebalance/rebalance-service.js';
 import type { RepairStats } from '../repair/repair-loop.js';
 import type { ScrubStats } from '../scrub/scrub-service.js';
 import type { TelemetrySnapshot, TelemetrySource } from '../telemetry/telemetry.js';
@@ -31,6 +33,9 @@ export interface StatusServiceComponents {
   readonly traffic: Pick<TrafficMeter, 'totals'>;
   readonly scrub: { stats(): ScrubStats };
   readonly repair: { stats(): RepairStats };
+  /** Shard moves (`rebalance.enabled`) and the erasure shape chosen from network health. */
+  readonly rebalance?: { stats(): RebalanceStats };
+  readonly erasure?: { lastChoice(): ErasureChoice | undefined };
   readonly tx: { readonly activeCount: number };
   readonly semantic: { readonly size: number } | undefined;
   /** Where this node's HTTP API and metrics endpoint answer (known once they listen). */
@@ -94,6 +99,8 @@ export class StatusService implements Startable, TelemetrySource {
       bandwidth: this.#c.traffic.totals(),
       scrub: { ...this.#c.scrub.stats() },
       repair: this.#c.repair.stats(),
+      rebalance: this.#c.rebalance?.stats() ?? null,
+      erasureChoice: this.#c.erasure?.lastChoice() ?? null,
       semantic: this.#c.semantic === undefined ? null : { indexed: this.#c.semantic.size },
       tx: {
         active: this.#c.tx.activeCount,
