@@ -6,6 +6,7 @@ import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage'
 import { txConfigSchema } from '@trinity/tx';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
+import { s3NodeConfigSchema } from './s3.js';
 
 function isMultiaddr(value: string): boolean {
   try {
@@ -289,6 +290,8 @@ export const nodeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The S3-compatible gateway (src/s3): off unless enabled (`--s3-port`). */
+    s3: s3NodeConfigSchema.prefault({}),
     regionTopology: z.boolean().default(true),
     semantic: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
