@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ManualClock, MemoryLogger, noopLogger } from '@trinity/core';
+import { ManualClock, MemoryLogger } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../../src/config/config.js';
 import { TrinityNode } from '../../src/node/trinity-node.js';
