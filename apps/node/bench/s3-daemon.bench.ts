@@ -1,7 +1,7 @@
 // The S3 gateway of a real node against the same node's own HTTP API, in the same run: PutObject and
 // GetObject of one large object (SigV4 header auth, UNSIGNED-PAYLOAD) through node 0's gateway, and
 // PUT /v1/objects and GET /v1/objects/<id> through node 0's API, on a devnet of separate node
-// processes. Rounds are interleaved (API, then S3) and medians reported, with the S3/API ratio.
+// processes. Rounds are interleaved (API first in even rounds, S3 first in odd ones), medians reported, with the S3/API ratio.
 // Also reports node 0's peak RSS growth during the S3 PUT (streaming keeps it flat).
 //   pnpm --filter @trinity/node bench:s3:daemon [-- --json] [--mib 256] [--nodes 3] [--rounds 3]
 import '../src/polyfill.js';
@@ -134,38 +134,50 @@ try {
   if (bucket.status !== 200) throw new Error(`CreateBucket: ${bucket.status} ${bucket.body}`);
   const mibps = (ms: number) => sizeBytes / MiB / (ms / 1000);
   for (let round = 0; round < rounds; round++) {
-    let started = performance.now();
-    const put = await send(
-      apiPort,
-      'PUT',
-      `/v1/objects?name=bench-${round}`,
-      { authorization: `Bearer ${token}`, 'content-length': String(sizeBytes) },
-      sizeBytes,
-    );
-    results['api put']!.push(mibps(performance.now() - started));
-    if (put.status !== 200 && put.status !== 201) throw new Error(`API put: ${put.status} ${put.body}`);
-    const { id } = JSON.parse(put.body) as { id: string };
-
+    const apiPut = async () => {
+      const started = performance.now();
+      const put = await send(
+        apiPort,
+        'PUT',
+        `/v1/objects?name=bench-${round}`,
+        { authorization: `Bearer ${token}`, 'content-length': String(sizeBytes) },
+        sizeBytes,
+      );
+      results['api put']!.push(mibps(performance.now() - started));
+      if (put.status !== 200 && put.status !== 201) throw new Error(`API put: ${put.status} ${put.body}`);
+      return (JSON.parse(put.body) as { id: string }).id;
+    };
     const path = `/bench/object-${round}`;
-    const rssBefore = rssBytes(pid);
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, rssBytes(pid));
-    }, 50);
-    started = performance.now();
-    const s3put = await send(
-      s3Port,
-      'PUT',
-      path,
-      s3Headers('PUT', path, s3Port, key, { 'content-length': String(sizeBytes) }),
-      sizeBytes,
-    );
-    results['s3 put']!.push(mibps(performance.now() - started));
-    clearInterval(sampler);
-    rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
-    if (s3put.status !== 200) throw new Error(`S3 put: ${s3put.status} ${s3put.body}`);
+    const s3Put = async () => {
+      const rssBefore = rssBytes(pid);
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, rssBytes(pid));
+      }, 50);
+      const started = performance.now();
+      const s3put = await send(
+        s3Port,
+        'PUT',
+        path,
+        s3Headers('PUT', path, s3Port, key, { 'content-length': String(sizeBytes) }),
+        sizeBytes,
+      );
+      results['s3 put']!.push(mibps(performance.now() - started));
+      clearInterval(sampler);
+      rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
+      if (s3put.status !== 200) throw new Error(`S3 put: ${s3put.status} ${s3put.body}`);
+    };
+    // Alternate which goes first, so neither always follows the other's background work.
+    let id: string;
+    if (round % 2 === 0) {
+      id = await apiPut();
+      await s3Put();
+    } else {
+      await s3Put();
+      id = await apiPut();
+    }
 
-    started = performance.now();
+    let started = performance.now();
     const get = await send(apiPort, 'GET', `/v1/objects/${id}`, { authorization: `Bearer ${token}` }, 0);
     results['api get']!.push(mibps(performance.now() - started));
     if (get.received !== sizeBytes) throw new Error(`API get: ${get.status} ${get.received} bytes`);
