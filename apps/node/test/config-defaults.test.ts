@@ -42,6 +42,7 @@ describe('node config composed from the packages’ schemas', () => {
         nodeLossGraceMs: 300_000,
       },
       scrub: { intervalMs: 3_600_000, bytesPerSecond: 32 * MiB },
+      gc: { enabled: true, intervalMs: 600_000, graceMs: 3_600_000 },
       tx: {
         prepareTimeoutMs: 30_000,
         statusQueryIntervalMs: 1_000,
@@ -53,6 +54,7 @@ describe('node config composed from the packages’ schemas', () => {
         peerStagedBytesMax: 4 * GiB,
         segmentBytes: 256 * 1024,
         tombstoneRetentionMs: 30 * 86_400_000,
+        tombstoneSyncMs: 60_000,
         intentLifetimeMs: 3_600_000,
       },
       s3: {

@@ -76,6 +76,7 @@ export function readingService(
       segmentBytes: 4096,
       tombstoneRetentionMs: 3_600_000,
       intentLifetimeMs: 60_000,
+      leaseRenewMs: 20_000,
     },
     {
       store: undefined as never,

@@ -99,6 +99,19 @@ export const TRINITY_METRICS = {
   repairBytes: counter('trinity_repair_bytes_total', 'Bytes written by repair.'),
   repairFailures: counter('trinity_repair_failures_total', 'Repair attempts that failed.'),
   repairDurationSeconds: histogram('trinity_repair_duration_seconds', 'Time to repair one stripe.'),
+  // Garbage collection.
+  leakedShardBytes: gauge(
+    'trinity_leaked_shard_bytes',
+    'Bytes of shards held here that no object refers to (collected once the grace period ends).',
+  ),
+  gcShardsCollected: counter(
+    'trinity_gc_shards_collected_total',
+    'Unreferenced shards deleted by the collector.',
+  ),
+  gcBytesCollected: counter(
+    'trinity_gc_bytes_collected_total',
+    'Bytes of unreferenced shards deleted by the collector.',
+  ),
   // Escrow and governance.
   escrowsPending: gauge('trinity_escrows_pending', 'Slashing escrows inside their dispute window.'),
   escrowDisputes: counter('trinity_escrow_disputes_total', 'Disputes filed against slashes.'),

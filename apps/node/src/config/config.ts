@@ -241,6 +241,20 @@ export const nodeConfigSchema = z
       .prefault({}),
     /** The scrubber's settings (@trinity/storage). */
     scrub: scrubberConfigSchema.pick({ intervalMs: true, bytesPerSecond: true }).strict().prefault({}),
+    /** Garbage collection of shards no object held here refers to (see services/gc). */
+    gc: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: z.number().int().min(100).max(86_400_000).default(600_000),
+        graceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400_000)
+          .default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
     /** The two-phase commit's settings (@trinity/tx), plus the daemon's clean-up of orphaned uploads. */
     tx: txConfigSchema
       .pick({ statusQueryIntervalMs: true, commitRetryIntervalMs: true })
@@ -286,6 +300,8 @@ export const nodeConfigSchema = z
           .min(3_600_000)
           .max(365 * 86_400_000)
           .default(30 * 86_400_000),
+        /** How often a node asks two peers which of the objects it holds were deleted (anti-entropy). */
+        tombstoneSyncMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
         intentLifetimeMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
       })
       .strict()

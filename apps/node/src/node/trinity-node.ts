@@ -11,6 +11,7 @@ import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
+import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
 import {
   type ManifestDirectory,
@@ -97,6 +98,7 @@ export class TrinityNode {
   readonly objects: ObjectService;
   readonly repair: RepairLoop;
   readonly scrub: ScrubService;
+  readonly gc: GcService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
   readonly status: StatusService;
@@ -187,7 +189,11 @@ export class TrinityNode {
       server,
       clock,
     }));
-    const directory = (this.directory = manifestDirectory({ selfId, dhtTimeoutMs: tunables.dhtTimeoutMs })({
+    const directory = (this.directory = manifestDirectory({
+      selfId,
+      dhtTimeoutMs: tunables.dhtTimeoutMs,
+      tombstoneSyncMs: config.trust.tombstoneSyncMs,
+    })({
       manifests,
       stagedManifests,
       store,
@@ -229,6 +235,7 @@ export class TrinityNode {
       segmentBytes: config.trust.segmentBytes,
       tombstoneRetentionMs: config.trust.tombstoneRetentionMs,
       intentLifetimeMs: config.trust.intentLifetimeMs,
+      leaseRenewMs: Math.max(500, Math.floor(config.tx.orphanTtlMs / 3)),
     })({
       store,
       transfer,
@@ -263,6 +270,19 @@ export class TrinityNode {
         onStripeFailed: () => m.repairFailures.inc(),
       },
     }));
+    this.gc = gcService(config.gc)({
+      store,
+      manifests,
+      clock,
+      logger: log('gc'),
+      events: {
+        onSweep: (leakedBytes) => m.leakedShardBytes.set(leakedBytes),
+        onCollected: (shards, bytes) => {
+          m.gcShardsCollected.inc(shards);
+          m.gcBytesCollected.inc(bytes);
+        },
+      },
+    });
     this.scrub = scrubService(config.scrub)({
       store,
       clock,
@@ -400,6 +420,7 @@ export class TrinityNode {
       this.membership,
       this.scrub,
       this.repair,
+      this.gc,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -433,6 +454,7 @@ export class TrinityNode {
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.tx,
+      this.gc,
       this.repair,
       this.scrub,
       this.api,

@@ -24,6 +24,8 @@ export const shardBytesMax = 16 * 1024 * 1024;
 export const manifestBytesMax = 8 * 1024 * 1024;
 /** Most hashes in one has/delete request. */
 export const hashesPerRequestMax = 4096;
+/** Object ids in one anti-entropy `deleted` query (the tombstones come back in the body). */
+export const deletedQueryIdsMax = 256;
 
 export const hexHash = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
 const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characters');
@@ -35,7 +37,7 @@ const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characte
  * - `store` (repair): anyone, for a shard of an object whose owner-signed descriptor this node holds,
  *   at the position the descriptor names; the reply is this node's signed receipt.
  * - `fetch` / `has`: anyone (shards are ciphertext unless the owner stored the object public).
- * - `unstage`: only the peer that staged the transaction.
+ * - `renew` (an upload's lease) and `unstage`: only the peer that staged the transaction.
  * Deleting takes the owner's tombstone: see the manifest protocol.
  */
 export const shardRequestSchema = z.discriminatedUnion('op', [
@@ -61,6 +63,8 @@ export const shardRequestSchema = z.discriminatedUnion('op', [
     .strict(),
   z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
   z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  /** The coordinator's upload under `txId` is making progress: its staged data is not an orphan. */
+  z.object({ op: z.literal('renew'), txId }).strict(),
   /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
   z.object({ op: z.literal('unstage'), txId }).strict(),
 ]);
@@ -71,6 +75,7 @@ export type ShardRequest = z.infer<typeof shardRequestSchema>;
  * - `put` (a record): anyone; the descriptor must verify and not be deleted, receipts that fail are dropped.
  * - `get`: anyone.
  * - `delete` (a delete record): only with the owner's tombstone for that descriptor.
+ * - `deleted` (which of these ids were deleted): anyone; tombstones are owner-signed and public.
  * - `stage`: only the peer that staged the transaction's shards, with a descriptor signed by the
  *   owner of the transaction's put intents; the reply is this node's receipts for its shards.
  */
@@ -80,6 +85,8 @@ export const manifestRequestSchema = z.discriminatedUnion('op', [
   z
     .object({ op: z.literal('delete'), id: hexHash, size: z.number().int().min(1).max(manifestBytesMax) })
     .strict(),
+  /** Which of `ids` were deleted: the reply body is the owners' tombstones this node holds for them. */
+  z.object({ op: z.literal('deleted'), ids: z.array(hexHash).min(1).max(deletedQueryIdsMax) }).strict(),
   /** A descriptor that becomes visible only if transaction `txId` commits. */
   z
     .object({

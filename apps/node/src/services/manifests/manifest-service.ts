@@ -13,16 +13,22 @@ import {
   type ShardStore,
   type SignedDescriptor,
   type SignedReceipt,
+  type SignedTombstone,
   signReceipt,
 } from '@trinity/storage';
 import { ProtocolError } from '../../errors.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
 import { type NodeSigner, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
-import { type ManifestRequest, manifestRequestSchema, PROTOCOLS } from '../../p2p/wire.js';
+import {
+  deletedQueryIdsMax,
+  type ManifestRequest,
+  manifestRequestSchema,
+  PROTOCOLS,
+} from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
-import { withTimeout } from '../../timers.js';
+import { Repeater, withTimeout } from '../../timers.js';
 import type { PeerList } from '../membership/membership.js';
 import {
   type DeleteRecord,
@@ -140,7 +146,10 @@ async function localRecord(manifests: ManifestStore, id: string): Promise<Object
 }
 
 /** Applies an owner's delete here: tombstone first, then the object's shards no other object uses. */
-async function deleteHere(deps: ManifestHandlerDeps, record: DeleteRecord & { id: string }): Promise<void> {
+async function deleteHere(
+  deps: ManifestHandlerDeps,
+  record: { readonly tombstone: unknown; readonly descriptor: SignedDescriptor },
+): Promise<void> {
   await deps.manifests.deleteDescriptor(record.tombstone, deps.clock.nowMs(), record.descriptor);
   const hashes = record.descriptor.stripes.flatMap((stripe) => stripe.shards.map((shard) => shard.hash));
   await deleteUnreferenced(deps.store, deps.manifests, hashes);
@@ -172,6 +181,14 @@ export function manifestHandler(deps: ManifestHandlerDeps) {
           decodeDeleteRecord(await context.readBody(request.size), clock.nowMs(), request.id),
         );
         return {};
+      }
+      case 'deleted': {
+        const tombstones: SignedTombstone[] = [];
+        for (const id of request.ids) {
+          const tombstone = manifests.tombstone(id, clock.nowMs());
+          if (tombstone !== undefined) tombstones.push(tombstone);
+        }
+        return { body: utf8ToBytes(JSON.stringify(tombstones)) };
       }
       case 'stage': {
         const entry = deps.staging.get(request.txId);
@@ -206,7 +223,12 @@ export interface ManifestDirectoryInit {
   readonly selfId: string;
   /** One DHT lookup or publication. */
   readonly dhtTimeoutMs: number;
+  /** How often this node asks peers which of the objects it holds were deleted. */
+  readonly tombstoneSyncMs: number;
 }
+
+/** Peers asked on each anti-entropy round. */
+const tombstoneSyncPeers = 2;
 
 /** The DHT as the manifest directory uses it. */
 export type ManifestDht = Pick<TrinityLibp2p['services']['dht'], 'get' | 'put'>;
@@ -252,18 +274,75 @@ export function manifestDirectory(
 export class ManifestDirectory implements Startable {
   readonly #init: ManifestDirectoryInit;
   readonly #deps: ManifestDirectoryComponents;
+  readonly #sync: Repeater;
+  /** Where the next anti-entropy round starts in the peer list (rounds rotate through peers). */
+  #syncCursor = 0;
 
   constructor(init: ManifestDirectoryInit, components: ManifestDirectoryComponents) {
     this.#init = init;
     this.#deps = components;
+    this.#sync = new Repeater(components.clock, init.tombstoneSyncMs, async () => {
+      await this.syncTombstones();
+    });
   }
 
   async start(): Promise<void> {
     await this.#deps.server.handle(PROTOCOLS.manifest, manifestRequestSchema, manifestHandler(this.#deps));
+    this.#sync.start();
   }
 
   async stop(): Promise<void> {
+    await this.#sync.stop();
     await this.#deps.server.unhandle(PROTOCOLS.manifest);
+  }
+
+  /**
+   * Anti-entropy for deletes: asks two peers (rotating through the peer list) which of the objects
+   * whose descriptors this node holds were deleted, and applies each owner-signed tombstone they
+   * return (descriptor, then the shards no other object uses). A holder that was down during a
+   * delete so learns of it within `tombstoneSyncMs` of coming back, as long as the tombstone is
+   * still retained (trust.tombstoneRetentionMs). Returns how many objects it deleted.
+   */
+  async syncTombstones(): Promise<number> {
+    const { manifests, membership, rpc, logger } = this.#deps;
+    const peers = membership.peers();
+    if (peers.length === 0) return 0;
+    const ids = await manifests.listDescriptors();
+    if (ids.length === 0) return 0;
+    const asked = Array.from(
+      { length: Math.min(tombstoneSyncPeers, peers.length) },
+      (_, i) => peers[(this.#syncCursor + i) % peers.length]!.id,
+    );
+    this.#syncCursor = (this.#syncCursor + asked.length) % peers.length;
+    let deleted = 0;
+    for (let start = 0; start < ids.length; start += deletedQueryIdsMax) {
+      const batch = new Set(ids.slice(start, start + deletedQueryIdsMax));
+      for (const peer of asked) {
+        let tombstones: unknown;
+        try {
+          const reply = await rpc.call(peer, PROTOCOLS.manifest, { op: 'deleted', ids: [...batch] });
+          tombstones = JSON.parse(bytesToUtf8(reply.body ?? new Uint8Array(0)));
+        } catch (error) {
+          logger.debug({ peer, err: (error as Error).message }, 'tombstone sync with peer failed');
+          continue;
+        }
+        if (!Array.isArray(tombstones)) continue;
+        for (const tombstone of tombstones.slice(0, batch.size)) {
+          const id = (tombstone as { objectId?: unknown } | null)?.objectId;
+          if (typeof id !== 'string' || !batch.has(id)) continue;
+          try {
+            const descriptor = await manifests.getDescriptor(id);
+            await deleteHere(this.#deps, { tombstone, descriptor });
+            batch.delete(id);
+            deleted++;
+          } catch (error) {
+            logger.warn({ peer, id, err: (error as Error).message }, 'tombstone from peer refused');
+          }
+        }
+      }
+    }
+    if (deleted > 0) logger.info({ deleted }, 'deletes learned from peers applied');
+    return deleted;
   }
 
   /** The objects whose descriptors this node holds, at most `limit`; only `owner`'s when given. */

@@ -70,6 +70,11 @@ export interface ObjectServiceInit {
   readonly tombstoneRetentionMs: number;
   /** How long a put intent authorizes stores. */
   readonly intentLifetimeMs: number;
+  /**
+   * How often an upload that made progress renews its lease on the nodes holding its staged data
+   * (a third of the orphan TTL: a slow but live upload is never taken for an orphan).
+   */
+  readonly leaseRenewMs: number;
 }
 
 /** Where shards go and whom to read them from (the geography service). */
@@ -87,7 +92,7 @@ export interface ObjectEvents {
 
 export interface ObjectServiceComponents {
   readonly store: ShardStore;
-  readonly transfer: Pick<ShardTransfer, 'stage' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
+  readonly transfer: Pick<ShardTransfer, 'stage' | 'renew' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
   readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
@@ -256,11 +261,15 @@ export class ObjectService {
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
     const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
+    const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) =>
+      Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId))),
+    );
+    lease.start(() => [...staged.keys()]);
     try {
       for await (const item of items) {
         if (objects.length >= batchObjectsMax)
           throw new BadRequestError(`a batch holds at most ${batchObjectsMax} objects`);
-        const descriptor = await this.#upload(item, txId, staged, (bytes) =>
+        const descriptor = await this.#upload(item, txId, staged, lease, (bytes) =>
           options.onProgress?.(bytesBefore + bytes),
         );
         bytesBefore += descriptor.size;
@@ -277,9 +286,11 @@ export class ObjectService {
         ),
       );
     } catch (error) {
+      await lease.stop();
       await Promise.allSettled([...staged.keys()].map((node) => this.#deps.transfer.unstage(node, txId)));
       throw error;
     }
+    await lease.stop();
     const ids = objects.map((object) => object.id);
     const participants = [...staged].map(([node, hashes]) => ({
       node,
@@ -334,6 +345,7 @@ export class ObjectService {
     item: BatchItem,
     txId: string,
     staged: Map<string, Set<string>>,
+    lease: UploadLease,
     onProgress: (bytes: number) => void,
   ): Promise<SignedDescriptor> {
     const { owner, segmentBytes } = this.#deps;
@@ -350,7 +362,7 @@ export class ObjectService {
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
     const uploadKey = `${txId}-${this.#uploads++}`;
-    const plain = this.#limit(item.source);
+    const plain = this.#limit(item.source, lease);
     const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
     try {
       for await (const stripe of encodeStripes(body, erasure)) {
@@ -729,13 +741,46 @@ export class ObjectService {
     );
   }
 
-  async *#limit(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  async *#limit(source: AsyncIterable<Uint8Array>, lease: UploadLease): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of source) {
+      lease.progressed();
       total += chunk.length;
       if (total > this.#deps.maxObjectBytes) throw new PayloadTooLargeError(this.#deps.maxObjectBytes);
       yield chunk;
     }
+  }
+}
+
+/**
+ * The lease of one upload: every `renewMs`, if the upload read more of its body since the last
+ * tick, the nodes holding its staged data are told it is alive. A stalled upload stops renewing, and
+ * once its lease lapses (tx.orphanTtlMs) those nodes collect what it staged.
+ */
+class UploadLease {
+  readonly #repeater: Repeater;
+  #nodes: () => string[] = () => [];
+  #progressed = false;
+
+  constructor(clock: Clock, renewMs: number, renew: (nodes: string[]) => Promise<unknown>) {
+    this.#repeater = new Repeater(clock, renewMs, async () => {
+      if (!this.#progressed) return;
+      this.#progressed = false;
+      await renew(this.#nodes());
+    });
+  }
+
+  start(nodes: () => string[]): void {
+    this.#nodes = nodes;
+    this.#repeater.start();
+  }
+
+  progressed(): void {
+    this.#progressed = true;
+  }
+
+  stop(): Promise<void> {
+    return this.#repeater.stop();
   }
 }
 

@@ -43,6 +43,8 @@ export interface StagedBy {
  */
 export class StagingLedger {
   readonly #byTx = new Map<string, StagedBy>();
+  /** When each transaction's lease was last renewed (a stage or a renew from its coordinator). */
+  readonly #renewedMs = new Map<string, number>();
   readonly #bytesByPeer = new Map<string, number>();
   readonly #peerBytesMax: number;
 
@@ -79,8 +81,19 @@ export class StagingLedger {
     this.#bytesByPeer.set(entry.peer, Math.max(0, (this.#bytesByPeer.get(entry.peer) ?? 0) - bytes));
   }
 
+  /** The upload of `txId` made progress at `nowMs`: its lease starts over. */
+  renew(txId: string, nowMs: number): void {
+    this.#renewedMs.set(txId, Math.max(nowMs, this.#renewedMs.get(txId) ?? nowMs));
+  }
+
+  /** When the lease of `txId` was last renewed here, if ever. */
+  renewedAtMs(txId: string): number | undefined {
+    return this.#renewedMs.get(txId);
+  }
+
   /** The transaction ended (committed, aborted or dropped): its bytes leave the quota. */
   release(txId: string): void {
+    this.#renewedMs.delete(txId);
     const entry = this.#byTx.get(txId);
     if (entry === undefined) return;
     this.#byTx.delete(txId);
@@ -166,6 +179,7 @@ export function shardHandler(deps: ShardHandlerDeps) {
         if (store.isCommitting(request.txId))
           throw new ForbiddenError('TX_COMMITTING', 'transaction is committing');
         staging.reserve(request.txId, context.peer, auth.value.intent.owner, request.size);
+        staging.renew(request.txId, clock.nowMs());
         try {
           const data = await context.readBody(request.size);
           await store.stage(request.txId, data, { expectedHash: fromHex(request.hash) });
@@ -183,6 +197,14 @@ export function shardHandler(deps: ShardHandlerDeps) {
         return { body: await store.get(fromHex(request.hash)) };
       case 'has':
         return { value: await Promise.all(request.hashes.map((hash) => store.has(fromHex(hash)))) };
+      case 'renew': {
+        const entry = staging.get(request.txId);
+        if (entry === undefined || entry.peer !== context.peer) {
+          throw new ForbiddenError('TX_NOT_YOURS', `transaction ${request.txId} was not staged here by you`);
+        }
+        staging.renew(request.txId, clock.nowMs());
+        return {};
+      }
       case 'unstage': {
         const entry = staging.get(request.txId);
         if (entry === undefined || entry.peer !== context.peer) {
@@ -251,6 +273,7 @@ export class ShardTransfer implements Startable {
     intent: SignedPutIntent,
   ): Promise<void> {
     if (node === this.#selfId) {
+      this.#c.staging.renew(txId, this.#c.clock.nowMs());
       await this.#c.store.stage(txId, data, { expectedHash: hash });
       return;
     }
@@ -341,6 +364,15 @@ export class ShardTransfer implements Startable {
       }),
     );
     return held;
+  }
+
+  /** Renews the lease of the upload `txId` on `node`: it is making progress, not orphaned. */
+  async renew(node: string, txId: string): Promise<void> {
+    if (node === this.#selfId) {
+      this.#c.staging.renew(txId, this.#c.clock.nowMs());
+      return;
+    }
+    await this.#c.rpc.call(node, PROTOCOLS.shard, { op: 'renew', txId });
   }
 
   /** Drops what an upload staged under `txId` on `node` (the put failed before prepare). */

@@ -21,7 +21,7 @@ import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
-import type { StagingLedger } from '../shards/shard-service.js';
+import { deleteUnreferenced, type StagingLedger } from '../shards/shard-service.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -188,7 +188,9 @@ export class TxService implements Startable, Transactions {
 
   /**
    * Staged data no transaction knows of (its coordinator died during the upload, before prepare)
-   * is dropped once it has been seen orphaned for orphanTtlMs.
+   * is dropped once its lease lapsed: orphanTtlMs without a stage or a renewal from the coordinator,
+   * which renews while the upload makes progress (so a long upload is never collected, here or on
+   * the coordinator itself).
    */
   async collectOrphans(): Promise<number> {
     const { store, clock, logger } = this.#c;
@@ -206,7 +208,9 @@ export class TxService implements Startable, Transactions {
       }
       const seenMs = this.#orphansSeenMs.get(txId) ?? nowMs;
       this.#orphansSeenMs.set(txId, seenMs);
-      if (nowMs - seenMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
+      // The lease: the coordinator renews it while its upload makes progress.
+      const leaseFromMs = Math.max(seenMs, this.#c.staging.renewedAtMs(txId) ?? seenMs);
+      if (nowMs - leaseFromMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
       await this.#host.abortStaged(txId);
       this.#orphansSeenMs.delete(txId);
       dropped++;
@@ -254,6 +258,7 @@ class StagingHost implements TxStagingHost {
     // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
     if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
     // Records first: once a shard shows (has() is true), its object's descriptor shows too.
+    const deletedShards: string[] = [];
     for (const id of await stagedManifests.ids(txId)) {
       // addReceipts checks each receipt: decoding checks the descriptor only.
       const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
@@ -266,9 +271,13 @@ class StagingHost implements TxStagingHost {
         // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
         if (!(error instanceof ObjectDeletedError)) throw error;
         logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
+        for (const stripe of record.descriptor.stripes)
+          for (const shard of stripe.shards) deletedShards.push(shard.hash);
       }
     }
     await store.commitStaged(txId);
+    // The delete won: its shards go too (a crash right here leaves them unreferenced on disk).
+    if (deletedShards.length > 0) await deleteUnreferenced(store, manifests, deletedShards);
     await stagedManifests.drop(txId);
     this.#c.staging.release(txId);
   }

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { fromHex, MemoryLogger } from '@trinity/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrinityNode } from '../src/node/trinity-node.js';
+import { apiFetch, putObject, registerApiToken, startNodes, until } from './helpers.js';
+
+/**
+ * Deletes that stay deleted (the lifecycle issue): a holder that was down while its object was
+ * deleted learns of the delete from its peers when it comes back, drops the descriptor and the
+ * shards, and never serves the object again.
+ */
+describe('a holder that missed a delete', () => {
+  let close: (() => Promise<void>) | undefined;
+  let nodes: TrinityNode[] = [];
+  beforeAll(async () => {
+    ({ nodes, close } = await startNodes('trinity-tombstone-sync-', 6, () => ({
+      trust: { tombstoneSyncMs: 1_000 },
+    })));
+  }, 300_000);
+  afterAll(async () => {
+    await close?.();
+  }, 120_000);
+
+  it('learns it from its peers when it returns, and deletes its copy', async () => {
+    const data = randomBytes(300_000);
+    const id = await putObject(nodes[0]!.apiUrl, data, 'doomed');
+    const away = nodes[5]!;
+    const descriptor = await away.manifests.getDescriptor(id);
+    const hashes = descriptor.stripes.flatMap((stripe) => stripe.shards.map((shard) => shard.hash));
+    const heldAway = (
+      await Promise.all(
+        hashes.map(async (hash) => ((await away.store.has(fromHex(hash))) ? hash : undefined)),
+      )
+    ).filter((hash) => hash !== undefined);
+    expect(heldAway.length).toBeGreaterThan(0);
+
+    const config = away.config;
+    await away.stop();
+    const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    for (const node of nodes.slice(0, 5)) expect(await node.manifests.hasDescriptor(id)).toBe(false);
+
+    // Back with its data dir as it was: it still holds the object, until it asks its peers.
+    const back = await TrinityNode.create(config, new MemoryLogger());
+    nodes[5] = back;
+    await back.start();
+    registerApiToken(back.apiUrl, back.api.token);
+    await until(
+      'the returning node to drop the deleted descriptor',
+      async () => ((await back.manifests.hasDescriptor(id)) ? undefined : true),
+      60_000,
+    );
+    for (const hash of heldAway) expect(await back.store.has(fromHex(hash))).toBe(false);
+    expect((await apiFetch(`${back.apiUrl}/v1/objects/${id}`)).status).toBe(404);
+    // And the delete is remembered there: the object's record is refused if offered again.
+    await expect(back.manifests.putDescriptor(descriptor, Date.now())).rejects.toThrow(/deleted/i);
+  }, 300_000);
+});
