@@ -110,6 +110,11 @@ describe('trinity devnet without a terminal', () => {
         return ready.pid;
       });
       expect(pids.every(alive)).toBe(true);
+      // Node 0 serves S3 at the documented offset, and the devnet prints a working key for it.
+      expect(output).toContain(`S3 gateway (node 0): http://127.0.0.1:${basePort + 300}`);
+      expect(output).toMatch(/AWS_ACCESS_KEY_ID=TRN[A-Z2-7]{17} AWS_SECRET_ACCESS_KEY=\S{40}/);
+      const ready0 = JSON.parse(readFileSync(`${dir.path}/node-0/ready.json`, 'utf8')) as { s3Url?: string };
+      expect(ready0.s3Url).toBe(`http://127.0.0.1:${basePort + 300}`);
       devnet.kill('SIGTERM');
       const { code, signal } = await exited;
       expect({ code, signal }).toEqual({ code: 0, signal: null });

@@ -78,6 +78,21 @@ describe('node config composed from the packages’ schemas', () => {
         tombstoneSyncMs: 60_000,
         intentLifetimeMs: 3_600_000,
       },
+      s3: {
+        enabled: false,
+        host: '127.0.0.1',
+        port: 9000,
+        region: 'us-east-1',
+        baseDomain: '',
+        requestHeaderBytesMax: 16 * 1024,
+        xmlBodyBytesMax: 2 * MiB,
+        concurrentRequestsMax: 256,
+        headersTimeoutMs: 60_000,
+        keepAliveTimeoutMs: 5_000,
+        idleTimeoutMs: 120_000,
+        abandonedUploadMs: 7 * 86_400_000,
+        uploadSweepIntervalMs: 3_600_000,
+      },
       regionTopology: true,
       routing: {
         mode: 'static',
@@ -114,5 +129,7 @@ describe('node config composed from the packages’ schemas', () => {
     expect(() => parseNodeConfig({ scrub: { intervalMs: max + 1 } })).toThrow(/scrub\.intervalMs/);
     expect(() => parseNodeConfig({ scrub: { burstBytes: 1 } })).toThrow(/scrub/);
     expect(() => parseNodeConfig({ prometheus: { port: 70_000 } })).toThrow(/prometheus\.port/);
+    expect(() => parseNodeConfig({ s3: { port: 70_000 } })).toThrow(/s3\.port/);
+    expect(() => parseNodeConfig({ s3: { bogus: 1 } })).toThrow(/s3/);
   });
 });

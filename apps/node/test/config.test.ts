@@ -59,6 +59,18 @@ describe('node config', () => {
         /cannot read config file/,
       );
       expect(() => flagsToConfig({ 'api-port': 'eighty' })).toThrow(/--api-port must be a whole number/);
+      // The S3 gateway is off unless --s3-port (or s3.enabled) turns it on; the flag wins over the file.
+      await writeFile(file, JSON.stringify({ s3: { region: 'eu-central-1' } }));
+      expect((await loadNodeConfig(file, flagsToConfig({}))).s3).toMatchObject({
+        enabled: false,
+        port: 9000,
+      });
+      expect((await loadNodeConfig(file, flagsToConfig({ 's3-port': '0' }))).s3).toMatchObject({
+        enabled: true,
+        port: 0,
+        region: 'eu-central-1',
+      });
+      expect(() => flagsToConfig({ 's3-port': 'x' })).toThrow(/--s3-port must be a whole number/);
     } finally {
       await dir.remove();
     }

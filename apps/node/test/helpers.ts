@@ -24,6 +24,7 @@ export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 12_000);
     const ports = [...Array(count).keys()].flatMap((i) => [base + i, base + 100 + i, base + 200 + i]);
+    ports.push(base + 300); // a devnet's S3 gateway (node 0)
     const free = await Promise.all(ports.map(portFree));
     if (free.every(Boolean)) return base;
   }

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AccessKeyRecord, FileAccessKeyStore } from '../s3/access-keys.js';
+import { accessKeysPath, s3Dir } from '../s3/s3-service.js';
 import { apiTokenPath, readApiToken } from '../stores/api-token.js';
 import { loadOrCreateOwnerKey } from '../stores/owner-key.js';
 import type { ReadyFile } from '../stores/ready-file.js';
@@ -24,7 +26,12 @@ export interface DevnetOptions {
   readonly execArgv?: readonly string[];
   /** Milliseconds to wait for a node to start. */
   readonly startTimeoutMs?: number;
+  /** Node 0 serves the S3 gateway on basePort + 300, with an access key of the devnet's owner. */
+  readonly s3?: boolean;
 }
+
+/** Where node 0's S3 gateway listens, relative to the devnet's base port. */
+export const devnetS3PortOffset = 300;
 
 export interface DevnetNode {
   readonly index: number;
@@ -59,7 +66,7 @@ export class Devnet {
     if (
       !Number.isInteger(options.basePort) ||
       options.basePort < 1024 ||
-      options.basePort + 200 + options.nodes > 65_535
+      options.basePort + devnetS3PortOffset + options.nodes > 65_535
     ) {
       throw new RangeError(`base port ${options.basePort} leaves no room for ${options.nodes} nodes`);
     }
@@ -76,6 +83,28 @@ export class Devnet {
       ready: undefined,
       token: undefined,
     }));
+  }
+
+  /** Node 0's S3 endpoint (when started with `s3`). */
+  get s3Url(): string {
+    return `http://127.0.0.1:${this.options.basePort + devnetS3PortOffset}`;
+  }
+
+  /**
+   * The access key of node 0's gateway: the first one bound to the devnet's owner in node 0's key
+   * file, created on first use (a devnet is a local playground: its secret may be shown every run).
+   */
+  async s3AccessKey(): Promise<AccessKeyRecord> {
+    const dataDir = this.nodes[0]!.dataDir;
+    await mkdir(s3Dir(dataDir), { recursive: true, mode: 0o700 });
+    const owner = await loadOrCreateOwnerKey(join(this.options.dataDir, 'owner.key'));
+    const store = await FileAccessKeyStore.open(accessKeysPath(dataDir));
+    const existing = store.list(owner.publicKey)[0];
+    if (existing !== undefined) {
+      const found = await store.lookup(existing.accessKeyId);
+      if (found !== undefined) return { ...existing, secretKey: found.secretKey };
+    }
+    return store.create(owner.publicKey, Date.now());
   }
 
   apiUrl(index: number): string {
@@ -134,6 +163,9 @@ export class Devnet {
       String(node.metricsPort),
       ...bootstrap.flatMap((address) => ['--bootstrap', address]),
       '--exit-with-parent',
+      ...(index === 0 && this.options.s3 === true
+        ? ['--s3-port', String(this.options.basePort + devnetS3PortOffset)]
+        : []),
       ...(this.options.nodeArgs ?? []),
     ];
     if (this.options.nodeConfig !== undefined) {

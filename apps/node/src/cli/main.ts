@@ -8,6 +8,7 @@ import { keygen, keygenHelp } from './commands/keygen.js';
 import { nodeInit, nodeInitHelp } from './commands/node-init.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
 import { rotateToken, rotateTokenHelp } from './commands/rotate-token.js';
+import { s3Command, s3KeysHelp } from './commands/s3-keys.js';
 import { CliError, describeSystemError, ExitCode, UsageError } from './errors.js';
 
 const help = `Usage: trinity <command> [options]
@@ -23,6 +24,7 @@ Commands:
   ls             list objects
   share ID       print an object's read capability
   keygen [FILE]  write a new owner key (mode 0600)
+  s3 keys create|list|revoke  access keys of the S3 gateway (node start --s3-port)
   status         show a node's status
   search FILE    find stored objects similar to a file
 
@@ -38,6 +40,7 @@ const helps: Record<string, string> = {
   'node rotate-token': rotateTokenHelp,
   devnet: devnetHelp,
   keygen: keygenHelp,
+  s3: s3KeysHelp,
 };
 
 /** The version of @trinity/node (dist/cli.js sits beside ../package.json). */
@@ -102,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
       return clientCommand(command, rest);
     case 'keygen':
       return keygen(rest);
+    case 's3':
+      return s3Command(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see "trinity --help")`);
   }

@@ -7,6 +7,7 @@ import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topo
 import { txConfigSchema } from '@trinity/tx';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
+import { s3NodeConfigSchema } from './s3.js';
 
 function isMultiaddr(value: string): boolean {
   try {
@@ -346,6 +347,8 @@ export const nodeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The S3-compatible gateway (src/s3): off unless enabled (`--s3-port`). */
+    s3: s3NodeConfigSchema.prefault({}),
     regionTopology: z.boolean().default(true),
     /**
      * Read routing with region topology on. `static`: the router's fixed weights, peers' ping RTTs.

@@ -10,6 +10,7 @@ import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { type S3Service, s3Service } from '../s3/s3-service.js';
 import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
 import { type ErasureHealth, erasureHealth } from '../services/health/erasure-health.js';
@@ -109,6 +110,8 @@ export class TrinityNode {
   readonly status: StatusService;
   readonly telemetry: Telemetry;
   readonly api: ApiServer;
+  /** The S3-compatible gateway, when `s3.enabled` (`--s3-port`). */
+  readonly s3: S3Service | undefined;
   /** The owner this node acts for (hex Ed25519 public key). */
   readonly owner: string;
   readonly #ready: ReadyFileStore;
@@ -362,6 +365,13 @@ export class TrinityNode {
       clock,
       logger: log('http'),
     }));
+    this.s3 = config.s3.enabled
+      ? s3Service({ config: config.s3, dataDir: config.dataDir })({
+          objects: this.objects,
+          clock,
+          logger: log('s3'),
+        })
+      : undefined;
     this.status = statusService({ version: nodeVersion, codec: defaultBackend() })({
       network: libp2p,
       membership: peers,
@@ -448,6 +458,7 @@ export class TrinityNode {
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.#network,
       this.api,
+      ...(this.s3 === undefined ? [] : [this.s3]),
       this.telemetry,
       this.membership,
       this.scrub,
@@ -462,6 +473,7 @@ export class TrinityNode {
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
       apiUrl: this.api.url,
       metricsUrl: this.telemetry.url,
+      ...(this.s3 === undefined ? {} : { s3Url: this.s3.url }),
       region: this.region,
       pid: process.pid,
     };
@@ -492,6 +504,7 @@ export class TrinityNode {
       this.repair,
       this.scrub,
       this.api,
+      ...(this.s3 === undefined ? [] : [this.s3]),
     ];
     try {
       await stopAll(order.filter((part) => this.#started.has(part)));

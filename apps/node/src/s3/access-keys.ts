@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { AccessKeyStore } from './backend.js';
 
@@ -143,5 +143,57 @@ export class FileAccessKeyStore implements AccessKeyStore {
       await file.close();
     }
     await rename(tmp, this.#path);
+  }
+}
+
+/**
+ * The daemon's view of the access key file that `trinity s3 keys create | revoke` edits while the
+ * node runs: each lookup checks the file's identity (inode, size, mtime) and rereads it when it
+ * changed, so a new key works and a revoked one stops working at once. A file others can read is
+ * refused (it holds the secrets).
+ */
+export class ReloadingAccessKeyStore implements AccessKeyStore {
+  readonly #path: string;
+  #stamp = '';
+  #store: FileAccessKeyStore | undefined;
+  #loading: Promise<FileAccessKeyStore | undefined> | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async lookup(accessKeyId: string): Promise<{ secretKey: string; owner: string } | undefined> {
+    const store = await this.current();
+    return store?.lookup(accessKeyId);
+  }
+
+  /** The file as it is now (undefined while it does not exist). */
+  current(): Promise<FileAccessKeyStore | undefined> {
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  async #load(): Promise<FileAccessKeyStore | undefined> {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(this.#path);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      this.#stamp = '';
+      this.#store = undefined;
+      return undefined;
+    }
+    const stamp = `${info.ino} ${info.size} ${info.mtimeMs}`;
+    if (stamp === this.#stamp && this.#store !== undefined) return this.#store;
+    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+      throw new Error(
+        `the S3 access key file ${this.#path} is readable by others (mode ${(info.mode & 0o777).toString(8)}): run chmod 600 on it`,
+      );
+    }
+    this.#store = await FileAccessKeyStore.open(this.#path);
+    this.#stamp = stamp;
+    return this.#store;
   }
 }

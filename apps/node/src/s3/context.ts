@@ -17,6 +17,7 @@ export interface GatewayDeps {
   readonly accessKeys: AccessKeyStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly actsFor?: (owner: string) => boolean;
   readonly config: S3GatewayConfig;
 }
 

@@ -39,6 +39,11 @@ export interface S3GatewayComponents {
   readonly accessKeys: AccessKeyStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * Whether this gateway can act for an owner key (sign and decrypt as it). An access key bound to an
+   * owner it cannot act for is refused with AccessDenied after its signature checks. Default: any.
+   */
+  readonly actsFor?: (owner: string) => boolean;
 }
 
 const handlers: Record<Operation, (ctx: S3Context) => Promise<void>> = {
@@ -177,6 +182,12 @@ export class S3Gateway implements Startable {
       region: this.config.region,
       nowMs,
     });
+    if (this.#deps.actsFor?.(key.owner) === false) {
+      throw new S3Error(
+        'AccessDenied',
+        'this node does not act for the owner key your access key is bound to; use a key bound to its owner',
+      );
+    }
     return {
       deps: this.#deps,
       req,

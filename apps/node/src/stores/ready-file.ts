@@ -8,6 +8,8 @@ export interface ReadyFile {
   readonly multiaddrs: string[];
   readonly apiUrl: string;
   readonly metricsUrl: string | undefined;
+  /** The S3 gateway's endpoint, when the node serves one. */
+  readonly s3Url?: string;
   readonly region: string | undefined;
   readonly pid: number;
 }

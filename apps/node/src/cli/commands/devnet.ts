@@ -15,7 +15,8 @@ Ctrl-C stops them all cleanly. Data is kept between runs unless --fresh is given
 
   --nodes N          how many nodes (default 6)
   --data-dir DIR     where node data lives (default .trinity/devnet)
-  --base-port P      node i serves its API on P+i, peers on P+100+i, metrics on P+200+i (default 7070)
+  --base-port P      node i serves its API on P+i, peers on P+100+i, metrics on P+200+i (default
+                     7070); node 0 serves S3 on P+300 (7370)
   --fresh            wipe the data directory first
   --demo             once up, store a demo file and read it back
   --semantic         run every node with --semantic (enables "trinity search")
@@ -94,6 +95,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     basePort: intFlag(values['base-port'], 'base-port') ?? 7070,
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
     nodeArgs: values.semantic ? ['--semantic'] : [],
+    s3: true,
   });
   let stopping = false;
   const stop = async () => {
@@ -130,6 +132,11 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     );
     console.log(`          API token: ${node.tokenPath}`);
   }
+  const s3Key = await devnet.s3AccessKey();
+  console.log(`\nS3 gateway (node 0): ${devnet.s3Url}  region us-east-1, path style`);
+  console.log(`  export AWS_ACCESS_KEY_ID=${s3Key.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3Key.secretKey}`);
+  console.log(`  aws --endpoint-url ${devnet.s3Url} --region us-east-1 s3 mb s3://demo`);
+  console.log("  (its buckets and keys are node 0's index: other nodes do not see them yet)");
   if (values.demo) await demo(devnet);
   // The CLI finds a node's token by itself in the default data directories; elsewhere it is told.
   const found = dataDirCandidates.some((candidate) => resolve(candidate) === dataDir);

@@ -35,6 +35,8 @@ Starts a storage node in the foreground. Options override the config file.
   --no-region-topology        spread shards over distinct nodes and read by RTT instead
   --prometheus-http           serve Prometheus metrics over HTTP
   --prometheus-http-port P    port of the metrics endpoint (default 9464)
+  --s3-port PORT              serve the S3-compatible gateway on PORT (0 picks a free one; off
+                              without it); keys: "trinity s3 keys create"
   --semantic                  fingerprint shards of public objects into the semantic index
   --owner-key FILE            the owner key this node acts for (default <data-dir>/owner.key,
                               created at first start; see "trinity keygen")
@@ -49,6 +51,7 @@ export function flagsToConfig(
 ): Record<string, unknown> {
   const str = (key: string) => values[key] as string | undefined;
   const prometheusPort = intFlag(str('prometheus-http-port'), 'prometheus-http-port');
+  const s3Port = intFlag(str('s3-port'), 's3-port');
   return {
     dataDir: str('data-dir'),
     region: str('region'),
@@ -68,6 +71,7 @@ export function flagsToConfig(
     logLevel: str('log-level'),
     regionTopology: values['no-region-topology'] ? false : values['region-topology'],
     semantic: values.semantic,
+    s3: s3Port === undefined ? undefined : { enabled: true, port: s3Port },
     trust: { ownerKeyFile: str('owner-key') },
     prometheus:
       values['prometheus-http'] || prometheusPort !== undefined
@@ -98,6 +102,7 @@ export const nodeFlags = {
   'prometheus-http': { type: 'boolean' },
   'prometheus-http-port': { type: 'string' },
   semantic: { type: 'boolean' },
+  's3-port': { type: 'string' },
   'owner-key': { type: 'string' },
   'exit-with-parent': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
