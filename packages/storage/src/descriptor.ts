@@ -31,6 +31,9 @@ export const descriptorLimits = {
   /** Wrapped content key (the owner's data key sealed for the owner or a reader). */
   maxWrappedKeyBytes: 1024,
   maxSegmentBytes: 64 * 1024 * 1024,
+  /** Similarity fingerprints the owner may publish for an encrypted object it made searchable. */
+  maxFingerprints: 64,
+  maxFingerprintBytes: 4096,
   /** Encoded bytes accepted by decodeSignedDescriptor unless a smaller maxBytes is given. */
   maxEncodedBytes: 256 * 1024 * 1024,
 } as const;
@@ -78,6 +81,21 @@ const descriptorBodyObjectSchema = z
       .max(merkleLimits.leafBytesMax)
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
     encryption: encryptionParamsSchema.optional(),
+    /**
+     * Opaque to storage: similarity fingerprints of the plaintext, computed by the owner before
+     * encryption and published only when the owner made an encrypted object searchable (holders
+     * can index what they cannot read). Absent otherwise.
+     */
+    fingerprints: z
+      .array(
+        z
+          .string()
+          .max(descriptorLimits.maxFingerprintBytes * 2)
+          .regex(/^(?:[0-9a-f]{2})+$/, 'must be 1 or more bytes of lower-case hex'),
+      )
+      .min(1)
+      .max(descriptorLimits.maxFingerprints)
+      .optional(),
     stripes: z.array(descriptorStripeSchema).max(descriptorLimits.maxStripes),
   })
   .strict();

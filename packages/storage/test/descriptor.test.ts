@@ -112,6 +112,10 @@ describe('signed descriptors', () => {
       { ...signed, stripes: [{ ...signed.stripes[0]!, shards: signed.stripes[0]!.shards.slice(0, 2) }] },
       { ...signed, format: 2 },
       { ...signed, extra: true },
+      { ...signed, fingerprints: [] },
+      { ...signed, fingerprints: ['AB'] },
+      { ...signed, fingerprints: Array.from({ length: 65 }, () => 'ab') },
+      { ...signed, fingerprints: ['ab'.repeat(4097)] },
       null,
       'descriptor',
     ];
@@ -133,6 +137,17 @@ describe('signed descriptors', () => {
       leafBytes: 4096,
     });
     expect(() => shardCommitment(signed, 0, 3)).toThrow(RangeError);
+  });
+
+  it('carries the owner-made fingerprints of a searchable encrypted object, signed with the rest', () => {
+    const searchable = signDescriptor({ ...descriptorInput, fingerprints: ['0a0b', 'ff'] }, ownerSecretKey);
+    expect(verifySignedDescriptor(searchable).descriptor.fingerprints).toEqual(['0a0b', 'ff']);
+    expect(descriptorId(searchable)).not.toBe(descriptorId(signed));
+    // A holder cannot add, drop or change them: they are under the owner's signature.
+    for (const fingerprints of [['0a0c', 'ff'], ['0a0b']])
+      expect(checkSignedDescriptor({ ...searchable, fingerprints }).ok).toBe(false);
+    const { fingerprints: _, ...stripped } = searchable;
+    expect(checkSignedDescriptor(stripped).ok).toBe(false);
   });
 
   it('public objects carry no encryption parameters', () => {
