@@ -73,6 +73,43 @@ describe('semantic search across a 3-node network (--semantic)', () => {
     if (noise !== undefined) expect(noise.score).toBeLessThan(results[0]!.score - 0.3);
   });
 
+  it('finds an encrypted object its owner made searchable, by fingerprints made before encryption', async () => {
+    const secret = prose(5_000, 7);
+    const put = async (query: string, body: Buffer) => {
+      const response = await apiFetch(`${nodes[1]!.apiUrl}/v1/objects?${query}`, { method: 'PUT', body });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string; encrypted: boolean }).id;
+    };
+    const searchable = await put('name=searchable.txt&searchable=1', secret);
+    const hidden = await put('name=hidden.txt', prose(5_000, 8));
+    const { record } = await nodes[0]!.objects.describe(searchable);
+    expect(record.descriptor.encryption).toBeDefined();
+    expect(record.descriptor.fingerprints!.length).toBeGreaterThan(0);
+    expect((await nodes[0]!.objects.describe(hidden)).record.descriptor.fingerprints).toBeUndefined();
+    const edited = Buffer.from(secret);
+    for (let i = 0; i < edited.length; i += 89) edited[i] = 0x2a;
+    const search = async (body: Buffer) => {
+      const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/search?top=10&threshold=0`, {
+        method: 'POST',
+        body,
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { results: Hit[] }).results;
+    };
+    const found = await until(
+      'the searchable object to be indexed',
+      async () => {
+        const results = await search(edited);
+        return results[0]?.objectId === searchable ? results : undefined;
+      },
+      90_000,
+    );
+    expect(found[0]!.name).toBe('searchable.txt');
+    expect(found[0]!.score).toBeGreaterThan(0.5);
+    // Its shards are ciphertext and it has no fingerprints: the other one is never found.
+    expect((await search(prose(5_000, 8))).map((hit) => hit.objectId)).not.toContain(hidden);
+  });
+
   it('a node without --semantic says so; bad parameters are 400', async () => {
     expect((await apiFetch(`${nodes[2]!.apiUrl}/v1/search`, { method: 'POST', body: 'x' })).status).toBe(501);
     expect(

@@ -93,6 +93,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
         return node.objects.put(requestBody(request), {
           ...(name === undefined ? {} : { name }),
           ...(flagParam(url, 'public') ? { public: true } : {}),
+          ...(flagParam(url, 'searchable') ? { searchable: true } : {}),
           ...(Number.isSafeInteger(length) && length >= 0 ? { sizeHint: length } : {}),
         });
       },

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { type Clock, type Logger, type Random, randomBytes, SystemClock } from '@trinity/core';
+import { type Clock, type Logger, type Random, randomBytes, SystemClock, toHex } from '@trinity/core';
 import { defaultBackend } from '@trinity/erasure';
 import { type NodeMetrics, PrometheusMetrics, registerTrinityMetrics } from '@trinity/metrics';
 import { BandwidthLedger, ManifestStore, ShardStore } from '@trinity/storage';
+import { FingerprintEncoder, serializeHypervector } from '@trinity/vsa';
 import type { NodeConfig } from '../config/config.js';
 import { nodeRoutes } from '../http/routes.js';
 import { type ApiServer, apiServer } from '../http/server.js';
@@ -297,6 +298,7 @@ export class TrinityNode {
       erasurePolicy: health,
       transactions: tx,
       repairer: repair,
+      fingerprint: plaintextFingerprint(),
       owner,
       random: f.options.random ?? { bytes: randomBytes },
       clock,
@@ -516,4 +518,13 @@ export class TrinityNode {
     }
     this.logger.info({}, 'node stopped');
   }
+}
+
+/** Fingerprints of plaintext as every node's semantic index compares them (made on the owner's side). */
+function plaintextFingerprint(): (data: Uint8Array) => string {
+  let encoder: FingerprintEncoder | undefined;
+  return (data) => {
+    encoder ??= new FingerprintEncoder({ dims: semanticDims });
+    return toHex(serializeHypervector(encoder.encode(data)));
+  };
 }

@@ -22,9 +22,11 @@ unavailable.
 /** Each client command's --help page, with examples. */
 export const clientHelps: Record<string, string> = {
   put: `Usage:
-  trinity put FILE [--name NAME] [--public] [--api URL]
+  trinity put FILE [--name NAME] [--public | --searchable] [--api URL]
                                                   store a file, encrypted for the node's owner (--public:
-                                                  in plaintext, on purpose); prints its object id
+                                                  in plaintext, on purpose; --searchable: encrypted, with
+                                                  fingerprints of its plaintext made here so semantic
+                                                  search finds it); prints its object id
   trinity put --atomic FILE FILE... [--api URL]   store several files as one transaction: all or none;
                                                   prints "ID  FILE" per file
 
@@ -92,6 +94,7 @@ const flags = {
   output: { type: 'string', short: 'o' },
   atomic: { type: 'boolean' },
   public: { type: 'boolean' },
+  searchable: { type: 'boolean' },
   top: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -216,9 +219,11 @@ async function put(
   api: string,
   file: string | undefined,
   name: string | undefined,
-  isPublic: boolean,
+  flags: { public: boolean; searchable: boolean },
 ): Promise<void> {
   if (file === undefined) throw new UsageError('a file to store is required');
+  if (flags.public && flags.searchable)
+    throw new UsageError('--searchable is for encrypted objects; a --public one is searchable already');
   const info = await stat(file).catch(() => {
     throw new CliError('CLI_READ', `cannot read ${file}`, ExitCode.failure);
   });
@@ -232,7 +237,11 @@ async function put(
       },
     }),
   );
-  const query = new URLSearchParams({ name: name ?? basename(file), ...(isPublic ? { public: '1' } : {}) });
+  const query = new URLSearchParams({
+    name: name ?? basename(file),
+    ...(flags.public ? { public: '1' } : {}),
+    ...(flags.searchable ? { searchable: '1' } : {}),
+  });
   const response = await call(`${api}/v1/objects?${query}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(info.size) },
@@ -349,7 +358,11 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
       if (values.atomic) await putAtomic(api, positionals);
       else if (positionals.length > 1)
         throw new UsageError('put takes one file; use --atomic to store several as one transaction');
-      else await put(api, positionals[0], values.name, values.public === true);
+      else
+        await put(api, positionals[0], values.name, {
+          public: values.public === true,
+          searchable: values.searchable === true,
+        });
       return 0;
     case 'get':
       await get(api, objectOrCap(positionals), values.output);

@@ -23,6 +23,7 @@ import {
   CapacityExceededError,
   type DescriptorInput,
   descriptorId,
+  descriptorLimits,
   type Manifest,
   merkleRoot,
   type ShardStore,
@@ -122,6 +123,8 @@ export interface ObjectServiceComponents {
   readonly transactions: Transactions;
   /** Re-places the shards of a holder a put lost (the repair service). */
   readonly repairer?: Repairer;
+  /** A similarity fingerprint of plaintext (hex), for searchable encrypted objects. */
+  readonly fingerprint?: (data: Uint8Array) => string;
   /** The owner this node acts for: signs descriptors, intents and tombstones; unwraps object keys. */
   readonly owner: OwnerKey;
   /** Transaction ids are drawn from it. */
@@ -151,6 +154,11 @@ export interface PutOptions {
   readonly name?: string;
   /** Store the bytes unencrypted, on purpose (default: encrypted with a fresh key). */
   readonly public?: boolean;
+  /**
+   * An encrypted object whose owner wants it found by semantic search: fingerprints of its plaintext
+   * are made here, before encryption, and published in its signed descriptor.
+   */
+  readonly searchable?: boolean;
   /** Called after each stripe is stored, with the object bytes stored so far. */
   readonly onProgress?: (bytes: number) => void;
 }
@@ -161,6 +169,7 @@ export interface BatchItem {
   /** The object's size when known up front (Content-Length): small objects then get small shards. */
   readonly sizeHint?: number;
   readonly public?: boolean;
+  readonly searchable?: boolean;
 }
 
 /** An object opened for reading: its verified record, its working view and (if encrypted) its key. */
@@ -266,6 +275,7 @@ export class ObjectService {
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.sizeHint === undefined ? {} : { sizeHint: options.sizeHint }),
       ...(options.public === undefined ? {} : { public: options.public }),
+      ...(options.searchable === undefined ? {} : { searchable: options.searchable }),
     };
     const [result] = await this.putBatch([item], options);
     return result!;
@@ -446,7 +456,15 @@ export class ObjectService {
     let size = 0;
     const window = new TaskWindow(this.#deps.maxStripesInFlight);
     const uploadKey = `${put.txId}-${this.#uploads++}`;
-    const plain = this.#limit(item.source, put.lease);
+    const fingerprints =
+      key !== undefined && item.searchable === true && this.#deps.fingerprint !== undefined
+        ? new ChunkFingerprints(
+            this.#deps.fingerprint,
+            // Cut where a public object of this size would cut its data shards (and a query its chunks).
+            shardBytesFor(item.sizeHint, dataShards, this.#deps.erasure.shardBytes),
+          )
+        : undefined;
+    const plain = this.#limit(item.source, put.lease, fingerprints);
     const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
     try {
       for await (const stripe of encodeStripes(body, erasure)) {
@@ -489,6 +507,7 @@ export class ObjectService {
         createdAtMs: this.#deps.clock.nowMs(),
         erasure,
         ...(encryption === undefined ? {} : { encryption }),
+        ...(fingerprints === undefined ? {} : { fingerprints: fingerprints.finish() }),
         stripes,
       },
       owner.secretKey,
@@ -825,14 +844,56 @@ export class ObjectService {
     );
   }
 
-  async *#limit(source: AsyncIterable<Uint8Array>, lease: UploadLease): AsyncGenerator<Uint8Array> {
+  async *#limit(
+    source: AsyncIterable<Uint8Array>,
+    lease: UploadLease,
+    fingerprints?: ChunkFingerprints,
+  ): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of source) {
       lease.progressed();
       total += chunk.length;
       if (total > this.#deps.maxObjectBytes) throw new PayloadTooLargeError(this.#deps.maxObjectBytes);
+      fingerprints?.push(chunk);
       yield chunk;
     }
+  }
+}
+
+/**
+ * Fingerprints of plaintext cut into chunks of `chunkBytes`, at most descriptorLimits.maxFingerprints
+ * of them (the first ones: a search by any part of a larger object may miss it). Holds one chunk.
+ */
+class ChunkFingerprints {
+  readonly #fingerprint: (data: Uint8Array) => string;
+  readonly #chunk: Uint8Array;
+  readonly #out: string[] = [];
+  #filled = 0;
+
+  constructor(fingerprint: (data: Uint8Array) => string, chunkBytes: number) {
+    this.#fingerprint = fingerprint;
+    this.#chunk = new Uint8Array(chunkBytes);
+  }
+
+  push(data: Uint8Array): void {
+    for (let offset = 0; offset < data.length && this.#out.length < descriptorLimits.maxFingerprints; ) {
+      const take = Math.min(data.length - offset, this.#chunk.length - this.#filled);
+      this.#chunk.set(data.subarray(offset, offset + take), this.#filled);
+      this.#filled += take;
+      offset += take;
+      if (this.#filled === this.#chunk.length) this.#flush();
+    }
+  }
+
+  /** Every fingerprint, the last (partial) chunk's included; undefined for an empty object. */
+  finish(): string[] | undefined {
+    if (this.#filled > 0 && this.#out.length < descriptorLimits.maxFingerprints) this.#flush();
+    return this.#out.length === 0 ? undefined : this.#out;
+  }
+
+  #flush(): void {
+    this.#out.push(this.#fingerprint(this.#chunk.subarray(0, this.#filled)));
+    this.#filled = 0;
   }
 }
 

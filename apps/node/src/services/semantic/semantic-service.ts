@@ -1,4 +1,4 @@
-import { type Clock, fromHex, hashHexPattern, type Logger, toHex } from '@trinity/core';
+import { type Clock, fromHex, hashHexPattern, type Logger, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import type { ManifestStore, ShardStore, SignedDescriptor } from '@trinity/storage';
 import { deserializeHypervector, type Hypervector, SemanticIndex, serializeHypervector } from '@trinity/vsa';
 import { z } from 'zod';
@@ -123,10 +123,27 @@ export class SemanticService implements Startable {
   async #syncOnce(): Promise<void> {
     const held = new Set<string>();
     // Only shards of public objects: an encrypted object's shards are ciphertext, and the index
-    // must not hold fingerprints of what its owner chose to keep secret.
+    // must not hold fingerprints of what its owner chose to keep secret. An encrypted object its
+    // owner made searchable brings fingerprints of its plaintext, made on the owner's side.
     const indexable = new Set<string>();
-    for await (const { descriptor } of publicDescriptors(this.#deps.manifests)) {
-      for (const stripe of descriptor.stripes) for (const shard of stripe.shards) indexable.add(shard.hash);
+    for await (const { id, descriptor } of searchableDescriptors(this.#deps.manifests)) {
+      if (descriptor.encryption === undefined) {
+        for (const stripe of descriptor.stripes) for (const shard of stripe.shards) indexable.add(shard.hash);
+        continue;
+      }
+      for (const [i, fingerprint] of (descriptor.fingerprints ?? []).entries()) {
+        const key = fingerprintKey(id, i);
+        held.add(toHex(key));
+        if (this.#index.has(key)) continue;
+        try {
+          this.#index.addVector(key, deserializeHypervector(fromHex(fingerprint), dims));
+        } catch (error) {
+          this.#deps.logger.warn(
+            { id, err: (error as Error).message },
+            'unusable fingerprint in a descriptor',
+          );
+        }
+      }
     }
     let budget = syncBytesPerRound;
     for (const [hashHex, sizeBytes] of this.#deps.store.entries()) {
@@ -216,29 +233,40 @@ export class SemanticService implements Startable {
     }
     if (scores.size === 0) return [];
     const out = new Map<string, z.infer<typeof hitSchema>>();
-    for await (const { id, descriptor: manifest } of publicDescriptors(this.#deps.manifests)) {
-      for (const stripe of manifest.stripes) {
-        for (const shard of stripe.shards) {
-          const score = scores.get(shard.hash);
-          if (score === undefined || (out.get(id)?.score ?? -2) >= score) continue;
-          out.set(id, {
-            objectId: id,
-            ...(manifest.name === undefined ? {} : { name: manifest.name }),
-            score,
-          });
-        }
+    for await (const { id, descriptor: manifest } of searchableDescriptors(this.#deps.manifests)) {
+      const keys =
+        manifest.encryption === undefined
+          ? manifest.stripes.flatMap((stripe) => stripe.shards.map((shard) => shard.hash))
+          : (manifest.fingerprints ?? []).map((_, i) => toHex(fingerprintKey(id, i)));
+      for (const key of keys) {
+        const score = scores.get(key);
+        if (score === undefined || (out.get(id)?.score ?? -2) >= score) continue;
+        out.set(id, {
+          objectId: id,
+          ...(manifest.name === undefined ? {} : { name: manifest.name }),
+          score,
+        });
       }
     }
     return [...out.values()].sort((a, b) => b.score - a.score).slice(0, topK);
   }
 }
 
-/** The public (unencrypted) objects whose descriptors this node holds. */
-async function* publicDescriptors(
+/** The searchable objects whose descriptors this node holds: public ones, and encrypted ones with fingerprints. */
+async function* searchableDescriptors(
   manifests: ManifestStore,
 ): AsyncGenerator<{ id: string; descriptor: SignedDescriptor }> {
   for (const id of await manifests.listDescriptors()) {
     const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
-    if (descriptor !== undefined && descriptor.encryption === undefined) yield { id, descriptor };
+    if (
+      descriptor !== undefined &&
+      (descriptor.encryption === undefined || descriptor.fingerprints !== undefined)
+    )
+      yield { id, descriptor };
   }
+}
+
+/** Where the index keeps an owner-made fingerprint: a key of its own domain, never a shard hash. */
+function fingerprintKey(id: string, index: number): Uint8Array {
+  return sha256(utf8ToBytes(`trinity-fingerprint/1:${id}:${index}`));
 }
