@@ -12,7 +12,7 @@ import { noopLogger, SystemClock } from '@trinity/core';
 import type { S3Backend, StoredPiece } from '../src/s3/backend.js';
 import { S3Gateway } from '../src/s3/gateway.js';
 import { InMemoryAccessKeyStore, InMemoryS3Index } from '../src/s3/memory.js';
-import { canonicalRequest, formatAmzDate, hmacHex, signingKey, stringToSign } from '../src/s3/sigv4.js';
+import { s3Headers } from './s3-sign.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),
@@ -38,34 +38,9 @@ class DiscardBackend implements S3Backend {
   async deleteObject(): Promise<void> {}
 }
 
-function signedHeaders(
-  method: string,
-  path: string,
-  port: number,
-  extra: Record<string, string>,
-): Record<string, string> {
-  const amzDate = formatAmzDate(Date.now());
-  const scope = { date: amzDate.slice(0, 8), region: 'us-east-1', service: 's3' };
-  const headers: Record<string, string> = {
-    ...extra,
-    host: `127.0.0.1:${port}`,
-    'x-amz-date': amzDate,
-    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-  };
-  const names = Object.keys(headers).sort();
-  const parts = {
-    method,
-    rawPath: path,
-    rawQuery: '',
-    headers: new Map(names.map((n) => [n, [headers[n]!]])),
-  };
-  const signature = hmacHex(
-    signingKey('bench-secret', scope),
-    stringToSign(amzDate, scope, canonicalRequest(parts, names, 'UNSIGNED-PAYLOAD')),
-  );
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=BENCHKEY/${scope.date}/us-east-1/s3/aws4_request, SignedHeaders=${names.join(';')}, Signature=${signature}`;
-  return headers;
-}
+const benchKey = { accessKeyId: 'BENCHKEY', secretKey: 'bench-secret' };
+const signedHeaders = (method: string, path: string, port: number, extra: Record<string, string>) =>
+  s3Headers(method, path, port, benchKey, extra);
 
 function createBucket(port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, MemoryLogger } from '@trinity/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TrinityNode } from '../src/node/trinity-node.js';
-import { apiFetch, putObject, registerApiToken, startNodes, until } from './helpers.js';
+import { apiFetch, putObject, registerApiToken, until } from './helpers.js';
+import { withNodes } from './with-nodes.js';
 
 /**
  * Deletes that stay deleted (the lifecycle issue): a holder that was down while its object was
@@ -10,16 +11,9 @@ import { apiFetch, putObject, registerApiToken, startNodes, until } from './help
  * shards, and never serves the object again.
  */
 describe('a holder that missed a delete', () => {
-  let close: (() => Promise<void>) | undefined;
-  let nodes: TrinityNode[] = [];
-  beforeAll(async () => {
-    ({ nodes, close } = await startNodes('trinity-tombstone-sync-', 6, () => ({
-      trust: { tombstoneSyncMs: 1_000 },
-    })));
-  }, 300_000);
-  afterAll(async () => {
-    await close?.();
-  }, 120_000);
+  const nodes = withNodes('trinity-tombstone-sync-', 6, () => ({
+    trust: { tombstoneSyncMs: 1_000 },
+  }));
 
   it('learns it from its peers when it returns, and deletes its copy', async () => {
     const data = randomBytes(300_000);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, toHex } from '@trinity/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFetch, getObject, putObject, startNodes, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { apiFetch, getObject, putObject, until } from './helpers.js';
+import { withNodes } from './with-nodes.js';
 
 /** Every hex hash of a shard `node` holds. */
 function held(node: { store: { entries(): [string, number][] } }): Set<string> {
@@ -19,18 +20,11 @@ async function scrape(url: string, name: string): Promise<number> {
  * period and counted; shards an object refers to are never touched.
  */
 describe('garbage collection on a real 6-node network', () => {
-  let close: (() => Promise<void>) | undefined;
-  let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
-  beforeAll(async () => {
-    ({ nodes, close } = await startNodes('trinity-gc-', 6, () => ({
-      // The grace outlasts the /metrics page cache (5 s), so a scrape sees the leak before it goes.
-      gc: { intervalMs: 500, graceMs: 8_000 },
-      prometheus: { enabled: true, port: 0 },
-    })));
-  }, 300_000);
-  afterAll(async () => {
-    await close?.();
-  }, 120_000);
+  const nodes = withNodes('trinity-gc-', 6, () => ({
+    // The grace outlasts the /metrics page cache (5 s), so a scrape sees the leak before it goes.
+    gc: { intervalMs: 500, graceMs: 8_000 },
+    prometheus: { enabled: true, port: 0 },
+  }));
 
   it('the same bytes stored twice, then both deleted, leave no shard behind', async () => {
     const before = nodes.map(held);

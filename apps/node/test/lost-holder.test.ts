@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFetch, getObject, startNodes, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { apiFetch, getObject, until } from './helpers.js';
 import { trickle } from './trickle.js';
+import { withNodes } from './with-nodes.js';
 
 /**
  * Puts survive a lost holder (the lifecycle issue): a holder that goes away in the middle of an
@@ -11,16 +12,9 @@ import { trickle } from './trickle.js';
  * commits with k + m - 1 and the repair loop waits for a node to join).
  */
 describe('a holder lost in the middle of a put', () => {
-  let close: (() => Promise<void>) | undefined;
-  let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
-  beforeAll(async () => {
-    ({ nodes, close } = await startNodes('trinity-lost-holder-', 7, () => ({
-      erasure: { shardBytes: 65_536 },
-    })));
-  }, 300_000);
-  afterAll(async () => {
-    await close?.();
-  }, 120_000);
+  const nodes = withNodes('trinity-lost-holder-', 7, () => ({
+    erasure: { shardBytes: 65_536 },
+  }));
 
   it('re-places its shards on the others and the put succeeds whole', async () => {
     const data = randomBytes(2 * 1024 * 1024);

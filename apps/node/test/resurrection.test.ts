@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFetch, putObject, startNodes } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { apiFetch, putObject } from './helpers.js';
+import { withNodes } from './with-nodes.js';
 
 /**
  * Deletes that stay deleted (the lifecycle issue's first case): four concurrent puts of identical
@@ -9,17 +10,10 @@ import { apiFetch, putObject, startNodes } from './helpers.js';
  * lands, and no shard of that content stays on disk.
  */
 describe('concurrent identical puts, then deletes', () => {
-  let close: (() => Promise<void>) | undefined;
-  let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
-  beforeAll(async () => {
-    ({ nodes, close } = await startNodes('trinity-resurrection-', 6, () => ({
-      tx: { commitRetryIntervalMs: 200 },
-      gc: { intervalMs: 500, graceMs: 2_000 },
-    })));
-  }, 300_000);
-  afterAll(async () => {
-    await close?.();
-  }, 120_000);
+  const nodes = withNodes('trinity-resurrection-', 6, () => ({
+    tx: { commitRetryIntervalMs: 200 },
+    gc: { intervalMs: 500, graceMs: 2_000 },
+  }));
 
   it('nothing deleted is readable again, and no shard of it is left', async () => {
     const data = randomBytes(600_000);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFetch, getObject, startNodes } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { apiFetch, getObject } from './helpers.js';
 import { trickle } from './trickle.js';
+import { withNodes } from './with-nodes.js';
 
 /** Every node's orphan TTL: far shorter than the uploads below take. */
 const orphanTtlMs = 2_000;
@@ -11,17 +12,10 @@ const orphanTtlMs = 2_000;
  * an orphan, however long it runs; one that stalls loses its staged data once its lease lapses.
  */
 describe('upload leases on a real 6-node network', () => {
-  let close: (() => Promise<void>) | undefined;
-  let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
-  beforeAll(async () => {
-    ({ nodes, close } = await startNodes('trinity-lease-', 6, () => ({
-      tx: { orphanTtlMs },
-      erasure: { shardBytes: 65_536 },
-    })));
-  }, 300_000);
-  afterAll(async () => {
-    await close?.();
-  }, 120_000);
+  const nodes = withNodes('trinity-lease-', 6, () => ({
+    tx: { orphanTtlMs },
+    erasure: { shardBytes: 65_536 },
+  }));
 
   it('an upload that runs four times the orphan TTL commits and reads back', async () => {
     const data = randomBytes(2 * 1024 * 1024);
