@@ -1,4 +1,5 @@
 import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { registerTrinityMetrics } from '@trinity/metrics';
 import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
@@ -12,7 +13,7 @@ import {
   type TxMessage,
   type TxStagingHost,
 } from '@trinity/tx';
-import { ShardLockManager } from '@trinity/vsa';
+import { type ShardLockConfigInput, ShardLockManager } from '@trinity/vsa';
 import { z } from 'zod';
 import { NodeError } from '../../errors.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
@@ -22,6 +23,7 @@ import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import type { StagingLedger } from '../shards/shard-service.js';
+import { MeteredShardLocks } from './metered-locks.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -30,10 +32,32 @@ export class TransactionAbortedError extends NodeError {
   }
 }
 
+/** A put that lost a lock race: another transaction holds a lock on one of its objects. Retry it. */
+export class TransactionConflictError extends NodeError {
+  constructor(txId: string, reason: string | undefined) {
+    super(
+      'TX_CONFLICT',
+      `transaction ${txId} conflicts with another in progress on the same object${reason ? ` (${reason})` : ''}; nothing was stored, retry`,
+      409,
+    );
+  }
+}
+
+/** A put whose locks would exceed the per-transaction limit: one lock per object on each holder. */
+export class TransactionTooLargeError extends NodeError {
+  constructor(locks: number, limit: number) {
+    super(
+      'TX_TOO_LARGE',
+      `the put needs ${locks} locks (one per object on each holder), more than the ${limit} a transaction may take; store fewer objects at once`,
+      413,
+    );
+  }
+}
+
 /**
- * The one "shard" a node is a 2PC participant for in a put: everything the coordinator staged on it
- * under `txId` (its shards of every stripe and the manifests). Both sides compute the same digest,
- * so a participant votes commit only when it holds exactly what the coordinator sent it.
+ * The digest of what the coordinator staged on one node under `txId` (its shards of every stripe and
+ * the manifests). Both sides compute it: it travels as the `ref` of the node's locks, so a
+ * participant votes commit only when it holds exactly what the coordinator sent it.
  */
 export function bundleHash(
   txId: string,
@@ -46,8 +70,42 @@ export function bundleHash(
   return toHex(sha256(utf8ToBytes(text)));
 }
 
+/** What a put's lock is derived from: the object's owner and name, or its id when it has no name. */
+export interface LockedObject {
+  readonly id: string;
+  readonly owner: string;
+  readonly name?: string | undefined;
+}
+
+/**
+ * The lock key `node` takes for `object` in a put: SHA-256 of the owner and the name (so two puts of
+ * one name by one owner contend; an unnamed object locks its id). The node is part of the key because
+ * each node has its own lock table and a transaction lists every lock once.
+ */
+export function objectLockKey(node: string, object: LockedObject): string {
+  const what = object.name === undefined ? ['id', object.id] : ['name', object.name];
+  return toHex(sha256(utf8ToBytes(JSON.stringify(['trinity-object-lock/1', node, object.owner, ...what]))));
+}
+
+/** The distinct lock keys `node` takes for a put of `objects`, sorted. */
+export function objectLockKeys(node: string, objects: readonly LockedObject[]): string[] {
+  return [...new Set(objects.map((object) => objectLockKey(node, object)))].sort();
+}
+
+/** A lock a participant node takes in a put: the lock key, with the node's bundle digest as `ref`. */
+export interface PutLock {
+  readonly node: string;
+  readonly shardHash: string;
+  readonly ref: string;
+}
+
+/** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
+export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'>;
+
 export interface TxServiceInit {
   readonly selfId: string;
+  /** How the participant's lock table binds holders to lock keys. */
+  readonly shardLocks?: ShardLocksInit;
   /** The transaction log's file. */
   readonly logPath: string;
   readonly config: TxConfigInput & { orphanTtlMs: number };
@@ -70,20 +128,29 @@ export interface TxServiceComponents {
   readonly crash: () => never;
 }
 
-/** What a put needs of the transaction service: run the two-phase commit over its holders. */
-export interface Transactions {
-  execute(
-    txId: string,
-    participants: readonly { node: string; shardHash: string }[],
-  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }>;
+/** How a put's transaction ended; `conflict` when it aborted because another held one of its locks. */
+export interface TxOutcome {
+  readonly outcome: 'committed' | 'aborted';
+  readonly reason?: string;
+  readonly conflict?: boolean;
 }
+
+/** What a put needs of the transaction service: run the two-phase commit over its holders' locks. */
+export interface Transactions {
+  /** Most locks one transaction may take (over all its participants). */
+  readonly maxLocksPerTransaction: number;
+  execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome>;
+}
+
+/** A participant's vote reason when a lock was held by another transaction (vsa's AlreadyLockedError). */
+const lockConflictReason = /voted abort: ALREADY_LOCKED\b/;
 
 /** The transaction service's factory: `txService(init)(components)`. */
 export function txService(init: TxServiceInit): (components: TxServiceComponents) => TxService {
   return (components) => new TxService(init, components);
 }
 
-type Engine = { readonly engine: TxEngine; readonly log: TxLog };
+type Engine = { readonly engine: TxEngine; readonly log: TxLog; readonly locks: ShardLockManager };
 
 /**
  * Atomic puts for the daemon: the @trinity/tx engine (coordinator + participant) on a durable log,
@@ -116,6 +183,18 @@ export class TxService implements Startable, Transactions {
     return this.#open.engine;
   }
 
+  /** This node's lock table (what its participant locks); only between start and stop. */
+  get locks(): ShardLockManager {
+    if (this.#open === undefined)
+      throw new NodeError('SHUTTING_DOWN', 'the transaction service is not running', 503);
+    return this.#open.locks;
+  }
+
+  /** The per-transaction lock limit (the seed's 64 shards per transaction). */
+  get maxLocksPerTransaction(): number {
+    return this.engine.coordinator.config.maxShardsPerTransaction;
+  }
+
   /** Transactions in progress (0 when stopped). */
   get activeCount(): number {
     return this.#open?.engine.activeCount ?? 0;
@@ -125,19 +204,20 @@ export class TxService implements Startable, Transactions {
   async start(): Promise<void> {
     const { orphanTtlMs: _ttl, ...config } = this.#init.config;
     const log = await TxLog.open(this.#init.logPath);
+    const locks = new ShardLockManager({ ...this.#init.shardLocks });
     try {
       const engine = await TxEngine.open({
         nodeId: this.#init.selfId,
         log,
         transport: { send: (to, message) => this.send(to, message) },
         clock: this.#c.clock,
-        locks: new ShardLockManager(),
+        locks: new MeteredShardLocks(locks, registerTrinityMetrics(this.#c.metrics)),
         staging: this.#host,
         config,
         logger: this.#c.logger,
       });
       registerTxMetrics(this.#c.metrics, engine.stats);
-      this.#open = { engine, log };
+      this.#open = { engine, log, locks };
     } catch (error) {
       await log.close();
       throw error;
@@ -157,13 +237,13 @@ export class TxService implements Startable, Transactions {
   }
 
   /** Runs a put's two-phase commit; resolves at the durable decision (holders ack later). */
-  execute(
-    txId: string,
-    participants: readonly { node: string; shardHash: string }[],
-  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }> {
+  async execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome> {
     // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
     // the object service then waits (bounded) for the holders to show their shards.
-    return this.engine.execute(participants, { txId, awaitAcks: false });
+    const result = await this.engine.execute(locks, { txId, awaitAcks: false });
+    if (result.outcome === 'aborted' && lockConflictReason.test(result.reason ?? ''))
+      return { ...result, conflict: true };
+    return result;
   }
 
   /** Serves /trinity/tx/1.0.0: a message is validated, checked against its sender, then handed on. */
@@ -174,6 +254,25 @@ export class TxService implements Startable, Transactions {
         throw new NodeError('TX_SENDER_MISMATCH', 'a tx message must come from the node it names', 400);
       }
       if (this.#init.crashPoint === 'tx-before-commit' && message.type === 'vote') this.#crash();
+      // A new prepare is checked before the participant locks anything: a peer may only lock the
+      // keys of the objects it staged here, all of them, with the digest of what it staged.
+      if (message.type === 'prepare' && this.engine.participant.state(message.txId) === undefined) {
+        const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
+        const mismatch = await this.#host.mismatch(message.txId, shards);
+        if (mismatch !== undefined) {
+          this.#c.logger.warn({ txId: message.txId, from: context.peer }, mismatch);
+          await this.#host.abortStaged(message.txId);
+          this.send(message.coordinator, {
+            type: 'vote',
+            txId: message.txId,
+            from: this.#init.selfId,
+            vote: 'abort',
+            shards: message.shards.map((s) => s.shard),
+            reason: `TX_LOCK_MISMATCH: ${mismatch}`,
+          });
+          return {};
+        }
+      }
       this.engine.receive(message);
       return {};
     };
@@ -233,19 +332,39 @@ class StagingHost implements TxStagingHost {
   }
 
   async stage(txId: string, shards: readonly StageShard[]): Promise<void> {
-    const expected = bundleHash(
+    const mismatch = await this.mismatch(txId, shards);
+    if (mismatch !== undefined) throw new NodeError('TX_LOCK_MISMATCH', mismatch, 409);
+  }
+
+  /**
+   * Why the locks a coordinator asks for do not match what it staged here, or undefined when they
+   * do: each must carry the digest of the shards and manifests staged here under `txId`, and the keys
+   * must be exactly those of the staged objects (their owner and name), so no peer can lock an
+   * unrelated key or leave out an object's lock.
+   */
+  async mismatch(txId: string, shards: readonly StageShard[]): Promise<string | undefined> {
+    const { store, stagedManifests, clock } = this.#c;
+    const ids = await stagedManifests.ids(txId);
+    const digest = bundleHash(
       txId,
       this.#selfId,
-      this.#c.store.stagedShards(txId).map((hash) => toHex(hash)),
-      await this.#c.stagedManifests.ids(txId),
+      store.stagedShards(txId).map((hash) => toHex(hash)),
+      ids,
     );
-    if (shards.length !== 1 || shards[0]!.shardHash !== expected) {
-      throw new NodeError(
-        'TX_BUNDLE_MISMATCH',
-        `what is staged here for ${txId} is not what the coordinator sent`,
-        409,
-      );
+    if (ids.length === 0 || shards.some((shard) => shard.ref !== digest))
+      return `what is staged here for ${txId} is not what the coordinator sent`;
+    const objects: LockedObject[] = [];
+    for (const id of ids) {
+      const { descriptor } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
+        receipts: 'unchecked',
+      }).record;
+      objects.push({ id, owner: descriptor.owner, name: descriptor.name });
     }
+    const expected = objectLockKeys(this.#selfId, objects);
+    const asked = shards.map((shard) => shard.shardHash).sort();
+    if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
+      return `the locks asked for ${txId} are not those of the objects staged here`;
+    return undefined;
   }
 
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
