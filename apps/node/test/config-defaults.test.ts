@@ -48,6 +48,7 @@ describe('node config composed from the packages’ schemas', () => {
         commitRetryIntervalMs: 1_000,
         orphanTtlMs: 1_800_000,
       },
+      shardLocks: { binding: 'sha256', bindingDims: 1024 },
       prometheus: { enabled: false, host: '127.0.0.1', port: 9464 },
       trust: {
         peerStagedBytesMax: 4 * GiB,

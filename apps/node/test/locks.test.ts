@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { TxMessage } from '@trinity/tx';
+import { lockHolderId, type TxMessage } from '@trinity/tx';
+import { hypervectorsEqual, lockHolderVector } from '@trinity/vsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrinityNode } from '../src/node/trinity-node.js';
 import { objectLockKey } from '../src/services/tx/tx-service.js';
@@ -167,4 +168,58 @@ describe('puts of one object contend on its lock', () => {
     expect(participant.tx.locks.get(unrelated, Date.now())).toBeUndefined();
     expect(participant.tx.engine.participant.state(txId)).toBeUndefined();
   }, 120_000);
+});
+
+describe('shardLocks.binding: hypervector', () => {
+  let nodes: TrinityNode[];
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ nodes, close } = await startNodes('trinity-locks-hv-', 3, () => ({
+      erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
+      shardLocks: { binding: 'hypervector', bindingDims: 512 },
+      fsync: false,
+    })));
+  }, 300_000);
+
+  afterAll(async () => {
+    await close?.();
+  }, 120_000);
+
+  it('binds each lock as a hypervector the holder is unbound from, and puts commit through it', async () => {
+    const coordinator = nodes[0]!;
+    const engine = coordinator.tx.engine;
+    const receive = engine.receive.bind(engine);
+    const held: TxMessage[] = [];
+    engine.receive = (message: TxMessage) => {
+      if (message.type === 'vote' && (held[0]?.txId ?? message.txId) === message.txId) held.push(message);
+      else receive(message);
+    };
+    let response: Promise<Response>;
+    try {
+      response = apiFetch(`${coordinator.apiUrl}/v1/objects?name=bound.bin`, {
+        method: 'PUT',
+        body: randomBytes(100_000),
+      });
+      await until('every holder to vote', async () => (held.length >= 3 ? true : undefined), 120_000);
+      const txId = held[0]!.txId;
+      for (const node of nodes) {
+        expect(node.tx.locks.config).toMatchObject({ binding: 'hypervector', bindingDims: 512 });
+        const key = objectLockKey(node.peerId, {
+          id: '',
+          owner: coordinator.objects.owner,
+          name: 'bound.bin',
+        });
+        const lock = node.tx.locks.get(key, Date.now());
+        expect(lock?.txId).toBe(txId);
+        const recovered = node.tx.locks.recoverHolderVector(key, Date.now());
+        const holder = lockHolderVector(lockHolderId(node.peerId, txId), 512);
+        expect(recovered === undefined ? false : hypervectorsEqual(recovered, holder)).toBe(true);
+      }
+    } finally {
+      engine.receive = receive;
+      for (const vote of held.splice(0)) receive(vote);
+    }
+    expect((await response).status).toBe(201);
+  }, 300_000);
 });

@@ -4,6 +4,7 @@ import { ConfigError, parseConfig } from '@trinity/core';
 import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
 import { txConfigSchema } from '@trinity/tx';
+import { hypervectorDimsMax, hypervectorDimsMin, shardLockConfigSchema } from '@trinity/vsa';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
 
@@ -167,6 +168,24 @@ export const apiConfigSchema = z
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;
 
+/** The lock table's defaults, from @trinity/vsa (the one place they are written). */
+const shardLockDefaults = parseConfig(shardLockConfigSchema, {}, 'shard lock config');
+
+/** How a participant's lock table (@trinity/vsa ShardLockManager) binds holders to lock keys. */
+const shardLocksSchema = z
+  .object({
+    /** SHA-256(key XOR holder) (the seed) or a bound hypervector from which the holder is unbound. */
+    binding: z.enum(['sha256', 'hypervector']).default(shardLockDefaults.binding),
+    /** Dimensions of the hypervector binding (read only with `binding: 'hypervector'`). */
+    bindingDims: z
+      .number()
+      .int()
+      .min(hypervectorDimsMin)
+      .max(hypervectorDimsMax)
+      .default(shardLockDefaults.bindingDims),
+  })
+  .strict();
+
 /** Everything a node reads from its config file and flags. Every field has a default and a bound. */
 export const nodeConfigSchema = z
   .object({
@@ -256,6 +275,8 @@ export const nodeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The participant's lock table (@trinity/vsa). */
+    shardLocks: shardLocksSchema.prefault({}),
     /** The /metrics endpoint (@trinity/metrics), on the daemon's own default port. */
     prometheus: metricsConfigSchema
       .pick({ enabled: true, host: true })

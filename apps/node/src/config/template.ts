@@ -76,6 +76,10 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
   'tx.orphanTtlMs': { what: 'staged data of an upload that never reached prepare is dropped after this' },
+  'shardLocks.binding': {
+    what: 'how a lock binds its holder: "sha256" (SHA-256 of key XOR holder) or "hypervector" (bound hypervectors, @trinity/vsa)',
+  },
+  'shardLocks.bindingDims': { what: 'dimensions of the hypervector binding' },
   'prometheus.enabled': { what: 'serve Prometheus metrics at /metrics', flag: '--prometheus-http' },
   'prometheus.host': { what: 'address of the metrics endpoint' },
   'prometheus.port': {

@@ -201,6 +201,7 @@ export class TrinityNode {
       selfId,
       logPath: join(config.dataDir, 'tx.log'),
       config: config.tx,
+      shardLocks: config.shardLocks,
       ...(f.options.crashPoint === undefined ? {} : { crashPoint: f.options.crashPoint }),
     })({
       store,
