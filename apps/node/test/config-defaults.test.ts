@@ -46,6 +46,7 @@ describe('node config composed from the packages’ schemas', () => {
         prepareTimeoutMs: 30_000,
         statusQueryIntervalMs: 1_000,
         commitRetryIntervalMs: 1_000,
+        bestPerRegion: false,
         orphanTtlMs: 1_800_000,
       },
       shardLocks: { binding: 'sha256', bindingDims: 1024 },
@@ -69,6 +70,7 @@ describe('node config composed from the packages’ schemas', () => {
       prepareTimeoutMs: 30_000,
       statusQueryIntervalMs: 1_000,
       commitRetryIntervalMs: 1_000,
+      bestPerRegion: false,
       orphanTtlMs: 5_000,
     });
     expect(config.scrub).toEqual({ intervalMs: 1_000, bytesPerSecond: 32 * MiB });

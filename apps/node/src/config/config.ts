@@ -265,6 +265,8 @@ export const nodeConfigSchema = z
       .extend({
         /** A put's prepare follows the upload of whole stripes: the daemon waits longer than the library. */
         prepareTimeoutMs: txConfigSchema.shape.prepareTimeoutMs.unwrap().default(30_000),
+        /** Each region's shards of a stripe go first to its best node (topology's bestPerRegion). */
+        bestPerRegion: z.boolean().default(false),
         /** Staged data of an upload that never reached prepare is dropped after this long. */
         orphanTtlMs: z
           .number()

@@ -75,6 +75,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
+  'tx.bestPerRegion': {
+    what: "a stripe's shards in each region go first to that region's best node (latency, reputation, locality), so a put's participants are the best node per region",
+  },
   'tx.orphanTtlMs': { what: 'staged data of an upload that never reached prepare is dropped after this' },
   'shardLocks.binding': {
     what: 'how a lock binds its holder: "sha256" (SHA-256 of key XOR holder) or "hypervector" (bound hypervectors, @trinity/vsa)',
