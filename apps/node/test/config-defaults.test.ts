@@ -49,7 +49,7 @@ describe('node config composed from the packages’ schemas', () => {
         bestPerRegion: false,
         orphanTtlMs: 1_800_000,
       },
-      shardLocks: { binding: 'sha256', bindingDims: 1024 },
+      shardLocks: { binding: 'sha256', bindingDims: 1024, waitMs: 5_000 },
       prometheus: { enabled: false, host: '127.0.0.1', port: 9464 },
       trust: {
         peerStagedBytesMax: 4 * GiB,

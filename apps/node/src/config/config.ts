@@ -183,6 +183,11 @@ const shardLocksSchema = z
       .min(hypervectorDimsMin)
       .max(hypervectorDimsMax)
       .default(shardLockDefaults.bindingDims),
+    /**
+     * Wait-die: a prepare whose transaction is older (smaller id) than the one holding a lock it
+     * needs waits this long for it; a younger one loses at once. 0: never wait.
+     */
+    waitMs: z.number().int().min(0).max(60_000).default(5_000),
   })
   .strict();
 

@@ -83,6 +83,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
     what: 'how a lock binds its holder: "sha256" (SHA-256 of key XOR holder) or "hypervector" (bound hypervectors, @trinity/vsa)',
   },
   'shardLocks.bindingDims': { what: 'dimensions of the hypervector binding' },
+  'shardLocks.waitMs': {
+    what: "how long a put's prepare waits for a younger put's lock on the same object (wait-die; 0: never)",
+  },
   'prometheus.enabled': { what: 'serve Prometheus metrics at /metrics', flag: '--prometheus-http' },
   'prometheus.host': { what: 'address of the metrics endpoint' },
   'prometheus.port': {

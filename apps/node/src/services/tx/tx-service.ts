@@ -3,6 +3,7 @@ import { registerTrinityMetrics } from '@trinity/metrics';
 import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
+  type PrepareMessage,
   parseTxMessage,
   registerTxMetrics,
   type StageShard,
@@ -20,7 +21,7 @@ import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rp
 import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
-import { Repeater } from '../../timers.js';
+import { Repeater, sleep } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import type { StagingLedger } from '../shards/shard-service.js';
 import { MeteredShardLocks } from './metered-locks.js';
@@ -100,7 +101,10 @@ export interface PutLock {
 }
 
 /** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
-export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'>;
+export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'> & {
+  /** Longest a prepare waits for a younger transaction's lock (wait-die); 0: never waits. */
+  readonly waitMs?: number;
+};
 
 export interface TxServiceInit {
   readonly selfId: string;
@@ -204,7 +208,8 @@ export class TxService implements Startable, Transactions {
   async start(): Promise<void> {
     const { orphanTtlMs: _ttl, ...config } = this.#init.config;
     const log = await TxLog.open(this.#init.logPath);
-    const locks = new ShardLockManager({ ...this.#init.shardLocks });
+    const { waitMs: _wait, ...lockConfig } = this.#init.shardLocks ?? {};
+    const locks = new ShardLockManager(lockConfig);
     try {
       const engine = await TxEngine.open({
         nodeId: this.#init.selfId,
@@ -272,10 +277,35 @@ export class TxService implements Startable, Transactions {
           });
           return {};
         }
+        await this.#waitForLocks(message);
       }
       this.engine.receive(message);
       return {};
     };
+  }
+
+  /**
+   * Wait-die before a prepare takes its locks: a transaction with a smaller id than every other one
+   * holding its keys waits (up to shardLocks.waitMs) for them to end; one that meets a smaller id
+   * goes on at once and loses (votes abort). Waits only go one way, so racing puts never deadlock
+   * and the smallest id among them gets through.
+   */
+  async #waitForLocks(message: PrepareMessage): Promise<void> {
+    const { clock } = this.#c;
+    const waitMs = this.#init.shardLocks?.waitMs ?? 0;
+    const deadlineMs = Math.min(clock.nowMs() + waitMs, message.deadlineMs);
+    for (let pauseMs = 10; clock.nowMs() < deadlineMs; pauseMs = Math.min(100, pauseMs * 2)) {
+      const nowMs = clock.nowMs();
+      let blocked = false;
+      for (const { shard } of message.shards) {
+        const held = this.locks.get(shard, nowMs);
+        if (held === undefined || held.txId === message.txId) continue;
+        if (held.txId < message.txId) return; // an older transaction holds it: die
+        blocked = true;
+      }
+      if (!blocked) return;
+      await sleep(clock, Math.min(pauseMs, Math.max(1, deadlineMs - nowMs)));
+    }
   }
 
   send(to: string, message: TxMessage): void {
