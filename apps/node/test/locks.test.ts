@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lockHolderId, type TxMessage } from '@trinity/tx';
 import { hypervectorsEqual, lockHolderVector } from '@trinity/vsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchHeader } from '../src/http/batch-body.js';
 import type { TrinityNode } from '../src/node/trinity-node.js';
 import { objectLockKey } from '../src/services/tx/tx-service.js';
 import { apiFetch, getObject, sha256Hex, startNodes, until } from './helpers.js';
@@ -132,9 +133,40 @@ describe('puts of one object contend on its lock', () => {
     for (const response of responses.filter((r) => r.status === 409))
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('TX_CONFLICT');
     for (const node of nodes)
-      await until('locks to be released', async () => (node.tx.locks.size === 0 ? true : undefined), 60_000);
+      await until(
+        'locks to be released and what the losers uploaded to be dropped',
+        async () =>
+          node.tx.locks.size === 0 && node.store.stagedTransactions().length === 0 ? true : undefined,
+        60_000,
+      );
     // Once they ended, the object is free again.
     expect((await put(nodes[2]!, 'raced.bin', randomBytes(1000))).status).toBe(201);
+  }, 300_000);
+
+  it('a batch needing more locks than a transaction may take is refused whole with 413 TX_TOO_LARGE', async () => {
+    // 22 objects on 3 holders: 66 locks, over the limit of 64.
+    const parts = Array.from({ length: 22 }, (_, i) => randomBytes(1000 + i));
+    const body = Buffer.concat(parts.flatMap((data, i) => [batchHeader(`many-${i}`, data.length), data]));
+    const listed = await Promise.all(nodes.map(async (node) => (await node.directory.list()).length));
+    const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/batches`, { method: 'POST', body });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('TX_TOO_LARGE');
+    for (const [i, node] of nodes.entries()) {
+      expect((await node.directory.list()).length).toBe(listed[i]);
+      await until(
+        'the refused batch to be unstaged',
+        async () => (node.store.stagedTransactions().length === 0 ? true : undefined),
+        60_000,
+      );
+      expect(node.tx.locks.size).toBe(0);
+    }
+    // Within the limit (21 × 3 = 63) the same batch goes through.
+    const fits = Buffer.concat(
+      parts.slice(1).flatMap((data, i) => [batchHeader(`many-${i}`, data.length), data]),
+    );
+    expect((await apiFetch(`${nodes[0]!.apiUrl}/v1/batches`, { method: 'POST', body: fits })).status).toBe(
+      201,
+    );
   }, 300_000);
 
   it('a participant refuses to lock a key that is not what was staged there', async () => {

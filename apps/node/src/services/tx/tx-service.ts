@@ -146,6 +146,9 @@ export interface Transactions {
   execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome>;
 }
 
+/** Most prepares waiting for locks at once; beyond it a prepare does not wait. */
+const waitingMax = 1024;
+
 /** A participant's vote reason when a lock was held by another transaction (vsa's AlreadyLockedError). */
 const lockConflictReason = /voted abort: ALREADY_LOCKED\b/;
 
@@ -165,6 +168,8 @@ export class TxService implements Startable, Transactions {
   readonly #init: TxServiceInit;
   readonly #c: TxServiceComponents;
   readonly #orphansSeenMs = new Map<string, number>();
+  /** Prepares waiting for a lock (wait-die), by transaction: told when their coordinator aborts. */
+  readonly #waiting = new Map<string, { waiters: number; aborted: boolean }>();
   readonly #host: StagingHost;
   readonly #gc: Repeater;
   #open: Engine | undefined;
@@ -245,10 +250,20 @@ export class TxService implements Startable, Transactions {
   async execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome> {
     // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
     // the object service then waits (bounded) for the holders to show their shards.
+    // This node's participant gets its prepare straight from the engine, not through the handler:
+    // it waits (wait-die) here, as a peer's prepare waits there.
+    const own = locks.filter((lock) => lock.node === this.#init.selfId);
+    if (own.length > 0) {
+      const deadlineMs = this.#c.clock.nowMs() + this.engine.coordinator.config.prepareTimeoutMs;
+      await this.#waitForLocks({ txId, deadlineMs, shards: own.map((l) => ({ shard: l.shardHash })) });
+    }
     const result = await this.engine.execute(locks, { txId, awaitAcks: false });
-    if (result.outcome === 'aborted' && lockConflictReason.test(result.reason ?? ''))
-      return { ...result, conflict: true };
-    return result;
+    if (result.outcome === 'committed') return result;
+    // Aborted: what this node staged for it goes now (a participant that lost a lock staged nothing
+    // through the engine, so its abort leaves the upload behind).
+    const state = this.engine.participant.state(txId);
+    if (state === undefined || state === 'aborted') await this.#host.abortStaged(txId);
+    return lockConflictReason.test(result.reason ?? '') ? { ...result, conflict: true } : result;
   }
 
   /** Serves /trinity/tx/1.0.0: a message is validated, checked against its sender, then handed on. */
@@ -277,9 +292,24 @@ export class TxService implements Startable, Transactions {
           });
           return {};
         }
-        await this.#waitForLocks(message);
+        if (!(await this.#waitForLocks(message))) {
+          // Its coordinator aborted it meanwhile (another holder lost the race): nothing to lock.
+          await this.#host.abortStaged(message.txId);
+          return {};
+        }
       }
+      const waiting = message.type === 'abort' ? this.#waiting.get(message.txId) : undefined;
+      if (waiting !== undefined) waiting.aborted = true;
+      const known = this.engine.participant.state(message.txId) !== undefined;
       this.engine.receive(message);
+      // What was uploaded for a transaction that ends here without staging is dropped now, not by the
+      // orphan collector: a prepare that lost a lock, or an abort that overtook (or outlived) its prepare
+      // from the peer that staged it.
+      const dropped =
+        message.type === 'prepare'
+          ? this.engine.participant.state(message.txId) === 'aborted'
+          : message.type === 'abort' && this.#c.staging.get(message.txId)?.peer === context.peer;
+      if (!known && dropped) await this.#host.abortStaged(message.txId);
       return {};
     };
   }
@@ -290,8 +320,11 @@ export class TxService implements Startable, Transactions {
    * goes on at once and loses (votes abort). Waits only go one way, so racing puts never deadlock
    * and the smallest id among them gets through.
    */
-  async #waitForLocks(message: PrepareMessage): Promise<void> {
+  async #waitForLocks(
+    message: Pick<PrepareMessage, 'txId' | 'deadlineMs'> & { shards: readonly { shard: string }[] },
+  ): Promise<boolean> {
     const { clock } = this.#c;
+    const { txId } = message;
     const waitMs = this.#init.shardLocks?.waitMs ?? 0;
     const deadlineMs = Math.min(clock.nowMs() + waitMs, message.deadlineMs);
     for (let pauseMs = 10; clock.nowMs() < deadlineMs; pauseMs = Math.min(100, pauseMs * 2)) {
@@ -299,13 +332,23 @@ export class TxService implements Startable, Transactions {
       let blocked = false;
       for (const { shard } of message.shards) {
         const held = this.locks.get(shard, nowMs);
-        if (held === undefined || held.txId === message.txId) continue;
-        if (held.txId < message.txId) return; // an older transaction holds it: die
+        if (held === undefined || held.txId === txId) continue;
+        if (held.txId < txId) return true; // an older transaction holds it: die
         blocked = true;
       }
-      if (!blocked) return;
-      await sleep(clock, Math.min(pauseMs, Math.max(1, deadlineMs - nowMs)));
+      if (!blocked || this.#waiting.size >= waitingMax) return true;
+      // While it waits, an abort from its coordinator is noted (see handler) and ends the wait.
+      const entry = this.#waiting.get(txId) ?? { waiters: 0, aborted: false };
+      this.#waiting.set(txId, entry);
+      entry.waiters++;
+      try {
+        await sleep(clock, Math.min(pauseMs, Math.max(1, deadlineMs - nowMs)));
+      } finally {
+        if (--entry.waiters === 0) this.#waiting.delete(txId);
+      }
+      if (entry.aborted) return false;
     }
+    return true;
   }
 
   send(to: string, message: TxMessage): void {
