@@ -143,6 +143,59 @@ describe('puts of one object contend on its lock', () => {
     expect((await put(nodes[2]!, 'raced.bin', randomBytes(1000))).status).toBe(201);
   }, 300_000);
 
+  it('wait-die: a put never commits while an older one holds the lock; a younger one loses, an older one waits', async () => {
+    const coordinator = nodes[0]!;
+    const engine = coordinator.tx.engine;
+    const receive = engine.receive.bind(engine);
+    const held: TxMessage[] = [];
+    let holding = true;
+    engine.receive = (message: TxMessage) => {
+      if (holding && message.type === 'vote' && (held[0]?.txId ?? message.txId) === message.txId)
+        held.push(message);
+      else receive(message);
+    };
+    let firstTx = '';
+    let releasedAtMs = 0;
+    let second: { status: number; text: string; endedAtMs: number };
+    try {
+      const firstPut = put(coordinator, 'waited.bin', randomBytes(100_000));
+      await until(
+        'every holder to vote on the first put',
+        async () => (held.length >= 3 ? true : undefined),
+        120_000,
+      );
+      firstTx = held[0]!.txId;
+      const secondPut = put(nodes[1]!, 'waited.bin', randomBytes(100_000)).then(async (response) => ({
+        status: response.status,
+        text: await response.text(),
+        endedAtMs: Date.now(),
+      }));
+      // The first put stays prepared (its locks held) for 1.5 s more, then commits.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      releasedAtMs = Date.now();
+      holding = false;
+      for (const vote of held.splice(0)) receive(vote);
+      expect((await firstPut).status).toBe(201);
+      second = await secondPut;
+    } finally {
+      holding = false;
+      for (const vote of held.splice(0)) receive(vote);
+      engine.receive = receive;
+    }
+    if (second.status === 201) {
+      // Serialized: it committed only after the first put let its locks go (it waited, being older,
+      // or it reached prepare after that).
+      expect(second.endedAtMs).toBeGreaterThanOrEqual(releasedAtMs);
+    } else {
+      // Refused: only a younger transaction (larger id) is refused; an older one would have waited.
+      expect(second.status).toBe(409);
+      const { code, message } = JSON.parse(second.text).error as { code: string; message: string };
+      expect(code).toBe('TX_CONFLICT');
+      const secondTx = /transaction ([0-9a-f]{32})/.exec(message)![1]!;
+      expect(secondTx > firstTx).toBe(true);
+    }
+  }, 300_000);
+
   it('a batch needing more locks than a transaction may take is refused whole with 413 TX_TOO_LARGE', async () => {
     // 22 objects on 3 holders: 66 locks, over the limit of 64.
     const parts = Array.from({ length: 22 }, (_, i) => randomBytes(1000 + i));

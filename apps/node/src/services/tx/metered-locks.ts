@@ -2,8 +2,8 @@ import type { NodeMetrics } from '@trinity/metrics';
 import type { LockGrant, ShardLocks } from '@trinity/tx';
 import { AlreadyLockedError, LockLimitError, type ShardLockManager } from '@trinity/vsa';
 
-/** The lock metrics a node keeps (trinity_lock_acquisitions_total{result}, trinity_locks_held). */
-export type LockMetrics = Pick<NodeMetrics, 'lockAcquisitions' | 'locksHeld'>;
+/** The lock metrics a node keeps (acquisitions by result, locks held, locks expired). */
+export type LockMetrics = Pick<NodeMetrics, 'lockAcquisitions' | 'locksHeld' | 'locksExpired'>;
 
 /** Why a lock request ended as it did: the `result` label of trinity_lock_acquisitions_total. */
 export type LockResult = 'granted' | 'conflict' | 'limit';
@@ -53,6 +53,14 @@ export class MeteredShardLocks implements ShardLocks {
     const released = this.table.releaseTransaction(txId, nowMs);
     this.#held();
     return released;
+  }
+
+  /** Drops the locks expired at `nowMs` (their holders stopped renewing them) and counts them. */
+  expire(nowMs: number): number {
+    const expired = this.table.expire(nowMs);
+    if (expired > 0) this.#metrics.locksExpired.inc(expired);
+    this.#held();
+    return expired;
   }
 
   latestFencingToken(shardHash: string): number {

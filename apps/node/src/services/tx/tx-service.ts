@@ -157,7 +157,12 @@ export function txService(init: TxServiceInit): (components: TxServiceComponents
   return (components) => new TxService(init, components);
 }
 
-type Engine = { readonly engine: TxEngine; readonly log: TxLog; readonly locks: ShardLockManager };
+type Engine = {
+  readonly engine: TxEngine;
+  readonly log: TxLog;
+  readonly locks: ShardLockManager;
+  readonly metered: MeteredShardLocks;
+};
 
 /**
  * Atomic puts for the daemon: the @trinity/tx engine (coordinator + participant) on a durable log,
@@ -215,19 +220,20 @@ export class TxService implements Startable, Transactions {
     const log = await TxLog.open(this.#init.logPath);
     const { waitMs: _wait, ...lockConfig } = this.#init.shardLocks ?? {};
     const locks = new ShardLockManager(lockConfig);
+    const metered = new MeteredShardLocks(locks, registerTrinityMetrics(this.#c.metrics));
     try {
       const engine = await TxEngine.open({
         nodeId: this.#init.selfId,
         log,
         transport: { send: (to, message) => this.send(to, message) },
         clock: this.#c.clock,
-        locks: new MeteredShardLocks(locks, registerTrinityMetrics(this.#c.metrics)),
+        locks: metered,
         staging: this.#host,
         config,
         logger: this.#c.logger,
       });
       registerTxMetrics(this.#c.metrics, engine.stats);
-      this.#open = { engine, log, locks };
+      this.#open = { engine, log, locks, metered };
     } catch (error) {
       await log.close();
       throw error;
@@ -366,6 +372,8 @@ export class TxService implements Startable, Transactions {
     const { store, clock, logger } = this.#c;
     const engine = this.engine;
     const nowMs = clock.nowMs();
+    // Locks whose holder stopped renewing them (trinity_locks_expired_total).
+    this.#open?.metered.expire(nowMs);
     const staged = new Set([
       ...store.stagedTransactions(),
       ...(await this.#c.stagedManifests.transactions()),
