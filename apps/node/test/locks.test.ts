@@ -4,7 +4,7 @@ import { hypervectorsEqual, lockHolderVector } from '@trinity/vsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchHeader } from '../src/http/batch-body.js';
 import type { TrinityNode } from '../src/node/trinity-node.js';
-import { objectLockKey } from '../src/services/tx/tx-service.js';
+import { objectLockKey } from '../src/services/tx/object-locks.js';
 import { apiFetch, getObject, sha256Hex, startNodes, until } from './helpers.js';
 
 /** One sample of a metric on a node's /metrics page (0 when absent). */

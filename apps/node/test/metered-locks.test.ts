@@ -4,7 +4,7 @@ import { lockHolderId } from '@trinity/tx';
 import { ShardLockManager } from '@trinity/vsa';
 import { describe, expect, it } from 'vitest';
 import { MeteredShardLocks } from '../src/services/tx/metered-locks.js';
-import { objectLockKey } from '../src/services/tx/tx-service.js';
+import { objectLockKey } from '../src/services/tx/object-locks.js';
 
 describe('the lock table with its metrics', () => {
   it('counts grants, conflicts, limits and expiries, and the held gauge follows the table', () => {

@@ -48,10 +48,9 @@ import type { NodeRef } from '../geography/placement.js';
 import { type ManifestDirectory, plainSize } from '../manifests/manifest-service.js';
 import type { LiveNodes } from '../membership/membership.js';
 import { ForbiddenError, type ShardTransfer } from '../shards/shard-service.js';
+import { objectLockKeys, type PutLock } from '../tx/object-locks.js';
 import {
   bundleHash,
-  objectLockKeys,
-  type PutLock,
   TransactionAbortedError,
   TransactionConflictError,
   type Transactions,

@@ -25,6 +25,7 @@ import { Repeater, sleep } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import type { StagingLedger } from '../shards/shard-service.js';
 import { MeteredShardLocks } from './metered-locks.js';
+import { type LockedObject, objectLockKeys, type PutLock } from './object-locks.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -69,35 +70,6 @@ export function bundleHash(
   const unique = (items: readonly string[]) => [...new Set(items)].sort().join(',');
   const text = `trinity-bundle/1\n${txId}\n${node}\n${unique(shardHashes)}\n${unique(manifestIds)}`;
   return toHex(sha256(utf8ToBytes(text)));
-}
-
-/** What a put's lock is derived from: the object's owner and name, or its id when it has no name. */
-export interface LockedObject {
-  readonly id: string;
-  readonly owner: string;
-  readonly name?: string | undefined;
-}
-
-/**
- * The lock key `node` takes for `object` in a put: SHA-256 of the owner and the name (so two puts of
- * one name by one owner contend; an unnamed object locks its id). The node is part of the key because
- * each node has its own lock table and a transaction lists every lock once.
- */
-export function objectLockKey(node: string, object: LockedObject): string {
-  const what = object.name === undefined ? ['id', object.id] : ['name', object.name];
-  return toHex(sha256(utf8ToBytes(JSON.stringify(['trinity-object-lock/1', node, object.owner, ...what]))));
-}
-
-/** The distinct lock keys `node` takes for a put of `objects`, sorted. */
-export function objectLockKeys(node: string, objects: readonly LockedObject[]): string[] {
-  return [...new Set(objects.map((object) => objectLockKey(node, object)))].sort();
-}
-
-/** A lock a participant node takes in a put: the lock key, with the node's bundle digest as `ref`. */
-export interface PutLock {
-  readonly node: string;
-  readonly shardHash: string;
-  readonly ref: string;
 }
 
 /** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
@@ -280,30 +252,12 @@ export class TxService implements Startable, Transactions {
         throw new NodeError('TX_SENDER_MISMATCH', 'a tx message must come from the node it names', 400);
       }
       if (this.#init.crashPoint === 'tx-before-commit' && message.type === 'vote') this.#crash();
-      // A new prepare is checked before the participant locks anything: a peer may only lock the
-      // keys of the objects it staged here, all of them, with the digest of what it staged.
-      if (message.type === 'prepare' && this.engine.participant.state(message.txId) === undefined) {
-        const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
-        const mismatch = await this.#host.mismatch(message.txId, shards);
-        if (mismatch !== undefined) {
-          this.#c.logger.warn({ txId: message.txId, from: context.peer }, mismatch);
-          await this.#host.abortStaged(message.txId);
-          this.send(message.coordinator, {
-            type: 'vote',
-            txId: message.txId,
-            from: this.#init.selfId,
-            vote: 'abort',
-            shards: message.shards.map((s) => s.shard),
-            reason: `TX_LOCK_MISMATCH: ${mismatch}`,
-          });
-          return {};
-        }
-        if (!(await this.#waitForLocks(message))) {
-          // Its coordinator aborted it meanwhile (another holder lost the race): nothing to lock.
-          await this.#host.abortStaged(message.txId);
-          return {};
-        }
-      }
+      if (
+        message.type === 'prepare' &&
+        this.engine.participant.state(message.txId) === undefined &&
+        !(await this.#admitPrepare(message, context.peer))
+      )
+        return {};
       const waiting = message.type === 'abort' ? this.#waiting.get(message.txId) : undefined;
       if (waiting !== undefined) waiting.aborted = true;
       const known = this.engine.participant.state(message.txId) !== undefined;
@@ -318,6 +272,34 @@ export class TxService implements Startable, Transactions {
       if (!known && dropped) await this.#host.abortStaged(message.txId);
       return {};
     };
+  }
+
+  /**
+   * A new prepare, before the participant locks anything: a peer may only lock the keys of the
+   * objects it staged here, all of them, with the digest of what it staged (else this node votes
+   * abort); then it waits for younger holders of those keys (wait-die). False when it must not go
+   * on (refused, or aborted by its coordinator while it waited); what was staged for it is dropped.
+   */
+  async #admitPrepare(message: PrepareMessage, peer: string): Promise<boolean> {
+    const { txId } = message;
+    const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
+    const mismatch = await this.#host.mismatch(txId, shards);
+    if (mismatch !== undefined) {
+      this.#c.logger.warn({ txId, from: peer }, mismatch);
+      await this.#host.abortStaged(txId);
+      this.send(message.coordinator, {
+        type: 'vote',
+        txId,
+        from: this.#init.selfId,
+        vote: 'abort',
+        shards: message.shards.map((s) => s.shard),
+        reason: `TX_LOCK_MISMATCH: ${mismatch}`,
+      });
+      return false;
+    }
+    if (await this.#waitForLocks(message)) return true;
+    await this.#host.abortStaged(txId);
+    return false;
   }
 
   /**
