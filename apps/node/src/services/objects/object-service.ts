@@ -272,12 +272,12 @@ export class ObjectService {
         );
         bytesBefore += descriptor.size;
         objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
+        // Every holder locks every object: a batch past the lock limit is refused as soon as it is.
+        const lockCount = staged.size * objects.length;
+        if (lockCount > this.#deps.transactions.maxLocksPerTransaction)
+          throw new TransactionTooLargeError(lockCount, this.#deps.transactions.maxLocksPerTransaction);
       }
       if (objects.length === 0) throw new BadRequestError('a batch holds at least one object');
-      // Known before anything is staged beyond the shards: a put too large to lock is refused whole.
-      const lockCount = staged.size * objects.length;
-      if (lockCount > this.#deps.transactions.maxLocksPerTransaction)
-        throw new TransactionTooLargeError(lockCount, this.#deps.transactions.maxLocksPerTransaction);
       await Promise.all(
         [...staged.keys()].flatMap((node) =>
           objects.map(async (object) => {
