@@ -68,8 +68,10 @@ describe('node config composed from the packages’ schemas', () => {
         prepareTimeoutMs: 30_000,
         statusQueryIntervalMs: 1_000,
         commitRetryIntervalMs: 1_000,
+        bestPerRegion: false,
         orphanTtlMs: 1_800_000,
       },
+      shardLocks: { binding: 'sha256', bindingDims: 1024, waitMs: 5_000 },
       prometheus: { enabled: false, host: '127.0.0.1', port: 9464 },
       trust: {
         peerStagedBytesMax: 4 * GiB,
@@ -116,6 +118,7 @@ describe('node config composed from the packages’ schemas', () => {
       prepareTimeoutMs: 30_000,
       statusQueryIntervalMs: 1_000,
       commitRetryIntervalMs: 1_000,
+      bestPerRegion: false,
       orphanTtlMs: 5_000,
     });
     expect(config.scrub).toEqual({ intervalMs: 1_000, bytesPerSecond: 32 * MiB });

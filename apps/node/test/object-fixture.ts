@@ -84,7 +84,7 @@ export function readingService(
       directory: undefined as unknown as ManifestDirectory,
       nodes: { liveNodes: () => (options.liveNodes ?? []).map((id) => ({ id, region: 'r' })) },
       placement: { place: () => [], rank: (ids) => [...ids] },
-      transactions: { execute: async () => ({ outcome: 'committed' as const }) },
+      transactions: { maxLocksPerTransaction: 64, execute: async () => ({ outcome: 'committed' as const }) },
       owner: ownerKeyFromSecret(new Uint8Array(32).fill(1)),
       random: seededRandom(1),
       clock: options.clock,

@@ -5,6 +5,7 @@ import { metricsConfigSchema } from '@trinity/metrics';
 import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
 import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
+import { hypervectorDimsMax, hypervectorDimsMin, shardLockConfigSchema } from '@trinity/vsa';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
 import { s3NodeConfigSchema } from './s3.js';
@@ -194,6 +195,29 @@ export const apiConfigSchema = z
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;
 
+/** The lock table's defaults, from @trinity/vsa (the one place they are written). */
+const shardLockDefaults = parseConfig(shardLockConfigSchema, {}, 'shard lock config');
+
+/** How a participant's lock table (@trinity/vsa ShardLockManager) binds holders to lock keys. */
+const shardLocksSchema = z
+  .object({
+    /** SHA-256(key XOR holder) (the seed) or a bound hypervector from which the holder is unbound. */
+    binding: z.enum(['sha256', 'hypervector']).default(shardLockDefaults.binding),
+    /** Dimensions of the hypervector binding (read only with `binding: 'hypervector'`). */
+    bindingDims: z
+      .number()
+      .int()
+      .min(hypervectorDimsMin)
+      .max(hypervectorDimsMax)
+      .default(shardLockDefaults.bindingDims),
+    /**
+     * Wait-die: a prepare whose transaction is older (smaller id) than the one holding a lock it
+     * needs waits this long for it; a younger one loses at once. 0: never wait.
+     */
+    waitMs: z.number().int().min(0).max(60_000).default(5_000),
+  })
+  .strict();
+
 /** Everything a node reads from its config file and flags. Every field has a default and a bound. */
 export const nodeConfigSchema = z
   .object({
@@ -302,6 +326,8 @@ export const nodeConfigSchema = z
       .extend({
         /** A put's prepare follows the upload of whole stripes: the daemon waits longer than the library. */
         prepareTimeoutMs: txConfigSchema.shape.prepareTimeoutMs.unwrap().default(30_000),
+        /** Each region's shards of a stripe go first to its best node (topology's bestPerRegion). */
+        bestPerRegion: z.boolean().default(false),
         /** Staged data of an upload that never reached prepare is dropped after this long. */
         orphanTtlMs: z
           .number()
@@ -312,6 +338,8 @@ export const nodeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The participant's lock table (@trinity/vsa). */
+    shardLocks: shardLocksSchema.prefault({}),
     /** The /metrics endpoint (@trinity/metrics), on the daemon's own default port. */
     prometheus: metricsConfigSchema
       .pick({ enabled: true, host: true })

@@ -103,6 +103,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },
+  'tx.bestPerRegion': {
+    what: "a stripe's shards in each region go first to that region's best node (latency, reputation, locality), so a put's participants are the best node per region",
+  },
+  'shardLocks.binding': {
+    what: 'how a lock binds its holder: "sha256" (SHA-256 of key XOR holder) or "hypervector" (bound hypervectors, @trinity/vsa)',
+  },
+  'shardLocks.bindingDims': { what: 'dimensions of the hypervector binding' },
+  'shardLocks.waitMs': {
+    what: "how long a put's prepare waits for a younger put's lock on the same object (wait-die; 0: never)",
+  },
   'tx.orphanTtlMs': {
     what: 'staged data whose upload stopped renewing its lease (stalled, or its coordinator died) is dropped after this',
   },

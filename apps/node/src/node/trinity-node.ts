@@ -141,6 +141,7 @@ export class TrinityNode {
       selfId,
       region: config.region,
       regionTopology: config.regionTopology,
+      bestPerRegion: config.tx.bestPerRegion,
       ...config.erasure,
       routing: config.routing,
     })({
@@ -235,10 +236,12 @@ export class TrinityNode {
       clock,
       logger: log('manifests'),
     }));
+    const { bestPerRegion: _placement, ...txConfig } = config.tx;
     const tx = (this.tx = txService({
       selfId,
       logPath: join(config.dataDir, 'tx.log'),
-      config: config.tx,
+      config: txConfig,
+      shardLocks: config.shardLocks,
       ...(f.options.crashPoint === undefined ? {} : { crashPoint: f.options.crashPoint }),
     })({
       store,

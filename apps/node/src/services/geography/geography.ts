@@ -7,6 +7,7 @@ import {
   PlacementError,
   type RegionId,
   RegionRouter,
+  type StripePlacement,
   StripePlacer,
   type Topology,
 } from '@trinity/topology';
@@ -25,6 +26,12 @@ export interface GeographyInit {
   readonly region: string | undefined;
   /** Region-aware placement and routing; off: shards spread over distinct nodes, reads by RTT. */
   readonly regionTopology: boolean;
+  /**
+   * Each region's shards of a stripe go first to that region's best node (the router's
+   * `bestPerRegion`: latency, reputation, locality), so a put's 2PC participants are the best node
+   * of every region it writes to (plus others only where a region takes more shards than one node may).
+   */
+  readonly bestPerRegion?: boolean;
   readonly dataShards: number;
   readonly parityShards: number;
   readonly shardBytes: number;
@@ -170,11 +177,32 @@ export class Geography {
       });
       if (!plan.regionLossSafe) this.#c.events?.onPlacementFallback?.('region-concentration');
       if (plan.latencyRelaxed) this.#c.events?.onPlacementFallback?.('write-latency');
-      return [...plan.nodeIds];
+      return this.#options.bestPerRegion === true
+        ? this.#bestPerRegion(plan, placed, clientRegion)
+        : [...plan.nodeIds];
     } catch (error) {
       if (error instanceof PlacementError) throw new NotEnoughNodesError(error.message);
       throw error;
     }
+  }
+
+  /**
+   * The plan with each region's best node among its holders: where the plan left it out, it takes
+   * the place of the region's last-ranked holder (same shard count, so the caps still hold).
+   */
+  #bestPerRegion(plan: StripePlacement, nodes: readonly NodeRef[], clientRegion: RegionId): string[] {
+    const regionOf = new Map(nodes.map((node) => [node.id, node.region]));
+    const ids = [...plan.nodeIds];
+    const best = this.router.bestPerRegion(clientRegion, [...plan.shardsPerRegion.keys()]);
+    for (const [region, scored] of best) {
+      const chosen = scored?.id;
+      if (chosen === undefined || regionOf.get(chosen) !== region) continue;
+      const used = [...new Set(ids.filter((id) => regionOf.get(id) === region))];
+      if (used.length === 0 || used.includes(chosen)) continue;
+      const replaced = used[used.length - 1];
+      for (let i = 0; i < ids.length; i++) if (ids[i] === replaced) ids[i] = chosen;
+    }
+    return ids;
   }
 
   /** Holders ordered for reading: this node first, then by the router's composite score. */

@@ -49,7 +49,14 @@ import type { NodeRef } from '../geography/placement.js';
 import { type ManifestDirectory, plainSize } from '../manifests/manifest-service.js';
 import type { LiveNodes } from '../membership/membership.js';
 import { ForbiddenError, type ShardTransfer } from '../shards/shard-service.js';
-import { bundleHash, TransactionAbortedError, type Transactions } from '../tx/tx-service.js';
+import { objectLockKeys, type PutLock } from '../tx/object-locks.js';
+import {
+  bundleHash,
+  TransactionAbortedError,
+  TransactionConflictError,
+  type Transactions,
+  TransactionTooLargeError,
+} from '../tx/tx-service.js';
 import { manifestView, type ObjectRecord, validReceipts } from './object-record.js';
 
 export interface ErasureDefaults {
@@ -309,6 +316,10 @@ export class ObjectService {
         );
         bytesBefore += descriptor.size;
         objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
+        // Every holder locks every object: a batch past the lock limit is refused as soon as it is.
+        const lockCount = staged.size * objects.length;
+        if (lockCount > this.#deps.transactions.maxLocksPerTransaction)
+          throw new TransactionTooLargeError(lockCount, this.#deps.transactions.maxLocksPerTransaction);
       }
       if (objects.length === 0) throw new BadRequestError('a batch holds at least one object');
       await this.#stageRecords(put, objects);
@@ -319,12 +330,22 @@ export class ObjectService {
     }
     await lease.stop();
     const ids = objects.map((object) => object.id);
-    const participants = [...staged].map(([node, hashes]) => ({
-      node,
-      shardHash: bundleHash(txId, node, [...hashes], ids),
+    // Every holder locks each object of the batch (its owner and name): two puts of one object
+    // contend on the holders they share, the coordinator always among them.
+    const locked = objects.map(({ id, descriptor }) => ({
+      id,
+      owner: descriptor.owner,
+      name: descriptor.name,
     }));
-    const result = await this.#deps.transactions.execute(txId, participants);
-    if (result.outcome !== 'committed') throw new TransactionAbortedError(txId, result.reason);
+    const locks: PutLock[] = [...staged].flatMap(([node, hashes]) => {
+      const ref = bundleHash(txId, node, [...hashes], ids);
+      return objectLockKeys(node, locked).map((shardHash) => ({ node, shardHash, ref }));
+    });
+    const result = await this.#deps.transactions.execute(txId, locks);
+    if (result.outcome !== 'committed') {
+      if (result.conflict === true) throw new TransactionConflictError(txId, result.reason);
+      throw new TransactionAbortedError(txId, result.reason);
+    }
     await this.#awaitApplied(staged);
     // Every holder gets every receipt, so any of them can answer a read with all the holders.
     const nowMs = this.#deps.clock.nowMs();

@@ -1,7 +1,9 @@
 import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { registerTrinityMetrics } from '@trinity/metrics';
 import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
+  type PrepareMessage,
   parseTxMessage,
   registerTxMetrics,
   type StageShard,
@@ -12,16 +14,18 @@ import {
   type TxMessage,
   type TxStagingHost,
 } from '@trinity/tx';
-import { ShardLockManager } from '@trinity/vsa';
+import { type ShardLockConfigInput, ShardLockManager } from '@trinity/vsa';
 import { z } from 'zod';
 import { NodeError } from '../../errors.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import type { StagedManifests } from '../../stores/staged-manifests.js';
-import { Repeater } from '../../timers.js';
+import { Repeater, sleep } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import { deleteUnreferenced, type StagingLedger } from '../shards/shard-service.js';
+import { MeteredShardLocks } from './metered-locks.js';
+import { type LockedObject, objectLockKeys, type PutLock } from './object-locks.js';
 
 /** A put that its transaction aborted: nothing of it became visible. */
 export class TransactionAbortedError extends NodeError {
@@ -30,10 +34,32 @@ export class TransactionAbortedError extends NodeError {
   }
 }
 
+/** A put that lost a lock race: another transaction holds a lock on one of its objects. Retry it. */
+export class TransactionConflictError extends NodeError {
+  constructor(txId: string, reason: string | undefined) {
+    super(
+      'TX_CONFLICT',
+      `transaction ${txId} conflicts with another in progress on the same object${reason ? ` (${reason})` : ''}; nothing was stored, retry`,
+      409,
+    );
+  }
+}
+
+/** A put whose locks would exceed the per-transaction limit: one lock per object on each holder. */
+export class TransactionTooLargeError extends NodeError {
+  constructor(locks: number, limit: number) {
+    super(
+      'TX_TOO_LARGE',
+      `the put needs ${locks} locks (one per object on each holder), more than the ${limit} a transaction may take; store fewer objects at once`,
+      413,
+    );
+  }
+}
+
 /**
- * The one "shard" a node is a 2PC participant for in a put: everything the coordinator staged on it
- * under `txId` (its shards of every stripe and the manifests). Both sides compute the same digest,
- * so a participant votes commit only when it holds exactly what the coordinator sent it.
+ * The digest of what the coordinator staged on one node under `txId` (its shards of every stripe and
+ * the manifests). Both sides compute it: it travels as the `ref` of the node's locks, so a
+ * participant votes commit only when it holds exactly what the coordinator sent it.
  */
 export function bundleHash(
   txId: string,
@@ -46,8 +72,16 @@ export function bundleHash(
   return toHex(sha256(utf8ToBytes(text)));
 }
 
+/** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
+export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'> & {
+  /** Longest a prepare waits for a younger transaction's lock (wait-die); 0: never waits. */
+  readonly waitMs?: number;
+};
+
 export interface TxServiceInit {
   readonly selfId: string;
+  /** How the participant's lock table binds holders to lock keys. */
+  readonly shardLocks?: ShardLocksInit;
   /** The transaction log's file. */
   readonly logPath: string;
   readonly config: TxConfigInput & { orphanTtlMs: number };
@@ -70,20 +104,37 @@ export interface TxServiceComponents {
   readonly crash: () => never;
 }
 
-/** What a put needs of the transaction service: run the two-phase commit over its holders. */
-export interface Transactions {
-  execute(
-    txId: string,
-    participants: readonly { node: string; shardHash: string }[],
-  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }>;
+/** How a put's transaction ended; `conflict` when it aborted because another held one of its locks. */
+export interface TxOutcome {
+  readonly outcome: 'committed' | 'aborted';
+  readonly reason?: string;
+  readonly conflict?: boolean;
 }
+
+/** What a put needs of the transaction service: run the two-phase commit over its holders' locks. */
+export interface Transactions {
+  /** Most locks one transaction may take (over all its participants). */
+  readonly maxLocksPerTransaction: number;
+  execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome>;
+}
+
+/** Most prepares waiting for locks at once; beyond it a prepare does not wait. */
+const waitingMax = 1024;
+
+/** A participant's vote reason when a lock was held by another transaction (vsa's AlreadyLockedError). */
+const lockConflictReason = /voted abort: ALREADY_LOCKED\b/;
 
 /** The transaction service's factory: `txService(init)(components)`. */
 export function txService(init: TxServiceInit): (components: TxServiceComponents) => TxService {
   return (components) => new TxService(init, components);
 }
 
-type Engine = { readonly engine: TxEngine; readonly log: TxLog };
+type Engine = {
+  readonly engine: TxEngine;
+  readonly log: TxLog;
+  readonly locks: ShardLockManager;
+  readonly metered: MeteredShardLocks;
+};
 
 /**
  * Atomic puts for the daemon: the @trinity/tx engine (coordinator + participant) on a durable log,
@@ -94,6 +145,8 @@ export class TxService implements Startable, Transactions {
   readonly #init: TxServiceInit;
   readonly #c: TxServiceComponents;
   readonly #orphansSeenMs = new Map<string, number>();
+  /** Prepares waiting for a lock (wait-die), by transaction: told when their coordinator aborts. */
+  readonly #waiting = new Map<string, { waiters: number; aborted: boolean }>();
   readonly #host: StagingHost;
   readonly #gc: Repeater;
   #open: Engine | undefined;
@@ -116,6 +169,18 @@ export class TxService implements Startable, Transactions {
     return this.#open.engine;
   }
 
+  /** This node's lock table (what its participant locks); only between start and stop. */
+  get locks(): ShardLockManager {
+    if (this.#open === undefined)
+      throw new NodeError('SHUTTING_DOWN', 'the transaction service is not running', 503);
+    return this.#open.locks;
+  }
+
+  /** The per-transaction lock limit (the seed's 64 shards per transaction). */
+  get maxLocksPerTransaction(): number {
+    return this.engine.coordinator.config.maxShardsPerTransaction;
+  }
+
   /** Transactions in progress (0 when stopped). */
   get activeCount(): number {
     return this.#open?.engine.activeCount ?? 0;
@@ -125,19 +190,22 @@ export class TxService implements Startable, Transactions {
   async start(): Promise<void> {
     const { orphanTtlMs: _ttl, ...config } = this.#init.config;
     const log = await TxLog.open(this.#init.logPath);
+    const { waitMs: _wait, ...lockConfig } = this.#init.shardLocks ?? {};
+    const locks = new ShardLockManager(lockConfig);
+    const metered = new MeteredShardLocks(locks, registerTrinityMetrics(this.#c.metrics));
     try {
       const engine = await TxEngine.open({
         nodeId: this.#init.selfId,
         log,
         transport: { send: (to, message) => this.send(to, message) },
         clock: this.#c.clock,
-        locks: new ShardLockManager(),
+        locks: metered,
         staging: this.#host,
         config,
         logger: this.#c.logger,
       });
       registerTxMetrics(this.#c.metrics, engine.stats);
-      this.#open = { engine, log };
+      this.#open = { engine, log, locks, metered };
     } catch (error) {
       await log.close();
       throw error;
@@ -157,13 +225,23 @@ export class TxService implements Startable, Transactions {
   }
 
   /** Runs a put's two-phase commit; resolves at the durable decision (holders ack later). */
-  execute(
-    txId: string,
-    participants: readonly { node: string; shardHash: string }[],
-  ): Promise<{ outcome: 'committed' | 'aborted'; reason?: string }> {
+  async execute(txId: string, locks: readonly PutLock[]): Promise<TxOutcome> {
     // Resolve at the durable decision: a holder that goes away after voting must not hang the put;
     // the object service then waits (bounded) for the holders to show their shards.
-    return this.engine.execute(participants, { txId, awaitAcks: false });
+    // This node's participant gets its prepare straight from the engine, not through the handler:
+    // it waits (wait-die) here, as a peer's prepare waits there.
+    const own = locks.filter((lock) => lock.node === this.#init.selfId);
+    if (own.length > 0) {
+      const deadlineMs = this.#c.clock.nowMs() + this.engine.coordinator.config.prepareTimeoutMs;
+      await this.#waitForLocks({ txId, deadlineMs, shards: own.map((l) => ({ shard: l.shardHash })) });
+    }
+    const result = await this.engine.execute(locks, { txId, awaitAcks: false });
+    if (result.outcome === 'committed') return result;
+    // Aborted: what this node staged for it goes now (a participant that lost a lock staged nothing
+    // through the engine, so its abort leaves the upload behind).
+    const state = this.engine.participant.state(txId);
+    if (state === undefined || state === 'aborted') await this.#host.abortStaged(txId);
+    return lockConflictReason.test(result.reason ?? '') ? { ...result, conflict: true } : result;
   }
 
   /** Serves /trinity/tx/1.0.0: a message is validated, checked against its sender, then handed on. */
@@ -174,9 +252,91 @@ export class TxService implements Startable, Transactions {
         throw new NodeError('TX_SENDER_MISMATCH', 'a tx message must come from the node it names', 400);
       }
       if (this.#init.crashPoint === 'tx-before-commit' && message.type === 'vote') this.#crash();
+      if (
+        message.type === 'prepare' &&
+        this.engine.participant.state(message.txId) === undefined &&
+        !(await this.#admitPrepare(message, context.peer))
+      )
+        return {};
+      const waiting = message.type === 'abort' ? this.#waiting.get(message.txId) : undefined;
+      if (waiting !== undefined) waiting.aborted = true;
+      const known = this.engine.participant.state(message.txId) !== undefined;
       this.engine.receive(message);
+      // What was uploaded for a transaction that ends here without staging is dropped now, not by the
+      // orphan collector: a prepare that lost a lock, or an abort that overtook (or outlived) its prepare
+      // from the peer that staged it.
+      const dropped =
+        message.type === 'prepare'
+          ? this.engine.participant.state(message.txId) === 'aborted'
+          : message.type === 'abort' && this.#c.staging.get(message.txId)?.peer === context.peer;
+      if (!known && dropped) await this.#host.abortStaged(message.txId);
       return {};
     };
+  }
+
+  /**
+   * A new prepare, before the participant locks anything: a peer may only lock the keys of the
+   * objects it staged here, all of them, with the digest of what it staged (else this node votes
+   * abort); then it waits for younger holders of those keys (wait-die). False when it must not go
+   * on (refused, or aborted by its coordinator while it waited); what was staged for it is dropped.
+   */
+  async #admitPrepare(message: PrepareMessage, peer: string): Promise<boolean> {
+    const { txId } = message;
+    const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
+    const mismatch = await this.#host.mismatch(txId, shards);
+    if (mismatch !== undefined) {
+      this.#c.logger.warn({ txId, from: peer }, mismatch);
+      await this.#host.abortStaged(txId);
+      this.send(message.coordinator, {
+        type: 'vote',
+        txId,
+        from: this.#init.selfId,
+        vote: 'abort',
+        shards: message.shards.map((s) => s.shard),
+        reason: `TX_LOCK_MISMATCH: ${mismatch}`,
+      });
+      return false;
+    }
+    if (await this.#waitForLocks(message)) return true;
+    await this.#host.abortStaged(txId);
+    return false;
+  }
+
+  /**
+   * Wait-die before a prepare takes its locks: a transaction with a smaller id than every other one
+   * holding its keys waits (up to shardLocks.waitMs) for them to end; one that meets a smaller id
+   * goes on at once and loses (votes abort). Waits only go one way, so racing puts never deadlock
+   * and the smallest id among them gets through.
+   */
+  async #waitForLocks(
+    message: Pick<PrepareMessage, 'txId' | 'deadlineMs'> & { shards: readonly { shard: string }[] },
+  ): Promise<boolean> {
+    const { clock } = this.#c;
+    const { txId } = message;
+    const waitMs = this.#init.shardLocks?.waitMs ?? 0;
+    const deadlineMs = Math.min(clock.nowMs() + waitMs, message.deadlineMs);
+    for (let pauseMs = 10; clock.nowMs() < deadlineMs; pauseMs = Math.min(100, pauseMs * 2)) {
+      const nowMs = clock.nowMs();
+      let blocked = false;
+      for (const { shard } of message.shards) {
+        const held = this.locks.get(shard, nowMs);
+        if (held === undefined || held.txId === txId) continue;
+        if (held.txId < txId) return true; // an older transaction holds it: die
+        blocked = true;
+      }
+      if (!blocked || this.#waiting.size >= waitingMax) return true;
+      // While it waits, an abort from its coordinator is noted (see handler) and ends the wait.
+      const entry = this.#waiting.get(txId) ?? { waiters: 0, aborted: false };
+      this.#waiting.set(txId, entry);
+      entry.waiters++;
+      try {
+        await sleep(clock, Math.min(pauseMs, Math.max(1, deadlineMs - nowMs)));
+      } finally {
+        if (--entry.waiters === 0) this.#waiting.delete(txId);
+      }
+      if (entry.aborted) return false;
+    }
+    return true;
   }
 
   send(to: string, message: TxMessage): void {
@@ -196,6 +356,8 @@ export class TxService implements Startable, Transactions {
     const { store, clock, logger } = this.#c;
     const engine = this.engine;
     const nowMs = clock.nowMs();
+    // Locks whose holder stopped renewing them (trinity_locks_expired_total).
+    this.#open?.metered.expire(nowMs);
     const staged = new Set([
       ...store.stagedTransactions(),
       ...(await this.#c.stagedManifests.transactions()),
@@ -237,19 +399,39 @@ class StagingHost implements TxStagingHost {
   }
 
   async stage(txId: string, shards: readonly StageShard[]): Promise<void> {
-    const expected = bundleHash(
+    const mismatch = await this.mismatch(txId, shards);
+    if (mismatch !== undefined) throw new NodeError('TX_LOCK_MISMATCH', mismatch, 409);
+  }
+
+  /**
+   * Why the locks a coordinator asks for do not match what it staged here, or undefined when they
+   * do: each must carry the digest of the shards and manifests staged here under `txId`, and the keys
+   * must be exactly those of the staged objects (their owner and name), so no peer can lock an
+   * unrelated key or leave out an object's lock.
+   */
+  async mismatch(txId: string, shards: readonly StageShard[]): Promise<string | undefined> {
+    const { store, stagedManifests, clock } = this.#c;
+    const ids = await stagedManifests.ids(txId);
+    const digest = bundleHash(
       txId,
       this.#selfId,
-      this.#c.store.stagedShards(txId).map((hash) => toHex(hash)),
-      await this.#c.stagedManifests.ids(txId),
+      store.stagedShards(txId).map((hash) => toHex(hash)),
+      ids,
     );
-    if (shards.length !== 1 || shards[0]!.shardHash !== expected) {
-      throw new NodeError(
-        'TX_BUNDLE_MISMATCH',
-        `what is staged here for ${txId} is not what the coordinator sent`,
-        409,
-      );
+    if (ids.length === 0 || shards.some((shard) => shard.ref !== digest))
+      return `what is staged here for ${txId} is not what the coordinator sent`;
+    const objects: LockedObject[] = [];
+    for (const id of ids) {
+      const { descriptor } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
+        receipts: 'unchecked',
+      }).record;
+      objects.push({ id, owner: descriptor.owner, name: descriptor.name });
     }
+    const expected = objectLockKeys(this.#selfId, objects);
+    const asked = shards.map((shard) => shard.shardHash).sort();
+    if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
+      return `the locks asked for ${txId} are not those of the objects staged here`;
+    return undefined;
   }
 
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
