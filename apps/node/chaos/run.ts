@@ -180,7 +180,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     // Past every bound: each object read from every node; a deleted one must be gone everywhere.
     await sleep(deletePropagationMs);
     log(`chaos: final reads of ${acked.length} objects from ${nodeCount} nodes`);
-    for (const id of acked) for (let node = 0; node < nodeCount; node++) await get(-1, random, id, node);
+    for (const id of acked) {
+      for (let node = 0; node < nodeCount; node++) {
+        // A node just back may answer 503 once while its peers reconnect: up to three tries, 2 s
+        // apart, before a failure counts (a 404 counts at once).
+        for (let attempt = 1; ; attempt++) {
+          await get(-1, random, id, node);
+          const last = history.ops.at(-1)!;
+          if (last.outcome === 'ok' || last.status === 404 || attempt === 3) break;
+          last.detail = `retried: ${last.detail ?? ''}`;
+          await sleep(2_000);
+        }
+      }
+    }
     const leaks = await awaitNoLeaks(devnet, log);
     const result = checkHistory(history.ops, { deletePropagationMs });
     const violations: Violation[] = [...result.violations, ...leaks, ...finalReadViolations(history.ops)];
@@ -202,7 +214,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 function finalReadViolations(ops: readonly Operation[]): Violation[] {
   const deleting = new Set(ops.filter((op) => op.kind === 'delete').map((op) => op.id));
   return ops
-    .filter((op) => op.client === -1 && !deleting.has(op.id) && op.outcome !== 'ok')
+    .filter(
+      (op) =>
+        op.client === -1 &&
+        !deleting.has(op.id) &&
+        op.outcome !== 'ok' &&
+        !(op.detail ?? '').startsWith('retried:'),
+    )
     .map((op) => ({
       rule: 'lost' as const,
       op: op.index,

@@ -286,6 +286,64 @@ describe('attacks from a stranger peer', () => {
   );
 
   it(
+    'cannot grow the staging ledger with failed stages, hold more than its share of transactions, or renew what is not its own',
+    async () => {
+      const node = nodes[2]!;
+      const nowMs = Date.now();
+      const nodeKey = nodeKeyOfPeerId(node.peerId)!;
+      const intentFor = (tx: string, h: string) =>
+        signPutIntent(
+          {
+            txId: tx,
+            createdAtMs: nowMs,
+            expiresAtMs: nowMs + 60_000,
+            shards: [{ shardHash: h, holders: [nodeKey] }],
+          },
+          attackerOwner,
+        );
+      const stage = (tx: string, data: Uint8Array, h = sha256Hex(data)) =>
+        rpc.call(
+          node.peerId,
+          PROTOCOLS.shard,
+          { op: 'stage', hash: h, size: data.length, txId: tx, intent: intentFor(tx, h) },
+          data,
+        );
+      // Forty stages that fail after the intent checks (the bytes are not the shard named): none is kept.
+      for (let i = 0; i < 40; i++) {
+        const claimed = sha256Hex(randomBytes(8));
+        const code = await stage(toHex(randomBytes(16)), randomBytes(100), claimed).then(
+          () => 'accepted',
+          (error: RemoteError) => error.remoteCode,
+        );
+        expect(code).not.toBe('accepted');
+      }
+      // So the peer still has all of its share of transactions: 32, and the 33rd is refused.
+      const txs = Array.from({ length: 33 }, () => toHex(randomBytes(16)));
+      for (const tx of txs.slice(0, 32)) await stage(tx, randomBytes(100));
+      expect(
+        await stage(txs[32]!, randomBytes(100)).then(
+          () => 'accepted',
+          (e: RemoteError) => e.remoteCode,
+        ),
+      ).toBe('QUOTA_EXCEEDED');
+      // Its own lease it may renew; nobody's unknown or finished transaction.
+      await rpc.call(node.peerId, PROTOCOLS.shard, { op: 'renew', txId: txs[0]! });
+      expect(await refused(node, PROTOCOLS.shard, { op: 'renew', txId: toHex(randomBytes(16)) })).toBe(
+        'TX_NOT_YOURS',
+      );
+      for (const tx of txs.slice(0, 32))
+        await rpc.call(node.peerId, PROTOCOLS.shard, { op: 'unstage', txId: tx });
+      expect(await refused(node, PROTOCOLS.shard, { op: 'renew', txId: txs[0]! })).toBe('TX_NOT_YOURS');
+      for (const tx of txs) expect(node.store.stagedTransactions()).not.toContain(tx);
+      // The anti-entropy query answers anyone, with tombstones only: a live object has none.
+      const reply = await rpc.call(node.peerId, PROTOCOLS.manifest, { op: 'deleted', ids: [victimId] });
+      expect(JSON.parse(new TextDecoder().decode(reply.body))).toEqual([]);
+      await everythingReadable();
+    },
+    testTimeoutMs,
+  );
+
+  it(
     'cannot hold more requests in flight than its quota; the node serves everyone else meanwhile',
     async () => {
       const node = nodes[2]!;

@@ -18,9 +18,11 @@ describe('upload leases on a real 6-node network', () => {
   }));
 
   it('an upload that runs four times the orphan TTL commits and reads back', async () => {
-    const data = randomBytes(2 * 1024 * 1024);
-    // 32 chunks of 64 KiB, 250 ms apart: about 8 s of upload against a 2 s TTL.
-    const { body } = trickle(data, 65_536, 250);
+    // One stripe (4 × 64 KiB, plus the encryption header) arrives at once and is staged on every
+    // holder; the rest, less than a stripe, trickles in for about 8 s (12 chunks, 0.7 s apart), so no stage renews anything
+    // meanwhile: only the coordinator's lease renewals keep that first stripe from being collected.
+    const data = randomBytes(256 * 1024 + 120 * 1024);
+    const { body } = trickle(data, 8_192, 700, { fastBytes: 280 * 1024 });
     const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/objects?name=slow`, {
       method: 'PUT',
       body,
@@ -34,7 +36,7 @@ describe('upload leases on a real 6-node network', () => {
 
   it('an upload that stalls loses its staged shards once its lease lapses', async () => {
     const data = randomBytes(2 * 1024 * 1024);
-    const { body, release } = trickle(data, 65_536, 50, 12);
+    const { body, release } = trickle(data, 65_536, 50, { stallAfter: 12 });
     const controller = new AbortController();
     const response = apiFetch(`${nodes[1]!.apiUrl}/v1/objects?name=stalled`, {
       method: 'PUT',

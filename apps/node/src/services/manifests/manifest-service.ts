@@ -15,6 +15,7 @@ import {
   type SignedReceipt,
   type SignedTombstone,
   signReceipt,
+  tombstoneEncodedBytesMax,
 } from '@trinity/storage';
 import { ProtocolError } from '../../errors.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
@@ -315,32 +316,51 @@ export class ManifestDirectory implements Startable {
     );
     this.#syncCursor = (this.#syncCursor + asked.length) % peers.length;
     let deleted = 0;
-    for (let start = 0; start < ids.length; start += deletedQueryIdsMax) {
+    const freed: string[] = [];
+    const nowMs = this.#deps.clock.nowMs();
+    for (let start = 0; start < ids.length && asked.length > 0; start += deletedQueryIdsMax) {
       const batch = new Set(ids.slice(start, start + deletedQueryIdsMax));
-      for (const peer of asked) {
+      for (const peer of [...asked]) {
+        if (batch.size === 0) break;
         let tombstones: unknown;
         try {
           const reply = await rpc.call(peer, PROTOCOLS.manifest, { op: 'deleted', ids: [...batch] });
-          tombstones = JSON.parse(bytesToUtf8(reply.body ?? new Uint8Array(0)));
+          const body = reply.body ?? new Uint8Array(0);
+          if (body.length > batch.size * tombstoneEncodedBytesMax)
+            throw new ProtocolError(`a deleted-ids reply of ${body.length} bytes for ${batch.size} ids`);
+          tombstones = JSON.parse(bytesToUtf8(body));
         } catch (error) {
+          // A peer that fails is not asked again this round (a dead one would cost a timeout a batch).
+          asked.splice(asked.indexOf(peer), 1);
           logger.debug({ peer, err: (error as Error).message }, 'tombstone sync with peer failed');
           continue;
         }
         if (!Array.isArray(tombstones)) continue;
         for (const tombstone of tombstones.slice(0, batch.size)) {
-          const id = (tombstone as { objectId?: unknown } | null)?.objectId;
+          const fields = tombstone as {
+            objectId?: unknown;
+            deletedAtMs?: unknown;
+            retentionMs?: unknown;
+          } | null;
+          const id = fields?.objectId;
           if (typeof id !== 'string' || !batch.has(id)) continue;
+          // A tombstone past its retention deletes nothing: the object may rightly be back.
+          if (Number(fields?.deletedAtMs) + Number(fields?.retentionMs) <= nowMs) continue;
           try {
             const descriptor = await manifests.getDescriptor(id);
-            await deleteHere(this.#deps, { tombstone, descriptor });
+            await manifests.deleteDescriptor(tombstone, nowMs, descriptor);
+            for (const stripe of descriptor.stripes)
+              for (const shard of stripe.shards) freed.push(shard.hash);
             batch.delete(id);
             deleted++;
           } catch (error) {
-            logger.warn({ peer, id, err: (error as Error).message }, 'tombstone from peer refused');
+            logger.debug({ peer, id, err: (error as Error).message }, 'tombstone from peer refused');
           }
         }
       }
     }
+    // One pass for the whole round: the shards of the deleted objects no other object uses.
+    if (freed.length > 0) await deleteUnreferenced(this.#deps.store, manifests, freed);
     if (deleted > 0) logger.info({ deleted }, 'deletes learned from peers applied');
     return deleted;
   }

@@ -302,11 +302,12 @@ export class ObjectService {
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
     const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
-    const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) =>
-      Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId))),
-    );
+    // Renewals are not awaited: a holder that does not answer must not hold up the others' leases.
+    const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) => {
+      void Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId)));
+    });
     const put: PutContext = { txId, staged, lost: new Set(), lease };
-    lease.start(() => [...staged.keys()]);
+    lease.start(() => [...staged.keys()].filter((node) => !put.lost.has(node)));
     try {
       for await (const item of items) {
         if (objects.length >= batchObjectsMax)
@@ -386,7 +387,8 @@ export class ObjectService {
           );
           return { node, receipts };
         } catch (error) {
-          if (node === selfId) throw error;
+          // A refusal is an answer (the put fails on it); only a holder that does not answer is lost.
+          if (node === selfId || error instanceof RemoteError) throw error;
           this.#deps.logger.warn({ node, err: (error as Error).message }, 'holder lost before commit');
           return { node, receipts: undefined };
         }
@@ -852,8 +854,9 @@ export class ObjectService {
               'shard store failed; retrying',
             );
             if (spare !== undefined) {
-              // The node failed twice: it leaves this put, and what it already holds is re-placed.
-              if (node !== this.#deps.selfId && !full) lost.add(node);
+              // The node failed twice without answering (an answer is a refusal, not a loss): it
+              // leaves this put, and what it already holds is re-placed.
+              if (node !== this.#deps.selfId && !full && !(error instanceof RemoteError)) lost.add(node);
               used.add(spare.id);
               node = spare.id;
               intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
@@ -928,11 +931,11 @@ class UploadLease {
   #nodes: () => string[] = () => [];
   #progressed = false;
 
-  constructor(clock: Clock, renewMs: number, renew: (nodes: string[]) => Promise<unknown>) {
-    this.#repeater = new Repeater(clock, renewMs, async () => {
+  constructor(clock: Clock, renewMs: number, renew: (nodes: string[]) => void) {
+    this.#repeater = new Repeater(clock, renewMs, () => {
       if (!this.#progressed) return;
       this.#progressed = false;
-      await renew(this.#nodes());
+      renew(this.#nodes());
     });
   }
 

@@ -312,7 +312,8 @@ export class RepairLoop implements Startable {
       running.add(job);
     };
     for (;;) {
-      if (this.#stopped) break;
+      // The loop's own rounds end with the service; a put's re-placement (its own queue) runs out.
+      if (this.#stopped && queue === this.#queue) break;
       for (let task = queue.next(clock.nowMs()); task !== undefined; task = queue.next(clock.nowMs())) {
         if (latest.has(task.objectId)) run(task);
         else queue.complete(task.id, clock.nowMs());

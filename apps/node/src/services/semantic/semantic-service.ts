@@ -126,11 +126,16 @@ export class SemanticService implements Startable {
     // must not hold fingerprints of what its owner chose to keep secret. An encrypted object its
     // owner made searchable brings fingerprints of its plaintext, made on the owner's side.
     const indexable = new Set<string>();
+    const stored = new Set(this.#deps.store.entries().map(([hash]) => hash));
     for await (const { id, descriptor } of searchableDescriptors(this.#deps.manifests)) {
       if (descriptor.encryption === undefined) {
         for (const stripe of descriptor.stripes) for (const shard of stripe.shards) indexable.add(shard.hash);
         continue;
       }
+      // Only for objects this node holds a shard of, as for public ones: a descriptor anyone can
+      // send does not buy a place in the index.
+      if (!descriptor.stripes.some((stripe) => stripe.shards.some((shard) => stored.has(shard.hash))))
+        continue;
       for (const [i, fingerprint] of (descriptor.fingerprints ?? []).entries()) {
         const key = fingerprintKey(id, i);
         held.add(toHex(key));

@@ -35,7 +35,12 @@ export interface StagedBy {
   /** The owner whose put intents authorized the stages (hex key). */
   readonly owner: string;
   bytes: number;
+  /** The latest expiry of the put intents its stages carried: its lease is not renewed past it. */
+  intentExpiresAtMs: number;
 }
+
+/** Transactions one peer may have staged on a node at once (the store takes 256 in all). */
+export const stagedTransactionsPerPeerMax = 32;
 
 /**
  * The transactions staged on this node by peers: who may unstage them, whose descriptor may be
@@ -47,6 +52,7 @@ export class StagingLedger {
   /** When each transaction's lease was last renewed (a stage or a renew from its coordinator). */
   readonly #renewedMs = new Map<string, number>();
   readonly #bytesByPeer = new Map<string, number>();
+  readonly #txsByPeer = new Map<string, number>();
   readonly #peerBytesMax: number;
 
   constructor(peerBytesMax: number) {
@@ -57,11 +63,20 @@ export class StagingLedger {
     return this.#byTx.get(txId);
   }
 
-  /** Claims `bytes` of `peer`'s quota for `txId`; throws (changing nothing) when it is over. */
-  reserve(txId: string, peer: string, owner: string, bytes: number): void {
+  /**
+   * Claims `bytes` of `peer`'s quota for `txId`, under a put intent valid until `intentExpiresAtMs`;
+   * throws (changing nothing) when it is over the bytes or the transactions a peer may stage.
+   */
+  reserve(txId: string, peer: string, owner: string, bytes: number, intentExpiresAtMs: number): void {
     const entry = this.#byTx.get(txId);
     if (entry !== undefined && (entry.peer !== peer || entry.owner !== owner)) {
       throw new ForbiddenError('TX_NOT_YOURS', `transaction ${txId} was staged by another peer or owner`);
+    }
+    const txs = this.#txsByPeer.get(peer) ?? 0;
+    if (entry === undefined && txs >= stagedTransactionsPerPeerMax) {
+      throw new QuotaExceededError(
+        `peer ${peer.slice(-8)} has ${txs} transactions staged here; the limit is ${stagedTransactionsPerPeerMax}`,
+      );
     }
     const used = this.#bytesByPeer.get(peer) ?? 0;
     if (used + bytes > this.#peerBytesMax) {
@@ -70,8 +85,13 @@ export class StagingLedger {
       );
     }
     this.#bytesByPeer.set(peer, used + bytes);
-    if (entry === undefined) this.#byTx.set(txId, { peer, owner, bytes });
-    else entry.bytes += bytes;
+    if (entry === undefined) {
+      this.#byTx.set(txId, { peer, owner, bytes, intentExpiresAtMs });
+      this.#txsByPeer.set(peer, txs + 1);
+    } else {
+      entry.bytes += bytes;
+      entry.intentExpiresAtMs = Math.max(entry.intentExpiresAtMs, intentExpiresAtMs);
+    }
   }
 
   /** Gives back what a stage that failed had reserved. */
@@ -98,6 +118,9 @@ export class StagingLedger {
     const entry = this.#byTx.get(txId);
     if (entry === undefined) return;
     this.#byTx.delete(txId);
+    const txs = (this.#txsByPeer.get(entry.peer) ?? 1) - 1;
+    if (txs > 0) this.#txsByPeer.set(entry.peer, txs);
+    else this.#txsByPeer.delete(entry.peer);
     const left = (this.#bytesByPeer.get(entry.peer) ?? 0) - entry.bytes;
     if (left > 0) this.#bytesByPeer.set(entry.peer, left);
     else this.#bytesByPeer.delete(entry.peer);
@@ -246,13 +269,16 @@ export function shardHandler(deps: ShardHandlerDeps) {
         }
         if (store.isCommitting(request.txId))
           throw new ForbiddenError('TX_COMMITTING', 'transaction is committing');
-        staging.reserve(request.txId, context.peer, auth.value.intent.owner, request.size);
+        const { owner, expiresAtMs } = auth.value.intent;
+        staging.reserve(request.txId, context.peer, owner, request.size, expiresAtMs);
         staging.renew(request.txId, clock.nowMs());
         try {
           const data = await context.readBody(request.size);
           await store.stage(request.txId, data, { expectedHash: fromHex(request.hash) });
         } catch (error) {
           staging.unreserve(request.txId, request.size);
+          // A transaction that staged nothing here is not kept (nor counted against the peer).
+          if (store.stagedShards(request.txId).length === 0) staging.release(request.txId);
           throw error;
         }
         return {};
@@ -269,6 +295,11 @@ export function shardHandler(deps: ShardHandlerDeps) {
         const entry = staging.get(request.txId);
         if (entry === undefined || entry.peer !== context.peer) {
           throw new ForbiddenError('TX_NOT_YOURS', `transaction ${request.txId} was not staged here by you`);
+        }
+        // A lease lives no longer than the owner's intents: an upload that stages nothing new for an
+        // intent's lifetime cannot hold its staged bytes here by renewing alone.
+        if (clock.nowMs() >= entry.intentExpiresAtMs) {
+          throw new ForbiddenError('LEASE_EXPIRED', `the put intents of ${request.txId} have expired`);
         }
         staging.renew(request.txId, clock.nowMs());
         return {};
@@ -470,7 +501,10 @@ export class ShardTransfer implements Startable {
   /** Drops what an upload staged under `txId` on `node` (the put failed before prepare). */
   async unstage(node: string, txId: string): Promise<void> {
     if (node === this.#selfId) {
-      if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
+      if (!this.#c.store.isCommitting(txId)) {
+        await this.#c.store.abortStaged(txId);
+        this.#c.staging.release(txId);
+      }
       return;
     }
     await this.#c.rpc.call(node, PROTOCOLS.shard, { op: 'unstage', txId });
