@@ -134,6 +134,18 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
       : { execArgv: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] }),
   });
   const nodesCpu = () => devnet.nodes.reduce((sum, node) => sum + cpuSeconds(node.process?.pid), 0);
+  /**
+   * Waits (at most 10 s) until the nodes are idle again, under 5 % of a core over 250 ms: each
+   * operation's CPU is counted from a quiet network until the network is quiet again, so it includes
+   * its own tail (holders applying commits, publications) and none of the one before.
+   */
+  const settle = async () => {
+    for (let i = 0; i < 40; i++) {
+      const before = nodesCpu();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (nodesCpu() - before < 0.0125) return;
+    }
+  };
   const runs = new Map<Mode, Measured[]>(
     (values.modes ?? 'encrypted,public').split(',').map((mode) => [mode as Mode, []]),
   );
@@ -143,6 +155,7 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
       for (const mode of runs.keys()) {
         const data = randomBytes(bytes);
         const digest = sha256Hex(data);
+        await settle();
         let cpu = nodesCpu();
         let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
         let started = performance.now();
@@ -150,19 +163,21 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
         if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
         const putSeconds = (performance.now() - started) / 1000;
+        const { id } = (await put.json()) as { id: string };
+        await settle();
         const putCpu = nodesCpu() - cpu;
         if (values['per-node'])
           console.error(
             `${mode} put per node`,
             devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
           );
-        const { id } = (await put.json()) as { id: string };
         cpu = nodesCpu();
         perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
         started = performance.now();
         const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
         const back = Buffer.from(await got.arrayBuffer());
         const getSeconds = (performance.now() - started) / 1000;
+        await settle();
         const getCpu = nodesCpu() - cpu;
         if (values['per-node'])
           console.error(
