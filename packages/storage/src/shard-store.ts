@@ -146,6 +146,9 @@ export class ShardStore {
   readonly #metrics: StoreMetrics;
   readonly #crashAt: ((step: ShardStoreStep) => void) | undefined;
   readonly #locks = new KeyedMutex();
+  /** Per committed shard, the store-wide sequence number of its latest write (put or commit). */
+  readonly #writes = new Map<string, number>();
+  #writeSequence = 0;
   readonly #inFlight = new Set<Promise<unknown>>();
   #index: Map<string, number>;
   #staged: Map<string, StagedTx>;
@@ -263,6 +266,7 @@ export class ShardStore {
         this.#checkFencing(hashHex, token);
         if (this.#index.has(hashHex)) {
           if (token !== undefined) await this.#fencing.raise(hashHex, token);
+          this.#writes.set(hashHex, ++this.#writeSequence);
           return hash;
         }
         this.#reserve(data.length, true);
@@ -273,6 +277,7 @@ export class ShardStore {
           this.#unreserve(data.length, true);
         }
         this.#index.set(hashHex, data.length);
+        this.#writes.set(hashHex, ++this.#writeSequence);
         this.#committedBytes += data.length;
         this.#updateGauges();
         return hash;
@@ -382,6 +387,7 @@ export class ShardStore {
     const size = this.#index.get(hashHex);
     if (size === undefined) return;
     this.#index.delete(hashHex);
+    this.#writes.delete(hashHex);
     this.#committedBytes -= size;
     this.#updateGauges();
     this.#logger.debug({ hash: hashHex, reason }, 'shard dropped from the index');
@@ -400,13 +406,30 @@ export class ShardStore {
   }
 
   /** Removes a committed shard; false when it was not there. Durable before it resolves. */
-  async delete(hash: Uint8Array): Promise<boolean> {
+  /**
+   * A number that changes whenever the shard is written (put or committed) again, even with the
+   * same bytes; 0 when it was not written since the store opened. In memory, for `delete`'s
+   * `ifWrite` within one process.
+   */
+  writeOf(hash: Uint8Array): number {
+    this.#checkOpen();
+    return this.#writes.get(shardHashHex(hash)) ?? 0;
+  }
+
+  /**
+   * Deletes a committed shard; false when it is not stored. With `ifWrite` (a `writeOf` taken
+   * earlier) it deletes only if nothing wrote the shard since: a caller that decided from a listing
+   * that no object refers to it does not delete a copy a new commit has just made its own.
+   */
+  async delete(hash: Uint8Array, options: { ifWrite?: number } = {}): Promise<boolean> {
     this.#checkOpen();
     const hashHex = shardHashHex(hash);
     return this.#track(
       this.#locks.run(`s:${hashHex}`, async () => {
         this.#checkOpen();
         if (!this.#index.has(hashHex)) return false;
+        if (options.ifWrite !== undefined && (this.#writes.get(hashHex) ?? 0) !== options.ifWrite)
+          return false;
         await unlink(this.#layout.shardPath(hashHex)).catch((error: unknown) => {
           if (!isNotFound(error)) throw error;
         });
@@ -616,6 +639,7 @@ export class ShardStore {
         this.#index.set(hashHex, shard.sizeBytes);
         this.#committedBytes += shard.sizeBytes;
       }
+      this.#writes.set(hashHex, ++this.#writeSequence);
       tx.shards.delete(hashHex);
       this.#stagedBytes -= shard.sizeBytes;
       this.#step('commit:shard-moved');

@@ -63,6 +63,32 @@ describe('ShardStore basics', () => {
     await store.close();
   });
 
+  it('deletes only if nothing wrote the shard since the caller looked (ifWrite)', async () => {
+    const store = await ShardStore.open(await tempDir(), fast);
+    const data = random.bytes(3000);
+    const hash = await store.put(data);
+    const seen = store.writeOf(hash);
+    expect(seen).toBeGreaterThan(0);
+    // The same bytes stored again (another object's put) or committed by a transaction: a new write.
+    await store.put(data);
+    expect(store.writeOf(hash)).not.toBe(seen);
+    expect(await store.delete(hash, { ifWrite: seen })).toBe(false);
+    expect(await store.has(hash)).toBe(true);
+    const txId = toHex(random.bytes(16));
+    await store.stage(txId, data);
+    const beforeCommit = store.writeOf(hash);
+    await store.commitStaged(txId);
+    expect(store.writeOf(hash)).not.toBe(beforeCommit);
+    expect(await store.delete(hash, { ifWrite: beforeCommit })).toBe(false);
+    // Nothing wrote it since: it goes; and a shard deleted and stored again never matches an old look.
+    expect(await store.delete(hash, { ifWrite: store.writeOf(hash) })).toBe(true);
+    expect(store.writeOf(hash)).toBe(0);
+    await store.put(data);
+    expect(await store.delete(hash, { ifWrite: beforeCommit })).toBe(false);
+    expect(await store.delete(hash, { ifWrite: 0 })).toBe(false);
+    await store.close();
+  });
+
   it('rejects a shard whose hash is not the expected one, storing nothing', async () => {
     const dir = await tempDir();
     const store = await ShardStore.open(dir, fast);

@@ -48,15 +48,15 @@ export function gcService(init: GcServiceInit): (components: GcServiceComponents
  * descriptor first), so unlike Storj's satellites, which send each node a bloom filter of pieces to
  * keep, each node here decides from its own manifest store: a shard is referenced while a
  * descriptor held here names its hash or a transaction has it staged. One that stays unreferenced
- * for `graceMs` (sweep after sweep, and not staged at the moment of deletion) is deleted. What the
+ * for `graceMs` (sweep after sweep, and not written again since: `ShardStore.delete`'s `ifWrite`) is deleted. What the
  * sweeps leave behind while the grace runs is `trinity_leaked_shard_bytes`.
  */
 export class GcService implements Startable {
   readonly #init: GcServiceInit;
   readonly #c: GcServiceComponents;
   readonly #repeater: Repeater;
-  /** Unreferenced shard (hex hash) -> when a sweep first found it so. */
-  readonly #unreferencedSinceMs = new Map<string, number>();
+  /** Unreferenced shard (hex hash) -> when a sweep first found it so, and its write then. */
+  readonly #unreferencedSince = new Map<string, { ms: number; write: number }>();
 
   constructor(init: GcServiceInit, components: GcServiceComponents) {
     this.#init = init;
@@ -78,6 +78,11 @@ export class GcService implements Startable {
   async sweep(): Promise<GcSweep> {
     const { store, manifests, clock, logger, events } = this.#c;
     const nowMs = clock.nowMs();
+    // What is stored, and each shard's last write, taken before the descriptors are listed: a
+    // commit that makes a shard an object's after this look is seen by the conditional delete.
+    const entries = store
+      .entries()
+      .map(([hash, bytes]) => ({ hash, bytes, write: store.writeOf(fromHex(hash)) }));
     const referenced = this.#staged();
     for (const id of await manifests.listDescriptors()) {
       let descriptor: Awaited<ReturnType<ManifestStore['getDescriptor']>>;
@@ -101,31 +106,32 @@ export class GcService implements Startable {
       }
       for (const stripe of descriptor.stripes) for (const shard of stripe.shards) referenced.add(shard.hash);
     }
-    const due: [hash: string, bytes: number][] = [];
+    const due: { hash: string; bytes: number; write: number }[] = [];
     const unreferenced = new Set<string>();
     let leakedShards = 0;
     let leakedBytes = 0;
-    for (const [hash, bytes] of store.entries()) {
-      if (referenced.has(hash)) continue;
-      unreferenced.add(hash);
-      const sinceMs = this.#unreferencedSinceMs.get(hash) ?? nowMs;
-      this.#unreferencedSinceMs.set(hash, sinceMs);
-      if (nowMs - sinceMs >= this.#init.graceMs) due.push([hash, bytes]);
+    for (const entry of entries) {
+      if (referenced.has(entry.hash)) continue;
+      unreferenced.add(entry.hash);
+      const seen = this.#unreferencedSince.get(entry.hash);
+      // Written again since (the same bytes stored anew): its grace starts over.
+      const since =
+        seen === undefined || seen.write !== entry.write ? { ms: nowMs, write: entry.write } : seen;
+      this.#unreferencedSince.set(entry.hash, since);
+      if (nowMs - since.ms >= this.#init.graceMs) due.push(entry);
       else {
         leakedShards++;
-        leakedBytes += bytes;
+        leakedBytes += entry.bytes;
       }
     }
-    for (const hash of this.#unreferencedSinceMs.keys())
-      if (!unreferenced.has(hash)) this.#unreferencedSinceMs.delete(hash);
+    for (const hash of this.#unreferencedSince.keys())
+      if (!unreferenced.has(hash)) this.#unreferencedSince.delete(hash);
     let collectedShards = 0;
     let collectedBytes = 0;
-    // A put of the same bytes may have staged one of them since the sweep began: it stays.
-    const stagedNow = this.#staged();
-    for (const [hash, bytes] of due) {
-      this.#unreferencedSinceMs.delete(hash);
-      if (stagedNow.has(hash)) continue;
-      if (await store.delete(fromHex(hash))) {
+    for (const { hash, bytes, write } of due) {
+      this.#unreferencedSince.delete(hash);
+      // Only if nothing wrote it since the look above (a staged copy is committed with a new write).
+      if (await store.delete(fromHex(hash), { ifWrite: write })) {
         collectedShards++;
         collectedBytes += bytes;
       }
