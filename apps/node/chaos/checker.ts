@@ -1,8 +1,16 @@
 import type { Operation } from './history.js';
 
 export interface CheckOptions {
-  /** How long after an acknowledged delete a read may still find the object (propagation bound). */
+  /**
+   * How long after an acknowledged delete a read may still find the object (propagation bound),
+   * counted on each node from the later of the acknowledgement and the node's return.
+   */
   readonly deletePropagationMs: number;
+  /**
+   * When each node came back (restarted or resumed), in order. A node that was away during a
+   * delete learns of it from its peers after it returns (trust.tombstoneSyncMs).
+   */
+  readonly returns?: ReadonlyMap<number, readonly number[]>;
 }
 
 export interface Violation {
@@ -25,7 +33,7 @@ export interface CheckResult {
  * - lost: a read that began after the put was acknowledged and ended before any delete of the id
  *   was invoked answered 404;
  * - resurrected: a read that began `deletePropagationMs` after a delete of the id was acknowledged
- *   returned the object;
+ *   (and after the node read from last came back, if it was away) returned the object;
  * - unknown-id: a read returned an object for an id no acknowledged put produced.
  * Reads that failed or timed out (a node killed or paused) say nothing and are only counted.
  */
@@ -61,8 +69,10 @@ export function checkHistory(ops: readonly Operation[], options: CheckOptions): 
           message: `get #${op.index} of ${op.id} from node ${op.node} read sha-256 ${op.digest}, the put stored ${put.digest}`,
         });
       }
+      const back = lastBefore(options.returns?.get(op.node) ?? [], op.invokedMs);
       const settled = dels.find(
-        (d) => d.outcome === 'ok' && d.completedMs + options.deletePropagationMs <= op.invokedMs,
+        (d) =>
+          d.outcome === 'ok' && Math.max(d.completedMs, back) + options.deletePropagationMs <= op.invokedMs,
       );
       if (settled !== undefined) {
         violations.push({
@@ -83,4 +93,14 @@ export function checkHistory(ops: readonly Operation[], options: CheckOptions): 
     }
   }
   return { violations, counts };
+}
+
+/** The last of `times` (ascending) at or before `ms`, or -Infinity. */
+function lastBefore(times: readonly number[], ms: number): number {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const t of times) {
+    if (t > ms) break;
+    last = t;
+  }
+  return last;
 }

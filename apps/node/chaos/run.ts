@@ -28,7 +28,10 @@ export const chaosNodeConfig = {
   gc: { intervalMs: 1_000, graceMs: 5_000 },
   breaker: { failureThreshold: 3, baseBackoffMs: 100, maxBackoffMs: 1_000 },
 };
-/** A delete reaches every live node at once and a returning one within tombstoneSyncMs: 3 s of slack. */
+/**
+ * A delete reaches every live node at once; a node that was away learns it from its peers within
+ * tombstoneSyncMs (2 s) of its return: 3 s of slack, counted from the later of the two.
+ */
 const deletePropagationMs = 5_000;
 /** Staged data of a dead upload goes after orphanTtlMs, unreferenced shards after graceMs: then 0. */
 const leakBoundMs = 60_000;
@@ -56,6 +59,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const nodeCount = devnet.nodes.length;
   const down = new Set<number>();
   const paused = new Set<number>();
+  const returns = new Map<number, number[]>();
+  const returned = (node: number) => returns.set(node, [...(returns.get(node) ?? []), Date.now()]);
   try {
     const contents = Array.from({ length: 3 }, () => random.bytes(random.int(1, 150_000)));
     const acked: string[] = [];
@@ -138,11 +143,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const heal = async (node: number) => {
       if (paused.delete(node)) {
         devnet.nodes[node]!.process?.kill('SIGCONT');
+        returned(node);
         faults.resume!++;
         log(`nemesis: node ${node} resumed`);
       }
       if (down.has(node)) {
         await devnet.startNode(node);
+        returned(node);
         down.delete(node);
         faults.restart!++;
         log(`nemesis: node ${node} restarted`);
@@ -194,7 +201,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
     }
     const leaks = await awaitNoLeaks(devnet, log);
-    const result = checkHistory(history.ops, { deletePropagationMs });
+    const result = checkHistory(history.ops, { deletePropagationMs, returns });
     const violations: Violation[] = [...result.violations, ...leaks, ...finalReadViolations(history.ops)];
     return {
       seed: options.seed,

@@ -77,6 +77,31 @@ describe('the chaos history checker', () => {
     expect(violations[0]!.message).toMatch(/1100 ms after delete #1/);
   });
 
+  it('counts the bound from the return of a node that was away during the delete', () => {
+    const { history, at } = scripted();
+    const put = history.invoke(0, 'put', 0, { digest: 'aa' });
+    history.complete(put, 'ok', { id: 'x' });
+    const del = history.invoke(0, 'delete', 1, { id: 'x' });
+    at(100);
+    history.complete(del, 'ok');
+    // Node 2 was down during the delete and came back at 1,000 ms.
+    const returns = new Map([[2, [50, 1_000]]]);
+    const readAt = (ms: number, node: number) => {
+      at(ms);
+      const get = history.invoke(1, 'get', node, { id: 'x' });
+      history.complete(get, 'ok', { digest: 'aa' });
+    };
+    readAt(1_500, 2); // within the bound of its return: allowed
+    expect(checkHistory(history.ops, { deletePropagationMs: 1_000, returns }).violations).toEqual([]);
+    readAt(1_500, 3); // node 3 never left: past the bound of the acknowledgement
+    readAt(2_100, 2); // past the bound of node 2's return
+    const violations = checkHistory(history.ops, { deletePropagationMs: 1_000, returns }).violations;
+    expect(violations.map((v) => [v.rule, v.op])).toEqual([
+      ['resurrected', 3],
+      ['resurrected', 4],
+    ]);
+  });
+
   it('finds a read of an id no acknowledged put produced', () => {
     const { history } = scripted();
     const put = history.invoke(0, 'put', 0, { digest: 'aa' });
