@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { type Random, seededRandom } from '@trinity/core';
-import { apiFetch, startDevnet } from '../test/helpers.js';
+import { apiFetch, metricSample, sha256Hex, startDevnet } from '../test/helpers.js';
 import { type CheckResult, checkHistory, type Violation } from './checker.js';
 import { History, type Operation } from './history.js';
 
@@ -38,7 +37,6 @@ const leakBoundMs = 60_000;
 const requestTimeoutMs = 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /**
  * A chaos run in the manner of Jepsen: clients put, get and delete objects (identical contents and
@@ -84,7 +82,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         : rng.bytes(rng.chance(0.1) ? rng.int(2, 6) * 1024 * 1024 : rng.int(1, 200_000));
       const node = rng.int(0, nodeCount - 1);
       const query = `name=chaos-${rng.int(0, 4)}${shared && rng.chance(0.5) ? '&public=1' : ''}`;
-      const op = history.invoke(c, 'put', node, { digest: sha256(data) });
+      const op = history.invoke(c, 'put', node, { digest: sha256Hex(data) });
       const response = await request(node, `/v1/objects?${query}`, { method: 'PUT', body: data });
       if (response === undefined) return history.complete(op, 'unknown', { detail: 'no answer' });
       if (response.status === 201) {
@@ -109,7 +107,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           .then((b) => new Uint8Array(b))
           .catch(() => undefined);
         if (bytes === undefined) return history.complete(op, 'unknown', { detail: 'body cut off' });
-        history.complete(op, 'ok', { digest: sha256(bytes), status: 200 });
+        history.complete(op, 'ok', { digest: sha256Hex(bytes), status: 200 });
       } else {
         const text = await response.text().catch(() => '');
         history.complete(op, response.status === 404 ? 'fail' : 'unknown', {
@@ -248,8 +246,9 @@ async function awaitNoLeaks(
       const status = (await (await apiFetch(`${devnet.apiUrl(node.index)}/v1/status`)).json()) as {
         tx: { stagedTransactions: number };
       };
-      const metrics = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
-      const leaked = Number(/^trinity_leaked_shard_bytes (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+      const leaked =
+        (await metricSample(`http://127.0.0.1:${node.metricsPort}/metrics`, 'trinity_leaked_shard_bytes')) ??
+        Number.NaN;
       if (status.tx.stagedTransactions > 0 || leaked !== 0)
         leaks.push(
           `node ${node.index}: ${status.tx.stagedTransactions} staged uploads, ${leaked} leaked shard bytes`,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, toHex } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
-import { apiFetch, getObject, putObject, until } from './helpers.js';
+import { apiFetch, getObject, metricSample, putObject, until } from './helpers.js';
 import { withNodes } from './with-nodes.js';
 
 /** Every hex hash of a shard `node` holds. */
@@ -9,11 +9,7 @@ function held(node: { store: { entries(): [string, number][] } }): Set<string> {
   return new Set(node.store.entries().map(([hash]) => hash));
 }
 
-async function scrape(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
-}
+const scrape = async (url: string, name: string) => (await metricSample(url, name)) ?? Number.NaN;
 
 /**
  * Garbage collection (the lifecycle issue): shards no object refers to are deleted after a grace

@@ -36,6 +36,17 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** The sample of metric `name` (with `labels`, e.g. '{result="granted"}') on a /metrics page, if any. */
+export async function metricSample(
+  metricsUrl: string,
+  name: string,
+  labels = '',
+): Promise<number | undefined> {
+  const page = await (await fetch(metricsUrl)).text();
+  const line = page.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

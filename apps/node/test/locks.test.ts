@@ -5,14 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchHeader } from '../src/http/batch-body.js';
 import type { TrinityNode } from '../src/node/trinity-node.js';
 import { objectLockKey } from '../src/services/tx/object-locks.js';
-import { apiFetch, getObject, sha256Hex, startNodes, until } from './helpers.js';
+import { apiFetch, getObject, metricSample, sha256Hex, startNodes, until } from './helpers.js';
 
 /** One sample of a metric on a node's /metrics page (0 when absent). */
-async function scrape(node: TrinityNode, name: string, labels = ''): Promise<number> {
-  const page = await (await fetch(node.telemetry.url!)).text();
-  const line = page.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+const scrape = async (node: TrinityNode, name: string, labels = '') =>
+  (await metricSample(node.telemetry.url!, name, labels)) ?? 0;
 
 const acquisitions = 'trinity_lock_acquisitions_total';
 

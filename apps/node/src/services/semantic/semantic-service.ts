@@ -126,7 +126,8 @@ export class SemanticService implements Startable {
     // must not hold fingerprints of what its owner chose to keep secret. An encrypted object its
     // owner made searchable brings fingerprints of its plaintext, made on the owner's side.
     const indexable = new Set<string>();
-    const stored = new Set(this.#deps.store.entries().map(([hash]) => hash));
+    const entries = this.#deps.store.entries();
+    const stored = new Set(entries.map(([hash]) => hash));
     for await (const { id, descriptor } of searchableDescriptors(this.#deps.manifests)) {
       if (descriptor.encryption === undefined) {
         for (const stripe of descriptor.stripes) for (const shard of stripe.shards) indexable.add(shard.hash);
@@ -151,7 +152,7 @@ export class SemanticService implements Startable {
       }
     }
     let budget = syncBytesPerRound;
-    for (const [hashHex, sizeBytes] of this.#deps.store.entries()) {
+    for (const [hashHex, sizeBytes] of entries) {
       if (!indexable.has(hashHex)) continue;
       held.add(hashHex);
       const hash = fromHex(hashHex);
