@@ -44,6 +44,14 @@ describe('a holder that missed a delete', () => {
       async () => ((await back.manifests.hasDescriptor(id)) ? undefined : true),
       60_000,
     );
+    // A sync round drops descriptors first and frees their shards once, at the end of the round.
+    const stillHeld = async () =>
+      (await Promise.all(heldAway.map((hash) => back.store.has(fromHex(hash))))).some(Boolean);
+    await until(
+      'the returning node to free their shards',
+      async () => ((await stillHeld()) ? undefined : true),
+      60_000,
+    );
     for (const hash of heldAway) expect(await back.store.has(fromHex(hash))).toBe(false);
     expect((await apiFetch(`${back.apiUrl}/v1/objects/${id}`)).status).toBe(404);
     // And the delete is remembered there: the object's record is refused if offered again.
