@@ -187,6 +187,7 @@ export {
   type ShardVerification,
   type ShardWriteOptions,
 } from './shard-store.js';
+export { type CommitStagedOptions, type StagedRecord, stagedBundleDigest } from './staged-bundle.js';
 export { TokenBucket } from './token-bucket.js';
 export {
   checkTombstone,

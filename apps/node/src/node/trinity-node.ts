@@ -43,7 +43,6 @@ import { loadOrCreateIdentity } from '../stores/identity.js';
 import { loadOrCreateOwnerKey, type OwnerKey } from '../stores/owner-key.js';
 import { ReadyFileStore } from '../stores/ready-file.js';
 import { SemanticIndexFile } from '../stores/semantic-index-file.js';
-import { StagedManifests } from '../stores/staged-manifests.js';
 
 export const nodeVersion = '0.1.0';
 
@@ -135,7 +134,6 @@ export class TrinityNode {
     const registry = new PrometheusMetrics();
     const m = (this.metrics = registerTrinityMetrics(registry));
     const traffic = new TrafficMeter({ ledger: new BandwidthLedger(), metrics: m, clock });
-    const stagedManifests = new StagedManifests(join(config.dataDir, 'tx-manifests'));
 
     const geo = (this.geography = geography({
       selfId,
@@ -225,7 +223,6 @@ export class TrinityNode {
       tombstoneSyncMs: config.trust.tombstoneSyncMs,
     })({
       manifests,
-      stagedManifests,
       store,
       signer,
       staging,
@@ -246,7 +243,6 @@ export class TrinityNode {
     })({
       store,
       manifests,
-      stagedManifests,
       staging,
       rpc,
       server,

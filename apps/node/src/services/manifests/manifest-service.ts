@@ -28,7 +28,6 @@ import {
   PROTOCOLS,
 } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
-import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater, withTimeout } from '../../timers.js';
 import type { PeerList } from '../membership/membership.js';
 import {
@@ -94,7 +93,6 @@ export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): nu
 
 export interface ManifestHandlerDeps {
   readonly manifests: ManifestStore;
-  readonly stagedManifests: StagedManifests;
   readonly store: ShardStore;
   readonly signer: NodeSigner;
   readonly staging: StagingLedger;
@@ -134,7 +132,7 @@ async function stageHere(
   descriptor: SignedDescriptor,
 ): Promise<SignedReceipt[]> {
   const receipts = stagedReceipts(deps, txId, id, descriptor);
-  await deps.stagedManifests.stage(txId, id, encodeRecord({ descriptor, receipts }));
+  await deps.store.stageRecord(txId, id, encodeRecord({ descriptor, receipts }));
   return receipts;
 }
 

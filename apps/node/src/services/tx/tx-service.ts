@@ -20,7 +20,6 @@ import { NodeError } from '../../errors.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
-import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater, sleep } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import { deleteUnreferenced, type StagingLedger } from '../shards/shard-service.js';
@@ -56,22 +55,6 @@ export class TransactionTooLargeError extends NodeError {
   }
 }
 
-/**
- * The digest of what the coordinator staged on one node under `txId` (its shards of every stripe and
- * the manifests). Both sides compute it: it travels as the `ref` of the node's locks, so a
- * participant votes commit only when it holds exactly what the coordinator sent it.
- */
-export function bundleHash(
-  txId: string,
-  node: string,
-  shardHashes: readonly string[],
-  manifestIds: readonly string[],
-): string {
-  const unique = (items: readonly string[]) => [...new Set(items)].sort().join(',');
-  const text = `trinity-bundle/1\n${txId}\n${node}\n${unique(shardHashes)}\n${unique(manifestIds)}`;
-  return toHex(sha256(utf8ToBytes(text)));
-}
-
 /** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
 export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'> & {
   /** Longest a prepare waits for a younger transaction's lock (wait-die); 0: never waits. */
@@ -92,7 +75,6 @@ export interface TxServiceInit {
 export interface TxServiceComponents {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
-  readonly stagedManifests: StagedManifests;
   /** Who staged what here: released when a transaction ends. */
   readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
@@ -358,10 +340,7 @@ export class TxService implements Startable, Transactions {
     const nowMs = clock.nowMs();
     // Locks whose holder stopped renewing them (trinity_locks_expired_total).
     this.#open?.metered.expire(nowMs);
-    const staged = new Set([
-      ...store.stagedTransactions(),
-      ...(await this.#c.stagedManifests.transactions()),
-    ]);
+    const staged = new Set(store.stagedTransactions());
     let dropped = 0;
     for (const txId of staged) {
       if (engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined) {
@@ -410,19 +389,14 @@ class StagingHost implements TxStagingHost {
    * unrelated key or leave out an object's lock.
    */
   async mismatch(txId: string, shards: readonly StageShard[]): Promise<string | undefined> {
-    const { store, stagedManifests, clock } = this.#c;
-    const ids = await stagedManifests.ids(txId);
-    const digest = bundleHash(
-      txId,
-      this.#selfId,
-      store.stagedShards(txId).map((hash) => toHex(hash)),
-      ids,
-    );
+    const { store, clock } = this.#c;
+    const ids = store.stagedRecords(txId);
+    const digest = store.stagedDigest(txId, this.#selfId);
     if (ids.length === 0 || shards.some((shard) => shard.ref !== digest))
       return `what is staged here for ${txId} is not what the coordinator sent`;
     const objects: LockedObject[] = [];
     for (const id of ids) {
-      const { descriptor } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
+      const { descriptor } = decodeRecord(await store.readStagedRecord(txId, id), clock.nowMs(), id, {
         receipts: 'unchecked',
       }).record;
       objects.push({ id, owner: descriptor.owner, name: descriptor.name });
@@ -435,47 +409,44 @@ class StagingHost implements TxStagingHost {
   }
 
   async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
-    const { store, manifests, stagedManifests, clock, logger } = this.#c;
+    const { store, manifests, clock, logger } = this.#c;
     const token = shards[0]?.fencingToken;
     // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
     if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
-    // Records first: once a shard shows (has() is true), its object's descriptor shows too.
+    // The store publishes the records (after its commit marker, before any shard moves: once a shard
+    // shows, its object's descriptor shows too) and again if a crash interrupts the commit.
     const deletedShards: string[] = [];
-    for (const id of await stagedManifests.ids(txId)) {
-      // addReceipts checks each receipt: decoding checks the descriptor only.
-      const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
-        receipts: 'unchecked',
-      });
-      try {
-        await manifests.putDescriptor(record.descriptor, clock.nowMs());
-        await manifests.addReceipts(id, record.receipts, clock.nowMs());
-      } catch (error) {
-        // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
-        if (!(error instanceof ObjectDeletedError)) throw error;
-        logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
-        for (const stripe of record.descriptor.stripes)
-          for (const shard of stripe.shards) deletedShards.push(shard.hash);
-      }
-    }
-    await store.commitStaged(txId);
+    await store.commitStaged(txId, {
+      publish: async (records) => {
+        for (const { id, bytes } of records) {
+          // addReceipts checks each receipt: decoding checks the descriptor only.
+          const { record } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' });
+          try {
+            await manifests.putDescriptor(record.descriptor, clock.nowMs());
+            await manifests.addReceipts(id, record.receipts, clock.nowMs());
+          } catch (error) {
+            // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
+            if (!(error instanceof ObjectDeletedError)) throw error;
+            logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
+            for (const stripe of record.descriptor.stripes)
+              for (const shard of stripe.shards) deletedShards.push(shard.hash);
+          }
+        }
+      },
+    });
     // The delete won: its shards go too (a crash right here leaves them unreferenced on disk).
     if (deletedShards.length > 0) await deleteUnreferenced(store, manifests, deletedShards);
-    await stagedManifests.drop(txId);
     this.#c.staging.release(txId);
   }
 
   async abortStaged(txId: string): Promise<void> {
     if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
-    await this.#c.stagedManifests.drop(txId);
     this.#c.staging.release(txId);
   }
 
   async purgeStaged(keepTxIds: readonly string[]): Promise<void> {
     const keep = new Set(keepTxIds);
-    const staged = new Set([
-      ...this.#c.store.stagedTransactions(),
-      ...(await this.#c.stagedManifests.transactions()),
-    ]);
+    const staged = new Set(this.#c.store.stagedTransactions());
     for (const txId of staged) if (!keep.has(txId)) await this.abortStaged(txId);
   }
 }
