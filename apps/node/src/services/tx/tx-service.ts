@@ -3,6 +3,7 @@ import { registerTrinityMetrics } from '@trinity/metrics';
 import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
   type CommitShard,
+  OrphanSweep,
   type PrepareMessage,
   parseTxMessage,
   registerTxMetrics,
@@ -126,7 +127,7 @@ type Engine = {
 export class TxService implements Startable, Transactions {
   readonly #init: TxServiceInit;
   readonly #c: TxServiceComponents;
-  readonly #orphansSeenMs = new Map<string, number>();
+  readonly #orphans: OrphanSweep;
   /** Prepares waiting for a lock (wait-die), by transaction: told when their coordinator aborts. */
   readonly #waiting = new Map<string, { waiters: number; aborted: boolean }>();
   readonly #host: StagingHost;
@@ -137,6 +138,7 @@ export class TxService implements Startable, Transactions {
     this.#init = init;
     this.#c = components;
     this.#host = new StagingHost(init.selfId, components);
+    this.#orphans = new OrphanSweep(init.config.orphanTtlMs);
     this.#gc = new Repeater(
       components.clock,
       Math.max(1_000, init.config.orphanTtlMs / 4),
@@ -340,23 +342,17 @@ export class TxService implements Startable, Transactions {
     const nowMs = clock.nowMs();
     // Locks whose holder stopped renewing them (trinity_locks_expired_total).
     this.#open?.metered.expire(nowMs);
-    const staged = new Set(store.stagedTransactions());
+    const due = this.#orphans.due(store.stagedTransactions(), nowMs, {
+      known: (txId) =>
+        engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined,
+      committing: (txId) => store.isCommitting(txId),
+      renewedAtMs: (txId) => this.#c.staging.renewedAtMs(txId),
+    });
     let dropped = 0;
-    for (const txId of staged) {
-      if (engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined) {
-        this.#orphansSeenMs.delete(txId);
-        continue;
-      }
-      const seenMs = this.#orphansSeenMs.get(txId) ?? nowMs;
-      this.#orphansSeenMs.set(txId, seenMs);
-      // The lease: the coordinator renews it while its upload makes progress.
-      const leaseFromMs = Math.max(seenMs, this.#c.staging.renewedAtMs(txId) ?? seenMs);
-      if (nowMs - leaseFromMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
+    for (const txId of due) {
       await this.#host.abortStaged(txId);
-      this.#orphansSeenMs.delete(txId);
       dropped++;
     }
-    for (const txId of this.#orphansSeenMs.keys()) if (!staged.has(txId)) this.#orphansSeenMs.delete(txId);
     if (dropped > 0) logger.info({ dropped }, 'dropped orphaned staged transactions');
     return dropped;
   }
