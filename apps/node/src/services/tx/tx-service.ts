@@ -1,19 +1,22 @@
-import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import type { Clock, Logger, Metrics } from '@trinity/core';
 import { registerTrinityMetrics } from '@trinity/metrics';
-import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
-  type CommitShard,
+  type ManifestStore,
+  ObjectDeletedError,
+  type ShardStore,
+  StagingArea,
+  StagingMismatchError,
+} from '@trinity/storage';
+import {
   OrphanSweep,
   type PrepareMessage,
   parseTxMessage,
   registerTxMetrics,
-  type StageShard,
   senderOf,
   type TxConfigInput,
   TxEngine,
   TxLog,
   type TxMessage,
-  type TxStagingHost,
 } from '@trinity/tx';
 import { type ShardLockConfigInput, ShardLockManager } from '@trinity/vsa';
 import { z } from 'zod';
@@ -130,14 +133,14 @@ export class TxService implements Startable, Transactions {
   readonly #orphans: OrphanSweep;
   /** Prepares waiting for a lock (wait-die), by transaction: told when their coordinator aborts. */
   readonly #waiting = new Map<string, { waiters: number; aborted: boolean }>();
-  readonly #host: StagingHost;
+  readonly #host: StagingArea;
   readonly #gc: Repeater;
   #open: Engine | undefined;
 
   constructor(init: TxServiceInit, components: TxServiceComponents) {
     this.#init = init;
     this.#c = components;
-    this.#host = new StagingHost(init.selfId, components);
+    this.#host = stagingHost(init.selfId, components);
     this.#orphans = new OrphanSweep(init.config.orphanTtlMs);
     this.#gc = new Repeater(
       components.clock,
@@ -267,7 +270,13 @@ export class TxService implements Startable, Transactions {
   async #admitPrepare(message: PrepareMessage, peer: string): Promise<boolean> {
     const { txId } = message;
     const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
-    const mismatch = await this.#host.mismatch(txId, shards);
+    const mismatch = await this.#host.stage(txId, shards).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof StagingMismatchError) return error.message;
+        throw error;
+      },
+    );
     if (mismatch !== undefined) {
       this.#c.logger.warn({ txId, from: peer }, mismatch);
       await this.#host.abortStaged(txId);
@@ -363,86 +372,53 @@ export class TxService implements Startable, Transactions {
   }
 }
 
-/** The participant's storage side: prepare checks what was staged, commit publishes it, abort drops it. */
-class StagingHost implements TxStagingHost {
-  readonly #selfId: string;
-  readonly #c: TxServiceComponents;
-
-  constructor(selfId: string, components: TxServiceComponents) {
-    this.#selfId = selfId;
-    this.#c = components;
-  }
-
-  async stage(txId: string, shards: readonly StageShard[]): Promise<void> {
-    const mismatch = await this.mismatch(txId, shards);
-    if (mismatch !== undefined) throw new NodeError('TX_LOCK_MISMATCH', mismatch, 409);
-  }
-
-  /**
-   * Why the locks a coordinator asks for do not match what it staged here, or undefined when they
-   * do: each must carry the digest of the shards and manifests staged here under `txId`, and the keys
-   * must be exactly those of the staged objects (their owner and name), so no peer can lock an
-   * unrelated key or leave out an object's lock.
-   */
-  async mismatch(txId: string, shards: readonly StageShard[]): Promise<string | undefined> {
-    const { store, clock } = this.#c;
-    const ids = store.stagedRecords(txId);
-    const digest = store.stagedDigest(txId, this.#selfId);
-    if (ids.length === 0 || shards.some((shard) => shard.ref !== digest))
-      return `what is staged here for ${txId} is not what the coordinator sent`;
-    const objects: LockedObject[] = [];
-    for (const id of ids) {
-      const { descriptor } = decodeRecord(await store.readStagedRecord(txId, id), clock.nowMs(), id, {
-        receipts: 'unchecked',
-      }).record;
-      objects.push({ id, owner: descriptor.owner, name: descriptor.name });
-    }
-    const expected = objectLockKeys(this.#selfId, objects);
-    const asked = shards.map((shard) => shard.shardHash).sort();
-    if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
-      return `the locks asked for ${txId} are not those of the objects staged here`;
-    return undefined;
-  }
-
-  async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
-    const { store, manifests, clock, logger } = this.#c;
-    const token = shards[0]?.fencingToken;
-    // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
-    if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
-    // The store publishes the records (after its commit marker, before any shard moves: once a shard
-    // shows, its object's descriptor shows too) and again if a crash interrupts the commit.
-    const deletedShards: string[] = [];
-    await store.commitStaged(txId, {
-      publish: async (records) => {
-        for (const { id, bytes } of records) {
-          // addReceipts checks each receipt: decoding checks the descriptor only.
-          const { record } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' });
-          try {
-            await manifests.putDescriptor(record.descriptor, clock.nowMs());
-            await manifests.addReceipts(id, record.receipts, clock.nowMs());
-          } catch (error) {
-            // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
-            if (!(error instanceof ObjectDeletedError)) throw error;
-            logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
-            for (const stripe of record.descriptor.stripes)
-              for (const shard of stripe.shards) deletedShards.push(shard.hash);
-          }
+/**
+ * The participant's storage side: @trinity/storage's StagingArea over this node's shard store (one
+ * staging folder and commit marker for a transaction's shards and manifests). This node adds what the
+ * records mean: the locks asked for must be exactly those of the objects staged here (their owner and
+ * name), so no peer can lock an unrelated key or leave out an object's lock; a commit publishes the
+ * records into the manifest store, and the shards of an object deleted meanwhile go with it.
+ */
+function stagingHost(selfId: string, components: TxServiceComponents): StagingArea {
+  const { store, manifests, clock, logger, staging } = components;
+  /** Shards of objects whose delete won against their commit, to free once the commit is done. */
+  const deletedShards = new Map<string, string[]>();
+  return new StagingArea(store, selfId, {
+    check: (_txId, locks, records) => {
+      const objects: LockedObject[] = records.map(({ id, bytes }) => {
+        const { descriptor } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' }).record;
+        return { id, owner: descriptor.owner, name: descriptor.name };
+      });
+      const expected = objectLockKeys(selfId, objects);
+      const asked = locks.map((lock) => lock.shardHash).sort();
+      if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
+        return `the locks asked for are not those of the objects staged here`;
+      return undefined;
+    },
+    publish: async (txId, records) => {
+      for (const { id, bytes } of records) {
+        // addReceipts checks each receipt: decoding checks the descriptor only.
+        const { record } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' });
+        try {
+          await manifests.putDescriptor(record.descriptor, clock.nowMs());
+          await manifests.addReceipts(id, record.receipts, clock.nowMs());
+        } catch (error) {
+          // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
+          if (!(error instanceof ObjectDeletedError)) throw error;
+          logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
+          const hashes = deletedShards.get(txId) ?? [];
+          for (const stripe of record.descriptor.stripes)
+            for (const shard of stripe.shards) hashes.push(shard.hash);
+          deletedShards.set(txId, hashes);
         }
-      },
-    });
-    // The delete won: its shards go too (a crash right here leaves them unreferenced on disk).
-    if (deletedShards.length > 0) await deleteUnreferenced(store, manifests, deletedShards);
-    this.#c.staging.release(txId);
-  }
-
-  async abortStaged(txId: string): Promise<void> {
-    if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
-    this.#c.staging.release(txId);
-  }
-
-  async purgeStaged(keepTxIds: readonly string[]): Promise<void> {
-    const keep = new Set(keepTxIds);
-    const staged = new Set(this.#c.store.stagedTransactions());
-    for (const txId of staged) if (!keep.has(txId)) await this.abortStaged(txId);
-  }
+      }
+    },
+    ended: async (txId) => {
+      staging.release(txId);
+      const hashes = deletedShards.get(txId);
+      deletedShards.delete(txId);
+      // The delete won: its shards go too (a crash before this leaves them to the GC).
+      if (hashes !== undefined) await deleteUnreferenced(store, manifests, hashes);
+    },
+  });
 }
