@@ -145,7 +145,12 @@ export class TxService implements Startable, Transactions {
     this.#gc = new Repeater(
       components.clock,
       Math.max(1_000, init.config.orphanTtlMs / 4),
-      () => void this.collectOrphans(),
+      // Awaited, so rounds never overlap; a failed round is logged and the next one tries again.
+      () =>
+        this.collectOrphans().then(
+          () => {},
+          (error: unknown) => components.logger.warn({ err: error }, 'orphan collection failed'),
+        ),
     );
   }
 
