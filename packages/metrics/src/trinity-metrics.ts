@@ -112,6 +112,10 @@ export const TRINITY_METRICS = {
     'trinity_gc_bytes_collected_total',
     'Bytes of unreferenced shards deleted by the collector.',
   ),
+  gcSweepsSkipped: counter(
+    'trinity_gc_sweeps_skipped_total',
+    'Collector sweeps that deleted nothing because a descriptor held here could not be read.',
+  ),
   // Escrow and governance.
   escrowsPending: gauge('trinity_escrows_pending', 'Slashing escrows inside their dispute window.'),
   escrowDisputes: counter('trinity_escrow_disputes_total', 'Disputes filed against slashes.'),

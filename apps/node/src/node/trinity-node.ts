@@ -322,6 +322,7 @@ export class TrinityNode {
           m.gcShardsCollected.inc(shards);
           m.gcBytesCollected.inc(bytes);
         },
+        onSkipped: () => m.gcSweepsSkipped.inc(),
       },
     });
     this.scrub = scrubService(config.scrub)({
