@@ -99,6 +99,18 @@ export const TRINITY_METRICS = {
   repairBytes: counter('trinity_repair_bytes_total', 'Bytes written by repair.'),
   repairFailures: counter('trinity_repair_failures_total', 'Repair attempts that failed.'),
   repairDurationSeconds: histogram('trinity_repair_duration_seconds', 'Time to repair one stripe.'),
+  // Rebalancing (shards moved onto joined nodes, each move a saga).
+  rebalanceMoves: counter(
+    'trinity_rebalance_moves_total',
+    'Shard moves by outcome (moved, compensated, stuck).',
+    {
+      labelNames: ['outcome'],
+    },
+  ),
+  rebalanceBytesMoved: counter(
+    'trinity_rebalance_bytes_moved_total',
+    'Bytes of shards moved by the rebalancer.',
+  ),
   // Garbage collection.
   leakedShardBytes: gauge(
     'trinity_leaked_shard_bytes',

@@ -277,6 +277,14 @@ export class TrinityNode {
       nodes: peers,
       clock,
       logger: log('rebalance'),
+      events: {
+        onMoved: (move) => {
+          m.rebalanceMoves.inc(1, { outcome: 'moved' });
+          m.rebalanceBytesMoved.inc(move.bytes);
+        },
+        onCompensated: () => m.rebalanceMoves.inc(1, { outcome: 'compensated' }),
+        onStuck: () => m.rebalanceMoves.inc(1, { outcome: 'stuck' }),
+      },
     });
     this.objects = objectService({
       selfId,
