@@ -376,8 +376,9 @@ export class TrinityNode {
       logger: log('http'),
     }));
     this.s3 = config.s3.enabled
-      ? s3Service({ config: config.s3, dataDir: config.dataDir })({
+      ? s3Service({ config: config.s3, dataDir: config.dataDir, pieceTag: selfId.slice(-16) })({
           objects: this.objects,
+          listing: directory,
           clock,
           logger: log('s3'),
         })
