@@ -24,8 +24,10 @@ describe('chaos', () => {
     // The run did what it says: faults were injected, objects stored, read and deleted.
     expect(summary.faults['kill -9']! + summary.faults.pause!).toBeGreaterThan(0);
     // As root on Linux the nodes run in network namespaces; otherwise the run names why not.
-    if (process.getuid?.() === 0) expect(summary.skipped).toEqual([]);
-    else expect(summary.skipped.join()).toMatch(/partitions/);
+    if (process.getuid?.() === 0) {
+      expect(summary.skipped).toEqual([]);
+      expect(summary.faults.partition).toBeGreaterThan(0);
+    } else expect(summary.skipped.join()).toMatch(/partitions/);
     expect(summary.objects.stored).toBeGreaterThan(0);
     expect(summary.counts['get ok']).toBeGreaterThan(0);
   }, 600_000);
