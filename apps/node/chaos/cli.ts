@@ -16,12 +16,24 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '5' },
     seed: { type: 'string' },
     clients: { type: 'string', default: '4' },
+    /** JSON laid over the chaos node config, e.g. '{"dataChannel":{"enabled":false}}'. */
+    config: { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
+let nodeConfig: Record<string, unknown> | undefined;
+try {
+  nodeConfig =
+    values.config === undefined ? undefined : (JSON.parse(values.config) as Record<string, unknown>);
+} catch {
+  console.error('--config must be a JSON object');
+  process.exit(2);
+}
 const seed = values.seed === undefined ? randomSeed() : Number(values.seed);
 if (!(minutes > 0 && minutes <= 24 * 60) || !Number.isInteger(seed)) {
-  console.error('usage: chaos [--minutes M (0 < M ≤ 1440)] [--seed S (an integer)] [--clients C]');
+  console.error(
+    'usage: chaos [--minutes M (0 < M ≤ 1440)] [--seed S (an integer)] [--clients C] [--config JSON]',
+  );
   process.exit(2);
 }
 console.log(`chaos seed ${seed}`);
@@ -29,6 +41,7 @@ const summary = await runChaos({
   seed,
   durationMs: minutes * 60_000,
   clients: Number(values.clients),
+  ...(nodeConfig === undefined ? {} : { nodeConfig }),
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
 });
 console.log(

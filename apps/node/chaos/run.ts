@@ -1,4 +1,5 @@
 import { type Random, seededRandom } from '@trinity/core';
+import { deepMerge } from '../src/config/config.js';
 import { apiFetch, metricSample, sha256Hex, startDevnet } from '../test/helpers.js';
 import { type CheckResult, checkHistory, type Violation } from './checker.js';
 import { History, type Operation } from './history.js';
@@ -16,6 +17,8 @@ export interface ChaosOptions {
    * links (`tc netem`): 'auto' (default) does where it can (Linux, root) and says why not otherwise.
    */
   readonly namespaces?: 'auto' | 'off';
+  /** Laid over chaosNodeConfig for every node (e.g. to run over the libp2p fallback). */
+  readonly nodeConfig?: Record<string, unknown>;
 }
 
 export interface ChaosSummary extends CheckResult {
@@ -69,7 +72,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const lab = why === undefined ? await NetnsLab.create(6) : undefined;
   const started = await startDevnet(
     'trinity-chaos-',
-    chaosNodeConfig,
+    deepMerge(chaosNodeConfig, options.nodeConfig ?? {}),
     lab === undefined
       ? {}
       : { hosts: Array.from({ length: 6 }, (_, i) => lab.host(i)), launcher: (i: number) => lab.launcher(i) },
