@@ -9,7 +9,7 @@ describe('economics gossip over libp2p', () => {
     economics: { settleDelayMs: 200, tickMs: 200, antiEntropyMs: 500 },
   }));
 
-  it('a proof-of-storage result recorded on one node reaches the others (an unstaked reporter's carry no reputation weight)', async () => {
+  it('a proof-of-storage result recorded on one node reaches the others (an unstaked reporter carries no reputation weight)', async () => {
     const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
     const before = c!.economics.reputationOf(b!.peerId);
     for (let i = 0; i < 4; i++)
