@@ -205,7 +205,9 @@ export class Geography {
    */
   #reputable(nodes: readonly NodeRef[], count: number): readonly NodeRef[] {
     const floor = this.router.config.minReputation;
-    const kept = nodes.filter((node) => node.id === this.#options.selfId || this.reputation(node.id) >= floor);
+    const kept = nodes.filter(
+      (node) => node.id === this.#options.selfId || this.reputation(node.id) >= floor,
+    );
     if (kept.length === nodes.length) return nodes;
     if (kept.length >= Math.min(count, nodes.length)) return kept;
     this.#c.events?.onPlacementFallback?.('reputation');
