@@ -1,7 +1,7 @@
 import { appendFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger, MemoryMetrics, seededRandom, toHex } from '@trinity/core';
-import { EventSigner, encodeEvent } from '@trinity/economics';
+import { decodeEvent, EventSigner, encodeEvent } from '@trinity/economics';
 import { registerTrinityMetrics } from '@trinity/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -322,6 +322,38 @@ describe('economics service', () => {
     await expect(a.delegate('not-a-node', 1n)).rejects.toMatchObject({ status: 400 });
     expect(a.state.lastSeqOf(keyOf(0))).toBe(0);
     expect((await a.delegate(peerOf(1), 10n)).outcome).toBe('applied');
+  });
+
+  it('reports its peers’ uptime and the bytes they served it, batched, as signed events', async () => {
+    // Ticks only when the test calls them (the clock's own would run concurrently with them).
+    const { services, clock } = await network(3, () => ({
+      uptimeReportMs: 1_000,
+      bandwidthReportMs: 1_000,
+      tickMs: 600_000,
+    }));
+    const a = services[0]!;
+    a.recordBandwidth(peerOf(1), 3_000);
+    a.recordBandwidth(keyOf(1), 2_000);
+    a.recordBandwidth(peerOf(2), 100); // under 1 KiB: not worth an event
+    a.recordBandwidth(keyOf(0), 9_000); // itself: ignored
+    clock.advance(1_500);
+    await a.tick();
+    const own = a.state
+      .eventBytesOf(keyOf(0), 0)
+      .map((bytes) => decodeEvent(bytes))
+      .map((e) =>
+        e.type === 'uptime'
+          ? `uptime ${e.subject} ${e.up}`
+          : e.type === 'bandwidth'
+            ? `bw ${e.subject} ${e.bytes}`
+            : e.type,
+      );
+    expect(own.sort()).toEqual(
+      [`bw ${keyOf(1)} 5000`, `uptime ${keyOf(1)} true`, `uptime ${keyOf(2)} true`].sort(),
+    );
+    clock.advance(1_500);
+    await a.tick();
+    expect(a.state.lastSeqOf(keyOf(0))).toBe(5); // two more uptime reports, no bandwidth
   });
 
   it('with --escrow: failing challenges make a slash proposal; voters check its evidence and uphold', async () => {

@@ -243,7 +243,7 @@ export class EconomicsService implements Startable, PosResultSink {
   /** Bytes `subject` served this node: summed, reported every `bandwidthReportMs`. */
   recordBandwidth(subject: string, bytes: number): void {
     if (this.#init.bandwidthReportMs === 0 || !(bytes > 0)) return;
-    const key = subject.length === 64 ? subject : nodeKeyOfPeerId(subject);
+    const key = isHex(subject, 32) ? subject.toLowerCase() : nodeKeyOfPeerId(subject);
     if (key === undefined || key === this.nodeId) return;
     const sum = this.#bandwidth.get(key);
     if (sum === undefined && this.#bandwidth.size >= bandwidthPeersMax) return;
