@@ -258,7 +258,7 @@ describe('economics service', () => {
     const reply = await rpcFromA.call(
       peerOf(1),
       economicsProtocol,
-      { op: 'push', count: 1, size: forged.length + 2 },
+      { op: 'push', network: services[0]!.networkId, count: 1, size: forged.length + 2 },
       encodeEventFrames([forged]),
     );
     expect(reply.value).toEqual({ accepted: 0, duplicates: 0, rejected: 1 });
@@ -267,7 +267,7 @@ describe('economics service', () => {
     const junkReply = await rpcFromA.call(
       peerOf(1),
       economicsProtocol,
-      { op: 'push', count: 1, size: 102 },
+      { op: 'push', network: services[0]!.networkId, count: 1, size: 102 },
       encodeEventFrames([junk]),
     );
     expect(junkReply.value).toMatchObject({ rejected: 1 });
@@ -276,7 +276,7 @@ describe('economics service', () => {
       rpcFromA.call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 2, size: 102 },
+        { op: 'push', network: services[0]!.networkId, count: 2, size: 102 },
         encodeEventFrames([junk]),
       ),
     ).rejects.toThrow(/holds 1 events, header says 2/);
@@ -286,12 +286,24 @@ describe('economics service', () => {
       stranger.call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 1, size: 102 },
+        { op: 'push', network: services[0]!.networkId, count: 1, size: 102 },
         encodeEventFrames([junk]),
       ),
     ).rejects.toThrow(/known storage peers/);
     expect(b.state.stateHash()).toBe(before);
     expect(b.stats.rejected).toBe(2);
+  });
+
+  it('refuses gossip from a peer on other economics settings (genesis or rules), mixing nothing in', async () => {
+    const { services } = await network(2, (i) =>
+      i === 1 ? { network: { genesis, settleDelayMs: 0, appealWindowMs: 1 } } : {},
+    );
+    expect(services[0]!.networkId).not.toBe(services[1]!.networkId);
+    await services[0]!.stake(3n);
+    await settle();
+    expect(services[1]!.state.lastSeqOf(keyOf(0))).toBe(0);
+    expect(await services[1]!.antiEntropy(peerOf(0))).toBe(0);
+    expect(services[1]!.state.lastSeqOf(keyOf(0))).toBe(0);
   });
 
   it('holds an event stamped ahead of its clock and applies it once the clock gets there', async () => {
@@ -303,7 +315,7 @@ describe('economics service', () => {
       .call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 1, size: bytes.length + 2 },
+        { op: 'push', network: services[0]!.networkId, count: 1, size: bytes.length + 2 },
         encodeEventFrames([bytes]),
       );
     expect(services[1]!.stats.future).toBe(1);

@@ -1,4 +1,4 @@
-import { type Clock, isHex, type Logger, type Random } from '@trinity/core';
+import { type Clock, isHex, type Logger, type Random, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import {
   decodeEvent,
   type EconomicsConfigInput,
@@ -143,6 +143,8 @@ export class EconomicsService implements Startable, PosResultSink {
   readonly state: EconomicsState;
   /** This node's economics id: the hex of its Ed25519 public key. */
   readonly nodeId: string;
+  /** Its network's settings, hashed: peers gossiping under other settings are refused. */
+  readonly networkId: string;
   #signer: EventSigner;
   readonly #tick: Repeater;
   readonly #antiEntropy: Repeater;
@@ -172,6 +174,7 @@ export class EconomicsService implements Startable, PosResultSink {
     if (skipped.length > 0)
       components.logger.warn({ skipped: skipped.length }, 'economics events skipped on replay');
     this.state = state;
+    this.networkId = networkIdOf(state.config);
     this.#signer = new EventSigner(components.secretKey);
     this.nodeId = this.#signer.nodeId;
     this.#syncSigner();
@@ -628,7 +631,7 @@ export class EconomicsService implements Startable, PosResultSink {
     const reply = await this.#c.rpc.call(
       peer,
       economicsProtocol,
-      { op: 'push', count: batch.length, size: body.length },
+      { op: 'push', network: this.networkId, count: batch.length, size: body.length },
       body,
     );
     pushReplySchema.safeParse(reply.value);
@@ -649,7 +652,7 @@ export class EconomicsService implements Startable, PosResultSink {
       const reply = await this.#c.rpc.call(
         target,
         economicsProtocol,
-        { op: 'heads', count: heads.size, size: body.length },
+        { op: 'heads', network: this.networkId, count: heads.size, size: body.length },
         body,
       );
       const value = headsReplySchema.parse(reply.value);
@@ -674,6 +677,12 @@ export class EconomicsService implements Startable, PosResultSink {
   ): Promise<RpcReply> {
     if (!this.#isMember(peer))
       throw new NodeError('NOT_A_MEMBER', 'economics gossip is for known storage peers', 403);
+    if (request.network !== this.networkId)
+      throw new NodeError(
+        'NETWORK_MISMATCH',
+        `peer runs other economics settings (network ${request.network}, here ${this.networkId}): genesis or rules differ`,
+        409,
+      );
     if (request.op === 'push') {
       if (request.size > eventFramesBytesMax(request.count))
         throw new NodeError('BAD_REQUEST', 'push body larger than its events allow', 400);
@@ -723,4 +732,12 @@ export class EconomicsService implements Startable, PosResultSink {
   #require(condition: boolean, code: string, message: string): void {
     if (!condition) throw new EconomicsActionError(code, message);
   }
+}
+
+/** The first 16 hex of the SHA-256 of the settings (amounts as decimal strings, in the schema's key order). */
+function networkIdOf(config: EconomicsState['config']): string {
+  const text = JSON.stringify(config, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  return toHex(sha256(utf8ToBytes(text))).slice(0, 16);
 }
