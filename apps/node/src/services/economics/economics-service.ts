@@ -208,7 +208,9 @@ export class EconomicsService implements Startable, PosResultSink {
     await this.#tick.stop();
     await this.#antiEntropy.stop();
     await this.#c.server.unhandle(economicsProtocol);
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.sending));
+    // Pushes in flight are not waited for (a peer that does not answer would hold the stop up to a
+    // request timeout): what they carried is on disk, and peers get it back by anti-entropy.
+    for (const queue of this.#queues.values()) queue.events.length = 0;
     await this.#emitting.catch(() => {});
     await this.#c.log.close();
   }
