@@ -29,6 +29,8 @@ class FakeNet {
   readonly handlers = new Map<string, ProtocolHandler<z.ZodType>>();
   readonly schemas = new Map<string, z.ZodType>();
   readonly down = new Set<string>();
+  /** Nodes that left the others' membership. */
+  readonly gone = new Set<number>();
 
   server(self: string): ProtocolServer {
     return {
@@ -112,7 +114,7 @@ describe('economics service', () => {
     const members = (i: number) => ({
       peers: () =>
         Array.from({ length: n }, (_, j) => j)
-          .filter((j) => j !== i)
+          .filter((j) => j !== i && !net.gone.has(j))
           .map((j) => ({ id: peerOf(j) }) as never),
     });
     const open = async (i: number) => {
@@ -338,7 +340,7 @@ describe('economics service', () => {
 
   it('reports its peers’ uptime and the bytes they served it, batched, as signed events', async () => {
     // Ticks only when the test calls them (the clock's own would run concurrently with them).
-    const { services, clock } = await network(3, () => ({
+    const { services, clock, net } = await network(3, () => ({
       uptimeReportMs: 1_000,
       bandwidthReportMs: 1_000,
       tickMs: 600_000,
@@ -366,6 +368,19 @@ describe('economics service', () => {
     clock.advance(1_500);
     await a.tick();
     expect(a.state.lastSeqOf(keyOf(0))).toBe(5); // two more uptime reports, no bandwidth
+    // Node 2 leaves: it is reported down for three rounds, then forgotten.
+    net.gone.add(2);
+    const downs: boolean[] = [];
+    for (let round = 0; round < 4; round++) {
+      clock.advance(1_500);
+      const before = a.state.lastSeqOf(keyOf(0));
+      await a.tick();
+      for (const bytes of a.state.eventBytesOf(keyOf(0), before)) {
+        const e = decodeEvent(bytes);
+        if (e.type === 'uptime' && e.subject === keyOf(2)) downs.push(e.up);
+      }
+    }
+    expect(downs).toEqual([false, false, false]);
   });
 
   it('with --escrow: failing challenges make a slash proposal; voters check its evidence and uphold', async () => {
