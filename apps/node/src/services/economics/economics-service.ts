@@ -237,7 +237,6 @@ export class EconomicsService implements Startable, PosResultSink {
   async recordPosResult(r: { holder: string; shard: string; passed: boolean }): Promise<void> {
     const holder = this.#keyOf(r.holder);
     await this.#emit(() => ({ type: 'pos-result', holder, shard: r.shard, passed: r.passed }));
-    if (!r.passed) this.#suspects.add(holder);
   }
 
   async recordUptime(subject: string, up: boolean): Promise<void> {
@@ -590,6 +589,8 @@ export class EconomicsService implements Startable, PosResultSink {
         timeMs: event.timeMs,
         bytes: encodeEvent(event),
       });
+      // This node's own challenges (also those replayed at start) are what its slash proposals rest on.
+      if (event.actor === this.nodeId) this.#suspects.add(event.holder);
     }
   }
 
