@@ -23,6 +23,7 @@ import {
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type PosService, posService } from '../services/pos/pos-service.js';
 import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
 import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
 import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
@@ -106,6 +107,8 @@ export class TrinityNode {
   readonly rebalance: RebalanceService;
   readonly scrub: ScrubService;
   readonly gc: GcService;
+  /** Proof-of-storage: answers challenges for the shards held here and challenges other holders. */
+  readonly pos: PosService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
   readonly status: StatusService;
@@ -130,6 +133,7 @@ export class TrinityNode {
     const { config, logger, store, manifests, libp2p } = f;
     const clock = (this.clock = f.options.clock ?? new SystemClock());
     const selfId = libp2p.peerId.toString();
+    const random = f.options.random ?? { bytes: randomBytes };
     const log = (component: string) => logger.child({ component });
 
     const registry = new PrometheusMetrics();
@@ -303,7 +307,7 @@ export class TrinityNode {
       repairer: repair,
       fingerprint: plaintextFingerprint(),
       owner,
-      random: f.options.random ?? { bytes: randomBytes },
+      random,
       clock,
       logger: log('objects'),
       events: {
@@ -326,6 +330,22 @@ export class TrinityNode {
           m.gcShardsCollected.inc(shards);
           m.gcBytesCollected.inc(bytes);
         },
+      },
+    });
+    this.pos = posService({ selfId, ...config.pos })({
+      store,
+      manifests,
+      signer,
+      rpc,
+      server,
+      nodes: peers,
+      random,
+      clock,
+      logger: log('pos'),
+      repairer: repair,
+      events: {
+        onIssued: () => m.posChallengesIssued.inc(),
+        onResult: (passed) => (passed ? m.posChallengesPassed.inc() : m.posChallengesFailed.inc()),
       },
     });
     this.scrub = scrubService(config.scrub)({
@@ -470,6 +490,7 @@ export class TrinityNode {
       this.repair,
       this.rebalance,
       this.gc,
+      this.pos,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -506,6 +527,7 @@ export class TrinityNode {
       this.tx,
       this.rebalance,
       this.gc,
+      this.pos,
       this.repair,
       this.scrub,
       this.api,
