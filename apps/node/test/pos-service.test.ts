@@ -106,6 +106,8 @@ describe('proof-of-storage service', () => {
   let results: PosResult[];
   let repairs: string[];
   let counted: { issued: number; passed: number; failed: number };
+  /** The challenger learned that the object was deleted. */
+  let deleted: boolean;
 
   beforeEach(async () => {
     clock = new ManualClock(1_700_000_000_000);
@@ -138,9 +140,11 @@ describe('proof-of-storage service', () => {
       listDescriptors: async () => [objectId],
       getDescriptor: async () => descriptor as never,
       receipts: async () => [receipt],
+      hasDescriptor: async () => !deleted,
     };
     results = [];
     repairs = [];
+    deleted = false;
     counted = { issued: 0, passed: 0, failed: 0 };
     const common = { manifests, nodes, clock, logger: new MemoryLogger() };
     challengerStore = await ShardStore.open(join(dir.path, 'challenger'), {
@@ -211,6 +215,15 @@ describe('proof-of-storage service', () => {
     expect(counted).toEqual({ issued: 1, passed: 0, failed: 1 });
   });
 
+  it('a shard freed because its object was deleted meanwhile is no result either way', async () => {
+    await store.delete(Buffer.from(sha256Hex(shard), 'hex'));
+    deleted = true;
+    expect(await challenger.challengeOnce()).toBeUndefined();
+    expect(results).toEqual([]);
+    expect(repairs).toEqual([]);
+    expect(counted).toEqual({ issued: 0, passed: 0, failed: 0 });
+  });
+
   it('a holder whose shard is corrupt on disk fails (its store quarantines the copy)', async () => {
     const [file] = (await readdir(dir.path, { recursive: true })).filter((f) => f.endsWith(sha256Hex(shard)));
     const corrupt = Uint8Array.from(shard);
@@ -272,6 +285,7 @@ describe('proof-of-storage service', () => {
         receipts: async () => [
           { holder: holderKey.publicKey, stripe: 0, shard: 0, shardHash: sha256Hex(shard) } as SignedReceipt,
         ],
+        hasDescriptor: async () => true,
       },
       nodes: { liveNodes: () => [holderKey.peerId].map((id) => ({ id, region: 'r' })) },
       store,

@@ -90,7 +90,7 @@ export interface PosEvents {
 
 export interface PosServiceComponents {
   readonly store: Pick<ShardStore, 'get'>;
-  readonly manifests: Pick<ManifestStore, 'listDescriptors' | 'getDescriptor' | 'receipts'>;
+  readonly manifests: Pick<ManifestStore, 'listDescriptors' | 'getDescriptor' | 'receipts' | 'hasDescriptor'>;
   readonly signer: NodeSigner;
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
@@ -482,6 +482,8 @@ export class PosService implements Startable {
         failure = error.remoteCode === 'POS_NOT_HELD' ? 'not-held' : 'refused';
       else failure = 'timeout';
     }
+    // The object was deleted meanwhile (the holder learned of the tombstone first): no result.
+    if (failure === 'not-held' && !(await this.#c.manifests.hasDescriptor(target.objectId))) return undefined;
     const elapsedMs = clock.nowMs() - issuedMs;
     const passed = failure === undefined;
     this.#stats.issued++;
