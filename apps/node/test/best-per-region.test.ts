@@ -19,6 +19,8 @@ describe('tx.bestPerRegion picks the best node of each region as participant', (
       // RS(2, 1) over three regions: one shard of each stripe per region; 4 KiB shards, many stripes.
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 4096 },
       tx: { bestPerRegion: i === 0 },
+      // The test sets reputations itself: the economics service's tick must not replace them.
+      economics: { tickMs: 600_000 },
       fsync: false,
     })));
   }, 300_000);
@@ -51,8 +53,11 @@ describe('tx.bestPerRegion picks the best node of each region as participant', (
       async () => (nodes.slice(1).every((node) => geography.router.has(node.peerId)) ? true : undefined),
       120_000,
     );
-    // Nodes 3 and 5 failed the coordinator often: the router ranks them below 2 and 4.
-    for (let i = 0; i < 80; i++) for (const bad of [3, 5]) geography.onOutcome(nodes[bad]!.peerId, false);
+    // Nodes 3 and 5 have a poor reputation in the network: the router ranks them below 2 and 4.
+    geography.setReputations(
+      new Map([3, 5].map((bad) => [nodes[bad]!.peerId, 0.25])),
+      coordinator.economics.reputationOf(coordinator.economics.nodeId),
+    );
     const best = geography.router.bestPerRegion('us-east', ['us-east', 'eu-west', 'asia-east']);
     expect([...best.values()].map((node) => node?.id)).toEqual([1, 2, 4].map((i) => nodes[i]!.peerId));
 

@@ -115,6 +115,35 @@ describe('node config composed from the packages’ schemas', () => {
         },
       },
       semantic: false,
+      economics: {
+        escrow: false,
+        genesis: { timeMs: 0, rewardPool: 0n, accounts: [] },
+        unbondingMs: 7 * 86_400_000,
+        epochMs: 3_600_000,
+        rewardPerEpoch: 1_000_000n,
+        commissionBps: 1_000,
+        reputationHalfLifeMs: 7 * 86_400_000,
+        slashBps: { 'pos-failure': 100, 'data-corruption': 500, downtime: 50, 'protocol-violation': 1_000 },
+        disputeWindowMs: 86_400_000,
+        votingWindowMs: 86_400_000,
+        appealWindowMs: 86_400_000,
+        quorumMin: 5,
+        quorumFractionBps: 1_000,
+        overturnThresholdBps: 6_670,
+        voteWeighting: 'node',
+        escrowsPerNodeMax: 10,
+        settleDelayMs: 2_000,
+        eventsMax: 2_000_000,
+        posFailuresToSlash: 3,
+        posFailureWindowMs: 3_600_000,
+        voteUpholdReputationBelow: 0.3,
+        tickMs: 1_000,
+        antiEntropyMs: 10_000,
+        peerQueueEventsMax: 4_096,
+        uptimeReportMs: 600_000,
+        bandwidthReportMs: 600_000,
+        logBytesMax: GiB,
+      },
       logLevel: 'info',
       fsync: true,
     });
@@ -142,5 +171,11 @@ describe('node config composed from the packages’ schemas', () => {
     expect(() => parseNodeConfig({ prometheus: { port: 70_000 } })).toThrow(/prometheus\.port/);
     expect(() => parseNodeConfig({ s3: { port: 70_000 } })).toThrow(/s3\.port/);
     expect(() => parseNodeConfig({ s3: { bogus: 1 } })).toThrow(/s3/);
+    // The economics rules' bounds are @trinity/economics's own.
+    expect(() => parseNodeConfig({ economics: { quorumMin: 0 } })).toThrow(/economics\.quorumMin/);
+    expect(() => parseNodeConfig({ economics: { genesis: { accounts: [{ id: 'xyz' }] } } })).toThrow(
+      /economics\.genesis\.accounts/,
+    );
+    expect(parseNodeConfig({ economics: { rewardPerEpoch: '5' } }).economics.rewardPerEpoch).toBe(5n);
   });
 });

@@ -437,6 +437,18 @@ export class EconomicsState {
     return escrow === undefined ? undefined : escrowView(escrow);
   }
 
+  /** Every escrow (at most `limit`, oldest first); `activeOnly`: only those not yet final. */
+  escrows(options: { activeOnly?: boolean; limit?: number } = {}): EscrowView[] {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const out: EscrowView[] = [];
+    const ids = options.activeOnly ? this.#ledger.activeEscrows : this.#ledger.escrows.keys();
+    for (const id of ids) {
+      if (out.length >= limit) break;
+      out.push(escrowView(this.#ledger.escrows.get(id)!));
+    }
+    return out;
+  }
+
   /** Escrows against `id`, oldest first; `activeOnly` leaves out the final ones. */
   escrowsOf(id: string, options: { activeOnly?: boolean } = {}): EscrowView[] {
     const ids = this.#ledger.escrowsByNode.get(id) ?? [];

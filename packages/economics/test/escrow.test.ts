@@ -35,6 +35,17 @@ describe('slashing escrow (seed v2.0)', () => {
     expect(net.state.totals().escrowsActive).toBe(1);
   });
 
+  it('escrows() lists every escrow, or only the active ones, oldest first', () => {
+    const net = new TestNet(4, { config: seed });
+    const first = slash(net, 0, 1);
+    net.advance(DAY + 1);
+    const second = slash(net, 0, 2, 2);
+    expect(net.state.escrows().map((e) => e.id)).toEqual([first, second]);
+    expect(net.state.escrows().map((e) => e.status)).toEqual(['executed', 'open']);
+    expect(net.state.escrows({ activeOnly: true }).map((e) => e.id)).toEqual([second]);
+    expect(net.state.escrows({ limit: 1 }).map((e) => e.id)).toEqual([first]);
+  });
+
   it('auto-executes after the 24 h dispute window when nobody disputes: funds burned', () => {
     const net = new TestNet(3, { config: seed });
     const supply = net.state.totals().supply;

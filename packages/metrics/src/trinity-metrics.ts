@@ -119,6 +119,10 @@ export const TRINITY_METRICS = {
   escrowResolutions: counter('trinity_escrow_resolutions_total', 'Escrows resolved, by outcome.', {
     labelNames: ['outcome'],
   }),
+  escrowLowParticipationAlerts: counter(
+    'trinity_escrow_low_participation_alerts_total',
+    'Escrow voting rounds extended because fewer eligible voters existed than the quorum.',
+  ),
   // Routing and placement.
   regionNodes: gauge('trinity_region_nodes', 'Nodes known per region.', { labelNames: ['region'] }),
   routeDecisions: counter(

@@ -2,9 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toHex } from '@trinity/core';
+import { deepMerge } from '../config/config.js';
 import { type AccessKeyRecord, FileAccessKeyStore } from '../s3/access-keys.js';
 import { accessKeysPath, s3Dir } from '../s3/s3-service.js';
 import { apiTokenPath, readApiToken } from '../stores/api-token.js';
+import { loadOrCreateIdentity } from '../stores/identity.js';
 import { loadOrCreateOwnerKey } from '../stores/owner-key.js';
 import type { ReadyFile } from '../stores/ready-file.js';
 
@@ -28,6 +31,20 @@ export interface DevnetOptions {
   readonly startTimeoutMs?: number;
   /** Node 0 serves the S3 gateway on basePort + 300, with an access key of the devnet's owner. */
   readonly s3?: boolean;
+}
+
+/** What the devnet's genesis gives every node (base units): a balance, and part of it staked. */
+export const devnetGenesisAmounts = {
+  balance: '1000000',
+  stake: '100000',
+  rewardPool: '1000000000',
+} as const;
+
+/** The economics genesis every node of a devnet shares (`<dataDir>/genesis.json`). */
+export interface DevnetGenesis {
+  readonly timeMs: number;
+  readonly rewardPool: string;
+  readonly accounts: readonly { readonly id: string; readonly balance: string; readonly stake: string }[];
 }
 
 /** Where node 0's S3 gateway listens, relative to the devnet's base port. */
@@ -125,6 +142,37 @@ export class Devnet {
     return fetch(`${this.apiUrl(index)}${path}`, { ...init, headers });
   }
 
+  /**
+   * The devnet's economics genesis: every node (its identity key, made here if it has none yet) with
+   * a balance and a stake. Written once to `<dataDir>/genesis.json` and kept while the node set is
+   * the same, so restarts replay against the same genesis; a devnet of other nodes gets a new one.
+   */
+  async genesis(): Promise<DevnetGenesis> {
+    const path = join(this.options.dataDir, 'genesis.json');
+    const ids: string[] = [];
+    for (const node of this.nodes) {
+      const key = await loadOrCreateIdentity(node.dataDir);
+      ids.push(toHex(key.publicKey.raw));
+    }
+    const existing = await readFile(path, 'utf8')
+      .then((text) => JSON.parse(text) as DevnetGenesis)
+      .catch(() => undefined);
+    if (
+      existing !== undefined &&
+      existing.accounts?.length === ids.length &&
+      existing.accounts.every((account, i) => account.id === ids[i])
+    )
+      return existing;
+    const { balance, stake, rewardPool } = devnetGenesisAmounts;
+    const genesis: DevnetGenesis = {
+      timeMs: Date.now(),
+      rewardPool,
+      accounts: ids.map((id) => ({ id, balance, stake })),
+    };
+    await writeFile(path, `${JSON.stringify(genesis, null, 2)}\n`);
+    return genesis;
+  }
+
   /** Starts every node (the first, then the rest in parallel) and waits until they all see each other. */
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
@@ -168,11 +216,11 @@ export class Devnet {
         : []),
       ...(this.options.nodeArgs ?? []),
     ];
-    if (this.options.nodeConfig !== undefined) {
-      const configPath = join(node.dataDir, 'devnet-config.json');
-      await writeFile(configPath, JSON.stringify(this.options.nodeConfig));
-      args.push('--config', configPath);
-    }
+    // Every devnet node takes part in escrow governance (the seed's --escrow) on the devnet's genesis.
+    const economics = { economics: { escrow: true, genesis: await this.genesis() } };
+    const configPath = join(node.dataDir, 'devnet-config.json');
+    await writeFile(configPath, JSON.stringify(deepMerge(economics, this.options.nodeConfig ?? {})));
+    args.push('--config', configPath);
     const log = createWriteStream(join(node.dataDir, 'node.log'), { flags: 'a' });
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, isTrinityError } from '@trinity/core';
 import { clientCommand, clientHelps } from './commands/client.js';
 import { devnetCommand, devnetHelp } from './commands/devnet.js';
+import { type EconomicsCommand, economicsCommand, economicsHelps } from './commands/economics.js';
 import { keygen, keygenHelp } from './commands/keygen.js';
 import { nodeInit, nodeInitHelp } from './commands/node-init.js';
 import { nodeStart, nodeStartHelp } from './commands/node-start.js';
@@ -27,6 +28,10 @@ Commands:
   s3 keys create|list|revoke  access keys of the S3 gateway (node start --s3-port)
   status         show a node's status
   search FILE    find stored objects similar to a file
+  stake AMOUNT | unstake AMOUNT | withdraw    the node's own stake
+  delegate OP AMOUNT | undelegate OP AMOUNT   stake bonded to an operator
+  escrows        open slashing escrows; dispute ID | vote ID overturn|uphold | appeal ID
+  economics [NODE]  a node's balance, stake, reputation and escrows
 
 \`trinity help <command>\` or \`trinity <command> --help\` tells more; \`trinity --version\` the version.
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 node unreachable or network
@@ -35,6 +40,7 @@ unavailable, 5 port in use, 6 invalid or unsafe node config.
 
 const helps: Record<string, string> = {
   ...clientHelps,
+  ...economicsHelps,
   node: nodeStartHelp,
   'node init': nodeInitHelp,
   'node rotate-token': rotateTokenHelp,
@@ -105,6 +111,17 @@ async function main(argv: string[]): Promise<number> {
       return clientCommand(command, rest);
     case 'keygen':
       return keygen(rest);
+    case 'stake':
+    case 'unstake':
+    case 'delegate':
+    case 'undelegate':
+    case 'withdraw':
+    case 'dispute':
+    case 'vote':
+    case 'appeal':
+    case 'escrows':
+    case 'economics':
+      return economicsCommand(command as EconomicsCommand, rest);
     case 's3':
       return s3Command(rest);
     default:

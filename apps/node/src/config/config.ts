@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { multiaddr } from '@multiformats/multiaddr';
 import { ConfigError, parseConfig } from '@trinity/core';
+import { economicsConfigSchema, genesisSchema } from '@trinity/economics';
 import { metricsConfigSchema } from '@trinity/metrics';
 import {
   leavesPerChallengeDefault,
@@ -224,6 +225,68 @@ const shardLocksSchema = z
   })
   .strict();
 
+/** @trinity/economics's settings, with their bounds and defaults from the package. */
+const economics = economicsConfigSchema.shape;
+
+/**
+ * The economics (@trinity/economics) as this node runs it. `genesis` and the rules below it are the
+ * network's: every node of a network must use the same (they decide effects). The rest is this
+ * node's own: governance automation, gossip and reports.
+ */
+export const economicsNodeConfigSchema = z
+  .object({
+    /** `--escrow`: propose proof-of-storage slashes and vote on disputed escrows automatically. */
+    escrow: z.boolean().default(false),
+    genesis: genesisSchema.prefault({}),
+    unbondingMs: economics.unbondingMs,
+    epochMs: economics.epochMs,
+    rewardPerEpoch: economics.rewardPerEpoch,
+    commissionBps: economics.commissionBps,
+    reputationHalfLifeMs: economics.reputationHalfLifeMs,
+    slashBps: economics.slashBps,
+    disputeWindowMs: economics.disputeWindowMs,
+    votingWindowMs: economics.votingWindowMs,
+    appealWindowMs: economics.appealWindowMs,
+    quorumMin: economics.quorumMin,
+    quorumFractionBps: economics.quorumFractionBps,
+    overturnThresholdBps: economics.overturnThresholdBps,
+    voteWeighting: economics.voteWeighting,
+    escrowsPerNodeMax: economics.escrowsPerNodeMax,
+    settleDelayMs: economics.settleDelayMs,
+    eventsMax: economics.eventsMax,
+    /** Failing results of one holder from this node's own challenges that make it propose a slash… */
+    posFailuresToSlash: z.number().int().min(1).max(1_000).default(3),
+    /** …within this long; also the window a slash's evidence hash covers (a network setting). */
+    posFailureWindowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(30 * 86_400_000)
+      .default(3_600_000),
+    /** An automatic vote upholds a slash it cannot check when the accused's reputation is below this. */
+    voteUpholdReputationBelow: z.number().min(0).max(1).default(0.3),
+    /** The state follows the clock, policy runs and metrics are set this often. */
+    tickMs: z.number().int().min(100).max(600_000).default(1_000),
+    /** Version vectors are exchanged with a random peer this often. */
+    antiEntropyMs: z.number().int().min(100).max(3_600_000).default(10_000),
+    /** Events waiting to be pushed to one peer; more are dropped (anti-entropy delivers them). */
+    peerQueueEventsMax: z.number().int().min(16).max(1_000_000).default(4_096),
+    /** Peers' uptime is reported this often (0: never). */
+    uptimeReportMs: z.number().int().min(0).max(86_400_000).default(600_000),
+    /** Bytes each peer served this node are reported this often (0: never). */
+    bandwidthReportMs: z.number().int().min(0).max(86_400_000).default(600_000),
+    /** Largest the event log file may grow. */
+    logBytesMax: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(2 ** 40)
+      .default(GiB),
+  })
+  .strict();
+
+export type EconomicsNodeConfig = z.output<typeof economicsNodeConfigSchema>;
+
 /** Everything a node reads from its config file and flags. Every field has a default and a bound. */
 export const nodeConfigSchema = z
   .object({
@@ -422,6 +485,8 @@ export const nodeConfigSchema = z
       .strict()
       .prefault({}),
     semantic: z.boolean().default(false),
+    /** Staking, reputation, slashing and escrow (@trinity/economics). */
+    economics: economicsNodeConfigSchema.prefault({}),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** Test and devnet aid: fsync can be turned off for throwaway data. Never off for real data. */
     fsync: z.boolean().default(true),

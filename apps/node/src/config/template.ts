@@ -175,6 +175,83 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
     what: 'adaptive router: a fetch of this latency earns half the reward of an instant one',
   },
   semantic: { what: 'fingerprint stored shards and answer semantic queries', flag: '--semantic' },
+  'economics.escrow': {
+    what: 'take part in slashing escrow governance automatically: propose proof-of-storage slashes, vote on disputed escrows',
+    flag: '--escrow',
+  },
+  'economics.genesis.timeMs': {
+    what: 'network setting: time of genesis (epochs count from it); every node of a network uses the same genesis',
+  },
+  'economics.genesis.rewardPool': {
+    what: 'network setting: tokens in the reward pool at genesis (base units)',
+  },
+  'economics.genesis.accounts': {
+    what: 'network setting: initial accounts, [{ "id": <node key, 64 hex>, "balance": "<base units>", "stake": "<base units>" }]',
+  },
+  'economics.unbondingMs': {
+    what: 'network setting: unstaked or undelegated tokens are withdrawable this long after',
+  },
+  'economics.epochMs': { what: 'network setting: length of a reward epoch' },
+  'economics.rewardPerEpoch': {
+    what: 'network setting: paid from the reward pool at each epoch end (base units)',
+  },
+  'economics.commissionBps': {
+    what: "network setting: an operator's commission until it sets one (basis points)",
+  },
+  'economics.reputationHalfLifeMs': {
+    what: 'network setting: the weight of old reputation evidence halves this often',
+  },
+  'economics.slashBps.pos-failure': {
+    what: 'network setting: slash for a proof-of-storage failure, in bps of bonded stake',
+  },
+  'economics.slashBps.data-corruption': {
+    what: 'network setting: slash for data corruption, in bps of bonded stake',
+  },
+  'economics.slashBps.downtime': { what: 'network setting: slash for downtime, in bps of bonded stake' },
+  'economics.slashBps.protocol-violation': {
+    what: 'network setting: slash for a protocol violation, in bps of bonded stake',
+  },
+  'economics.disputeWindowMs': {
+    what: 'network setting: the accused may dispute an escrow this long; undisputed, it executes',
+  },
+  'economics.votingWindowMs': { what: 'network setting: a dispute (or appeal) is voted on this long' },
+  'economics.appealWindowMs': {
+    what: 'network setting: a decision may be appealed this long (0: no appeals)',
+  },
+  'economics.quorumMin': { what: 'network setting: votes a round needs at least' },
+  'economics.quorumFractionBps': {
+    what: 'network setting: quorum as a share of eligible voters (the larger applies)',
+  },
+  'economics.overturnThresholdBps': { what: 'network setting: share of votes that overturns a slash' },
+  'economics.voteWeighting': { what: 'network setting: one vote per node, or votes weighted by stake' },
+  'economics.escrowsPerNodeMax': { what: 'network setting: escrows one node may have open at once' },
+  'economics.settleDelayMs': {
+    what: "network setting: peers' events wait this long past their time before they apply",
+  },
+  'economics.eventsMax': { what: 'economics events held (and logged) at most' },
+  'economics.posFailuresToSlash': {
+    what: "failing results of one holder from this node's own challenges that make it propose a slash (with economics.escrow)",
+  },
+  'economics.posFailureWindowMs': {
+    what: 'network setting: the window those failures count in, and that a slash evidence hash covers',
+  },
+  'economics.voteUpholdReputationBelow': {
+    what: "an automatic vote upholds a slash it cannot check when the accused's reputation is below this",
+  },
+  'economics.tickMs': {
+    what: 'the state follows the clock (deadlines, epochs), policy runs and metrics are set this often',
+  },
+  'economics.antiEntropyMs': {
+    what: 'economics version vectors are exchanged with a random peer this often',
+  },
+  'economics.peerQueueEventsMax': {
+    what: 'events waiting to be pushed to one peer; more are dropped (anti-entropy delivers them)',
+  },
+  'economics.uptimeReportMs': { what: "peers' uptime is reported (signed events) this often; 0: never" },
+  'economics.bandwidthReportMs': {
+    what: 'bytes each peer served this node are reported this often; 0: never',
+  },
+  'economics.logBytesMax': { what: 'largest the economics event log may grow' },
   logLevel: { what: 'pino JSON logs on stdout', flag: '--log-level' },
   fsync: { what: 'fsync writes; turn off only for throwaway test data' },
 };
@@ -221,6 +298,11 @@ const durations: readonly [number, string][] = [
   [60_000, 'min'],
   [1_000, 's'],
 ];
+
+/** Amounts (bigint) are written as decimal strings, which the config reads back exactly. */
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
 
 /** `n` with a readable form beside it for byte counts and milliseconds: `1048576 (1 MiB)`. */
 function readable(key: string, n: number): string {
@@ -303,7 +385,7 @@ function render(
       out.push(`${indent}}${comma}`);
     } else {
       out.push(`${indent}${commentLine(path, schema, child)}`);
-      out.push(`${indent}${JSON.stringify(key)}: ${JSON.stringify(child)}${comma}`);
+      out.push(`${indent}${JSON.stringify(key)}: ${JSON.stringify(child, bigintAsString)}${comma}`);
     }
   }
 }

@@ -1,4 +1,13 @@
 import { ConfigError, isTrinityError, KeyUnwrapError, ReadCapError } from '@trinity/core';
+import {
+  EconomicsLimitError,
+  EventFormatError,
+  EventFromFutureError,
+  EventReplayError,
+  EventSequenceError,
+  EventSignatureError,
+  EventTooLargeError,
+} from '@trinity/economics';
 import { MetricDefinitionError, MetricLabelError } from '@trinity/metrics';
 import {
   CapacityExceededError,
@@ -45,6 +54,13 @@ const statusByClass: readonly (readonly [ErrorClass, number])[] = [
   [ReadCapError, 400],
   [KeyUnwrapError, 403],
   [CapacityExceededError, 507],
+  [EventFormatError, 400],
+  [EventTooLargeError, 400],
+  [EventSignatureError, 400],
+  [EventReplayError, 409],
+  [EventSequenceError, 409],
+  [EventFromFutureError, 409],
+  [EconomicsLimitError, 507],
   [ShardTooLargeError, 507],
 ];
 

@@ -14,6 +14,7 @@ import {
   RangeNotSatisfiableError,
   rangeAllowed,
 } from './conditional.js';
+import { economicsRoutes } from './economics-routes.js';
 import { InvalidNameError } from './errors.js';
 import { handled, type Route } from './server.js';
 
@@ -71,6 +72,8 @@ export interface ApiServices {
   readonly status: Pick<StatusService, 'status'>;
   /** Absent on a node without `--semantic`. */
   readonly semantic: Pick<SemanticService, 'search'> | undefined;
+  /** Stake, reputation and escrow (see economics-routes.ts); absent: no economics routes. */
+  readonly economics?: Parameters<typeof economicsRoutes>[0];
 }
 
 /** The node's HTTP API. */
@@ -186,6 +189,7 @@ export function nodeRoutes(node: ApiServices): Route[] {
         return { id, deleted: true };
       },
     },
+    ...(node.economics === undefined ? [] : economicsRoutes(node.economics)),
   ];
 }
 

@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { type Clock, type Logger, type Random, randomBytes, SystemClock, toHex } from '@trinity/core';
+import {
+  type Clock,
+  type Logger,
+  type Random,
+  randomBytes,
+  randomSeed,
+  SystemClock,
+  seededRandom,
+  toHex,
+} from '@trinity/core';
 import { defaultBackend } from '@trinity/erasure';
 import { type NodeMetrics, PrometheusMetrics, registerTrinityMetrics } from '@trinity/metrics';
 import { BandwidthLedger, ManifestStore, ShardStore } from '@trinity/storage';
@@ -12,6 +21,8 @@ import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
+import { EconomicsMetrics } from '../services/economics/economics-metrics.js';
+import { type EconomicsService, economicsService } from '../services/economics/economics-service.js';
 import { type GcService, gcService } from '../services/gc/gc-service.js';
 import { type Geography, geography } from '../services/geography/geography.js';
 import { type ErasureHealth, erasureHealth } from '../services/health/erasure-health.js';
@@ -40,6 +51,7 @@ import { type TxService, txService } from '../services/tx/tx-service.js';
 import { type Startable, startAll, stopAll } from '../startable.js';
 import { apiTokenPath } from '../stores/api-token.js';
 import { lockDataDir } from '../stores/data-dir-lock.js';
+import { EconomicsLog } from '../stores/economics-log.js';
 import { loadOrCreateIdentity } from '../stores/identity.js';
 import { loadOrCreateOwnerKey, type OwnerKey } from '../stores/owner-key.js';
 import { ReadyFileStore } from '../stores/ready-file.js';
@@ -78,6 +90,7 @@ interface Foundation {
   readonly libp2p: TrinityLibp2p;
   readonly signer: NodeSigner;
   readonly owner: OwnerKey;
+  readonly economicsLog: EconomicsLog;
   readonly unlock: () => Promise<void>;
 }
 
@@ -109,6 +122,8 @@ export class TrinityNode {
   readonly gc: GcService;
   /** Proof-of-storage: answers challenges for the shards held here and challenges other holders. */
   readonly pos: PosService;
+  /** Stake, reputation, slashing and escrow (@trinity/economics): events gossiped, persisted, replayed. */
+  readonly economics: EconomicsService;
   /** The semantic index and search, when the node runs with `--semantic`. */
   readonly semantic: SemanticService | undefined;
   readonly status: StatusService;
@@ -120,6 +135,7 @@ export class TrinityNode {
   readonly owner: string;
   readonly #ready: ReadyFileStore;
   readonly #unlock: () => Promise<void>;
+  readonly #economicsLog: EconomicsLog;
   readonly #network: Startable;
   #started = new Set<Startable>();
   #stopped = false;
@@ -128,6 +144,7 @@ export class TrinityNode {
     ({ config: this.config, logger: this.logger, store: this.store, manifests: this.manifests } = f);
     this.libp2p = f.libp2p;
     this.#unlock = f.unlock;
+    this.#economicsLog = f.economicsLog;
     this.#ready = new ReadyFileStore(f.config.dataDir);
     this.#network = { start: () => f.libp2p.start(), stop: () => f.libp2p.stop() };
     const { config, logger, store, manifests, libp2p } = f;
@@ -169,11 +186,12 @@ export class TrinityNode {
         breaker: new CircuitBreaker(config.breaker),
         limiter: new KeyedLimiter(config.limits.peerConcurrency),
         clock,
-        onTransfer: traffic.record,
-        onOutcome: (peer, ok) => {
-          geo.onOutcome(peer, ok);
-          health.onOutcome(peer, ok);
+        onTransfer: (peer, direction, bytes) => {
+          traffic.record(peer, direction, bytes);
+          // Bytes a peer served this node: its bandwidth evidence for reputation.
+          if (direction === 'download') this.economics?.recordBandwidth(peer, bytes);
         },
+        onOutcome: (peer, ok) => health.onOutcome(peer, ok),
       },
     );
     const server = new Libp2pProtocolServer(libp2p, {
@@ -313,10 +331,48 @@ export class TrinityNode {
       events: {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
-          geo.onOutcome(peer, false);
           health.onOutcome(peer, false);
         },
         onFetch: (peer, ok, latencyMs) => geo.onFetch(peer, ok, latencyMs, clock.nowMs()),
+      },
+    });
+    const {
+      escrow,
+      posFailuresToSlash,
+      posFailureWindowMs,
+      voteUpholdReputationBelow,
+      tickMs,
+      antiEntropyMs,
+      peerQueueEventsMax,
+      uptimeReportMs,
+      bandwidthReportMs,
+      logBytesMax: _logBytesMax,
+      ...network
+    } = config.economics;
+    const economicsMetrics = new EconomicsMetrics(m);
+    this.economics = economicsService({
+      network,
+      escrow,
+      posFailuresToSlash,
+      posFailureWindowMs,
+      voteUpholdReputationBelow,
+      tickMs,
+      antiEntropyMs,
+      peerQueueEventsMax,
+      uptimeReportMs,
+      bandwidthReportMs,
+    })({
+      secretKey: f.signer.secretKey,
+      log: f.economicsLog,
+      rpc,
+      server,
+      membership: peers,
+      clock,
+      random: seededRandom(randomSeed()),
+      logger: log('economics'),
+      events: {
+        onTick: (state, self) => economicsMetrics.update(state, self),
+        onReputations: (scores, prior) => geo.setReputations(scores, prior),
       },
     });
     this.gc = gcService(config.gc)({
@@ -342,6 +398,8 @@ export class TrinityNode {
       random,
       clock,
       logger: log('pos'),
+      // Each result becomes a signed `pos-result` event: reputation, and slash proposals with --escrow.
+      posResults: this.economics,
       repairer: repair,
       events: {
         onIssued: () => m.posChallengesIssued.inc(),
@@ -386,6 +444,7 @@ export class TrinityNode {
         manifests: directory,
         status: { status: () => this.status.status() },
         semantic: this.semantic,
+        economics: this.economics,
       }),
       clock,
       logger: log('http'),
@@ -428,6 +487,7 @@ export class TrinityNode {
     options: TrinityNodeOptions = {},
   ): Promise<TrinityNode> {
     const unlock = await lockDataDir(config.dataDir);
+    let economicsLog: EconomicsLog | undefined;
     try {
       const store = await ShardStore.open(join(config.dataDir, 'shards'), {
         capacityBytes: config.capacityBytes,
@@ -450,8 +510,27 @@ export class TrinityNode {
         selectRecord: selectManifestRecord,
       });
       const signer = nodeSigner(privateKey, libp2p.peerId.toString());
-      return new TrinityNode({ config, logger, options, store, manifests, libp2p, signer, owner, unlock });
+      economicsLog = await EconomicsLog.open(join(config.dataDir, 'economics.log'), {
+        sizeBytesMax: config.economics.logBytesMax,
+        recordsMax: config.economics.eventsMax,
+        fsync: config.fsync,
+      });
+      if (economicsLog.recovery.truncatedBytes > 0)
+        logger.warn({ bytes: economicsLog.recovery.truncatedBytes }, 'economics log: torn tail cut off');
+      return new TrinityNode({
+        config,
+        logger,
+        options,
+        store,
+        manifests,
+        libp2p,
+        signer,
+        owner,
+        economicsLog,
+        unlock,
+      });
     } catch (error) {
+      await economicsLog?.close();
       await unlock();
       throw error;
     }
@@ -479,6 +558,7 @@ export class TrinityNode {
       this.transfer,
       this.directory,
       this.tx,
+      this.economics,
       this.status,
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.#network,
@@ -520,6 +600,7 @@ export class TrinityNode {
       this.health,
       this.transfer,
       this.directory,
+      this.economics,
       this.status,
       this.telemetry,
       this.membership,
@@ -537,6 +618,7 @@ export class TrinityNode {
       await stopAll(order.filter((part) => this.#started.has(part)));
     } finally {
       this.#started.clear();
+      await this.#economicsLog.close();
       await this.manifests.close();
       await this.store.close();
       await this.#unlock();

@@ -20,6 +20,8 @@ unavailable.
 `;
 
 /** Each client command's --help page, with examples. */
+export const apiHelpNote = apiNote;
+
 export const clientHelps: Record<string, string> = {
   put: `Usage:
   trinity put FILE [--name NAME] [--public | --searchable] [--api URL]
@@ -99,7 +101,7 @@ const flags = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function apiBase(value: string | undefined): string {
+export function apiBase(value: string | undefined): string {
   const base = value ?? process.env.TRINITY_API ?? 'http://127.0.0.1:7070';
   try {
     return new URL(base).toString().replace(/\/$/, '');
@@ -173,7 +175,16 @@ export async function resolveApiToken(
 /** The bearer token every request of this command sends (set once the command's flags are read). */
 let authorization: string | undefined;
 
-async function call(url: string, init: RequestInit = {}): Promise<Response> {
+/** Sets the token `call` sends: the one `resolveApiToken` finds for `api` from the command's flags. */
+export async function authorize(
+  api: string,
+  values: { 'token-file'?: string; 'data-dir'?: string },
+): Promise<void> {
+  authorization = await resolveApiToken(api, values);
+}
+
+/** A request to the node's API with the command's token; a failure is an ApiError with its exit code. */
+export async function call(url: string, init: RequestInit = {}): Promise<Response> {
   let response: Response;
   try {
     const headers = new Headers(init.headers);

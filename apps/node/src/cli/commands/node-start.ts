@@ -38,6 +38,9 @@ Starts a storage node in the foreground. Options override the config file.
   --s3-port PORT              serve the S3-compatible gateway on PORT (0 picks a free one; off
                               without it); keys: "trinity s3 keys create"
   --semantic                  fingerprint shards of public objects into the semantic index
+  --escrow                    take part in slashing escrow governance (seed v2.0) automatically:
+                              propose proof-of-storage slashes from this node's failing
+                              challenges, vote on disputed escrows (economics.escrow)
   --owner-key FILE            the owner key this node acts for (default <data-dir>/owner.key,
                               created at first start; see "trinity keygen")
   --exit-with-parent          stop when the parent process (TRINITY_PARENT_PID, else the one that
@@ -71,6 +74,7 @@ export function flagsToConfig(
     logLevel: str('log-level'),
     regionTopology: values['no-region-topology'] ? false : values['region-topology'],
     semantic: values.semantic,
+    economics: values.escrow === undefined ? undefined : { escrow: values.escrow },
     s3: s3Port === undefined ? undefined : { enabled: true, port: s3Port },
     trust: { ownerKeyFile: str('owner-key') },
     prometheus:
@@ -102,6 +106,7 @@ export const nodeFlags = {
   'prometheus-http': { type: 'boolean' },
   'prometheus-http-port': { type: 'string' },
   semantic: { type: 'boolean' },
+  escrow: { type: 'boolean' },
   's3-port': { type: 'string' },
   'owner-key': { type: 'string' },
   'exit-with-parent': { type: 'boolean' },

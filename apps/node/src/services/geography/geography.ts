@@ -15,10 +15,11 @@ import { NotEnoughNodesError } from '../../errors.js';
 import type { PeerRecord } from '../membership/membership.js';
 import { type NodeRef, spreadShards } from './placement.js';
 
-/** Reputation a peer starts with before anything is known of it. */
-const reputationStart = 0.9;
-/** Weight of the newest outcome in the success-rate moving average. */
-const reputationSmoothing = 0.05;
+/**
+ * Reputation of a peer no evidence is known of until the economics service says otherwise (it
+ * replaces this with @trinity/economics's no-evidence score at its first tick).
+ */
+const reputationPriorDefault = 0.4;
 
 export interface GeographyInit {
   readonly selfId: string;
@@ -60,7 +61,8 @@ export function geography(init: GeographyInit): (components: GeographyComponents
 /**
  * Where nodes are and whom to ask: the region of this node (configured or detected), region-aware
  * placement (@trinity/topology's StripePlacer), read routing (its RegionRouter: latency, reputation,
- * locality) and a simple local reputation (request success rate) until @trinity/economics provides one.
+ * locality). Reputation is the network's (@trinity/economics, through the economics service's
+ * `setReputations`): proof-of-storage pass rate, uptime and bandwidth, agreed by many reporters.
  */
 export class Geography {
   readonly topology: Topology = builtinTopology();
@@ -72,7 +74,8 @@ export class Geography {
   readonly #options: GeographyInit;
   readonly #c: GeographyComponents;
   readonly #placer: StripePlacer;
-  readonly #reputation = new Map<string, number>();
+  #reputation = new Map<string, number>();
+  #reputationPrior = reputationPriorDefault;
   readonly #rtts = new Map<string, number>();
   readonly #regions = new Map<string, RegionId>();
   #region: RegionId | undefined;
@@ -103,7 +106,7 @@ export class Geography {
   }
 
   reputation(peer: string): number {
-    return this.#reputation.get(peer) ?? reputationStart;
+    return this.#reputation.get(peer) ?? this.#reputationPrior;
   }
 
   /** Every reputation known, for the min/avg/max gauges. */
@@ -130,12 +133,20 @@ export class Geography {
     this.#detect();
   }
 
-  /** A request to `peer` succeeded (true) or failed (false): moves its local reputation. */
-  onOutcome(peer: string, ok: boolean): void {
-    const next = this.reputation(peer) + reputationSmoothing * ((ok ? 1 : 0) - this.reputation(peer));
-    this.#reputation.set(peer, next);
-    const region = this.#regions.get(peer);
-    if (region !== undefined) this.router.upsertNode({ id: peer, region, reputation: next });
+  /**
+   * The network's reputation of every peer with evidence (by peer id), and the score of a peer
+   * without: the router's and the placer's reputation input. Peers whose score moved are re-ranked.
+   */
+  setReputations(scores: ReadonlyMap<string, number>, priorScore: number): void {
+    const before = this.#reputation;
+    const priorBefore = this.#reputationPrior;
+    this.#reputation = new Map(scores);
+    this.#reputationPrior = priorScore;
+    for (const [peer, region] of this.#regions) {
+      const next = this.reputation(peer);
+      if (next !== (before.get(peer) ?? priorBefore))
+        this.router.upsertNode({ id: peer, region, reputation: next });
+    }
   }
 
   /**
