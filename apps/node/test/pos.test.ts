@@ -24,6 +24,9 @@ describe('proof-of-storage on a real network', () => {
       intervalMs: 200,
       perHolderMinIntervalMs: 1_000,
       answersPerChallengerPerMinute: 120,
+      // Seven nodes in one process on a shared machine: an honest answer can wait seconds for the
+      // event loop. The deadline is not what this test is about (pos-service.test.ts is).
+      deadlineMs: 20_000,
     },
     repair: { intervalMs: 86_400_000 },
     prometheus: { enabled: true, port: 0 },
@@ -56,6 +59,10 @@ describe('proof-of-storage on a real network', () => {
       },
       120_000,
     );
+    const early = nodes.flatMap((node) =>
+      (node.logger as MemoryLogger).records.filter((r) => r.message === 'proof-of-storage challenge failed'),
+    );
+    expect(early.map((r) => r.fields)).toEqual([]);
     expect(nodes.map((node) => node.pos.stats().failed)).toEqual(nodes.map(() => 0));
 
     // The victim throws the object's shard away behind its store's back.
@@ -73,34 +80,43 @@ describe('proof-of-storage on a real network', () => {
       180_000,
     );
     // The /metrics page is regenerated at most every 5 s: wait for the challengers' counters.
-    const rose = await until(
+    await until(
       'trinity_pos_challenges_failed_total to rise on the challengers',
       async () => {
         const failedAfter = await Promise.all(
           nodes.map((node) => scrape(node.telemetry.url!, 'trinity_pos_challenges_failed_total')),
         );
         const rose = failedAfter.map((n, i) => n - failedBefore[i]!);
-        return rose.some((n) => n > 0) ? rose : undefined;
+        return rose.some((n) => n > 0) ? true : undefined;
       },
       60_000,
     );
-    expect(rose[nodes.indexOf(victim)]).toBe(0); // a node never challenges itself
+    // The counters count the network's results as each node knows them (economics events); the
+    // challenges themselves are the challengers': the victim never challenges itself.
+    expect(victim.pos.stats().failed).toBe(0);
+    expect(nodes.filter((node) => node !== victim).some((node) => node.pos.stats().failed > 0)).toBe(true);
 
     // Every failure logged names the victim: the honest holders never failed.
     const failures = nodes.flatMap((node) =>
       (node.logger as MemoryLogger).records.filter((r) => r.message === 'proof-of-storage challenge failed'),
     );
     expect(failures.length).toBeGreaterThan(0);
-    for (const failure of failures) {
-      expect(failure.fields.holder).toBe(victim.peerId);
-      expect(failure.fields.failure).toBe('not-held');
-    }
-    const replaced = nodes.flatMap((node) =>
-      (node.logger as MemoryLogger).records.filter(
-        (r) => r.message === 'shard re-placed after a failed proof-of-storage' && r.fields.id === id,
-      ),
+    expect(failures.map((f) => f.fields)).toEqual(
+      failures.map(() => expect.objectContaining({ holder: victim.peerId, failure: 'not-held' })),
     );
-    expect(replaced.length).toBeGreaterThan(0);
+    // The challenger that queued the repair logs it once the record with the new holder is out.
+    await until(
+      'a challenger to log the re-placement',
+      async () =>
+        nodes.some((node) =>
+          (node.logger as MemoryLogger).records.some(
+            (r) => r.message === 'shard re-placed after a failed proof-of-storage' && r.fields.id === id,
+          ),
+        )
+          ? true
+          : undefined,
+      60_000,
+    );
     // The repaired record names the new holder, and the object reads whole from every node.
     await until(
       'the record with the spare holder to reach the node the put went through',

@@ -401,10 +401,7 @@ export class TrinityNode {
       // Each result becomes a signed `pos-result` event: reputation, and slash proposals with --escrow.
       posResults: this.economics,
       repairer: repair,
-      events: {
-        onIssued: () => m.posChallengesIssued.inc(),
-        onResult: (passed) => (passed ? m.posChallengesPassed.inc() : m.posChallengesFailed.inc()),
-      },
+      // No metric events: trinity_pos_* are set from the economics state (every result is an event).
     });
     this.scrub = scrubService(config.scrub)({
       store,
