@@ -53,11 +53,9 @@ describe('tx.bestPerRegion picks the best node of each region as participant', (
       async () => (nodes.slice(1).every((node) => geography.router.has(node.peerId)) ? true : undefined),
       120_000,
     );
-    // Nodes 3 and 5 have a poor reputation in the network: the router ranks them below 2 and 4.
-    geography.setReputations(
-      new Map([3, 5].map((bad) => [nodes[bad]!.peerId, 0.25])),
-      coordinator.economics.reputationOf(coordinator.economics.nodeId),
-    );
+    // Nodes 3 and 5 have a poor reputation in the network (just above the router's floor), the
+    // others a good one: the router ranks them below 2 and 4.
+    geography.setReputations(new Map([3, 5].map((bad) => [nodes[bad]!.peerId, 0.21])), 0.9);
     const best = geography.router.bestPerRegion('us-east', ['us-east', 'eu-west', 'asia-east']);
     expect([...best.values()].map((node) => node?.id)).toEqual([1, 2, 4].map((i) => nodes[i]!.peerId));
 

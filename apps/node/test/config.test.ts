@@ -71,6 +71,16 @@ describe('node config', () => {
         region: 'eu-central-1',
       });
       expect(() => flagsToConfig({ 's3-port': 'x' })).toThrow(/--s3-port must be a whole number/);
+      // --escrow turns on escrow governance; the file's other economics settings stay.
+      await writeFile(file, JSON.stringify({ economics: { posFailuresToSlash: 5 } }));
+      expect((await loadNodeConfig(file, flagsToConfig({}))).economics).toMatchObject({
+        escrow: false,
+        posFailuresToSlash: 5,
+      });
+      expect((await loadNodeConfig(file, flagsToConfig({ escrow: true }))).economics).toMatchObject({
+        escrow: true,
+        posFailuresToSlash: 5,
+      });
     } finally {
       await dir.remove();
     }

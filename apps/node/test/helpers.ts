@@ -155,7 +155,11 @@ export async function startDevnet(
 export async function startNodes(
   prefix: string,
   count: number,
-  config: (index: number) => Record<string, unknown> = () => ({}),
+  /** Node `index`'s config; `dataDirOf(j)` names node j's data directory (e.g. to make its key ahead). */
+  config: (
+    index: number,
+    dataDirOf: (index: number) => string,
+  ) => Record<string, unknown> | Promise<Record<string, unknown>> = () => ({}),
 ): Promise<{ nodes: import('../src/node/trinity-node.js').TrinityNode[]; close: () => Promise<void> }> {
   await import('../src/polyfill.js');
   const [{ TrinityNode }, { parseNodeConfig, deepMerge: deepMergeConfig }, { MemoryLogger }] =
@@ -198,7 +202,7 @@ export async function startNodes(
         pos: { enabled: false },
       };
       const node = await TrinityNode.create(
-        parseNodeConfig(deepMergeConfig(base, config(i))),
+        parseNodeConfig(deepMergeConfig(base, await config(i, (j) => `${dir.path}/n${j}`))),
         new MemoryLogger(),
       );
       await node.start();

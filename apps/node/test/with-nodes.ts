@@ -10,7 +10,7 @@ import { startNodes } from './helpers.js';
 export function withNodes(
   prefix: string,
   count: number,
-  config: (index: number) => Record<string, unknown> = () => ({}),
+  config: Parameters<typeof startNodes>[2] = () => ({}),
 ): TrinityNode[] {
   const nodes: TrinityNode[] = [];
   let close: (() => Promise<void>) | undefined;

@@ -11,7 +11,9 @@ import { intFlag, parseFlags } from './flags.js';
 export const devnetHelp = `Usage: trinity devnet [options]
 
 Starts a local Trinity network: separate node processes on 127.0.0.1, spread over regions.
-Ctrl-C stops them all cleanly. Data is kept between runs unless --fresh is given.
+Ctrl-C stops them all cleanly. Data is kept between runs unless --fresh is given. Every node gets
+1,000,000 base units, 100,000 of them staked, from the devnet's economics genesis (DIR/genesis.json)
+and takes part in escrow governance (--escrow): try "trinity stake 500", "trinity escrows".
 
   --nodes N          how many nodes (default 6)
   --data-dir DIR     where node data lives (default .trinity/devnet)

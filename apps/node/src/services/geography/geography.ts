@@ -167,8 +167,9 @@ export class Geography {
    * Node ids for the `count` shards of one stripe of object upload `uploadKey`. k is the configured
    * `dataShards`; the parity m is what the count leaves (adaptive erasure may raise it per put).
    */
-  place(uploadKey: string, stripeIndex: number, count: number, nodes: readonly NodeRef[]): string[] {
+  place(uploadKey: string, stripeIndex: number, count: number, candidates: readonly NodeRef[]): string[] {
     const { dataShards, shardBytes } = this.#options;
+    const nodes = this.#reputable(candidates, count);
     const parityShards = count - dataShards;
     if (parityShards < 1)
       throw new RangeError(`a stripe of ${count} shards has no parity over k = ${dataShards}`);
@@ -195,6 +196,22 @@ export class Geography {
       if (error instanceof PlacementError) throw new NotEnoughNodesError(error.message);
       throw error;
     }
+  }
+
+  /**
+   * The candidates whose reputation reaches the router's floor (`minReputation`), this node always
+   * among them: the placer's reputation input. When too few remain for a stripe, all of them (a
+   * small network places on what it has; the fallback is counted).
+   */
+  #reputable(nodes: readonly NodeRef[], count: number): readonly NodeRef[] {
+    const floor = this.router.config.minReputation;
+    const kept = nodes.filter(
+      (node) => node.id === this.#options.selfId || this.reputation(node.id) >= floor,
+    );
+    if (kept.length === nodes.length) return nodes;
+    if (kept.length >= Math.min(count, nodes.length)) return kept;
+    this.#c.events?.onPlacementFallback?.('reputation');
+    return nodes;
   }
 
   /**
