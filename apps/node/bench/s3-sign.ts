@@ -12,6 +12,7 @@ export function s3Headers(
   port: number,
   key: Credentials,
   extra: Record<string, string>,
+  rawQuery = '',
 ): Record<string, string> {
   const amzDate = formatAmzDate(Date.now());
   const scope = { date: amzDate.slice(0, 8), region: 'us-east-1', service: 's3' };
@@ -25,7 +26,7 @@ export function s3Headers(
   const parts = {
     method,
     rawPath: path,
-    rawQuery: '',
+    rawQuery,
     headers: new Map(names.map((n) => [n, [headers[n]!]])),
   };
   const signature = hmacHex(

@@ -8,7 +8,10 @@ import { formatSummary, runChaos } from './run.js';
  * processes (build first: it starts dist/cli.js). Prints its seed first and a summary table last;
  * exits 1 on any violation.
  */
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  // `pnpm chaos -- --minutes 5` run inside the package passes the `--` on.
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     minutes: { type: 'string', default: '5' },
     seed: { type: 'string' },

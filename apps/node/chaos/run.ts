@@ -2,6 +2,7 @@ import { type Random, seededRandom } from '@trinity/core';
 import { apiFetch, metricSample, sha256Hex, startDevnet } from '../test/helpers.js';
 import { type CheckResult, checkHistory, type Violation } from './checker.js';
 import { History, type Operation } from './history.js';
+import { NetnsLab } from './netns.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -10,6 +11,11 @@ export interface ChaosOptions {
   readonly clients?: number;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
+  /**
+   * Run each node in its own network namespace, so the nemesis can also partition nodes and slow
+   * links (`tc netem`): 'auto' (default) does where it can (Linux, root) and says why not otherwise.
+   */
+  readonly namespaces?: 'auto' | 'off';
 }
 
 export interface ChaosSummary extends CheckResult {
@@ -49,11 +55,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const log = options.log ?? (() => {});
   const random = seededRandom(options.seed);
   const history = new History();
-  const faults: Record<string, number> = { 'kill -9': 0, restart: 0, pause: 0, resume: 0 };
-  const skipped = [
-    'network partitions: not implemented (every node shares the loopback interface; isolating one needs a network namespace and veth pair per node)',
-  ];
-  const { devnet, close } = await startDevnet('trinity-chaos-', chaosNodeConfig);
+  const faults: Record<string, number> = {
+    'kill -9': 0,
+    restart: 0,
+    pause: 0,
+    resume: 0,
+    partition: 0,
+    'slow link': 0,
+  };
+  const skipped: string[] = [];
+  const why = options.namespaces === 'off' ? 'turned off by the caller' : await NetnsLab.unavailable();
+  if (why !== undefined) skipped.push(`network partitions and slow links: ${why}`);
+  const lab = why === undefined ? await NetnsLab.create(6) : undefined;
+  const started = await startDevnet(
+    'trinity-chaos-',
+    chaosNodeConfig,
+    lab === undefined
+      ? {}
+      : { hosts: Array.from({ length: 6 }, (_, i) => lab.host(i)), launcher: (i: number) => lab.launcher(i) },
+  ).catch(async (error: unknown) => {
+    await lab?.destroy();
+    throw error;
+  });
+  const { devnet } = started;
+  const close = async () => {
+    try {
+      await started.close();
+    } finally {
+      await lab?.destroy();
+    }
+  };
   const nodeCount = devnet.nodes.length;
   const down = new Set<number>();
   const paused = new Set<number>();
@@ -138,7 +169,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         return undefined;
       }
     };
+    let cut: number[] = [];
+    const slowed = new Set<number>();
     const heal = async (node: number) => {
+      if (cut.length > 0) {
+        await lab!.heal();
+        log(`nemesis: partition of nodes ${cut.join(', ')} healed`);
+        cut = [];
+        // Every node was cut off from some others: each learns what it missed from its return.
+        for (const other of devnet.nodes) returned(other.index);
+      }
+      if (slowed.delete(node)) await lab!.unslow(node);
       if (paused.delete(node)) {
         devnet.nodes[node]!.process?.kill('SIGCONT');
         returned(node);
@@ -158,7 +199,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleep(rng.int(1_000, 4_000));
         if (Date.now() >= deadline) break;
         const node = rng.int(0, nodeCount - 1);
-        if (rng.chance(0.6)) {
+        // The first fault of a run in namespaces is a partition, so even a short run has one.
+        const roll = faults.partition === 0 && lab !== undefined ? 0 : rng.nextFloat();
+        if (lab !== undefined && roll < 0.3) {
+          // A minority (one or two nodes) cut off from the rest, both ways; clients still reach it.
+          cut = [node, ...(rng.chance(0.5) ? [(node + rng.int(1, nodeCount - 1)) % nodeCount] : [])];
+          await lab.partition(cut);
+          faults.partition!++;
+          log(`nemesis: nodes ${cut.join(', ')} partitioned from the rest`);
+        } else if (lab !== undefined && roll < 0.45) {
+          const what = await lab.slow(node, rng.int(20, 150), rng.int(2, 20));
+          slowed.add(node);
+          faults['slow link']!++;
+          log(`nemesis: node ${node} sends slowly: ${what}`);
+        } else if (roll < (lab === undefined ? 0.6 : 0.75)) {
           down.add(node);
           await devnet.kill(node, 'SIGKILL');
           faults['kill -9']!++;
@@ -247,8 +301,7 @@ async function awaitNoLeaks(
         tx: { stagedTransactions: number };
       };
       const leaked =
-        (await metricSample(`http://127.0.0.1:${node.metricsPort}/metrics`, 'trinity_leaked_shard_bytes')) ??
-        Number.NaN;
+        (await metricSample(devnet.metricsUrl(node.index), 'trinity_leaked_shard_bytes')) ?? Number.NaN;
       if (status.tx.stagedTransactions > 0 || leaked !== 0)
         leaks.push(
           `node ${node.index}: ${status.tx.stagedTransactions} staged uploads, ${leaked} leaked shard bytes`,

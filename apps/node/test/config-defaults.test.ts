@@ -102,6 +102,7 @@ describe('node config composed from the packages’ schemas', () => {
         idleTimeoutMs: 120_000,
         abandonedUploadMs: 7 * 86_400_000,
         uploadSweepIntervalMs: 3_600_000,
+        orphanedPieceGraceMs: 86_400_000,
       },
       regionTopology: true,
       routing: {

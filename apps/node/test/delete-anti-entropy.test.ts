@@ -57,4 +57,30 @@ describe('a holder that missed a delete', () => {
     // And the delete is remembered there: the object's record is refused if offered again.
     await expect(back.manifests.putDescriptor(descriptor, Date.now())).rejects.toThrow(/deleted/i);
   }, 300_000);
+
+  it('does not serve it even before its first sync round: a read asks its peers first', async () => {
+    const data = randomBytes(100_000);
+    const id = await putObject(nodes[0]!.apiUrl, data, 'doomed-too');
+    const away = nodes[4]!;
+    expect(await away.manifests.hasDescriptor(id)).toBe(true);
+    const config = away.config;
+    await away.stop();
+    expect((await apiFetch(`${nodes[0]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
+    // Back with a sync interval far beyond this test: only the read-time check can catch the delete.
+    const back = await TrinityNode.create(
+      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000 } },
+      new MemoryLogger(),
+    );
+    nodes[4] = back;
+    await back.start();
+    registerApiToken(back.apiUrl, back.api.token);
+    await until(
+      'the returning node to see a peer',
+      async () => (back.membership.peers().length > 0 ? true : undefined),
+      60_000,
+    );
+    expect(await back.manifests.hasDescriptor(id)).toBe(true); // not learned yet
+    expect((await apiFetch(`${back.apiUrl}/v1/objects/${id}`)).status).toBe(404);
+    expect(await back.manifests.hasDescriptor(id)).toBe(false);
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { appendFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger, MemoryMetrics, seededRandom, toHex } from '@trinity/core';
-import { EventSigner, encodeEvent } from '@trinity/economics';
+import { decodeEvent, EventSigner, encodeEvent } from '@trinity/economics';
 import { registerTrinityMetrics } from '@trinity/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -29,6 +29,8 @@ class FakeNet {
   readonly handlers = new Map<string, ProtocolHandler<z.ZodType>>();
   readonly schemas = new Map<string, z.ZodType>();
   readonly down = new Set<string>();
+  /** Nodes that left the others' membership. */
+  readonly gone = new Set<number>();
 
   server(self: string): ProtocolServer {
     return {
@@ -112,7 +114,7 @@ describe('economics service', () => {
     const members = (i: number) => ({
       peers: () =>
         Array.from({ length: n }, (_, j) => j)
-          .filter((j) => j !== i)
+          .filter((j) => j !== i && !net.gone.has(j))
           .map((j) => ({ id: peerOf(j) }) as never),
     });
     const open = async (i: number) => {
@@ -258,7 +260,7 @@ describe('economics service', () => {
     const reply = await rpcFromA.call(
       peerOf(1),
       economicsProtocol,
-      { op: 'push', count: 1, size: forged.length + 2 },
+      { op: 'push', network: services[0]!.networkId, count: 1, size: forged.length + 2 },
       encodeEventFrames([forged]),
     );
     expect(reply.value).toEqual({ accepted: 0, duplicates: 0, rejected: 1 });
@@ -267,7 +269,7 @@ describe('economics service', () => {
     const junkReply = await rpcFromA.call(
       peerOf(1),
       economicsProtocol,
-      { op: 'push', count: 1, size: 102 },
+      { op: 'push', network: services[0]!.networkId, count: 1, size: 102 },
       encodeEventFrames([junk]),
     );
     expect(junkReply.value).toMatchObject({ rejected: 1 });
@@ -276,7 +278,7 @@ describe('economics service', () => {
       rpcFromA.call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 2, size: 102 },
+        { op: 'push', network: services[0]!.networkId, count: 2, size: 102 },
         encodeEventFrames([junk]),
       ),
     ).rejects.toThrow(/holds 1 events, header says 2/);
@@ -286,12 +288,24 @@ describe('economics service', () => {
       stranger.call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 1, size: 102 },
+        { op: 'push', network: services[0]!.networkId, count: 1, size: 102 },
         encodeEventFrames([junk]),
       ),
     ).rejects.toThrow(/known storage peers/);
     expect(b.state.stateHash()).toBe(before);
     expect(b.stats.rejected).toBe(2);
+  });
+
+  it('refuses gossip from a peer on other economics settings (genesis or rules), mixing nothing in', async () => {
+    const { services } = await network(2, (i) =>
+      i === 1 ? { network: { genesis, settleDelayMs: 0, appealWindowMs: 1 } } : {},
+    );
+    expect(services[0]!.networkId).not.toBe(services[1]!.networkId);
+    await services[0]!.stake(3n);
+    await settle();
+    expect(services[1]!.state.lastSeqOf(keyOf(0))).toBe(0);
+    expect(await services[1]!.antiEntropy(peerOf(0))).toBe(0);
+    expect(services[1]!.state.lastSeqOf(keyOf(0))).toBe(0);
   });
 
   it('holds an event stamped ahead of its clock and applies it once the clock gets there', async () => {
@@ -303,7 +317,7 @@ describe('economics service', () => {
       .call(
         peerOf(1),
         economicsProtocol,
-        { op: 'push', count: 1, size: bytes.length + 2 },
+        { op: 'push', network: services[0]!.networkId, count: 1, size: bytes.length + 2 },
         encodeEventFrames([bytes]),
       );
     expect(services[1]!.stats.future).toBe(1);
@@ -322,6 +336,51 @@ describe('economics service', () => {
     await expect(a.delegate('not-a-node', 1n)).rejects.toMatchObject({ status: 400 });
     expect(a.state.lastSeqOf(keyOf(0))).toBe(0);
     expect((await a.delegate(peerOf(1), 10n)).outcome).toBe('applied');
+  });
+
+  it('reports its peers’ uptime and the bytes they served it, batched, as signed events', async () => {
+    // Ticks only when the test calls them (the clock's own would run concurrently with them).
+    const { services, clock, net } = await network(3, () => ({
+      uptimeReportMs: 1_000,
+      bandwidthReportMs: 1_000,
+      tickMs: 600_000,
+    }));
+    const a = services[0]!;
+    a.recordBandwidth(peerOf(1), 3_000);
+    a.recordBandwidth(keyOf(1), 2_000);
+    a.recordBandwidth(peerOf(2), 100); // under 1 KiB: not worth an event
+    a.recordBandwidth(keyOf(0), 9_000); // itself: ignored
+    clock.advance(1_500);
+    await a.tick();
+    const own = a.state
+      .eventBytesOf(keyOf(0), 0)
+      .map((bytes) => decodeEvent(bytes))
+      .map((e) =>
+        e.type === 'uptime'
+          ? `uptime ${e.subject} ${e.up}`
+          : e.type === 'bandwidth'
+            ? `bw ${e.subject} ${e.bytes}`
+            : e.type,
+      );
+    expect(own.sort()).toEqual(
+      [`bw ${keyOf(1)} 5000`, `uptime ${keyOf(1)} true`, `uptime ${keyOf(2)} true`].sort(),
+    );
+    clock.advance(1_500);
+    await a.tick();
+    expect(a.state.lastSeqOf(keyOf(0))).toBe(5); // two more uptime reports, no bandwidth
+    // Node 2 leaves: it is reported down for three rounds, then forgotten.
+    net.gone.add(2);
+    const downs: boolean[] = [];
+    for (let round = 0; round < 4; round++) {
+      clock.advance(1_500);
+      const before = a.state.lastSeqOf(keyOf(0));
+      await a.tick();
+      for (const bytes of a.state.eventBytesOf(keyOf(0), before)) {
+        const e = decodeEvent(bytes);
+        if (e.type === 'uptime' && e.subject === keyOf(2)) downs.push(e.up);
+      }
+    }
+    expect(downs).toEqual([false, false, false]);
   });
 
   it('with --escrow: failing challenges make a slash proposal; voters check its evidence and uphold', async () => {

@@ -121,6 +121,7 @@ export async function putObject(
 export async function startDevnet(
   prefix: string,
   nodeConfig: Record<string, unknown>,
+  options: Partial<import('../src/cli/devnet.js').DevnetOptions> = {},
 ): Promise<{ devnet: import('../src/cli/devnet.js').Devnet; close: () => Promise<void> }> {
   const { Devnet } = await import('../src/cli/devnet.js');
   const dir = await tempDir(prefix);
@@ -132,6 +133,7 @@ export async function startDevnet(
     nodeConfig,
     // Generous: on a loaded shared machine a node process can take tens of seconds to come up.
     startTimeoutMs: 120_000,
+    ...options,
   });
   try {
     await devnet.start();

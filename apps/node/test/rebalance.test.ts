@@ -7,7 +7,16 @@ import { TrinityNode } from '../src/node/trinity-node.js';
 import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { manifestView } from '../src/services/objects/object-record.js';
 import { rebalanceService } from '../src/services/rebalance/rebalance-service.js';
-import { getObject, putObject, registerApiToken, sha256Hex, startNodes, tempDir, until } from './helpers.js';
+import {
+  getObject,
+  metricSample,
+  putObject,
+  registerApiToken,
+  sha256Hex,
+  startNodes,
+  tempDir,
+  until,
+} from './helpers.js';
 
 const shardBytes = 4096;
 /** RS(2, 1): on two nodes one of them holds two shards of every stripe; a third node lets that end. */
@@ -81,6 +90,7 @@ describe('rebalancing when a node joins (rebalance.enabled)', () => {
     erasure,
     logLevel: 'warn',
     rebalance: { enabled: true, intervalMs: 1_000, maxBytesPerInterval: budgetBytes },
+    prometheus: { enabled: true, port: 0 },
   };
 
   beforeAll(async () => {
@@ -127,6 +137,23 @@ describe('rebalancing when a node joins (rebalance.enabled)', () => {
       expect(s.compensated).toBe(0);
       expect(s.releaseFailures).toBe(0);
     }
+    // The same moves on every node's /metrics (its page is cached for a few seconds).
+    const bytesMoved = stats.reduce((sum, s) => sum + s.bytesMoved, 0);
+    await until(
+      'trinity_rebalance_* to count the moves',
+      async () => {
+        let moved = 0;
+        let bytes = 0;
+        for (const node of all) {
+          const url = node.telemetry.url!;
+          moved += (await metricSample(url, 'trinity_rebalance_moves_total', '{outcome="moved"}')) ?? 0;
+          bytes += (await metricSample(url, 'trinity_rebalance_bytes_moved_total')) ?? 0;
+        }
+        return moved === 6 && bytes === bytesMoved ? true : undefined;
+      },
+      60_000,
+      1_000,
+    );
     // A leader with more than two moves needed several rounds: the budget held moves back.
     const busiest = stats.reduce((a, b) => (a.moved >= b.moved ? a : b));
     expect(busiest.moved).toBeGreaterThan(2);

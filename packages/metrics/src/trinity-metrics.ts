@@ -99,6 +99,18 @@ export const TRINITY_METRICS = {
   repairBytes: counter('trinity_repair_bytes_total', 'Bytes written by repair.'),
   repairFailures: counter('trinity_repair_failures_total', 'Repair attempts that failed.'),
   repairDurationSeconds: histogram('trinity_repair_duration_seconds', 'Time to repair one stripe.'),
+  // Rebalancing (shards moved onto joined nodes, each move a saga).
+  rebalanceMoves: counter(
+    'trinity_rebalance_moves_total',
+    'Shard moves by outcome (moved, compensated, stuck).',
+    {
+      labelNames: ['outcome'],
+    },
+  ),
+  rebalanceBytesMoved: counter(
+    'trinity_rebalance_bytes_moved_total',
+    'Bytes of shards moved by the rebalancer.',
+  ),
   // Garbage collection.
   leakedShardBytes: gauge(
     'trinity_leaked_shard_bytes',
@@ -111,6 +123,10 @@ export const TRINITY_METRICS = {
   gcBytesCollected: counter(
     'trinity_gc_bytes_collected_total',
     'Bytes of unreferenced shards deleted by the collector.',
+  ),
+  gcSweepsSkipped: counter(
+    'trinity_gc_sweeps_skipped_total',
+    'Collector sweeps that deleted nothing because a descriptor held here could not be read.',
   ),
   // Escrow and governance.
   escrowsPending: gauge('trinity_escrows_pending', 'Slashing escrows inside their dispute window.'),

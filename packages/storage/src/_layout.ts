@@ -7,12 +7,16 @@ import { isShardHashHex, isTxId } from './ids.js';
 /** The name of the commit marker inside a staged transaction's folder. */
 export const commitMarkerName = 'COMMIT';
 
+/** A staged record's file name: its 64-hex id and this suffix. */
+const recordSuffix = '.record';
+
 /**
  * Where everything of a shard store lives under its data directory:
  *
  *   store.json            format and fan-out, written once
  *   shards/ab/cd/<hash>   committed shards, named by the hex SHA-256 of their bytes
  *   staging/<txId>/<hash>[.<token>]  prepared shards of a transaction (+ COMMIT while committing)
+ *   staging/<txId>/<id>.record       records staged with them (object manifests), published at commit
  *   tmp/                  every write starts here; emptied at open
  *   quarantine/           corrupt files moved out of the way
  *   fencing.log, index    fencing tokens; the index snapshot of a clean close
@@ -65,6 +69,11 @@ export class StoreLayout {
     return join(this.txDir(txId), token === undefined ? hashHex : `${hashHex}.${token}`);
   }
 
+  recordPath(txId: string, id: string): string {
+    assert(isShardHashHex(id), 'recordPath: not a record id');
+    return join(this.txDir(txId), `${id}${recordSuffix}`);
+  }
+
   /**
    * Creates `dir` and any missing parents up to the store root, fsyncing each parent whose
    * listing changed, so a shard renamed into a new folder is reachable after a power cut.
@@ -98,4 +107,11 @@ export function parseStagedName(name: string): { hashHex: string; token: number 
   if (!/^(0|[1-9][0-9]{0,15})$/.test(tokenText)) return undefined;
   const token = Number(tokenText);
   return Number.isSafeInteger(token) ? { hashHex, token } : undefined;
+}
+
+/** A staged record's id from its file name, or undefined for anything else. */
+export function parseRecordName(name: string): string | undefined {
+  if (!name.endsWith(recordSuffix)) return undefined;
+  const id = name.slice(0, -recordSuffix.length);
+  return isShardHashHex(id) ? id : undefined;
 }

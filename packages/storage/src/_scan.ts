@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@trinity/core';
 import { forEachSettled, isNotFound, removeTree } from './_fs.js';
-import { commitMarkerName, parseStagedName, type StoreLayout } from './_layout.js';
+import { commitMarkerName, parseRecordName, parseStagedName, type StoreLayout } from './_layout.js';
 import { isShardHashHex, isTxId } from './ids.js';
 
 const fanOutPattern = /^[0-9a-f]{2}$/;
@@ -62,6 +62,8 @@ export interface StagedShard {
 /** One staged transaction: its shards, and the full hash list once its commit has begun. */
 export interface StagedTx {
   readonly shards: Map<string, StagedShard>;
+  /** Records (e.g. object manifests) staged beside the shards: id → size in bytes. */
+  readonly records: Map<string, number>;
   committing: string[] | undefined;
 }
 
@@ -81,8 +83,14 @@ async function readMarker(path: string): Promise<string[] | undefined> {
 async function scanTx(layout: StoreLayout, txId: string, logger: Logger): Promise<StagedTx | undefined> {
   const dir = layout.txDir(txId);
   const shards = new Map<string, StagedShard>();
+  const records = new Map<string, number>();
   for (const name of await listDir(dir)) {
     if (name === commitMarkerName) continue;
+    const recordId = parseRecordName(name);
+    if (recordId !== undefined) {
+      records.set(recordId, (await stat(join(dir, name))).size);
+      continue;
+    }
     const parsed = parseStagedName(name);
     if (parsed === undefined) {
       logger.warn({ path: join(dir, name) }, 'unexpected entry in a staged transaction, ignored');
@@ -92,11 +100,11 @@ async function scanTx(layout: StoreLayout, txId: string, logger: Logger): Promis
     shards.set(parsed.hashHex, { sizeBytes: info.size, token: parsed.token });
   }
   const committing = await readMarker(join(dir, commitMarkerName));
-  if (shards.size === 0 && committing === undefined) {
+  if (shards.size === 0 && records.size === 0 && committing === undefined) {
     await removeTree(dir); // a folder made for a stage that never landed
     return undefined;
   }
-  return { shards, committing };
+  return { shards, records, committing };
 }
 
 /** Every staged transaction on disk. Empty transaction folders (a stage cut short) are removed. */

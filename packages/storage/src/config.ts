@@ -29,6 +29,15 @@ export const shardStoreConfigSchema = z
     maxStagedTransactions: z.number().int().min(1).max(65_536).default(256),
     /** Shards staged by one transaction (the seed's 64 shards per transaction). */
     maxShardsPerTransaction: z.number().int().min(1).max(4096).default(64),
+    /** Records (object manifests) staged by one transaction beside its shards. */
+    maxRecordsPerTransaction: z.number().int().min(1).max(4096).default(64),
+    /** Bytes of one staged record. */
+    maxRecordBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * MiB)
+      .default(4 * MiB),
     /** Committed shards tracked in memory; also bounds the fencing-token table. */
     maxShardCount: z.number().int().min(1).max(100_000_000).default(4_000_000),
     /** Corrupt files kept in quarantine/ for inspection; past this they are deleted instead. */
@@ -74,6 +83,16 @@ export interface ShardStoreConfigInput {
    * @defaultValue 64
    */
   readonly maxShardsPerTransaction?: number | undefined;
+  /**
+   * Records (object manifests) staged by one transaction beside its shards, 1 to 4,096.
+   * @defaultValue 64
+   */
+  readonly maxRecordsPerTransaction?: number | undefined;
+  /**
+   * Bytes of one staged record, 1 KiB to 64 MiB.
+   * @defaultValue 4 * MiB
+   */
+  readonly maxRecordBytes?: number | undefined;
   /**
    * Committed shards tracked in memory, 1 to 100,000,000; also bounds the fencing-token table.
    * @defaultValue 4_000_000

@@ -13,6 +13,7 @@ export type StorageErrorCode =
   | 'SHARD_CORRUPT'
   | 'FENCING_TOKEN_STALE'
   | 'STAGING_LIMIT'
+  | 'STAGING_MISMATCH'
   | 'TX_COMMITTING'
   | 'STORE_CLOSED'
   | 'STORE_FORMAT'
@@ -105,6 +106,13 @@ export class StaleFencingTokenError extends StorageError {
 export class StagingLimitError extends StorageError {
   constructor(message: string, details: Record<string, unknown>) {
     super('STAGING_LIMIT', message, { details });
+  }
+}
+
+/** At prepare, what is staged under a transaction is not what its coordinator asks to lock: vote abort. */
+export class StagingMismatchError extends StorageError {
+  constructor(message: string, txId: string) {
+    super('STAGING_MISMATCH', message, { details: { txId } });
   }
 }
 

@@ -69,6 +69,7 @@ export {
   SignedObjectInvalidError,
   type SignedObjectKind,
   StagingLimitError,
+  StagingMismatchError,
   StaleFencingTokenError,
   StorageError,
   type StorageErrorCode,
@@ -187,6 +188,13 @@ export {
   type ShardVerification,
   type ShardWriteOptions,
 } from './shard-store.js';
+export { type CommitStagedOptions, type StagedRecord, stagedBundleDigest } from './staged-bundle.js';
+export {
+  StagingArea,
+  type StagingAreaHooks,
+  type StagingCommit,
+  type StagingLock,
+} from './staging-area.js';
 export { TokenBucket } from './token-bucket.js';
 export {
   checkTombstone,

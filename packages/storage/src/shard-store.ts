@@ -42,7 +42,8 @@ import {
   StoreFormatError,
   TransactionCommittingError,
 } from './errors.js';
-import { assertTxId, parseShardHash, shardHashHex } from './ids.js';
+import { assertTxId, isShardHashHex, parseShardHash, shardHashHex } from './ids.js';
+import { type CommitStagedOptions, type StagedRecord, stagedBundleDigest } from './staged-bundle.js';
 
 /** The named points between the durable steps of each operation, for crash tests. */
 export type ShardStoreStep =
@@ -52,7 +53,11 @@ export type ShardStoreStep =
   | 'stage:tmp-written'
   | 'stage:renamed'
   | 'stage:synced'
+  | 'stage-record:tmp-written'
+  | 'stage-record:renamed'
+  | 'stage-record:synced'
   | 'commit:marked'
+  | 'commit:published'
   | 'commit:shard-moved'
   | 'commit:shards-synced'
   | 'commit:cleaned'
@@ -546,7 +551,7 @@ export class ShardStore {
     }
     let tx = this.#staged.get(txId);
     if (tx === undefined) {
-      tx = { shards: new Map(), committing: undefined };
+      tx = { shards: new Map(), records: new Map(), committing: undefined };
       this.#staged.set(txId, tx);
     }
     tx.shards.set(hashHex, { sizeBytes: data.length, token });
@@ -572,8 +577,12 @@ export class ShardStore {
    * Moves every staged shard of `txId` into the store and returns their hashes. Idempotent and
    * crash-safe: a COMMIT marker listing the hashes is made durable first, so calling again after a
    * crash mid-commit finishes the job and returns the full list. An unknown txId returns [].
+   *
+   * `publish` gets the records staged with the shards once the marker is durable and before any
+   * shard moves (so a reader who finds a shard also finds its record); it runs again when a commit
+   * interrupted by a crash is finished, so it must be idempotent. The records go with the folder.
    */
-  async commitStaged(txId: string): Promise<Uint8Array[]> {
+  async commitStaged(txId: string, options: CommitStagedOptions = {}): Promise<Uint8Array[]> {
     this.#checkOpen();
     assertTxId(txId);
     return this.#track(
@@ -587,6 +596,13 @@ export class ShardStore {
         }
         const hashes = tx.committing;
         assert(hashes !== undefined, 'commit without a marker');
+        if (options.publish !== undefined && tx.records.size > 0) {
+          const records: StagedRecord[] = [];
+          for (const id of [...tx.records.keys()].sort())
+            records.push({ id, bytes: await this.#readRecord(txId, id) });
+          await options.publish(records);
+          this.#step('commit:published');
+        }
         // Shards move in parallel (each rename + folder sync under its own lock): the marker above
         // already makes the commit durable, and a crash part-way leaves the rest to the retry.
         await forEachSettled([...tx.shards], renameConcurrency, async ([hashHex, shard]) => {
@@ -603,6 +619,100 @@ export class ShardStore {
         return hashes.map(parseShardHash);
       }),
     );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Staged records: what a transaction publishes besides its shards (object manifests), kept in
+  // the same folder under the same commit marker, so one commit or one abort covers both.
+
+  /**
+   * Stages `bytes` as record `id` (64 lower-case hex) of `txId`; durable before it resolves. Staging
+   * an id again replaces its bytes (atomically). Bounded by maxRecordsPerTransaction and maxRecordBytes.
+   */
+  async stageRecord(txId: string, id: string, bytes: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    assertTxId(txId);
+    if (!isShardHashHex(id)) throw new TypeError('a record id is 64 lower-case hex characters');
+    assertBytes(bytes, 'bytes');
+    if (bytes.length > this.config.maxRecordBytes) {
+      throw new StagingLimitError(
+        `record ${id} of transaction ${txId} is ${bytes.length} bytes (limit ${this.config.maxRecordBytes})`,
+        { txId, limit: this.config.maxRecordBytes },
+      );
+    }
+    await this.#track(
+      this.#locks.run(`t:${txId}`, async () => {
+        this.#checkOpen();
+        let tx = this.#staged.get(txId);
+        if (tx?.committing !== undefined) throw new TransactionCommittingError(txId);
+        if (tx === undefined) this.#checkStagingLimits(txId, tx);
+        else if (!tx.records.has(id) && tx.records.size >= this.config.maxRecordsPerTransaction) {
+          throw new StagingLimitError(
+            `transaction ${txId} already has ${tx.records.size} staged records (limit ${this.config.maxRecordsPerTransaction})`,
+            { txId, limit: this.config.maxRecordsPerTransaction },
+          );
+        }
+        const { fsync } = this.config;
+        const tmp = tempPath(this.#layout.tmpDir, 'record');
+        try {
+          await writeNewFile(tmp, bytes, { fsync });
+          this.#step('stage-record:tmp-written');
+          const txDir = this.#layout.txDir(txId);
+          await this.#layout.ensureDir(txDir, fsync);
+          await rename(tmp, this.#layout.recordPath(txId, id));
+          this.#step('stage-record:renamed');
+          await syncDir(txDir, { fsync });
+          this.#step('stage-record:synced');
+        } catch (error) {
+          if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
+          throw diskFullAsCapacity(error, tmp);
+        }
+        tx = this.#staged.get(txId);
+        if (tx === undefined) {
+          tx = { shards: new Map(), records: new Map(), committing: undefined };
+          this.#staged.set(txId, tx);
+          this.#updateGauges();
+        }
+        tx.records.set(id, bytes.length);
+      }),
+    );
+  }
+
+  /** Ids of the records staged by `txId`, sorted ([] for an unknown transaction). */
+  stagedRecords(txId: string): string[] {
+    assertTxId(txId);
+    return [...(this.#staged.get(txId)?.records.keys() ?? [])].sort();
+  }
+
+  /** The bytes of record `id` staged by `txId`; ShardNotFoundError when there is none. */
+  async readStagedRecord(txId: string, id: string): Promise<Uint8Array> {
+    this.#checkOpen();
+    assertTxId(txId);
+    if (!isShardHashHex(id)) throw new TypeError('a record id is 64 lower-case hex characters');
+    if (this.#staged.get(txId)?.records.has(id) !== true) throw new ShardNotFoundError(id);
+    return this.#readRecord(txId, id);
+  }
+
+  async #readRecord(txId: string, id: string): Promise<Uint8Array> {
+    const read = await readFileBounded(this.#layout.recordPath(txId, id), this.config.maxRecordBytes);
+    if (read.kind !== 'ok') {
+      throw new StagingLimitError(
+        `staged record ${id} of transaction ${txId} is ${read.sizeBytes} bytes (limit ${this.config.maxRecordBytes})`,
+        { txId, limit: this.config.maxRecordBytes },
+      );
+    }
+    return read.data;
+  }
+
+  /**
+   * The digest of what `txId` staged here for node `nodeId`: its shards and its records. A
+   * coordinator computes the same with stagedBundleDigest over what it sent, and the two match only
+   * when this store holds exactly that (a participant checks it before voting commit).
+   */
+  stagedDigest(txId: string, nodeId: string): string {
+    assertTxId(txId);
+    const tx = this.#staged.get(txId);
+    return stagedBundleDigest(txId, nodeId, [...(tx?.shards.keys() ?? [])], [...(tx?.records.keys() ?? [])]);
   }
 
   async #writeCommitMarker(txId: string, tx: StagedTx): Promise<void> {

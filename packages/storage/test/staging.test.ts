@@ -9,6 +9,7 @@ import {
   ShardStore,
   StagingLimitError,
   StaleFencingTokenError,
+  stagedBundleDigest,
 } from '../src/index.js';
 import { listFiles, tempDir } from './helpers.js';
 
@@ -109,6 +110,93 @@ describe('staging', () => {
     expect((await again.commitStaged(tx1)).map(toHex)).toEqual([toHex(hash)]);
     expect(await again.get(hash)).toEqual(data);
     await again.close();
+  });
+});
+
+describe('staged records (object manifests staged with the shards)', () => {
+  const id = (n: number) => n.toString(16).padStart(64, '0');
+
+  it('a transaction of records only is staged, survives a restart, and commits them through publish', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    await store.stageRecord(tx1, id(2), new Uint8Array([2]));
+    await store.stageRecord(tx1, id(1), new Uint8Array([1]));
+    await store.stageRecord(tx1, id(1), new Uint8Array([1, 1])); // staged again: replaced
+    await store.close();
+    const again = await ShardStore.open(dir, fast);
+    expect(again.stagedTransactions()).toEqual([tx1]);
+    expect(again.stagedRecords(tx1)).toEqual([id(1), id(2)]);
+    expect(await again.readStagedRecord(tx1, id(1))).toEqual(new Uint8Array([1, 1]));
+    const published: string[] = [];
+    expect(
+      await again.commitStaged(tx1, {
+        publish: async (records) => void published.push(...records.map((r) => r.id)),
+      }),
+    ).toEqual([]);
+    expect(published).toEqual([id(1), id(2)]);
+    expect(again.stagedTransactions()).toEqual([]);
+    expect(await readdir(join(dir, 'staging'))).toEqual([]);
+    await again.close();
+  });
+
+  it('a publish that throws leaves the commit pending, shards unmoved; the retry finishes it', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const hash = await store.stage(tx1, random.bytes(64));
+    await store.stageRecord(tx1, id(5), new Uint8Array([5]));
+    await expect(
+      store.commitStaged(tx1, {
+        publish: async () => {
+          throw new Error('manifest store full');
+        },
+      }),
+    ).rejects.toThrow('manifest store full');
+    expect(store.isCommitting(tx1)).toBe(true);
+    expect(await store.has(hash)).toBe(false);
+    await expect(store.abortStaged(tx1)).rejects.toThrow('cannot be aborted');
+    await store.commitStaged(tx1, { publish: async () => {} });
+    expect(await store.has(hash)).toBe(true);
+    await store.close();
+  });
+
+  it('checks ids, sizes and counts, and refuses records once the commit began', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, { ...fast, maxRecordsPerTransaction: 2, maxRecordBytes: 1024 });
+    await expect(store.stageRecord(tx1, '../../etc/passwd', new Uint8Array(1))).rejects.toThrow(TypeError);
+    await expect(store.stageRecord('../x', id(1), new Uint8Array(1))).rejects.toThrow(InvalidTxIdError);
+    await expect(store.stageRecord(tx1, id(1), new Uint8Array(1025))).rejects.toThrow(StagingLimitError);
+    await store.stageRecord(tx1, id(1), new Uint8Array(1));
+    await store.stageRecord(tx1, id(2), new Uint8Array(1));
+    await expect(store.stageRecord(tx1, id(3), new Uint8Array(1))).rejects.toThrow(StagingLimitError);
+    await store.stageRecord(tx1, id(2), new Uint8Array(2)); // replacing one is not a new one
+    await expect(store.readStagedRecord(tx2, id(1))).rejects.toThrow('not found');
+    await store.stage(tx2, random.bytes(10));
+    await store.stageRecord(tx2, id(7), new Uint8Array(1));
+    await expect(
+      store.commitStaged(tx2, {
+        publish: async () => {
+          throw new Error('later');
+        },
+      }),
+    ).rejects.toThrow('later');
+    await expect(store.stageRecord(tx2, id(8), new Uint8Array(1))).rejects.toThrow('commit');
+    await store.close();
+  });
+
+  it('stagedDigest matches the digest of what was sent, and only that', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const shards = [random.bytes(40), random.bytes(40)];
+    const hashes = shards.map((shard) => toHex(sha256(shard)));
+    await store.stage(tx1, shards[0]!);
+    await store.stageRecord(tx1, id(9), new Uint8Array(3));
+    const sent = stagedBundleDigest(tx1, 'node-a', [...hashes, hashes[0]!], [id(9)]);
+    expect(store.stagedDigest(tx1, 'node-a')).not.toBe(sent); // one shard missing
+    await store.stage(tx1, shards[1]!);
+    expect(store.stagedDigest(tx1, 'node-a')).toBe(sent);
+    expect(store.stagedDigest(tx1, 'node-b')).not.toBe(sent); // bound to the node
+    expect(stagedBundleDigest(tx1, 'node-a', [...hashes].reverse(), [id(9)])).toBe(sent); // order-free
+    await store.close();
   });
 });
 

@@ -80,6 +80,7 @@ export {
   txMessageSchema,
   type VoteMessage,
 } from './messages.js';
+export { OrphanSweep } from './orphans.js';
 export { Participant, type ParticipantInit, type ParticipantTxState } from './participant.js';
 export { SAGA_STEPS_MAX, type SagaResult, SagaRunner, type SagaRunnerInit, type SagaStep } from './saga.js';
 export { type LockGrant, lockHolderId, type ShardLocks } from './shard-locks.js';

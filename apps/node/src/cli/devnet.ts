@@ -31,6 +31,13 @@ export interface DevnetOptions {
   readonly startTimeoutMs?: number;
   /** Node 0 serves the S3 gateway on basePort + 300, with an access key of the devnet's owner. */
   readonly s3?: boolean;
+  /**
+   * Node i's address (default 127.0.0.1 for all): its API, peer and metrics ports listen there, and
+   * peers find it there. A non-loopback address serves the API over plain HTTP (a test network).
+   */
+  readonly hosts?: readonly string[];
+  /** A command prefix node i's process runs under, e.g. `ip netns exec <ns>` to run it in a namespace. */
+  readonly launcher?: (index: number) => readonly string[];
 }
 
 /** What the devnet's genesis gives every node (base units): a balance, and part of it staked. */
@@ -52,6 +59,8 @@ export const devnetS3PortOffset = 300;
 
 export interface DevnetNode {
   readonly index: number;
+  /** The address its ports listen on. */
+  readonly host: string;
   readonly region: string;
   readonly dataDir: string;
   readonly apiPort: number;
@@ -90,6 +99,7 @@ export class Devnet {
     this.options = options;
     this.nodes = Array.from({ length: options.nodes }, (_, index) => ({
       index,
+      host: options.hosts?.[index] ?? '127.0.0.1',
       region: devnetRegions[index % devnetRegions.length]!,
       dataDir: join(options.dataDir, `node-${index}`),
       apiPort: options.basePort + index,
@@ -104,7 +114,7 @@ export class Devnet {
 
   /** Node 0's S3 endpoint (when started with `s3`). */
   get s3Url(): string {
-    return `http://127.0.0.1:${this.options.basePort + devnetS3PortOffset}`;
+    return `http://${this.nodes[0]!.host}:${this.options.basePort + devnetS3PortOffset}`;
   }
 
   /**
@@ -125,7 +135,12 @@ export class Devnet {
   }
 
   apiUrl(index: number): string {
-    return `http://127.0.0.1:${this.nodes[index]!.apiPort}`;
+    return `http://${this.nodes[index]!.host}:${this.nodes[index]!.apiPort}`;
+  }
+
+  /** Node `index`'s Prometheus endpoint. */
+  metricsUrl(index: number): string {
+    return `http://${this.nodes[index]!.host}:${this.nodes[index]!.metricsPort}/metrics`;
   }
 
   /** Node `index`'s API token (known once it has started). */
@@ -190,7 +205,7 @@ export class Devnet {
     await rm(join(node.dataDir, 'ready.json'), { force: true });
     const bootstrap = this.nodes
       .filter((other) => other.index !== index)
-      .map((other) => `/ip4/127.0.0.1/tcp/${other.listenPort}`);
+      .map((other) => `/ip4/${other.host}/tcp/${other.listenPort}`);
     const args = [
       ...(this.options.execArgv ?? []),
       this.options.cliPath,
@@ -216,13 +231,25 @@ export class Devnet {
         : []),
       ...(this.options.nodeArgs ?? []),
     ];
+    const hostConfig =
+      node.host === '127.0.0.1'
+        ? {}
+        : {
+            listen: { host: node.host },
+            api: { host: node.host, insecureHttp: true, allowedHosts: [node.host] },
+            prometheus: { host: node.host },
+          };
     // Every devnet node takes part in escrow governance (the seed's --escrow) on the devnet's genesis.
     const economics = { economics: { escrow: true, genesis: await this.genesis() } };
     const configPath = join(node.dataDir, 'devnet-config.json');
-    await writeFile(configPath, JSON.stringify(deepMerge(economics, this.options.nodeConfig ?? {})));
+    await writeFile(
+      configPath,
+      JSON.stringify(deepMerge(deepMerge(economics, this.options.nodeConfig ?? {}), hostConfig)),
+    );
     args.push('--config', configPath);
     const log = createWriteStream(join(node.dataDir, 'node.log'), { flags: 'a' });
-    const child = spawn(process.execPath, args, {
+    const [command, ...prefix] = [...(this.options.launcher?.(index) ?? []), process.execPath];
+    const child = spawn(command!, [...prefix, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // The node compares its parent with this pid (--exit-with-parent), even if it starts orphaned.
       env: { ...process.env, TRINITY_PARENT_PID: String(process.pid), ...env },

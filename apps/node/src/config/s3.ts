@@ -68,14 +68,30 @@ export const s3NodeConfigSchema = s3GatewayConfigSchema.extend({
     .min(60_000)
     .max(365 * 86_400_000)
     .default(7 * 86_400_000),
-  /** How often the node looks for abandoned uploads. */
+  /** How often the node looks for abandoned uploads (and orphaned pieces). */
   uploadSweepIntervalMs: z.number().int().min(1_000).max(86_400_000).default(3_600_000),
+  /**
+   * A piece this gateway stored that no index entry has referred to for this long (a crash between
+   * storing it and indexing it, or between an overwrite and freeing the old one) is deleted.
+   */
+  orphanedPieceGraceMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(86_400_000),
 });
 
 export type S3NodeConfig = z.output<typeof s3NodeConfigSchema>;
 
 /** The gateway's own settings out of the node's `s3` section. */
 export function gatewaySettings(config: S3NodeConfig): S3GatewayConfigInput {
-  const { enabled: _enabled, abandonedUploadMs: _age, uploadSweepIntervalMs: _interval, ...gateway } = config;
+  const {
+    enabled: _enabled,
+    abandonedUploadMs: _age,
+    uploadSweepIntervalMs: _interval,
+    orphanedPieceGraceMs: _grace,
+    ...gateway
+  } = config;
   return gateway;
 }

@@ -56,7 +56,6 @@ import { loadOrCreateIdentity } from '../stores/identity.js';
 import { loadOrCreateOwnerKey, type OwnerKey } from '../stores/owner-key.js';
 import { ReadyFileStore } from '../stores/ready-file.js';
 import { SemanticIndexFile } from '../stores/semantic-index-file.js';
-import { StagedManifests } from '../stores/staged-manifests.js';
 
 export const nodeVersion = '0.1.0';
 
@@ -156,7 +155,6 @@ export class TrinityNode {
     const registry = new PrometheusMetrics();
     const m = (this.metrics = registerTrinityMetrics(registry));
     const traffic = new TrafficMeter({ ledger: new BandwidthLedger(), metrics: m, clock });
-    const stagedManifests = new StagedManifests(join(config.dataDir, 'tx-manifests'));
 
     const geo = (this.geography = geography({
       selfId,
@@ -247,7 +245,6 @@ export class TrinityNode {
       tombstoneSyncMs: config.trust.tombstoneSyncMs,
     })({
       manifests,
-      stagedManifests,
       store,
       signer,
       staging,
@@ -268,7 +265,6 @@ export class TrinityNode {
     })({
       store,
       manifests,
-      stagedManifests,
       staging,
       rpc,
       server,
@@ -303,6 +299,14 @@ export class TrinityNode {
       nodes: peers,
       clock,
       logger: log('rebalance'),
+      events: {
+        onMoved: (move) => {
+          m.rebalanceMoves.inc(1, { outcome: 'moved' });
+          m.rebalanceBytesMoved.inc(move.bytes);
+        },
+        onCompensated: () => m.rebalanceMoves.inc(1, { outcome: 'compensated' }),
+        onStuck: () => m.rebalanceMoves.inc(1, { outcome: 'stuck' }),
+      },
     });
     this.objects = objectService({
       selfId,
@@ -386,6 +390,7 @@ export class TrinityNode {
           m.gcShardsCollected.inc(shards);
           m.gcBytesCollected.inc(bytes);
         },
+        onSkipped: () => m.gcSweepsSkipped.inc(),
       },
     });
     this.pos = posService({ selfId, ...config.pos })({
@@ -447,8 +452,9 @@ export class TrinityNode {
       logger: log('http'),
     }));
     this.s3 = config.s3.enabled
-      ? s3Service({ config: config.s3, dataDir: config.dataDir })({
+      ? s3Service({ config: config.s3, dataDir: config.dataDir, pieceTag: selfId.slice(-16) })({
           objects: this.objects,
+          listing: directory,
           clock,
           logger: log('s3'),
         })

@@ -5,9 +5,11 @@ import { gatewaySettings, type S3NodeConfig } from '../config/s3.js';
 import type { Startable } from '../startable.js';
 import { Repeater } from '../timers.js';
 import { ReloadingAccessKeyStore } from './access-keys.js';
+import type { StoredPiece } from './backend.js';
 import { FileS3Index } from './file-index.js';
 import { S3Gateway } from './gateway.js';
-import { type S3ObjectStore, TrinityS3Backend } from './trinity-backend.js';
+import type { IndexRecord } from './memory.js';
+import { piecePrefix, type S3ObjectStore, TrinityS3Backend } from './trinity-backend.js';
 
 /** Where a node keeps its S3 state: `<dataDir>/s3/`. */
 export function s3Dir(dataDir: string): string {
@@ -22,13 +24,22 @@ export function accessKeysPath(dataDir: string): string {
 export interface S3ServiceInit {
   readonly config: S3NodeConfig;
   readonly dataDir: string;
+  /** Tags this gateway's pieces (see TrinityS3Backend): the node's id, so two gateways never sweep each other's. */
+  readonly pieceTag?: string;
 }
 
 export interface S3ServiceComponents {
   readonly objects: S3ObjectStore;
+  /** The objects this node knows of (the orphaned-piece sweep looks for its own pieces there). */
+  readonly listing?: {
+    list(limit: number, owner?: string): Promise<Array<{ id: string; name?: string }>>;
+  };
   readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** Objects the orphaned-piece sweep looks at per round, at most. */
+const sweepListMax = 100_000;
 
 /**
  * The node's S3 gateway: the gateway over the Trinity-backed backend, this node's persistent key
@@ -41,6 +52,8 @@ export class S3Service implements Startable {
   #index: FileS3Index | undefined;
   #gateway: S3Gateway | undefined;
   #sweeper: Repeater | undefined;
+  /** Pieces of this gateway no index entry referred to: id → when a sweep first found them so. */
+  readonly #unreferencedSince = new Map<string, number>();
 
   constructor(init: S3ServiceInit, components: S3ServiceComponents) {
     this.#init = init;
@@ -65,7 +78,11 @@ export class S3Service implements Startable {
     const { objects, clock, logger } = this.#components;
     await mkdir(s3Dir(dataDir), { recursive: true, mode: 0o700 });
     const index = await FileS3Index.open(join(s3Dir(dataDir), 'index.log'));
-    const backend = new TrinityS3Backend({ objects, logger });
+    const backend = new TrinityS3Backend({
+      objects,
+      logger,
+      ...(this.#init.pieceTag === undefined ? {} : { pieceTag: this.#init.pieceTag }),
+    });
     const gateway = new S3Gateway(gatewaySettings(config), {
       backend,
       index,
@@ -86,6 +103,8 @@ export class S3Service implements Startable {
       try {
         const aborted = await this.sweep();
         if (aborted > 0) logger.info({ aborted }, 's3: abandoned multipart uploads aborted');
+        const freed = await this.sweepOrphanedPieces();
+        if (freed > 0) logger.info({ freed }, 's3: orphaned pieces deleted');
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 's3: sweep of abandoned uploads failed');
       }
@@ -108,6 +127,43 @@ export class S3Service implements Startable {
     return aborted;
   }
 
+  /**
+   * Deletes this gateway's pieces (named with its tag) that no index entry has referred to for
+   * `orphanedPieceGraceMs`, counted from the first sweep that found them so: a crash between storing
+   * a piece and indexing it, or between an overwrite and freeing the replaced pieces, leaks nothing
+   * for good. A piece indexed again meanwhile (a slow upload finishing) starts over. Returns how many.
+   */
+  async sweepOrphanedPieces(): Promise<number> {
+    const index = this.#index;
+    const { listing, objects, clock, logger } = this.#components;
+    const tag = this.#init.pieceTag;
+    if (index === undefined || listing === undefined || tag === undefined) return 0;
+    const prefix = piecePrefix(tag);
+    // The pieces listed first, the index read after: a piece indexed in between counts as referenced.
+    const mine = (await listing.list(sweepListMax, objects.owner)).filter((o) => o.name?.startsWith(prefix));
+    const referenced = new Set<string>();
+    for (const record of index.records()) for (const piece of piecesOf(record)) referenced.add(piece.id);
+    const nowMs = clock.nowMs();
+    const seen = new Set<string>();
+    let freed = 0;
+    for (const { id } of mine) {
+      if (referenced.has(id)) continue;
+      seen.add(id);
+      const since = this.#unreferencedSince.get(id) ?? nowMs;
+      this.#unreferencedSince.set(id, since);
+      if (nowMs - since < this.#init.config.orphanedPieceGraceMs) continue;
+      try {
+        await objects.delete(id);
+        this.#unreferencedSince.delete(id);
+        freed++;
+      } catch (error) {
+        logger.warn({ id, err: (error as Error).message }, 's3: could not delete an orphaned piece');
+      }
+    }
+    for (const id of this.#unreferencedSince.keys()) if (!seen.has(id)) this.#unreferencedSince.delete(id);
+    return freed;
+  }
+
   async stop(): Promise<void> {
     await this.#sweeper?.stop();
     this.#sweeper = undefined;
@@ -121,4 +177,17 @@ export class S3Service implements Startable {
 /** js-libp2p-style factory: `s3Service(init)(components)`. */
 export function s3Service(init: S3ServiceInit): (components: S3ServiceComponents) => S3Service {
   return (components) => new S3Service(init, components);
+}
+
+/** The pieces an index record refers to. */
+function piecesOf(record: IndexRecord): readonly StoredPiece[] {
+  switch (record.op) {
+    case 'putObject':
+    case 'completeUpload':
+      return record.entry.pieces;
+    case 'putPart':
+      return [record.part.piece];
+    default:
+      return [];
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '@trinity/core';
 import { NodeError, ObjectNotFoundError } from '../errors.js';
 import type { ObjectService } from '../services/objects/object-service.js';
@@ -10,6 +11,16 @@ export type S3ObjectStore = Pick<ObjectService, 'owner' | 'put' | 'open' | 'read
 export interface TrinityS3BackendComponents {
   readonly objects: S3ObjectStore;
   readonly logger: Logger;
+  /**
+   * Names this gateway's pieces `s3-piece/<pieceTag>/<random>`, so its orphaned-piece sweep knows
+   * them and never touches another gateway's (default: no name, and no sweep can find them).
+   */
+  readonly pieceTag?: string;
+}
+
+/** The name prefix of the pieces a gateway tagged `tag` stores. */
+export function piecePrefix(tag: string): string {
+  return `s3-piece/${tag}/`;
 }
 
 /**
@@ -26,10 +37,12 @@ export interface TrinityS3BackendComponents {
 export class TrinityS3Backend implements S3Backend {
   readonly #objects: S3ObjectStore;
   readonly #logger: Logger;
+  readonly #pieceTag: string | undefined;
 
   constructor(components: TrinityS3BackendComponents) {
     this.#objects = components.objects;
     this.#logger = components.logger;
+    this.#pieceTag = components.pieceTag;
   }
 
   /** Whether this node can store, sign and decrypt objects as `owner` (a hex public key). */
@@ -41,7 +54,15 @@ export class TrinityS3Backend implements S3Backend {
     if (!this.actsFor(owner)) throw notActingFor();
     const size = hints?.sizeBytes;
     try {
-      const result = await this.#objects.put(bytes, size === undefined ? {} : { sizeHint: size });
+      // A unique name: pieces never contend for one object lock, and S3 keys never reach holders.
+      const name =
+        this.#pieceTag === undefined
+          ? undefined
+          : `${piecePrefix(this.#pieceTag)}${randomBytes(12).toString('hex')}`;
+      const result = await this.#objects.put(bytes, {
+        ...(size === undefined ? {} : { sizeHint: size }),
+        ...(name === undefined ? {} : { name }),
+      });
       return { id: result.id, sizeBytes: result.size };
     } catch (error) {
       throw translate(error);

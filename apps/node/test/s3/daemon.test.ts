@@ -311,32 +311,53 @@ describe('S3 through the daemon', () => {
   });
 });
 
+/**
+ * An S3 service of its own over node 0's objects, on an injected clock, with a client holding an
+ * access key of node 0's owner. `close` removes everything, whatever happened.
+ */
+async function standaloneGateway(prefix: string, s3Config: Record<string, unknown>, pieceTag?: string) {
+  const clock = new ManualClock(Date.now());
+  const logger = new MemoryLogger();
+  const dir = await tempDir(prefix);
+  const config = parseNodeConfig({ s3: { enabled: true, port: 0, ...s3Config } }).s3;
+  const owner = nodes[0]!;
+  const service = s3Service({ config, dataDir: dir.path, ...(pieceTag === undefined ? {} : { pieceTag }) })({
+    objects: owner.objects,
+    listing: owner.directory,
+    clock,
+    logger,
+  });
+  let s3: S3Client | undefined;
+  const close = async () => {
+    s3?.destroy();
+    await service.stop();
+    await dir.remove();
+  };
+  try {
+    await service.start();
+    const store = await FileAccessKeyStore.open(accessKeysPath(dir.path));
+    const record = await store.create(owner.owner, Date.now());
+    s3 = new S3Client({
+      endpoint: service.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: record.accessKeyId, secretAccessKey: record.secretKey },
+      maxAttempts: 1,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { clock, logger, dir, service, s3, owner, close };
+}
+
 describe('abandoned multipart uploads', () => {
   it('are aborted on the injected clock and their parts freed', async () => {
-    const clock = new ManualClock(Date.now());
-    const logger = new MemoryLogger();
-    const dir = await tempDir('trinity-s3-sweep-');
-    const config = parseNodeConfig({
-      s3: { enabled: true, port: 0, abandonedUploadMs: 60_000, uploadSweepIntervalMs: 10_000 },
-    }).s3;
-    const service = s3Service({ config, dataDir: dir.path })({
-      objects: nodes[0]!.objects,
-      clock,
-      logger,
+    const { clock, logger, dir, s3, close } = await standaloneGateway('trinity-s3-sweep-', {
+      abandonedUploadMs: 60_000,
+      uploadSweepIntervalMs: 10_000,
     });
-    await service.start();
-    const s3clients: S3Client[] = [];
     try {
-      const store = await FileAccessKeyStore.open(accessKeysPath(dir.path));
-      const record = await store.create(nodes[0]!.owner, Date.now());
-      const s3 = new S3Client({
-        endpoint: service.url,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: record.accessKeyId, secretAccessKey: record.secretKey },
-        maxAttempts: 1,
-      });
-      s3clients.push(s3);
       await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
       const { UploadId } = await s3.send(
         new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'left' }),
@@ -381,9 +402,51 @@ describe('abandoned multipart uploads', () => {
       expect(logger.records.map((r) => r.message)).toContain('s3: abandoned multipart uploads aborted');
       await expect(nodes[0]!.objects.open(partId)).rejects.toMatchObject({ status: 404 });
     } finally {
-      for (const c of s3clients) c.destroy();
-      await service.stop();
-      await dir.remove();
+      await close();
+    }
+  });
+});
+
+/** A body of one chunk, as the object service reads bodies. */
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+describe('orphaned pieces', () => {
+  it("a piece no index entry refers to is deleted after the grace period; indexed ones and other gateways' stay", async () => {
+    const { service, s3, owner, clock, dir, close } = await standaloneGateway(
+      'trinity-s3-orphans-',
+      { orphanedPieceGraceMs: 60_000, uploadSweepIntervalMs: 3_600_000 },
+      'gw-test',
+    );
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'kept' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'indexed', Body: patternBytes(2000, 3) }));
+      const log = await readFile(join(dir.path, 's3', 'index.log'), 'utf8');
+      const indexed = /"id":"([0-9a-f]{64})"/.exec(log)![1]!;
+      // A crash between storing a piece and indexing it: a piece of this gateway nothing refers to…
+      const orphan = await owner.objects.put(once(patternBytes(1500, 4)), {
+        name: 's3-piece/gw-test/0123abcd',
+      });
+      // …and a piece another gateway tagged, which this one must never touch.
+      const foreign = await owner.objects.put(once(patternBytes(1500, 5)), {
+        name: 's3-piece/gw-other/0123abcd',
+      });
+      expect(await service.sweepOrphanedPieces()).toBe(0); // first seen unreferenced now
+      clock.advance(59_000);
+      expect(await service.sweepOrphanedPieces()).toBe(0); // inside the grace period
+      clock.advance(2_000);
+      expect(await service.sweepOrphanedPieces()).toBe(1);
+      await expect(owner.objects.open(orphan.id)).rejects.toMatchObject({ status: 404 });
+      await owner.objects.open(indexed);
+      await owner.objects.open(foreign.id);
+      const body = await s3.send(new GetObjectCommand({ Bucket: 'kept', Key: 'indexed' }));
+      expect(Buffer.from(await body.Body!.transformToByteArray())).toEqual(
+        Buffer.from(patternBytes(2000, 3)),
+      );
+      await owner.objects.delete(foreign.id);
+    } finally {
+      await close();
     }
   });
 });

@@ -18,9 +18,13 @@ const eventFrameBytesMax = 2 + EVENT_BYTES_MAX;
 /** Bytes per head: the actor's 32-byte key and its last sequence number (u64, big-endian). */
 const headBytes = 40;
 
+/** The first 16 hex of the SHA-256 of a network's economics settings: peers with another are refused. */
+const networkId = z.string().regex(/^[0-9a-f]{16}$/, '16 lower-case hex characters');
+
 /**
  * Who may call what: any storage peer this node knows (membership), over its authenticated
- * connection. Nothing is taken on the caller's word: every event carries its actor's signature and
+ * connection, running the same economics settings (`network`: genesis and rules; events from a
+ * network with other rules would have other effects, so they are refused, not mixed in). Nothing is taken on the caller's word: every event carries its actor's signature and
  * is verified before it touches the state; sizes are bounded before a body is read.
  * - `push`: up to `eventsPerMessageMax` events the caller accepted (flood). Reply: what happened.
  * - `heads`: the caller's version vector (every actor's last sequence number) in the body. Reply:
@@ -31,6 +35,7 @@ export const economicsRequestSchema = z.discriminatedUnion('op', [
   z
     .object({
       op: z.literal('push'),
+      network: networkId,
       count: z.number().int().min(1).max(eventsPerMessageMax),
       size: z
         .number()
@@ -42,6 +47,7 @@ export const economicsRequestSchema = z.discriminatedUnion('op', [
   z
     .object({
       op: z.literal('heads'),
+      network: networkId,
       count: z.number().int().min(0).max(headsMax),
       size: z
         .number()

@@ -1,4 +1,4 @@
-import { type Clock, isHex, type Logger, type Random } from '@trinity/core';
+import { type Clock, isHex, type Logger, type Random, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import {
   decodeEvent,
   type EconomicsConfigInput,
@@ -143,6 +143,8 @@ export class EconomicsService implements Startable, PosResultSink {
   readonly state: EconomicsState;
   /** This node's economics id: the hex of its Ed25519 public key. */
   readonly nodeId: string;
+  /** Its network's settings, hashed: peers gossiping under other settings are refused. */
+  readonly networkId: string;
   #signer: EventSigner;
   readonly #tick: Repeater;
   readonly #antiEntropy: Repeater;
@@ -172,6 +174,7 @@ export class EconomicsService implements Startable, PosResultSink {
     if (skipped.length > 0)
       components.logger.warn({ skipped: skipped.length }, 'economics events skipped on replay');
     this.state = state;
+    this.networkId = networkIdOf(state.config);
     this.#signer = new EventSigner(components.secretKey);
     this.nodeId = this.#signer.nodeId;
     this.#syncSigner();
@@ -205,7 +208,9 @@ export class EconomicsService implements Startable, PosResultSink {
     await this.#tick.stop();
     await this.#antiEntropy.stop();
     await this.#c.server.unhandle(economicsProtocol);
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.sending));
+    // Pushes in flight are not waited for (a peer that does not answer would hold the stop up to a
+    // request timeout): what they carried is on disk, and peers get it back by anti-entropy.
+    for (const queue of this.#queues.values()) queue.events.length = 0;
     await this.#emitting.catch(() => {});
     await this.#c.log.close();
   }
@@ -232,7 +237,6 @@ export class EconomicsService implements Startable, PosResultSink {
   async recordPosResult(r: { holder: string; shard: string; passed: boolean }): Promise<void> {
     const holder = this.#keyOf(r.holder);
     await this.#emit(() => ({ type: 'pos-result', holder, shard: r.shard, passed: r.passed }));
-    if (!r.passed) this.#suspects.add(holder);
   }
 
   async recordUptime(subject: string, up: boolean): Promise<void> {
@@ -243,7 +247,7 @@ export class EconomicsService implements Startable, PosResultSink {
   /** Bytes `subject` served this node: summed, reported every `bandwidthReportMs`. */
   recordBandwidth(subject: string, bytes: number): void {
     if (this.#init.bandwidthReportMs === 0 || !(bytes > 0)) return;
-    const key = subject.length === 64 ? subject : nodeKeyOfPeerId(subject);
+    const key = isHex(subject, 32) ? subject.toLowerCase() : nodeKeyOfPeerId(subject);
     if (key === undefined || key === this.nodeId) return;
     const sum = this.#bandwidth.get(key);
     if (sum === undefined && this.#bandwidth.size >= bandwidthPeersMax) return;
@@ -585,6 +589,8 @@ export class EconomicsService implements Startable, PosResultSink {
         timeMs: event.timeMs,
         bytes: encodeEvent(event),
       });
+      // This node's own challenges (also those replayed at start) are what its slash proposals rest on.
+      if (event.actor === this.nodeId) this.#suspects.add(event.holder);
     }
   }
 
@@ -628,7 +634,7 @@ export class EconomicsService implements Startable, PosResultSink {
     const reply = await this.#c.rpc.call(
       peer,
       economicsProtocol,
-      { op: 'push', count: batch.length, size: body.length },
+      { op: 'push', network: this.networkId, count: batch.length, size: body.length },
       body,
     );
     pushReplySchema.safeParse(reply.value);
@@ -649,7 +655,7 @@ export class EconomicsService implements Startable, PosResultSink {
       const reply = await this.#c.rpc.call(
         target,
         economicsProtocol,
-        { op: 'heads', count: heads.size, size: body.length },
+        { op: 'heads', network: this.networkId, count: heads.size, size: body.length },
         body,
       );
       const value = headsReplySchema.parse(reply.value);
@@ -674,6 +680,12 @@ export class EconomicsService implements Startable, PosResultSink {
   ): Promise<RpcReply> {
     if (!this.#isMember(peer))
       throw new NodeError('NOT_A_MEMBER', 'economics gossip is for known storage peers', 403);
+    if (request.network !== this.networkId)
+      throw new NodeError(
+        'NETWORK_MISMATCH',
+        `peer runs other economics settings (network ${request.network}, here ${this.networkId}): genesis or rules differ`,
+        409,
+      );
     if (request.op === 'push') {
       if (request.size > eventFramesBytesMax(request.count))
         throw new NodeError('BAD_REQUEST', 'push body larger than its events allow', 400);
@@ -723,4 +735,12 @@ export class EconomicsService implements Startable, PosResultSink {
   #require(condition: boolean, code: string, message: string): void {
     if (!condition) throw new EconomicsActionError(code, message);
   }
+}
+
+/** The first 16 hex of the SHA-256 of the settings (amounts as decimal strings, in the schema's key order). */
+function networkIdOf(config: EconomicsState['config']): string {
+  const text = JSON.stringify(config, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  return toHex(sha256(utf8ToBytes(text))).slice(0, 16);
 }

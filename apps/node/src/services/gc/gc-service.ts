@@ -16,6 +16,8 @@ export interface GcEvents {
   /** Bytes of unreferenced shards still held after the sweep (inside their grace period). */
   onSweep?(leakedBytes: number): void;
   onCollected?(shards: number, bytes: number): void;
+  /** A sweep collected nothing: a descriptor here could not be read (it may name shards held here). */
+  onSkipped?(): void;
 }
 
 export interface GcServiceComponents {
@@ -95,6 +97,7 @@ export class GcService implements Startable {
           { id, err: (error as Error).message },
           'garbage collection skipped: unreadable descriptor',
         );
+        events?.onSkipped?.();
         return {
           complete: false,
           referencedShards: 0,

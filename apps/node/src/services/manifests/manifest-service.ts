@@ -28,7 +28,6 @@ import {
   PROTOCOLS,
 } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
-import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater, withTimeout } from '../../timers.js';
 import type { PeerList } from '../membership/membership.js';
 import {
@@ -94,7 +93,6 @@ export function selectManifestRecord(key: Uint8Array, records: Uint8Array[]): nu
 
 export interface ManifestHandlerDeps {
   readonly manifests: ManifestStore;
-  readonly stagedManifests: StagedManifests;
   readonly store: ShardStore;
   readonly signer: NodeSigner;
   readonly staging: StagingLedger;
@@ -134,7 +132,7 @@ async function stageHere(
   descriptor: SignedDescriptor,
 ): Promise<SignedReceipt[]> {
   const receipts = stagedReceipts(deps, txId, id, descriptor);
-  await deps.stagedManifests.stage(txId, id, encodeRecord({ descriptor, receipts }));
+  await deps.store.stageRecord(txId, id, encodeRecord({ descriptor, receipts }));
   return receipts;
 }
 
@@ -278,6 +276,8 @@ export class ManifestDirectory implements Startable {
   readonly #sync: Repeater;
   /** Where the next anti-entropy round starts in the peer list (rounds rotate through peers). */
   #syncCursor = 0;
+  /** A round of tombstone sync got answers since start: until then a read checks its object first. */
+  #synced = false;
 
   constructor(init: ManifestDirectoryInit, components: ManifestDirectoryComponents) {
     this.#init = init;
@@ -305,21 +305,41 @@ export class ManifestDirectory implements Startable {
    * still retained (trust.tombstoneRetentionMs). Returns how many objects it deleted.
    */
   async syncTombstones(): Promise<number> {
-    const { manifests, membership, rpc, logger } = this.#deps;
+    const { manifests, membership } = this.#deps;
     const peers = membership.peers();
     if (peers.length === 0) return 0;
     const ids = await manifests.listDescriptors();
-    if (ids.length === 0) return 0;
+    if (ids.length === 0) {
+      this.#synced = true;
+      return 0;
+    }
     const asked = Array.from(
       { length: Math.min(tombstoneSyncPeers, peers.length) },
       (_, i) => peers[(this.#syncCursor + i) % peers.length]!.id,
     );
     this.#syncCursor = (this.#syncCursor + asked.length) % peers.length;
+    const { deleted, answered } = await this.#learnDeletes(asked, ids);
+    if (answered) this.#synced = true;
+    return deleted;
+  }
+
+  /**
+   * Asks `asked` peers which of `ids` were deleted and applies each owner-signed tombstone they
+   * return (descriptor, then the shards no other object uses). `answered`: every batch got an
+   * answer from some peer (a peer that fails is not asked again this round).
+   */
+  async #learnDeletes(
+    asked: string[],
+    ids: readonly string[],
+  ): Promise<{ deleted: number; answered: boolean }> {
+    const { manifests, rpc, logger } = this.#deps;
     let deleted = 0;
+    let answered = true;
     const freed: string[] = [];
     const nowMs = this.#deps.clock.nowMs();
-    for (let start = 0; start < ids.length && asked.length > 0; start += deletedQueryIdsMax) {
+    for (let start = 0; start < ids.length; start += deletedQueryIdsMax) {
       const batch = new Set(ids.slice(start, start + deletedQueryIdsMax));
+      let batchAnswered = false;
       for (const peer of [...asked]) {
         if (batch.size === 0) break;
         let tombstones: unknown;
@@ -335,6 +355,7 @@ export class ManifestDirectory implements Startable {
           logger.debug({ peer, err: (error as Error).message }, 'tombstone sync with peer failed');
           continue;
         }
+        batchAnswered = true;
         if (!Array.isArray(tombstones)) continue;
         for (const tombstone of tombstones.slice(0, batch.size)) {
           const fields = tombstone as {
@@ -358,11 +379,12 @@ export class ManifestDirectory implements Startable {
           }
         }
       }
+      answered &&= batchAnswered;
     }
     // One pass for the whole round: the shards of the deleted objects no other object uses.
     if (freed.length > 0) await deleteUnreferenced(this.#deps.store, manifests, freed);
     if (deleted > 0) logger.info({ deleted }, 'deletes learned from peers applied');
-    return deleted;
+    return { deleted, answered };
   }
 
   /** The objects whose descriptors this node holds, at most `limit`; only `owner`'s when given. */
@@ -441,6 +463,16 @@ export class ManifestDirectory implements Startable {
   /** The record of `id`, verified, or undefined when no copy can be found. */
   async resolve(id: string): Promise<ObjectRecord | undefined> {
     const local = await localRecord(this.#deps.manifests, id);
+    if (local !== undefined && !this.#synced) {
+      // Back from a restart and not yet through a round of tombstone sync: a delete made while this
+      // node was away must not be served. Ask two peers about this one object first.
+      const peers = this.#deps.membership.peers().slice(0, tombstoneSyncPeers);
+      const { deleted } = await this.#learnDeletes(
+        peers.map((peer) => peer.id),
+        [id],
+      );
+      if (deleted > 0) return undefined;
+    }
     if (local !== undefined) return local;
     return (await this.#fromPeers(id)) ?? (await this.#fromDht(id));
   }

@@ -31,6 +31,7 @@ import {
   signDescriptor,
   signPutIntent,
   signTombstone,
+  stagedBundleDigest,
 } from '@trinity/storage';
 import {
   BadRequestError,
@@ -51,7 +52,6 @@ import type { LiveNodes } from '../membership/membership.js';
 import { ForbiddenError, type ShardTransfer } from '../shards/shard-service.js';
 import { objectLockKeys, type PutLock } from '../tx/object-locks.js';
 import {
-  bundleHash,
   TransactionAbortedError,
   TransactionConflictError,
   type Transactions,
@@ -339,7 +339,7 @@ export class ObjectService {
       name: descriptor.name,
     }));
     const locks: PutLock[] = [...staged].flatMap(([node, hashes]) => {
-      const ref = bundleHash(txId, node, [...hashes], ids);
+      const ref = stagedBundleDigest(txId, node, [...hashes], ids);
       return objectLockKeys(node, locked).map((shardHash) => ({ node, shardHash, ref }));
     });
     const result = await this.#deps.transactions.execute(txId, locks);

@@ -40,6 +40,8 @@ export type MoveOutcome = 'moved' | 'compensated' | 'stuck';
 export interface RebalanceEvents {
   onMoved?(move: ShardMove): void;
   onCompensated?(move: ShardMove, failedStep: string): void;
+  /** A compensation kept failing: an extra copy stays where it was put. */
+  onStuck?(move: ShardMove): void;
 }
 
 export interface RebalanceComponents {
@@ -208,6 +210,7 @@ export class RebalanceService implements Startable {
     } catch (error) {
       if (!(error instanceof SagaCompensationError)) throw error;
       this.#stats.stuck++;
+      this.#c.events?.onStuck?.(move);
       this.#c.logger.error({ err: error.message, stripe: move.stripeId, to: move.to }, 'shard move stuck');
       return 'stuck';
     }

@@ -1,18 +1,22 @@
-import { type Clock, type Logger, type Metrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import type { Clock, Logger, Metrics } from '@trinity/core';
 import { registerTrinityMetrics } from '@trinity/metrics';
-import { type ManifestStore, ObjectDeletedError, type ShardStore } from '@trinity/storage';
 import {
-  type CommitShard,
+  type ManifestStore,
+  ObjectDeletedError,
+  type ShardStore,
+  StagingArea,
+  StagingMismatchError,
+} from '@trinity/storage';
+import {
+  OrphanSweep,
   type PrepareMessage,
   parseTxMessage,
   registerTxMetrics,
-  type StageShard,
   senderOf,
   type TxConfigInput,
   TxEngine,
   TxLog,
   type TxMessage,
-  type TxStagingHost,
 } from '@trinity/tx';
 import { type ShardLockConfigInput, ShardLockManager } from '@trinity/vsa';
 import { z } from 'zod';
@@ -20,7 +24,6 @@ import { NodeError } from '../../errors.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { PROTOCOLS } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
-import type { StagedManifests } from '../../stores/staged-manifests.js';
 import { Repeater, sleep } from '../../timers.js';
 import { decodeRecord } from '../objects/object-record.js';
 import { deleteUnreferenced, type StagingLedger } from '../shards/shard-service.js';
@@ -56,22 +59,6 @@ export class TransactionTooLargeError extends NodeError {
   }
 }
 
-/**
- * The digest of what the coordinator staged on one node under `txId` (its shards of every stripe and
- * the manifests). Both sides compute it: it travels as the `ref` of the node's locks, so a
- * participant votes commit only when it holds exactly what the coordinator sent it.
- */
-export function bundleHash(
-  txId: string,
-  node: string,
-  shardHashes: readonly string[],
-  manifestIds: readonly string[],
-): string {
-  const unique = (items: readonly string[]) => [...new Set(items)].sort().join(',');
-  const text = `trinity-bundle/1\n${txId}\n${node}\n${unique(shardHashes)}\n${unique(manifestIds)}`;
-  return toHex(sha256(utf8ToBytes(text)));
-}
-
 /** The vsa lock table's settings the daemon exposes (`shardLocks` in the node config). */
 export type ShardLocksInit = Pick<ShardLockConfigInput, 'binding' | 'bindingDims'> & {
   /** Longest a prepare waits for a younger transaction's lock (wait-die); 0: never waits. */
@@ -92,7 +79,6 @@ export interface TxServiceInit {
 export interface TxServiceComponents {
   readonly store: ShardStore;
   readonly manifests: ManifestStore;
-  readonly stagedManifests: StagedManifests;
   /** Who staged what here: released when a transaction ends. */
   readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
@@ -144,21 +130,27 @@ type Engine = {
 export class TxService implements Startable, Transactions {
   readonly #init: TxServiceInit;
   readonly #c: TxServiceComponents;
-  readonly #orphansSeenMs = new Map<string, number>();
+  readonly #orphans: OrphanSweep;
   /** Prepares waiting for a lock (wait-die), by transaction: told when their coordinator aborts. */
   readonly #waiting = new Map<string, { waiters: number; aborted: boolean }>();
-  readonly #host: StagingHost;
+  readonly #host: StagingArea;
   readonly #gc: Repeater;
   #open: Engine | undefined;
 
   constructor(init: TxServiceInit, components: TxServiceComponents) {
     this.#init = init;
     this.#c = components;
-    this.#host = new StagingHost(init.selfId, components);
+    this.#host = stagingHost(init.selfId, components);
+    this.#orphans = new OrphanSweep(init.config.orphanTtlMs);
     this.#gc = new Repeater(
       components.clock,
       Math.max(1_000, init.config.orphanTtlMs / 4),
-      () => void this.collectOrphans(),
+      // Awaited, so rounds never overlap; a failed round is logged and the next one tries again.
+      () =>
+        this.collectOrphans().then(
+          () => {},
+          (error: unknown) => components.logger.warn({ err: error }, 'orphan collection failed'),
+        ),
     );
   }
 
@@ -283,7 +275,13 @@ export class TxService implements Startable, Transactions {
   async #admitPrepare(message: PrepareMessage, peer: string): Promise<boolean> {
     const { txId } = message;
     const shards = message.shards.map(({ shard, ref }) => ({ shardHash: shard, ref }));
-    const mismatch = await this.#host.mismatch(txId, shards);
+    const mismatch = await this.#host.stage(txId, shards).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof StagingMismatchError) return error.message;
+        throw error;
+      },
+    );
     if (mismatch !== undefined) {
       this.#c.logger.warn({ txId, from: peer }, mismatch);
       await this.#host.abortStaged(txId);
@@ -358,26 +356,17 @@ export class TxService implements Startable, Transactions {
     const nowMs = clock.nowMs();
     // Locks whose holder stopped renewing them (trinity_locks_expired_total).
     this.#open?.metered.expire(nowMs);
-    const staged = new Set([
-      ...store.stagedTransactions(),
-      ...(await this.#c.stagedManifests.transactions()),
-    ]);
+    const due = this.#orphans.due(store.stagedTransactions(), nowMs, {
+      known: (txId) =>
+        engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined,
+      committing: (txId) => store.isCommitting(txId),
+      renewedAtMs: (txId) => this.#c.staging.renewedAtMs(txId),
+    });
     let dropped = 0;
-    for (const txId of staged) {
-      if (engine.participant.state(txId) !== undefined || engine.coordinator.status(txId) !== undefined) {
-        this.#orphansSeenMs.delete(txId);
-        continue;
-      }
-      const seenMs = this.#orphansSeenMs.get(txId) ?? nowMs;
-      this.#orphansSeenMs.set(txId, seenMs);
-      // The lease: the coordinator renews it while its upload makes progress.
-      const leaseFromMs = Math.max(seenMs, this.#c.staging.renewedAtMs(txId) ?? seenMs);
-      if (nowMs - leaseFromMs < this.#init.config.orphanTtlMs || store.isCommitting(txId)) continue;
+    for (const txId of due) {
       await this.#host.abortStaged(txId);
-      this.#orphansSeenMs.delete(txId);
       dropped++;
     }
-    for (const txId of this.#orphansSeenMs.keys()) if (!staged.has(txId)) this.#orphansSeenMs.delete(txId);
     if (dropped > 0) logger.info({ dropped }, 'dropped orphaned staged transactions');
     return dropped;
   }
@@ -388,94 +377,53 @@ export class TxService implements Startable, Transactions {
   }
 }
 
-/** The participant's storage side: prepare checks what was staged, commit publishes it, abort drops it. */
-class StagingHost implements TxStagingHost {
-  readonly #selfId: string;
-  readonly #c: TxServiceComponents;
-
-  constructor(selfId: string, components: TxServiceComponents) {
-    this.#selfId = selfId;
-    this.#c = components;
-  }
-
-  async stage(txId: string, shards: readonly StageShard[]): Promise<void> {
-    const mismatch = await this.mismatch(txId, shards);
-    if (mismatch !== undefined) throw new NodeError('TX_LOCK_MISMATCH', mismatch, 409);
-  }
-
-  /**
-   * Why the locks a coordinator asks for do not match what it staged here, or undefined when they
-   * do: each must carry the digest of the shards and manifests staged here under `txId`, and the keys
-   * must be exactly those of the staged objects (their owner and name), so no peer can lock an
-   * unrelated key or leave out an object's lock.
-   */
-  async mismatch(txId: string, shards: readonly StageShard[]): Promise<string | undefined> {
-    const { store, stagedManifests, clock } = this.#c;
-    const ids = await stagedManifests.ids(txId);
-    const digest = bundleHash(
-      txId,
-      this.#selfId,
-      store.stagedShards(txId).map((hash) => toHex(hash)),
-      ids,
-    );
-    if (ids.length === 0 || shards.some((shard) => shard.ref !== digest))
-      return `what is staged here for ${txId} is not what the coordinator sent`;
-    const objects: LockedObject[] = [];
-    for (const id of ids) {
-      const { descriptor } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
-        receipts: 'unchecked',
-      }).record;
-      objects.push({ id, owner: descriptor.owner, name: descriptor.name });
-    }
-    const expected = objectLockKeys(this.#selfId, objects);
-    const asked = shards.map((shard) => shard.shardHash).sort();
-    if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
-      return `the locks asked for ${txId} are not those of the objects staged here`;
-    return undefined;
-  }
-
-  async commitStaged(txId: string, shards: readonly CommitShard[]): Promise<void> {
-    const { store, manifests, stagedManifests, clock, logger } = this.#c;
-    const token = shards[0]?.fencingToken;
-    // One fencing-log sync and one folder sync for the whole bundle, not two syncs per shard.
-    if (token !== undefined && !store.isCommitting(txId)) await store.fenceStagedAll(txId, token);
-    // Records first: once a shard shows (has() is true), its object's descriptor shows too.
-    const deletedShards: string[] = [];
-    for (const id of await stagedManifests.ids(txId)) {
-      // addReceipts checks each receipt: decoding checks the descriptor only.
-      const { record } = decodeRecord(await stagedManifests.read(txId, id), clock.nowMs(), id, {
-        receipts: 'unchecked',
+/**
+ * The participant's storage side: @trinity/storage's StagingArea over this node's shard store (one
+ * staging folder and commit marker for a transaction's shards and manifests). This node adds what the
+ * records mean: the locks asked for must be exactly those of the objects staged here (their owner and
+ * name), so no peer can lock an unrelated key or leave out an object's lock; a commit publishes the
+ * records into the manifest store, and the shards of an object deleted meanwhile go with it.
+ */
+function stagingHost(selfId: string, components: TxServiceComponents): StagingArea {
+  const { store, manifests, clock, logger, staging } = components;
+  /** Shards of objects whose delete won against their commit, to free once the commit is done. */
+  const deletedShards = new Map<string, string[]>();
+  return new StagingArea(store, selfId, {
+    check: (_txId, locks, records) => {
+      const objects: LockedObject[] = records.map(({ id, bytes }) => {
+        const { descriptor } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' }).record;
+        return { id, owner: descriptor.owner, name: descriptor.name };
       });
-      try {
-        await manifests.putDescriptor(record.descriptor, clock.nowMs());
-        await manifests.addReceipts(id, record.receipts, clock.nowMs());
-      } catch (error) {
-        // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
-        if (!(error instanceof ObjectDeletedError)) throw error;
-        logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
-        for (const stripe of record.descriptor.stripes)
-          for (const shard of stripe.shards) deletedShards.push(shard.hash);
+      const expected = objectLockKeys(selfId, objects);
+      const asked = locks.map((lock) => lock.shardHash).sort();
+      if (asked.length !== expected.length || asked.some((key, i) => key !== expected[i]))
+        return `the locks asked for are not those of the objects staged here`;
+      return undefined;
+    },
+    publish: async (txId, records) => {
+      for (const { id, bytes } of records) {
+        // addReceipts checks each receipt: decoding checks the descriptor only.
+        const { record } = decodeRecord(bytes, clock.nowMs(), id, { receipts: 'unchecked' });
+        try {
+          await manifests.putDescriptor(record.descriptor, clock.nowMs());
+          await manifests.addReceipts(id, record.receipts, clock.nowMs());
+        } catch (error) {
+          // The owner deleted it while the put was in flight: the delete wins, the shards go with it.
+          if (!(error instanceof ObjectDeletedError)) throw error;
+          logger.warn({ id, txId }, 'committed object was deleted meanwhile; not published');
+          const hashes = deletedShards.get(txId) ?? [];
+          for (const stripe of record.descriptor.stripes)
+            for (const shard of stripe.shards) hashes.push(shard.hash);
+          deletedShards.set(txId, hashes);
+        }
       }
-    }
-    await store.commitStaged(txId);
-    // The delete won: its shards go too (a crash right here leaves them unreferenced on disk).
-    if (deletedShards.length > 0) await deleteUnreferenced(store, manifests, deletedShards);
-    await stagedManifests.drop(txId);
-    this.#c.staging.release(txId);
-  }
-
-  async abortStaged(txId: string): Promise<void> {
-    if (!this.#c.store.isCommitting(txId)) await this.#c.store.abortStaged(txId);
-    await this.#c.stagedManifests.drop(txId);
-    this.#c.staging.release(txId);
-  }
-
-  async purgeStaged(keepTxIds: readonly string[]): Promise<void> {
-    const keep = new Set(keepTxIds);
-    const staged = new Set([
-      ...this.#c.store.stagedTransactions(),
-      ...(await this.#c.stagedManifests.transactions()),
-    ]);
-    for (const txId of staged) if (!keep.has(txId)) await this.abortStaged(txId);
-  }
+    },
+    ended: async (txId) => {
+      staging.release(txId);
+      const hashes = deletedShards.get(txId);
+      deletedShards.delete(txId);
+      // The delete won: its shards go too (a crash before this leaves them to the GC).
+      if (hashes !== undefined) await deleteUnreferenced(store, manifests, hashes);
+    },
+  });
 }
