@@ -64,6 +64,14 @@ describe('node config composed from the packages’ schemas', () => {
       },
       scrub: { intervalMs: 3_600_000, bytesPerSecond: 32 * MiB },
       gc: { enabled: true, intervalMs: 600_000, graceMs: 3_600_000 },
+      pos: {
+        enabled: true,
+        intervalMs: 30_000,
+        perHolderMinIntervalMs: 300_000,
+        leaves: 64,
+        deadlineMs: 2_000,
+        answersPerChallengerPerMinute: 6,
+      },
       tx: {
         prepareTimeoutMs: 30_000,
         statusQueryIntervalMs: 1_000,

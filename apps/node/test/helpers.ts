@@ -199,6 +199,9 @@ export async function startNodes(
         trust: { ownerKeyFile: `${dir.path}/owner.key` },
         // …and a request (a delete's transaction, a health check) longer than the 2 min default.
         api: { port: 0, requestTimeoutMs: 600_000 },
+        // No background proof-of-storage challenges (a failure re-places a shard) unless a test
+        // asks for them: the tests of other features keep their shard layout to themselves.
+        pos: { enabled: false },
       };
       const node = await TrinityNode.create(
         parseNodeConfig(deepMergeConfig(base, await config(i, (j) => `${dir.path}/n${j}`))),

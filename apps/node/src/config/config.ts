@@ -3,7 +3,13 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { ConfigError, parseConfig } from '@trinity/core';
 import { economicsConfigSchema, genesisSchema } from '@trinity/economics';
 import { metricsConfigSchema } from '@trinity/metrics';
-import { repairQueueConfigSchema, scrubberConfigSchema } from '@trinity/storage';
+import {
+  leavesPerChallengeDefault,
+  proofLimits,
+  proofWindowMsDefault,
+  repairQueueConfigSchema,
+  scrubberConfigSchema,
+} from '@trinity/storage';
 import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
 import { hypervectorDimsMax, hypervectorDimsMin, shardLockConfigSchema } from '@trinity/vsa';
@@ -380,6 +386,28 @@ export const nodeConfigSchema = z
           .min(0)
           .max(30 * 86_400_000)
           .default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Proof-of-storage challenges this node issues and answers (see services/pos and the README). */
+    pos: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
+        perHolderMinIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400_000)
+          .default(300_000),
+        leaves: z
+          .number()
+          .int()
+          .min(1)
+          .max(proofLimits.leavesPerChallengeMax)
+          .default(leavesPerChallengeDefault),
+        deadlineMs: z.number().int().min(100).max(proofLimits.windowMsMax).default(proofWindowMsDefault),
+        answersPerChallengerPerMinute: z.number().int().min(1).max(6_000).default(6),
       })
       .strict()
       .prefault({}),

@@ -100,6 +100,18 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'gc.intervalMs': { what: 'how often the garbage collector sweeps' },
   'gc.graceMs': { what: 'how long a shard stays unreferenced before it is deleted' },
   'scrub.bytesPerSecond': { what: 'scrubber read bandwidth' },
+  'pos.enabled': {
+    what: 'issue proof-of-storage challenges to other holders (challenges are answered either way)',
+  },
+  'pos.intervalMs': { what: 'how often this node issues one proof-of-storage challenge' },
+  'pos.perHolderMinIntervalMs': { what: 'this node challenges one holder at most once per this long' },
+  'pos.leaves': { what: 'leaves of the shard asked per challenge' },
+  'pos.deadlineMs': {
+    what: 'an answer arriving later than this after the challenge fails (a holder fetching the bytes on demand must not pass)',
+  },
+  'pos.answersPerChallengerPerMinute': {
+    what: 'challenges answered per challenger per minute; more are refused',
+  },
   'tx.statusQueryIntervalMs': { what: "how often an in-doubt participant asks for a transaction's outcome" },
   'tx.commitRetryIntervalMs': { what: 'how often a coordinator resends an unacknowledged commit' },
   'tx.prepareTimeoutMs': { what: 'how long a put waits for every prepare vote' },

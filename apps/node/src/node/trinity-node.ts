@@ -34,6 +34,7 @@ import {
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
+import { type PosService, posService } from '../services/pos/pos-service.js';
 import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
 import { type RepairLoop, repairLoop } from '../services/repair/repair-loop.js';
 import { type ScrubService, scrubService } from '../services/scrub/scrub-service.js';
@@ -118,6 +119,8 @@ export class TrinityNode {
   readonly rebalance: RebalanceService;
   readonly scrub: ScrubService;
   readonly gc: GcService;
+  /** Proof-of-storage: answers challenges for the shards held here and challenges other holders. */
+  readonly pos: PosService;
   /** Stake, reputation, slashing and escrow (@trinity/economics): events gossiped, persisted, replayed. */
   readonly economics: EconomicsService;
   /** The semantic index and search, when the node runs with `--semantic`. */
@@ -146,6 +149,7 @@ export class TrinityNode {
     const { config, logger, store, manifests, libp2p } = f;
     const clock = (this.clock = f.options.clock ?? new SystemClock());
     const selfId = libp2p.peerId.toString();
+    const random = f.options.random ?? { bytes: randomBytes };
     const log = (component: string) => logger.child({ component });
 
     const registry = new PrometheusMetrics();
@@ -325,7 +329,7 @@ export class TrinityNode {
       repairer: repair,
       fingerprint: plaintextFingerprint(),
       owner,
-      random: f.options.random ?? { bytes: randomBytes },
+      random,
       clock,
       logger: log('objects'),
       events: {
@@ -388,6 +392,21 @@ export class TrinityNode {
         },
         onSkipped: () => m.gcSweepsSkipped.inc(),
       },
+    });
+    this.pos = posService({ selfId, ...config.pos })({
+      store,
+      manifests,
+      signer,
+      rpc,
+      server,
+      nodes: peers,
+      random,
+      clock,
+      logger: log('pos'),
+      // Each result becomes a signed `pos-result` event: reputation, and slash proposals with --escrow.
+      posResults: this.economics,
+      repairer: repair,
+      // No metric events: trinity_pos_* are set from the economics state (every result is an event).
     });
     this.scrub = scrubService(config.scrub)({
       store,
@@ -554,6 +573,7 @@ export class TrinityNode {
       this.repair,
       this.rebalance,
       this.gc,
+      this.pos,
     ];
     await startAll(order);
     this.#started = new Set(order);
@@ -591,6 +611,7 @@ export class TrinityNode {
       this.tx,
       this.rebalance,
       this.gc,
+      this.pos,
       this.repair,
       this.scrub,
       this.api,

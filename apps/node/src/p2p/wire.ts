@@ -12,6 +12,7 @@ export const PROTOCOLS = {
   info: '/trinity/info/1.0.0',
   tx: '/trinity/tx/1.0.0',
   semantic: '/trinity/semantic/1.0.0',
+  pos: '/trinity/pos/1.0.0',
 } as const;
 
 /** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */

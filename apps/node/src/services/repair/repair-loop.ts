@@ -160,10 +160,36 @@ export class RepairLoop implements Startable {
     return results.reduce((sum, result) => sum + result.repaired.length, 0);
   }
 
+  /**
+   * Rebuilds now, on another live node, the copy of shard `shardHash` of object `id` that `holder`
+   * failed to prove it holds (proof-of-storage): that copy counts as missing whatever the holder
+   * says, and the holder is no candidate for the rebuilt shard. Returns the shards rebuilt.
+   */
+  async repairFailedCopy(id: string, holder: string, shardHash: string): Promise<number> {
+    const { bytesPerSecond, maxConcurrentStripes } = this.#config;
+    const queue = new RepairQueue(
+      { bytesPerSecond, burstBytes: bytesPerSecond, maxConcurrentStripes },
+      this.#deps.clock.nowMs(),
+    );
+    const results = await this.#repairRound([id], queue, {
+      leadersOnly: false,
+      exclude: new Set([holder]),
+      immediate: true,
+      failed: new Set([`${holder} ${shardHash}`]),
+    });
+    return results.reduce((sum, result) => sum + result.repaired.length, 0);
+  }
+
   async #repairRound(
     ids: readonly string[],
     queue: RepairQueue,
-    options: { leadersOnly: boolean; exclude: ReadonlySet<string>; immediate: boolean },
+    options: {
+      leadersOnly: boolean;
+      exclude: ReadonlySet<string>;
+      immediate: boolean;
+      /** `${nodeId} ${shardHash}` copies that count as missing (a failed proof-of-storage). */
+      failed?: ReadonlySet<string>;
+    },
   ): Promise<StripeRepairResult[]> {
     const { manifests } = this.#deps;
     const live = new Map(
@@ -181,7 +207,7 @@ export class RepairLoop implements Startable {
       const record = { descriptor, receipts: await manifests.receipts(id) };
       const manifest = withPlaceholders(manifestView(record, (node) => live.get(node)?.region));
       if (options.leadersOnly && !this.#leads(manifest, live)) continue;
-      const health = await this.#health(manifest, live, options.immediate);
+      const health = await this.#health(manifest, live, options.immediate, options.failed);
       const plan = planRepair(manifest, health, {
         candidates: [...live.values()].map((node) => ({ nodeId: node.id, region: node.region })),
       });
@@ -233,6 +259,7 @@ export class RepairLoop implements Startable {
     manifest: Manifest,
     live: Map<string, NodeRef>,
     immediate: boolean,
+    failed: ReadonlySet<string> = new Set(),
   ): Promise<(stripeIndex: number, shardIndex: number) => ShardHealth> {
     const nowMs = this.#deps.clock.nowMs();
     for (const stripe of manifest.stripes) {
@@ -249,6 +276,7 @@ export class RepairLoop implements Startable {
     return (stripeIndex, shardIndex) => {
       const shard = manifest.stripes[stripeIndex]!.shards[shardIndex]!;
       for (const holder of shard.holders) {
+        if (failed.has(`${holder.nodeId} ${shard.hash}`)) continue;
         if (held.has(`${holder.nodeId} ${shard.hash}`)) return 'ok';
         // Only a put's own re-placement takes a shard without receipts as missing at once: a round
         // may see a record between a commit and the publication of every holder's receipts.
