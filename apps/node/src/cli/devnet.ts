@@ -240,7 +240,13 @@ export class Devnet {
             prometheus: { host: node.host },
           };
     // Every devnet node takes part in escrow governance (the seed's --escrow) on the devnet's genesis.
-    const economics = { economics: { escrow: true, genesis: await this.genesis() } };
+    // All its processes share one machine, where a busy honest holder can take seconds to answer a
+    // proof-of-storage challenge: a 10 s deadline keeps it from being slashed as late (on loopback a
+    // holder fetching the shard on demand costs milliseconds, so no deadline could tell it apart).
+    const economics = {
+      economics: { escrow: true, genesis: await this.genesis() },
+      pos: { deadlineMs: 10_000 },
+    };
     const configPath = join(node.dataDir, 'devnet-config.json');
     await writeFile(
       configPath,
