@@ -18,7 +18,7 @@ describe('economics gossip over libp2p', () => {
       await until(
         'the results to arrive',
         async () => (node!.economics.state.lastSeqOf(a!.economics.nodeId) === 4 ? true : undefined),
-        60_000,
+        240_000,
       );
     }
     // Node a is not staked (no genesis here): its reports are held but carry no weight yet.
@@ -30,10 +30,10 @@ describe('economics gossip over libp2p', () => {
         nodes.every((n) => n.economics.state.pendingCount === 0)
           ? true
           : undefined,
-      60_000,
+      240_000,
     );
     expect(c!.economics.state.counters().posPassed).toBe(4);
-  }, 120_000);
+  }, 600_000);
 
   it('a node restarted from its log catches up by anti-entropy on what it missed while down', async () => {
     const [a, , c] = nodes;
@@ -51,12 +51,12 @@ describe('economics gossip over libp2p', () => {
     await until(
       'the restarted node to catch up',
       async () => (restarted.economics.state.lastSeqOf(a!.economics.nodeId) === 5 ? true : undefined),
-      60_000,
+      240_000,
     );
     await until(
       'the failure to settle',
       async () => (restarted.economics.state.counters().posFailed === 1 ? true : undefined),
-      60_000,
+      240_000,
     );
-  }, 120_000);
+  }, 600_000);
 });

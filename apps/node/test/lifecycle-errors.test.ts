@@ -11,7 +11,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /**
- * The lifecycle issue's user-error cases on a real 6-node network. Node 0's disk is a real 3 MiB
+ * The lifecycle issue's user-error cases on a real 6-node network. Node 0's disk is a real 6 MiB
  * tmpfs (mounting needs root, as CI has; elsewhere the suite says so and is skipped).
  */
 const isRoot = process.getuid?.() === 0;
@@ -22,7 +22,7 @@ describe.runIf(isRoot || process.env.CI === 'true')('errors a user can cause', (
   let nodes: Awaited<ReturnType<typeof startNodes>>['nodes'] = [];
   beforeAll(async () => {
     mount = await tempDir('trinity-full-disk-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mount.path]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mount.path]);
     mounted = true;
     await mkdir(join(mount.path, 'n0'));
     const disk = join(mount.path, 'n0');
@@ -39,7 +39,7 @@ describe.runIf(isRoot || process.env.CI === 'true')('errors a user can cause', (
     const id = await putObject(nodes[0]!.apiUrl, small, 'small');
     const response = await apiFetch(`${nodes[0]!.apiUrl}/v1/objects?name=big`, {
       method: 'PUT',
-      body: randomBytes(8 * 1024 * 1024),
+      body: randomBytes(24 * 1024 * 1024),
     });
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(response.status).toBe(507);
