@@ -12,6 +12,7 @@ import {
   ShardCorruptError,
   ShardNotFoundError,
   type ShardStore,
+  type SignedReceipt,
   shardCommitment,
   TokenBucket,
   verifyProof,
@@ -411,6 +412,9 @@ export class PosService implements Startable {
   /**
    * A random live holder (not this node, not challenged here within perHolderMinIntervalMs) of a
    * random shard among the descriptors and receipts held here, looking at a few descriptors at most.
+   * Only a position's newest receipt is challenged: an older one of another holder was superseded by
+   * a repair or a rebalancing move (the old holder released the shard; this node may not have heard
+   * that), so asking it would fail a node that did nothing wrong.
    */
   async pickTarget(): Promise<PosTarget | undefined> {
     const { manifests, nodes, clock } = this.#c;
@@ -422,7 +426,7 @@ export class PosService implements Startable {
       const id = ids[this.#randomIndex(ids.length)]!;
       const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
       if (descriptor === undefined) continue;
-      const due = (await manifests.receipts(id)).flatMap((receipt) => {
+      const due = currentReceipts(await manifests.receipts(id)).flatMap((receipt) => {
         const peer = peerIdOfNodeKey(receipt.holder);
         if (peer === undefined || peer === this.#init.selfId || !live.has(peer)) return [];
         const last = this.#lastChallengedMs.get(peer);
@@ -543,4 +547,20 @@ export class PosService implements Startable {
       if (draw < limit) return draw % n;
     }
   }
+}
+
+/**
+ * The receipts that say who holds each (stripe, shard) position now: per position, those of the
+ * newest `storedAtMs` (the holder's own signed time; a move within the nodes' clock skew of the
+ * previous store may be ordered wrongly, which only skips a challenge). Exported for tests.
+ */
+export function currentReceipts<R extends Pick<SignedReceipt, 'stripe' | 'shard' | 'storedAtMs'>>(
+  receipts: readonly R[],
+): R[] {
+  const newest = new Map<string, number>();
+  for (const { stripe, shard, storedAtMs } of receipts) {
+    const key = `${stripe}/${shard}`;
+    if (storedAtMs > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, storedAtMs);
+  }
+  return receipts.filter((r) => r.storedAtMs === newest.get(`${r.stripe}/${r.shard}`));
 }
