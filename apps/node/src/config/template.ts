@@ -233,7 +233,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   },
   'economics.eventsMax': { what: 'economics events held (and logged) at most' },
   'economics.posFailuresToSlash': {
-    what: "failing results of one holder from this node's own challenges that make it propose a slash (with economics.escrow)",
+    what: "failing results of one holder (any challengers', one of them this node's) that make it propose a slash (with economics.escrow)",
   },
   'economics.posFailureWindowMs': {
     what: 'network setting: the window those failures count in, and that a slash evidence hash covers',
