@@ -296,6 +296,30 @@ describe('proof-of-storage service', () => {
     expect(await challenger.challengeOnce()).toMatchObject({ passed: false, failure: 'wrong-holder' });
   });
 
+  it('a refusal is no result; the third in a row from one holder is a failure, and an answer resets the count', async () => {
+    const busy = () => {
+      throw new RemoteError(holderKey.peerId, 'POS_BUSY', 'too many challenges waiting here');
+    };
+    const refuse = async () => {
+      clock.advance(config.perHolderMinIntervalMs);
+      net.tamper = busy;
+      return challenger.challengeOnce();
+    };
+    expect(await refuse()).toBeUndefined();
+    expect(await refuse()).toBeUndefined();
+    expect(results).toEqual([]);
+    expect(await refuse()).toMatchObject({ passed: false, failure: 'refused' });
+    expect(results.map((r) => r.passed)).toEqual([false]);
+    // Counting starts again; an answer in between starts it again too.
+    expect(await refuse()).toBeUndefined();
+    clock.advance(config.perHolderMinIntervalMs);
+    net.tamper = undefined;
+    expect(await challenger.challengeOnce()).toMatchObject({ passed: true });
+    expect(await refuse()).toBeUndefined();
+    expect(await refuse()).toBeUndefined();
+    expect(counted).toEqual({ issued: 2, passed: 1, failed: 1 });
+  });
+
   it('a malformed answer fails', async () => {
     net.tamper = (reply) => ({ value: reply.value, body: reply.body!.subarray(1) });
     expect(await challenger.challengeOnce()).toMatchObject({ passed: false, failure: 'malformed' });
