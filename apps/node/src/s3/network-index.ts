@@ -1,0 +1,319 @@
+import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
+import type {
+  BucketRecord,
+  KeyRange,
+  ObjectEntry,
+  PartRecord,
+  PutCondition,
+  S3Index,
+  UploadRange,
+  UploadRecord,
+} from './backend.js';
+import { S3Error } from './errors.js';
+import type { IndexHead, IndexHeads } from './index-heads.js';
+import { applyRecord, type IndexRecord, InMemoryS3Index } from './memory.js';
+
+/** Where the index snapshots live: immutable blobs by id (the daemon: Trinity objects). */
+export interface IndexBlobs {
+  put(bytes: Uint8Array): Promise<string>;
+  get(id: string): Promise<Uint8Array>;
+  /** Idempotent. */
+  delete(id: string): Promise<void>;
+}
+
+export interface NetworkS3IndexComponents {
+  readonly heads: IndexHeads;
+  readonly blobs: IndexBlobs;
+  /** Signs the next head (the owner key): `seq` pointing at snapshot `root`. */
+  readonly sign: (seq: number, root: string) => IndexHead;
+  readonly logger: Logger;
+  /** Waits before a retry after a lost compare-and-set (tests pass a fast one). */
+  readonly backoff?: (attempt: number) => Promise<void>;
+}
+
+export interface NetworkS3IndexOptions {
+  /** The serialized index at most (every update rewrites it whole). */
+  readonly indexBytesMax?: number;
+  readonly bucketsMax?: number;
+  /** Lost compare-and-sets before a mutation gives up with 503. */
+  readonly attemptsMax?: number;
+  /** Mutations applied in one head update, at most. */
+  readonly batchMax?: number;
+}
+
+const snapshotFormat = 'trinity-s3-index/1';
+
+interface Snapshot {
+  readonly seq: number;
+  readonly root: string | undefined;
+  readonly bytes: Uint8Array | undefined;
+  readonly index: InMemoryS3Index;
+}
+
+interface Pending {
+  readonly apply: (index: InMemoryS3Index) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function defaultBackoff(attempt: number): Promise<void> {
+  const ms = Math.min(500, 5 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The network-wide `S3Index` (README "The network index"): an owner's whole index (buckets, keys,
+ * uploads) is one immutable snapshot stored as a Trinity object, and an owner-signed head with a
+ * sequence number, replicated on a small group of nodes, names the current snapshot. Every read
+ * reads the head first (snapshots are cached by id, they never change); every mutation applies to
+ * the snapshot the head names, stores the new snapshot and compare-and-sets the head (seq + 1),
+ * starting over on the new head when another gateway got there first. Mutations waiting on this
+ * gateway are applied together in one head update (group commit). Each method is atomic: it takes
+ * effect in exactly one head update, and a read sees every update acknowledged before it began.
+ */
+export class NetworkS3Index implements S3Index {
+  readonly #c: NetworkS3IndexComponents;
+  readonly #indexBytesMax: number;
+  readonly #bucketsMax: number;
+  readonly #attemptsMax: number;
+  readonly #batchMax: number;
+  #cached: Snapshot | undefined;
+  /** The highest head seq this gateway has seen: a lower one later means replicas lost state. */
+  #seenSeq = 0;
+  readonly #pending: Pending[] = [];
+  #flushing = false;
+
+  constructor(components: NetworkS3IndexComponents, options: NetworkS3IndexOptions = {}) {
+    this.#c = components;
+    this.#indexBytesMax = options.indexBytesMax ?? 16 * 1024 * 1024;
+    this.#bucketsMax = options.bucketsMax ?? 1000;
+    this.#attemptsMax = options.attemptsMax ?? 40;
+    this.#batchMax = options.batchMax ?? 256;
+  }
+
+  /** The current state as index records (the orphaned-piece sweep reads which pieces are referenced). */
+  async records(): Promise<IndexRecord[]> {
+    return [...(await this.#current()).index.records()];
+  }
+
+  /** The head now and the snapshot it names (cached by root id). */
+  async #current(): Promise<Snapshot> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.#c.heads.read();
+      if (head === undefined) {
+        if (this.#seenSeq > 0) throw this.#wentBack(0);
+        return { seq: 0, root: undefined, bytes: undefined, index: new InMemoryS3Index(this.#bucketsMax) };
+      }
+      if (head.seq < this.#seenSeq) throw this.#wentBack(head.seq);
+      const cached = this.#cached;
+      if (cached !== undefined && cached.root === head.root && cached.seq === head.seq) return cached;
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.#c.blobs.get(head.root);
+      } catch (error) {
+        // The snapshot of a head that was replaced meanwhile may be deleted already: read the head again.
+        if (attempt < 3) continue;
+        throw new S3Error(
+          'ServiceUnavailable',
+          `could not read the index snapshot ${head.root}: ${(error as Error).message}`,
+        );
+      }
+      const snapshot = { seq: head.seq, root: head.root, bytes, index: await this.#decode(bytes) };
+      this.#remember(snapshot);
+      return snapshot;
+    }
+  }
+
+  #remember(snapshot: Snapshot): void {
+    if (this.#cached === undefined || snapshot.seq >= this.#cached.seq) this.#cached = snapshot;
+    if (snapshot.seq > this.#seenSeq) this.#seenSeq = snapshot.seq;
+  }
+
+  #wentBack(seq: number): S3Error {
+    return new S3Error(
+      'ServiceUnavailable',
+      `the index head went back to seq ${seq} after this gateway saw ${this.#seenSeq}; its replicas are not reachable or lost state`,
+    );
+  }
+
+  async #decode(bytes: Uint8Array): Promise<InMemoryS3Index> {
+    const index = new InMemoryS3Index(this.#bucketsMax);
+    let parsed: { format?: unknown; records?: unknown };
+    try {
+      parsed = JSON.parse(bytesToUtf8(bytes)) as typeof parsed;
+    } catch {
+      throw new S3Error('InternalError', 'the index snapshot is not JSON');
+    }
+    if (parsed.format !== snapshotFormat || !Array.isArray(parsed.records)) {
+      throw new S3Error('InternalError', `the index snapshot is not ${snapshotFormat}`);
+    }
+    for (const record of parsed.records as IndexRecord[]) await applyRecord(index, record);
+    return index;
+  }
+
+  #encode(index: InMemoryS3Index): Uint8Array {
+    return utf8ToBytes(JSON.stringify({ format: snapshotFormat, records: [...index.records()] }));
+  }
+
+  /** Queues a mutation; it is applied in the next head update of this gateway. */
+  #mutate<T>(apply: (index: InMemoryS3Index) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#batchMax);
+        try {
+          await this.#commit(batch);
+        } catch (error) {
+          for (const op of batch) op.reject(error);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Applies `batch` to the current snapshot and compare-and-sets the head; starts over when beaten. */
+  async #commit(batch: readonly Pending[]): Promise<void> {
+    for (let attempt = 0; attempt < this.#attemptsMax; attempt++) {
+      if (attempt > 0) await (this.#c.backoff ?? defaultBackoff)(attempt);
+      const base = await this.#current();
+      const working =
+        base.bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(base.bytes);
+      const outcomes: Array<{ value: unknown } | { error: unknown }> = [];
+      for (const op of batch) {
+        try {
+          outcomes.push({ value: await op.apply(working) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+      const bytes = this.#encode(working);
+      const settle = () => {
+        outcomes.forEach((outcome, i) => {
+          if ('error' in outcome) batch[i]!.reject(outcome.error);
+          else batch[i]!.resolve(outcome.value);
+        });
+      };
+      if (base.bytes !== undefined ? equalBytes(bytes, base.bytes) : outcomes.every((o) => 'error' in o)) {
+        settle(); // nothing changed (every mutation refused, or a no-op): no update needed
+        return;
+      }
+      if (bytes.length > this.#indexBytesMax) {
+        throw new S3Error(
+          'ServiceUnavailable',
+          `the index would grow to ${bytes.length} bytes, more than the ${this.#indexBytesMax} one index may hold; delete objects or use another owner`,
+        );
+      }
+      const root = await this.#c.blobs.put(bytes);
+      const seq = base.seq + 1;
+      let swapped: boolean;
+      try {
+        swapped = await this.#c.heads.swap(base.seq, this.#c.sign(seq, root));
+      } catch (error) {
+        // The head may or may not point at `root` now: keep it, and fail these mutations.
+        this.#c.logger.warn({ root, err: (error as Error).message }, 's3: index head update failed');
+        throw error;
+      }
+      if (!swapped) {
+        void this.#c.blobs.delete(root).catch(() => {});
+        continue;
+      }
+      this.#remember({ seq, root, bytes, index: working });
+      settle();
+      if (base.root !== undefined) {
+        const old = base.root;
+        void this.#c.blobs.delete(old).catch((error: unknown) => {
+          this.#c.logger.warn(
+            { root: old, err: (error as Error).message },
+            's3: could not free an old index snapshot',
+          );
+        });
+      }
+      return;
+    }
+    throw new S3Error('ServiceUnavailable', 'too many concurrent index updates; retry');
+  }
+
+  listBuckets(owner: string): Promise<BucketRecord[]> {
+    return this.#current().then((s) => s.index.listBuckets(owner));
+  }
+
+  getBucket(name: string): Promise<BucketRecord | undefined> {
+    return this.#current().then((s) => s.index.getBucket(name));
+  }
+
+  async createBucket(record: BucketRecord): Promise<BucketRecord | undefined> {
+    const existing = await this.getBucket(record.name);
+    if (existing !== undefined) return existing;
+    return this.#mutate(async (index) => (await index.getBucket(record.name)) ?? index.createBucket(record));
+  }
+
+  deleteBucket(name: string): Promise<{ deleted: true; parts: PartRecord[] } | { deleted: false }> {
+    return this.#mutate((index) => index.deleteBucket(name));
+  }
+
+  getObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
+    return this.#current().then((s) => s.index.getObject(bucket, key));
+  }
+
+  putObject(
+    bucket: string,
+    key: string,
+    entry: ObjectEntry,
+    condition?: PutCondition,
+  ): Promise<ObjectEntry | undefined> {
+    return this.#mutate((index) => index.putObject(bucket, key, entry, condition));
+  }
+
+  deleteObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
+    return this.#mutate((index) => index.deleteObject(bucket, key));
+  }
+
+  listObjects(bucket: string, range: KeyRange): Promise<Array<readonly [string, ObjectEntry]>> {
+    return this.#current().then((s) => s.index.listObjects(bucket, range));
+  }
+
+  createUpload(bucket: string, upload: UploadRecord): Promise<void> {
+    return this.#mutate((index) => index.createUpload(bucket, upload));
+  }
+
+  getUpload(bucket: string, uploadId: string): Promise<UploadRecord | undefined> {
+    return this.#current().then((s) => s.index.getUpload(bucket, uploadId));
+  }
+
+  putPart(bucket: string, uploadId: string, part: PartRecord): Promise<PartRecord | undefined> {
+    return this.#mutate((index) => index.putPart(bucket, uploadId, part));
+  }
+
+  listParts(bucket: string, uploadId: string, afterPartNumber: number, limit: number): Promise<PartRecord[]> {
+    return this.#current().then((s) => s.index.listParts(bucket, uploadId, afterPartNumber, limit));
+  }
+
+  listUploads(bucket: string, range: UploadRange): Promise<UploadRecord[]> {
+    return this.#current().then((s) => s.index.listUploads(bucket, range));
+  }
+
+  abortUpload(bucket: string, uploadId: string): Promise<PartRecord[] | undefined> {
+    return this.#mutate((index) => index.abortUpload(bucket, uploadId));
+  }
+
+  completeUpload(
+    bucket: string,
+    uploadId: string,
+    key: string,
+    entry: ObjectEntry,
+  ): Promise<{ replaced: ObjectEntry | undefined; unusedParts: PartRecord[] }> {
+    return this.#mutate((index) => index.completeUpload(bucket, uploadId, key, entry));
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
