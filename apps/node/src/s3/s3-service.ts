@@ -127,6 +127,13 @@ export class S3Service implements Startable {
     this.#sweeper.start();
   }
 
+  /** The index's live state as records (tests, and which pieces it refers to). */
+  async indexRecords(): Promise<IndexRecord[]> {
+    const index = this.#index;
+    if (index === undefined) throw new Error('the S3 gateway is not started');
+    return [...(await index.records())];
+  }
+
   /**
    * Aborts every multipart upload older than `abandonedUploadMs` in the buckets of the owner this
    * node acts for (the only owner whose uploads can hold parts) and frees their parts; returns how many.

@@ -36,7 +36,7 @@ const md5Hex = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('he
 /**
  * The S3 gateway through the real daemon: three in-process nodes (RS(2,1)); node 2 serves S3
  * (`s3.enabled`, a free port), its access keys made with the `trinity s3 keys` CLI. Pieces are
- * Trinity objects any node reads; the key index is node 2's.
+ * Trinity objects any node reads; the key index is the owner's network index (`s3.index` default).
  */
 let nodes: TrinityNode[];
 let close: (() => Promise<void>) | undefined;
@@ -77,10 +77,10 @@ async function bodyBytes(output: { Body?: unknown }): Promise<Buffer> {
   return Buffer.from(await body.transformToByteArray());
 }
 
-/** Object ids (Trinity pieces) named in the gateway node's index log. */
+/** Object ids (Trinity pieces) the gateway's index (the network index, by default) refers to. */
 async function indexedPieceIds(): Promise<Set<string>> {
-  const log = await readFile(join(gatewayNode().config.dataDir, 's3', 'index.log'), 'utf8');
-  return new Set([...log.matchAll(/"id":"([0-9a-f]{64})"/g)].map((m) => m[1]!));
+  const records = JSON.stringify(await gatewayNode().s3!.indexRecords());
+  return new Set([...records.matchAll(/"id":"([0-9a-f]{64})"/g)].map((m) => m[1]!));
 }
 
 beforeAll(async () => {
@@ -319,7 +319,8 @@ async function standaloneGateway(prefix: string, s3Config: Record<string, unknow
   const clock = new ManualClock(Date.now());
   const logger = new MemoryLogger();
   const dir = await tempDir(prefix);
-  const config = parseNodeConfig({ s3: { enabled: true, port: 0, ...s3Config } }).s3;
+  // An index of its own (`local`): the owner's network index is node 2's gateway's, which runs beside.
+  const config = parseNodeConfig({ s3: { enabled: true, port: 0, index: 'local', ...s3Config } }).s3;
   const owner = nodes[0]!;
   const service = s3Service({ config, dataDir: dir.path, ...(pieceTag === undefined ? {} : { pieceTag }) })({
     objects: owner.objects,
