@@ -96,6 +96,11 @@ export class NetworkS3Index implements S3Index {
     return [...(await this.#current()).index.records()];
   }
 
+  /** The object id of the current snapshot (undefined before the first write). */
+  async currentRoot(): Promise<string | undefined> {
+    return (await this.#current()).root;
+  }
+
   /** The head now and the snapshot it names (cached by root id). */
   async #current(): Promise<Snapshot> {
     for (let attempt = 0; ; attempt++) {

@@ -150,7 +150,8 @@ export class S3Service implements Startable {
   }
 
   /**
-   * Deletes this gateway's pieces (named with its tag) that no index entry has referred to for
+   * Deletes this gateway's pieces (named with its tag) that no index entry has referred to, and its
+   * network index snapshots that are not the current one, for
    * `orphanedPieceGraceMs`, counted from the first sweep that found them so: a crash between storing
    * a piece and indexing it, or between an overwrite and freeing the replaced pieces, leaks nothing
    * for good. A piece indexed again meanwhile (a slow upload finishing) starts over. Returns how many.
@@ -160,12 +161,18 @@ export class S3Service implements Startable {
     const { listing, objects, clock, logger } = this.#components;
     const tag = this.#init.pieceTag;
     if (index === undefined || listing === undefined || tag === undefined) return 0;
-    const prefix = piecePrefix(tag);
+    const prefixes = [piecePrefix(tag), snapshotPrefix(tag)];
     // The pieces listed first, the index read after: a piece indexed in between counts as referenced.
-    const mine = (await listing.list(sweepListMax, objects.owner)).filter((o) => o.name?.startsWith(prefix));
+    const mine = (await listing.list(sweepListMax, objects.owner)).filter((o) =>
+      prefixes.some((prefix) => o.name?.startsWith(prefix)),
+    );
     const referenced = new Set<string>();
     for (const record of await index.records())
       for (const piece of piecesOf(record)) referenced.add(piece.id);
+    // The network index's current snapshot (read after the listing too); superseded ones are deleted
+    // by the gateway that replaced them, so what is left here leaked (a crash before the head swap).
+    const root = index instanceof NetworkS3Index ? await index.currentRoot() : undefined;
+    if (root !== undefined) referenced.add(root);
     const nowMs = clock.nowMs();
     const seen = new Set<string>();
     let freed = 0;
@@ -207,11 +214,16 @@ export class S3Service implements Startable {
     const tag = this.#init.pieceTag ?? 'node';
     return new NetworkS3Index({
       heads: new ReplicatedHeads(ownerKey.publicKey, heads, { txId: () => randomBytes(16).toString('hex') }),
-      blobs: new TrinityIndexBlobs(objects, `s3-index/${tag}/`, () => randomBytes(12).toString('hex')),
+      blobs: new TrinityIndexBlobs(objects, snapshotPrefix(tag), () => randomBytes(12).toString('hex')),
       sign: (seq, root) => signHead(ownerKey, seq, root),
       logger,
     });
   }
+}
+
+/** The name prefix of the network index snapshots a gateway tagged `tag` stores. */
+export function snapshotPrefix(tag: string): string {
+  return `s3-index/${tag}/`;
 }
 
 /** js-libp2p-style factory: `s3Service(init)(components)`. */

@@ -25,7 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../../src/config/config.js';
 import { TrinityNode } from '../../src/node/trinity-node.js';
 import { FileAccessKeyStore } from '../../src/s3/access-keys.js';
-import { accessKeysPath, s3Service } from '../../src/s3/s3-service.js';
+import { accessKeysPath, s3Service, snapshotPrefix } from '../../src/s3/s3-service.js';
+import { readOwnerKey } from '../../src/stores/owner-key.js';
 import { cliPath, startNodes, tempDir, until } from '../helpers.js';
 import { patternBytes } from './helpers.js';
 
@@ -327,6 +328,8 @@ async function standaloneGateway(prefix: string, s3Config: Record<string, unknow
     listing: owner.directory,
     clock,
     logger,
+    heads: owner.s3Heads,
+    ownerKey: await readOwnerKey(owner.config.trust.ownerKeyFile!),
   });
   let s3: S3Client | undefined;
   const close = async () => {
@@ -446,6 +449,44 @@ describe('orphaned pieces', () => {
         Buffer.from(patternBytes(2000, 3)),
       );
       await owner.objects.delete(foreign.id);
+    } finally {
+      await close();
+    }
+  });
+
+  it("the network index's leaked snapshots are deleted after the grace period; the current one stays", async () => {
+    const { service, s3, owner, clock, close } = await standaloneGateway(
+      'trinity-s3-snapshots-',
+      { index: 'network', orphanedPieceGraceMs: 60_000, uploadSweepIntervalMs: 3_600_000 },
+      'gw-snap',
+    );
+    const snapshots = async () =>
+      (await owner.directory.list(100_000, owner.owner)).filter((o) =>
+        o.name?.startsWith(snapshotPrefix('gw-snap')),
+      );
+    try {
+      // This gateway writes the owner's index now: the current snapshot is named with its tag.
+      await s3.send(new CreateBucketCommand({ Bucket: 'snapshots' }));
+      expect((await snapshots()).length).toBe(1);
+      // A crash between storing a snapshot and swapping the head leaves one nothing names.
+      const leaked = await owner.objects.put(once(patternBytes(100, 6)), {
+        name: `${snapshotPrefix('gw-snap')}leaked`,
+      });
+      expect(await service.sweepOrphanedPieces()).toBe(0);
+      clock.advance(61_000);
+      expect(await service.sweepOrphanedPieces()).toBe(1);
+      await expect(owner.objects.open(leaked.id)).rejects.toMatchObject({ status: 404 });
+      expect((await snapshots()).length).toBe(1);
+      // A write replaces the snapshot and frees the one it replaced.
+      await s3.send(new PutObjectCommand({ Bucket: 'snapshots', Key: 'k', Body: Buffer.from('v') }));
+      await until(
+        'the replaced snapshot to be freed',
+        async () => ((await snapshots()).length === 1 ? true : undefined),
+        60_000,
+      );
+      clock.advance(61_000);
+      expect(await service.sweepOrphanedPieces()).toBe(0);
+      expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toContain('snapshots');
     } finally {
       await close();
     }
