@@ -12,33 +12,44 @@ import {
   type HeadReply,
   type HeadRequest,
   type HeadTransport,
+  headGroupMax,
 } from './index-heads.js';
 import type { IndexBlobs } from './network-index.js';
 import type { S3ObjectStore } from './trinity-backend.js';
 
 const owner = z.string().regex(/^[0-9a-f]{64}$/);
-const txId = z.string().regex(/^[0-9a-f]{8,64}$/);
+const nodeId = z.string().min(1).max(128);
 const headSchema = z
   .object({
     owner,
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     root: z.string().min(1).max(128),
+    group: z.array(nodeId).min(1).max(headGroupMax),
     sig: z.string().regex(/^[0-9a-f]{128}$/),
   })
   .strict();
+const ballotSchema = z
+  .object({
+    n: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    by: z.string().regex(/^[0-9a-f]{1,64}$/),
+  })
+  .strict();
 
-/** The head protocol's requests (/trinity/s3-index-head/1.0.0). */
+/** The head protocol's requests (/trinity/s3-index-head/1.0.0). Anyone may send them (see README). */
 export const headRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), owner }).strict(),
-  z.object({ op: z.literal('lock'), owner, txId, expectSeq: z.number().int().min(0) }).strict(),
-  z.object({ op: z.literal('commit'), owner, txId, head: headSchema }).strict(),
-  z.object({ op: z.literal('unlock'), owner, txId }).strict(),
+  z.object({ op: z.literal('prepare'), owner, ballot: ballotSchema }).strict(),
+  z.object({ op: z.literal('accept'), owner, ballot: ballotSchema, head: headSchema }).strict(),
+  z.object({ op: z.literal('learn'), owner, head: headSchema }).strict(),
 ]);
 
 const headReplySchema = z.object({
   ok: z.boolean(),
-  reason: z.enum(['locked', 'ahead', 'not-locked', 'invalid']).optional(),
-  head: headSchema.optional(),
+  state: z.object({
+    promised: ballotSchema.optional(),
+    accepted: z.object({ ballot: ballotSchema, head: headSchema }).optional(),
+    learned: headSchema.optional(),
+  }),
 });
 
 /** Asks one replica at most this long. */
@@ -66,7 +77,7 @@ export class S3IndexHeadService implements Startable, HeadTransport {
   constructor(dataDir: string, components: S3IndexHeadServiceComponents) {
     this.#dir = join(dataDir, 's3', 'index-heads');
     this.#c = components;
-    this.#replica = new HeadReplica(new FileHeadStore(this.#dir), components.clock);
+    this.#replica = new HeadReplica(new FileHeadStore(this.#dir));
   }
 
   async start(): Promise<void> {

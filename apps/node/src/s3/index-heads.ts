@@ -1,12 +1,13 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, ed25519, fromHex, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { ed25519, fromHex, isHex, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { S3Error } from './errors.js';
 
 /**
- * The head of an owner's network S3 index: which Trinity object holds the index now (`root`) and a
- * sequence number that every update raises by one. Signed by the owner key, so a replica can withhold
- * a head but not forge or alter one. See README "The network index".
+ * The head of an owner's network S3 index: which Trinity object holds the index now (`root`), a
+ * sequence number every update raises by one, and the replica group that keeps it (fixed when the
+ * owner's first head is made). Signed by the owner key, so a replica can withhold a head but not forge
+ * or alter one. See README "The network index".
  */
 export interface IndexHead {
   /** The owner public key (hex) whose index this is. */
@@ -14,21 +15,27 @@ export interface IndexHead {
   readonly seq: number;
   /** The object id of the index snapshot this head points at. */
   readonly root: string;
-  /** Ed25519 signature (hex) by `owner` of `headMessage(owner, seq, root)`. */
+  /** The node ids of the replica group (3, or fewer when fewer nodes were live at the first write). */
+  readonly group: readonly string[];
+  /** Ed25519 signature (hex) by `owner` of `headMessage(…)`. */
   readonly sig: string;
 }
 
-function headMessage(owner: string, seq: number, root: string): Uint8Array {
-  return utf8ToBytes(JSON.stringify(['trinity-s3-index-head/1', owner, seq, root]));
+/** Most replicas in a group. */
+export const headGroupMax = 7;
+
+function headMessage(owner: string, seq: number, root: string, group: readonly string[]): Uint8Array {
+  return utf8ToBytes(JSON.stringify(['trinity-s3-index-head/2', owner, seq, root, group]));
 }
 
 export function signHead(
   owner: { readonly publicKey: string; readonly secretKey: Uint8Array },
   seq: number,
   root: string,
+  group: readonly string[],
 ): IndexHead {
-  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root), owner.secretKey));
-  return { owner: owner.publicKey, seq, root, sig };
+  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root, group), owner.secretKey));
+  return { owner: owner.publicKey, seq, root, group: [...group], sig };
 }
 
 /** Whether `head` is well formed and its owner signed it. */
@@ -40,42 +47,64 @@ export function validHead(head: IndexHead): boolean {
     typeof head.root === 'string' &&
     head.root.length > 0 &&
     head.root.length <= 128 &&
+    Array.isArray(head.group) &&
+    head.group.length >= 1 &&
+    head.group.length <= headGroupMax &&
+    head.group.every((node) => typeof node === 'string' && node.length > 0 && node.length <= 128) &&
+    new Set(head.group).size === head.group.length &&
     isHex(head.sig, 64) &&
-    ed25519.verify(fromHex(head.sig), headMessage(head.owner, head.seq, head.root), fromHex(head.owner))
+    ed25519.verify(
+      fromHex(head.sig),
+      headMessage(head.owner, head.seq, head.root, head.group),
+      fromHex(head.owner),
+    )
   );
 }
 
-// ---------------------------------------------------------------------------------------------
-// The replica side: what every node keeps for the heads whose replica group it is in.
+/** A Paxos ballot: a round number, then the proposer's random id to break ties. */
+export interface Ballot {
+  readonly n: number;
+  readonly by: string;
+}
+
+export function compareBallots(a: Ballot, b: Ballot): number {
+  if (a.n !== b.n) return a.n < b.n ? -1 : 1;
+  return a.by < b.by ? -1 : a.by > b.by ? 1 : 0;
+}
+
+/** What a replica keeps per owner (CASPaxos acceptor state, plus the highest head it was told of). */
+export interface ReplicaState {
+  readonly promised?: Ballot;
+  readonly accepted?: { readonly ballot: Ballot; readonly head: IndexHead };
+  /** The highest head this node learned of (every node is told after each write): finds the group. */
+  readonly learned?: IndexHead;
+}
 
 /** A request to a head replica (the wire message, validated by the daemon's protocol schema). */
 export type HeadRequest =
   | { readonly op: 'get'; readonly owner: string }
-  | { readonly op: 'lock'; readonly owner: string; readonly txId: string; readonly expectSeq: number }
-  | { readonly op: 'commit'; readonly owner: string; readonly txId: string; readonly head: IndexHead }
-  | { readonly op: 'unlock'; readonly owner: string; readonly txId: string };
+  | { readonly op: 'prepare'; readonly owner: string; readonly ballot: Ballot }
+  | { readonly op: 'accept'; readonly owner: string; readonly ballot: Ballot; readonly head: IndexHead }
+  | { readonly op: 'learn'; readonly owner: string; readonly head: IndexHead };
 
 export interface HeadReply {
   readonly ok: boolean;
-  /** Why a lock or commit was refused: another writer holds the lock, or this replica is ahead. */
-  readonly reason?: 'locked' | 'ahead' | 'not-locked' | 'invalid';
-  /** The replica's current head (on `get`, and on a refusal). */
-  readonly head?: IndexHead;
+  readonly state: ReplicaState;
 }
 
-/** Where a replica keeps its heads: durably (the daemon) or in memory (tests). */
+/** Where a replica keeps its state: durably (the daemon) or in memory (tests). */
 export interface HeadStore {
-  get(owner: string): Promise<IndexHead | undefined>;
-  set(head: IndexHead): Promise<void>;
+  get(owner: string): Promise<ReplicaState>;
+  set(owner: string, state: ReplicaState): Promise<void>;
 }
 
 export class MemoryHeadStore implements HeadStore {
-  readonly #heads = new Map<string, IndexHead>();
-  async get(owner: string): Promise<IndexHead | undefined> {
-    return this.#heads.get(owner);
+  readonly #states = new Map<string, ReplicaState>();
+  async get(owner: string): Promise<ReplicaState> {
+    return this.#states.get(owner) ?? {};
   }
-  async set(head: IndexHead): Promise<void> {
-    this.#heads.set(head.owner, head);
+  async set(owner: string, state: ReplicaState): Promise<void> {
+    this.#states.set(owner, structuredClone(state));
   }
 }
 
@@ -86,28 +115,25 @@ export class FileHeadStore implements HeadStore {
     this.#dir = dir;
   }
   #path(owner: string): string {
-    if (!/^[0-9a-f]{64}$/.test(owner)) throw new Error('an index head owner is 64 hex characters');
+    if (!isHex(owner, 32)) throw new Error('an index head owner is 64 hex characters');
     return join(this.#dir, `${owner}.json`);
   }
-  async get(owner: string): Promise<IndexHead | undefined> {
+  async get(owner: string): Promise<ReplicaState> {
     let text: string;
     try {
       text = await readFile(this.#path(owner), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw error;
     }
-    const head = JSON.parse(text) as IndexHead;
-    if (!validHead(head) || head.owner !== owner)
-      throw new Error(`the index head file of ${owner} is invalid`);
-    return head;
+    return JSON.parse(text) as ReplicaState;
   }
-  async set(head: IndexHead): Promise<void> {
-    const path = this.#path(head.owner);
+  async set(owner: string, state: ReplicaState): Promise<void> {
+    const path = this.#path(owner);
     const tmp = `${path}.tmp`;
     const file = await open(tmp, 'w', 0o600);
     try {
-      await file.writeFile(`${JSON.stringify(head)}\n`);
+      await file.writeFile(`${JSON.stringify(state)}\n`);
       await file.datasync();
     } finally {
       await file.close();
@@ -116,26 +142,20 @@ export class FileHeadStore implements HeadStore {
   }
 }
 
-/** How long a replica keeps a writer's lock before another writer may take it. */
-export const headLockLeaseMs = 10_000;
-
 /**
- * A head replica: per owner, the highest head it was given and at most one writer's lock. A lock is
- * granted to one transaction at a time and only while this replica is not ahead of the head the
- * writer read (`expectSeq`); a commit is accepted only from the lock holder, only with a valid
- * owner-signed head, and only if it raises the seq. Requests for one owner run one at a time.
+ * A head replica: a CASPaxos acceptor per owner. `prepare` promises a ballot higher than any it
+ * promised or accepted and answers what it accepted; `accept` takes a head at a ballot no lower than
+ * its promise, only a validly owner-signed head of that owner, and never one of a lower seq than it
+ * holds (so an old signed head cannot be replayed). `learn` records the highest head it was told of
+ * (discovery of the group, not a vote). Requests for one owner run one at a time; state is durable
+ * before the answer.
  */
 export class HeadReplica {
   readonly #store: HeadStore;
-  readonly #clock: Clock;
-  readonly #leaseMs: number;
-  readonly #locks = new Map<string, { txId: string; untilMs: number }>();
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  constructor(store: HeadStore, clock: Clock, leaseMs = headLockLeaseMs) {
+  constructor(store: HeadStore) {
     this.#store = store;
-    this.#clock = clock;
-    this.#leaseMs = leaseMs;
   }
 
   handle(request: HeadRequest): Promise<HeadReply> {
@@ -153,42 +173,57 @@ export class HeadReplica {
   }
 
   async #handle(request: HeadRequest): Promise<HeadReply> {
-    const current = await this.#store.get(request.owner);
-    const seq = current?.seq ?? 0;
-    const withHead = current === undefined ? {} : { head: current };
-    const lock = this.#locks.get(request.owner);
-    const nowMs = this.#clock.nowMs();
+    const state = await this.#store.get(request.owner);
     switch (request.op) {
       case 'get':
-        return { ok: true, ...withHead };
-      case 'lock': {
-        if (lock !== undefined && lock.txId !== request.txId && lock.untilMs > nowMs) {
-          return { ok: false, reason: 'locked', ...withHead };
+        return { ok: true, state };
+      case 'prepare': {
+        const { promised, accepted } = state;
+        if (
+          (promised !== undefined && compareBallots(request.ballot, promised) <= 0) ||
+          (accepted !== undefined && compareBallots(request.ballot, accepted.ballot) <= 0)
+        ) {
+          return { ok: false, state };
         }
-        if (seq > request.expectSeq) return { ok: false, reason: 'ahead', ...withHead };
-        this.#locks.set(request.owner, { txId: request.txId, untilMs: nowMs + this.#leaseMs });
-        return { ok: true, ...withHead };
+        const next = { ...state, promised: request.ballot };
+        await this.#store.set(request.owner, next);
+        return { ok: true, state: next };
       }
-      case 'commit': {
-        // An expired lock nobody else took is still this writer's: no other head came in between.
-        if (lock?.txId !== request.txId) return { ok: false, reason: 'not-locked', ...withHead };
+      case 'accept': {
+        const { promised, accepted } = state;
         const head = request.head;
-        if (head.owner !== request.owner || !validHead(head))
-          return { ok: false, reason: 'invalid', ...withHead };
-        if (head.seq <= seq) return { ok: false, reason: 'ahead', ...withHead };
-        await this.#store.set(head);
-        this.#locks.delete(request.owner);
-        return { ok: true, head };
+        if (
+          (promised !== undefined && compareBallots(request.ballot, promised) < 0) ||
+          (accepted !== undefined && compareBallots(request.ballot, accepted.ballot) <= 0) ||
+          (accepted !== undefined && head.seq < accepted.head.seq) ||
+          head.owner !== request.owner ||
+          !validHead(head)
+        ) {
+          return { ok: false, state };
+        }
+        const next: ReplicaState = {
+          ...state,
+          promised: request.ballot,
+          accepted: { ballot: request.ballot, head },
+          ...(state.learned === undefined || state.learned.seq < head.seq ? { learned: head } : {}),
+        };
+        await this.#store.set(request.owner, next);
+        return { ok: true, state: next };
       }
-      case 'unlock':
-        if (lock?.txId === request.txId) this.#locks.delete(request.owner);
-        return { ok: true, ...withHead };
+      case 'learn': {
+        const head = request.head;
+        if (head.owner !== request.owner || !validHead(head)) return { ok: false, state };
+        if (state.learned !== undefined && state.learned.seq >= head.seq) return { ok: true, state };
+        const next = { ...state, learned: head };
+        await this.#store.set(request.owner, next);
+        return { ok: true, state: next };
+      }
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The writer / reader side: one owner's head over its replica group.
+// The proposer / reader side: one owner's head over its replica group.
 
 /** How the head client reaches replicas: the live nodes, and one request to one of them. */
 export interface HeadTransport {
@@ -197,7 +232,7 @@ export interface HeadTransport {
   call(node: string, request: HeadRequest): Promise<HeadReply>;
 }
 
-/** The replica group of `owner`'s head: the `size` nodes ranking first by rendezvous hashing. */
+/** The first replica group of `owner`: the `size` nodes ranking first by rendezvous hashing. */
 export function headGroup(owner: string, nodes: readonly string[], size: number): string[] {
   const score = (node: string) => toHex(sha256(utf8ToBytes(`trinity-s3-index-group/1 ${owner} ${node}`)));
   return [...new Set(nodes)]
@@ -207,111 +242,233 @@ export function headGroup(owner: string, nodes: readonly string[], size: number)
     .map((entry) => entry.node);
 }
 
-/** What `NetworkS3Index` needs of the heads: read the current one, and compare-and-set the next. */
+/** What the proposer returns for the next head: a new snapshot, or the current one unchanged. */
+export type HeadProposal = { readonly root: string } | 'unchanged';
+
+/** What `NetworkS3Index` needs of the heads. */
 export interface IndexHeads {
-  /** The current head, undefined when the owner has none yet. */
+  /** The current head (linearizable), undefined when the owner has none yet. */
   read(): Promise<IndexHead | undefined>;
-  /** Sets `next` if the head is still at `expectSeq`; false when another writer got there first. */
-  swap(expectSeq: number, next: IndexHead): Promise<boolean>;
+  /**
+   * One compare-and-set round: `propose` gets the current head and returns the next snapshot (or
+   * `unchanged`); the head moves to it (seq + 1) if no other writer got in between. Returns the head
+   * chosen and the one it replaced, or `lost` (nothing changed: read again and retry).
+   * Throws S3Error('ServiceUnavailable') when too few replicas answer.
+   */
+  update(propose: (current: IndexHead | undefined) => Promise<HeadProposal>): Promise<HeadUpdate | 'lost'>;
+}
+
+/** A round's outcome: the head now (undefined: still none) and the one it replaced. */
+export interface HeadUpdate {
+  readonly chosen: IndexHead | undefined;
+  readonly base: IndexHead | undefined;
 }
 
 export interface ReplicatedHeadsOptions {
-  /** Replicas per head (fewer when fewer nodes are live). */
+  /** Replicas in a new group (fewer when fewer nodes are live at the owner's first write). */
   readonly groupSize?: number;
-  /** Transaction ids for locks (random hex). */
-  readonly txId: () => string;
+  /** A random proposer id (hex), fresh per instance. */
+  readonly proposerId: string;
 }
 
 /**
- * One owner's head over its replica group (README "The network index"). A read asks every replica
- * of the group and takes the highest valid head; it needs a majority of the group to answer. A swap
- * locks every replica in a fixed order (so two writers never deadlock: the first lock decides), each
- * lock granted only if that replica is not ahead of `expectSeq`, then commits the new head to all of
- * them; it is acknowledged only when every replica stored it. A swap that fails midway leaves a
- * higher head on some replicas: readers take the highest, so the next writer rolls it forward.
+ * One owner's head over its replica group by CASPaxos (Rystsov, 2018): every update is a prepare at
+ * a fresh ballot to a majority of the group, which answers the heads it accepted; the one accepted
+ * at the highest ballot is the current head; the proposer builds the next head on it and has a
+ * majority accept it at its ballot. A read asks the group and, when a majority hold the same
+ * accepted ballot, that head is current (one round trip); otherwise it runs a full round that
+ * re-proposes the current head, settling any half-done write.
+ *
+ * The group is recorded in the head and fixed at the owner's first write (the first `groupSize`
+ * live nodes by rendezvous hashing); every node learns each new head (`learn`, after the write), so
+ * a gateway that starts later finds the group by asking the live nodes. With no head found
+ * anywhere, the first write makes one. Needs a majority of the group: fails closed (503) without.
  */
 export class ReplicatedHeads implements IndexHeads {
-  readonly #owner: string;
+  readonly #owner: { readonly publicKey: string; readonly secretKey: Uint8Array };
   readonly #transport: HeadTransport;
   readonly #groupSize: number;
-  readonly #txId: () => string;
+  readonly #proposerId: string;
+  #group: readonly string[] | undefined;
+  /** The highest ballot round seen: the next ballot goes above it. */
+  #round = 0;
 
-  constructor(owner: string, transport: HeadTransport, options: ReplicatedHeadsOptions) {
+  constructor(
+    owner: { readonly publicKey: string; readonly secretKey: Uint8Array },
+    transport: HeadTransport,
+    options: ReplicatedHeadsOptions,
+  ) {
     this.#owner = owner;
     this.#transport = transport;
-    this.#groupSize = options.groupSize ?? 3;
-    this.#txId = options.txId;
+    this.#groupSize = Math.min(headGroupMax, options.groupSize ?? 3);
+    this.#proposerId = options.proposerId;
   }
 
-  group(): string[] {
-    return headGroup(this.#owner, this.#transport.nodes(), this.#groupSize);
+  get #key(): string {
+    return this.#owner.publicKey;
+  }
+
+  /** The group, found once: from a head any live node holds or learned, else a new one. */
+  async group(): Promise<{ group: readonly string[]; found: boolean }> {
+    if (this.#group !== undefined) return { group: this.#group, found: true };
+    const nodes = this.#transport.nodes();
+    const replies = await Promise.allSettled(
+      nodes.map((node) => this.#transport.call(node, { op: 'get', owner: this.#key })),
+    );
+    let best: IndexHead | undefined;
+    for (const reply of replies) {
+      if (reply.status !== 'fulfilled') continue;
+      for (const head of [reply.value.state.accepted?.head, reply.value.state.learned]) {
+        if (head === undefined || head.owner !== this.#key || !validHead(head)) continue;
+        if (best === undefined || head.seq > best.seq) best = head;
+      }
+    }
+    if (best !== undefined) {
+      this.#group = best.group;
+      return { group: best.group, found: true };
+    }
+    const answered = replies.filter((r) => r.status === 'fulfilled').length;
+    if (answered < Math.floor(nodes.length / 2) + 1) {
+      throw new S3Error(
+        'ServiceUnavailable',
+        `looking for the index head: ${answered} of ${nodes.length} live nodes answered`,
+      );
+    }
+    return { group: headGroup(this.#key, nodes, this.#groupSize), found: false };
+  }
+
+  /**
+   * Asks every replica of the group; resolves once a majority said yes, or every replica answered
+   * or failed. `silent`: how many had not answered (failed, or still out) then.
+   */
+  async #ask(
+    group: readonly string[],
+    request: (node: string) => HeadRequest,
+  ): Promise<{ replies: HeadReply[]; silent: number }> {
+    const needed = Math.floor(group.length / 2) + 1;
+    return new Promise((resolve) => {
+      const replies: HeadReply[] = [];
+      let done = 0;
+      let resolved = false;
+      const finish = () => {
+        if (!resolved) {
+          resolved = true;
+          resolve({ replies: [...replies], silent: group.length - replies.length });
+        }
+      };
+      for (const node of group) {
+        this.#transport.call(node, request(node)).then(
+          (reply) => {
+            this.#see(reply.state);
+            replies.push(reply);
+            done++;
+            if (replies.filter((r) => r.ok).length >= needed || done === group.length) finish();
+          },
+          () => {
+            done++;
+            if (done === group.length) finish();
+          },
+        );
+      }
+    });
+  }
+
+  #see(state: ReplicaState): void {
+    for (const ballot of [state.promised, state.accepted?.ballot]) {
+      if (ballot !== undefined && ballot.n > this.#round) this.#round = ballot.n;
+    }
+  }
+
+  #nextBallot(): Ballot {
+    this.#round += 1;
+    return { n: this.#round, by: this.#proposerId };
   }
 
   async read(): Promise<IndexHead | undefined> {
-    const group = this.group();
-    const replies = await Promise.allSettled(
-      group.map((node) => this.#transport.call(node, { op: 'get', owner: this.#owner })),
-    );
-    const answered = replies.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    const { group, found } = await this.group();
+    if (!found) return undefined;
     const needed = Math.floor(group.length / 2) + 1;
-    if (answered.length < needed) {
-      throw new S3Error(
-        'ServiceUnavailable',
-        `the index head: ${answered.length} of its ${group.length} replicas answered, ${needed} are needed`,
-      );
+    const { replies } = await this.#ask(group, () => ({ op: 'get', owner: this.#key }));
+    if (replies.length < needed) throw unavailable(replies.length, group.length, needed);
+    // A majority holding one accepted ballot: that head was chosen, and none chosen after it
+    // (a later one would be accepted by a majority, which meets this one).
+    const counts = new Map<string, { n: number; head: IndexHead }>();
+    for (const { state } of replies) {
+      const accepted = state.accepted;
+      if (accepted === undefined) continue;
+      const key = `${accepted.ballot.n} ${accepted.ballot.by}`;
+      const entry = counts.get(key) ?? { n: 0, head: accepted.head };
+      entry.n++;
+      counts.set(key, entry);
     }
-    return highest(this.#owner, answered);
+    for (const { n, head } of counts.values()) {
+      if (n >= needed && head.owner === this.#key && validHead(head)) return head;
+    }
+    // Otherwise settle it: a full round re-proposing the current head.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const result = await this.update(async () => 'unchanged');
+      if (result !== 'lost') return result.chosen;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+    }
+    throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
   }
 
-  async swap(expectSeq: number, next: IndexHead): Promise<boolean> {
-    const group = this.group().sort();
-    const txId = this.#txId();
-    const locked: string[] = [];
-    const release = () =>
-      Promise.allSettled(
-        locked.map((node) => this.#transport.call(node, { op: 'unlock', owner: this.#owner, txId })),
-      );
-    for (const node of group) {
-      let reply: HeadReply;
-      try {
-        reply = await this.#transport.call(node, { op: 'lock', owner: this.#owner, txId, expectSeq });
-      } catch (error) {
-        await release();
-        throw new S3Error(
-          'ServiceUnavailable',
-          `an index head replica did not answer: ${(error as Error).message}`,
-        );
-      }
-      if (!reply.ok) {
-        await release();
-        return false;
-      }
-      locked.push(node);
+  async update(
+    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+  ): Promise<HeadUpdate | 'lost'> {
+    const { group } = await this.group();
+    const needed = Math.floor(group.length / 2) + 1;
+    const ballot = this.#nextBallot();
+    const prepared = await this.#ask(group, () => ({ op: 'prepare', owner: this.#key, ballot }));
+    const promises = prepared.replies.filter((r) => r.ok);
+    if (promises.length < needed) {
+      if (prepared.replies.length < needed) throw unavailable(prepared.replies.length, group.length, needed);
+      return 'lost'; // refused: a higher ballot is about; the next one goes above it
     }
-    const results = await Promise.allSettled(
-      group.map((node) => this.#transport.call(node, { op: 'commit', owner: this.#owner, txId, head: next })),
-    );
-    const stored = results.filter((r) => r.status === 'fulfilled' && r.value.ok).length;
-    if (stored === group.length) return true;
-    await release();
-    // Every replica refused (a lock that lapsed and another writer took): nothing was stored.
-    if (results.every((r) => r.status === 'fulfilled' && !r.value.ok)) return false;
-    throw new S3Error(
-      'ServiceUnavailable',
-      `the index update reached ${stored} of its ${group.length} head replicas; it may or may not be visible`,
-    );
+    let base: { ballot: Ballot; head: IndexHead } | undefined;
+    for (const { state } of promises) {
+      const accepted = state.accepted;
+      if (accepted === undefined || accepted.head.owner !== this.#key || !validHead(accepted.head)) continue;
+      if (base === undefined || compareBallots(accepted.ballot, base.ballot) > 0) base = accepted;
+    }
+    const current = base?.head;
+    const proposal = await propose(current);
+    let next: IndexHead;
+    if (proposal === 'unchanged') {
+      // No head accepted in a majority: none was chosen, and there is nothing to settle.
+      if (current === undefined) return { chosen: undefined, base: undefined };
+      next = current;
+    } else {
+      next = signHead(this.#owner, (current?.seq ?? 0) + 1, proposal.root, current?.group ?? group);
+    }
+    const accepted = await this.#ask(group, () => ({ op: 'accept', owner: this.#key, ballot, head: next }));
+    const accepts = accepted.replies.filter((r) => r.ok);
+    if (accepts.length < needed) {
+      // Refused everywhere it was heard: no replica holds it, so it can never become current.
+      if (accepts.length === 0 && accepted.silent === 0) return 'lost';
+      throw new S3Error(
+        'ServiceUnavailable',
+        `the index update reached ${accepts.length} of the ${needed} head replicas it needs; it may or may not take effect`,
+      );
+    }
+    this.#group = next.group;
+    if (next !== current) this.#tellOthers(next, group);
+    return { chosen: next, base: current };
+  }
+
+  /** Every live node outside the group learns the new head (so later gateways find the group). */
+  #tellOthers(head: IndexHead, group: readonly string[]): void {
+    const members = new Set(group);
+    for (const node of this.#transport.nodes()) {
+      if (members.has(node)) continue;
+      void this.#transport.call(node, { op: 'learn', owner: this.#key, head }).catch(() => {});
+    }
   }
 }
 
-/** The highest valid head of `owner` among replies (invalid ones ignored). */
-function highest(owner: string, replies: readonly HeadReply[]): IndexHead | undefined {
-  let best: IndexHead | undefined;
-  for (const reply of replies) {
-    const head = reply.head;
-    if (head === undefined || head.owner !== owner || !validHead(head)) continue;
-    if (best === undefined || head.seq > best.seq || (head.seq === best.seq && head.root < best.root)) {
-      best = head;
-    }
-  }
-  return best;
+function unavailable(answered: number, size: number, needed: number): S3Error {
+  return new S3Error(
+    'ServiceUnavailable',
+    `the index head: ${answered} of its ${size} replicas answered, ${needed} are needed`,
+  );
 }

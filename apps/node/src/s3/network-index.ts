@@ -10,7 +10,7 @@ import type {
   UploadRecord,
 } from './backend.js';
 import { S3Error } from './errors.js';
-import type { IndexHead, IndexHeads } from './index-heads.js';
+import type { HeadProposal, IndexHead, IndexHeads } from './index-heads.js';
 import { applyRecord, type IndexRecord, InMemoryS3Index } from './memory.js';
 
 /** Where the index snapshots live: immutable blobs by id (the daemon: Trinity objects). */
@@ -24,8 +24,6 @@ export interface IndexBlobs {
 export interface NetworkS3IndexComponents {
   readonly heads: IndexHeads;
   readonly blobs: IndexBlobs;
-  /** Signs the next head (the owner key): `seq` pointing at snapshot `root`. */
-  readonly sign: (seq: number, root: string) => IndexHead;
   readonly logger: Logger;
   /** Waits before a retry after a lost compare-and-set (tests pass a fast one). */
   readonly backoff?: (attempt: number) => Promise<void>;
@@ -96,37 +94,47 @@ export class NetworkS3Index implements S3Index {
     return [...(await this.#current()).index.records()];
   }
 
-  /** The object id of the current snapshot (undefined before the first write). */
+  /**
+   * The object id of the current snapshot (undefined before the first write), after a round that
+   * settles any half-done update: a snapshot that is not current now can never become current.
+   */
   async currentRoot(): Promise<string | undefined> {
-    return (await this.#current()).root;
+    const result = await this.#c.heads.update(async () => 'unchanged');
+    if (result === 'lost') throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
+    return result.chosen?.root;
   }
 
   /** The head now and the snapshot it names (cached by root id). */
   async #current(): Promise<Snapshot> {
     for (let attempt = 0; ; attempt++) {
       const head = await this.#c.heads.read();
-      if (head === undefined) {
-        if (this.#seenSeq > 0) throw this.#wentBack(0);
-        return { seq: 0, root: undefined, bytes: undefined, index: new InMemoryS3Index(this.#bucketsMax) };
-      }
-      if (head.seq < this.#seenSeq) throw this.#wentBack(head.seq);
-      const cached = this.#cached;
-      if (cached !== undefined && cached.root === head.root && cached.seq === head.seq) return cached;
-      let bytes: Uint8Array;
       try {
-        bytes = await this.#c.blobs.get(head.root);
+        return await this.#load(head);
       } catch (error) {
-        // The snapshot of a head that was replaced meanwhile may be deleted already: read the head again.
+        // The snapshot of a head replaced meanwhile may be deleted already: read the head again.
+        if (error instanceof S3Error) throw error;
         if (attempt < 3) continue;
         throw new S3Error(
           'ServiceUnavailable',
-          `could not read the index snapshot ${head.root}: ${(error as Error).message}`,
+          `could not read the index snapshot: ${(error as Error).message}`,
         );
       }
-      const snapshot = { seq: head.seq, root: head.root, bytes, index: await this.#decode(bytes) };
-      this.#remember(snapshot);
-      return snapshot;
     }
+  }
+
+  /** The snapshot `head` names: cached, or read and decoded (a blob error passes through). */
+  async #load(head: IndexHead | undefined): Promise<Snapshot> {
+    if (head === undefined) {
+      if (this.#seenSeq > 0) throw this.#wentBack(0);
+      return { seq: 0, root: undefined, bytes: undefined, index: new InMemoryS3Index(this.#bucketsMax) };
+    }
+    if (head.seq < this.#seenSeq) throw this.#wentBack(head.seq);
+    const cached = this.#cached;
+    if (cached !== undefined && cached.root === head.root && cached.seq === head.seq) return cached;
+    const bytes = await this.#c.blobs.get(head.root);
+    const snapshot = { seq: head.seq, root: head.root, bytes, index: await this.#decode(bytes) };
+    this.#remember(snapshot);
+    return snapshot;
   }
 
   #remember(snapshot: Snapshot): void {
@@ -184,63 +192,86 @@ export class NetworkS3Index implements S3Index {
     }
   }
 
-  /** Applies `batch` to the current snapshot and compare-and-sets the head; starts over when beaten. */
+  /**
+   * Applies `batch` to the current snapshot inside one head round: the round's prepare says which
+   * head is current, the batch is applied to its snapshot, the new snapshot stored, and the round's
+   * accept makes it current unless another writer got in between (then all over again).
+   */
   async #commit(batch: readonly Pending[]): Promise<void> {
     for (let attempt = 0; attempt < this.#attemptsMax; attempt++) {
       if (attempt > 0) await (this.#c.backoff ?? defaultBackoff)(attempt);
-      const base = await this.#current();
-      const working =
-        base.bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(base.bytes);
-      const outcomes: Array<{ value: unknown } | { error: unknown }> = [];
-      for (const op of batch) {
+      let outcomes: Array<{ value: unknown } | { error: unknown }> = [];
+      let written: { root: string; bytes: Uint8Array; index: InMemoryS3Index } | undefined;
+      const propose = async (current: IndexHead | undefined): Promise<HeadProposal> => {
+        let base: Snapshot;
         try {
-          outcomes.push({ value: await op.apply(working) });
+          base = await this.#load(current);
         } catch (error) {
-          outcomes.push({ error });
+          if (error instanceof S3Error) throw error;
+          throw new S3Error(
+            'ServiceUnavailable',
+            `could not read the index snapshot: ${(error as Error).message}`,
+          );
         }
-      }
-      const bytes = this.#encode(working);
-      const settle = () => {
-        outcomes.forEach((outcome, i) => {
-          if ('error' in outcome) batch[i]!.reject(outcome.error);
-          else batch[i]!.resolve(outcome.value);
-        });
+        const working =
+          base.bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(base.bytes);
+        outcomes = [];
+        for (const op of batch) {
+          try {
+            outcomes.push({ value: await op.apply(working) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+        const bytes = this.#encode(working);
+        const unchanged =
+          base.bytes !== undefined ? equalBytes(bytes, base.bytes) : outcomes.every((o) => 'error' in o);
+        if (unchanged) return 'unchanged'; // every mutation refused, or a no-op: the round only settles
+        if (bytes.length > this.#indexBytesMax) {
+          throw new S3Error(
+            'ServiceUnavailable',
+            `the index would grow to ${bytes.length} bytes, more than the ${this.#indexBytesMax} one index may hold; delete objects or use another owner`,
+          );
+        }
+        const root = await this.#c.blobs.put(bytes);
+        written = { root, bytes, index: working };
+        return { root };
       };
-      if (base.bytes !== undefined ? equalBytes(bytes, base.bytes) : outcomes.every((o) => 'error' in o)) {
-        settle(); // nothing changed (every mutation refused, or a no-op): no update needed
-        return;
-      }
-      if (bytes.length > this.#indexBytesMax) {
-        throw new S3Error(
-          'ServiceUnavailable',
-          `the index would grow to ${bytes.length} bytes, more than the ${this.#indexBytesMax} one index may hold; delete objects or use another owner`,
-        );
-      }
-      const root = await this.#c.blobs.put(bytes);
-      const seq = base.seq + 1;
-      let swapped: boolean;
+      let result: Awaited<ReturnType<IndexHeads['update']>>;
       try {
-        swapped = await this.#c.heads.swap(base.seq, this.#c.sign(seq, root));
+        result = await this.#c.heads.update(propose);
       } catch (error) {
-        // The head may or may not point at `root` now: keep it, and fail these mutations.
-        this.#c.logger.warn({ root, err: (error as Error).message }, 's3: index head update failed');
+        // The head may or may not name the new snapshot now: keep it (the sweep frees it if not).
+        if (written !== undefined) {
+          this.#c.logger.warn(
+            { root: written.root, err: (error as Error).message },
+            's3: index head update failed',
+          );
+        }
         throw error;
       }
-      if (!swapped) {
-        void this.#c.blobs.delete(root).catch(() => {});
+      if (result === 'lost') {
+        const lost = written?.root;
+        if (lost !== undefined) void this.#c.blobs.delete(lost).catch(() => {});
         continue;
       }
-      this.#remember({ seq, root, bytes, index: working });
-      settle();
-      if (base.root !== undefined) {
-        const old = base.root;
-        void this.#c.blobs.delete(old).catch((error: unknown) => {
-          this.#c.logger.warn(
-            { root: old, err: (error as Error).message },
-            's3: could not free an old index snapshot',
-          );
-        });
+      const chosen = result.chosen;
+      if (written !== undefined && chosen !== undefined && chosen.root === written.root) {
+        this.#remember({ seq: chosen.seq, root: chosen.root, bytes: written.bytes, index: written.index });
+        const old = result.base?.root;
+        if (old !== undefined && old !== chosen.root) {
+          void this.#c.blobs.delete(old).catch((error: unknown) => {
+            this.#c.logger.warn(
+              { root: old, err: (error as Error).message },
+              's3: could not free an old index snapshot',
+            );
+          });
+        }
       }
+      outcomes.forEach((outcome, i) => {
+        if ('error' in outcome) batch[i]!.reject(outcome.error);
+        else batch[i]!.resolve(outcome.value);
+      });
       return;
     }
     throw new S3Error('ServiceUnavailable', 'too many concurrent index updates; retry');

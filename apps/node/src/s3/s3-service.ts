@@ -10,7 +10,7 @@ import type { S3Index, StoredPiece } from './backend.js';
 import { FileS3Index } from './file-index.js';
 import { S3Gateway } from './gateway.js';
 import { TrinityIndexBlobs } from './index-head-service.js';
-import { type HeadTransport, ReplicatedHeads, signHead } from './index-heads.js';
+import { type HeadTransport, ReplicatedHeads } from './index-heads.js';
 import type { IndexRecord } from './memory.js';
 import { NetworkS3Index } from './network-index.js';
 import { piecePrefix, type S3ObjectStore, TrinityS3Backend } from './trinity-backend.js';
@@ -213,9 +213,8 @@ export class S3Service implements Startable {
     }
     const tag = this.#init.pieceTag ?? 'node';
     return new NetworkS3Index({
-      heads: new ReplicatedHeads(ownerKey.publicKey, heads, { txId: () => randomBytes(16).toString('hex') }),
+      heads: new ReplicatedHeads(ownerKey, heads, { proposerId: randomBytes(8).toString('hex') }),
       blobs: new TrinityIndexBlobs(objects, snapshotPrefix(tag), () => randomBytes(12).toString('hex')),
-      sign: (seq, root) => signHead(ownerKey, seq, root),
       logger,
     });
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ed25519, ManualClock, noopLogger, SystemClock, toHex } from '@trinity/core';
+import { ed25519, noopLogger, toHex } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
 import type { ObjectEntry } from '../../src/s3/backend.js';
 import {
@@ -7,7 +7,6 @@ import {
   type HeadReply,
   type HeadRequest,
   type HeadTransport,
-  headGroup,
   MemoryHeadStore,
   ReplicatedHeads,
   signHead,
@@ -36,40 +35,35 @@ class MemoryBlobs implements IndexBlobs {
   }
 }
 
-/** A network of head replicas in this process; `down` nodes do not answer. */
-class FakeNetwork implements HeadTransport {
+/** Head replicas in this process, one per node; `down` nodes do not answer. */
+class FakeNetwork {
   readonly replicas = new Map<string, HeadReplica>();
   readonly down = new Set<string>();
-  constructor(count: number, clock = new SystemClock()) {
-    for (let i = 0; i < count; i++)
-      this.replicas.set(`node-${i}`, new HeadReplica(new MemoryHeadStore(), clock));
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) this.replicas.set(`node-${i}`, new HeadReplica(new MemoryHeadStore()));
   }
-  nodes(): string[] {
-    return [...this.replicas.keys()].filter((node) => !this.down.has(node));
-  }
-  async call(node: string, request: HeadRequest): Promise<HeadReply> {
-    await new Promise((resolve) => setImmediate(resolve)); // interleave like a real network
-    if (this.down.has(node)) throw new Error(`${node} is down`);
-    // A copy both ways, as a wire would make.
-    return structuredClone(await this.replicas.get(node)!.handle(structuredClone(request)));
+  /** What a gateway that reaches `visible` nodes (default: all) sees. */
+  view(visible?: readonly string[]): HeadTransport {
+    const sees = (node: string) => !this.down.has(node) && (visible === undefined || visible.includes(node));
+    return {
+      nodes: () => [...this.replicas.keys()].filter(sees),
+      call: async (node: string, request: HeadRequest): Promise<HeadReply> => {
+        await new Promise((resolve) => setImmediate(resolve)); // interleave like a real network
+        if (!sees(node)) throw new Error(`${node} is unreachable`);
+        // A copy both ways, as a wire would make.
+        return structuredClone(await this.replicas.get(node)!.handle(structuredClone(request)));
+      },
+    };
   }
 }
 
-function gateway(
-  network: HeadTransport,
-  blobs: IndexBlobs,
-  options: { batchMax?: number } = {},
-): NetworkS3Index {
-  return new NetworkS3Index(
-    {
-      heads: new ReplicatedHeads(owner.publicKey, network, { txId: () => randomBytes(8).toString('hex') }),
-      blobs,
-      sign: (seq, root) => signHead(owner, seq, root),
-      logger: noopLogger,
-      backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
-    },
-    options,
-  );
+function gateway(transport: HeadTransport, blobs: IndexBlobs): NetworkS3Index {
+  return new NetworkS3Index({
+    heads: new ReplicatedHeads(owner, transport, { proposerId: randomBytes(8).toString('hex') }),
+    blobs,
+    logger: noopLogger,
+    backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
+  });
 }
 
 const entry = (n: number): ObjectEntry => ({
@@ -82,16 +76,18 @@ const entry = (n: number): ObjectEntry => ({
   headers: {},
 });
 
+const all = { from: '', inclusive: true, prefix: '', limit: 1000 };
+
 s3IndexContract('network (in-process replicas and blobs)', async () =>
-  gateway(new FakeNetwork(3), new MemoryBlobs()),
+  gateway(new FakeNetwork(3).view(), new MemoryBlobs()),
 );
 
 describe('NetworkS3Index across gateways', () => {
   it('a second gateway sees puts, overwrites and deletes of the first at once', async () => {
     const network = new FakeNetwork(4);
     const blobs = new MemoryBlobs();
-    const a = gateway(network, blobs);
-    const b = gateway(network, blobs);
+    const a = gateway(network.view(), blobs);
+    const b = gateway(network.view(), blobs);
     await a.createBucket({ name: 'photos', owner: 'o', createdMs: 1 });
     expect((await b.listBuckets('o')).map((x) => x.name)).toEqual(['photos']);
     await a.putObject('photos', 'k', entry(1));
@@ -100,33 +96,28 @@ describe('NetworkS3Index across gateways', () => {
     expect(await a.getObject('photos', 'k')).toEqual(entry(2));
     expect(await b.deleteObject('photos', 'k')).toEqual(entry(2));
     expect(await a.getObject('photos', 'k')).toBeUndefined();
-    // Old snapshots are freed: only the current one is left.
+    // Replaced snapshots are freed: only the current one is left.
     expect(blobs.blobs.size).toBe(1);
+    expect(await a.currentRoot()).toBe([...blobs.blobs.keys()][0]);
   });
 
   it('concurrent puts of different keys through several gateways all survive', async () => {
     const network = new FakeNetwork(5);
     const blobs = new MemoryBlobs();
-    const gateways = [gateway(network, blobs), gateway(network, blobs), gateway(network, blobs)];
+    const gateways = [0, 1, 2].map(() => gateway(network.view(), blobs));
     await gateways[0]!.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
     await Promise.all(
       Array.from({ length: 60 }, (_, i) => gateways[i % 3]!.putObject('b', `key-${i}`, entry(i))),
     );
-    const listed = await gateways[1]!.listObjects('b', {
-      from: '',
-      inclusive: true,
-      prefix: '',
-      limit: 1000,
-    });
-    expect(listed.length).toBe(60);
+    expect((await gateways[1]!.listObjects('b', all)).length).toBe(60);
     for (let i = 0; i < 60; i++) expect(await gateways[2]!.getObject('b', `key-${i}`)).toEqual(entry(i));
   });
 
   it('conditional puts racing from two gateways: exactly one If-None-Match wins', async () => {
     const network = new FakeNetwork(3);
     const blobs = new MemoryBlobs();
-    const a = gateway(network, blobs);
-    const b = gateway(network, blobs);
+    const a = gateway(network.view(), blobs);
+    const b = gateway(network.view(), blobs);
     await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
     const results = await Promise.allSettled([
       a.putObject('b', 'once', entry(1), { ifNoneMatch: true }),
@@ -137,67 +128,104 @@ describe('NetworkS3Index across gateways', () => {
     expect((rejected.reason as { s3Code?: string }).s3Code).toBe('PreconditionFailed');
   });
 
-  it('reads need a majority of the head group; writes need all of it (fail closed)', async () => {
-    const network = new FakeNetwork(3);
+  it('works with one replica of the group down; fails closed (503) with two', async () => {
+    const network = new FakeNetwork(5);
     const blobs = new MemoryBlobs();
-    const a = gateway(network, blobs);
+    const a = gateway(network.view(), blobs);
     await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
     await a.putObject('b', 'k', entry(1));
-    const group = headGroup(owner.publicKey, network.nodes(), 3);
+    const group = await headsGroup(network);
     network.down.add(group[0]!);
-    // With 2 of 3 live the group is those 2 (the live view): still a majority of the old group.
-    expect(await a.getObject('b', 'k')).toEqual(entry(1));
+    await a.putObject('b', 'k2', entry(2));
+    const fresh = gateway(network.view(), blobs);
+    expect(await fresh.getObject('b', 'k2')).toEqual(entry(2));
     network.down.add(group[1]!);
-    // One node left: it alone is the group now and holds the head (every write reached all three).
-    expect(await a.getObject('b', 'k')).toEqual(entry(1));
+    // Two nodes outside the group are live, but the group is fixed: no majority of it, no answer.
+    await expect(a.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(a.putObject('b', 'k3', entry(3))).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    network.down.delete(group[0]!);
+    expect(await a.getObject('b', 'k2')).toEqual(entry(2));
+  });
+
+  it('a partition: the side without a majority of the group fails closed, even a gateway new there', async () => {
+    const network = new FakeNetwork(6);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k', entry(1));
+    const group = await headsGroup(network);
+    const others = [...network.replicas.keys()].filter((node) => !group.includes(node));
+    // The minority side: one group member and every node outside the group.
+    const minority = [group[0]!, ...others];
+    const majority = [group[1]!, group[2]!];
+    const cut = gateway(network.view(minority), blobs);
+    const newOnMinority = gateway(network.view(others), blobs);
+    const onMajority = gateway(network.view(majority), blobs);
+    await onMajority.putObject('b', 'k', entry(2));
+    await expect(cut.putObject('b', 'k', entry(3))).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(cut.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(newOnMinority.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(newOnMinority.createBucket({ name: 'c', owner: 'o', createdMs: 2 })).rejects.toMatchObject({
+      s3Code: 'ServiceUnavailable',
+    });
+    // Healed: everyone sees the majority side's write, nothing else.
+    expect(await gateway(network.view(), blobs).getObject('b', 'k')).toEqual(entry(2));
+    expect(await a.getObject('b', 'k')).toEqual(entry(2));
   });
 
   it('a gateway refuses a head that went back (replicas that lost state)', async () => {
     const network = new FakeNetwork(1);
     const blobs = new MemoryBlobs();
-    const a = gateway(network, blobs);
+    const a = gateway(network.view(), blobs);
     await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
-    network.replicas.set('node-0', new HeadReplica(new MemoryHeadStore(), new SystemClock()));
+    network.replicas.set('node-0', new HeadReplica(new MemoryHeadStore()));
     await expect(a.listBuckets('o')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
   });
 });
 
-describe('HeadReplica', () => {
-  const clock = new ManualClock(0);
-  const head = (seq: number) => signHead(owner, seq, `root-${seq}`);
-  const o = owner.publicKey;
+/** The group recorded in the head (any replica that accepted it tells). */
+async function headsGroup(network: FakeNetwork): Promise<readonly string[]> {
+  for (const replica of network.replicas.values()) {
+    const { state } = await replica.handle({ op: 'get', owner: owner.publicKey });
+    if (state.learned !== undefined) return state.learned.group;
+  }
+  throw new Error('no head');
+}
 
-  it('locks for one writer at a time, refuses forged or stale heads, frees a lapsed lock', async () => {
-    const replica = new HeadReplica(new MemoryHeadStore(), clock, 1000);
-    expect((await replica.handle({ op: 'lock', owner: o, txId: 'aa', expectSeq: 0 })).ok).toBe(true);
-    expect(await replica.handle({ op: 'lock', owner: o, txId: 'bb', expectSeq: 0 })).toMatchObject({
-      ok: false,
-      reason: 'locked',
-    });
-    expect(await replica.handle({ op: 'commit', owner: o, txId: 'bb', head: head(1) })).toMatchObject({
-      ok: false,
-      reason: 'not-locked',
-    });
+describe('HeadReplica', () => {
+  const o = owner.publicKey;
+  const head = (seq: number) => signHead(owner, seq, `root-${seq}`, ['n1', 'n2', 'n3']);
+
+  it('promises only rising ballots, accepts only valid heads at its promise, never a lower seq', async () => {
+    const replica = new HeadReplica(new MemoryHeadStore());
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 2, by: 'aa' } })).ok).toBe(true);
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 1, by: 'bb' } })).ok).toBe(false);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 1, by: 'bb' }, head: head(1) })).ok,
+    ).toBe(false);
     const forged = { ...head(1), root: 'elsewhere' };
     expect(validHead(forged)).toBe(false);
-    expect(await replica.handle({ op: 'commit', owner: o, txId: 'aa', head: forged })).toMatchObject({
-      ok: false,
-      reason: 'invalid',
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 2, by: 'aa' }, head: forged })).ok,
+    ).toBe(false);
+    const accepted = await replica.handle({
+      op: 'accept',
+      owner: o,
+      ballot: { n: 2, by: 'aa' },
+      head: head(2),
     });
-    expect((await replica.handle({ op: 'commit', owner: o, txId: 'aa', head: head(1) })).ok).toBe(true);
-    // A writer that read seq 0 is behind now.
-    expect(await replica.handle({ op: 'lock', owner: o, txId: 'bb', expectSeq: 0 })).toMatchObject({
-      ok: false,
-      reason: 'ahead',
-    });
-    expect((await replica.handle({ op: 'lock', owner: o, txId: 'bb', expectSeq: 1 })).ok).toBe(true);
-    expect((await replica.handle({ op: 'lock', owner: o, txId: 'cc', expectSeq: 1 })).ok).toBe(false);
-    clock.advance(1001);
-    expect((await replica.handle({ op: 'lock', owner: o, txId: 'cc', expectSeq: 1 })).ok).toBe(true);
-    expect(await replica.handle({ op: 'commit', owner: o, txId: 'bb', head: head(2) })).toMatchObject({
-      ok: false,
-      reason: 'not-locked',
-    });
-    expect((await replica.handle({ op: 'get', owner: o })).head).toEqual(head(1));
+    expect(accepted.ok).toBe(true);
+    expect(accepted.state.learned).toEqual(head(2));
+    // A replay of an older signed head at a higher ballot is refused.
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 3, by: 'cc' } })).ok).toBe(true);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 3, by: 'cc' }, head: head(1) })).ok,
+    ).toBe(false);
+    const prepared = await replica.handle({ op: 'prepare', owner: o, ballot: { n: 4, by: 'cc' } });
+    expect(prepared.state.accepted).toEqual({ ballot: { n: 2, by: 'aa' }, head: head(2) });
+    // Learning keeps the highest head only.
+    await replica.handle({ op: 'learn', owner: o, head: head(5) });
+    await replica.handle({ op: 'learn', owner: o, head: head(3) });
+    expect((await replica.handle({ op: 'get', owner: o })).state.learned).toEqual(head(5));
   });
 });
