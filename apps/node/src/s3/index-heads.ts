@@ -252,11 +252,16 @@ export interface IndexHeads {
   /**
    * One compare-and-set round: `propose` gets the current head and returns the next snapshot (or
    * `unchanged`); the head moves to it (seq + 1) if no other writer got in between. Returns the head
-   * chosen and the one it replaced, or `lost` (nothing changed: read again and retry).
-   * Throws S3Error('ServiceUnavailable') when too few replicas answer.
+   * chosen and the one it replaced; or `lost` (no replica took the proposal: read again and retry);
+   * or `contended` (a minority took it: it may still become current, through a later round that
+   * finds it — retry, and recognize it by its root). Throws S3Error('ServiceUnavailable') when too
+   * few replicas answer.
    */
-  update(propose: (current: IndexHead | undefined) => Promise<HeadProposal>): Promise<HeadUpdate | 'lost'>;
+  update(propose: (current: IndexHead | undefined) => Promise<HeadProposal>): Promise<HeadUpdate | RoundLost>;
 }
+
+/** A round that did not choose its proposal; `contended`: some replica accepted it all the same. */
+export type RoundLost = 'lost' | 'contended';
 
 /** A round's outcome: the head now (undefined: still none) and the one it replaced. */
 export interface HeadUpdate {
@@ -407,7 +412,7 @@ export class ReplicatedHeads implements IndexHeads {
     // Otherwise settle it: a full round re-proposing the current head.
     for (let attempt = 0; attempt < 5; attempt++) {
       const result = await this.update(async () => 'unchanged');
-      if (result !== 'lost') return result.chosen;
+      if (result !== 'lost' && result !== 'contended') return result.chosen;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
     }
     throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
@@ -415,7 +420,7 @@ export class ReplicatedHeads implements IndexHeads {
 
   async update(
     propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
-  ): Promise<HeadUpdate | 'lost'> {
+  ): Promise<HeadUpdate | RoundLost> {
     const { group } = await this.group();
     const needed = Math.floor(group.length / 2) + 1;
     const ballot = this.#nextBallot();
@@ -446,6 +451,8 @@ export class ReplicatedHeads implements IndexHeads {
     if (accepts.length < needed) {
       // Refused everywhere it was heard: no replica holds it, so it can never become current.
       if (accepts.length === 0 && accepted.silent === 0) return 'lost';
+      // Refused by a majority (a higher ballot came): some replica holds it; a later round decides.
+      if (accepted.replies.length >= needed) return 'contended';
       throw new S3Error(
         'ServiceUnavailable',
         `the index update reached ${accepts.length} of the ${needed} head replicas it needs; it may or may not take effect`,

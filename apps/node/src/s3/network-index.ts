@@ -100,7 +100,9 @@ export class NetworkS3Index implements S3Index {
    */
   async currentRoot(): Promise<string | undefined> {
     const result = await this.#c.heads.update(async () => 'unchanged');
-    if (result === 'lost') throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
+    if (result === 'lost' || result === 'contended') {
+      throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
+    }
     return result.chosen?.root;
   }
 
@@ -113,7 +115,10 @@ export class NetworkS3Index implements S3Index {
       } catch (error) {
         // The snapshot of a head replaced meanwhile may be deleted already: read the head again.
         if (error instanceof S3Error) throw error;
-        if (attempt < 3) continue;
+        if (attempt < snapshotReadsMax) {
+          await (this.#c.backoff ?? defaultBackoff)(attempt + 1);
+          continue;
+        }
         throw new S3Error(
           'ServiceUnavailable',
           `could not read the index snapshot: ${(error as Error).message}`,
@@ -198,20 +203,33 @@ export class NetworkS3Index implements S3Index {
    * accept makes it current unless another writer got in between (then all over again).
    */
   async #commit(batch: readonly Pending[]): Promise<void> {
+    type Outcome = { value: unknown } | { error: unknown };
+    /**
+     * Snapshots this batch proposed in rounds a minority accepted (`contended`): a later round may
+     * still find one of them current, and then the batch took effect there (with those outcomes):
+     * applying it again would be wrong (a put would "replace" its own entry and free its pieces).
+     */
+    const proposed = new Map<
+      string,
+      { outcomes: Outcome[]; bytes: Uint8Array; index: InMemoryS3Index; base: string | undefined }
+    >();
     for (let attempt = 0; attempt < this.#attemptsMax; attempt++) {
       if (attempt > 0) await (this.#c.backoff ?? defaultBackoff)(attempt);
-      let outcomes: Array<{ value: unknown } | { error: unknown }> = [];
-      let written: { root: string; bytes: Uint8Array; index: InMemoryS3Index } | undefined;
+      let outcomes: Outcome[] = [];
+      let written:
+        | { root: string; bytes: Uint8Array; index: InMemoryS3Index; base: string | undefined }
+        | undefined;
+      let ours: (typeof proposed extends Map<string, infer V> ? V : never) | undefined;
       const propose = async (current: IndexHead | undefined): Promise<HeadProposal> => {
+        ours = current === undefined ? undefined : proposed.get(current.root);
+        if (ours !== undefined) return 'unchanged'; // an earlier round of this batch: settle it
         let base: Snapshot;
         try {
           base = await this.#load(current);
         } catch (error) {
           if (error instanceof S3Error) throw error;
-          throw new S3Error(
-            'ServiceUnavailable',
-            `could not read the index snapshot: ${(error as Error).message}`,
-          );
+          // Its snapshot is deleted only once a newer head was chosen: this round is lost.
+          throw new SupersededError((error as Error).message);
         }
         const working =
           base.bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(base.bytes);
@@ -234,40 +252,41 @@ export class NetworkS3Index implements S3Index {
           );
         }
         const root = await this.#c.blobs.put(bytes);
-        written = { root, bytes, index: working };
+        written = { root, bytes, index: working, base: base.root };
         return { root };
       };
       let result: Awaited<ReturnType<IndexHeads['update']>>;
       try {
         result = await this.#c.heads.update(propose);
       } catch (error) {
-        // The head may or may not name the new snapshot now: keep it (the sweep frees it if not).
-        if (written !== undefined) {
-          this.#c.logger.warn(
-            { root: written.root, err: (error as Error).message },
-            's3: index head update failed',
-          );
+        if (error instanceof SupersededError) {
+          if (attempt + 1 < this.#attemptsMax) continue;
+          throw new S3Error('ServiceUnavailable', `could not read the index snapshot: ${error.message}`);
         }
+        // The head may or may not name a snapshot of this batch now: keep them (the sweep frees them if not).
+        this.#c.logger.warn({ err: (error as Error).message }, 's3: index head update failed');
         throw error;
       }
       if (result === 'lost') {
         const lost = written?.root;
-        if (lost !== undefined) void this.#c.blobs.delete(lost).catch(() => {});
+        if (lost !== undefined) void this.#free(lost);
+        continue;
+      }
+      if (result === 'contended') {
+        if (written !== undefined) proposed.set(written.root, { outcomes, ...written });
         continue;
       }
       const chosen = result.chosen;
-      if (written !== undefined && chosen !== undefined && chosen.root === written.root) {
-        this.#remember({ seq: chosen.seq, root: chosen.root, bytes: written.bytes, index: written.index });
-        const old = result.base?.root;
-        if (old !== undefined && old !== chosen.root) {
-          void this.#c.blobs.delete(old).catch((error: unknown) => {
-            this.#c.logger.warn(
-              { root: old, err: (error as Error).message },
-              's3: could not free an old index snapshot',
-            );
-          });
-        }
+      const won =
+        ours ??
+        (written !== undefined && chosen?.root === written.root ? { outcomes, ...written } : undefined);
+      if (won !== undefined && chosen !== undefined) {
+        this.#remember({ seq: chosen.seq, root: chosen.root, bytes: won.bytes, index: won.index });
+        if (won.base !== undefined && won.base !== chosen.root) void this.#free(won.base);
+        outcomes = won.outcomes;
       }
+      // Every other snapshot this batch proposed lost for good: a head of a higher ballot was chosen.
+      for (const root of proposed.keys()) if (root !== chosen?.root) void this.#free(root);
       outcomes.forEach((outcome, i) => {
         if ('error' in outcome) batch[i]!.reject(outcome.error);
         else batch[i]!.resolve(outcome.value);
@@ -275,6 +294,12 @@ export class NetworkS3Index implements S3Index {
       return;
     }
     throw new S3Error('ServiceUnavailable', 'too many concurrent index updates; retry');
+  }
+
+  #free(root: string): Promise<void> {
+    return this.#c.blobs.delete(root).catch((error: unknown) => {
+      this.#c.logger.warn({ root, err: (error as Error).message }, 's3: could not free an index snapshot');
+    });
   }
 
   listBuckets(owner: string): Promise<BucketRecord[]> {
@@ -349,6 +374,12 @@ export class NetworkS3Index implements S3Index {
     return this.#mutate((index) => index.completeUpload(bucket, uploadId, key, entry));
   }
 }
+
+/** Reading the snapshot of a head that was replaced (and its snapshot freed) meanwhile. */
+class SupersededError extends Error {}
+
+/** Times a read re-reads the head when the snapshot it names is gone (replaced meanwhile). */
+const snapshotReadsMax = 8;
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;

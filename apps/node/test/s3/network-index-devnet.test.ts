@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   CreateBucketCommand,
@@ -14,11 +15,11 @@ import type { Devnet } from '../../src/cli/devnet.js';
 import { FileAccessKeyStore } from '../../src/s3/access-keys.js';
 import { accessKeysPath } from '../../src/s3/s3-service.js';
 import { loadOrCreateOwnerKey } from '../../src/stores/owner-key.js';
-import { startDevnet } from '../helpers.js';
+import { startDevnet, until } from '../helpers.js';
 import { patternBytes } from './helpers.js';
 
 /**
- * The network index across real node processes: a 3-node devnet (one owner key, as `trinity devnet`
+ * The network index across real node processes: a 4-node devnet (one owner key, as `trinity devnet`
  * sets up) where nodes 0 and 1 both serve S3 with the default `s3.index: network`, each with its own
  * access key bound to that owner. What one gateway writes the other sees at once.
  */
@@ -55,6 +56,7 @@ async function keysOf(s3: S3Client): Promise<string[]> {
 
 let s0: S3Client;
 let s1: S3Client;
+let ownerKey: string;
 
 beforeAll(async () => {
   ({ devnet, close } = await startDevnet(
@@ -64,9 +66,10 @@ beforeAll(async () => {
       s3: { enabled: true, port: 0 },
       pos: { enabled: false },
     },
-    { nodes: 3 },
+    { nodes: 4 },
   ));
   const owner = await loadOrCreateOwnerKey(join(dirname(devnet.nodes[0]!.dataDir), 'owner.key'));
+  ownerKey = owner.publicKey;
   s0 = await gatewayClient(0, owner.publicKey);
   s1 = await gatewayClient(1, owner.publicKey);
 }, 300_000);
@@ -116,5 +119,27 @@ describe('the network S3 index across two node processes of one owner', () => {
         Buffer.compare(await bodyOf(i % 2 === 0 ? s1 : s0, key), Buffer.from(patternBytes(1000 + i, i + 1))),
       ).toBe(0);
     }
+  }, 300_000);
+
+  it('with a replica of the head group killed, both gateways still read and write (a majority is left)', async () => {
+    // The group is recorded in the head, which node 0 keeps (it is a member, or learned it).
+    const state = JSON.parse(
+      await readFile(join(devnet.nodes[0]!.dataDir, 's3', 'index-heads', `${ownerKey}.json`), 'utf8'),
+    ) as { learned: { group: string[] } };
+    const group = state.learned.group;
+    expect(group).toHaveLength(3);
+    const victim = devnet.nodes.find((node) => node.index > 1 && group.includes(node.ready!.peerId))!;
+    expect(victim).toBeDefined();
+    await devnet.kill(victim.index);
+    await until(
+      'the gateways to see the node gone',
+      async () => ((await devnet.peerCount(0)) === 2 && (await devnet.peerCount(1)) === 2 ? true : undefined),
+      60_000,
+    );
+    const body = patternBytes(5000, 42);
+    await s1.send(new PutObjectCommand({ Bucket: 'shared', Key: 'after-kill', Body: body }));
+    expect(Buffer.compare(await bodyOf(s0, 'after-kill'), Buffer.from(body))).toBe(0);
+    await s0.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'after-kill' }));
+    expect(await keysOf(s1)).not.toContain('after-kill');
   }, 300_000);
 });

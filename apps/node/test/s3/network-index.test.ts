@@ -20,12 +20,16 @@ const owner = { publicKey: toHex(ed25519.publicKey(ownerSecret)), secretKey: new
 
 class MemoryBlobs implements IndexBlobs {
   readonly blobs = new Map<string, Uint8Array>();
+  /** Slow reads let a snapshot be replaced and freed while a gateway is still fetching it. */
+  constructor(readonly readDelayMs = 0) {}
   async put(bytes: Uint8Array): Promise<string> {
     const id = randomBytes(32).toString('hex');
     this.blobs.set(id, bytes.slice());
     return id;
   }
   async get(id: string): Promise<Uint8Array> {
+    if (this.readDelayMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * this.readDelayMs));
     const bytes = this.blobs.get(id);
     if (bytes === undefined) throw new Error(`no blob ${id}`);
     return bytes;
@@ -103,7 +107,7 @@ describe('NetworkS3Index across gateways', () => {
 
   it('concurrent puts of different keys through several gateways all survive', async () => {
     const network = new FakeNetwork(5);
-    const blobs = new MemoryBlobs();
+    const blobs = new MemoryBlobs(5);
     const gateways = [0, 1, 2].map(() => gateway(network.view(), blobs));
     await gateways[0]!.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
     await Promise.all(
@@ -111,6 +115,73 @@ describe('NetworkS3Index across gateways', () => {
     );
     expect((await gateways[1]!.listObjects('b', all)).length).toBe(60);
     for (let i = 0; i < 60; i++) expect(await gateways[2]!.getObject('b', `key-${i}`)).toEqual(entry(i));
+  });
+
+  it('a writer whose base snapshot is replaced and freed while it reads it starts over (no 503)', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k1', entry(1));
+    // Gateway b's first snapshot read waits until a has replaced (and freed) that snapshot.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let gated = false;
+    let reading!: () => void;
+    const startedReading = new Promise<void>((resolve) => {
+      reading = resolve;
+    });
+    const slow: IndexBlobs = {
+      put: (bytes) => blobs.put(bytes),
+      delete: (id) => blobs.delete(id),
+      get: async (id) => {
+        if (!gated) {
+          gated = true;
+          reading();
+          await released;
+        }
+        return blobs.get(id);
+      },
+    };
+    const b = gateway(network.view(), slow);
+    const put = b.putObject('b', 'k2', entry(2));
+    await startedReading;
+    await a.putObject('b', 'k3', entry(3));
+    release();
+    await put;
+    expect((await a.listObjects('b', all)).map(([key]) => key)).toEqual(['k1', 'k2', 'k3']);
+  });
+
+  it('a write a minority accepted (a higher ballot came) is settled once: not lost, not applied twice', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    // b's first accept: node-1 and node-2 have just promised a higher ballot to a proposer that
+    // never goes on, so only node-0 accepts it.
+    const inner = network.view();
+    let interfered = false;
+    const transport: HeadTransport = {
+      nodes: () => inner.nodes(),
+      call: async (node, request) => {
+        if (request.op === 'accept' && !interfered) {
+          interfered = true;
+          for (const other of ['node-1', 'node-2']) {
+            await inner.call(other, { op: 'prepare', owner: request.owner, ballot: { n: 1000, by: 'ff' } });
+          }
+        }
+        return inner.call(node, request);
+      },
+    };
+    const b = gateway(transport, blobs);
+    expect(await b.putObject('b', 'k', entry(7))).toBeUndefined();
+    expect(interfered).toBe(true);
+    expect(await a.getObject('b', 'k')).toEqual(entry(7));
+    expect(await b.putObject('b', 'k', entry(8))).toEqual(entry(7));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // frees are not awaited
+    expect(blobs.blobs.size).toBe(1);
   });
 
   it('conditional puts racing from two gateways: exactly one If-None-Match wins', async () => {
