@@ -431,10 +431,13 @@ export class ReplicatedHeads implements IndexHeads {
       return 'lost'; // refused: a higher ballot is about; the next one goes above it
     }
     let base: { ballot: Ballot; head: IndexHead } | undefined;
+    /** The highest seq any of them accepted: replicas refuse a lower one (see HeadReplica). */
+    let seqSeen = 0;
     for (const { state } of promises) {
       const accepted = state.accepted;
       if (accepted === undefined || accepted.head.owner !== this.#key || !validHead(accepted.head)) continue;
       if (base === undefined || compareBallots(accepted.ballot, base.ballot) > 0) base = accepted;
+      seqSeen = Math.max(seqSeen, accepted.head.seq);
     }
     const current = base?.head;
     const proposal = await propose(current);
@@ -442,9 +445,16 @@ export class ReplicatedHeads implements IndexHeads {
     if (proposal === 'unchanged') {
       // No head accepted in a majority: none was chosen, and there is nothing to settle.
       if (current === undefined) return { chosen: undefined, base: undefined };
-      next = current;
+      // A replica may hold a dead half-done head of a higher seq (a lower ballot than `current`):
+      // the same snapshot under that seq settles past it.
+      next = seqSeen > current.seq ? signHead(this.#owner, seqSeen, current.root, current.group) : current;
     } else {
-      next = signHead(this.#owner, (current?.seq ?? 0) + 1, proposal.root, current?.group ?? group);
+      next = signHead(
+        this.#owner,
+        Math.max(current?.seq ?? 0, seqSeen) + 1,
+        proposal.root,
+        current?.group ?? group,
+      );
     }
     const accepted = await this.#ask(group, () => ({ op: 'accept', owner: this.#key, ballot, head: next }));
     const accepts = accepted.replies.filter((r) => r.ok);

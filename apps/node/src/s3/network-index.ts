@@ -135,7 +135,13 @@ export class NetworkS3Index implements S3Index {
     }
     if (head.seq < this.#seenSeq) throw this.#wentBack(head.seq);
     const cached = this.#cached;
-    if (cached !== undefined && cached.root === head.root && cached.seq === head.seq) return cached;
+    if (cached !== undefined && cached.root === head.root) {
+      // A root names one snapshot; a settling round may re-sign it under a higher seq.
+      if (cached.seq === head.seq) return cached;
+      const same = { ...cached, seq: head.seq };
+      this.#remember(same);
+      return same;
+    }
     const bytes = await this.#c.blobs.get(head.root);
     const snapshot = { seq: head.seq, root: head.root, bytes, index: await this.#decode(bytes) };
     this.#remember(snapshot);

@@ -184,6 +184,38 @@ describe('NetworkS3Index across gateways', () => {
     expect(blobs.blobs.size).toBe(1);
   });
 
+  it('a dead half-done head of a higher seq on one replica does not block reads or writes', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k1', entry(1));
+    const { state } = await network.replicas.get('node-0')!.handle({ op: 'get', owner: owner.publicKey });
+    const seq = state.accepted!.head.seq;
+    // node-0 accepts, at ballot 500, a head two seqs ahead that no majority will ever take…
+    const dead = signHead(owner, seq + 2, 'never-stored', state.accepted!.head.group);
+    expect(
+      (
+        await network.replicas
+          .get('node-0')!
+          .handle({ op: 'accept', owner: owner.publicKey, ballot: { n: 500, by: '00' }, head: dead })
+      ).ok,
+    ).toBe(true);
+    // …then, with node-0 cut off, a write is chosen on node-1 and node-2 at a higher ballot.
+    network.down.add('node-0');
+    await network.replicas
+      .get('node-1')!
+      .handle({ op: 'prepare', owner: owner.publicKey, ballot: { n: 600, by: '00' } });
+    await a.putObject('b', 'k2', entry(2));
+    // node-0 back, node-2 down: reads and writes need node-0, which holds the higher seq.
+    network.down.delete('node-0');
+    network.down.add('node-2');
+    const fresh = gateway(network.view(), blobs);
+    expect(await fresh.getObject('b', 'k2')).toEqual(entry(2));
+    await fresh.putObject('b', 'k3', entry(3));
+    expect((await a.listObjects('b', all)).map(([key]) => key)).toEqual(['k1', 'k2', 'k3']);
+  });
+
   it('conditional puts racing from two gateways: exactly one If-None-Match wins', async () => {
     const network = new FakeNetwork(3);
     const blobs = new MemoryBlobs();
