@@ -158,6 +158,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   's3.idleTimeoutMs': { what: 'an S3 connection moving no byte for this long is closed' },
   's3.abandonedUploadMs': { what: 'multipart uploads older than this are aborted and their parts freed' },
   's3.uploadSweepIntervalMs': { what: 'how often abandoned multipart uploads are looked for' },
+  's3.index': {
+    what: 'where buckets and keys live: "network" (seen by every gateway of the same owner) or "local" (this node only)',
+  },
   's3.orphanedPieceGraceMs': {
     what: 'a piece the gateway stored that no index entry refers to for this long is deleted',
   },
