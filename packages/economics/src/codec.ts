@@ -234,16 +234,19 @@ class Reader {
   reset(bytes: Uint8Array): void {
     this.bytes = bytes;
     this.at = 4;
-    if (hostBuffer !== undefined && this.#viewOf !== bytes.buffer) {
-      this.#viewOf = bytes.buffer;
-      this.#view = hostBuffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-    }
   }
 
   hexAt(start: number, end: number): string {
-    if (this.#view === undefined) return toHex(this.bytes.subarray(start, end));
-    const base = this.bytes.byteOffset;
-    return this.#view.toString('hex', base + start, base + end);
+    const bytes = this.bytes;
+    if (hostBuffer === undefined) return toHex(bytes.subarray(start, end));
+    // The view is made on the first hex field of an event from a new buffer, not on every reset:
+    // most fields are ids from the cache, and an event whose ids are all cached needs no view.
+    if (this.#viewOf !== bytes.buffer) {
+      this.#viewOf = bytes.buffer;
+      this.#view = hostBuffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+    }
+    const base = bytes.byteOffset;
+    return this.#view!.toString('hex', base + start, base + end);
   }
 
   need(n: number): void {
