@@ -21,7 +21,7 @@ import {
   type RejectionCode,
 } from './errors.js';
 import type { Escrow } from './escrow.js';
-import { compareEvents, EventHeap } from './event-heap.js';
+import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
 import { type Reputation, reputationOf } from './reputation.js';
@@ -99,7 +99,7 @@ export class EconomicsState {
   #ledger: Ledger;
   readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
-  readonly #pending = new EventHeap();
+  readonly #pending = new SettleQueue();
   /** Latest time of any event accepted (settled or pending): the hybrid logical clock's floor. */
   #latestTimeMs = 0;
   #snapshots: Snapshot[] = [];
