@@ -67,7 +67,7 @@ interface ActorLog {
   timeMs: number;
   /** The actor's events by seq - 1: for anti-entropy (`eventBytesOf`). */
   readonly records: EventRecord[];
-  /** The actor's signature check with its public key prepared once (for the first `verifiersMax` actors seen live). */
+  /** The actor's signature check with its public key prepared once (for the first `VERIFIERS_MAX` actors verified). */
   verify: Ed25519Verifier | undefined;
 }
 
@@ -128,37 +128,44 @@ export class EconomicsState {
   static replay(init: EconomicsStateInit, events: Iterable<EconomicsEvent | Uint8Array>) {
     const state = new EconomicsState(init);
     // Sorted by keys read from the bytes, decoded one at a time as applied: decoded objects die young.
-    const items: {
-      timeMs: number;
-      seq: number;
-      bytes: Uint8Array | undefined;
-      event: EconomicsEvent | undefined;
-    }[] = [];
-    for (const e of events) {
+    // The keys sit in typed arrays and the sort moves indices, so no object is made per event.
+    const all = Array.from(events);
+    const n = all.length;
+    const times = new Float64Array(n);
+    const seqs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = all[i]!;
       if (e instanceof Uint8Array) {
         const key = eventKeyOf(e);
-        items.push({ timeMs: key?.timeMs ?? -1, seq: key?.seq ?? 0, bytes: e, event: undefined });
+        times[i] = key?.timeMs ?? -1;
+        seqs[i] = key?.seq ?? 0;
       } else {
-        items.push({ timeMs: e.timeMs, seq: e.seq, bytes: undefined, event: e });
+        times[i] = e.timeMs;
+        seqs[i] = e.seq;
       }
     }
-    items.sort((x, y) => {
-      if (x.timeMs !== y.timeMs) return x.timeMs - y.timeMs;
+    const asEvent = (e: EconomicsEvent | Uint8Array) => (e instanceof Uint8Array ? decodeEvent(e) : e);
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((x, y) => {
+      if (times[x] !== times[y]) return times[x]! - times[y]!;
+      const ex = all[x]!;
+      const ey = all[y]!;
       const actors =
-        x.bytes !== undefined && y.bytes !== undefined
-          ? compareActorBytes(x.bytes, y.bytes)
-          : compareEvents(x.event ?? decodeEvent(x.bytes!), y.event ?? decodeEvent(y.bytes!));
-      return actors !== 0 ? actors : x.seq - y.seq;
+        ex instanceof Uint8Array && ey instanceof Uint8Array
+          ? compareActorBytes(ex, ey)
+          : compareEvents(asEvent(ex), asEvent(ey));
+      return actors !== 0 ? actors : seqs[x]! - seqs[y]!;
     });
     const skipped: { event: EconomicsEvent | Uint8Array; error: unknown }[] = [];
     // Snapshots are for late events; during a bulk replay one at the end is enough.
     state.#bulk = true;
-    for (const item of items) {
+    for (const i of order) {
+      const e = all[i]!;
       try {
-        if (item.event !== undefined) state.applyVerified(item.event);
-        else state.#applyVerifiedBytes(item.bytes!);
+        if (e instanceof Uint8Array) state.#applyVerifiedBytes(e);
+        else state.applyVerified(e);
       } catch (error) {
-        skipped.push({ event: item.event ?? item.bytes!, error });
+        skipped.push({ event: e, error });
       }
     }
     state.#bulk = false;
