@@ -23,7 +23,17 @@ export interface Ed25519 {
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
   /** True when `signature` is `publicKey`'s valid signature of `message`; false for any malformed input. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /**
+   * `verify` bound to one public key, for a caller that checks many signatures by the same key and
+   * can keep the result (node:crypto: the key object is looked up once here, not at every call).
+   * Same answers as `verify`: false for any malformed input, a malformed key included. Optional, so
+   * that other implementations of this interface need not provide it.
+   */
+  verifier?(publicKey: Uint8Array): Ed25519Verifier;
 }
+
+/** `Ed25519.verify` with the public key bound. */
+export type Ed25519Verifier = (signature: Uint8Array, message: Uint8Array) => boolean;
 
 /** A key of the wrong length or shape was passed to sign/publicKey. */
 export class KeyFormatError extends TrinityError {
@@ -69,6 +79,10 @@ export const ed25519Portable: Ed25519 = {
     } catch {
       return false;
     }
+  },
+  verifier(publicKey) {
+    const key = publicKey instanceof Uint8Array ? publicKey.slice() : publicKey;
+    return (signature, message) => ed25519Portable.verify(signature, message, key);
   },
 };
 
@@ -134,6 +148,26 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
     secretKeys.get(secretKey, () =>
       crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' }),
     );
+  // A public key that is not a point on the curve is refused by createPublicKey: remember it as null.
+  const publicKeyObject = (publicKey: Uint8Array) =>
+    publicKeys.get(publicKey, () => {
+      try {
+        return crypto.createPublicKey({
+          key: withPrefix(SPKI_PREFIX, publicKey),
+          format: 'der',
+          type: 'spki',
+        });
+      } catch {
+        return null;
+      }
+    });
+  const verifyWith = (key: NodeKeyObject, signature: Uint8Array, message: Uint8Array) => {
+    try {
+      return crypto.verify(null, message, key, signature);
+    } catch {
+      return false;
+    }
+  };
   return {
     backend: 'node:crypto',
     randomSecretKey: () => toPlain(crypto.randomBytes(32)),
@@ -149,24 +183,20 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
     },
     verify(signature, message, publicKey) {
       if (!wellFormed(signature, message, publicKey)) return false;
-      // A public key that is not a point on the curve is refused by createPublicKey: remember it as null.
-      const key = publicKeys.get(publicKey, () => {
-        try {
-          return crypto.createPublicKey({
-            key: withPrefix(SPKI_PREFIX, publicKey),
-            format: 'der',
-            type: 'spki',
-          });
-        } catch {
-          return null;
-        }
-      });
-      if (key === null) return false;
-      try {
-        return crypto.verify(null, message, key, signature);
-      } catch {
-        return false;
-      }
+      const key = publicKeyObject(publicKey);
+      return key !== null && verifyWith(key, signature, message);
+    },
+    verifier(publicKey) {
+      const key =
+        publicKey instanceof Uint8Array && publicKey.length === ed25519Lengths.publicKey
+          ? publicKeyObject(publicKey)
+          : null;
+      return (signature, message) =>
+        key !== null &&
+        signature instanceof Uint8Array &&
+        message instanceof Uint8Array &&
+        signature.length === ed25519Lengths.signature &&
+        verifyWith(key, signature, message);
     },
   };
 }

@@ -51,6 +51,7 @@ export {
 } from './config.js';
 export {
   type Ed25519,
+  type Ed25519Verifier,
   ed25519,
   ed25519KeyCacheSize,
   ed25519Lengths,

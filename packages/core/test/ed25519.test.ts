@@ -53,6 +53,32 @@ describe.each([
     expect(impl.verify('x' as unknown as Uint8Array, msg, pub)).toBe(false);
   });
 
+  it('verifier(key) answers as verify(…, key) does, malformed input included', () => {
+    const v = vectors[1]!;
+    const sig = fromHex(v.signature);
+    const msg = fromHex(v.message);
+    const pub = fromHex(v.public);
+    const check = impl.verifier!(pub);
+    expect(check(sig, msg)).toBe(true);
+    expect(check(sig, fromHex(vectors[0]!.message))).toBe(false);
+    expect(
+      check(
+        Uint8Array.from(sig, (b, i) => (i === 10 ? b ^ 1 : b)),
+        msg,
+      ),
+    ).toBe(false);
+    expect(check(sig.subarray(0, 63), msg)).toBe(false);
+    expect(check('x' as unknown as Uint8Array, msg)).toBe(false);
+    expect(impl.verifier!(Uint8Array.from(pub, (b, i) => (i === 0 ? b ^ 1 : b)))(sig, msg)).toBe(false);
+    expect(impl.verifier!(pub.subarray(0, 31))(sig, msg)).toBe(false);
+    expect(impl.verifier!(new Uint8Array(32).fill(0xff))(sig, msg)).toBe(false);
+    // The key is taken at once: changing the caller's array afterwards changes nothing.
+    const copy = pub.slice();
+    const bound = impl.verifier!(copy);
+    copy.fill(0);
+    expect(bound(sig, msg)).toBe(true);
+  });
+
   it('throws a typed error for a secret key of the wrong length', () => {
     expect(() => impl.sign(new Uint8Array(1), new Uint8Array(31))).toThrow(KeyFormatError);
     expect(() => impl.publicKey(new Uint8Array(33))).toThrow(KeyFormatError);

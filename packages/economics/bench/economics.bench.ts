@@ -1,5 +1,5 @@
 /**
- * Events per second on one core:
+ * Events per second on one core (CPU time; verify+apply and the raw node:crypto verify interleaved):
  *  - replay: persisted, already-verified events (canonical bytes) decoded and applied to a fresh
  *    state, as a node does on restart;
  *  - verify+apply: fresh signed events from peers decoded, signature-verified and applied;
@@ -95,29 +95,44 @@ function makeHistory(seed: number): { init: EconomicsStateInit; bytes: Uint8Arra
   return { init, bytes, arrivalMs };
 }
 
+interface Measured {
+  /** Median events per CPU second. */
+  readonly rate: number;
+  /** Each run's events per CPU second, in run order. */
+  readonly runs: number[];
+}
+
 /**
- * Median rate over `runs` runs, by CPU time (process.cpuUsage: user + system of this process): the
- * VM is shared with other work, and wall time would bill their load to us. Wall-clock rates are
- * printed beside it in the human table.
+ * Rates over `runs` runs by CPU time (process.cpuUsage: user + system of this process): the VM is
+ * shared with other work, and wall time would bill their load to us. The benches given together
+ * are interleaved (a run of each in turn, after one warm-up of each), so that a change in the
+ * machine's load weighs on all of them alike; each gets the median of its runs. Wall-clock rates
+ * are printed beside them in the human table.
  */
-function measure(label: string, count: number, fn: () => void): number {
-  const cpuRates: number[] = [];
-  const wallRates: number[] = [];
-  fn(); // warm-up: let the JIT compile the hot paths before anything is timed
+function measure(benches: { label: string; count: number; fn: () => void }[]): Measured[] {
+  const cpuRates = benches.map((): number[] => []);
+  const wallRates = benches.map((): number[] => []);
+  for (const b of benches) b.fn(); // warm-up: let the JIT compile the hot paths before anything is timed
   for (let run = 0; run < runs; run++) {
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    fn();
-    const cpu = process.cpuUsage(cpuStart);
-    cpuRates.push((count * 1_000_000) / (cpu.user + cpu.system));
-    wallRates.push((count * 1_000) / (performance.now() - start));
+    benches.forEach((b, i) => {
+      const start = performance.now();
+      const cpuStart = process.cpuUsage();
+      b.fn();
+      const cpu = process.cpuUsage(cpuStart);
+      cpuRates[i]!.push((b.count * 1_000_000) / (cpu.user + cpu.system));
+      wallRates[i]!.push((b.count * 1_000) / (performance.now() - start));
+    });
   }
-  const rate = median(cpuRates);
-  if (!json) {
-    const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(10);
-    console.log(`${label.padEnd(44)} ${fmt(rate)} events/s (cpu)  ${fmt(median(wallRates))} events/s (wall)`);
-  }
-  return rate;
+  return benches.map((b, i) => {
+    const rate = median(cpuRates[i]!);
+    if (!json) {
+      const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(10);
+      console.log(
+        `${b.label.padEnd(44)} ${fmt(rate)} events/s (cpu)  ${fmt(median(wallRates[i]!))} events/s (wall)`,
+      );
+    }
+    return { rate, runs: cpuRates[i]! };
+  });
 }
 
 /** A restart: decode every persisted event afresh, sort into canonical order, apply without verifying. */
@@ -143,55 +158,83 @@ if (!json) {
 }
 
 const hashes = new Set<string>();
-const replayRate = measure('replay (decode + applyVerified)', bytes.length, () => {
-  hashes.add(replayBytes(init, bytes).stateHash());
-});
+const [replay] = measure([
+  {
+    label: 'replay (decode + applyVerified)',
+    count: bytes.length,
+    fn: () => {
+      hashes.add(replayBytes(init, bytes).stateHash());
+    },
+  },
+]);
 if (hashes.size !== 1) throw new Error('replay is not deterministic');
+const runsOf = (m: Measured) => m.runs.map((x) => Math.round(x)).join(',');
 report({
   bench: 'replay',
   impl: '@trinity/economics',
-  params: { events: bytes.length, actors: actorCount, timing: 'cpu' },
-  value: Math.round(replayRate),
+  params: { events: bytes.length, actors: actorCount, timing: 'cpu', runs: runsOf(replay!) },
+  value: Math.round(replay!.rate),
   unit: 'events/s',
 });
 
-const verifyApplyRate = measure('verify+apply (decode + verify + apply)', verifyBytes.length, () => {
-  const state = new EconomicsState(init);
-  for (let i = 0; i < verifyBytes.length; i++) state.applyBytes(verifyBytes[i]!, { nowMs: arrivalMs[i]! });
-  state.flush();
-  if (state.eventCount !== verifyBytes.length) throw new Error('events lost');
-});
+// verify+apply and the raw verify it is compared with, interleaved run by run.
+const [verifyApply, nodeVerify] = measure([
+  {
+    label: 'verify+apply (decode + verify + apply)',
+    count: verifyBytes.length,
+    fn: () => {
+      const state = new EconomicsState(init);
+      for (let i = 0; i < verifyBytes.length; i++)
+        state.applyBytes(verifyBytes[i]!, { nowMs: arrivalMs[i]! });
+      state.flush();
+      if (state.eventCount !== verifyBytes.length) throw new Error('events lost');
+    },
+  },
+  {
+    label: `verify (${ed25519.backend})`,
+    count: verifyBytes.length,
+    fn: () => verifyAll(ed25519, verifyBytes),
+  },
+]);
 report({
   bench: 'verify+apply',
   impl: '@trinity/economics',
-  params: { events: verifyBytes.length, actors: actorCount, timing: 'cpu' },
-  value: Math.round(verifyApplyRate),
+  params: { events: verifyBytes.length, actors: actorCount, timing: 'cpu', runs: runsOf(verifyApply!) },
+  value: Math.round(verifyApply!.rate),
   unit: 'events/s',
 });
-
-const nodeRate = measure(`verify (${ed25519.backend})`, verifyBytes.length, () =>
-  verifyAll(ed25519, verifyBytes),
-);
 report({
   bench: 'verify+apply',
   impl: ed25519.backend,
-  params: { events: verifyBytes.length, actors: actorCount, only: 'ed25519 verify', timing: 'cpu' },
-  value: Math.round(nodeRate),
+  params: {
+    events: verifyBytes.length,
+    actors: actorCount,
+    only: 'ed25519 verify',
+    timing: 'cpu',
+    runs: runsOf(nodeVerify!),
+  },
+  value: Math.round(nodeVerify!.rate),
   unit: 'events/s',
 });
 const nobleBytes = bytes.slice(0, nobleCount);
-const nobleRate = measure('verify (@noble/curves)', nobleBytes.length, () =>
-  verifyAll(ed25519Portable, nobleBytes),
-);
+const [noble] = measure([
+  {
+    label: 'verify (@noble/curves)',
+    count: nobleBytes.length,
+    fn: () => verifyAll(ed25519Portable, nobleBytes),
+  },
+]);
 report({
   bench: 'verify+apply',
   impl: '@noble/curves',
   params: { events: nobleBytes.length, actors: actorCount, only: 'ed25519 verify', timing: 'cpu' },
-  value: Math.round(nobleRate),
+  value: Math.round(noble!.rate),
   unit: 'events/s',
 });
 if (!json) {
+  const ratios = verifyApply!.runs.map((x, i) => x / nodeVerify!.runs[i]!);
   console.log(
-    `verify+apply / raw ${ed25519.backend} verify: ${((100 * verifyApplyRate) / nodeRate).toFixed(1)} %`,
+    `verify+apply / raw ${ed25519.backend} verify: ${((100 * verifyApply!.rate) / nodeVerify!.rate).toFixed(1)} % ` +
+      `(medians; run by run: ${ratios.map((r) => (100 * r).toFixed(1)).join(', ')} %)`,
   );
 }

@@ -234,16 +234,19 @@ class Reader {
   reset(bytes: Uint8Array): void {
     this.bytes = bytes;
     this.at = 4;
-    if (hostBuffer !== undefined && this.#viewOf !== bytes.buffer) {
-      this.#viewOf = bytes.buffer;
-      this.#view = hostBuffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-    }
   }
 
   hexAt(start: number, end: number): string {
-    if (this.#view === undefined) return toHex(this.bytes.subarray(start, end));
-    const base = this.bytes.byteOffset;
-    return this.#view.toString('hex', base + start, base + end);
+    const bytes = this.bytes;
+    if (hostBuffer === undefined) return toHex(bytes.subarray(start, end));
+    // The view is made on the first hex field of an event from a new buffer, not on every reset:
+    // most fields are ids from the cache, and an event whose ids are all cached needs no view.
+    if (this.#viewOf !== bytes.buffer) {
+      this.#viewOf = bytes.buffer;
+      this.#view = hostBuffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+    }
+    const base = bytes.byteOffset;
+    return this.#view!.toString('hex', base + start, base + end);
   }
 
   need(n: number): void {
@@ -311,8 +314,19 @@ class Reader {
     if (value > 1) throw new EventFormatError(`${field} must be 0 or 1`);
     return value === 1;
   }
-  /** Leave `signature` empty: for events applied and dropped at once, whose signature nobody reads. */
+  /**
+   * Leave `signature` and a PoS result's `shard` empty (still checked for length): for events
+   * applied and dropped at once, whose signature and shard nothing in the state reads.
+   */
   skipSignature = false;
+
+  /** A 32-byte hash as hex, or '' when only the state will read this event (see `skipSignature`). */
+  hash32UnlessApplying(): string {
+    if (!this.skipSignature) return this.hex32();
+    this.need(32);
+    this.at += 32;
+    return '';
+  }
 
   /** The signature, once the body has been read to its end (anything left over is refused). */
   signature(): string {
@@ -322,7 +336,7 @@ class Reader {
     return this.skipSignature ? '' : this.hexAt(this.at, this.bytes.length);
   }
   escrowId(): string {
-    const reporter = this.hex32();
+    const reporter = this.id(); // a node id: from the cache, like the actors
     const seq = this.u64('escrowId seq');
     if (seq < 1) throw new EventFormatError('escrowId seq must be at least 1');
     return `${reporter}:${seq}`;
@@ -369,7 +383,7 @@ function readEvent(r: Reader, type: EventType, actor: string, seq: number, timeM
     }
     case 'pos-result': {
       const holder = r.id();
-      const shard = r.hex32();
+      const shard = r.hash32UnlessApplying();
       const passed = r.bool('passed');
       return { type, actor, seq, timeMs, holder, shard, passed, signature: r.signature() };
     }
@@ -416,8 +430,9 @@ export function decodeEvent(bytes: Uint8Array): EconomicsEvent {
 }
 
 /**
- * @internal `decodeEvent` without remembering the bytes or freezing, and with an empty `signature`:
- * for trusted events that are applied and dropped at once (replay, re-execution), never handed out.
+ * @internal `decodeEvent` without remembering the bytes or freezing, with an empty `signature` (and
+ * PoS `shard`), every field still checked: for events the state applies and drops (`applyBytes`,
+ * replay, re-execution), never handed out.
  */
 export function _decodeForApply(bytes: Uint8Array): EconomicsEvent {
   reader.skipSignature = true;

@@ -10,46 +10,66 @@ export function compareEvents(a: EventKey, b: EventKey): number {
   return a.seq - b.seq;
 }
 
-/** A binary min-heap of events in canonical order: the settle buffer of `EconomicsState`. */
-export class EventHeap {
-  readonly #items: EconomicsEvent[] = [];
+/**
+ * The settle buffer of `EconomicsState`: the events waiting, in canonical order, oldest first.
+ * Events arrive nearly in order (a network delays them by milliseconds, the settle delay is
+ * seconds), so this is a sorted array rather than a heap: an arrival is placed by galloping back
+ * from the newest event and a binary search over the short tail it sorts into, and a release takes
+ * the head in O(1), without a heap's sift-down through events scattered in memory.
+ */
+export class SettleQueue {
+  #items: (EconomicsEvent | undefined)[] = [];
+  /** Index of the oldest event; released slots before it are cleared and compacted away in bulk. */
+  #head = 0;
 
   get size(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   peek(): EconomicsEvent | undefined {
-    return this.#items[0];
+    return this.#items[this.#head];
   }
 
   push(event: EconomicsEvent): void {
     const items = this.#items;
-    let i = items.push(event) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >>> 1;
-      if (compareEvents(items[parent]!, event) <= 0) break;
-      items[i] = items[parent]!;
-      i = parent;
+    const end = items.length;
+    if (end === this.#head || compareEvents(items[end - 1]!, event) <= 0) {
+      items.push(event);
+      return;
     }
-    items[i] = event;
+    // items[hi] sorts after `event`; gallop back until an item that does not (or the head).
+    let lo = this.#head;
+    let hi = end - 1;
+    for (let step = 1; ; step *= 2) {
+      const probe = hi - step;
+      if (probe < lo) break;
+      if (compareEvents(items[probe]!, event) <= 0) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+    }
+    // The first index in [lo, hi] whose item sorts after `event` (items[hi] does).
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEvents(items[mid]!, event) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    items.splice(lo, 0, event);
   }
 
   pop(): EconomicsEvent | undefined {
     const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && compareEvents(items[right]!, items[left]!) < 0 ? right : left;
-      if (compareEvents(last, items[child]!) <= 0) break;
-      items[i] = items[child]!;
-      i = child;
+    const top = items[this.#head];
+    if (top === undefined) return undefined;
+    items[this.#head++] = undefined;
+    if (this.#head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1_024 && 2 * this.#head >= items.length) {
+      items.splice(0, this.#head);
+      this.#head = 0;
     }
-    items[i] = last;
     return top;
   }
 }

@@ -126,19 +126,38 @@ export function recordBandwidth(ledger: Ledger, ev: EventOf<'bandwidth'>): Rejec
   return undefined;
 }
 
-/** One reporter's score of a subject in [0, 1]: rates start from a neutral prior so that little evidence moves them little. */
-export function reporterScore(config: EconomicsConfig, e: Evidence): number {
+/** `hits / total` smoothed by the configured prior (half hits): 0.5 without evidence, little evidence moves it little. */
+function smoothedRate(config: EconomicsConfig, hits: number, total: number): number {
   const prior = config.reputationPriorObservations * OBSERVATION;
-  const rate = (hits: number, total: number) =>
-    total + prior === 0 ? 0.5 : (hits + prior / 2) / (total + prior);
-  const pos = rate(e.posPassed, e.posTotal);
-  const up = rate(e.upProbes, e.probes);
+  return total + prior === 0 ? 0.5 : (hits + prior / 2) / (total + prior);
+}
+
+/** One reporter's proof-of-storage pass rate of a subject in [0, 1] (prior-smoothed: 0.5 with no result). */
+function posPassRate(config: EconomicsConfig, e: Evidence): number {
+  return smoothedRate(config, e.posPassed, e.posTotal);
+}
+
+/**
+ * One reporter's score of a subject in [0, 1]: the configured weights of PoS pass rate, uptime and
+ * bandwidth term (rates prior-smoothed), capped by the PoS pass rate:
+ *
+ *   min(wPos·pos + wUp·up + wBw·bandwidth, pos)
+ *
+ * Storing the data is the service: a node that fails a fraction f of this reporter's proofs scores
+ * at most about 1 − f with it however well it stays up or serves, one that fails them all falls
+ * toward 0 (below the router's floor), and one this reporter never challenged is capped at the
+ * prior's 0.5. The score only rises with passes, up probes and bandwidth, and only falls with
+ * failures and down probes.
+ */
+export function reporterScore(config: EconomicsConfig, e: Evidence): number {
+  const pos = posPassRate(config, e);
+  const up = smoothedRate(config, e.upProbes, e.probes);
   const bandwidth = e.bandwidthKiB / (e.bandwidthKiB + config.reputationBandwidthHalfKiB);
   const weighted =
     config.reputationPosWeightBps * pos +
     config.reputationUptimeWeightBps * up +
     config.reputationBandwidthWeightBps * bandwidth;
-  return Math.min(1, Math.max(0, weighted / BPS));
+  return Math.min(1, Math.max(0, weighted / BPS), pos);
 }
 
 /** A node's reputation as the router and the placer read it. */
@@ -159,9 +178,9 @@ const emptyEvidence: Evidence = {
 };
 
 /**
- * The reputation of `subject` at `atMs`: each staked reporter's decayed evidence gives one score,
- * and the scores are combined with a trimmed mean, so fewer than a third of faulty reporters
- * cannot move it outside the range of the honest reporters' scores.
+ * The reputation of `subject` at `atMs`: each staked reporter's decayed evidence gives one score
+ * (`reporterScore`), and the scores are combined with a trimmed mean, so fewer than a third of
+ * faulty reporters cannot move it outside the range of the honest reporters' scores.
  */
 export function reputationOf(ledger: Ledger, subject: string, atMs: number): Reputation {
   const { config } = ledger;

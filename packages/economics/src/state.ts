@@ -1,4 +1,4 @@
-import { type Ed25519, ed25519, parseConfig } from '@trinity/core';
+import { type Ed25519, type Ed25519Verifier, ed25519, parseConfig } from '@trinity/core';
 import {
   _decodeForApply,
   _knownEncoding,
@@ -21,7 +21,7 @@ import {
   type RejectionCode,
 } from './errors.js';
 import type { Escrow } from './escrow.js';
-import { compareEvents, EventHeap } from './event-heap.js';
+import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
 import { type Reputation, reputationOf } from './reputation.js';
@@ -67,7 +67,12 @@ interface ActorLog {
   timeMs: number;
   /** The actor's events by seq - 1: for anti-entropy (`eventBytesOf`). */
   readonly records: EventRecord[];
+  /** The actor's signature check with its public key prepared once (for the first `VERIFIERS_MAX` actors verified). */
+  verify: Ed25519Verifier | undefined;
 }
+
+/** Actors whose prepared public key the state keeps (each a node:crypto key object): a bound on memory. */
+const VERIFIERS_MAX = 4_096;
 
 interface Snapshot {
   /** Events applied to `ledger`: events[0 .. index). */
@@ -94,7 +99,7 @@ export class EconomicsState {
   #ledger: Ledger;
   readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
-  readonly #pending = new EventHeap();
+  readonly #pending = new SettleQueue();
   /** Latest time of any event accepted (settled or pending): the hybrid logical clock's floor. */
   #latestTimeMs = 0;
   #snapshots: Snapshot[] = [];
@@ -104,6 +109,8 @@ export class EconomicsState {
   #bulk = false;
   /** Events accepted: held in `#events` or waiting in `#pending`. */
   #accepted = 0;
+  /** Actor logs holding a prepared verifier. */
+  #verifiers = 0;
 
   constructor(init: EconomicsStateInit = {}) {
     this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
@@ -121,37 +128,44 @@ export class EconomicsState {
   static replay(init: EconomicsStateInit, events: Iterable<EconomicsEvent | Uint8Array>) {
     const state = new EconomicsState(init);
     // Sorted by keys read from the bytes, decoded one at a time as applied: decoded objects die young.
-    const items: {
-      timeMs: number;
-      seq: number;
-      bytes: Uint8Array | undefined;
-      event: EconomicsEvent | undefined;
-    }[] = [];
-    for (const e of events) {
+    // The keys sit in typed arrays and the sort moves indices, so no object is made per event.
+    const all = Array.from(events);
+    const n = all.length;
+    const times = new Float64Array(n);
+    const seqs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = all[i]!;
       if (e instanceof Uint8Array) {
         const key = eventKeyOf(e);
-        items.push({ timeMs: key?.timeMs ?? -1, seq: key?.seq ?? 0, bytes: e, event: undefined });
+        times[i] = key?.timeMs ?? -1;
+        seqs[i] = key?.seq ?? 0;
       } else {
-        items.push({ timeMs: e.timeMs, seq: e.seq, bytes: undefined, event: e });
+        times[i] = e.timeMs;
+        seqs[i] = e.seq;
       }
     }
-    items.sort((x, y) => {
-      if (x.timeMs !== y.timeMs) return x.timeMs - y.timeMs;
+    const asEvent = (e: EconomicsEvent | Uint8Array) => (e instanceof Uint8Array ? decodeEvent(e) : e);
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((x, y) => {
+      if (times[x] !== times[y]) return times[x]! - times[y]!;
+      const ex = all[x]!;
+      const ey = all[y]!;
       const actors =
-        x.bytes !== undefined && y.bytes !== undefined
-          ? compareActorBytes(x.bytes, y.bytes)
-          : compareEvents(x.event ?? decodeEvent(x.bytes!), y.event ?? decodeEvent(y.bytes!));
-      return actors !== 0 ? actors : x.seq - y.seq;
+        ex instanceof Uint8Array && ey instanceof Uint8Array
+          ? compareActorBytes(ex, ey)
+          : compareEvents(asEvent(ex), asEvent(ey));
+      return actors !== 0 ? actors : seqs[x]! - seqs[y]!;
     });
     const skipped: { event: EconomicsEvent | Uint8Array; error: unknown }[] = [];
     // Snapshots are for late events; during a bulk replay one at the end is enough.
     state.#bulk = true;
-    for (const item of items) {
+    for (const i of order) {
+      const e = all[i]!;
       try {
-        if (item.event !== undefined) state.applyVerified(item.event);
-        else state.#applyVerifiedBytes(item.bytes!);
+        if (e instanceof Uint8Array) state.#applyVerifiedBytes(e);
+        else state.applyVerified(e);
       } catch (error) {
-        skipped.push({ event: item.event ?? item.bytes!, error });
+        skipped.push({ event: e, error });
       }
     }
     state.#bulk = false;
@@ -168,24 +182,40 @@ export class EconomicsState {
    */
   apply(event: EconomicsEvent, options: { nowMs: number }): ApplyResult {
     const { event: checked, bytes } = this.#validated(event);
-    const log = this.#checkSequence(checked);
-    if (checked.timeMs > options.nowMs + this.config.clockSkewMaxMs) {
-      throw new EventFromFutureError(checked.timeMs, options.nowMs, this.config.clockSkewMaxMs);
-    }
-    const actorKey = bytes.subarray(4, 36);
-    const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
-    if (!this.#ed25519.verify(signature, signedPart(bytes), actorKey)) {
-      throw new EventSignatureError(checked.actor, checked.seq);
-    }
-    this.#accept(checked, bytes, log);
-    this.#pending.push(checked);
-    return this.#settle(options.nowMs - this.config.settleDelayMs, checked) ?? PENDING;
+    return this.#applyLive(checked, bytes, options.nowMs);
   }
 
-  /** `apply` for an event's canonical bytes, as they arrive from a peer. Returns the decoded event too. */
-  applyBytes(bytes: Uint8Array, options: { nowMs: number }): { event: EconomicsEvent; result: ApplyResult } {
-    const event = decodeEvent(bytes);
-    return { event, result: this.apply(event, options) };
+  /**
+   * `apply` for an event's canonical bytes, as they arrive from a peer. The bytes are decoded
+   * (and validated field by field) once, straight into the object the state applies; the decoded
+   * event handed back (`event`) is built only if it is read.
+   */
+  applyBytes(
+    bytes: Uint8Array,
+    options: { nowMs: number },
+  ): { readonly event: EconomicsEvent; readonly result: ApplyResult } {
+    const internal = _decodeForApply(bytes);
+    return new BytesApplied(bytes, this.#applyLive(internal, bytes, options.nowMs));
+  }
+
+  /** Sequence, clock and signature checks (cheapest first), then accept into the settle buffer. */
+  #applyLive(checked: EconomicsEvent, bytes: Uint8Array, nowMs: number): ApplyResult {
+    const log = this.#checkSequence(checked);
+    if (checked.timeMs > nowMs + this.config.clockSkewMaxMs) {
+      throw new EventFromFutureError(checked.timeMs, nowMs, this.config.clockSkewMaxMs);
+    }
+    // The actor's public key is the bytes at 4..36 (what `actor` is the hex of): prepared once per actor.
+    const verify = log?.verify ?? this.#verifierOf(bytes.slice(4, 36));
+    if (!verify(bytes.subarray(bytes.length - SIGNATURE_BYTES), signedPart(bytes))) {
+      throw new EventSignatureError(checked.actor, checked.seq);
+    }
+    const accepted = this.#accept(checked, bytes, log);
+    if (accepted.verify === undefined && this.#verifiers < VERIFIERS_MAX) {
+      accepted.verify = verify;
+      this.#verifiers++;
+    }
+    this.#pending.push(checked);
+    return this.#settle(nowMs - this.config.settleDelayMs, checked) ?? PENDING;
   }
 
   /**
@@ -194,15 +224,15 @@ export class EconomicsState {
    */
   applyVerified(event: EconomicsEvent): ApplyResult {
     const { event: checked, bytes } = this.#validated(event);
-    const record = this.#accept(checked, bytes, this.#checkSequence(checked));
-    return this.#insert(checked, record);
+    const log = this.#accept(checked, bytes, this.#checkSequence(checked));
+    return this.#insert(checked, log.records[log.records.length - 1]);
   }
 
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
     const event = _decodeForApply(bytes);
-    const record = this.#accept(event, bytes, this.#checkSequence(event));
-    this.#insert(event, record);
+    const log = this.#accept(event, bytes, this.#checkSequence(event));
+    this.#insert(event, log.records[log.records.length - 1]);
   }
 
   /**
@@ -243,10 +273,16 @@ export class EconomicsState {
     return watchedResult;
   }
 
-  /** Records `e` in its actor's log (`log`: what `#checkSequence` found) and returns its record. */
-  #accept(e: EconomicsEvent, bytes: Uint8Array, log: ActorLog | undefined): EventRecord {
+  /** `verify` bound to `publicKey` (the implementation's prepared form where it has one). */
+  #verifierOf(publicKey: Uint8Array): Ed25519Verifier {
+    const impl = this.#ed25519;
+    return impl.verifier?.(publicKey) ?? ((signature, message) => impl.verify(signature, message, publicKey));
+  }
+
+  /** Records `e` in its actor's log (`log`: what `#checkSequence` found) and returns the log. */
+  #accept(e: EconomicsEvent, bytes: Uint8Array, log: ActorLog | undefined): ActorLog {
     if (log === undefined) {
-      log = { actor: e.actor, seq: 0, timeMs: 0, records: [] };
+      log = { actor: e.actor, seq: 0, timeMs: 0, records: [], verify: undefined };
       this.#actors.set(e.actor, log);
     }
     log.seq = e.seq;
@@ -255,7 +291,7 @@ export class EconomicsState {
     log.records.push(record);
     if (e.timeMs > this.#latestTimeMs) this.#latestTimeMs = e.timeMs;
     this.#accepted++;
-    return record;
+    return log;
   }
 
   #validated(event: EconomicsEvent): { event: EconomicsEvent; bytes: Uint8Array } {
@@ -508,6 +544,23 @@ export class EconomicsState {
       for (const amount of account.delegations.values()) see(amount);
     }
     return min ?? 0n;
+  }
+}
+
+/** What `applyBytes` returns: the result, and the decoded event (frozen, with its signature) built on first read. */
+class BytesApplied {
+  readonly result: ApplyResult;
+  readonly #bytes: Uint8Array;
+  #event: EconomicsEvent | undefined;
+
+  constructor(bytes: Uint8Array, result: ApplyResult) {
+    this.#bytes = bytes;
+    this.result = result;
+  }
+
+  get event(): EconomicsEvent {
+    this.#event ??= decodeEvent(this.#bytes);
+    return this.#event;
   }
 }
 

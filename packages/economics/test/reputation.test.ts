@@ -60,8 +60,10 @@ describe('reputation from signed evidence', () => {
     const bad = net.state.reputationOf(net.id(2));
     expect(good.reporters).toBe(1);
     // pos rate (20 + 1) / (20 + 2) with the 2-observation prior; no uptime or bandwidth evidence.
+    // Weighted 0.5·(21/22) + 0.3·0.5 = 0.627…, under its cap 21/22.
     expect(good.score).toBeCloseTo(0.5 * (21 / 22) + 0.3 * 0.5, 9);
-    expect(bad.score).toBeCloseTo(0.5 * (1 / 22) + 0.3 * 0.5, 9);
+    // Weighted 0.5·(1/22) + 0.3·0.5 = 0.172…, capped by the pass rate (0 + 1) / (20 + 2).
+    expect(bad.score).toBeCloseTo(1 / 22, 9);
   });
 
   it('combines pass rate, uptime and bandwidth with the configured weights, score within [0, 1]', () => {
@@ -84,8 +86,79 @@ describe('reputation from signed evidence', () => {
     expect(later).toBeGreaterThan(fresh);
     expect(muchLater).toBeGreaterThan(later);
     expect(muchLater).toBeCloseTo(0.4, 3);
-    // One half-life halves the weight of the 40 failures: (0 + 1) / (20 + 2).
-    expect(later).toBeCloseTo(0.5 * (1 / 22) + 0.15, 3);
+    // Capped by the pass rate: (0 + 1) / (40 + 2) now; one half-life halves the weight of the
+    // 40 failures: (0 + 1) / (20 + 2).
+    expect(fresh).toBeCloseTo(1 / 42, 3);
+    expect(later).toBeCloseTo(1 / 22, 3);
+  });
+
+  it('failing every proof of storage sinks a node below the router floor however well it stays up', () => {
+    const net = new TestNet(4);
+    // Three reporters see node 0 always up and serving 1 GiB each, and every challenge failing.
+    for (let r = 1; r <= 3; r++) {
+      net.ok(r, { type: 'bandwidth', subject: net.id(0), bytes: 1024 * (1 << 20) });
+      for (let i = 0; i < 10; i++) {
+        net.ok(r, { type: 'uptime', subject: net.id(0), up: true });
+        pos(net, r, 0, false);
+      }
+    }
+    // Weighted 0.5·(1/12) + 0.3·(11/12) + 0.2·0.5 = 0.4166… (above the floor 0.2, as before the
+    // cap); capped by the pass rate (0 + 1) / (10 + 2).
+    const rep = net.state.reputationOf(net.id(0));
+    expect(rep).toEqual({ score: expect.closeTo(1 / 12, 9), reporters: 3 });
+    expect(rep.score).toBeLessThan(0.2);
+    // A reporter that never challenged it caps what it vouches for at the prior's 0.5.
+    const unproven = new TestNet(2);
+    unproven.ok(0, { type: 'bandwidth', subject: unproven.id(1), bytes: 1024 * (1 << 20) });
+    for (let i = 0; i < 10; i++) unproven.ok(0, { type: 'uptime', subject: unproven.id(1), up: true });
+    // Weighted 0.5·0.5 + 0.3·(11/12) + 0.2·0.5 = 0.625.
+    expect(unproven.state.reputationOf(unproven.id(1)).score).toBe(0.5);
+  });
+
+  it("score in [0, 1], within the honest reporters' range with under a third of liars, never lowered by a pass", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(5), fc.nat(5), fc.nat(5), fc.nat(5)), { minLength: 3, maxLength: 7 }),
+        fc.boolean(),
+        (honest, lieHigh) => {
+          // Honest reporters' own views (passes, fails, ups, downs); liars claim all-pass or all-fail.
+          const liars = Math.floor((honest.length - 1) / 3);
+          const net = new TestNet(1 + honest.length + liars);
+          const scores = honest.map(([passes, fails, ups, downs], k) => {
+            for (let i = 0; i < passes; i++) pos(net, 1 + k, 0, true);
+            for (let i = 0; i < fails; i++) pos(net, 1 + k, 0, false);
+            for (let i = 0; i < ups + downs; i++)
+              net.ok(1 + k, { type: 'uptime', subject: net.id(0), up: i < ups });
+            const o = 1024;
+            const e = {
+              posPassed: passes * o,
+              posTotal: (passes + fails) * o,
+              upProbes: ups * o,
+              probes: (ups + downs) * o,
+              bandwidthKiB: 0,
+              step: 0,
+            };
+            return passes + fails + ups + downs === 0 ? undefined : reporterScore(net.state.config, e);
+          });
+          for (let l = 0; l < liars; l++)
+            for (let i = 0; i < 5; i++) pos(net, 1 + honest.length + l, 0, lieHigh);
+          const honestScores = scores.filter((x) => x !== undefined);
+          const { score } = net.state.reputationOf(net.id(0));
+          expect(score).toBeGreaterThanOrEqual(0);
+          expect(score).toBeLessThanOrEqual(1);
+          if (honestScores.length === honest.length) {
+            expect(score).toBeGreaterThanOrEqual(Math.min(...honestScores) - 1e-12);
+            expect(score).toBeLessThanOrEqual(Math.max(...honestScores) + 1e-12);
+          }
+          // One more pass reported by a reporter that counts already never lowers the score.
+          if (scores[0] !== undefined) {
+            pos(net, 1, 0, true);
+            expect(net.state.reputationOf(net.id(0)).score).toBeGreaterThanOrEqual(score - 1e-12);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('a third of lying reporters cannot sink an honest node; unstaked reporters do not count', () => {

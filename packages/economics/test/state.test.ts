@@ -53,6 +53,26 @@ describe('EconomicsState.apply: refusals are typed and change nothing', () => {
     expect(state.balanceOf(b!.nodeId)).toBe(1_005n);
   });
 
+  it('applyBytes: a forged event of an actor already seen is refused, and the event handed back is the decoded one', () => {
+    const state = fresh();
+    const e1 = a!.sign({ type: 'transfer', to: b!.nodeId, amount: 5n }, 100);
+    const applied = state.applyBytes(encodeEvent(e1).slice(), { nowMs: 100 });
+    expect(applied.result.outcome).toBe('applied');
+    expect(applied.event).toEqual(e1);
+    expect(encodeEvent(applied.event)).toEqual(encodeEvent(e1));
+    // The actor's prepared key is now cached: a flipped bit in the body or in the signature still fails.
+    const e2 = encodeEvent(a!.sign({ type: 'transfer', to: b!.nodeId, amount: 6n }, 101));
+    const hash = state.stateHash();
+    for (const at of [60, e2.length - 1]) {
+      const forged = e2.slice();
+      forged[at]! ^= 1;
+      expect(() => state.applyBytes(forged, { nowMs: 101 })).toThrow(EventSignatureError);
+      expect(state.stateHash()).toBe(hash);
+      expect(state.lastSeqOf(a!.nodeId)).toBe(1);
+    }
+    expect(state.applyBytes(e2, { nowMs: 101 }).result.outcome).toBe('applied');
+  });
+
   it('refuses malformed objects with EventFormatError', () => {
     const state = fresh();
     const e = a!.sign({ type: 'stake', amount: 1n }, 1);
