@@ -26,10 +26,12 @@ export { type EconomicsOptions, economicsScenario } from './scenarios/economics.
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';
 export { type PlacementRoutingOptions, placementRoutingScenario } from './scenarios/placement-routing.js';
 export {
+  type AnswerCheck,
   type CheaterKind,
   currentReceipts,
   type ProofOfStorageOptions,
   proofOfStorageScenario,
+  type SimReceipt,
 } from './scenarios/proof-of-storage.js';
 export {
   fullPipelineScenario,

@@ -33,11 +33,26 @@ const cheaterKinds: readonly CheaterKind[] = ['deleter', 'tree-only', 'fetcher']
 export interface ProofOfStorageOptions extends ScenarioOptions {
   /** Objects stored, one RS(4,2) stripe each (default: a third of the node count, at least 8). */
   readonly objects?: number;
-  /** The challenger checks the answer at its arrival time against the deadline (default); false plants a challenger that accepts late answers. */
-  readonly checkDeadline?: boolean;
-  /** The challenger asks only a position's newest receipt (default); false plants one that also asks superseded receipts. */
-  readonly newestReceiptsOnly?: boolean;
+  /**
+   * How a challenger (and a voter re-checking evidence) judges an answer received at `receivedMs`;
+   * default @trinity/storage's `verifyProof` at that time. Tests plant broken variants here.
+   */
+  readonly checkAnswer?: AnswerCheck;
+  /** Which of an object's receipts a challenger may ask; default the newest per position (`currentReceipts`). */
+  readonly challengeable?: (receipts: readonly SimReceipt[]) => readonly SimReceipt[];
 }
+
+/** A challenger's verdict on an answer: verifyProof's signature. */
+export type AnswerCheck = (
+  challenge: Challenge,
+  answer: ProofAnswer,
+  commitment: ShardCommitment,
+  holderKey: Uint8Array,
+  receivedMs: number,
+) => { ok: true } | { ok: false; reason: string };
+
+const realCheck: AnswerCheck = (challenge, answer, commitment, holderKey, receivedMs) =>
+  verifyProof(challenge, answer, commitment, holderKey, receivedMs);
 
 /*
  * Sizes and times. The deadline must separate "has it on disk" from "fetches it when asked":
@@ -101,7 +116,7 @@ type Message =
   | { readonly t: 'event'; readonly bytes: Uint8Array };
 
 /** A holder's signed statement that it stores shard `shard` of stripe `stripe` of an object since `storedAtMs`. */
-interface SimReceipt {
+export interface SimReceipt {
   readonly object: number;
   readonly stripe: number;
   readonly shard: number;
@@ -241,8 +256,9 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const n = options.nodes;
     this.#options = withDefaults(options, {
       objects: options.objects ?? Math.max(8, Math.ceil(n / 3)),
-      checkDeadline: options.checkDeadline ?? true,
-      newestReceiptsOnly: options.newestReceiptsOnly ?? true,
+      checkAnswer: options.checkAnswer ?? realCheck,
+      challengeable:
+        options.challengeable ?? ((receipts: readonly SimReceipt[]) => currentReceipts(receipts)),
     });
     this.#random = this.root.fork('workload');
     this.#faultRandom = this.root.fork('faults');
@@ -462,7 +478,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const o = this.#random.int(0, this.#objects.length - 1);
       const object = this.#objects[o]!;
-      const receipts = this.#options.newestReceiptsOnly ? currentReceipts(object.receipts) : object.receipts;
+      const receipts = this.#options.challengeable(object.receipts);
       const due = receipts.filter((r) => {
         if (r.holder === index) return false;
         const last = node.lastChallengedMs.get(r.holder);
@@ -515,9 +531,13 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const holder = this.#nodes[out.holder]!;
     if (holder.cheater === 'fetcher') this.#fetcherLateMs.push(receivedMs - out.challenge.deadlineMs);
     else this.#honestAnswerMsMax = Math.max(this.#honestAnswerMsMax, receivedMs - out.challenge.issuedAtMs);
-    // The planted challenger checks the answer as if it had arrived when the challenge was issued.
-    const checkedAtMs = this.#options.checkDeadline ? receivedMs : out.challenge.issuedAtMs;
-    const verdict = verifyProof(out.challenge, answer, out.commitment, holder.publicKey, checkedAtMs);
+    const verdict = this.#options.checkAnswer(
+      out.challenge,
+      answer,
+      out.commitment,
+      holder.publicKey,
+      receivedMs,
+    );
     this.#result(out, verdict.ok ? undefined : verdict.reason, answer);
   }
 
@@ -553,8 +573,8 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const holderId = holder.signer.nodeId;
     this.#emit(node, { type: 'pos-result', holder: holderId, shard, passed });
     if (passed || node.acted.has(`slash/${out.holder}`)) return;
-    // A failure is worth a slash, once per challenger and accused, while the accused has no escrow open.
-    if (node.state.escrowsOf(holderId, { activeOnly: true }).some((e) => e.accused === holderId)) return;
+    // A failure is worth a slash, once per challenger and accused, unless this node knows of one already.
+    if (node.state.escrowsOf(holderId).some((e) => e.accused === holderId)) return;
     node.acted.add(`slash/${out.holder}`);
     const evidence: Evidence = {
       challenge: out.challenge,
@@ -794,12 +814,12 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const evidence = hash === undefined ? undefined : this.#evidence.get(hash);
     if (evidence === undefined) return false;
     if (evidence.answer === undefined) return true; // not held, refused three times, or no answer in time
-    const verdict = verifyProof(
+    const verdict = this.#options.checkAnswer(
       evidence.challenge,
       evidence.answer,
       evidence.commitment,
       evidence.holderKey,
-      this.#options.checkDeadline ? evidence.receivedMs : evidence.challenge.issuedAtMs,
+      evidence.receivedMs,
     );
     return !verdict.ok;
   }
@@ -942,13 +962,12 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
           `${kind} n${node.index} reputation ${score.toFixed(3)} not below every honest node's (${honestMin.toFixed(3)})`,
       );
     }
-    if (this.#options.checkDeadline)
-      for (const late of this.#fetcherLateMs)
-        checks.check(
-          'fetcher-always-late',
-          late > 0,
-          () => `a fetcher answered ${(-late).toFixed(0)} ms before the deadline`,
-        );
+    for (const late of this.#fetcherLateMs)
+      checks.check(
+        'fetcher-always-late',
+        late > 0,
+        () => `a fetcher answered ${(-late).toFixed(0)} ms before the deadline`,
+      );
   }
 }
 
