@@ -38,6 +38,8 @@ export interface ProofOfStorageOptions extends ScenarioOptions {
    * default @trinity/storage's `verifyProof` at that time. Tests plant broken variants here.
    */
   readonly checkAnswer?: AnswerCheck;
+  /** The kinds a cheater is drawn from (default all three). */
+  readonly cheaterKinds?: readonly CheaterKind[];
   /** Which of an object's receipts a challenger may ask; default the newest per position (`currentReceipts`). */
   readonly challengeable?: (receipts: readonly SimReceipt[]) => readonly SimReceipt[];
 }
@@ -85,6 +87,8 @@ const streamShare = 0.9;
 const replyGraceMs = 1_000;
 /** As the daemon's `posLimits.refusalsToFail`: this many refusals in a row from one holder are one failure. */
 const refusalsToFail = 3;
+/** Challenges are issued for this long; the governance windows then run out. */
+const activeMs = 24_000;
 const challengeIntervalMs = 2_000;
 const perHolderMinIntervalMs = 5_000;
 /** Challenges a holder works on at once; more are refused as busy (the daemon's POS_BUSY). */
@@ -190,6 +194,8 @@ interface Evidence {
   readonly answer: ProofAnswer | undefined;
   readonly receivedMs: number;
   readonly failure: string;
+  /** The voters' verdict, once computed. */
+  holds?: boolean;
 }
 
 interface Stream {
@@ -256,6 +262,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const n = options.nodes;
     this.#options = withDefaults(options, {
       objects: options.objects ?? Math.max(8, Math.ceil(n / 3)),
+      cheaterKinds: options.cheaterKinds ?? cheaterKinds,
       checkAnswer: options.checkAnswer ?? realCheck,
       challengeable:
         options.challengeable ?? ((receipts: readonly SimReceipt[]) => currentReceipts(receipts)),
@@ -278,7 +285,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const cheaters = Math.max(1, Math.round(n * cheaterShare));
     const cheaterAt = new Map<number, CheaterKind>();
     for (const i of layout.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, cheaters))
-      cheaterAt.set(i, layout.pick(cheaterKinds));
+      cheaterAt.set(i, layout.pick(this.#options.cheaterKinds));
     const diskRandom = this.root.fork('disks');
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
@@ -325,7 +332,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   }
 
   get #activeMs(): number {
-    return 30_000;
+    return activeMs;
   }
 
   get #endMs(): number {
@@ -809,19 +816,26 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     }
   }
 
-  /** A voter re-checks the slash's evidence: the failed answer fails verifyProof again, or there was none. */
+  /**
+   * A voter re-checks the slash's evidence: the failed answer fails the check again, or there was no
+   * answer. Every voter would reach the same verdict on the same evidence: it is computed once.
+   */
   #evidenceHolds(hash: string | undefined): boolean {
     const evidence = hash === undefined ? undefined : this.#evidence.get(hash);
     if (evidence === undefined) return false;
-    if (evidence.answer === undefined) return true; // not held, refused three times, or no answer in time
-    const verdict = this.#options.checkAnswer(
-      evidence.challenge,
-      evidence.answer,
-      evidence.commitment,
-      evidence.holderKey,
-      evidence.receivedMs,
-    );
-    return !verdict.ok;
+    if (evidence.holds === undefined) {
+      // Not held, refused three times or no answer in time: nothing to re-check.
+      evidence.holds =
+        evidence.answer === undefined ||
+        !this.#options.checkAnswer(
+          evidence.challenge,
+          evidence.answer,
+          evidence.commitment,
+          evidence.holderKey,
+          evidence.receivedMs,
+        ).ok;
+    }
+    return evidence.holds;
   }
 
   // --- network -------------------------------------------------------------------------------
