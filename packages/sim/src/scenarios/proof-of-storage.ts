@@ -164,6 +164,8 @@ interface PosNode {
   readonly dropped: Set<string>;
   /** A fetcher's accomplice, keeping its bytes. */
   backer: number;
+  /** A fetcher waiting for its accomplice. */
+  fetching: boolean;
   /** Transfers this node is sending, in turn. */
   readonly sending: number[];
   answering: number;
@@ -301,6 +303,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         dropped: new Set(),
         backer: -1,
         sending: [],
+        fetching: false,
         answering: 0,
         busyUntilMs: 0,
         lastChallengedMs: new Map(),
@@ -611,8 +614,15 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       return;
     }
     if (node.cheater === 'fetcher' && node.dropped.has(hash)) {
+      // One fetch at a time: two would share the accomplice's uplink and both time out. It refuses
+      // the rest as busy (a refusal is no result unless the third in a row).
+      if (node.fetching) {
+        this.network.send(index, from, { t: 'refused', id, code: 'POS_BUSY' }, 128);
+        return;
+      }
       // Asks its accomplice for the bytes (for this challenge: keeping them would be storing them)
       // and answers when they are here.
+      node.fetching = true;
       this.network.send(index, node.backer, { t: 'fetch', hash, id, challenger: from }, 128);
       return;
     }
@@ -663,6 +673,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   /** A fetcher got the whole shard from its accomplice: answers, then throws the bytes away again. */
   #fetched(index: number, id: number, challenger: number, data: Uint8Array): void {
     const node = this.#nodes[index]!;
+    node.fetching = false;
     const challenge = this.#outstanding[id]!.challenge;
     // The real answer, from the real bytes: only its time gives it away.
     this.#sendAnswer(index, challenger, id, answerChallengeSync(challenge, data, node.secretKey));
