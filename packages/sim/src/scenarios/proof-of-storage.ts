@@ -229,7 +229,6 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   readonly #faultRandom: SimRandom;
   readonly #nonces: SimRandom;
   readonly #nodes: PosNode[] = [];
-  readonly #indexOf = new Map<string, number>();
   readonly #objects: StoredObject[] = [];
   readonly #outstanding: Outstanding[] = [];
   readonly #streams: Stream[] = [];
@@ -290,7 +289,6 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       cheaterAt.set(i, layout.pick(this.#options.cheaterKinds));
     const diskRandom = this.root.fork('disks');
     for (let i = 0; i < n; i++) {
-      this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
         index: i,
         secretKey: keys[i]!,
