@@ -112,6 +112,20 @@ export class SimDisk {
     return out;
   }
 
+  /**
+   * `length` bytes of `name` from `offset` (fewer at its end; empty if missing): a page read, without
+   * copying the whole file as `read` does.
+   */
+  readRange(name: string, offset: number, length: number): Uint8Array {
+    const file = this.#files.get(name);
+    if (file === undefined) return new Uint8Array(0);
+    if (file.pending.length === 0) {
+      const end = Math.min(file.durableLength, offset + length);
+      return file.durable.slice(Math.min(offset, end), end);
+    }
+    return this.read(name).slice(offset, offset + length);
+  }
+
   /** Bytes written to `name` and not yet synced. */
   unsyncedBytes(name: string): number {
     const file = this.#files.get(name);

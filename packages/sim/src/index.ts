@@ -26,6 +26,14 @@ export { type EconomicsOptions, economicsScenario } from './scenarios/economics.
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';
 export { type PlacementRoutingOptions, placementRoutingScenario } from './scenarios/placement-routing.js';
 export {
+  type AnswerCheck,
+  type CheaterKind,
+  currentReceipts,
+  type ProofOfStorageOptions,
+  proofOfStorageScenario,
+  type SimReceipt,
+} from './scenarios/proof-of-storage.js';
+export {
   fullPipelineScenario,
   type TwoPhaseCommitOptions,
   twoPhaseCommitScenario,

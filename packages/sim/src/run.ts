@@ -6,6 +6,7 @@ import { corruptionRepairScenario } from './scenarios/corruption-repair.js';
 import { economicsScenario } from './scenarios/economics.js';
 import { locksScenario } from './scenarios/locks.js';
 import { placementRoutingScenario } from './scenarios/placement-routing.js';
+import { proofOfStorageScenario } from './scenarios/proof-of-storage.js';
 import { fullPipelineScenario, twoPhaseCommitScenario } from './scenarios/two-phase-commit.js';
 
 /** Every scenario `runScenario` and the CLI know, by name. */
@@ -18,6 +19,7 @@ export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario
     corruptionRepairScenario as Scenario,
     fullPipelineScenario as Scenario,
     churnScenario as Scenario,
+    proofOfStorageScenario as Scenario,
   ].map((scenario) => [scenario.name, scenario]),
 );
 

@@ -71,4 +71,18 @@ describe('SimDisk', () => {
     disk.append('f', bytes(1, 2, 3, 4));
     expect(() => disk.append('f', bytes(5))).toThrow(RangeError);
   });
+
+  it('readRange reads a slice of durable and cached bytes, short at the end, empty when missing', () => {
+    const disk = new SimDisk(new SimRandom(1));
+    disk.replace('f', bytes(1, 2, 3, 4, 5));
+    expect(disk.readRange('f', 1, 3)).toEqual(bytes(2, 3, 4));
+    expect(disk.readRange('f', 4, 3)).toEqual(bytes(5));
+    expect(disk.readRange('f', 9, 3)).toEqual(bytes());
+    disk.append('f', bytes(6, 7));
+    expect(disk.readRange('f', 3, 4)).toEqual(bytes(4, 5, 6, 7));
+    expect(disk.readRange('missing', 0, 4)).toEqual(bytes());
+    // A copy: changing it leaves the file as it was.
+    disk.readRange('f', 0, 2).fill(0);
+    expect(disk.read('f')).toEqual(bytes(1, 2, 3, 4, 5, 6, 7));
+  });
 });

@@ -117,6 +117,7 @@ export {
 } from './merkle.js';
 export {
   answerChallenge,
+  answerChallengeSync,
   type Challenge,
   type ChallengeInput,
   challengeLeafIndices,
@@ -129,6 +130,7 @@ export {
   proofLimits,
   proofWindowMsDefault,
   type ShardSource,
+  type SyncShardSource,
   verifyProof,
 } from './proof-of-storage.js';
 export {

@@ -249,37 +249,48 @@ function answerBody(
   return { challenge, holder: toHex(holder), leafHashes: leafHashes.map(toHex) };
 }
 
-/**
- * Answers a challenge from the holder's copy of the shard, signed with its node secret key. Throws
- * ChallengeInvalidError when the challenge is malformed or the bytes held are not the committed
- * shard (a holder must not send an answer that is bound to fail).
- */
-export async function answerChallenge(
-  challenge: Challenge,
-  source: ShardSource,
-  holderSecretKey: Uint8Array,
-): Promise<ProofAnswer> {
-  const c = parseChallenge(challenge);
+/** A source whose leaves are read synchronously: the shard in memory, or its tree and a synchronous leaf reader. */
+export type SyncShardSource =
+  | Uint8Array
+  | {
+      readonly tree: MerkleTree;
+      readLeaf(index: number): Uint8Array;
+    };
+
+/** The tree of `source`, checked against the challenged commitment. */
+function challengedTree(c: Challenge, source: ShardSource): MerkleTree {
   const tree = source instanceof Uint8Array ? MerkleTree.fromBytes(source, c.leafBytes) : source.tree;
   if (tree.leafBytes !== c.leafBytes || tree.sizeBytes !== c.sizeBytes || toHex(tree.root) !== c.merkleRoot) {
     throw new ChallengeInvalidError('the shard held does not match the challenged commitment', {
       shardHash: c.shardHash,
     });
   }
+  return tree;
+}
+
+/** The leaf of `index` in a shard held in memory (unpadded). */
+function leafOf(c: Challenge, shard: Uint8Array, index: number): Uint8Array {
+  const start = index * c.leafBytes;
+  return shard.subarray(start, start + expectedLeafLength(index, c.sizeBytes, c.leafBytes));
+}
+
+/** Checks each leaf read against the tree and signs the answer. */
+function signedAnswer(
+  c: Challenge,
+  tree: MerkleTree,
+  data: readonly Uint8Array[],
+  holderSecretKey: Uint8Array,
+): ProofAnswer {
   const leaves: ProofAnswer['leaves'][number][] = [];
-  for (const index of c.leafIndices) {
-    const start = index * c.leafBytes;
-    const data =
-      source instanceof Uint8Array
-        ? source.subarray(start, start + expectedLeafLength(index, c.sizeBytes, c.leafBytes))
-        : await source.readLeaf(index);
-    if (!verifyMerklePath(tree.root, c.sizeBytes, index, data, tree.path(index), c.leafBytes)) {
+  for (const [i, index] of c.leafIndices.entries()) {
+    const leaf = data[i]!;
+    if (!verifyMerklePath(tree.root, c.sizeBytes, index, leaf, tree.path(index), c.leafBytes)) {
       throw new ChallengeInvalidError(`leaf ${index} read does not match the shard's tree`, {
         shardHash: c.shardHash,
         index,
       });
     }
-    leaves.push({ index, data, path: tree.path(index) });
+    leaves.push({ index, data: leaf, path: tree.path(index) });
   }
   const holder = ed25519.publicKey(holderSecretKey);
   const message = signingBytes(
@@ -291,6 +302,42 @@ export async function answerChallenge(
     ),
   );
   return { holder, leaves, signature: ed25519.sign(message, holderSecretKey) };
+}
+
+/**
+ * Answers a challenge from the holder's copy of the shard, signed with its node secret key. Throws
+ * ChallengeInvalidError when the challenge is malformed or the bytes held are not the committed
+ * shard (a holder must not send an answer that is bound to fail).
+ */
+export async function answerChallenge(
+  challenge: Challenge,
+  source: ShardSource,
+  holderSecretKey: Uint8Array,
+): Promise<ProofAnswer> {
+  const c = parseChallenge(challenge);
+  const tree = challengedTree(c, source);
+  const data: Uint8Array[] = [];
+  for (const index of c.leafIndices)
+    data.push(source instanceof Uint8Array ? leafOf(c, source, index) : await source.readLeaf(index));
+  return signedAnswer(c, tree, data, holderSecretKey);
+}
+
+/**
+ * `answerChallenge` for a source read synchronously (the shard in memory, or its tree and a
+ * synchronous leaf reader): the same answer, returned at once. For callers that cannot await, such
+ * as a deterministic simulation driving virtual time.
+ */
+export function answerChallengeSync(
+  challenge: Challenge,
+  source: SyncShardSource,
+  holderSecretKey: Uint8Array,
+): ProofAnswer {
+  const c = parseChallenge(challenge);
+  const tree = challengedTree(c, source);
+  const data = c.leafIndices.map((index) =>
+    source instanceof Uint8Array ? leafOf(c, source, index) : source.readLeaf(index),
+  );
+  return signedAnswer(c, tree, data, holderSecretKey);
 }
 
 export type ProofFailure =

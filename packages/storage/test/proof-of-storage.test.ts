@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   answerChallenge,
+  answerChallengeSync,
   type Challenge,
   ChallengeInvalidError,
   challengeLeafIndices,
@@ -69,6 +70,23 @@ describe('proof-of-storage', () => {
     );
     expect(reads).toEqual(challenge.leafIndices);
     expect(verifyProof(challenge, fromReader, commitment, holderA, nowMs + 100).ok).toBe(true);
+  });
+
+  it('answerChallengeSync gives the same answer at once, from bytes or a tree and a sync reader', async () => {
+    const challenge = challengeFor(16);
+    const expected = await answerChallenge(challenge, shard, holderASecretKey);
+    expect(answerChallengeSync(challenge, shard, holderASecretKey)).toEqual(expected);
+    const tree = MerkleTree.fromBytes(shard);
+    const fromReader = answerChallengeSync(
+      challenge,
+      { tree, readLeaf: (i) => shard.slice(i * 4096, (i + 1) * 4096) },
+      holderASecretKey,
+    );
+    expect(fromReader).toEqual(expected);
+    expect(verifyProof(challenge, fromReader, commitment, holderA, nowMs + 100).ok).toBe(true);
+    expect(() =>
+      answerChallengeSync(challenge, { tree, readLeaf: () => new Uint8Array(4096) }, holderASecretKey),
+    ).toThrow(ChallengeInvalidError);
   });
 
   it('a late answer fails, even when everything else is right', async () => {

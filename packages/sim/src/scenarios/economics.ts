@@ -486,7 +486,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
  * process the same signature would be checked by each of them. Each distinct (signature, message,
  * key) is verified once for real.
  */
-function cachingVerifier(inner: Ed25519, onVerify: () => void): Ed25519 {
+export function cachingVerifier(inner: Ed25519, onVerify: () => void): Ed25519 {
   const seen = new Map<string, { message: Uint8Array; publicKey: Uint8Array; ok: boolean }>();
   return {
     backend: inner.backend,

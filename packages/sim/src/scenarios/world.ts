@@ -1,6 +1,6 @@
 import type { Topology } from '@trinity/topology';
 import { Checks } from '../checks.js';
-import { type NetworkStats, SimNetwork } from '../network.js';
+import { type NetworkConfig, type NetworkStats, SimNetwork } from '../network.js';
 import { SimRandom } from '../random.js';
 import type { ScenarioOptions, ScenarioOutcome, TimeSeries } from '../scenario.js';
 import { Scheduler } from '../scheduler.js';
@@ -55,14 +55,22 @@ export abstract class ScenarioWorld<M> {
 
   abstract run(): ScenarioOutcome;
 
-  /** Builds the network over nodes placed in `regionOf`; forks its stream from the root now (as 'network'). */
+  /** Builds the network over nodes placed in `regionOf` (default config unless given); forks its stream from the root now (as 'network'). */
   protected connect(
     topology: Topology,
     regionOf: readonly number[],
     deliver: (to: number, from: number, message: M) => void,
+    config?: Partial<NetworkConfig>,
   ): void {
     const random = this.root.fork('network');
-    this.network = new SimNetwork<M>({ scheduler: this.scheduler, random, topology, regionOf, deliver });
+    this.network = new SimNetwork<M>({
+      scheduler: this.scheduler,
+      random,
+      topology,
+      regionOf,
+      deliver,
+      ...(config === undefined ? {} : { config }),
+    });
   }
 
   /** The outcome of the finished run: events, virtual time and trace of the scheduler, the network's traffic. */
