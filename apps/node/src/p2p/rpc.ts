@@ -134,7 +134,8 @@ export function toPeerId(peer: string): PeerId {
 /** What a protocol handler gets besides the validated request. */
 export interface RpcContext {
   readonly peer: string;
-  readonly connection: Connection;
+  /** The libp2p connection the request came on; unset on the data channel. */
+  readonly connection?: Connection;
   /** Reads exactly `size` body bytes that follow the request header. */
   readBody(size: number): Promise<Uint8Array>;
 }
@@ -156,8 +157,8 @@ export class PeerBusyError extends NodeError {
   }
 }
 
-/** Requests in flight per peer, over every protocol this node serves. */
-class InFlight {
+/** Requests in flight per peer, over every protocol this node serves (libp2p and the data channel). */
+export class InFlight {
   readonly #byPeer = new Map<string, number>();
   readonly #limit: number;
 
@@ -200,6 +201,11 @@ export class Libp2pProtocolServer implements ProtocolServer {
     this.#libp2p = libp2p;
     this.#options = options;
     this.#inFlight = new InFlight(options.peerInFlightMax ?? 64);
+  }
+
+  /** The per-peer in-flight count, shared with any other server of this node's protocols. */
+  get inFlight(): InFlight {
+    return this.#inFlight;
   }
 
   handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
@@ -256,11 +262,11 @@ async function serveProtocol<S extends z.ZodType>(
         if (size > 0) options.onTransfer?.(peer, 'upload', size);
         await stream.close({ signal });
       } catch (error) {
-        const code = isTrinityError(error) ? error.code : 'INTERNAL';
-        const message = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 1000) : String(error);
+        const reply = errorReply(error);
+        const { code, message } = reply;
         if (!(error instanceof NodeError) || error.status >= 500)
           log.debug({ peer, code, err: message }, 'request failed');
-        await writeMessage(lp, { ok: false, code, message }, undefined, signal)
+        await writeMessage(lp, reply, undefined, signal)
           .then(() => stream.close({ signal }))
           .catch(() => stream.abort(new Error(message)));
       } finally {
@@ -270,4 +276,11 @@ async function serveProtocol<S extends z.ZodType>(
     },
     { maxInboundStreams: options.maxInboundStreams ?? 256, runOnLimitedConnection: false },
   );
+}
+
+/** The error reply a handler's failure becomes: its code and the first line of its message. */
+export function errorReply(error: unknown): { ok: false; code: string; message: string } {
+  const code = isTrinityError(error) ? error.code : 'INTERNAL';
+  const message = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 1000) : String(error);
+  return { ok: false, code, message };
 }

@@ -184,12 +184,22 @@ export async function readHeader<S extends z.ZodType>(
     throw new ProtocolError(`cannot read message header: ${(error as Error).message}`);
   }
   if (frame.length > headerBytesMax) throw new ProtocolError(`header of ${frame.length} bytes is too large`);
+  return parseHeader(frame, schema);
+}
+
+/** Parses one JSON header frame and validates it with `schema`; anything malformed is a ProtocolError. */
+export function parseHeader<S extends z.ZodType>(frame: Uint8Array, schema: S): z.output<S> {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(frame));
   } catch {
     throw new ProtocolError('message header is not valid UTF-8 JSON');
   }
+  return validateHeader(json, schema);
+}
+
+/** Validates a decoded header with `schema`; the first issue becomes a ProtocolError. */
+export function validateHeader<S extends z.ZodType>(json: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
