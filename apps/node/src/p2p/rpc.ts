@@ -42,6 +42,21 @@ export interface RpcClientComponents {
   readonly onTransfer?: TrafficListener;
   /** Every request's transport outcome: a well-formed error reply from the peer counts as ok. */
   readonly onOutcome?: (peer: string, ok: boolean) => void;
+  /** The data channel: the protocols it carries go over it, and over libp2p where it is unavailable. */
+  readonly channel?: ChannelTransport;
+}
+
+/** A transport beside libp2p for some protocols (the data channel). */
+export interface ChannelTransport {
+  carries(protocol: string): boolean;
+  /** Throws a CHANNEL_UNAVAILABLE error, having sent nothing, when libp2p must be used. */
+  exchange(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<RpcReply>;
 }
 
 /**
@@ -102,6 +117,18 @@ export class RpcClient implements PeerRpc {
     body: Uint8Array | undefined,
     signal: AbortSignal,
   ): Promise<RpcReply> {
+    const channel = this.#deps.channel;
+    if (channel?.carries(protocol) === true) {
+      try {
+        const reply = await channel.exchange(peer, protocol, header, body, signal);
+        if (body !== undefined) this.#deps.onTransfer?.(peer, 'upload', body.length);
+        if (reply.body !== undefined) this.#deps.onTransfer?.(peer, 'download', reply.body.length);
+        return reply;
+      } catch (error) {
+        // Unreachable or unauthenticated before anything was sent: the same request over libp2p.
+        if (!(isTrinityError(error) && error.code === 'CHANNEL_UNAVAILABLE')) throw error;
+      }
+    }
     const stream = await this.#deps.libp2p.dialProtocol(toPeerId(peer), protocol, { signal });
     try {
       const lp = framed(stream);

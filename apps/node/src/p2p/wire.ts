@@ -121,6 +121,8 @@ export const nodeInfoSchema = z
     peerId: z.string().min(1).max(128),
     region: z.string().max(32).optional(),
     apiUrl: z.string().max(256).optional(),
+    /** Where this node's data channel listens ("host:port"); unset: shards go over libp2p. */
+    dataChannel: z.string().max(256).optional(),
     version: z.string().max(32),
     capacityBytes: z.number().int().min(0),
     bytesUsed: z.number().int().min(0),
