@@ -23,6 +23,7 @@ import {
 import { InFlight } from '../src/p2p/rpc.js';
 import { headerBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
+import { until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const clock = new SystemClock();
@@ -208,6 +209,39 @@ describe('DataChannel', () => {
       expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true);
     }
     expect(client.stats().connectionsOut).toBeLessThanOrEqual(8);
+  });
+
+  it('holds a peer to its in-flight byte cap: a body waits unread until the bytes before it are done', async () => {
+    const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
+    let entered = 0;
+    const gates: (() => void)[] = [];
+    await server.handle('/test/2', echoSchema, async (request, context) => {
+      await context.readBody(request.size);
+      entered++;
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return {};
+    });
+    const calls = Array.from({ length: 3 }, () =>
+      client.exchange(
+        a.id,
+        '/test/2',
+        { op: 'hold', size: MiB },
+        randomBytes(MiB),
+        AbortSignal.timeout(30_000),
+      ),
+    );
+    for (let expected = 1; expected <= 3; expected++) {
+      await until(
+        `request ${expected} to reach the handler`,
+        async () => (entered >= expected ? true : undefined),
+        30_000,
+      );
+      // Time for a body the cap failed to hold back to arrive too.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(entered).toBe(expected);
+      gates.shift()!();
+    }
+    await Promise.all(calls);
   });
 
   it("answers a handler's refusal as a RemoteError with its code, and the connection stays usable", async () => {

@@ -329,6 +329,8 @@ export class DataChannel implements Startable, ProtocolServer {
   readonly #routes = new Map<string, Route>();
   readonly #pools = new Map<string, PeerPool>();
   readonly #inbound = new Map<string, Set<FramedSocket>>();
+  /** Every accepted TCP connection, authenticated or still in its handshake (closed at stop). */
+  readonly #sockets = new Set<import('node:net').Socket>();
   readonly #downUntilMs = new Map<string, number>();
   readonly #sendBudget: FlowControl;
   readonly #receiveBudget: FlowControl;
@@ -391,6 +393,11 @@ export class DataChannel implements Startable, ProtocolServer {
       rejectUnauthorized: false,
       handshakeTimeout: this.#init.handshakeTimeoutMs ?? 10_000,
     });
+    server.maxConnections = this.#init.inboundConnectionsMax ?? 512;
+    server.on('connection', (socket: import('node:net').Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
     server.on('secureConnection', (socket) => void this.#accept(socket));
     server.on('tlsClientError', () => {}); // a failed handshake is the peer's problem
     await new Promise<void>((resolve, reject) => {
@@ -414,6 +421,8 @@ export class DataChannel implements Startable, ProtocolServer {
     this.#pools.clear();
     for (const set of this.#inbound.values()) for (const conn of set) conn.destroy();
     this.#inbound.clear();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
