@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { lpStream } from '@libp2p/utils';
@@ -131,6 +132,17 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** System CPU seconds of a process so far (the kernel's share: socket and disk work, fsync). */
+function systemSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** The peak resident set (VmHWM) of a process in MiB, from /proc; 0 when unknown. */
 function peakRssMiB(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -205,6 +217,7 @@ async function devnetPutGet(
         await settle();
         let cpu = nodesCpu();
         let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        let perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         let started = performance.now();
         const query = `name=bench.bin${mode === 'public' ? '&public=1' : ''}`;
         const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
@@ -217,10 +230,16 @@ async function devnetPutGet(
         if (values['per-node'])
           console.error(
             `${mode} put per node`,
-            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+            devnet.nodes
+              .map(
+                (n, i) =>
+                  `${(cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)} (sys ${(systemSeconds(n.process?.pid) - perNodeSys[i]!).toFixed(2)})`,
+              )
+              .join(' '),
           );
         cpu = nodesCpu();
         perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         started = performance.now();
         const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
         const back = Buffer.from(await got.arrayBuffer());
@@ -230,7 +249,12 @@ async function devnetPutGet(
         if (values['per-node'])
           console.error(
             `${mode} get per node`,
-            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+            devnet.nodes
+              .map(
+                (n, i) =>
+                  `${(cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)} (sys ${(systemSeconds(n.process?.pid) - perNodeSys[i]!).toFixed(2)})`,
+              )
+              .join(' '),
           );
         if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
         const mib = bytes / MiB;
@@ -246,6 +270,13 @@ async function devnetPutGet(
       }
     }
     peakRss = Math.max(peakRss, ...devnet.nodes.map((node) => peakRssMiB(node.process?.pid)));
+  } catch (error) {
+    // What the nodes logged (warn and up) says why: the devnet's directory goes away below.
+    for (const node of devnet.nodes) {
+      const lines = readFileSync(join(node.dataDir, 'node.log'), 'utf8').trim().split('\n');
+      console.error(`node ${node.index}:\n${lines.slice(-15).join('\n')}`);
+    }
+    throw error;
   } finally {
     await devnet.stop();
     await dir.remove();
