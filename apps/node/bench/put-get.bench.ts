@@ -274,7 +274,8 @@ async function devnetPutGet(
     // What the nodes logged (warn and up) says why: the devnet's directory goes away below.
     for (const node of devnet.nodes) {
       const lines = readFileSync(join(node.dataDir, 'node.log'), 'utf8').trim().split('\n');
-      console.error(`node ${node.index}:\n${lines.slice(-15).join('\n')}`);
+      const failures = lines.filter((line) => /fail|error|abort|unavailable/i.test(line));
+      console.error(`node ${node.index}:\n${failures.slice(-15).join('\n')}`);
     }
     throw error;
   } finally {

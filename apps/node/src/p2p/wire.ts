@@ -151,16 +151,9 @@ export type ReplyHeader = z.infer<typeof replyHeaderSchema>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Bytes a stream may buffer unread: a whole shard body and its framing. Yamux grants window as data
- * arrives, not as it is read, so a busy reader of a 4 MiB shard could overrun lpStream's default of
- * 4 MiB and reset the stream.
- */
-const streamBufferBytesMax = shardBytesMax + 4 * frameBytesMax;
-
 /** Wraps a libp2p stream for framed messages with Trinity's limits. */
 export function framed(stream: Stream): LengthPrefixedStream<Stream> {
-  return lpStream(stream, { maxDataLength: frameBytesMax, maxBufferSize: streamBufferBytesMax });
+  return lpStream(stream, { maxDataLength: frameBytesMax });
 }
 
 /** Writes a JSON header frame, then `body` (if any) as frames of at most frameBytesMax, with backpressure. */
