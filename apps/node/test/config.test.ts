@@ -64,7 +64,14 @@ describe('node config', () => {
       expect((await loadNodeConfig(file, flagsToConfig({}))).s3).toMatchObject({
         enabled: false,
         port: 9000,
+        // Buckets and keys are the network's: every gateway of the owner sees them.
+        index: 'network',
       });
+      await writeFile(file, JSON.stringify({ s3: { index: 'local' } }));
+      expect((await loadNodeConfig(file, flagsToConfig({}))).s3.index).toBe('local');
+      await writeFile(file, JSON.stringify({ s3: { index: 'raft' } }));
+      await expect(loadNodeConfig(file, flagsToConfig({}))).rejects.toThrow(/index/);
+      await writeFile(file, JSON.stringify({ s3: { region: 'eu-central-1' } }));
       expect((await loadNodeConfig(file, flagsToConfig({ 's3-port': '0' }))).s3).toMatchObject({
         enabled: true,
         port: 0,

@@ -444,16 +444,18 @@ describe('economics governance policy', () => {
     return { actor: keyOf(actor), seq, timeMs, bytes: encodeEvent(event) };
   };
 
-  it('proposes after N own failures in the window, not counting failures before the last escrow', () => {
+  it('proposes after N failures in the window, one its own, not counting failures before the last escrow', () => {
     const index = new PosFailureIndex();
-    const policy = { posFailuresToSlash: 2, posFailureWindowMs: 1_000 };
+    const policy = { posFailuresToSlash: 3, posFailureWindowMs: 1_000 };
     index.add(holder, failing(0, 1, 100));
     expect(shouldProposeSlash(policy, index, keyOf(0), holder, [], 500)).toBe(false);
-    index.add(holder, failing(2, 1, 150)); // another challenger's: not this node's observation
+    index.add(holder, failing(2, 1, 150)); // another challenger's counts, but 2 < 3
     expect(shouldProposeSlash(policy, index, keyOf(0), holder, [], 500)).toBe(false);
-    index.add(holder, failing(0, 2, 200));
+    index.add(holder, failing(3, 1, 200));
     expect(shouldProposeSlash(policy, index, keyOf(0), holder, [], 500)).toBe(true);
-    expect(shouldProposeSlash(policy, index, keyOf(0), holder, [], 1_150)).toBe(false); // first one left the window
+    // Node 1 saw none of them fail itself: it has no evidence of its own to propose with.
+    expect(shouldProposeSlash(policy, index, keyOf(1), holder, [], 500)).toBe(false);
+    expect(shouldProposeSlash(policy, index, keyOf(0), holder, [], 1_150)).toBe(false); // its own left the window
     const executed = { createdAtMs: 150, status: 'executed' } as never;
     expect(shouldProposeSlash(policy, index, keyOf(0), holder, [executed], 500)).toBe(false);
     const open = { createdAtMs: 50, status: 'open' } as never;

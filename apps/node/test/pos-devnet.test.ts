@@ -101,6 +101,9 @@ describe('proof-of-storage and slashing on a 7-process devnet', () => {
   it('a node that deletes its shards fails, loses reputation, is slashed (5 votes), reads avoid it', async () => {
     const data = randomBytes(200_000);
     const id = await putObject(devnet.apiUrl(0), data, 'devnet-slashed');
+    // More objects, so the accused holds several shards: a failed proof re-places that copy at once,
+    // and a challenger proposes a slash only after failing it `posFailuresToSlash` times.
+    for (let i = 1; i < 8; i++) await putObject(devnet.apiUrl(0), randomBytes(200_000), `devnet-more-${i}`);
     const peerIds = await Promise.all(
       devnet.nodes.map(async (node) => (await json<{ nodeId: string }>(node.index, '/v1/status')).nodeId),
     );

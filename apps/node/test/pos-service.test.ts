@@ -11,6 +11,7 @@ import { type NodeSigner, nodeSigner } from '../src/p2p/node-keys.js';
 import type { PeerRpc, ProtocolHandler, ProtocolServer, RpcReply } from '../src/p2p/rpc.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import {
+  currentReceipts,
   decodeAnswer,
   encodeAnswer,
   type PosConfig,
@@ -108,6 +109,8 @@ describe('proof-of-storage service', () => {
   let counted: { issued: number; passed: number; failed: number };
   /** The challenger learned that the object was deleted. */
   let deleted: boolean;
+  /** The receipts the challenger holds for the object. */
+  let receipts: SignedReceipt[];
 
   beforeEach(async () => {
     clock = new ManualClock(1_700_000_000_000);
@@ -135,11 +138,18 @@ describe('proof-of-storage service', () => {
         },
       ],
     };
-    const receipt = { holder: holderKey.publicKey, stripe: 0, shard: 0, shardHash } as SignedReceipt;
+    const receipt = {
+      holder: holderKey.publicKey,
+      stripe: 0,
+      shard: 0,
+      shardHash,
+      storedAtMs: clock.nowMs(),
+    } as SignedReceipt;
+    receipts = [receipt];
     const manifests = {
       listDescriptors: async () => [objectId],
       getDescriptor: async () => descriptor as never,
-      receipts: async () => [receipt],
+      receipts: async () => receipts,
       hasDescriptor: async () => !deleted,
     };
     results = [];
@@ -224,6 +234,20 @@ describe('proof-of-storage service', () => {
     expect(counted).toEqual({ issued: 0, passed: 0, failed: 0 });
   });
 
+  it('a holder whose receipt a newer one superseded (the shard moved) is not challenged', async () => {
+    const mover = await nodeKey();
+    const moved = { ...receipts[0]!, holder: mover.publicKey, storedAtMs: clock.nowMs() + 1 };
+    // The holder released the shard after the move; the challenger still has its old receipt.
+    await store.delete(Buffer.from(sha256Hex(shard), 'hex'));
+    receipts = [receipts[0]!, moved];
+    expect(await challenger.challengeOnce()).toBeUndefined();
+    expect(results).toEqual([]);
+    expect(repairs).toEqual([]);
+    // Per position: a receipt of another shard is not superseded by it.
+    const other = { ...receipts[0]!, shard: 1, storedAtMs: 0 };
+    expect(currentReceipts([receipts[0]!, other, moved])).toEqual([other, moved]);
+  });
+
   it('a holder whose shard is corrupt on disk fails (its store quarantines the copy)', async () => {
     const [file] = (await readdir(dir.path, { recursive: true })).filter((f) => f.endsWith(sha256Hex(shard)));
     const corrupt = Uint8Array.from(shard);
@@ -270,6 +294,30 @@ describe('proof-of-storage service', () => {
     net.tamper = (reply) =>
       encodeAnswer({ ...decodeAnswer(reply)!, holder: Buffer.from(challengerKey.publicKey, 'hex') });
     expect(await challenger.challengeOnce()).toMatchObject({ passed: false, failure: 'wrong-holder' });
+  });
+
+  it('a refusal is no result; the third in a row from one holder is a failure, and an answer resets the count', async () => {
+    const busy = () => {
+      throw new RemoteError(holderKey.peerId, 'POS_BUSY', 'too many challenges waiting here');
+    };
+    const refuse = async () => {
+      clock.advance(config.perHolderMinIntervalMs);
+      net.tamper = busy;
+      return challenger.challengeOnce();
+    };
+    expect(await refuse()).toBeUndefined();
+    expect(await refuse()).toBeUndefined();
+    expect(results).toEqual([]);
+    expect(await refuse()).toMatchObject({ passed: false, failure: 'refused' });
+    expect(results.map((r) => r.passed)).toEqual([false]);
+    // Counting starts again; an answer in between starts it again too.
+    expect(await refuse()).toBeUndefined();
+    clock.advance(config.perHolderMinIntervalMs);
+    net.tamper = undefined;
+    expect(await challenger.challengeOnce()).toMatchObject({ passed: true });
+    expect(await refuse()).toBeUndefined();
+    expect(await refuse()).toBeUndefined();
+    expect(counted).toEqual({ issued: 2, passed: 1, failed: 1 });
   });
 
   it('a malformed answer fails', async () => {

@@ -116,6 +116,14 @@ export const economicsConfigSchema = z
     reputationPriorObservations: count(0, 1_000, 2),
     /** Bandwidth (decayed KiB served to one reporter) at which the bandwidth term is 0.5. */
     reputationBandwidthHalfKiB: count(1, 1 << 30, 1 << 20),
+    /**
+     * A node whose slash executed (upheld, or undisputed) within `reputationSlashedMs` scores at most
+     * `reputationSlashedCapBps` / 10,000, whatever its other evidence: the network's verdict outweighs
+     * the passes it earned before it cheated (and a node that dropped its shards is no longer
+     * challenged for them once they are re-placed, so its pass rate alone would stay high).
+     */
+    reputationSlashedCapBps: bps(1_000),
+    reputationSlashedMs: ms(0, 10 * 365 * day, 7 * day),
     /** Largest bandwidth one report may claim. */
     bandwidthReportBytesMax: z
       .number()

@@ -290,6 +290,7 @@ function finish(ledger: Ledger, escrow: Escrow, decision: EscrowDecision, atMs: 
     ledger.burned = plus(ledger.burned, escrow.amount);
     ledger.supply = minus(ledger.supply, escrow.amount);
     ledger.counters.escrowsExecuted++;
+    accused.lastSlashedAtMs = atMs;
     escrow.status = 'executed';
   } else {
     for (const source of escrow.sources) {

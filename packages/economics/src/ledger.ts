@@ -30,6 +30,8 @@ export interface Account {
   slashedTotal: bigint;
   /** Escrows against this account not yet final. */
   escrowsActive: number;
+  /** When the latest slash of this account executed (caps its reputation for a while); undefined: never. */
+  lastSlashedAtMs: number | undefined;
 }
 
 /** Running totals the daemon turns into metrics. */
@@ -60,6 +62,7 @@ function newAccount(): Account {
     rewardsTotal: 0n,
     slashedTotal: 0n,
     escrowsActive: 0,
+    lastSlashedAtMs: undefined,
   };
 }
 

@@ -174,6 +174,11 @@ export function reputationOf(ledger: Ledger, subject: string, atMs: number): Rep
     if (now.posTotal + now.probes + now.bandwidthKiB === 0) continue;
     scores.push(reporterScore(config, now));
   }
-  if (scores.length === 0) return { score: reporterScore(config, emptyEvidence), reporters: 0 };
-  return { score: trimmedMean(scores), reporters: scores.length };
+  const score = scores.length === 0 ? reporterScore(config, emptyEvidence) : trimmedMean(scores);
+  const slashedAtMs = ledger.accounts.get(subject)?.lastSlashedAtMs;
+  const capped =
+    slashedAtMs !== undefined && atMs - slashedAtMs < config.reputationSlashedMs
+      ? Math.min(score, config.reputationSlashedCapBps / BPS)
+      : score;
+  return { score: capped, reporters: scores.length };
 }

@@ -15,7 +15,8 @@ function isEmpty(a: Account): boolean {
     a.commissionBps === undefined &&
     a.rewardsTotal === 0n &&
     a.slashedTotal === 0n &&
-    a.escrowsActive === 0
+    a.escrowsActive === 0 &&
+    a.lastSlashedAtMs === undefined
   );
 }
 
@@ -24,7 +25,7 @@ function accountLine(id: string, a: Account): string {
     .map(([op, amount]) => `${op}=${amount}`)
     .join(',');
   const unbonding = a.unbonding.map((u) => `${u.amount}@${u.releaseAtMs}`).join(',');
-  return `A ${id} ${a.balance} ${a.stake} ${a.delegated} [${delegations}] [${unbonding}] ${a.commissionBps ?? '-'} ${a.rewardsTotal} ${a.slashedTotal} ${a.escrowsActive}`;
+  return `A ${id} ${a.balance} ${a.stake} ${a.delegated} [${delegations}] [${unbonding}] ${a.commissionBps ?? '-'} ${a.rewardsTotal} ${a.slashedTotal} ${a.escrowsActive} ${a.lastSlashedAtMs ?? '-'}`;
 }
 
 function escrowLine(e: Escrow): string {

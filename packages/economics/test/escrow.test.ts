@@ -102,6 +102,28 @@ describe('slashing escrow (seed v2.0)', () => {
     expect(net.state.escrow(id)!.status).toBe('executed');
   });
 
+  it("an executed slash caps the accused's reputation (0.1) for reputationSlashedMs; a returned one does not", () => {
+    const net = new TestNet(9, { config: seed });
+    for (let reporter = 2; reporter < 5; reporter++)
+      for (let i = 0; i < 6; i++)
+        net.ok(reporter, { type: 'pos-result', holder: net.id(1), shard: evidence(i), passed: true });
+    const before = net.state.reputationOf(net.id(1)).score;
+    expect(before).toBeGreaterThan(0.5);
+    slash(net, 0, 1);
+    net.advance(DAY);
+    expect(net.state.reputationOf(net.id(1)).score).toBe(0.1);
+    net.advance(7 * DAY - 1);
+    expect(net.state.reputationOf(net.id(1)).score).toBe(0.1);
+    net.advance(1);
+    expect(net.state.reputationOf(net.id(1)).score).toBeGreaterThan(0.1);
+    // Overturned (6 of 6 votes): the stake comes back and the reputation is not capped.
+    const id = slash(net, 0, 2);
+    disputeAndVote(net, id, 2, [3, 4, 5, 6, 7, 8], 6);
+    net.advance(DAY + HOUR);
+    expect(net.state.escrow(id)!.status).toBe('returned');
+    expect(net.state.reputationOf(net.id(2)).score).toBe(0.4);
+  });
+
   it('upholds with a clear majority against (3 of 15)', () => {
     const net = new TestNet(17, { config: seed });
     const id = slash(net, 0, 1);

@@ -56,6 +56,7 @@ export {
 } from './least-squares-weights.js';
 export {
   type PlacementNode,
+  PlacementNodeSet,
   type PlacementRules,
   type PlaceStripeInput,
   placeStripe,

@@ -18,7 +18,8 @@ export interface PlacementNode {
 
 export interface PlaceStripeInput {
   readonly clientRegion: RegionId;
-  readonly nodes: readonly PlacementNode[];
+  /** The nodes, or a `PlacementNodeSet` from `prepare` (validated once, for placing many stripes). */
+  readonly nodes: readonly PlacementNode[] | PlacementNodeSet;
   readonly dataShards: number;
   readonly parityShards: number;
   /** Bytes of one shard (default 0). */
@@ -47,6 +48,95 @@ export interface StripePlacement extends PlacementRules {
   readonly shardsPerRegion: ReadonlyMap<RegionId, number>;
   /** True when losing any one whole region loses at most m shards of the stripe. */
   readonly regionLossSafe: boolean;
+}
+
+/**
+ * A node list validated once and grouped by region (`StripePlacer.prepare`): placing a stripe over
+ * it skips the per-call validation and grouping, which dominate at thousands of nodes. Immutable: a
+ * snapshot of the list it was made from.
+ */
+export class PlacementNodeSet {
+  readonly size: number;
+  readonly #byRegion: ReadonlyMap<RegionId, readonly PlacementNode[]>;
+  readonly #regionOf: ReadonlyMap<string, RegionId>;
+  /** Per region, the smallest `freeBytes` given (Infinity when no node gives one). */
+  readonly #minFree: ReadonlyMap<RegionId, number>;
+  /** The topology the regions were checked against. */
+  readonly topology: Topology;
+
+  /** @internal Use `StripePlacer.prepare`. */
+  constructor(byRegion: Map<RegionId, PlacementNode[]>, topology: Topology) {
+    const regionOf = new Map<string, RegionId>();
+    const minFree = new Map<RegionId, number>();
+    let size = 0;
+    for (const [region, list] of byRegion) {
+      let least = Number.POSITIVE_INFINITY;
+      for (const node of list) {
+        regionOf.set(node.id, region);
+        if (node.freeBytes !== undefined && node.freeBytes < least) least = node.freeBytes;
+      }
+      minFree.set(region, least);
+      Object.freeze(list);
+      size += list.length;
+    }
+    this.#byRegion = byRegion;
+    this.#regionOf = regionOf;
+    this.#minFree = minFree;
+    this.size = size;
+    this.topology = topology;
+  }
+
+  /**
+   * Eligible nodes per region for one stripe: their counts now, a region's list when asked (a new
+   * list only for a region with an excluded node or a node short of `shardBytes`).
+   */
+  eligible(shardBytes: number, exclude: ReadonlySet<string> | undefined): EligibleNodes {
+    const excludedIn = new Map<RegionId, number>();
+    if (exclude !== undefined) {
+      for (const id of exclude) {
+        const region = this.#regionOf.get(id);
+        if (region !== undefined) excludedIn.set(region, (excludedIn.get(region) ?? 0) + 1);
+      }
+    }
+    const keep = (node: PlacementNode) =>
+      exclude?.has(node.id) !== true && (node.freeBytes === undefined || node.freeBytes >= shardBytes);
+    const counts = new Map<RegionId, number>();
+    const lists = new Map<RegionId, readonly PlacementNode[]>();
+    for (const [region, list] of this.#byRegion) {
+      let count: number;
+      if (this.#minFree.get(region)! < shardBytes) {
+        const filtered = list.filter(keep);
+        lists.set(region, filtered);
+        count = filtered.length;
+      } else count = list.length - (excludedIn.get(region) ?? 0);
+      if (count > 0) counts.set(region, count);
+    }
+    return {
+      counts,
+      nodesOf: (region) => {
+        let list = lists.get(region);
+        if (list === undefined) {
+          const all = this.#byRegion.get(region) ?? [];
+          list = excludedIn.has(region) ? all.filter(keep) : all;
+          lists.set(region, list);
+        }
+        return list;
+      },
+    };
+  }
+}
+
+/** The nodes a stripe may use: how many per region, and a region's list. */
+interface EligibleNodes {
+  readonly counts: ReadonlyMap<RegionId, number>;
+  readonly nodesOf: (region: RegionId) => readonly PlacementNode[];
+}
+
+function eligibleOf(byRegion: ReadonlyMap<RegionId, readonly PlacementNode[]>): EligibleNodes {
+  return {
+    counts: new Map([...byRegion].map(([region, nodes]) => [region, nodes.length])),
+    nodesOf: (region) => byRegion.get(region) ?? [],
+  };
 }
 
 const nodesMax = 10_000_000;
@@ -86,13 +176,15 @@ export class StripePlacer {
     const shardBytes = input.shardBytes ?? 0;
     assertNumber(shardBytes, 'shardBytes', 0);
     this.topology.indexOf(input.clientRegion, 'clientRegion');
-    const byRegion = this.eligibleByRegion(input.nodes, shardBytes, input.exclude);
-    const counts = new Map([...byRegion].map(([region, nodes]) => [region, nodes.length]));
+    const { counts, nodesOf } =
+      input.nodes instanceof PlacementNodeSet
+        ? this.#eligibleFromSet(input.nodes, shardBytes, input.exclude)
+        : eligibleOf(this.eligibleByRegion(input.nodes, shardBytes, input.exclude));
     const rules = this.rules(input.clientRegion, counts, k, m);
     const perRegion = allocate(rules, counts, k + m);
     const nodeIds: string[] = [];
     for (const [region, shards] of perRegion) {
-      const nodes = byRegion.get(region)!;
+      const nodes = nodesOf(region);
       const ranked = _rendezvousTop(input.stripeKey ?? '', nodes, Math.min(shards, nodes.length), weightOf);
       for (let i = 0; i < shards; i++) nodeIds.push(ranked[i % ranked.length]!.id);
     }
@@ -141,6 +233,30 @@ export class StripePlacer {
       }
     }
     throw infeasible(order.length, within.length, k, m, this.config.strictLatency);
+  }
+
+  /**
+   * `nodes` validated (unique ids, known regions, sane sizes) and grouped once, for `place` / `plan`
+   * of many stripes over the same nodes; a copy, so later changes to `nodes` do not reach it.
+   */
+  prepare(nodes: readonly PlacementNode[]): PlacementNodeSet {
+    const grouped = this.eligibleByRegion(nodes, 0);
+    for (const [region, list] of grouped)
+      grouped.set(
+        region,
+        list.map((node) => Object.freeze({ ...node })),
+      );
+    return new PlacementNodeSet(grouped, this.topology);
+  }
+
+  #eligibleFromSet(
+    set: PlacementNodeSet,
+    shardBytes: number,
+    exclude: ReadonlySet<string> | undefined,
+  ): EligibleNodes {
+    if (set.topology !== this.topology)
+      throw new InvalidNodeError('the node set was prepared by a placer with another topology');
+    return set.eligible(shardBytes, exclude);
   }
 
   /** Eligible nodes grouped by region (validated: unique ids, known regions, enough free space). */

@@ -8,6 +8,7 @@ import {
   placeStripe,
   REGIONS,
   StripePlacer,
+  Topology,
   UnknownRegionError,
 } from '../src/index.js';
 
@@ -223,5 +224,81 @@ describe('placement properties', () => {
       ),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('a prepared node set (StripePlacer.prepare)', () => {
+  const outcome = (run: () => ReturnType<StripePlacer['plan']>) => {
+    try {
+      return run();
+    } catch (error) {
+      return { error: (error as Error).constructor.name, message: (error as Error).message };
+    }
+  };
+
+  it('places every stripe exactly as the plain node list does, with exclusions and free space (fast-check, 300 cases)', () => {
+    const placer = new StripePlacer();
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...REGIONS), fc.integer({ min: 0, max: 6 }), { minKeys: 1 }),
+        fc.record({ k: fc.integer({ min: 1, max: 8 }), m: fc.integer({ min: 1, max: 4 }) }),
+        fc.constantFrom(...REGIONS),
+        fc.array(fc.integer({ min: 0, max: 4_000 }), { maxLength: 60 }),
+        fc.array(fc.nat({ max: 60 }), { maxLength: 10 }),
+        fc.integer({ min: 0, max: 3_000 }),
+        fc.string({ maxLength: 8 }),
+        (perRegion, { k, m }, client, free, excluded, shardBytes, stripeKey) => {
+          const nodes = cluster(perRegion).map((node, i) =>
+            free[i] === undefined ? node : { ...node, freeBytes: free[i]! },
+          );
+          const exclude = new Set(excluded.map((i) => nodes[i]?.id ?? `absent-${i}`));
+          const input = {
+            clientRegion: client,
+            dataShards: k,
+            parityShards: m,
+            shardBytes,
+            stripeKey,
+            exclude,
+          };
+          const set = placer.prepare(nodes);
+          expect(set.size).toBe(nodes.length);
+          expect(outcome(() => placer.plan({ ...input, nodes: set }))).toEqual(
+            outcome(() => placer.plan({ ...input, nodes })),
+          );
+        },
+      ),
+      { numRuns: 300, seed: 20261205 },
+    );
+  });
+
+  it('is a snapshot: validated once, later changes to the list or its nodes do not reach it', () => {
+    const placer = new StripePlacer();
+    const nodes = cluster({ [REGIONS[0]!]: 3, [REGIONS[1]!]: 3, [REGIONS[2]!]: 3 }).map((n) => ({
+      ...n,
+      freeBytes: 100,
+    }));
+    const set = placer.prepare(nodes);
+    const before = placer.place({
+      clientRegion: REGIONS[0]!,
+      nodes: set,
+      dataShards: 4,
+      parityShards: 2,
+      stripeKey: 's',
+    });
+    nodes[0]!.freeBytes = 0;
+    nodes.pop();
+    expect(
+      placer.place({ clientRegion: REGIONS[0]!, nodes: set, dataShards: 4, parityShards: 2, stripeKey: 's' }),
+    ).toEqual(before);
+    expect(() => placer.prepare([...nodes, nodes[0]!])).toThrow(InvalidNodeError);
+    // A set is checked against its placer's topology: another topology's placer refuses it.
+    expect(() =>
+      new StripePlacer({}, new Topology()).place({
+        clientRegion: REGIONS[0]!,
+        nodes: set,
+        dataShards: 4,
+        parityShards: 2,
+      }),
+    ).toThrow(InvalidNodeError);
   });
 });

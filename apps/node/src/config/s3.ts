@@ -59,6 +59,12 @@ export type S3GatewayConfigInput = z.input<typeof s3GatewayConfigSchema>;
 export const s3NodeConfigSchema = s3GatewayConfigSchema.extend({
   /** Serve the S3 gateway. */
   enabled: z.boolean().default(false),
+  /**
+   * Where buckets and keys live: `network` (every gateway of the same owner sees them: an
+   * owner-signed head on a replica group naming a snapshot stored as a Trinity object) or `local`
+   * (this node's own log, `<dataDir>/s3/index.log`; other nodes do not see it).
+   */
+  index: z.enum(['network', 'local']).default('network'),
   /** 0 picks a free port (written to ready.json as `s3Url`). */
   port: z.number().int().min(0).max(65_535).default(9000),
   /** A multipart upload neither completed nor aborted for this long is aborted and its parts freed. */
@@ -88,6 +94,7 @@ export type S3NodeConfig = z.output<typeof s3NodeConfigSchema>;
 export function gatewaySettings(config: S3NodeConfig): S3GatewayConfigInput {
   const {
     enabled: _enabled,
+    index: _index,
     abandonedUploadMs: _age,
     uploadSweepIntervalMs: _interval,
     orphanedPieceGraceMs: _grace,

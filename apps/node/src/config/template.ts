@@ -168,6 +168,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   's3.idleTimeoutMs': { what: 'an S3 connection moving no byte for this long is closed' },
   's3.abandonedUploadMs': { what: 'multipart uploads older than this are aborted and their parts freed' },
   's3.uploadSweepIntervalMs': { what: 'how often abandoned multipart uploads are looked for' },
+  's3.index': {
+    what: 'where buckets and keys live: "network" (seen by every gateway of the same owner) or "local" (this node only)',
+  },
   's3.orphanedPieceGraceMs': {
     what: 'a piece the gateway stored that no index entry refers to for this long is deleted',
   },
@@ -243,7 +246,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   },
   'economics.eventsMax': { what: 'economics events held (and logged) at most' },
   'economics.posFailuresToSlash': {
-    what: "failing results of one holder from this node's own challenges that make it propose a slash (with economics.escrow)",
+    what: "failing results of one holder (any challengers', one of them this node's) that make it propose a slash (with economics.escrow)",
   },
   'economics.posFailureWindowMs': {
     what: 'network setting: the window those failures count in, and that a slash evidence hash covers',

@@ -23,6 +23,7 @@ import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
 import { PROTOCOLS } from '../p2p/wire.js';
+import { S3IndexHeadService } from '../s3/index-head-service.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
 import { EconomicsMetrics } from '../services/economics/economics-metrics.js';
 import { type EconomicsService, economicsService } from '../services/economics/economics-service.js';
@@ -137,6 +138,8 @@ export class TrinityNode {
   readonly api: ApiServer;
   /** The S3-compatible gateway, when `s3.enabled` (`--s3-port`). */
   readonly s3: S3Service | undefined;
+  /** Every node keeps the S3 index heads rendezvous hashing places on it (`s3.index: network`). */
+  readonly s3Heads: S3IndexHeadService;
   /** The owner this node acts for (hex Ed25519 public key). */
   readonly owner: string;
   readonly #ready: ReadyFileStore;
@@ -481,12 +484,22 @@ export class TrinityNode {
       clock,
       logger: log('http'),
     }));
+    this.s3Heads = new S3IndexHeadService(config.dataDir, {
+      selfId,
+      rpc,
+      server,
+      nodes: peers,
+      clock,
+      logger: log('s3-heads'),
+    });
     this.s3 = config.s3.enabled
       ? s3Service({ config: config.s3, dataDir: config.dataDir, pieceTag: selfId.slice(-16) })({
           objects: this.objects,
           listing: directory,
           clock,
           logger: log('s3'),
+          heads: this.s3Heads,
+          ownerKey: f.owner,
         })
       : undefined;
     this.status = statusService({ version: nodeVersion, codec: defaultBackend() })({
@@ -597,6 +610,7 @@ export class TrinityNode {
       this.economics,
       this.status,
       ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.s3Heads,
       this.#network,
       this.api,
       ...(this.s3 === undefined ? [] : [this.s3]),
@@ -643,6 +657,7 @@ export class TrinityNode {
       this.telemetry,
       this.membership,
       ...(this.semantic === undefined ? [] : [this.semantic]),
+      this.s3Heads,
       this.tx,
       this.rebalance,
       this.gc,

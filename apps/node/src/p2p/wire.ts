@@ -13,6 +13,7 @@ export const PROTOCOLS = {
   tx: '/trinity/tx/1.0.0',
   semantic: '/trinity/semantic/1.0.0',
   pos: '/trinity/pos/1.0.0',
+  s3IndexHead: '/trinity/s3-index-head/1.0.0',
 } as const;
 
 /** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger } from '@trinity/core';
@@ -5,10 +6,13 @@ import { gatewaySettings, type S3NodeConfig } from '../config/s3.js';
 import type { Startable } from '../startable.js';
 import { Repeater } from '../timers.js';
 import { ReloadingAccessKeyStore } from './access-keys.js';
-import type { StoredPiece } from './backend.js';
+import type { S3Index, StoredPiece } from './backend.js';
 import { FileS3Index } from './file-index.js';
 import { S3Gateway } from './gateway.js';
+import { TrinityIndexBlobs } from './index-head-service.js';
+import { type HeadTransport, ReplicatedHeads } from './index-heads.js';
 import type { IndexRecord } from './memory.js';
+import { NetworkS3Index } from './network-index.js';
 import { piecePrefix, type S3ObjectStore, TrinityS3Backend } from './trinity-backend.js';
 
 /** Where a node keeps its S3 state: `<dataDir>/s3/`. */
@@ -36,20 +40,31 @@ export interface S3ServiceComponents {
   };
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The index head replicas (`s3.index: network`): every node runs them (S3IndexHeadService). */
+  readonly heads?: HeadTransport;
+  /** The owner key the node acts for: it signs the index heads (`s3.index: network`). */
+  readonly ownerKey?: { readonly publicKey: string; readonly secretKey: Uint8Array };
 }
+
+/** An index the service runs: the gateway's, plus what the sweep and stop need. */
+type ServiceIndex = S3Index & {
+  records(): Iterable<IndexRecord> | Promise<Iterable<IndexRecord>>;
+  close?(): Promise<void>;
+};
 
 /** Objects the orphaned-piece sweep looks at per round, at most. */
 const sweepListMax = 100_000;
 
 /**
- * The node's S3 gateway: the gateway over the Trinity-backed backend, this node's persistent key
- * index (`<dataDir>/s3/index.log`), the access keys at `<dataDir>/s3/access-keys.json`, and the sweep
- * of abandoned multipart uploads on the node's clock. The index is this node's only (see README).
+ * The node's S3 gateway: the gateway over the Trinity-backed backend, the key index (`s3.index`:
+ * the network index every gateway of the owner shares, or this node's own log at
+ * `<dataDir>/s3/index.log`), the access keys at `<dataDir>/s3/access-keys.json`, and the sweep of
+ * abandoned multipart uploads on the node's clock (see README).
  */
 export class S3Service implements Startable {
   readonly #init: S3ServiceInit;
   readonly #components: S3ServiceComponents;
-  #index: FileS3Index | undefined;
+  #index: ServiceIndex | undefined;
   #gateway: S3Gateway | undefined;
   #sweeper: Repeater | undefined;
   /** Pieces of this gateway no index entry referred to: id → when a sweep first found them so. */
@@ -77,7 +92,7 @@ export class S3Service implements Startable {
     const { config, dataDir } = this.#init;
     const { objects, clock, logger } = this.#components;
     await mkdir(s3Dir(dataDir), { recursive: true, mode: 0o700 });
-    const index = await FileS3Index.open(join(s3Dir(dataDir), 'index.log'));
+    const index = await this.#openIndex();
     const backend = new TrinityS3Backend({
       objects,
       logger,
@@ -94,7 +109,7 @@ export class S3Service implements Startable {
     try {
       await gateway.start();
     } catch (error) {
-      await index.close();
+      await index.close?.();
       throw error;
     }
     this.#index = index;
@@ -110,6 +125,13 @@ export class S3Service implements Startable {
       }
     });
     this.#sweeper.start();
+  }
+
+  /** The index's live state as records (tests, and which pieces it refers to). */
+  async indexRecords(): Promise<IndexRecord[]> {
+    const index = this.#index;
+    if (index === undefined) throw new Error('the S3 gateway is not started');
+    return [...(await index.records())];
   }
 
   /**
@@ -128,7 +150,8 @@ export class S3Service implements Startable {
   }
 
   /**
-   * Deletes this gateway's pieces (named with its tag) that no index entry has referred to for
+   * Deletes this gateway's pieces (named with its tag) that no index entry has referred to, and its
+   * network index snapshots that are not the current one, for
    * `orphanedPieceGraceMs`, counted from the first sweep that found them so: a crash between storing
    * a piece and indexing it, or between an overwrite and freeing the replaced pieces, leaks nothing
    * for good. A piece indexed again meanwhile (a slow upload finishing) starts over. Returns how many.
@@ -138,11 +161,18 @@ export class S3Service implements Startable {
     const { listing, objects, clock, logger } = this.#components;
     const tag = this.#init.pieceTag;
     if (index === undefined || listing === undefined || tag === undefined) return 0;
-    const prefix = piecePrefix(tag);
+    const prefixes = [piecePrefix(tag), snapshotPrefix(tag)];
     // The pieces listed first, the index read after: a piece indexed in between counts as referenced.
-    const mine = (await listing.list(sweepListMax, objects.owner)).filter((o) => o.name?.startsWith(prefix));
+    const mine = (await listing.list(sweepListMax, objects.owner)).filter((o) =>
+      prefixes.some((prefix) => o.name?.startsWith(prefix)),
+    );
     const referenced = new Set<string>();
-    for (const record of index.records()) for (const piece of piecesOf(record)) referenced.add(piece.id);
+    for (const record of await index.records())
+      for (const piece of piecesOf(record)) referenced.add(piece.id);
+    // The network index's current snapshot (read after the listing too); superseded ones are deleted
+    // by the gateway that replaced them, so what is left here leaked (a crash before the head swap).
+    const root = index instanceof NetworkS3Index ? await index.currentRoot() : undefined;
+    if (root !== undefined) referenced.add(root);
     const nowMs = clock.nowMs();
     const seen = new Set<string>();
     let freed = 0;
@@ -169,9 +199,30 @@ export class S3Service implements Startable {
     this.#sweeper = undefined;
     await this.#gateway?.stop();
     this.#gateway = undefined;
-    await this.#index?.close();
+    await this.#index?.close?.();
     this.#index = undefined;
   }
+
+  /** `s3.index`: the network index over the head replicas and Trinity objects, or this node's log. */
+  async #openIndex(): Promise<ServiceIndex> {
+    const { config, dataDir } = this.#init;
+    if (config.index === 'local') return FileS3Index.open(join(s3Dir(dataDir), 'index.log'));
+    const { heads, ownerKey, objects, logger } = this.#components;
+    if (heads === undefined || ownerKey === undefined) {
+      throw new Error('s3.index "network" needs the index head service and the owner key');
+    }
+    const tag = this.#init.pieceTag ?? 'node';
+    return new NetworkS3Index({
+      heads: new ReplicatedHeads(ownerKey, heads, { proposerId: randomBytes(8).toString('hex') }),
+      blobs: new TrinityIndexBlobs(objects, snapshotPrefix(tag), () => randomBytes(12).toString('hex')),
+      logger,
+    });
+  }
+}
+
+/** The name prefix of the network index snapshots a gateway tagged `tag` stores. */
+export function snapshotPrefix(tag: string): string {
+  return `s3-index/${tag}/`;
 }
 
 /** js-libp2p-style factory: `s3Service(init)(components)`. */

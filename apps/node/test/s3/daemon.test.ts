@@ -25,7 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../../src/config/config.js';
 import { TrinityNode } from '../../src/node/trinity-node.js';
 import { FileAccessKeyStore } from '../../src/s3/access-keys.js';
-import { accessKeysPath, s3Service } from '../../src/s3/s3-service.js';
+import { accessKeysPath, s3Service, snapshotPrefix } from '../../src/s3/s3-service.js';
+import { readOwnerKey } from '../../src/stores/owner-key.js';
 import { cliPath, startNodes, tempDir, until } from '../helpers.js';
 import { patternBytes } from './helpers.js';
 
@@ -36,7 +37,7 @@ const md5Hex = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('he
 /**
  * The S3 gateway through the real daemon: three in-process nodes (RS(2,1)); node 2 serves S3
  * (`s3.enabled`, a free port), its access keys made with the `trinity s3 keys` CLI. Pieces are
- * Trinity objects any node reads; the key index is node 2's.
+ * Trinity objects any node reads; the key index is the owner's network index (`s3.index` default).
  */
 let nodes: TrinityNode[];
 let close: (() => Promise<void>) | undefined;
@@ -77,10 +78,10 @@ async function bodyBytes(output: { Body?: unknown }): Promise<Buffer> {
   return Buffer.from(await body.transformToByteArray());
 }
 
-/** Object ids (Trinity pieces) named in the gateway node's index log. */
+/** Object ids (Trinity pieces) the gateway's index (the network index, by default) refers to. */
 async function indexedPieceIds(): Promise<Set<string>> {
-  const log = await readFile(join(gatewayNode().config.dataDir, 's3', 'index.log'), 'utf8');
-  return new Set([...log.matchAll(/"id":"([0-9a-f]{64})"/g)].map((m) => m[1]!));
+  const records = JSON.stringify(await gatewayNode().s3!.indexRecords());
+  return new Set([...records.matchAll(/"id":"([0-9a-f]{64})"/g)].map((m) => m[1]!));
 }
 
 beforeAll(async () => {
@@ -319,13 +320,16 @@ async function standaloneGateway(prefix: string, s3Config: Record<string, unknow
   const clock = new ManualClock(Date.now());
   const logger = new MemoryLogger();
   const dir = await tempDir(prefix);
-  const config = parseNodeConfig({ s3: { enabled: true, port: 0, ...s3Config } }).s3;
+  // An index of its own (`local`): the owner's network index is node 2's gateway's, which runs beside.
+  const config = parseNodeConfig({ s3: { enabled: true, port: 0, index: 'local', ...s3Config } }).s3;
   const owner = nodes[0]!;
   const service = s3Service({ config, dataDir: dir.path, ...(pieceTag === undefined ? {} : { pieceTag }) })({
     objects: owner.objects,
     listing: owner.directory,
     clock,
     logger,
+    heads: owner.s3Heads,
+    ownerKey: await readOwnerKey(owner.config.trust.ownerKeyFile!),
   });
   let s3: S3Client | undefined;
   const close = async () => {
@@ -445,6 +449,44 @@ describe('orphaned pieces', () => {
         Buffer.from(patternBytes(2000, 3)),
       );
       await owner.objects.delete(foreign.id);
+    } finally {
+      await close();
+    }
+  });
+
+  it("the network index's leaked snapshots are deleted after the grace period; the current one stays", async () => {
+    const { service, s3, owner, clock, close } = await standaloneGateway(
+      'trinity-s3-snapshots-',
+      { index: 'network', orphanedPieceGraceMs: 60_000, uploadSweepIntervalMs: 3_600_000 },
+      'gw-snap',
+    );
+    const snapshots = async () =>
+      (await owner.directory.list(100_000, owner.owner)).filter((o) =>
+        o.name?.startsWith(snapshotPrefix('gw-snap')),
+      );
+    try {
+      // This gateway writes the owner's index now: the current snapshot is named with its tag.
+      await s3.send(new CreateBucketCommand({ Bucket: 'snapshots' }));
+      expect((await snapshots()).length).toBe(1);
+      // A crash between storing a snapshot and swapping the head leaves one nothing names.
+      const leaked = await owner.objects.put(once(patternBytes(100, 6)), {
+        name: `${snapshotPrefix('gw-snap')}leaked`,
+      });
+      expect(await service.sweepOrphanedPieces()).toBe(0);
+      clock.advance(61_000);
+      expect(await service.sweepOrphanedPieces()).toBe(1);
+      await expect(owner.objects.open(leaked.id)).rejects.toMatchObject({ status: 404 });
+      expect((await snapshots()).length).toBe(1);
+      // A write replaces the snapshot and frees the one it replaced.
+      await s3.send(new PutObjectCommand({ Bucket: 'snapshots', Key: 'k', Body: Buffer.from('v') }));
+      await until(
+        'the replaced snapshot to be freed',
+        async () => ((await snapshots()).length === 1 ? true : undefined),
+        60_000,
+      );
+      clock.advance(61_000);
+      expect(await service.sweepOrphanedPieces()).toBe(0);
+      expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toContain('snapshots');
     } finally {
       await close();
     }

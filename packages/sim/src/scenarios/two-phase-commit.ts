@@ -2,6 +2,7 @@ import { isTrinityError, MemoryMetrics, sha256, toHex, utf8ToBytes } from '@trin
 import {
   builtinTopology,
   type PlacementNode,
+  type PlacementNodeSet,
   RegionRouter,
   StripePlacer,
   type Topology,
@@ -167,6 +168,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   /** Routing mode: placement over every node, a router per client region, and who is down. */
   readonly #placer: StripePlacer | undefined;
   readonly #placementNodes: PlacementNode[] = [];
+  /** The same nodes validated and grouped once (placing a stripe then skips that work). */
+  #placementSet: PlacementNodeSet | undefined;
   readonly #routers: RegionRouter[] = [];
   readonly #reputation: number[] = [];
   readonly #down = new Set<string>();
@@ -302,6 +305,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
         router.upsertNode({ ...this.#placementNodes[i]!, reputation: this.#reputation[i]! });
       this.#routers.push(router);
     }
+    this.#placementSet = this.#placer!.prepare(this.#placementNodes);
   }
 
   #planTransactions(): void {
@@ -371,7 +375,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     try {
       ids = this.#placer!.place({
         clientRegion: region,
-        nodes: this.#placementNodes,
+        nodes: this.#placementSet!,
         dataShards,
         parityShards,
         stripeKey: tx.txId,

@@ -60,16 +60,20 @@ export function posEvidence(
 }
 
 export interface SlashPolicy {
-  /** Failing results of one holder, by this node as challenger, that make it propose a slash. */
+  /** Failing results of one holder, by any challengers (this node among them), that make it propose a slash. */
   readonly posFailuresToSlash: number;
   /** …within this long. */
   readonly posFailureWindowMs: number;
 }
 
 /**
- * Whether this node proposes a proof-of-storage slash of `holder` now: it saw at least
- * `posFailuresToSlash` of its own challenges of it fail within the window (and since the last
- * escrow against it), and no escrow against it is open.
+ * Whether this node proposes a proof-of-storage slash of `holder` now: within the window (and since
+ * the last escrow against it) at least `posFailuresToSlash` signed failing results of it are known,
+ * at least one of them from this node's own challenges (its evidence), and no escrow against it is
+ * open. Failures are counted over every challenger because a failed copy is re-placed at once: a
+ * holder that dropped many shards fails each about once, spread over the challengers, so no single
+ * challenger may ever see several. Each result is signed by its challenger, so one lying node can
+ * forge no more than its own.
  */
 export function shouldProposeSlash(
   policy: SlashPolicy,
@@ -83,7 +87,8 @@ export function shouldProposeSlash(
   if (escrowsAgainst.some((e) => e.status !== 'executed' && e.status !== 'returned')) return false;
   const lastEscrowMs = escrowsAgainst.reduce((latest, e) => Math.max(latest, e.createdAtMs), -1);
   const fromMs = Math.max(nowMs - policy.posFailureWindowMs, lastEscrowMs + 1);
-  return index.between(holder, fromMs, nowMs, self).length >= policy.posFailuresToSlash;
+  if (index.between(holder, fromMs, nowMs, self).length === 0) return false;
+  return index.between(holder, fromMs, nowMs).length >= policy.posFailuresToSlash;
 }
 
 export interface VotePolicy {

@@ -589,8 +589,9 @@ export class EconomicsService implements Startable, PosResultSink {
         timeMs: event.timeMs,
         bytes: encodeEvent(event),
       });
-      // This node's own challenges (also those replayed at start) are what its slash proposals rest on.
-      if (event.actor === this.nodeId) this.#suspects.add(event.holder);
+      // Any failure (also those replayed at start) may complete the count a proposal needs; the policy
+      // proposes only where this node's own challenges failed too.
+      this.#suspects.add(event.holder);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   ShardCorruptError,
   ShardNotFoundError,
   type ShardStore,
+  type SignedReceipt,
   shardCommitment,
   TokenBucket,
   verifyProof,
@@ -168,6 +169,14 @@ export const posLimits = {
   pickAttempts: 8,
   /** A reply after the deadline is late whatever it holds: wait this much past it, then give up. */
   replyGraceMs: 1_000,
+  /**
+   * A refusal (busy, rate-limited, challenger not yet a member there) is no result: the holder is
+   * asked again later. This many refusals in a row from one holder count as one failure, so that
+   * refusing is no way to dodge proofs (Storj's audit containment works alike).
+   */
+  refusalsToFail: 3,
+  /** Holders whose refusals in a row are remembered; the oldest is forgotten past this. */
+  refusingHoldersMax: 4096,
 } as const;
 
 /** The request a challenger sends: the challenge (checked with @trinity/storage's schema by the holder). */
@@ -286,6 +295,8 @@ export class PosService implements Startable {
   readonly #answering = new Semaphore(posLimits.answersInFlight, posLimits.answersWaiting);
   /** Holder (peer id) -> when this node last challenged it. */
   readonly #lastChallengedMs = new Map<string, number>();
+  /** Refusals in a row per holder (see posLimits.refusalsToFail). */
+  readonly #refusals = new Map<string, number>();
   /** Objects whose repair after a failed proof is running (one at a time per object). */
   readonly #repairing = new Map<string, Promise<void>>();
   readonly #stats = {
@@ -411,6 +422,9 @@ export class PosService implements Startable {
   /**
    * A random live holder (not this node, not challenged here within perHolderMinIntervalMs) of a
    * random shard among the descriptors and receipts held here, looking at a few descriptors at most.
+   * Only a position's newest receipt is challenged: an older one of another holder was superseded by
+   * a repair or a rebalancing move (the old holder released the shard; this node may not have heard
+   * that), so asking it would fail a node that did nothing wrong.
    */
   async pickTarget(): Promise<PosTarget | undefined> {
     const { manifests, nodes, clock } = this.#c;
@@ -422,7 +436,7 @@ export class PosService implements Startable {
       const id = ids[this.#randomIndex(ids.length)]!;
       const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
       if (descriptor === undefined) continue;
-      const due = (await manifests.receipts(id)).flatMap((receipt) => {
+      const due = currentReceipts(await manifests.receipts(id)).flatMap((receipt) => {
         const peer = peerIdOfNodeKey(receipt.holder);
         if (peer === undefined || peer === this.#init.selfId || !live.has(peer)) return [];
         const last = this.#lastChallengedMs.get(peer);
@@ -484,6 +498,7 @@ export class PosService implements Startable {
     }
     // The object was deleted meanwhile (the holder learned of the tombstone first): no result.
     if (failure === 'not-held' && !(await this.#c.manifests.hasDescriptor(target.objectId))) return undefined;
+    if (!this.#countsAfterRefusals(target.holder, failure === 'refused')) return undefined;
     const elapsedMs = clock.nowMs() - issuedMs;
     const passed = failure === undefined;
     this.#stats.issued++;
@@ -510,6 +525,17 @@ export class PosService implements Startable {
       ?.recordPosResult({ holder: target.holderKey, shard: target.commitment.shardHash, passed })
       .catch((error: Error) => logger.warn({ err: error.message }, 'proof-of-storage result not recorded'));
     return outcome;
+  }
+
+  /** Whether this outcome counts: a refusal only when it is the holder's `refusalsToFail`-th in a row. */
+  #countsAfterRefusals(holder: string, refused: boolean): boolean {
+    const refusals = this.#refusals;
+    const inRow = (refusals.get(holder) ?? 0) + 1;
+    refusals.delete(holder);
+    if (!refused || inRow >= posLimits.refusalsToFail) return true;
+    if (refusals.size >= posLimits.refusingHoldersMax) refusals.delete(refusals.keys().next().value!);
+    refusals.set(holder, inRow);
+    return false;
   }
 
   /** Waits for the repairs queued after failed proofs (tests). */
@@ -543,4 +569,20 @@ export class PosService implements Startable {
       if (draw < limit) return draw % n;
     }
   }
+}
+
+/**
+ * The receipts that say who holds each (stripe, shard) position now: per position, those of the
+ * newest `storedAtMs` (the holder's own signed time; a move within the nodes' clock skew of the
+ * previous store may be ordered wrongly, which only skips a challenge). Exported for tests.
+ */
+export function currentReceipts<R extends Pick<SignedReceipt, 'stripe' | 'shard' | 'storedAtMs'>>(
+  receipts: readonly R[],
+): R[] {
+  const newest = new Map<string, number>();
+  for (const { stripe, shard, storedAtMs } of receipts) {
+    const key = `${stripe}/${shard}`;
+    if (storedAtMs > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, storedAtMs);
+  }
+  return receipts.filter((r) => r.storedAtMs === newest.get(`${r.stripe}/${r.shard}`));
 }

@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { ed25519, noopLogger, toHex } from '@trinity/core';
+import { describe, expect, it } from 'vitest';
+import type { ObjectEntry } from '../../src/s3/backend.js';
+import {
+  HeadReplica,
+  type HeadReply,
+  type HeadRequest,
+  type HeadTransport,
+  MemoryHeadStore,
+  ReplicatedHeads,
+  signHead,
+  validHead,
+} from '../../src/s3/index-heads.js';
+import { type IndexBlobs, NetworkS3Index } from '../../src/s3/network-index.js';
+import { s3IndexContract } from './index-contract.js';
+
+const ownerSecret = randomBytes(32);
+const owner = { publicKey: toHex(ed25519.publicKey(ownerSecret)), secretKey: new Uint8Array(ownerSecret) };
+
+class MemoryBlobs implements IndexBlobs {
+  readonly blobs = new Map<string, Uint8Array>();
+  /** Slow reads let a snapshot be replaced and freed while a gateway is still fetching it. */
+  constructor(readonly readDelayMs = 0) {}
+  async put(bytes: Uint8Array): Promise<string> {
+    const id = randomBytes(32).toString('hex');
+    this.blobs.set(id, bytes.slice());
+    return id;
+  }
+  async get(id: string): Promise<Uint8Array> {
+    if (this.readDelayMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * this.readDelayMs));
+    const bytes = this.blobs.get(id);
+    if (bytes === undefined) throw new Error(`no blob ${id}`);
+    return bytes;
+  }
+  async delete(id: string): Promise<void> {
+    this.blobs.delete(id);
+  }
+}
+
+/** Head replicas in this process, one per node; `down` nodes do not answer. */
+class FakeNetwork {
+  readonly replicas = new Map<string, HeadReplica>();
+  readonly down = new Set<string>();
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) this.replicas.set(`node-${i}`, new HeadReplica(new MemoryHeadStore()));
+  }
+  /** What a gateway that reaches `visible` nodes (default: all) sees. */
+  view(visible?: readonly string[]): HeadTransport {
+    const sees = (node: string) => !this.down.has(node) && (visible === undefined || visible.includes(node));
+    return {
+      nodes: () => [...this.replicas.keys()].filter(sees),
+      call: async (node: string, request: HeadRequest): Promise<HeadReply> => {
+        await new Promise((resolve) => setImmediate(resolve)); // interleave like a real network
+        if (!sees(node)) throw new Error(`${node} is unreachable`);
+        // A copy both ways, as a wire would make.
+        return structuredClone(await this.replicas.get(node)!.handle(structuredClone(request)));
+      },
+    };
+  }
+}
+
+function gateway(transport: HeadTransport, blobs: IndexBlobs): NetworkS3Index {
+  return new NetworkS3Index({
+    heads: new ReplicatedHeads(owner, transport, { proposerId: randomBytes(8).toString('hex') }),
+    blobs,
+    logger: noopLogger,
+    backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
+  });
+}
+
+const entry = (n: number): ObjectEntry => ({
+  pieces: [{ id: `p${n}`, sizeBytes: n }],
+  sizeBytes: n,
+  etag: n.toString(16).padStart(32, '0'),
+  lastModifiedMs: n,
+  contentType: 'text/plain',
+  userMetadata: {},
+  headers: {},
+});
+
+const all = { from: '', inclusive: true, prefix: '', limit: 1000 };
+
+s3IndexContract('network (in-process replicas and blobs)', async () =>
+  gateway(new FakeNetwork(3).view(), new MemoryBlobs()),
+);
+
+describe('NetworkS3Index across gateways', () => {
+  it('a second gateway sees puts, overwrites and deletes of the first at once', async () => {
+    const network = new FakeNetwork(4);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    const b = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'photos', owner: 'o', createdMs: 1 });
+    expect((await b.listBuckets('o')).map((x) => x.name)).toEqual(['photos']);
+    await a.putObject('photos', 'k', entry(1));
+    expect(await b.getObject('photos', 'k')).toEqual(entry(1));
+    expect(await b.putObject('photos', 'k', entry(2))).toEqual(entry(1));
+    expect(await a.getObject('photos', 'k')).toEqual(entry(2));
+    expect(await b.deleteObject('photos', 'k')).toEqual(entry(2));
+    expect(await a.getObject('photos', 'k')).toBeUndefined();
+    // Replaced snapshots are freed: only the current one is left.
+    expect(blobs.blobs.size).toBe(1);
+    expect(await a.currentRoot()).toBe([...blobs.blobs.keys()][0]);
+  });
+
+  it('concurrent puts of different keys through several gateways all survive', async () => {
+    const network = new FakeNetwork(5);
+    const blobs = new MemoryBlobs(5);
+    const gateways = [0, 1, 2].map(() => gateway(network.view(), blobs));
+    await gateways[0]!.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => gateways[i % 3]!.putObject('b', `key-${i}`, entry(i))),
+    );
+    expect((await gateways[1]!.listObjects('b', all)).length).toBe(60);
+    for (let i = 0; i < 60; i++) expect(await gateways[2]!.getObject('b', `key-${i}`)).toEqual(entry(i));
+  });
+
+  it('a writer whose base snapshot is replaced and freed while it reads it starts over (no 503)', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k1', entry(1));
+    // Gateway b's first snapshot read waits until a has replaced (and freed) that snapshot.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let gated = false;
+    let reading!: () => void;
+    const startedReading = new Promise<void>((resolve) => {
+      reading = resolve;
+    });
+    const slow: IndexBlobs = {
+      put: (bytes) => blobs.put(bytes),
+      delete: (id) => blobs.delete(id),
+      get: async (id) => {
+        if (!gated) {
+          gated = true;
+          reading();
+          await released;
+        }
+        return blobs.get(id);
+      },
+    };
+    const b = gateway(network.view(), slow);
+    const put = b.putObject('b', 'k2', entry(2));
+    await startedReading;
+    await a.putObject('b', 'k3', entry(3));
+    release();
+    await put;
+    expect((await a.listObjects('b', all)).map(([key]) => key)).toEqual(['k1', 'k2', 'k3']);
+  });
+
+  it('a write a minority accepted (a higher ballot came) is settled once: not lost, not applied twice', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    // b's first accept: node-1 and node-2 have just promised a higher ballot to a proposer that
+    // never goes on, so only node-0 accepts it.
+    const inner = network.view();
+    let interfered = false;
+    const transport: HeadTransport = {
+      nodes: () => inner.nodes(),
+      call: async (node, request) => {
+        if (request.op === 'accept' && !interfered) {
+          interfered = true;
+          for (const other of ['node-1', 'node-2']) {
+            await inner.call(other, { op: 'prepare', owner: request.owner, ballot: { n: 1000, by: 'ff' } });
+          }
+        }
+        return inner.call(node, request);
+      },
+    };
+    const b = gateway(transport, blobs);
+    expect(await b.putObject('b', 'k', entry(7))).toBeUndefined();
+    expect(interfered).toBe(true);
+    expect(await a.getObject('b', 'k')).toEqual(entry(7));
+    expect(await b.putObject('b', 'k', entry(8))).toEqual(entry(7));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // frees are not awaited
+    expect(blobs.blobs.size).toBe(1);
+  });
+
+  it('a dead half-done head of a higher seq on one replica does not block reads or writes', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k1', entry(1));
+    const { state } = await network.replicas.get('node-0')!.handle({ op: 'get', owner: owner.publicKey });
+    const seq = state.accepted!.head.seq;
+    // node-0 accepts, at ballot 500, a head two seqs ahead that no majority will ever take…
+    const dead = signHead(owner, seq + 2, 'never-stored', state.accepted!.head.group);
+    expect(
+      (
+        await network.replicas
+          .get('node-0')!
+          .handle({ op: 'accept', owner: owner.publicKey, ballot: { n: 500, by: '00' }, head: dead })
+      ).ok,
+    ).toBe(true);
+    // …then, with node-0 cut off, a write is chosen on node-1 and node-2 at a higher ballot.
+    network.down.add('node-0');
+    await network.replicas
+      .get('node-1')!
+      .handle({ op: 'prepare', owner: owner.publicKey, ballot: { n: 600, by: '00' } });
+    await a.putObject('b', 'k2', entry(2));
+    // node-0 back, node-2 down: reads and writes need node-0, which holds the higher seq.
+    network.down.delete('node-0');
+    network.down.add('node-2');
+    const fresh = gateway(network.view(), blobs);
+    expect(await fresh.getObject('b', 'k2')).toEqual(entry(2));
+    await fresh.putObject('b', 'k3', entry(3));
+    expect((await a.listObjects('b', all)).map(([key]) => key)).toEqual(['k1', 'k2', 'k3']);
+  });
+
+  it('conditional puts racing from two gateways: exactly one If-None-Match wins', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    const b = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    const results = await Promise.allSettled([
+      a.putObject('b', 'once', entry(1), { ifNoneMatch: true }),
+      b.putObject('b', 'once', entry(2), { ifNoneMatch: true }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((rejected.reason as { s3Code?: string }).s3Code).toBe('PreconditionFailed');
+  });
+
+  it('works with one replica of the group down; fails closed (503) with two', async () => {
+    const network = new FakeNetwork(5);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k', entry(1));
+    const group = await headsGroup(network);
+    network.down.add(group[0]!);
+    await a.putObject('b', 'k2', entry(2));
+    const fresh = gateway(network.view(), blobs);
+    expect(await fresh.getObject('b', 'k2')).toEqual(entry(2));
+    network.down.add(group[1]!);
+    // Two nodes outside the group are live, but the group is fixed: no majority of it, no answer.
+    await expect(a.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(a.putObject('b', 'k3', entry(3))).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    network.down.delete(group[0]!);
+    expect(await a.getObject('b', 'k2')).toEqual(entry(2));
+  });
+
+  it('a partition: the side without a majority of the group fails closed, even a gateway new there', async () => {
+    const network = new FakeNetwork(6);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    await a.putObject('b', 'k', entry(1));
+    const group = await headsGroup(network);
+    const others = [...network.replicas.keys()].filter((node) => !group.includes(node));
+    // The minority side: one group member and every node outside the group.
+    const minority = [group[0]!, ...others];
+    const majority = [group[1]!, group[2]!];
+    const cut = gateway(network.view(minority), blobs);
+    const newOnMinority = gateway(network.view(others), blobs);
+    const onMajority = gateway(network.view(majority), blobs);
+    await onMajority.putObject('b', 'k', entry(2));
+    await expect(cut.putObject('b', 'k', entry(3))).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(cut.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(newOnMinority.getObject('b', 'k')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+    await expect(newOnMinority.createBucket({ name: 'c', owner: 'o', createdMs: 2 })).rejects.toMatchObject({
+      s3Code: 'ServiceUnavailable',
+    });
+    // Healed: everyone sees the majority side's write, nothing else.
+    expect(await gateway(network.view(), blobs).getObject('b', 'k')).toEqual(entry(2));
+    expect(await a.getObject('b', 'k')).toEqual(entry(2));
+  });
+
+  it('a gateway refuses a head that went back (replicas that lost state)', async () => {
+    const network = new FakeNetwork(1);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    network.replicas.set('node-0', new HeadReplica(new MemoryHeadStore()));
+    await expect(a.listBuckets('o')).rejects.toMatchObject({ s3Code: 'ServiceUnavailable' });
+  });
+});
+
+/** The group recorded in the head (any replica that accepted it tells). */
+async function headsGroup(network: FakeNetwork): Promise<readonly string[]> {
+  for (const replica of network.replicas.values()) {
+    const { state } = await replica.handle({ op: 'get', owner: owner.publicKey });
+    if (state.learned !== undefined) return state.learned.group;
+  }
+  throw new Error('no head');
+}
+
+describe('HeadReplica', () => {
+  const o = owner.publicKey;
+  const head = (seq: number) => signHead(owner, seq, `root-${seq}`, ['n1', 'n2', 'n3']);
+
+  it('promises only rising ballots, accepts only valid heads at its promise, never a lower seq', async () => {
+    const replica = new HeadReplica(new MemoryHeadStore());
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 2, by: 'aa' } })).ok).toBe(true);
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 1, by: 'bb' } })).ok).toBe(false);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 1, by: 'bb' }, head: head(1) })).ok,
+    ).toBe(false);
+    const forged = { ...head(1), root: 'elsewhere' };
+    expect(validHead(forged)).toBe(false);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 2, by: 'aa' }, head: forged })).ok,
+    ).toBe(false);
+    const accepted = await replica.handle({
+      op: 'accept',
+      owner: o,
+      ballot: { n: 2, by: 'aa' },
+      head: head(2),
+    });
+    expect(accepted.ok).toBe(true);
+    expect(accepted.state.learned).toEqual(head(2));
+    // A replay of an older signed head at a higher ballot is refused.
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 3, by: 'cc' } })).ok).toBe(true);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 3, by: 'cc' }, head: head(1) })).ok,
+    ).toBe(false);
+    const prepared = await replica.handle({ op: 'prepare', owner: o, ballot: { n: 4, by: 'cc' } });
+    expect(prepared.state.accepted).toEqual({ ballot: { n: 2, by: 'aa' }, head: head(2) });
+    // Learning keeps the highest head only.
+    await replica.handle({ op: 'learn', owner: o, head: head(5) });
+    await replica.handle({ op: 'learn', owner: o, head: head(3) });
+    expect((await replica.handle({ op: 'get', owner: o })).state.learned).toEqual(head(5));
+  });
+});
