@@ -109,6 +109,7 @@ describe('node config composed from the packages’ schemas', () => {
         abandonedUploadMs: 7 * 86_400_000,
         uploadSweepIntervalMs: 3_600_000,
         orphanedPieceGraceMs: 86_400_000,
+        index: 'network',
       },
       regionTopology: true,
       routing: {
