@@ -1,7 +1,9 @@
-// Put and get throughput of a 6-node devnet of real processes, beside the raw single-stream
-// throughput of js-libp2p between two processes measured in the same run (the ceiling).
+// Put and get throughput of a 6-node devnet of real processes, beside two raw streams between two
+// processes measured in the same run: one node:tls 1.3 connection (the floor of the data channel)
+// and one js-libp2p stream of the node's own stack (`op` tls-floor and libp2p-stream).
 //   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--rounds 3] [--no-ceiling]
 //     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
+//     [--transports channel,libp2p] [--stream-runs 3]
 // Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
 // /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
 // shares the machine (though not immune to it: caches and context switches are shared too).
@@ -10,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { lpStream } from '@libp2p/utils';
@@ -17,6 +20,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { Devnet } from '../src/cli/devnet.js';
 import { freeBasePort, sha256Hex, tempDir } from '../test/helpers.js';
 import { benchNode, sinkProtocol } from './libp2p-peer.js';
+import { sendOverTls } from './tls-peer.js';
 
 const { values } = parseArgs({
   // pnpm passes the `--` of `pnpm bench -- --json` through.
@@ -36,6 +40,10 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     /** Which of encrypted,public to run (default both). */
     modes: { type: 'string' },
+    /** Devnets to run: shards over the data channel, or over libp2p (dataChannel.enabled false). */
+    transports: { type: 'string' },
+    /** Runs of each raw stream (interleaved tls, libp2p, tls, …); medians are reported. */
+    'stream-runs': { type: 'string' },
   },
   strict: true,
 });
@@ -48,6 +56,36 @@ const rows: { bench: string; impl: string; params: Record<string, unknown>; valu
 const log = (line: string) => {
   if (!values.json) console.log(line);
 };
+
+interface StreamRun {
+  mibPerSecond: number;
+  cpuMsPerMiB: number;
+}
+
+/** One node:tls 1.3 connection of `bytes` to a sink process: the floor of the data channel. */
+async function rawTls(bytes: number): Promise<StreamRun> {
+  const peerScript = fileURLToPath(new URL('./tls-peer.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', peerScript, 'sink'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    const address = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+    );
+    const chunk = randomBytes(MiB);
+    const ownCpu = process.cpuUsage();
+    const childCpu = cpuSeconds(child.pid);
+    const started = performance.now();
+    const received = await sendOverTls(address, chunk, bytes);
+    const seconds = (performance.now() - started) / 1000;
+    const own = process.cpuUsage(ownCpu);
+    const cpu = (own.user + own.system) / 1e6 + cpuSeconds(child.pid) - childCpu;
+    if (received !== bytes) throw new Error(`tls sink counted ${received} of ${bytes} bytes`);
+    return { mibPerSecond: bytes / MiB / seconds, cpuMsPerMiB: (cpu * 1000) / (bytes / MiB) };
+  } finally {
+    child.stdin.end();
+  }
+}
 
 let streamCpu = Number.NaN;
 
@@ -94,6 +132,17 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** System CPU seconds of a process so far (the kernel's share: socket and disk work, fsync). */
+function systemSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** The peak resident set (VmHWM) of a process in MiB, from /proc; 0 when unknown. */
 function peakRssMiB(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -112,6 +161,8 @@ interface Measured {
   get: number;
   putCpu: number;
   getCpu: number;
+  /** CPU of node 0 alone (the put's coordinator, which also holds shards), per MiB put. */
+  coordinatorCpu: number;
 }
 
 type Mode = 'encrypted' | 'public';
@@ -121,14 +172,22 @@ type Mode = 'encrypted' | 'public';
  * (encrypted, public, encrypted, …) so that a change in the machine's speed hits both alike.
  * Returns per mode the median of the rounds.
  */
-async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Measured>> {
+async function devnetPutGet(
+  bytes: number,
+  rounds: number,
+  transport: Transport,
+): Promise<Map<Mode, Measured>> {
   const dir = await tempDir('trinity-bench-');
   const devnet = new Devnet({
     nodes: nodeCount,
     dataDir: dir.path,
     basePort: await freeBasePort(nodeCount),
     cliPath: values.cli ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
-    nodeConfig: { logLevel: 'warn', ...JSON.parse(values.config ?? '{}') },
+    nodeConfig: {
+      logLevel: 'warn',
+      ...JSON.parse(values.config ?? '{}'),
+      dataChannel: { enabled: transport === 'channel' },
+    },
     ...(values['cpu-prof'] === undefined
       ? {}
       : { execArgv: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] }),
@@ -158,6 +217,7 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         await settle();
         let cpu = nodesCpu();
         let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        let perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         let started = performance.now();
         const query = `name=bench.bin${mode === 'public' ? '&public=1' : ''}`;
         const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
@@ -166,13 +226,20 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         const { id } = (await put.json()) as { id: string };
         await settle();
         const putCpu = nodesCpu() - cpu;
+        const coordinatorCpu = cpuSeconds(devnet.nodes[0]!.process?.pid) - perNode[0]!;
         if (values['per-node'])
           console.error(
             `${mode} put per node`,
-            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+            devnet.nodes
+              .map(
+                (n, i) =>
+                  `${(cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)} (sys ${(systemSeconds(n.process?.pid) - perNodeSys[i]!).toFixed(2)})`,
+              )
+              .join(' '),
           );
         cpu = nodesCpu();
         perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
+        perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         started = performance.now();
         const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
         const back = Buffer.from(await got.arrayBuffer());
@@ -182,18 +249,35 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         if (values['per-node'])
           console.error(
             `${mode} get per node`,
-            devnet.nodes.map((n, i) => (cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)).join(' '),
+            devnet.nodes
+              .map(
+                (n, i) =>
+                  `${(cpuSeconds(n.process?.pid) - perNode[i]!).toFixed(2)} (sys ${(systemSeconds(n.process?.pid) - perNodeSys[i]!).toFixed(2)})`,
+              )
+              .join(' '),
           );
         if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
         const mib = bytes / MiB;
-        runs
-          .get(mode)!
-          .push({ put: mib / putSeconds, get: mib / getSeconds, putCpu: putCpu / mib, getCpu: getCpu / mib });
+        runs.get(mode)!.push({
+          put: mib / putSeconds,
+          get: mib / getSeconds,
+          putCpu: putCpu / mib,
+          getCpu: getCpu / mib,
+          coordinatorCpu: coordinatorCpu / mib,
+        });
         // Frees the space for the next round (and measures nothing).
         await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
       }
     }
-    peakRss = Math.max(...devnet.nodes.map((node) => peakRssMiB(node.process?.pid)));
+    peakRss = Math.max(peakRss, ...devnet.nodes.map((node) => peakRssMiB(node.process?.pid)));
+  } catch (error) {
+    // What the nodes logged (warn and up) says why: the devnet's directory goes away below.
+    for (const node of devnet.nodes) {
+      const lines = readFileSync(join(node.dataDir, 'node.log'), 'utf8').trim().split('\n');
+      const failures = lines.filter((line) => /fail|error|abort|unavailable/i.test(line));
+      console.error(`node ${node.index}:\n${failures.slice(-15).join('\n')}`);
+    }
+    throw error;
   } finally {
     await devnet.stop();
     await dir.remove();
@@ -207,72 +291,98 @@ async function devnetPutGet(bytes: number, rounds: number): Promise<Map<Mode, Me
         get: median(list.map((m) => m.get)),
         putCpu: median(list.map((m) => m.putCpu)),
         getCpu: median(list.map((m) => m.getCpu)),
+        coordinatorCpu: median(list.map((m) => m.coordinatorCpu)),
       },
     ]),
   );
 }
 
+type Transport = 'channel' | 'libp2p';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}`);
 log(
   `object: ${sizeBytes / MiB} MiB of random bytes; devnet: ${nodeCount} node processes, RS(4,2), fsync on\n`,
 );
-const ceiling = values['no-ceiling'] ? Number.NaN : await rawLibp2p(sizeBytes);
+const mib = sizeBytes / MiB;
+const shardMiB = (JSON.parse(values.config ?? '{}') as { erasure?: { shardBytes?: number } }).erasure
+  ?.shardBytes;
+const floor: StreamRun[] = [];
+const libp2pRuns: StreamRun[] = [];
 if (!values['no-ceiling']) {
-  rows.push({
-    bench: 'stream',
-    impl: 'libp2p',
-    params: { mib: sizeBytes / MiB, streams: 1 },
-    value: ceiling,
-    unit: 'MB/s',
-  });
+  for (let run = 0; run < Number(values['stream-runs'] ?? 3); run++) {
+    floor.push(await rawTls(sizeBytes));
+    const mibPerSecond = await rawLibp2p(sizeBytes);
+    libp2pRuns.push({ mibPerSecond, cpuMsPerMiB: streamCpu * 1000 });
+  }
+  for (const [op, runs] of [
+    ['tls-floor', floor],
+    ['libp2p-stream', libp2pRuns],
+  ] as const) {
+    const params = { op, mib, runs: runs.length };
+    const impl = op === 'tls-floor' ? 'node:tls 1.3' : 'libp2p tcp+noise+yamux';
+    rows.push({ bench: op, impl, params, value: median(runs.map((r) => r.mibPerSecond)), unit: 'MiB/s' });
+    rows.push({ bench: op, impl, params, value: median(runs.map((r) => r.cpuMsPerMiB)), unit: 'cpu-ms/MiB' });
+  }
 }
-const measured = await devnetPutGet(sizeBytes, rounds);
-for (const [mode, m] of measured) {
-  const params = { mib: sizeBytes / MiB, nodes: nodeCount, rounds, encryption: mode === 'encrypted' };
-  const impl = `@trinity/node (${mode})`;
-  rows.push({ bench: 'put', impl, params, value: m.put, unit: 'MB/s' });
-  rows.push({ bench: 'get', impl, params, value: m.get, unit: 'MB/s' });
+const floorCpu = floor.length > 0 ? median(floor.map((r) => r.cpuMsPerMiB)) : Number.NaN;
+const libp2pMiBps = libp2pRuns.length > 0 ? median(libp2pRuns.map((r) => r.mibPerSecond)) : Number.NaN;
+for (const transport of (values.transports ?? 'channel').split(',') as Transport[]) {
+  const measured = await devnetPutGet(sizeBytes, rounds, transport);
+  for (const [mode, m] of measured) {
+    const base = {
+      mib,
+      nodes: nodeCount,
+      rounds,
+      encryption: mode === 'encrypted',
+      transport,
+      ...(shardMiB === undefined ? {} : { shardMiB: shardMiB / MiB }),
+    };
+    const impl = `@trinity/node (${mode}, ${transport})`;
+    const cpuMs = (seconds: number) => seconds * 1000;
+    rows.push({ bench: 'put', impl, params: { op: 'put', ...base }, value: m.put, unit: 'MiB/s' });
+    rows.push({
+      bench: 'put',
+      impl,
+      params: { op: 'put', ...base },
+      value: cpuMs(m.putCpu),
+      unit: 'cpu-ms/MiB',
+    });
+    rows.push({
+      bench: 'put',
+      impl,
+      params: { op: 'put', ...base, process: 'coordinator' },
+      value: cpuMs(m.coordinatorCpu),
+      unit: 'cpu-ms/MiB',
+    });
+    rows.push({ bench: 'get', impl, params: { op: 'get', ...base }, value: m.get, unit: 'MiB/s' });
+    rows.push({
+      bench: 'get',
+      impl,
+      params: { op: 'get', ...base },
+      value: cpuMs(m.getCpu),
+      unit: 'cpu-ms/MiB',
+    });
+  }
 }
+rows.push({
+  bench: 'peak-rss',
+  impl: '@trinity/node',
+  params: { op: 'put-get', mib },
+  value: peakRss,
+  unit: 'MiB',
+});
 if (values.json) {
   for (const row of rows) console.log(JSON.stringify({ ...row, value: Math.round(row.value * 10) / 10 }));
 } else {
-  console.log('| bench | impl | MiB/s | of ceiling |');
-  console.log('|---|---|---:|---:|');
+  console.log('| op | impl | params | value | unit | × floor CPU | of libp2p stream |');
+  console.log('|---|---|---|---:|---|---:|---:|');
   for (const row of rows) {
+    const { op, mib: _mib, ...rest } = row.params as { op: string; mib: number };
+    const ofFloor = row.unit === 'cpu-ms/MiB' ? `${(row.value / floorCpu).toFixed(1)}×` : '';
+    const ofStream = row.unit === 'MiB/s' ? `${((row.value / libp2pMiBps) * 100).toFixed(0)} %` : '';
     console.log(
-      `| ${row.bench} | ${row.impl} | ${row.value.toFixed(1)} | ${((row.value / ceiling) * 100).toFixed(0)} % |`,
+      `| ${op ?? row.bench} | ${row.impl} | ${JSON.stringify(rest)} | ${row.value.toFixed(1)} | ${row.unit} | ${ofFloor} | ${ofStream} |`,
     );
   }
 }
-const cpuRows = [
-  ...(values['no-ceiling'] ? [] : [{ bench: 'stream-cpu', impl: 'libp2p', value: streamCpu }]),
-  ...[...measured].flatMap(([mode, m]) => [
-    { bench: 'put-cpu', impl: `@trinity/node (${mode})`, value: m.putCpu },
-    { bench: 'get-cpu', impl: `@trinity/node (${mode})`, value: m.getCpu },
-  ]),
-];
-for (const row of cpuRows) {
-  const params = { mib: sizeBytes / MiB, nodes: nodeCount, rounds };
-  const value = Math.round(row.value * 10_000) / 10; // CPU milliseconds per MiB, all node processes
-  if (values.json)
-    console.log(JSON.stringify({ bench: row.bench, impl: row.impl, params, value, unit: 'cpu-ms/MiB' }));
-  else console.log(`${row.bench} ${row.impl}: ${value} CPU ms per MiB`);
-}
-if (values.json)
-  console.log(
-    JSON.stringify({
-      bench: 'peak-rss',
-      impl: '@trinity/node',
-      params: { mib: sizeBytes / MiB, nodes: nodeCount, rounds },
-      value: Math.round(peakRss),
-      unit: 'MiB',
-    }),
-  );
-else console.log(`peak RSS of the busiest node process: ${peakRss.toFixed(0)} MiB`);
-const encrypted = measured.get('encrypted');
-const plain = measured.get('public');
-if (encrypted !== undefined && plain !== undefined)
-  log(
-    `\nencryption and signatures add ${((encrypted.putCpu / plain.putCpu - 1) * 100).toFixed(1)} % CPU to a put, ` +
-      `${((encrypted.getCpu / plain.getCpu - 1) * 100).toFixed(1)} % to a get (budget 15 %)`,
-  );

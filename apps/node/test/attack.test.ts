@@ -2,15 +2,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
-import { randomBytes, SystemClock, toHex, utf8ToBytes } from '@trinity/core';
+import { MemoryLogger, randomBytes, SystemClock, toHex, utf8ToBytes } from '@trinity/core';
 import { signDescriptor, signPutIntent, signReceipt, signTombstone } from '@trinity/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteError } from '../src/errors.js';
 import type { TrinityNode } from '../src/node/trinity-node.js';
+import { DataChannel } from '../src/p2p/data-channel.js';
 import { createNetwork, type TrinityLibp2p } from '../src/p2p/network.js';
 import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
-import { RpcClient, toPeerId } from '../src/p2p/rpc.js';
+import { InFlight, RpcClient, toPeerId } from '../src/p2p/rpc.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import {
   dhtKey,
@@ -28,8 +29,12 @@ const testTimeoutMs = 180_000;
  * refused with a typed error; afterwards every object is still readable, byte-identical, through
  * every node. Three in-process nodes with RS(2,1) and 16 KiB shards.
  */
-describe('attacks from a stranger peer', () => {
+describe.each([
+  { transport: 'libp2p', overChannel: false },
+  { transport: 'the data channel', overChannel: true },
+])('attacks from a stranger peer over $transport', ({ overChannel }) => {
   let nodes: TrinityNode[];
+  let channel: DataChannel | undefined;
   let close: (() => Promise<void>) | undefined;
   let attacker: TrinityLibp2p;
   let rpc: RpcClient;
@@ -49,8 +54,9 @@ describe('attacks from a stranger peer', () => {
       objects.set(await putObject(nodes[i]!.apiUrl, data, `victim-${i}.bin`), data);
     }
     victimId = [...objects.keys()][0]!;
+    const identity = await generateKeyPair('Ed25519');
     attacker = await createNetwork({
-      privateKey: await generateKeyPair('Ed25519'),
+      privateKey: identity,
       host: '127.0.0.1',
       port: 0,
       maxConnections: 16,
@@ -58,6 +64,26 @@ describe('attacks from a stranger peer', () => {
       selectRecord: selectManifestRecord,
     });
     await attacker.start();
+    if (overChannel) {
+      // The shard protocol goes over each node's data channel, authenticated as the attacker's key.
+      channel = new DataChannel(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          protocols: [PROTOCOLS.shard],
+          peerInFlightBytesMax: 64 * 1024 * 1024,
+          nodeInFlightBytesMax: 64 * 1024 * 1024,
+        },
+        {
+          identity,
+          clock: new SystemClock(),
+          logger: new MemoryLogger(),
+          addressOf: (peer) => nodes.find((node) => node.peerId === peer)?.dataChannel?.address,
+          inFlight: new InFlight(64),
+        },
+      );
+      await channel.start();
+    }
     rpc = new RpcClient(
       { requestTimeoutMs: 60_000 },
       {
@@ -65,12 +91,19 @@ describe('attacks from a stranger peer', () => {
         breaker: new CircuitBreaker({ failureThreshold: 100, baseBackoffMs: 10, maxBackoffMs: 10 }),
         limiter: new KeyedLimiter(8),
         clock: new SystemClock(),
+        ...(channel === undefined ? {} : { channel }),
       },
     );
     for (const node of nodes) await attacker.dial(multiaddr(node.libp2p.getMultiaddrs()[0]!.toString()));
   }, startTimeoutMs);
 
   afterAll(async () => {
+    if (overChannel) {
+      // Every shard request went over the channel: none fell back to libp2p.
+      expect(channel?.stats().requestsOut).toBeGreaterThan(10);
+      expect(channel?.stats().unavailable).toBe(0);
+    }
+    await channel?.stop();
     await attacker?.stop();
     await close?.();
   }, startTimeoutMs);

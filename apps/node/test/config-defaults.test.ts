@@ -22,6 +22,12 @@ describe('node config composed from the packages’ schemas', () => {
         maxConnections: 256,
         rateLimit: { requestsPerSecond: 100, burst: 200 },
       },
+      dataChannel: {
+        enabled: true,
+        port: 0,
+        peerInFlightBytesMax: 64 * MiB,
+        nodeInFlightBytesMax: 256 * MiB,
+      },
       bootstrap: [],
       capacityBytes: 10 * GiB,
       erasure: {
@@ -103,6 +109,7 @@ describe('node config composed from the packages’ schemas', () => {
         abandonedUploadMs: 7 * 86_400_000,
         uploadSweepIntervalMs: 3_600_000,
         orphanedPieceGraceMs: 86_400_000,
+        index: 'network',
       },
       regionTopology: true,
       routing: {

@@ -298,6 +298,34 @@ export const nodeConfigSchema = z
       .strict()
       .prefault({}),
     api: apiConfigSchema.prefault({}),
+    /** TLS 1.3 channel for shard bytes beside libp2p (src/p2p/data-channel.ts). */
+    dataChannel: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Unset: listen.host. */
+        host: host.optional(),
+        port: port.default(0),
+        /** "host:port" advertised to peers (behind NAT or a wildcard host); unset: host and bound port. */
+        announce: z
+          .string()
+          .max(256)
+          .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/, 'must be host:port or [v6]:port')
+          .optional(),
+        peerInFlightBytesMax: z
+          .number()
+          .int()
+          .min(16 * MiB)
+          .max(16 * GiB)
+          .default(64 * MiB),
+        nodeInFlightBytesMax: z
+          .number()
+          .int()
+          .min(16 * MiB)
+          .max(64 * GiB)
+          .default(256 * MiB),
+      })
+      .strict()
+      .prefault({}),
     bootstrap: z
       .array(
         z

@@ -20,6 +20,16 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   },
   'listen.host': { what: 'peer-to-peer TCP address', flag: '--listen-host' },
   'listen.port': { what: 'peer-to-peer TCP port (0 picks a free one)', flag: '--listen-port' },
+  'dataChannel.enabled': {
+    what: 'move shard bytes over a TLS 1.3 data channel beside libp2p (libp2p where a peer has none)',
+  },
+  'dataChannel.host': { what: 'data channel address; unset: listen.host' },
+  'dataChannel.port': { what: 'data channel TCP port (0 picks a free one)' },
+  'dataChannel.announce': {
+    what: '"host:port" peers reach the data channel at (NAT, wildcard host); unset: host and bound port',
+  },
+  'dataChannel.peerInFlightBytesMax': { what: 'data channel bytes in flight with one peer, each way' },
+  'dataChannel.nodeInFlightBytesMax': { what: 'data channel bytes in flight with all peers, each way' },
   'api.host': { what: 'HTTP API address', flag: '--api-host' },
   'api.port': { what: 'HTTP API port (0 picks a free one)', flag: '--api-port' },
   'api.allowedHosts': {
@@ -269,6 +279,8 @@ const unsetExamples: Readonly<Record<string, unknown>> = {
   'api.tlsCertFile': '/etc/trinity/api-cert.pem',
   'api.tlsKeyFile': '/etc/trinity/api-key.pem',
   'api.tokenFile': '/etc/trinity/api-token',
+  'dataChannel.host': '0.0.0.0',
+  'dataChannel.announce': '203.0.113.7:7171',
 };
 
 type Schema = z.ZodType;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { PrivateKey } from '@libp2p/interface';
 import {
   type Clock,
   type Logger,
@@ -16,10 +17,12 @@ import { FingerprintEncoder, serializeHypervector } from '@trinity/vsa';
 import type { NodeConfig } from '../config/config.js';
 import { nodeRoutes } from '../http/routes.js';
 import { type ApiServer, apiServer } from '../http/server.js';
+import { DataChannel } from '../p2p/data-channel.js';
 import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { PROTOCOLS } from '../p2p/wire.js';
 import { S3IndexHeadService } from '../s3/index-head-service.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
 import { EconomicsMetrics } from '../services/economics/economics-metrics.js';
@@ -89,6 +92,8 @@ interface Foundation {
   readonly manifests: ManifestStore;
   readonly libp2p: TrinityLibp2p;
   readonly signer: NodeSigner;
+  /** The libp2p identity key: the data channel's certificates are bound to it. */
+  readonly identity: PrivateKey;
   readonly owner: OwnerKey;
   readonly economicsLog: EconomicsLog;
   readonly unlock: () => Promise<void>;
@@ -112,6 +117,8 @@ export class TrinityNode {
   /** Erasure parameters for new puts from measured network health (`erasure.adaptive`). */
   readonly health: ErasureHealth;
   readonly transfer: ShardTransfer;
+  /** Shard bytes over TLS beside libp2p (`dataChannel.enabled`). */
+  readonly dataChannel: DataChannel | undefined;
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
   readonly objects: ObjectService;
@@ -180,6 +187,34 @@ export class TrinityNode {
       clock,
       logger: log('health'),
     }));
+    const server = new Libp2pProtocolServer(libp2p, {
+      logger,
+      clock,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      peerInFlightMax: config.limits.peerInFlightMax,
+      onTransfer: traffic.record,
+    });
+    const channel = (this.dataChannel = config.dataChannel.enabled
+      ? new DataChannel(
+          {
+            host: config.dataChannel.host ?? config.listen.host,
+            port: config.dataChannel.port,
+            ...(config.dataChannel.announce === undefined ? {} : { announce: config.dataChannel.announce }),
+            protocols: [PROTOCOLS.shard],
+            peerInFlightBytesMax: config.dataChannel.peerInFlightBytesMax,
+            nodeInFlightBytesMax: config.dataChannel.nodeInFlightBytesMax,
+            connectionsPerPeerMax: config.limits.peerConcurrency,
+          },
+          {
+            identity: f.identity,
+            clock,
+            logger: log('data-channel'),
+            addressOf: (peer) => this.membership.get(peer)?.dataChannel,
+            inFlight: server.inFlight,
+            onTransfer: traffic.record,
+          },
+        )
+      : undefined);
     const rpc = new RpcClient(
       { requestTimeoutMs: config.limits.requestTimeoutMs },
       {
@@ -193,15 +228,9 @@ export class TrinityNode {
           if (direction === 'download') this.economics?.recordBandwidth(peer, bytes);
         },
         onOutcome: (peer, ok) => health.onOutcome(peer, ok),
+        ...(channel === undefined ? {} : { channel }),
       },
     );
-    const server = new Libp2pProtocolServer(libp2p, {
-      logger,
-      clock,
-      requestTimeoutMs: config.limits.requestTimeoutMs,
-      peerInFlightMax: config.limits.peerInFlightMax,
-      onTransfer: traffic.record,
-    });
     const peers = (this.membership = membership({
       bootstrap: config.bootstrap,
       refreshMs: tunables.membershipRefreshMs,
@@ -240,6 +269,7 @@ export class TrinityNode {
       staging,
       rpc,
       server,
+      ...(channel === undefined ? {} : { channelServer: channel }),
       clock,
     }));
     const directory = (this.directory = manifestDirectory({
@@ -486,6 +516,7 @@ export class TrinityNode {
       semantic: this.semantic,
       endpoints: { apiUrl: () => api.url, metricsUrl: () => this.telemetry.url },
       server,
+      ...(channel === undefined ? {} : { dataChannel: channel }),
     });
     this.telemetry = telemetry({ prometheus: config.prometheus })({
       registry,
@@ -541,6 +572,7 @@ export class TrinityNode {
         manifests,
         libp2p,
         signer,
+        identity: privateKey,
         owner,
         economicsLog,
         unlock,
@@ -571,6 +603,7 @@ export class TrinityNode {
   async start(): Promise<void> {
     const order: Startable[] = [
       this.health,
+      ...(this.dataChannel === undefined ? [] : [this.dataChannel]),
       this.transfer,
       this.directory,
       this.tx,
@@ -594,6 +627,7 @@ export class TrinityNode {
     const ready = {
       peerId: this.peerId,
       multiaddrs: this.libp2p.getMultiaddrs().map((address) => address.toString()),
+      ...(this.dataChannel?.address === undefined ? {} : { dataChannel: this.dataChannel.address }),
       apiUrl: this.api.url,
       metricsUrl: this.telemetry.url,
       ...(this.s3 === undefined ? {} : { s3Url: this.s3.url }),
@@ -615,6 +649,7 @@ export class TrinityNode {
     const order: Startable[] = [
       this.#network,
       this.health,
+      ...(this.dataChannel === undefined ? [] : [this.dataChannel]),
       this.transfer,
       this.directory,
       this.economics,

@@ -42,6 +42,21 @@ export interface RpcClientComponents {
   readonly onTransfer?: TrafficListener;
   /** Every request's transport outcome: a well-formed error reply from the peer counts as ok. */
   readonly onOutcome?: (peer: string, ok: boolean) => void;
+  /** The data channel: the protocols it carries go over it, and over libp2p where it is unavailable. */
+  readonly channel?: ChannelTransport;
+}
+
+/** A transport beside libp2p for some protocols (the data channel). */
+export interface ChannelTransport {
+  carries(protocol: string): boolean;
+  /** Throws a CHANNEL_UNAVAILABLE error, having sent nothing, when libp2p must be used. */
+  exchange(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<RpcReply>;
 }
 
 /**
@@ -102,6 +117,18 @@ export class RpcClient implements PeerRpc {
     body: Uint8Array | undefined,
     signal: AbortSignal,
   ): Promise<RpcReply> {
+    const channel = this.#deps.channel;
+    if (channel?.carries(protocol) === true) {
+      try {
+        const reply = await channel.exchange(peer, protocol, header, body, signal);
+        if (body !== undefined) this.#deps.onTransfer?.(peer, 'upload', body.length);
+        if (reply.body !== undefined) this.#deps.onTransfer?.(peer, 'download', reply.body.length);
+        return reply;
+      } catch (error) {
+        // Unreachable or unauthenticated before anything was sent: the same request over libp2p.
+        if (!(isTrinityError(error) && error.code === 'CHANNEL_UNAVAILABLE')) throw error;
+      }
+    }
     const stream = await this.#deps.libp2p.dialProtocol(toPeerId(peer), protocol, { signal });
     try {
       const lp = framed(stream);
@@ -134,7 +161,8 @@ export function toPeerId(peer: string): PeerId {
 /** What a protocol handler gets besides the validated request. */
 export interface RpcContext {
   readonly peer: string;
-  readonly connection: Connection;
+  /** The libp2p connection the request came on; unset on the data channel. */
+  readonly connection?: Connection;
   /** Reads exactly `size` body bytes that follow the request header. */
   readBody(size: number): Promise<Uint8Array>;
 }
@@ -156,8 +184,8 @@ export class PeerBusyError extends NodeError {
   }
 }
 
-/** Requests in flight per peer, over every protocol this node serves. */
-class InFlight {
+/** Requests in flight per peer, over every protocol this node serves (libp2p and the data channel). */
+export class InFlight {
   readonly #byPeer = new Map<string, number>();
   readonly #limit: number;
 
@@ -200,6 +228,11 @@ export class Libp2pProtocolServer implements ProtocolServer {
     this.#libp2p = libp2p;
     this.#options = options;
     this.#inFlight = new InFlight(options.peerInFlightMax ?? 64);
+  }
+
+  /** The per-peer in-flight count, shared with any other server of this node's protocols. */
+  get inFlight(): InFlight {
+    return this.#inFlight;
   }
 
   handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
@@ -256,11 +289,11 @@ async function serveProtocol<S extends z.ZodType>(
         if (size > 0) options.onTransfer?.(peer, 'upload', size);
         await stream.close({ signal });
       } catch (error) {
-        const code = isTrinityError(error) ? error.code : 'INTERNAL';
-        const message = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 1000) : String(error);
+        const reply = errorReply(error);
+        const { code, message } = reply;
         if (!(error instanceof NodeError) || error.status >= 500)
           log.debug({ peer, code, err: message }, 'request failed');
-        await writeMessage(lp, { ok: false, code, message }, undefined, signal)
+        await writeMessage(lp, reply, undefined, signal)
           .then(() => stream.close({ signal }))
           .catch(() => stream.abort(new Error(message)));
       } finally {
@@ -270,4 +303,11 @@ async function serveProtocol<S extends z.ZodType>(
     },
     { maxInboundStreams: options.maxInboundStreams ?? 256, runOnLimitedConnection: false },
   );
+}
+
+/** The error reply a handler's failure becomes: its code and the first line of its message. */
+export function errorReply(error: unknown): { ok: false; code: string; message: string } {
+  const code = isTrinityError(error) ? error.code : 'INTERNAL';
+  const message = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 1000) : String(error);
+  return { ok: false, code, message };
 }

@@ -122,6 +122,8 @@ export const nodeInfoSchema = z
     peerId: z.string().min(1).max(128),
     region: z.string().max(32).optional(),
     apiUrl: z.string().max(256).optional(),
+    /** Where this node's data channel listens ("host:port"); unset: shards go over libp2p. */
+    dataChannel: z.string().max(256).optional(),
     version: z.string().max(32),
     capacityBytes: z.number().int().min(0),
     bytesUsed: z.number().int().min(0),
@@ -185,12 +187,22 @@ export async function readHeader<S extends z.ZodType>(
     throw new ProtocolError(`cannot read message header: ${(error as Error).message}`);
   }
   if (frame.length > headerBytesMax) throw new ProtocolError(`header of ${frame.length} bytes is too large`);
+  return parseHeader(frame, schema);
+}
+
+/** Parses one JSON header frame and validates it with `schema`; anything malformed is a ProtocolError. */
+export function parseHeader<S extends z.ZodType>(frame: Uint8Array, schema: S): z.output<S> {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(frame));
   } catch {
     throw new ProtocolError('message header is not valid UTF-8 JSON');
   }
+  return validateHeader(json, schema);
+}
+
+/** Validates a decoded header with `schema`; the first issue becomes a ProtocolError. */
+export function validateHeader<S extends z.ZodType>(json: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];

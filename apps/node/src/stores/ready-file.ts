@@ -6,6 +6,8 @@ import { writeFileAtomic } from '@trinity/core/fs';
 export interface ReadyFile {
   readonly peerId: string;
   readonly multiaddrs: string[];
+  /** The data channel's "host:port", when enabled. */
+  readonly dataChannel?: string;
   readonly apiUrl: string;
   readonly metricsUrl: string | undefined;
   /** The S3 gateway's endpoint, when the node serves one. */

@@ -13,6 +13,8 @@ export interface PeerRecord {
   readonly id: string;
   region: string | undefined;
   apiUrl: string | undefined;
+  /** Its data channel's "host:port", as it advertises it. */
+  dataChannel: string | undefined;
   capacityBytes: number;
   bytesUsed: number;
   version: string;
@@ -244,6 +246,7 @@ export class Membership implements Startable, PeerList, LiveNodes {
       id,
       region: undefined,
       apiUrl: undefined,
+      dataChannel: undefined,
       capacityBytes: 0,
       bytesUsed: 0,
       version: info.version,
@@ -254,6 +257,7 @@ export class Membership implements Startable, PeerList, LiveNodes {
     Object.assign(record, {
       region: info.region,
       apiUrl: info.apiUrl,
+      dataChannel: info.dataChannel,
       capacityBytes: info.capacityBytes,
       bytesUsed: info.bytesUsed,
       version: info.version,

@@ -338,6 +338,8 @@ export interface ShardTransferComponents {
   readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
+  /** The data channel's server, when enabled: it serves the shard protocol with the same handler. */
+  readonly channelServer?: ProtocolServer;
   readonly clock: Clock;
 }
 
@@ -361,12 +363,18 @@ export class ShardTransfer implements Startable {
     this.#c = components;
   }
 
-  /** Serves /trinity/shard/2.0.0 from the local store. */
+  /**
+   * Serves /trinity/shard/2.0.0 from the local store, over libp2p and the data channel alike: one
+   * handler, so every rule of who may stage, store, fetch, renew, unstage or release holds on both.
+   */
   async start(): Promise<void> {
-    await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, shardHandler(this.#deps()));
+    const handler = shardHandler(this.#deps());
+    await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, handler);
+    await this.#c.channelServer?.handle(PROTOCOLS.shard, shardRequestSchema, handler);
   }
 
   async stop(): Promise<void> {
+    await this.#c.channelServer?.unhandle(PROTOCOLS.shard);
     await this.#c.server.unhandle(PROTOCOLS.shard);
   }
 

@@ -1,4 +1,5 @@
 import type { ShardStore } from '@trinity/storage';
+import type { DataChannelStats } from '../../p2p/data-channel.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
 import { type ProtocolServer, toPeerId } from '../../p2p/rpc.js';
 import { infoRequestSchema, type NodeInfo, PROTOCOLS } from '../../p2p/wire.js';
@@ -41,6 +42,8 @@ export interface StatusServiceComponents {
   /** Where this node's HTTP API and metrics endpoint answer (known once they listen). */
   readonly endpoints: { apiUrl(): string; metricsUrl(): string | undefined };
   readonly server: ProtocolServer;
+  /** The data channel, when enabled: its address is advertised to peers. */
+  readonly dataChannel?: { readonly address: string | undefined; stats(): DataChannelStats };
 }
 
 /** The status service's factory: `statusService(init)(components)`. */
@@ -88,6 +91,7 @@ export class StatusService implements Startable, TelemetrySource {
       codec: this.#init.codec,
       multiaddrs: network.getMultiaddrs().map((address) => address.toString()),
       connections: network.getConnections().length,
+      dataChannel: this.#c.dataChannel?.stats() ?? null,
       peers: membership.peers().map((peer) => ({
         id: peer.id,
         region: peer.region ?? null,
@@ -126,10 +130,12 @@ export class StatusService implements Startable, TelemetrySource {
         }),
     );
     const apiUrl = this.#c.endpoints.apiUrl();
+    const dataChannel = this.#c.dataChannel?.address;
     return {
       peerId: this.#peerId,
       ...(geography.region === undefined ? {} : { region: geography.region }),
       ...(apiUrl === '' ? {} : { apiUrl }),
+      ...(dataChannel === undefined ? {} : { dataChannel }),
       version: this.#init.version,
       capacityBytes: stats.capacityBytes,
       bytesUsed: stats.bytesUsed,

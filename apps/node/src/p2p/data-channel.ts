@@ -1,0 +1,704 @@
+import { isIPv6 } from 'node:net';
+import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import type { PrivateKey } from '@libp2p/interface';
+import type { Clock, Logger } from '@trinity/core';
+import { z } from 'zod';
+import { NodeError, ProtocolError, RemoteError } from '../errors.js';
+import type { Startable } from '../startable.js';
+import {
+  type ChannelCredentials,
+  createChannelCredentials,
+  verifyChannelCertificate,
+} from './channel-cert.js';
+import {
+  errorReply,
+  type InFlight,
+  type ProtocolHandler,
+  type ProtocolServer,
+  type RpcContext,
+  type RpcReply,
+  type TrafficListener,
+} from './rpc.js';
+import { headerBytesMax, parseHeader, replyHeaderSchema, shardBytesMax, validateHeader } from './wire.js';
+
+/**
+ * The data channel: shard bytes between nodes over TLS 1.3 (node:tls), beside libp2p. Each end shows
+ * a certificate bound to its libp2p key (see channel-cert.ts) and checks the other's, so a request
+ * comes from exactly the peer id libp2p knows. Connections are persistent and pooled per peer; one
+ * request at a time per connection, so no stream is negotiated per shard.
+ *
+ * A message is an 8-byte prefix (header length, body length: u32 big-endian), a JSON header of at
+ * most headerBytesMax and a body of at most shardBytesMax. A request's header is
+ * `{ protocol, request }`; a reply's is the libp2p protocols' reply header, its `size` the body's.
+ * Any prefix over the limits closes the connection before a byte of it is buffered.
+ *
+ * Flow control: bytes in flight are capped per peer and per node, separately for what this node
+ * sends and what it receives; a reader waiting for budget stops reading its socket, so TCP holds the
+ * sender back.
+ */
+
+/** The channel cannot be used to reach a peer (no address, refused, unauthenticated): use libp2p. */
+export class ChannelUnavailableError extends NodeError {
+  constructor(peer: string, reason: string) {
+    super('CHANNEL_UNAVAILABLE', `data channel to ${peer.slice(-8)}: ${reason}`, 503);
+  }
+}
+
+export const channelPrefixBytes = 8;
+/** Bytes a connection buffers before anyone asks for them. */
+const readAheadBytes = 256 * 1024;
+
+export interface DataChannelInit {
+  /** Address to listen on; port 0 picks a free one. */
+  readonly host: string;
+  readonly port: number;
+  /** "host:port" advertised to peers; default: the listening host and bound port. */
+  readonly announce?: string;
+  /** Protocols served and carried over the channel (the rest stay on libp2p). */
+  readonly protocols: readonly string[];
+  /** Bytes this node has in flight with one peer, each direction. */
+  readonly peerInFlightBytesMax: number;
+  /** Bytes this node has in flight with all peers, each direction. */
+  readonly nodeInFlightBytesMax: number;
+  /** Pooled connections to one peer (and twice this accepted from one). */
+  readonly connectionsPerPeerMax?: number;
+  /** Connections accepted from all peers. */
+  readonly inboundConnectionsMax?: number;
+  /** A connection idle this long is closed (the dialling side closes at half of it). */
+  readonly idleTimeoutMs?: number;
+  /** A TLS handshake slower than this fails. */
+  readonly handshakeTimeoutMs?: number;
+  /** After a failed dial, a peer is reached over libp2p for this long before the channel is tried again. */
+  readonly retryAfterMs?: number;
+}
+
+export interface DataChannelComponents {
+  /** The node's libp2p identity: the channel certificate is bound to it. */
+  readonly identity: PrivateKey;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The channel address a peer advertised, if any. */
+  readonly addressOf: (peer: string) => string | undefined;
+  /** Requests in flight per peer, shared with the libp2p server. */
+  readonly inFlight: InFlight;
+  readonly onTransfer?: TrafficListener;
+}
+
+export interface DataChannelStats {
+  readonly address: string | null;
+  readonly connectionsOut: number;
+  readonly connectionsIn: number;
+  readonly requestsOut: number;
+  readonly requestsIn: number;
+  /** Dials that failed (the request then went over libp2p). */
+  readonly unavailable: number;
+}
+
+/** Bytes in flight under a cap; waiters are served in order. A request over the cap takes it whole. */
+export class ByteBudget {
+  readonly #max: number;
+  #used = 0;
+  readonly #waiters: { bytes: number; grant: () => void }[] = [];
+
+  constructor(max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`byte budget must be ≥ 1, got ${max}`);
+    this.#max = max;
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  get idle(): boolean {
+    return this.#used === 0 && this.#waiters.length === 0;
+  }
+
+  /** Waits until `bytes` (at most the cap) fit, then holds them; returns what was taken. */
+  async acquire(bytes: number): Promise<number> {
+    const take = Math.min(bytes, this.#max);
+    if (take <= 0) return 0;
+    if (this.#waiters.length === 0 && this.#used + take <= this.#max) {
+      this.#used += take;
+      return take;
+    }
+    await new Promise<void>((grant) => this.#waiters.push({ bytes: take, grant }));
+    return take;
+  }
+
+  release(bytes: number): void {
+    this.#used -= bytes;
+    if (this.#used < 0) throw new Error('byte budget released more than it held');
+    while (this.#waiters.length > 0 && this.#used + this.#waiters[0]!.bytes <= this.#max) {
+      const next = this.#waiters.shift()!;
+      this.#used += next.bytes;
+      next.grant();
+    }
+  }
+}
+
+/** A node-wide budget with one budget per peer under it (peer first, so one peer cannot hog the node). */
+class FlowControl {
+  readonly #node: ByteBudget;
+  readonly #peers = new Map<string, ByteBudget>();
+  readonly #peerMax: number;
+
+  constructor(peerMax: number, nodeMax: number) {
+    this.#peerMax = peerMax;
+    this.#node = new ByteBudget(nodeMax);
+  }
+
+  async acquire(peer: string, bytes: number): Promise<() => void> {
+    if (bytes <= 0) return () => {};
+    let budget = this.#peers.get(peer);
+    if (budget === undefined) this.#peers.set(peer, (budget = new ByteBudget(this.#peerMax)));
+    const peerBytes = await budget.acquire(bytes);
+    const nodeBytes = await this.#node.acquire(bytes);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#node.release(nodeBytes);
+      budget.release(peerBytes);
+      if (budget.idle && this.#peers.get(peer) === budget) this.#peers.delete(peer);
+    };
+  }
+
+  get nodeUsed(): number {
+    return this.#node.used;
+  }
+}
+
+/** The framed side of one TLS connection: reads whole messages, pulling from the socket on demand. */
+class FramedSocket {
+  readonly socket: TLSSocket;
+  readonly #chunks: Buffer[] = [];
+  #buffered = 0;
+  #wake: (() => void) | undefined;
+  #ended: Error | undefined;
+  #reading = false;
+
+  constructor(socket: TLSSocket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      // Nobody is reading: keep at most readAheadBytes, then let TCP hold the sender back.
+      if (!this.#reading && this.#buffered >= readAheadBytes) socket.pause();
+      this.#notify();
+    });
+    socket.on('timeout', () => this.destroy(new ProtocolError('connection idle')));
+    socket.on('end', () => this.#finish(new ProtocolError('connection closed by the peer')));
+    socket.on('close', () => this.#finish(new ProtocolError('connection closed')));
+    socket.on('error', (error) => this.#finish(new ProtocolError(`connection failed: ${error.message}`)));
+  }
+
+  get closed(): boolean {
+    return this.#ended !== undefined || this.socket.destroyed;
+  }
+
+  #finish(error: Error): void {
+    this.#ended ??= error;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #fill(): Promise<void> {
+    if (this.#ended !== undefined) throw this.#ended;
+    this.#reading = true;
+    if (this.socket.isPaused()) this.socket.resume();
+    try {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Whether the peer closed cleanly between messages (nothing buffered). */
+  async #atMessageStart(): Promise<boolean> {
+    while (this.#buffered === 0) {
+      if (this.#ended !== undefined) return false;
+      await this.#fill().catch(() => undefined);
+    }
+    return true;
+  }
+
+  /** Copies the next `size` bytes into `out` at `offset`. */
+  async #readInto(out: Uint8Array, offset: number, size: number): Promise<void> {
+    let filled = 0;
+    while (filled < size) {
+      while (this.#buffered === 0) await this.#fill();
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(chunk.length, size - filled);
+      out.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset + filled);
+      filled += take;
+      this.#buffered -= take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+  }
+
+  /**
+   * The next message's prefix, checked against the limits; undefined when the peer closed between
+   * messages.
+   */
+  async readPrefix(): Promise<{ headerBytes: number; bodyBytes: number } | undefined> {
+    if (!(await this.#atMessageStart())) return undefined;
+    const prefix = new Uint8Array(channelPrefixBytes);
+    await this.#readInto(prefix, 0, channelPrefixBytes);
+    const view = new DataView(prefix.buffer);
+    const headerBytes = view.getUint32(0);
+    const bodyBytes = view.getUint32(4);
+    if (headerBytes === 0 || headerBytes > headerBytesMax)
+      throw new ProtocolError(`header of ${headerBytes} bytes is over the limit of ${headerBytesMax}`);
+    if (bodyBytes > shardBytesMax)
+      throw new ProtocolError(`body of ${bodyBytes} bytes is over the limit of ${shardBytesMax}`);
+    return { headerBytes, bodyBytes };
+  }
+
+  async read(size: number): Promise<Uint8Array> {
+    const out = Buffer.allocUnsafe(size);
+    await this.#readInto(out, 0, size);
+    return out;
+  }
+
+  /** Writes one message; resolves when the socket took it all. */
+  async write(header: unknown, body: Uint8Array | undefined): Promise<void> {
+    const headerBytes = Buffer.from(JSON.stringify(header));
+    if (headerBytes.length > headerBytesMax)
+      throw new ProtocolError(`header of ${headerBytes.length} bytes is too large`);
+    const head = Buffer.allocUnsafe(channelPrefixBytes + headerBytes.length);
+    head.writeUInt32BE(headerBytes.length, 0);
+    head.writeUInt32BE(body?.length ?? 0, 4);
+    headerBytes.copy(head, channelPrefixBytes);
+    const { socket } = this;
+    if (this.closed) throw this.#ended ?? new ProtocolError('connection closed');
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error | null) => (error ? reject(new ProtocolError(error.message)) : resolve());
+      if (body === undefined || body.length === 0) {
+        socket.write(head, done);
+        return;
+      }
+      socket.cork();
+      socket.write(head);
+      socket.write(body, done);
+      socket.uncork();
+    });
+  }
+
+  destroy(reason?: Error): void {
+    this.#finish(reason ?? new ProtocolError('connection closed'));
+    this.socket.destroy();
+  }
+}
+
+interface PeerPool {
+  readonly idle: FramedSocket[];
+  total: number;
+  readonly waiters: (() => void)[];
+}
+
+/** Splits "host:port" or "[v6]:port". */
+export function parseChannelAddress(address: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (match === null) return undefined;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65_535) return undefined;
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function formatAddress(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+interface Route {
+  readonly schema: z.ZodType;
+  readonly handler: ProtocolHandler<z.ZodType>;
+}
+
+/** The data channel service: a server of registered protocols and a pooled client of peers' channels. */
+export class DataChannel implements Startable, ProtocolServer {
+  readonly #init: DataChannelInit;
+  readonly #c: DataChannelComponents;
+  readonly #routes = new Map<string, Route>();
+  readonly #pools = new Map<string, PeerPool>();
+  readonly #inbound = new Map<string, Set<FramedSocket>>();
+  /** Every accepted TCP connection, authenticated or still in its handshake (closed at stop). */
+  readonly #sockets = new Set<import('node:net').Socket>();
+  readonly #downUntilMs = new Map<string, number>();
+  readonly #sendBudget: FlowControl;
+  readonly #receiveBudget: FlowControl;
+  #credentials: ChannelCredentials | undefined;
+  #server: Server | undefined;
+  #address: string | undefined;
+  #stopped = true;
+  #inboundCount = 0;
+  #requestsOut = 0;
+  #requestsIn = 0;
+  #unavailable = 0;
+
+  constructor(init: DataChannelInit, components: DataChannelComponents) {
+    this.#init = init;
+    this.#c = components;
+    this.#sendBudget = new FlowControl(init.peerInFlightBytesMax, init.nodeInFlightBytesMax);
+    this.#receiveBudget = new FlowControl(init.peerInFlightBytesMax, init.nodeInFlightBytesMax);
+  }
+
+  get #perPeerMax(): number {
+    return this.#init.connectionsPerPeerMax ?? 8;
+  }
+
+  get #idleTimeoutMs(): number {
+    return this.#init.idleTimeoutMs ?? 120_000;
+  }
+
+  /** The "host:port" peers reach this channel at; undefined until started. */
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  /** Whether `protocol` travels over the channel. */
+  carries(protocol: string): boolean {
+    return this.#init.protocols.includes(protocol);
+  }
+
+  stats(): DataChannelStats {
+    let connectionsOut = 0;
+    for (const pool of this.#pools.values()) connectionsOut += pool.total;
+    return {
+      address: this.#address ?? null,
+      connectionsOut,
+      connectionsIn: this.#inboundCount,
+      requestsOut: this.#requestsOut,
+      requestsIn: this.#requestsIn,
+      unavailable: this.#unavailable,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#credentials = await createChannelCredentials(this.#c.identity, this.#c.clock.nowMs());
+    const server = createServer({
+      key: this.#credentials.keyPem,
+      cert: this.#credentials.certPem,
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      // Self-signed by design: the certificate's libp2p binding is checked in #accept instead.
+      rejectUnauthorized: false,
+      handshakeTimeout: this.#init.handshakeTimeoutMs ?? 10_000,
+    });
+    server.maxConnections = this.#init.inboundConnectionsMax ?? 512;
+    server.on('connection', (socket: import('node:net').Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    server.on('secureConnection', (socket) => void this.#accept(socket));
+    server.on('tlsClientError', () => {}); // a failed handshake is the peer's problem
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#init.port, this.#init.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    const bound = server.address();
+    const port = typeof bound === 'object' && bound !== null ? bound.port : this.#init.port;
+    this.#address = this.#init.announce ?? formatAddress(this.#init.host, port);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const server = this.#server;
+    this.#server = undefined;
+    for (const pool of this.#pools.values()) for (const conn of pool.idle) conn.destroy();
+    this.#pools.clear();
+    for (const set of this.#inbound.values()) for (const conn of set) conn.destroy();
+    this.#inbound.clear();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
+    this.#routes.set(protocol, { schema, handler: handler as ProtocolHandler<z.ZodType> });
+    return Promise.resolve();
+  }
+
+  unhandle(protocol: string): Promise<void> {
+    this.#routes.delete(protocol);
+    return Promise.resolve();
+  }
+
+  // ---- server side ----
+
+  async #accept(socket: TLSSocket): Promise<void> {
+    socket.on('error', () => {});
+    const conn = new FramedSocket(socket);
+    let peer: string;
+    try {
+      const certificate = socket.getPeerX509Certificate();
+      if (certificate === undefined) throw new ProtocolError('no client certificate');
+      peer = await verifyChannelCertificate(certificate.raw, this.#c.clock.nowMs());
+    } catch {
+      conn.destroy();
+      return;
+    }
+    let set = this.#inbound.get(peer);
+    if (
+      this.#stopped ||
+      this.#inboundCount >= (this.#init.inboundConnectionsMax ?? 512) ||
+      (set?.size ?? 0) >= 2 * this.#perPeerMax
+    ) {
+      conn.destroy();
+      return;
+    }
+    if (set === undefined) this.#inbound.set(peer, (set = new Set()));
+    set.add(conn);
+    this.#inboundCount++;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#idleTimeoutMs);
+    try {
+      await this.#serve(conn, peer);
+    } catch (error) {
+      this.#c.logger.debug({ peer, err: (error as Error).message }, 'data channel connection dropped');
+    } finally {
+      conn.destroy();
+      set.delete(conn);
+      if (set.size === 0 && this.#inbound.get(peer) === set) this.#inbound.delete(peer);
+      this.#inboundCount--;
+    }
+  }
+
+  /** Serves requests on one connection, one at a time, until the peer closes it. */
+  async #serve(conn: FramedSocket, peer: string): Promise<void> {
+    for (;;) {
+      const prefix = await conn.readPrefix();
+      if (prefix === undefined) return;
+      const header = await conn.read(prefix.headerBytes);
+      const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);
+      let reply: { header: unknown; body?: Uint8Array };
+      try {
+        const body = await conn.read(prefix.bodyBytes);
+        if (body.length > 0) this.#c.onTransfer?.(peer, 'download', body.length);
+        this.#requestsIn++;
+        reply = await this.#dispatch(peer, header, body);
+      } finally {
+        releaseBody();
+      }
+      const size = reply.body?.length ?? 0;
+      const releaseReply = await this.#receiveBudget.acquire(peer, size);
+      try {
+        await conn.write(reply.header, reply.body);
+      } finally {
+        releaseReply();
+      }
+      if (size > 0) this.#c.onTransfer?.(peer, 'upload', size);
+    }
+  }
+
+  /** One request through the same checks as on libp2p: admission, schema, then the handler. */
+  async #dispatch(
+    peer: string,
+    headerBytes: Uint8Array,
+    body: Uint8Array,
+  ): Promise<{ header: unknown; body?: Uint8Array }> {
+    let admitted = false;
+    try {
+      const envelope = parseHeader(headerBytes, requestEnvelopeSchema);
+      const route = this.#routes.get(envelope.protocol);
+      if (route === undefined)
+        throw new ProtocolError(`protocol ${envelope.protocol.slice(0, 64)} is not served here`);
+      this.#c.inFlight.admit(peer);
+      admitted = true;
+      const request = validateHeader(envelope.request, route.schema);
+      let bodyRead = false;
+      const context: RpcContext = {
+        peer,
+        readBody: (size) => {
+          if (bodyRead || size !== body.length)
+            return Promise.reject(
+              new ProtocolError(`body of ${body.length} bytes where ${size} were declared`),
+            );
+          bodyRead = true;
+          return Promise.resolve(body);
+        },
+      };
+      const reply: RpcReply = await route.handler(request, context);
+      const size = reply.body?.length ?? 0;
+      return {
+        header: { ok: true, ...(size > 0 ? { size } : {}), value: reply.value },
+        ...(size > 0 ? { body: reply.body! } : {}),
+      };
+    } catch (error) {
+      return { header: errorReply(error) };
+    } finally {
+      if (admitted) this.#c.inFlight.release(peer);
+    }
+  }
+
+  // ---- client side ----
+
+  /**
+   * One request to `peer` over the channel. Throws ChannelUnavailableError (nothing was sent) when
+   * the peer has no reachable, authentic channel: the caller then uses libp2p. A peer's error reply
+   * is a RemoteError, as on libp2p.
+   */
+  async exchange(
+    peer: string,
+    protocol: string,
+    request: unknown,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<RpcReply> {
+    const conn = await this.#checkout(peer, signal);
+    const abort = () => conn.destroy(new ProtocolError('request timed out'));
+    signal.addEventListener('abort', abort, { once: true });
+    let reusable = false;
+    try {
+      this.#requestsOut++;
+      const releaseSend = await this.#sendBudget.acquire(peer, body?.length ?? 0);
+      try {
+        await conn.write({ protocol, request }, body);
+      } finally {
+        releaseSend();
+      }
+      const prefix = await conn.readPrefix();
+      if (prefix === undefined) throw new ProtocolError('connection closed before the reply');
+      const reply = parseHeader(await conn.read(prefix.headerBytes), replyHeaderSchema);
+      const size = reply.ok ? (reply.size ?? 0) : 0;
+      if (prefix.bodyBytes !== size)
+        throw new ProtocolError(`reply body of ${prefix.bodyBytes} bytes where ${size} were declared`);
+      const releaseReceive = await this.#receiveBudget.acquire(peer, size);
+      let replyBody: Uint8Array | undefined;
+      try {
+        replyBody = size > 0 ? await conn.read(size) : undefined;
+      } finally {
+        releaseReceive();
+      }
+      reusable = true;
+      if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
+      return { value: reply.value, ...(replyBody === undefined ? {} : { body: replyBody }) };
+    } finally {
+      signal.removeEventListener('abort', abort);
+      this.#checkin(peer, conn, reusable && !signal.aborted);
+    }
+  }
+
+  async #checkout(peer: string, signal: AbortSignal): Promise<FramedSocket> {
+    if (this.#stopped) throw new ChannelUnavailableError(peer, 'the channel is stopped');
+    const address = this.#c.addressOf(peer);
+    if (address === undefined) throw new ChannelUnavailableError(peer, 'no channel address advertised');
+    const down = this.#downUntilMs.get(peer);
+    if (down !== undefined && this.#c.clock.nowMs() < down)
+      throw new ChannelUnavailableError(peer, 'unreachable recently');
+    let pool = this.#pools.get(peer);
+    if (pool === undefined) this.#pools.set(peer, (pool = { idle: [], total: 0, waiters: [] }));
+    for (;;) {
+      signal.throwIfAborted();
+      const idle = pool.idle.pop();
+      if (idle !== undefined) {
+        if (!idle.closed) {
+          idle.socket.setTimeout(0);
+          return idle;
+        }
+        continue; // its close handler already took it off the count
+      }
+      if (pool.total < this.#perPeerMax) break;
+      await new Promise<void>((resolve) => pool.waiters.push(resolve));
+    }
+    pool.total++;
+    try {
+      return await this.#dial(peer, address, pool, signal);
+    } catch (error) {
+      pool.total--;
+      pool.waiters.shift()?.();
+      this.#unavailable++;
+      this.#downUntilMs.set(peer, this.#c.clock.nowMs() + (this.#init.retryAfterMs ?? 30_000));
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ChannelUnavailableError(peer, reason);
+    }
+  }
+
+  #checkin(peer: string, conn: FramedSocket, reusable: boolean): void {
+    const pool = this.#pools.get(peer);
+    if (!reusable || conn.closed || pool === undefined || this.#stopped) {
+      conn.destroy();
+      return;
+    }
+    const waiter = pool.waiters.shift();
+    if (waiter !== undefined) {
+      pool.idle.push(conn);
+      waiter();
+      return;
+    }
+    pool.idle.push(conn);
+    // The dialling side closes first, so a pooled connection is rarely found closed by the server.
+    conn.socket.setTimeout(Math.floor(this.#idleTimeoutMs / 2));
+  }
+
+  async #dial(peer: string, address: string, pool: PeerPool, signal: AbortSignal): Promise<FramedSocket> {
+    const target = parseChannelAddress(address);
+    if (target === undefined) throw new ProtocolError(`bad channel address ${address.slice(0, 64)}`);
+    const credentials = this.#credentials!;
+    const socket = await new Promise<TLSSocket>((resolve, reject) => {
+      const tls = connect({
+        host: target.host,
+        port: target.port,
+        key: credentials.keyPem,
+        cert: credentials.certPem,
+        minVersion: 'TLSv1.3',
+        // Self-signed by design: the libp2p binding and the peer id are checked below.
+        rejectUnauthorized: false,
+      });
+      tls.on('error', () => {}); // reported once through settle, or as a closed connection later
+      const settle = (error?: Error) => {
+        clock.clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        tls.off('error', settle);
+        if (error === undefined) resolve(tls);
+        else {
+          tls.destroy();
+          reject(error);
+        }
+      };
+      const onAbort = () => settle(new Error('dial timed out'));
+      const clock = this.#c.clock;
+      const timer = clock.setTimeout(
+        () => settle(new Error('handshake timed out')),
+        this.#init.handshakeTimeoutMs ?? 10_000,
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      tls.once('error', settle);
+      tls.once('secureConnect', () => settle());
+    });
+    socket.on('error', () => {});
+    const certificate = socket.getPeerX509Certificate();
+    try {
+      if (certificate === undefined) throw new ProtocolError('the peer showed no certificate');
+      const shown = await verifyChannelCertificate(certificate.raw, this.#c.clock.nowMs());
+      if (shown !== peer) throw new ProtocolError(`the channel answered as ${shown.slice(-8)}`);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    socket.setNoDelay(true);
+    const conn = new FramedSocket(socket);
+    socket.once('close', () => {
+      const index = pool.idle.indexOf(conn);
+      if (index >= 0) pool.idle.splice(index, 1);
+      pool.total--;
+      pool.waiters.shift()?.();
+    });
+    return conn;
+  }
+}
+
+/** The header of a request on the channel: which protocol, and that protocol's request header. */
+const requestEnvelopeSchema = z.object({ protocol: z.string().max(128), request: z.unknown() }).strict();

@@ -1,0 +1,355 @@
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { MemoryLogger, SystemClock } from '@trinity/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { RemoteError } from '../src/errors.js';
+import {
+  bindingPayload,
+  buildChannelCertificate,
+  ChannelAuthError,
+  createChannelCredentials,
+  verifyChannelCertificate,
+} from '../src/p2p/channel-cert.js';
+import {
+  ByteBudget,
+  ChannelUnavailableError,
+  DataChannel,
+  parseChannelAddress,
+} from '../src/p2p/data-channel.js';
+import { InFlight } from '../src/p2p/rpc.js';
+import { headerBytesMax } from '../src/p2p/wire.js';
+import { ForbiddenError } from '../src/services/shards/shard-service.js';
+import { until } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const clock = new SystemClock();
+
+function derOf(pem: string): Uint8Array {
+  return new X509Certificate(pem).raw;
+}
+
+async function identity(): Promise<{ key: PrivateKey; id: string }> {
+  const key = await generateKeyPair('Ed25519');
+  return { key, id: peerIdFromPrivateKey(key).toString() };
+}
+
+describe('channel certificates', () => {
+  it('binds the certificate key to the libp2p key: verification yields the peer id', async () => {
+    const node = await identity();
+    const credentials = await createChannelCredentials(node.key, clock.nowMs());
+    await expect(verifyChannelCertificate(derOf(credentials.certPem), clock.nowMs())).resolves.toBe(node.id);
+  });
+
+  it('refuses an extension signed over another certificate key, or naming another node key', async () => {
+    const node = await identity();
+    const other = await identity();
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const otherSpki = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    });
+    const base = {
+      spki,
+      signer: privateKey,
+      identityKey: publicKeyToProtobuf(node.key.publicKey),
+      identitySignature: await node.key.sign(bindingPayload(spki)),
+      notBeforeMs: clock.nowMs() - 60_000,
+      notAfterMs: clock.nowMs() + 60_000,
+    };
+    // The honest parts verify: the refusals below are the tampering's doing.
+    await expect(verifyChannelCertificate(buildChannelCertificate(base), clock.nowMs())).resolves.toBe(
+      node.id,
+    );
+    const tampered = [
+      { ...base, identitySignature: await node.key.sign(bindingPayload(otherSpki)) },
+      { ...base, identityKey: publicKeyToProtobuf(other.key.publicKey) },
+      { ...base, identitySignature: randomBytes(64) },
+      { ...base, identityKey: randomBytes(36) },
+    ];
+    for (const parts of tampered) {
+      await expect(verifyChannelCertificate(buildChannelCertificate(parts), clock.nowMs())).rejects.toThrow(
+        ChannelAuthError,
+      );
+    }
+    const expired = { ...base, notAfterMs: clock.nowMs() - 1000, notBeforeMs: clock.nowMs() - 60_000 };
+    await expect(verifyChannelCertificate(buildChannelCertificate(expired), clock.nowMs())).rejects.toThrow(
+      /expired/,
+    );
+  });
+
+  it('refuses a certificate whose bytes were changed after signing', async () => {
+    const node = await identity();
+    const der = Uint8Array.from(derOf((await createChannelCredentials(node.key, clock.nowMs())).certPem));
+    // Flip one byte of the extension's signature, found just after the libp2p key protobuf.
+    const keyBytes = publicKeyToProtobuf(node.key.publicKey);
+    const at = Buffer.from(der).indexOf(Buffer.from(keyBytes));
+    expect(at).toBeGreaterThan(0);
+    der[at + keyBytes.length + 4]! ^= 0x01;
+    await expect(verifyChannelCertificate(der, clock.nowMs())).rejects.toThrow(ChannelAuthError);
+    await expect(verifyChannelCertificate(randomBytes(300), clock.nowMs())).rejects.toThrow(ChannelAuthError);
+  });
+});
+
+describe('ByteBudget', () => {
+  it('holds a request back until the bytes before it are released, in order', async () => {
+    const budget = new ByteBudget(10);
+    expect(await budget.acquire(6)).toBe(6);
+    const order: string[] = [];
+    const second = budget.acquire(6).then(() => order.push('second'));
+    const third = budget.acquire(1).then(() => order.push('third'));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    expect(budget.used).toBe(6);
+    budget.release(6);
+    await Promise.all([second, third]);
+    expect(order).toEqual(['second', 'third']);
+    expect(budget.used).toBe(7);
+    // A request over the cap takes the whole cap, not forever.
+    budget.release(7);
+    expect(await budget.acquire(100)).toBe(10);
+  });
+});
+
+describe('parseChannelAddress', () => {
+  it('reads host:port and [v6]:port, refuses the rest', () => {
+    expect(parseChannelAddress('127.0.0.1:7171')).toEqual({ host: '127.0.0.1', port: 7171 });
+    expect(parseChannelAddress('[::1]:80')).toEqual({ host: '::1', port: 80 });
+    for (const bad of ['127.0.0.1', ':80', 'host:0', 'host:70000', '::1:80', 'a:b'])
+      expect(parseChannelAddress(bad)).toBeUndefined();
+  });
+});
+
+const echoSchema = z.object({ op: z.string(), size: z.number().int().min(0) }).strict();
+
+describe('DataChannel', () => {
+  const channels: DataChannel[] = [];
+  afterEach(async () => {
+    await Promise.all(channels.splice(0).map((channel) => channel.stop()));
+  });
+
+  async function channel(
+    key: PrivateKey,
+    addresses: Map<string, string>,
+    limits: { peerInFlightBytesMax?: number } = {},
+  ): Promise<DataChannel> {
+    const made = new DataChannel(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        protocols: ['/test/1'],
+        peerInFlightBytesMax: limits.peerInFlightBytesMax ?? 64 * MiB,
+        nodeInFlightBytesMax: 256 * MiB,
+      },
+      {
+        identity: key,
+        clock,
+        logger: new MemoryLogger(),
+        addressOf: (peer) => addresses.get(peer),
+        inFlight: new InFlight(64),
+      },
+    );
+    channels.push(made);
+    await made.start();
+    return made;
+  }
+
+  async function pair(limits: { peerInFlightBytesMax?: number } = {}) {
+    const a = await identity();
+    const b = await identity();
+    const addresses = new Map<string, string>();
+    const server = await channel(a.key, addresses, limits);
+    const client = await channel(b.key, addresses, limits);
+    addresses.set(a.id, server.address!);
+    addresses.set(b.id, client.address!);
+    const seen: string[] = [];
+    await server.handle('/test/1', echoSchema, async (request, context) => {
+      seen.push(context.peer);
+      if (request.op === 'forbidden') throw new ForbiddenError('NOPE', 'not you');
+      const body = await context.readBody(request.size);
+      // The reply body is the request body reversed: proves the bytes arrived in order.
+      return { value: { got: body.length }, body: Uint8Array.from(body).reverse() };
+    });
+    return { a, b, server, client, addresses, seen };
+  }
+
+  it('carries shards of 4 MiB and more both ways, authenticated as the calling node', async () => {
+    const { a, b, client, seen } = await pair({ peerInFlightBytesMax: 4 * MiB });
+    for (const size of [0, 1, 4 * MiB, 9 * MiB + 7]) {
+      const body = randomBytes(size);
+      const reply = await client.exchange(
+        a.id,
+        '/test/1',
+        { op: 'echo', size },
+        body,
+        AbortSignal.timeout(30_000),
+      );
+      expect(reply.value).toEqual({ got: size });
+      expect(Buffer.from(reply.body ?? new Uint8Array(0)).equals(Buffer.from(body).reverse())).toBe(true);
+    }
+    expect(seen.every((peer) => peer === b.id)).toBe(true);
+    // One pooled connection served them all, one at a time.
+    expect(client.stats().connectionsOut).toBe(1);
+    expect(client.stats().requestsOut).toBe(4);
+  });
+
+  it('runs requests in parallel over a bounded pool', async () => {
+    const { a, client } = await pair({ peerInFlightBytesMax: 2 * MiB });
+    const bodies = Array.from({ length: 12 }, () => randomBytes(MiB));
+    const replies = await Promise.all(
+      bodies.map((body) =>
+        client.exchange(a.id, '/test/1', { op: 'echo', size: MiB }, body, AbortSignal.timeout(30_000)),
+      ),
+    );
+    for (const [i, reply] of replies.entries()) {
+      expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true);
+    }
+    expect(client.stats().connectionsOut).toBeLessThanOrEqual(8);
+  });
+
+  it('holds a peer to its in-flight byte cap: a body waits unread until the bytes before it are done', async () => {
+    const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
+    let entered = 0;
+    const gates: (() => void)[] = [];
+    await server.handle('/test/2', echoSchema, async (request, context) => {
+      await context.readBody(request.size);
+      entered++;
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return {};
+    });
+    const calls = Array.from({ length: 3 }, () =>
+      client.exchange(
+        a.id,
+        '/test/2',
+        { op: 'hold', size: MiB },
+        randomBytes(MiB),
+        AbortSignal.timeout(30_000),
+      ),
+    );
+    for (let expected = 1; expected <= 3; expected++) {
+      await until(
+        `request ${expected} to reach the handler`,
+        async () => (entered >= expected ? true : undefined),
+        30_000,
+      );
+      // Time for a body the cap failed to hold back to arrive too.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(entered).toBe(expected);
+      gates.shift()!();
+    }
+    await Promise.all(calls);
+  });
+
+  it("answers a handler's refusal as a RemoteError with its code, and the connection stays usable", async () => {
+    const { a, client } = await pair();
+    const error = await client
+      .exchange(a.id, '/test/1', { op: 'forbidden', size: 0 }, undefined, AbortSignal.timeout(10_000))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).remoteCode).toBe('NOPE');
+    const bad = await client
+      .exchange(a.id, '/test/1', { op: 'echo', size: 'x' }, undefined, AbortSignal.timeout(10_000))
+      .catch((e: unknown) => e);
+    expect((bad as RemoteError).remoteCode).toBe('PROTOCOL_ERROR');
+    const ok = await client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'echo', size: 3 },
+      randomBytes(3),
+      AbortSignal.timeout(10_000),
+    );
+    expect(ok.value).toEqual({ got: 3 });
+    expect(client.stats().connectionsOut).toBe(1);
+  });
+
+  it('refuses a channel that answers as another peer id, and one with no address', async () => {
+    const { a, client, addresses } = await pair();
+    const impostor = await identity();
+    // The impostor's address leads to a's channel: its certificate names a, not the impostor.
+    addresses.set(impostor.id, addresses.get(a.id)!);
+    await expect(
+      client.exchange(
+        impostor.id,
+        '/test/1',
+        { op: 'echo', size: 0 },
+        undefined,
+        AbortSignal.timeout(10_000),
+      ),
+    ).rejects.toThrow(ChannelUnavailableError);
+    const nobody = await identity();
+    await expect(
+      client.exchange(nobody.id, '/test/1', { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000)),
+    ).rejects.toThrow(ChannelUnavailableError);
+    expect(client.stats().unavailable).toBe(1);
+    // a itself is still reached.
+    const ok = await client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'echo', size: 0 },
+      undefined,
+      AbortSignal.timeout(10_000),
+    );
+    expect(ok.value).toEqual({ got: 0 });
+  });
+
+  it('closes a connection with no client certificate, or whose prefix is over the header limit', async () => {
+    const { server, a } = await pair();
+    const target = parseChannelAddress(server.address!)!;
+    const closedAfter = (open: () => ReturnType<typeof connect>, send?: Buffer) =>
+      new Promise<string>((resolve) => {
+        const socket = open();
+        socket.on('error', () => {});
+        socket.on('secureConnect', () => {
+          if (send !== undefined) socket.write(send);
+        });
+        let received = 0;
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+        });
+        socket.on('close', () => resolve(`closed after ${received} bytes`));
+      });
+    const anonymous = await closedAfter(() =>
+      connect({ host: target.host, port: target.port, rejectUnauthorized: false, minVersion: 'TLSv1.3' }),
+    );
+    expect(anonymous).toBe('closed after 0 bytes');
+    const stranger = await identity();
+    const credentials = await createChannelCredentials(stranger.key, clock.nowMs());
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(headerBytesMax + 1, 0);
+    const oversized = await closedAfter(
+      () =>
+        connect({
+          host: target.host,
+          port: target.port,
+          key: credentials.keyPem,
+          cert: credentials.certPem,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.3',
+        }),
+      prefix,
+    );
+    expect(oversized).toBe('closed after 0 bytes');
+    const bodyPrefix = Buffer.alloc(8);
+    bodyPrefix.writeUInt32BE(10, 0);
+    bodyPrefix.writeUInt32BE(0xffff_ffff, 4);
+    const hugeBody = await closedAfter(
+      () =>
+        connect({
+          host: target.host,
+          port: target.port,
+          key: credentials.keyPem,
+          cert: credentials.certPem,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.3',
+        }),
+      bodyPrefix,
+    );
+    expect(hugeBody).toBe('closed after 0 bytes');
+    expect(server.stats().requestsIn).toBe(0);
+    expect(a.id).toBeTruthy();
+  });
+});
