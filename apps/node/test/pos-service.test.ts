@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { isTrinityError, ManualClock, MemoryLogger, seededRandom, toHex } from '@trinity/core';
-import { merkleRoot, ShardStore, type SignedReceipt } from '@trinity/storage';
+import { currentReceipts, merkleRoot, ShardStore, type SignedReceipt } from '@trinity/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { RemoteError } from '../src/errors.js';
@@ -11,7 +11,6 @@ import { type NodeSigner, nodeSigner } from '../src/p2p/node-keys.js';
 import type { PeerRpc, ProtocolHandler, ProtocolServer, RpcReply } from '../src/p2p/rpc.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import {
-  currentReceipts,
   decodeAnswer,
   encodeAnswer,
   type PosConfig,

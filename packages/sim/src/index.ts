@@ -28,7 +28,6 @@ export { type PlacementRoutingOptions, placementRoutingScenario } from './scenar
 export {
   type AnswerCheck,
   type CheaterKind,
-  currentReceipts,
   type ProofOfStorageOptions,
   proofOfStorageScenario,
   type SimReceipt,

@@ -1,10 +1,6 @@
+import { currentReceipts } from '@trinity/storage';
 import { describe, expect, it } from 'vitest';
-import {
-  currentReceipts,
-  type ProofOfStorageOptions,
-  runScenario,
-  type ScenarioResult,
-} from '../src/index.js';
+import { type ProofOfStorageOptions, runScenario, type ScenarioResult } from '../src/index.js';
 import { everyReceipt, lateAcceptingCheck } from './planted/broken-pos.js';
 
 const replay = (nodes: number, seed: number) =>

@@ -151,6 +151,7 @@ export {
 export {
   checkReceipt,
   countedHolders,
+  currentReceipts,
   maxReceiptsChecked,
   type Receipt,
   type ReceiptCheckFailure,

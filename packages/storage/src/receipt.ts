@@ -144,3 +144,21 @@ export function countedHolders(
 
 /** countedHolders looks at no more receipts than this per shard (a peer cannot make it verify forever). */
 export const maxReceiptsChecked = 64;
+
+/**
+ * The receipts that say who holds each (stripe, shard) position now: per position, those of the
+ * newest `storedAtMs` (the holder's own signed time). An older receipt of the position was
+ * superseded by a repair or a move, whose old holder released the copy: a proof-of-storage
+ * challenger asks only these. Receipts of a move within the nodes' clock skew of the previous store
+ * may be ordered wrongly, which only skips a challenge.
+ */
+export function currentReceipts<R extends Pick<Receipt, 'stripe' | 'shard' | 'storedAtMs'>>(
+  receipts: readonly R[],
+): R[] {
+  const newest = new Map<string, number>();
+  for (const { stripe, shard, storedAtMs } of receipts) {
+    const key = `${stripe}/${shard}`;
+    if (storedAtMs > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, storedAtMs);
+  }
+  return receipts.filter((r) => r.storedAtMs === newest.get(`${r.stripe}/${r.shard}`));
+}

@@ -17,9 +17,10 @@ export interface EconomicsOptions extends ScenarioOptions {
   readonly activeMs?: number;
 }
 
-const genesisBalance = 1_000_000n;
-const genesisStake = 100_000n;
-const rewardPool = 10_000_000n;
+/** Every node's genesis account (shared with the proof-of-storage scenario). */
+export const genesisBalance = 1_000_000n;
+export const genesisStake = 100_000n;
+export const rewardPool = 10_000_000n;
 const cheaterShare = 0.06;
 /** Each node emits an event this often on average. */
 const emitMeanMs = 1_000;
@@ -28,7 +29,8 @@ const antiEntropyMs = 1_000;
 /** Events one anti-entropy answer carries at most (per actor and in all). */
 const syncEventsMax = 200;
 const faultIntervalMs = 250;
-const economicsConfig = {
+/** The economics rules of the simulated networks (also the proof-of-storage scenario's). */
+export const economicsConfig = {
   disputeWindowMs: 15_000,
   votingWindowMs: 20_000,
   appealWindowMs: 0,

@@ -11,6 +11,7 @@ import {
   answerChallengeSync,
   type Challenge,
   createChallenge,
+  currentReceipts,
   type Descriptor,
   MerkleTree,
   type ProofAnswer,
@@ -23,7 +24,7 @@ import { builtinTopology } from '@trinity/topology';
 import { SimDisk } from '../disk.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { cachingVerifier } from './economics.js';
+import { cachingVerifier, economicsConfig, genesisBalance, genesisStake, rewardPool } from './economics.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /** What a cheating holder does instead of keeping its shards. */
@@ -99,18 +100,6 @@ const governanceTickMs = 1_000;
 const faultIntervalMs = 500;
 const cheaterShare = 0.1;
 
-const genesisBalance = 1_000_000n;
-const genesisStake = 100_000n;
-const rewardPool = 10_000_000n;
-const economicsConfig = {
-  disputeWindowMs: 15_000,
-  votingWindowMs: 20_000,
-  appealWindowMs: 0,
-  lowParticipationExtensionMs: 15_000,
-  settleDelayMs: 5_000,
-  snapshotIntervalEvents: 128,
-} satisfies EconomicsConfigInput;
-
 type Message =
   | { readonly t: 'challenge'; readonly id: number; readonly challenge: Challenge }
   | { readonly t: 'answer'; readonly id: number; readonly answer: ProofAnswer }
@@ -126,22 +115,6 @@ export interface SimReceipt {
   readonly shard: number;
   readonly holder: number;
   readonly storedAtMs: number;
-}
-
-/**
- * The receipts that say who holds each (stripe, shard) position now: per position, those of the
- * newest `storedAtMs`. The daemon's rule (`currentReceipts` in apps/node's pos-service.ts), mirrored
- * here in a few lines because apps/node (a libp2p daemon) is not a dependency of the simulator.
- */
-export function currentReceipts<R extends Pick<SimReceipt, 'stripe' | 'shard' | 'storedAtMs'>>(
-  receipts: readonly R[],
-): R[] {
-  const newest = new Map<string, number>();
-  for (const { stripe, shard, storedAtMs } of receipts) {
-    const key = `${stripe}/${shard}`;
-    if (storedAtMs > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, storedAtMs);
-  }
-  return receipts.filter((r) => r.storedAtMs === newest.get(`${r.stripe}/${r.shard}`));
 }
 
 interface StoredObject {

@@ -4,6 +4,7 @@ import {
   type Challenge,
   challengeSchema,
   createChallenge,
+  currentReceipts,
   type ManifestStore,
   merkleLimits,
   type ProofAnswer,
@@ -569,20 +570,4 @@ export class PosService implements Startable {
       if (draw < limit) return draw % n;
     }
   }
-}
-
-/**
- * The receipts that say who holds each (stripe, shard) position now: per position, those of the
- * newest `storedAtMs` (the holder's own signed time; a move within the nodes' clock skew of the
- * previous store may be ordered wrongly, which only skips a challenge). Exported for tests.
- */
-export function currentReceipts<R extends Pick<SignedReceipt, 'stripe' | 'shard' | 'storedAtMs'>>(
-  receipts: readonly R[],
-): R[] {
-  const newest = new Map<string, number>();
-  for (const { stripe, shard, storedAtMs } of receipts) {
-    const key = `${stripe}/${shard}`;
-    if (storedAtMs > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, storedAtMs);
-  }
-  return receipts.filter((r) => r.storedAtMs === newest.get(`${r.stripe}/${r.shard}`));
 }
