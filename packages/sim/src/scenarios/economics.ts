@@ -8,6 +8,7 @@ import {
   escrowIdOf,
 } from '@trinity/economics';
 import { builtinTopology } from '@trinity/topology';
+import type { Checks } from '../checks.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { messageFaults, randomRegions, ScenarioWorld, withDefaults } from './world.js';
@@ -394,22 +395,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   #checkEnd(): void {
     const checks = this.checks;
     const reference = this.#nodes[0]!.state;
-    const hash = reference.stateHash();
-    const genesisSupply = rewardPool + BigInt(this.#nodes.length) * (genesisBalance + genesisStake);
-    for (const node of this.#nodes) {
-      checks.check(
-        'converged',
-        node.state.stateHash() === hash,
-        () =>
-          `node ${node.index} state ${node.state.stateHash().slice(0, 12)} differs from node 0's ${hash.slice(0, 12)} (${node.state.eventCount} vs ${reference.eventCount} events)`,
-      );
-      const totals = node.state.totals();
-      checks.check(
-        'supply-conserved',
-        totals.supply + totals.burned === genesisSupply,
-        () => `node ${node.index}: supply ${totals.supply} + burned ${totals.burned} != ${genesisSupply}`,
-      );
-    }
+    checkConvergedLedgers(checks, this.#nodes);
     let emitted = 0;
     for (const node of this.#nodes) emitted += node.signer.nextSeq - 1;
     checks.check(
@@ -517,3 +503,30 @@ export const economicsScenario: Scenario<EconomicsOptions> = {
   nodesMax: 500,
   run: (options) => new EconomicsWorld(options).run(),
 };
+
+/**
+ * The end-of-run ledger checks every economics world shares: every node's state equals node 0's
+ * (`converged`), and supply + burned is the genesis supply on every node (`supply-conserved`).
+ */
+export function checkConvergedLedgers(
+  checks: Checks,
+  nodes: readonly { readonly index: number; readonly state: EconomicsState }[],
+): void {
+  const reference = nodes[0]!.state;
+  const hash = reference.stateHash();
+  const genesisSupply = rewardPool + BigInt(nodes.length) * (genesisBalance + genesisStake);
+  for (const node of nodes) {
+    checks.check(
+      'converged',
+      node.state.stateHash() === hash,
+      () =>
+        `node ${node.index} state ${node.state.stateHash().slice(0, 12)} differs from node 0's ${hash.slice(0, 12)} (${node.state.eventCount} vs ${reference.eventCount} events)`,
+    );
+    const totals = node.state.totals();
+    checks.check(
+      'supply-conserved',
+      totals.supply + totals.burned === genesisSupply,
+      () => `node ${node.index}: supply ${totals.supply} + burned ${totals.burned} != ${genesisSupply}`,
+    );
+  }
+}

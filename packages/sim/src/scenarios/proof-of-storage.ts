@@ -24,7 +24,14 @@ import { builtinTopology } from '@trinity/topology';
 import { SimDisk } from '../disk.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { cachingVerifier, economicsConfig, genesisBalance, genesisStake, rewardPool } from './economics.js';
+import {
+  cachingVerifier,
+  checkConvergedLedgers,
+  economicsConfig,
+  genesisBalance,
+  genesisStake,
+  rewardPool,
+} from './economics.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /** What a cheating holder does instead of keeping its shards. */
@@ -896,22 +903,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   #checkEnd(): void {
     const checks = this.checks;
     const reference = this.#nodes[0]!.state;
-    const hash = reference.stateHash();
-    const genesisSupply = rewardPool + BigInt(this.#nodes.length) * (genesisBalance + genesisStake);
-    for (const node of this.#nodes) {
-      checks.check(
-        'converged',
-        node.state.stateHash() === hash,
-        () =>
-          `n${node.index} state ${node.state.stateHash().slice(0, 12)} differs from n0's ${hash.slice(0, 12)}`,
-      );
-      const totals = node.state.totals();
-      checks.check(
-        'supply-conserved',
-        totals.supply + totals.burned === genesisSupply,
-        () => `n${node.index}: supply ${totals.supply} + burned ${totals.burned} != ${genesisSupply}`,
-      );
-    }
+    checkConvergedLedgers(checks, this.#nodes);
     const expectedFailure: Record<CheaterKind, string> = {
       deleter: 'not-held',
       'tree-only': 'bad-path',
