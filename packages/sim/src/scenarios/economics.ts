@@ -18,10 +18,9 @@ export interface EconomicsOptions extends ScenarioOptions {
   readonly activeMs?: number;
 }
 
-/** Every node's genesis account (shared with the proof-of-storage scenario). */
-export const genesisBalance = 1_000_000n;
-export const genesisStake = 100_000n;
-export const rewardPool = 10_000_000n;
+const genesisBalance = 1_000_000n;
+const genesisStake = 100_000n;
+const rewardPool = 10_000_000n;
 const cheaterShare = 0.06;
 /** Each node emits an event this often on average. */
 const emitMeanMs = 1_000;
@@ -30,7 +29,7 @@ const antiEntropyMs = 1_000;
 /** Events one anti-entropy answer carries at most (per actor and in all). */
 const syncEventsMax = 200;
 const faultIntervalMs = 250;
-/** The economics rules of the simulated networks (also the proof-of-storage scenario's). */
+/** The economics rules of the simulated networks (`simEconomicsConfig`, also the proof-of-storage scenario's). */
 export const economicsConfig = {
   disputeWindowMs: 15_000,
   votingWindowMs: 20_000,
@@ -106,14 +105,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       sha256(utf8ToBytes(`sim-economics/${options.seed}/${i}`)),
     );
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = {
-      ...economicsConfig,
-      genesis: {
-        timeMs: 0,
-        rewardPool,
-        accounts: signers.map((s) => ({ id: s.nodeId, balance: genesisBalance, stake: genesisStake })),
-      },
-    };
+    this.#config = simEconomicsConfig(signers);
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
@@ -503,6 +495,18 @@ export const economicsScenario: Scenario<EconomicsOptions> = {
   nodesMax: 500,
   run: (options) => new EconomicsWorld(options).run(),
 };
+
+/** The simulated networks' economics rules with a genesis giving every signer the same account. */
+export function simEconomicsConfig(signers: readonly EventSigner[]): EconomicsConfigInput {
+  return {
+    ...economicsConfig,
+    genesis: {
+      timeMs: 0,
+      rewardPool,
+      accounts: signers.map((s) => ({ id: s.nodeId, balance: genesisBalance, stake: genesisStake })),
+    },
+  };
+}
 
 /**
  * The end-of-run ledger checks every economics world shares: every node's state equals node 0's

@@ -24,14 +24,7 @@ import { builtinTopology } from '@trinity/topology';
 import { SimDisk } from '../disk.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import {
-  cachingVerifier,
-  checkConvergedLedgers,
-  economicsConfig,
-  genesisBalance,
-  genesisStake,
-  rewardPool,
-} from './economics.js';
+import { cachingVerifier, checkConvergedLedgers, economicsConfig, simEconomicsConfig } from './economics.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /** What a cheating holder does instead of keeping its shards. */
@@ -255,14 +248,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const keys = Array.from({ length: n }, (_, i) => sha256(utf8ToBytes(`sim-pos/${options.seed}/${i}`)));
     this.#ed25519 = cachingVerifier(ed25519, () => {});
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = {
-      ...economicsConfig,
-      genesis: {
-        timeMs: 0,
-        rewardPool,
-        accounts: signers.map((s) => ({ id: s.nodeId, balance: genesisBalance, stake: genesisStake })),
-      },
-    };
+    this.#config = simEconomicsConfig(signers);
     const cheaters = Math.max(1, Math.round(n * cheaterShare));
     const cheaterAt = new Map<number, CheaterKind>();
     for (const i of layout.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, cheaters))
