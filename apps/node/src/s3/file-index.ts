@@ -2,17 +2,9 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, stat, truncate } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
-import type {
-  BucketRecord,
-  KeyRange,
-  ObjectEntry,
-  PartRecord,
-  PutCondition,
-  S3Index,
-  UploadRange,
-  UploadRecord,
-} from './backend.js';
+import type { BucketRecord } from './backend.js';
 import { S3Error } from './errors.js';
+import { IndexOverMemory } from './index-over-memory.js';
 import { applyRecord, type IndexRecord, InMemoryS3Index } from './memory.js';
 
 /**
@@ -39,7 +31,7 @@ export interface FileS3IndexOptions {
 
 const defaultLineBytesMax = 4 * 1024 * 1024;
 
-export class FileS3Index implements S3Index {
+export class FileS3Index extends IndexOverMemory {
   readonly #memory: InMemoryS3Index;
   readonly #path: string;
   readonly #lineBytesMax: number;
@@ -48,6 +40,7 @@ export class FileS3Index implements S3Index {
   #failed: unknown;
 
   private constructor(memory: InMemoryS3Index, path: string, file: FileHandle, lineBytesMax: number) {
+    super();
     this.#memory = memory;
     this.#path = path;
     this.#file = file;
@@ -77,8 +70,12 @@ export class FileS3Index implements S3Index {
     await this.#file.close();
   }
 
+  protected read(): Promise<InMemoryS3Index> {
+    return Promise.resolve(this.#memory);
+  }
+
   /** Runs one mutation at a time: apply in memory (an S3Error there logs nothing), then log and fsync. */
-  #mutate<T>(record: IndexRecord, apply: () => Promise<T>): Promise<T> {
+  protected mutate<T>(record: IndexRecord, apply: (index: InMemoryS3Index) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.#failed !== undefined) {
         throw new S3Error(
@@ -86,7 +83,7 @@ export class FileS3Index implements S3Index {
           `the index log ${this.#path} failed earlier; restart to recover`,
         );
       }
-      const result = await apply();
+      const result = await apply(this.#memory);
       try {
         const json = JSON.stringify(record);
         const line = `${(crc32(json) >>> 0).toString(16).padStart(8, '0')} ${json}\n`;
@@ -109,87 +106,10 @@ export class FileS3Index implements S3Index {
     return next;
   }
 
-  listBuckets(owner: string): Promise<BucketRecord[]> {
-    return this.#memory.listBuckets(owner);
-  }
-
-  getBucket(name: string): Promise<BucketRecord | undefined> {
-    return this.#memory.getBucket(name);
-  }
-
   async createBucket(record: BucketRecord): Promise<BucketRecord | undefined> {
     const existing = await this.#memory.getBucket(record.name);
     if (existing !== undefined) return existing;
-    return this.#mutate({ op: 'createBucket', record }, () => this.#memory.createBucket(record));
-  }
-
-  deleteBucket(name: string): Promise<{ deleted: true; parts: PartRecord[] } | { deleted: false }> {
-    return this.#mutate({ op: 'deleteBucket', name }, () => this.#memory.deleteBucket(name));
-  }
-
-  getObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
-    return this.#memory.getObject(bucket, key);
-  }
-
-  putObject(
-    bucket: string,
-    key: string,
-    entry: ObjectEntry,
-    condition?: PutCondition,
-  ): Promise<ObjectEntry | undefined> {
-    // The condition is checked in memory under the mutation lock; the log records only the outcome.
-    return this.#mutate({ op: 'putObject', bucket, key, entry }, () =>
-      this.#memory.putObject(bucket, key, entry, condition),
-    );
-  }
-
-  deleteObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
-    return this.#mutate({ op: 'deleteObject', bucket, key }, () => this.#memory.deleteObject(bucket, key));
-  }
-
-  listObjects(bucket: string, range: KeyRange): Promise<Array<readonly [string, ObjectEntry]>> {
-    return this.#memory.listObjects(bucket, range);
-  }
-
-  createUpload(bucket: string, upload: UploadRecord): Promise<void> {
-    return this.#mutate({ op: 'createUpload', bucket, upload }, () =>
-      this.#memory.createUpload(bucket, upload),
-    );
-  }
-
-  getUpload(bucket: string, uploadId: string): Promise<UploadRecord | undefined> {
-    return this.#memory.getUpload(bucket, uploadId);
-  }
-
-  putPart(bucket: string, uploadId: string, part: PartRecord): Promise<PartRecord | undefined> {
-    return this.#mutate({ op: 'putPart', bucket, uploadId, part }, () =>
-      this.#memory.putPart(bucket, uploadId, part),
-    );
-  }
-
-  listParts(bucket: string, uploadId: string, afterPartNumber: number, limit: number): Promise<PartRecord[]> {
-    return this.#memory.listParts(bucket, uploadId, afterPartNumber, limit);
-  }
-
-  listUploads(bucket: string, range: UploadRange): Promise<UploadRecord[]> {
-    return this.#memory.listUploads(bucket, range);
-  }
-
-  abortUpload(bucket: string, uploadId: string): Promise<PartRecord[] | undefined> {
-    return this.#mutate({ op: 'abortUpload', bucket, uploadId }, () =>
-      this.#memory.abortUpload(bucket, uploadId),
-    );
-  }
-
-  completeUpload(
-    bucket: string,
-    uploadId: string,
-    key: string,
-    entry: ObjectEntry,
-  ): Promise<{ replaced: ObjectEntry | undefined; unusedParts: PartRecord[] }> {
-    return this.#mutate({ op: 'completeUpload', bucket, uploadId, key, entry }, () =>
-      this.#memory.completeUpload(bucket, uploadId, key, entry),
-    );
+    return this.mutate({ op: 'createBucket', record }, (index) => index.createBucket(record));
   }
 }
 

@@ -1,16 +1,8 @@
 import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
-import type {
-  BucketRecord,
-  KeyRange,
-  ObjectEntry,
-  PartRecord,
-  PutCondition,
-  S3Index,
-  UploadRange,
-  UploadRecord,
-} from './backend.js';
+import type { BucketRecord } from './backend.js';
 import { S3Error } from './errors.js';
 import type { HeadProposal, IndexHead, IndexHeads } from './index-heads.js';
+import { IndexOverMemory } from './index-over-memory.js';
 import { applyRecord, type IndexRecord, InMemoryS3Index } from './memory.js';
 
 /** Where the index snapshots live: immutable blobs by id (the daemon: Trinity objects). */
@@ -69,7 +61,7 @@ function defaultBackoff(attempt: number): Promise<void> {
  * gateway are applied together in one head update (group commit). Each method is atomic: it takes
  * effect in exactly one head update, and a read sees every update acknowledged before it began.
  */
-export class NetworkS3Index implements S3Index {
+export class NetworkS3Index extends IndexOverMemory {
   readonly #c: NetworkS3IndexComponents;
   readonly #indexBytesMax: number;
   readonly #bucketsMax: number;
@@ -82,6 +74,7 @@ export class NetworkS3Index implements S3Index {
   #flushing = false;
 
   constructor(components: NetworkS3IndexComponents, options: NetworkS3IndexOptions = {}) {
+    super();
     this.#c = components;
     this.#indexBytesMax = options.indexBytesMax ?? 16 * 1024 * 1024;
     this.#bucketsMax = options.bucketsMax ?? 1000;
@@ -179,8 +172,12 @@ export class NetworkS3Index implements S3Index {
     return utf8ToBytes(JSON.stringify({ format: snapshotFormat, records: [...index.records()] }));
   }
 
-  /** Queues a mutation; it is applied in the next head update of this gateway. */
-  #mutate<T>(apply: (index: InMemoryS3Index) => Promise<T>): Promise<T> {
+  protected read(): Promise<InMemoryS3Index> {
+    return this.#current().then((snapshot) => snapshot.index);
+  }
+
+  /** Queues a mutation; it is applied in the next head update of this gateway (`record` is not needed: the snapshot is the state). */
+  protected mutate<T>(_record: IndexRecord, apply: (index: InMemoryS3Index) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#flushing) void this.#flush();
@@ -308,76 +305,13 @@ export class NetworkS3Index implements S3Index {
     });
   }
 
-  listBuckets(owner: string): Promise<BucketRecord[]> {
-    return this.#current().then((s) => s.index.listBuckets(owner));
-  }
-
-  getBucket(name: string): Promise<BucketRecord | undefined> {
-    return this.#current().then((s) => s.index.getBucket(name));
-  }
-
   async createBucket(record: BucketRecord): Promise<BucketRecord | undefined> {
     const existing = await this.getBucket(record.name);
     if (existing !== undefined) return existing;
-    return this.#mutate(async (index) => (await index.getBucket(record.name)) ?? index.createBucket(record));
-  }
-
-  deleteBucket(name: string): Promise<{ deleted: true; parts: PartRecord[] } | { deleted: false }> {
-    return this.#mutate((index) => index.deleteBucket(name));
-  }
-
-  getObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
-    return this.#current().then((s) => s.index.getObject(bucket, key));
-  }
-
-  putObject(
-    bucket: string,
-    key: string,
-    entry: ObjectEntry,
-    condition?: PutCondition,
-  ): Promise<ObjectEntry | undefined> {
-    return this.#mutate((index) => index.putObject(bucket, key, entry, condition));
-  }
-
-  deleteObject(bucket: string, key: string): Promise<ObjectEntry | undefined> {
-    return this.#mutate((index) => index.deleteObject(bucket, key));
-  }
-
-  listObjects(bucket: string, range: KeyRange): Promise<Array<readonly [string, ObjectEntry]>> {
-    return this.#current().then((s) => s.index.listObjects(bucket, range));
-  }
-
-  createUpload(bucket: string, upload: UploadRecord): Promise<void> {
-    return this.#mutate((index) => index.createUpload(bucket, upload));
-  }
-
-  getUpload(bucket: string, uploadId: string): Promise<UploadRecord | undefined> {
-    return this.#current().then((s) => s.index.getUpload(bucket, uploadId));
-  }
-
-  putPart(bucket: string, uploadId: string, part: PartRecord): Promise<PartRecord | undefined> {
-    return this.#mutate((index) => index.putPart(bucket, uploadId, part));
-  }
-
-  listParts(bucket: string, uploadId: string, afterPartNumber: number, limit: number): Promise<PartRecord[]> {
-    return this.#current().then((s) => s.index.listParts(bucket, uploadId, afterPartNumber, limit));
-  }
-
-  listUploads(bucket: string, range: UploadRange): Promise<UploadRecord[]> {
-    return this.#current().then((s) => s.index.listUploads(bucket, range));
-  }
-
-  abortUpload(bucket: string, uploadId: string): Promise<PartRecord[] | undefined> {
-    return this.#mutate((index) => index.abortUpload(bucket, uploadId));
-  }
-
-  completeUpload(
-    bucket: string,
-    uploadId: string,
-    key: string,
-    entry: ObjectEntry,
-  ): Promise<{ replaced: ObjectEntry | undefined; unusedParts: PartRecord[] }> {
-    return this.#mutate((index) => index.completeUpload(bucket, uploadId, key, entry));
+    return this.mutate(
+      { op: 'createBucket', record },
+      async (index) => (await index.getBucket(record.name)) ?? index.createBucket(record),
+    );
   }
 }
 
