@@ -13,7 +13,6 @@ import {
   ShardCorruptError,
   ShardNotFoundError,
   type ShardStore,
-  type SignedReceipt,
   shardCommitment,
   TokenBucket,
   verifyProof,
