@@ -57,6 +57,11 @@ export class Repeater {
     this.#schedule();
   }
 
+  /** The running tick, if one is running. */
+  get running(): Promise<void> | undefined {
+    return this.#running;
+  }
+
   /** Cancels the next tick and waits for a running one to finish. */
   async stop(): Promise<void> {
     this.#stopped = true;

@@ -138,6 +138,7 @@ describe('economics service', () => {
       return service;
     };
     for (let i = 0; i < n; i++) await open(i);
+    live = services;
     cleanups.push(async () => {
       for (const s of services) await s.stop().catch(() => {});
       await dir.remove();
@@ -145,9 +146,18 @@ describe('economics service', () => {
     return { dir: dir.path, clock, net, services, open };
   }
 
-  /** Lets queued pushes (promises) run to the end. */
+  /** The services of the running test's network. */
+  let live: EconomicsService[] = [];
+
+  /**
+   * Lets what the services started run to the end: ticks the clock fired, emits, pushes and the
+   * peers' floods they cause (passes until one finds every service idle, not a count of turns).
+   */
   async function settle(): Promise<void> {
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let pass = 0; pass < 20; pass++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const s of live) await s.idle();
+    }
   }
 
   it('signs a stake, applies it at once, and persists it: a restart replays to the same state hash', async () => {

@@ -149,8 +149,11 @@ export class EconomicsService implements Startable, PosResultSink {
   readonly #tick: Repeater;
   readonly #antiEntropy: Repeater;
   readonly #failures = new PosFailureIndex();
-  /** Holders this node saw fail its own challenges since the last policy run. */
-  readonly #suspects = new Set<string>();
+  /**
+   * Holders seen failing a challenge since the policy last decided on them, with the newest failure's
+   * time: a policy run at an earlier time (a tick that began before the failure was recorded) keeps them.
+   */
+  readonly #suspects = new Map<string, number>();
   /** Votes this node cast, by escrow: it votes in round r only while it has cast fewer than r. */
   readonly #votesCast = new Map<string, number>();
   readonly #queues = new Map<string, PeerQueue>();
@@ -213,6 +216,21 @@ export class EconomicsService implements Startable, PosResultSink {
     for (const queue of this.#queues.values()) queue.events.length = 0;
     await this.#emitting.catch(() => {});
     await this.#c.log.close();
+  }
+
+  /**
+   * Resolves once no tick, emit or push of this service is running (each awaited until none is left,
+   * at most `rounds` times): what a caller started, and what the timers started meanwhile, is done.
+   */
+  async idle(rounds = 100): Promise<void> {
+    for (let i = 0; i < rounds; i++) {
+      const emitting = this.#emitting;
+      const running = [this.#tick.running, this.#antiEntropy.running, emitting.catch(() => {})];
+      for (const queue of this.#queues.values()) running.push(queue.sending);
+      const busy = running.filter((p) => p !== undefined);
+      await Promise.all(busy);
+      if (busy.length === 1 && emitting === this.#emitting) return; // only the settled emit chain
+    }
   }
 
   // Queries.
@@ -375,8 +393,9 @@ export class EconomicsService implements Startable, PosResultSink {
   async #governance(nowMs: number): Promise<void> {
     const config = this.state.config;
     const staked = this.state.stakeOf(this.nodeId).self;
-    for (const holder of [...this.#suspects]) {
-      this.#suspects.delete(holder);
+    for (const [holder, latestMs] of [...this.#suspects]) {
+      if (latestMs > nowMs) continue; // decided by a later run, which sees this failure in its window
+      if (this.#suspects.get(holder) === latestMs) this.#suspects.delete(holder);
       if (staked < config.reporterStakeMin || staked === 0n) continue;
       if (this.state.stakeOf(holder).bonded === 0n) continue;
       const against = this.state.escrowsOf(holder);
@@ -591,7 +610,7 @@ export class EconomicsService implements Startable, PosResultSink {
       });
       // Any failure (also those replayed at start) may complete the count a proposal needs; the policy
       // proposes only where this node's own challenges failed too.
-      this.#suspects.add(event.holder);
+      this.#suspects.set(event.holder, Math.max(event.timeMs, this.#suspects.get(event.holder) ?? 0));
     }
   }
 
