@@ -3,7 +3,7 @@ import { type PlacementConfig, type PlacementConfigInput, placementConfigSchema 
 import { InvalidNodeError, PlacementError } from './errors.js';
 import { assertPeerId } from './latency-tracker.js';
 import type { RegionId } from './regions.js';
-import { _rendezvousTop } from './rendezvous.js';
+import { _hashString, type _RendezvousPool, _rendezvousTop, _rendezvousTopOf } from './rendezvous.js';
 import { builtinTopology, type Topology } from './topology.js';
 
 /** A node that can hold shards. */
@@ -57,38 +57,41 @@ export interface StripePlacement extends PlacementRules {
  */
 export class PlacementNodeSet {
   readonly size: number;
-  readonly #byRegion: ReadonlyMap<RegionId, readonly PlacementNode[]>;
+  readonly #byRegion: ReadonlyMap<RegionId, RegionPool>;
   readonly #regionOf: ReadonlyMap<string, RegionId>;
-  /** Per region, the smallest `freeBytes` given (Infinity when no node gives one). */
-  readonly #minFree: ReadonlyMap<RegionId, number>;
   /** The topology the regions were checked against. */
   readonly topology: Topology;
 
   /** @internal Use `StripePlacer.prepare`. */
   constructor(byRegion: Map<RegionId, PlacementNode[]>, topology: Topology) {
     const regionOf = new Map<string, RegionId>();
-    const minFree = new Map<RegionId, number>();
+    const pools = new Map<RegionId, RegionPool>();
     let size = 0;
     for (const [region, list] of byRegion) {
-      let least = Number.POSITIVE_INFINITY;
-      for (const node of list) {
+      let minFree = Number.POSITIVE_INFINITY;
+      const free = new Float64Array(list.length);
+      const weights = new Float64Array(list.length);
+      const idHashes = new Uint32Array(list.length);
+      for (const [i, node] of list.entries()) {
         regionOf.set(node.id, region);
-        if (node.freeBytes !== undefined && node.freeBytes < least) least = node.freeBytes;
+        free[i] = node.freeBytes ?? Number.NaN;
+        if (node.freeBytes !== undefined && node.freeBytes < minFree) minFree = node.freeBytes;
+        weights[i] = weightOf(node);
+        idHashes[i] = _hashString(node.id);
       }
-      minFree.set(region, least);
-      Object.freeze(list);
+      const nodes = Object.freeze(list);
+      pools.set(region, { nodes, ids: nodes.map((node) => node.id), idHashes, weights, free, minFree });
       size += list.length;
     }
-    this.#byRegion = byRegion;
+    this.#byRegion = pools;
     this.#regionOf = regionOf;
-    this.#minFree = minFree;
     this.size = size;
     this.topology = topology;
   }
 
   /**
-   * Eligible nodes per region for one stripe: their counts now, a region's list when asked (a new
-   * list only for a region with an excluded node or a node short of `shardBytes`).
+   * Eligible nodes per region for one stripe: their counts now, and a region's best by rendezvous
+   * when asked, skipping excluded nodes and nodes short of `shardBytes` (no list is copied).
    */
   eligible(shardBytes: number, exclude: ReadonlySet<string> | undefined): EligibleNodes {
     const excludedIn = new Map<RegionId, number>();
@@ -98,44 +101,52 @@ export class PlacementNodeSet {
         if (region !== undefined) excludedIn.set(region, (excludedIn.get(region) ?? 0) + 1);
       }
     }
-    const keep = (node: PlacementNode) =>
-      exclude?.has(node.id) !== true && (node.freeBytes === undefined || node.freeBytes >= shardBytes);
+    const skipOf = (pool: RegionPool, region: RegionId): ((i: number) => boolean) | undefined => {
+      const short = pool.minFree < shardBytes;
+      const excluded = excludedIn.has(region) ? exclude : undefined;
+      if (!short && excluded === undefined) return undefined;
+      return (i) => (short && pool.free[i]! < shardBytes) || excluded?.has(pool.ids[i]!) === true;
+    };
     const counts = new Map<RegionId, number>();
-    const lists = new Map<RegionId, readonly PlacementNode[]>();
-    for (const [region, list] of this.#byRegion) {
+    for (const [region, pool] of this.#byRegion) {
       let count: number;
-      if (this.#minFree.get(region)! < shardBytes) {
-        const filtered = list.filter(keep);
-        lists.set(region, filtered);
-        count = filtered.length;
-      } else count = list.length - (excludedIn.get(region) ?? 0);
+      if (pool.minFree < shardBytes) {
+        const skip = skipOf(pool, region)!;
+        count = 0;
+        for (let i = 0; i < pool.ids.length; i++) if (!skip(i)) count++;
+      } else count = pool.ids.length - (excludedIn.get(region) ?? 0);
       if (count > 0) counts.set(region, count);
     }
     return {
       counts,
-      nodesOf: (region) => {
-        let list = lists.get(region);
-        if (list === undefined) {
-          const all = this.#byRegion.get(region) ?? [];
-          list = excludedIn.has(region) ? all.filter(keep) : all;
-          lists.set(region, list);
-        }
-        return list;
+      top: (region, key, count) => {
+        const pool = this.#byRegion.get(region);
+        if (pool === undefined) return [];
+        return _rendezvousTopOf(key, pool, count, skipOf(pool, region)).map((i) => pool.nodes[i]!);
       },
     };
   }
 }
 
-/** The nodes a stripe may use: how many per region, and a region's list. */
+/** One region's nodes in a `PlacementNodeSet`, with what ranking them needs computed once. */
+interface RegionPool extends _RendezvousPool {
+  readonly nodes: readonly PlacementNode[];
+  /** Each node's `freeBytes` (NaN when not given: never short). */
+  readonly free: Float64Array;
+  /** The smallest `freeBytes` given (Infinity when no node gives one). */
+  readonly minFree: number;
+}
+
+/** The nodes a stripe may use: how many per region, and a region's `count` best for a stripe key. */
 interface EligibleNodes {
   readonly counts: ReadonlyMap<RegionId, number>;
-  readonly nodesOf: (region: RegionId) => readonly PlacementNode[];
+  readonly top: (region: RegionId, stripeKey: string, count: number) => readonly PlacementNode[];
 }
 
 function eligibleOf(byRegion: ReadonlyMap<RegionId, readonly PlacementNode[]>): EligibleNodes {
   return {
     counts: new Map([...byRegion].map(([region, nodes]) => [region, nodes.length])),
-    nodesOf: (region) => byRegion.get(region) ?? [],
+    top: (region, key, count) => _rendezvousTop(key, byRegion.get(region) ?? [], count, weightOf),
   };
 }
 
@@ -176,7 +187,7 @@ export class StripePlacer {
     const shardBytes = input.shardBytes ?? 0;
     assertNumber(shardBytes, 'shardBytes', 0);
     this.topology.indexOf(input.clientRegion, 'clientRegion');
-    const { counts, nodesOf } =
+    const { counts, top } =
       input.nodes instanceof PlacementNodeSet
         ? this.#eligibleFromSet(input.nodes, shardBytes, input.exclude)
         : eligibleOf(this.eligibleByRegion(input.nodes, shardBytes, input.exclude));
@@ -184,8 +195,7 @@ export class StripePlacer {
     const perRegion = allocate(rules, counts, k + m);
     const nodeIds: string[] = [];
     for (const [region, shards] of perRegion) {
-      const nodes = nodesOf(region);
-      const ranked = _rendezvousTop(input.stripeKey ?? '', nodes, Math.min(shards, nodes.length), weightOf);
+      const ranked = top(region, input.stripeKey ?? '', Math.min(shards, counts.get(region) ?? 0));
       for (let i = 0; i < shards; i++) nodeIds.push(ranked[i % ranked.length]!.id);
     }
     const placement = {

@@ -3,23 +3,22 @@
  * score, the highest scores win, and a node's share of keys is proportional to its weight. Adding or
  * removing a node moves only the keys that it wins or held, which keeps rebalancing small.
  * Not cryptographic: a node id chosen to win keys gains nothing the placement caps do not bound.
+ *
+ * The pair's hash mixes the key's hash with the id's, each string hashed once: a node set kept for
+ * many placements (`PlacementNodeSet`) hashes its ids once, so ranking a region costs a few integer
+ * operations and one logarithm per node, not a pass over each id's characters.
  */
 
-/** A 32-bit hash of two strings: FNV-1a over their UTF-16 code units, then murmur3's finalizer. */
-export function _hashPair(key: string, id: string): number {
-  return hashFrom(keyState(key), id);
-}
-
-/** FNV-1a's state after `key` and a separator: the part of `_hashPair` every id of one key shares. */
-function keyState(key: string): number {
+/** A 32-bit hash of a string: FNV-1a over its UTF-16 code units, then murmur3's finalizer. */
+export function _hashString(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return Math.imul(h ^ 0xff, 0x01000193);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return fmix32(h);
 }
 
-function hashFrom(state: number, id: string): number {
-  let h = state;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+/** murmur3's 32-bit finalizer: every input bit moves every output bit. */
+function fmix32(x: number): number {
+  let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -28,14 +27,50 @@ function hashFrom(state: number, id: string): number {
   return h >>> 0;
 }
 
-/** The weighted rendezvous score of `id` for `key`: -weight / ln(u) with u uniform in (0, 1). */
-export function _rendezvousScore(key: string, id: string, weight: number): number {
-  return scoreFrom(keyState(key), id, weight);
+/** The 32-bit hash of a (key, id) pair from the two strings' hashes. */
+function pairHash(keyHash: number, idHash: number): number {
+  return fmix32(keyHash ^ Math.imul(idHash, 0x9e3779b1));
 }
 
-function scoreFrom(state: number, id: string, weight: number): number {
-  const u = (hashFrom(state, id) + 0.5) / 4_294_967_296;
-  return -weight / Math.log(u);
+/** A 32-bit hash of two strings. */
+export function _hashPair(key: string, id: string): number {
+  return pairHash(_hashString(key), _hashString(id));
+}
+
+/** The weighted rendezvous score of `id` for `key`: -weight / ln(u) with u uniform in (0, 1). */
+export function _rendezvousScore(key: string, id: string, weight: number): number {
+  return scoreOf(pairHash(_hashString(key), _hashString(id)), weight);
+}
+
+function scoreOf(hash: number, weight: number): number {
+  return -weight / Math.log((hash + 0.5) / 4_294_967_296);
+}
+
+/** Keeps the best `count` (score, then smaller id) in `top`, best first. */
+class TopK {
+  readonly scores: number[] = [];
+  readonly ids: string[] = [];
+  readonly at: number[] = [];
+
+  constructor(readonly count: number) {}
+
+  offer(score: number, id: string, index: number): void {
+    const { scores, ids, at, count } = this;
+    let n = scores.length;
+    if (n === count) {
+      const last = scores[n - 1]!;
+      if (score < last || (score === last && id > ids[n - 1]!)) return;
+      scores.pop();
+      ids.pop();
+      at.pop();
+      n--;
+    }
+    let i = n;
+    while (i > 0 && (scores[i - 1]! < score || (scores[i - 1] === score && ids[i - 1]! > id))) i--;
+    scores.splice(i, 0, score);
+    ids.splice(i, 0, id);
+    at.splice(i, 0, index);
+  }
 }
 
 /** The `count` best of `items` by rendezvous score for `key`, best first (ties by id). */
@@ -45,23 +80,44 @@ export function _rendezvousTop<T extends { readonly id: string }>(
   count: number,
   weightOf: (item: T) => number,
 ): T[] {
-  const top: { item: T; score: number }[] = [];
   if (count <= 0) return [];
-  const state = keyState(key);
-  for (const item of items) {
-    const score = scoreFrom(state, item.id, weightOf(item));
-    if (top.length === count) {
-      const last = top[count - 1]!;
-      if (score < last.score || (score === last.score && item.id > last.item.id)) continue;
-      top.pop();
-    }
-    let at = top.length;
-    while (at > 0) {
-      const prev = top[at - 1]!;
-      if (prev.score > score || (prev.score === score && prev.item.id < item.id)) break;
-      at--;
-    }
-    top.splice(at, 0, { item, score });
+  const keyHash = _hashString(key);
+  const top = new TopK(count);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    top.offer(scoreOf(pairHash(keyHash, _hashString(item.id)), weightOf(item)), item.id, i);
   }
-  return top.map((entry) => entry.item);
+  return top.at.map((i) => items[i]!);
+}
+
+/** Nodes with their id hashes and weights computed once, for ranking many keys. */
+export interface _RendezvousPool {
+  readonly ids: readonly string[];
+  readonly idHashes: Uint32Array;
+  readonly weights: Float64Array;
+}
+
+/**
+ * `_rendezvousTop` over a pool: the indices of the `count` best for `key`, best first, leaving out
+ * the indices `skip` refuses. Ranks exactly as `_rendezvousTop` does over the same ids and weights.
+ */
+export function _rendezvousTopOf(
+  key: string,
+  pool: _RendezvousPool,
+  count: number,
+  skip?: (index: number) => boolean,
+): number[] {
+  if (count <= 0) return [];
+  const keyHash = _hashString(key);
+  const { ids, idHashes, weights } = pool;
+  const top = new TopK(count);
+  let floor = Number.NEGATIVE_INFINITY; // the worst score kept once `count` are kept
+  for (let i = 0; i < idHashes.length; i++) {
+    const score = scoreOf(pairHash(keyHash, idHashes[i]!), weights[i]!);
+    if (score < floor) continue;
+    if (skip?.(i) === true) continue;
+    top.offer(score, ids[i]!, i);
+    if (top.scores.length === count) floor = top.scores[count - 1]!;
+  }
+  return top.at;
 }

@@ -302,3 +302,41 @@ describe('a prepared node set (StripePlacer.prepare)', () => {
     ).toThrow(InvalidNodeError);
   });
 });
+
+describe('rendezvous spread', () => {
+  it('spreads keys evenly over equal nodes whose ids share long prefixes, and independently per key', () => {
+    // Peer-id-like ids: 44 shared characters, then a counter.
+    const nodes = Array.from({ length: 16 }, (_, i) => ({
+      id: `12D3KooWAbCdEfGhIjKlMnOpQrStUvWxYz0123456789${String(i).padStart(4, '0')}`,
+      region: REGIONS[0]!,
+    }));
+    const placer = new StripePlacer({ allowRegionConcentration: true });
+    const set = placer.prepare(nodes);
+    const first = (key: number) =>
+      placer.place({
+        clientRegion: REGIONS[0]!,
+        nodes: set,
+        dataShards: 1,
+        parityShards: 1,
+        stripeKey: `stripe-${key}`,
+      })[0]!;
+    const keys = 32_000;
+    const wins = new Map<string, number>();
+    let sameAsNext = 0;
+    let previous = first(0);
+    for (let key = 1; key <= keys; key++) {
+      const winner = first(key);
+      wins.set(winner, (wins.get(winner) ?? 0) + 1);
+      if (winner === previous) sameAsNext++;
+      previous = winner;
+    }
+    expect(wins.size).toBe(16);
+    for (const count of wins.values()) {
+      expect(count).toBeGreaterThan((keys / 16) * 0.85);
+      expect(count).toBeLessThan((keys / 16) * 1.15);
+    }
+    // Neighbouring keys pick the same node as often as independent draws would (1 in 16).
+    expect(sameAsNext).toBeGreaterThan((keys / 16) * 0.8);
+    expect(sameAsNext).toBeLessThan((keys / 16) * 1.2);
+  });
+});
