@@ -1,6 +1,20 @@
+export {
+  AsyncSimHost,
+  SchedulerClock,
+  SimRpc,
+  type SimRpcHandler,
+  type SimRpcInit,
+} from './async-host.js';
 export { Checks, type CheckTally, FAILURES_KEPT_MAX } from './checks.js';
 export { type DiskConfig, type DiskStats, defaultDiskConfig, SimDisk } from './disk.js';
-export { SimError, type SimErrorCode, SimLimitError, SimUsageError, UnknownScenarioError } from './errors.js';
+export {
+  SimError,
+  type SimErrorCode,
+  SimLimitError,
+  SimRpcError,
+  SimUsageError,
+  UnknownScenarioError,
+} from './errors.js';
 export {
   defaultNetworkConfig,
   type NetworkConfig,

@@ -14,6 +14,7 @@ describe('error codes are literal types', () => {
     expectTypeOf<api.SimLimitError['code']>().toEqualTypeOf<'SIM_LIMIT'>();
     expectTypeOf<api.SimUsageError['code']>().toEqualTypeOf<'SIM_USAGE'>();
     expectTypeOf<api.UnknownScenarioError['code']>().toEqualTypeOf<'SIM_UNKNOWN_SCENARIO'>();
+    expectTypeOf<api.SimRpcError['code']>().toEqualTypeOf<'SIM_RPC'>();
     expectTypeOf<SimError['code']>().toEqualTypeOf<SimErrorCode>();
   });
 });

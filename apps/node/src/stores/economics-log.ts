@@ -38,6 +38,48 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** Where the economics service keeps the events it accepted: the file log, or memory in the simulator. */
+export interface EconomicsEventLog {
+  /** The records there at open, oldest first; handed over once. */
+  takeRecords(): Uint8Array[];
+  /** Appends records; resolves once they are durable; EconomicsLogFullError (nothing written) past a limit. */
+  append(records: readonly Uint8Array[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An event log in memory, for the deterministic simulator and tests: `records` is its "disk", kept by
+ * the caller across a node's restarts (an append is durable once it resolves, as with the file).
+ */
+export class MemoryEconomicsLog implements EconomicsEventLog {
+  readonly #disk: Uint8Array[];
+  readonly #recordsMax: number;
+  #taken = false;
+  #closed = false;
+
+  constructor(disk: Uint8Array[], recordsMax: number) {
+    this.#disk = disk;
+    this.#recordsMax = recordsMax;
+  }
+
+  takeRecords(): Uint8Array[] {
+    if (this.#taken) return [];
+    this.#taken = true;
+    return [...this.#disk];
+  }
+
+  async append(records: readonly Uint8Array[]): Promise<void> {
+    if (this.#closed) throw new NodeError('ECONOMICS_LOG_CLOSED', 'event log is closed', 503);
+    if (this.#disk.length + records.length > this.#recordsMax)
+      throw new EconomicsLogFullError(`${this.#recordsMax} events`);
+    for (const record of records) this.#disk.push(record.slice());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
 /**
  * The economics events this node accepted, in one append-only file: per record its length, its
  * CRC-32 and its canonical bytes (`encodeEvent`). Appends made while a write is running share the
@@ -45,7 +87,7 @@ interface Pending {
  * reads every whole record and cuts off a torn tail (a crash mid-append leaves part of a record):
  * the node then replays what is left, and peers send back anything it lost (anti-entropy).
  */
-export class EconomicsLog {
+export class EconomicsLog implements EconomicsEventLog {
   readonly path: string;
   readonly recovery: EconomicsLogRecovery;
   readonly #limits: EconomicsLogLimits;

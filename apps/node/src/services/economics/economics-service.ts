@@ -20,7 +20,7 @@ import { NodeError } from '../../errors.js';
 import { nodeKeyOfPeerId, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcReply } from '../../p2p/rpc.js';
 import type { Startable } from '../../startable.js';
-import type { EconomicsLog } from '../../stores/economics-log.js';
+import type { EconomicsEventLog } from '../../stores/economics-log.js';
 import { Repeater } from '../../timers.js';
 import type { PeerList } from '../membership/membership.js';
 import { PosFailureIndex, posEvidence, shouldProposeSlash, voteOverturn } from './economics-policy.js';
@@ -80,7 +80,7 @@ export interface EconomicsEvents {
 export interface EconomicsServiceComponents {
   /** This node's 32-byte Ed25519 secret key (its libp2p identity): it signs this node's events. */
   readonly secretKey: Uint8Array;
-  readonly log: EconomicsLog;
+  readonly log: EconomicsEventLog;
   readonly rpc: PeerRpc;
   readonly server: ProtocolServer;
   readonly membership: PeerList;
