@@ -20,6 +20,13 @@ export type {
   ScenarioResult,
   TimeSeries,
 } from './scenario.js';
+export {
+  type AttackerOptions,
+  type AttackKind,
+  attackerScenario,
+  attackKinds,
+  type ReceiptCheck,
+} from './scenarios/attacker.js';
 export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
