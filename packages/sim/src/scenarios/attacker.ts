@@ -1068,12 +1068,16 @@ class AttackerWorld extends ScenarioWorld<Message> {
         if (node.dropped.has(hash)) {
           // It kept the tree and its receipt, not the bytes: made-up leaves.
           this.#attempt('dropped-shard');
-          const filler = new Uint8Array(leafBytes);
-          answer = answerChallengeSync(
-            message.challenge,
-            { tree: shard.tree, readLeaf: () => filler },
-            node.secretKey,
-          );
+          const tree = shard.tree;
+          answer = {
+            holder: node.publicKey,
+            leaves: message.challenge.leafIndices.map((i) => ({
+              index: i,
+              data: new Uint8Array(leafBytes),
+              path: tree.path(i),
+            })),
+            signature: ed25519.sign(utf8ToBytes(hash), node.secretKey),
+          };
         } else answer = answerChallengeSync(message.challenge, shard.bytes, node.secretKey);
         this.#send(node.index, from, { t: 'answer', req: message.req, answer }, 2048);
         return;
