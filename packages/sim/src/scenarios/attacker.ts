@@ -277,6 +277,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
   readonly #caught = new Set<number>();
   readonly #attempts: Record<string, number> = {};
   readonly #refused: Record<string, number> = {};
+  /** Refused attack messages by the code of the check that refused them (`refusedBy.<CODE>`). */
+  readonly #refusedBy: Record<string, number> = {};
   readonly #counts: Record<string, number> = {
     puts: 0,
     acked: 0,
@@ -388,8 +390,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
     }
     const attempts = Object.values(this.#attempts).reduce((sum, k) => sum + k, 0);
     return this.outcome({
-      faults: { attacks: attempts, attackers: this.#options.attackers },
-      counts,
+      faults: { attacks: attempts },
+      counts: { ...counts, attackers: this.#options.attackers, ...this.#refusedBy },
     });
   }
 
@@ -800,6 +802,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
       );
       if (refused) {
         this.#refusedAttack(attack.kind);
+        const code = `refusedBy.${'refused' in outcome ? outcome.refused.split(':')[0] : 'NOTHING_TAKEN'}`;
+        this.#refusedBy[code] = (this.#refusedBy[code] ?? 0) + 1;
         const after = this.#fingerprint(node);
         this.checks.check(
           'refused-unchanged',
