@@ -1,4 +1,4 @@
-import { ed25519, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { type EconomicsEvent, EconomicsState, type EventBody, EventSigner } from '@trinity/economics';
 import { createEncoder, type Encoder } from '@trinity/erasure';
 import {
@@ -12,6 +12,7 @@ import {
   type ProofAnswer,
   type ShardCommitment,
   type SignedDescriptor,
+  type SignedPutIntent,
   type SignedReceipt,
   type SignedTombstone,
   shardCommitment,
@@ -156,7 +157,6 @@ interface ObjectRecord {
 
 interface Staged {
   readonly txId: string;
-  readonly owner: string;
   readonly bytes: Uint8Array;
 }
 
@@ -191,7 +191,7 @@ interface PutObject {
   readonly hashes: readonly string[];
   readonly holders: readonly number[];
   readonly txId: string;
-  intent: unknown;
+  intent: SignedPutIntent | undefined;
   readonly tokens: (number | undefined)[];
   readonly receipts: (SignedReceipt | undefined)[];
   readonly shards: readonly Uint8Array[];
@@ -264,6 +264,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
   readonly #nonces: SimRandom;
   readonly #nodes: TrustNode[] = [];
   readonly #honest: number[] = [];
+  /** Node index by node key (hex). */
+  readonly #byKey = new Map<string, number>();
   readonly #objects: PutObject[] = [];
   readonly #codec: Encoder = createEncoder({ dataShards, parityShards });
   readonly #pending = new Map<number, Pending>();
@@ -332,6 +334,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
         dropped: new Set(),
       });
       if (!attackers.has(i)) this.#honest.push(i);
+      this.#byKey.set(toHex(publicKey), i);
     }
     const topology = builtinTopology();
     this.connect(topology, randomRegions(n, topology, layout), (to, from, message) =>
@@ -605,13 +608,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
   }
 
   #nodeOfKey(key: string): number | undefined {
-    return this.#keyIndex().get(key);
-  }
-
-  #keys: Map<string, number> | undefined;
-  #keyIndex(): Map<string, number> {
-    if (this.#keys === undefined) this.#keys = new Map(this.#nodes.map((node) => [node.key, node.index]));
-    return this.#keys;
+    return this.#byKey.get(key);
   }
 
   #fetchMore(read: Read): void {
@@ -773,7 +770,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
       case 'refused':
       case 'shard':
       case 'answer':
-        this.#onReply(to, from, message);
+        this.#onReply(from, message);
         return;
     }
     if (node.attacker) {
@@ -846,12 +843,11 @@ class AttackerWorld extends ScenarioWorld<Message> {
         let token: number;
         try {
           token = node.locks.acquire(message.hash, auth.value.intent.owner, message.txId, now).fencingToken;
-        } catch {
-          return { refused: 'LOCKED' };
+        } catch (error) {
+          return refusal('LOCKED', error);
         }
         node.staged.set(message.hash, {
           txId: message.txId,
-          owner: auth.value.intent.owner,
           bytes: message.bytes,
         });
         this.#send(node.index, from, { t: 'staged', req: message.req, token }, 64);
@@ -862,8 +858,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
         if (staged === undefined || staged.txId !== message.txId) return { refused: 'TX_UNKNOWN' };
         try {
           node.locks.assertFencingToken(message.hash, message.token, now);
-        } catch {
-          return { refused: 'STALE_FENCING_TOKEN' };
+        } catch (error) {
+          return refusal('STALE_FENCING_TOKEN', error);
         }
         // Only the lock's holder (the owner whose intent staged it) commits: its binding, not a claim.
         if (!node.locks.verify(message.hash, peer.key, now)) return { refused: 'NOT_LOCK_HOLDER' };
@@ -889,8 +885,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
       case 'release-lock': {
         try {
           node.locks.release(message.hash, peer.key, now);
-        } catch {
-          return { refused: 'NOT_LOCK_HOLDER' };
+        } catch (error) {
+          return refusal('NOT_LOCK_HOLDER', error);
         }
         this.#send(node.index, from, { t: 'ok', req: message.req }, 64);
         return { changed: true };
@@ -925,7 +921,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
         try {
           node.tombstones.add(message.tombstone, { objectId: id, ownerKey: descriptor.owner }, now);
         } catch (error) {
-          return { refused: `DELETE_INVALID: ${(error as Error).message.slice(0, 60)}` };
+          return refusal('DELETE_INVALID', error);
         }
         node.records.delete(id);
         for (const stripe of descriptor.stripes)
@@ -957,7 +953,6 @@ class AttackerWorld extends ScenarioWorld<Message> {
   }
 
   #onReply(
-    to: number,
     from: number,
     message: Extract<Message, { t: 'staged' | 'committed' | 'ok' | 'refused' | 'shard' | 'answer' }>,
   ): void {
@@ -983,7 +978,12 @@ class AttackerWorld extends ScenarioWorld<Message> {
         this.#onAnswer(pending, message.t === 'answer' ? message.answer : undefined);
         return;
       case 'none':
-        void to;
+        // An owner's record or tombstone: every replica takes it.
+        this.checks.check(
+          'owner-requests-accepted',
+          message.t !== 'refused',
+          () => `n${from} refused an owner's ${message.t === 'refused' ? message.code : ''}`,
+        );
         return;
     }
   }
@@ -1008,7 +1008,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
     const now = this.#now();
     switch (message.t) {
       case 'stage': {
-        node.staged.set(message.hash, { txId: message.txId, owner: '', bytes: message.bytes });
+        node.staged.set(message.hash, { txId: message.txId, bytes: message.bytes });
         this.#send(node.index, from, { t: 'staged', req: message.req, token: 1 }, 64);
         // It saw the owner's intent: the co-holders' shards are staged now, with live locks.
         if (this.#options.faults) this.#coHolderAttacks(node, message);
@@ -1280,7 +1280,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
         const shard = old.holders.indexOf(a);
         const junk = this.#junk(random);
         const replayTo = random.pick(old.holders.filter((h) => !this.#nodes[h]!.attacker));
-        const sameBytes = now >= (old.intent as { expiresAtMs: number }).expiresAtMs && random.chance(0.5);
+        const sameBytes = now >= old.intent!.expiresAtMs && random.chance(0.5);
         const bytes = sameBytes ? old.shards[shard]! : junk;
         this.#sendAttack(kind, a, replayTo, (req) => ({
           t: 'stage',
@@ -1496,4 +1496,10 @@ function randomBytesOf(random: SimRandom, count: number): Uint8Array {
   const bytes = new Uint8Array(count);
   for (let i = 0; i < count; i++) bytes[i] = random.nextUint32() & 0xff;
   return bytes;
+}
+
+/** A handler's refusal for a typed error of the packages' checks (anything else is a bug: rethrown). */
+function refusal(code: string, error: unknown): Outcome {
+  if (!isTrinityError(error)) throw error;
+  return { refused: `${code}: ${error.code}` };
 }
