@@ -838,7 +838,11 @@ class AttackerWorld extends ScenarioWorld<Message> {
         if (!checked.ok) return { refused: `DESCRIPTOR_INVALID: ${checked.reason}` };
         if (checked.value.descriptor.owner !== auth.value.intent.owner)
           return { refused: 'DESCRIPTOR_INVALID: not the intent owner' };
-        if (node.tombstones.get(checked.value.id, now) !== undefined) return { refused: 'OBJECT_DELETED' };
+        try {
+          node.tombstones.assertNotDeleted(checked.value.id, now);
+        } catch (error) {
+          return refusal('OBJECT_DELETED', error);
+        }
         if (toHex(sha256(message.bytes)) !== message.hash) return { refused: 'SHARD_HASH_MISMATCH' };
         let token: number;
         try {
@@ -894,7 +898,11 @@ class AttackerWorld extends ScenarioWorld<Message> {
       case 'record': {
         const checked = checkSignedDescriptor(message.descriptor, message.id);
         if (!checked.ok) return { refused: `DESCRIPTOR_INVALID: ${checked.reason}` };
-        if (node.tombstones.get(message.id, now) !== undefined) return { refused: 'OBJECT_DELETED' };
+        try {
+          node.tombstones.assertNotDeleted(message.id, now);
+        } catch (error) {
+          return refusal('OBJECT_DELETED', error);
+        }
         const { descriptor, id } = checked.value;
         const record = node.records.get(id) ?? { descriptor, receipts: [] };
         let added = 0;
