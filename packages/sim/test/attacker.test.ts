@@ -21,6 +21,7 @@ describe('attacker scenario', () => {
 
   it('every attack of every kind is refused, nothing honest changes, caught attackers are slashed (seed sweep)', () => {
     const attempts: Record<string, number> = {};
+    const refusedBy: Record<string, number> = {};
     let caught = 0;
     let reads = 0;
     const configs = [
@@ -39,11 +40,25 @@ describe('attacker scenario', () => {
       const live = result.counts.acked! - result.counts.deletes!;
       expect(result.checksByName['acked-readable']!.passed).toBe(live);
       expect(result.checksByName['refused-unchanged']!.passed).toBeGreaterThan(50);
+      for (const [name, count] of Object.entries(result.counts))
+        if (name.startsWith('refusedBy.'))
+          refusedBy[name.slice(10)] = (refusedBy[name.slice(10)] ?? 0) + count;
       caught += result.checksByName['attacker-slashed']?.passed ?? 0;
       reads += result.checksByName['reads-byte-identical']!.passed;
     }
     // Every kind was tried, many times over the sweep.
     for (const kind of attackKinds) expect(attempts[kind], kind).toBeGreaterThan(5);
+    // The packages' checks did the refusing, each of them (a limiter refusal would be PEER_BUSY).
+    for (const code of [
+      'DELETE_INVALID',
+      'DESCRIPTOR_INVALID',
+      'OBJECT_DELETED',
+      'STORE_NOT_AUTHORIZED',
+      'STALE_FENCING_TOKEN',
+      'NOT_LOCK_HOLDER',
+      'NOTHING_TAKEN',
+    ])
+      expect(refusedBy[code], code).toBeGreaterThan(0);
     expect(caught).toBeGreaterThan(3);
     expect(reads).toBeGreaterThan(100);
   });
