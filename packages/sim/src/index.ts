@@ -26,6 +26,7 @@ export {
   attackerScenario,
   attackKinds,
   type ReceiptCheck,
+  type TombstoneAcceptor,
 } from './scenarios/attacker.js';
 export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';

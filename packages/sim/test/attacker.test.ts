@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { type AttackerOptions, attackKinds, runScenario, type ScenarioResult } from '../src/index.js';
-import { unsignedReceiptCheck } from './planted/broken-trust.js';
+import { selfNamedOwnerTombstone, unsignedReceiptCheck } from './planted/broken-trust.js';
 
 const replay = (nodes: number, seed: number) => `replay: pnpm sim attacker --nodes ${nodes} --seed ${seed}`;
 
@@ -90,17 +90,33 @@ describe('attacker scenario', () => {
   });
 });
 
-describe('a planted weakness is caught within 100 seeds', () => {
+/** Runs seeds 1..100 at `nodes` until one fails its checks: that seed and its failures. */
+function firstFailingSeed(
+  options: Omit<AttackerOptions, 'seed'>,
+): { seed: number; failures: readonly string[] } | undefined {
+  for (let seed = 1; seed <= 100; seed++) {
+    const result = run({ ...options, seed });
+    if (result.checks.failed > 0) return { seed, failures: result.failures };
+  }
+  return undefined;
+}
+
+describe('planted weaknesses are caught within 100 seeds', () => {
+  const nodes = 20;
+
   it('a node that counts receipts without checking their signature', () => {
-    const nodes = 20;
-    let caught: { seed: number; failures: readonly string[] } | undefined;
-    for (let seed = 1; seed <= 100 && caught === undefined; seed++) {
-      const result = run({ nodes, seed, checkReceipt: unsignedReceiptCheck });
-      if (result.checks.failed > 0) caught = { seed, failures: result.failures };
-    }
+    const caught = firstFailingSeed({ nodes, checkReceipt: unsignedReceiptCheck });
     expect(caught, 'the simulator missed the unsigned-receipt node').toBeDefined();
     expect(caught!.failures.some((f) => /^attack-refused: forged-receipt /.test(f))).toBe(true);
     expect(caught!.failures.some((f) => f.startsWith('receipts-genuine:'))).toBe(true);
+    expect(run({ nodes, seed: caught!.seed }).failures, replay(nodes, caught!.seed)).toEqual([]);
+  });
+
+  it("a node that checks a tombstone against the key it names, not the descriptor's owner", () => {
+    const caught = firstFailingSeed({ nodes, acceptTombstone: selfNamedOwnerTombstone });
+    expect(caught, 'the simulator missed the self-named-owner node').toBeDefined();
+    expect(caught!.failures.some((f) => /^attack-refused: delete-forged /.test(f))).toBe(true);
+    expect(caught!.failures.some((f) => f.startsWith('acked-on-every-replica:'))).toBe(true);
     expect(run({ nodes, seed: caught!.seed }).failures, replay(nodes, caught!.seed)).toEqual([]);
   });
 });

@@ -73,6 +73,21 @@ export type AttackKind = (typeof attackKinds)[number];
 /** The receipt check an honest node runs (default @trinity/storage's `checkReceipt`); tests plant weak variants. */
 export type ReceiptCheck = typeof checkReceipt;
 
+/**
+ * How an honest node takes a delete: remember `tombstone` for the object (owner key from the
+ * verified descriptor) or throw. Default `TombstoneSet.add`, which runs `checkTombstone`.
+ */
+export type TombstoneAcceptor = (
+  tombstones: TombstoneSet,
+  tombstone: unknown,
+  object: { objectId: string; ownerKey: string },
+  nowMs: number,
+) => void;
+
+const addTombstone: TombstoneAcceptor = (tombstones, tombstone, object, nowMs) => {
+  tombstones.add(tombstone, object, nowMs);
+};
+
 export interface AttackerOptions extends ScenarioOptions {
   /** Objects put by honest owners (default a third of the node count, at least 8). */
   readonly objects?: number;
@@ -82,6 +97,8 @@ export interface AttackerOptions extends ScenarioOptions {
   readonly attacks?: readonly AttackKind[];
   /** How honest nodes check a receipt. */
   readonly checkReceipt?: ReceiptCheck;
+  /** How honest nodes take a delete. */
+  readonly acceptTombstone?: TombstoneAcceptor;
 }
 
 const shardBytes = 4096;
@@ -300,6 +317,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
       attackers: options.attackers ?? Math.max(1, Math.round(n * 0.05)),
       attacks: options.attacks ?? attackKinds,
       checkReceipt: options.checkReceipt ?? checkReceipt,
+      acceptTombstone: options.acceptTombstone ?? addTombstone,
     });
     if (this.#options.attackers >= n / 2) throw new RangeError('attackers must be fewer than half the nodes');
     this.#random = this.root.fork('workload');
@@ -927,7 +945,12 @@ class AttackerWorld extends ScenarioWorld<Message> {
         if (!checked.ok) return { refused: `DESCRIPTOR_INVALID: ${checked.reason}` };
         const { descriptor, id } = checked.value;
         try {
-          node.tombstones.add(message.tombstone, { objectId: id, ownerKey: descriptor.owner }, now);
+          this.#options.acceptTombstone(
+            node.tombstones,
+            message.tombstone,
+            { objectId: id, ownerKey: descriptor.owner },
+            now,
+          );
         } catch (error) {
           return refusal('DELETE_INVALID', error);
         }
