@@ -27,12 +27,12 @@ interface CliArgs {
 }
 
 /** Scenario options taken as `--name N`. */
-const numericOptions = ['transactions', 'concurrency', 'objects', 'requests'] as const;
+const numericOptions = ['transactions', 'concurrency', 'objects', 'requests', 'attackers'] as const;
 const seedsRunMax = 100_000;
 
 function usage(): string {
   const names = [...scenarios.values()].map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join('\n');
-  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N]\nscenarios:\n${names}`;
+  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N] [--attackers N]\nscenarios:\n${names}`;
 }
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number {

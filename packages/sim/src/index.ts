@@ -34,6 +34,14 @@ export type {
   ScenarioResult,
   TimeSeries,
 } from './scenario.js';
+export {
+  type AttackerOptions,
+  type AttackKind,
+  attackerScenario,
+  attackKinds,
+  type ReceiptCheck,
+  type TombstoneAcceptor,
+} from './scenarios/attacker.js';
 export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
 export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';

@@ -1,6 +1,7 @@
 import { assertInt } from '@trinity/core';
 import { UnknownScenarioError } from './errors.js';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.js';
+import { attackerScenario } from './scenarios/attacker.js';
 import { churnScenario } from './scenarios/churn.js';
 import { corruptionRepairScenario } from './scenarios/corruption-repair.js';
 import { economicsScenario } from './scenarios/economics.js';
@@ -20,6 +21,7 @@ export const scenarios: ReadonlyMap<string, Scenario> = new Map<string, Scenario
     fullPipelineScenario as Scenario,
     churnScenario as Scenario,
     proofOfStorageScenario as Scenario,
+    attackerScenario as Scenario,
   ].map((scenario) => [scenario.name, scenario]),
 );
 
