@@ -420,6 +420,22 @@ class AttackerWorld extends ScenarioWorld<Message> {
     return Math.floor(this.scheduler.nowMs);
   }
 
+  /** Keeps a committed shard (with its Merkle tree for proofs) and sends the holder's signed receipt. */
+  #storeAndReceipt(
+    node: TrustNode,
+    to: number,
+    commit: Extract<Message, { t: 'commit' }>,
+    bytes: Uint8Array,
+    now: number,
+  ): void {
+    node.shards.set(commit.hash, { bytes, tree: MerkleTree.fromBytes(bytes, leafBytes) });
+    const receipt = signReceipt(
+      { objectId: commit.objectId, stripe: 0, shard: commit.shard, shardHash: commit.hash, storedAtMs: now },
+      node.secretKey,
+    );
+    this.#send(node.index, to, { t: 'committed', req: commit.req, receipt }, 512);
+  }
+
   #send(from: number, to: number, message: Message, bytes = 256): void {
     this.network.send(from, to, message, bytes);
   }
@@ -886,22 +902,8 @@ class AttackerWorld extends ScenarioWorld<Message> {
         // Only the lock's holder (the owner whose intent staged it) commits: its binding, not a claim.
         if (!node.locks.verify(message.hash, peer.key, now)) return { refused: 'NOT_LOCK_HOLDER' };
         node.staged.delete(message.hash);
-        node.shards.set(message.hash, {
-          bytes: staged.bytes,
-          tree: MerkleTree.fromBytes(staged.bytes, leafBytes),
-        });
         node.locks.release(message.hash, peer.key, now);
-        const receipt = signReceipt(
-          {
-            objectId: message.objectId,
-            stripe: 0,
-            shard: message.shard,
-            shardHash: message.hash,
-            storedAtMs: now,
-          },
-          node.secretKey,
-        );
-        this.#send(node.index, from, { t: 'committed', req: message.req, receipt }, 512);
+        this.#storeAndReceipt(node, from, message, staged.bytes, now);
         return { changed: true };
       }
       case 'release-lock': {
@@ -1048,21 +1050,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
       case 'commit': {
         const staged = node.staged.get(message.hash);
         if (staged === undefined) return;
-        node.shards.set(message.hash, {
-          bytes: staged.bytes,
-          tree: MerkleTree.fromBytes(staged.bytes, leafBytes),
-        });
-        const receipt = signReceipt(
-          {
-            objectId: message.objectId,
-            stripe: 0,
-            shard: message.shard,
-            shardHash: message.hash,
-            storedAtMs: now,
-          },
-          node.secretKey,
-        );
-        this.#send(node.index, from, { t: 'committed', req: message.req, receipt }, 512);
+        this.#storeAndReceipt(node, from, message, staged.bytes, now);
         if (this.#options.faults) {
           const plan = this.#attackRandom.float();
           if (plan < 0.4 && this.#enabled('corrupt-serve')) node.corrupt.add(message.hash);
