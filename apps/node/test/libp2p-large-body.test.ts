@@ -5,9 +5,11 @@ import { MemoryLogger, SystemClock } from '@trinity/core';
 import { createLibp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { RemoteError } from '../src/errors.js';
 import { coalesceSocketWrites, transportOptions } from '../src/p2p/network.js';
 import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
 import { Libp2pProtocolServer, RpcClient } from '../src/p2p/rpc.js';
+import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { sha256Hex } from './helpers.js';
 
 /**
@@ -47,6 +49,8 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
       protocol,
       z.object({ size: z.number().int().min(0), delayMs: z.number().int().min(0) }).strict(),
       async (request, context) => {
+        // A refusal before the body is read (a holder without room, an intent that does not verify).
+        if (request.delayMs === 0) throw new ForbiddenError('NOPE', 'refused before reading the body');
         await sleep(request.delayMs);
         const body = await context.readBody(request.size);
         return { value: sha256Hex(body), body: body.subarray(0, Math.min(body.length, 8 * MiB)) };
@@ -91,5 +95,18 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
       ),
     );
     expect(replies.map((r) => r.value)).toEqual(bodies.map((b) => sha256Hex(b)));
+  }, 120_000);
+
+  it('answers a refusal given before an 8 MiB body is read, without waiting for the request to time out', async () => {
+    const body = randomBytes(8 * MiB);
+    const started = Date.now();
+    const refused = await rpc
+      .call(server.peerId.toString(), protocol, { size: body.length, delayMs: 0 }, body, {
+        timeoutMs: 60_000,
+      })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RemoteError);
+    expect((refused as RemoteError).remoteCode).toBe('NOPE');
+    expect(Date.now() - started).toBeLessThan(50_000);
   }, 120_000);
 });

@@ -185,6 +185,30 @@ export function framed(stream: Stream): LengthPrefixedStream<Stream> {
   return lp;
 }
 
+/**
+ * After an answer given before the request's body was read (a refusal), reads and drops what the
+ * peer still sends, at most one largest message, until it closes or resets the stream: a sender
+ * held back by a paused stream (see framed) finishes its write and then reads the answer, instead
+ * of waiting for window until its request times out. Returns once the peer closes or resets its
+ * side (which it does on reading the answer); at once when it has closed it already.
+ */
+export async function drainUnread(
+  stream: Stream,
+  lp: LengthPrefixedStream<Stream>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (stream.remoteWriteStatus !== 'writable') return;
+  let dropped = 0;
+  while (dropped <= headerBytesMax + shardBytesMax + frameBytesMax) {
+    try {
+      dropped += (await lp.read({ signal })).byteLength;
+    } catch {
+      return; // the peer closed or reset the stream: nothing left to drain
+    }
+  }
+  throw new ProtocolError('the peer kept sending past its answered request');
+}
+
 /** Bytes of the unsigned varint that prefixes a frame of `length` bytes. */
 function varintBytes(length: number): number {
   let bytes = 1;
