@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
@@ -15,6 +15,7 @@ import {
   verifyChannelCertificate,
 } from '../src/p2p/channel-cert.js';
 import {
+  BodyPool,
   ByteBudget,
   ChannelUnavailableError,
   DataChannel,
@@ -115,6 +116,24 @@ describe('ByteBudget', () => {
   });
 });
 
+describe('BodyPool', () => {
+  it('hands back a given body of the same size, keeps a bounded number, and skips small ones and views', () => {
+    const pool = new BodyPool(2, 1);
+    const a = pool.take(MiB);
+    pool.give(a);
+    expect(pool.take(MiB)).toBe(a);
+    pool.give(Buffer.alloc(MiB));
+    pool.give(Buffer.alloc(MiB));
+    pool.give(Buffer.alloc(MiB));
+    expect(pool.size).toBe(2);
+    pool.give(Buffer.alloc(2 * MiB)); // a second size is over sizesMax
+    pool.give(Buffer.alloc(1024)); // too small to pool
+    pool.give(Buffer.alloc(2 * MiB).subarray(0, MiB)); // a view into a larger buffer
+    expect(pool.size).toBe(2);
+    expect(pool.take(2 * MiB)).toHaveLength(2 * MiB);
+  });
+});
+
 describe('parseChannelAddress', () => {
   it('reads host:port and [v6]:port, refuses the rest', () => {
     expect(parseChannelAddress('127.0.0.1:7171')).toEqual({ host: '127.0.0.1', port: 7171 });
@@ -195,6 +214,30 @@ describe('DataChannel', () => {
     // One pooled connection served them all, one at a time.
     expect(client.stats().connectionsOut).toBe(1);
     expect(client.stats().requestsOut).toBe(4);
+  });
+
+  it('reuses request body buffers only after the reply: parallel bodies of one size stay intact', async () => {
+    const { a, client, server } = await pair({ peerInFlightBytesMax: 8 * MiB });
+    const hashes: string[] = [];
+    // A handler that works on the body across awaits (hashing it before and after) and answers last.
+    await server.handle('/test/1', echoSchema, async (request, context) => {
+      const body = await context.readBody(request.size);
+      const before = createHash('sha256').update(body).digest('hex');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const after = createHash('sha256').update(body).digest('hex');
+      hashes.push(before === after ? after : 'changed under the handler');
+      return { value: { got: body.length } };
+    });
+    for (let round = 0; round < 3; round++) {
+      const bodies = Array.from({ length: 8 }, () => randomBytes(MiB));
+      await Promise.all(
+        bodies.map((body) =>
+          client.exchange(a.id, '/test/1', { op: 'echo', size: MiB }, body, AbortSignal.timeout(30_000)),
+        ),
+      );
+      const sent = bodies.map((body) => createHash('sha256').update(body).digest('hex')).sort();
+      expect(hashes.splice(0).sort()).toEqual(sent);
+    }
   });
 
   it('runs requests in parallel over a bounded pool', async () => {

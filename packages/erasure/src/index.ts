@@ -63,6 +63,7 @@ export {
   decodeStripes,
   type EncodedStripe,
   encodeStripes,
+  ShardPool,
   type StoredStripe,
   type StripeConfig,
   type StripeOptions,

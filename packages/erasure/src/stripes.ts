@@ -126,13 +126,62 @@ function finishStripe(
 }
 
 /**
+ * Shard buffers reused from one stripe to the next: a consumer that is done with a stripe's shards
+ * (sent, written) gives them back, and later stripes are cut into them instead of new buffers. A
+ * stream of stripes then allocates a window of buffers, not one per shard, and the garbage collector
+ * is not woken by every megabyte. Keeps at most `keepMax` free buffers, of one length only.
+ */
+export class ShardPool {
+  readonly #free: Uint8Array[] = [];
+  readonly #keepMax: number;
+  #bytes = -1;
+
+  constructor(keepMax: number) {
+    if (!Number.isInteger(keepMax) || keepMax < 0)
+      throw new RangeError(`keepMax must be an integer ≥ 0, got ${keepMax}`);
+    this.#keepMax = keepMax;
+  }
+
+  /** Free buffers held now. */
+  get size(): number {
+    return this.#free.length;
+  }
+
+  /** A buffer of `bytes` bytes: a given-back one (its old bytes still in it) or a new, zeroed one. */
+  take(bytes: number): Uint8Array {
+    if (bytes === this.#bytes) {
+      const reused = this.#free.pop();
+      if (reused !== undefined) return reused;
+    }
+    return new Uint8Array(bytes);
+  }
+
+  /** Gives buffers back; the caller must not touch them afterwards. Other lengths are dropped. */
+  give(buffers: readonly Uint8Array[]): void {
+    for (const buffer of buffers) {
+      // Only whole buffers: a view into a larger one would hand out bytes it does not own.
+      if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) continue;
+      if (buffer.length !== this.#bytes) {
+        this.#free.length = 0;
+        this.#bytes = buffer.length;
+      }
+      if (this.#free.length >= this.#keepMax) return;
+      this.#free.push(buffer);
+    }
+  }
+}
+
+/**
  * Cuts a byte stream of any length into stripes of k data shards of `shardBytes` each (the last
  * stripe zero-padded), adds m parity shards and the SHA-256 of every shard. Holds one stripe at a
- * time; every stripe gets fresh buffers, so a consumer may keep them. An empty stream yields nothing.
+ * time; every stripe gets fresh buffers, so a consumer may keep them, or, with `pool`, buffers taken
+ * from the pool, which the consumer gives back when it is done with them. An empty stream yields
+ * nothing.
  */
 export async function* encodeStripes(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: StripeOptions,
+  pool?: ShardPool,
 ): AsyncGenerator<EncodedStripe> {
   const { dataShards, parityShards, shardBytes, backend } = parseOptions(options);
   const iterable = sourceIterable(source);
@@ -146,7 +195,9 @@ export async function* encodeStripes(
       throw new ShardTypeError(`source yielded ${describe(chunk)}, expected Uint8Array chunks`);
     }
     for (let offset = 0; offset < chunk.length; ) {
-      shards ??= Array.from({ length: dataShards + parityShards }, () => new Uint8Array(shardBytes));
+      shards ??= Array.from({ length: dataShards + parityShards }, () =>
+        pool === undefined ? new Uint8Array(shardBytes) : pool.take(shardBytes),
+      );
       const shard = Math.floor(filled / shardBytes);
       const within = filled - shard * shardBytes;
       const take = Math.min(shardBytes - within, chunk.length - offset);
@@ -160,7 +211,11 @@ export async function* encodeStripes(
       }
     }
   }
-  if (shards !== undefined && filled > 0) yield finishStripe(encoder, shards, index, filled);
+  if (shards !== undefined && filled > 0) {
+    // The padding of the last stripe is zeros, also in a reused buffer.
+    for (let i = 0; i < dataShards; i++) shards[i]!.fill(0, Math.max(0, filled - i * shardBytes));
+    yield finishStripe(encoder, shards, index, filled);
+  }
 }
 
 /** Options of `decodeStripe`: the code's shape and how many real bytes the stripe holds. */

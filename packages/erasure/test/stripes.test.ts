@@ -8,6 +8,7 @@ import {
   type EncodedStripe,
   encodeStripes,
   InvalidShardCountError,
+  ShardPool,
   ShardTypeError,
   StripeFormatError,
   TooFewShardsError,
@@ -31,6 +32,52 @@ async function* chunked(data: Uint8Array, sizes: readonly number[]): AsyncGenera
 
 describe('encodeStripes / decodeStripe', () => {
   const options = { dataShards: 4, parityShards: 2, shardBytes: 100 };
+
+  it('with a pool, reuses given-back buffers and encodes exactly as with fresh ones (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3_000 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        async (length, seed) => {
+          const data = seeded(seed).bytes(length);
+          const fresh = await collect(encodeStripes(chunked(data, [333]), options));
+          const pool = new ShardPool(12);
+          // Dirty buffers of the right length in the pool: the last stripe's padding must be zeroed.
+          pool.give(Array.from({ length: 6 }, () => new Uint8Array(100).fill(0xa5)));
+          const reused = new Set<Uint8Array>();
+          let taken = 0;
+          for await (const stripe of encodeStripes(chunked(data, [333]), options, pool)) {
+            const expected = fresh[stripe.index]!;
+            expect(stripe.dataBytes).toBe(expected.dataBytes);
+            expect(stripe.hashes).toEqual(expected.hashes);
+            expect(stripe.shards).toEqual(expected.shards);
+            for (const shard of stripe.shards) {
+              if (reused.has(shard)) taken++;
+              reused.add(shard);
+            }
+            pool.give(stripe.shards);
+          }
+          // After the first stripe every stripe is cut into the buffers given back.
+          expect(reused.size).toBe(6);
+          expect(taken).toBe((fresh.length - 1) * 6);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a pool keeps buffers of one length, at most keepMax, and never a view into a larger buffer', () => {
+    const pool = new ShardPool(2);
+    pool.give([new Uint8Array(8), new Uint8Array(8), new Uint8Array(8)]);
+    expect(pool.size).toBe(2);
+    pool.give([new Uint8Array(16)]);
+    expect(pool.size).toBe(1);
+    pool.give([new Uint8Array(32).subarray(0, 16)]);
+    expect(pool.size).toBe(1);
+    expect(pool.take(8)).toHaveLength(8);
+    expect(pool.size).toBe(1);
+    expect(() => new ShardPool(-1)).toThrow(RangeError);
+  });
 
   it('an empty input yields zero stripes', async () => {
     expect(await collect(encodeStripes([], options))).toEqual([]);

@@ -341,6 +341,9 @@ export class ManifestStore {
       const byKey = new Map(current.map((r) => [receiptKey(r), r]));
       const added: SignedReceipt[] = [];
       for (const value of receipts.slice(0, receiptsPerCallMax)) {
+        // A receipt already held as it is was checked when it was added: a record published again
+        // (the 2PC commit, then the publication) does not pay a signature check per receipt twice.
+        if (heldAlready(value, byKey)) continue;
         const checked = checkReceipt(value, { objectId: id, descriptor, nowMs });
         if (!checked.ok) continue;
         const receipt = checked.value;
@@ -469,6 +472,27 @@ const receiptFileSchema = z.array(signedReceiptSchema).max(manifestLimits.maxStr
 
 function receiptKey(r: SignedReceipt): string {
   return `${r.stripe}/${r.shard}/${r.holder}`;
+}
+
+const signedReceiptFields = [
+  'objectId',
+  'stripe',
+  'shard',
+  'shardHash',
+  'holder',
+  'storedAtMs',
+  'signature',
+] as const;
+
+/** Whether `value` is, field for field (and no field more), a receipt held in `byKey`. */
+function heldAlready(value: unknown, byKey: ReadonlyMap<string, SignedReceipt>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  const held = byKey.get(
+    `${String(candidate.stripe)}/${String(candidate.shard)}/${String(candidate.holder)}`,
+  );
+  if (held === undefined || Object.keys(candidate).length !== signedReceiptFields.length) return false;
+  return signedReceiptFields.every((field) => candidate[field] === held[field]);
 }
 
 function compareReceipts(a: SignedReceipt, b: SignedReceipt): number {

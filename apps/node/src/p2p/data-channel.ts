@@ -136,6 +136,49 @@ export class ByteBudget {
   }
 }
 
+/**
+ * Request bodies a served connection reads into, reused from one request to the next: shard bodies
+ * are all of one or two sizes, and a new megabyte per request wakes the garbage collector (external
+ * memory) every few dozen requests. A body goes back only once the reply to its request is sent;
+ * handlers served on the channel must not keep a request body past their reply (the shard handler
+ * hashes and writes it before answering). Bodies under 64 KiB are not pooled.
+ */
+export class BodyPool {
+  readonly #free = new Map<number, Uint8Array[]>();
+  readonly #keepPerSize: number;
+  readonly #sizesMax: number;
+
+  constructor(keepPerSize: number, sizesMax = 4) {
+    this.#keepPerSize = keepPerSize;
+    this.#sizesMax = sizesMax;
+  }
+
+  static readonly pooledBytesMin = 64 * 1024;
+
+  /** A buffer of exactly `size` bytes: a given-back one (with its old bytes) or a new one. */
+  take(size: number): Uint8Array {
+    return this.#free.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+  }
+
+  give(body: Uint8Array): void {
+    const size = body.length;
+    if (size < BodyPool.pooledBytesMin || body.byteOffset !== 0 || body.buffer.byteLength !== size) return;
+    let list = this.#free.get(size);
+    if (list === undefined) {
+      if (this.#free.size >= this.#sizesMax) return;
+      this.#free.set(size, (list = []));
+    }
+    if (list.length < this.#keepPerSize) list.push(body);
+  }
+
+  /** Free buffers held now. */
+  get size(): number {
+    let count = 0;
+    for (const list of this.#free.values()) count += list.length;
+    return count;
+  }
+}
+
 /** A node-wide budget with one budget per peer under it (peer first, so one peer cannot hog the node). */
 class FlowControl {
   readonly #node: ByteBudget;
@@ -262,8 +305,9 @@ class FramedSocket {
     return { headerBytes, bodyBytes };
   }
 
-  async read(size: number): Promise<Uint8Array> {
-    const out = Buffer.allocUnsafe(size);
+  async read(size: number, pool?: BodyPool): Promise<Uint8Array> {
+    const out =
+      pool !== undefined && size >= BodyPool.pooledBytesMin ? pool.take(size) : Buffer.allocUnsafe(size);
     await this.#readInto(out, 0, size);
     return out;
   }
@@ -334,6 +378,8 @@ export class DataChannel implements Startable, ProtocolServer {
   readonly #downUntilMs = new Map<string, number>();
   readonly #sendBudget: FlowControl;
   readonly #receiveBudget: FlowControl;
+  /** Bodies of served requests; a few per connection that may be serving at once. */
+  readonly #bodies = new BodyPool(16);
   #credentials: ChannelCredentials | undefined;
   #server: Server | undefined;
   #address: string | undefined;
@@ -484,8 +530,9 @@ export class DataChannel implements Startable, ProtocolServer {
       const header = await conn.read(prefix.headerBytes);
       const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);
       let reply: { header: unknown; body?: Uint8Array };
+      let body: Uint8Array | undefined;
       try {
-        const body = await conn.read(prefix.bodyBytes);
+        body = await conn.read(prefix.bodyBytes, this.#bodies);
         if (body.length > 0) this.#c.onTransfer?.(peer, 'download', body.length);
         this.#requestsIn++;
         reply = await this.#dispatch(peer, header, body);
@@ -499,6 +546,8 @@ export class DataChannel implements Startable, ProtocolServer {
       } finally {
         releaseReply();
       }
+      // Answered: the handler is done with the body (a reply never carries the request's body).
+      if (reply.body !== body) this.#bodies.give(body);
       if (size > 0) this.#c.onTransfer?.(peer, 'upload', size);
     }
   }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
 import { timeoutSignal, withTimeout } from '../timers.js';
 import type { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
-import { framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
+import { drainUnread, framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
 
 export type TransferDirection = 'upload' | 'download';
 
@@ -294,6 +294,7 @@ async function serveProtocol<S extends z.ZodType>(
         if (!(error instanceof NodeError) || error.status >= 500)
           log.debug({ peer, code, err: message }, 'request failed');
         await writeMessage(lp, reply, undefined, signal)
+          .then(() => drainUnread(stream, lp, signal))
           .then(() => stream.close({ signal }))
           .catch(() => stream.abort(new Error(message)));
       } finally {

@@ -152,9 +152,68 @@ export type ReplyHeader = z.infer<typeof replyHeaderSchema>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Wraps a libp2p stream for framed messages with Trinity's limits. */
+/** Unread bytes a stream buffers before it is paused (its Yamux window then stops growing back). */
+export const readAheadBytes = 1024 * 1024;
+/**
+ * Most bytes a framed stream holds unread: the read-ahead, then what the sender may still send into
+ * the window it was granted before the pause (Yamux windows are at most 4 MiB, see network.ts), and
+ * one frame of slack. A peer that sends past that is reset.
+ */
+export const streamBufferBytesMax = readAheadBytes + 4 * 1024 * 1024 + frameBytesMax;
+
+/**
+ * Wraps a libp2p stream for framed messages with Trinity's limits, and with backpressure: Yamux
+ * grants window as bytes arrive, not as they are read, so a reader that falls behind (a busy node,
+ * a handler that reads its body late) would buffer a whole body, and lpStream resets a stream past
+ * its buffer limit (4 MiB shards then failed). Past readAheadBytes unread the stream is paused, so
+ * Yamux stops granting window and the sender waits; reading resumes it.
+ */
 export function framed(stream: Stream): LengthPrefixedStream<Stream> {
-  return lpStream(stream, { maxDataLength: frameBytesMax });
+  const lp = lpStream(stream, { maxDataLength: frameBytesMax, maxBufferSize: streamBufferBytesMax });
+  let unread = 0;
+  stream.addEventListener('message', (event) => {
+    unread += event.data.byteLength;
+    if (unread > readAheadBytes && stream.readStatus === 'readable') stream.pause();
+  });
+  const read = lp.read.bind(lp);
+  lp.read = async (options) => {
+    const frame = await read(options);
+    unread -= frame.byteLength + varintBytes(frame.byteLength);
+    if (unread <= readAheadBytes && stream.readStatus === 'paused') stream.resume();
+    return frame;
+  };
+  return lp;
+}
+
+/**
+ * After an answer given before the request's body was read (a refusal), reads and drops what the
+ * peer still sends, at most one largest message, until it closes or resets the stream: a sender
+ * held back by a paused stream (see framed) finishes its write and then reads the answer, instead
+ * of waiting for window until its request times out. Returns once the peer closes or resets its
+ * side (which it does on reading the answer); at once when it has closed it already.
+ */
+export async function drainUnread(
+  stream: Stream,
+  lp: LengthPrefixedStream<Stream>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (stream.remoteWriteStatus !== 'writable') return;
+  let dropped = 0;
+  while (dropped <= headerBytesMax + shardBytesMax + frameBytesMax) {
+    try {
+      dropped += (await lp.read({ signal })).byteLength;
+    } catch {
+      return; // the peer closed or reset the stream: nothing left to drain
+    }
+  }
+  throw new ProtocolError('the peer kept sending past its answered request');
+}
+
+/** Bytes of the unsigned varint that prefixes a frame of `length` bytes. */
+function varintBytes(length: number): number {
+  let bytes = 1;
+  for (let rest = length; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
 }
 
 /** Writes a JSON header frame, then `body` (if any) as frames of at most frameBytesMax, with backpressure. */

@@ -18,7 +18,7 @@ import {
   unwrapObjectKey,
   wrapObjectKey,
 } from '@trinity/core';
-import { createEncoder, type Encoder, encodeStripes } from '@trinity/erasure';
+import { createEncoder, type Encoder, encodeStripes, ShardPool } from '@trinity/erasure';
 import {
   CapacityExceededError,
   type DescriptorInput,
@@ -489,8 +489,11 @@ export class ObjectService {
         : undefined;
     const plain = this.#limit(item.source, put.lease, fingerprints);
     const body = key === undefined ? plain : encryptStream(plain, key, segmentBytes);
+    // Each stripe's shards go back to the pool once every holder has them (a failed put drops them):
+    // an upload cuts its stripes into a window of buffers, not a megabyte of new ones per shard.
+    const pool = new ShardPool((this.#deps.maxStripesInFlight + 1) * (dataShards + parityShards));
     try {
-      for await (const stripe of encodeStripes(body, erasure)) {
+      for await (const stripe of encodeStripes(body, erasure, pool)) {
         const nodes = this.#deps.nodes.liveNodes().filter((node) => !put.lost.has(node.id));
         const targets = this.#deps.placement.place(uploadKey, stripe.index, stripe.shards.length, nodes);
         const entry: StripeInput = {
@@ -503,7 +506,12 @@ export class ObjectService {
         stripes.push(entry);
         size += stripe.dataBytes;
         const bytesSoFar = size;
-        await window.add(this.#stageStripe(stripe, targets, nodes, put).then(() => onProgress(bytesSoFar)));
+        await window.add(
+          this.#stageStripe(stripe, targets, nodes, put).then(() => {
+            pool.give(stripe.shards);
+            onProgress(bytesSoFar);
+          }),
+        );
       }
       await window.drain();
     } catch (error) {
