@@ -15,6 +15,12 @@ export interface IndexHead {
   readonly seq: number;
   /** The object id of the index snapshot this head points at. */
   readonly root: string;
+  /**
+   * The changes made since that snapshot, applied to it in order (absent: none): one line per
+   * group-committed batch, `{"b": <random id>, "r": [<IndexRecord>…]}`. Bounded (`headLogBytesMax`);
+   * a write that would grow it past that writes a new snapshot instead and starts an empty log.
+   */
+  readonly log?: string;
   /** The node ids of the replica group (3, or fewer when fewer nodes were live at the first write). */
   readonly group: readonly string[];
   /** Ed25519 signature (hex) by `owner` of `headMessage(…)`. */
@@ -24,8 +30,32 @@ export interface IndexHead {
 /** Most replicas in a group. */
 export const headGroupMax = 7;
 
-function headMessage(owner: string, seq: number, root: string, group: readonly string[]): Uint8Array {
-  return utf8ToBytes(JSON.stringify(['trinity-s3-index-head/2', owner, seq, root, group]));
+/**
+ * The longest head log, in bytes of its JSON string form (as it travels): a replica's answer holds
+ * up to two heads (accepted and learned), and a protocol message header at most 64 KiB.
+ */
+export const headLogBytesMax = 20 * 1024;
+
+/** The size of `log` on the wire: its JSON string form, in UTF-8 bytes. */
+export function headLogBytes(log: string): number {
+  return Buffer.byteLength(JSON.stringify(log));
+}
+
+function headMessage(
+  owner: string,
+  seq: number,
+  root: string,
+  group: readonly string[],
+  log: string | undefined,
+): Uint8Array {
+  // A head without a log signs the same message as before logs existed (heads on disk stay valid).
+  return utf8ToBytes(
+    JSON.stringify(
+      log === undefined
+        ? ['trinity-s3-index-head/2', owner, seq, root, group]
+        : ['trinity-s3-index-head/3', owner, seq, root, group, log],
+    ),
+  );
 }
 
 export function signHead(
@@ -33,9 +63,18 @@ export function signHead(
   seq: number,
   root: string,
   group: readonly string[],
+  log?: string,
 ): IndexHead {
-  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root, group), owner.secretKey));
-  return { owner: owner.publicKey, seq, root, group: [...group], sig };
+  const kept = log === undefined || log === '' ? undefined : log;
+  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root, group, kept), owner.secretKey));
+  return {
+    owner: owner.publicKey,
+    seq,
+    root,
+    group: [...group],
+    ...(kept === undefined ? {} : { log: kept }),
+    sig,
+  };
 }
 
 /** Whether `head` is well formed and its owner signed it. */
@@ -47,6 +86,8 @@ export function validHead(head: IndexHead): boolean {
     typeof head.root === 'string' &&
     head.root.length > 0 &&
     head.root.length <= 128 &&
+    (head.log === undefined ||
+      (typeof head.log === 'string' && head.log !== '' && headLogBytes(head.log) <= headLogBytesMax)) &&
     Array.isArray(head.group) &&
     head.group.length >= 1 &&
     head.group.length <= headGroupMax &&
@@ -55,7 +96,7 @@ export function validHead(head: IndexHead): boolean {
     isHex(head.sig, 64) &&
     ed25519.verify(
       fromHex(head.sig),
-      headMessage(head.owner, head.seq, head.root, head.group),
+      headMessage(head.owner, head.seq, head.root, head.group, head.log),
       fromHex(head.owner),
     )
   );
@@ -242,8 +283,8 @@ export function headGroup(owner: string, nodes: readonly string[], size: number)
     .map((entry) => entry.node);
 }
 
-/** What the proposer returns for the next head: a new snapshot, or the current one unchanged. */
-export type HeadProposal = { readonly root: string } | 'unchanged';
+/** What the proposer returns for the next head: a snapshot and log, or the current head unchanged. */
+export type HeadProposal = { readonly root: string; readonly log?: string } | 'unchanged';
 
 /** What `NetworkS3Index` needs of the heads. */
 export interface IndexHeads {
@@ -447,13 +488,17 @@ export class ReplicatedHeads implements IndexHeads {
       if (current === undefined) return { chosen: undefined, base: undefined };
       // A replica may hold a dead half-done head of a higher seq (a lower ballot than `current`):
       // the same snapshot under that seq settles past it.
-      next = seqSeen > current.seq ? signHead(this.#owner, seqSeen, current.root, current.group) : current;
+      next =
+        seqSeen > current.seq
+          ? signHead(this.#owner, seqSeen, current.root, current.group, current.log)
+          : current;
     } else {
       next = signHead(
         this.#owner,
         Math.max(current?.seq ?? 0, seqSeen) + 1,
         proposal.root,
         current?.group ?? group,
+        proposal.log,
       );
     }
     const accepted = await this.#ask(group, () => ({ op: 'accept', owner: this.#key, ballot, head: next }));
