@@ -41,7 +41,15 @@ const ballotSchema = z
 export const headRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), owner }).strict(),
   z.object({ op: z.literal('prepare'), owner, ballot: ballotSchema }).strict(),
-  z.object({ op: z.literal('accept'), owner, ballot: ballotSchema, head: headSchema }).strict(),
+  z
+    .object({
+      op: z.literal('accept'),
+      owner,
+      ballot: ballotSchema,
+      head: headSchema,
+      next: ballotSchema.optional(),
+    })
+    .strict(),
   z.object({ op: z.literal('learn'), owner, head: headSchema }).strict(),
 ]);
 

@@ -125,7 +125,14 @@ export interface ReplicaState {
 export type HeadRequest =
   | { readonly op: 'get'; readonly owner: string }
   | { readonly op: 'prepare'; readonly owner: string; readonly ballot: Ballot }
-  | { readonly op: 'accept'; readonly owner: string; readonly ballot: Ballot; readonly head: IndexHead }
+  | {
+      readonly op: 'accept';
+      readonly owner: string;
+      readonly ballot: Ballot;
+      readonly head: IndexHead;
+      /** Also promise this higher ballot once accepted (the proposer's next round skips its prepare). */
+      readonly next?: Ballot;
+    }
   | { readonly op: 'learn'; readonly owner: string; readonly head: IndexHead };
 
 export interface HeadReply {
@@ -242,9 +249,13 @@ export class HeadReplica {
         ) {
           return { ok: false, state };
         }
+        const promise =
+          request.next !== undefined && compareBallots(request.next, request.ballot) > 0
+            ? request.next
+            : request.ballot;
         const next: ReplicaState = {
           ...state,
-          promised: request.ballot,
+          promised: promise,
           accepted: { ballot: request.ballot, head },
           ...(state.learned === undefined || state.learned.seq < head.seq ? { learned: head } : {}),
         };
@@ -296,9 +307,13 @@ export interface IndexHeads {
    * chosen and the one it replaced; or `lost` (no replica took the proposal: read again and retry);
    * or `contended` (a minority took it: it may still become current, through a later round that
    * finds it — retry, and recognize it by its root). Throws S3Error('ServiceUnavailable') when too
-   * few replicas answer.
+   * few replicas answer. `fast`: a mutation's round, which may skip its prepare right after a round
+   * of this proposer won (see `ReplicatedHeads`); rounds that only settle (reads) never do.
    */
-  update(propose: (current: IndexHead | undefined) => Promise<HeadProposal>): Promise<HeadUpdate | RoundLost>;
+  update(
+    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+    options?: { readonly fast?: boolean },
+  ): Promise<HeadUpdate | RoundLost>;
 }
 
 /** A round that did not choose its proposal; `contended`: some replica accepted it all the same. */
@@ -338,6 +353,14 @@ export class ReplicatedHeads implements IndexHeads {
   #group: readonly string[] | undefined;
   /** The highest ballot round seen: the next ballot goes above it. */
   #round = 0;
+  /**
+   * After a round this proposer won: the ballot a majority promised along with accepting its head,
+   * and that head. The next update may skip its prepare and go straight to accept at that ballot
+   * (CASPaxos's one-round-trip optimization): those replicas promised it in the same step as they
+   * accepted the head, so the head was current then, and an accept a majority takes at that ballot
+   * proves no other round came in between. Used once; any refusal falls back to a full round.
+   */
+  #fast: { readonly ballot: Ballot; readonly head: IndexHead } | undefined;
 
   constructor(
     owner: { readonly publicKey: string; readonly secretKey: Uint8Array },
@@ -461,9 +484,17 @@ export class ReplicatedHeads implements IndexHeads {
 
   async update(
     propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+    options: { readonly fast?: boolean } = {},
   ): Promise<HeadUpdate | RoundLost> {
     const { group } = await this.group();
     const needed = Math.floor(group.length / 2) + 1;
+    const fast = this.#fast;
+    this.#fast = undefined;
+    if (fast !== undefined && options.fast === true) {
+      const result = await this.#acceptRound(group, fast.ballot, fast.head, fast.head.seq, propose);
+      // Refused everywhere (another round came in between): nobody holds it; a full round now.
+      if (result !== 'lost') return result;
+    }
     const ballot = this.#nextBallot();
     const prepared = await this.#ask(group, () => ({ op: 'prepare', owner: this.#key, ballot }));
     const promises = prepared.replies.filter((r) => r.ok);
@@ -480,7 +511,21 @@ export class ReplicatedHeads implements IndexHeads {
       if (base === undefined || compareBallots(accepted.ballot, base.ballot) > 0) base = accepted;
       seqSeen = Math.max(seqSeen, accepted.head.seq);
     }
-    const current = base?.head;
+    return this.#acceptRound(group, ballot, base?.head, seqSeen, propose);
+  }
+
+  /**
+   * The second half of a round at `ballot`, which a majority promised: `current` is the head they
+   * accepted at the highest ballot, `seqSeen` the highest seq they hold.
+   */
+  async #acceptRound(
+    group: readonly string[],
+    ballot: Ballot,
+    current: IndexHead | undefined,
+    seqSeen: number,
+    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+  ): Promise<HeadUpdate | RoundLost> {
+    const needed = Math.floor(group.length / 2) + 1;
     const proposal = await propose(current);
     let next: IndexHead;
     if (proposal === 'unchanged') {
@@ -501,7 +546,14 @@ export class ReplicatedHeads implements IndexHeads {
         proposal.log,
       );
     }
-    const accepted = await this.#ask(group, () => ({ op: 'accept', owner: this.#key, ballot, head: next }));
+    const promise = this.#nextBallot();
+    const accepted = await this.#ask(group, () => ({
+      op: 'accept',
+      owner: this.#key,
+      ballot,
+      head: next,
+      next: promise,
+    }));
     const accepts = accepted.replies.filter((r) => r.ok);
     if (accepts.length < needed) {
       // Refused everywhere it was heard: no replica holds it, so it can never become current.
@@ -514,6 +566,7 @@ export class ReplicatedHeads implements IndexHeads {
       );
     }
     this.#group = next.group;
+    this.#fast = { ballot: promise, head: next };
     if (next !== current) this.#tellOthers(next, group);
     return { chosen: next, base: current };
   }

@@ -134,11 +134,12 @@ export class NetworkS3Index extends IndexOverMemory {
    * settles any half-done update: a snapshot that is not current now can never become current.
    */
   async currentRoot(): Promise<string | undefined> {
-    const result = await this.#c.heads.update(async () => 'unchanged');
-    if (result === 'lost' || result === 'contended') {
-      throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt > 0) await (this.#c.backoff ?? defaultBackoff)(attempt);
+      const result = await this.#c.heads.update(async () => 'unchanged');
+      if (result !== 'lost' && result !== 'contended') return result.chosen?.root;
     }
-    return result.chosen?.root;
+    throw new S3Error('ServiceUnavailable', 'the index head is contended; retry');
   }
 
   /** The head now and the snapshot it names (cached by root id). */
@@ -190,7 +191,13 @@ export class NetworkS3Index extends IndexOverMemory {
       cached?.root === head.root && cached.bytes !== undefined
         ? cached.bytes
         : await this.#c.blobs.get(head.root);
-    const snapshot = { seq: head.seq, root: head.root, log, bytes, index: await this.#state(bytes, log) };
+    const snapshot = {
+      seq: head.seq,
+      root: head.root,
+      log,
+      bytes,
+      index: await this.#state(bytes, log),
+    };
     this.#remember(snapshot);
     return snapshot;
   }
@@ -366,7 +373,7 @@ export class NetworkS3Index extends IndexOverMemory {
       let result: Awaited<ReturnType<IndexHeads['update']>>;
       this.#stats.headRounds++;
       try {
-        result = await this.#c.heads.update(propose);
+        result = await this.#c.heads.update(propose, { fast: true });
       } catch (error) {
         if (error instanceof SupersededError) {
           if (attempt + 1 < this.#attemptsMax) continue;
