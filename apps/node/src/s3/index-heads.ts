@@ -308,7 +308,9 @@ export interface IndexHeads {
    * or `contended` (a minority took it: it may still become current, through a later round that
    * finds it — retry, and recognize it by its root). Throws S3Error('ServiceUnavailable') when too
    * few replicas answer. `fast`: a mutation's round, which may skip its prepare right after a round
-   * of this proposer won (see `ReplicatedHeads`); rounds that only settle (reads) never do.
+   * of this proposer won (see `ReplicatedHeads`); rounds that only settle (reads) never do. When that
+   * try reaches no replica, `propose` is called a second time in a full round: its first proposal is
+   * lost for good.
    */
   update(
     propose: (current: IndexHead | undefined) => Promise<HeadProposal>,

@@ -315,6 +315,8 @@ export class NetworkS3Index extends IndexOverMemory {
       const propose = async (current: IndexHead | undefined): Promise<HeadProposal> => {
         ours = current === undefined ? undefined : proposed.get(headKey(current.root, current.log ?? ''));
         refused = undefined;
+        // Called again in one update: its first try (a skipped prepare) reached no replica.
+        if (written?.stored !== undefined) void this.#free(written.stored);
         written = undefined;
         if (ours !== undefined) return 'unchanged'; // an earlier round of this batch: settle it
         let base: Snapshot;
