@@ -186,6 +186,19 @@ export class NetworkS3Index extends IndexOverMemory {
       this.#remember(same);
       return same;
     }
+    if (
+      cached !== undefined &&
+      cached.root === head.root &&
+      log.startsWith(cached.log) &&
+      (cached.log === '' || log[cached.log.length] === '\n')
+    ) {
+      // The cached state's log, grown (another gateway wrote): apply only the new lines to a copy.
+      const grown = cached.index.clone();
+      await applyLog(grown, log.slice(cached.log === '' ? 0 : cached.log.length + 1));
+      const snapshot = { seq: head.seq, root: head.root, log, bytes: cached.bytes, index: grown };
+      this.#remember(snapshot);
+      return snapshot;
+    }
     // The same snapshot (cached by id) with another log: no blob read.
     const bytes =
       cached?.root === head.root && cached.bytes !== undefined
@@ -205,17 +218,7 @@ export class NetworkS3Index extends IndexOverMemory {
   /** A fresh index: the snapshot `bytes` decoded, then `log` applied. */
   async #state(bytes: Uint8Array | undefined, log: string): Promise<InMemoryS3Index> {
     const index = bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(bytes);
-    if (log === '') return index;
-    for (const line of log.split('\n')) {
-      let records: unknown;
-      try {
-        records = (JSON.parse(line) as { r?: unknown }).r;
-      } catch {
-        throw new S3Error('InternalError', 'the index head log is not JSON lines');
-      }
-      if (!Array.isArray(records)) throw new S3Error('InternalError', 'the index head log is malformed');
-      for (const record of records as IndexRecord[]) await applyRecord(index, record);
-    }
+    await applyLog(index, log);
     return index;
   }
 
@@ -327,7 +330,8 @@ export class NetworkS3Index extends IndexOverMemory {
           // Its snapshot is deleted only once a newer head was chosen: this round is lost.
           throw new SupersededError((error as Error).message);
         }
-        const working = await this.#state(base.bytes, base.log);
+        // `base.index` is the state the head gives (shared with readers): the batch applies to a copy.
+        const working = base.index.clone();
         const outcomes: Outcome[] = [];
         const records: IndexRecord[] = [];
         for (const op of batch) {
@@ -449,6 +453,21 @@ class SupersededError extends Error {}
 
 /** Times a read re-reads the head when the snapshot it names is gone (replaced meanwhile). */
 const snapshotReadsMax = 8;
+
+/** Applies a head log's lines (`IndexHead.log`) to `index`, in order. */
+async function applyLog(index: InMemoryS3Index, log: string): Promise<void> {
+  if (log === '') return;
+  for (const line of log.split('\n')) {
+    let records: unknown;
+    try {
+      records = (JSON.parse(line) as { r?: unknown }).r;
+    } catch {
+      throw new S3Error('InternalError', 'the index head log is not JSON lines');
+    }
+    if (!Array.isArray(records)) throw new S3Error('InternalError', 'the index head log is malformed');
+    for (const record of records as IndexRecord[]) await applyRecord(index, record);
+  }
+}
 
 /** What names one state of the index: a snapshot and the log applied to it. */
 function headKey(root: string, log: string): string {
