@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { type AesGcmKey, aesGcmKey, bytesToUtf8, type Logger, utf8ToBytes } from '@trinity/core';
 import type { BucketRecord } from './backend.js';
 import { S3Error } from './errors.js';
 import {
@@ -20,9 +20,47 @@ export interface IndexBlobs {
   delete(id: string): Promise<void>;
 }
 
+/**
+ * Seals the lines of the head's log to the owner: heads travel and are kept in the clear on every
+ * node (replicas, and every node learns them), so the keys and entries a log holds must not.
+ */
+export interface HeadLogCipher {
+  seal(plain: string): Promise<string>;
+  /** Throws when `sealed` was not sealed with this owner's key (or was altered). */
+  open(sealed: string): Promise<string>;
+}
+
+const logAad = utf8ToBytes('trinity-s3-index-log/1');
+
+/**
+ * AES-256-GCM under a key derived (HKDF-SHA256) from the owner secret key, a random 96-bit nonce a
+ * line: every gateway acting for the owner derives the same key, and no other node can.
+ */
+export async function ownerLogCipher(ownerSecretKey: Uint8Array): Promise<HeadLogCipher> {
+  const key: AesGcmKey = await aesGcmKey(
+    new Uint8Array(hkdfSync('sha256', ownerSecretKey, logAad, 'index head log key', 32)),
+  );
+  return {
+    async seal(plain) {
+      const nonce = randomBytes(12);
+      const sealed = await key.seal(nonce, logAad, utf8ToBytes(plain));
+      return Buffer.concat([nonce, ...sealed]).toString('base64');
+    },
+    async open(line) {
+      const bytes = Buffer.from(line, 'base64');
+      const plain =
+        bytes.length < 28 ? null : await key.open(bytes.subarray(0, 12), logAad, bytes.subarray(12));
+      if (plain === null) throw new Error('a line of the index head log does not open with the owner key');
+      return bytesToUtf8(Buffer.concat(plain));
+    },
+  };
+}
+
 export interface NetworkS3IndexComponents {
   readonly heads: IndexHeads;
   readonly blobs: IndexBlobs;
+  /** Seals the head's log to the owner (`ownerLogCipher`). */
+  readonly logCipher: HeadLogCipher;
   readonly logger: Logger;
   /** Waits before a retry after a lost compare-and-set (tests pass a fast one). */
   readonly backoff?: (attempt: number) => Promise<void>;
@@ -194,7 +232,7 @@ export class NetworkS3Index extends IndexOverMemory {
     ) {
       // The cached state's log, grown (another gateway wrote): apply only the new lines to a copy.
       const grown = cached.index.clone();
-      await applyLog(grown, log.slice(cached.log === '' ? 0 : cached.log.length + 1));
+      await this.#applyLog(grown, log.slice(cached.log === '' ? 0 : cached.log.length + 1));
       const snapshot = { seq: head.seq, root: head.root, log, bytes: cached.bytes, index: grown };
       this.#remember(snapshot);
       return snapshot;
@@ -218,7 +256,7 @@ export class NetworkS3Index extends IndexOverMemory {
   /** A fresh index: the snapshot `bytes` decoded, then `log` applied. */
   async #state(bytes: Uint8Array | undefined, log: string): Promise<InMemoryS3Index> {
     const index = bytes === undefined ? new InMemoryS3Index(this.#bucketsMax) : await this.#decode(bytes);
-    await applyLog(index, log);
+    await this.#applyLog(index, log);
     return index;
   }
 
@@ -232,6 +270,21 @@ export class NetworkS3Index extends IndexOverMemory {
       'ServiceUnavailable',
       `the index head went back to seq ${seq} after this gateway saw ${this.#seenSeq}; its replicas are not reachable or lost state`,
     );
+  }
+
+  /** Applies a head log's lines (`IndexHead.log`, each sealed to the owner) to `index`, in order. */
+  async #applyLog(index: InMemoryS3Index, log: string): Promise<void> {
+    if (log === '') return;
+    for (const line of log.split('\n')) {
+      let records: unknown;
+      try {
+        records = (JSON.parse(await this.#c.logCipher.open(line)) as { r?: unknown }).r;
+      } catch (error) {
+        throw new S3Error('InternalError', `the index head log is unreadable: ${(error as Error).message}`);
+      }
+      if (!Array.isArray(records)) throw new S3Error('InternalError', 'the index head log is malformed');
+      for (const record of records as IndexRecord[]) await applyRecord(index, record);
+    }
   }
 
   async #decode(bytes: Uint8Array): Promise<InMemoryS3Index> {
@@ -259,7 +312,7 @@ export class NetworkS3Index extends IndexOverMemory {
 
   /**
    * Queues a mutation; it is applied in the next head update of this gateway, and `record` (what it
-   * did, replayed on the snapshot by every reader) logged in the head when it succeeds.
+   * did, replayed on the snapshot by every reader) logged in the head, sealed, when it succeeds.
    */
   protected mutate<T>(record: IndexRecord, apply: (index: InMemoryS3Index) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -346,7 +399,9 @@ export class NetworkS3Index extends IndexOverMemory {
           refused = outcomes;
           return 'unchanged'; // every mutation refused: the round only settles
         }
-        const line = JSON.stringify({ b: randomBytes(8).toString('hex'), r: records });
+        const line = await this.#c.logCipher.seal(
+          JSON.stringify({ b: randomBytes(8).toString('hex'), r: records }),
+        );
         const appended = base.log === '' ? line : `${base.log}\n${line}`;
         if (base.root !== undefined && headLogBytes(appended) <= this.#logBytesMax) {
           this.#stats.logAppends++;
@@ -453,21 +508,6 @@ class SupersededError extends Error {}
 
 /** Times a read re-reads the head when the snapshot it names is gone (replaced meanwhile). */
 const snapshotReadsMax = 8;
-
-/** Applies a head log's lines (`IndexHead.log`) to `index`, in order. */
-async function applyLog(index: InMemoryS3Index, log: string): Promise<void> {
-  if (log === '') return;
-  for (const line of log.split('\n')) {
-    let records: unknown;
-    try {
-      records = (JSON.parse(line) as { r?: unknown }).r;
-    } catch {
-      throw new S3Error('InternalError', 'the index head log is not JSON lines');
-    }
-    if (!Array.isArray(records)) throw new S3Error('InternalError', 'the index head log is malformed');
-    for (const record of records as IndexRecord[]) await applyRecord(index, record);
-  }
-}
 
 /** What names one state of the index: a snapshot and the log applied to it. */
 function headKey(root: string, log: string): string {

@@ -15,11 +15,17 @@ import {
   validHead,
 } from '../../src/s3/index-heads.js';
 import { InMemoryS3Index } from '../../src/s3/memory.js';
-import { type IndexBlobs, NetworkS3Index, type NetworkS3IndexOptions } from '../../src/s3/network-index.js';
+import {
+  type IndexBlobs,
+  NetworkS3Index,
+  type NetworkS3IndexOptions,
+  ownerLogCipher,
+} from '../../src/s3/network-index.js';
 import { s3IndexContract } from './index-contract.js';
 
 const ownerSecret = randomBytes(32);
 const owner = { publicKey: toHex(ed25519.publicKey(ownerSecret)), secretKey: new Uint8Array(ownerSecret) };
+const logCipher = await ownerLogCipher(owner.secretKey);
 
 class MemoryBlobs implements IndexBlobs {
   readonly blobs = new Map<string, Uint8Array>();
@@ -73,6 +79,7 @@ function gateway(
     {
       heads: new ReplicatedHeads(owner, transport, { proposerId: randomBytes(8).toString('hex') }),
       blobs,
+      logCipher,
       logger: noopLogger,
       backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
     },
@@ -132,6 +139,19 @@ describe('NetworkS3Index head log', () => {
     expect(stats.logAppends).toBeGreaterThan(stats.snapshotsWritten * 2);
     // Replaced snapshots are freed: only the current one is left.
     expect(blobs.blobs.size).toBe(1);
+    // The log travels in the head, which every node keeps in the clear: its lines are sealed to the owner.
+    const heads = await Promise.all(
+      [...network.replicas.values()].map(
+        async (r) => (await r.handle({ op: 'get', owner: owner.publicKey })).state,
+      ),
+    );
+    const logs = heads.map((state) => state.accepted?.head.log ?? state.learned?.log ?? '').join('\n');
+    expect(logs).not.toBe('');
+    expect(logs).not.toMatch(/key-|photos|putObject|"b"/);
+    const line = logs.split('\n')[0]!;
+    expect(JSON.parse(await logCipher.open(line)).r[0].op).toBe('putObject');
+    const other = await ownerLogCipher(new Uint8Array(randomBytes(32)));
+    await expect(other.open(line)).rejects.toThrow(/does not open/);
     const b = gateway(network.view(), blobs, { logBytesMax: 2000 });
     const listed = await b.listObjects('b', all);
     expect(listed.map(([key]) => key)).toEqual(
