@@ -294,6 +294,16 @@ export function headGroup(owner: string, nodes: readonly string[], size: number)
     .map((entry) => entry.node);
 }
 
+/**
+ * Builds the next head on `current`. `speculative`: a round that skipped its prepare, so `current`
+ * is only the head this proposer last wrote (the accept fails if it is not current any more); a
+ * proposer that knows a newer head may throw, and the round is not run.
+ */
+export type HeadProposer = (
+  current: IndexHead | undefined,
+  round: { readonly speculative: boolean },
+) => Promise<HeadProposal>;
+
 /** What the proposer returns for the next head: a snapshot and log, or the current head unchanged. */
 export type HeadProposal = { readonly root: string; readonly log?: string } | 'unchanged';
 
@@ -312,10 +322,7 @@ export interface IndexHeads {
    * try reaches no replica, `propose` is called a second time in a full round: its first proposal is
    * lost for good.
    */
-  update(
-    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
-    options?: { readonly fast?: boolean },
-  ): Promise<HeadUpdate | RoundLost>;
+  update(propose: HeadProposer, options?: { readonly fast?: boolean }): Promise<HeadUpdate | RoundLost>;
 }
 
 /** A round that did not choose its proposal; `contended`: some replica accepted it all the same. */
@@ -355,6 +362,8 @@ export class ReplicatedHeads implements IndexHeads {
   #group: readonly string[] | undefined;
   /** The highest ballot round seen: the next ballot goes above it. */
   #round = 0;
+  /** The highest head seq a replica answered with. */
+  #seqSeen = 0;
   /**
    * After a round this proposer won: the ballot a majority promised along with accepting its head,
    * and that head. The next update may skip its prepare and go straight to accept at that ballot
@@ -448,6 +457,8 @@ export class ReplicatedHeads implements IndexHeads {
     for (const ballot of [state.promised, state.accepted?.ballot]) {
       if (ballot !== undefined && ballot.n > this.#round) this.#round = ballot.n;
     }
+    const seq = state.accepted?.head.seq;
+    if (seq !== undefined && seq > this.#seqSeen) this.#seqSeen = seq;
   }
 
   #nextBallot(): Ballot {
@@ -485,15 +496,21 @@ export class ReplicatedHeads implements IndexHeads {
   }
 
   async update(
-    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+    propose: HeadProposer,
     options: { readonly fast?: boolean } = {},
   ): Promise<HeadUpdate | RoundLost> {
     const { group } = await this.group();
     const needed = Math.floor(group.length / 2) + 1;
     const fast = this.#fast;
     this.#fast = undefined;
-    if (fast !== undefined && options.fast === true) {
-      const result = await this.#acceptRound(group, fast.ballot, fast.head, fast.head.seq, propose);
+    // Not when a newer head or ballot was seen since (a read, another round): it would only fail.
+    if (
+      fast !== undefined &&
+      options.fast === true &&
+      this.#round <= fast.ballot.n &&
+      this.#seqSeen <= fast.head.seq
+    ) {
+      const result = await this.#acceptRound(group, fast.ballot, fast.head, fast.head.seq, propose, true);
       // Refused everywhere (another round came in between): nobody holds it; a full round now.
       if (result !== 'lost') return result;
     }
@@ -513,7 +530,7 @@ export class ReplicatedHeads implements IndexHeads {
       if (base === undefined || compareBallots(accepted.ballot, base.ballot) > 0) base = accepted;
       seqSeen = Math.max(seqSeen, accepted.head.seq);
     }
-    return this.#acceptRound(group, ballot, base?.head, seqSeen, propose);
+    return this.#acceptRound(group, ballot, base?.head, seqSeen, propose, false);
   }
 
   /**
@@ -525,10 +542,11 @@ export class ReplicatedHeads implements IndexHeads {
     ballot: Ballot,
     current: IndexHead | undefined,
     seqSeen: number,
-    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+    propose: HeadProposer,
+    speculative: boolean,
   ): Promise<HeadUpdate | RoundLost> {
     const needed = Math.floor(group.length / 2) + 1;
-    const proposal = await propose(current);
+    const proposal = await propose(current, { speculative });
     let next: IndexHead;
     if (proposal === 'unchanged') {
       // No head accepted in a majority: none was chosen, and there is nothing to settle.

@@ -368,13 +368,20 @@ export class NetworkS3Index extends IndexOverMemory {
       let ours: Proposal | undefined;
       /** The outcomes of a round whose mutations were all refused (it chooses the head as it was). */
       let refused: Outcome[] | undefined;
-      const propose = async (current: IndexHead | undefined): Promise<HeadProposal> => {
+      const propose = async (
+        current: IndexHead | undefined,
+        round: { readonly speculative: boolean },
+      ): Promise<HeadProposal> => {
         ours = current === undefined ? undefined : proposed.get(headKey(current.root, current.log ?? ''));
         refused = undefined;
         // Called again in one update: its first try (a skipped prepare) reached no replica.
         if (written?.stored !== undefined) void this.#free(written.stored);
         written = undefined;
         if (ours !== undefined) return 'unchanged'; // an earlier round of this batch: settle it
+        if (round.speculative && current !== undefined && current.seq < this.#seenSeq) {
+          // The head this gateway last wrote, but it has seen a newer one since: a full round.
+          throw new SupersededError(`head ${current.seq} is older than ${this.#seenSeq}`);
+        }
         let base: Snapshot;
         try {
           base = await this.#load(current);

@@ -176,9 +176,13 @@ describe('NetworkS3Index head log', () => {
     const b = gateway(network.view(), blobs);
     await b.putObject('b', 'from-b', entry(100));
     expect(await a.putObject('b', 'k0', entry(50))).toEqual(entry(0));
+    // a reads b's newer head before writing again: its next round is a full one (no "went back").
+    await b.putObject('b', 'from-b-2', entry(101));
+    expect(await a.getObject('b', 'from-b-2')).toEqual(entry(101));
+    expect(await a.putObject('b', 'k1', entry(51))).toEqual(entry(1));
     expect(ops.get('prepare') ?? 0).toBeGreaterThan(prepares);
     expect(await b.getObject('b', 'k0')).toEqual(entry(50));
-    expect((await b.listObjects('b', all)).length).toBe(11);
+    expect((await b.listObjects('b', all)).length).toBe(12);
   });
 
   it('any sequence of writes through two gateways, at any log size, lists like the in-memory index at any page size', async () => {
