@@ -40,7 +40,7 @@ for (const [name, path] of [
 }
 
 /**
- * Files in the tree; the issue's full-size run is `TRINITY_S3_CLI_FILES=1000` (about 6 min for this
+ * Files in the tree; the issue's full-size run is `TRINITY_S3_CLI_FILES=1000` (5–6 min for this
  * file on the shared 2-core VM, README "Compatibility"). The default keeps the file near 4 min there.
  */
 const fileCount = Number(process.env.TRINITY_S3_CLI_FILES ?? 600);
