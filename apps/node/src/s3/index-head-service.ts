@@ -13,6 +13,7 @@ import {
   type HeadRequest,
   type HeadTransport,
   headGroupMax,
+  headLogBytesMax,
 } from './index-heads.js';
 import type { IndexBlobs } from './network-index.js';
 import type { S3ObjectStore } from './trinity-backend.js';
@@ -24,6 +25,7 @@ const headSchema = z
     owner,
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     root: z.string().min(1).max(128),
+    log: z.string().min(1).max(headLogBytesMax).optional(),
     group: z.array(nodeId).min(1).max(headGroupMax),
     sig: z.string().regex(/^[0-9a-f]{128}$/),
   })
@@ -39,7 +41,15 @@ const ballotSchema = z
 export const headRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), owner }).strict(),
   z.object({ op: z.literal('prepare'), owner, ballot: ballotSchema }).strict(),
-  z.object({ op: z.literal('accept'), owner, ballot: ballotSchema, head: headSchema }).strict(),
+  z
+    .object({
+      op: z.literal('accept'),
+      owner,
+      ballot: ballotSchema,
+      head: headSchema,
+      next: ballotSchema.optional(),
+    })
+    .strict(),
   z.object({ op: z.literal('learn'), owner, head: headSchema }).strict(),
 ]);
 

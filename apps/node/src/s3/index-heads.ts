@@ -15,6 +15,12 @@ export interface IndexHead {
   readonly seq: number;
   /** The object id of the index snapshot this head points at. */
   readonly root: string;
+  /**
+   * The changes made since that snapshot, applied to it in order (absent: none): one line per
+   * group-committed batch, `{"b": <random id>, "r": [<IndexRecord>…]}`. Bounded (`headLogBytesMax`);
+   * a write that would grow it past that writes a new snapshot instead and starts an empty log.
+   */
+  readonly log?: string;
   /** The node ids of the replica group (3, or fewer when fewer nodes were live at the first write). */
   readonly group: readonly string[];
   /** Ed25519 signature (hex) by `owner` of `headMessage(…)`. */
@@ -24,8 +30,32 @@ export interface IndexHead {
 /** Most replicas in a group. */
 export const headGroupMax = 7;
 
-function headMessage(owner: string, seq: number, root: string, group: readonly string[]): Uint8Array {
-  return utf8ToBytes(JSON.stringify(['trinity-s3-index-head/2', owner, seq, root, group]));
+/**
+ * The longest head log, in bytes of its JSON string form (as it travels): a replica's answer holds
+ * up to two heads (accepted and learned), and a protocol message header at most 64 KiB.
+ */
+export const headLogBytesMax = 20 * 1024;
+
+/** The size of `log` on the wire: its JSON string form, in UTF-8 bytes. */
+export function headLogBytes(log: string): number {
+  return Buffer.byteLength(JSON.stringify(log));
+}
+
+function headMessage(
+  owner: string,
+  seq: number,
+  root: string,
+  group: readonly string[],
+  log: string | undefined,
+): Uint8Array {
+  // A head without a log signs the same message as before logs existed (heads on disk stay valid).
+  return utf8ToBytes(
+    JSON.stringify(
+      log === undefined
+        ? ['trinity-s3-index-head/2', owner, seq, root, group]
+        : ['trinity-s3-index-head/3', owner, seq, root, group, log],
+    ),
+  );
 }
 
 export function signHead(
@@ -33,9 +63,18 @@ export function signHead(
   seq: number,
   root: string,
   group: readonly string[],
+  log?: string,
 ): IndexHead {
-  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root, group), owner.secretKey));
-  return { owner: owner.publicKey, seq, root, group: [...group], sig };
+  const kept = log === undefined || log === '' ? undefined : log;
+  const sig = toHex(ed25519.sign(headMessage(owner.publicKey, seq, root, group, kept), owner.secretKey));
+  return {
+    owner: owner.publicKey,
+    seq,
+    root,
+    group: [...group],
+    ...(kept === undefined ? {} : { log: kept }),
+    sig,
+  };
 }
 
 /** Whether `head` is well formed and its owner signed it. */
@@ -47,6 +86,8 @@ export function validHead(head: IndexHead): boolean {
     typeof head.root === 'string' &&
     head.root.length > 0 &&
     head.root.length <= 128 &&
+    (head.log === undefined ||
+      (typeof head.log === 'string' && head.log !== '' && headLogBytes(head.log) <= headLogBytesMax)) &&
     Array.isArray(head.group) &&
     head.group.length >= 1 &&
     head.group.length <= headGroupMax &&
@@ -55,7 +96,7 @@ export function validHead(head: IndexHead): boolean {
     isHex(head.sig, 64) &&
     ed25519.verify(
       fromHex(head.sig),
-      headMessage(head.owner, head.seq, head.root, head.group),
+      headMessage(head.owner, head.seq, head.root, head.group, head.log),
       fromHex(head.owner),
     )
   );
@@ -84,7 +125,14 @@ export interface ReplicaState {
 export type HeadRequest =
   | { readonly op: 'get'; readonly owner: string }
   | { readonly op: 'prepare'; readonly owner: string; readonly ballot: Ballot }
-  | { readonly op: 'accept'; readonly owner: string; readonly ballot: Ballot; readonly head: IndexHead }
+  | {
+      readonly op: 'accept';
+      readonly owner: string;
+      readonly ballot: Ballot;
+      readonly head: IndexHead;
+      /** Also promise this higher ballot once accepted (the proposer's next round skips its prepare). */
+      readonly next?: Ballot;
+    }
   | { readonly op: 'learn'; readonly owner: string; readonly head: IndexHead };
 
 export interface HeadReply {
@@ -201,9 +249,13 @@ export class HeadReplica {
         ) {
           return { ok: false, state };
         }
+        const promise =
+          request.next !== undefined && compareBallots(request.next, request.ballot) > 0
+            ? request.next
+            : request.ballot;
         const next: ReplicaState = {
           ...state,
-          promised: request.ballot,
+          promised: promise,
           accepted: { ballot: request.ballot, head },
           ...(state.learned === undefined || state.learned.seq < head.seq ? { learned: head } : {}),
         };
@@ -242,8 +294,18 @@ export function headGroup(owner: string, nodes: readonly string[], size: number)
     .map((entry) => entry.node);
 }
 
-/** What the proposer returns for the next head: a new snapshot, or the current one unchanged. */
-export type HeadProposal = { readonly root: string } | 'unchanged';
+/**
+ * Builds the next head on `current`. `speculative`: a round that skipped its prepare, so `current`
+ * is only the head this proposer last wrote (the accept fails if it is not current any more); a
+ * proposer that knows a newer head may throw, and the round is not run.
+ */
+export type HeadProposer = (
+  current: IndexHead | undefined,
+  round: { readonly speculative: boolean },
+) => Promise<HeadProposal>;
+
+/** What the proposer returns for the next head: a snapshot and log, or the current head unchanged. */
+export type HeadProposal = { readonly root: string; readonly log?: string } | 'unchanged';
 
 /** What `NetworkS3Index` needs of the heads. */
 export interface IndexHeads {
@@ -255,9 +317,12 @@ export interface IndexHeads {
    * chosen and the one it replaced; or `lost` (no replica took the proposal: read again and retry);
    * or `contended` (a minority took it: it may still become current, through a later round that
    * finds it — retry, and recognize it by its root). Throws S3Error('ServiceUnavailable') when too
-   * few replicas answer.
+   * few replicas answer. `fast`: a mutation's round, which may skip its prepare right after a round
+   * of this proposer won (see `ReplicatedHeads`); rounds that only settle (reads) never do. When that
+   * try reaches no replica, `propose` is called a second time in a full round: its first proposal is
+   * lost for good.
    */
-  update(propose: (current: IndexHead | undefined) => Promise<HeadProposal>): Promise<HeadUpdate | RoundLost>;
+  update(propose: HeadProposer, options?: { readonly fast?: boolean }): Promise<HeadUpdate | RoundLost>;
 }
 
 /** A round that did not choose its proposal; `contended`: some replica accepted it all the same. */
@@ -297,6 +362,16 @@ export class ReplicatedHeads implements IndexHeads {
   #group: readonly string[] | undefined;
   /** The highest ballot round seen: the next ballot goes above it. */
   #round = 0;
+  /** The highest head seq a replica answered with. */
+  #seqSeen = 0;
+  /**
+   * After a round this proposer won: the ballot a majority promised along with accepting its head,
+   * and that head. The next update may skip its prepare and go straight to accept at that ballot
+   * (CASPaxos's one-round-trip optimization): those replicas promised it in the same step as they
+   * accepted the head, so the head was current then, and an accept a majority takes at that ballot
+   * proves no other round came in between. Used once; any refusal falls back to a full round.
+   */
+  #fast: { readonly ballot: Ballot; readonly head: IndexHead } | undefined;
 
   constructor(
     owner: { readonly publicKey: string; readonly secretKey: Uint8Array },
@@ -382,6 +457,8 @@ export class ReplicatedHeads implements IndexHeads {
     for (const ballot of [state.promised, state.accepted?.ballot]) {
       if (ballot !== undefined && ballot.n > this.#round) this.#round = ballot.n;
     }
+    const seq = state.accepted?.head.seq;
+    if (seq !== undefined && seq > this.#seqSeen) this.#seqSeen = seq;
   }
 
   #nextBallot(): Ballot {
@@ -419,10 +496,24 @@ export class ReplicatedHeads implements IndexHeads {
   }
 
   async update(
-    propose: (current: IndexHead | undefined) => Promise<HeadProposal>,
+    propose: HeadProposer,
+    options: { readonly fast?: boolean } = {},
   ): Promise<HeadUpdate | RoundLost> {
     const { group } = await this.group();
     const needed = Math.floor(group.length / 2) + 1;
+    const fast = this.#fast;
+    this.#fast = undefined;
+    // Not when a newer head or ballot was seen since (a read, another round): it would only fail.
+    if (
+      fast !== undefined &&
+      options.fast === true &&
+      this.#round <= fast.ballot.n &&
+      this.#seqSeen <= fast.head.seq
+    ) {
+      const result = await this.#acceptRound(group, fast.ballot, fast.head, fast.head.seq, propose, true);
+      // Refused everywhere (another round came in between): nobody holds it; a full round now.
+      if (result !== 'lost') return result;
+    }
     const ballot = this.#nextBallot();
     const prepared = await this.#ask(group, () => ({ op: 'prepare', owner: this.#key, ballot }));
     const promises = prepared.replies.filter((r) => r.ok);
@@ -439,24 +530,50 @@ export class ReplicatedHeads implements IndexHeads {
       if (base === undefined || compareBallots(accepted.ballot, base.ballot) > 0) base = accepted;
       seqSeen = Math.max(seqSeen, accepted.head.seq);
     }
-    const current = base?.head;
-    const proposal = await propose(current);
+    return this.#acceptRound(group, ballot, base?.head, seqSeen, propose, false);
+  }
+
+  /**
+   * The second half of a round at `ballot`, which a majority promised: `current` is the head they
+   * accepted at the highest ballot, `seqSeen` the highest seq they hold.
+   */
+  async #acceptRound(
+    group: readonly string[],
+    ballot: Ballot,
+    current: IndexHead | undefined,
+    seqSeen: number,
+    propose: HeadProposer,
+    speculative: boolean,
+  ): Promise<HeadUpdate | RoundLost> {
+    const needed = Math.floor(group.length / 2) + 1;
+    const proposal = await propose(current, { speculative });
     let next: IndexHead;
     if (proposal === 'unchanged') {
       // No head accepted in a majority: none was chosen, and there is nothing to settle.
       if (current === undefined) return { chosen: undefined, base: undefined };
       // A replica may hold a dead half-done head of a higher seq (a lower ballot than `current`):
       // the same snapshot under that seq settles past it.
-      next = seqSeen > current.seq ? signHead(this.#owner, seqSeen, current.root, current.group) : current;
+      next =
+        seqSeen > current.seq
+          ? signHead(this.#owner, seqSeen, current.root, current.group, current.log)
+          : current;
     } else {
       next = signHead(
         this.#owner,
         Math.max(current?.seq ?? 0, seqSeen) + 1,
         proposal.root,
         current?.group ?? group,
+        proposal.log,
       );
     }
-    const accepted = await this.#ask(group, () => ({ op: 'accept', owner: this.#key, ballot, head: next }));
+    const promise = this.#nextBallot();
+    const accepted = await this.#ask(group, () => ({
+      op: 'accept',
+      owner: this.#key,
+      ballot,
+      head: next,
+      next: promise,
+    }));
     const accepts = accepted.replies.filter((r) => r.ok);
     if (accepts.length < needed) {
       // Refused everywhere it was heard: no replica holds it, so it can never become current.
@@ -469,6 +586,7 @@ export class ReplicatedHeads implements IndexHeads {
       );
     }
     this.#group = next.group;
+    this.#fast = { ballot: promise, head: next };
     if (next !== current) this.#tellOthers(next, group);
     return { chosen: next, base: current };
   }

@@ -106,6 +106,25 @@ export class InMemoryS3Index implements S3Index {
     this.#bucketsMax = bucketsMax;
   }
 
+  /** An independent copy, in O(entries) without re-encoding (entries and records are never changed in place). */
+  clone(): InMemoryS3Index {
+    const copy = new InMemoryS3Index(this.#bucketsMax);
+    for (const [name, bucket] of this.#buckets) {
+      copy.#buckets.set(name, {
+        record: bucket.record,
+        keys: [...bucket.keys],
+        objects: new Map(bucket.objects),
+        uploads: new Map(
+          [...bucket.uploads].map(([id, upload]) => [
+            id,
+            { record: upload.record, parts: new Map(upload.parts) },
+          ]),
+        ),
+      });
+    }
+    return copy;
+  }
+
   async listBuckets(owner: string): Promise<BucketRecord[]> {
     return [...this.#buckets.values()]
       .filter((b) => b.record.owner === owner)

@@ -12,7 +12,7 @@ import { S3Gateway } from './gateway.js';
 import { TrinityIndexBlobs } from './index-head-service.js';
 import { type HeadTransport, ReplicatedHeads } from './index-heads.js';
 import type { IndexRecord } from './memory.js';
-import { NetworkS3Index } from './network-index.js';
+import { NetworkS3Index, ownerLogCipher } from './network-index.js';
 import { piecePrefix, type S3ObjectStore, TrinityS3Backend } from './trinity-backend.js';
 
 /** Where a node keeps its S3 state: `<dataDir>/s3/`. */
@@ -215,6 +215,7 @@ export class S3Service implements Startable {
     return new NetworkS3Index({
       heads: new ReplicatedHeads(ownerKey, heads, { proposerId: randomBytes(8).toString('hex') }),
       blobs: new TrinityIndexBlobs(objects, snapshotPrefix(tag), () => randomBytes(12).toString('hex')),
+      logCipher: await ownerLogCipher(ownerKey.secretKey),
       logger,
     });
   }

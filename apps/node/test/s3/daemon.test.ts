@@ -464,10 +464,32 @@ describe('orphaned pieces', () => {
       (await owner.directory.list(100_000, owner.owner)).filter((o) =>
         o.name?.startsWith(snapshotPrefix('gw-snap')),
       );
+    /**
+     * Writes until this gateway has stored a new snapshot: most writes only append to the head's
+     * log, and a write that would pass its 20 KiB stores the whole state (each of these records
+     * carries about 1.5 KB of metadata).
+     */
+    const fillLog = async (tag: string) => {
+      for (let i = 0; i < 16; i++) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: 'snapshots',
+            Key: `${tag}-${i}`,
+            Body: Buffer.from('v'),
+            Metadata: { pad: 'x'.repeat(1500) },
+          }),
+        );
+      }
+    };
     try {
       // This gateway writes the owner's index now: the current snapshot is named with its tag.
       await s3.send(new CreateBucketCommand({ Bucket: 'snapshots' }));
-      expect((await snapshots()).length).toBe(1);
+      await fillLog('first');
+      await until(
+        "this gateway's snapshot to be the only one",
+        async () => ((await snapshots()).length === 1 ? true : undefined),
+        60_000,
+      );
       // A crash between storing a snapshot and swapping the head leaves one nothing names.
       const leaked = await owner.objects.put(once(patternBytes(100, 6)), {
         name: `${snapshotPrefix('gw-snap')}leaked`,
@@ -477,11 +499,15 @@ describe('orphaned pieces', () => {
       expect(await service.sweepOrphanedPieces()).toBe(1);
       await expect(owner.objects.open(leaked.id)).rejects.toMatchObject({ status: 404 });
       expect((await snapshots()).length).toBe(1);
-      // A write replaces the snapshot and frees the one it replaced.
-      await s3.send(new PutObjectCommand({ Bucket: 'snapshots', Key: 'k', Body: Buffer.from('v') }));
+      // Writes that fill the log replace the snapshot and free the one replaced.
+      const current = (await snapshots())[0]!.id;
+      await fillLog('second');
       await until(
         'the replaced snapshot to be freed',
-        async () => ((await snapshots()).length === 1 ? true : undefined),
+        async () => {
+          const now = await snapshots();
+          return now.length === 1 && now[0]!.id !== current ? true : undefined;
+        },
         60_000,
       );
       clock.advance(61_000);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ed25519, noopLogger, toHex } from '@trinity/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ObjectEntry } from '../../src/s3/backend.js';
 import {
@@ -7,16 +8,24 @@ import {
   type HeadReply,
   type HeadRequest,
   type HeadTransport,
+  headLogBytesMax,
   MemoryHeadStore,
   ReplicatedHeads,
   signHead,
   validHead,
 } from '../../src/s3/index-heads.js';
-import { type IndexBlobs, NetworkS3Index } from '../../src/s3/network-index.js';
+import { InMemoryS3Index } from '../../src/s3/memory.js';
+import {
+  type IndexBlobs,
+  NetworkS3Index,
+  type NetworkS3IndexOptions,
+  ownerLogCipher,
+} from '../../src/s3/network-index.js';
 import { s3IndexContract } from './index-contract.js';
 
 const ownerSecret = randomBytes(32);
 const owner = { publicKey: toHex(ed25519.publicKey(ownerSecret)), secretKey: new Uint8Array(ownerSecret) };
+const logCipher = await ownerLogCipher(owner.secretKey);
 
 class MemoryBlobs implements IndexBlobs {
   readonly blobs = new Map<string, Uint8Array>();
@@ -61,13 +70,36 @@ class FakeNetwork {
   }
 }
 
-function gateway(transport: HeadTransport, blobs: IndexBlobs): NetworkS3Index {
-  return new NetworkS3Index({
-    heads: new ReplicatedHeads(owner, transport, { proposerId: randomBytes(8).toString('hex') }),
-    blobs,
-    logger: noopLogger,
-    backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
-  });
+function gateway(
+  transport: HeadTransport,
+  blobs: IndexBlobs,
+  options: NetworkS3IndexOptions = {},
+): NetworkS3Index {
+  return new NetworkS3Index(
+    {
+      heads: new ReplicatedHeads(owner, transport, { proposerId: randomBytes(8).toString('hex') }),
+      blobs,
+      logCipher,
+      logger: noopLogger,
+      backoff: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt)),
+    },
+    options,
+  );
+}
+
+/** `transport` with every request counted by op. */
+function counted(transport: HeadTransport): { transport: HeadTransport; ops: Map<string, number> } {
+  const ops = new Map<string, number>();
+  return {
+    ops,
+    transport: {
+      nodes: () => transport.nodes(),
+      call: (node, request) => {
+        ops.set(request.op, (ops.get(request.op) ?? 0) + 1);
+        return transport.call(node, request);
+      },
+    },
+  };
 }
 
 const entry = (n: number): ObjectEntry => ({
@@ -85,6 +117,125 @@ const all = { from: '', inclusive: true, prefix: '', limit: 1000 };
 s3IndexContract('network (in-process replicas and blobs)', async () =>
   gateway(new FakeNetwork(3).view(), new MemoryBlobs()),
 );
+
+// A small head log: most writes append to it, every few a new snapshot starts over (its boundary).
+s3IndexContract('network, a 1,200-byte head log', async () =>
+  gateway(new FakeNetwork(3).view(), new MemoryBlobs(), { logBytesMax: 1200 }),
+);
+
+describe('NetworkS3Index head log', () => {
+  it('writes a snapshot only when the log is full; another gateway reads snapshot + log', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const a = gateway(network.view(), blobs, { logBytesMax: 2000 });
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    for (let i = 0; i < 40; i++) await a.putObject('b', `key-${String(i).padStart(2, '0')}`, entry(i));
+    const stats = a.stats();
+    expect(stats.headRounds).toBe(41);
+    expect(stats.snapshotsWritten + stats.logAppends).toBe(41);
+    // About 300 bytes a record (escaped): six or so per 2,000-byte log, then a snapshot.
+    expect(stats.snapshotsWritten).toBeGreaterThanOrEqual(4);
+    expect(stats.snapshotsWritten).toBeLessThanOrEqual(12);
+    expect(stats.logAppends).toBeGreaterThan(stats.snapshotsWritten * 2);
+    // Replaced snapshots are freed: only the current one is left.
+    expect(blobs.blobs.size).toBe(1);
+    // The log travels in the head, which every node keeps in the clear: its lines are sealed to the owner.
+    const heads = await Promise.all(
+      [...network.replicas.values()].map(
+        async (r) => (await r.handle({ op: 'get', owner: owner.publicKey })).state,
+      ),
+    );
+    const logs = heads.map((state) => state.accepted?.head.log ?? state.learned?.log ?? '').join('\n');
+    expect(logs).not.toBe('');
+    expect(logs).not.toMatch(/key-|photos|putObject|"b"/);
+    const line = logs.split('\n')[0]!;
+    expect(JSON.parse(await logCipher.open(line)).r[0].op).toBe('putObject');
+    const other = await ownerLogCipher(new Uint8Array(randomBytes(32)));
+    await expect(other.open(line)).rejects.toThrow(/does not open/);
+    const b = gateway(network.view(), blobs, { logBytesMax: 2000 });
+    const listed = await b.listObjects('b', all);
+    expect(listed.map(([key]) => key)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `key-${String(i).padStart(2, '0')}`),
+    );
+    expect(listed.map(([, e]) => e)).toEqual(Array.from({ length: 40 }, (_, i) => entry(i)));
+    expect(await b.deleteObject('b', 'key-07')).toEqual(entry(7));
+    expect(await a.getObject('b', 'key-07')).toBeUndefined();
+    expect((await a.listObjects('b', all)).length).toBe(39);
+  });
+
+  it('a mutation after one this gateway won skips the prepare; another writer in between costs a full round', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const { transport, ops } = counted(network.view());
+    const a = gateway(transport, blobs);
+    await a.createBucket({ name: 'b', owner: 'o', createdMs: 1 });
+    const prepares = ops.get('prepare') ?? 0;
+    for (let i = 0; i < 10; i++) await a.putObject('b', `k${i}`, entry(i));
+    expect(ops.get('prepare') ?? 0).toBe(prepares); // one accept round each
+    // Another gateway writes: a's next fast accept is refused, and a full round applies it on b's head.
+    const b = gateway(network.view(), blobs);
+    await b.putObject('b', 'from-b', entry(100));
+    expect(await a.putObject('b', 'k0', entry(50))).toEqual(entry(0));
+    // a reads b's newer head before writing again: its next round is a full one (no "went back").
+    await b.putObject('b', 'from-b-2', entry(101));
+    expect(await a.getObject('b', 'from-b-2')).toEqual(entry(101));
+    expect(await a.putObject('b', 'k1', entry(51))).toEqual(entry(1));
+    expect(ops.get('prepare') ?? 0).toBeGreaterThan(prepares);
+    expect(await b.getObject('b', 'k0')).toEqual(entry(50));
+    expect((await b.listObjects('b', all)).length).toBe(12);
+  });
+
+  it('any sequence of writes through two gateways, at any log size, lists like the in-memory index at any page size', async () => {
+    const keyArb = fc.constantFrom('a', 'a/b', 'a/c', 'b', 'b/a', 'c', 'é', 'z/y/x', 'zz');
+    const opArb = fc.oneof(
+      fc.record({ op: fc.constant('put' as const), key: keyArb, n: fc.nat(1000), via: fc.nat(1) }),
+      fc.record({ op: fc.constant('delete' as const), key: keyArb, via: fc.nat(1) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 300, max: headLogBytesMax }),
+        fc.integer({ min: 1, max: 12 }),
+        async (steps, logBytesMax, pageSize) => {
+          const network = new FakeNetwork(3);
+          const blobs = new MemoryBlobs();
+          const gateways = [0, 1].map(() => gateway(network.view(), blobs, { logBytesMax }));
+          const model = new InMemoryS3Index();
+          const bucket = { name: 'b', owner: 'o', createdMs: 1 };
+          await gateways[0]!.createBucket(bucket);
+          await model.createBucket(bucket);
+          for (const step of steps) {
+            const via = gateways[step.via]!;
+            if (step.op === 'put') {
+              expect(await via.putObject('b', step.key, entry(step.n))).toEqual(
+                await model.putObject('b', step.key, entry(step.n)),
+              );
+            } else {
+              expect(await via.deleteObject('b', step.key)).toEqual(await model.deleteObject('b', step.key));
+            }
+          }
+          for (const reader of [...gateways, gateway(network.view(), blobs)]) {
+            const pages: string[] = [];
+            let from = '';
+            let inclusive = true;
+            for (;;) {
+              const page = await reader.listObjects('b', { from, inclusive, prefix: '', limit: pageSize });
+              pages.push(...page.map(([key]) => key));
+              if (page.length < pageSize) break;
+              from = page[page.length - 1]![0];
+              inclusive = false;
+            }
+            const expected = await model.listObjects('b', all);
+            expect(pages).toEqual(expected.map(([key]) => key));
+          }
+          // Old snapshots are freed as they are replaced.
+          expect(blobs.blobs.size).toBe(1);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
 
 describe('NetworkS3Index across gateways', () => {
   it('a second gateway sees puts, overwrites and deletes of the first at once', async () => {
@@ -330,5 +481,48 @@ describe('HeadReplica', () => {
     await replica.handle({ op: 'learn', owner: o, head: head(5) });
     await replica.handle({ op: 'learn', owner: o, head: head(3) });
     expect((await replica.handle({ op: 'get', owner: o })).state.learned).toEqual(head(5));
+  });
+
+  it('an accept may also promise the next ballot of the same proposer', async () => {
+    const replica = new HeadReplica(new MemoryHeadStore());
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 2, by: 'aa' } })).ok).toBe(true);
+    const accepted = await replica.handle({
+      op: 'accept',
+      owner: o,
+      ballot: { n: 2, by: 'aa' },
+      head: head(1),
+      next: { n: 5, by: 'aa' },
+    });
+    expect(accepted.state.promised).toEqual({ n: 5, by: 'aa' });
+    expect((await replica.handle({ op: 'prepare', owner: o, ballot: { n: 4, by: 'zz' } })).ok).toBe(false);
+    expect(
+      (await replica.handle({ op: 'accept', owner: o, ballot: { n: 5, by: 'aa' }, head: head(2) })).ok,
+    ).toBe(true);
+    // A `next` not above the ballot promises only the ballot.
+    await replica.handle({
+      op: 'accept',
+      owner: o,
+      ballot: { n: 6, by: 'aa' },
+      head: head(3),
+      next: { n: 1, by: 'aa' },
+    });
+    expect((await replica.handle({ op: 'get', owner: o })).state.promised).toEqual({ n: 6, by: 'aa' });
+  });
+});
+
+describe('index heads', () => {
+  const group = ['n1', 'n2', 'n3'];
+  it('sign their log: an altered, dropped or oversized log is refused; a head without one keeps the old form', () => {
+    const logged = signHead(owner, 3, 'root', group, '{"b":"01","r":[]}');
+    expect(validHead(logged)).toBe(true);
+    expect(validHead({ ...logged, log: '{"b":"02","r":[]}' })).toBe(false);
+    const { log: _log, ...dropped } = logged;
+    expect(validHead(dropped)).toBe(false);
+    const plain = signHead(owner, 3, 'root', group, '');
+    expect(plain).not.toHaveProperty('log');
+    expect(validHead(plain)).toBe(true);
+    expect(validHead({ ...plain, log: '' })).toBe(false);
+    expect(validHead(signHead(owner, 3, 'root', group, 'x'.repeat(headLogBytesMax)))).toBe(false);
+    expect(validHead(signHead(owner, 3, 'root', group, 'x'.repeat(headLogBytesMax - 2)))).toBe(true);
   });
 });
