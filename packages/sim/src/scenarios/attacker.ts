@@ -29,6 +29,7 @@ import { ShardLockManager } from '@trinity/vsa';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
 import { cachingVerifier, economicsConfig, simEconomicsConfig } from './economics.js';
+import { treeOnlyAnswer } from './proof-of-storage.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /**
@@ -1092,15 +1093,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
           // It kept the tree and its receipt, not the bytes: made-up leaves.
           this.#attempt('dropped-shard');
           const tree = shard.tree;
-          answer = {
-            holder: node.publicKey,
-            leaves: message.challenge.leafIndices.map((i) => ({
-              index: i,
-              data: new Uint8Array(leafBytes),
-              path: tree.path(i),
-            })),
-            signature: ed25519.sign(utf8ToBytes(hash), node.secretKey),
-          };
+          answer = treeOnlyAnswer(node, hash, message.challenge.leafIndices, tree, leafBytes);
         } else answer = answerChallengeSync(message.challenge, shard.bytes, node.secretKey);
         this.#send(node.index, from, { t: 'answer', req: message.req, answer }, 2048);
         return;

@@ -608,15 +608,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     let answer: ProofAnswer;
     if (node.dropped.has(hash)) {
       // Tree only: real paths, made-up leaves (it has no bytes), a signature over nothing in particular.
-      answer = {
-        holder: node.publicKey,
-        leaves: ask.challenge.leafIndices.map((i) => ({
-          index: i,
-          data: new Uint8Array(leafBytes),
-          path: tree.path(i),
-        })),
-        signature: ed25519.sign(utf8ToBytes(hash), node.secretKey),
-      };
+      answer = treeOnlyAnswer(node, hash, ask.challenge.leafIndices, tree, leafBytes);
     } else {
       const name = `shard/${hash}`;
       answer = answerChallengeSync(
@@ -954,3 +946,21 @@ export const proofOfStorageScenario: Scenario<ProofOfStorageOptions> = {
   nodesMax: 150,
   run: (options) => new ProofOfStorageWorld(options).run(),
 };
+
+/**
+ * A cheater's answer when it kept a shard's Merkle tree but not its bytes: real paths, made-up
+ * leaves of `leafBytes` zeros, a signature over the shard hash rather than the challenge.
+ */
+export function treeOnlyAnswer(
+  node: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array },
+  shardHash: string,
+  leafIndices: readonly number[],
+  tree: { path(index: number): Uint8Array[] },
+  leafBytes: number,
+): ProofAnswer {
+  return {
+    holder: node.publicKey,
+    leaves: leafIndices.map((i) => ({ index: i, data: new Uint8Array(leafBytes), path: tree.path(i) })),
+    signature: ed25519.sign(utf8ToBytes(shardHash), node.secretKey),
+  };
+}
