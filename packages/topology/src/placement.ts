@@ -3,7 +3,13 @@ import { type PlacementConfig, type PlacementConfigInput, placementConfigSchema 
 import { InvalidNodeError, PlacementError } from './errors.js';
 import { assertPeerId } from './latency-tracker.js';
 import type { RegionId } from './regions.js';
-import { _hashString, type _RendezvousPool, _rendezvousTop, _rendezvousTopOf } from './rendezvous.js';
+import {
+  _hashString,
+  type _RendezvousPool,
+  _rendezvousTop,
+  _rendezvousTopOf,
+  _uniformWeight,
+} from './rendezvous.js';
 import { builtinTopology, type Topology } from './topology.js';
 
 /** A node that can hold shards. */
@@ -80,7 +86,15 @@ export class PlacementNodeSet {
         idHashes[i] = _hashString(node.id);
       }
       const nodes = Object.freeze(list);
-      pools.set(region, { nodes, ids: nodes.map((node) => node.id), idHashes, weights, free, minFree });
+      pools.set(region, {
+        nodes,
+        ids: nodes.map((node) => node.id),
+        idHashes,
+        weights,
+        uniformWeight: _uniformWeight(weights),
+        free,
+        minFree,
+      });
       size += list.length;
     }
     this.#byRegion = pools;

@@ -95,11 +95,26 @@ export interface _RendezvousPool {
   readonly ids: readonly string[];
   readonly idHashes: Uint32Array;
   readonly weights: Float64Array;
+  /** Set when every weight is this one value (see `_uniformWeight`): ranking then needs no logarithm per node. */
+  readonly uniformWeight?: number | undefined;
+}
+
+/** The weight every node of `weights` has, or undefined when they differ (or there are none). */
+export function _uniformWeight(weights: Float64Array): number | undefined {
+  if (weights.length === 0) return undefined;
+  const first = weights[0]!;
+  for (let i = 1; i < weights.length; i++) if (weights[i] !== first) return undefined;
+  return first > 0 ? first : undefined;
 }
 
 /**
  * `_rendezvousTop` over a pool: the indices of the `count` best for `key`, best first, leaving out
  * the indices `skip` refuses. Ranks exactly as `_rendezvousTop` does over the same ids and weights.
+ *
+ * With one weight for every node the score grows strictly with the pair hash (consecutive hashes
+ * give logarithms hundreds of thousands of ulps apart), so once `count` nodes are kept a node whose
+ * hash is below the worst kept one's cannot enter: it is passed over with a few integer operations,
+ * and the score is computed only for the few that can.
  */
 export function _rendezvousTopOf(
   key: string,
@@ -110,14 +125,32 @@ export function _rendezvousTopOf(
   if (count <= 0) return [];
   const keyHash = _hashString(key);
   const { ids, idHashes, weights } = pool;
+  const uniform = pool.uniformWeight;
   const top = new TopK(count);
   let floor = Number.NEGATIVE_INFINITY; // the worst score kept once `count` are kept
+  let floorHash = 0; // uniform weights: hashes below it score below `floor`
   for (let i = 0; i < idHashes.length; i++) {
-    const score = scoreOf(pairHash(keyHash, idHashes[i]!), weights[i]!);
+    const hash = pairHash(keyHash, idHashes[i]!);
+    if (hash < floorHash) continue;
+    const score = scoreOf(hash, uniform ?? weights[i]!);
     if (score < floor) continue;
     if (skip?.(i) === true) continue;
     top.offer(score, ids[i]!, i);
-    if (top.scores.length === count) floor = top.scores[count - 1]!;
+    if (top.scores.length === count) {
+      floor = top.scores[count - 1]!;
+      if (uniform !== undefined)
+        floorHash = hashFloor(keyHash, idHashes[top.at[count - 1]!]!, uniform, floor);
+    }
   }
   return top.at;
+}
+
+/**
+ * The smallest hash worth scoring once `floor` (the score of `worstHash`) is the worst kept: every
+ * hash below `worstHash` scores below it when the score is strictly increasing there (checked on
+ * the nearest one, so the skip never drops a node the full comparison would keep); 0 otherwise.
+ */
+function hashFloor(keyHash: number, worstIdHash: number, weight: number, floor: number): number {
+  const worstHash = pairHash(keyHash, worstIdHash);
+  return worstHash > 0 && scoreOf(worstHash - 1, weight) < floor ? worstHash : 0;
 }

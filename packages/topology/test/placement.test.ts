@@ -271,6 +271,29 @@ describe('a prepared node set (StripePlacer.prepare)', () => {
     );
   });
 
+  it('ranks large regions of equal weights exactly as the plain list does (the hash floor skips nothing it must keep)', () => {
+    const placer = new StripePlacer();
+    const perRegion = Object.fromEntries(REGIONS.map((region, i) => [region, 150 + 37 * i]));
+    const nodes = cluster(perRegion);
+    const set = placer.prepare(nodes);
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom(...REGIONS),
+        fc.array(fc.nat({ max: nodes.length - 1 }), { maxLength: 40 }),
+        fc.record({ k: fc.integer({ min: 1, max: 10 }), m: fc.integer({ min: 1, max: 6 }) }),
+        (stripeKey, client, excluded, { k, m }) => {
+          const exclude = new Set(excluded.map((i) => nodes[i]!.id));
+          const input = { clientRegion: client, dataShards: k, parityShards: m, stripeKey, exclude };
+          expect(outcome(() => placer.plan({ ...input, nodes: set }))).toEqual(
+            outcome(() => placer.plan({ ...input, nodes })),
+          );
+        },
+      ),
+      { numRuns: 300, seed: 20261205 },
+    );
+  });
+
   it('is a snapshot: validated once, later changes to the list or its nodes do not reach it', () => {
     const placer = new StripePlacer();
     const nodes = cluster({ [REGIONS[0]!]: 3, [REGIONS[1]!]: 3, [REGIONS[2]!]: 3 }).map((n) => ({

@@ -1,3 +1,4 @@
+import { parseConfig } from '@trinity/core';
 import { z } from 'zod';
 
 /** Wire and table bounds that are not configurable: they size what a peer may send. */
@@ -262,4 +263,40 @@ export function logConfigOf(config: TxConfig): TxLogConfig {
     pendingRecordsMax,
     syncMode,
   };
+}
+
+/** Distinct config inputs whose parse is remembered (a process has a handful). */
+const parsedConfigsMax = 64;
+const parsedConfigs = new Map<string, TxConfig>();
+
+/**
+ * `parseConfig(txConfigSchema, input)`, remembered by the input's content: a node builds its
+ * coordinator and participant again at every restart, and a simulator builds thousands of them,
+ * each from the same few inputs; the schema's parse costs tens of microseconds, the lookup one.
+ * Only inputs made of plain numbers, strings and booleans are remembered (their JSON text is then
+ * exactly their content); the result is frozen, so sharing it is safe. Bad input throws as before.
+ */
+export function _parseTxConfig(input: TxConfigInput | undefined): TxConfig {
+  const key = plainConfigKey(input ?? {});
+  const known = key === undefined ? undefined : parsedConfigs.get(key);
+  if (known !== undefined) return known;
+  const config = Object.freeze(parseConfig(txConfigSchema, input ?? {}, 'tx config'));
+  if (key !== undefined && parsedConfigs.size < parsedConfigsMax) parsedConfigs.set(key, config);
+  return config;
+}
+
+/** The JSON text of a plain object of finite numbers, strings and booleans; undefined for anything else. */
+function plainConfigKey(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const proto = Object.getPrototypeOf(input);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Reflect.ownKeys(input);
+  for (const key of keys) {
+    const field = Object.getOwnPropertyDescriptor(input, key)!;
+    if (typeof key !== 'string' || !field.enumerable || !('value' in field)) return undefined;
+    const type = typeof field.value;
+    if (type === 'number' ? !Number.isFinite(field.value) : type !== 'string' && type !== 'boolean')
+      return undefined;
+  }
+  return JSON.stringify(input);
 }

@@ -1,5 +1,5 @@
-import { assert, parseConfig, type Random, toHex, unreachable } from '@trinity/core';
-import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
+import { assert, type Random, toHex, unreachable } from '@trinity/core';
+import { _parseTxConfig, type TxConfig, type TxConfigInput } from './config.js';
 import { DueQueue, type Scheduled } from './due-queue.js';
 import type { TxEffect, Vote } from './effects.js';
 import { TxLimitError, TxNotFoundError, TxStateError } from './errors.js';
@@ -87,7 +87,7 @@ export class Coordinator {
 
   constructor(init: CoordinatorInit) {
     this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
-    this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
+    this.config = _parseTxConfig(init.config);
     this.stats = init.stats ?? new TxStats();
     this.#random = init.random;
   }

@@ -2,7 +2,8 @@ import type { TxOutcome } from './effects.js';
 
 const ABORTED = 1;
 const LOGGED = 2;
-const INITIAL_CAPACITY = 1_024;
+/** Small: most participants remember few outcomes at a time, and the ring doubles as needed. */
+const INITIAL_CAPACITY = 16;
 /** Positions are renumbered before they outgrow V8's small integers (then every one would be boxed). */
 const POSITION_LIMIT = 0x3000_0000;
 
@@ -22,10 +23,11 @@ export interface EndedOutcome {
  * time, though it may stay a little longer behind a later one. Remembering an id again replaces
  * its entry.
  *
- * Kept in a ring of preallocated arrays (typed where they can be) and a map from id to slot, so an
- * entry costs no object of its own and no array growth: a participant remembers every transaction
- * for seconds (over 100,000 of them at 10,000 tx/s), and objects that live that long are what the
- * garbage collector copies and marks. The ring doubles when full and never shrinks.
+ * Kept in a ring of arrays (typed where they can be) and a map from id to slot, so an entry costs
+ * no object of its own: a participant remembers every transaction for seconds (over 100,000 of them
+ * at 10,000 tx/s), and objects that live that long are what the garbage collector copies and marks.
+ * The ring starts small (a simulation of thousands of nodes in one process would otherwise hold
+ * 25 KB of empty slots per participant), doubles when full and never shrinks.
  */
 export class EndedOutcomes {
   /** Id → position of its latest entry. Positions count up; an entry's slot is its position & `#mask`. */

@@ -1,5 +1,5 @@
 import { PAYLOAD_REF_LENGTH_MAX, REASON_LENGTH_MAX, TX_SHARDS_MAX } from './config.js';
-import { NODE_ID_PATTERN, SHARD_HASH_PATTERN, TX_ID_PATTERN } from './log-record.js';
+import { NODE_ID_PATTERN, SHARD_HASH_PATTERN, TX_ID_PATTERN, type TxLogRecord } from './log-record.js';
 import type { TxMessage } from './messages.js';
 
 /**
@@ -96,4 +96,66 @@ function isShardList(value: unknown, withRefs: boolean): boolean {
     seen.add(shard as string);
   }
   return seen.size === value.length;
+}
+
+/**
+ * The rules of `txLogRecordSchema`, checked by hand: the fast path for records read back from the
+ * log (every restart decodes the whole log). True means the schema accepts `input` and its output
+ * equals it; false means "ask the schema" (it explains, or accepts what this check is unsure of).
+ */
+export function _checkTxLogRecord(input: unknown): input is TxLogRecord {
+  if (!isRecord(input)) return false;
+  switch (input.type) {
+    case 'coord-commit':
+      return (
+        keysWithin(input, COORD_COMMIT_KEYS, 3) && isId(input.txId) && isParticipantList(input.participants)
+      );
+    case 'coord-end':
+    case 'part-commit':
+      return keysWithin(input, TX_KEYS, 2) && isId(input.txId);
+    case 'part-prepared':
+      return (
+        keysWithin(input, PART_PREPARED_KEYS, 5) &&
+        isId(input.txId) &&
+        isNode(input.coordinator) &&
+        isTimeMs(input.deadlineMs) &&
+        isRecordShardList(input.shards)
+      );
+    case 'part-end':
+      return (
+        keysWithin(input, PART_END_KEYS, 5) &&
+        isId(input.txId) &&
+        isNode(input.coordinator) &&
+        (input.outcome === 'committed' || input.outcome === 'aborted') &&
+        isTimeMs(input.retainUntilMs)
+      );
+    default:
+      return false;
+  }
+}
+
+const COORD_COMMIT_KEYS = new Set(['type', 'txId', 'participants']);
+const TX_KEYS = new Set(['type', 'txId']);
+const PART_PREPARED_KEYS = new Set(['type', 'txId', 'coordinator', 'deadlineMs', 'shards']);
+const PART_END_KEYS = new Set(['type', 'txId', 'coordinator', 'outcome', 'retainUntilMs']);
+const PARTICIPANT_KEYS = new Set(['node', 'shards']);
+
+/** A record's shard list: 1 to TX_SHARDS_MAX shard hashes (repeats allowed, as the schema allows them). */
+function isRecordShardList(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length < 1 || value.length > TX_SHARDS_MAX) return false;
+  for (const shard of value) if (!isShard(shard)) return false;
+  return true;
+}
+
+function isParticipantList(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length < 1 || value.length > TX_SHARDS_MAX) return false;
+  for (const item of value)
+    if (
+      !isRecord(item) ||
+      !keysWithin(item, PARTICIPANT_KEYS, 2) ||
+      !isNode(item.node) ||
+      !isRecordShardList(item.shards)
+    )
+      return false;
+  return true;
 }

@@ -1,5 +1,5 @@
-import { assert, isTrinityError, parseConfig, unreachable } from '@trinity/core';
-import { type TxConfig, type TxConfigInput, txConfigSchema } from './config.js';
+import { assert, isTrinityError, unreachable } from '@trinity/core';
+import { _parseTxConfig, type TxConfig, type TxConfigInput } from './config.js';
 import { checkId } from './coordinator.js';
 import { DueQueue, type Scheduled } from './due-queue.js';
 import type { CommitShard, TxEffect, TxOutcome } from './effects.js';
@@ -82,7 +82,7 @@ export class Participant {
 
   constructor(init: ParticipantInit) {
     this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
-    this.config = parseConfig(txConfigSchema, init.config ?? {}, 'tx config');
+    this.config = _parseTxConfig(init.config);
     this.#locks = init.locks;
   }
 

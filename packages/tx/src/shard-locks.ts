@@ -25,7 +25,11 @@ export interface ShardLocks {
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
-/** 16-byte tags of node ids, in hex (bounded: ids beyond it are tagged again each time). */
+/**
+ * 16-byte tags of node ids, in hex (bounded: ids beyond it are tagged again each time). A daemon
+ * tags only its own id; a simulation of thousands of nodes in one process tags each of them.
+ */
+const nodeTagsMax = 65_536;
 const nodeTags = new Map<string, string>();
 
 /**
@@ -38,7 +42,7 @@ export function lockHolderHex(nodeId: string, txId: string): string {
   let tag = nodeTags.get(nodeId);
   if (tag === undefined) {
     tag = toHex(sha256(utf8ToBytes(`trinity-tx-holder/${nodeId}`)).subarray(0, 16));
-    if (nodeTags.size < 1_024) nodeTags.set(nodeId, tag);
+    if (nodeTags.size < nodeTagsMax) nodeTags.set(nodeId, tag);
   }
   return txId + tag;
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodedBytes, encodeRecord, plainLength } from '../src/log-codec.js';
+import { decodePayload, encodedBytes, encodeRecord, plainLength } from '../src/log-codec.js';
 import { type TxLogRecord, txLogRecordSchema } from '../src/log-record.js';
+import { _checkTxLogRecord } from '../src/message-check.js';
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const txId = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
@@ -114,5 +115,78 @@ describe('encodeRecord', () => {
   it('leaves out fields outside the schema', () => {
     const extra = { type: 'coord-end', txId: 't1', note: 'x' } as unknown as TxLogRecord;
     expect(encodeRecord(extra)).toBe('{"type":"coord-end","txId":"t1"}');
+  });
+});
+
+describe('decoding records: the hand check', () => {
+  it('accepts every valid record as the schema outputs it, and nothing the schema refuses', () => {
+    const oddValue = fc.oneof(
+      fc.constantFrom(
+        '',
+        'x'.repeat(65),
+        'has space',
+        'ABC',
+        -1,
+        1.5,
+        2 ** 53,
+        null,
+        true,
+        [],
+        {},
+        'committed',
+      ),
+      fc.string({ maxLength: 80 }),
+      fc.integer(),
+      hex64.map((h) => h.toUpperCase()),
+      fc.array(hex64, { maxLength: 70 }),
+      fc.array(fc.record({ node: nodeId, shards }), { maxLength: 3 }),
+    );
+    const mutated = fc
+      .tuple(record, fc.nat(), oddValue, fc.constantFrom('drop', 'add', 'replace', 'nested', 'keep'))
+      .map(([r, pick, value, how]) => {
+        const copy = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+        const keys = Object.keys(copy);
+        const key = keys[pick % keys.length]!;
+        if (how === 'drop') delete copy[key];
+        else if (how === 'add') copy[`extra${pick % 3}`] = value;
+        else if (how === 'replace') copy[key] = value;
+        else if (how === 'nested' && Array.isArray(copy.participants)) {
+          const entry = copy.participants[pick % copy.participants.length] as Record<string, unknown>;
+          if (pick % 2 === 0) entry.shards = value;
+          else entry.node = value;
+        } else if (how === 'nested' && Array.isArray(copy.shards)) copy.shards = [...copy.shards, value];
+        return JSON.parse(JSON.stringify(copy)) as unknown;
+      });
+    fc.assert(
+      fc.property(record, (r) => {
+        const parsed = JSON.parse(encodeRecord(r)) as unknown;
+        expect(_checkTxLogRecord(parsed)).toBe(true);
+        expect(parsed).toEqual(txLogRecordSchema.parse(parsed));
+      }),
+      { numRuns: 1_000 },
+    );
+    let refused = 0;
+    fc.assert(
+      fc.property(mutated, (input) => {
+        const result = txLogRecordSchema.safeParse(input);
+        expect(_checkTxLogRecord(input)).toBe(result.success);
+        if (result.success) expect(input).toEqual(result.data);
+        else refused++;
+      }),
+      { numRuns: 3_000 },
+    );
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  it('decodePayload gives the same record with or without the hand check', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        const payload = new TextEncoder().encode(encodeRecord(r));
+        expect(decodePayload(payload)).toEqual(txLogRecordSchema.parse(r));
+      }),
+      { numRuns: 500 },
+    );
+    expect(decodePayload(new TextEncoder().encode('{"type":"coord-end","txId":"a b"}'))).toBeUndefined();
+    expect(decodePayload(new TextEncoder().encode('{"type":"coord-end"'))).toBeUndefined();
   });
 });

@@ -162,3 +162,43 @@ export const semanticIndexConfigSchema: ConfigSchema<SemanticIndexConfigInput, S
   semanticIndexConfigZod;
 /** Validates and defaults `ShardLockConfigInput` (a Standard Schema v1 validator). */
 export const shardLockConfigSchema: ConfigSchema<ShardLockConfigInput, ShardLockConfig> = shardLockConfigZod;
+
+/** Bounds of the integer fields of `shardLockConfigZod` (kept beside it). */
+const shardLockInts: Readonly<Record<string, readonly [number, number]>> = {
+  lockTimeoutMs: [1, 86_400_000],
+  maxLocksPerHolder: [1, 1_000_000],
+  maxLocks: [1, 100_000_000],
+  rememberedTokens: [0, 10_000_000],
+  bindingDims: [hypervectorDimsMin, hypervectorDimsMax],
+  firstFencingToken: [1, Number.MAX_SAFE_INTEGER],
+  fencingTokensPerMs: [0, 1024],
+};
+let shardLockDefaults: ShardLockConfig | undefined;
+
+/**
+ * @internal The rules of `shardLockConfigZod` checked by hand, for a lock table built at every
+ * node restart (a simulator builds thousands): the config with defaults filled in when `input` is
+ * a plain object of valid fields, undefined when the schema must decide (and explain a refusal).
+ */
+export function _shardLockConfigFast(input: unknown): ShardLockConfig | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const proto = Object.getPrototypeOf(input);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  shardLockDefaults ??= shardLockConfigZod.parse({});
+  const out: Record<string, unknown> = { ...shardLockDefaults };
+  for (const key of Reflect.ownKeys(input)) {
+    const field = Object.getOwnPropertyDescriptor(input, key)!;
+    const value: unknown = field.value;
+    const range = shardLockInts[key as string];
+    if (!field.enumerable || !('value' in field) || !(key in out)) return undefined;
+    if (value === undefined) continue;
+    if (range === undefined ? value !== 'sha256' && value !== 'hypervector' : !intWithin(value, range))
+      return undefined;
+    out[key as string] = value;
+  }
+  return out as unknown as ShardLockConfig;
+}
+
+function intWithin(value: unknown, [min, max]: readonly [number, number]): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}

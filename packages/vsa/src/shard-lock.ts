@@ -1,5 +1,10 @@
 import { assert, assertBytes, assertInt, assertNumber, fromHex, parseConfig, toHex } from '@trinity/core';
-import { type ShardLockConfig, type ShardLockConfigInput, shardLockConfigSchema } from './config.js';
+import {
+  _shardLockConfigFast,
+  type ShardLockConfig,
+  type ShardLockConfigInput,
+  shardLockConfigSchema,
+} from './config.js';
 import {
   AlreadyLockedError,
   LockLimitError,
@@ -105,7 +110,8 @@ export class ShardLockManager {
   #lastToken = 0;
 
   constructor(config: ShardLockConfigInput = {}) {
-    this.config = parseConfig(shardLockConfigSchema, config, 'shard lock config');
+    this.config =
+      _shardLockConfigFast(config) ?? parseConfig(shardLockConfigSchema, config, 'shard lock config');
   }
 
   /** Locks held, counting expired ones not yet dropped (see `activeCount` and `expire`). */
