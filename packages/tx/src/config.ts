@@ -290,13 +290,16 @@ function plainConfigKey(input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null) return undefined;
   const proto = Object.getPrototypeOf(input);
   if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Reflect.ownKeys(input);
-  for (const key of keys) {
-    const field = Object.getOwnPropertyDescriptor(input, key)!;
-    if (typeof key !== 'string' || !field.enumerable || !('value' in field)) return undefined;
-    const type = typeof field.value;
-    if (type === 'number' ? !Number.isFinite(field.value) : type !== 'string' && type !== 'boolean')
+  let fields = 0;
+  for (const key in input) {
+    if (!Object.hasOwn(input, key)) return undefined;
+    const value = (input as Record<string, unknown>)[key];
+    const type = typeof value;
+    if (type === 'number' ? !Number.isFinite(value) : type !== 'string' && type !== 'boolean')
       return undefined;
+    fields++;
   }
+  // Hidden fields (not enumerable, symbols) would be read by the schema but not written in the key.
+  if (Reflect.ownKeys(input).length !== fields) return undefined;
   return JSON.stringify(input);
 }

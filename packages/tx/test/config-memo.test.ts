@@ -19,6 +19,10 @@ describe('tx config parsing, remembered by content', () => {
     expect(_parseTxConfig(input).prepareTimeoutMs).toBe(5_000);
     input.prepareTimeoutMs = 7_000;
     expect(_parseTxConfig(input).prepareTimeoutMs).toBe(7_000);
+    // A field JSON would not show is never taken for the defaults.
+    _parseTxConfig({});
+    const hidden = Object.defineProperty({}, 'prepareTimeoutMs', { value: 3_000, enumerable: false });
+    expect(_parseTxConfig(hidden).prepareTimeoutMs).toBe(parseConfig(txConfigSchema, hidden).prepareTimeoutMs);
   });
 
   it('still refuses bad input, every time', () => {

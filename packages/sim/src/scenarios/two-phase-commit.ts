@@ -1,4 +1,4 @@
-import { isTrinityError, MemoryMetrics, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { isTrinityError, MemoryMetrics } from '@trinity/core';
 import {
   builtinTopology,
   type PlacementNode,
@@ -11,6 +11,7 @@ import {
   Coordinator,
   type CoordinatorInit,
   isCoordinatorMessage,
+  isCoordinatorRecord,
   Participant,
   type ParticipantInit,
   registerTxMetrics,
@@ -199,23 +200,19 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     this.#regionOf = regionOf;
     this.#placer = this.#options.routing ? new StripePlacer({}, topology) : undefined;
     if (this.#options.routing) this.#buildRouting(placement);
-    this.connect(topology, regionOf, (to, _from, message) =>
-      this.#step(to, (node) => this.#deliver(node, message)),
-    );
+    this.connect(topology, regionOf, (to, _from, message) => this.#deliverStep(to, message));
     const s = this.scheduler;
     this.#kind = {
       client: s.register('client', (slot) => this.#startNext(slot)),
       clientTimeout: s.register('client-timeout', (slot, txIndex) => this.#clientTimeout(slot, txIndex)),
-      sync: s.register('sync', (node, epoch) => this.#stepIf(node, epoch, (n) => this.#sync(n))),
-      host: s.register('host', (node, epoch) => this.#stepIf(node, epoch, (n) => this.#hostDone(n))),
-      tick: s.register('tick', (node, epoch) => this.#stepIf(node, epoch, (n) => this.#tick(n))),
+      sync: s.register('sync', (node, epoch) => this.#stepIf(node, epoch, this.#sync)),
+      host: s.register('host', (node, epoch) => this.#stepIf(node, epoch, this.#hostDone)),
+      tick: s.register('tick', (node, epoch) => this.#stepIf(node, epoch, this.#tick)),
       fault: s.register('fault', () => this.#injectFault()),
       heal: s.register('heal', () => this.network.heal()),
       regionBack: s.register('region-back', (region) => this.network.setRegionDark(region, false)),
       restart: s.register('restart', (node) => this.#restart(this.#nodes[node]!)),
-      checkpoint: s.register('checkpoint', (node, epoch) =>
-        this.#stepIf(node, epoch, (n) => this.#checkpoint(n)),
-      ),
+      checkpoint: s.register('checkpoint', (node, epoch) => this.#stepIf(node, epoch, this.#checkpoint)),
     };
     const diskRandom = this.root.fork('disks');
     for (let i = 0; i < nodes; i++) this.#nodes.push(this.#newNode(i, diskRandom));
@@ -311,15 +308,15 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   #planTransactions(): void {
     const { nodes, transactions, shardsPerTransaction, seed } = this.#options;
     const random = this.#random;
-    const hot = (node: number, j: number) => shardHash(`hot/${node}/${j}`);
+    const hot = (node: number, j: number) => hotShard(node, j);
     for (let i = 0; i < transactions; i++) {
-      const txId = `s${seed}-t${i}`;
+      const txId = txIdOf(seed, i);
       const shards = new Map<number, string[]>();
       const seen = new Set<string>();
       for (let j = 0; j < (this.#options.routing ? 0 : shardsPerTransaction); j++) {
         const node = random.int(0, nodes - 1);
         let shard = random.chance(hotShardRate) ? hot(node, random.int(0, hotShardsPerNode - 1)) : '';
-        if (shard === '' || seen.has(shard)) shard = shardHash(`${txId}/${j}`);
+        if (shard === '' || seen.has(shard)) shard = ownShard(txId, j);
         seen.add(shard);
         const list = shards.get(node);
         if (list === undefined) shards.set(node, [shard]);
@@ -390,10 +387,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     const seen = new Set<string>();
     for (const [j, id] of ids.entries()) {
       const node = nodeIndex(id);
-      let shard = random.chance(hotShardRate)
-        ? shardHash(`hot/${node}/${random.int(0, hotShardsPerNode - 1)}`)
-        : '';
-      if (shard === '' || seen.has(shard)) shard = shardHash(`${tx.txId}/${j}`);
+      let shard = random.chance(hotShardRate) ? hotShard(node, random.int(0, hotShardsPerNode - 1)) : '';
+      if (shard === '' || seen.has(shard)) shard = ownShard(tx.txId, j);
       seen.add(shard);
       const list = tx.shards.get(node);
       if (list === undefined) tx.shards.set(node, [shard]);
@@ -480,13 +475,26 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   #step(index: number, handle: (node: TxNode) => TxEffect[]): void {
     const node = this.#nodes[index]!;
     if (!node.up) return;
-    const effects = handle(node);
-    this.#runEffects(node, effects);
-    if (node.up) this.#scheduleTick(node);
+    this.#afterStep(node, handle(node));
   }
 
+  /** `#step` for the node's own events, when it is still in the life (epoch) that scheduled them. */
   #stepIf(index: number, epoch: number, handle: (node: TxNode) => TxEffect[]): void {
-    if (this.#nodes[index]!.epoch === epoch) this.#step(index, handle);
+    const node = this.#nodes[index]!;
+    if (node.epoch !== epoch || !node.up) return;
+    this.#afterStep(node, handle(node));
+  }
+
+  /** `#step` for a message (the commonest event: no closure made for it). */
+  #deliverStep(index: number, message: TxMessage): void {
+    const node = this.#nodes[index]!;
+    if (!node.up) return;
+    this.#afterStep(node, this.#deliver(node, message));
+  }
+
+  #afterStep(node: TxNode, effects: readonly TxEffect[]): void {
+    if (effects.length > 0) this.#runEffects(node, effects);
+    if (node.up) this.#scheduleTick(node);
   }
 
   #nowMs(): number {
@@ -498,43 +506,46 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     return this.#machines(node).participant.handle(message, this.#nowMs());
   }
 
-  #sync(node: TxNode): TxEffect[] {
+  // The handlers of a node's own events are fields, so the scheduler's callbacks pass them as they are.
+  readonly #sync = (node: TxNode): TxEffect[] => {
     node.syncScheduled = false;
-    const effects: TxEffect[] = [];
     if (node.log.appendedSinceCheckpoint >= checkpointEveryRecords)
       this.scheduler.after(1, this.#kind.checkpoint, node.index, node.epoch);
-    for (const record of node.log.sync()) {
+    const synced = node.log.sync();
+    const now = this.#nowMs();
+    let effects: TxEffect[] = noEffects;
+    for (const record of synced) {
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
-      const now = this.#nowMs();
-      effects.push(
-        ...(record.type.startsWith('coord-')
-          ? this.#machines(node).coordinator.logged(record, now)
-          : this.#machines(node).participant.logged(record, now)),
-      );
+      const machines = this.#machines(node);
+      const more = isCoordinatorRecord(record)
+        ? machines.coordinator.logged(record, now)
+        : machines.participant.logged(record, now);
+      effects = joinEffects(effects, more);
     }
     return effects;
-  }
+  };
 
   /** Replaces the log by the live records of both machines, when nothing is in flight to the disk. */
-  #checkpoint(node: TxNode): TxEffect[] {
+  readonly #checkpoint = (node: TxNode): TxEffect[] => {
     if (node.log.appendedSinceCheckpoint < checkpointEveryRecords) return [];
     if (node.syncScheduled || node.log.unsyncedCount > 0 || node.machines === undefined) return [];
     const { coordinator, participant } = node.machines;
     node.log.checkpoint([...coordinator.liveRecords(), ...participant.liveRecords()]);
     this.#checkpoints++;
     return [];
-  }
+  };
 
   #commitPoint(txId: string): void {
     const index = this.#txIndex.get(txId);
     if (index !== undefined) this.#txs[index]!.commitPoint = true;
   }
 
-  #tick(node: TxNode): TxEffect[] {
+  readonly #tick = (node: TxNode): TxEffect[] => {
     node.tickAtMs = Number.POSITIVE_INFINITY;
     const now = this.#nowMs();
-    return [...this.#machines(node).coordinator.tick(now), ...this.#machines(node).participant.tick(now)];
-  }
+    const { coordinator, participant } = this.#machines(node);
+    return joinEffects(coordinator.tick(now), participant.tick(now));
+  };
 
   #scheduleTick(node: TxNode): void {
     if (node.machines === undefined) return;
@@ -598,7 +609,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       this.scheduler.at(node.hostBusyUntilMs, this.#kind.host, node.index, node.epoch);
   }
 
-  #hostDone(node: TxNode): TxEffect[] {
+  readonly #hostDone = (node: TxNode): TxEffect[] => {
     const op = node.hostQueue.shift();
     if (op === undefined) return [];
     const ok = applyHostOp(node.store, op);
@@ -609,7 +620,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       return this.#machines(node).participant.staged(op.txId, !op.fail, now, 'disk full');
     if (op.kind === 'commit' && ok) return this.#machines(node).participant.applied(op.txId, now);
     return [];
-  }
+  };
 
   // --- faults --------------------------------------------------------------------------------
 
@@ -859,12 +870,41 @@ function applyHostOp(store: SimShardStore, op: HostOp): boolean {
   }
 }
 
-function nodeIndex(id: string): number {
-  return Number(id.slice(1));
+/** No effects (shared, never written to). */
+const noEffects: TxEffect[] = Object.freeze([]) as unknown as TxEffect[];
+
+/** Both lists of effects in order, without copying when one is empty (the usual case). */
+function joinEffects(a: TxEffect[], b: TxEffect[]): TxEffect[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return a.concat(b);
 }
 
-function shardHash(label: string): string {
-  return toHex(sha256(utf8ToBytes(label)));
+/**
+ * A transaction id as the daemon makes them, 32 hex characters (the seed, then the index): the
+ * participant's lock holder id is then the id and a tag of the node, as in the daemon, instead of
+ * a SHA-256 per transaction.
+ */
+function txIdOf(seed: number, index: number): string {
+  return seed.toString(16).padStart(16, '0') + index.toString(16).padStart(16, '0');
+}
+
+/**
+ * Hot shard `j` of `node`: a few per node, shared by many transactions so that they contend. Its
+ * 64-hex name starts with f's, which no transaction's own shard does (those start with the seed,
+ * zero-padded).
+ */
+function hotShard(node: number, j: number): string {
+  return `${'f'.repeat(32)}${node.toString(16).padStart(24, '0')}${j.toString(16).padStart(8, '0')}`;
+}
+
+/** Shard `j` of its own transaction: a 64-hex name unique to (transaction, j). */
+function ownShard(txId: string, j: number): string {
+  return `${txId}${j.toString(16).padStart(32, '0')}`;
+}
+
+function nodeIndex(id: string): number {
+  return Number(id.slice(1));
 }
 
 /** The size a message takes on the wire, near enough for bandwidth (JSON: ids and hashes dominate). */
