@@ -124,31 +124,61 @@ export function _rendezvousTopOf(
 ): number[] {
   if (count <= 0) return [];
   const keyHash = _hashString(key);
+  if (pool.uniformWeight !== undefined) return topOfUniform(keyHash, pool, count, pool.uniformWeight, skip);
   const { ids, idHashes, weights } = pool;
-  const uniform = pool.uniformWeight;
   const top = new TopK(count);
   let floor = Number.NEGATIVE_INFINITY; // the worst score kept once `count` are kept
-  let floorHash = 0; // uniform weights: hashes below it score below `floor`
   for (let i = 0; i < idHashes.length; i++) {
-    const hash = pairHash(keyHash, idHashes[i]!);
-    if (hash < floorHash) continue;
-    const score = scoreOf(hash, uniform ?? weights[i]!);
+    const score = scoreOf(pairHash(keyHash, idHashes[i]!), weights[i]!);
+    if (score < floor) continue;
+    if (skip?.(i) === true) continue;
+    top.offer(score, ids[i]!, i);
+    if (top.scores.length === count) floor = top.scores[count - 1]!;
+  }
+  return top.at;
+}
+
+/**
+ * `_rendezvousTopOf` when every node weighs `weight`. Hashes are compared as signed 32-bit integers
+ * (each flipped in its top bit, which keeps their order) so that the loop stays in small integers.
+ */
+function topOfUniform(
+  keyHash: number,
+  pool: _RendezvousPool,
+  count: number,
+  weight: number,
+  skip: ((index: number) => boolean) | undefined,
+): number[] {
+  const { ids, idHashes } = pool;
+  const top = new TopK(count);
+  let floor = Number.NEGATIVE_INFINITY;
+  let floorSigned = -0x8000_0000; // the smallest hash worth scoring, flipped: every hash at first
+  for (let i = 0; i < idHashes.length; i++) {
+    let h = keyHash ^ Math.imul(idHashes[i]!, 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    const flipped = h ^ 0x8000_0000;
+    if (flipped < floorSigned) continue;
+    const score = scoreOf(h >>> 0, weight);
     if (score < floor) continue;
     if (skip?.(i) === true) continue;
     top.offer(score, ids[i]!, i);
     if (top.scores.length === count) {
       floor = top.scores[count - 1]!;
-      if (uniform !== undefined)
-        floorHash = hashFloor(keyHash, idHashes[top.at[count - 1]!]!, uniform, floor);
+      floorSigned = hashFloor(keyHash, idHashes[top.at[count - 1]!]!, weight, floor) ^ 0x8000_0000;
     }
   }
   return top.at;
 }
 
 /**
- * The smallest hash worth scoring once `floor` (the score of `worstHash`) is the worst kept: every
- * hash below `worstHash` scores below it when the score is strictly increasing there (checked on
- * the nearest one, so the skip never drops a node the full comparison would keep); 0 otherwise.
+ * The smallest hash worth scoring once `floor` (the score of the worst kept node) is the worst
+ * kept: every hash below the worst's scores below it when the score is strictly increasing there
+ * (checked on the nearest one, so the skip never drops a node the full comparison would keep); 0
+ * (skip nothing) otherwise.
  */
 function hashFloor(keyHash: number, worstIdHash: number, weight: number, floor: number): number {
   const worstHash = pairHash(keyHash, worstIdHash);
