@@ -22,7 +22,9 @@ describe('tx config parsing, remembered by content', () => {
     // A field JSON would not show is never taken for the defaults.
     _parseTxConfig({});
     const hidden = Object.defineProperty({}, 'prepareTimeoutMs', { value: 3_000, enumerable: false });
-    expect(_parseTxConfig(hidden).prepareTimeoutMs).toBe(parseConfig(txConfigSchema, hidden).prepareTimeoutMs);
+    expect(_parseTxConfig(hidden).prepareTimeoutMs).toBe(
+      parseConfig(txConfigSchema, hidden).prepareTimeoutMs,
+    );
   });
 
   it('still refuses bad input, every time', () => {
