@@ -484,14 +484,11 @@ export class TrinityNode {
       clock,
       logger: log('http'),
     }));
-    this.s3Heads = new S3IndexHeadService(config.dataDir, {
-      selfId,
-      rpc,
-      server,
-      nodes: peers,
-      clock,
-      logger: log('s3-heads'),
-    });
+    this.s3Heads = new S3IndexHeadService(
+      config.dataDir,
+      { selfId, rpc, server, nodes: peers, clock, logger: log('s3-heads') },
+      { fsync: config.fsync },
+    );
     this.s3 = config.s3.enabled
       ? s3Service({ config: config.s3, dataDir: config.dataDir, pieceTag: selfId.slice(-16) })({
           objects: this.objects,

@@ -106,7 +106,21 @@ export interface UploadRange {
 export interface S3Index {
   /** The owner's buckets, by name. */
   listBuckets(owner: string): Promise<BucketRecord[]>;
-  getBucket(name: string): Promise<BucketRecord | undefined>;
+  /**
+   * `mayBeStale`: a bucket this gateway has seen may be answered from what it last read, without
+   * asking anyone (a bucket it has not seen is always looked up). Only for a caller whose next step is
+   * a mutation that checks the bucket again, atomically (a PutObject's or UploadPart's index write):
+   * it saves a network read per request and at worst stores a body the index then refuses.
+   */
+  getBucket(name: string, options?: { readonly mayBeStale?: boolean }): Promise<BucketRecord | undefined>;
+  /**
+   * The bucket and the entry of one of its keys, read together (one read: a network index asks its
+   * head once). Undefined when the bucket does not exist; `entry` undefined when the key does not.
+   */
+  getBucketObject(
+    bucket: string,
+    key: string,
+  ): Promise<{ readonly bucket: BucketRecord; readonly entry: ObjectEntry | undefined } | undefined>;
   /** Creates the bucket if the name is free; else returns the existing record and changes nothing. */
   createBucket(record: BucketRecord): Promise<BucketRecord | undefined>;
   /** Deletes the bucket if it holds no object; returns the pending uploads it dropped, to free their parts. */

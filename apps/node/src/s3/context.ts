@@ -50,9 +50,20 @@ export function keyOf(ctx: S3Context): string {
   return key;
 }
 
-/** The bucket, which must exist and belong to the caller (buckets have no ACLs: owner only). */
-export async function ownedBucket(ctx: S3Context, name: string = bucketOf(ctx)): Promise<BucketRecord> {
-  const record = await ctx.deps.index.getBucket(name);
+/**
+ * The bucket, which must exist and belong to the caller (buckets have no ACLs: owner only).
+ * `mayBeStale`: see `S3Index.getBucket` (only before a mutation that checks the bucket again).
+ */
+export async function ownedBucket(
+  ctx: S3Context,
+  name: string = bucketOf(ctx),
+  options: { readonly mayBeStale?: boolean } = {},
+): Promise<BucketRecord> {
+  return checkOwned(ctx, name, await ctx.deps.index.getBucket(name, options));
+}
+
+/** `record` (the bucket `name` as the index gave it) exists and belongs to the caller. */
+export function checkOwned(ctx: S3Context, name: string, record: BucketRecord | undefined): BucketRecord {
   if (record === undefined)
     throw new S3Error('NoSuchBucket', 'the specified bucket does not exist', { BucketName: name });
   if (record.owner !== ctx.owner) throw new S3Error('AccessDenied', 'access denied');

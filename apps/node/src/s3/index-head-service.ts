@@ -84,10 +84,15 @@ export class S3IndexHeadService implements Startable, HeadTransport {
   readonly #c: S3IndexHeadServiceComponents;
   readonly #replica: HeadReplica;
 
-  constructor(dataDir: string, components: S3IndexHeadServiceComponents) {
+  /** `options.fsync`: the node's `fsync` setting (false only for throwaway data in tests). */
+  constructor(
+    dataDir: string,
+    components: S3IndexHeadServiceComponents,
+    options: { readonly fsync?: boolean } = {},
+  ) {
     this.#dir = join(dataDir, 's3', 'index-heads');
     this.#c = components;
-    this.#replica = new HeadReplica(new FileHeadStore(this.#dir));
+    this.#replica = new HeadReplica(new FileHeadStore(this.#dir, options));
   }
 
   async start(): Promise<void> {

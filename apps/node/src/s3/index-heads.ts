@@ -156,37 +156,63 @@ export class MemoryHeadStore implements HeadStore {
   }
 }
 
-/** One JSON file per owner under `dir`, replaced atomically (write, fsync, rename). */
+/** The owners whose replica state a `FileHeadStore` keeps in memory, at most (least recently used go). */
+const headStoreCachedMax = 1024;
+
+/**
+ * One JSON file per owner under `dir`, replaced atomically (write, fsync unless `fsync: false`,
+ * rename). The replica is the only writer of its directory, so the state last read or written is
+ * kept in memory (for up to `headStoreCachedMax` owners) and a request does not read the file again;
+ * states are never changed in place (HeadReplica builds a new one for every change).
+ */
 export class FileHeadStore implements HeadStore {
   readonly #dir: string;
-  constructor(dir: string) {
+  readonly #fsync: boolean;
+  readonly #cached = new Map<string, ReplicaState>();
+  constructor(dir: string, options: { readonly fsync?: boolean } = {}) {
     this.#dir = dir;
+    this.#fsync = options.fsync ?? true;
   }
   #path(owner: string): string {
     if (!isHex(owner, 32)) throw new Error('an index head owner is 64 hex characters');
     return join(this.#dir, `${owner}.json`);
   }
+  #remember(owner: string, state: ReplicaState): void {
+    this.#cached.delete(owner);
+    this.#cached.set(owner, state);
+    if (this.#cached.size > headStoreCachedMax) this.#cached.delete(this.#cached.keys().next().value!);
+  }
   async get(owner: string): Promise<ReplicaState> {
-    let text: string;
-    try {
-      text = await readFile(this.#path(owner), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw error;
+    const path = this.#path(owner);
+    const cached = this.#cached.get(owner);
+    if (cached !== undefined) {
+      this.#remember(owner, cached);
+      return cached;
     }
-    return JSON.parse(text) as ReplicaState;
+    let state: ReplicaState;
+    try {
+      state = JSON.parse(await readFile(path, 'utf8')) as ReplicaState;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      state = {};
+    }
+    this.#remember(owner, state);
+    return state;
   }
   async set(owner: string, state: ReplicaState): Promise<void> {
     const path = this.#path(owner);
     const tmp = `${path}.tmp`;
+    // Until the file is replaced the state on disk is the old one, or, after a failure, unknown.
+    this.#cached.delete(owner);
     const file = await open(tmp, 'w', 0o600);
     try {
       await file.writeFile(`${JSON.stringify(state)}\n`);
-      await file.datasync();
+      if (this.#fsync) await file.datasync();
     } finally {
       await file.close();
     }
     await rename(tmp, path);
+    this.#remember(owner, state);
   }
 }
 

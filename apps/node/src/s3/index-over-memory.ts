@@ -20,6 +20,13 @@ import type { IndexRecord, InMemoryS3Index } from './memory.js';
 export abstract class IndexOverMemory implements S3Index {
   /** The index reads see. */
   protected abstract read(): Promise<InMemoryS3Index>;
+  /**
+   * The index as this gateway last read or wrote it, if it may be behind (`getBucket`'s
+   * `mayBeStale`); by default the one reads see.
+   */
+  protected readRecent(): Promise<InMemoryS3Index> {
+    return this.read();
+  }
   /** Applies a mutation (described by `record`) to the index and makes it durable. */
   protected abstract mutate<T>(
     record: IndexRecord,
@@ -32,8 +39,22 @@ export abstract class IndexOverMemory implements S3Index {
     return this.read().then((index) => index.listBuckets(owner));
   }
 
-  getBucket(name: string): Promise<BucketRecord | undefined> {
-    return this.read().then((index) => index.getBucket(name));
+  async getBucket(
+    name: string,
+    options?: { readonly mayBeStale?: boolean },
+  ): Promise<BucketRecord | undefined> {
+    if (options?.mayBeStale === true) {
+      const recent = await (await this.readRecent()).getBucket(name);
+      if (recent !== undefined) return recent;
+    }
+    return (await this.read()).getBucket(name);
+  }
+
+  getBucketObject(
+    bucket: string,
+    key: string,
+  ): Promise<{ readonly bucket: BucketRecord; readonly entry: ObjectEntry | undefined } | undefined> {
+    return this.read().then((index) => index.getBucketObject(bucket, key));
   }
 
   deleteBucket(name: string): Promise<{ deleted: true; parts: PartRecord[] } | { deleted: false }> {

@@ -132,8 +132,19 @@ export class InMemoryS3Index implements S3Index {
       .sort((a, b) => compareKeys(a.name, b.name));
   }
 
-  async getBucket(name: string): Promise<BucketRecord | undefined> {
+  async getBucket(
+    name: string,
+    _options?: { readonly mayBeStale?: boolean },
+  ): Promise<BucketRecord | undefined> {
     return this.#buckets.get(name)?.record;
+  }
+
+  async getBucketObject(
+    bucket: string,
+    key: string,
+  ): Promise<{ readonly bucket: BucketRecord; readonly entry: ObjectEntry | undefined } | undefined> {
+    const b = this.#buckets.get(bucket);
+    return b === undefined ? undefined : { bucket: b.record, entry: b.objects.get(key) };
   }
 
   async createBucket(record: BucketRecord): Promise<BucketRecord | undefined> {

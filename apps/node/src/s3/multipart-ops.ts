@@ -89,7 +89,8 @@ async function recordPart(ctx: S3Context, upload: UploadRecord, part: PartRecord
 }
 
 export async function uploadPart(ctx: S3Context): Promise<void> {
-  await ownedBucket(ctx);
+  // Recording the part checks the bucket and the upload again, atomically.
+  await ownedBucket(ctx, bucketOf(ctx), { mayBeStale: true });
   const partNumber = partNumberOf(ctx);
   const upload = await uploadOf(ctx);
   const { body, stream } = requestBody(ctx, s3Limits.partBytesMax);

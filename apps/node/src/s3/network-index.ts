@@ -310,6 +310,12 @@ export class NetworkS3Index extends IndexOverMemory {
     return this.#current().then((snapshot) => snapshot.index);
   }
 
+  /** The state of the newest head this gateway read or wrote (never changed in place), without a round. */
+  protected override readRecent(): Promise<InMemoryS3Index> {
+    const cached = this.#cached;
+    return cached === undefined ? this.read() : Promise.resolve(cached.index);
+  }
+
   /**
    * Queues a mutation; it is applied in the next head update of this gateway, and `record` (what it
    * did, replayed on the snapshot by every reader) logged in the head, sealed, when it succeeds.

@@ -3,6 +3,7 @@ import type { ObjectEntry, PutCondition, StoredPiece } from './backend.js';
 import { type ByteRange, conditionHolds, evaluateConditions, httpDate, parseRange } from './conditions.js';
 import {
   bucketOf,
+  checkOwned,
   freePieces,
   header,
   keyOf,
@@ -38,7 +39,8 @@ function putCondition(ctx: S3Context): PutCondition | undefined {
 
 export async function putObject(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
-  await ownedBucket(ctx);
+  // The index write below checks the bucket again, atomically.
+  await ownedBucket(ctx, bucket, { mayBeStale: true });
   const condition = putCondition(ctx);
   if (condition !== undefined) {
     // Fail fast before the body is stored; the index checks again, atomically, when it is published.
@@ -92,8 +94,11 @@ function unshared(old: readonly StoredPiece[], kept: readonly StoredPiece[]): St
   return old.filter((p) => !ids.has(p.id));
 }
 
+/** The entry of `key` in `bucket`, which must be the caller's: bucket and key in one index read. */
 async function existingEntry(ctx: S3Context, bucket: string, key: string): Promise<ObjectEntry> {
-  const entry = await ctx.deps.index.getObject(bucket, key);
+  const found = await ctx.deps.index.getBucketObject(bucket, key);
+  checkOwned(ctx, bucket, found?.bucket);
+  const entry = found?.entry;
   if (entry === undefined) throw new S3Error('NoSuchKey', 'the specified key does not exist', { Key: key });
   return entry;
 }
@@ -132,7 +137,6 @@ function entryHeaders(ctx: S3Context, entry: ObjectEntry): Record<string, string
 /** GetObject and HeadObject: conditions, then the whole object or one range. */
 export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
   const bucket = bucketOf(ctx);
-  await ownedBucket(ctx);
   const entry = await existingEntry(ctx, bucket, keyOf(ctx));
   const headers = entryHeaders(ctx, entry);
   const outcome = evaluateConditions((n) => header(ctx, n), '', entry.etag, entry.lastModifiedMs);
@@ -221,7 +225,6 @@ export async function copySource(
   const key = path.slice(slash + 1);
   checkBucketName(bucket);
   checkKey(key);
-  await ownedBucket(ctx, bucket);
   const entry = await existingEntry(ctx, bucket, key);
   const outcome = evaluateConditions(
     (n) => header(ctx, n),

@@ -228,9 +228,22 @@ export function formatAmzDate(ms: number): string {
     .replace(/\.\d{3}/, '');
 }
 
-/** The request is signed at all (header or query), so `parseAuth` applies; else it is anonymous. */
+/**
+ * The request is signed at all (header or query, SigV2's presigned query included, which `parseAuth`
+ * then refuses by name), so `parseAuth` applies; else it is anonymous.
+ */
 export function isSigned(parts: SignedRequestParts, query: ReadonlyMap<string, string>): boolean {
-  return parts.headers.has('authorization') || query.has('X-Amz-Algorithm') || query.has('X-Amz-Signature');
+  return (
+    parts.headers.has('authorization') ||
+    query.has('X-Amz-Algorithm') ||
+    query.has('X-Amz-Signature') ||
+    isSigV2Query(query)
+  );
+}
+
+/** A Signature Version 2 presigned URL (`AWSAccessKeyId`, `Signature`, `Expires`): aws CLI 1.x's default. */
+function isSigV2Query(query: ReadonlyMap<string, string>): boolean {
+  return query.has('AWSAccessKeyId') && query.has('Signature');
 }
 
 /**
@@ -244,6 +257,13 @@ export function parseAuth(parts: SignedRequestParts, query: ReadonlyMap<string, 
       throw new S3Error('InvalidArgument', 'only one authentication mechanism allowed');
     }
     return parseHeaderAuth(parts, authorization);
+  }
+  if (!query.has('X-Amz-Algorithm') && !query.has('X-Amz-Signature') && isSigV2Query(query)) {
+    // What S3 answers in regions that only take V4.
+    throw new S3Error(
+      'InvalidRequest',
+      `the authorization mechanism you have provided (Signature Version 2) is not supported; use ${sigV4Algorithm} (aws CLI 1.x: set s3.signature_version = s3v4)`,
+    );
   }
   return parsePresignedAuth(query);
 }

@@ -357,6 +357,14 @@ describe('limits and refusals', () => {
     expect((await send('PATCH', '/raw/k', patch.headers)).status).toBe(405);
   });
 
+  it('a Signature Version 2 presigned URL is refused by name (InvalidRequest), not taken as anonymous', async () => {
+    const path = `/raw/k?AWSAccessKeyId=${accessKeyId}&Signature=abc%3D&Expires=4102444800`;
+    const res = await send('GET', path, {});
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('<Code>InvalidRequest</Code>');
+    expect(res.body).toContain('Signature Version 2');
+  });
+
   it('both a header and a query signature is refused', async () => {
     const s = sign('GET', '/raw?X-Amz-Signature=00', {}, sha256(Buffer.alloc(0)));
     const res = await send('GET', '/raw?X-Amz-Signature=00', s.headers);

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -34,6 +37,7 @@ import {
   startTestGateway,
   type TestGateway,
 } from './helpers.js';
+import { expectSameTree, makeTree, treeFiles } from './tree.js';
 
 const MiB = 1024 * 1024;
 
@@ -442,6 +446,70 @@ describe('listings', () => {
       Marker = page.NextMarker;
     }
     expect(items.sort()).toEqual(['a.txt', 'docs/', 'img/', 'z', 'é/', '𝄞/'].sort());
+  });
+});
+
+describe('a directory tree of 1,000 files', () => {
+  it('goes up (PutObject, lib-storage multipart for the big file), lists in pages, comes back byte-identical, and is deleted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trinity-s3-sdk-tree-'));
+    try {
+      await makeTree(join(dir, 'src'), 1000);
+      const files = await treeFiles(join(dir, 'src'));
+      expect(files.size).toBe(1004);
+      await s3.send(new CreateBucketCommand({ Bucket: 'tree' }));
+      /** Runs `task` over `items`, 8 at a time (what the shell clients do). */
+      const eachBounded = async <T>(items: readonly T[], task: (item: T) => Promise<void>) => {
+        let next = 0;
+        const worker = async () => {
+          while (next < items.length) await task(items[next++]!);
+        };
+        await Promise.all(Array.from({ length: 8 }, worker));
+      };
+      await eachBounded([...files], async ([name, bytes]) => {
+        const params = { Bucket: 'tree', Key: `up/${name}`, Body: bytes };
+        if (bytes.length <= 5 * MiB) await s3.send(new PutObjectCommand(params));
+        else await new Upload({ client: s3, params, partSize: 5 * MiB, queueSize: 2 }).done();
+      });
+      const big = await s3.send(new HeadObjectCommand({ Bucket: 'tree', Key: 'up/big.bin' }));
+      expect(big.ETag).toMatch(/-2"$/);
+      // Back: list in pages of 250, get every key.
+      const keys: string[] = [];
+      let pages = 0;
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: 'tree', Prefix: 'up/', MaxKeys: 250, ContinuationToken }),
+        );
+        pages++;
+        keys.push(...(page.Contents ?? []).map((c) => c.Key!));
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken !== undefined);
+      expect(pages).toBe(5);
+      expect(keys.length).toBe(files.size);
+      await eachBounded(keys, async (key) => {
+        const path = join(dir, 'back', key.slice('up/'.length));
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(
+          path,
+          await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: 'tree', Key: key }))),
+        );
+      });
+      await expectSameTree(join(dir, 'src'), join(dir, 'back'));
+      // Deleted in batches of DeleteObjects; then the bucket.
+      for (let i = 0; i < keys.length; i += 1000) {
+        const out = await s3.send(
+          new DeleteObjectsCommand({
+            Bucket: 'tree',
+            Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        expect(out.Errors ?? []).toEqual([]);
+      }
+      expect((await s3.send(new ListObjectsV2Command({ Bucket: 'tree' }))).KeyCount).toBe(0);
+      await s3.send(new DeleteBucketCommand({ Bucket: 'tree' }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -74,6 +74,28 @@ export function s3IndexContract(name: string, make: () => Promise<S3Index>): voi
       expect(await index.deleteObject('bkt', 'k')).toBeUndefined();
     });
 
+    it('getBucketObject reads a bucket and one entry together; getBucket may be stale only about a bucket seen', async () => {
+      const index = await make();
+      expect(await index.getBucketObject('bkt', 'k')).toBeUndefined();
+      expect(await index.getBucket('bkt', { mayBeStale: true })).toBeUndefined();
+      await index.createBucket({ name: 'bkt', owner: 'o', createdMs: 5 });
+      // Never stale about a bucket it has not seen: created now, found now.
+      expect((await index.getBucket('bkt', { mayBeStale: true }))?.createdMs).toBe(5);
+      expect(await index.getBucketObject('bkt', 'k')).toEqual({
+        bucket: { name: 'bkt', owner: 'o', createdMs: 5 },
+        entry: undefined,
+      });
+      await index.putObject('bkt', 'k', entry(3));
+      expect(await index.getBucketObject('bkt', 'k')).toEqual({
+        bucket: { name: 'bkt', owner: 'o', createdMs: 5 },
+        entry: entry(3),
+      });
+      await index.deleteObject('bkt', 'k');
+      await index.deleteBucket('bkt');
+      expect(await index.getBucketObject('bkt', 'k')).toBeUndefined();
+      expect(await index.getBucket('bkt')).toBeUndefined();
+    });
+
     it('conditional puts check and write atomically', async () => {
       const index = await make();
       await index.createBucket({ name: 'bkt', owner: 'o', createdMs: 0 });

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ed25519, noopLogger, toHex } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ObjectEntry } from '../../src/s3/backend.js';
 import {
+  FileHeadStore,
   HeadReplica,
   type HeadReply,
   type HeadRequest,
@@ -122,6 +126,66 @@ s3IndexContract('network (in-process replicas and blobs)', async () =>
 s3IndexContract('network, a 1,200-byte head log', async () =>
   gateway(new FakeNetwork(3).view(), new MemoryBlobs(), { logBytesMax: 1200 }),
 );
+
+describe('FileHeadStore', () => {
+  it('keeps what it wrote on disk (with or without fsync) and answers from memory after', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trinity-head-store-'));
+    try {
+      const key = owner.publicKey;
+      const head = signHead(owner, 3, 'root', ['node-0'], undefined);
+      const state = { promised: { n: 4, by: 'p' }, accepted: { ballot: { n: 3, by: 'p' }, head } };
+      for (const fsync of [true, false]) {
+        const store = new FileHeadStore(dir, { fsync });
+        expect(await store.get(key)).toEqual(fsync ? {} : state);
+        await store.set(key, state);
+        expect(await store.get(key)).toBe(state);
+        // Another store over the directory (a restarted node) reads the file.
+        expect(await new FileHeadStore(dir).get(key)).toEqual(state);
+        expect(JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8'))).toEqual(state);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('NetworkS3Index reads', () => {
+  it('getBucket mayBeStale answers a bucket seen without a round, and the write after it still checks', async () => {
+    const network = new FakeNetwork(3);
+    const blobs = new MemoryBlobs();
+    const seen = counted(network.view());
+    const a = gateway(seen.transport, blobs);
+    const b = gateway(network.view(), blobs);
+    await a.createBucket({ name: 'gone', owner: 'o', createdMs: 1 });
+    await b.deleteBucket('gone');
+    await b.createBucket({ name: 'new', owner: 'o', createdMs: 2 });
+    seen.ops.clear();
+    // `gone` as a last saw it, with no request; a fresh read knows better.
+    expect((await a.getBucket('gone', { mayBeStale: true }))?.createdMs).toBe(1);
+    expect(seen.ops.size).toBe(0);
+    expect(await a.getBucket('gone')).toBeUndefined();
+    // A bucket a has not seen is looked up, never answered missing from the cache.
+    const c = gateway(network.view(), blobs);
+    await c.createBucket({ name: 'newer', owner: 'o', createdMs: 3 });
+    expect((await a.getBucket('newer', { mayBeStale: true }))?.createdMs).toBe(3);
+    // The write that follows a stale check is refused atomically.
+    const d = gateway(network.view(), blobs);
+    expect((await d.getBucket('newer', { mayBeStale: true }))?.createdMs).toBe(3);
+    await c.deleteBucket('newer');
+    await expect(d.putObject('newer', 'k', entry(1))).rejects.toMatchObject({ s3Code: 'NoSuchBucket' });
+  });
+
+  it('getBucketObject is one read of the head', async () => {
+    const network = new FakeNetwork(3);
+    const seen = counted(network.view());
+    const a = gateway(seen.transport, new MemoryBlobs());
+    await a.createBucket({ name: 'bkt', owner: 'o', createdMs: 1 });
+    await a.putObject('bkt', 'k', entry(7));
+    seen.ops.clear();
+    expect((await a.getBucketObject('bkt', 'k'))?.entry).toEqual(entry(7));
+    expect(Object.fromEntries(seen.ops)).toEqual({ get: 3 });
+  });
+});
 
 describe('NetworkS3Index head log', () => {
   it('writes a snapshot only when the log is full; another gateway reads snapshot + log', async () => {
