@@ -257,9 +257,36 @@ export class MerkleTreeBuilder {
   }
 }
 
-/** The Merkle root of a shard held in memory (the value a descriptor commits to). */
+/**
+ * The Merkle root of a shard held in memory (the value a descriptor commits to). The same root as
+ * `MerkleTree.fromBytes(shard).root`, without keeping the tree: the node hashes go into one flat
+ * buffer reduced in place, level by level (a put's coordinator computes this for every shard, and a
+ * kept hash object per node was the largest share of its heap allocations).
+ */
 export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
-  return new MerkleTreeBuilder(leafBytes).update(shard).root();
+  assertBytes(shard, 'shard');
+  const count = merkleLeafCount(shard.length, leafBytes);
+  const hasher = hasherFor(leafBytes);
+  const nodes = new Uint8Array(count * 32);
+  for (let i = 0; i < count; i++) {
+    const start = i * leafBytes;
+    nodes.set(hasher.hash(shard.subarray(start, Math.min(start + leafBytes, shard.length))), i * 32);
+  }
+  // Node i of the next level is the inner hash of nodes 2i and 2i+1; it is written at i, which no
+  // later pair of this level reads. An unpaired last node moves up unchanged.
+  for (let width = count; width > 1; width = (width >> 1) + (width & 1)) {
+    const pairs = width >> 1;
+    for (let i = 0; i < pairs; i++) nodes.set(innerHashOfPair(nodes, 2 * i * 32), i * 32);
+    if ((width & 1) === 1) nodes.copyWithin(pairs * 32, (width - 1) * 32, width * 32);
+  }
+  return finalRoot(nodes.subarray(0, 32), shard.length, leafBytes);
+}
+
+/** SHA-256(0x01 || the 64 bytes of `nodes` at `offset`): two adjacent node hashes. */
+function innerHashOfPair(nodes: Uint8Array, offset: number): Uint8Array {
+  innerScratch[0] = INNER;
+  for (let j = 0; j < 64; j++) innerScratch[1 + j] = nodes[offset + j]!;
+  return sha256(innerScratch);
 }
 
 /** The number of sibling hashes in leaf `index`'s path in a tree of `leafCount` leaves. */
