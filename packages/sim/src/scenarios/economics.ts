@@ -39,6 +39,12 @@ export interface EconomicsOptions extends ScenarioOptions {
    * nodes most of a run's time. 10 s keeps that rare; it must stay below the dispute window.
    */
   readonly settleDelayMs?: number;
+  /**
+   * Events between two ledger snapshots of a node's state (default 128, `economicsConfig`). Each
+   * snapshot clones the whole ledger (every account and its reputation evidence); with late events
+   * rare (a longer settle delay) fewer snapshots cost less.
+   */
+  readonly snapshotEvery?: number;
 }
 
 const genesisBalance = 1_000_000n;
@@ -126,7 +132,9 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       activeMs: options.activeMs ?? 30_000,
       voteEvery: options.voteEvery ?? 1,
       settleDelayMs: options.settleDelayMs ?? economicsConfig.settleDelayMs,
+      snapshotEvery: options.snapshotEvery ?? economicsConfig.snapshotIntervalEvents,
     });
+    assertInt(this.#options.snapshotEvery, 'snapshotEvery', 16, 1_000_000);
     assertInt(this.#options.activeMs, 'activeMs', 0, 3_600_000);
     assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
     assertInt(this.#options.settleDelayMs, 'settleDelayMs', 0, economicsConfig.disputeWindowMs - 1);
@@ -138,7 +146,11 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       sha256(utf8ToBytes(`sim-economics/${options.seed}/${i}`)),
     );
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = { ...simEconomicsConfig(signers), settleDelayMs: this.#options.settleDelayMs };
+    this.#config = {
+      ...simEconomicsConfig(signers),
+      settleDelayMs: this.#options.settleDelayMs,
+      snapshotIntervalEvents: this.#options.snapshotEvery,
+    };
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
