@@ -12,4 +12,5 @@ sweep({
   nodes: [50, 100, 200, 300],
   options: { activeMs: 5_000, voteEvery: 4, settleDelayMs: 10_000, snapshotEvery: 100_000 },
   seedsDefault: 4,
+  seedsPerTest: 1,
 });

@@ -5,4 +5,4 @@ import { sweep } from './sweep.js';
 // nodes. Shorter runs miss cheaters (with 10 s of challenges a deleter whose deleted shards no
 // challenge asked fails `every-cheater-caught`), so the sweep runs the default size over a few
 // seeds unless TRINITY_SIM_SWEEP_SEEDS says otherwise.
-sweep({ scenario: 'proof-of-storage', nodes: [50, 100, 150], seedsDefault: 3 });
+sweep({ scenario: 'proof-of-storage', nodes: [50, 100, 150], seedsDefault: 3, seedsPerTest: 1 });

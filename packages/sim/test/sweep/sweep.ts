@@ -12,10 +12,10 @@ import { runScenario } from '../../src/index.js';
 export const sweepSeedsDefault = 200;
 const sweepSeedsMax = 100_000;
 /** Seeds per test: each test a few seconds at most, so the default 2-minute timeout stays a hang detector. */
-const seedsPerTest = 10;
+const seedsPerTestDefault = 10;
 
-/** The seeds per scenario: `TRINITY_SIM_SWEEP_SEEDS` when set (an integer, 1 to 100,000), else 200. */
-export function sweepSeeds(value: string | undefined = process.env.TRINITY_SIM_SWEEP_SEEDS): number {
+/** `TRINITY_SIM_SWEEP_SEEDS` read: an integer, 1 to 100,000; 200 when unset or empty. */
+export function sweepSeeds(value: string | undefined): number {
   if (value === undefined || value === '') return sweepSeedsDefault;
   const seeds = Number(value);
   if (!/^\d+$/.test(value) || seeds < 1 || seeds > sweepSeedsMax)
@@ -33,6 +33,8 @@ export interface SweepPlan {
   readonly options?: Readonly<Record<string, number>>;
   /** Seeds when `TRINITY_SIM_SWEEP_SEEDS` is not set, for a scenario too slow for the default 200. */
   readonly seedsDefault?: number;
+  /** Seeds per test (default 10); 1 for a scenario whose seed takes seconds. */
+  readonly seedsPerTest?: number;
 }
 
 /** The `pnpm sim` command that replays one run of the sweep. */
@@ -55,8 +57,10 @@ export function nodesOf(plan: SweepPlan, seed: number): number {
 
 /** Registers the sweep of `plan`: seeds 1..sweepSeeds(), ten to a test. */
 export function sweep(plan: SweepPlan): void {
-  const seeds = process.env.TRINITY_SIM_SWEEP_SEEDS ? sweepSeeds() : (plan.seedsDefault ?? sweepSeedsDefault);
+  const fromEnv = process.env.TRINITY_SIM_SWEEP_SEEDS;
+  const seeds = fromEnv ? sweepSeeds(fromEnv) : (plan.seedsDefault ?? sweepSeedsDefault);
   const options = plan.options ?? {};
+  const seedsPerTest = plan.seedsPerTest ?? seedsPerTestDefault;
   describe(`${plan.scenario}: ${seeds} seeds at ${[...new Set(plan.nodes)].join('/')} nodes`, () => {
     for (let first = 1; first <= seeds; first += seedsPerTest) {
       const last = Math.min(seeds, first + seedsPerTest - 1);
