@@ -26,13 +26,31 @@ interface CliArgs {
   readonly replayArgs: string[];
 }
 
-/** Scenario options taken as `--name N`. */
-const numericOptions = ['transactions', 'concurrency', 'objects', 'requests', 'attackers'] as const;
+/** Scenario options taken as `--name N` (`--kebab-case` for a camelCase option: `--active-ms` is `activeMs`). */
+const numericOptions = [
+  'transactions',
+  'concurrency',
+  'objects',
+  'requests',
+  'attackers',
+  'active-ms',
+  'vote-every',
+  'settle-delay-ms',
+  'snapshot-every',
+  'faults-for-ms',
+  'settle-ms',
+  'attacks-until-ms',
+] as const;
+
+/** `settle-delay-ms` → `settleDelayMs`. */
+function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
 const seedsRunMax = 100_000;
 
 function usage(): string {
   const names = [...scenarios.values()].map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join('\n');
-  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N] [--attackers N]\nscenarios:\n${names}`;
+  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N] [--attackers N] [--active-ms N] [--vote-every N] [--settle-delay-ms N] [--snapshot-every N] [--faults-for-ms N] [--settle-ms N] [--attacks-until-ms N]\nscenarios:\n${names}`;
 }
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number {
@@ -76,8 +94,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         throw new SimUsageError(`--seeds: 1 to ${seedsRunMax} seeds, first <= last`);
       seeds = Array.from({ length: last - first + 1 }, (_, k) => first + k);
     } else if ((numericOptions as readonly string[]).includes(name)) {
-      extra[name] = integer(arg, argv[++i], 1, 10_000_000);
-      replayArgs.push(arg, String(extra[name]));
+      const option = camelCase(name);
+      extra[option] = integer(arg, argv[++i], 1, 10_000_000);
+      replayArgs.push(arg, String(extra[option]));
     } else if (arg.startsWith('-')) throw new SimUsageError(`unknown option ${arg}`);
     else if (scenario === undefined) scenario = arg;
     else throw new SimUsageError(`unexpected argument ${JSON.stringify(arg)}`);

@@ -1,4 +1,4 @@
-import { ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { assertInt, ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import { type EconomicsEvent, EconomicsState, type EventBody, EventSigner } from '@trinity/economics';
 import { createEncoder, type Encoder } from '@trinity/erasure';
 import {
@@ -100,6 +100,11 @@ export interface AttackerOptions extends ScenarioOptions {
   readonly checkReceipt?: ReceiptCheck;
   /** How honest nodes take a delete. */
   readonly acceptTombstone?: TombstoneAcceptor;
+  /**
+   * Attacks, reads and challenges go on until then (default 30 s, at least 14 s: after the owners'
+   * deletes at 9-13 s); the final reads start 2 s later. The sweep's smaller runs shorten it.
+   */
+  readonly attacksUntilMs?: number;
 }
 
 const shardBytes = 4096;
@@ -107,15 +112,14 @@ const leafBytes = 1024;
 const intentLifetimeMs = 8_000;
 const putsUntilMs = 6_000;
 const attacksFromMs = 2_000;
-const attacksUntilMs = 30_000;
 const attackMeanGapMs = 300;
 const deletesFromMs = 9_000;
 const deleteShare = 0.2;
-const readsUntilMs = 30_000;
 const readMeanGapMs = 400;
 const challengeMeanGapMs = 500;
 const challengeWindowMs = 2_000;
-const finalReadsAtMs = 32_000;
+/** The final reads start this long after the attacks, reads and challenges stopped. */
+const finalReadsAfterMs = 2_000;
 /** Attacks and reads pick objects acknowledged at least this long ago (their records have reached every replica). */
 const settleMs = 2_000;
 /** Extra replicas of each record beside the owner and the holders. */
@@ -319,7 +323,9 @@ class AttackerWorld extends ScenarioWorld<Message> {
       attacks: options.attacks ?? attackKinds,
       checkReceipt: options.checkReceipt ?? checkReceipt,
       acceptTombstone: options.acceptTombstone ?? addTombstone,
+      attacksUntilMs: options.attacksUntilMs ?? 30_000,
     });
+    assertInt(this.#options.attacksUntilMs, 'attacksUntilMs', 14_000, 3_600_000);
     if (this.#options.attackers >= n / 2) throw new RangeError('attackers must be fewer than half the nodes');
     this.#random = this.root.fork('workload');
     this.#attackRandom = this.root.fork('attacks');
@@ -390,10 +396,15 @@ class AttackerWorld extends ScenarioWorld<Message> {
             node.index,
           );
     for (let o = 0; o < this.#objects.length; o++)
-      s.at(finalReadsAtMs + workload.float() * 4_000, this.#kind.finalRead, o);
+      s.at(
+        this.#options.attacksUntilMs + finalReadsAfterMs + workload.float() * 4_000,
+        this.#kind.finalRead,
+        o,
+      );
     const c = economicsConfig;
     const endMs =
-      finalReadsAtMs +
+      this.#options.attacksUntilMs +
+      finalReadsAfterMs +
       10_000 +
       c.settleDelayMs +
       c.disputeWindowMs +
@@ -604,7 +615,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
     const live = this.#objects.filter((o) => o.acked && o.ackedAtMs <= settled && o.deleted === undefined);
     if (live.length > 0) this.#read(this.#objects.indexOf(this.#random.pick(live)), false);
     const next = this.scheduler.nowMs + this.#random.exponential(readMeanGapMs);
-    if (next < readsUntilMs) this.scheduler.at(next, this.#kind.read, 0);
+    if (next < this.#options.attacksUntilMs) this.scheduler.at(next, this.#kind.read, 0);
   }
 
   /** An honest replica of the object reads it: holders from the receipts it counted, in random order. */
@@ -731,7 +742,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
       }
     }
     const next = this.scheduler.nowMs + this.#random.exponential(challengeMeanGapMs * 8);
-    if (next < readsUntilMs) this.scheduler.at(next, this.#kind.challenge, c);
+    if (next < this.#options.attacksUntilMs) this.scheduler.at(next, this.#kind.challenge, c);
   }
 
   #onAnswer(pending: Extract<Pending, { t: 'challenge' }>, answer: ProofAnswer | undefined): void {
@@ -1174,7 +1185,7 @@ class AttackerWorld extends ScenarioWorld<Message> {
     const settled = this.#now() - settleMs;
     const acked = this.#objects.filter((o) => o.acked && o.ackedAtMs <= settled);
     const next = this.scheduler.nowMs + random.exponential(attackMeanGapMs);
-    if (next < attacksUntilMs) this.scheduler.at(next, this.#kind.attack, a);
+    if (next < this.#options.attacksUntilMs) this.scheduler.at(next, this.#kind.attack, a);
     if (kinds.length === 0 || acked.length === 0) return;
     const kind = random.pick(kinds);
     const victim = random.pick(acked);

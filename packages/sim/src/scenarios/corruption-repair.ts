@@ -1,4 +1,4 @@
-import { equalBytes, sha256, toHex } from '@trinity/core';
+import { assertInt, equalBytes, sha256, toHex } from '@trinity/core';
 import { createEncoder, type Encoder } from '@trinity/erasure';
 import {
   createManifest,
@@ -25,11 +25,16 @@ import {
 export interface CorruptionRepairOptions extends StripeScenarioOptions {
   /** The scrubber moves on through a node's files (default); false plants a scrubber stuck on its first few. */
   readonly scrubAdvances?: boolean;
+  /** How long bit rot and node deaths strike (default 60 s). */
+  readonly faultsForMs?: number;
+  /**
+   * How long scrubbing, heartbeats and repair go on after the faults (default 100 s); the repair
+   * service's watch 10 s more, the run 20 s more. The sweep's smaller runs shorten both.
+   */
+  readonly settleMs?: number;
 }
 
 const shardBytes = 1_024;
-/** Faults strike for this long; then repair must catch up. */
-const faultsForMs = 60_000;
 const faultIntervalMs = 100;
 /** Each node re-hashes this many of its shards per scrub tick. */
 const scrubBatch = 4;
@@ -101,6 +106,8 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
   readonly #topology = builtinTopology();
   readonly #codec: Encoder = createEncoder({ dataShards, parityShards });
   readonly #n: number;
+  /** Scrubs, heartbeats and samples run until then; the watch 10 s more, the run 20 s more. */
+  readonly #scrubUntilMs: number;
   readonly #regionOf: number[];
   readonly #disks: SimDisk[];
   readonly #alive: boolean[];
@@ -139,7 +146,12 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
     this.#options = withDefaults(options, {
       objects: options.objects ?? n,
       scrubAdvances: options.scrubAdvances ?? true,
+      faultsForMs: options.faultsForMs ?? 60_000,
+      settleMs: options.settleMs ?? 100_000,
     });
+    assertInt(this.#options.faultsForMs, 'faultsForMs', 0, 3_600_000);
+    assertInt(this.#options.settleMs, 'settleMs', 0, 3_600_000);
+    this.#scrubUntilMs = this.#options.faultsForMs + this.#options.settleMs;
     this.#random = this.root.fork('workload');
     this.#faultRandom = this.root.fork('faults');
     const layout = this.root.fork('layout');
@@ -181,8 +193,8 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
     s.at(heartbeatMs, this.#kind.watch, 0);
     s.at(0, this.#kind.sample, 0);
     if (this.#options.faults) s.at(faultIntervalMs, this.#kind.fault, 0);
-    // Faults for a minute, then time for scrubs to cover every file and repairs to finish.
-    const end = s.run(faultsForMs + 120_000);
+    // Faults (a minute by default), then time for scrubs to cover every file and repairs to finish.
+    const end = s.run(this.#scrubUntilMs + 20_000);
     this.checks.check('settles', end !== 'event-limit', () => 'event limit reached');
     this.#checkEnd();
     return this.outcome({
@@ -217,8 +229,7 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
     this.#series.backlog.push(backlog);
     this.#series.damaged.push(damaged);
     this.#series.pastM.push(pastM);
-    if (this.scheduler.nowMs < faultsForMs + 100_000)
-      this.scheduler.after(sampleEveryMs, this.#kind.sample, 0);
+    if (this.scheduler.nowMs < this.#scrubUntilMs) this.scheduler.after(sampleEveryMs, this.#kind.sample, 0);
   }
 
   #holder(node: number): Holder {
@@ -292,7 +303,7 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
     }
     if (this.#options.scrubAdvances)
       this.#scrubCursor[node] = (this.#scrubCursor[node]! + scrubBatch) % Math.max(1, files.length);
-    if (this.scheduler.nowMs < faultsForMs + 100_000)
+    if (this.scheduler.nowMs < this.#scrubUntilMs)
       this.scheduler.after(scrubIntervalMs, this.#kind.scrub, node);
   }
 
@@ -357,7 +368,7 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
       }
     }
     for (const [o, object] of this.#objects.entries()) if (object.knownBad.size > 0) this.#startRepair(o);
-    if (now < faultsForMs + 110_000) this.scheduler.after(heartbeatMs, this.#kind.watch, 0);
+    if (now < this.#scrubUntilMs + 10_000) this.scheduler.after(heartbeatMs, this.#kind.watch, 0);
   }
 
   #startRepair(o: number): void {
@@ -485,7 +496,7 @@ class CorruptionRepairWorld extends ScenarioWorld<Message> {
   // --- faults --------------------------------------------------------------------------------
 
   #fault(): void {
-    if (this.scheduler.nowMs >= faultsForMs) return;
+    if (this.scheduler.nowMs >= this.#options.faultsForMs) return;
     const random = this.#faultRandom;
     const roll = random.float();
     if (roll < 0.3) this.#rot(random.int(0, this.#n - 1));

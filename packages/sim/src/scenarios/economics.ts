@@ -1,4 +1,13 @@
-import { type Ed25519, ed25519, equalBytes, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import {
+  assertInt,
+  type Ed25519,
+  ed25519,
+  equalBytes,
+  isTrinityError,
+  sha256,
+  toHex,
+  utf8ToBytes,
+} from '@trinity/core';
 import {
   type EconomicsConfigInput,
   EconomicsState,
@@ -16,6 +25,26 @@ import { messageFaults, randomRegions, ScenarioWorld, withDefaults } from './wor
 export interface EconomicsOptions extends ScenarioOptions {
   /** Virtual time during which nodes emit observations and slashes (default 40 s); disputes and votes go on after. */
   readonly activeMs?: number;
+  /**
+   * Every `voteEvery`-th node (by index) votes in disputes (default 1: every node). Votes are one
+   * event per voter per dispute that every node applies, most of them out of order: with every node
+   * voting a dispute costs nodes² applies. The quorum is 10 % of the eligible voters (at least 5), so
+   * up to 1 in 5 still decides.
+   */
+  readonly voteEvery?: number;
+  /**
+   * How long a node holds an event before applying it in order (default 5 s, `economicsConfig`). An
+   * event arriving later than that (a node back from a crash or a partition syncing up) is applied
+   * by re-executing from the snapshot before it, which clones the whole ledger: with hundreds of
+   * nodes most of a run's time. 10 s keeps that rare; it must stay below the dispute window.
+   */
+  readonly settleDelayMs?: number;
+  /**
+   * Events between two ledger snapshots of a node's state (default 128, `economicsConfig`). Each
+   * snapshot clones the whole ledger (every account and its reputation evidence); with late events
+   * rare (a longer settle delay) fewer snapshots cost less.
+   */
+  readonly snapshotEvery?: number;
 }
 
 const genesisBalance = 1_000_000n;
@@ -44,7 +73,7 @@ export const economicsConfig = {
 
 type Message =
   | { readonly t: 'event'; readonly bytes: Uint8Array }
-  | { readonly t: 'heads'; readonly heads: readonly number[] }
+  | { readonly t: 'heads'; readonly heads: Int32Array }
   | { readonly t: 'events'; readonly events: readonly Uint8Array[] };
 
 interface EconNode {
@@ -60,6 +89,9 @@ interface EconNode {
   readonly persisted: Uint8Array[];
   /** Escrows this node already voted in, disputed, or reported (so it acts once). */
   readonly acted: Set<string>;
+  /** Its version vector (last sequence number per node index) as of `headsAt` persisted events. */
+  heads: Int32Array | undefined;
+  headsAt: number;
 }
 
 /**
@@ -96,7 +128,16 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   constructor(options: EconomicsOptions) {
     super(options.seed);
     const n = options.nodes;
-    this.#options = withDefaults(options, { activeMs: options.activeMs ?? 30_000 });
+    this.#options = withDefaults(options, {
+      activeMs: options.activeMs ?? 30_000,
+      voteEvery: options.voteEvery ?? 1,
+      settleDelayMs: options.settleDelayMs ?? economicsConfig.settleDelayMs,
+      snapshotEvery: options.snapshotEvery ?? economicsConfig.snapshotIntervalEvents,
+    });
+    assertInt(this.#options.snapshotEvery, 'snapshotEvery', 16, 1_000_000);
+    assertInt(this.#options.activeMs, 'activeMs', 0, 3_600_000);
+    assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
+    assertInt(this.#options.settleDelayMs, 'settleDelayMs', 0, economicsConfig.disputeWindowMs - 1);
     this.#random = this.root.fork('workload');
     this.#faultRandom = this.root.fork('faults');
     this.#ed25519 = cachingVerifier(ed25519, () => this.#counts.verifications!++);
@@ -105,7 +146,11 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       sha256(utf8ToBytes(`sim-economics/${options.seed}/${i}`)),
     );
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = simEconomicsConfig(signers);
+    this.#config = {
+      ...simEconomicsConfig(signers),
+      settleDelayMs: this.#options.settleDelayMs,
+      snapshotIntervalEvents: this.#options.snapshotEvery,
+    };
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
@@ -119,6 +164,8 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         epoch: 0,
         persisted: [],
         acted: new Set(),
+        heads: undefined,
+        headsAt: 0,
       });
     }
     const topology = builtinTopology();
@@ -172,7 +219,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     const c = economicsConfig;
     return (
       this.#options.activeMs +
-      c.settleDelayMs +
+      this.#options.settleDelayMs +
       c.disputeWindowMs +
       c.votingWindowMs +
       c.lowParticipationExtensionMs
@@ -212,7 +259,12 @@ class EconomicsWorld extends ScenarioWorld<Message> {
           evidence: toHex(sha256(utf8ToBytes(`evidence/${escrow.id}`))),
         };
       }
-      if (escrow.status === 'voting' && escrow.accused !== node.id && escrow.reporter !== node.id) {
+      if (
+        escrow.status === 'voting' &&
+        escrow.accused !== node.id &&
+        escrow.reporter !== node.id &&
+        node.index % this.#options.voteEvery === 0
+      ) {
         node.acted.add(escrow.id);
         this.#counts.votes!++;
         // Voters judge by what they saw: an honest accused is overturned, a cheater upheld.
@@ -317,17 +369,31 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   }
 
   #sendHeads(node: EconNode, to: number): void {
-    const heads = this.#nodes.map((other) => node.state.lastSeqOf(other.id));
+    const heads = this.#headsOf(node).slice();
     this.network.send(node.index, to, { t: 'heads', heads }, 16 + heads.length * 4);
   }
 
+  /**
+   * The node's version vector, `lastSeqOf` every node; recomputed only when it accepted an event
+   * since (every accepted event is persisted first), as most anti-entropy rounds find nothing new.
+   */
+  #headsOf(node: EconNode): Int32Array {
+    if (node.heads === undefined || node.headsAt !== node.persisted.length) {
+      const heads = node.heads ?? new Int32Array(this.#nodes.length);
+      for (let i = 0; i < heads.length; i++) heads[i] = node.state.lastSeqOf(this.#nodes[i]!.id);
+      node.heads = heads;
+      node.headsAt = node.persisted.length;
+    }
+    return node.heads;
+  }
+
   /** Sends what the asker lacks, oldest first per actor, bounded. */
-  #answerHeads(node: EconNode, to: number, heads: readonly number[]): void {
+  #answerHeads(node: EconNode, to: number, heads: Int32Array): void {
     const events: Uint8Array[] = [];
+    const own = this.#headsOf(node);
     for (let i = 0; i < this.#nodes.length && events.length < syncEventsMax; i++) {
-      const actor = this.#nodes[i]!.id;
-      if (node.state.lastSeqOf(actor) > heads[i]!)
-        events.push(...node.state.eventBytesOf(actor, heads[i]!, syncEventsMax - events.length));
+      if (own[i]! > heads[i]!)
+        events.push(...node.state.eventBytesOf(this.#nodes[i]!.id, heads[i]!, syncEventsMax - events.length));
     }
     if (events.length === 0) return;
     let size = 16;
@@ -376,6 +442,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     );
     state.advanceTo(this.#nowMs());
     node.state = state;
+    node.heads = undefined;
     node.up = true;
     this.network.setUp(index, true);
     this.scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, node.epoch);

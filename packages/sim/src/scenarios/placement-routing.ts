@@ -246,7 +246,8 @@ class PlacementRoutingWorld extends ScenarioWorld<Message> {
     const ranked = router
       .rankCandidates(
         region,
-        stored.holders.map((h) => `n${h}`),
+        // A node may hold two shards of a stripe (too few eligible nodes in its region): asked once.
+        [...new Set(stored.holders)].map((h) => `n${h}`),
       )
       .map((c) => Number(c.id.slice(1)));
     const read: Read = {
@@ -338,16 +339,20 @@ class PlacementRoutingWorld extends ScenarioWorld<Message> {
           object.acknowledged = true;
         break;
       }
-      case 'fetch':
-        if (this.#held[to]!.has(message.object * 256 + this.#objects[message.object]!.holders.indexOf(to))) {
+      case 'fetch': {
+        // Every shard of the object this node holds (two when its region had too few nodes).
+        const holders = this.#objects[message.object]!.holders;
+        for (let shard = 0; shard < holders.length; shard++) {
+          if (holders[shard] !== to || !this.#held[to]!.has(message.object * 256 + shard)) continue;
           this.network.send(
             to,
             from,
-            { t: 'shard', read: message.read, object: message.object, shard: to },
+            { t: 'shard', read: message.read, object: message.object, shard },
             shardBytes + 64,
           );
         }
         break;
+      }
       case 'shard': {
         const read = this.#reads[message.read]!;
         if (read.done) break;
@@ -410,11 +415,20 @@ class PlacementRoutingWorld extends ScenarioWorld<Message> {
   ): void {
     const checks = this.checks;
     const regions = shardsPer(plan.nodeIds.map((id) => this.#placementNodes[Number(id.slice(1))]!.region));
-    checks.check(
-      'placement-distinct-nodes',
-      new Set(plan.nodeIds).size === plan.nodeIds.length,
-      () => `object ${object}: a node holds two shards`,
+    // One shard per node, unless the region had fewer eligible (not suspected) nodes than shards to
+    // hold (the placer's rule 2: 3 nodes in 3 regions hold RS(4,2) as 2+2+2): then every one of them.
+    const holdersIn = shardsPer(
+      [...new Set(plan.nodeIds)].map((id) => this.#placementNodes[Number(id.slice(1))]!.region),
     );
+    for (const [region, shards] of regions) {
+      const eligible = this.#placementNodes.filter((n) => n.region === region && !exclude.has(n.id)).length;
+      checks.check(
+        'placement-distinct-nodes',
+        holdersIn.get(region) === Math.min(shards, eligible),
+        () =>
+          `object ${object}: ${shards} shards in ${region} on ${holdersIn.get(region)} nodes of ${eligible} eligible`,
+      );
+    }
     checks.check(
       'placement-region-loss-safe',
       Math.max(...regions.values()) <= parityShards,

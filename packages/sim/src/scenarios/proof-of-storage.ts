@@ -1,4 +1,4 @@
-import { type Ed25519, ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { assertInt, type Ed25519, ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
 import {
   decodeEvent,
   type EconomicsConfigInput,
@@ -43,6 +43,13 @@ export interface ProofOfStorageOptions extends ScenarioOptions {
   readonly cheaterKinds?: readonly CheaterKind[];
   /** Which of an object's receipts a challenger may ask; default the newest per position (`currentReceipts`). */
   readonly challengeable?: (receipts: readonly SimReceipt[]) => readonly SimReceipt[];
+  /** How long nodes challenge (default 24 s, at least 10 s); moves and busy spells stop 5 s before. */
+  readonly activeMs?: number;
+  /**
+   * Every `voteEvery`-th node (by index) votes in disputes (default 1: every node); the quorum is
+   * 10 % of the eligible voters (at least 5). Every node applies every vote: fewer voters, fewer events.
+   */
+  readonly voteEvery?: number;
 }
 
 /** A challenger's verdict on an answer: verifyProof's signature. */
@@ -89,7 +96,6 @@ const replyGraceMs = 1_000;
 /** As the daemon's `posLimits.refusalsToFail`: this many refusals in a row from one holder are one failure. */
 const refusalsToFail = 3;
 /** Challenges are issued for this long; the governance windows then run out. */
-const activeMs = 24_000;
 const challengeIntervalMs = 2_000;
 const perHolderMinIntervalMs = 5_000;
 /** Challenges a holder works on at once; more are refused as busy (the daemon's POS_BUSY). */
@@ -240,7 +246,11 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       checkAnswer: options.checkAnswer ?? realCheck,
       challengeable:
         options.challengeable ?? ((receipts: readonly SimReceipt[]) => currentReceipts(receipts)),
+      activeMs: options.activeMs ?? 24_000,
+      voteEvery: options.voteEvery ?? 1,
     });
+    assertInt(this.#options.activeMs, 'activeMs', 10_000, 3_600_000);
+    assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
     this.#random = this.root.fork('workload');
     this.#faultRandom = this.root.fork('faults');
     this.#nonces = this.root.fork('nonces');
@@ -299,7 +309,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   }
 
   get #activeMs(): number {
-    return activeMs;
+    return this.#options.activeMs;
   }
 
   get #endMs(): number {
@@ -769,7 +779,8 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       if (
         escrow.status === 'voting' &&
         escrow.accused !== node.signer.nodeId &&
-        escrow.reporter !== node.signer.nodeId
+        escrow.reporter !== node.signer.nodeId &&
+        index % this.#options.voteEvery === 0
       ) {
         node.acted.add(escrow.id);
         this.#counts.votes!++;

@@ -1,0 +1,3 @@
+import { sweep } from './sweep.js';
+
+sweep({ scenario: 'locks', nodes: [50, 100, 200, 300] });
