@@ -35,7 +35,8 @@ export const txLogConfigSchema = z
     /**
      * Grow the file by this many zero bytes at a time, written and synced ahead of the records, so
      * that an append rewrites allocated space and its fdatasync flushes data without a journal
-     * commit. 0 grows the file with every append.
+     * commit. 0 grows the file with every append. Never more than a quarter of the disk's free
+     * space at the time: the zero tail never fills the disk, even for a moment.
      */
     preallocateBytes: z
       .number()

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { concatBytes, equalBytes, parseConfig } from '@trinity/core';
 import { syncDir, writeAll, writeFileAtomic } from '@trinity/core/fs';
@@ -298,7 +298,14 @@ export class TxLog implements TxLogStore {
 
   /** Writes zeros past the end so that later appends rewrite allocated blocks (synced with the batch). */
   async #preallocate(end: number): Promise<void> {
-    const target = Math.max(end, this.#allocatedBytes + this.#config.preallocateBytes);
+    // At most a quarter of the disk's free space: the zero tail must never fill the disk, not even
+    // for the moment before an ENOSPC gives it back, or a neighbour's write (a manifest, a shard)
+    // fails in that moment.
+    const { bavail, bsize } = await statfs(dirname(this.path));
+    const room = Math.floor((Number(bavail) * Number(bsize)) / 4 / 4096) * 4096;
+    const grow = Math.min(this.#config.preallocateBytes, room);
+    if (this.#allocatedBytes + grow <= end) return;
+    const target = this.#allocatedBytes + grow;
     const zeros = new Uint8Array(Math.min(1024 * 1024, target - this.#allocatedBytes));
     const before = this.#allocatedBytes;
     try {
