@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,10 +10,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/polyfill.js';
-import { FileAccessKeyStore } from '../../src/s3/access-keys.js';
 import { S3Gateway } from '../../src/s3/gateway.js';
-import { accessKeysPath } from '../../src/s3/s3-service.js';
-import { startNodes } from '../helpers.js';
+import { startDevnet } from '../helpers.js';
 import { accessKeyId, patternBytes, secretAccessKey, startTestGateway, type TestGateway } from './helpers.js';
 import { expectSameTree, makeTree } from './tree.js';
 
@@ -65,17 +64,20 @@ interface Seen {
   readonly copySource: string | undefined;
 }
 const seen: Seen[] = [];
+function recordRequest(req: IncomingMessage): void {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  seen.push({
+    method: req.method ?? '',
+    url: req.url ?? '',
+    range: first(req.headers.range),
+    copySource: first(req.headers['x-amz-copy-source']),
+  });
+}
 const handle = S3Gateway.prototype.handle;
 beforeAll(() => {
   // Every gateway in this process (the in-memory one and the node's) records what clients send.
   S3Gateway.prototype.handle = function (this: S3Gateway, req: IncomingMessage, res: ServerResponse) {
-    const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
-    seen.push({
-      method: req.method ?? '',
-      url: req.url ?? '',
-      range: first(req.headers.range),
-      copySource: first(req.headers['x-amz-copy-source']),
-    });
+    recordRequest(req);
     return handle.call(this, req, res);
   };
 });
@@ -118,29 +120,81 @@ async function inMemoryTarget(): Promise<Target> {
   return { endpoint: t.endpoint, accessKeyId, secretAccessKey, stop: () => t.stop() };
 }
 
-/** The gateway of a real node (Trinity backend, the network index) in a 3-node in-process network. */
+/**
+ * An HTTP proxy in this process in front of `upstream` that records each request in `seen` (the
+ * gateway it fronts runs in another process) and passes requests and replies through unchanged,
+ * the Host header included, so SigV4 signatures still hold.
+ */
+async function recordingProxy(upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const target = new URL(upstream);
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const server = createServer((req, res) => {
+    recordRequest(req);
+    const forward = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.rawHeaders);
+        reply.pipe(res);
+      },
+    );
+    forward.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502).end(String(error));
+      else res.destroy(error);
+    });
+    req.pipe(forward);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.requestTimeout = 0; // a multipart part may take minutes on a loaded machine
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
+
+/**
+ * The gateway of a real node (Trinity backend, the network index) in a devnet of three node
+ * processes (RS(2,1)): node 0 serves S3 with the devnet's access key; clients reach it through a
+ * recording proxy. Processes, not nodes in this process, so the nodes' work spreads over the cores.
+ */
 async function daemonTarget(): Promise<Target> {
-  const { nodes, close } = await startNodes('trinity-s3-cli-daemon-', 3, (i) => ({
-    erasure: { dataShards: 2, parityShards: 1, shardBytes: 256 * 1024 },
-    fsync: false,
-    ...(i === 2 ? { s3: { enabled: true, port: 0 } } : {}),
-  }));
+  const { devnet, close } = await startDevnet(
+    'trinity-s3-cli-devnet-',
+    { erasure: { dataShards: 2, parityShards: 1, shardBytes: 256 * 1024 }, fsync: false },
+    { nodes: 3, s3: true },
+  );
+  let proxy: Awaited<ReturnType<typeof recordingProxy>> | undefined;
+  const stop = async () => {
+    await proxy?.close();
+    await close();
+  };
   try {
-    const node = nodes[2]!;
-    const store = await FileAccessKeyStore.open(accessKeysPath(node.config.dataDir));
-    const key = await store.create(node.owner, Date.now());
+    const key = await devnet.s3AccessKey();
+    proxy = await recordingProxy(devnet.s3Url);
     const target = {
-      endpoint: node.s3!.url,
+      endpoint: proxy.url,
       accessKeyId: key.accessKeyId,
       secretAccessKey: key.secretKey,
-      stop: close,
+      stop,
     };
     const client = sdkClient(target);
     await client.send(new CreateBucketCommand({ Bucket: 'shell' }));
     client.destroy();
     return target;
   } catch (error) {
-    await close();
+    await stop();
     throw error;
   }
 }
@@ -202,7 +256,7 @@ async function opsFiles(dir: string): Promise<{ small: Buffer; big: Buffer; list
 // are the SDK suite's, gateway-sdk.test.ts), since every aws command costs a Python start-up.
 for (const [name, makeTarget, operations] of [
   ['gateway over the in-memory backend', inMemoryTarget, false],
-  ['gateway of a node in a 3-node network', daemonTarget, true],
+  ['gateway of a node in a devnet of 3 processes', daemonTarget, true],
 ] as const) {
   describe(`shell clients: ${name}`, () => {
     let t: Target;
