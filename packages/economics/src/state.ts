@@ -20,7 +20,6 @@ import {
   EventSignatureError,
   type RejectionCode,
 } from './errors.js';
-import type { Escrow } from './escrow.js';
 import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
@@ -489,7 +488,7 @@ export class EconomicsState {
   escrowsOf(id: string, options: { activeOnly?: boolean } = {}): EscrowView[] {
     const ids = this.#ledger.escrowsByNode.get(id) ?? [];
     const escrows = ids.map((escrowId) => this.#ledger.escrows.get(escrowId)!);
-    return (options.activeOnly ? escrows.filter((e: Escrow) => !e.final) : escrows).map(escrowView);
+    return (options.activeOnly ? escrows.filter((e) => !e.final) : escrows).map(escrowView);
   }
 
   /** Everything about one node, JSON-safe (amounts as decimal strings): the body of `GET /v1/economics/:nodeId`. */
