@@ -1,4 +1,4 @@
-import { type Ed25519, type Ed25519Verifier, ed25519, parseConfig } from '@trinity/core';
+import { assert, type Ed25519, type Ed25519Verifier, ed25519, parseConfig } from '@trinity/core';
 import {
   _decodeForApply,
   _knownEncoding,
@@ -44,7 +44,12 @@ export interface ApplyResult {
    */
   readonly outcome: 'applied' | 'rejected' | 'pending';
   readonly rejection: RejectionCode | undefined;
-  /** Events re-executed because this one sorted before events already applied (0 on the fast path). */
+  /**
+   * Events re-executed because this one sorted before events already applied (0 on the fast path).
+   * Late events inserted before the state is next read (a query, an event in order, `advanceTo`)
+   * share one re-execution, run then: each reports its size, and its outcome in it (reading a field
+   * of the result runs it).
+   */
   readonly reexecuted: number;
 }
 
@@ -95,7 +100,16 @@ export class EconomicsState {
   readonly config: EconomicsConfig;
   readonly #ed25519: Ed25519;
   readonly #genesis: Ledger;
-  #ledger: Ledger;
+  /** The ledger of `#events` unless `#stale`: read it through `#ledger`. */
+  #live: Ledger;
+  /**
+   * Set when events were inserted before events already applied (the snapshots after the earliest
+   * dropped): `#live` is stale. The re-execution runs once, on the next read, the next event in
+   * order or the next `advanceTo`, so a run of late events (an anti-entropy answer) costs one.
+   */
+  #stale = false;
+  /** Results of the late events inserted since the last re-execution, filled in by it. */
+  #lateResults = new Map<EventRecord, LateResult>();
   readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
   readonly #pending = new SettleQueue();
@@ -115,7 +129,7 @@ export class EconomicsState {
     this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
     this.#ed25519 = init.ed25519 ?? ed25519;
     this.#genesis = new Ledger(this.config);
-    this.#ledger = this.#genesis.clone();
+    this.#live = this.#genesis.clone();
     this.#clockMs = this.config.genesis.timeMs;
   }
 
@@ -243,8 +257,10 @@ export class EconomicsState {
     const horizon = nowMs - this.config.settleDelayMs;
     this.#settle(horizon, undefined);
     if (horizon <= this.#clockMs) return;
+    // Late events first, up to the clock as it was (their re-execution advances to it).
+    this.#reexecute();
     this.#clockMs = horizon;
-    advance(this.#ledger, horizon);
+    advance(this.#live, horizon);
   }
 
   /** Applies every buffered event whatever its time (at shutdown, or in tests). */
@@ -336,12 +352,19 @@ export class EconomicsState {
     return log;
   }
 
+  /** The current ledger: re-executes pending late events first. */
+  get #ledger(): Ledger {
+    if (this.#stale) this.#reexecute();
+    return this.#live;
+  }
+
   #insert(e: EconomicsEvent, record = this.#actors.get(e.actor)!.records[e.seq - 1]!): ApplyResult {
     const events = this.#events;
     const last = events[events.length - 1];
-    if ((last === undefined || compareEvents(last, e) < 0) && e.timeMs >= this.#ledger.nowMs) {
+    const inOrder = last === undefined || compareEvents(last, e) < 0;
+    if (inOrder && this.#ledger.nowMs <= e.timeMs) {
       events.push(record);
-      const rejection = applyToLedger(this.#ledger, e);
+      const rejection = applyToLedger(this.#live, e);
       if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
         this.#snapshot(events.length);
       return result(rejection, 0);
@@ -349,6 +372,7 @@ export class EconomicsState {
     return this.#insertEarlier(record);
   }
 
+  /** Inserts an event that sorts before events already applied; the re-execution waits (`#stale`). */
   #insertEarlier(e: EventRecord): ApplyResult {
     const events = this.#events;
     let lo = 0;
@@ -362,20 +386,44 @@ export class EconomicsState {
     while (this.#snapshots.length > 0 && this.#snapshots[this.#snapshots.length - 1]!.index > lo) {
       this.#snapshots.pop();
     }
+    this.#stale = true;
+    const late = new LateResult(() => this.#reexecute());
+    this.#lateResults.set(e, late);
+    return late;
+  }
+
+  /**
+   * Re-executes the events from the snapshot before the earliest late one (or from genesis), taking
+   * the snapshots on the way again, then advances to the clock; fills in the late events' results.
+   */
+  #reexecute(): void {
+    if (!this.#stale) return;
+    const events = this.#events;
+    // Every snapshot after the earliest late event was dropped when it was inserted.
     const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
-    this.#ledger = base.ledger.clone();
-    let rejection: RejectionCode | undefined;
+    const ledger = base.ledger.clone();
+    this.#live = ledger;
+    this.#stale = false;
+    const lateResults = this.#lateResults;
+    this.#lateResults = new Map();
+    const reexecuted = events.length - base.index - 1;
+    let settled = 0;
     for (let i = base.index; i < events.length; i++) {
-      const r = applyToLedger(this.#ledger, _decodeForApply(events[i]!.bytes));
-      if (i === lo) rejection = r;
+      const record = events[i]!;
+      const r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      const late = lateResults.size > settled ? lateResults.get(record) : undefined;
+      if (late !== undefined) {
+        late.settle(r, reexecuted);
+        settled++;
+      }
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
     }
-    advance(this.#ledger, this.#clockMs);
-    return result(rejection, events.length - base.index - 1);
+    assert(settled === lateResults.size, 'a late event was not re-executed');
+    advance(ledger, this.#clockMs);
   }
 
   #snapshot(index: number): void {
-    this.#snapshots.push({ index, ledger: this.#ledger.clone() });
+    this.#snapshots.push({ index, ledger: this.#live.clone() });
     if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
   }
 
@@ -560,6 +608,45 @@ class BytesApplied {
   get event(): EconomicsEvent {
     this.#event ??= decodeEvent(this.#bytes);
     return this.#event;
+  }
+}
+
+/**
+ * The result of an event inserted before events already applied: known once the re-execution it
+ * waits for has run, which reading any field runs.
+ */
+class LateResult implements ApplyResult {
+  #run: (() => void) | undefined;
+  #rejection: RejectionCode | undefined;
+  #reexecuted = 0;
+
+  constructor(run: () => void) {
+    this.#run = run;
+  }
+
+  settle(rejection: RejectionCode | undefined, reexecuted: number): void {
+    this.#run = undefined;
+    this.#rejection = rejection;
+    this.#reexecuted = reexecuted;
+  }
+
+  #settled(): void {
+    this.#run?.();
+  }
+
+  get outcome(): 'applied' | 'rejected' {
+    this.#settled();
+    return this.#rejection === undefined ? 'applied' : 'rejected';
+  }
+
+  get rejection(): RejectionCode | undefined {
+    this.#settled();
+    return this.#rejection;
+  }
+
+  get reexecuted(): number {
+    this.#settled();
+    return this.#reexecuted;
   }
 }
 
