@@ -257,7 +257,8 @@ if (!onlyLate) {
  *  - in-order: 512 new events applied in canonical order (4 snapshots taken);
  *  - late-insert: then 64 events each stamped about 100 events before the newest, so each is
  *    inserted and the events after the snapshot before it re-executed (the snapshot cloned, and
- *    the snapshots on the way taken again).
+ *    the snapshots on the way taken again), each result read before the next event;
+ *  - late-batch: the same 64 events with no read between: they share one re-execution.
  */
 function lateHistory(seed: number, nodes: number, reports: number) {
   const random = seededRandom(seed);
@@ -307,13 +308,16 @@ function lateHistory(seed: number, nodes: number, reports: number) {
 }
 
 /** Like `measure`, but each run times only `timed` on what an untimed `setup` made. */
-function measureSetup<T>(benches: { label: string; count: number; setup: () => T; timed: (x: T) => void }[]) {
+function measureSetup<T>(
+  benches: { label: string; count: number; setup: () => T; timed: (x: T) => void; after?: (x: T) => void }[],
+) {
   const cpuRates = benches.map((): number[] => []);
   const runOnce = (b: (typeof benches)[number], i: number | undefined) => {
     const x = b.setup();
     const cpuStart = process.cpuUsage();
     b.timed(x);
     const cpu = process.cpuUsage(cpuStart);
+    b.after?.(x);
     if (i !== undefined) cpuRates[i]!.push((b.count * 1_000_000) / (cpu.user + cpu.system));
   };
   for (const b of benches) runOnce(b, undefined); // warm-up
@@ -338,7 +342,12 @@ const tailEvents = lh.tail.map((b) => decodeEvent(b));
 const lateEvents = lh.late.map((b) => decodeEvent(b));
 const lateHashes = new Set<string>();
 const fresh = () => replayBytes(lh.init, lh.base);
-const [inOrder, lateInsert] = measureSetup([
+const lateSetup = () => {
+  const state = fresh();
+  for (const e of tailEvents) state.applyVerified(e);
+  return state;
+};
+const [inOrder, lateInsert, lateBatch] = measureSetup([
   {
     label: `in-order, snapshots every 128 (${lateNodes} nodes)`,
     count: tailEvents.length,
@@ -350,23 +359,32 @@ const [inOrder, lateInsert] = measureSetup([
   {
     label: `late-insert (${lateNodes} nodes)`,
     count: lateEvents.length,
-    setup: () => {
-      const state = fresh();
-      for (const e of tailEvents) state.applyVerified(e);
-      return state;
-    },
+    setup: lateSetup,
     timed: (state) => {
       for (const e of lateEvents) {
         if (state.applyVerified(e).reexecuted < 50) throw new Error('late event not re-executed');
       }
-      lateHashes.add(state.stateHash());
     },
+    after: (state) => lateHashes.add(state.stateHash()),
+  },
+  {
+    // The same late events inserted one after the other with no read between (an anti-entropy
+    // answer): one re-execution, when the state is next read.
+    label: `late-batch (${lateNodes} nodes)`,
+    count: lateEvents.length,
+    setup: lateSetup,
+    timed: (state) => {
+      const results = lateEvents.map((e) => state.applyVerified(e));
+      if (state.nowMs < 0 || results[0]!.reexecuted < 50) throw new Error('late events not re-executed');
+    },
+    after: (state) => lateHashes.add(state.stateHash()),
   },
 ]);
 if (lateHashes.size !== 1) throw new Error('late-insert is not deterministic');
 for (const [bench, m, count] of [
   ['in-order+snapshots', inOrder!, tailEvents.length],
   ['late-insert', lateInsert!, lateEvents.length],
+  ['late-batch', lateBatch!, lateEvents.length],
 ] as const) {
   report({
     bench,
