@@ -6,7 +6,7 @@ import { economicsSweepOptions, sweep } from './sweep.js';
 // is noise: 5 of 200 seeds failed it), every 4th node voting (the quorum is 10 % of the voters), a
 // 10 s settle delay (late events re-execute the ledger) and no snapshots between (100,000 events:
 // the cheapest for runs this short, copy on write or not). A seed costs about 0.8 CPU s at 100
-// nodes; 200 and 300 nodes (6 and 13 s a seed) are in economics-large.test.ts, the default-size
+// nodes; 200 and 300 nodes (3-5 and 8-10 s a seed) are in economics-large.test.ts, the default-size
 // runs in test/economics.test.ts.
 sweep({
   scenario: 'economics',

@@ -1,4 +1,4 @@
 import { sweep } from './sweep.js';
 
-// proof-of-storage.test.ts at the scenario's maximum, 150 nodes: about 15 CPU s a seed, so one.
-sweep({ scenario: 'proof-of-storage', nodes: [150], seedsDefault: 1, seedsPerTest: 1 });
+// proof-of-storage.test.ts at the scenario's maximum, 150 nodes: about 11 CPU s a seed, so two.
+sweep({ scenario: 'proof-of-storage', nodes: [150], seedsDefault: 2, seedsPerTest: 1 });
