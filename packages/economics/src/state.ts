@@ -90,7 +90,8 @@ interface Snapshot {
  * the same state whatever order they received them in. Live events wait in a settle buffer until
  * the daemon's clock is `settleDelayMs` past their time, and are applied from it in canonical
  * order, so ordinary network delay costs nothing; an event later than that sorts before events
- * already applied, is inserted, and the events after it are re-executed from the nearest snapshot.
+ * already applied, is inserted, and the events after it are re-executed from the nearest snapshot
+ * (once for a run of such events, when the state is next read). Snapshots are copy on write.
  *
  * Sans-IO: the daemon passes its clock's `nowMs` where a rule needs it (`apply`'s future bound,
  * `advanceTo`), persists the events it accepts (`encodeEvent`), gossips them, and replays them on
@@ -109,7 +110,7 @@ export class EconomicsState {
    */
   #stale = false;
   /** Results of the late events inserted since the last re-execution, filled in by it. */
-  #lateResults = new Map<EventRecord, LateResult>();
+  #lateResults = new Map<EventRecord, Settle>();
   readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
   readonly #pending = new SettleQueue();
@@ -387,9 +388,9 @@ export class EconomicsState {
       this.#snapshots.pop();
     }
     this.#stale = true;
-    const late = new LateResult(() => this.#reexecute());
-    this.#lateResults.set(e, late);
-    return late;
+    const late = lateResult(() => this.#reexecute());
+    this.#lateResults.set(e, late.settle);
+    return late.result;
   }
 
   /**
@@ -411,9 +412,9 @@ export class EconomicsState {
     for (let i = base.index; i < events.length; i++) {
       const record = events[i]!;
       const r = applyToLedger(ledger, _decodeForApply(record.bytes));
-      const late = lateResults.size > settled ? lateResults.get(record) : undefined;
-      if (late !== undefined) {
-        late.settle(r, reexecuted);
+      const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
+      if (settle !== undefined) {
+        settle(r, reexecuted);
         settled++;
       }
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
@@ -613,42 +614,42 @@ class BytesApplied {
 
 /**
  * The result of an event inserted before events already applied: known once the re-execution it
- * waits for has run, which reading any field runs.
+ * waits for has run, which reading any field runs. The fields are own enumerable getters, so a
+ * spread or `JSON.stringify` of the result reads them too.
  */
-class LateResult implements ApplyResult {
-  #run: (() => void) | undefined;
-  #rejection: RejectionCode | undefined;
-  #reexecuted = 0;
-
-  constructor(run: () => void) {
-    this.#run = run;
-  }
-
-  settle(rejection: RejectionCode | undefined, reexecuted: number): void {
-    this.#run = undefined;
-    this.#rejection = rejection;
-    this.#reexecuted = reexecuted;
-  }
-
-  #settled(): void {
-    this.#run?.();
-  }
-
-  get outcome(): 'applied' | 'rejected' {
-    this.#settled();
-    return this.#rejection === undefined ? 'applied' : 'rejected';
-  }
-
-  get rejection(): RejectionCode | undefined {
-    this.#settled();
-    return this.#rejection;
-  }
-
-  get reexecuted(): number {
-    this.#settled();
-    return this.#reexecuted;
-  }
+function lateResult(run: () => void): { result: ApplyResult; settle: Settle } {
+  let pending = true;
+  let rejection: RejectionCode | undefined;
+  let reexecuted = 0;
+  const settled = () => {
+    if (pending) run();
+  };
+  const result: ApplyResult = {
+    get outcome() {
+      settled();
+      return rejection === undefined ? ('applied' as const) : ('rejected' as const);
+    },
+    get rejection() {
+      settled();
+      return rejection;
+    },
+    get reexecuted() {
+      settled();
+      return reexecuted;
+    },
+  };
+  return {
+    result,
+    settle: (r, n) => {
+      pending = false;
+      rejection = r;
+      reexecuted = n;
+    },
+  };
 }
+
+/** Fills in a late event's result: its rejection in the re-execution, and that re-execution's size. */
+type Settle = (rejection: RejectionCode | undefined, reexecuted: number) => void;
 
 const PENDING: ApplyResult = Object.freeze({ outcome: 'pending', rejection: undefined, reexecuted: 0 });
 

@@ -161,6 +161,8 @@ describe('ordering', () => {
     expect([fundX.outcome, fundZ.outcome, over.outcome]).toEqual(['applied', 'applied', 'rejected']);
     expect(over.rejection).toBe('INSUFFICIENT_BALANCE');
     expect([fundX.reexecuted, fundZ.reexecuted, over.reexecuted]).toEqual([42, 42, 42]);
+    expect({ ...over }).toEqual({ outcome: 'rejected', rejection: 'INSUFFICIENT_BALANCE', reexecuted: 42 });
+    expect(JSON.parse(JSON.stringify(fundX))).toEqual({ outcome: 'applied', reexecuted: 42 });
     expect(state.balanceOf(z!.nodeId)).toBe(1_000n - 400n + 2_000n); // 20 spends now
     const canonical = EconomicsState.replay({ config: { genesis } }, state.events()).state;
     expect(state.stateHash()).toBe(canonical.stateHash());
