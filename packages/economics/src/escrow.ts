@@ -2,7 +2,7 @@ import { assert } from '@trinity/core';
 import { BPS, type SlashReason } from './config.js';
 import type { RejectionCode } from './errors.js';
 import { type EventOf, escrowIdOf } from './events.js';
-import { type Ledger, minus, plus } from './ledger.js';
+import { type Ledger, minus, plus, type ReadonlyEscrow } from './ledger.js';
 import { bondDelegation, unbondDelegation } from './staking.js';
 
 /**
@@ -64,6 +64,8 @@ export interface Escrow {
   rounds: readonly EscrowRound[];
   decision: EscrowDecision | undefined;
   resolvedAtMs: number | undefined;
+  /** Generation of the ledger that may change it in place (copy on write; see `Ledger`). */
+  gen: number;
 }
 
 /** Splits `amount` over `parts` in proportion, exactly: floors first, then the remainder one unit at a time in order. */
@@ -89,11 +91,12 @@ export function createEscrow(ledger: Ledger, e: EventOf<'slash'>): RejectionCode
   const { config } = ledger;
   if (e.accused === e.actor) return 'SELF_REPORT';
   if ((ledger.accounts.get(e.actor)?.stake ?? 0n) < config.reporterStakeMin) return 'REPORTER_NOT_STAKED';
-  const accused = ledger.accounts.get(e.accused);
-  if (accused === undefined) return 'NOTHING_TO_SLASH';
-  if (accused.escrowsActive >= config.escrowsPerNodeMax) return 'ESCROW_LIMIT';
-  const amount = ((accused.stake + accused.delegated) * BigInt(config.slashBps[e.reason])) / BigInt(BPS);
+  const found = ledger.accounts.get(e.accused);
+  if (found === undefined) return 'NOTHING_TO_SLASH';
+  if (found.escrowsActive >= config.escrowsPerNodeMax) return 'ESCROW_LIMIT';
+  const amount = ((found.stake + found.delegated) * BigInt(config.slashBps[e.reason])) / BigInt(BPS);
   if (amount === 0n) return 'NOTHING_TO_SLASH';
+  const accused = ledger.account(e.accused);
   const delegators = [...accused.delegators.keys()].sort();
   const parts = [accused.stake, ...delegators.map((id) => accused.delegators.get(id)!)];
   const shares = splitProRata(amount, parts);
@@ -135,20 +138,20 @@ export function createEscrow(ledger: Ledger, e: EventOf<'slash'>): RejectionCode
     rounds: [],
     decision: undefined,
     resolvedAtMs: undefined,
+    gen: 0,
   };
-  ledger.escrows.set(id, escrow);
+  ledger.addEscrow(escrow);
   ledger.activeEscrows.add(id);
   accused.escrowsActive++;
-  const list = ledger.escrowsByNode.get(e.accused) ?? [];
-  list.push(id);
-  ledger.escrowsByNode.set(e.accused, list);
+  // A new list, not a push: a clone of the ledger may share the old one.
+  ledger.escrowsByNode.set(e.accused, [...(ledger.escrowsByNode.get(e.accused) ?? []), id]);
   ledger.counters.escrowsCreated++;
   ledger.escrowDueMs = Math.min(ledger.escrowDueMs, escrow.deadlineMs);
   return undefined;
 }
 
 /** Staked nodes that may vote on `escrow`: neither the accused nor the reporter. */
-function eligibleVoters(ledger: Ledger, escrow: Escrow): number {
+function eligibleVoters(ledger: Ledger, escrow: ReadonlyEscrow): number {
   let count = 0;
   for (const [id, account] of ledger.accounts) {
     if (id === escrow.accused || id === escrow.reporter) continue;
@@ -176,10 +179,11 @@ function startRound(ledger: Ledger, escrow: Escrow, round: 1 | 2, timeMs: number
 
 /** The accused disputes an open escrow: a voting round starts. */
 export function dispute(ledger: Ledger, e: EventOf<'dispute'>): RejectionCode | undefined {
-  const escrow = ledger.escrows.get(e.escrowId);
-  if (escrow === undefined) return 'ESCROW_NOT_FOUND';
-  if (e.actor !== escrow.accused) return 'NOT_ACCUSED';
-  if (escrow.status !== 'open') return 'DISPUTE_WINDOW_CLOSED';
+  const found = ledger.escrows.get(e.escrowId);
+  if (found === undefined) return 'ESCROW_NOT_FOUND';
+  if (e.actor !== found.accused) return 'NOT_ACCUSED';
+  if (found.status !== 'open') return 'DISPUTE_WINDOW_CLOSED';
+  const escrow = ledger.escrowToChange(e.escrowId)!;
   escrow.disputeEvidence = e.evidence;
   startRound(ledger, escrow, 1, e.timeMs);
   return undefined;
@@ -187,17 +191,18 @@ export function dispute(ledger: Ledger, e: EventOf<'dispute'>): RejectionCode | 
 
 /** A staked node other than the accused and the reporter votes once in the current round. */
 export function vote(ledger: Ledger, e: EventOf<'vote'>): RejectionCode | undefined {
-  const escrow = ledger.escrows.get(e.escrowId);
-  if (escrow === undefined) return 'ESCROW_NOT_FOUND';
-  if (escrow.status !== 'voting' && escrow.status !== 'appeal-voting') return 'NOT_VOTING';
-  if (e.actor === escrow.accused) return 'SELF_VOTE';
-  if (e.actor === escrow.reporter) return 'REPORTER_VOTE';
+  const found = ledger.escrows.get(e.escrowId);
+  if (found === undefined) return 'ESCROW_NOT_FOUND';
+  if (found.status !== 'voting' && found.status !== 'appeal-voting') return 'NOT_VOTING';
+  if (e.actor === found.accused) return 'SELF_VOTE';
+  if (e.actor === found.reporter) return 'REPORTER_VOTE';
   const voter = ledger.accounts.get(e.actor);
   if (voter === undefined || voter.stake === 0n || voter.stake < ledger.config.voterStakeMin) {
     return 'VOTER_NOT_STAKED';
   }
-  if (escrow.voters.has(e.actor)) return 'ALREADY_VOTED';
-  if (escrow.voters.size >= ledger.config.votesPerRoundMax) return 'VOTE_LIMIT';
+  if (found.voters.has(e.actor)) return 'ALREADY_VOTED';
+  if (found.voters.size >= ledger.config.votesPerRoundMax) return 'VOTE_LIMIT';
+  const escrow = ledger.escrowToChange(e.escrowId)!;
   const weight = ledger.config.voteWeighting === 'stake' ? voter.stake + voter.delegated : 1n;
   escrow.voters.add(e.actor);
   escrow.totalWeight += weight;
@@ -211,11 +216,12 @@ export function vote(ledger: Ledger, e: EventOf<'vote'>): RejectionCode | undefi
 
 /** The losing side of a decision (the accused after uphold, the reporter after overturn) asks for a second round. */
 export function appeal(ledger: Ledger, e: EventOf<'appeal'>): RejectionCode | undefined {
-  const escrow = ledger.escrows.get(e.escrowId);
-  if (escrow === undefined) return 'ESCROW_NOT_FOUND';
-  if (escrow.status !== 'decided') return 'NOT_APPEALABLE';
-  const entitled = escrow.decision === 'uphold' ? escrow.accused : escrow.reporter;
+  const found = ledger.escrows.get(e.escrowId);
+  if (found === undefined) return 'ESCROW_NOT_FOUND';
+  if (found.status !== 'decided') return 'NOT_APPEALABLE';
+  const entitled = found.decision === 'uphold' ? found.accused : found.reporter;
   if (e.actor !== entitled) return 'NOT_ENTITLED_TO_APPEAL';
+  const escrow = ledger.escrowToChange(e.escrowId)!;
   escrow.appealEvidence = e.evidence;
   ledger.counters.appeals++;
   startRound(ledger, escrow, 2, e.timeMs);
@@ -225,7 +231,7 @@ export function appeal(ledger: Ledger, e: EventOf<'appeal'>): RejectionCode | un
 /** Handles every active escrow whose deadline is `dueMs` (in id order), then recomputes the next deadline. */
 export function resolveDue(ledger: Ledger, dueMs: number): void {
   const due = [...ledger.activeEscrows].filter((id) => ledger.escrows.get(id)!.deadlineMs === dueMs).sort();
-  for (const id of due) resolveOne(ledger, ledger.escrows.get(id)!, dueMs);
+  for (const id of due) resolveOne(ledger, ledger.escrowToChange(id)!, dueMs);
   let next = Number.POSITIVE_INFINITY;
   for (const id of ledger.activeEscrows) next = Math.min(next, ledger.escrows.get(id)!.deadlineMs);
   ledger.escrowDueMs = next;

@@ -32,6 +32,8 @@ export interface Account {
   escrowsActive: number;
   /** When the latest slash of this account executed (caps its reputation for a while); undefined: never. */
   lastSlashedAtMs: number | undefined;
+  /** Generation of the ledger that may change it in place (copy on write; see `Ledger`). */
+  gen: number;
 }
 
 /** Running totals the daemon turns into metrics. */
@@ -50,7 +52,30 @@ export interface LedgerCounters {
   epochsPaid: number;
 }
 
-function newAccount(): Account {
+/** An account as read: what `Ledger.accounts` hands out (write through `Ledger.account`). */
+export type ReadonlyAccount = Readonly<Omit<Account, 'delegators' | 'delegations' | 'unbonding' | 'gen'>> & {
+  readonly delegators: ReadonlyMap<string, bigint>;
+  readonly delegations: ReadonlyMap<string, bigint>;
+  readonly unbonding: readonly Unbonding[];
+};
+
+/** An escrow as read: what `Ledger.escrows` hands out (write through `Ledger.escrowToChange`). */
+export type ReadonlyEscrow = Readonly<Omit<Escrow, 'voters' | 'gen'>> & {
+  readonly voters: ReadonlySet<string>;
+};
+
+/**
+ * Generations for copy on write. A ledger and its clones share the entries neither has changed
+ * since the clone (accounts, escrows, each subject's table of reporters); an entry carries the
+ * generation of the ledger that made it, and a ledger changes an entry in place only when the
+ * generation is its own, copying it first otherwise. `clone()` gives both ledgers new generations,
+ * so after it neither changes anything they share. Generations are process-wide and only compared
+ * for equality: they never reach the state or its hash.
+ */
+let generations = 0;
+const nextGeneration = () => ++generations;
+
+function newAccount(gen: number): Account {
   return {
     balance: 0n,
     stake: 0n,
@@ -63,33 +88,54 @@ function newAccount(): Account {
     slashedTotal: 0n,
     escrowsActive: 0,
     lastSlashedAtMs: undefined,
+    gen,
   };
 }
 
-function cloneAccount(a: Account): Account {
+function copyAccount(a: Account, gen: number): Account {
   return {
-    ...a,
+    balance: a.balance,
+    stake: a.stake,
+    delegated: a.delegated,
     delegators: new Map(a.delegators),
     delegations: new Map(a.delegations),
     unbonding: a.unbonding.slice(),
+    commissionBps: a.commissionBps,
+    rewardsTotal: a.rewardsTotal,
+    slashedTotal: a.slashedTotal,
+    escrowsActive: a.escrowsActive,
+    lastSlashedAtMs: a.lastSlashedAtMs,
+    gen,
   };
+}
+
+/** One subject's evidence, reporter → counters, tagged with the generation of the ledger that may change it. */
+class ReporterTable extends Map<string, Evidence> {
+  gen = 0;
 }
 
 /**
  * The fold state: what replaying the events produces. Mutated only by the transition functions
  * (staking, reputation, escrow, rewards) in canonical event order; `clone()` is a snapshot.
+ *
+ * Accounts, escrows and reputation evidence are read through read-only views (`accounts`,
+ * `escrows`, `evidence`) and changed only through `account`, `escrowToChange`, `addEscrow` and
+ * `setEvidence`, which copy an entry shared with a clone before handing it out (copy on write): a
+ * clone costs a copy of the maps' slots, not of their entries.
  */
 export class Ledger {
-  readonly accounts = new Map<string, Account>();
+  readonly config: EconomicsConfig;
+  /** This ledger's generation: entries tagged with it are its own to change in place. */
+  #gen = nextGeneration();
+  readonly #accounts: Map<string, Account>;
+  readonly #escrows: Map<string, Escrow>;
+  readonly #evidence: Map<string, ReporterTable>;
   /** Accounts whose self-stake is at least `operatorStakeMin`: the reward set. */
-  readonly operators = new Set<string>();
-  readonly escrows = new Map<string, Escrow>();
+  readonly operators: Set<string>;
   /** Ids of the escrows not yet final. */
-  readonly activeEscrows = new Set<string>();
-  /** Escrow ids per accused node, oldest first. */
-  readonly escrowsByNode = new Map<string, string[]>();
-  /** Reputation evidence: subject → reporter → decayed counters. */
-  readonly evidence = new Map<string, Map<string, Evidence>>();
+  readonly activeEscrows: Set<string>;
+  /** Escrow ids per accused node, oldest first (each list is replaced, never changed in place). */
+  readonly escrowsByNode: Map<string, readonly string[]>;
   evidencePairs = 0;
   /** Every token in existence: fixed at genesis, lowered only by burned slashes. */
   supply = 0n;
@@ -101,21 +147,48 @@ export class Ledger {
   epochEndMs: number;
   /** Earliest escrow deadline among the active ones (Infinity if none). */
   escrowDueMs = Number.POSITIVE_INFINITY;
-  counters: LedgerCounters = {
-    eventsApplied: 0,
-    eventsRejected: 0,
-    posPassed: 0,
-    posFailed: 0,
-    escrowsCreated: 0,
-    escrowsExecuted: 0,
-    escrowsReturned: 0,
-    appeals: 0,
-    votes: 0,
-    lowParticipationAlerts: 0,
-    epochsPaid: 0,
-  };
+  counters: LedgerCounters;
 
-  constructor(readonly config: EconomicsConfig) {
+  constructor(config: EconomicsConfig, from?: Ledger) {
+    this.config = config;
+    if (from !== undefined) {
+      // A clone: the maps' slots are copied, their entries shared until either side changes one.
+      from.#gen = nextGeneration();
+      this.#accounts = new Map(from.#accounts);
+      this.#escrows = new Map(from.#escrows);
+      this.#evidence = new Map(from.#evidence);
+      this.operators = new Set(from.operators);
+      this.activeEscrows = new Set(from.activeEscrows);
+      this.escrowsByNode = new Map(from.escrowsByNode);
+      this.evidencePairs = from.evidencePairs;
+      this.supply = from.supply;
+      this.burned = from.burned;
+      this.rewardPool = from.rewardPool;
+      this.nowMs = from.nowMs;
+      this.epochEndMs = from.epochEndMs;
+      this.escrowDueMs = from.escrowDueMs;
+      this.counters = { ...from.counters };
+      return;
+    }
+    this.#accounts = new Map();
+    this.#escrows = new Map();
+    this.#evidence = new Map();
+    this.operators = new Set();
+    this.activeEscrows = new Set();
+    this.escrowsByNode = new Map();
+    this.counters = {
+      eventsApplied: 0,
+      eventsRejected: 0,
+      posPassed: 0,
+      posFailed: 0,
+      escrowsCreated: 0,
+      escrowsExecuted: 0,
+      escrowsReturned: 0,
+      appeals: 0,
+      votes: 0,
+      lowParticipationAlerts: 0,
+      epochsPaid: 0,
+    };
     const { genesis } = config;
     this.nowMs = genesis.timeMs;
     this.epochEndMs = genesis.timeMs + config.epochMs;
@@ -131,65 +204,78 @@ export class Ledger {
     assert(this.supply <= AMOUNT_MAX, 'genesis supply exceeds AMOUNT_MAX');
   }
 
-  /** The account of `id`, created empty on first use. */
+  /** Every account, read-only: change one through `account(id)`. */
+  get accounts(): ReadonlyMap<string, ReadonlyAccount> {
+    return this.#accounts;
+  }
+
+  /** Every escrow by id, read-only: change one through `escrowToChange(id)`. */
+  get escrows(): ReadonlyMap<string, ReadonlyEscrow> {
+    return this.#escrows;
+  }
+
+  /** Reputation evidence, subject → reporter → decayed counters, read-only: change it through `setEvidence`. */
+  get evidence(): ReadonlyMap<string, ReadonlyMap<string, Readonly<Evidence>>> {
+    return this.#evidence;
+  }
+
+  /** The account of `id` to change, created empty on first use (copied first if a clone shares it). */
   account(id: string): Account {
-    let account = this.accounts.get(id);
-    if (account === undefined) {
-      account = newAccount();
-      this.accounts.set(id, account);
-    }
+    const found = this.#accounts.get(id);
+    if (found !== undefined && found.gen === this.#gen) return found;
+    const account = found === undefined ? newAccount(this.#gen) : copyAccount(found, this.#gen);
+    this.#accounts.set(id, account);
     return account;
   }
 
+  /** The escrow `id` to change (copied first if a clone shares it); undefined if there is none. */
+  escrowToChange(id: string): Escrow | undefined {
+    const found = this.#escrows.get(id);
+    if (found === undefined || found.gen === this.#gen) return found;
+    const escrow: Escrow = { ...found, voters: new Set(found.voters), gen: this.#gen };
+    this.#escrows.set(id, escrow);
+    return escrow;
+  }
+
+  /** Records a new escrow (its `gen` is set to this ledger's). */
+  addEscrow(escrow: Escrow): void {
+    escrow.gen = this.#gen;
+    this.#escrows.set(escrow.id, escrow);
+  }
+
+  /**
+   * Stores `reporter`'s counters on `subject` (a new object: entries are never changed in place, so
+   * a clone may share them); counts a new pair in `evidencePairs`.
+   */
+  setEvidence(subject: string, reporter: string, e: Evidence): void {
+    let table = this.#evidence.get(subject);
+    if (table === undefined || table.gen !== this.#gen) {
+      table = table === undefined ? new ReporterTable() : new ReporterTable(table);
+      table.gen = this.#gen;
+      this.#evidence.set(subject, table);
+    }
+    const size = table.size;
+    table.set(reporter, e);
+    if (table.size > size) this.evidencePairs++;
+  }
+
   /** Keeps `operators` in step with an account's self-stake. */
-  refreshOperator(id: string, account: Account): void {
+  refreshOperator(id: string, account: ReadonlyAccount): void {
     if (account.stake >= this.config.operatorStakeMin && account.stake > 0n) this.operators.add(id);
     else this.operators.delete(id);
   }
 
   /** Self-stake plus stake delegated to `id`: what a slash of `id` takes a share of. */
   bondedOf(id: string): bigint {
-    const account = this.accounts.get(id);
+    const account = this.#accounts.get(id);
     return account === undefined ? 0n : account.stake + account.delegated;
   }
 
-  /** A snapshot: later changes to either copy do not show in the other. */
+  /** A snapshot: later changes to either copy do not show in the other. Costs the maps' slots, not their entries. */
   clone(): Ledger {
-    const copy = Object.create(Ledger.prototype) as Ledger;
-    const fields = copy as unknown as Record<string, unknown>;
-    fields.config = this.config;
-    const accounts = new Map<string, Account>();
-    for (const [id, account] of this.accounts) accounts.set(id, cloneAccount(account));
-    fields.accounts = accounts;
-    fields.operators = new Set(this.operators);
-    const escrows = new Map<string, Escrow>();
-    for (const [id, escrow] of this.escrows) escrows.set(id, escrow.final ? escrow : cloneEscrow(escrow));
-    fields.escrows = escrows;
-    fields.activeEscrows = new Set(this.activeEscrows);
-    const byNode = new Map<string, string[]>();
-    for (const [id, list] of this.escrowsByNode) byNode.set(id, list.slice());
-    fields.escrowsByNode = byNode;
-    const evidence = new Map<string, Map<string, Evidence>>();
-    for (const [subject, reporters] of this.evidence) {
-      const inner = new Map<string, Evidence>();
-      for (const [reporter, e] of reporters) inner.set(reporter, { ...e });
-      evidence.set(subject, inner);
-    }
-    fields.evidence = evidence;
-    fields.evidencePairs = this.evidencePairs;
-    fields.supply = this.supply;
-    fields.burned = this.burned;
-    fields.rewardPool = this.rewardPool;
-    fields.nowMs = this.nowMs;
-    fields.epochEndMs = this.epochEndMs;
-    fields.escrowDueMs = this.escrowDueMs;
-    fields.counters = { ...this.counters };
+    const copy = new Ledger(this.config, this);
     return copy;
   }
-}
-
-function cloneEscrow(e: Escrow): Escrow {
-  return { ...e, voters: new Set(e.voters) };
 }
 
 /** Adds to a balance-like amount, asserting the no-overflow bound. */

@@ -61,37 +61,33 @@ export function evidenceAt(e: Evidence, step: number): Evidence {
 
 const add = (counter: number, amount: number) => Math.min(COUNTER_MAX, counter + amount);
 
-/** The evidence `reporter` holds on `subject`, decayed to the event's step; undefined when the table is full. */
+/**
+ * A copy of the evidence `reporter` holds on `subject`, decayed to the event's step (zero counters
+ * if it holds none), for the caller to change and store with `Ledger.setEvidence`; undefined when
+ * the pair is new and the table is full.
+ */
 function evidenceFor(
   ledger: Ledger,
   reporter: string,
   subject: string,
   timeMs: number,
 ): Evidence | undefined {
-  let reporters = ledger.evidence.get(subject);
-  let e = reporters?.get(reporter);
+  const e = ledger.evidence.get(subject)?.get(reporter);
   const step = decayStep(ledger.config, timeMs);
   if (e === undefined) {
     if (ledger.evidencePairs >= ledger.config.evidencePairsMax) return undefined;
-    if (reporters === undefined) {
-      reporters = new Map();
-      ledger.evidence.set(subject, reporters);
-    }
-    e = { posPassed: 0, posTotal: 0, upProbes: 0, probes: 0, bandwidthKiB: 0, step };
-    reporters.set(reporter, e);
-    ledger.evidencePairs++;
-    return e;
+    return { posPassed: 0, posTotal: 0, upProbes: 0, probes: 0, bandwidthKiB: 0, step };
   }
   const k = step - e.step;
-  if (k > 0) {
-    e.posPassed = decayed(e.posPassed, k);
-    e.posTotal = decayed(e.posTotal, k);
-    e.upProbes = decayed(e.upProbes, k);
-    e.probes = decayed(e.probes, k);
-    e.bandwidthKiB = decayed(e.bandwidthKiB, k);
-    e.step = step;
-  }
-  return e;
+  if (k <= 0) return { ...e };
+  return {
+    posPassed: decayed(e.posPassed, k),
+    posTotal: decayed(e.posTotal, k),
+    upProbes: decayed(e.upProbes, k),
+    probes: decayed(e.probes, k),
+    bandwidthKiB: decayed(e.bandwidthKiB, k),
+    step,
+  };
 }
 
 /** A proof-of-storage result from the challenger (the actor) about the holder. */
@@ -101,6 +97,7 @@ export function recordPosResult(ledger: Ledger, ev: EventOf<'pos-result'>): Reje
   if (e === undefined) return 'EVIDENCE_LIMIT';
   e.posTotal = add(e.posTotal, OBSERVATION);
   if (ev.passed) e.posPassed = add(e.posPassed, OBSERVATION);
+  ledger.setEvidence(ev.holder, ev.actor, e);
   if (ev.passed) ledger.counters.posPassed++;
   else ledger.counters.posFailed++;
   return undefined;
@@ -113,6 +110,7 @@ export function recordUptime(ledger: Ledger, ev: EventOf<'uptime'>): RejectionCo
   if (e === undefined) return 'EVIDENCE_LIMIT';
   e.probes = add(e.probes, OBSERVATION);
   if (ev.up) e.upProbes = add(e.upProbes, OBSERVATION);
+  ledger.setEvidence(ev.subject, ev.actor, e);
   return undefined;
 }
 
@@ -123,6 +121,7 @@ export function recordBandwidth(ledger: Ledger, ev: EventOf<'bandwidth'>): Rejec
   const e = evidenceFor(ledger, ev.actor, ev.subject, ev.timeMs);
   if (e === undefined) return 'EVIDENCE_LIMIT';
   e.bandwidthKiB = add(e.bandwidthKiB, Math.floor(ev.bytes / 1024));
+  ledger.setEvidence(ev.subject, ev.actor, e);
   return undefined;
 }
 

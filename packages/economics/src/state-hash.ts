@@ -1,11 +1,10 @@
 import { createSha256, toHex, utf8ToBytes } from '@trinity/core';
-import type { Escrow } from './escrow.js';
-import type { Account, Ledger } from './ledger.js';
+import type { Ledger, ReadonlyAccount, ReadonlyEscrow } from './ledger.js';
 
 const sorted = <V>(map: ReadonlyMap<string, V>): [string, V][] =>
   [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-function isEmpty(a: Account): boolean {
+function isEmpty(a: ReadonlyAccount): boolean {
   return (
     a.balance === 0n &&
     a.stake === 0n &&
@@ -20,7 +19,7 @@ function isEmpty(a: Account): boolean {
   );
 }
 
-function accountLine(id: string, a: Account): string {
+function accountLine(id: string, a: ReadonlyAccount): string {
   const delegations = sorted(a.delegations)
     .map(([op, amount]) => `${op}=${amount}`)
     .join(',');
@@ -28,7 +27,7 @@ function accountLine(id: string, a: Account): string {
   return `A ${id} ${a.balance} ${a.stake} ${a.delegated} [${delegations}] [${unbonding}] ${a.commissionBps ?? '-'} ${a.rewardsTotal} ${a.slashedTotal} ${a.escrowsActive} ${a.lastSlashedAtMs ?? '-'}`;
 }
 
-function escrowLine(e: Escrow): string {
+function escrowLine(e: ReadonlyEscrow): string {
   const sources = e.sources.map((s) => `${s.from}=${s.amount}`).join(',');
   const voters = [...e.voters].sort().join(',');
   const rounds = e.rounds

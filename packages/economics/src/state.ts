@@ -1,4 +1,4 @@
-import { type Ed25519, type Ed25519Verifier, ed25519, parseConfig } from '@trinity/core';
+import { assert, type Ed25519, type Ed25519Verifier, ed25519, parseConfig } from '@trinity/core';
 import {
   _decodeForApply,
   _knownEncoding,
@@ -20,7 +20,6 @@ import {
   EventSignatureError,
   type RejectionCode,
 } from './errors.js';
-import type { Escrow } from './escrow.js';
 import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
@@ -45,7 +44,12 @@ export interface ApplyResult {
    */
   readonly outcome: 'applied' | 'rejected' | 'pending';
   readonly rejection: RejectionCode | undefined;
-  /** Events re-executed because this one sorted before events already applied (0 on the fast path). */
+  /**
+   * Events re-executed because this one sorted before events already applied (0 on the fast path).
+   * Late events inserted before the state is next read (a query, an event in order, `advanceTo`)
+   * share one re-execution, run then: each reports its size, and its outcome in it (reading a field
+   * of the result runs it).
+   */
   readonly reexecuted: number;
 }
 
@@ -86,7 +90,8 @@ interface Snapshot {
  * the same state whatever order they received them in. Live events wait in a settle buffer until
  * the daemon's clock is `settleDelayMs` past their time, and are applied from it in canonical
  * order, so ordinary network delay costs nothing; an event later than that sorts before events
- * already applied, is inserted, and the events after it are re-executed from the nearest snapshot.
+ * already applied, is inserted, and the events after it are re-executed from the nearest snapshot
+ * (once for a run of such events, when the state is next read). Snapshots are copy on write.
  *
  * Sans-IO: the daemon passes its clock's `nowMs` where a rule needs it (`apply`'s future bound,
  * `advanceTo`), persists the events it accepts (`encodeEvent`), gossips them, and replays them on
@@ -96,7 +101,16 @@ export class EconomicsState {
   readonly config: EconomicsConfig;
   readonly #ed25519: Ed25519;
   readonly #genesis: Ledger;
-  #ledger: Ledger;
+  /** The ledger of `#events` unless `#stale`: read it through `#ledger`. */
+  #live: Ledger;
+  /**
+   * Set when events were inserted before events already applied (the snapshots after the earliest
+   * dropped): `#live` is stale. The re-execution runs once, on the next read, the next event in
+   * order or the next `advanceTo`, so a run of late events (an anti-entropy answer) costs one.
+   */
+  #stale = false;
+  /** Results of the late events inserted since the last re-execution, filled in by it. */
+  #lateResults = new Map<EventRecord, Settle>();
   readonly #events: EventRecord[] = [];
   readonly #actors = new Map<string, ActorLog>();
   readonly #pending = new SettleQueue();
@@ -116,7 +130,7 @@ export class EconomicsState {
     this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
     this.#ed25519 = init.ed25519 ?? ed25519;
     this.#genesis = new Ledger(this.config);
-    this.#ledger = this.#genesis.clone();
+    this.#live = this.#genesis.clone();
     this.#clockMs = this.config.genesis.timeMs;
   }
 
@@ -244,8 +258,10 @@ export class EconomicsState {
     const horizon = nowMs - this.config.settleDelayMs;
     this.#settle(horizon, undefined);
     if (horizon <= this.#clockMs) return;
+    // Late events first, up to the clock as it was (their re-execution advances to it).
+    this.#reexecute();
     this.#clockMs = horizon;
-    advance(this.#ledger, horizon);
+    advance(this.#live, horizon);
   }
 
   /** Applies every buffered event whatever its time (at shutdown, or in tests). */
@@ -337,12 +353,19 @@ export class EconomicsState {
     return log;
   }
 
+  /** The current ledger: re-executes pending late events first. */
+  get #ledger(): Ledger {
+    if (this.#stale) this.#reexecute();
+    return this.#live;
+  }
+
   #insert(e: EconomicsEvent, record = this.#actors.get(e.actor)!.records[e.seq - 1]!): ApplyResult {
     const events = this.#events;
     const last = events[events.length - 1];
-    if ((last === undefined || compareEvents(last, e) < 0) && e.timeMs >= this.#ledger.nowMs) {
+    const inOrder = last === undefined || compareEvents(last, e) < 0;
+    if (inOrder && this.#ledger.nowMs <= e.timeMs) {
       events.push(record);
-      const rejection = applyToLedger(this.#ledger, e);
+      const rejection = applyToLedger(this.#live, e);
       if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
         this.#snapshot(events.length);
       return result(rejection, 0);
@@ -350,6 +373,7 @@ export class EconomicsState {
     return this.#insertEarlier(record);
   }
 
+  /** Inserts an event that sorts before events already applied; the re-execution waits (`#stale`). */
   #insertEarlier(e: EventRecord): ApplyResult {
     const events = this.#events;
     let lo = 0;
@@ -363,20 +387,44 @@ export class EconomicsState {
     while (this.#snapshots.length > 0 && this.#snapshots[this.#snapshots.length - 1]!.index > lo) {
       this.#snapshots.pop();
     }
+    this.#stale = true;
+    const late = lateResult(() => this.#reexecute());
+    this.#lateResults.set(e, late.settle);
+    return late.result;
+  }
+
+  /**
+   * Re-executes the events from the snapshot before the earliest late one (or from genesis), taking
+   * the snapshots on the way again, then advances to the clock; fills in the late events' results.
+   */
+  #reexecute(): void {
+    if (!this.#stale) return;
+    const events = this.#events;
+    // Every snapshot after the earliest late event was dropped when it was inserted.
     const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
-    this.#ledger = base.ledger.clone();
-    let rejection: RejectionCode | undefined;
+    const ledger = base.ledger.clone();
+    this.#live = ledger;
+    this.#stale = false;
+    const lateResults = this.#lateResults;
+    this.#lateResults = new Map();
+    const reexecuted = events.length - base.index - 1;
+    let settled = 0;
     for (let i = base.index; i < events.length; i++) {
-      const r = applyToLedger(this.#ledger, _decodeForApply(events[i]!.bytes));
-      if (i === lo) rejection = r;
+      const record = events[i]!;
+      const r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
+      if (settle !== undefined) {
+        settle(r, reexecuted);
+        settled++;
+      }
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
     }
-    advance(this.#ledger, this.#clockMs);
-    return result(rejection, events.length - base.index - 1);
+    assert(settled === lateResults.size, 'a late event was not re-executed');
+    advance(ledger, this.#clockMs);
   }
 
   #snapshot(index: number): void {
-    this.#snapshots.push({ index, ledger: this.#ledger.clone() });
+    this.#snapshots.push({ index, ledger: this.#live.clone() });
     if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
   }
 
@@ -489,7 +537,7 @@ export class EconomicsState {
   escrowsOf(id: string, options: { activeOnly?: boolean } = {}): EscrowView[] {
     const ids = this.#ledger.escrowsByNode.get(id) ?? [];
     const escrows = ids.map((escrowId) => this.#ledger.escrows.get(escrowId)!);
-    return (options.activeOnly ? escrows.filter((e: Escrow) => !e.final) : escrows).map(escrowView);
+    return (options.activeOnly ? escrows.filter((e) => !e.final) : escrows).map(escrowView);
   }
 
   /** Everything about one node, JSON-safe (amounts as decimal strings): the body of `GET /v1/economics/:nodeId`. */
@@ -563,6 +611,45 @@ class BytesApplied {
     return this.#event;
   }
 }
+
+/**
+ * The result of an event inserted before events already applied: known once the re-execution it
+ * waits for has run, which reading any field runs. The fields are own enumerable getters, so a
+ * spread or `JSON.stringify` of the result reads them too.
+ */
+function lateResult(run: () => void): { result: ApplyResult; settle: Settle } {
+  let pending = true;
+  let rejection: RejectionCode | undefined;
+  let reexecuted = 0;
+  const settled = () => {
+    if (pending) run();
+  };
+  const result: ApplyResult = {
+    get outcome() {
+      settled();
+      return rejection === undefined ? ('applied' as const) : ('rejected' as const);
+    },
+    get rejection() {
+      settled();
+      return rejection;
+    },
+    get reexecuted() {
+      settled();
+      return reexecuted;
+    },
+  };
+  return {
+    result,
+    settle: (r, n) => {
+      pending = false;
+      rejection = r;
+      reexecuted = n;
+    },
+  };
+}
+
+/** Fills in a late event's result: its rejection in the re-execution, and that re-execution's size. */
+type Settle = (rejection: RejectionCode | undefined, reexecuted: number) => void;
 
 const PENDING: ApplyResult = Object.freeze({ outcome: 'pending', rejection: undefined, reexecuted: 0 });
 

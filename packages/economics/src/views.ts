@@ -1,6 +1,6 @@
 import type { SlashReason } from './config.js';
-import type { Escrow, EscrowDecision, EscrowRound, EscrowStatus } from './escrow.js';
-import type { Ledger } from './ledger.js';
+import type { EscrowDecision, EscrowRound, EscrowStatus } from './escrow.js';
+import type { Ledger, ReadonlyEscrow } from './ledger.js';
 import { reputationOf } from './reputation.js';
 
 /** A read-only copy of an escrow. */
@@ -29,7 +29,7 @@ export interface EscrowView {
   readonly resolvedAtMs: number | undefined;
 }
 
-export function escrowView(e: Escrow): EscrowView {
+export function escrowView(e: ReadonlyEscrow): EscrowView {
   return {
     id: e.id,
     accused: e.accused,

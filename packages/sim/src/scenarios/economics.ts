@@ -87,6 +87,12 @@ interface EconNode {
   epoch: number;
   /** Every event this node accepted, as bytes: its durable log (written before anything is sent). */
   readonly persisted: Uint8Array[];
+  /**
+   * The byte arrays of `persisted`: an event delivered again as the same bytes (pushes and
+   * anti-entropy pass the emitter's bytes along) is known without asking the state, which would
+   * decode it and throw `EventReplayError`.
+   */
+  readonly known: WeakSet<Uint8Array>;
   /** Escrows this node already voted in, disputed, or reported (so it acts once). */
   readonly acted: Set<string>;
   /** Its version vector (last sequence number per node index) as of `headsAt` persisted events. */
@@ -163,6 +169,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         up: true,
         epoch: 0,
         persisted: [],
+        known: new WeakSet(),
         acted: new Set(),
         heads: undefined,
         headsAt: 0,
@@ -318,6 +325,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       return;
     }
     node.persisted.push(bytes);
+    node.known.add(bytes);
     this.#counts.emitted!++;
     if (event.type === 'slash') this.#escrowIds.push(escrowIdOf(event.actor, event.seq));
     for (let i = 0; i < fanout; i++) {
@@ -346,6 +354,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
 
   /** Applies an event from a peer; 'gap' when the actor's earlier events are missing here. */
   #accept(node: EconNode, bytes: Uint8Array): 'ok' | 'known' | 'gap' {
+    if (node.known.has(bytes)) return 'known';
     try {
       node.state.applyBytes(bytes, { nowMs: this.#nowMs() });
     } catch (error) {
@@ -357,6 +366,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       throw error;
     }
     node.persisted.push(bytes);
+    node.known.add(bytes);
     return 'ok';
   }
 
@@ -534,20 +544,45 @@ class EconomicsWorld extends ScenarioWorld<Message> {
  * key) is verified once for real.
  */
 export function cachingVerifier(inner: Ed25519, onVerify: () => void): Ed25519 {
-  const seen = new Map<string, { message: Uint8Array; publicKey: Uint8Array; ok: boolean }>();
+  interface Seen {
+    readonly signature: Uint8Array;
+    readonly message: Uint8Array;
+    readonly publicKey: Uint8Array;
+    readonly ok: boolean;
+  }
+  const seen = new Map<string, Seen>();
+  // Nodes pass the same event bytes around, so the signature's buffer finds the entry without the
+  // hex of the signature; the contents are still compared, so a changed or different buffer misses.
+  const byBuffer = new WeakMap<ArrayBufferLike, Seen>();
+  const same = (hit: Seen | undefined, signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) =>
+    hit !== undefined &&
+    equalBytes(hit.signature, signature) &&
+    equalBytes(hit.message, message) &&
+    equalBytes(hit.publicKey, publicKey);
   return {
     backend: inner.backend,
     randomSecretKey: () => inner.randomSecretKey(),
     publicKey: (secretKey) => inner.publicKey(secretKey),
     sign: (message, secretKey) => inner.sign(message, secretKey),
     verify(signature, message, publicKey) {
+      const cached = byBuffer.get(signature.buffer);
+      if (same(cached, signature, message, publicKey)) return cached!.ok;
       const key = toHex(signature);
       const hit = seen.get(key);
-      if (hit !== undefined && equalBytes(hit.message, message) && equalBytes(hit.publicKey, publicKey))
-        return hit.ok;
+      if (same(hit, signature, message, publicKey)) {
+        byBuffer.set(signature.buffer, hit!);
+        return hit!.ok;
+      }
       onVerify();
       const ok = inner.verify(signature, message, publicKey);
-      seen.set(key, { message: message.slice(), publicKey: publicKey.slice(), ok });
+      const entry = {
+        signature: signature.slice(),
+        message: message.slice(),
+        publicKey: publicKey.slice(),
+        ok,
+      };
+      seen.set(key, entry);
+      byBuffer.set(signature.buffer, entry);
       return ok;
     },
   };

@@ -154,6 +154,8 @@ interface PosNode {
   readonly refusals: Map<number, number>;
   /** Events from an actor that arrived ahead of an earlier one of the same actor. */
   readonly early: Map<string, Map<number, Uint8Array>>;
+  /** Events held in `early`. */
+  earlyCount: number;
   /** Escrows this node already disputed or voted in; accused this node already proposed a slash of. */
   readonly acted: Set<string>;
 }
@@ -283,6 +285,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         lastChallengedMs: new Map(),
         refusals: new Map(),
         early: new Map(),
+        earlyCount: 0,
         acted: new Set(),
       });
     }
@@ -729,25 +732,27 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
 
   /** Applies an event; one that arrived ahead of an earlier one of its actor waits for it. */
   #accept(node: PosNode, bytes: Uint8Array): void {
-    let applied: string;
-    let seq: number;
+    let applied: BytesAppliedResult;
     try {
-      const { event } = node.state.applyBytes(bytes, { nowMs: this.#nowMs() });
-      applied = event.actor;
-      seq = event.seq;
+      applied = node.state.applyBytes(bytes, { nowMs: this.#nowMs() });
     } catch (error) {
       if (isTrinityError(error, 'EVENT_REPLAYED')) return;
       if (!isTrinityError(error, 'EVENT_OUT_OF_SEQUENCE')) throw error;
       const actor = this.#actorOf(bytes);
       let early = node.early.get(actor.actor);
       if (early === undefined) node.early.set(actor.actor, (early = new Map()));
+      if (!early.has(actor.seq)) node.earlyCount++;
       early.set(actor.seq, bytes);
       return;
     }
-    const early = node.early.get(applied);
+    // The decoded event (actor, seq) is built only when some event waits for its predecessor.
+    if (node.earlyCount === 0) return;
+    const { actor, seq } = applied.event;
+    const early = node.early.get(actor);
     const next = early?.get(seq + 1);
     if (early !== undefined && next !== undefined) {
       early.delete(seq + 1);
+      node.earlyCount--;
       this.#accept(node, next);
     }
   }
@@ -947,6 +952,8 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       );
   }
 }
+
+type BytesAppliedResult = ReturnType<EconomicsState['applyBytes']>;
 
 export const proofOfStorageScenario: Scenario<ProofOfStorageOptions> = {
   name: 'proof-of-storage',

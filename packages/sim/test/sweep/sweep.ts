@@ -37,6 +37,17 @@ export interface SweepPlan {
   readonly seedsPerTest?: number;
 }
 
+/**
+ * The economics sweep's options (economics.test.ts says why): 5 s of observations, every 4th node
+ * voting, a 10 s settle delay and no snapshots between.
+ */
+export const economicsSweepOptions: Readonly<Record<string, number>> = {
+  activeMs: 5_000,
+  voteEvery: 4,
+  settleDelayMs: 10_000,
+  snapshotEvery: 100_000,
+};
+
 /** The `pnpm sim` command that replays one run of the sweep. */
 export function replayCommand(
   scenario: string,

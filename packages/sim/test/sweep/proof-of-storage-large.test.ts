@@ -1,0 +1,4 @@
+import { sweep } from './sweep.js';
+
+// proof-of-storage.test.ts at the scenario's maximum, 150 nodes: about 11 CPU s a seed, so two.
+sweep({ scenario: 'proof-of-storage', nodes: [150], seedsDefault: 2, seedsPerTest: 1 });
