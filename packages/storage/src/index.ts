@@ -28,6 +28,7 @@ export {
 } from './config.js';
 export {
   checkSignedDescriptor,
+  clearVerifiedDescriptors,
   type Descriptor,
   type DescriptorCheckFailure,
   type DescriptorInput,
