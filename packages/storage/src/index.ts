@@ -185,6 +185,7 @@ export {
 export { type EnqueueResult, RepairQueue, type RepairQueueStats } from './repair-queue.js';
 export { Scrubber, type ScrubberDeps, type ScrubReport, type ScrubTarget } from './scrubber.js';
 export {
+  type ShardReadOptions,
   ShardStore,
   type ShardStoreDeps,
   type ShardStoreStats,
