@@ -1,5 +1,13 @@
 import { isIPv6, type OnReadOpts } from 'node:net';
-import { type ConnectionOptions, connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import {
+  type ConnectionOptions,
+  connect,
+  createSecureContext,
+  createServer,
+  type SecureContext,
+  type Server,
+  type TLSSocket,
+} from 'node:tls';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Clock, Logger } from '@trinity/core';
 import { z } from 'zod';
@@ -422,6 +430,8 @@ export class DataChannel implements Startable, ProtocolServer {
   /** Bodies of served requests; a few per connection that may be serving at once. */
   readonly #bodies = new BodyPool(16);
   #credentials: ChannelCredentials | undefined;
+  /** The dialling side's TLS context, made once (not parsed again from PEM for every connection). */
+  #clientContext: SecureContext | undefined;
   #server: Server | undefined;
   #address: string | undefined;
   #stopped = true;
@@ -471,6 +481,11 @@ export class DataChannel implements Startable, ProtocolServer {
   async start(): Promise<void> {
     this.#stopped = false;
     this.#credentials = await createChannelCredentials(this.#c.identity, this.#c.clock.nowMs());
+    this.#clientContext = createSecureContext({
+      key: this.#credentials.keyPem,
+      cert: this.#credentials.certPem,
+      minVersion: 'TLSv1.3',
+    });
     const server = createServer({
       key: this.#credentials.keyPem,
       cert: this.#credentials.certPem,
@@ -739,7 +754,7 @@ export class DataChannel implements Startable, ProtocolServer {
   async #dial(peer: string, address: string, pool: PeerPool, signal: AbortSignal): Promise<FramedSocket> {
     const target = parseChannelAddress(address);
     if (target === undefined) throw new ProtocolError(`bad channel address ${address.slice(0, 64)}`);
-    const credentials = this.#credentials!;
+    const secureContext = this.#clientContext!;
     // Reads land in one buffer per connection, copied out at once (no new buffer per TLS record).
     let framed: FramedSocket | undefined;
     const early: Buffer[] = [];
@@ -758,9 +773,7 @@ export class DataChannel implements Startable, ProtocolServer {
         onread,
         host: target.host,
         port: target.port,
-        key: credentials.keyPem,
-        cert: credentials.certPem,
-        minVersion: 'TLSv1.3',
+        secureContext, // this node's key and certificate, TLS 1.3 only
         // Self-signed by design: the libp2p binding and the peer id are checked below.
         rejectUnauthorized: false,
       };
