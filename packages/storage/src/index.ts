@@ -1,5 +1,6 @@
 export {
   type CheckResult,
+  clearVerifiedSignatures,
   signingBytes,
   signingDomains,
 } from './_signed.js';
