@@ -240,6 +240,52 @@ describe('DataChannel', () => {
     }
   });
 
+  it('releases a reply body only once sent: reused reply buffers and direct reads stay intact', async () => {
+    const { a, client, server } = await pair({ peerInFlightBytesMax: 8 * MiB });
+    const free: Uint8Array[] = [];
+    let released = 0;
+    let reused = 0;
+    // A holder-like handler: each reply is a pooled buffer overwritten with fresh bytes, given back
+    // (and so overwritten by the next request) as soon as the channel releases it.
+    await server.handle('/test/1', echoSchema, async (request) => {
+      const size = request.size;
+      const buffer = free.find((b) => b.length === size);
+      if (buffer !== undefined) {
+        free.splice(free.indexOf(buffer), 1);
+        reused++;
+      }
+      const body = buffer ?? new Uint8Array(size);
+      body.set(randomBytes(size));
+      const hash = createHash('sha256').update(body).digest('hex');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return {
+        value: { hash },
+        body,
+        release: () => {
+          released++;
+          body.fill(0); // what reuse does to it, at once
+          free.push(body);
+        },
+      };
+    });
+    for (let round = 0; round < 4; round++) {
+      // Sizes that end mid-record and span many 16 KiB TLS records, read straight into the output.
+      const sizes = [MiB, MiB, 4 * MiB + 3, MiB, 100_000, 16 * 1024 + 1, MiB, 7];
+      const replies = await Promise.all(
+        sizes.map((size) =>
+          client.exchange(a.id, '/test/1', { op: 'fetch', size }, undefined, AbortSignal.timeout(30_000)),
+        ),
+      );
+      for (const [i, reply] of replies.entries()) {
+        expect(reply.body?.length).toBe(sizes[i]);
+        const hash = createHash('sha256').update(reply.body!).digest('hex');
+        expect(hash).toBe((reply.value as { hash: string }).hash);
+      }
+    }
+    expect(released).toBe(32);
+    expect(reused).toBeGreaterThan(0);
+  });
+
   it('runs requests in parallel over a bounded pool', async () => {
     const { a, client } = await pair({ peerInFlightBytesMax: 2 * MiB });
     const bodies = Array.from({ length: 12 }, () => randomBytes(MiB));

@@ -37,12 +37,17 @@ export function tempPath(tmpDir: string, label: string): string {
 export type BoundedRead = { kind: 'ok'; data: Uint8Array } | { kind: 'too-large'; sizeBytes: number };
 
 /** Reads a whole file, but never more than `maxBytes`: a larger file is reported, not read. */
-export async function readFileBounded(path: string, maxBytes: number): Promise<BoundedRead> {
+export async function readFileBounded(
+  path: string,
+  maxBytes: number,
+  buffer: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): Promise<BoundedRead> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     if (size > maxBytes) return { kind: 'too-large', sizeBytes: size };
-    const data = new Uint8Array(size);
+    const data = buffer(size);
+    if (data.length !== size) throw new RangeError(`buffer of ${data.length} bytes for a ${size}-byte file`);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await handle.read(data, offset, size - offset, offset);

@@ -18,6 +18,7 @@ import {
   timeMs,
   withoutSignature,
 } from './_signed.js';
+import { VerifiedDescriptors } from './_verified-descriptors.js';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import { SignedObjectInvalidError } from './errors.js';
 import { erasureParamsSchema, manifestLimits } from './manifest.js';
@@ -200,6 +201,10 @@ export function checkSignedDescriptor(
   value: unknown,
   expectedId?: string,
 ): CheckResult<{ descriptor: SignedDescriptor; id: string }, DescriptorCheckFailure> {
+  const known = verifiedDescriptors.lookup(value);
+  if (known !== undefined && (expectedId === undefined || expectedId === known.id)) {
+    return { ok: true, value: { descriptor: known.descriptor, id: known.id } };
+  }
   const parsed = checkFields(signedDescriptorSchema, value);
   if (!parsed.ok) return parsed;
   const descriptor = parsed.value;
@@ -213,7 +218,19 @@ export function checkSignedDescriptor(
   if (expectedId !== undefined && id !== expectedId) {
     return fail('id-mismatch', `expected object ${describe(expectedId)}, got ${id}`);
   }
-  return { ok: true, value: { descriptor, id } };
+  const entry = verifiedDescriptors.remember(value, descriptor, id);
+  return { ok: true, value: { descriptor: entry?.descriptor ?? descriptor, id } };
+}
+
+/**
+ * Descriptors this process checked in full, so each is checked once (see _verified-descriptors.ts
+ * for why a hit is as strict as the check): at most 64 of them and 8,192 stripes among them.
+ */
+const verifiedDescriptors = new VerifiedDescriptors<SignedDescriptor>(64, 8192);
+
+/** Forgets every descriptor checked so far (tests, and measuring the full check). */
+export function clearVerifiedDescriptors(): void {
+  verifiedDescriptors.clear();
 }
 
 /** checkSignedDescriptor, throwing SignedObjectInvalidError or SignatureInvalidError on failure. */
@@ -233,7 +250,12 @@ export function verifySignedDescriptor(
 
 /** The canonical bytes of a signed descriptor (what is stored and sent). */
 export function encodeSignedDescriptor(descriptor: SignedDescriptor): Uint8Array {
-  return encodeSigned('descriptor', signedDescriptorSchema, descriptor);
+  // A descriptor object this process verified (frozen, so still what was checked): its bytes again.
+  const known = verifiedDescriptors.ofObject(descriptor);
+  if (known?.encoded !== undefined) return known.encoded.slice();
+  const bytes = encodeSigned('descriptor', signedDescriptorSchema, descriptor);
+  if (known !== undefined) verifiedDescriptors.rememberBytes(known, bytes, toHex(sha256(bytes)));
+  return bytes;
 }
 
 /**
@@ -249,8 +271,20 @@ export function decodeSignedDescriptor(
     options.maxBytes ?? descriptorLimits.maxEncodedBytes,
     descriptorLimits.maxEncodedBytes,
   );
+  let key: string | undefined;
+  if (bytes instanceof Uint8Array && bytes.length <= maxBytes) {
+    key = toHex(sha256(bytes));
+    const known = verifiedDescriptors.lookupBytes(bytes, key);
+    if (known !== undefined && (expectedId === undefined || expectedId === known.id)) {
+      return { descriptor: known.descriptor, id: known.id };
+    }
+  }
   const parsed = decodeCanonical('descriptor', bytes, maxBytes, parseSignedDescriptor);
-  return verifySignedDescriptor(parsed, expectedId);
+  const verified = verifySignedDescriptor(parsed, expectedId);
+  // Exactly these bytes decoded to this checked descriptor: remember them for the next read.
+  const entry = verifiedDescriptors.ofObject(verified.descriptor);
+  if (entry !== undefined && key !== undefined) verifiedDescriptors.rememberBytes(entry, bytes, key);
+  return verified;
 }
 
 /** A shard's commitment as proof-of-storage uses it: hash, Merkle root, size and leaf size. */

@@ -1,5 +1,6 @@
 export {
   type CheckResult,
+  clearVerifiedSignatures,
   signingBytes,
   signingDomains,
 } from './_signed.js';
@@ -28,6 +29,7 @@ export {
 } from './config.js';
 export {
   checkSignedDescriptor,
+  clearVerifiedDescriptors,
   type Descriptor,
   type DescriptorCheckFailure,
   type DescriptorInput,
@@ -184,6 +186,7 @@ export {
 export { type EnqueueResult, RepairQueue, type RepairQueueStats } from './repair-queue.js';
 export { Scrubber, type ScrubberDeps, type ScrubReport, type ScrubTarget } from './scrubber.js';
 export {
+  type ShardReadOptions,
   ShardStore,
   type ShardStoreDeps,
   type ShardStoreStats,

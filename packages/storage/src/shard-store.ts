@@ -84,6 +84,16 @@ export interface ShardWriteOptions {
 }
 
 /** The outcome of checking one shard on disk. */
+/** How `get` reads a shard. */
+export interface ShardReadOptions {
+  /**
+   * Gives the buffer of exactly `size` bytes the shard is read into (default a new zero-filled
+   * one), e.g. one reused from an earlier read: its old bytes are all overwritten, or the read
+   * fails its hash check. On a failed read the buffer is dropped, not returned.
+   */
+  readonly buffer?: (size: number) => Uint8Array;
+}
+
 export type ShardVerification = 'ok' | 'missing' | 'corrupt';
 
 export interface ShardStoreStats {
@@ -309,12 +319,12 @@ export class ShardStore {
   }
 
   /** The bytes of a shard, verified against its hash. Corrupt bytes are quarantined, never returned. */
-  async get(hash: Uint8Array): Promise<Uint8Array> {
+  async get(hash: Uint8Array, options: ShardReadOptions = {}): Promise<Uint8Array> {
     this.#checkOpen();
     const hashHex = shardHashHex(hash);
     return this.#track(
       (async () => {
-        const result = await this.#readVerified(hashHex);
+        const result = await this.#readVerified(hashHex, options.buffer);
         if (result.kind === 'ok') return result.data;
         if (result.kind === 'missing') throw new ShardNotFoundError(hashHex);
         await this.#quarantineIfStillCorrupt(hashHex);
@@ -338,11 +348,12 @@ export class ShardStore {
 
   async #readVerified(
     hashHex: string,
+    buffer?: (size: number) => Uint8Array,
   ): Promise<{ kind: 'ok'; data: Uint8Array } | { kind: 'missing' } | { kind: 'corrupt'; reason: string }> {
     if (!this.#index.has(hashHex)) return { kind: 'missing' };
     let read: Awaited<ReturnType<typeof readFileBounded>>;
     try {
-      read = await readFileBounded(this.#layout.shardPath(hashHex), this.config.maxShardBytes);
+      read = await readFileBounded(this.#layout.shardPath(hashHex), this.config.maxShardBytes, buffer);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       await this.#locks.run(`s:${hashHex}`, async () => {

@@ -217,6 +217,27 @@ describe('ShardStore basics', () => {
     await store.close();
   });
 
+  it('reads into a given buffer; its old bytes never make a corrupt or short file pass', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const data = random.bytes(5000);
+    const hash = await store.put(data);
+    const reused = new Uint8Array(5000).fill(0xee);
+    const got = await store.get(hash, { buffer: () => reused });
+    expect(got).toBe(reused);
+    expect(got).toEqual(data);
+    // `reused` now holds the good bytes: a file with one flipped byte is still refused.
+    const corrupted = Uint8Array.from(data);
+    corrupted[4000]! ^= 0x01;
+    await writeFile(shardPath(dir, hash), corrupted);
+    await expect(store.get(hash, { buffer: () => reused })).rejects.toBeInstanceOf(ShardCorruptError);
+    // A buffer of the wrong size is a programming error, and nothing is served.
+    await store.put(data);
+    await expect(store.get(hash, { buffer: () => new Uint8Array(10) })).rejects.toThrow(RangeError);
+    expect(await store.get(hash)).toEqual(data);
+    await store.close();
+  });
+
   it('treats a truncated or grown file as corrupt, and a vanished file as missing', async () => {
     const dir = await tempDir();
     const store = await ShardStore.open(dir, { ...fast, maxShardBytes: 1000 });

@@ -1,5 +1,13 @@
-import { isIPv6 } from 'node:net';
-import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import { isIPv6, type OnReadOpts } from 'node:net';
+import {
+  type ConnectionOptions,
+  connect,
+  createSecureContext,
+  createServer,
+  type SecureContext,
+  type Server,
+  type TLSSocket,
+} from 'node:tls';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Clock, Logger } from '@trinity/core';
 import { z } from 'zod';
@@ -47,6 +55,8 @@ export class ChannelUnavailableError extends NodeError {
 export const channelPrefixBytes = 8;
 /** Bytes a connection buffers before anyone asks for them. */
 const readAheadBytes = 256 * 1024;
+/** The buffer a dialled connection reads into (a TLS record is at most 16 KiB). */
+const directReadBytes = 64 * 1024;
 
 export interface DataChannelInit {
   /** Address to listen on; port 0 picks a free one. */
@@ -219,20 +229,48 @@ class FramedSocket {
   #wake: (() => void) | undefined;
   #ended: Error | undefined;
   #reading = false;
+  /** Where a waiting read wants its next bytes (connections that read with `onread`). */
+  #target: { out: Uint8Array; at: number; end: number } | undefined;
 
-  constructor(socket: TLSSocket) {
+  /**
+   * `direct`: the socket reads into one reused buffer (`onread`, dialled connections) and hands
+   * each read to `receive`, which copies it straight into the waiting read's output; otherwise each
+   * read is a new buffer from the socket's 'data' events.
+   */
+  constructor(socket: TLSSocket, direct = false) {
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-      // Nobody is reading: keep at most readAheadBytes, then let TCP hold the sender back.
-      if (!this.#reading && this.#buffered >= readAheadBytes) socket.pause();
-      this.#notify();
-    });
+    if (!direct) socket.on('data', (chunk: Buffer) => this.#keep(chunk));
     socket.on('timeout', () => this.destroy(new ProtocolError('connection idle')));
     socket.on('end', () => this.#finish(new ProtocolError('connection closed by the peer')));
     socket.on('close', () => this.#finish(new ProtocolError('connection closed')));
     socket.on('error', (error) => this.#finish(new ProtocolError(`connection failed: ${error.message}`)));
+  }
+
+  /**
+   * Bytes read into the socket's reused buffer, valid only during this call: copied into the
+   * waiting read's output when one waits with nothing buffered before it, the rest into a new chunk.
+   */
+  receive(view: Buffer): void {
+    const target = this.#target;
+    if (target !== undefined && this.#buffered === 0) {
+      const take = Math.min(view.length, target.end - target.at);
+      target.out.set(take === view.length ? view : view.subarray(0, take), target.at);
+      target.at += take;
+      if (take === view.length) {
+        if (target.at === target.end) this.#notify();
+        return;
+      }
+      view = view.subarray(take);
+    }
+    this.#keep(Buffer.from(view));
+  }
+
+  #keep(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    // Nobody is reading: keep at most readAheadBytes, then let TCP hold the sender back.
+    if (!this.#reading && this.#buffered >= readAheadBytes) this.socket.pause();
+    this.#notify();
   }
 
   get closed(): boolean {
@@ -276,7 +314,18 @@ class FramedSocket {
   async #readInto(out: Uint8Array, offset: number, size: number): Promise<void> {
     let filled = 0;
     while (filled < size) {
-      while (this.#buffered === 0) await this.#fill();
+      if (this.#buffered === 0) {
+        // Wait for more; `receive` may copy them straight into `out` meanwhile.
+        const target = { out, at: offset + filled, end: offset + size };
+        this.#target = target;
+        try {
+          await this.#fill();
+        } finally {
+          this.#target = undefined;
+          filled = target.at - offset;
+        }
+        continue;
+      }
       const chunk = this.#chunks[0]!;
       const take = Math.min(chunk.length, size - filled);
       out.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset + filled);
@@ -381,6 +430,8 @@ export class DataChannel implements Startable, ProtocolServer {
   /** Bodies of served requests; a few per connection that may be serving at once. */
   readonly #bodies = new BodyPool(16);
   #credentials: ChannelCredentials | undefined;
+  /** The dialling side's TLS context, made once (not parsed again from PEM for every connection). */
+  #clientContext: SecureContext | undefined;
   #server: Server | undefined;
   #address: string | undefined;
   #stopped = true;
@@ -430,6 +481,11 @@ export class DataChannel implements Startable, ProtocolServer {
   async start(): Promise<void> {
     this.#stopped = false;
     this.#credentials = await createChannelCredentials(this.#c.identity, this.#c.clock.nowMs());
+    this.#clientContext = createSecureContext({
+      key: this.#credentials.keyPem,
+      cert: this.#credentials.certPem,
+      minVersion: 'TLSv1.3',
+    });
     const server = createServer({
       key: this.#credentials.keyPem,
       cert: this.#credentials.certPem,
@@ -529,7 +585,7 @@ export class DataChannel implements Startable, ProtocolServer {
       if (prefix === undefined) return;
       const header = await conn.read(prefix.headerBytes);
       const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);
-      let reply: { header: unknown; body?: Uint8Array };
+      let reply: { header: unknown; body?: Uint8Array; release?: () => void };
       let body: Uint8Array | undefined;
       try {
         body = await conn.read(prefix.bodyBytes, this.#bodies);
@@ -546,6 +602,8 @@ export class DataChannel implements Startable, ProtocolServer {
       } finally {
         releaseReply();
       }
+      // Sent (the socket took every byte): the handler may reuse the reply's buffer.
+      reply.release?.();
       // Answered: the handler is done with the body (a reply never carries the request's body).
       if (reply.body !== body) this.#bodies.give(body);
       if (size > 0) this.#c.onTransfer?.(peer, 'upload', size);
@@ -557,7 +615,7 @@ export class DataChannel implements Startable, ProtocolServer {
     peer: string,
     headerBytes: Uint8Array,
     body: Uint8Array,
-  ): Promise<{ header: unknown; body?: Uint8Array }> {
+  ): Promise<{ header: unknown; body?: Uint8Array; release?: () => void }> {
     let admitted = false;
     try {
       const envelope = parseHeader(headerBytes, requestEnvelopeSchema);
@@ -584,6 +642,7 @@ export class DataChannel implements Startable, ProtocolServer {
       return {
         header: { ok: true, ...(size > 0 ? { size } : {}), value: reply.value },
         ...(size > 0 ? { body: reply.body! } : {}),
+        ...(reply.release === undefined ? {} : { release: reply.release }),
       };
     } catch (error) {
       return { header: errorReply(error) };
@@ -695,17 +754,30 @@ export class DataChannel implements Startable, ProtocolServer {
   async #dial(peer: string, address: string, pool: PeerPool, signal: AbortSignal): Promise<FramedSocket> {
     const target = parseChannelAddress(address);
     if (target === undefined) throw new ProtocolError(`bad channel address ${address.slice(0, 64)}`);
-    const credentials = this.#credentials!;
+    const secureContext = this.#clientContext!;
+    // Reads land in one buffer per connection, copied out at once (no new buffer per TLS record).
+    let framed: FramedSocket | undefined;
+    const early: Buffer[] = [];
+    const onread = {
+      buffer: Buffer.allocUnsafe(directReadBytes),
+      callback: (bytes: number, buffer: Uint8Array): boolean => {
+        const view = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
+        if (framed !== undefined) framed.receive(view);
+        else early.push(Buffer.from(view)); // before the peer was checked: a peer speaking first
+        return true; // flow control pauses the socket itself (FramedSocket)
+      },
+    };
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
-      const tls = connect({
+      // `onread` works for tls.connect (Node ≥ 14), though @types/node lists it for net only.
+      const options: ConnectionOptions & { onread: OnReadOpts } = {
+        onread,
         host: target.host,
         port: target.port,
-        key: credentials.keyPem,
-        cert: credentials.certPem,
-        minVersion: 'TLSv1.3',
+        secureContext, // this node's key and certificate, TLS 1.3 only
         // Self-signed by design: the libp2p binding and the peer id are checked below.
         rejectUnauthorized: false,
-      });
+      };
+      const tls = connect(options);
       tls.on('error', () => {}); // reported once through settle, or as a closed connection later
       const settle = (error?: Error) => {
         clock.clearTimeout(timer);
@@ -738,7 +810,9 @@ export class DataChannel implements Startable, ProtocolServer {
       throw error;
     }
     socket.setNoDelay(true);
-    const conn = new FramedSocket(socket);
+    const conn = new FramedSocket(socket, true);
+    framed = conn;
+    for (const chunk of early.splice(0)) conn.receive(chunk);
     socket.once('close', () => {
       const index = pool.idle.indexOf(conn);
       if (index >= 0) pool.idle.splice(index, 1);

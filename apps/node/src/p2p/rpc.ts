@@ -13,6 +13,12 @@ export type TransferDirection = 'upload' | 'download';
 export interface RpcReply {
   readonly value?: unknown;
   readonly body?: Uint8Array;
+  /**
+   * Called once the body has been sent, by a transport that knows when (the data channel): the
+   * handler may then reuse the body's buffer. Not called when the send failed or the transport
+   * cannot tell (libp2p streams): the buffer is then left to the garbage collector.
+   */
+  readonly release?: () => void;
 }
 
 /** Bytes moved on the wire, per peer and direction (for the bandwidth ledger and its counters). */

@@ -10,6 +10,7 @@ import {
   signReceipt,
 } from '@trinity/storage';
 import { NodeError } from '../../errors.js';
+import { BodyPool } from '../../p2p/data-channel.js';
 import { type NodeSigner, nodeKeyOfPeerId, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
 import { hashesPerRequestMax, PROTOCOLS, type ShardRequest, shardRequestSchema } from '../../p2p/wire.js';
@@ -264,6 +265,8 @@ export async function storeForRepair(
 /** Serves /trinity/shard/2.0.0 from the local store; see wire.ts for who may call what. */
 export function shardHandler(deps: ShardHandlerDeps) {
   const { store, signer, staging, clock } = deps;
+  // Buffers of served shard reads, reused once the data channel has sent them (not over libp2p).
+  const served = new BodyPool(8);
   return async (request: ShardRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'stage': {
@@ -292,8 +295,10 @@ export function shardHandler(deps: ShardHandlerDeps) {
         const data = await context.readBody(request.size);
         return { value: await storeForRepair(deps, request, data) };
       }
-      case 'fetch':
-        return { body: await store.get(fromHex(request.hash)) };
+      case 'fetch': {
+        const body = await store.get(fromHex(request.hash), { buffer: (size) => served.take(size) });
+        return { body, release: () => served.give(body) };
+      }
       case 'has':
         return { value: await Promise.all(request.hashes.map((hash) => store.has(fromHex(hash)))) };
       case 'renew': {
