@@ -78,16 +78,9 @@ function evidenceFor(
     if (ledger.evidencePairs >= ledger.config.evidencePairsMax) return undefined;
     return { posPassed: 0, posTotal: 0, upProbes: 0, probes: 0, bandwidthKiB: 0, step };
   }
-  const k = step - e.step;
-  if (k <= 0) return { ...e };
-  return {
-    posPassed: decayed(e.posPassed, k),
-    posTotal: decayed(e.posTotal, k),
-    upProbes: decayed(e.upProbes, k),
-    probes: decayed(e.probes, k),
-    bandwidthKiB: decayed(e.bandwidthKiB, k),
-    step,
-  };
+  // A copy even when nothing decayed: the caller changes it, and the table's entry may be shared.
+  const at = evidenceAt(e, step);
+  return at === e ? { ...e } : at;
 }
 
 /** A proof-of-storage result from the challenger (the actor) about the holder. */
