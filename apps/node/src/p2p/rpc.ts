@@ -295,6 +295,10 @@ async function serveProtocol<S extends z.ZodType>(
         if (size > 0) options.onTransfer?.(peer, 'upload', size);
         await stream.close({ signal });
       } catch (error) {
+        // The request is over: its slot is free before the reply and the drain, which wait on the
+        // peer (a peer that never closes its side would otherwise hold the slot until the timeout).
+        if (admitted) inFlight.release(peer);
+        admitted = false;
         const reply = errorReply(error);
         const { code, message } = reply;
         if (!(error instanceof NodeError) || error.status >= 500)
