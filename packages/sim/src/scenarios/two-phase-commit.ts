@@ -93,7 +93,9 @@ interface TxNode {
   syncScheduled: boolean;
   readonly hostQueue: HostOp[];
   hostBusyUntilMs: number;
+  /** When the node's timer is armed for (infinite: not armed), and the scheduler's handle of it. */
   tickAtMs: number;
+  tickHandle: number;
   /** Crash right after the next log append (mid-step, with the write unsynced): torn writes. */
   crashAtAppend: boolean;
 }
@@ -285,6 +287,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       hostQueue: [],
       hostBusyUntilMs: 0,
       tickAtMs: Number.POSITIVE_INFINITY,
+      tickHandle: -1,
       crashAtAppend: false,
     };
   }
@@ -555,8 +558,10 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     if (wake === undefined) return;
     const atMs = Math.max(this.scheduler.nowMs, wake);
     if (atMs >= node.tickAtMs) return;
+    // An earlier deadline re-arms the timer, cancelling the later one (as TxEngine's timer does).
+    if (node.tickAtMs !== Number.POSITIVE_INFINITY) this.scheduler.cancel(node.tickHandle);
     node.tickAtMs = atMs;
-    this.scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
+    node.tickHandle = this.scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
   }
 
   #runEffects(node: TxNode, effects: readonly TxEffect[]): void {
@@ -696,6 +701,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     for (const op of node.hostQueue.slice(0, applied)) applyHostOp(node.store, op);
     node.hostQueue.length = 0;
     node.syncScheduled = false;
+    // The process and its timer are gone.
+    if (node.tickAtMs !== Number.POSITIVE_INFINITY) this.scheduler.cancel(node.tickHandle);
     node.tickAtMs = Number.POSITIVE_INFINITY;
     node.crashAtAppend = false;
     this.scheduler.after(downMs, this.#kind.restart, node.index);
