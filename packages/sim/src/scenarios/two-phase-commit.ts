@@ -517,7 +517,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     const synced = node.log.sync();
     const now = this.#nowMs();
     let effects: TxEffect[] = noEffects;
-    for (const record of synced) {
+    for (let i = 0; i < synced.length; i++) {
+      const record = synced[i]!;
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
       const machines = this.#machines(node);
       const more = isCoordinatorRecord(record)
@@ -565,7 +566,9 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   }
 
   #runEffects(node: TxNode, effects: readonly TxEffect[]): void {
-    for (const effect of effects) {
+    // An index, not for-of: the iterator was allocated here on every step.
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i]!;
       // A crash in the middle of a step: the effects after it never run.
       if (!node.up) return;
       switch (effect.kind) {
