@@ -177,6 +177,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   readonly #reputation: number[] = [];
   readonly #down = new Set<string>();
   #nextTx = 0;
+  /** The machines' config: the input at first, then what the first Coordinator parsed it to. */
+  #txConfig: TxConfigInput = txConfig;
   #faultsOn: boolean;
   #logCorruptions: string[] = [];
   #checkpoints = 0;
@@ -740,9 +742,13 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   /** The node's coordinator and participant, built on first use. */
   #machines(node: TxNode): Machines {
     if (node.machines === undefined) {
+      const config = this.#txConfig;
+      const coordinator = this.#makeCoordinator({ nodeId: node.id, config, stats: this.#stats });
+      // The parsed config, handed to every later machine: @trinity/tx takes its own result as it is.
+      if (coordinator instanceof Coordinator) this.#txConfig = coordinator.config;
       node.machines = {
-        coordinator: this.#makeCoordinator({ nodeId: node.id, config: txConfig, stats: this.#stats }),
-        participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config: txConfig }),
+        coordinator,
+        participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config }),
       };
     }
     return node.machines;
