@@ -301,10 +301,14 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       this.#placementNodes.push({ id: `n${i}`, region: regions[this.#regionOf[i]!]! });
       this.#reputation.push(Math.round((0.1 + 0.9 * random.float()) * 1000) / 1000);
     }
+    // One description per node, given to every region's router (each keeps its own copy of the fields).
+    const routerNodes = this.#placementNodes.map((node, i) => ({
+      ...node,
+      reputation: this.#reputation[i]!,
+    }));
     for (const region of regions) {
       const router = new RegionRouter({}, { topology: this.#topology, selfRegion: region });
-      for (let i = 0; i < this.#options.nodes; i++)
-        router.upsertNode({ ...this.#placementNodes[i]!, reputation: this.#reputation[i]! });
+      for (const node of routerNodes) router.upsertNode(node);
       this.#routers.push(router);
     }
     this.#placementSet = this.#placer!.prepare(this.#placementNodes);
