@@ -35,8 +35,8 @@ interface Entry {
  * random choice drawn from a seeded SimRandom, the same seed gives the same run. Each event run is
  * folded into a trace hash (time in µs, kind, target, datum).
  *
- * The queue is a 4-ary heap of pooled entries (no allocation per event once warm; half the levels
- * of a binary heap to sift an event through): the scheduler is the simulator's innermost loop.
+ * The queue is a binary heap of pooled entries (no allocation per event once warm): the scheduler
+ * is the simulator's innermost loop.
  */
 export class Scheduler {
   readonly #handlers: EventHandler[] = [];
@@ -127,7 +127,7 @@ export class Scheduler {
     let i = heap.length;
     heap.push(entry);
     while (i > 0) {
-      const parent = (i - 1) >> 2;
+      const parent = (i - 1) >> 1;
       const above = heap[parent]!;
       if (above.timeMs < timeMs || (above.timeMs === timeMs && above.seq < entry.seq)) break;
       heap[i] = above;
@@ -216,24 +216,21 @@ export class Scheduler {
     const last = heap.pop()!;
     const size = heap.length;
     if (size === 0) return;
-    const lastTime = last.timeMs;
-    const lastSeq = last.seq;
     let i = 0;
     for (;;) {
-      const first = 4 * i + 1;
-      if (first >= size) break;
-      // The earliest of up to four children.
-      let child = first;
-      let c = heap[first]!;
-      const end = Math.min(first + 4, size);
-      for (let j = first + 1; j < end; j++) {
-        const d = heap[j]!;
-        if (d.timeMs < c.timeMs || (d.timeMs === c.timeMs && d.seq < c.seq)) {
-          child = j;
-          c = d;
+      const left = 2 * i + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      let child = left;
+      let c = heap[left]!;
+      if (right < size) {
+        const r = heap[right]!;
+        if (r.timeMs < c.timeMs || (r.timeMs === c.timeMs && r.seq < c.seq)) {
+          child = right;
+          c = r;
         }
       }
-      if (lastTime < c.timeMs || (lastTime === c.timeMs && lastSeq < c.seq)) break;
+      if (last.timeMs < c.timeMs || (last.timeMs === c.timeMs && last.seq < c.seq)) break;
       heap[i] = c;
       i = child;
     }
