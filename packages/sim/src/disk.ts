@@ -38,8 +38,24 @@ interface SimFile {
   /** Durable bytes (what survives any crash). */
   durable: Uint8Array;
   durableLength: number;
-  /** Written, not synced, in write order. */
-  pending: Uint8Array[];
+  /**
+   * Written, not synced: the writes' bytes one after the other in `pending[0, pendingLength)`, and
+   * where each write ends in `pendingEnds[0, pendingCount)`. One buffer per file, reused from sync
+   * to sync: a typed array per write (off the JS heap, with its own backing store) cost more than
+   * the write.
+   */
+  pending: Uint8Array;
+  pendingLength: number;
+  pendingEnds: number[];
+  pendingCount: number;
+}
+
+const noBytes = new Uint8Array(0);
+/** A pending buffer larger than this is let go after a sync (shard files: one big write, then none). */
+const pendingKeepBytes = 4096;
+
+function newFile(durable: Uint8Array): SimFile {
+  return { durable, durableLength: 0, pending: noBytes, pendingLength: 0, pendingEnds: [], pendingCount: 0 };
 }
 
 /**
@@ -69,11 +85,19 @@ export class SimDisk {
   /** Appends `bytes` to `name` (created if missing); durable only after `sync`. Copies `bytes`. */
   append(name: string, bytes: Uint8Array): void {
     const file = this.#file(name);
-    const size = file.durableLength + pendingBytes(file) + bytes.length;
+    const size = file.durableLength + file.pendingLength + bytes.length;
     if (size > this.config.fileBytesMax) {
       throw new RangeError(`file ${name} would grow to ${size} bytes, over ${this.config.fileBytesMax}`);
     }
-    file.pending.push(bytes.slice());
+    const end = file.pendingLength + bytes.length;
+    if (end > file.pending.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * file.pending.length, 256));
+      grown.set(file.pending.subarray(0, file.pendingLength));
+      file.pending = grown;
+    }
+    file.pending.set(bytes, file.pendingLength);
+    file.pendingLength = end;
+    file.pendingEnds[file.pendingCount++] = end;
     this.stats.bytesWritten += bytes.length;
   }
 
@@ -81,13 +105,10 @@ export class SimDisk {
   sync(name: string): number {
     const file = this.#files.get(name);
     this.stats.syncs++;
-    if (file === undefined || file.pending.length === 0) return 0;
-    let synced = 0;
-    for (const chunk of file.pending) {
-      this.#appendDurable(file, chunk);
-      synced += chunk.length;
-    }
-    file.pending = [];
+    if (file === undefined || file.pendingCount === 0) return 0;
+    const synced = file.pendingLength;
+    this.#appendDurable(file, file.pending.subarray(0, synced));
+    clearPending(file);
     return synced;
   }
 
@@ -102,13 +123,9 @@ export class SimDisk {
   read(name: string): Uint8Array {
     const file = this.#files.get(name);
     if (file === undefined) return new Uint8Array(0);
-    const out = new Uint8Array(file.durableLength + pendingBytes(file));
+    const out = new Uint8Array(file.durableLength + file.pendingLength);
     out.set(file.durable.subarray(0, file.durableLength));
-    let offset = file.durableLength;
-    for (const chunk of file.pending) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
+    out.set(file.pending.subarray(0, file.pendingLength), file.durableLength);
     return out;
   }
 
@@ -119,7 +136,7 @@ export class SimDisk {
   readRange(name: string, offset: number, length: number): Uint8Array {
     const file = this.#files.get(name);
     if (file === undefined) return new Uint8Array(0);
-    if (file.pending.length === 0) {
+    if (file.pendingCount === 0) {
       const end = Math.min(file.durableLength, offset + length);
       return file.durable.slice(Math.min(offset, end), end);
     }
@@ -129,12 +146,12 @@ export class SimDisk {
   /** Bytes written to `name` and not yet synced. */
   unsyncedBytes(name: string): number {
     const file = this.#files.get(name);
-    return file === undefined ? 0 : pendingBytes(file);
+    return file === undefined ? 0 : file.pendingLength;
   }
 
   /** Replaces `name` by `bytes`, durably (a write to a temp file, fsync, rename: atomic). */
   replace(name: string, bytes: Uint8Array): void {
-    const file: SimFile = { durable: new Uint8Array(0), durableLength: 0, pending: [] };
+    const file = newFile(noBytes);
     this.#appendDurable(file, bytes);
     this.#files.set(name, file);
     this.stats.bytesWritten += bytes.length;
@@ -147,20 +164,21 @@ export class SimDisk {
   crash(): void {
     this.stats.crashes++;
     for (const file of this.#files.values()) {
-      const pending = file.pending;
-      file.pending = [];
-      if (pending.length === 0) continue;
-      const kept = this.#random.int(0, pending.length);
-      for (let i = 0; i < kept; i++) {
-        const chunk = pending[i]!;
-        if (i === kept - 1 && this.#random.chance(0.5)) {
-          const cut = this.#random.int(0, chunk.length - 1);
-          this.#appendDurable(file, chunk.subarray(0, cut));
-          this.stats.tornWrites++;
-          this.stats.lostBytes += chunk.length - cut;
-        } else this.#appendDurable(file, chunk);
+      const count = file.pendingCount;
+      if (count === 0) continue;
+      const { pending, pendingEnds } = file;
+      const kept = this.#random.int(0, count);
+      // The kept writes are a prefix: whole ones, the last possibly cut short.
+      let keptEnd = kept === 0 ? 0 : pendingEnds[kept - 1]!;
+      if (kept > 0 && this.#random.chance(0.5)) {
+        const start = kept === 1 ? 0 : pendingEnds[kept - 2]!;
+        const cut = this.#random.int(0, keptEnd - start - 1);
+        this.stats.tornWrites++;
+        keptEnd = start + cut;
       }
-      for (let i = kept; i < pending.length; i++) this.stats.lostBytes += pending[i]!.length;
+      this.#appendDurable(file, pending.subarray(0, keptEnd));
+      this.stats.lostBytes += file.pendingLength - keptEnd;
+      clearPending(file);
     }
   }
 
@@ -182,7 +200,7 @@ export class SimDisk {
   #file(name: string): SimFile {
     let file = this.#files.get(name);
     if (file === undefined) {
-      file = { durable: new Uint8Array(256), durableLength: 0, pending: [] };
+      file = newFile(new Uint8Array(256));
       this.#files.set(name, file);
     }
     return file;
@@ -200,10 +218,10 @@ export class SimDisk {
   }
 }
 
-function pendingBytes(file: SimFile): number {
-  let total = 0;
-  for (const chunk of file.pending) total += chunk.length;
-  return total;
+function clearPending(file: SimFile): void {
+  file.pendingLength = 0;
+  file.pendingCount = 0;
+  if (file.pending.length > pendingKeepBytes) file.pending = noBytes;
 }
 
 function checkConfig(config: DiskConfig): DiskConfig {

@@ -50,6 +50,8 @@ export class Scheduler {
   #seq = 0;
   #events = 0;
   #stopped = false;
+  /** Handles of pending events cancelled: skipped when they come up (no search of the heap). */
+  #cancelled = new Set<number>();
 
   constructor(limits: SchedulerLimits = {}) {
     this.#eventsMax = limits.eventsMax ?? defaultEventsMax;
@@ -68,9 +70,9 @@ export class Scheduler {
     return this.#events;
   }
 
-  /** Events waiting. */
+  /** Events waiting (cancelled ones not counted). */
   get pending(): number {
-    return this.#heap.length;
+    return this.#heap.length - this.#cancelled.size;
   }
 
   /** The trace hash of every event run so far (16 hex characters). */
@@ -92,8 +94,11 @@ export class Scheduler {
     return this.#kindNames[kind] ?? `kind-${kind}`;
   }
 
-  /** Schedules an event at virtual time `timeMs` (not before now). */
-  at(timeMs: number, kind: number, target: number, datum = 0, payload?: unknown): void {
+  /**
+   * Schedules an event at virtual time `timeMs` (not before now). Returns its handle (its sequence
+   * number), for `cancel`.
+   */
+  at(timeMs: number, kind: number, target: number, datum = 0, payload?: unknown): number {
     if (!(timeMs >= this.#nowMs)) {
       assertNumber(timeMs, 'timeMs');
       throw new RangeError(`event at ${timeMs} ms is before now (${this.#nowMs} ms)`);
@@ -111,8 +116,9 @@ export class Scheduler {
       datum: 0,
       payload: undefined,
     };
+    const seq = this.#seq++;
     entry.timeMs = timeMs;
-    entry.seq = this.#seq++;
+    entry.seq = seq;
     entry.kind = kind;
     entry.target = target;
     entry.datum = datum;
@@ -128,11 +134,30 @@ export class Scheduler {
       i = parent;
     }
     heap[i] = entry;
+    return seq;
   }
 
-  /** Schedules an event `delayMs` from now. */
-  after(delayMs: number, kind: number, target: number, datum = 0, payload?: unknown): void {
-    this.at(this.#nowMs + delayMs, kind, target, datum, payload);
+  /** Schedules an event `delayMs` from now; returns its handle. */
+  after(delayMs: number, kind: number, target: number, datum = 0, payload?: unknown): number {
+    return this.at(this.#nowMs + delayMs, kind, target, datum, payload);
+  }
+
+  /**
+   * Cancels a pending event by the handle `at` or `after` returned: it never runs, is not counted
+   * and leaves no trace (as a cancelled timer). The caller must know the event is still pending: a
+   * handle of an event that already ran is remembered uselessly until the next clean-up (when the
+   * remembered handles outnumber the pending events, those not pending are forgotten).
+   */
+  cancel(handle: number): void {
+    assertInt(handle, 'handle', 0);
+    if (handle >= this.#seq) throw new RangeError(`no event has handle ${handle}`);
+    const cancelled = this.#cancelled;
+    cancelled.add(handle);
+    if (cancelled.size > this.#heap.length) {
+      const pending = new Set<number>();
+      for (const entry of this.#heap) if (cancelled.has(entry.seq)) pending.add(entry.seq);
+      this.#cancelled = pending;
+    }
   }
 
   /** Makes the running `run` return after the current event. */
@@ -151,6 +176,14 @@ export class Scheduler {
     const trace = this.#trace;
     while (heap.length > 0) {
       const top = heap[0]!;
+      // (Read the field each time: a handler's cancel may replace the set.)
+      if (this.#cancelled.size > 0 && this.#cancelled.delete(top.seq)) {
+        // A cancelled event: gone before it could stop the run at the time limit.
+        this.#popTop();
+        top.payload = undefined;
+        this.#pool.push(top);
+        continue;
+      }
       if (top.timeMs > untilMs) {
         this.#nowMs = untilMs;
         return 'time-limit';

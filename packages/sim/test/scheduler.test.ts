@@ -69,6 +69,57 @@ describe('Scheduler', () => {
     expect(scheduler.nowMs).toBe(30);
   });
 
+  it('cancel: a cancelled event never runs, is not counted or traced, and does not hold the run past a time limit', () => {
+    const run = (cancel: boolean) => {
+      const scheduler = new Scheduler();
+      const ran: number[] = [];
+      const kind = scheduler.register('x', (target) => ran.push(target));
+      scheduler.at(1, kind, 1);
+      const late = scheduler.at(50, kind, 2);
+      const early = scheduler.at(5, kind, 3);
+      scheduler.at(5, kind, 4);
+      if (cancel) {
+        scheduler.cancel(late);
+        scheduler.cancel(early);
+      }
+      return { scheduler, ran, end: scheduler.run(20) };
+    };
+    const cancelled = run(true);
+    expect(cancelled.ran).toEqual([1, 4]);
+    expect(cancelled.scheduler.events).toBe(2);
+    // The cancelled event at 50 ms is gone: the run ends idle, not at the time limit.
+    expect(cancelled.end).toBe('idle');
+    expect(cancelled.scheduler.pending).toBe(0);
+    const all = run(false);
+    expect(all.ran).toEqual([1, 3, 4]);
+    expect(all.end).toBe('time-limit');
+    expect(cancelled.scheduler.traceHash).not.toBe(all.scheduler.traceHash);
+    // Same trace as a scheduler that never had the cancelled events.
+    const plain = new Scheduler();
+    const kind = plain.register('x', () => {});
+    plain.at(1, kind, 1);
+    plain.at(5, kind, 4);
+    plain.run();
+    expect(cancelled.scheduler.traceHash).toBe(plain.traceHash);
+  });
+
+  it('cancel: refuses a handle never given, and forgets handles of events already run', () => {
+    const scheduler = new Scheduler();
+    const kind = scheduler.register('x', () => {});
+    expect(() => scheduler.cancel(0)).toThrow(RangeError);
+    const handles: number[] = [];
+    for (let i = 0; i < 10; i++) handles.push(scheduler.at(i, kind, i));
+    scheduler.run();
+    // Cancelling what already ran (a caller's mistake) leaves no lasting state: pending stays right.
+    for (const handle of handles) scheduler.cancel(handle);
+    const next = scheduler.after(1, kind, 0);
+    expect(scheduler.pending).toBe(1);
+    expect(scheduler.run()).toBe('idle');
+    expect(scheduler.events).toBe(11);
+    expect(() => scheduler.cancel(-1)).toThrow(RangeError);
+    expect(next).toBeGreaterThan(handles[9]!);
+  });
+
   it('refuses an event in the past and ends at its event limit', () => {
     const scheduler = new Scheduler({ eventsMax: 100 });
     const kind = scheduler.register('loop', () => scheduler.after(1, kind, 0));

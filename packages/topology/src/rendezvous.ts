@@ -56,20 +56,23 @@ class TopK {
 
   offer(score: number, id: string, index: number): void {
     const { scores, ids, at, count } = this;
-    let n = scores.length;
+    const n = scores.length;
     if (n === count) {
       const last = scores[n - 1]!;
       if (score < last || (score === last && id > ids[n - 1]!)) return;
-      scores.pop();
-      ids.pop();
-      at.pop();
-      n--;
     }
-    let i = n;
-    while (i > 0 && (scores[i - 1]! < score || (scores[i - 1] === score && ids[i - 1]! > id))) i--;
-    scores.splice(i, 0, score);
-    ids.splice(i, 0, id);
-    at.splice(i, 0, index);
+    // Insertion by shifting the worse ones down one place (dropping the worst when full): splice
+    // would allocate an array of the removed elements on every call.
+    let i = n === count ? n - 1 : n;
+    while (i > 0 && (scores[i - 1]! < score || (scores[i - 1] === score && ids[i - 1]! > id))) {
+      scores[i] = scores[i - 1]!;
+      ids[i] = ids[i - 1]!;
+      at[i] = at[i - 1]!;
+      i--;
+    }
+    scores[i] = score;
+    ids[i] = id;
+    at[i] = index;
   }
 }
 

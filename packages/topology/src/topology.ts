@@ -14,6 +14,8 @@ export class Topology {
   readonly regions: readonly RegionId[];
   readonly #index: Map<RegionId, number>;
   readonly #matrixMs: Float64Array;
+  /** `nearest(from)` without a latency bound, per region index, computed on first use (the matrix never changes). */
+  readonly #nearestAll: (readonly RegionId[] | undefined)[] = [];
 
   constructor(config: TopologyConfigInput = {}) {
     this.config = parseConfig(topologyConfigSchema, config, 'topology config');
@@ -74,6 +76,20 @@ export class Topology {
    * within `maxLatencyMs` when given.
    */
   nearest(from: RegionId, maxLatencyMs = Number.POSITIVE_INFINITY): RegionId[] {
+    if (maxLatencyMs === Number.POSITIVE_INFINITY) {
+      // Placement asks this for every stripe: sorted once per region, a copy handed out.
+      const at = this.indexOf(from);
+      let order = this.#nearestAll[at];
+      if (order === undefined) {
+        order = this.#nearestOrder(from, maxLatencyMs);
+        this.#nearestAll[at] = order;
+      }
+      return order.slice();
+    }
+    return this.#nearestOrder(from, maxLatencyMs);
+  }
+
+  #nearestOrder(from: RegionId, maxLatencyMs: number): RegionId[] {
     const row = this.indexOf(from) * this.size;
     const order = this.regions
       .map((region, index) => ({ region, index, ms: this.#matrixMs[row + index]! }))

@@ -269,6 +269,8 @@ export function logConfigOf(config: TxConfig): TxLogConfig {
 /** Distinct config inputs whose parse is remembered (a process has a handful). */
 const parsedConfigsMax = 64;
 const parsedConfigs = new Map<string, TxConfig>();
+/** Every config `_parseTxConfig` returned (frozen): taken as they are when passed in again. */
+const parsedOutputs = new WeakSet<object>();
 
 /**
  * `parseConfig(txConfigSchema, input)`, remembered by the input's content: a node builds its
@@ -278,10 +280,13 @@ const parsedConfigs = new Map<string, TxConfig>();
  * exactly their content); the result is frozen, so sharing it is safe. Bad input throws as before.
  */
 export function _parseTxConfig(input: TxConfigInput | undefined): TxConfig {
+  // A parse result handed back (a machine's `config`, passed to the next one): frozen, so as it was.
+  if (input !== undefined && parsedOutputs.has(input)) return input as TxConfig;
   const key = plainConfigKey(input ?? {});
   const known = key === undefined ? undefined : parsedConfigs.get(key);
   if (known !== undefined) return known;
   const config = Object.freeze(parseConfig(txConfigSchema, input ?? {}, 'tx config'));
+  parsedOutputs.add(config);
   if (key !== undefined && parsedConfigs.size < parsedConfigsMax) parsedConfigs.set(key, config);
   return config;
 }

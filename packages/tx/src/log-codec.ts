@@ -178,6 +178,24 @@ export function readFrame(bytes: Uint8Array, offset: number, recordMaxBytes: num
   return { ok: true, seq, payload: frame.subarray(FRAME_HEADER_BYTES), end, batchEnd: word >= BATCH_END };
 }
 
+/** The little-endian u32 at `at` (in bounds). */
+function u32At(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * `readFrame`'s verdict without its views and result object, for the decoding loop: the end of the
+ * complete, checksum-valid frame at `offset`, or -1 when there is none (readFrame then says why).
+ */
+function validFrameEnd(bytes: Uint8Array, offset: number, recordMaxBytes: number): number {
+  if (bytes.length - offset < FRAME_HEADER_BYTES) return -1;
+  const length = u32At(bytes, offset + 4) & LENGTH_MASK;
+  if (length === 0 || length > recordMaxBytes) return -1;
+  const end = offset + FRAME_HEADER_BYTES + length;
+  if (end > bytes.length) return -1;
+  return crc32cRange(bytes, offset + 4, end) === u32At(bytes, offset) ? end : -1;
+}
+
 /** A record from a checksum-valid payload; a payload that does not parse is damage, not a torn tail. */
 export function decodePayload(payload: Uint8Array): TxLogRecord | undefined {
   try {
@@ -212,26 +230,30 @@ export function decodeFrames(bytes: Uint8Array, start: number, recordMaxBytes: n
   let firstSeq: number | undefined;
   let lastSeq: number | undefined;
   while (offset < bytes.length) {
-    const frame = readFrame(bytes, offset, recordMaxBytes);
-    if (!frame.ok) {
+    const end = validFrameEnd(bytes, offset, recordMaxBytes);
+    if (end < 0) {
+      // Damage (or a torn tail): the slow reader says what is wrong.
+      const frame = readFrame(bytes, offset, recordMaxBytes);
+      const reason = frame.ok ? 'bad frame' : frame.reason;
       const corruption = damageBeforeLastBatch(bytes, offset, recordMaxBytes, lastSeq)
-        ? { offset, reason: frame.reason }
+        ? { offset, reason }
         : undefined;
       return { records, firstSeq, lastSeq, validEnd: offset, corruption };
     }
-    if (lastSeq !== undefined && frame.seq !== lastSeq + 1) {
-      const reason = `sequence ${frame.seq} after ${lastSeq}`;
+    const seq = u32At(bytes, offset + 8) + u32At(bytes, offset + 12) * 0x1_0000_0000;
+    if (lastSeq !== undefined && seq !== lastSeq + 1) {
+      const reason = `sequence ${seq} after ${lastSeq}`;
       return { records, firstSeq, lastSeq, validEnd: offset, corruption: { offset, reason } };
     }
-    const record = decodePayload(frame.payload);
+    const record = decodePayload(bytes.subarray(offset + FRAME_HEADER_BYTES, end));
     if (record === undefined) {
       const reason = 'record does not parse';
       return { records, firstSeq, lastSeq, validEnd: offset, corruption: { offset, reason } };
     }
     records.push(record);
-    firstSeq ??= frame.seq;
-    lastSeq = frame.seq;
-    offset = frame.end;
+    firstSeq ??= seq;
+    lastSeq = seq;
+    offset = end;
   }
   return { records, firstSeq, lastSeq, validEnd: offset, corruption: undefined };
 }

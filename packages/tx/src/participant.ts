@@ -13,7 +13,7 @@ import {
   type TxLogRecord,
 } from './log-record.js';
 import type { ParticipantMessage, PrepareMessage } from './messages.js';
-import { lockHolderHex, type ShardLocks } from './shard-locks.js';
+import { _lockHolderHexOf, type ShardLocks } from './shard-locks.js';
 
 /**
  * Where a participant's transaction is: `staging` (locked, host staging), `logging` (prepared
@@ -79,6 +79,8 @@ export class Participant {
   readonly #due = new DueQueue<PartTx>();
   /** Finished transactions, remembered until their deadline has passed. */
   readonly #ended = new EndedOutcomes();
+  /** `lockHolderHex` of this node (made on first use). */
+  #holderHex: ((txId: string) => string) | undefined;
 
   constructor(init: ParticipantInit) {
     this.nodeId = checkId(NODE_ID_PATTERN, init.nodeId, 'nodeId');
@@ -486,7 +488,7 @@ export class Participant {
       coordinator,
       deadlineMs,
       shards,
-      holder: lockHolderHex(this.nodeId, txId),
+      holder: (this.#holderHex ??= _lockHolderHexOf(this.nodeId))(txId),
       state,
       tokens: shards.map(() => 0),
       renewAtMs: shards.map(() => 0),

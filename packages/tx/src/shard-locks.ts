@@ -39,12 +39,29 @@ const nodeTags = new Map<string, string>();
  */
 export function lockHolderHex(nodeId: string, txId: string): string {
   if (!HEX32.test(txId)) return toHex(sha256(utf8ToBytes(`${nodeId}/${txId}`)));
+  return txId + nodeTag(nodeId);
+}
+
+/**
+ * `lockHolderHex` of one node, as a function of the transaction id: the node's tag is looked up
+ * once, not per transaction (a participant makes one for its node).
+ */
+export function _lockHolderHexOf(nodeId: string): (txId: string) => string {
+  let tag: string | undefined;
+  return (txId) => {
+    if (!HEX32.test(txId)) return toHex(sha256(utf8ToBytes(`${nodeId}/${txId}`)));
+    tag ??= nodeTag(nodeId);
+    return txId + tag;
+  };
+}
+
+function nodeTag(nodeId: string): string {
   let tag = nodeTags.get(nodeId);
   if (tag === undefined) {
     tag = toHex(sha256(utf8ToBytes(`trinity-tx-holder/${nodeId}`)).subarray(0, 16));
     if (nodeTags.size < nodeTagsMax) nodeTags.set(nodeId, tag);
   }
-  return txId + tag;
+  return tag;
 }
 
 /** `lockHolderHex` as bytes. */

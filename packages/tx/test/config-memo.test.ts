@@ -52,4 +52,22 @@ describe('tx config parsing, remembered by content', () => {
     expect(coordinator.config.prepareTimeoutMs).toBe(4_321);
     expect(participant.config).toBe(coordinator.config);
   });
+
+  it('takes a config it parsed as it is, and still checks a frozen lookalike', () => {
+    const parsed = new Coordinator({ nodeId: 'c', config: { prepareTimeoutMs: 4_567 } }).config;
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(_parseTxConfig(parsed)).toBe(parsed);
+    expect(new Participant({ nodeId: 'p', locks: new ShardLockManager(), config: parsed }).config).toBe(
+      parsed,
+    );
+    // Not a parse result: a frozen object with a bad value is refused as any other input.
+    const lookalike = Object.freeze({ ...parsed, prepareTimeoutMs: -1 });
+    let error: unknown;
+    try {
+      _parseTxConfig(lookalike);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isTrinityError(error, 'CONFIG_INVALID')).toBe(true);
+  });
 });

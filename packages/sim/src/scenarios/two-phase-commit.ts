@@ -93,7 +93,9 @@ interface TxNode {
   syncScheduled: boolean;
   readonly hostQueue: HostOp[];
   hostBusyUntilMs: number;
+  /** When the node's timer is armed for (infinite: not armed), and the scheduler's handle of it. */
   tickAtMs: number;
+  tickHandle: number;
   /** Crash right after the next log append (mid-step, with the write unsynced): torn writes. */
   crashAtAppend: boolean;
 }
@@ -175,6 +177,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   readonly #reputation: number[] = [];
   readonly #down = new Set<string>();
   #nextTx = 0;
+  /** The machines' config: the input at first, then what the first Coordinator parsed it to. */
+  #txConfig: TxConfigInput = txConfig;
   #faultsOn: boolean;
   #logCorruptions: string[] = [];
   #checkpoints = 0;
@@ -285,6 +289,7 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       hostQueue: [],
       hostBusyUntilMs: 0,
       tickAtMs: Number.POSITIVE_INFINITY,
+      tickHandle: -1,
       crashAtAppend: false,
     };
   }
@@ -296,10 +301,14 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
       this.#placementNodes.push({ id: `n${i}`, region: regions[this.#regionOf[i]!]! });
       this.#reputation.push(Math.round((0.1 + 0.9 * random.float()) * 1000) / 1000);
     }
+    // One description per node, given to every region's router (each keeps its own copy of the fields).
+    const routerNodes = this.#placementNodes.map((node, i) => ({
+      ...node,
+      reputation: this.#reputation[i]!,
+    }));
     for (const region of regions) {
       const router = new RegionRouter({}, { topology: this.#topology, selfRegion: region });
-      for (let i = 0; i < this.#options.nodes; i++)
-        router.upsertNode({ ...this.#placementNodes[i]!, reputation: this.#reputation[i]! });
+      for (const node of routerNodes) router.upsertNode(node);
       this.#routers.push(router);
     }
     this.#placementSet = this.#placer!.prepare(this.#placementNodes);
@@ -514,7 +523,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     const synced = node.log.sync();
     const now = this.#nowMs();
     let effects: TxEffect[] = noEffects;
-    for (const record of synced) {
+    for (let i = 0; i < synced.length; i++) {
+      const record = synced[i]!;
       if (record.type === 'coord-commit') this.#commitPoint(record.txId);
       const machines = this.#machines(node);
       const more = isCoordinatorRecord(record)
@@ -555,12 +565,16 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     if (wake === undefined) return;
     const atMs = Math.max(this.scheduler.nowMs, wake);
     if (atMs >= node.tickAtMs) return;
+    // An earlier deadline re-arms the timer, cancelling the later one (as TxEngine's timer does).
+    if (node.tickAtMs !== Number.POSITIVE_INFINITY) this.scheduler.cancel(node.tickHandle);
     node.tickAtMs = atMs;
-    this.scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
+    node.tickHandle = this.scheduler.at(atMs, this.#kind.tick, node.index, node.epoch);
   }
 
   #runEffects(node: TxNode, effects: readonly TxEffect[]): void {
-    for (const effect of effects) {
+    // An index, not for-of: the iterator was allocated here on every step.
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i]!;
       // A crash in the middle of a step: the effects after it never run.
       if (!node.up) return;
       switch (effect.kind) {
@@ -696,6 +710,8 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
     for (const op of node.hostQueue.slice(0, applied)) applyHostOp(node.store, op);
     node.hostQueue.length = 0;
     node.syncScheduled = false;
+    // The process and its timer are gone.
+    if (node.tickAtMs !== Number.POSITIVE_INFINITY) this.scheduler.cancel(node.tickHandle);
     node.tickAtMs = Number.POSITIVE_INFINITY;
     node.crashAtAppend = false;
     this.scheduler.after(downMs, this.#kind.restart, node.index);
@@ -730,9 +746,13 @@ class TwoPhaseCommitWorld extends ScenarioWorld<TxMessage> {
   /** The node's coordinator and participant, built on first use. */
   #machines(node: TxNode): Machines {
     if (node.machines === undefined) {
+      const config = this.#txConfig;
+      const coordinator = this.#makeCoordinator({ nodeId: node.id, config, stats: this.#stats });
+      // The parsed config, handed to every later machine: @trinity/tx takes its own result as it is.
+      if (coordinator instanceof Coordinator) this.#txConfig = coordinator.config;
       node.machines = {
-        coordinator: this.#makeCoordinator({ nodeId: node.id, config: txConfig, stats: this.#stats }),
-        participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config: txConfig }),
+        coordinator,
+        participant: this.#makeParticipant({ nodeId: node.id, locks: node.locks, config }),
       };
     }
     return node.machines;

@@ -63,6 +63,8 @@ export class SimTxLog {
   #nextSeq = 1;
   /** Appended, not yet synced, in order. */
   #unsynced: TxLogRecord[] = [];
+  /** What the last `sync` returned, emptied and reused by the next one (no array per sync). */
+  #synced: TxLogRecord[] = [];
   #appendedSinceCheckpoint = 0;
 
   constructor(disk: SimDisk) {
@@ -103,11 +105,16 @@ export class SimTxLog {
     this.#appendedSinceCheckpoint++;
   }
 
-  /** Makes every append durable; returns the records that became durable. */
-  sync(): TxLogRecord[] {
+  /**
+   * Makes every append durable; returns the records that became durable, in an array that is
+   * valid until the next `sync` (which reuses it).
+   */
+  sync(): readonly TxLogRecord[] {
     this.#disk.sync(LOG_FILE);
     const synced = this.#unsynced;
-    this.#unsynced = [];
+    this.#unsynced = this.#synced;
+    this.#unsynced.length = 0;
+    this.#synced = synced;
     return synced;
   }
 
