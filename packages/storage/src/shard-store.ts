@@ -507,13 +507,13 @@ export class ShardStore {
   }
 
   /**
-   * A stage: under the transaction's lock, the same checks as ever (committing, fencing, limits, a
-   * shard staged already), then the temp file written and fsynced, renamed into the transaction's
-   * folder and registered, one shard at a time as before; the folder's fsync comes after the lock
-   * is released, shared with the stages renamed into that folder meanwhile (`#dirSyncs`), so it
-   * overlaps the next stage's write and one fsync serves several. It resolves only after a folder
-   * fsync that started after its rename: durable when it resolves, as before. A commit's marker is
-   * written with its own folder fsync, which covers every rename made before it.
+   * A stage in three steps, so that the stages of one transaction overlap where they can: the bytes
+   * go to a temp file, fsynced, outside the transaction's lock; under it come the same checks as
+   * ever (committing, fencing, limits, a shard staged already), the rename into the transaction's
+   * folder and the registration; then the folder's fsync, shared with the other stages renamed into
+   * it meanwhile (`#dirSyncs`). It resolves only after a folder fsync that started after its rename:
+   * durable when it resolves, as before. A commit cannot overtake it unnoticed: its marker's own
+   * folder fsync covers every rename made before it.
    */
   async #stage(
     txId: string,
@@ -523,50 +523,62 @@ export class ShardStore {
     token: number | undefined,
   ): Promise<Uint8Array> {
     const { fsync } = this.config;
+    // Refusals known before writing anything (checked again under the lock below).
+    const before = this.#staged.get(txId);
+    if (before?.committing !== undefined) throw new TransactionCommittingError(txId);
+    this.#checkFencing(hashHex, token);
+    if (before?.shards.has(hashHex) !== true) this.#checkStagingLimits(txId, before);
+    this.#reserve(data.length, false);
+    let reserved = true;
     const tmp = tempPath(this.#layout.tmpDir, 'stage');
-    const txDir = await this.#locks.run(`t:${txId}`, () =>
-      this.#locks.run(`s:${hashHex}`, async () => {
-        this.#checkOpen();
-        let tx = this.#staged.get(txId);
-        if (tx?.committing !== undefined) throw new TransactionCommittingError(txId);
-        this.#checkFencing(hashHex, token);
-        const stagedAlready = tx?.shards.has(hashHex) === true ? tx : undefined;
-        if (stagedAlready !== undefined) {
-          await this.#restageToken(txId, stagedAlready, hashHex, token);
-          return undefined;
-        }
-        this.#checkStagingLimits(txId, tx);
-        this.#reserve(data.length, false);
-        const dir = this.#layout.txDir(txId);
-        try {
+    let tmpExists = true;
+    try {
+      await writeNewFile(tmp, data, { fsync: fsync });
+      this.#step('stage:tmp-written');
+      const txDir = await this.#locks.run(`t:${txId}`, () =>
+        this.#locks.run(`s:${hashHex}`, async () => {
+          this.#checkOpen();
+          let tx = this.#staged.get(txId);
+          if (tx?.committing !== undefined) throw new TransactionCommittingError(txId);
+          this.#checkFencing(hashHex, token);
+          const stagedAlready = tx?.shards.has(hashHex) === true ? tx : undefined;
+          if (stagedAlready !== undefined) {
+            await this.#restageToken(txId, stagedAlready, hashHex, token);
+            return undefined;
+          }
+          this.#checkStagingLimits(txId, tx);
           if (token !== undefined) await this.#fencing.raise(hashHex, token);
-          await writeNewFile(tmp, data, { fsync: fsync });
-          this.#step('stage:tmp-written');
+          const dir = this.#layout.txDir(txId);
           await this.#layout.ensureDir(dir, fsync);
           await rename(tmp, this.#layout.stagedPath(txId, hashHex, token));
+          tmpExists = false;
           this.#step('stage:renamed');
-        } catch (error) {
-          // A simulated crash leaves its temp file behind, as a real one would.
-          if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
-          throw diskFullAsCapacity(error, tmp);
-        } finally {
+          if (tx === undefined) {
+            tx = { shards: new Map(), records: new Map(), committing: undefined };
+            this.#staged.set(txId, tx);
+          }
+          tx.shards.set(hashHex, { sizeBytes: data.length, token });
           this.#unreserve(data.length, false);
-        }
-        if (tx === undefined) {
-          tx = { shards: new Map(), records: new Map(), committing: undefined };
-          this.#staged.set(txId, tx);
-        }
-        tx.shards.set(hashHex, { sizeBytes: data.length, token });
-        this.#stagedBytes += data.length;
-        this.#updateGauges();
-        return dir;
-      }),
-    );
-    if (txDir !== undefined) {
-      if (fsync) await this.#dirSyncs.sync(txDir);
-      this.#step('stage:synced');
+          reserved = false;
+          this.#stagedBytes += data.length;
+          this.#updateGauges();
+          return dir;
+        }),
+      );
+      if (txDir !== undefined) {
+        if (fsync) await this.#dirSyncs.sync(txDir);
+        this.#step('stage:synced');
+      }
+      return hash;
+    } catch (error) {
+      // A simulated crash leaves its temp file behind, as a real one would.
+      if (error instanceof SimulatedCrash) tmpExists = false;
+      throw diskFullAsCapacity(error, tmp);
+    } finally {
+      if (reserved) this.#unreserve(data.length, false);
+      // Removed unless renamed: after a failure, and when the shard was staged already.
+      if (tmpExists) await unlink(tmp).catch(() => {});
     }
-    return hash;
   }
 
   #checkStagingLimits(txId: string, tx: StagedTx | undefined): void {
