@@ -16,7 +16,6 @@ import {
   toHex,
 } from '@trinity/core';
 import { syncDir, writeNewFile } from '@trinity/core/fs';
-import { SharedDirSync } from './_dir-sync.js';
 import { FencingLog } from './_fencing-log.js';
 import {
   diskFullAsCapacity,
@@ -162,8 +161,6 @@ export class ShardStore {
   readonly #metrics: StoreMetrics;
   readonly #crashAt: ((step: ShardStoreStep) => void) | undefined;
   readonly #locks = new KeyedMutex();
-  /** Folder fsyncs shared by the concurrent stages of a transaction (one folder each). */
-  readonly #dirSyncs = new SharedDirSync((dir) => syncDir(dir));
   /** Per committed shard, the store-wide sequence number of its latest write (put or commit). */
   readonly #writes = new Map<string, number>();
   #writeSequence = 0;
@@ -503,82 +500,24 @@ export class ShardStore {
     this.#checkOpen();
     assertTxId(txId);
     const { hash, hashHex, token } = this.#prepareWrite(data, options);
-    return this.#track(this.#stage(txId, hash, hashHex, data, token));
-  }
-
-  /**
-   * A stage in three steps, so that the stages of one transaction overlap where they can: the bytes
-   * go to a temp file, fsynced, outside the transaction's lock; under it come the same checks as
-   * ever (committing, fencing, limits, a shard staged already), the rename into the transaction's
-   * folder and the registration; then the folder's fsync, shared with the other stages renamed into
-   * it meanwhile (`#dirSyncs`). It resolves only after a folder fsync that started after its rename:
-   * durable when it resolves, as before. A commit cannot overtake it unnoticed: its marker's own
-   * folder fsync covers every rename made before it.
-   */
-  async #stage(
-    txId: string,
-    hash: Uint8Array,
-    hashHex: string,
-    data: Uint8Array,
-    token: number | undefined,
-  ): Promise<Uint8Array> {
-    const { fsync } = this.config;
-    // Refusals known before writing anything (checked again under the lock below).
-    const before = this.#staged.get(txId);
-    if (before?.committing !== undefined) throw new TransactionCommittingError(txId);
-    this.#checkFencing(hashHex, token);
-    if (before?.shards.has(hashHex) !== true) this.#checkStagingLimits(txId, before);
-    this.#reserve(data.length, false);
-    let reserved = true;
-    const tmp = tempPath(this.#layout.tmpDir, 'stage');
-    let tmpExists = true;
-    try {
-      await writeNewFile(tmp, data, { fsync: fsync });
-      this.#step('stage:tmp-written');
-      const txDir = await this.#locks.run(`t:${txId}`, () =>
+    return this.#track(
+      this.#locks.run(`t:${txId}`, () =>
         this.#locks.run(`s:${hashHex}`, async () => {
           this.#checkOpen();
-          let tx = this.#staged.get(txId);
+          const tx = this.#staged.get(txId);
           if (tx?.committing !== undefined) throw new TransactionCommittingError(txId);
           this.#checkFencing(hashHex, token);
-          const stagedAlready = tx?.shards.has(hashHex) === true ? tx : undefined;
-          if (stagedAlready !== undefined) {
-            await this.#restageToken(txId, stagedAlready, hashHex, token);
-            return undefined;
+          const existing = tx?.shards.get(hashHex);
+          if (tx !== undefined && existing !== undefined) {
+            await this.#restageToken(txId, tx, hashHex, token);
+            return hash;
           }
           this.#checkStagingLimits(txId, tx);
-          if (token !== undefined) await this.#fencing.raise(hashHex, token);
-          const dir = this.#layout.txDir(txId);
-          await this.#layout.ensureDir(dir, fsync);
-          await rename(tmp, this.#layout.stagedPath(txId, hashHex, token));
-          tmpExists = false;
-          this.#step('stage:renamed');
-          if (tx === undefined) {
-            tx = { shards: new Map(), records: new Map(), committing: undefined };
-            this.#staged.set(txId, tx);
-          }
-          tx.shards.set(hashHex, { sizeBytes: data.length, token });
-          this.#unreserve(data.length, false);
-          reserved = false;
-          this.#stagedBytes += data.length;
-          this.#updateGauges();
-          return dir;
+          await this.#writeStaged(txId, hashHex, data, token);
+          return hash;
         }),
-      );
-      if (txDir !== undefined) {
-        if (fsync) await this.#dirSyncs.sync(txDir);
-        this.#step('stage:synced');
-      }
-      return hash;
-    } catch (error) {
-      // A simulated crash leaves its temp file behind, as a real one would.
-      if (error instanceof SimulatedCrash) tmpExists = false;
-      throw diskFullAsCapacity(error, tmp);
-    } finally {
-      if (reserved) this.#unreserve(data.length, false);
-      // Removed unless renamed: after a failure, and when the shard was staged already.
-      if (tmpExists) await unlink(tmp).catch(() => {});
-    }
+      ),
+    );
   }
 
   #checkStagingLimits(txId: string, tx: StagedTx | undefined): void {
@@ -594,6 +533,41 @@ export class ShardStore {
         { txId, limit: this.config.maxShardsPerTransaction },
       );
     }
+  }
+
+  async #writeStaged(
+    txId: string,
+    hashHex: string,
+    data: Uint8Array,
+    token: number | undefined,
+  ): Promise<void> {
+    const { fsync } = this.config;
+    this.#reserve(data.length, false);
+    const tmp = tempPath(this.#layout.tmpDir, 'stage');
+    try {
+      if (token !== undefined) await this.#fencing.raise(hashHex, token);
+      await writeNewFile(tmp, data, { fsync: fsync });
+      this.#step('stage:tmp-written');
+      const txDir = this.#layout.txDir(txId);
+      await this.#layout.ensureDir(txDir, fsync);
+      await rename(tmp, this.#layout.stagedPath(txId, hashHex, token));
+      this.#step('stage:renamed');
+      await syncDir(txDir, { fsync: fsync });
+      this.#step('stage:synced');
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
+      throw diskFullAsCapacity(error, tmp);
+    } finally {
+      this.#unreserve(data.length, false);
+    }
+    let tx = this.#staged.get(txId);
+    if (tx === undefined) {
+      tx = { shards: new Map(), records: new Map(), committing: undefined };
+      this.#staged.set(txId, tx);
+    }
+    tx.shards.set(hashHex, { sizeBytes: data.length, token });
+    this.#stagedBytes += data.length;
+    this.#updateGauges();
   }
 
   /** Staging the same shard again with a higher token renames the staged file to carry it. */
