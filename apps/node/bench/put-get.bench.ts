@@ -239,7 +239,8 @@ async function devnetPutGet(
       const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
       if (sha256Hex(Buffer.from(await got.arrayBuffer())) !== sha256Hex(data))
         throw new Error('warm-up get returned different bytes');
-      await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
+      const deleted = await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
+      if (!deleted.ok) throw new Error(`warm-up delete failed: ${await deleted.text()}`);
     }
     for (let round = 0; round < rounds; round++) {
       for (const mode of runs.keys()) {
