@@ -3,7 +3,7 @@
 // and one js-libp2p stream of the node's own stack (`op` tls-floor and libp2p-stream).
 //   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--rounds 3] [--no-ceiling]
 //     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
-//     [--transports channel,libp2p] [--stream-runs 3]
+//     [--transports channel,libp2p] [--stream-runs 3] [--shard-mib 4] [--warmup-mib 64]
 // Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
 // /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
 // shares the machine (though not immune to it: caches and context switches are shared too).
@@ -44,6 +44,10 @@ const { values } = parseArgs({
     transports: { type: 'string' },
     /** Runs of each raw stream (interleaved tls, libp2p, tls, …); medians are reported. */
     'stream-runs': { type: 'string' },
+    /** Shard size in MiB (erasure.shardBytes of every node; the same as --config's erasure.shardBytes). */
+    'shard-mib': { type: 'string' },
+    /** MiB put, got and deleted once per mode before the measured rounds (default 64; 0: none). */
+    'warmup-mib': { type: 'string' },
   },
   strict: true,
 });
@@ -51,6 +55,19 @@ const MiB = 1024 * 1024;
 const sizeBytes = Number(values.mib ?? 256) * MiB;
 const nodeCount = Number(values.nodes ?? 6);
 const rounds = Number(values.rounds ?? 3);
+const warmupBytes = Number(values['warmup-mib'] ?? 64) * MiB;
+if (!Number.isInteger(warmupBytes) || warmupBytes < 0)
+  throw new RangeError(`--warmup-mib must be a whole number of MiB, got ${values['warmup-mib']}`);
+/** What --config and --shard-mib merge into every node's config. */
+const extraConfig = JSON.parse(values.config ?? '{}') as { erasure?: { shardBytes?: number } };
+if (values['shard-mib'] !== undefined) {
+  const requested = Number(values['shard-mib']);
+  if (!Number.isInteger(requested) || requested < 1 || requested > 64)
+    throw new RangeError(
+      `--shard-mib must be a whole number of MiB from 1 to 64, got ${values['shard-mib']}`,
+    );
+  extraConfig.erasure = { ...extraConfig.erasure, shardBytes: requested * MiB };
+}
 const rows: { bench: string; impl: string; params: Record<string, unknown>; value: number; unit: string }[] =
   [];
 const log = (line: string) => {
@@ -185,7 +202,7 @@ async function devnetPutGet(
     cliPath: values.cli ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
     nodeConfig: {
       logLevel: 'warn',
-      ...JSON.parse(values.config ?? '{}'),
+      ...extraConfig,
       dataChannel: { enabled: transport === 'channel' },
     },
     ...(values['cpu-prof'] === undefined
@@ -210,6 +227,21 @@ async function devnetPutGet(
   );
   try {
     await devnet.start();
+    // Unmeasured: fresh processes compile their hot paths on the first operations (the JIT), which
+    // a long-running node does once. One put, get and delete per mode first, so the rounds measure
+    // warm nodes (--warmup-mib 0 measures cold ones, as every run with --rounds 1 did before).
+    for (const mode of warmupBytes > 0 ? runs.keys() : []) {
+      const data = randomBytes(warmupBytes);
+      const query = `name=warmup.bin${mode === 'public' ? '&public=1' : ''}`;
+      const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
+      if (!put.ok) throw new Error(`warm-up put failed: ${await put.text()}`);
+      const { id } = (await put.json()) as { id: string };
+      const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
+      if (sha256Hex(Buffer.from(await got.arrayBuffer())) !== sha256Hex(data))
+        throw new Error('warm-up get returned different bytes');
+      const deleted = await devnet.fetch(0, `/v1/objects/${id}`, { method: 'DELETE' });
+      if (!deleted.ok) throw new Error(`warm-up delete failed: ${await deleted.text()}`);
+    }
     for (let round = 0; round < rounds; round++) {
       for (const mode of runs.keys()) {
         const data = randomBytes(bytes);
@@ -305,8 +337,7 @@ log(
   `object: ${sizeBytes / MiB} MiB of random bytes; devnet: ${nodeCount} node processes, RS(4,2), fsync on\n`,
 );
 const mib = sizeBytes / MiB;
-const shardMiB = (JSON.parse(values.config ?? '{}') as { erasure?: { shardBytes?: number } }).erasure
-  ?.shardBytes;
+const shardMiB = extraConfig.erasure?.shardBytes;
 const floor: StreamRun[] = [];
 const libp2pRuns: StreamRun[] = [];
 if (!values['no-ceiling']) {
@@ -336,6 +367,7 @@ for (const transport of (values.transports ?? 'channel').split(',') as Transport
       rounds,
       encryption: mode === 'encrypted',
       transport,
+      warmupMiB: warmupBytes / MiB,
       ...(shardMiB === undefined ? {} : { shardMiB: shardMiB / MiB }),
     };
     const impl = `@trinity/node (${mode}, ${transport})`;
