@@ -1,6 +1,6 @@
-import { Buffer } from 'node:buffer';
 import { bytesToUtf8, describe, ed25519, fromHex, toHex, utf8ToBytes } from '@trinity/core';
 import { z } from 'zod';
+import { sameBytes } from './_bytes.js';
 import { type CanonicalValue, canonicalJson } from './canonical-json.js';
 import { SignatureInvalidError, SignedObjectInvalidError, type SignedObjectKind } from './errors.js';
 
@@ -104,7 +104,7 @@ export function signatureVerifies(
   const message = signingBytes(domain, withoutSignature(signed) as CanonicalValue);
   const key = `${signed.signature}:${signerKeyHex}`;
   const known = verifiedMessages.get(key);
-  if (known !== undefined && equalMessages(known, message)) {
+  if (known !== undefined && sameBytes(known, message)) {
     verifiedMessages.delete(key); // most recently used last
     verifiedMessages.set(key, known);
     return true;
@@ -129,10 +129,6 @@ export function signatureVerifies(
 const verifiedMessages = new Map<string, Uint8Array>();
 const verifiedMessagesMax = 4096;
 const verifiedMessageBytesMax = 4096;
-
-function equalMessages(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
-}
 
 /** Forgets the signatures verified so far (tests, and measuring the full check). */
 export function clearVerifiedSignatures(): void {

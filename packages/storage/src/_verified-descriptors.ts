@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import { sameBytes } from './_bytes.js';
 
 /**
  * Descriptors that passed the full check (fields, bounds, the owner's signature, the id), kept so a
@@ -60,7 +60,7 @@ export class VerifiedDescriptors<
   /** The entry of exactly these bytes (as decoded before), if any. */
   lookupBytes(bytes: Uint8Array, key: string): VerifiedDescriptor<D> | undefined {
     const entry = this.#byBytes.get(key);
-    if (entry?.encoded === undefined || !equalBytes(entry.encoded, bytes)) return undefined;
+    if (entry?.encoded === undefined || !sameBytes(entry.encoded, bytes)) return undefined;
     this.#touch(entry.descriptor.signature, entry);
     return entry;
   }
@@ -162,8 +162,4 @@ function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
   for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
