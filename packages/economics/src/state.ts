@@ -24,6 +24,7 @@ import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
 import { type Reputation, reputationOf } from './reputation.js';
+import { SharedApply } from './shared.js';
 import { ledgerHash } from './state-hash.js';
 import { advance, applyToLedger } from './transition.js';
 import { type EscrowView, escrowView, type NodeSummary, nodeSummaryOf } from './views.js';
@@ -33,6 +34,13 @@ export interface EconomicsStateInit {
   readonly config?: EconomicsConfigInput;
   /** Signature verification; default core's `ed25519` (node:crypto where available). */
   readonly ed25519?: Ed25519;
+  /**
+   * Work shared with the other states of this process that apply the same events (a simulator's
+   * nodes): ledgers, decoding, signature checks and state hashes (see `SharedApply`). The state
+   * then takes its config and `ed25519` from it (pass neither here). Observably the same state as
+   * without it.
+   */
+  readonly shared?: SharedApply;
 }
 
 /** What applying one event did. */
@@ -100,6 +108,8 @@ interface Snapshot {
 export class EconomicsState {
   readonly config: EconomicsConfig;
   readonly #ed25519: Ed25519;
+  /** Shared work (`EconomicsStateInit.shared`): then every ledger here is shared and never changed. */
+  readonly #shared: SharedApply | undefined;
   readonly #genesis: Ledger;
   /** The ledger of `#events` unless `#stale`: read it through `#ledger`. */
   #live: Ledger;
@@ -127,10 +137,22 @@ export class EconomicsState {
   #verifiers = 0;
 
   constructor(init: EconomicsStateInit = {}) {
-    this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
-    this.#ed25519 = init.ed25519 ?? ed25519;
-    this.#genesis = new Ledger(this.config);
-    this.#live = this.#genesis.clone();
+    const shared = init.shared;
+    if (shared !== undefined) {
+      if (!(shared instanceof SharedApply)) throw new TypeError('shared must be a SharedApply');
+      if (init.config !== undefined || init.ed25519 !== undefined)
+        throw new TypeError('a state with shared takes its config and ed25519 from it: pass neither');
+      this.config = shared.config;
+      this.#ed25519 = shared.ed25519;
+      this.#genesis = shared._genesis;
+      this.#live = this.#genesis;
+    } else {
+      this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
+      this.#ed25519 = init.ed25519 ?? ed25519;
+      this.#genesis = new Ledger(this.config);
+      this.#live = this.#genesis.clone();
+    }
+    this.#shared = shared;
     this.#clockMs = this.config.genesis.timeMs;
   }
 
@@ -208,7 +230,7 @@ export class EconomicsState {
     bytes: Uint8Array,
     options: { nowMs: number },
   ): { readonly event: EconomicsEvent; readonly result: ApplyResult } {
-    const internal = _decodeForApply(bytes);
+    const internal = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
     return new BytesApplied(bytes, this.#applyLive(internal, bytes, options.nowMs));
   }
 
@@ -218,13 +240,18 @@ export class EconomicsState {
     if (checked.timeMs > nowMs + this.config.clockSkewMaxMs) {
       throw new EventFromFutureError(checked.timeMs, nowMs, this.config.clockSkewMaxMs);
     }
-    // The actor's public key is the bytes at 4..36 (what `actor` is the hex of): prepared once per actor.
-    const verify = log?.verify ?? this.#verifierOf(bytes.slice(4, 36));
-    if (!verify(bytes.subarray(bytes.length - SIGNATURE_BYTES), signedPart(bytes))) {
-      throw new EventSignatureError(checked.actor, checked.seq);
+    const shared = this.#shared;
+    let verify: Ed25519Verifier | undefined;
+    if (shared === undefined || !shared._verified(bytes)) {
+      // The actor's public key is the bytes at 4..36 (what `actor` is the hex of): prepared once per actor.
+      verify = log?.verify ?? this.#verifierOf(bytes.slice(4, 36));
+      if (!verify(bytes.subarray(bytes.length - SIGNATURE_BYTES), signedPart(bytes))) {
+        throw new EventSignatureError(checked.actor, checked.seq);
+      }
+      shared?._markVerified(bytes);
     }
     const accepted = this.#accept(checked, bytes, log);
-    if (accepted.verify === undefined && this.#verifiers < VERIFIERS_MAX) {
+    if (verify !== undefined && accepted.verify === undefined && this.#verifiers < VERIFIERS_MAX) {
       accepted.verify = verify;
       this.#verifiers++;
     }
@@ -244,7 +271,7 @@ export class EconomicsState {
 
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
-    const event = _decodeForApply(bytes);
+    const event = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
     const log = this.#accept(event, bytes, this.#checkSequence(event));
     this.#insert(event, log.records[log.records.length - 1]);
   }
@@ -261,7 +288,28 @@ export class EconomicsState {
     // Late events first, up to the clock as it was (their re-execution advances to it).
     this.#reexecute();
     this.#clockMs = horizon;
-    advance(this.#live, horizon);
+    this.#live = this.#advanced(this.#live, horizon);
+  }
+
+  /**
+   * `ledger` with the time-driven rules run up to `timeMs` (`advance`): in place, or shared. A shared
+   * ledger with nothing due by then stays as it is: its time is carried by `#clockMs` (the state's
+   * time is the later of the two), so states that advanced to different times still share.
+   */
+  #advanced(ledger: Ledger, timeMs: number): Ledger {
+    const shared = this.#shared;
+    if (shared === undefined) {
+      advance(ledger, timeMs);
+      return ledger;
+    }
+    if (ledger.escrowDueMs > timeMs && ledger.epochEndMs > timeMs) return ledger;
+    return shared._advance(ledger, timeMs);
+  }
+
+  /** The state's time: the latest event applied or `advanceTo`, whichever is later. */
+  get #nowMs(): number {
+    const ledgerMs = this.#ledger.nowMs;
+    return ledgerMs >= this.#clockMs ? ledgerMs : this.#clockMs;
   }
 
   /** Applies every buffered event whatever its time (at shutdown, or in tests). */
@@ -363,9 +411,11 @@ export class EconomicsState {
     const events = this.#events;
     const last = events[events.length - 1];
     const inOrder = last === undefined || compareEvents(last, e) < 0;
-    if (inOrder && this.#ledger.nowMs <= e.timeMs) {
+    if (inOrder && this.#nowMs <= e.timeMs) {
       events.push(record);
-      const rejection = applyToLedger(this.#live, e);
+      let rejection: RejectionCode | undefined;
+      if (this.#shared === undefined) rejection = applyToLedger(this.#live, e);
+      else ({ ledger: this.#live, rejection } = this.#shared._step(this.#live, record.bytes, e));
       if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
         this.#snapshot(events.length);
       return result(rejection, 0);
@@ -402,7 +452,8 @@ export class EconomicsState {
     const events = this.#events;
     // Every snapshot after the earliest late event was dropped when it was inserted.
     const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
-    const ledger = base.ledger.clone();
+    const shared = this.#shared;
+    let ledger = shared === undefined ? base.ledger.clone() : base.ledger;
     this.#live = ledger;
     this.#stale = false;
     const lateResults = this.#lateResults;
@@ -411,7 +462,12 @@ export class EconomicsState {
     let settled = 0;
     for (let i = base.index; i < events.length; i++) {
       const record = events[i]!;
-      const r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      let r: RejectionCode | undefined;
+      if (shared === undefined) r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      else {
+        ({ ledger, rejection: r } = shared._step(ledger, record.bytes));
+        this.#live = ledger;
+      }
       const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
       if (settle !== undefined) {
         settle(r, reexecuted);
@@ -420,11 +476,12 @@ export class EconomicsState {
       if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
     }
     assert(settled === lateResults.size, 'a late event was not re-executed');
-    advance(ledger, this.#clockMs);
+    this.#live = this.#advanced(ledger, this.#clockMs);
   }
 
   #snapshot(index: number): void {
-    this.#snapshots.push({ index, ledger: this.#live.clone() });
+    // A shared ledger is never changed: the snapshot is the ledger itself.
+    this.#snapshots.push({ index, ledger: this.#shared === undefined ? this.#live.clone() : this.#live });
     if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
   }
 
@@ -432,12 +489,13 @@ export class EconomicsState {
 
   /** SHA-256 (hex) of the whole state: equal on two nodes exactly when their states are equal. */
   stateHash(): string {
-    return ledgerHash(this.#ledger);
+    const nowMs = this.#nowMs;
+    return this.#shared?._hash(this.#live, nowMs) ?? ledgerHash(this.#live, nowMs);
   }
 
   /** Time of the latest event applied or `advanceTo`, whichever is later. */
   get nowMs(): number {
-    return this.#ledger.nowMs;
+    return this.#nowMs;
   }
 
   /**
@@ -504,12 +562,12 @@ export class EconomicsState {
   }
 
   /** The node's reputation in [0, 1] and how many reporters it rests on: the router's and placer's input. */
-  reputationOf(id: string, atMs = this.#ledger.nowMs): Reputation {
+  reputationOf(id: string, atMs = this.#nowMs): Reputation {
     return reputationOf(this.#ledger, id, atMs);
   }
 
   /** Reputation of every node any evidence exists for. */
-  reputationScores(atMs = this.#ledger.nowMs): Map<string, number> {
+  reputationScores(atMs = this.#nowMs): Map<string, number> {
     const out = new Map<string, number>();
     for (const subject of this.#ledger.evidence.keys())
       out.set(subject, reputationOf(this.#ledger, subject, atMs).score);
@@ -541,7 +599,7 @@ export class EconomicsState {
   }
 
   /** Everything about one node, JSON-safe (amounts as decimal strings): the body of `GET /v1/economics/:nodeId`. */
-  nodeSummary(id: string, atMs = this.#ledger.nowMs): NodeSummary {
+  nodeSummary(id: string, atMs = this.#nowMs): NodeSummary {
     return nodeSummaryOf(this.#ledger, id, atMs, this.lastSeqOf(id));
   }
 

@@ -11,10 +11,12 @@ import {
 import {
   type EconomicsConfigInput,
   EconomicsState,
+  type EconomicsStateInit,
   type EventBody,
   EventSigner,
   encodeEvent,
   escrowIdOf,
+  SharedApply,
 } from '@trinity/economics';
 import { builtinTopology } from '@trinity/topology';
 import type { Checks } from '../checks.js';
@@ -45,6 +47,12 @@ export interface EconomicsOptions extends ScenarioOptions {
    * rare (a longer settle delay) fewer snapshots cost less.
    */
   readonly snapshotEvery?: number;
+  /**
+   * Nodes share the work of applying the same events (`SharedApply` of @trinity/economics; default
+   * true): observably the same states, same trace; false makes every node compute everything itself
+   * (`--no-share-apply`), to compare.
+   */
+  readonly shareApply?: boolean;
 }
 
 const genesisBalance = 1_000_000n;
@@ -120,6 +128,8 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   readonly #escrowIds: string[] = [];
   readonly #config: EconomicsConfigInput;
   readonly #ed25519: Ed25519;
+  /** What every node's `EconomicsState` is made with (the shared work, or the config). */
+  readonly #stateInit: EconomicsStateInit;
   readonly #faults: Record<string, number> = { crashes: 0, partitions: 0 };
   readonly #counts: Record<string, number> = {
     emitted: 0,
@@ -139,6 +149,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       voteEvery: options.voteEvery ?? 1,
       settleDelayMs: options.settleDelayMs ?? economicsConfig.settleDelayMs,
       snapshotEvery: options.snapshotEvery ?? economicsConfig.snapshotIntervalEvents,
+      shareApply: options.shareApply ?? true,
     });
     assertInt(this.#options.snapshotEvery, 'snapshotEvery', 16, 1_000_000);
     assertInt(this.#options.activeMs, 'activeMs', 0, 3_600_000);
@@ -157,6 +168,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       settleDelayMs: this.#options.settleDelayMs,
       snapshotIntervalEvents: this.#options.snapshotEvery,
     };
+    this.#stateInit = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
@@ -165,7 +177,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         signer: signers[i]!,
         secretKey: keys[i]!,
         cheater: layout.chance(cheaterShare),
-        state: new EconomicsState({ config: this.#config, ed25519: this.#ed25519 }),
+        state: new EconomicsState(this.#stateInit),
         up: true,
         epoch: 0,
         persisted: [],
@@ -441,10 +453,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   /** A restart rebuilds the state by replaying the node's persisted events; nothing else survives. */
   #restart(index: number): void {
     const node = this.#nodes[index]!;
-    const { state, skipped } = EconomicsState.replay(
-      { config: this.#config, ed25519: this.#ed25519 },
-      node.persisted,
-    );
+    const { state, skipped } = EconomicsState.replay(this.#stateInit, node.persisted);
     this.checks.check(
       'replay-clean',
       skipped.length === 0,
@@ -597,6 +606,18 @@ export const economicsScenario: Scenario<EconomicsOptions> = {
   nodesMax: 500,
   run: (options) => new EconomicsWorld(options).run(),
 };
+
+/**
+ * The init of every node's `EconomicsState` in a world: one `SharedApply` for all of them (nodes
+ * applying the same events share the work), or, unshared, the config and verifier.
+ */
+export function stateInit(
+  share: boolean,
+  config: EconomicsConfigInput,
+  ed25519: Ed25519,
+): EconomicsStateInit {
+  return share ? { shared: new SharedApply({ config, ed25519 }) } : { config, ed25519 };
+}
 
 /** The simulated networks' economics rules with a genesis giving every signer the same account. */
 export function simEconomicsConfig(signers: readonly EventSigner[]): EconomicsConfigInput {

@@ -1,0 +1,168 @@
+import { type Ed25519, ed25519, parseConfig } from '@trinity/core';
+import { _decodeForApply } from './codec.js';
+import { type EconomicsConfig, type EconomicsConfigInput, economicsConfigSchema } from './config.js';
+import type { RejectionCode } from './errors.js';
+import type { EconomicsEvent } from './events.js';
+import { Ledger } from './ledger.js';
+import { ledgerHash } from './state-hash.js';
+import { advance, applyToLedger } from './transition.js';
+
+/** A ledger reached by one step, and the effect of the event that made it. */
+interface Step {
+  readonly ledger: Ledger;
+  readonly rejection: RejectionCode | undefined;
+}
+
+/** What a `SharedApply` saved and did, for tests and diagnostics. */
+export interface SharedApplyStats {
+  /** Events applied to a ledger for real (each clones its parent first). */
+  steps: number;
+  /** Events whose result was found: another state had applied the same bytes to the same ledger. */
+  stepsShared: number;
+  /** Time-driven rules run for real (an `advanceTo` or re-execution with an escrow deadline or epoch end due). */
+  advances: number;
+  advancesShared: number;
+  /** Events decoded for real / found decoded. */
+  decodes: number;
+  decodesShared: number;
+  /** Signatures checked for real / known checked (the same bytes object verified before). */
+  verifications: number;
+  verificationsShared: number;
+  /** State hashes computed / found. */
+  hashes: number;
+  hashesShared: number;
+}
+
+/**
+ * Work shared by the `EconomicsState`s of one process that apply the same events: a simulator
+ * running hundreds of nodes, each with its own state. The fold is deterministic, so a state that
+ * applies an event to a ledger another state already applied the same event to gets the same
+ * result: here it takes that result (the ledger is shared, and never changed afterwards: the next
+ * event makes a new ledger, a copy-on-write clone) instead of computing it again. A state whose
+ * order differs (a late event, a restart) takes another branch and shares with whoever took the
+ * same one.
+ *
+ * Ledgers are immutable once made here and found by (parent ledger, event bytes object): the same
+ * `Uint8Array` object is the same event, so the bytes handed to the states must not be changed
+ * afterwards (`EconomicsState` assumes that already: it keeps them). Bytes of one event in two
+ * objects are two keys (the result is computed twice, still the same). The same bytes object is
+ * also decoded once and its signature verified once.
+ *
+ * Every ledger any state reached stays in memory as long as this object (a tree from the genesis):
+ * for a bounded run (a simulation), not for a daemon. Every state using it has its config and
+ * signature implementation.
+ */
+export class SharedApply {
+  readonly config: EconomicsConfig;
+  readonly ed25519: Ed25519;
+  /** @internal The genesis ledger every state starts from. */
+  readonly _genesis: Ledger;
+  readonly stats: SharedApplyStats = {
+    steps: 0,
+    stepsShared: 0,
+    advances: 0,
+    advancesShared: 0,
+    decodes: 0,
+    decodesShared: 0,
+    verifications: 0,
+    verificationsShared: 0,
+    hashes: 0,
+    hashesShared: 0,
+  };
+  readonly #steps = new WeakMap<Ledger, Map<Uint8Array, Step>>();
+  readonly #advances = new WeakMap<Ledger, Map<number, Ledger>>();
+  readonly #hashes = new WeakMap<Ledger, Map<number, string>>();
+  readonly #decoded = new WeakMap<Uint8Array, EconomicsEvent>();
+  readonly #verified = new WeakSet<Uint8Array>();
+
+  /** `config` is parsed with `economicsConfigSchema` (throws `ConfigError`). */
+  constructor(init: { readonly config?: EconomicsConfigInput; readonly ed25519?: Ed25519 } = {}) {
+    this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
+    this.ed25519 = init.ed25519 ?? ed25519;
+    this._genesis = new Ledger(this.config);
+  }
+
+  /** @internal `ledger` with the event of `bytes` applied (`decode`d only when no state did it before). */
+  _step(ledger: Ledger, bytes: Uint8Array, event?: EconomicsEvent): Step {
+    let children = this.#steps.get(ledger);
+    const found = children?.get(bytes);
+    if (found !== undefined) {
+      this.stats.stepsShared++;
+      return found;
+    }
+    this.stats.steps++;
+    const child = ledger.clone();
+    const step: Step = { ledger: child, rejection: applyToLedger(child, event ?? this._decode(bytes)) };
+    if (children === undefined) {
+      children = new Map();
+      this.#steps.set(ledger, children);
+    }
+    children.set(bytes, step);
+    return step;
+  }
+
+  /** @internal `ledger` with the time-driven rules run up to `timeMs` (`advance`). */
+  _advance(ledger: Ledger, timeMs: number): Ledger {
+    let children = this.#advances.get(ledger);
+    const found = children?.get(timeMs);
+    if (found !== undefined) {
+      this.stats.advancesShared++;
+      return found;
+    }
+    this.stats.advances++;
+    const child = ledger.clone();
+    advance(child, timeMs);
+    if (children === undefined) {
+      children = new Map();
+      this.#advances.set(ledger, children);
+    }
+    children.set(timeMs, child);
+    return child;
+  }
+
+  /** @internal The event in `bytes`, decoded once per bytes object (throws as `_decodeForApply`). */
+  _decode(bytes: Uint8Array): EconomicsEvent {
+    const found = this.#decoded.get(bytes);
+    if (found !== undefined) {
+      this.stats.decodesShared++;
+      return found;
+    }
+    this.stats.decodes++;
+    const event = _decodeForApply(bytes);
+    this.#decoded.set(bytes, event);
+    return event;
+  }
+
+  /** @internal Whether the signature in `bytes` was verified (true) by a state of this object before. */
+  _verified(bytes: Uint8Array): boolean {
+    if (this.#verified.has(bytes)) {
+      this.stats.verificationsShared++;
+      return true;
+    }
+    return false;
+  }
+
+  /** @internal Records that the signature in `bytes` verified. */
+  _markVerified(bytes: Uint8Array): void {
+    this.stats.verifications++;
+    this.#verified.add(bytes);
+  }
+
+  /** @internal `ledgerHash` of `ledger` as of `nowMs`, computed once per (ledger, nowMs). */
+  _hash(ledger: Ledger, nowMs: number): string {
+    let byTime = this.#hashes.get(ledger);
+    const found = byTime?.get(nowMs);
+    if (found !== undefined) {
+      this.stats.hashesShared++;
+      return found;
+    }
+    this.stats.hashes++;
+    const hash = ledgerHash(ledger, nowMs);
+    if (byTime === undefined) {
+      byTime = new Map();
+      this.#hashes.set(ledger, byTime);
+    }
+    byTime.set(nowMs, hash);
+    return hash;
+  }
+}
