@@ -309,7 +309,7 @@ export class EconomicsState {
   /** The state's time: the latest event applied or `advanceTo`, whichever is later. */
   get #nowMs(): number {
     const ledgerMs = this.#ledger.nowMs;
-    return ledgerMs >= this.#clockMs ? ledgerMs : this.#clockMs;
+    return Math.max(ledgerMs, this.#clockMs);
   }
 
   /** Applies every buffered event whatever its time (at shutdown, or in tests). */

@@ -24,7 +24,13 @@ import { builtinTopology } from '@trinity/topology';
 import { SimDisk } from '../disk.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { cachingVerifier, checkConvergedLedgers, economicsConfig, simEconomicsConfig } from './economics.js';
+import {
+  cachingVerifier,
+  checkConvergedLedgers,
+  economicsConfig,
+  simEconomicsConfig,
+  stateInit,
+} from './economics.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /** What a cheating holder does instead of keeping its shards. */
@@ -50,6 +56,8 @@ export interface ProofOfStorageOptions extends ScenarioOptions {
    * 10 % of the eligible voters (at least 5). Every node applies every vote: fewer voters, fewer events.
    */
   readonly voteEvery?: number;
+  /** Nodes share the work of applying the same events (default true; as the economics scenario's `shareApply`). */
+  readonly shareApply?: boolean;
 }
 
 /** A challenger's verdict on an answer: verifyProof's signature. */
@@ -250,6 +258,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         options.challengeable ?? ((receipts: readonly SimReceipt[]) => currentReceipts(receipts)),
       activeMs: options.activeMs ?? 24_000,
       voteEvery: options.voteEvery ?? 1,
+      shareApply: options.shareApply ?? true,
     });
     assertInt(this.#options.activeMs, 'activeMs', 10_000, 3_600_000);
     assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
@@ -261,6 +270,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     this.#ed25519 = cachingVerifier(ed25519, () => {});
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
     this.#config = simEconomicsConfig(signers);
+    const init = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
     const cheaters = Math.max(1, Math.round(n * cheaterShare));
     const cheaterAt = new Map<number, CheaterKind>();
     for (const i of layout.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, cheaters))
@@ -273,7 +283,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         publicKey: ed25519.publicKey(keys[i]!),
         signer: signers[i]!,
         cheater: cheaterAt.get(i),
-        state: new EconomicsState({ config: this.#config, ed25519: this.#ed25519 }),
+        state: new EconomicsState(init),
         disk: new SimDisk(diskRandom.fork(`d${i}`)),
         trees: new Map(),
         dropped: new Set(),
