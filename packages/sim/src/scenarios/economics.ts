@@ -1,5 +1,6 @@
 import {
   assertInt,
+  createSha256,
   type Ed25519,
   ed25519,
   equalBytes,
@@ -52,7 +53,12 @@ export interface EconomicsOptions extends ScenarioOptions {
    * true): observably the same states, same trace; false makes every node compute everything itself
    * (`--no-share-apply`), to compare.
    */
-  readonly shareApply?: boolean;
+  readonly shareApply?: ShareApply;
+  /**
+   * Test-only: every this many ms of virtual time, every node's state (hash, time, events held and
+   * waiting) is folded into `counts.statesDigest`, to compare runs with and without `shareApply`.
+   */
+  readonly digestEveryMs?: number;
 }
 
 const genesisBalance = 1_000_000n;
@@ -140,6 +146,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     verifications: 0,
   };
   readonly #kind: Record<'emit' | 'sync' | 'fault' | 'heal' | 'restart', number>;
+  readonly #digest = new StatesDigest();
 
   constructor(options: EconomicsOptions) {
     super(options.seed);
@@ -150,6 +157,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       settleDelayMs: options.settleDelayMs ?? economicsConfig.settleDelayMs,
       snapshotEvery: options.snapshotEvery ?? economicsConfig.snapshotIntervalEvents,
       shareApply: options.shareApply ?? true,
+      digestEveryMs: options.digestEveryMs ?? 0,
     });
     assertInt(this.#options.snapshotEvery, 'snapshotEvery', 16, 1_000_000);
     assertInt(this.#options.activeMs, 'activeMs', 0, 3_600_000);
@@ -199,6 +207,14 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       heal: s.register('heal', () => this.network.heal()),
       restart: s.register('restart', (node) => this.#restart(node)),
     };
+    if (this.#options.digestEveryMs > 0) {
+      const every = this.#options.digestEveryMs;
+      const kind = s.register('digest', () => {
+        this.#digest.sample(this.#nodes.map((node) => node.state));
+        s.after(every, kind, 0);
+      });
+      s.at(every, kind, 0);
+    }
   }
 
   run(): ScenarioOutcome {
@@ -229,8 +245,15 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         ...this.#counts,
         cheaters: this.#nodes.filter((n) => n.cheater).length,
         messagesCut: net.cut,
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
       },
     });
+  }
+
+  /** The digest with the end states folded in last. */
+  #finalDigest(): number {
+    this.#digest.sample(this.#nodes.map((node) => node.state));
+    return this.#digest.value;
   }
 
   /** Past this, every escrow created while active has passed its windows. */
@@ -612,11 +635,45 @@ export const economicsScenario: Scenario<EconomicsOptions> = {
  * applying the same events share the work), or, unshared, the config and verifier.
  */
 export function stateInit(
-  share: boolean,
+  share: ShareApply,
   config: EconomicsConfigInput,
   ed25519: Ed25519,
 ): EconomicsStateInit {
-  return share ? { shared: new SharedApply({ config, ed25519 }) } : { config, ed25519 };
+  if (share === false) return { config, ed25519 };
+  return { shared: share === true ? new SharedApply({ config, ed25519 }) : share({ config, ed25519 }) };
+}
+
+/**
+ * Whether the nodes of an economics world share the work of applying the same events (true: a
+ * `SharedApply`; false: each computes everything); tests pass a function making a (broken) variant.
+ */
+export type ShareApply =
+  | boolean
+  | ((init: { readonly config: EconomicsConfigInput; readonly ed25519: Ed25519 }) => SharedApply);
+
+/**
+ * What every node's state shows, folded into one number at a few times of a run (`digestEveryMs`):
+ * runs with and without `shareApply` must give the same. Test-only (it hashes every node's state).
+ */
+export class StatesDigest {
+  readonly #hasher = createSha256();
+  #samples = 0;
+
+  /** Folds in what each state shows now: its hash, time, events held and waiting. */
+  sample(states: readonly EconomicsState[]): void {
+    const lines = states.map(
+      (state, i) => `${i} ${state.stateHash()} ${state.nowMs} ${state.eventCount} ${state.pendingCount}\n`,
+    );
+    this.#hasher.update(utf8ToBytes(lines.join('')));
+    this.#samples++;
+  }
+
+  /** The first 48 bits of the digest (0 when nothing was sampled). */
+  get value(): number {
+    if (this.#samples === 0) return 0;
+    const d = this.#hasher.digest();
+    return d[0]! * 2 ** 40 + d[1]! * 2 ** 32 + ((d[2]! << 24) >>> 0) + (d[3]! << 16) + (d[4]! << 8) + d[5]!;
+  }
 }
 
 /** The simulated networks' economics rules with a genesis giving every signer the same account. */

@@ -28,6 +28,8 @@ import {
   cachingVerifier,
   checkConvergedLedgers,
   economicsConfig,
+  type ShareApply,
+  StatesDigest,
   simEconomicsConfig,
   stateInit,
 } from './economics.js';
@@ -57,7 +59,9 @@ export interface ProofOfStorageOptions extends ScenarioOptions {
    */
   readonly voteEvery?: number;
   /** Nodes share the work of applying the same events (default true; as the economics scenario's `shareApply`). */
-  readonly shareApply?: boolean;
+  readonly shareApply?: ShareApply;
+  /** Test-only: fold every node's state into `counts.statesDigest` this often (as the economics scenario's). */
+  readonly digestEveryMs?: number;
 }
 
 /** A challenger's verdict on an answer: verifyProof's signature. */
@@ -246,6 +250,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     number
   >;
   #honestAnswerMsMax = 0;
+  readonly #digest = new StatesDigest();
 
   constructor(options: ProofOfStorageOptions) {
     super(options.seed);
@@ -259,6 +264,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       activeMs: options.activeMs ?? 24_000,
       voteEvery: options.voteEvery ?? 1,
       shareApply: options.shareApply ?? true,
+      digestEveryMs: options.digestEveryMs ?? 0,
     });
     assertInt(this.#options.activeMs, 'activeMs', 10_000, 3_600_000);
     assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
@@ -319,6 +325,20 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       fault: s.register('fault', () => this.#fault()),
     };
     this.#storeObjects(this.root.fork('data'), layout);
+    if (this.#options.digestEveryMs > 0) {
+      const every = this.#options.digestEveryMs;
+      const kind = s.register('digest', () => {
+        this.#digest.sample(this.#nodes.map((node) => node.state));
+        s.after(every, kind, 0);
+      });
+      s.at(every, kind, 0);
+    }
+  }
+
+  /** The digest with the end states folded in last. */
+  #finalDigest(): number {
+    this.#digest.sample(this.#nodes.map((node) => node.state));
+    return this.#digest.value;
   }
 
   get #activeMs(): number {
@@ -365,6 +385,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         honestAnswerMsMax: Math.round(this.#honestAnswerMsMax),
         fetcherLateMsMin: this.#fetcherLateMs.length === 0 ? 0 : Math.round(Math.min(...this.#fetcherLateMs)),
         messagesCut: net.cut,
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
       },
     });
   }
