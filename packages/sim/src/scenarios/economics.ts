@@ -102,16 +102,18 @@ interface EconNode {
   /** Every event this node accepted, as bytes: its durable log (written before anything is sent). */
   readonly persisted: Uint8Array[];
   /**
-   * The byte arrays of `persisted`: an event delivered again as the same bytes (pushes and
-   * anti-entropy pass the emitter's bytes along) is known without asking the state, which would
-   * decode it and throw `EventReplayError`.
+   * The events of `persisted`, one byte per event id of the world (`#eventIds`): an event delivered
+   * again as the same bytes (pushes and anti-entropy pass the emitter's bytes along) is known
+   * without asking the state, which would decode it and throw `EventReplayError`. (A WeakSet per
+   * node did the same: hundreds of them, each holding every event, cost the garbage collector.)
    */
-  readonly known: WeakSet<Uint8Array>;
+  known: Uint8Array;
   /** Escrows this node already voted in, disputed, or reported (so it acts once). */
   readonly acted: Set<string>;
-  /** Its version vector (last sequence number per node index) as of `headsAt` persisted events. */
-  heads: Int32Array | undefined;
-  headsAt: number;
+  /** Its version vector: `state.lastSeqOf` every node (by index), kept up to date as it accepts events. */
+  heads: Int32Array;
+  /** The copy of `heads` last sent to a peer; undefined when `heads` changed since. */
+  sentHeads: Int32Array | undefined;
 }
 
 /**
@@ -130,6 +132,10 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   readonly #faultRandom: SimRandom;
   readonly #nodes: EconNode[] = [];
   readonly #indexOf = new Map<string, number>();
+  /** Every event emitted, by its bytes object: its id (the order of emission), and by id its actor's index and seq. */
+  readonly #eventIds = new WeakMap<Uint8Array, number>();
+  readonly #eventActors: number[] = [];
+  readonly #eventSeqs: number[] = [];
   /** Every escrow created so far, by id: an index for the nodes' scans (each reads its own state). */
   readonly #escrowIds: string[] = [];
   readonly #config: EconomicsConfigInput;
@@ -189,10 +195,10 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         up: true,
         epoch: 0,
         persisted: [],
-        known: new WeakSet(),
+        known: new Uint8Array(1_024),
         acted: new Set(),
-        heads: undefined,
-        headsAt: 0,
+        heads: new Int32Array(n),
+        sentHeads: undefined,
       });
     }
     const topology = builtinTopology();
@@ -359,8 +365,11 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       );
       return;
     }
-    node.persisted.push(bytes);
-    node.known.add(bytes);
+    const id = this.#eventActors.length;
+    this.#eventIds.set(bytes, id);
+    this.#eventActors.push(node.index);
+    this.#eventSeqs.push(event.seq);
+    this.#persist(node, bytes, id);
     this.#counts.emitted!++;
     if (event.type === 'slash') this.#escrowIds.push(escrowIdOf(event.actor, event.seq));
     for (let i = 0; i < fanout; i++) {
@@ -389,7 +398,9 @@ class EconomicsWorld extends ScenarioWorld<Message> {
 
   /** Applies an event from a peer; 'gap' when the actor's earlier events are missing here. */
   #accept(node: EconNode, bytes: Uint8Array): 'ok' | 'known' | 'gap' {
-    if (node.known.has(bytes)) return 'known';
+    // Every event's bytes were made by its emitter (`#emit`); a peer passes the same object on.
+    const id = this.#eventIds.get(bytes)!;
+    if (id < node.known.length && node.known[id] === 1) return 'known';
     try {
       node.state.applyBytes(bytes, { nowMs: this.#nowMs() });
     } catch (error) {
@@ -400,9 +411,22 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       }
       throw error;
     }
-    node.persisted.push(bytes);
-    node.known.add(bytes);
+    this.#persist(node, bytes, id);
     return 'ok';
+  }
+
+  /** Records an event the node's state accepted: its durable log, `known`, its version vector. */
+  #persist(node: EconNode, bytes: Uint8Array, id: number): void {
+    node.persisted.push(bytes);
+    if (id >= node.known.length) {
+      const known = new Uint8Array(Math.max(2 * node.known.length, id + 1));
+      known.set(node.known);
+      node.known = known;
+    }
+    node.known[id] = 1;
+    // The state took it as the actor's next event: its last sequence number is now this one's.
+    node.heads[this.#eventActors[id]!] = this.#eventSeqs[id]!;
+    node.sentHeads = undefined;
   }
 
   #antiEntropy(index: number, epoch: number): void {
@@ -414,29 +438,19 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   }
 
   #sendHeads(node: EconNode, to: number): void {
-    const heads = this.#headsOf(node).slice();
+    // A copy (the message is read on arrival), made once until the node accepts another event: most
+    // anti-entropy rounds find nothing new.
+    node.sentHeads ??= node.heads.slice();
+    const heads = node.sentHeads;
     this.network.send(node.index, to, { t: 'heads', heads }, 16 + heads.length * 4);
-  }
-
-  /**
-   * The node's version vector, `lastSeqOf` every node; recomputed only when it accepted an event
-   * since (every accepted event is persisted first), as most anti-entropy rounds find nothing new.
-   */
-  #headsOf(node: EconNode): Int32Array {
-    if (node.heads === undefined || node.headsAt !== node.persisted.length) {
-      const heads = node.heads ?? new Int32Array(this.#nodes.length);
-      for (let i = 0; i < heads.length; i++) heads[i] = node.state.lastSeqOf(this.#nodes[i]!.id);
-      node.heads = heads;
-      node.headsAt = node.persisted.length;
-    }
-    return node.heads;
   }
 
   /** Sends what the asker lacks, oldest first per actor, bounded. */
   #answerHeads(node: EconNode, to: number, heads: Int32Array): void {
     const events: Uint8Array[] = [];
-    const own = this.#headsOf(node);
-    for (let i = 0; i < this.#nodes.length && events.length < syncEventsMax; i++) {
+    const own = node.heads;
+    const n = own.length;
+    for (let i = 0; i < n && events.length < syncEventsMax; i++) {
       if (own[i]! > heads[i]!)
         events.push(...node.state.eventBytesOf(this.#nodes[i]!.id, heads[i]!, syncEventsMax - events.length));
     }
@@ -484,7 +498,8 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     );
     state.advanceTo(this.#nowMs());
     node.state = state;
-    node.heads = undefined;
+    for (let i = 0; i < node.heads.length; i++) node.heads[i] = state.lastSeqOf(this.#nodes[i]!.id);
+    node.sentHeads = undefined;
     node.up = true;
     this.network.setUp(index, true);
     this.scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, node.epoch);
