@@ -31,6 +31,15 @@ export interface SharedApplyStats {
   /** State hashes computed / found. */
   hashes: number;
   hashesShared: number;
+  /** Ledgers dropped from the tree: no state held them and none could reach them (abandoned branches). */
+  pruned: number;
+}
+
+/** Where a ledger hangs in the tree: its parent's map it is found in, under which key. */
+interface Link {
+  readonly siblings: Map<unknown, unknown>;
+  readonly key: unknown;
+  readonly parent: Ledger;
 }
 
 /**
@@ -48,9 +57,11 @@ export interface SharedApplyStats {
  * objects are two keys (the result is computed twice, still the same). The same bytes object is
  * also decoded once and its signature verified once.
  *
- * Every ledger any state reached stays in memory as long as this object (a tree from the genesis):
- * for a bounded run (a simulation), not for a daemon. Every state using it has its config and
- * signature implementation.
+ * The ledgers stay in a tree from the genesis as long as this object, but for branches abandoned
+ * (a state that re-executed after a late event leaves the ledgers it made without that event): a
+ * ledger no state holds as its current one, with no ledger after it, is dropped, and so up its
+ * branch. So for a bounded run (a simulation), not for a daemon: the tree's trunk grows with the
+ * events. Every state using it has its config and signature implementation.
  */
 export class SharedApply {
   readonly config: EconomicsConfig;
@@ -68,7 +79,11 @@ export class SharedApply {
     verificationsShared: 0,
     hashes: 0,
     hashesShared: 0,
+    pruned: 0,
   };
+  /** States holding each ledger as their current one. */
+  readonly #holders = new WeakMap<Ledger, number>();
+  readonly #links = new WeakMap<Ledger, Link>();
   readonly #steps = new WeakMap<Ledger, Map<Uint8Array, Step>>();
   readonly #advances = new WeakMap<Ledger, Map<number, Ledger>>();
   readonly #hashes = new WeakMap<Ledger, Map<number, string>>();
@@ -98,7 +113,43 @@ export class SharedApply {
       this.#steps.set(ledger, children);
     }
     children.set(bytes, step);
+    this.#links.set(child, { siblings: children, key: bytes, parent: ledger });
     return step;
+  }
+
+  /** @internal A state made `ledger` its current one. */
+  _hold(ledger: Ledger): void {
+    this.#holders.set(ledger, (this.#holders.get(ledger) ?? 0) + 1);
+  }
+
+  /**
+   * @internal A state left `ledger`: when no state holds it and nothing hangs after it, it is
+   * dropped from the tree, and its parent in turn (only results nobody can reach are lost).
+   */
+  _release(ledger: Ledger): void {
+    const holders = (this.#holders.get(ledger) ?? 0) - 1;
+    if (holders > 0) {
+      this.#holders.set(ledger, holders);
+      return;
+    }
+    this.#holders.delete(ledger);
+    for (let at: Ledger | undefined = ledger; at !== undefined && this.#isLeaf(at); ) {
+      const link = this.#links.get(at);
+      if (link === undefined) break; // the genesis
+      link.siblings.delete(link.key);
+      this.#links.delete(at);
+      this.stats.pruned++;
+      at = link.parent;
+    }
+  }
+
+  /** No state holds it and no ledger hangs after it. */
+  #isLeaf(ledger: Ledger): boolean {
+    return (
+      !this.#holders.has(ledger) &&
+      (this.#steps.get(ledger)?.size ?? 0) === 0 &&
+      (this.#advances.get(ledger)?.size ?? 0) === 0
+    );
   }
 
   /** @internal `ledger` with the time-driven rules run up to `timeMs` (`advance`). */
@@ -117,6 +168,7 @@ export class SharedApply {
       this.#advances.set(ledger, children);
     }
     children.set(timeMs, child);
+    this.#links.set(child, { siblings: children as Map<unknown, unknown>, key: timeMs, parent: ledger });
     return child;
   }
 

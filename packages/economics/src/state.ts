@@ -146,6 +146,7 @@ export class EconomicsState {
       this.#ed25519 = shared.ed25519;
       this.#genesis = shared._genesis;
       this.#live = this.#genesis;
+      shared._hold(this.#live);
     } else {
       this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
       this.#ed25519 = init.ed25519 ?? ed25519;
@@ -288,7 +289,17 @@ export class EconomicsState {
     // Late events first, up to the clock as it was (their re-execution advances to it).
     this.#reexecute();
     this.#clockMs = horizon;
-    this.#live = this.#advanced(this.#live, horizon);
+    this.#moveTo(this.#advanced(this.#live, horizon));
+  }
+
+  /** Makes `ledger` the live one; a shared one is held (and the one left released: see `SharedApply`). */
+  #moveTo(ledger: Ledger): void {
+    const left = this.#live;
+    this.#live = ledger;
+    if (this.#shared !== undefined && left !== ledger) {
+      this.#shared._hold(ledger);
+      this.#shared._release(left);
+    }
   }
 
   /**
@@ -415,7 +426,11 @@ export class EconomicsState {
       events.push(record);
       let rejection: RejectionCode | undefined;
       if (this.#shared === undefined) rejection = applyToLedger(this.#live, e);
-      else ({ ledger: this.#live, rejection } = this.#shared._step(this.#live, record.bytes, e));
+      else {
+        const step = this.#shared._step(this.#live, record.bytes, e);
+        this.#moveTo(step.ledger);
+        rejection = step.rejection;
+      }
       if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
         this.#snapshot(events.length);
       return result(rejection, 0);
@@ -454,7 +469,8 @@ export class EconomicsState {
     const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
     const shared = this.#shared;
     let ledger = shared === undefined ? base.ledger.clone() : base.ledger;
-    this.#live = ledger;
+    // Shared: the live ledger is left as it is (held) until the re-execution's result replaces it.
+    if (shared === undefined) this.#live = ledger;
     this.#stale = false;
     const lateResults = this.#lateResults;
     this.#lateResults = new Map();
@@ -464,24 +480,22 @@ export class EconomicsState {
       const record = events[i]!;
       let r: RejectionCode | undefined;
       if (shared === undefined) r = applyToLedger(ledger, _decodeForApply(record.bytes));
-      else {
-        ({ ledger, rejection: r } = shared._step(ledger, record.bytes));
-        this.#live = ledger;
-      }
+      else ({ ledger, rejection: r } = shared._step(ledger, record.bytes));
       const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
       if (settle !== undefined) {
         settle(r, reexecuted);
         settled++;
       }
-      if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
+      if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1, ledger);
     }
     assert(settled === lateResults.size, 'a late event was not re-executed');
-    this.#live = this.#advanced(ledger, this.#clockMs);
+    if (shared === undefined) advance(ledger, this.#clockMs);
+    else this.#moveTo(this.#advanced(ledger, this.#clockMs));
   }
 
-  #snapshot(index: number): void {
+  #snapshot(index: number, ledger = this.#live): void {
     // A shared ledger is never changed: the snapshot is the ledger itself.
-    this.#snapshots.push({ index, ledger: this.#shared === undefined ? this.#live.clone() : this.#live });
+    this.#snapshots.push({ index, ledger: this.#shared === undefined ? ledger.clone() : ledger });
     if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
   }
 
