@@ -157,6 +157,8 @@ export class Ledger {
   /** Earliest escrow deadline among the active ones (Infinity if none). */
   escrowDueMs = Number.POSITIVE_INFINITY;
   counters: LedgerCounters;
+  /** @internal Where it hangs in a `SharedApply`'s tree (undefined: not shared). Never part of the state. */
+  shared: SharedNode | undefined = undefined;
 
   constructor(config: EconomicsConfig, from?: Ledger) {
     this.config = config;
@@ -342,6 +344,21 @@ export class Ledger {
     const copy = new Ledger(this.config, this);
     return copy;
   }
+}
+
+/** @internal A shared ledger's place in its `SharedApply` (see shared.ts): kept on the ledger, not in weak maps. */
+export interface SharedNode {
+  /** States holding it as their current ledger. */
+  holders: number;
+  /** The ledgers after it: by event bytes (`Step`s), by `advance` time. */
+  steps: Map<Uint8Array, unknown> | undefined;
+  advances: Map<number, Ledger> | undefined;
+  /** Its hash by the state's time. */
+  hashes: Map<number, string> | undefined;
+  /** Its parent's map it is found in, and the key (undefined: the genesis). */
+  siblings: Map<unknown, unknown> | undefined;
+  key: unknown;
+  parent: Ledger | undefined;
 }
 
 /** Adds to a balance-like amount, asserting the no-overflow bound. */

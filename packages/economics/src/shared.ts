@@ -3,7 +3,7 @@ import { _decodeForApply } from './codec.js';
 import { type EconomicsConfig, type EconomicsConfigInput, economicsConfigSchema } from './config.js';
 import type { RejectionCode } from './errors.js';
 import type { EconomicsEvent } from './events.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type SharedNode } from './ledger.js';
 import { ledgerHash } from './state-hash.js';
 import { advance, applyToLedger } from './transition.js';
 
@@ -33,13 +33,6 @@ export interface SharedApplyStats {
   hashesShared: number;
   /** Ledgers dropped from the tree: no state held them and none could reach them (abandoned branches). */
   pruned: number;
-}
-
-/** Where a ledger hangs in the tree: its parent's map it is found in, under which key. */
-interface Link {
-  readonly siblings: Map<unknown, unknown>;
-  readonly key: unknown;
-  readonly parent: Ledger;
 }
 
 /**
@@ -81,12 +74,6 @@ export class SharedApply {
     hashesShared: 0,
     pruned: 0,
   };
-  /** States holding each ledger as their current one. */
-  readonly #holders = new WeakMap<Ledger, number>();
-  readonly #links = new WeakMap<Ledger, Link>();
-  readonly #steps = new WeakMap<Ledger, Map<Uint8Array, Step>>();
-  readonly #advances = new WeakMap<Ledger, Map<number, Ledger>>();
-  readonly #hashes = new WeakMap<Ledger, Map<number, string>>();
   readonly #decoded = new WeakMap<Uint8Array, EconomicsEvent>();
   readonly #verified = new WeakSet<Uint8Array>();
 
@@ -99,8 +86,8 @@ export class SharedApply {
 
   /** @internal `ledger` with the event of `bytes` applied (`decode`d only when no state did it before). */
   _step(ledger: Ledger, bytes: Uint8Array, event?: EconomicsEvent): Step {
-    let children = this.#steps.get(ledger);
-    const found = children?.get(bytes);
+    const node = nodeOf(ledger);
+    const found = node.steps?.get(bytes) as Step | undefined;
     if (found !== undefined) {
       this.stats.stepsShared++;
       return found;
@@ -108,54 +95,16 @@ export class SharedApply {
     this.stats.steps++;
     const child = ledger.clone();
     const step: Step = { ledger: child, rejection: applyToLedger(child, event ?? this._decode(bytes)) };
-    if (children === undefined) {
-      children = new Map();
-      this.#steps.set(ledger, children);
-    }
-    children.set(bytes, step);
-    this.#links.set(child, { siblings: children, key: bytes, parent: ledger });
+    node.steps ??= new Map();
+    node.steps.set(bytes, step);
+    child.shared = newNode(node.steps, bytes, ledger);
     return step;
-  }
-
-  /** @internal A state made `ledger` its current one. */
-  _hold(ledger: Ledger): void {
-    this.#holders.set(ledger, (this.#holders.get(ledger) ?? 0) + 1);
-  }
-
-  /**
-   * @internal A state left `ledger`: when no state holds it and nothing hangs after it, it is
-   * dropped from the tree, and its parent in turn (only results nobody can reach are lost).
-   */
-  _release(ledger: Ledger): void {
-    const holders = (this.#holders.get(ledger) ?? 0) - 1;
-    if (holders > 0) {
-      this.#holders.set(ledger, holders);
-      return;
-    }
-    this.#holders.delete(ledger);
-    for (let at: Ledger | undefined = ledger; at !== undefined && this.#isLeaf(at); ) {
-      const link = this.#links.get(at);
-      if (link === undefined) break; // the genesis
-      link.siblings.delete(link.key);
-      this.#links.delete(at);
-      this.stats.pruned++;
-      at = link.parent;
-    }
-  }
-
-  /** No state holds it and no ledger hangs after it. */
-  #isLeaf(ledger: Ledger): boolean {
-    return (
-      !this.#holders.has(ledger) &&
-      (this.#steps.get(ledger)?.size ?? 0) === 0 &&
-      (this.#advances.get(ledger)?.size ?? 0) === 0
-    );
   }
 
   /** @internal `ledger` with the time-driven rules run up to `timeMs` (`advance`). */
   _advance(ledger: Ledger, timeMs: number): Ledger {
-    let children = this.#advances.get(ledger);
-    const found = children?.get(timeMs);
+    const node = nodeOf(ledger);
+    const found = node.advances?.get(timeMs);
     if (found !== undefined) {
       this.stats.advancesShared++;
       return found;
@@ -163,13 +112,31 @@ export class SharedApply {
     this.stats.advances++;
     const child = ledger.clone();
     advance(child, timeMs);
-    if (children === undefined) {
-      children = new Map();
-      this.#advances.set(ledger, children);
-    }
-    children.set(timeMs, child);
-    this.#links.set(child, { siblings: children as Map<unknown, unknown>, key: timeMs, parent: ledger });
+    node.advances ??= new Map();
+    node.advances.set(timeMs, child);
+    child.shared = newNode(node.advances as Map<unknown, unknown>, timeMs, ledger);
     return child;
+  }
+
+  /** @internal A state made `ledger` its current one. */
+  _hold(ledger: Ledger): void {
+    nodeOf(ledger).holders++;
+  }
+
+  /**
+   * @internal A state left `ledger`: when no state holds it and nothing hangs after it, it is
+   * dropped from the tree, and its parent in turn (only results nobody can reach are lost).
+   */
+  _release(ledger: Ledger): void {
+    const node = nodeOf(ledger);
+    node.holders--;
+    for (let at: SharedNode | undefined = node; at !== undefined && isLeaf(at); ) {
+      if (at.siblings === undefined) break; // the genesis
+      at.siblings.delete(at.key);
+      at.siblings = undefined;
+      this.stats.pruned++;
+      at = at.parent?.shared;
+    }
   }
 
   /** @internal The event in `bytes`, decoded once per bytes object (throws as `_decodeForApply`). */
@@ -202,19 +169,39 @@ export class SharedApply {
 
   /** @internal `ledgerHash` of `ledger` as of `nowMs`, computed once per (ledger, nowMs). */
   _hash(ledger: Ledger, nowMs: number): string {
-    let byTime = this.#hashes.get(ledger);
-    const found = byTime?.get(nowMs);
+    const node = nodeOf(ledger);
+    const found = node.hashes?.get(nowMs);
     if (found !== undefined) {
       this.stats.hashesShared++;
       return found;
     }
     this.stats.hashes++;
     const hash = ledgerHash(ledger, nowMs);
-    if (byTime === undefined) {
-      byTime = new Map();
-      this.#hashes.set(ledger, byTime);
-    }
-    byTime.set(nowMs, hash);
+    node.hashes ??= new Map();
+    node.hashes.set(nowMs, hash);
     return hash;
   }
+}
+
+function newNode(siblings: Map<unknown, unknown>, key: unknown, parent: Ledger | undefined): SharedNode {
+  return { holders: 0, steps: undefined, advances: undefined, hashes: undefined, siblings, key, parent };
+}
+
+/** The ledger's node (the genesis gets one the first time). */
+function nodeOf(ledger: Ledger): SharedNode {
+  ledger.shared ??= {
+    holders: 0,
+    steps: undefined,
+    advances: undefined,
+    hashes: undefined,
+    siblings: undefined,
+    key: undefined,
+    parent: undefined,
+  };
+  return ledger.shared;
+}
+
+/** No state holds it and no ledger hangs after it. */
+function isLeaf(node: SharedNode): boolean {
+  return node.holders <= 0 && (node.steps?.size ?? 0) === 0 && (node.advances?.size ?? 0) === 0;
 }
