@@ -355,8 +355,10 @@ export interface SharedNode {
   advances: Map<number, Ledger> | undefined;
   /** Its hash by the state's time. */
   hashes: Map<number, string> | undefined;
-  /** Its parent's map it is found in, and the key (undefined: the genesis). */
+  /** Its parent's map it is found in, and the key (undefined: the genesis, or private). */
   siblings: Map<unknown, unknown> | undefined;
+  /** Taken out of the tree to be changed in place by the one state that can see it. */
+  private: boolean;
   key: unknown;
   parent: Ledger | undefined;
 }

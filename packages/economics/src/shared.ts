@@ -22,6 +22,8 @@ export interface SharedApplyStats {
   /** Time-driven rules run for real (an `advanceTo` or re-execution with an escrow deadline or epoch end due). */
   advances: number;
   advancesShared: number;
+  /** Events applied in place to a ledger only one state could see (a branch of its own). */
+  stepsInPlace: number;
   /** Events decoded for real / found decoded. */
   decodes: number;
   decodesShared: number;
@@ -64,6 +66,7 @@ export class SharedApply {
   readonly stats: SharedApplyStats = {
     steps: 0,
     stepsShared: 0,
+    stepsInPlace: 0,
     advances: 0,
     advancesShared: 0,
     decodes: 0,
@@ -74,6 +77,8 @@ export class SharedApply {
     hashesShared: 0,
     pruned: 0,
   };
+  /** @internal Whether the last `_step` made its ledger (false: found it). */
+  _lastMade = false;
   readonly #decoded = new WeakMap<Uint8Array, EconomicsEvent>();
   readonly #verified = new WeakSet<Uint8Array>();
 
@@ -90,15 +95,81 @@ export class SharedApply {
     const found = node.steps?.get(bytes) as Step | undefined;
     if (found !== undefined) {
       this.stats.stepsShared++;
+      this._lastMade = false;
       return found;
     }
     this.stats.steps++;
+    this._lastMade = true;
     const child = ledger.clone();
     const step: Step = { ledger: child, rejection: applyToLedger(child, event ?? this._decode(bytes)) };
+    if (node.private) {
+      // Nobody can reach a private ledger, so nobody can reach what follows it: private too.
+      child.shared = newNode(undefined, undefined, undefined);
+      child.shared.private = true;
+      return step;
+    }
     node.steps ??= new Map();
     node.steps.set(bytes, step);
     child.shared = newNode(node.steps, bytes, ledger);
     return step;
+  }
+
+  /**
+   * @internal `_step` changing `ledger` in place, for a ledger only the calling state can see (it
+   * made it in this same call, or it is its private current ledger and no snapshot): it leaves the
+   * tree (nobody finds it under its old key any more) and is private from then on. A state on a
+   * branch of its own (a restart's replay, a re-execution after a late event that others never
+   * had) so pays an in-place apply per event, not a clone.
+   */
+  _stepInPlace(ledger: Ledger, bytes: Uint8Array, event?: EconomicsEvent): Step {
+    this._privatize(ledger);
+    // What was found from it (results, hashes) was of its old content.
+    const node = ledger.shared!;
+    node.steps = undefined;
+    node.advances = undefined;
+    node.hashes = undefined;
+    this.stats.stepsInPlace++;
+    return { ledger, rejection: applyToLedger(ledger, event ?? this._decode(bytes)) };
+  }
+
+  /**
+   * @internal Takes `ledger` out of the tree: private to the one state that can see it (one it made
+   * in this same call), which then changes it in place while it is its current ledger and no snapshot.
+   */
+  _privatize(ledger: Ledger): void {
+    const node = nodeOf(ledger);
+    const parent = node.parent;
+    if (node.siblings !== undefined) {
+      node.siblings.delete(node.key);
+      node.siblings = undefined;
+    }
+    node.parent = undefined;
+    node.private = true;
+    // The branch that led to it may have nothing else on it.
+    this.#prune(parent?.shared);
+  }
+
+  /** @internal Whether `ledger` is private to a state and held `holders` times (its current one, no snapshot). */
+  _isPrivate(ledger: Ledger, holders: number): boolean {
+    const node = ledger.shared;
+    return node !== undefined && node.private && node.holders === holders;
+  }
+
+  /** @internal In the tree, held by one state only, nothing after it yet: nobody followed its maker. */
+  _isLonely(ledger: Ledger): boolean {
+    const node = ledger.shared;
+    return (
+      node !== undefined &&
+      node.siblings !== undefined &&
+      node.holders === 1 &&
+      (node.steps?.size ?? 0) === 0 &&
+      (node.advances?.size ?? 0) === 0
+    );
+  }
+
+  /** @internal How many times states hold `ledger` (as their current one or a snapshot). */
+  _holders(ledger: Ledger): number {
+    return ledger.shared?.holders ?? 0;
   }
 
   /** @internal `ledger` with the time-driven rules run up to `timeMs` (`advance`). */
@@ -112,6 +183,11 @@ export class SharedApply {
     this.stats.advances++;
     const child = ledger.clone();
     advance(child, timeMs);
+    if (node.private) {
+      child.shared = newNode(undefined, undefined, undefined);
+      child.shared.private = true;
+      return child;
+    }
     node.advances ??= new Map();
     node.advances.set(timeMs, child);
     child.shared = newNode(node.advances as Map<unknown, unknown>, timeMs, ledger);
@@ -130,12 +206,20 @@ export class SharedApply {
   _release(ledger: Ledger): void {
     const node = nodeOf(ledger);
     node.holders--;
-    for (let at: SharedNode | undefined = node; at !== undefined && isLeaf(at); ) {
-      if (at.siblings === undefined) break; // the genesis
+    this.#prune(node);
+  }
+
+  /** Drops `node` from the tree if no state holds it and nothing hangs after it, and so up its branch. */
+  #prune(node: SharedNode | undefined): void {
+    for (let at = node; at !== undefined && isLeaf(at); ) {
+      if (at.siblings === undefined) break; // the genesis, or private
       at.siblings.delete(at.key);
       at.siblings = undefined;
       this.stats.pruned++;
-      at = at.parent?.shared;
+      const parent: Ledger | undefined = at.parent;
+      // Out of the tree, it must not keep its ancestors alive.
+      at.parent = undefined;
+      at = parent?.shared;
     }
   }
 
@@ -183,8 +267,21 @@ export class SharedApply {
   }
 }
 
-function newNode(siblings: Map<unknown, unknown>, key: unknown, parent: Ledger | undefined): SharedNode {
-  return { holders: 0, steps: undefined, advances: undefined, hashes: undefined, siblings, key, parent };
+function newNode(
+  siblings: Map<unknown, unknown> | undefined,
+  key: unknown,
+  parent: Ledger | undefined,
+): SharedNode {
+  return {
+    holders: 0,
+    steps: undefined,
+    advances: undefined,
+    hashes: undefined,
+    siblings,
+    key,
+    parent,
+    private: false,
+  };
 }
 
 /** The ledger's node (the genesis gets one the first time). */
@@ -197,6 +294,7 @@ function nodeOf(ledger: Ledger): SharedNode {
     siblings: undefined,
     key: undefined,
     parent: undefined,
+    private: false,
   };
   return ledger.shared;
 }

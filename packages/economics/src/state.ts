@@ -83,6 +83,9 @@ interface ActorLog {
   verify: Ed25519Verifier | undefined;
 }
 
+/** Settlings in a row alone on a branch after which a shared state's ledger is made private (`#checkAlone`). */
+const ALONE_SETTLES = 2;
+
 /** Actors whose prepared public key the state keeps (each a node:crypto key object): a bound on memory. */
 const VERIFIERS_MAX = 4_096;
 
@@ -131,6 +134,10 @@ export class EconomicsState {
   #clockMs: number;
   /** Replaying in bulk: no snapshots until the end. */
   #bulk = false;
+  /** Shared: the live ledger was made by this state's last event (a `SharedApply` miss). */
+  #madeLive = false;
+  /** Shared: settlings in a row that found this state alone on its branch (`#checkAlone`). */
+  #aloneSettles = 0;
   /** Events accepted: held in `#events` or waiting in `#pending`. */
   #accepted = 0;
   /** Actor logs holding a prepared verifier. */
@@ -336,6 +343,8 @@ export class EconomicsState {
   /** Applies buffered events with time <= `horizon`; returns the result of `watched` if it was among them. */
   #settle(horizon: number, watched: EconomicsEvent | undefined): ApplyResult | undefined {
     let watchedResult: ApplyResult | undefined;
+    const first = this.#pending.peek();
+    if (this.#shared !== undefined && first !== undefined && first.timeMs <= horizon) this.#checkAlone();
     for (
       let next = this.#pending.peek();
       next !== undefined && next.timeMs <= horizon;
@@ -346,6 +355,26 @@ export class EconomicsState {
       if (next === watched) watchedResult = r;
     }
     return watchedResult;
+  }
+
+  /**
+   * Shared: before settling more events, whether this state has been alone on its branch since its
+   * last settling (it made its ledger then, and no other state has reached it or gone past it
+   * since). States holding the same events settle the same ledgers at about the same time, so twice
+   * in a row means it holds other events than the rest (it lacks one they have): its ledger is made
+   * private, and its next events applied in place instead of cloned for followers that do not come.
+   */
+  #checkAlone(): void {
+    const shared = this.#shared!;
+    const live = this.#live;
+    if (!this.#madeLive || !shared._isLonely(live)) {
+      this.#aloneSettles = 0;
+      return;
+    }
+    if (++this.#aloneSettles >= ALONE_SETTLES) {
+      shared._privatize(live);
+      this.#aloneSettles = 0;
+    }
   }
 
   /** `verify` bound to `publicKey` (the implementation's prepared form where it has one). */
@@ -427,7 +456,14 @@ export class EconomicsState {
       let rejection: RejectionCode | undefined;
       if (this.#shared === undefined) rejection = applyToLedger(this.#live, e);
       else {
-        const step = this.#shared._step(this.#live, record.bytes, e);
+        const shared = this.#shared;
+        const live = this.#live;
+        // A ledger only this state can see is changed in place: its private one (no snapshot), or,
+        // in a bulk replay, the one its previous event made (nobody ran in between).
+        const mine =
+          shared._isPrivate(live, 1) || (this.#bulk && this.#madeLive && shared._holders(live) === 1);
+        const step = mine ? shared._stepInPlace(live, record.bytes, e) : shared._step(live, record.bytes, e);
+        this.#madeLive = !mine && shared._lastMade;
         this.#moveTo(step.ledger);
         rejection = step.rejection;
       }
@@ -450,7 +486,8 @@ export class EconomicsState {
     }
     events.splice(lo, 0, e);
     while (this.#snapshots.length > 0 && this.#snapshots[this.#snapshots.length - 1]!.index > lo) {
-      this.#snapshots.pop();
+      const dropped = this.#snapshots.pop()!;
+      this.#shared?._release(dropped.ledger);
     }
     this.#stale = true;
     const late = lateResult(() => this.#reexecute());
@@ -476,11 +513,20 @@ export class EconomicsState {
     this.#lateResults = new Map();
     const reexecuted = events.length - base.index - 1;
     let settled = 0;
+    // Shared: whether `ledger` was made by this walk (nobody else can have seen it yet).
+    let made = false;
     for (let i = base.index; i < events.length; i++) {
       const record = events[i]!;
       let r: RejectionCode | undefined;
       if (shared === undefined) r = applyToLedger(ledger, _decodeForApply(record.bytes));
-      else ({ ledger, rejection: r } = shared._step(ledger, record.bytes));
+      else {
+        // Off the shared branches, the walk changes the ledger it made in place (unless a snapshot).
+        const mine: boolean = made && shared._holders(ledger) === 0;
+        ({ ledger, rejection: r } = mine
+          ? shared._stepInPlace(ledger, record.bytes)
+          : shared._step(ledger, record.bytes));
+        made = mine || shared._lastMade;
+      }
       const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
       if (settle !== undefined) {
         settle(r, reexecuted);
@@ -490,13 +536,21 @@ export class EconomicsState {
     }
     assert(settled === lateResults.size, 'a late event was not re-executed');
     if (shared === undefined) advance(ledger, this.#clockMs);
-    else this.#moveTo(this.#advanced(ledger, this.#clockMs));
+    else {
+      // A ledger this walk made is on a branch of this state's own (others took the events in
+      // another order, or lack some): private, so the events after it are applied in place.
+      if (made && shared._holders(ledger) === 0) shared._privatize(ledger);
+      this.#moveTo(this.#advanced(ledger, this.#clockMs));
+    }
   }
 
   #snapshot(index: number, ledger = this.#live): void {
     // A shared ledger is never changed: the snapshot is the ledger itself.
     this.#snapshots.push({ index, ledger: this.#shared === undefined ? ledger.clone() : ledger });
-    if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
+    // A shared ledger held as a snapshot is never changed in place (see `SharedApply._stepInPlace`).
+    this.#shared?._hold(ledger);
+    if (this.#snapshots.length > this.config.snapshotsMax)
+      this.#shared?._release(this.#snapshots.shift()!.ledger);
   }
 
   // Queries. Amounts are bigint base units; `atMs` defaults to the state's time.

@@ -64,13 +64,19 @@ describe('shared apply against every node applying alone', () => {
     const caught: number[] = [];
     for (let seed = 1; seed <= 3; seed++) {
       const options = { nodes: 30, seed, activeMs: 10_000, digestEveryMs: 2_000 };
-      const broken = runScenario<EconomicsOptions>('economics', {
-        ...options,
-        shareApply: (init: ConstructorParameters<typeof SharedApply>[0]) => new ParentBlindShare(init),
-      });
       const alone = runScenario<EconomicsOptions>('economics', { ...options, shareApply: false });
-      if (broken.counts.statesDigest !== alone.counts.statesDigest || broken.failures.length > 0)
+      try {
+        const broken = runScenario<EconomicsOptions>('economics', {
+          ...options,
+          shareApply: (init: ConstructorParameters<typeof SharedApply>[0]) => new ParentBlindShare(init),
+        });
+        if (broken.counts.statesDigest !== alone.counts.statesDigest || broken.failures.length > 0)
+          caught.push(seed);
+      } catch (error) {
+        // Or a state's own assertion trips (a late event's re-execution not finding it).
+        expect(String(error)).toMatch(/re-executed/);
         caught.push(seed);
+      }
     }
     expect(caught).toEqual([1, 2, 3]);
   });
