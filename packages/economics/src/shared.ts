@@ -152,7 +152,7 @@ export class SharedApply {
   /** @internal Whether `ledger` is private to a state and held `holders` times (its current one, no snapshot). */
   _isPrivate(ledger: Ledger, holders: number): boolean {
     const node = ledger.shared;
-    return node !== undefined && node.private && node.holders === holders;
+    return node?.private === true && node.holders === holders;
   }
 
   /** @internal In the tree, held by one state only, nothing after it yet: nobody followed its maker. */
