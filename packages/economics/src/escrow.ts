@@ -141,10 +141,10 @@ export function createEscrow(ledger: Ledger, e: EventOf<'slash'>): RejectionCode
     gen: 0,
   };
   ledger.addEscrow(escrow);
-  ledger.activeEscrows.add(id);
+  ledger.activeEscrowsToChange().add(id);
   accused.escrowsActive++;
   // A new list, not a push: a clone of the ledger may share the old one.
-  ledger.escrowsByNode.set(e.accused, [...(ledger.escrowsByNode.get(e.accused) ?? []), id]);
+  ledger.setEscrowsOf(e.accused, [...(ledger.escrowsByNode.get(e.accused) ?? []), id]);
   ledger.counters.escrowsCreated++;
   ledger.escrowDueMs = Math.min(ledger.escrowDueMs, escrow.deadlineMs);
   return undefined;
@@ -314,7 +314,7 @@ function finish(ledger: Ledger, escrow: Escrow, decision: EscrowDecision, atMs: 
   escrow.final = true;
   escrow.resolvedAtMs = atMs;
   escrow.voters = new Set();
-  ledger.activeEscrows.delete(escrow.id);
+  ledger.activeEscrowsToChange().delete(escrow.id);
   accused.escrowsActive--;
   assert(accused.escrowsActive >= 0, 'negative active escrow count');
 }

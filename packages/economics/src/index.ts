@@ -52,6 +52,7 @@ export {
 } from './events.js';
 export type { LedgerCounters } from './ledger.js';
 export { type Reputation, reporterScore } from './reputation.js';
+export { SharedApply, type SharedApplyStats } from './shared.js';
 export { EventSigner, type SignEventOptions, signEvent } from './signer.js';
 export { type ApplyResult, EconomicsState, type EconomicsStateInit } from './state.js';
 export type { EscrowView, NodeSummary } from './views.js';

@@ -73,6 +73,13 @@ export type ReadonlyEscrow = Readonly<Omit<Escrow, 'voters' | 'gen'>> & {
  * for equality: they never reach the state or its hash.
  */
 let generations = 0;
+const OWN_ACCOUNTS = 1;
+const OWN_ESCROWS = 2;
+const OWN_EVIDENCE = 4;
+const OWN_OPERATORS = 8;
+const OWN_ACTIVE = 16;
+const OWN_BY_NODE = 32;
+const OWN_ALL = 63;
 const nextGeneration = () => ++generations;
 
 function newAccount(gen: number): Account {
@@ -127,15 +134,17 @@ export class Ledger {
   readonly config: EconomicsConfig;
   /** This ledger's generation: entries tagged with it are its own to change in place. */
   #gen = nextGeneration();
-  readonly #accounts: Map<string, Account>;
-  readonly #escrows: Map<string, Escrow>;
-  readonly #evidence: Map<string, ReporterTable>;
-  /** Accounts whose self-stake is at least `operatorStakeMin`: the reward set. */
-  readonly operators: Set<string>;
-  /** Ids of the escrows not yet final. */
-  readonly activeEscrows: Set<string>;
-  /** Escrow ids per accused node, oldest first (each list is replaced, never changed in place). */
-  readonly escrowsByNode: Map<string, readonly string[]>;
+  // The collections themselves are copy on write too: a clone shares them with its original until
+  // either changes one (`#own` says which this ledger made, so may change in place), so a clone
+  // costs what the event after it changes, not a copy of every map.
+  #accounts: Map<string, Account>;
+  #escrows: Map<string, Escrow>;
+  #evidence: Map<string, ReporterTable>;
+  #operators: Set<string>;
+  #activeEscrows: Set<string>;
+  #escrowsByNode: Map<string, readonly string[]>;
+  /** Bits of `OWN_*`: the collections this ledger made (changed in place); the others are shared. */
+  #own = OWN_ALL;
   evidencePairs = 0;
   /** Every token in existence: fixed at genesis, lowered only by burned slashes. */
   supply = 0n;
@@ -148,18 +157,22 @@ export class Ledger {
   /** Earliest escrow deadline among the active ones (Infinity if none). */
   escrowDueMs = Number.POSITIVE_INFINITY;
   counters: LedgerCounters;
+  /** @internal Where it hangs in a `SharedApply`'s tree (undefined: not shared). Never part of the state. */
+  shared: SharedNode | undefined = undefined;
 
   constructor(config: EconomicsConfig, from?: Ledger) {
     this.config = config;
     if (from !== undefined) {
-      // A clone: the maps' slots are copied, their entries shared until either side changes one.
+      // A clone: the collections and their entries are shared until either side changes one.
       from.#gen = nextGeneration();
-      this.#accounts = new Map(from.#accounts);
-      this.#escrows = new Map(from.#escrows);
-      this.#evidence = new Map(from.#evidence);
-      this.operators = new Set(from.operators);
-      this.activeEscrows = new Set(from.activeEscrows);
-      this.escrowsByNode = new Map(from.escrowsByNode);
+      from.#own = 0;
+      this.#own = 0;
+      this.#accounts = from.#accounts;
+      this.#escrows = from.#escrows;
+      this.#evidence = from.#evidence;
+      this.#operators = from.#operators;
+      this.#activeEscrows = from.#activeEscrows;
+      this.#escrowsByNode = from.#escrowsByNode;
       this.evidencePairs = from.evidencePairs;
       this.supply = from.supply;
       this.burned = from.burned;
@@ -173,9 +186,9 @@ export class Ledger {
     this.#accounts = new Map();
     this.#escrows = new Map();
     this.#evidence = new Map();
-    this.operators = new Set();
-    this.activeEscrows = new Set();
-    this.escrowsByNode = new Map();
+    this.#operators = new Set();
+    this.#activeEscrows = new Set();
+    this.#escrowsByNode = new Map();
     this.counters = {
       eventsApplied: 0,
       eventsRejected: 0,
@@ -204,6 +217,39 @@ export class Ledger {
     assert(this.supply <= AMOUNT_MAX, 'genesis supply exceeds AMOUNT_MAX');
   }
 
+  /** Accounts whose self-stake is at least `operatorStakeMin`: the reward set (kept by `refreshOperator`). */
+  get operators(): ReadonlySet<string> {
+    return this.#operators;
+  }
+
+  /** Ids of the escrows not yet final, read-only: change through `activeEscrowsToChange`. */
+  get activeEscrows(): ReadonlySet<string> {
+    return this.#activeEscrows;
+  }
+
+  /** Escrow ids per accused node, oldest first (each list is replaced, never changed in place: `setEscrowsOf`). */
+  get escrowsByNode(): ReadonlyMap<string, readonly string[]> {
+    return this.#escrowsByNode;
+  }
+
+  /** The set of active escrow ids to change (copied first if a clone shares it). */
+  activeEscrowsToChange(): Set<string> {
+    if ((this.#own & OWN_ACTIVE) === 0) {
+      this.#activeEscrows = new Set(this.#activeEscrows);
+      this.#own |= OWN_ACTIVE;
+    }
+    return this.#activeEscrows;
+  }
+
+  /** Replaces the list of escrows against `id`. */
+  setEscrowsOf(id: string, escrowIds: readonly string[]): void {
+    if ((this.#own & OWN_BY_NODE) === 0) {
+      this.#escrowsByNode = new Map(this.#escrowsByNode);
+      this.#own |= OWN_BY_NODE;
+    }
+    this.#escrowsByNode.set(id, escrowIds);
+  }
+
   /** Every account, read-only: change one through `account(id)`. */
   get accounts(): ReadonlyMap<string, ReadonlyAccount> {
     return this.#accounts;
@@ -224,6 +270,10 @@ export class Ledger {
     const found = this.#accounts.get(id);
     if (found !== undefined && found.gen === this.#gen) return found;
     const account = found === undefined ? newAccount(this.#gen) : copyAccount(found, this.#gen);
+    if ((this.#own & OWN_ACCOUNTS) === 0) {
+      this.#accounts = new Map(this.#accounts);
+      this.#own |= OWN_ACCOUNTS;
+    }
     this.#accounts.set(id, account);
     return account;
   }
@@ -233,14 +283,22 @@ export class Ledger {
     const found = this.#escrows.get(id);
     if (found === undefined || found.gen === this.#gen) return found;
     const escrow: Escrow = { ...found, voters: new Set(found.voters), gen: this.#gen };
-    this.#escrows.set(id, escrow);
+    this.#ownEscrows().set(id, escrow);
     return escrow;
   }
 
   /** Records a new escrow (its `gen` is set to this ledger's). */
   addEscrow(escrow: Escrow): void {
     escrow.gen = this.#gen;
-    this.#escrows.set(escrow.id, escrow);
+    this.#ownEscrows().set(escrow.id, escrow);
+  }
+
+  #ownEscrows(): Map<string, Escrow> {
+    if ((this.#own & OWN_ESCROWS) === 0) {
+      this.#escrows = new Map(this.#escrows);
+      this.#own |= OWN_ESCROWS;
+    }
+    return this.#escrows;
   }
 
   /**
@@ -252,6 +310,10 @@ export class Ledger {
     if (table === undefined || table.gen !== this.#gen) {
       table = table === undefined ? new ReporterTable() : new ReporterTable(table);
       table.gen = this.#gen;
+      if ((this.#own & OWN_EVIDENCE) === 0) {
+        this.#evidence = new Map(this.#evidence);
+        this.#own |= OWN_EVIDENCE;
+      }
       this.#evidence.set(subject, table);
     }
     const size = table.size;
@@ -261,8 +323,14 @@ export class Ledger {
 
   /** Keeps `operators` in step with an account's self-stake. */
   refreshOperator(id: string, account: ReadonlyAccount): void {
-    if (account.stake >= this.config.operatorStakeMin && account.stake > 0n) this.operators.add(id);
-    else this.operators.delete(id);
+    const operator = account.stake >= this.config.operatorStakeMin && account.stake > 0n;
+    if (operator === this.#operators.has(id)) return;
+    if ((this.#own & OWN_OPERATORS) === 0) {
+      this.#operators = new Set(this.#operators);
+      this.#own |= OWN_OPERATORS;
+    }
+    if (operator) this.#operators.add(id);
+    else this.#operators.delete(id);
   }
 
   /** Self-stake plus stake delegated to `id`: what a slash of `id` takes a share of. */
@@ -276,6 +344,23 @@ export class Ledger {
     const copy = new Ledger(this.config, this);
     return copy;
   }
+}
+
+/** @internal A shared ledger's place in its `SharedApply` (see shared.ts): kept on the ledger, not in weak maps. */
+export interface SharedNode {
+  /** States holding it as their current ledger. */
+  holders: number;
+  /** The ledgers after it: by event bytes (`Step`s), by `advance` time. */
+  steps: Map<Uint8Array, unknown> | undefined;
+  advances: Map<number, Ledger> | undefined;
+  /** Its hash by the state's time. */
+  hashes: Map<number, string> | undefined;
+  /** Its parent's map it is found in, and the key (undefined: the genesis, or private). */
+  siblings: Map<unknown, unknown> | undefined;
+  /** Taken out of the tree to be changed in place by the one state that can see it. */
+  private: boolean;
+  key: unknown;
+  parent: Ledger | undefined;
 }
 
 /** Adds to a balance-like amount, asserting the no-overflow bound. */

@@ -64,9 +64,11 @@ function escrowLine(e: ReadonlyEscrow): string {
 /**
  * SHA-256 (hex) of a canonical text of the whole fold state: every map in key order, empty accounts
  * left out (a rejected event may leave one behind, and it means nothing). Two ledgers have the same
- * hash exactly when they hold the same state. Not a hot path: built on demand.
+ * hash exactly when they hold the same state. Not a hot path: built on demand. `nowMs`: the state's
+ * time when it is later than the ledger's (a shared ledger's time is carried by the state, see
+ * `SharedApply`).
  */
-export function ledgerHash(ledger: Ledger): string {
+export function ledgerHash(ledger: Ledger, nowMs = ledger.nowMs): string {
   const hasher = createSha256();
   // Lines are hashed in chunks of about 64 KiB: SHA-256 of the concatenation is the same however it
   // is split, and one update per chunk costs far less than one encode and update per line.
@@ -79,7 +81,7 @@ export function ledgerHash(ledger: Ledger): string {
     }
   };
   const c = ledger.counters;
-  line(`T ${ledger.supply} ${ledger.burned} ${ledger.rewardPool} ${ledger.nowMs} ${ledger.epochEndMs}`);
+  line(`T ${ledger.supply} ${ledger.burned} ${ledger.rewardPool} ${nowMs} ${ledger.epochEndMs}`);
   line(`C ${Object.entries(c).map(([key, value]) => `${key}=${value}`)}`);
   for (const [id, account] of sorted(ledger.accounts)) if (!isEmpty(account)) line(accountLine(id, account));
   for (const [, escrow] of sorted(ledger.escrows)) line(escrowLine(escrow));

@@ -24,6 +24,7 @@ import { compareEvents, SettleQueue } from './event-heap.js';
 import { type EconomicsEvent, economicsEventSchema } from './events.js';
 import { Ledger, type LedgerCounters } from './ledger.js';
 import { type Reputation, reputationOf } from './reputation.js';
+import { SharedApply } from './shared.js';
 import { ledgerHash } from './state-hash.js';
 import { advance, applyToLedger } from './transition.js';
 import { type EscrowView, escrowView, type NodeSummary, nodeSummaryOf } from './views.js';
@@ -33,6 +34,13 @@ export interface EconomicsStateInit {
   readonly config?: EconomicsConfigInput;
   /** Signature verification; default core's `ed25519` (node:crypto where available). */
   readonly ed25519?: Ed25519;
+  /**
+   * Work shared with the other states of this process that apply the same events (a simulator's
+   * nodes): ledgers, decoding, signature checks and state hashes (see `SharedApply`). The state
+   * then takes its config and `ed25519` from it (pass neither here). Observably the same state as
+   * without it.
+   */
+  readonly shared?: SharedApply;
 }
 
 /** What applying one event did. */
@@ -75,6 +83,9 @@ interface ActorLog {
   verify: Ed25519Verifier | undefined;
 }
 
+/** Settlings in a row alone on a branch after which a shared state's ledger is made private (`#checkAlone`). */
+const ALONE_SETTLES = 2;
+
 /** Actors whose prepared public key the state keeps (each a node:crypto key object): a bound on memory. */
 const VERIFIERS_MAX = 4_096;
 
@@ -100,6 +111,8 @@ interface Snapshot {
 export class EconomicsState {
   readonly config: EconomicsConfig;
   readonly #ed25519: Ed25519;
+  /** Shared work (`EconomicsStateInit.shared`): then every ledger here is shared and never changed. */
+  readonly #shared: SharedApply | undefined;
   readonly #genesis: Ledger;
   /** The ledger of `#events` unless `#stale`: read it through `#ledger`. */
   #live: Ledger;
@@ -121,16 +134,33 @@ export class EconomicsState {
   #clockMs: number;
   /** Replaying in bulk: no snapshots until the end. */
   #bulk = false;
+  /** Shared: the live ledger was made by this state's last event (a `SharedApply` miss). */
+  #madeLive = false;
+  /** Shared: settlings in a row that found this state alone on its branch (`#checkAlone`). */
+  #aloneSettles = 0;
   /** Events accepted: held in `#events` or waiting in `#pending`. */
   #accepted = 0;
   /** Actor logs holding a prepared verifier. */
   #verifiers = 0;
 
   constructor(init: EconomicsStateInit = {}) {
-    this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
-    this.#ed25519 = init.ed25519 ?? ed25519;
-    this.#genesis = new Ledger(this.config);
-    this.#live = this.#genesis.clone();
+    const shared = init.shared;
+    if (shared !== undefined) {
+      if (!(shared instanceof SharedApply)) throw new TypeError('shared must be a SharedApply');
+      if (init.config !== undefined || init.ed25519 !== undefined)
+        throw new TypeError('a state with shared takes its config and ed25519 from it: pass neither');
+      this.config = shared.config;
+      this.#ed25519 = shared.ed25519;
+      this.#genesis = shared._genesis;
+      this.#live = this.#genesis;
+      shared._hold(this.#live);
+    } else {
+      this.config = parseConfig(economicsConfigSchema, init.config ?? {}, 'economics config');
+      this.#ed25519 = init.ed25519 ?? ed25519;
+      this.#genesis = new Ledger(this.config);
+      this.#live = this.#genesis.clone();
+    }
+    this.#shared = shared;
     this.#clockMs = this.config.genesis.timeMs;
   }
 
@@ -208,7 +238,7 @@ export class EconomicsState {
     bytes: Uint8Array,
     options: { nowMs: number },
   ): { readonly event: EconomicsEvent; readonly result: ApplyResult } {
-    const internal = _decodeForApply(bytes);
+    const internal = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
     return new BytesApplied(bytes, this.#applyLive(internal, bytes, options.nowMs));
   }
 
@@ -218,13 +248,18 @@ export class EconomicsState {
     if (checked.timeMs > nowMs + this.config.clockSkewMaxMs) {
       throw new EventFromFutureError(checked.timeMs, nowMs, this.config.clockSkewMaxMs);
     }
-    // The actor's public key is the bytes at 4..36 (what `actor` is the hex of): prepared once per actor.
-    const verify = log?.verify ?? this.#verifierOf(bytes.slice(4, 36));
-    if (!verify(bytes.subarray(bytes.length - SIGNATURE_BYTES), signedPart(bytes))) {
-      throw new EventSignatureError(checked.actor, checked.seq);
+    const shared = this.#shared;
+    let verify: Ed25519Verifier | undefined;
+    if (shared === undefined || !shared._verified(bytes)) {
+      // The actor's public key is the bytes at 4..36 (what `actor` is the hex of): prepared once per actor.
+      verify = log?.verify ?? this.#verifierOf(bytes.slice(4, 36));
+      if (!verify(bytes.subarray(bytes.length - SIGNATURE_BYTES), signedPart(bytes))) {
+        throw new EventSignatureError(checked.actor, checked.seq);
+      }
+      shared?._markVerified(bytes);
     }
     const accepted = this.#accept(checked, bytes, log);
-    if (accepted.verify === undefined && this.#verifiers < VERIFIERS_MAX) {
+    if (verify !== undefined && accepted.verify === undefined && this.#verifiers < VERIFIERS_MAX) {
       accepted.verify = verify;
       this.#verifiers++;
     }
@@ -244,7 +279,7 @@ export class EconomicsState {
 
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
-    const event = _decodeForApply(bytes);
+    const event = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
     const log = this.#accept(event, bytes, this.#checkSequence(event));
     this.#insert(event, log.records[log.records.length - 1]);
   }
@@ -261,7 +296,38 @@ export class EconomicsState {
     // Late events first, up to the clock as it was (their re-execution advances to it).
     this.#reexecute();
     this.#clockMs = horizon;
-    advance(this.#live, horizon);
+    this.#moveTo(this.#advanced(this.#live, horizon));
+  }
+
+  /** Makes `ledger` the live one; a shared one is held (and the one left released: see `SharedApply`). */
+  #moveTo(ledger: Ledger): void {
+    const left = this.#live;
+    this.#live = ledger;
+    if (this.#shared !== undefined && left !== ledger) {
+      this.#shared._hold(ledger);
+      this.#shared._release(left);
+    }
+  }
+
+  /**
+   * `ledger` with the time-driven rules run up to `timeMs` (`advance`): in place, or shared. A shared
+   * ledger with nothing due by then stays as it is: its time is carried by `#clockMs` (the state's
+   * time is the later of the two), so states that advanced to different times still share.
+   */
+  #advanced(ledger: Ledger, timeMs: number): Ledger {
+    const shared = this.#shared;
+    if (shared === undefined) {
+      advance(ledger, timeMs);
+      return ledger;
+    }
+    if (ledger.escrowDueMs > timeMs && ledger.epochEndMs > timeMs) return ledger;
+    return shared._advance(ledger, timeMs);
+  }
+
+  /** The state's time: the latest event applied or `advanceTo`, whichever is later. */
+  get #nowMs(): number {
+    const ledgerMs = this.#ledger.nowMs;
+    return Math.max(ledgerMs, this.#clockMs);
   }
 
   /** Applies every buffered event whatever its time (at shutdown, or in tests). */
@@ -277,6 +343,8 @@ export class EconomicsState {
   /** Applies buffered events with time <= `horizon`; returns the result of `watched` if it was among them. */
   #settle(horizon: number, watched: EconomicsEvent | undefined): ApplyResult | undefined {
     let watchedResult: ApplyResult | undefined;
+    const first = this.#pending.peek();
+    if (this.#shared !== undefined && first !== undefined && first.timeMs <= horizon) this.#checkAlone();
     for (
       let next = this.#pending.peek();
       next !== undefined && next.timeMs <= horizon;
@@ -287,6 +355,26 @@ export class EconomicsState {
       if (next === watched) watchedResult = r;
     }
     return watchedResult;
+  }
+
+  /**
+   * Shared: before settling more events, whether this state has been alone on its branch since its
+   * last settling (it made its ledger then, and no other state has reached it or gone past it
+   * since). States holding the same events settle the same ledgers at about the same time, so twice
+   * in a row means it holds other events than the rest (it lacks one they have): its ledger is made
+   * private, and its next events applied in place instead of cloned for followers that do not come.
+   */
+  #checkAlone(): void {
+    const shared = this.#shared!;
+    const live = this.#live;
+    if (!this.#madeLive || !shared._isLonely(live)) {
+      this.#aloneSettles = 0;
+      return;
+    }
+    if (++this.#aloneSettles >= ALONE_SETTLES) {
+      shared._privatize(live);
+      this.#aloneSettles = 0;
+    }
   }
 
   /** `verify` bound to `publicKey` (the implementation's prepared form where it has one). */
@@ -363,9 +451,22 @@ export class EconomicsState {
     const events = this.#events;
     const last = events[events.length - 1];
     const inOrder = last === undefined || compareEvents(last, e) < 0;
-    if (inOrder && this.#ledger.nowMs <= e.timeMs) {
+    if (inOrder && this.#nowMs <= e.timeMs) {
       events.push(record);
-      const rejection = applyToLedger(this.#live, e);
+      let rejection: RejectionCode | undefined;
+      if (this.#shared === undefined) rejection = applyToLedger(this.#live, e);
+      else {
+        const shared = this.#shared;
+        const live = this.#live;
+        // A ledger only this state can see is changed in place: its private one (no snapshot), or,
+        // in a bulk replay, the one its previous event made (nobody ran in between).
+        const mine =
+          shared._isPrivate(live, 1) || (this.#bulk && this.#madeLive && shared._holders(live) === 1);
+        const step = mine ? shared._stepInPlace(live, record.bytes, e) : shared._step(live, record.bytes, e);
+        this.#madeLive = !mine && shared._lastMade;
+        this.#moveTo(step.ledger);
+        rejection = step.rejection;
+      }
       if (!this.#bulk && events.length % this.config.snapshotIntervalEvents === 0)
         this.#snapshot(events.length);
       return result(rejection, 0);
@@ -385,7 +486,8 @@ export class EconomicsState {
     }
     events.splice(lo, 0, e);
     while (this.#snapshots.length > 0 && this.#snapshots[this.#snapshots.length - 1]!.index > lo) {
-      this.#snapshots.pop();
+      const dropped = this.#snapshots.pop()!;
+      this.#shared?._release(dropped.ledger);
     }
     this.#stale = true;
     const late = lateResult(() => this.#reexecute());
@@ -402,42 +504,66 @@ export class EconomicsState {
     const events = this.#events;
     // Every snapshot after the earliest late event was dropped when it was inserted.
     const base = this.#snapshots[this.#snapshots.length - 1] ?? { index: 0, ledger: this.#genesis };
-    const ledger = base.ledger.clone();
-    this.#live = ledger;
+    const shared = this.#shared;
+    let ledger = shared === undefined ? base.ledger.clone() : base.ledger;
+    // Shared: the live ledger is left as it is (held) until the re-execution's result replaces it.
+    if (shared === undefined) this.#live = ledger;
     this.#stale = false;
     const lateResults = this.#lateResults;
     this.#lateResults = new Map();
     const reexecuted = events.length - base.index - 1;
     let settled = 0;
+    // Shared: whether `ledger` was made by this walk (nobody else can have seen it yet).
+    let made = false;
     for (let i = base.index; i < events.length; i++) {
       const record = events[i]!;
-      const r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      let r: RejectionCode | undefined;
+      if (shared === undefined) r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      else {
+        // Off the shared branches, the walk changes the ledger it made in place (unless a snapshot).
+        const mine: boolean = made && shared._holders(ledger) === 0;
+        ({ ledger, rejection: r } = mine
+          ? shared._stepInPlace(ledger, record.bytes)
+          : shared._step(ledger, record.bytes));
+        made = mine || shared._lastMade;
+      }
       const settle = lateResults.size > settled ? lateResults.get(record) : undefined;
       if (settle !== undefined) {
         settle(r, reexecuted);
         settled++;
       }
-      if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1);
+      if ((i + 1) % this.config.snapshotIntervalEvents === 0) this.#snapshot(i + 1, ledger);
     }
     assert(settled === lateResults.size, 'a late event was not re-executed');
-    advance(ledger, this.#clockMs);
+    if (shared === undefined) advance(ledger, this.#clockMs);
+    else {
+      // A ledger this walk made is on a branch of this state's own (others took the events in
+      // another order, or lack some): private, so the events after it are applied in place.
+      if (made && shared._holders(ledger) === 0) shared._privatize(ledger);
+      this.#moveTo(this.#advanced(ledger, this.#clockMs));
+    }
   }
 
-  #snapshot(index: number): void {
-    this.#snapshots.push({ index, ledger: this.#live.clone() });
-    if (this.#snapshots.length > this.config.snapshotsMax) this.#snapshots.shift();
+  #snapshot(index: number, ledger = this.#live): void {
+    // A shared ledger is never changed: the snapshot is the ledger itself.
+    this.#snapshots.push({ index, ledger: this.#shared === undefined ? ledger.clone() : ledger });
+    // A shared ledger held as a snapshot is never changed in place (see `SharedApply._stepInPlace`).
+    this.#shared?._hold(ledger);
+    if (this.#snapshots.length > this.config.snapshotsMax)
+      this.#shared?._release(this.#snapshots.shift()!.ledger);
   }
 
   // Queries. Amounts are bigint base units; `atMs` defaults to the state's time.
 
   /** SHA-256 (hex) of the whole state: equal on two nodes exactly when their states are equal. */
   stateHash(): string {
-    return ledgerHash(this.#ledger);
+    const nowMs = this.#nowMs;
+    return this.#shared?._hash(this.#live, nowMs) ?? ledgerHash(this.#live, nowMs);
   }
 
   /** Time of the latest event applied or `advanceTo`, whichever is later. */
   get nowMs(): number {
-    return this.#ledger.nowMs;
+    return this.#nowMs;
   }
 
   /**
@@ -504,12 +630,12 @@ export class EconomicsState {
   }
 
   /** The node's reputation in [0, 1] and how many reporters it rests on: the router's and placer's input. */
-  reputationOf(id: string, atMs = this.#ledger.nowMs): Reputation {
+  reputationOf(id: string, atMs = this.#nowMs): Reputation {
     return reputationOf(this.#ledger, id, atMs);
   }
 
   /** Reputation of every node any evidence exists for. */
-  reputationScores(atMs = this.#ledger.nowMs): Map<string, number> {
+  reputationScores(atMs = this.#nowMs): Map<string, number> {
     const out = new Map<string, number>();
     for (const subject of this.#ledger.evidence.keys())
       out.set(subject, reputationOf(this.#ledger, subject, atMs).score);
@@ -541,7 +667,7 @@ export class EconomicsState {
   }
 
   /** Everything about one node, JSON-safe (amounts as decimal strings): the body of `GET /v1/economics/:nodeId`. */
-  nodeSummary(id: string, atMs = this.#ledger.nowMs): NodeSummary {
+  nodeSummary(id: string, atMs = this.#nowMs): NodeSummary {
     return nodeSummaryOf(this.#ledger, id, atMs, this.lastSeqOf(id));
   }
 

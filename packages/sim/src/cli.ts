@@ -21,7 +21,7 @@ interface CliArgs {
   readonly faults: boolean;
   /** Where to write an SVG plot of the run's time series (scenarios that sample some). */
   readonly plot: string | undefined;
-  readonly extra: Record<string, number>;
+  readonly extra: Record<string, number | boolean>;
   /** Flags to repeat in a replay command. */
   readonly replayArgs: string[];
 }
@@ -50,7 +50,7 @@ const seedsRunMax = 100_000;
 
 function usage(): string {
   const names = [...scenarios.values()].map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join('\n');
-  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N] [--attackers N] [--active-ms N] [--vote-every N] [--settle-delay-ms N] [--snapshot-every N] [--faults-for-ms N] [--settle-ms N] [--attacks-until-ms N]\nscenarios:\n${names}`;
+  return `usage: pnpm sim <scenario> --nodes N --seed S [--json] [--seeds FIRST..LAST] [--no-faults] [--no-share-apply] [--plot FILE.svg] [--transactions N] [--concurrency N] [--objects N] [--requests N] [--attackers N] [--active-ms N] [--vote-every N] [--settle-delay-ms N] [--snapshot-every N] [--faults-for-ms N] [--settle-ms N] [--attacks-until-ms N]\nscenarios:\n${names}`;
 }
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number {
@@ -70,7 +70,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let json = false;
   let faults = true;
   let plot: string | undefined;
-  const extra: Record<string, number> = {};
+  const extra: Record<string, number | boolean> = {};
   const replayArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -79,6 +79,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (arg === '--json') json = true;
     else if (arg === '--no-faults') {
       faults = false;
+      replayArgs.push(arg);
+    } else if (arg === '--no-share-apply') {
+      extra.shareApply = false;
       replayArgs.push(arg);
     } else if (arg === '--plot') {
       plot = argv[++i];

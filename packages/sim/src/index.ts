@@ -44,7 +44,7 @@ export {
 } from './scenarios/attacker.js';
 export { type ChurnOptions, churnScenario } from './scenarios/churn.js';
 export { type CorruptionRepairOptions, corruptionRepairScenario } from './scenarios/corruption-repair.js';
-export { type EconomicsOptions, economicsScenario } from './scenarios/economics.js';
+export { type EconomicsOptions, economicsScenario, type ShareApply } from './scenarios/economics.js';
 export { type LocksOptions, locksScenario } from './scenarios/locks.js';
 export { type PlacementRoutingOptions, placementRoutingScenario } from './scenarios/placement-routing.js';
 export {

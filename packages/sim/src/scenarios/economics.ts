@@ -1,5 +1,6 @@
 import {
   assertInt,
+  createSha256,
   type Ed25519,
   ed25519,
   equalBytes,
@@ -11,10 +12,12 @@ import {
 import {
   type EconomicsConfigInput,
   EconomicsState,
+  type EconomicsStateInit,
   type EventBody,
   EventSigner,
   encodeEvent,
   escrowIdOf,
+  SharedApply,
 } from '@trinity/economics';
 import { builtinTopology } from '@trinity/topology';
 import type { Checks } from '../checks.js';
@@ -45,6 +48,17 @@ export interface EconomicsOptions extends ScenarioOptions {
    * rare (a longer settle delay) fewer snapshots cost less.
    */
   readonly snapshotEvery?: number;
+  /**
+   * Nodes share the work of applying the same events (`SharedApply` of @trinity/economics; default
+   * true): observably the same states, same trace; false makes every node compute everything itself
+   * (`--no-share-apply`), to compare.
+   */
+  readonly shareApply?: ShareApply;
+  /**
+   * Test-only: every this many ms of virtual time, every node's state (hash, time, events held and
+   * waiting) is folded into `counts.statesDigest`, to compare runs with and without `shareApply`.
+   */
+  readonly digestEveryMs?: number;
 }
 
 const genesisBalance = 1_000_000n;
@@ -88,16 +102,18 @@ interface EconNode {
   /** Every event this node accepted, as bytes: its durable log (written before anything is sent). */
   readonly persisted: Uint8Array[];
   /**
-   * The byte arrays of `persisted`: an event delivered again as the same bytes (pushes and
-   * anti-entropy pass the emitter's bytes along) is known without asking the state, which would
-   * decode it and throw `EventReplayError`.
+   * The events of `persisted`, one byte per event id of the world (`#eventIds`): an event delivered
+   * again as the same bytes (pushes and anti-entropy pass the emitter's bytes along) is known
+   * without asking the state, which would decode it and throw `EventReplayError`. (A WeakSet per
+   * node did the same: hundreds of them, each holding every event, cost the garbage collector.)
    */
-  readonly known: WeakSet<Uint8Array>;
+  known: Uint8Array;
   /** Escrows this node already voted in, disputed, or reported (so it acts once). */
   readonly acted: Set<string>;
-  /** Its version vector (last sequence number per node index) as of `headsAt` persisted events. */
-  heads: Int32Array | undefined;
-  headsAt: number;
+  /** Its version vector: `state.lastSeqOf` every node (by index), kept up to date as it accepts events. */
+  heads: Int32Array;
+  /** The copy of `heads` last sent to a peer; undefined when `heads` changed since. */
+  sentHeads: Int32Array | undefined;
 }
 
 /**
@@ -116,10 +132,16 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   readonly #faultRandom: SimRandom;
   readonly #nodes: EconNode[] = [];
   readonly #indexOf = new Map<string, number>();
+  /** Every event emitted, by its bytes object: its id (the order of emission), and by id its actor's index and seq. */
+  readonly #eventIds = new WeakMap<Uint8Array, number>();
+  readonly #eventActors: number[] = [];
+  readonly #eventSeqs: number[] = [];
   /** Every escrow created so far, by id: an index for the nodes' scans (each reads its own state). */
   readonly #escrowIds: string[] = [];
   readonly #config: EconomicsConfigInput;
   readonly #ed25519: Ed25519;
+  /** What every node's `EconomicsState` is made with (the shared work, or the config). */
+  readonly #stateInit: EconomicsStateInit;
   readonly #faults: Record<string, number> = { crashes: 0, partitions: 0 };
   readonly #counts: Record<string, number> = {
     emitted: 0,
@@ -130,6 +152,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     verifications: 0,
   };
   readonly #kind: Record<'emit' | 'sync' | 'fault' | 'heal' | 'restart', number>;
+  readonly #digest = new StatesDigest();
 
   constructor(options: EconomicsOptions) {
     super(options.seed);
@@ -139,6 +162,8 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       voteEvery: options.voteEvery ?? 1,
       settleDelayMs: options.settleDelayMs ?? economicsConfig.settleDelayMs,
       snapshotEvery: options.snapshotEvery ?? economicsConfig.snapshotIntervalEvents,
+      shareApply: options.shareApply ?? true,
+      digestEveryMs: options.digestEveryMs ?? 0,
     });
     assertInt(this.#options.snapshotEvery, 'snapshotEvery', 16, 1_000_000);
     assertInt(this.#options.activeMs, 'activeMs', 0, 3_600_000);
@@ -157,6 +182,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       settleDelayMs: this.#options.settleDelayMs,
       snapshotIntervalEvents: this.#options.snapshotEvery,
     };
+    this.#stateInit = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({
@@ -165,14 +191,14 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         signer: signers[i]!,
         secretKey: keys[i]!,
         cheater: layout.chance(cheaterShare),
-        state: new EconomicsState({ config: this.#config, ed25519: this.#ed25519 }),
+        state: new EconomicsState(this.#stateInit),
         up: true,
         epoch: 0,
         persisted: [],
-        known: new WeakSet(),
+        known: new Uint8Array(1_024),
         acted: new Set(),
-        heads: undefined,
-        headsAt: 0,
+        heads: new Int32Array(n),
+        sentHeads: undefined,
       });
     }
     const topology = builtinTopology();
@@ -187,6 +213,14 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       heal: s.register('heal', () => this.network.heal()),
       restart: s.register('restart', (node) => this.#restart(node)),
     };
+    if (this.#options.digestEveryMs > 0) {
+      const every = this.#options.digestEveryMs;
+      const kind = s.register('digest', () => {
+        this.#digest.sample(this.#nodes.map((node) => node.state));
+        s.after(every, kind, 0);
+      });
+      s.at(every, kind, 0);
+    }
   }
 
   run(): ScenarioOutcome {
@@ -217,8 +251,15 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         ...this.#counts,
         cheaters: this.#nodes.filter((n) => n.cheater).length,
         messagesCut: net.cut,
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
       },
     });
+  }
+
+  /** The digest with the end states folded in last. */
+  #finalDigest(): number {
+    this.#digest.sample(this.#nodes.map((node) => node.state));
+    return this.#digest.value;
   }
 
   /** Past this, every escrow created while active has passed its windows. */
@@ -324,8 +365,11 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       );
       return;
     }
-    node.persisted.push(bytes);
-    node.known.add(bytes);
+    const id = this.#eventActors.length;
+    this.#eventIds.set(bytes, id);
+    this.#eventActors.push(node.index);
+    this.#eventSeqs.push(event.seq);
+    this.#persist(node, bytes, id);
     this.#counts.emitted!++;
     if (event.type === 'slash') this.#escrowIds.push(escrowIdOf(event.actor, event.seq));
     for (let i = 0; i < fanout; i++) {
@@ -354,7 +398,9 @@ class EconomicsWorld extends ScenarioWorld<Message> {
 
   /** Applies an event from a peer; 'gap' when the actor's earlier events are missing here. */
   #accept(node: EconNode, bytes: Uint8Array): 'ok' | 'known' | 'gap' {
-    if (node.known.has(bytes)) return 'known';
+    // Every event's bytes were made by its emitter (`#emit`); a peer passes the same object on.
+    const id = this.#eventIds.get(bytes)!;
+    if (id < node.known.length && node.known[id] === 1) return 'known';
     try {
       node.state.applyBytes(bytes, { nowMs: this.#nowMs() });
     } catch (error) {
@@ -365,9 +411,22 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       }
       throw error;
     }
-    node.persisted.push(bytes);
-    node.known.add(bytes);
+    this.#persist(node, bytes, id);
     return 'ok';
+  }
+
+  /** Records an event the node's state accepted: its durable log, `known`, its version vector. */
+  #persist(node: EconNode, bytes: Uint8Array, id: number): void {
+    node.persisted.push(bytes);
+    if (id >= node.known.length) {
+      const known = new Uint8Array(Math.max(2 * node.known.length, id + 1));
+      known.set(node.known);
+      node.known = known;
+    }
+    node.known[id] = 1;
+    // The state took it as the actor's next event: its last sequence number is now this one's.
+    node.heads[this.#eventActors[id]!] = this.#eventSeqs[id]!;
+    node.sentHeads = undefined;
   }
 
   #antiEntropy(index: number, epoch: number): void {
@@ -379,29 +438,19 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   }
 
   #sendHeads(node: EconNode, to: number): void {
-    const heads = this.#headsOf(node).slice();
+    // A copy (the message is read on arrival), made once until the node accepts another event: most
+    // anti-entropy rounds find nothing new.
+    node.sentHeads ??= node.heads.slice();
+    const heads = node.sentHeads;
     this.network.send(node.index, to, { t: 'heads', heads }, 16 + heads.length * 4);
-  }
-
-  /**
-   * The node's version vector, `lastSeqOf` every node; recomputed only when it accepted an event
-   * since (every accepted event is persisted first), as most anti-entropy rounds find nothing new.
-   */
-  #headsOf(node: EconNode): Int32Array {
-    if (node.heads === undefined || node.headsAt !== node.persisted.length) {
-      const heads = node.heads ?? new Int32Array(this.#nodes.length);
-      for (let i = 0; i < heads.length; i++) heads[i] = node.state.lastSeqOf(this.#nodes[i]!.id);
-      node.heads = heads;
-      node.headsAt = node.persisted.length;
-    }
-    return node.heads;
   }
 
   /** Sends what the asker lacks, oldest first per actor, bounded. */
   #answerHeads(node: EconNode, to: number, heads: Int32Array): void {
     const events: Uint8Array[] = [];
-    const own = this.#headsOf(node);
-    for (let i = 0; i < this.#nodes.length && events.length < syncEventsMax; i++) {
+    const own = node.heads;
+    const n = own.length;
+    for (let i = 0; i < n && events.length < syncEventsMax; i++) {
       if (own[i]! > heads[i]!)
         events.push(...node.state.eventBytesOf(this.#nodes[i]!.id, heads[i]!, syncEventsMax - events.length));
     }
@@ -441,10 +490,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   /** A restart rebuilds the state by replaying the node's persisted events; nothing else survives. */
   #restart(index: number): void {
     const node = this.#nodes[index]!;
-    const { state, skipped } = EconomicsState.replay(
-      { config: this.#config, ed25519: this.#ed25519 },
-      node.persisted,
-    );
+    const { state, skipped } = EconomicsState.replay(this.#stateInit, node.persisted);
     this.checks.check(
       'replay-clean',
       skipped.length === 0,
@@ -452,7 +498,8 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     );
     state.advanceTo(this.#nowMs());
     node.state = state;
-    node.heads = undefined;
+    for (let i = 0; i < node.heads.length; i++) node.heads[i] = state.lastSeqOf(this.#nodes[i]!.id);
+    node.sentHeads = undefined;
     node.up = true;
     this.network.setUp(index, true);
     this.scheduler.after(this.#random.exponential(emitMeanMs), this.#kind.emit, index, node.epoch);
@@ -597,6 +644,52 @@ export const economicsScenario: Scenario<EconomicsOptions> = {
   nodesMax: 500,
   run: (options) => new EconomicsWorld(options).run(),
 };
+
+/**
+ * The init of every node's `EconomicsState` in a world: one `SharedApply` for all of them (nodes
+ * applying the same events share the work), or, unshared, the config and verifier.
+ */
+export function stateInit(
+  share: ShareApply,
+  config: EconomicsConfigInput,
+  ed25519: Ed25519,
+): EconomicsStateInit {
+  if (share === false) return { config, ed25519 };
+  return { shared: share === true ? new SharedApply({ config, ed25519 }) : share({ config, ed25519 }) };
+}
+
+/**
+ * Whether the nodes of an economics world share the work of applying the same events (true: a
+ * `SharedApply`; false: each computes everything); tests pass a function making a (broken) variant.
+ */
+export type ShareApply =
+  | boolean
+  | ((init: { readonly config: EconomicsConfigInput; readonly ed25519: Ed25519 }) => SharedApply);
+
+/**
+ * What every node's state shows, folded into one number at a few times of a run (`digestEveryMs`):
+ * runs with and without `shareApply` must give the same. Test-only (it hashes every node's state).
+ */
+export class StatesDigest {
+  readonly #hasher = createSha256();
+  #samples = 0;
+
+  /** Folds in what each state shows now: its hash, time, events held and waiting. */
+  sample(states: readonly EconomicsState[]): void {
+    const lines = states.map(
+      (state, i) => `${i} ${state.stateHash()} ${state.nowMs} ${state.eventCount} ${state.pendingCount}\n`,
+    );
+    this.#hasher.update(utf8ToBytes(lines.join('')));
+    this.#samples++;
+  }
+
+  /** The first 48 bits of the digest (0 when nothing was sampled). */
+  get value(): number {
+    if (this.#samples === 0) return 0;
+    const d = this.#hasher.digest();
+    return d[0]! * 2 ** 40 + d[1]! * 2 ** 32 + ((d[2]! << 24) >>> 0) + (d[3]! << 16) + (d[4]! << 8) + d[5]!;
+  }
+}
 
 /** The simulated networks' economics rules with a genesis giving every signer the same account. */
 export function simEconomicsConfig(signers: readonly EventSigner[]): EconomicsConfigInput {

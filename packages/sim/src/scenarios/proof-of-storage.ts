@@ -24,7 +24,15 @@ import { builtinTopology } from '@trinity/topology';
 import { SimDisk } from '../disk.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
-import { cachingVerifier, checkConvergedLedgers, economicsConfig, simEconomicsConfig } from './economics.js';
+import {
+  cachingVerifier,
+  checkConvergedLedgers,
+  economicsConfig,
+  type ShareApply,
+  StatesDigest,
+  simEconomicsConfig,
+  stateInit,
+} from './economics.js';
 import { dataShards, parityShards, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 /** What a cheating holder does instead of keeping its shards. */
@@ -50,6 +58,10 @@ export interface ProofOfStorageOptions extends ScenarioOptions {
    * 10 % of the eligible voters (at least 5). Every node applies every vote: fewer voters, fewer events.
    */
   readonly voteEvery?: number;
+  /** Nodes share the work of applying the same events (default true; as the economics scenario's `shareApply`). */
+  readonly shareApply?: ShareApply;
+  /** Test-only: fold every node's state into `counts.statesDigest` this often (as the economics scenario's). */
+  readonly digestEveryMs?: number;
 }
 
 /** A challenger's verdict on an answer: verifyProof's signature. */
@@ -238,6 +250,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     number
   >;
   #honestAnswerMsMax = 0;
+  readonly #digest = new StatesDigest();
 
   constructor(options: ProofOfStorageOptions) {
     super(options.seed);
@@ -250,6 +263,8 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         options.challengeable ?? ((receipts: readonly SimReceipt[]) => currentReceipts(receipts)),
       activeMs: options.activeMs ?? 24_000,
       voteEvery: options.voteEvery ?? 1,
+      shareApply: options.shareApply ?? true,
+      digestEveryMs: options.digestEveryMs ?? 0,
     });
     assertInt(this.#options.activeMs, 'activeMs', 10_000, 3_600_000);
     assertInt(this.#options.voteEvery, 'voteEvery', 1, 5);
@@ -261,6 +276,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     this.#ed25519 = cachingVerifier(ed25519, () => {});
     const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
     this.#config = simEconomicsConfig(signers);
+    const init = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
     const cheaters = Math.max(1, Math.round(n * cheaterShare));
     const cheaterAt = new Map<number, CheaterKind>();
     for (const i of layout.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, cheaters))
@@ -273,7 +289,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         publicKey: ed25519.publicKey(keys[i]!),
         signer: signers[i]!,
         cheater: cheaterAt.get(i),
-        state: new EconomicsState({ config: this.#config, ed25519: this.#ed25519 }),
+        state: new EconomicsState(init),
         disk: new SimDisk(diskRandom.fork(`d${i}`)),
         trees: new Map(),
         dropped: new Set(),
@@ -309,6 +325,20 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       fault: s.register('fault', () => this.#fault()),
     };
     this.#storeObjects(this.root.fork('data'), layout);
+    if (this.#options.digestEveryMs > 0) {
+      const every = this.#options.digestEveryMs;
+      const kind = s.register('digest', () => {
+        this.#digest.sample(this.#nodes.map((node) => node.state));
+        s.after(every, kind, 0);
+      });
+      s.at(every, kind, 0);
+    }
+  }
+
+  /** The digest with the end states folded in last. */
+  #finalDigest(): number {
+    this.#digest.sample(this.#nodes.map((node) => node.state));
+    return this.#digest.value;
   }
 
   get #activeMs(): number {
@@ -355,6 +385,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         honestAnswerMsMax: Math.round(this.#honestAnswerMsMax),
         fetcherLateMsMin: this.#fetcherLateMs.length === 0 ? 0 : Math.round(Math.min(...this.#fetcherLateMs)),
         messagesCut: net.cut,
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
       },
     });
   }

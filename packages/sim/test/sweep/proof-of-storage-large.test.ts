@@ -1,4 +1,5 @@
 import { sweep } from './sweep.js';
 
-// proof-of-storage.test.ts at the scenario's maximum, 150 nodes: about 11 CPU s a seed, so two.
+// proof-of-storage.test.ts at the scenario's maximum, 150 nodes: about 6.5 CPU s a seed (11 s before
+// the nodes shared the economics work), so two.
 sweep({ scenario: 'proof-of-storage', nodes: [150], seedsDefault: 2, seedsPerTest: 1 });
