@@ -320,9 +320,8 @@ describe('DataChannel', () => {
     const bodies = [randomBytes(MiB), randomBytes(MiB)];
     const replies = await Promise.all(bodies.map((body) => exchange(body)));
     expect(replies.filter((reply) => reply.body === held)).toHaveLength(1);
-    replies.forEach((reply, i) =>
-      expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true),
-    );
+    for (const [i, reply] of replies.entries())
+      expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true);
   });
 
   it('runs requests in parallel over a bounded pool', async () => {
