@@ -20,6 +20,7 @@ import {
   ChannelUnavailableError,
   DataChannel,
   parseChannelAddress,
+  ReplyBodyPool,
 } from '../src/p2p/data-channel.js';
 import { InFlight } from '../src/p2p/rpc.js';
 import { headerBytesMax } from '../src/p2p/wire.js';
@@ -131,6 +132,23 @@ describe('BodyPool', () => {
     pool.give(Buffer.alloc(2 * MiB).subarray(0, MiB)); // a view into a larger buffer
     expect(pool.size).toBe(2);
     expect(pool.take(2 * MiB)).toHaveLength(2 * MiB);
+  });
+});
+
+describe('ReplyBodyPool', () => {
+  it('takes back only bodies it lent, each once, and keeps at most its free bytes', () => {
+    const pool = new ReplyBodyPool(2 * MiB);
+    const a = pool.take(MiB);
+    expect(pool.give(Buffer.alloc(MiB))).toBe(false); // never lent
+    expect(pool.give(a)).toBe(true);
+    expect(pool.give(a)).toBe(false); // given back twice: kept once
+    expect(pool.take(MiB)).toBe(a);
+    expect(pool.take(MiB)).not.toBe(a); // a was lent again: one hand at a time
+    const [b, c, d] = [pool.take(MiB), pool.take(MiB), pool.take(MiB)];
+    expect([pool.give(b), pool.give(c), pool.give(d)]).toEqual([true, true, false]);
+    expect(pool.freeBytes).toBe(2 * MiB);
+    const small = pool.take(1024); // too small to pool
+    expect(pool.give(small)).toBe(false);
   });
 });
 
@@ -284,6 +302,26 @@ describe('DataChannel', () => {
     }
     expect(released).toBe(32);
     expect(reused).toBeGreaterThan(0);
+  });
+
+  it('reads a reply into a recycled body only after it was given back, and never into one held', async () => {
+    const { a, client } = await pair();
+    const exchange = async (body: Uint8Array) =>
+      client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, AbortSignal.timeout(30_000));
+    const first = randomBytes(MiB);
+    const held = (await exchange(first)).body!;
+    // Not given back: the next reply gets its own buffer and `held` keeps its bytes.
+    const second = (await exchange(randomBytes(MiB))).body!;
+    expect(second).not.toBe(held);
+    expect(Buffer.from(held).equals(Buffer.from(first).reverse())).toBe(true);
+    client.recycle(held);
+    client.recycle(held); // twice: still one reuse
+    client.recycle(new Uint8Array(MiB)); // not the channel's: ignored
+    const bodies = [randomBytes(MiB), randomBytes(MiB)];
+    const replies = await Promise.all(bodies.map((body) => exchange(body)));
+    expect(replies.filter((reply) => reply.body === held)).toHaveLength(1);
+    for (const [i, reply] of replies.entries())
+      expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true);
   });
 
   it('runs requests in parallel over a bounded pool', async () => {

@@ -63,7 +63,7 @@ export function handleOf(
 /** An ObjectService that only reads, over `transfer`'s fetch. */
 export function readingService(
   erasure: { dataShards: number; parityShards: number; shardBytes: number },
-  transfer: Pick<ShardTransfer, 'fetch'> & Partial<Pick<ShardTransfer, 'has'>>,
+  transfer: Pick<ShardTransfer, 'fetch'> & Partial<Pick<ShardTransfer, 'has' | 'recycle'>>,
   options: { clock: Clock; hedgeAfterMs: number; liveNodes?: string[] },
 ): ObjectService {
   return new ObjectService(

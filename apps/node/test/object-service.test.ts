@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SystemClock } from '@trinity/core';
+import { encrypt, SystemClock } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { handleOf, readingService, stripedObject } from './object-fixture.js';
@@ -90,6 +90,120 @@ describe('reading a stripe', () => {
     const parts: Uint8Array[] = [];
     for await (const part of service.read(handleOf(manifest))) parts.push(part);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+});
+
+/**
+ * A transfer whose every fetch returns a new copy of the shard, and whose recycle overwrites the
+ * buffer given back at once (as a reused reply body would be by the next fetch): a chunk still read
+ * after its shard was given back shows the poison.
+ */
+function recyclingTransfer(byHash: Map<string, Uint8Array>, liars: ReadonlySet<string> = new Set()) {
+  const lent = new Set<Uint8Array>();
+  const recycled: Uint8Array[] = [];
+  return {
+    lent,
+    recycled,
+    transfer: {
+      fetch: async (node: string, hash: Uint8Array) => {
+        const shard = byHash.get(Buffer.from(hash).toString('hex'))!;
+        const copy = liars.has(node) ? randomBytes(shard.length) : Uint8Array.from(shard);
+        lent.add(copy);
+        return copy;
+      },
+      recycle: (bytes: Uint8Array) => {
+        // A buffer fetch did not return (a rebuilt shard) is ignored, as the data channel's pool does.
+        expect(recycled).not.toContain(bytes); // each given back once
+        if (!lent.delete(bytes)) return;
+        recycled.push(bytes);
+        bytes.fill(0xee);
+      },
+    },
+  };
+}
+
+describe('giving fetched shards back', () => {
+  const k = 3;
+  const m = 2;
+  const shardBytes = 1000;
+
+  /** Reads like the HTTP route: each chunk is "written" a tick later, checked and copied only then. */
+  async function readSlowly(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+    const out: Buffer[] = [];
+    for await (const chunk of chunks) {
+      await new Promise((resolve) => setImmediate(resolve));
+      out.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(out);
+  }
+
+  it("gives a public object's shards back only once the transient reader asked past them", async () => {
+    const data = randomBytes(5 * k * shardBytes - 11);
+    const { manifest, byHash } = stripedObject(data, k, m, shardBytes);
+    // n1 lies: its bytes fail the hash and go back at once; the stripe is rebuilt from parity.
+    const { transfer, recycled, lent } = recyclingTransfer(byHash, new Set(['n1']));
+    const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 60_000,
+    });
+    const got = await readSlowly(service.read(handleOf(manifest), undefined, { transient: true }));
+    expect(got.equals(data)).toBe(true);
+    // Every stripe: k shards used (two data, one parity) and the liar's refused one.
+    expect(recycled).toHaveLength(5 * (k + 1));
+    expect(lent.size).toBe(0);
+  });
+
+  it('keeps chunks valid (gives nothing back) for a reader that did not say transient', async () => {
+    const data = randomBytes(3 * k * shardBytes);
+    const { manifest, byHash } = stripedObject(data, k, m, shardBytes);
+    const { transfer, recycled } = recyclingTransfer(byHash);
+    const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 60_000,
+    });
+    const kept: Uint8Array[] = [];
+    for await (const chunk of service.read(handleOf(manifest))) kept.push(chunk);
+    expect(Buffer.concat(kept).equals(data)).toBe(true);
+    expect(recycled).toHaveLength(0);
+  });
+
+  it("gives an encrypted object's shards back once decrypted, the plaintext intact", async () => {
+    const plain = randomBytes(7000);
+    const key = randomBytes(32);
+    const sealed = await encrypt(plain, { key, segmentBytes: 256 });
+    const { manifest, byHash } = stripedObject(sealed, k, m, shardBytes);
+    const { transfer, recycled, lent } = recyclingTransfer(byHash);
+    const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 60_000,
+    });
+    const handle = handleOf(manifest, { size: plain.length, key, segmentBytes: 256 });
+    expect((await readSlowly(service.read(handle))).equals(plain)).toBe(true);
+    expect(recycled).toHaveLength(manifest.stripes.length * k);
+    expect(lent.size).toBe(0);
+    // A range: the header's stripe and the range's stripes, each given back once.
+    recycled.length = 0;
+    const range = await readSlowly(service.read(handle, { start: 4000, end: 6999 }));
+    expect(range.equals(plain.subarray(4000, 7000))).toBe(true);
+    expect(recycled.length).toBeGreaterThan(0);
+  });
+
+  it('gives nothing back when the reader stops early (its last chunk may still be in use)', async () => {
+    const data = randomBytes(4 * k * shardBytes);
+    const { manifest, byHash } = stripedObject(data, k, m, shardBytes);
+    const { transfer, recycled } = recyclingTransfer(byHash);
+    const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 60_000,
+    });
+    const reader = service.read(handleOf(manifest), undefined, { transient: true });
+    let first: Uint8Array | undefined;
+    for await (const chunk of reader) {
+      first = chunk;
+      break;
+    }
+    expect(Buffer.from(first!).equals(data.subarray(0, shardBytes))).toBe(true);
+    expect(recycled).toHaveLength(0);
   });
 });
 

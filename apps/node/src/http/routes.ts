@@ -254,7 +254,9 @@ async function sendObject(
     throw new RangeNotSatisfiableError(manifest.size);
   }
   const range = wanted.kind === 'range' ? wanted.range : undefined;
-  const stripes = node.objects.read(manifest, range);
+  // Transient: each chunk is written out (flushed) before the next is asked for, so the buffers of
+  // fetched shards are reused once the socket is done with them.
+  const stripes = node.objects.read(manifest, range, { transient: true });
   // Read the first stripe before answering, so an unreadable object is a clean 503, not a cut body.
   const first = await stripes.next();
   if (range === undefined) {
@@ -267,8 +269,8 @@ async function sendObject(
       'content-range': `bytes ${range.start}-${range.end}/${manifest.size}`,
     });
   }
-  if (!first.done) await write(response, first.value);
-  for await (const data of stripes) await write(response, data);
+  if (!first.done) await writeFlushed(response, first.value);
+  for await (const data of stripes) await writeFlushed(response, data);
   response.end();
   return handled;
 }
@@ -305,19 +307,19 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Uin
   return Buffer.concat(chunks);
 }
 
-/** Writes with backpressure: waits for 'drain' when the socket buffer is full. */
-async function write(response: ServerResponse, data: Uint8Array): Promise<void> {
-  if (response.write(data)) return;
+/**
+ * Writes and waits until the socket is done with `data` (its write callback): the caller may reuse
+ * the buffer then. Rejects when the client went away.
+ */
+async function writeFlushed(response: ServerResponse, data: Uint8Array): Promise<void> {
+  if (response.destroyed) throw new Error('client went away');
   await new Promise<void>((resolve, reject) => {
-    const onDrain = () => {
-      response.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
-      response.off('drain', onDrain);
-      reject(new Error('client went away'));
-    };
-    response.once('drain', onDrain);
+    const onClose = () => reject(new Error('client went away'));
     response.once('close', onClose);
+    response.write(data, (error) => {
+      response.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
   });
 }

@@ -57,6 +57,8 @@ export const channelPrefixBytes = 8;
 const readAheadBytes = 256 * 1024;
 /** The buffer a dialled connection reads into (a TLS record is at most 16 KiB). */
 const directReadBytes = 64 * 1024;
+/** Free reply bodies a node keeps for reuse (32 one-MiB shards: the default read-ahead's 24 and more). */
+const replyBodiesFreeBytesMax = 32 * 1024 * 1024;
 
 export interface DataChannelInit {
   /** Address to listen on; port 0 picks a free one. */
@@ -186,6 +188,53 @@ export class BodyPool {
     let count = 0;
     for (const list of this.#free.values()) count += list.length;
     return count;
+  }
+}
+
+/**
+ * Reply bodies the dialling side reads fetched shards into, lent out and given back by whoever
+ * consumed them (the reading node, once the object bytes made from a shard are written or copied).
+ * Only a buffer this pool lent is taken back, once: a body given back twice, or any other buffer,
+ * is ignored, so a stray give cannot put a buffer in two hands. Bodies never given back are left to
+ * the collector. At most `freeBytesMax` bytes are kept free.
+ */
+export class ReplyBodyPool {
+  readonly #free = new Map<number, Uint8Array[]>();
+  readonly #lent = new WeakSet<Uint8Array>();
+  readonly #freeBytesMax: number;
+  #freeBytes = 0;
+
+  constructor(freeBytesMax: number) {
+    this.#freeBytesMax = freeBytesMax;
+  }
+
+  /** A buffer of exactly `size` bytes (a given-back one, with its old bytes, or a new one), lent. */
+  take(size: number): Uint8Array {
+    const reused = this.#free.get(size)?.pop();
+    if (reused !== undefined) this.#freeBytes -= size;
+    const body = reused ?? Buffer.allocUnsafe(size);
+    if (size >= BodyPool.pooledBytesMin) this.#lent.add(body);
+    return body;
+  }
+
+  /** Takes back a body it lent (the caller no longer reads it); whether it was kept. */
+  give(body: Uint8Array): boolean {
+    if (!this.#lent.delete(body)) return false;
+    const size = body.length;
+    if (this.#freeBytes + size > this.#freeBytesMax) return false;
+    let list = this.#free.get(size);
+    if (list === undefined) {
+      if (this.#free.size >= 4) return false;
+      this.#free.set(size, (list = []));
+    }
+    list.push(body);
+    this.#freeBytes += size;
+    return true;
+  }
+
+  /** Free bytes held now. */
+  get freeBytes(): number {
+    return this.#freeBytes;
   }
 }
 
@@ -354,7 +403,7 @@ class FramedSocket {
     return { headerBytes, bodyBytes };
   }
 
-  async read(size: number, pool?: BodyPool): Promise<Uint8Array> {
+  async read(size: number, pool?: Pick<BodyPool, 'take'>): Promise<Uint8Array> {
     const out =
       pool !== undefined && size >= BodyPool.pooledBytesMin ? pool.take(size) : Buffer.allocUnsafe(size);
     await this.#readInto(out, 0, size);
@@ -429,6 +478,8 @@ export class DataChannel implements Startable, ProtocolServer {
   readonly #receiveBudget: FlowControl;
   /** Bodies of served requests; a few per connection that may be serving at once. */
   readonly #bodies = new BodyPool(16);
+  /** Bodies of replies (fetched shards), given back through `recycle` by their reader. */
+  readonly #replyBodies = new ReplyBodyPool(replyBodiesFreeBytesMax);
   #credentials: ChannelCredentials | undefined;
   /** The dialling side's TLS context, made once (not parsed again from PEM for every connection). */
   #clientContext: SecureContext | undefined;
@@ -686,7 +737,7 @@ export class DataChannel implements Startable, ProtocolServer {
       const releaseReceive = await this.#receiveBudget.acquire(peer, size);
       let replyBody: Uint8Array | undefined;
       try {
-        replyBody = size > 0 ? await conn.read(size) : undefined;
+        replyBody = size > 0 ? await conn.read(size, this.#replyBodies) : undefined;
       } finally {
         releaseReceive();
       }
@@ -697,6 +748,14 @@ export class DataChannel implements Startable, ProtocolServer {
       signal.removeEventListener('abort', abort);
       this.#checkin(peer, conn, reusable && !signal.aborted);
     }
+  }
+
+  /**
+   * Gives back a reply body `exchange` returned, for a later reply to reuse: the caller must not
+   * read or keep it (or a view of it) afterwards. Anything this channel did not lend is ignored.
+   */
+  recycle(body: Uint8Array): void {
+    this.#replyBodies.give(body);
   }
 
   async #checkout(peer: string, signal: AbortSignal): Promise<FramedSocket> {

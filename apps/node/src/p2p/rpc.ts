@@ -33,6 +33,11 @@ export interface PeerRpc {
     body?: Uint8Array,
     options?: { timeoutMs?: number },
   ): Promise<RpcReply>;
+  /**
+   * Gives back the body of a reply `call` returned, once the caller no longer reads it (nor any view
+   * of it), for a later reply to reuse; optional, and a no-op for bodies the transport did not lend.
+   */
+  recycle?(body: Uint8Array): void;
 }
 
 export interface RpcClientInit {
@@ -63,6 +68,8 @@ export interface ChannelTransport {
     body: Uint8Array | undefined,
     signal: AbortSignal,
   ): Promise<RpcReply>;
+  /** Takes back a reply body `exchange` lent (see PeerRpc.recycle). */
+  recycle?(body: Uint8Array): void;
 }
 
 /**
@@ -101,6 +108,10 @@ export class RpcClient implements PeerRpc {
       this.#deps.onOutcome?.(peer, healthy);
       throw error;
     }
+  }
+
+  recycle(body: Uint8Array): void {
+    this.#deps.channel?.recycle?.(body);
   }
 
   async #exchange(

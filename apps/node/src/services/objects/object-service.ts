@@ -122,7 +122,8 @@ export interface ObjectEvents {
 
 export interface ObjectServiceComponents {
   readonly store: ShardStore;
-  readonly transfer: Pick<ShardTransfer, 'stage' | 'renew' | 'fetch' | 'has' | 'unstage' | 'heldCopies'>;
+  readonly transfer: Pick<ShardTransfer, 'stage' | 'renew' | 'fetch' | 'has' | 'unstage' | 'heldCopies'> &
+    Partial<Pick<ShardTransfer, 'recycle'>>;
   readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
@@ -604,8 +605,17 @@ export class ObjectService {
    * The object's bytes in order (decrypted), with stripes fetched ahead. With a `range` (offsets
    * `start` to `end`, both inclusive, within the object), only the stripes (and, for an encrypted
    * object, the segments) holding those bytes are fetched and opened.
+   *
+   * `transient`: the caller is done with each chunk (and every view of it) when it asks for the next
+   * one, so the buffers of a public object's fetched shards are given back for reuse then. Without
+   * it, chunks stay valid. An encrypted object's chunks are fresh plaintext either way (its fetched
+   * shards are given back once decrypted).
    */
-  async *read(handle: ObjectHandle, range?: { start: number; end: number }): AsyncGenerator<Uint8Array> {
+  async *read(
+    handle: ObjectHandle,
+    range?: { start: number; end: number },
+    options: { transient?: boolean } = {},
+  ): AsyncGenerator<Uint8Array> {
     const start = range?.start ?? 0;
     const end = range?.end ?? handle.size - 1; // inclusive
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end >= handle.size) {
@@ -615,7 +625,7 @@ export class ObjectService {
     if (end < start) return;
     const { encryption } = handle.descriptor;
     if (encryption === undefined || handle.key === undefined) {
-      yield* this.#readStored(handle.manifest, start, end);
+      yield* this.#readStored(handle.manifest, start, end, options.transient === true);
       return;
     }
     const span = cipherRange(start, end, handle.size, encryption.segmentBytes);
@@ -644,11 +654,12 @@ export class ObjectService {
       const headerBytes = 32;
       const chunks =
         span.cipherStart === headerBytes
-          ? this.#readStored(handle.manifest, 0, span.cipherEnd)
+          ? this.#readStored(handle.manifest, 0, span.cipherEnd, true)
           : concatStreams(
-              this.#readStored(handle.manifest, 0, headerBytes - 1),
-              this.#readStored(handle.manifest, span.cipherStart, span.cipherEnd),
+              this.#readStored(handle.manifest, 0, headerBytes - 1, true),
+              this.#readStored(handle.manifest, span.cipherStart, span.cipherEnd, true),
             );
+      // The decryptor is done with a chunk when its update resolves (it copies what it holds back).
       for await (const chunk of chunks) yield* emit(await decryptor.update(chunk));
       yield* emit(await decryptor.final());
     } catch (error) {
@@ -657,8 +668,18 @@ export class ObjectService {
     }
   }
 
-  /** The stored bytes [start, end] (inclusive) of the object, stripe by stripe, with read-ahead. */
-  async *#readStored(manifest: Manifest, start: number, end: number): AsyncGenerator<Uint8Array> {
+  /**
+   * The stored bytes [start, end] (inclusive) of the object, stripe by stripe, with read-ahead.
+   * `recycle`: the consumer is done with a chunk when it asks for the next one, so a stripe's fetched
+   * shards go back to the transfer's pool once it asks past the stripe's last part (not when it stops
+   * early or fails: those are left to the collector).
+   */
+  async *#readStored(
+    manifest: Manifest,
+    start: number,
+    end: number,
+    recycle: boolean,
+  ): AsyncGenerator<Uint8Array> {
     // Stripes are independent units: find the first one holding `start` and the last holding `end`.
     let first = 0;
     let firstOffset = 0; // the object offset of stripe `first`'s first byte
@@ -672,11 +693,12 @@ export class ObjectService {
       lastOffset += manifest.stripes[last]!.dataBytes;
       last++;
     }
-    const ahead: Promise<Uint8Array[]>[] = [];
+    const ahead: Promise<{ parts: Uint8Array[]; held: Uint8Array[] }>[] = [];
     let next = first;
     const launch = () => {
       while (next <= last && ahead.length < this.#deps.maxStripesInFlight) {
-        const promise = this.fetchStripeParts(manifest, next++);
+        const held: Uint8Array[] = [];
+        const promise = this.fetchStripeParts(manifest, next++, held).then((parts) => ({ parts, held }));
         promise.catch(() => {}); // awaited in order below; this only keeps early failures from going unhandled
         ahead.push(promise);
       }
@@ -684,7 +706,7 @@ export class ObjectService {
     launch();
     let offset = firstOffset; // the object offset of the next part's first byte
     while (ahead.length > 0) {
-      const parts = await ahead.shift()!;
+      const { parts, held } = await ahead.shift()!;
       launch();
       for (const part of parts) {
         const from = Math.max(start - offset, 0);
@@ -693,6 +715,8 @@ export class ObjectService {
         if (to <= from) continue;
         yield from === 0 && to === part.length ? part : part.subarray(from, to);
       }
+      // The consumer asked for more after the stripe's last part: it no longer reads any of them.
+      if (recycle) for (const shard of held) this.#deps.transfer.recycle?.(shard);
     }
   }
 
@@ -730,9 +754,14 @@ export class ObjectService {
   /**
    * Fetches any k valid shards of one stripe; its data bytes are the returned parts in order. When
    * the holders the receipts name cannot give k, the stripe's shards are looked for by hash on
-   * every live node.
+   * every live node. `held`, when given, receives every shard buffer the parts were made from (the
+   * parity shards a reconstruction read included), for the caller to recycle once done with the parts.
    */
-  async fetchStripeParts(manifest: Manifest, stripeIndex: number): Promise<Uint8Array[]> {
+  async fetchStripeParts(
+    manifest: Manifest,
+    stripeIndex: number,
+    held?: Uint8Array[],
+  ): Promise<Uint8Array[]> {
     const stripe = manifest.stripes[stripeIndex]!;
     const { dataShards, parityShards } = manifest.erasure;
     let shards: (Uint8Array | null)[];
@@ -749,6 +778,7 @@ export class ObjectService {
     let dataComplete = true;
     for (let i = 0; i < dataShards; i++) if (shards[i] === null) dataComplete = false;
     if (!dataComplete) this.#encoder(dataShards, parityShards).reconstructData(shards);
+    if (held !== undefined) for (const shard of shards) if (shard !== null) held.push(shard);
     const parts: Uint8Array[] = [];
     let left = stripe.dataBytes;
     for (let i = 0; i < dataShards && left > 0; i++) {
@@ -1108,13 +1138,17 @@ class StripeFetch {
             if (intact && this.#shards[candidate.shard] === null) {
               this.#shards[candidate.shard] = bytes;
               this.#valid++;
-            } else if (this.#shards[candidate.shard] === null) {
+              return;
+            }
+            if (this.#shards[candidate.shard] === null) {
               this.#deps.logger.warn(
                 { node: candidate.node, shard: toHex(expected) },
                 'peer sent a shard that fails its hash',
               );
               this.#deps.events?.onBadShard?.(candidate.node);
             }
+            // Refused, or a hedged duplicate: nobody reads these bytes.
+            this.#deps.transfer.recycle?.(bytes);
           },
           (error: Error) => {
             report(false);

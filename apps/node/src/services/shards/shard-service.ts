@@ -443,6 +443,14 @@ export class ShardTransfer implements Startable {
     return reply.body ?? new Uint8Array(0);
   }
 
+  /**
+   * Gives back bytes `fetch` returned once the caller no longer reads them (nor any view of them):
+   * a later fetch may read into the same buffer. Bytes from the local store or libp2p are ignored.
+   */
+  recycle(bytes: Uint8Array): void {
+    this.#c.rpc.recycle?.(bytes);
+  }
+
   /** Which of `hashes` the node holds (intact, as far as it knows). */
   async has(node: string, hashes: readonly Uint8Array[]): Promise<boolean[]> {
     if (node === this.#selfId) return Promise.all(hashes.map((hash) => this.#c.store.has(hash)));
