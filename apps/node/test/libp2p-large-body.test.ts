@@ -2,15 +2,13 @@ import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import type { Libp2p } from '@libp2p/interface';
 import { MemoryLogger, SystemClock } from '@trinity/core';
-import { createLibp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RemoteError } from '../src/errors.js';
-import { coalesceSocketWrites, transportOptions } from '../src/p2p/network.js';
-import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
-import { Libp2pProtocolServer, RpcClient } from '../src/p2p/rpc.js';
+import { Libp2pProtocolServer, type RpcClient } from '../src/p2p/rpc.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { sha256Hex } from './helpers.js';
+import { loopbackLibp2p, testRpcClient } from './libp2p-pair.js';
 
 /**
  * Shard bodies of 4 MiB and more over libp2p streams (the data channel's fallback), read by a busy
@@ -21,15 +19,6 @@ const MiB = 1024 * 1024;
 const protocol = '/trinity-test/slow-sink/1.0.0';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function node(): Promise<Libp2p> {
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    ...transportOptions(),
-  });
-  coalesceSocketWrites(libp2p);
-  return libp2p;
-}
-
 describe('large bodies over libp2p streams to a reader that falls behind', () => {
   let server: Libp2p;
   let client: Libp2p;
@@ -37,8 +26,8 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
   const clock = new SystemClock();
 
   beforeAll(async () => {
-    server = await node();
-    client = await node();
+    server = await loopbackLibp2p();
+    client = await loopbackLibp2p();
     const protocols = new Libp2pProtocolServer(server, {
       logger: new MemoryLogger(),
       clock,
@@ -56,15 +45,7 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
         return { value: sha256Hex(body), body: body.subarray(0, Math.min(body.length, 8 * MiB)) };
       },
     );
-    rpc = new RpcClient(
-      { requestTimeoutMs: 120_000 },
-      {
-        libp2p: client,
-        breaker: new CircuitBreaker({ failureThreshold: 1000, baseBackoffMs: 1, maxBackoffMs: 1 }),
-        limiter: new KeyedLimiter(8),
-        clock,
-      },
-    );
+    rpc = testRpcClient(client, clock);
     await client.dial(server.getMultiaddrs()[0]!);
   }, 60_000);
 

@@ -1,30 +1,19 @@
 import '../src/polyfill.js';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { MemoryLogger, SystemClock } from '@trinity/core';
-import { createLibp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RemoteError } from '../src/errors.js';
-import { coalesceSocketWrites, transportOptions } from '../src/p2p/network.js';
-import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
-import { Libp2pProtocolServer, RpcClient } from '../src/p2p/rpc.js';
+import { Libp2pProtocolServer, type RpcClient } from '../src/p2p/rpc.js';
 import { framed } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
+import { loopbackLibp2p, testRpcClient } from './libp2p-pair.js';
 
 /**
  * The per-peer in-flight quota counts requests being served, not streams a peer leaves open: a
  * refused request whose peer never closes its side gives its slot back at once.
  */
 const protocol = '/trinity-test/in-flight/1.0.0';
-
-async function node(): Promise<Libp2p> {
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    ...transportOptions(),
-  });
-  coalesceSocketWrites(libp2p);
-  return libp2p;
-}
 
 describe('in-flight quota of a peer whose refused requests stay open', () => {
   let server: Libp2p;
@@ -34,8 +23,8 @@ describe('in-flight quota of a peer whose refused requests stay open', () => {
   const open: Stream[] = [];
 
   beforeAll(async () => {
-    server = await node();
-    client = await node();
+    server = await loopbackLibp2p();
+    client = await loopbackLibp2p();
     const protocols = new Libp2pProtocolServer(server, {
       logger: new MemoryLogger(),
       clock,
@@ -47,15 +36,7 @@ describe('in-flight quota of a peer whose refused requests stay open', () => {
       if (!request.allow) throw new ForbiddenError('NOPE', 'refused');
       return { value: 'served' };
     });
-    rpc = new RpcClient(
-      { requestTimeoutMs: 120_000 },
-      {
-        libp2p: client,
-        breaker: new CircuitBreaker({ failureThreshold: 1000, baseBackoffMs: 1, maxBackoffMs: 1 }),
-        limiter: new KeyedLimiter(8),
-        clock,
-      },
-    );
+    rpc = testRpcClient(client, clock);
     await client.dial(server.getMultiaddrs()[0]!);
   }, 60_000);
 

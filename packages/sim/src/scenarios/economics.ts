@@ -23,6 +23,7 @@ import { builtinTopology } from '@trinity/topology';
 import type { Checks } from '../checks.js';
 import type { SimRandom } from '../random.js';
 import type { Scenario, ScenarioOptions, ScenarioOutcome } from '../scenario.js';
+import type { Scheduler } from '../scheduler.js';
 import { messageFaults, randomRegions, ScenarioWorld, withDefaults } from './world.js';
 
 export interface EconomicsOptions extends ScenarioOptions {
@@ -152,7 +153,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     verifications: 0,
   };
   readonly #kind: Record<'emit' | 'sync' | 'fault' | 'heal' | 'restart', number>;
-  readonly #digest = new StatesDigest();
+  readonly #digest = new StatesDigest(() => this.#nodes.map((node) => node.state));
 
   constructor(options: EconomicsOptions) {
     super(options.seed);
@@ -213,14 +214,7 @@ class EconomicsWorld extends ScenarioWorld<Message> {
       heal: s.register('heal', () => this.network.heal()),
       restart: s.register('restart', (node) => this.#restart(node)),
     };
-    if (this.#options.digestEveryMs > 0) {
-      const every = this.#options.digestEveryMs;
-      const kind = s.register('digest', () => {
-        this.#digest.sample(this.#nodes.map((node) => node.state));
-        s.after(every, kind, 0);
-      });
-      s.at(every, kind, 0);
-    }
+    this.#digest.every(s, this.#options.digestEveryMs);
   }
 
   run(): ScenarioOutcome {
@@ -251,15 +245,9 @@ class EconomicsWorld extends ScenarioWorld<Message> {
         ...this.#counts,
         cheaters: this.#nodes.filter((n) => n.cheater).length,
         messagesCut: net.cut,
-        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#digest.final() } : {}),
       },
     });
-  }
-
-  /** The digest with the end states folded in last. */
-  #finalDigest(): number {
-    this.#digest.sample(this.#nodes.map((node) => node.state));
-    return this.#digest.value;
   }
 
   /** Past this, every escrow created while active has passed its windows. */
@@ -672,11 +660,33 @@ export type ShareApply =
  */
 export class StatesDigest {
   readonly #hasher = createSha256();
+  readonly #states: () => readonly EconomicsState[];
   #samples = 0;
 
+  /** `states`: every node's state, in node order, at the time of each sample. */
+  constructor(states: () => readonly EconomicsState[]) {
+    this.#states = states;
+  }
+
+  /** Samples every `everyMs` of virtual time from then on (nothing when 0). */
+  every(s: Scheduler, everyMs: number): void {
+    if (everyMs <= 0) return;
+    const kind = s.register('digest', () => {
+      this.sample();
+      s.after(everyMs, kind, 0);
+    });
+    s.at(everyMs, kind, 0);
+  }
+
+  /** The digest with the states of now folded in last. */
+  final(): number {
+    this.sample();
+    return this.value;
+  }
+
   /** Folds in what each state shows now: its hash, time, events held and waiting. */
-  sample(states: readonly EconomicsState[]): void {
-    const lines = states.map(
+  sample(): void {
+    const lines = this.#states().map(
       (state, i) => `${i} ${state.stateHash()} ${state.nowMs} ${state.eventCount} ${state.pendingCount}\n`,
     );
     this.#hasher.update(utf8ToBytes(lines.join('')));

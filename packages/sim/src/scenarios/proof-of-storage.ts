@@ -250,7 +250,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     number
   >;
   #honestAnswerMsMax = 0;
-  readonly #digest = new StatesDigest();
+  readonly #digest = new StatesDigest(() => this.#nodes.map((node) => node.state));
 
   constructor(options: ProofOfStorageOptions) {
     super(options.seed);
@@ -325,20 +325,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       fault: s.register('fault', () => this.#fault()),
     };
     this.#storeObjects(this.root.fork('data'), layout);
-    if (this.#options.digestEveryMs > 0) {
-      const every = this.#options.digestEveryMs;
-      const kind = s.register('digest', () => {
-        this.#digest.sample(this.#nodes.map((node) => node.state));
-        s.after(every, kind, 0);
-      });
-      s.at(every, kind, 0);
-    }
-  }
-
-  /** The digest with the end states folded in last. */
-  #finalDigest(): number {
-    this.#digest.sample(this.#nodes.map((node) => node.state));
-    return this.#digest.value;
+    this.#digest.every(s, this.#options.digestEveryMs);
   }
 
   get #activeMs(): number {
@@ -385,7 +372,7 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         honestAnswerMsMax: Math.round(this.#honestAnswerMsMax),
         fetcherLateMsMin: this.#fetcherLateMs.length === 0 ? 0 : Math.round(Math.min(...this.#fetcherLateMs)),
         messagesCut: net.cut,
-        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#finalDigest() } : {}),
+        ...(this.#options.digestEveryMs > 0 ? { statesDigest: this.#digest.final() } : {}),
       },
     });
   }
