@@ -159,28 +159,41 @@ export class BodyPool {
   readonly #free = new Map<number, Uint8Array[]>();
   readonly #keepPerSize: number;
   readonly #sizesMax: number;
+  readonly #freeBytesMax: number;
+  #freeBytes = 0;
 
-  constructor(keepPerSize: number, sizesMax = 4) {
+  /** At most `keepPerSize` free bodies of each of `sizesMax` sizes, `freeBytesMax` bytes in all. */
+  constructor(keepPerSize: number, sizesMax = 4, freeBytesMax = Number.POSITIVE_INFINITY) {
     this.#keepPerSize = keepPerSize;
     this.#sizesMax = sizesMax;
+    this.#freeBytesMax = freeBytesMax;
   }
 
   static readonly pooledBytesMin = 64 * 1024;
 
   /** A buffer of exactly `size` bytes: a given-back one (with its old bytes) or a new one. */
   take(size: number): Uint8Array {
-    return this.#free.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+    const reused = this.#free.get(size)?.pop();
+    if (reused === undefined) return Buffer.allocUnsafe(size);
+    this.#freeBytes -= size;
+    return reused;
   }
 
-  give(body: Uint8Array): void {
+  /** Keeps `body` for a later take, unless it is small, a view, or over a bound; whether it was kept. */
+  give(body: Uint8Array): boolean {
     const size = body.length;
-    if (size < BodyPool.pooledBytesMin || body.byteOffset !== 0 || body.buffer.byteLength !== size) return;
+    if (size < BodyPool.pooledBytesMin || body.byteOffset !== 0 || body.buffer.byteLength !== size)
+      return false;
+    if (this.#freeBytes + size > this.#freeBytesMax) return false;
     let list = this.#free.get(size);
     if (list === undefined) {
-      if (this.#free.size >= this.#sizesMax) return;
+      if (this.#free.size >= this.#sizesMax) return false;
       this.#free.set(size, (list = []));
     }
-    if (list.length < this.#keepPerSize) list.push(body);
+    if (list.length >= this.#keepPerSize) return false;
+    list.push(body);
+    this.#freeBytes += size;
+    return true;
   }
 
   /** Free buffers held now. */
@@ -189,6 +202,11 @@ export class BodyPool {
     for (const list of this.#free.values()) count += list.length;
     return count;
   }
+
+  /** Free bytes held now. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
 }
 
 /**
@@ -196,45 +214,31 @@ export class BodyPool {
  * consumed them (the reading node, once the object bytes made from a shard are written or copied).
  * Only a buffer this pool lent is taken back, once: a body given back twice, or any other buffer,
  * is ignored, so a stray give cannot put a buffer in two hands. Bodies never given back are left to
- * the collector. At most `freeBytesMax` bytes are kept free.
+ * the collector. At most `freeBytesMax` bytes are kept free, of at most 4 sizes.
  */
 export class ReplyBodyPool {
-  readonly #free = new Map<number, Uint8Array[]>();
+  readonly #free: BodyPool;
   readonly #lent = new WeakSet<Uint8Array>();
-  readonly #freeBytesMax: number;
-  #freeBytes = 0;
 
   constructor(freeBytesMax: number) {
-    this.#freeBytesMax = freeBytesMax;
+    this.#free = new BodyPool(Number.POSITIVE_INFINITY, 4, freeBytesMax);
   }
 
   /** A buffer of exactly `size` bytes (a given-back one, with its old bytes, or a new one), lent. */
   take(size: number): Uint8Array {
-    const reused = this.#free.get(size)?.pop();
-    if (reused !== undefined) this.#freeBytes -= size;
-    const body = reused ?? Buffer.allocUnsafe(size);
+    const body = this.#free.take(size);
     if (size >= BodyPool.pooledBytesMin) this.#lent.add(body);
     return body;
   }
 
   /** Takes back a body it lent (the caller no longer reads it); whether it was kept. */
   give(body: Uint8Array): boolean {
-    if (!this.#lent.delete(body)) return false;
-    const size = body.length;
-    if (this.#freeBytes + size > this.#freeBytesMax) return false;
-    let list = this.#free.get(size);
-    if (list === undefined) {
-      if (this.#free.size >= 4) return false;
-      this.#free.set(size, (list = []));
-    }
-    list.push(body);
-    this.#freeBytes += size;
-    return true;
+    return this.#lent.delete(body) && this.#free.give(body);
   }
 
   /** Free bytes held now. */
   get freeBytes(): number {
-    return this.#freeBytes;
+    return this.#free.freeBytes;
   }
 }
 
