@@ -83,7 +83,6 @@ export interface ShardWriteOptions {
   fencingToken?: number;
 }
 
-/** The outcome of checking one shard on disk. */
 /** How `get` reads a shard. */
 export interface ShardReadOptions {
   /**
@@ -94,6 +93,7 @@ export interface ShardReadOptions {
   readonly buffer?: (size: number) => Uint8Array;
 }
 
+/** The outcome of checking one shard on disk. */
 export type ShardVerification = 'ok' | 'missing' | 'corrupt';
 
 export interface ShardStoreStats {
