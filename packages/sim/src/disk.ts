@@ -90,11 +90,7 @@ export class SimDisk {
       throw new RangeError(`file ${name} would grow to ${size} bytes, over ${this.config.fileBytesMax}`);
     }
     const end = file.pendingLength + bytes.length;
-    if (end > file.pending.length) {
-      const grown = new Uint8Array(Math.max(end, 2 * file.pending.length, 256));
-      grown.set(file.pending.subarray(0, file.pendingLength));
-      file.pending = grown;
-    }
+    file.pending = withRoom(file.pending, file.pendingLength, end, 256);
     file.pending.set(bytes, file.pendingLength);
     file.pendingLength = end;
     file.pendingEnds[file.pendingCount++] = end;
@@ -208,14 +204,21 @@ export class SimDisk {
 
   #appendDurable(file: SimFile, bytes: Uint8Array): void {
     const need = file.durableLength + bytes.length;
-    if (need > file.durable.length) {
-      const grown = new Uint8Array(Math.max(need, file.durable.length * 2));
-      grown.set(file.durable.subarray(0, file.durableLength));
-      file.durable = grown;
-    }
+    file.durable = withRoom(file.durable, file.durableLength, need);
     file.durable.set(bytes, file.durableLength);
     file.durableLength = need;
   }
+}
+
+/**
+ * `buffer` when it holds `need` bytes, else a larger copy of its first `length` bytes (at least
+ * twice the size, and at least `min`).
+ */
+function withRoom(buffer: Uint8Array, length: number, need: number, min = 0): Uint8Array {
+  if (need <= buffer.length) return buffer;
+  const grown = new Uint8Array(Math.max(need, 2 * buffer.length, min));
+  grown.set(buffer.subarray(0, length));
+  return grown;
 }
 
 function clearPending(file: SimFile): void {
