@@ -18,7 +18,7 @@ import {
   verifySignedDescriptor,
 } from '../src/index.js';
 import { descriptorInput, holderASecretKey, ownerKey, ownerSecretKey } from './trust-fixtures.js';
-import { mutateAt, mutationArb } from './trust-helpers.js';
+import { expectEveryBitFlipRefused, mutateAt, mutationArb } from './trust-helpers.js';
 
 const vectors = JSON.parse(readFileSync(new URL('./vectors/trust.json', import.meta.url), 'utf8'));
 
@@ -77,15 +77,7 @@ describe('signed descriptors', () => {
   it('any flipped bit of the stored bytes is refused, never decoded as another valid descriptor', () => {
     const bytes = encodeSignedDescriptor(signed);
     const id = descriptorId(signed);
-    fc.assert(
-      fc.property(fc.nat(bytes.length - 1), fc.nat(7), (at, bit) => {
-        const flipped = bytes.slice();
-        flipped[at]! ^= 1 << bit;
-        expect(() => decodeSignedDescriptor(flipped)).toThrow(/descriptor/);
-        expect(() => decodeSignedDescriptor(flipped, id)).toThrow(/descriptor/);
-      }),
-      { numRuns: 300 },
-    );
+    expectEveryBitFlipRefused(bytes, id);
   });
 
   it('a re-signed descriptor by someone else is another object (the owner key is in the id)', () => {

@@ -1,5 +1,7 @@
 import { sha256, toHex } from '@trinity/core';
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { decodeSignedDescriptor } from '../src/index.js';
 
 export { type DescriptorInput, merkleRoot } from '../src/index.js';
 
@@ -36,3 +38,16 @@ export function mutateAt<T>(value: T, path: (string | number)[], salt: number): 
 /** Arbitrary (path, salt) over the leaves of `value`. */
 export const mutationArb = (value: Json) =>
   fc.record({ path: fc.constantFrom(...leafPaths(value)), salt: fc.nat() });
+
+/** Every single flipped bit of a descriptor's stored bytes is refused, with and without its expected id. */
+export function expectEveryBitFlipRefused(bytes: Uint8Array, id: string): void {
+  fc.assert(
+    fc.property(fc.nat(bytes.length - 1), fc.nat(7), (at, bit) => {
+      const flipped = bytes.slice();
+      flipped[at]! ^= 1 << bit;
+      expect(() => decodeSignedDescriptor(flipped)).toThrow(/descriptor/);
+      expect(() => decodeSignedDescriptor(flipped, id)).toThrow(/descriptor/);
+    }),
+    { numRuns: 300 },
+  );
+}

@@ -12,7 +12,7 @@ import {
   verifySignedDescriptor,
 } from '../src/index.js';
 import { descriptorInput, holderASecretKey, ownerSecretKey } from './trust-fixtures.js';
-import { mutateAt, mutationArb } from './trust-helpers.js';
+import { expectEveryBitFlipRefused, mutateAt, mutationArb } from './trust-helpers.js';
 
 const signed = signDescriptor(descriptorInput, ownerSecretKey);
 const id = descriptorId(signed);
@@ -90,15 +90,7 @@ describe('verified descriptors (checked once per process)', () => {
     const again = decodeSignedDescriptor(bytes.slice(), id);
     expect(again.descriptor).toBe(first.descriptor);
     expect(encodeSignedDescriptor(again.descriptor)).toEqual(bytes);
-    fc.assert(
-      fc.property(fc.nat(bytes.length - 1), fc.nat(7), (at, bit) => {
-        const flipped = bytes.slice();
-        flipped[at]! ^= 1 << bit;
-        expect(() => decodeSignedDescriptor(flipped)).toThrow(/descriptor/);
-        expect(() => decodeSignedDescriptor(flipped, id)).toThrow(/descriptor/);
-      }),
-      { numRuns: 300 },
-    );
+    expectEveryBitFlipRefused(bytes, id);
     // The size bound applies to a cached one too.
     expect(() => decodeSignedDescriptor(bytes, id, { maxBytes: bytes.length - 1 })).toThrow(/over the limit/);
     // Bytes the decoder handed out cannot change the cached copy.
