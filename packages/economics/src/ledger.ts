@@ -79,7 +79,7 @@ const OWN_EVIDENCE = 4;
 const OWN_OPERATORS = 8;
 const OWN_ACTIVE = 16;
 const OWN_BY_NODE = 32;
-const OWN_ALL = 63;
+const OWN_ALL = OWN_ACCOUNTS | OWN_ESCROWS | OWN_EVIDENCE | OWN_OPERATORS | OWN_ACTIVE | OWN_BY_NODE;
 const nextGeneration = () => ++generations;
 
 function newAccount(gen: number): Account {
@@ -232,21 +232,25 @@ export class Ledger {
     return this.#escrowsByNode;
   }
 
+  /**
+   * Whether the collection of `bit` is still shared with a clone (the caller copies it now); from
+   * here on this ledger owns it.
+   */
+  #claim(bit: number): boolean {
+    if ((this.#own & bit) !== 0) return false;
+    this.#own |= bit;
+    return true;
+  }
+
   /** The set of active escrow ids to change (copied first if a clone shares it). */
   activeEscrowsToChange(): Set<string> {
-    if ((this.#own & OWN_ACTIVE) === 0) {
-      this.#activeEscrows = new Set(this.#activeEscrows);
-      this.#own |= OWN_ACTIVE;
-    }
+    if (this.#claim(OWN_ACTIVE)) this.#activeEscrows = new Set(this.#activeEscrows);
     return this.#activeEscrows;
   }
 
   /** Replaces the list of escrows against `id`. */
   setEscrowsOf(id: string, escrowIds: readonly string[]): void {
-    if ((this.#own & OWN_BY_NODE) === 0) {
-      this.#escrowsByNode = new Map(this.#escrowsByNode);
-      this.#own |= OWN_BY_NODE;
-    }
+    if (this.#claim(OWN_BY_NODE)) this.#escrowsByNode = new Map(this.#escrowsByNode);
     this.#escrowsByNode.set(id, escrowIds);
   }
 
@@ -270,10 +274,7 @@ export class Ledger {
     const found = this.#accounts.get(id);
     if (found !== undefined && found.gen === this.#gen) return found;
     const account = found === undefined ? newAccount(this.#gen) : copyAccount(found, this.#gen);
-    if ((this.#own & OWN_ACCOUNTS) === 0) {
-      this.#accounts = new Map(this.#accounts);
-      this.#own |= OWN_ACCOUNTS;
-    }
+    if (this.#claim(OWN_ACCOUNTS)) this.#accounts = new Map(this.#accounts);
     this.#accounts.set(id, account);
     return account;
   }
@@ -294,10 +295,7 @@ export class Ledger {
   }
 
   #ownEscrows(): Map<string, Escrow> {
-    if ((this.#own & OWN_ESCROWS) === 0) {
-      this.#escrows = new Map(this.#escrows);
-      this.#own |= OWN_ESCROWS;
-    }
+    if (this.#claim(OWN_ESCROWS)) this.#escrows = new Map(this.#escrows);
     return this.#escrows;
   }
 
@@ -310,10 +308,7 @@ export class Ledger {
     if (table === undefined || table.gen !== this.#gen) {
       table = table === undefined ? new ReporterTable() : new ReporterTable(table);
       table.gen = this.#gen;
-      if ((this.#own & OWN_EVIDENCE) === 0) {
-        this.#evidence = new Map(this.#evidence);
-        this.#own |= OWN_EVIDENCE;
-      }
+      if (this.#claim(OWN_EVIDENCE)) this.#evidence = new Map(this.#evidence);
       this.#evidence.set(subject, table);
     }
     const size = table.size;
@@ -325,10 +320,7 @@ export class Ledger {
   refreshOperator(id: string, account: ReadonlyAccount): void {
     const operator = account.stake >= this.config.operatorStakeMin && account.stake > 0n;
     if (operator === this.#operators.has(id)) return;
-    if ((this.#own & OWN_OPERATORS) === 0) {
-      this.#operators = new Set(this.#operators);
-      this.#own |= OWN_OPERATORS;
-    }
+    if (this.#claim(OWN_OPERATORS)) this.#operators = new Set(this.#operators);
     if (operator) this.#operators.add(id);
     else this.#operators.delete(id);
   }

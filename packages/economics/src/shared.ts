@@ -102,15 +102,7 @@ export class SharedApply {
     this._lastMade = true;
     const child = ledger.clone();
     const step: Step = { ledger: child, rejection: applyToLedger(child, event ?? this._decode(bytes)) };
-    if (node.private) {
-      // Nobody can reach a private ledger, so nobody can reach what follows it: private too.
-      child.shared = newNode(undefined, undefined, undefined);
-      child.shared.private = true;
-      return step;
-    }
-    node.steps ??= new Map();
-    node.steps.set(bytes, step);
-    child.shared = newNode(node.steps, bytes, ledger);
+    hang(ledger, 'steps', bytes, step, child);
     return step;
   }
 
@@ -183,14 +175,7 @@ export class SharedApply {
     this.stats.advances++;
     const child = ledger.clone();
     advance(child, timeMs);
-    if (node.private) {
-      child.shared = newNode(undefined, undefined, undefined);
-      child.shared.private = true;
-      return child;
-    }
-    node.advances ??= new Map();
-    node.advances.set(timeMs, child);
-    child.shared = newNode(node.advances as Map<unknown, unknown>, timeMs, ledger);
+    hang(ledger, 'advances', timeMs, child, child);
     return child;
   }
 
@@ -268,9 +253,10 @@ export class SharedApply {
 }
 
 function newNode(
-  siblings: Map<unknown, unknown> | undefined,
-  key: unknown,
-  parent: Ledger | undefined,
+  siblings?: Map<unknown, unknown>,
+  key?: unknown,
+  parent?: Ledger,
+  isPrivate = false,
 ): SharedNode {
   return {
     holders: 0,
@@ -280,22 +266,32 @@ function newNode(
     siblings,
     key,
     parent,
-    private: false,
+    private: isPrivate,
   };
+}
+
+/**
+ * Hangs `child` after `parent`, found as `value` under `key` in the parent's `kind` map (the
+ * parent has its node). After a private parent the child is private too: nobody can reach a
+ * private ledger, so nobody can reach what follows it.
+ */
+function hang(parent: Ledger, kind: 'steps' | 'advances', key: unknown, value: unknown, child: Ledger): void {
+  const node = parent.shared!;
+  if (node.private) {
+    child.shared = newNode(undefined, undefined, undefined, true);
+    return;
+  }
+  const siblings = (kind === 'steps' ? (node.steps ??= new Map()) : (node.advances ??= new Map())) as Map<
+    unknown,
+    unknown
+  >;
+  siblings.set(key, value);
+  child.shared = newNode(siblings, key, parent);
 }
 
 /** The ledger's node (the genesis gets one the first time). */
 function nodeOf(ledger: Ledger): SharedNode {
-  ledger.shared ??= {
-    holders: 0,
-    steps: undefined,
-    advances: undefined,
-    hashes: undefined,
-    siblings: undefined,
-    key: undefined,
-    parent: undefined,
-    private: false,
-  };
+  ledger.shared ??= newNode();
   return ledger.shared;
 }
 

@@ -238,7 +238,7 @@ export class EconomicsState {
     bytes: Uint8Array,
     options: { nowMs: number },
   ): { readonly event: EconomicsEvent; readonly result: ApplyResult } {
-    const internal = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
+    const internal = this.#decode(bytes);
     return new BytesApplied(bytes, this.#applyLive(internal, bytes, options.nowMs));
   }
 
@@ -277,9 +277,14 @@ export class EconomicsState {
     return this.#insert(checked, log.records[log.records.length - 1]);
   }
 
+  /** The event of `bytes`, decoded once per process when states share their work. */
+  #decode(bytes: Uint8Array): EconomicsEvent {
+    return this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
+  }
+
   /** `applyVerified` for trusted bytes: the event object is used once and dropped, never handed out. */
   #applyVerifiedBytes(bytes: Uint8Array): void {
-    const event = this.#shared?._decode(bytes) ?? _decodeForApply(bytes);
+    const event = this.#decode(bytes);
     const log = this.#accept(event, bytes, this.#checkSequence(event));
     this.#insert(event, log.records[log.records.length - 1]);
   }
@@ -518,7 +523,7 @@ export class EconomicsState {
     for (let i = base.index; i < events.length; i++) {
       const record = events[i]!;
       let r: RejectionCode | undefined;
-      if (shared === undefined) r = applyToLedger(ledger, _decodeForApply(record.bytes));
+      if (shared === undefined) r = applyToLedger(ledger, this.#decode(record.bytes));
       else {
         // Off the shared branches, the walk changes the ledger it made in place (unless a snapshot).
         const mine: boolean = made && shared._holders(ledger) === 0;
