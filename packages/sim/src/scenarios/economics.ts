@@ -139,8 +139,6 @@ class EconomicsWorld extends ScenarioWorld<Message> {
   readonly #eventSeqs: number[] = [];
   /** Every escrow created so far, by id: an index for the nodes' scans (each reads its own state). */
   readonly #escrowIds: string[] = [];
-  readonly #config: EconomicsConfigInput;
-  readonly #ed25519: Ed25519;
   /** What every node's `EconomicsState` is made with (the shared work, or the config). */
   readonly #stateInit: EconomicsStateInit;
   readonly #faults: Record<string, number> = { crashes: 0, partitions: 0 };
@@ -172,18 +170,18 @@ class EconomicsWorld extends ScenarioWorld<Message> {
     assertInt(this.#options.settleDelayMs, 'settleDelayMs', 0, economicsConfig.disputeWindowMs - 1);
     this.#random = this.root.fork('workload');
     this.#faultRandom = this.root.fork('faults');
-    this.#ed25519 = cachingVerifier(ed25519, () => this.#counts.verifications!++);
+    const verifier = cachingVerifier(ed25519, () => this.#counts.verifications!++);
     const layout = this.root.fork('layout');
     const keys = Array.from({ length: n }, (_, i) =>
       sha256(utf8ToBytes(`sim-economics/${options.seed}/${i}`)),
     );
-    const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = {
+    const signers = keys.map((key) => new EventSigner(key, { ed25519: verifier }));
+    const config: EconomicsConfigInput = {
       ...simEconomicsConfig(signers),
       settleDelayMs: this.#options.settleDelayMs,
       snapshotIntervalEvents: this.#options.snapshotEvery,
     };
-    this.#stateInit = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
+    this.#stateInit = stateInit(this.#options.shareApply, config, verifier);
     for (let i = 0; i < n; i++) {
       this.#indexOf.set(signers[i]!.nodeId, i);
       this.#nodes.push({

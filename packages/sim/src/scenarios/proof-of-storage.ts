@@ -1,12 +1,5 @@
-import { assertInt, type Ed25519, ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
-import {
-  decodeEvent,
-  type EconomicsConfigInput,
-  EconomicsState,
-  type EventBody,
-  EventSigner,
-  encodeEvent,
-} from '@trinity/economics';
+import { assertInt, ed25519, isTrinityError, sha256, toHex, utf8ToBytes } from '@trinity/core';
+import { decodeEvent, EconomicsState, type EventBody, EventSigner, encodeEvent } from '@trinity/economics';
 import {
   answerChallengeSync,
   type Challenge,
@@ -164,10 +157,11 @@ interface PosNode {
   /** Holder -> when this node last challenged it; refusals in a row per holder. */
   readonly lastChallengedMs: Map<number, number>;
   readonly refusals: Map<number, number>;
-  /** Events from an actor that arrived ahead of an earlier one of the same actor. */
+  /**
+   * Events from an actor that arrived ahead of an earlier one of the same actor (an actor's map is
+   * dropped once empty: `early` is empty exactly when no event waits).
+   */
   readonly early: Map<string, Map<number, Uint8Array>>;
-  /** Events held in `early`. */
-  earlyCount: number;
   /** Escrows this node already disputed or voted in; accused this node already proposed a slash of. */
   readonly acted: Set<string>;
 }
@@ -226,9 +220,6 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
   readonly #outstanding: Outstanding[] = [];
   readonly #streams: Stream[] = [];
   readonly #evidence = new Map<string, Evidence>();
-  readonly #config: EconomicsConfigInput;
-  /** Each distinct event signature is verified once for the whole network (every node applies every event). */
-  readonly #ed25519: Ed25519;
   /** Per node: challenges it failed (counted results), and why. */
   readonly #failures: Map<number, string[]> = new Map();
   /** Fetcher answers and when they arrived after their deadline (ms; negative would be in time). */
@@ -273,10 +264,11 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     this.#nonces = this.root.fork('nonces');
     const layout = this.root.fork('layout');
     const keys = Array.from({ length: n }, (_, i) => sha256(utf8ToBytes(`sim-pos/${options.seed}/${i}`)));
-    this.#ed25519 = cachingVerifier(ed25519, () => {});
-    const signers = keys.map((key) => new EventSigner(key, { ed25519: this.#ed25519 }));
-    this.#config = simEconomicsConfig(signers);
-    const init = stateInit(this.#options.shareApply, this.#config, this.#ed25519);
+    // Each distinct event signature is verified once for the whole network (every node applies every event).
+    const verifier = cachingVerifier(ed25519, () => {});
+    const signers = keys.map((key) => new EventSigner(key, { ed25519: verifier }));
+    const config = simEconomicsConfig(signers);
+    const init = stateInit(this.#options.shareApply, config, verifier);
     const cheaters = Math.max(1, Math.round(n * cheaterShare));
     const cheaterAt = new Map<number, CheaterKind>();
     for (const i of layout.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, cheaters))
@@ -301,7 +293,6 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
         lastChallengedMs: new Map(),
         refusals: new Map(),
         early: new Map(),
-        earlyCount: 0,
         acted: new Set(),
       });
     }
@@ -759,18 +750,17 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
       const actor = this.#actorOf(bytes);
       let early = node.early.get(actor.actor);
       if (early === undefined) node.early.set(actor.actor, (early = new Map()));
-      if (!early.has(actor.seq)) node.earlyCount++;
       early.set(actor.seq, bytes);
       return;
     }
     // The decoded event (actor, seq) is built only when some event waits for its predecessor.
-    if (node.earlyCount === 0) return;
+    if (node.early.size === 0) return;
     const { actor, seq } = applied.event;
     const early = node.early.get(actor);
     const next = early?.get(seq + 1);
     if (early !== undefined && next !== undefined) {
       early.delete(seq + 1);
-      node.earlyCount--;
+      if (early.size === 0) node.early.delete(actor);
       this.#accept(node, next);
     }
   }
