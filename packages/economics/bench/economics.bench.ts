@@ -107,6 +107,15 @@ interface Measured {
   readonly runs: number[];
 }
 
+/** One bench: `fn` timed on what an untimed `setup` made (if any), `after` untimed too. */
+interface Bench<T> {
+  label: string;
+  count: number;
+  fn: (x: T) => void;
+  setup?: () => T;
+  after?: (x: T) => void;
+}
+
 /**
  * Rates over `runs` runs by CPU time (process.cpuUsage: user + system of this process): the VM is
  * shared with other work, and wall time would bill their load to us. The benches given together
@@ -114,20 +123,24 @@ interface Measured {
  * machine's load weighs on all of them alike; each gets the median of its runs. Wall-clock rates
  * are printed beside them in the human table.
  */
-function measure(benches: { label: string; count: number; fn: () => void }[]): Measured[] {
+function measure<T = void>(benches: Bench<T>[]): Measured[] {
   const cpuRates = benches.map((): number[] => []);
   const wallRates = benches.map((): number[] => []);
-  for (const b of benches) b.fn(); // warm-up: let the JIT compile the hot paths before anything is timed
-  for (let run = 0; run < runs; run++) {
-    benches.forEach((b, i) => {
-      const start = performance.now();
-      const cpuStart = process.cpuUsage();
-      b.fn();
-      const cpu = process.cpuUsage(cpuStart);
-      cpuRates[i]!.push((b.count * 1_000_000) / (cpu.user + cpu.system));
-      wallRates[i]!.push((b.count * 1_000) / (performance.now() - start));
-    });
-  }
+  const runOnce = (b: Bench<T>, i: number | undefined) => {
+    const x = b.setup?.() as T;
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    b.fn(x);
+    const cpu = process.cpuUsage(cpuStart);
+    const wallMs = performance.now() - start;
+    b.after?.(x);
+    if (i === undefined) return;
+    cpuRates[i]!.push((b.count * 1_000_000) / (cpu.user + cpu.system));
+    wallRates[i]!.push((b.count * 1_000) / wallMs);
+  };
+  // Warm-up: let the JIT compile the hot paths before anything is timed.
+  for (const b of benches) runOnce(b, undefined);
+  for (let run = 0; run < runs; run++) benches.forEach(runOnce);
   return benches.map((b, i) => {
     const rate = median(cpuRates[i]!);
     if (!json) {
@@ -307,34 +320,6 @@ function lateHistory(seed: number, nodes: number, reports: number) {
   return { init, base, tail, late };
 }
 
-/** Like `measure`, but each run times only `timed` on what an untimed `setup` made. */
-function measureSetup<T>(
-  benches: { label: string; count: number; setup: () => T; timed: (x: T) => void; after?: (x: T) => void }[],
-) {
-  const cpuRates = benches.map((): number[] => []);
-  const runOnce = (b: (typeof benches)[number], i: number | undefined) => {
-    const x = b.setup();
-    const cpuStart = process.cpuUsage();
-    b.timed(x);
-    const cpu = process.cpuUsage(cpuStart);
-    b.after?.(x);
-    if (i !== undefined) cpuRates[i]!.push((b.count * 1_000_000) / (cpu.user + cpu.system));
-  };
-  for (const b of benches) runOnce(b, undefined); // warm-up
-  for (let run = 0; run < runs; run++) {
-    for (let i = 0; i < benches.length; i++) runOnce(benches[i]!, i);
-  }
-  return benches.map((b, i) => {
-    const rate = median(cpuRates[i]!);
-    if (!json) {
-      console.log(
-        `${b.label.padEnd(44)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} events/s (cpu)`,
-      );
-    }
-    return { rate, runs: cpuRates[i]! };
-  });
-}
-
 const lateNodes = arg('--late-nodes', 300);
 const lateReports = arg('--late-reports', 60_000);
 const lh = lateHistory(0x1a7e, lateNodes, lateReports);
@@ -347,12 +332,12 @@ const lateSetup = () => {
   for (const e of tailEvents) state.applyVerified(e);
   return state;
 };
-const [inOrder, lateInsert, lateBatch] = measureSetup([
+const [inOrder, lateInsert, lateBatch] = measure([
   {
     label: `in-order, snapshots every 128 (${lateNodes} nodes)`,
     count: tailEvents.length,
     setup: fresh,
-    timed: (state) => {
+    fn: (state) => {
       for (const e of tailEvents) state.applyVerified(e);
     },
   },
@@ -360,7 +345,7 @@ const [inOrder, lateInsert, lateBatch] = measureSetup([
     label: `late-insert (${lateNodes} nodes)`,
     count: lateEvents.length,
     setup: lateSetup,
-    timed: (state) => {
+    fn: (state) => {
       for (const e of lateEvents) {
         if (state.applyVerified(e).reexecuted < 50) throw new Error('late event not re-executed');
       }
@@ -373,7 +358,7 @@ const [inOrder, lateInsert, lateBatch] = measureSetup([
     label: `late-batch (${lateNodes} nodes)`,
     count: lateEvents.length,
     setup: lateSetup,
-    timed: (state) => {
+    fn: (state) => {
       const results = lateEvents.map((e) => state.applyVerified(e));
       if (state.nowMs < 0 || results[0]!.reexecuted < 50) throw new Error('late events not re-executed');
     },
