@@ -60,11 +60,11 @@ export function handleOf(
   };
 }
 
-/** An ObjectService that only reads, over `transfer`'s fetch. */
+/** An ObjectService over `transfer` (reads through its fetch; puts, with `targets`, through its stage). */
 export function readingService(
   erasure: { dataShards: number; parityShards: number; shardBytes: number },
   transfer: Pick<ShardTransfer, 'fetch'> & Partial<Pick<ShardTransfer, 'has' | 'recycle'>>,
-  options: { clock: Clock; hedgeAfterMs: number; liveNodes?: string[] },
+  options: { clock: Clock; hedgeAfterMs: number; liveNodes?: string[]; targets?: string[] },
 ): ObjectService {
   return new ObjectService(
     {
@@ -83,7 +83,7 @@ export function readingService(
       transfer: transfer as unknown as ShardTransfer,
       directory: undefined as unknown as ManifestDirectory,
       nodes: { liveNodes: () => (options.liveNodes ?? []).map((id) => ({ id, region: 'r' })) },
-      placement: { place: () => [], rank: (ids) => [...ids] },
+      placement: { place: () => options.targets ?? [], rank: (ids) => [...ids] },
       transactions: { maxLocksPerTransaction: 64, execute: async () => ({ outcome: 'committed' as const }) },
       owner: ownerKeyFromSecret(new Uint8Array(32).fill(1)),
       random: seededRandom(1),

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { encrypt, SystemClock } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { RemoteError } from '../src/errors.js';
+import { peerIdOfNodeKey } from '../src/p2p/node-keys.js';
 import { handleOf, readingService, stripedObject } from './object-fixture.js';
 
 type Behaviour = 'good' | 'liar' | 'down' | 'slow';
@@ -217,5 +219,64 @@ describe('shardBytesFor', () => {
     expect(shardBytesFor(0, 4, MiB)).toBe(4096);
     expect(shardBytesFor(100_000, 4, MiB)).toBe(28_672);
     expect(shardBytesFor(4 * MiB - 1, 4, MiB)).toBe(MiB);
+  });
+});
+
+describe('a put that fails', () => {
+  it('unstages only once every stage of the failing stripe has ended (none lands after it)', async () => {
+    // Holders are peer ids of Ed25519 keys (the put intent names their keys).
+    const [n0, n1, n2] = [1, 2, 3].map((i) => peerIdOfNodeKey(i.toString(16).padStart(64, '0'))!) as [
+      string,
+      string,
+      string,
+    ];
+    const name = new Map([
+      [n0, 'n0'],
+      [n1, 'n1'],
+      [n2, 'n2'],
+    ]);
+    const events: string[] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const transfer = {
+      fetch: () => Promise.reject(new Error('no reads here')),
+      renew: async () => {},
+      unstage: async (id: string) => {
+        events.push(`unstage ${name.get(id) ?? id}`);
+      },
+      stage: async (id: string) => {
+        const node = name.get(id);
+        // n0 is full at once; n1 answers later, with its shard staged.
+        if (node === 'n0') throw new RemoteError(id, 'CAPACITY_EXCEEDED', 'the disk is full');
+        if (node === 'n1') {
+          setTimeout(release, 100);
+          await slow;
+        }
+        events.push(`staged ${node}`);
+      },
+    };
+    const service = readingService({ dataShards: 2, parityShards: 1, shardBytes: 1000 }, transfer as never, {
+      clock: new SystemClock(),
+      hedgeAfterMs: 1000,
+      liveNodes: [n0, n1, n2],
+      targets: [n0, n1, n2],
+    });
+    async function* source() {
+      yield randomBytes(1500);
+    }
+    const failed = await service
+      .putBatch([{ source: source(), public: true }])
+      .catch((error: unknown) => error);
+    expect((failed as Error).name).toBe('InsufficientStorageError');
+    const firstUnstage = events.findIndex((event) => event.startsWith('unstage'));
+    expect(events.slice(0, firstUnstage).sort()).toEqual(['staged n1', 'staged n2']);
+    expect(events.filter((event) => event.startsWith('unstage')).sort()).toEqual([
+      'unstage n0',
+      'unstage n1',
+      'unstage n2',
+      'unstage self',
+    ]);
   });
 });

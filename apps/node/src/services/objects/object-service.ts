@@ -864,46 +864,56 @@ export class ObjectService {
       placed.set(hex, set);
     });
     const stripeIntent = this.#intent(txId, placed);
-    await Promise.all(
-      stripe.shards.map(async (shard, i) => {
-        const hash = stripe.hashes[i]!;
-        let node = targets[i]!;
-        let intent = stripeIntent;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            // Marked before the call: a store that fails after staging must still be unstaged.
-            if (!staged.has(node)) staged.set(node, new Set());
-            await this.#deps.transfer.stage(node, txId, hash, shard, intent);
-            staged.get(node)!.add(toHex(hash));
-            return;
-          } catch (error) {
-            // A full holder will not have room on a retry: go to a spare at once, and if none is
-            // left the put fails as "insufficient storage" (507), not as a missing node.
-            const full = isCapacityError(error);
-            if (attempt >= storeAttemptsMax || (full && nodes.every((candidate) => used.has(candidate.id)))) {
-              const message = `stripe ${stripe.index}: could not store shard ${i} (${(error as Error).message})`;
-              throw full ? new InsufficientStorageError(message) : new NotEnoughNodesError(message);
-            }
-            // Try the same node once more (a reset stream is usually transient), then a spare if any.
-            const spare =
-              attempt >= 2 || full ? nodes.find((candidate) => !used.has(candidate.id)) : undefined;
-            this.#deps.logger.warn(
-              { node, attempt, err: (error as Error).message },
-              'shard store failed; retrying',
-            );
-            if (spare !== undefined) {
-              // The node failed twice without answering (an answer is a refusal, not a loss): it
-              // leaves this put, and what it already holds is re-placed.
-              if (node !== this.#deps.selfId && !full && !(error instanceof RemoteError)) lost.add(node);
-              used.add(spare.id);
-              node = spare.id;
-              intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
-            }
-            await sleep(this.#deps.clock, 50 * attempt);
+    // The stripe fails with its first failure, but only once every stage of it has ended: the put
+    // then unstages on every holder, and a stage still on its way would land after that unstage
+    // and leave its shards staged on the holder until their lease ran out.
+    const stageOne = async (shard: Uint8Array, i: number): Promise<void> => {
+      const hash = stripe.hashes[i]!;
+      let node = targets[i]!;
+      let intent = stripeIntent;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // Marked before the call: a store that fails after staging must still be unstaged.
+          if (!staged.has(node)) staged.set(node, new Set());
+          await this.#deps.transfer.stage(node, txId, hash, shard, intent);
+          staged.get(node)!.add(toHex(hash));
+          return;
+        } catch (error) {
+          // A full holder will not have room on a retry: go to a spare at once, and if none is
+          // left the put fails as "insufficient storage" (507), not as a missing node.
+          const full = isCapacityError(error);
+          if (attempt >= storeAttemptsMax || (full && nodes.every((candidate) => used.has(candidate.id)))) {
+            const message = `stripe ${stripe.index}: could not store shard ${i} (${(error as Error).message})`;
+            throw full ? new InsufficientStorageError(message) : new NotEnoughNodesError(message);
           }
+          // Try the same node once more (a reset stream is usually transient), then a spare if any.
+          const spare = attempt >= 2 || full ? nodes.find((candidate) => !used.has(candidate.id)) : undefined;
+          this.#deps.logger.warn(
+            { node, attempt, err: (error as Error).message },
+            'shard store failed; retrying',
+          );
+          if (spare !== undefined) {
+            // The node failed twice without answering (an answer is a refusal, not a loss): it
+            // leaves this put, and what it already holds is re-placed.
+            if (node !== this.#deps.selfId && !full && !(error instanceof RemoteError)) lost.add(node);
+            used.add(spare.id);
+            node = spare.id;
+            intent = this.#intent(txId, new Map([[toHex(hash), new Set([node])]]));
+          }
+          await sleep(this.#deps.clock, 50 * attempt);
         }
-      }),
-    );
+      }
+    };
+    let failure: { error: unknown } | undefined;
+    const stages = stripe.shards.map(async (shard, i) => {
+      try {
+        await stageOne(shard, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    });
+    await Promise.all(stages);
+    if (failure !== undefined) throw failure.error;
   }
 
   async *#limit(
