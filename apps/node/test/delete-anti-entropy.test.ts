@@ -83,4 +83,36 @@ describe('a holder that missed a delete', () => {
     expect((await apiFetch(`${back.apiUrl}/v1/objects/${id}`)).status).toBe(404);
     expect(await back.manifests.hasDescriptor(id)).toBe(false);
   }, 300_000);
+
+  it('nor does a peer that missed it bring it back to a node that has the delete', async () => {
+    // Two public objects of the same content share their shards: deleting one leaves them on disk,
+    // so a stale record of the deleted one, if any node handed it out, would still read.
+    const data = randomBytes(200_000);
+    const kept = await putObject(nodes[0]!.apiUrl, data, 'kept', { public: true });
+    const doomed = await putObject(nodes[0]!.apiUrl, data, 'doomed-public', { public: true });
+    const away = nodes[3]!;
+    expect(await away.manifests.hasDescriptor(doomed)).toBe(true);
+    const config = away.config;
+    await away.stop();
+    expect((await apiFetch(`${nodes[1]!.apiUrl}/v1/objects/${doomed}`, { method: 'DELETE' })).status).toBe(
+      200,
+    );
+    const back = await TrinityNode.create(
+      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000 } },
+      new MemoryLogger(),
+    );
+    nodes[3] = back;
+    await back.start();
+    registerApiToken(back.apiUrl, back.api.token);
+    await until(
+      'the returning node to see every peer',
+      async () => (back.membership.peers().length === nodes.length - 1 ? true : undefined),
+      60_000,
+    );
+    expect(await back.manifests.hasDescriptor(doomed)).toBe(true); // not learned yet
+    for (const node of [nodes[0]!, nodes[1]!, nodes[2]!, nodes[5]!]) {
+      expect((await apiFetch(`${node.apiUrl}/v1/objects/${doomed}`)).status, node.peerId).toBe(404);
+      expect((await apiFetch(`${node.apiUrl}/v1/objects/${kept}`)).status, node.peerId).toBe(200);
+    }
+  }, 300_000);
 });

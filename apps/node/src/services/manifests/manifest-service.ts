@@ -17,7 +17,7 @@ import {
   signReceipt,
   tombstoneEncodedBytesMax,
 } from '@trinity/storage';
-import { ProtocolError } from '../../errors.js';
+import { ObjectUnavailableError, ProtocolError } from '../../errors.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
 import { type NodeSigner, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
@@ -154,8 +154,12 @@ async function deleteHere(
   await deleteUnreferenced(deps.store, deps.manifests, hashes);
 }
 
-/** Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. */
-export function manifestHandler(deps: ManifestHandlerDeps) {
+/**
+ * Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. `synced` says whether this
+ * node has been through a round of tombstone sync since it started: until then it may hold records
+ * deleted while it was away, and gives none to peers.
+ */
+export function manifestHandler(deps: ManifestHandlerDeps, synced: () => boolean = () => true) {
   const { manifests, clock } = deps;
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
@@ -169,6 +173,8 @@ export function manifestHandler(deps: ManifestHandlerDeps) {
         return { value: { id, receiptsAdded: added.length } };
       }
       case 'get': {
+        if (!synced())
+          throw new ForbiddenError('NOT_SYNCED', 'back from a restart and not yet synced with peers');
         const record = await localRecord(manifests, request.id);
         if (record === undefined)
           throw new ForbiddenError('OBJECT_NOT_HERE', `no record of ${request.id} here`);
@@ -288,7 +294,13 @@ export class ManifestDirectory implements Startable {
   }
 
   async start(): Promise<void> {
-    await this.#deps.server.handle(PROTOCOLS.manifest, manifestRequestSchema, manifestHandler(this.#deps));
+    // Holding no record, this node has none a delete made while it was away could have gone past.
+    if ((await this.#deps.manifests.listDescriptors()).length === 0) this.#synced = true;
+    await this.#deps.server.handle(
+      PROTOCOLS.manifest,
+      manifestRequestSchema,
+      manifestHandler(this.#deps, () => this.#synced),
+    );
     this.#sync.start();
   }
 
@@ -462,16 +474,23 @@ export class ManifestDirectory implements Startable {
 
   /** The record of `id`, verified, or undefined when no copy can be found. */
   async resolve(id: string): Promise<ObjectRecord | undefined> {
-    const local = await localRecord(this.#deps.manifests, id);
-    if (local !== undefined && !this.#synced) {
+    const { manifests, clock } = this.#deps;
+    // Deleted here: no peer's or the DHT's stale copy (one that missed the delete) brings it back.
+    if (manifests.tombstone(id, clock.nowMs()) !== undefined) return undefined;
+    const local = await localRecord(manifests, id);
+    const peers = this.#deps.membership.peers().slice(0, tombstoneSyncPeers);
+    if (local !== undefined && !this.#synced && peers.length > 0) {
       // Back from a restart and not yet through a round of tombstone sync: a delete made while this
       // node was away must not be served. Ask two peers about this one object first.
-      const peers = this.#deps.membership.peers().slice(0, tombstoneSyncPeers);
-      const { deleted } = await this.#learnDeletes(
+      const { deleted, answered } = await this.#learnDeletes(
         peers.map((peer) => peer.id),
         [id],
       );
       if (deleted > 0) return undefined;
+      if (!answered)
+        throw new ObjectUnavailableError(
+          `object ${id}: no peer has answered whether it was deleted while this node was away`,
+        );
     }
     if (local !== undefined) return local;
     return (await this.#fromPeers(id)) ?? (await this.#fromDht(id));
