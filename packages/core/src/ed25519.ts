@@ -141,13 +141,24 @@ class KeyCache<V> {
 /** How many public and secret keys the node:crypto backend keeps as prepared key objects. */
 export const ed25519KeyCacheSize = 4096;
 
+/** A secret key's node:crypto key object, and its raw public key once asked for. */
+interface SecretKeyEntry {
+  readonly object: NodeKeyObject;
+  publicKey: Uint8Array | undefined;
+}
+
 function nodeEd25519(crypto: NodeCrypto): Ed25519 {
   const publicKeys = new KeyCache<NodeKeyObject | null>(ed25519KeyCacheSize);
-  const secretKeys = new KeyCache<NodeKeyObject>(ed25519KeyCacheSize);
-  const secretKeyObject = (secretKey: Uint8Array) =>
-    secretKeys.get(secretKey, () =>
-      crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' }),
-    );
+  const secretKeys = new KeyCache<SecretKeyEntry>(ed25519KeyCacheSize);
+  const secretKeyEntry = (secretKey: Uint8Array) =>
+    secretKeys.get(secretKey, () => ({
+      object: crypto.createPrivateKey({
+        key: withPrefix(PKCS8_PREFIX, secretKey),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+      publicKey: undefined,
+    }));
   // A public key that is not a point on the curve is refused by createPublicKey: remember it as null.
   const publicKeyObject = (publicKey: Uint8Array) =>
     publicKeys.get(publicKey, () => {
@@ -173,13 +184,20 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
     randomSecretKey: () => toPlain(crypto.randomBytes(32)),
     publicKey(secretKey) {
       checkSecretKey(secretKey);
-      const spki = crypto.createPublicKey(secretKeyObject(secretKey)).export({ format: 'der', type: 'spki' });
-      return toPlain(spki).slice(SPKI_PREFIX.length);
+      // Deriving it costs about three signatures: a signer that names its key in what it signs (a
+      // proof-of-storage answer) asks for it at every signature, so it is kept beside the key object.
+      const entry = secretKeyEntry(secretKey);
+      if (entry.publicKey === undefined) {
+        const spki = crypto.createPublicKey(entry.object).export({ format: 'der', type: 'spki' });
+        entry.publicKey = toPlain(spki).slice(SPKI_PREFIX.length);
+      }
+      // A copy: the caller may change the bytes it gets.
+      return entry.publicKey.slice();
     },
     sign(message, secretKey) {
       assertBytes(message, 'message');
       checkSecretKey(secretKey);
-      return toPlain(crypto.sign(null, message, secretKeyObject(secretKey)));
+      return toPlain(crypto.sign(null, message, secretKeyEntry(secretKey).object));
     },
     verify(signature, message, publicKey) {
       if (!wellFormed(signature, message, publicKey)) return false;

@@ -35,6 +35,14 @@ describe.each([
     }
   });
 
+  it('hands out a public key of its own at every call (the host keeps the derived key)', () => {
+    const secret = fromHex(vectors[0]!.secret);
+    const first = impl.publicKey(secret);
+    first.fill(0);
+    expect(toHex(impl.publicKey(secret))).toBe(vectors[0]!.public);
+    expect(impl.publicKey(secret)).not.toBe(impl.publicKey(secret));
+  });
+
   it('refuses a flipped bit in signature, message or key, and malformed input', () => {
     const v = vectors[1]!;
     const sig = fromHex(v.signature);

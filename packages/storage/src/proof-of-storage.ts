@@ -31,7 +31,6 @@ import {
   merkleLeafHash,
   merkleLimits,
   verifyMerkleLeafHashPath,
-  verifyMerklePath,
 } from './merkle.js';
 
 /**
@@ -225,9 +224,29 @@ export function createChallenge(input: ChallengeInput): Challenge {
   return parseChallenge(challenge);
 }
 
+/**
+ * Challenges this module built or parsed (fresh objects, frozen with their leaf indices): they have
+ * not changed since, so answering and verifying them does not parse them again. A challenger that
+ * hands its challenge object along (a simulator does) has it parsed once; one off the wire (a
+ * spread copy, a decoded request) is parsed as before.
+ */
+const parsedChallenges = new WeakSet<object>();
+
+/** `challengeSchema.safeParse`, skipped for a challenge parsed before. */
+function safeParseChallenge(challenge: unknown): z.ZodSafeParseResult<Challenge> {
+  if (typeof challenge === 'object' && challenge !== null && parsedChallenges.has(challenge))
+    return { success: true, data: challenge as Challenge };
+  const parsed = challengeSchema.safeParse(challenge);
+  if (parsed.success) {
+    Object.freeze(parsed.data.leafIndices);
+    parsedChallenges.add(Object.freeze(parsed.data));
+  }
+  return parsed;
+}
+
 /** Checks a challenge's fields, or throws ChallengeInvalidError naming the fields that broke. */
 function parseChallenge(challenge: unknown): Challenge {
-  const parsed = challengeSchema.safeParse(challenge);
+  const parsed = safeParseChallenge(challenge);
   if (!parsed.success) throw new ChallengeInvalidError(`invalid challenge: ${formatIssues(parsed.error)}`);
   return parsed.data;
 }
@@ -274,7 +293,12 @@ function leafOf(c: Challenge, shard: Uint8Array, index: number): Uint8Array {
   return shard.subarray(start, start + expectedLeafLength(index, c.sizeBytes, c.leafBytes));
 }
 
-/** Checks each leaf read against the tree and signs the answer. */
+/**
+ * Checks each leaf read against the tree and signs the answer. The tree was checked against the
+ * committed root (`challengedTree`) and a MerkleTree's levels hash up to its root, so a leaf of the
+ * right length whose hash is the tree's leaf hash has a path to the root: one hash per leaf, not the
+ * whole path again.
+ */
 function signedAnswer(
   c: Challenge,
   tree: MerkleTree,
@@ -282,25 +306,24 @@ function signedAnswer(
   holderSecretKey: Uint8Array,
 ): ProofAnswer {
   const leaves: ProofAnswer['leaves'][number][] = [];
+  const leafHashes: Uint8Array[] = [];
   for (const [i, index] of c.leafIndices.entries()) {
     const leaf = data[i]!;
-    if (!verifyMerklePath(tree.root, c.sizeBytes, index, leaf, tree.path(index), c.leafBytes)) {
+    const hash =
+      leaf instanceof Uint8Array && leaf.length === expectedLeafLength(index, c.sizeBytes, c.leafBytes)
+        ? merkleLeafHash(leaf, c.leafBytes)
+        : undefined;
+    if (hash === undefined || !equalBytes(hash, tree.leafHash(index))) {
       throw new ChallengeInvalidError(`leaf ${index} read does not match the shard's tree`, {
         shardHash: c.shardHash,
         index,
       });
     }
     leaves.push({ index, data: leaf, path: tree.path(index) });
+    leafHashes.push(hash);
   }
   const holder = ed25519.publicKey(holderSecretKey);
-  const message = signingBytes(
-    signingDomains.proofAnswer,
-    answerBody(
-      c,
-      holder,
-      c.leafIndices.map((i) => tree.leafHash(i)),
-    ),
-  );
+  const message = signingBytes(signingDomains.proofAnswer, answerBody(c, holder, leafHashes));
   return { holder, leaves, signature: ed25519.sign(message, holderSecretKey) };
 }
 
@@ -373,7 +396,7 @@ export function verifyProof(
   holderPublicKey: Uint8Array,
   nowMs: number,
 ): CheckResult<{ leavesVerified: number }, ProofFailure> {
-  const c = challengeSchema.safeParse(challenge);
+  const c = safeParseChallenge(challenge);
   if (!c.success) return fail('malformed', `challenge: ${formatIssues(c.error)}`);
   const a = proofAnswerSchema.safeParse(answer);
   if (!a.success) return fail('malformed', `answer: ${formatIssues(a.error)}`);

@@ -87,6 +87,19 @@ describe('proof-of-storage', () => {
     expect(() =>
       answerChallengeSync(challenge, { tree, readLeaf: () => new Uint8Array(4096) }, holderASecretKey),
     ).toThrow(ChallengeInvalidError);
+    // A short read (a truncated page) is refused too, even where the zero padding would hash the same.
+    const zeroTail = shard.slice();
+    for (const i of challenge.leafIndices) zeroTail[(i + 1) * 4096 - 1] = 0;
+    expect(() =>
+      answerChallengeSync(
+        challenge,
+        {
+          tree: MerkleTree.fromBytes(zeroTail),
+          readLeaf: (i) => zeroTail.slice(i * 4096, (i + 1) * 4096 - 1),
+        },
+        holderASecretKey,
+      ),
+    ).toThrow(ChallengeInvalidError);
   });
 
   it('a late answer fails, even when everything else is right', async () => {
@@ -180,6 +193,19 @@ describe('proof-of-storage', () => {
     expect(() => createChallenge({ commitment: tooBig, nonce, nowMs, deadlineMs: nowMs + 1000 })).toThrow(
       ChallengeInvalidError,
     );
+  });
+
+  it('createChallenge returns a frozen challenge; a copy is checked afresh and left as it is', async () => {
+    const challenge = challengeFor(8);
+    expect(Object.isFrozen(challenge) && Object.isFrozen(challenge.leafIndices)).toBe(true);
+    const answer = await answerChallenge(challenge, shard, holderASecretKey);
+    const copy = JSON.parse(JSON.stringify(challenge)) as Challenge;
+    expect(verifyProof(copy, answer, commitment, holderA, nowMs + 100).ok).toBe(true);
+    expect(Object.isFrozen(copy)).toBe(false);
+    copy.leafIndices[0] = copy.leafIndices[1]!;
+    expect(verifyProof(copy, answer, commitment, holderA, nowMs + 100)).toMatchObject({
+      reason: 'bad-challenge',
+    });
   });
 
   it('createChallenge checks its window, nonce and leaf count', () => {

@@ -383,18 +383,18 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     const width = dataShards + parityShards;
     const n = this.#nodes.length;
     const deck: number[] = [];
+    // Each shard is made here, then copied onto its holder's disk (`#keep`): one buffer serves them all.
+    const shard = new Uint8Array(shardBytes);
     for (let o = 0; o < this.#options.objects; o++) {
       const holders = this.#nextHolders(deck, layout, width);
       const shards: { hash: string; merkleRoot: string }[] = [];
-      const bytes: Uint8Array[] = [];
       for (let i = 0; i < width; i++) {
-        const shard = base.slice();
+        shard.set(base);
         const tag = sha256(utf8ToBytes(`${this.#options.seed}/${o}/${i}/${data.nextUint32()}`));
         for (let leaf = 0; leaf < shardBytes; leaf += leafBytes) {
           shard.set(tag, leaf);
           shard[leaf + 32] = leaf >>> 10;
         }
-        bytes.push(shard);
         const tree = MerkleTree.fromBytes(shard, leafBytes);
         const hash = toHex(sha256(shard));
         shards.push({ hash, merkleRoot: toHex(tree.root) });
