@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { fromHex, MemoryLogger } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
 import { TrinityNode } from '../src/node/trinity-node.js';
+import { PROTOCOLS } from '../src/p2p/wire.js';
+import { decodeRecord } from '../src/services/objects/object-record.js';
 import { apiFetch, putObject, registerApiToken, until } from './helpers.js';
 import { withNodes } from './with-nodes.js';
 
@@ -114,5 +116,12 @@ describe('a holder that missed a delete', () => {
       expect((await apiFetch(`${node.apiUrl}/v1/objects/${doomed}`)).status, node.peerId).toBe(404);
       expect((await apiFetch(`${node.apiUrl}/v1/objects/${kept}`)).status, node.peerId).toBe(200);
     }
+    // Asked directly before its first sync round, it checks each object with its peers: the live
+    // one it hands out at once (not a sync interval later), the deleted one it drops.
+    const ask = (id: string) => nodes[0]!.rpc.call(back.peerId, PROTOCOLS.manifest, { op: 'get', id });
+    const reply = await ask(kept);
+    expect(decodeRecord(reply.body!, Date.now(), kept).record.descriptor.name).toBe('kept');
+    await expect(ask(doomed)).rejects.toMatchObject({ remoteCode: 'OBJECT_NOT_HERE' });
+    expect(await back.manifests.hasDescriptor(doomed)).toBe(false);
   }, 300_000);
 });

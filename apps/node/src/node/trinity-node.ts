@@ -114,6 +114,8 @@ export class TrinityNode {
   readonly metrics: NodeMetrics;
   readonly geography: Geography;
   readonly membership: Membership;
+  /** Requests to peers over the node's control protocols (breaker, per-peer limit, timeouts). */
+  readonly rpc: RpcClient;
   /** Erasure parameters for new puts from measured network health (`erasure.adaptive`). */
   readonly health: ErasureHealth;
   readonly transfer: ShardTransfer;
@@ -215,7 +217,7 @@ export class TrinityNode {
           },
         )
       : undefined);
-    const rpc = new RpcClient(
+    const rpc = (this.rpc = new RpcClient(
       { requestTimeoutMs: config.limits.requestTimeoutMs },
       {
         libp2p,
@@ -230,7 +232,7 @@ export class TrinityNode {
         onOutcome: (peer, ok) => health.onOutcome(peer, ok),
         ...(channel === undefined ? {} : { channel }),
       },
-    );
+    ));
     const peers = (this.membership = membership({
       bootstrap: config.bootstrap,
       refreshMs: tunables.membershipRefreshMs,
@@ -276,6 +278,7 @@ export class TrinityNode {
       selfId,
       dhtTimeoutMs: tunables.dhtTimeoutMs,
       tombstoneSyncMs: config.trust.tombstoneSyncMs,
+      hasBootstrap: config.bootstrap.length > 0,
     })({
       manifests,
       store,

@@ -89,7 +89,8 @@ export type ShardRequest = z.infer<typeof shardRequestSchema>;
 /**
  * Object records (descriptor + holder receipts). Who may call what:
  * - `put` (a record): anyone; the descriptor must verify and not be deleted, receipts that fail are dropped.
- * - `get`: anyone; a node back from a restart answers none until it has synced its tombstones.
+ * - `get`: anyone; a node back from a restart, before its first tombstone sync, first checks the
+ *   object with its peers (refuses with NOT_SYNCED when it cannot tell whether it was deleted).
  * - `delete` (a delete record): only with the owner's tombstone for that descriptor.
  * - `deleted` (which of these ids were deleted): anyone; tombstones are owner-signed and public.
  * - `stage`: only the peer that staged the transaction's shards, with a descriptor signed by the

@@ -17,7 +17,7 @@ import {
   signReceipt,
   tombstoneEncodedBytesMax,
 } from '@trinity/storage';
-import { ObjectUnavailableError, ProtocolError } from '../../errors.js';
+import { ObjectUnavailableError, ProtocolError, RemoteError } from '../../errors.js';
 import type { TrinityLibp2p } from '../../p2p/network.js';
 import { type NodeSigner, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
@@ -155,11 +155,14 @@ async function deleteHere(
 }
 
 /**
- * Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. `synced` says whether this
- * node has been through a round of tombstone sync since it started: until then it may hold records
- * deleted while it was away, and gives none to peers.
+ * Whether this node may hand out its record of an object: false when it learned the object was
+ * deleted; throws a NOT_SYNCED ForbiddenError when it cannot tell yet (back from a restart, no peer
+ * answered whether the object was deleted while it was away).
  */
-export function manifestHandler(deps: ManifestHandlerDeps, synced: () => boolean = () => true) {
+export type ServableCheck = (id: string) => Promise<boolean>;
+
+/** Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. */
+export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableCheck = async () => true) {
   const { manifests, clock } = deps;
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
@@ -173,10 +176,8 @@ export function manifestHandler(deps: ManifestHandlerDeps, synced: () => boolean
         return { value: { id, receiptsAdded: added.length } };
       }
       case 'get': {
-        if (!synced())
-          throw new ForbiddenError('NOT_SYNCED', 'back from a restart and not yet synced with peers');
         const record = await localRecord(manifests, request.id);
-        if (record === undefined)
+        if (record === undefined || !(await servable(request.id)))
           throw new ForbiddenError('OBJECT_NOT_HERE', `no record of ${request.id} here`);
         return { body: encodeRecord(record) };
       }
@@ -230,10 +231,24 @@ export interface ManifestDirectoryInit {
   readonly dhtTimeoutMs: number;
   /** How often this node asks peers which of the objects it holds were deleted. */
   readonly tombstoneSyncMs: number;
+  /**
+   * Configured with bootstrap peers: back from a restart with no peer known yet, it cannot tell
+   * whether its records were deleted while it was away, and serves none. A node without (a seed, a
+   * single node) has nobody to ask and serves what it holds.
+   */
+  readonly hasBootstrap: boolean;
 }
 
 /** Peers asked on each anti-entropy round. */
 const tombstoneSyncPeers = 2;
+/**
+ * Before its first sync round, a node checks each object it is about to serve with this many peers
+ * (one by one until two answered), giving each this long: a dead peer costs seconds, not a read.
+ */
+const servableCheckPeers = 4;
+const servableCheckTimeoutMs = 5_000;
+/** Objects found live by that check, remembered until the first round (then not needed). */
+const servableCheckedMax = 10_000;
 
 /** The DHT as the manifest directory uses it. */
 export type ManifestDht = Pick<TrinityLibp2p['services']['dht'], 'get' | 'put'>;
@@ -284,6 +299,8 @@ export class ManifestDirectory implements Startable {
   #syncCursor = 0;
   /** A round of tombstone sync got answers since start: until then a read checks its object first. */
   #synced = false;
+  /** Objects the per-object check found not deleted while unsynced. */
+  readonly #checkedLive = new Set<string>();
 
   constructor(init: ManifestDirectoryInit, components: ManifestDirectoryComponents) {
     this.#init = init;
@@ -299,7 +316,7 @@ export class ManifestDirectory implements Startable {
     await this.#deps.server.handle(
       PROTOCOLS.manifest,
       manifestRequestSchema,
-      manifestHandler(this.#deps, () => this.#synced),
+      manifestHandler(this.#deps, (id) => this.#servable(id)),
     );
     this.#sync.start();
   }
@@ -331,18 +348,52 @@ export class ManifestDirectory implements Startable {
     );
     this.#syncCursor = (this.#syncCursor + asked.length) % peers.length;
     const { deleted, answered } = await this.#learnDeletes(asked, ids);
-    if (answered) this.#synced = true;
+    if (answered) this.#markSynced();
     return deleted;
+  }
+
+  #markSynced(): void {
+    this.#synced = true;
+    this.#checkedLive.clear();
+  }
+
+  /**
+   * Whether this node may serve its record of `id` (see ServableCheck). Once synced, yes. Before,
+   * it asks peers about this one object: false when one returns its tombstone (applied here), a
+   * NOT_SYNCED error when none answered or no peer is known yet (unless the node has no bootstrap
+   * peers, and so nobody to ask).
+   */
+  async #servable(id: string): Promise<boolean> {
+    if (this.#synced || this.#checkedLive.has(id)) return true;
+    const peers = this.#deps.membership.peers().map((peer) => peer.id);
+    if (peers.length === 0) {
+      if (!this.#init.hasBootstrap) return true;
+      throw new ForbiddenError('NOT_SYNCED', 'back from a restart and no peer known yet to sync with');
+    }
+    const { deleted, answered } = await this.#learnDeletes(peers.slice(0, servableCheckPeers), [id], {
+      answersWanted: tombstoneSyncPeers,
+      timeoutMs: servableCheckTimeoutMs,
+    });
+    if (deleted > 0) return false;
+    if (!answered)
+      throw new ForbiddenError(
+        'NOT_SYNCED',
+        `no peer has answered whether ${id} was deleted while this node was away`,
+      );
+    if (!this.#synced && this.#checkedLive.size < servableCheckedMax) this.#checkedLive.add(id);
+    return true;
   }
 
   /**
    * Asks `asked` peers which of `ids` were deleted and applies each owner-signed tombstone they
    * return (descriptor, then the shards no other object uses). `answered`: every batch got an
-   * answer from some peer (a peer that fails is not asked again this round).
+   * answer from some peer (a peer that fails is not asked again this round). A batch stops once
+   * `answersWanted` peers answered it (default: all of `asked`).
    */
   async #learnDeletes(
     asked: string[],
     ids: readonly string[],
+    options: { answersWanted?: number; timeoutMs?: number } = {},
   ): Promise<{ deleted: number; answered: boolean }> {
     const { manifests, rpc, logger } = this.#deps;
     let deleted = 0;
@@ -351,12 +402,18 @@ export class ManifestDirectory implements Startable {
     const nowMs = this.#deps.clock.nowMs();
     for (let start = 0; start < ids.length; start += deletedQueryIdsMax) {
       const batch = new Set(ids.slice(start, start + deletedQueryIdsMax));
-      let batchAnswered = false;
+      let answers = 0;
       for (const peer of [...asked]) {
-        if (batch.size === 0) break;
+        if (batch.size === 0 || answers >= (options.answersWanted ?? Number.POSITIVE_INFINITY)) break;
         let tombstones: unknown;
         try {
-          const reply = await rpc.call(peer, PROTOCOLS.manifest, { op: 'deleted', ids: [...batch] });
+          const reply = await rpc.call(
+            peer,
+            PROTOCOLS.manifest,
+            { op: 'deleted', ids: [...batch] },
+            undefined,
+            options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+          );
           const body = reply.body ?? new Uint8Array(0);
           if (body.length > batch.size * tombstoneEncodedBytesMax)
             throw new ProtocolError(`a deleted-ids reply of ${body.length} bytes for ${batch.size} ids`);
@@ -367,7 +424,7 @@ export class ManifestDirectory implements Startable {
           logger.debug({ peer, err: (error as Error).message }, 'tombstone sync with peer failed');
           continue;
         }
-        batchAnswered = true;
+        answers++;
         if (!Array.isArray(tombstones)) continue;
         for (const tombstone of tombstones.slice(0, batch.size)) {
           const fields = tombstone as {
@@ -391,7 +448,7 @@ export class ManifestDirectory implements Startable {
           }
         }
       }
-      answered &&= batchAnswered;
+      answered &&= answers > 0;
     }
     // One pass for the whole round: the shards of the deleted objects no other object uses.
     if (freed.length > 0) await deleteUnreferenced(this.#deps.store, manifests, freed);
@@ -478,22 +535,23 @@ export class ManifestDirectory implements Startable {
     // Deleted here: no peer's or the DHT's stale copy (one that missed the delete) brings it back.
     if (manifests.tombstone(id, clock.nowMs()) !== undefined) return undefined;
     const local = await localRecord(manifests, id);
-    const peers = this.#deps.membership.peers().slice(0, tombstoneSyncPeers);
-    if (local !== undefined && !this.#synced && peers.length > 0) {
-      // Back from a restart and not yet through a round of tombstone sync: a delete made while this
-      // node was away must not be served. Ask two peers about this one object first.
-      const { deleted, answered } = await this.#learnDeletes(
-        peers.map((peer) => peer.id),
-        [id],
-      );
-      if (deleted > 0) return undefined;
-      if (!answered)
-        throw new ObjectUnavailableError(
-          `object ${id}: no peer has answered whether it was deleted while this node was away`,
-        );
+    if (local !== undefined) {
+      // Back from a restart and not yet through a round of tombstone sync, a delete made while this
+      // node was away must not be served: the object is checked with peers first.
+      try {
+        return (await this.#servable(id)) ? local : undefined;
+      } catch (error) {
+        throw new ObjectUnavailableError(`object ${id}: ${(error as Error).message}`);
+      }
     }
-    if (local !== undefined) return local;
-    return (await this.#fromPeers(id)) ?? (await this.#fromDht(id));
+    const { record, notSynced } = await this.#fromPeers(id);
+    const found = record ?? (await this.#fromDht(id));
+    // A holder back from a restart may refuse until it has synced: the object is not known absent.
+    if (found === undefined && notSynced)
+      throw new ObjectUnavailableError(
+        `object ${id}: its holders are back from a restart and not yet synced`,
+      );
+    return found;
   }
 
   /** Deletes on the owner's tombstone: here, on every peer, and in the DHT. */
@@ -519,9 +577,10 @@ export class ManifestDirectory implements Startable {
     return peerIdOfNodeKey(holder);
   }
 
-  async #fromPeers(id: string): Promise<ObjectRecord | undefined> {
+  /** The first verified record a peer gives; `notSynced`: some peer refused as not yet synced. */
+  async #fromPeers(id: string): Promise<{ record?: ObjectRecord; notSynced: boolean }> {
     const peers = this.#deps.membership.peers();
-    if (peers.length === 0) return undefined;
+    if (peers.length === 0) return { notSynced: false };
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
@@ -529,9 +588,12 @@ export class ManifestDirectory implements Startable {
       return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });
     try {
-      return await Promise.any(attempts);
-    } catch {
-      return undefined;
+      return { record: await Promise.any(attempts), notSynced: false };
+    } catch (error) {
+      const errors = error instanceof AggregateError ? error.errors : [];
+      return {
+        notSynced: errors.some((e) => e instanceof RemoteError && e.remoteCode === 'NOT_SYNCED'),
+      };
     }
   }
 
