@@ -159,7 +159,7 @@ async function deleteHere(
  * deleted; throws a NOT_SYNCED ForbiddenError when it cannot tell yet (back from a restart, no peer
  * answered whether the object was deleted while it was away).
  */
-export type ServableCheck = (id: string) => Promise<boolean>;
+export type ServableCheck = (id: string, record: ObjectRecord) => Promise<boolean>;
 
 /** Serves /trinity/manifest/2.0.0; see wire.ts for who may call what. */
 export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableCheck = async () => true) {
@@ -177,7 +177,7 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
       }
       case 'get': {
         const record = await localRecord(manifests, request.id);
-        if (record === undefined || !(await servable(request.id)))
+        if (record === undefined || !(await servable(request.id, record)))
           throw new ForbiddenError('OBJECT_NOT_HERE', `no record of ${request.id} here`);
         return { body: encodeRecord(record) };
       }
@@ -316,7 +316,7 @@ export class ManifestDirectory implements Startable {
     await this.#deps.server.handle(
       PROTOCOLS.manifest,
       manifestRequestSchema,
-      manifestHandler(this.#deps, (id) => this.#servable(id)),
+      manifestHandler(this.#deps, (id, record) => this.#servable(id, record)),
     );
     this.#sync.start();
   }
@@ -360,14 +360,16 @@ export class ManifestDirectory implements Startable {
   /**
    * Whether this node may serve its record of `id` (see ServableCheck). Once synced, yes. Before,
    * it asks peers about this one object: false when one returns its tombstone (applied here), a
-   * NOT_SYNCED error when none answered or no peer is known yet (unless the node has no bootstrap
-   * peers, and so nobody to ask).
+   * NOT_SYNCED error when none answered or no peer is known yet (unless nobody could have deleted
+   * it elsewhere: no bootstrap peers configured and no other node's receipt in `record`).
    */
-  async #servable(id: string): Promise<boolean> {
+  async #servable(id: string, record: ObjectRecord): Promise<boolean> {
     if (this.#synced || this.#checkedLive.has(id)) return true;
     const peers = this.#deps.membership.peers().map((peer) => peer.id);
     if (peers.length === 0) {
-      if (!this.#init.hasBootstrap) return true;
+      const self = this.#deps.signer.publicKey;
+      if (!this.#init.hasBootstrap && record.receipts.every((receipt) => receipt.holder === self))
+        return true;
       throw new ForbiddenError('NOT_SYNCED', 'back from a restart and no peer known yet to sync with');
     }
     const { deleted, answered } = await this.#learnDeletes(peers.slice(0, servableCheckPeers), [id], {
@@ -539,7 +541,7 @@ export class ManifestDirectory implements Startable {
       // Back from a restart and not yet through a round of tombstone sync, a delete made while this
       // node was away must not be served: the object is checked with peers first.
       try {
-        return (await this.#servable(id)) ? local : undefined;
+        return (await this.#servable(id, local)) ? local : undefined;
       } catch (error) {
         throw new ObjectUnavailableError(`object ${id}: ${(error as Error).message}`);
       }
