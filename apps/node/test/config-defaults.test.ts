@@ -92,6 +92,7 @@ describe('node config composed from the packages’ schemas', () => {
         segmentBytes: 256 * 1024,
         tombstoneRetentionMs: 30 * 86_400_000,
         tombstoneSyncMs: 60_000,
+        tombstoneCatchUpMs: 5_000,
         intentLifetimeMs: 3_600_000,
       },
       s3: {

@@ -70,7 +70,7 @@ describe('a holder that missed a delete', () => {
     expect((await apiFetch(`${nodes[0]!.apiUrl}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
     // Back with a sync interval far beyond this test: only the read-time check can catch the delete.
     const back = await TrinityNode.create(
-      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000 } },
+      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000, tombstoneCatchUpMs: 3_600_000 } },
       new MemoryLogger(),
     );
     nodes[4] = back;
@@ -100,7 +100,7 @@ describe('a holder that missed a delete', () => {
       200,
     );
     const back = await TrinityNode.create(
-      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000 } },
+      { ...config, trust: { ...config.trust, tombstoneSyncMs: 3_600_000, tombstoneCatchUpMs: 3_600_000 } },
       new MemoryLogger(),
     );
     nodes[3] = back;

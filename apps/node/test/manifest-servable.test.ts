@@ -1,7 +1,8 @@
-import { MemoryLogger, SystemClock } from '@trinity/core';
+import { ed25519, MemoryLogger, SystemClock, toHex } from '@trinity/core';
 import type { ManifestStore, SignedDescriptor, SignedReceipt } from '@trinity/storage';
 import { describe, expect, it } from 'vitest';
 import { ObjectUnavailableError, RemoteError } from '../src/errors.js';
+import { peerIdOfNodeKey } from '../src/p2p/node-keys.js';
 import {
   ManifestDirectory,
   type ManifestDirectoryComponents,
@@ -13,18 +14,23 @@ import {
  */
 const id = 'ab'.repeat(32);
 const self = 'me'.repeat(32);
+/** Another holder of the object, with a real node key: its peer id is derived from it. */
+const holderKey = toHex(ed25519.publicKey(ed25519.randomSecretKey()));
+const holderPeer = peerIdOfNodeKey(holderKey)!;
 
 function directory(options: {
   hasBootstrap: boolean;
   peers: string[];
   holders?: string[];
   local?: boolean;
+  /** Called when a peer is asked; true once the object counts as deleted here (by another path). */
+  deleted?: () => boolean;
   call: (peer: string, header: { op: string }, timeoutMs: number | undefined) => Promise<unknown>;
 }) {
   const descriptor = { owner: 'owner' } as unknown as SignedDescriptor;
-  const receipts = (options.holders ?? [self, 'other']).map((holder) => ({ holder }) as SignedReceipt);
+  const receipts = (options.holders ?? [self, holderKey]).map((holder) => ({ holder }) as SignedReceipt);
   const manifests = {
-    tombstone: () => undefined,
+    tombstone: () => (options.deleted?.() ? {} : undefined),
     hasDescriptor: async () => options.local ?? true,
     getDescriptor: async () => descriptor,
     receipts: async () => receipts,
@@ -48,7 +54,13 @@ function directory(options: {
     dht: { get: async function* () {} },
   } as unknown as ManifestDirectoryComponents;
   return new ManifestDirectory(
-    { selfId: 'self', dhtTimeoutMs: 1_000, tombstoneSyncMs: 60_000, hasBootstrap: options.hasBootstrap },
+    {
+      selfId: 'self',
+      dhtTimeoutMs: 1_000,
+      tombstoneSyncMs: 60_000,
+      tombstoneCatchUpMs: 5_000,
+      hasBootstrap: options.hasBootstrap,
+    },
     components,
   );
 }
@@ -59,11 +71,11 @@ const refuse = (code: string) => async (peer: string) => {
 };
 
 describe('a node not yet synced since its start', () => {
-  it('serves its copy once two peers answered, asking past a dead one, 5 s each', async () => {
+  it("serves its copy once two peers answered, asking the object's holders first, two at a time", async () => {
     const asked: [string, number | undefined][] = [];
     const dir = directory({
       hasBootstrap: true,
-      peers: ['p1', 'p2', 'p3', 'p4', 'p5'],
+      peers: ['p1', 'p2', 'p3', holderPeer, 'p5'],
       call: async (peer, header, timeoutMs) => {
         expect(header.op).toBe('deleted');
         asked.push([peer, timeoutMs]);
@@ -71,15 +83,39 @@ describe('a node not yet synced since its start', () => {
         return noTombstones();
       },
     });
-    expect((await dir.resolve(id))?.descriptor).toEqual({ owner: 'owner' });
+    // Two reads at once share one check.
+    const [a, b] = await Promise.all([dir.resolve(id), dir.resolve(id)]);
+    expect(a?.descriptor).toEqual({ owner: 'owner' });
+    expect(b).toEqual(a);
     expect(asked).toEqual([
-      ['p1', 5_000],
-      ['p2', 5_000],
-      ['p3', 5_000],
+      [holderPeer, 2_000],
+      ['p1', 2_000],
+      ['p2', 2_000],
+      ['p3', 2_000],
     ]);
     // Checked once: the next read does not ask again.
     await dir.resolve(id);
-    expect(asked).toHaveLength(3);
+    expect(asked).toHaveLength(4);
+  });
+
+  it('refuses with too few answers, and serves nothing deleted by another path meanwhile', async () => {
+    const one = directory({
+      hasBootstrap: true,
+      peers: ['p1', 'p2', 'p3', 'p4'],
+      call: async (peer) => (peer === 'p4' ? noTombstones() : refuse('INTERNAL')(peer)),
+    });
+    await expect(one.resolve(id)).rejects.toThrow(/too few peers answered/);
+    let deleted = false;
+    const raced = directory({
+      hasBootstrap: true,
+      peers: ['p1', 'p2'],
+      deleted: () => deleted,
+      call: async () => {
+        deleted = true; // a sync round applied the tombstone while this check waited on its peers
+        return noTombstones();
+      },
+    });
+    expect(await raced.resolve(id)).toBeUndefined();
   });
 
   it('answers 503 when no peer answers, or none is known yet and others could have deleted it', async () => {
@@ -88,7 +124,8 @@ describe('a node not yet synced since its start', () => {
     const fail = async () => expect.unreachable('no peer to ask');
     for (const [hasBootstrap, holders] of [
       [true, [self]],
-      [false, [self, 'other']],
+      [false, [self, holderKey]],
+      [false, []],
     ] as const) {
       const alone = directory({ hasBootstrap, peers: [], holders: [...holders], call: fail });
       await expect(alone.resolve(id)).rejects.toThrow(/no peer known yet/);

@@ -490,6 +490,11 @@ export const nodeConfigSchema = z
           .default(30 * 86_400_000),
         /** How often a node asks two peers which of the objects it holds were deleted (anti-entropy). */
         tombstoneSyncMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
+        /**
+         * Back from a restart, how often a node tries that first sync until peers answer: it checks
+         * each object with peers before serving it meanwhile.
+         */
+        tombstoneCatchUpMs: z.number().int().min(1_000).max(86_400_000).default(5_000),
         intentLifetimeMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
       })
       .strict()

@@ -152,6 +152,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'trust.segmentBytes': { what: 'plaintext bytes per AES-256-GCM segment of new encrypted objects' },
   'trust.tombstoneRetentionMs': { what: 'how long a delete is remembered (and the object refused)' },
   'trust.tombstoneSyncMs': { what: 'how often a node asks peers which of the objects it holds were deleted' },
+  'trust.tombstoneCatchUpMs': {
+    what: 'back from a restart, how often it tries its first such sync until answered',
+  },
   'trust.intentLifetimeMs': { what: "how long an owner's put intent authorizes stores" },
   's3.enabled': { what: 'serve the S3-compatible gateway', flag: '--s3-port' },
   's3.host': { what: 'address of the S3 gateway (loopback, or a trusted network behind TLS)' },

@@ -278,6 +278,7 @@ export class TrinityNode {
       selfId,
       dhtTimeoutMs: tunables.dhtTimeoutMs,
       tombstoneSyncMs: config.trust.tombstoneSyncMs,
+      tombstoneCatchUpMs: config.trust.tombstoneCatchUpMs,
       hasBootstrap: config.bootstrap.length > 0,
     })({
       manifests,
@@ -315,6 +316,7 @@ export class TrinityNode {
     const repair = (this.repair = repairLoop({ selfId, ...config.repair })({
       manifests,
       directory,
+      ready: () => directory.synced,
       transfer,
       nodes: peers,
       clock,
@@ -331,6 +333,7 @@ export class TrinityNode {
     this.rebalance = rebalanceService({ selfId, ...config.rebalance })({
       manifests,
       directory,
+      ready: () => directory.synced,
       transfer,
       nodes: peers,
       clock,

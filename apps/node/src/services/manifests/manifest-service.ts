@@ -231,6 +231,8 @@ export interface ManifestDirectoryInit {
   readonly dhtTimeoutMs: number;
   /** How often this node asks peers which of the objects it holds were deleted. */
   readonly tombstoneSyncMs: number;
+  /** Until a round has been answered since start, rounds are tried this often. */
+  readonly tombstoneCatchUpMs: number;
   /**
    * Configured with bootstrap peers: back from a restart with no peer known yet, it cannot tell
    * whether its records were deleted while it was away, and serves none. A node without (a seed, a
@@ -242,11 +244,14 @@ export interface ManifestDirectoryInit {
 /** Peers asked on each anti-entropy round. */
 const tombstoneSyncPeers = 2;
 /**
- * Before its first sync round, a node checks each object it is about to serve with this many peers
- * (one by one until two answered), giving each this long: a dead peer costs seconds, not a read.
+ * Before its first sync round, a node checks each object it is about to serve with peers: two at a
+ * time (the object's holders first), until two answered or four were asked, each pair given this
+ * long, so that the check ends within a reader's 5 s wait for the record.
  */
 const servableCheckPeers = 4;
-const servableCheckTimeoutMs = 5_000;
+const servableCheckTimeoutMs = 2_000;
+/** Checks running at once; past it a read is refused (NOT_SYNCED) rather than queued. */
+const servableChecksMax = 32;
 /** Objects found live by that check, remembered until the first round (then not needed). */
 const servableCheckedMax = 10_000;
 
@@ -301,12 +306,19 @@ export class ManifestDirectory implements Startable {
   #synced = false;
   /** Objects the per-object check found not deleted while unsynced. */
   readonly #checkedLive = new Set<string>();
+  /** The per-object checks running, by object id: concurrent reads of one object share one. */
+  readonly #checking = new Map<string, Promise<boolean>>();
+  /** Until the first round is answered, rounds are tried every few seconds, not every interval. */
+  readonly #catchUp: Repeater;
 
   constructor(init: ManifestDirectoryInit, components: ManifestDirectoryComponents) {
     this.#init = init;
     this.#deps = components;
     this.#sync = new Repeater(components.clock, init.tombstoneSyncMs, async () => {
       await this.syncTombstones();
+    });
+    this.#catchUp = new Repeater(components.clock, init.tombstoneCatchUpMs, async () => {
+      if (!this.#synced) await this.syncTombstones();
     });
   }
 
@@ -319,9 +331,16 @@ export class ManifestDirectory implements Startable {
       manifestHandler(this.#deps, (id, record) => this.#servable(id, record)),
     );
     this.#sync.start();
+    this.#catchUp.start();
+  }
+
+  /** Whether a round of tombstone sync has been answered since start (see syncTombstones). */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   async stop(): Promise<void> {
+    await this.#catchUp.stop();
     await this.#sync.stop();
     await this.#deps.server.unhandle(PROTOCOLS.manifest);
   }
@@ -360,27 +379,54 @@ export class ManifestDirectory implements Startable {
   /**
    * Whether this node may serve its record of `id` (see ServableCheck). Once synced, yes. Before,
    * it asks peers about this one object: false when one returns its tombstone (applied here), a
-   * NOT_SYNCED error when none answered or no peer is known yet (unless nobody could have deleted
-   * it elsewhere: no bootstrap peers configured and no other node's receipt in `record`).
+   * NOT_SYNCED error when fewer than two answered (one when only one peer is known), when too many
+   * checks are running, or when no peer is known yet (unless nobody could have deleted it
+   * elsewhere: no bootstrap peers configured and only this node's receipts in `record`).
    */
   async #servable(id: string, record: ObjectRecord): Promise<boolean> {
     if (this.#synced || this.#checkedLive.has(id)) return true;
-    const peers = this.#deps.membership.peers().map((peer) => peer.id);
+    const running = this.#checking.get(id);
+    if (running !== undefined) return running;
+    if (this.#checking.size >= servableChecksMax)
+      throw new ForbiddenError('NOT_SYNCED', 'back from a restart and busy checking objects with peers');
+    const check = this.#checkWithPeers(id, record).finally(() => this.#checking.delete(id));
+    this.#checking.set(id, check);
+    return check;
+  }
+
+  async #checkWithPeers(id: string, record: ObjectRecord): Promise<boolean> {
+    const { manifests, membership, signer, clock } = this.#deps;
+    const peers = membership.peers().map((peer) => peer.id);
     if (peers.length === 0) {
-      const self = this.#deps.signer.publicKey;
-      if (!this.#init.hasBootstrap && record.receipts.every((receipt) => receipt.holder === self))
-        return true;
+      const mineOnly =
+        record.receipts.length > 0 && record.receipts.every((receipt) => receipt.holder === signer.publicKey);
+      if (!this.#init.hasBootstrap && mineOnly) return true;
       throw new ForbiddenError('NOT_SYNCED', 'back from a restart and no peer known yet to sync with');
     }
-    const { deleted, answered } = await this.#learnDeletes(peers.slice(0, servableCheckPeers), [id], {
-      answersWanted: tombstoneSyncPeers,
-      timeoutMs: servableCheckTimeoutMs,
-    });
-    if (deleted > 0) return false;
-    if (!answered)
+    // The object's holders first: they got the delete when it was made, and a stranger that
+    // connected first cannot vouch for an object it never held.
+    const holders = new Set(record.receipts.map((receipt) => this.#peerOf(receipt.holder)));
+    const order = [
+      ...peers.filter((peer) => holders.has(peer)),
+      ...peers.filter((peer) => !holders.has(peer)),
+    ];
+    const wanted = Math.min(tombstoneSyncPeers, peers.length);
+    let answers = 0;
+    for (let start = 0; start < servableCheckPeers && start < order.length && answers < wanted; start += 2) {
+      const results = await Promise.all(
+        order
+          .slice(start, Math.min(start + 2, servableCheckPeers))
+          .map((peer) => this.#learnDeletes([peer], [id], { timeoutMs: servableCheckTimeoutMs })),
+      );
+      answers += results.filter((result) => result.answered).length;
+    }
+    // Deleted by this check, by another path meanwhile (a sync round, a delete), or not at all.
+    if (manifests.tombstone(id, clock.nowMs()) !== undefined || !(await manifests.hasDescriptor(id)))
+      return false;
+    if (answers < wanted)
       throw new ForbiddenError(
         'NOT_SYNCED',
-        `no peer has answered whether ${id} was deleted while this node was away`,
+        `too few peers answered whether ${id} was deleted while this node was away`,
       );
     if (!this.#synced && this.#checkedLive.size < servableCheckedMax) this.#checkedLive.add(id);
     return true;
@@ -389,13 +435,12 @@ export class ManifestDirectory implements Startable {
   /**
    * Asks `asked` peers which of `ids` were deleted and applies each owner-signed tombstone they
    * return (descriptor, then the shards no other object uses). `answered`: every batch got an
-   * answer from some peer (a peer that fails is not asked again this round). A batch stops once
-   * `answersWanted` peers answered it (default: all of `asked`).
+   * answer from some peer (a peer that fails is not asked again this round).
    */
   async #learnDeletes(
     asked: string[],
     ids: readonly string[],
-    options: { answersWanted?: number; timeoutMs?: number } = {},
+    options: { timeoutMs?: number } = {},
   ): Promise<{ deleted: number; answered: boolean }> {
     const { manifests, rpc, logger } = this.#deps;
     let deleted = 0;
@@ -404,9 +449,9 @@ export class ManifestDirectory implements Startable {
     const nowMs = this.#deps.clock.nowMs();
     for (let start = 0; start < ids.length; start += deletedQueryIdsMax) {
       const batch = new Set(ids.slice(start, start + deletedQueryIdsMax));
-      let answers = 0;
+      let batchAnswered = false;
       for (const peer of [...asked]) {
-        if (batch.size === 0 || answers >= (options.answersWanted ?? Number.POSITIVE_INFINITY)) break;
+        if (batch.size === 0) break;
         let tombstones: unknown;
         try {
           const reply = await rpc.call(
@@ -426,7 +471,7 @@ export class ManifestDirectory implements Startable {
           logger.debug({ peer, err: (error as Error).message }, 'tombstone sync with peer failed');
           continue;
         }
-        answers++;
+        batchAnswered = true;
         if (!Array.isArray(tombstones)) continue;
         for (const tombstone of tombstones.slice(0, batch.size)) {
           const fields = tombstone as {
@@ -450,10 +495,14 @@ export class ManifestDirectory implements Startable {
           }
         }
       }
-      answered &&= answers > 0;
+      answered &&= batchAnswered;
     }
-    // One pass for the whole round: the shards of the deleted objects no other object uses.
-    if (freed.length > 0) await deleteUnreferenced(this.#deps.store, manifests, freed);
+    // One pass for the whole round: the shards of the deleted objects no other object uses (best
+    // effort: garbage collection frees what is left, the descriptors being gone).
+    if (freed.length > 0)
+      await deleteUnreferenced(this.#deps.store, manifests, freed).catch((error: Error) =>
+        logger.warn({ err: error.message }, 'freeing the shards of deletes learned from peers failed'),
+      );
     if (deleted > 0) logger.info({ deleted }, 'deletes learned from peers applied');
     return { deleted, answered };
   }
@@ -547,7 +596,9 @@ export class ManifestDirectory implements Startable {
       }
     }
     const { record, notSynced } = await this.#fromPeers(id);
-    const found = record ?? (await this.#fromDht(id));
+    if (record !== undefined) return record;
+    const found = await this.#fromDht(id);
+    if (found === 'deleted') return undefined;
     // A holder back from a restart may refuse until it has synced: the object is not known absent.
     if (found === undefined && notSynced)
       throw new ObjectUnavailableError(
@@ -599,12 +650,16 @@ export class ManifestDirectory implements Startable {
     }
   }
 
-  async #fromDht(id: string): Promise<ObjectRecord | undefined> {
+  /** The DHT's record of `id`: verified, 'deleted' for the owner's delete record, or undefined. */
+  async #fromDht(id: string): Promise<ObjectRecord | 'deleted' | undefined> {
     try {
       return await withTimeout(this.#deps.clock, this.#init.dhtTimeoutMs, async (signal) => {
         for await (const event of this.#deps.dht.get(dhtKey(id), { signal })) {
           if (event.name !== 'VALUE') continue;
-          if (isDeleteRecord(event.value)) return undefined;
+          if (isDeleteRecord(event.value)) {
+            decodeDeleteRecord(event.value, this.#deps.clock.nowMs(), id);
+            return 'deleted';
+          }
           return decodeRecord(event.value, this.#deps.clock.nowMs(), id).record;
         }
         return undefined;

@@ -55,6 +55,11 @@ export interface RebalanceComponents {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events?: RebalanceEvents;
+  /**
+   * False while this node may still hold records of objects deleted while it was away (back from a
+   * restart, before its first tombstone sync): its timed rounds wait, so as not to spread them.
+   */
+  readonly ready?: () => boolean;
 }
 
 export interface RebalanceStats {
@@ -290,7 +295,7 @@ export class RebalanceService implements Startable {
     if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#round = this.runOnce()
+      this.#round = (this.#c.ready?.() === false ? Promise.resolve() : this.runOnce())
         .catch((error: Error) => this.#c.logger.warn({ err: error.message }, 'rebalance round failed'))
         .finally(() => {
           this.#round = undefined;

@@ -47,6 +47,11 @@ export interface RepairLoopComponents {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events?: RepairEvents;
+  /**
+   * False while this node may still hold records of objects deleted while it was away (back from a
+   * restart, before its first tombstone sync): its timed rounds wait, so as not to spread them.
+   */
+  readonly ready?: () => boolean;
 }
 
 /** The repair service's factory: `repairLoop(init)(components)`. */
@@ -228,7 +233,7 @@ export class RepairLoop implements Startable {
     if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#round = this.runOnce()
+      this.#round = (this.#deps.ready?.() === false ? Promise.resolve() : this.runOnce())
         .catch((error: Error) => this.#deps.logger.warn({ err: error.message }, 'repair round failed'))
         .finally(() => {
           this.#round = undefined;
