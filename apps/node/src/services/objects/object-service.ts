@@ -225,17 +225,6 @@ export interface PutResult {
 /** Tries to store one shard before the put fails: the placed node twice, then spares. */
 const storeAttemptsMax = 4;
 
-/**
- * The Merkle leaf size of the descriptors this node writes (the descriptor names it, so readers and
- * challengers take it from there). 16 KiB instead of @trinity/storage's 4 KiB default: a put's
- * coordinator builds every shard's tree, and one hash call per leaf (about 1.7 µs of call overhead
- * each, plus one inner node per leaf) cost about 1.5 ms per MiB of shard with 4 KiB leaves against
- * 0.85 with 16 KiB, a tenth of the coordinator's CPU. The price is in proofs of storage: a challenge
- * draws 64 leaves, so an answer carries 1 MiB instead of 256 KiB (a whole 1 MiB shard, which then
- * checks every byte), within the 4 MiB an answer may carry.
- */
-export const merkleLeafBytes = 16 * 1024;
-
 type StripeInput = DescriptorInput['stripes'][number];
 
 /** The algorithm id the descriptor names for @trinity/core's segmented AES-256-GCM. */
@@ -512,7 +501,7 @@ export class ObjectService {
           dataBytes: stripe.dataBytes,
           shards: stripe.shards.map((shard, i) => ({
             hash: toHex(stripe.hashes[i]!),
-            merkleRoot: toHex(merkleRoot(shard, merkleLeafBytes)),
+            merkleRoot: toHex(merkleRoot(shard)),
           })),
         };
         stripes.push(entry);
@@ -549,7 +538,6 @@ export class ObjectService {
         size,
         createdAtMs: this.#deps.clock.nowMs(),
         erasure,
-        merkleLeafBytes,
         ...(encryption === undefined ? {} : { encryption }),
         ...(fingerprints === undefined ? {} : { fingerprints: fingerprints.finish() }),
         stripes,

@@ -161,7 +161,7 @@ export const posLimits = {
   answersInFlight: 2,
   /** Challenges waiting for a slot; more are refused (POS_BUSY). */
   answersWaiting: 16,
-  /** Leaf bytes one answer may carry (64 leaves of 16 KiB, what a put's descriptor names, are 1 MiB). */
+  /** Leaf bytes one answer may carry (64 leaves of 4 KiB are 256 KiB). */
   answerLeafBytesMax: 4 * 1024 * 1024,
   /** Challengers whose rate-limit bucket is remembered; the oldest is forgotten past this. */
   challengersMax: 4096,
