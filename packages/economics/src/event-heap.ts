@@ -17,8 +17,8 @@ export function compareEvents(a: EventKey, b: EventKey): number {
  * from the newest event and a binary search over the short tail it sorts into, and a release takes
  * the head in O(1), without a heap's sift-down through events scattered in memory.
  */
-export class SettleQueue {
-  #items: (EconomicsEvent | undefined)[] = [];
+export class SettleQueue<T extends EventKey = EconomicsEvent> {
+  #items: (T | undefined)[] = [];
   /** Index of the oldest event; released slots before it are cleared and compacted away in bulk. */
   #head = 0;
 
@@ -26,11 +26,11 @@ export class SettleQueue {
     return this.#items.length - this.#head;
   }
 
-  peek(): EconomicsEvent | undefined {
+  peek(): T | undefined {
     return this.#items[this.#head];
   }
 
-  push(event: EconomicsEvent): void {
+  push(event: T): void {
     const items = this.#items;
     const end = items.length;
     if (end === this.#head || compareEvents(items[end - 1]!, event) <= 0) {
@@ -58,7 +58,7 @@ export class SettleQueue {
     items.splice(lo, 0, event);
   }
 
-  pop(): EconomicsEvent | undefined {
+  pop(): T | undefined {
     const items = this.#items;
     const top = items[this.#head];
     if (top === undefined) return undefined;
