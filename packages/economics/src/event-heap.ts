@@ -21,9 +21,21 @@ export class SettleQueue<T extends EventKey = EconomicsEvent> {
   #items: (T | undefined)[] = [];
   /** Index of the oldest event; released slots before it are cleared and compacted away in bulk. */
   #head = 0;
+  /**
+   * The times of the oldest and the newest event (+∞ and -∞ when empty), kept beside them: an
+   * arrival after the newest is appended, and a settling that finds nothing due returns, without
+   * reading an event (with hundreds of states in one process, each such read was a cache miss).
+   */
+  #headTimeMs = Number.POSITIVE_INFINITY;
+  #tailTimeMs = Number.NEGATIVE_INFINITY;
 
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** The time of the oldest event waiting, +∞ when none. */
+  get headTimeMs(): number {
+    return this.#headTimeMs;
   }
 
   peek(): T | undefined {
@@ -33,8 +45,11 @@ export class SettleQueue<T extends EventKey = EconomicsEvent> {
   push(event: T): void {
     const items = this.#items;
     const end = items.length;
-    if (end === this.#head || compareEvents(items[end - 1]!, event) <= 0) {
+    const timeMs = event.timeMs;
+    if (end === this.#head) this.#headTimeMs = timeMs;
+    if (end === this.#head || timeMs > this.#tailTimeMs || compareEvents(items[end - 1]!, event) <= 0) {
       items.push(event);
+      this.#tailTimeMs = timeMs;
       return;
     }
     // items[hi] sorts after `event`; gallop back until an item that does not (or the head).
@@ -56,6 +71,7 @@ export class SettleQueue<T extends EventKey = EconomicsEvent> {
       else hi = mid;
     }
     items.splice(lo, 0, event);
+    if (lo === this.#head) this.#headTimeMs = timeMs;
   }
 
   pop(): T | undefined {
@@ -66,10 +82,15 @@ export class SettleQueue<T extends EventKey = EconomicsEvent> {
     if (this.#head === items.length) {
       items.length = 0;
       this.#head = 0;
-    } else if (this.#head >= 1_024 && 2 * this.#head >= items.length) {
+      this.#headTimeMs = Number.POSITIVE_INFINITY;
+      this.#tailTimeMs = Number.NEGATIVE_INFINITY;
+      return top;
+    }
+    if (this.#head >= 1_024 && 2 * this.#head >= items.length) {
       items.splice(0, this.#head);
       this.#head = 0;
     }
+    this.#headTimeMs = items[this.#head]!.timeMs;
     return top;
   }
 }

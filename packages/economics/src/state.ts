@@ -355,20 +355,18 @@ export class EconomicsState {
 
   /** Applies buffered events with time <= `horizon`; returns the result of `watched` if it was among them. */
   #settle(horizon: number, watched: EventRecord | undefined): ApplyResult | undefined {
+    const pending = this.#pending;
+    // (A flush's horizon is +∞, which an empty queue's head time equals.)
+    if (pending.size === 0 || pending.headTimeMs > horizon) return undefined;
+    if (this.#shared !== undefined) this.#checkAlone();
     let watchedResult: ApplyResult | undefined;
-    const first = this.#pending.peek();
-    if (this.#shared !== undefined && first !== undefined && first.timeMs <= horizon) this.#checkAlone();
-    for (
-      let next = this.#pending.peek();
-      next !== undefined && next.timeMs <= horizon;
-      next = this.#pending.peek()
-    ) {
-      this.#pending.pop();
+    do {
+      const next = pending.pop()!;
       const event = next.pending!;
       next.pending = undefined;
       const r = this.#insert(event, next);
       if (next === watched) watchedResult = r;
-    }
+    } while (pending.size > 0 && pending.headTimeMs <= horizon);
     return watchedResult;
   }
 
