@@ -17,24 +17,39 @@ export function compareEvents(a: EventKey, b: EventKey): number {
  * from the newest event and a binary search over the short tail it sorts into, and a release takes
  * the head in O(1), without a heap's sift-down through events scattered in memory.
  */
-export class SettleQueue {
-  #items: (EconomicsEvent | undefined)[] = [];
+export class SettleQueue<T extends EventKey = EconomicsEvent> {
+  #items: (T | undefined)[] = [];
   /** Index of the oldest event; released slots before it are cleared and compacted away in bulk. */
   #head = 0;
+  /**
+   * The times of the oldest and the newest event (+∞ and -∞ when empty), kept beside them: an
+   * arrival after the newest is appended, and a settling that finds nothing due returns, without
+   * reading an event (with hundreds of states in one process, each such read was a cache miss).
+   */
+  #headTimeMs = Number.POSITIVE_INFINITY;
+  #tailTimeMs = Number.NEGATIVE_INFINITY;
 
   get size(): number {
     return this.#items.length - this.#head;
   }
 
-  peek(): EconomicsEvent | undefined {
+  /** The time of the oldest event waiting, +∞ when none. */
+  get headTimeMs(): number {
+    return this.#headTimeMs;
+  }
+
+  peek(): T | undefined {
     return this.#items[this.#head];
   }
 
-  push(event: EconomicsEvent): void {
+  push(event: T): void {
     const items = this.#items;
     const end = items.length;
-    if (end === this.#head || compareEvents(items[end - 1]!, event) <= 0) {
+    const timeMs = event.timeMs;
+    if (end === this.#head) this.#headTimeMs = timeMs;
+    if (end === this.#head || timeMs > this.#tailTimeMs || compareEvents(items[end - 1]!, event) <= 0) {
       items.push(event);
+      this.#tailTimeMs = timeMs;
       return;
     }
     // items[hi] sorts after `event`; gallop back until an item that does not (or the head).
@@ -56,9 +71,10 @@ export class SettleQueue {
       else hi = mid;
     }
     items.splice(lo, 0, event);
+    if (lo === this.#head) this.#headTimeMs = timeMs;
   }
 
-  pop(): EconomicsEvent | undefined {
+  pop(): T | undefined {
     const items = this.#items;
     const top = items[this.#head];
     if (top === undefined) return undefined;
@@ -66,10 +82,15 @@ export class SettleQueue {
     if (this.#head === items.length) {
       items.length = 0;
       this.#head = 0;
-    } else if (this.#head >= 1_024 && 2 * this.#head >= items.length) {
+      this.#headTimeMs = Number.POSITIVE_INFINITY;
+      this.#tailTimeMs = Number.NEGATIVE_INFINITY;
+      return top;
+    }
+    if (this.#head >= 1_024 && 2 * this.#head >= items.length) {
       items.splice(0, this.#head);
       this.#head = 0;
     }
+    this.#headTimeMs = items[this.#head]!.timeMs;
     return top;
   }
 }

@@ -34,6 +34,7 @@ describe('SettleQueue (the settle buffer)', () => {
               model.push(e);
             }
             expect(queue.size).toBe(model.length);
+            expect(queue.headTimeMs).toBe(Math.min(...model.map((e) => e.timeMs)));
           }
           model.sort(compareEvents);
           for (const e of model) {
@@ -58,6 +59,7 @@ describe('SettleQueue (the settle buffer)', () => {
       while (queue.size > 1_500) {
         const e = queue.pop()!;
         expect(e.timeMs).toBeGreaterThanOrEqual(released);
+        expect(queue.headTimeMs).toBe(queue.peek()!.timeMs);
         released = e.timeMs;
       }
     }

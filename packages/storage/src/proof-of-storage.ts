@@ -294,6 +294,20 @@ function leafOf(c: Challenge, shard: Uint8Array, index: number): Uint8Array {
 }
 
 /**
+ * Answers this module signed (frozen with their leaves and paths, each field already of the
+ * schema's shape): verifying one a holder handed along in-process (a simulator does) does not parse
+ * it again. One off the wire (a decoded message, a spread copy) is parsed as before.
+ */
+const signedAnswers = new WeakSet<object>();
+
+/** `proofAnswerSchema.safeParse`, skipped for an answer this module signed. */
+function safeParseAnswer(answer: unknown): z.ZodSafeParseResult<ProofAnswer> {
+  if (typeof answer === 'object' && answer !== null && signedAnswers.has(answer))
+    return { success: true, data: answer as ProofAnswer };
+  return proofAnswerSchema.safeParse(answer);
+}
+
+/**
  * Checks each leaf read against the tree and signs the answer. The tree was checked against the
  * committed root (`challengedTree`) and a MerkleTree's levels hash up to its root, so a leaf of the
  * right length whose hash is the tree's leaf hash has a path to the root: one hash per leaf, not the
@@ -324,7 +338,11 @@ function signedAnswer(
   }
   const holder = ed25519.publicKey(holderSecretKey);
   const message = signingBytes(signingDomains.proofAnswer, answerBody(c, holder, leafHashes));
-  return { holder, leaves, signature: ed25519.sign(message, holderSecretKey) };
+  const answer: ProofAnswer = { holder, leaves, signature: ed25519.sign(message, holderSecretKey) };
+  for (const leaf of leaves) Object.freeze(Object.freeze(leaf).path);
+  Object.freeze(leaves);
+  signedAnswers.add(Object.freeze(answer));
+  return answer;
 }
 
 /**
@@ -398,7 +416,7 @@ export function verifyProof(
 ): CheckResult<{ leavesVerified: number }, ProofFailure> {
   const c = safeParseChallenge(challenge);
   if (!c.success) return fail('malformed', `challenge: ${formatIssues(c.error)}`);
-  const a = proofAnswerSchema.safeParse(answer);
+  const a = safeParseAnswer(answer);
   if (!a.success) return fail('malformed', `answer: ${formatIssues(a.error)}`);
   const ch = c.data;
   if (!(nowMs <= ch.deadlineMs)) return fail('late', `answered at ${nowMs}, deadline was ${ch.deadlineMs}`);

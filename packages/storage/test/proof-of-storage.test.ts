@@ -208,6 +208,22 @@ describe('proof-of-storage', () => {
     });
   });
 
+  it('an answer is returned frozen (leaves and paths too); a copy is checked afresh', async () => {
+    const challenge = challengeFor(8);
+    const answer = answerChallengeSync(challenge, shard, holderASecretKey);
+    expect(
+      Object.isFrozen(answer) &&
+        Object.isFrozen(answer.leaves) &&
+        answer.leaves.every((leaf) => Object.isFrozen(leaf) && Object.isFrozen(leaf.path)),
+    ).toBe(true);
+    expect(() => answer.leaves.pop()).toThrow(TypeError);
+    const copy = { ...answer, leaves: answer.leaves.map((leaf) => ({ ...leaf, index: 1.5 })) };
+    expect(verifyProof(challenge, copy, commitment, holderA, nowMs + 100)).toMatchObject({
+      reason: 'malformed',
+    });
+    expect(verifyProof(challenge, answer, commitment, holderA, nowMs + 100).ok).toBe(true);
+  });
+
   it('createChallenge checks its window, nonce and leaf count', () => {
     const base = { commitment, nonce, nowMs, deadlineMs: nowMs + 1000 };
     for (const input of [

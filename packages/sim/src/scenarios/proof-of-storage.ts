@@ -735,8 +735,10 @@ class ProofOfStorageWorld extends ScenarioWorld<Message> {
     }
     this.#counts.events!++;
     const bytes = encodeEvent(event);
+    // One message for every peer: nothing changes a message in flight (a duplicate is the same object too).
+    const message: Message = { t: 'event', bytes };
     for (const peer of this.#nodes)
-      if (peer !== node) this.network.send(node.index, peer.index, { t: 'event', bytes }, bytes.length + 16);
+      if (peer !== node) this.network.send(node.index, peer.index, message, bytes.length + 16);
   }
 
   /** Applies an event; one that arrived ahead of an earlier one of its actor waits for it. */
