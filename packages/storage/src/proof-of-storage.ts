@@ -232,12 +232,22 @@ export function createChallenge(input: ChallengeInput): Challenge {
  */
 const parsedChallenges = new WeakSet<object>();
 
+/** `schema.safeParse(value)`, skipped for an object in `known` (one this module vouches for). */
+function safeParseUnlessKnown<T>(
+  known: WeakSet<object>,
+  schema: z.ZodType<T>,
+  value: unknown,
+): z.ZodSafeParseResult<T> {
+  if (typeof value === 'object' && value !== null && known.has(value))
+    return { success: true, data: value as T };
+  return schema.safeParse(value);
+}
+
 /** `challengeSchema.safeParse`, skipped for a challenge parsed before. */
 function safeParseChallenge(challenge: unknown): z.ZodSafeParseResult<Challenge> {
-  if (typeof challenge === 'object' && challenge !== null && parsedChallenges.has(challenge))
-    return { success: true, data: challenge as Challenge };
-  const parsed = challengeSchema.safeParse(challenge);
-  if (parsed.success) {
+  const parsed = safeParseUnlessKnown(parsedChallenges, challengeSchema, challenge);
+  // A fresh parse (zod returns a new object; a known challenge comes back as itself).
+  if (parsed.success && parsed.data !== challenge) {
     Object.freeze(parsed.data.leafIndices);
     parsedChallenges.add(Object.freeze(parsed.data));
   }
@@ -299,13 +309,6 @@ function leafOf(c: Challenge, shard: Uint8Array, index: number): Uint8Array {
  * it again. One off the wire (a decoded message, a spread copy) is parsed as before.
  */
 const signedAnswers = new WeakSet<object>();
-
-/** `proofAnswerSchema.safeParse`, skipped for an answer this module signed. */
-function safeParseAnswer(answer: unknown): z.ZodSafeParseResult<ProofAnswer> {
-  if (typeof answer === 'object' && answer !== null && signedAnswers.has(answer))
-    return { success: true, data: answer as ProofAnswer };
-  return proofAnswerSchema.safeParse(answer);
-}
 
 /**
  * Checks each leaf read against the tree and signs the answer. The tree was checked against the
@@ -416,7 +419,7 @@ export function verifyProof(
 ): CheckResult<{ leavesVerified: number }, ProofFailure> {
   const c = safeParseChallenge(challenge);
   if (!c.success) return fail('malformed', `challenge: ${formatIssues(c.error)}`);
-  const a = safeParseAnswer(answer);
+  const a = safeParseUnlessKnown(signedAnswers, proofAnswerSchema, answer);
   if (!a.success) return fail('malformed', `answer: ${formatIssues(a.error)}`);
   const ch = c.data;
   if (!(nowMs <= ch.deadlineMs)) return fail('late', `answered at ${nowMs}, deadline was ${ch.deadlineMs}`);
