@@ -319,6 +319,9 @@ export class ManifestDirectory implements Startable {
     });
     this.#catchUp = new Repeater(components.clock, init.tombstoneCatchUpMs, async () => {
       if (!this.#synced) await this.syncTombstones();
+      // Synced (by this round or a regular one): nothing left to catch up (not awaited: a tick
+      // that waited for its own repeater to stop would wait for itself).
+      if (this.#synced) void this.#catchUp.stop();
     });
   }
 
@@ -331,7 +334,7 @@ export class ManifestDirectory implements Startable {
       manifestHandler(this.#deps, (id, record) => this.#servable(id, record)),
     );
     this.#sync.start();
-    this.#catchUp.start();
+    if (!this.#synced) this.#catchUp.start();
   }
 
   /** Whether a round of tombstone sync has been answered since start (see syncTombstones). */
@@ -409,13 +412,13 @@ export class ManifestDirectory implements Startable {
     const order = [
       ...peers.filter((peer) => holders.has(peer)),
       ...peers.filter((peer) => !holders.has(peer)),
-    ];
+    ].slice(0, servableCheckPeers);
     const wanted = Math.min(tombstoneSyncPeers, peers.length);
     let answers = 0;
-    for (let start = 0; start < servableCheckPeers && start < order.length && answers < wanted; start += 2) {
+    for (let start = 0; start < order.length && answers < wanted; start += 2) {
       const results = await Promise.all(
         order
-          .slice(start, Math.min(start + 2, servableCheckPeers))
+          .slice(start, start + 2)
           .map((peer) => this.#learnDeletes([peer], [id], { timeoutMs: servableCheckTimeoutMs })),
       );
       answers += results.filter((result) => result.answered).length;
@@ -459,7 +462,7 @@ export class ManifestDirectory implements Startable {
             PROTOCOLS.manifest,
             { op: 'deleted', ids: [...batch] },
             undefined,
-            options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+            options,
           );
           const body = reply.body ?? new Uint8Array(0);
           if (body.length > batch.size * tombstoneEncodedBytesMax)
