@@ -38,6 +38,11 @@ describe('HTTP API on a 3-node network', () => {
     expect(list.objects).toContainEqual(expect.objectContaining({ id, name: 'hello.bin', size: 300_000 }));
     expect((await apiFetch(`${api(1)}/v1/objects/${id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await apiFetch(`${api(0)}/v1/objects/${id}`)).status).toBe(404);
+    // A retried delete succeeds (the owner's tombstone is held), on the same node and on another.
+    for (const node of [1, 0]) {
+      const retry = await apiFetch(`${api(node)}/v1/objects/${id}`, { method: 'DELETE' });
+      expect(retry.status, `node ${node}`).toBe(200);
+    }
     for (const node of nodes) expect(node.store.stats().shardCount).toBe(0);
   });
 

@@ -583,6 +583,11 @@ export class ManifestDirectory implements Startable {
     await this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes);
   }
 
+  /** The owner (hex key) whose retained tombstone for `id` this node holds, if any. */
+  deletedBy(id: string): string | undefined {
+    return this.#deps.manifests.tombstone(id, this.#deps.clock.nowMs())?.owner;
+  }
+
   /** The record of `id`, verified, or undefined when no copy can be found. */
   async resolve(id: string): Promise<ObjectRecord | undefined> {
     const { manifests, clock } = this.#deps;

@@ -124,7 +124,7 @@ export interface ObjectServiceComponents {
   readonly store: ShardStore;
   readonly transfer: Pick<ShardTransfer, 'stage' | 'renew' | 'fetch' | 'has' | 'unstage' | 'heldCopies'> &
     Partial<Pick<ShardTransfer, 'recycle'>>;
-  readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish'>;
+  readonly directory: Pick<ManifestDirectory, 'stage' | 'publish' | 'resolve' | 'unpublish' | 'deletedBy'>;
   readonly nodes: LiveNodes;
   readonly placement: Placement;
   readonly erasurePolicy?: ErasurePolicy;
@@ -723,10 +723,21 @@ export class ObjectService {
   /**
    * Deletes one of this owner's objects: a tombstone signed by the owner goes to every node (each
    * checks it against the descriptor, remembers it, and drops the object's shards) and the DHT.
+   * Idempotent for the owner: a retry through a node that holds the owner's tombstone succeeds
+   * (peers that missed the first attempt learn the tombstone by anti-entropy).
    */
   async delete(id: string): Promise<void> {
-    const { record } = await this.describe(id);
     const { owner, clock } = this.#deps;
+    let record: ObjectRecord;
+    try {
+      ({ record } = await this.describe(id));
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError && this.#deps.directory.deletedBy(id) === owner.publicKey) {
+        this.#deps.logger.info({ id }, 'object already deleted');
+        return;
+      }
+      throw error;
+    }
     if (record.descriptor.owner !== owner.publicKey) {
       throw new ForbiddenError('NOT_OWNER', `object ${id} belongs to another owner`);
     }
