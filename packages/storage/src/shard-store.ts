@@ -208,10 +208,7 @@ export class ShardStore {
     await layout.ensureDir(layout.root, fsync);
     await this.#checkFormat();
     await removeTree(layout.tmpDir); // stray temp files and half-removed transactions of a crash
-    for (const dir of [layout.shardsDir, layout.stagingDir, layout.tmpDir, layout.quarantineDir]) {
-      await layout.ensureDir(dir, fsync);
-    }
-    await syncDir(layout.root, { fsync: fsync });
+    await layout.makeFolders(fsync);
     const snapshot = await takeIndexSnapshot(layout.root, layout.indexFile, fsync, this.config.maxShardCount);
     this.#index = snapshot ?? (await scanShards(layout, this.config.scanConcurrency, this.#logger));
     this.#staged = await scanStaging(layout, this.#logger);
