@@ -1,11 +1,15 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { assert } from '@trinity/core';
 import { syncDir } from '@trinity/core/fs';
+import { isExists, isNotFound } from './_fs.js';
 import { isShardHashHex, isTxId } from './ids.js';
 
 /** The name of the commit marker inside a staged transaction's folder. */
 export const commitMarkerName = 'COMMIT';
+
+/** Folders remembered as existing: the first two fan-out levels (65,792) and the staged transactions fit. */
+const knownDirsMax = 100_000;
 
 /** A staged record's file name: its 64-hex id and this suffix. */
 const recordSuffix = '.record';
@@ -34,6 +38,8 @@ export class StoreLayout {
   readonly fencingFile: string;
   readonly fanOutLevels: number;
   readonly #knownDirs = new Set<string>();
+  /** Folders being made now, so a second caller waits for the first one's parent sync. */
+  readonly #creating = new Map<string, Promise<void>>();
 
   constructor(root: string, fanOutLevels: number) {
     this.root = root;
@@ -75,21 +81,71 @@ export class StoreLayout {
   }
 
   /**
-   * Creates `dir` and any missing parents up to the store root, fsyncing each parent whose
-   * listing changed, so a shard renamed into a new folder is reachable after a power cut.
+   * Creates `dir` and any missing parents up to the store root, fsyncing the parent of each one
+   * made, so a shard renamed into a new folder is reachable after a power cut. One `mkdir` per
+   * missing level (a recursive mkdir probes from the leaf up: an ENOENT for every missing parent).
+   * A folder found already there gets its parent synced too, as a crashed process may have made it
+   * without; once known, a folder costs nothing. Concurrent calls for one folder share one creation,
+   * so none returns before the folder's entry is durable.
    */
-  async ensureDir(dir: string, sync: boolean): Promise<void> {
-    if (this.#knownDirs.has(dir)) return;
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined) {
-      for (let current = dir; current !== this.root && current.length > this.root.length; ) {
-        const parent = dirname(current);
-        await syncDir(parent, { fsync: sync });
-        if (current === created) break;
-        current = parent;
-      }
+  ensureDir(dir: string, sync: boolean): Promise<void> {
+    if (this.#knownDirs.has(dir)) return Promise.resolve();
+    let pending = this.#creating.get(dir);
+    if (pending === undefined) {
+      pending = this.#create(dir, sync).finally(() => this.#creating.delete(dir));
+      this.#creating.set(dir, pending);
     }
-    if (this.#knownDirs.size < 100_000) this.#knownDirs.add(dir);
+    return pending;
+  }
+
+  async #create(dir: string, sync: boolean): Promise<void> {
+    if (dir === this.root) {
+      await mkdir(dir, { recursive: true }); // the store's own folder: its parents are the caller's
+    } else {
+      assert(dir.startsWith(`${this.root}${sep}`), 'ensureDir: a folder outside the store');
+      await mkdir(dir).catch(async (error: unknown) => {
+        if (isExists(error)) return;
+        if (!isNotFound(error)) throw error;
+        // A missing parent (even a known one, removed behind our back) is made and synced first.
+        this.#knownDirs.delete(dirname(dir));
+        await this.ensureDir(dirname(dir), sync);
+        await this.#makeOne(dir);
+      });
+      await syncDir(dirname(dir), { fsync: sync });
+    }
+    this.#remember(dir);
+  }
+
+  /**
+   * Makes the store's folders that are missing (the root must exist): shards/, staging/, tmp/,
+   * quarantine/ and the first fan-out level (`shards/00` … `shards/ff`), then fsyncs the root and
+   * `shards/` once each. At every open, so no put or commit ever creates a first-level folder (nor
+   * syncs `shards/` for one), and a folder a crashed process made without syncing is durable too.
+   */
+  async makeFolders(sync: boolean): Promise<void> {
+    for (const dir of [this.shardsDir, this.stagingDir, this.tmpDir, this.quarantineDir])
+      await this.#makeOne(dir);
+    await syncDir(this.root, { fsync: sync });
+    if (this.fanOutLevels === 0) return;
+    const present = new Set(await readdir(this.shardsDir));
+    for (let byte = 0; byte < 256; byte++) {
+      const name = byte.toString(16).padStart(2, '0');
+      if (present.has(name)) this.#remember(join(this.shardsDir, name));
+      else await this.#makeOne(join(this.shardsDir, name));
+    }
+    await syncDir(this.shardsDir, { fsync: sync });
+  }
+
+  /** mkdir of one folder whose parent exists, an existing one is fine; the caller syncs the parent. */
+  async #makeOne(dir: string): Promise<void> {
+    await mkdir(dir).catch((error: unknown) => {
+      if (!isExists(error)) throw error;
+    });
+    this.#remember(dir);
+  }
+
+  #remember(dir: string): void {
+    if (this.#knownDirs.size < knownDirsMax) this.#knownDirs.add(dir);
   }
 
   forgetDir(dir: string): void {

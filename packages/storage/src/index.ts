@@ -187,6 +187,7 @@ export { type EnqueueResult, RepairQueue, type RepairQueueStats } from './repair
 export { Scrubber, type ScrubberDeps, type ScrubReport, type ScrubTarget } from './scrubber.js';
 export {
   type ShardReadOptions,
+  type ShardStageOptions,
   ShardStore,
   type ShardStoreDeps,
   type ShardStoreStats,

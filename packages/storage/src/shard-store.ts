@@ -53,6 +53,7 @@ export type ShardStoreStep =
   | 'stage:tmp-written'
   | 'stage:renamed'
   | 'stage:synced'
+  | 'stage:batch-synced'
   | 'stage-record:tmp-written'
   | 'stage-record:renamed'
   | 'stage-record:synced'
@@ -81,6 +82,19 @@ export interface ShardWriteOptions {
   expectedHash?: Uint8Array;
   /** The shard lock's fencing token; lower than the highest seen for this hash → StaleFencingTokenError. */
   fencingToken?: number;
+}
+
+/** Options of `stage`. */
+export interface ShardStageOptions extends ShardWriteOptions {
+  /**
+   * Leave the transaction's folder unsynced (default false): the staged file is fsynced, but its
+   * name in `staging/<txId>/` becomes durable only at the next `syncStaged(txId)`, or at whatever
+   * else of the transaction syncs that folder (`stageRecord`, `fenceStagedAll`, `commitStaged`).
+   * For a participant whose durability point is its vote (`StagingArea.stage` syncs before it
+   * resolves): one folder fsync per transaction instead of one per shard. A crash before the sync
+   * may lose such a shard, never tear it.
+   */
+  readonly deferFolderSync?: boolean;
 }
 
 /** How `get` reads a shard. */
@@ -165,6 +179,8 @@ export class ShardStore {
   readonly #writes = new Map<string, number>();
   #writeSequence = 0;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Transactions with a shard staged under `deferFolderSync` since their folder was last synced. */
+  readonly #unsyncedTxs = new Set<string>();
   #index: Map<string, number>;
   #staged: Map<string, StagedTx>;
   #fencing!: FencingLog;
@@ -208,10 +224,7 @@ export class ShardStore {
     await layout.ensureDir(layout.root, fsync);
     await this.#checkFormat();
     await removeTree(layout.tmpDir); // stray temp files and half-removed transactions of a crash
-    for (const dir of [layout.shardsDir, layout.stagingDir, layout.tmpDir, layout.quarantineDir]) {
-      await layout.ensureDir(dir, fsync);
-    }
-    await syncDir(layout.root, { fsync: fsync });
+    await layout.makeFolders(fsync);
     const snapshot = await takeIndexSnapshot(layout.root, layout.indexFile, fsync, this.config.maxShardCount);
     this.#index = snapshot ?? (await scanShards(layout, this.config.scanConcurrency, this.#logger));
     this.#staged = await scanStaging(layout, this.#logger);
@@ -496,7 +509,7 @@ export class ShardStore {
   // Staging (prepared, not yet committed)
 
   /** Stages `data` for transaction `txId`; durable before it resolves; idempotent per (txId, hash). */
-  async stage(txId: string, data: Uint8Array, options: ShardWriteOptions = {}): Promise<Uint8Array> {
+  async stage(txId: string, data: Uint8Array, options: ShardStageOptions = {}): Promise<Uint8Array> {
     this.#checkOpen();
     assertTxId(txId);
     const { hash, hashHex, token } = this.#prepareWrite(data, options);
@@ -513,7 +526,7 @@ export class ShardStore {
             return hash;
           }
           this.#checkStagingLimits(txId, tx);
-          await this.#writeStaged(txId, hashHex, data, token);
+          await this.#writeStaged(txId, hashHex, data, token, options.deferFolderSync === true);
           return hash;
         }),
       ),
@@ -540,6 +553,7 @@ export class ShardStore {
     hashHex: string,
     data: Uint8Array,
     token: number | undefined,
+    deferFolderSync: boolean,
   ): Promise<void> {
     const { fsync } = this.config;
     this.#reserve(data.length, false);
@@ -552,8 +566,11 @@ export class ShardStore {
       await this.#layout.ensureDir(txDir, fsync);
       await rename(tmp, this.#layout.stagedPath(txId, hashHex, token));
       this.#step('stage:renamed');
-      await syncDir(txDir, { fsync: fsync });
-      this.#step('stage:synced');
+      if (deferFolderSync) this.#unsyncedTxs.add(txId);
+      else {
+        await this.#syncTxDir(txId);
+        this.#step('stage:synced');
+      }
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
       throw diskFullAsCapacity(error, tmp);
@@ -570,6 +587,31 @@ export class ShardStore {
     this.#updateGauges();
   }
 
+  /**
+   * Makes the shards staged for `txId` with `deferFolderSync` durable: one fsync of the
+   * transaction's folder covers all of them. A no-op when none is pending (a `stageRecord` after
+   * them synced the folder already). `StagingArea.stage` calls it before a participant votes.
+   */
+  async syncStaged(txId: string): Promise<void> {
+    this.#checkOpen();
+    assertTxId(txId);
+    if (!this.#unsyncedTxs.has(txId)) return;
+    await this.#track(
+      this.#locks.run(`t:${txId}`, async () => {
+        this.#checkOpen();
+        if (!this.#unsyncedTxs.has(txId)) return;
+        await this.#syncTxDir(txId);
+        this.#step('stage:batch-synced');
+      }),
+    );
+  }
+
+  /** fsyncs `staging/<txId>/` (under the transaction's lock): every name renamed into it is durable. */
+  async #syncTxDir(txId: string): Promise<void> {
+    await syncDir(this.#layout.txDir(txId), { fsync: this.config.fsync });
+    this.#unsyncedTxs.delete(txId);
+  }
+
   /** Staging the same shard again with a higher token renames the staged file to carry it. */
   async #restageToken(txId: string, tx: StagedTx, hashHex: string, token: number | undefined): Promise<void> {
     const existing = tx.shards.get(hashHex);
@@ -580,7 +622,7 @@ export class ShardStore {
       this.#layout.stagedPath(txId, hashHex, existing.token),
       this.#layout.stagedPath(txId, hashHex, token),
     );
-    await syncDir(this.#layout.txDir(txId), { fsync: this.config.fsync });
+    await this.#syncTxDir(txId);
     tx.shards.set(hashHex, { sizeBytes: existing.sizeBytes, token });
   }
 
@@ -672,7 +714,7 @@ export class ShardStore {
           await this.#layout.ensureDir(txDir, fsync);
           await rename(tmp, this.#layout.recordPath(txId, id));
           this.#step('stage-record:renamed');
-          await syncDir(txDir, { fsync });
+          await this.#syncTxDir(txId);
           this.#step('stage-record:synced');
         } catch (error) {
           if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
@@ -739,7 +781,7 @@ export class ShardStore {
       if (!(error instanceof SimulatedCrash)) await unlink(tmp).catch(() => {});
       throw diskFullAsCapacity(error, tmp);
     }
-    await syncDir(txDir, { fsync: this.config.fsync });
+    await this.#syncTxDir(txId);
     tx.committing = hashes;
     this.#step('commit:marked');
   }
@@ -786,6 +828,7 @@ export class ShardStore {
         }
         await syncDir(this.#layout.stagingDir, { fsync: this.config.fsync });
         this.#layout.forgetDir(txDir);
+        this.#unsyncedTxs.delete(txId);
         this.#step('abort:moved');
         if (tx !== undefined) {
           for (const shard of tx.shards.values()) this.#stagedBytes -= shard.sizeBytes;
@@ -855,7 +898,7 @@ export class ShardStore {
           );
           tx.shards.set(hashHex, { sizeBytes: shard.sizeBytes, token: fencingToken });
         });
-        await syncDir(this.#layout.txDir(txId), { fsync: this.config.fsync });
+        await this.#syncTxDir(txId);
       }),
     );
   }

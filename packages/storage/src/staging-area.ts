@@ -37,7 +37,8 @@ export interface StagingAreaHooks {
  * are staged beforehand with `ShardStore.stage`/`stageRecord` under the transaction id; then
  *
  * - `stage` (prepare) votes commit only when every lock's `ref` is the digest of exactly what is
- *   staged here (`stagedDigest`) and the host's `check` agrees; otherwise it throws (vote abort);
+ *   staged here (`stagedDigest`) and the host's `check` agrees, and makes what was staged durable
+ *   (`syncStaged`: shards staged with `deferFolderSync`); otherwise it throws (vote abort);
  * - `commitStaged` attaches the locks' fencing token to every staged shard (one fencing-log sync),
  *   then commits: the commit marker, the host's `publish` of the records, the shards moved in; a
  *   crash anywhere is finished by calling it again;
@@ -63,10 +64,12 @@ export class StagingArea {
         `what is staged here for ${txId} is not what the coordinator sent`,
         txId,
       );
-    if (this.#hooks.check === undefined) return;
-    const records = await this.#records(txId, ids);
-    const why = await this.#hooks.check(txId, locks, records);
-    if (why !== undefined) throw new StagingMismatchError(why, txId);
+    if (this.#hooks.check !== undefined) {
+      const why = await this.#hooks.check(txId, locks, await this.#records(txId, ids));
+      if (why !== undefined) throw new StagingMismatchError(why, txId);
+    }
+    // The vote follows: shards staged with deferFolderSync are made durable before it, not after.
+    await this.#store.syncStaged(txId);
   }
 
   async commitStaged(txId: string, commits: readonly StagingCommit[]): Promise<void> {

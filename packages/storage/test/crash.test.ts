@@ -2,7 +2,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Random, randomSeed, seededRandom, sha256, toHex } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
-import { ShardStore, type ShardStoreStep } from '../src/index.js';
+import { ShardStore, type ShardStoreStep, StagingArea, stagedBundleDigest } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const fast = { fsync: false } as const;
@@ -259,6 +259,86 @@ async function checkModel(store: ShardStore, model: Model): Promise<void> {
   }
   expect(new Set(store.stagedTransactions())).toEqual(new Set(model.staged.keys()));
 }
+
+describe('a batch staged with deferFolderSync: one folder sync, before the vote', () => {
+  /** The steps a store passes, in order (it never kills). */
+  function recorder(): { steps: ShardStoreStep[]; crashAt: (step: ShardStoreStep) => void } {
+    const steps: ShardStoreStep[] = [];
+    return { steps, crashAt: (step) => void steps.push(step) };
+  }
+  function batch(seed: number): Uint8Array[] {
+    const random = seededRandom(seed);
+    return Array.from({ length: 4 }, () => random.bytes(300));
+  }
+
+  it('syncs the transaction folder once for the batch, and not again when nothing is pending', async () => {
+    const dir = await tempDir();
+    const { steps, crashAt } = recorder();
+    const store = await ShardStore.open(dir, fast, { crashAt });
+    const shards = batch(10);
+    await Promise.all(shards.map((shard) => store.stage(txId, shard, { deferFolderSync: true })));
+    expect(steps.filter((step) => step === 'stage:renamed')).toHaveLength(4);
+    expect(steps).not.toContain('stage:synced');
+    await store.syncStaged(txId);
+    await store.syncStaged(txId);
+    expect(steps.filter((step) => step === 'stage:batch-synced')).toHaveLength(1);
+    // A record staged after deferred shards syncs the same folder: nothing is left for the vote.
+    await store.stage(txId, seededRandom(20).bytes(300), { deferFolderSync: true });
+    await store.stageRecord(txId, recordId(1), new Uint8Array([1]));
+    await store.syncStaged(txId);
+    expect(steps.filter((step) => step === 'stage:batch-synced')).toHaveLength(1);
+    await store.close();
+  });
+
+  it('StagingArea.stage (the vote) syncs what was staged after the last folder sync', async () => {
+    const dir = await tempDir();
+    const { steps, crashAt } = recorder();
+    const store = await ShardStore.open(dir, fast, { crashAt });
+    const area = new StagingArea(store, 'node-a', { publish: async () => {} });
+    await store.stageRecord(txId, recordId(1), new Uint8Array([1]));
+    for (const shard of batch(30)) await store.stage(txId, shard, { deferFolderSync: true });
+    expect(steps).not.toContain('stage:batch-synced');
+    const ref = store.stagedDigest(txId, 'node-a');
+    await area.stage(txId, [{ shardHash: recordId(1), ref }]);
+    expect(steps.at(-1)).toBe('stage:batch-synced');
+    await store.close();
+  });
+
+  it('a batch synced before the vote is all there after a kill, with the digest the vote was for', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast, { crashAt: crashAt('stage:batch-synced') });
+    const shards = batch(40);
+    for (const shard of shards) await store.stage(txId, shard, { deferFolderSync: true });
+    const digest = store.stagedDigest(txId, 'node-a');
+    await expect(store.syncStaged(txId)).rejects.toThrow('simulated crash');
+    const again = await reopenConsistent(dir);
+    expect(again.stagedShards(txId).map(toHex).sort()).toEqual(shards.map((s) => toHex(sha256(s))).sort());
+    expect(again.stagedDigest(txId, 'node-a')).toBe(digest);
+    const committed = await again.commitStaged(txId);
+    expect(committed).toHaveLength(4);
+    for (const shard of shards) expect(await again.get(sha256(shard))).toEqual(shard);
+    await again.close();
+  });
+
+  it('a kill part-way through an unsynced batch leaves whole shards or none, and a digest a vote refuses', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast, { crashAt: crashAt('stage:tmp-written', 3) });
+    const shards = batch(50);
+    const sent = stagedBundleDigest(
+      txId,
+      'node-a',
+      shards.map((s) => toHex(sha256(s))),
+      [],
+    );
+    await store.stage(txId, shards[0]!, { deferFolderSync: true });
+    await store.stage(txId, shards[1]!, { deferFolderSync: true });
+    await expect(store.stage(txId, shards[2]!, { deferFolderSync: true })).rejects.toThrow('simulated crash');
+    const again = await reopenConsistent(dir);
+    expect(again.stagedShards(txId)).toHaveLength(2);
+    expect(again.stagedDigest(txId, 'node-a')).not.toBe(sent);
+    await again.close();
+  });
+});
 
 describe('seeded fuzz against a model, with kills at random steps', () => {
   it('stays consistent with the model', async () => {

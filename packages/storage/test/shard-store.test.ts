@@ -1,4 +1,4 @@
-import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLogger, MemoryMetrics, seededRandom, sha256, toHex } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
@@ -346,5 +346,57 @@ describe('ShardStore restart', () => {
     const scanned = await ShardStore.open(dir, fast);
     expect(scanned.stats()).toMatchObject({ shardCount: 3_000, bytesUsed: 192_000 });
     await scanned.close();
+  });
+});
+
+describe('fan-out folders', () => {
+  const firstLevel = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+  it('a new store has every first-level folder, so a put or commit never makes one', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    expect((await readdir(join(dir, 'shards'))).sort()).toEqual(firstLevel);
+    const hash = await store.put(random.bytes(100));
+    expect((await readdir(join(dir, 'shards'))).sort()).toEqual(firstLevel);
+    expect(await readFile(shardPath(dir, hash))).toHaveLength(100);
+    await store.close();
+  });
+
+  it('opening a store whose first-level folders are missing makes them again, keeping its shards', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const data = random.bytes(100);
+    const hash = await store.put(data);
+    await crash(store, dir);
+    const kept = toHex(hash).slice(0, 2);
+    for (const name of firstLevel)
+      if (name !== kept) await rm(join(dir, 'shards', name), { recursive: true });
+    const again = await ShardStore.open(dir, fast);
+    expect((await readdir(join(dir, 'shards'))).sort()).toEqual(firstLevel);
+    expect(await again.get(hash)).toEqual(data);
+    // A first-level folder removed behind the open store's back is made again when a put needs it.
+    const next = random.bytes(100);
+    const prefix = toHex(sha256(next)).slice(0, 2);
+    if (prefix !== kept) await rm(join(dir, 'shards', prefix), { recursive: true });
+    expect(await again.get(await again.put(next))).toEqual(next);
+    await again.close();
+  });
+
+  it('a store with one fan-out level puts into the first-level folders it made', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, { ...fast, fanOutLevels: 1 });
+    expect((await readdir(join(dir, 'shards'))).sort()).toEqual(firstLevel);
+    const hash = await store.put(random.bytes(100));
+    expect(await readdir(join(dir, 'shards', toHex(hash).slice(0, 2)))).toEqual([toHex(hash)]);
+    await store.close();
+  });
+
+  it('a store without fan-out makes no folders under shards/', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, { ...fast, fanOutLevels: 0 });
+    expect(await readdir(join(dir, 'shards'))).toEqual([]);
+    const hash = await store.put(random.bytes(100));
+    expect(await readdir(join(dir, 'shards'))).toEqual([toHex(hash)]);
+    await store.close();
   });
 });

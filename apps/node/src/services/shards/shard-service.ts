@@ -4,6 +4,7 @@ import {
   checkReceipt,
   type Manifest,
   type ManifestStore,
+  type ShardStageOptions,
   type ShardStore,
   type SignedPutIntent,
   type SignedReceipt,
@@ -229,6 +230,16 @@ async function usedByOtherObject(manifests: ManifestStore, objectId: string, has
   return false;
 }
 
+/**
+ * How a holder stages a shard of a put: the transaction's folder is synced once, when the holder
+ * votes (the participant's `StagingArea.stage` calls `syncStaged` first), not once per shard. A
+ * stage's reply promises no durability: a shard lost to a power cut before the vote fails the
+ * prepare's digest check, and the put aborts.
+ */
+function holderStage(expectedHash: Uint8Array): ShardStageOptions {
+  return { expectedHash, deferFolderSync: true };
+}
+
 /** Checks a repair store against the descriptor held here and signs this node's receipt for it. */
 export async function storeForRepair(
   deps: ShardHandlerDeps,
@@ -282,7 +293,7 @@ export function shardHandler(deps: ShardHandlerDeps) {
         staging.renew(request.txId, clock.nowMs());
         try {
           const data = await context.readBody(request.size);
-          await store.stage(request.txId, data, { expectedHash: fromHex(request.hash) });
+          await store.stage(request.txId, data, holderStage(fromHex(request.hash)));
         } catch (error) {
           staging.unreserve(request.txId, request.size);
           // A transaction that staged nothing here is not kept (nor counted against the peer).
@@ -400,7 +411,7 @@ export class ShardTransfer implements Startable {
   ): Promise<void> {
     if (node === this.#selfId) {
       this.#c.staging.renew(txId, this.#c.clock.nowMs());
-      await this.#c.store.stage(txId, data, { expectedHash: hash });
+      await this.#c.store.stage(txId, data, holderStage(hash));
       return;
     }
     const header = { op: 'stage', hash: toHex(hash), size: data.length, txId, intent };
