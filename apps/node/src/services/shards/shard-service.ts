@@ -390,7 +390,10 @@ export class ShardTransfer implements Startable {
     };
   }
 
-  /** Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. */
+  /**
+   * Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. `hash` is
+   * the SHA-256 of `data` as the caller computed it: another node checks it, this one takes it.
+   */
   async stage(
     node: string,
     txId: string,
@@ -400,7 +403,8 @@ export class ShardTransfer implements Startable {
   ): Promise<void> {
     if (node === this.#selfId) {
       this.#c.staging.renew(txId, this.#c.clock.nowMs());
-      await this.#c.store.stage(txId, data, { expectedHash: hash });
+      // The caller hashed these bytes itself (the stripe's encoding): not hashed a second time here.
+      await this.#c.store.stage(txId, data, { knownHash: hash });
       return;
     }
     const header = { op: 'stage', hash: toHex(hash), size: data.length, txId, intent };
