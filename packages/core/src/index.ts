@@ -72,6 +72,7 @@ export {
   type Sha256Hasher,
   sha256,
   sha256Backend,
+  sha256Into,
   sha256Portable,
 } from './hash.js';
 export { hashHexPattern, isHashHex, isTxIdHex, txIdPattern } from './ids.js';

@@ -6,6 +6,7 @@ import {
   createSha256Portable,
   sha256,
   sha256Backend,
+  sha256Into,
   sha256Portable,
   toHex,
   utf8ToBytes,
@@ -60,6 +61,28 @@ describe('sha256', () => {
     const digest = sha256(new Uint8Array(3));
     expect(digest.constructor).toBe(Uint8Array);
     expect(digest).toHaveLength(32);
+  });
+
+  it('sha256Into writes the digest at the offset and nothing else, also over its own input', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4200 }), fc.nat(64), (data, offset) => {
+        const expected = createHash('sha256').update(data).digest('hex');
+        const out = new Uint8Array(offset + 32 + 7).fill(0xa5);
+        sha256Into(data, out, offset);
+        expect(toHex(out.subarray(offset, offset + 32))).toBe(expected);
+        expect(out.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+        expect(out.subarray(offset + 32).every((b) => b === 0xa5)).toBe(true);
+        // In place: the input is read before the digest overwrites its first 32 bytes.
+        const inPlace = Uint8Array.from(data);
+        if (inPlace.length >= 32) {
+          sha256Into(inPlace, inPlace, 0);
+          expect(toHex(inPlace.subarray(0, 32))).toBe(expected);
+        }
+      }),
+    );
+    expect(() => sha256Into(new Uint8Array(1), new Uint8Array(40), 9)).toThrow(RangeError);
+    expect(() => sha256Into(new Uint8Array(1), new Uint8Array(40), -1)).toThrow(RangeError);
+    expect(() => sha256Into(new Uint8Array(1), [] as unknown as Uint8Array, 0)).toThrow(TypeError);
   });
 
   it('rejects non-bytes with TypeError', () => {

@@ -84,7 +84,11 @@ export function signObject<T extends object>(
   }
   const signer = toHex(ed25519.publicKey(secretKey));
   const body = parseSigned(kind, schema, withSigner(input, signer));
-  const signature = toHex(ed25519.sign(signingBytes(domain, body as CanonicalValue), secretKey));
+  const message = signingBytes(domain, body as CanonicalValue);
+  const signature = toHex(ed25519.sign(message, secretKey));
+  // What this node signs it is shown again (its own receipts in the record it commits and
+  // publishes): a signature it just made verifies without the curve arithmetic.
+  rememberVerified(`${signature}:${signer}`, message);
   return { ...body, signature };
 }
 
@@ -110,21 +114,26 @@ export function signatureVerifies(
     return true;
   }
   if (!ed25519.verify(fromHex(signed.signature), message, fromHex(signerKeyHex))) return false;
-  if (message.length <= verifiedMessageBytesMax) {
-    verifiedMessages.delete(key);
-    verifiedMessages.set(key, message);
-    if (verifiedMessages.size > verifiedMessagesMax)
-      verifiedMessages.delete(verifiedMessages.keys().next().value as string);
-  }
+  rememberVerified(key, message);
   return true;
 }
 
+/** Keeps `message` as verified under `key` (signature:signer), the least recently used going first. */
+function rememberVerified(key: string, message: Uint8Array): void {
+  if (message.length > verifiedMessageBytesMax) return;
+  verifiedMessages.delete(key);
+  verifiedMessages.set(key, message);
+  if (verifiedMessages.size > verifiedMessagesMax)
+    verifiedMessages.delete(verifiedMessages.keys().next().value as string);
+}
+
 /**
- * Signatures that verified, by signature and key, with the exact bytes they verified over: ed25519
- * verification is a pure function of (signature, message, key), so the same three verify again
- * without the curve arithmetic (a receipt checked when its stage reply arrives and again before
- * the record is published, a put intent shown with each shard of a transaction). Only successes are
- * kept; a hit needs the message byte for byte. At most 4,096 messages of at most 4 KiB.
+ * Signatures that verified, or that this process made, by signature and key, with the exact bytes
+ * they are over: ed25519 verification is a pure function of (signature, message, key), so the same
+ * three verify again without the curve arithmetic (a receipt checked when its stage reply arrives
+ * and again before the record is published, a put intent shown with each shard of a transaction, a
+ * holder's own receipts in the record it commits). Only successes are kept; a hit needs the message
+ * byte for byte. At most 4,096 messages of at most 4 KiB.
  */
 const verifiedMessages = new Map<string, Uint8Array>();
 const verifiedMessagesMax = 4096;

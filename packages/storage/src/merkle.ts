@@ -1,4 +1,4 @@
-import { assert, assertBytes, assertInt, equalBytes, sha256 } from '@trinity/core';
+import { assert, assertBytes, assertInt, equalBytes, sha256, sha256Into } from '@trinity/core';
 
 /**
  * Merkle trees over a shard's bytes, for proof-of-storage: the owner signs each shard's root in the
@@ -60,10 +60,19 @@ class LeafHasher {
 
   /** Hash of a leaf given as up to leafBytes bytes (padded with zeros). */
   hash(leaf: Uint8Array): Uint8Array {
+    return sha256(this.#load(leaf));
+  }
+
+  /** `hash(leaf)` written to `out` at `offset`, without a new array per leaf. */
+  hashInto(leaf: Uint8Array, out: Uint8Array, offset: number): void {
+    sha256Into(this.#load(leaf), out, offset);
+  }
+
+  #load(leaf: Uint8Array): Uint8Array {
     assert(leaf.length <= this.leafBytes, 'leaf longer than leafBytes');
     this.#scratch.set(leaf, 1);
     if (leaf.length < this.leafBytes) this.#scratch.fill(0, 1 + leaf.length);
-    return sha256(this.#scratch);
+    return this.#scratch;
   }
 }
 
@@ -270,23 +279,23 @@ export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault
   const nodes = new Uint8Array(count * 32);
   for (let i = 0; i < count; i++) {
     const start = i * leafBytes;
-    nodes.set(hasher.hash(shard.subarray(start, Math.min(start + leafBytes, shard.length))), i * 32);
+    hasher.hashInto(shard.subarray(start, Math.min(start + leafBytes, shard.length)), nodes, i * 32);
   }
   // Node i of the next level is the inner hash of nodes 2i and 2i+1; it is written at i, which no
   // later pair of this level reads. An unpaired last node moves up unchanged.
   for (let width = count; width > 1; width = (width >> 1) + (width & 1)) {
     const pairs = width >> 1;
-    for (let i = 0; i < pairs; i++) nodes.set(innerHashOfPair(nodes, 2 * i * 32), i * 32);
+    for (let i = 0; i < pairs; i++) innerHashOfPairInto(nodes, 2 * i * 32, i * 32);
     if ((width & 1) === 1) nodes.copyWithin(pairs * 32, (width - 1) * 32, width * 32);
   }
   return finalRoot(nodes.subarray(0, 32), shard.length, leafBytes);
 }
 
-/** SHA-256(0x01 || the 64 bytes of `nodes` at `offset`): two adjacent node hashes. */
-function innerHashOfPair(nodes: Uint8Array, offset: number): Uint8Array {
+/** Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, at `to`. */
+function innerHashOfPairInto(nodes: Uint8Array, from: number, to: number): void {
   innerScratch[0] = INNER;
-  for (let j = 0; j < 64; j++) innerScratch[1 + j] = nodes[offset + j]!;
-  return sha256(innerScratch);
+  for (let j = 0; j < 64; j++) innerScratch[1 + j] = nodes[from + j]!;
+  sha256Into(innerScratch, nodes, to);
 }
 
 /** The number of sibling hashes in leaf `index`'s path in a tree of `leafCount` leaves. */

@@ -82,6 +82,14 @@ export interface ShardWriteOptions {
   expectedHash?: Uint8Array;
   /** The shard lock's fencing token; lower than the highest seen for this hash → StaleFencingTokenError. */
   fencingToken?: number;
+  /**
+   * The SHA-256 of `data` as the caller computed it from these very bytes (a put's coordinator
+   * hashed its own shard when it encoded the stripe): the store names the shard by it instead of
+   * hashing the shard a second time. Only for a hash the caller made; bytes from elsewhere are
+   * checked with `expectedHash`. A wrong one stores bytes under a name they do not hash to, which
+   * `get` and `verify` then report as corrupt.
+   */
+  knownHash?: Uint8Array;
 }
 
 /** Options of `stage`. */
@@ -942,7 +950,8 @@ export class ShardStore {
       throw new ShardTooLargeError(data.length, this.config.maxShardBytes);
     const token = options.fencingToken;
     if (token !== undefined) assertInt(token, 'fencingToken', 0);
-    const hash = sha256(data);
+    if (options.knownHash !== undefined) assertBytes(options.knownHash, 'knownHash', 32);
+    const hash = options.knownHash ?? sha256(data);
     const hashHex = toHex(hash);
     if (options.expectedHash !== undefined) {
       const expectedHex = shardHashHex(options.expectedHash);

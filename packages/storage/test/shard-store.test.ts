@@ -194,6 +194,21 @@ describe('ShardStore basics', () => {
     await store.close();
   });
 
+  it('names a shard by the knownHash its caller made, without hashing it; a wrong one reads as corrupt', async () => {
+    const dir = await tempDir();
+    const store = await ShardStore.open(dir, fast);
+    const data = random.bytes(3000);
+    expect(await store.put(data, { knownHash: sha256(data) })).toEqual(sha256(data));
+    expect(await store.get(sha256(data))).toEqual(data);
+    const other = random.bytes(3000);
+    const wrong = sha256(random.bytes(10));
+    expect(await store.stage('ab'.repeat(16), other, { knownHash: wrong })).toEqual(wrong);
+    await expect(store.put(other, { knownHash: wrong })).resolves.toEqual(wrong);
+    await expect(store.get(wrong)).rejects.toBeInstanceOf(ShardCorruptError);
+    await expect(store.put(data, { knownHash: new Uint8Array(31) })).rejects.toBeInstanceOf(RangeError);
+    await store.close();
+  });
+
   it('never serves a corrupt shard: flipped byte → ShardCorruptError, quarantined, counted', async () => {
     const dir = await tempDir();
     const metrics = new MemoryMetrics();

@@ -57,6 +57,18 @@ describe('verified signatures (each verified once per process)', () => {
     expect(checkReceipt(receipt, context).ok).toBe(true);
   });
 
+  it('a signature this process made checks without verifying; a changed copy is verified and refused', () => {
+    const verify = vi.spyOn(ed25519, 'verify');
+    const own = signReceipt(
+      { objectId, stripe: 0, shard: 1, shardHash: descriptor.stripes[0]!.shards[1]!.hash, storedAtMs: nowMs },
+      holderASecretKey,
+    );
+    expect(checkReceipt(JSON.parse(JSON.stringify(own)), context).ok).toBe(true);
+    expect(verify).not.toHaveBeenCalled();
+    expect(checkReceipt({ ...own, storedAtMs: nowMs - 1 }, context).ok).toBe(false);
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
   it('keeps at most 4,096 signatures', () => {
     const verify = vi.spyOn(ed25519, 'verify');
     const receipts = Array.from({ length: 4097 }, (_, i) =>

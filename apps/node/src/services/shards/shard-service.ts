@@ -234,10 +234,13 @@ async function usedByOtherObject(manifests: ManifestStore, objectId: string, has
  * How a holder stages a shard of a put: the transaction's folder is synced once, when the holder
  * votes (the participant's `StagingArea.stage` calls `syncStaged` first), not once per shard. A
  * stage's reply promises no durability: a shard lost to a power cut before the vote fails the
- * prepare's digest check, and the put aborts.
+ * prepare's digest check, and the put aborts. `hash` came with the bytes from a `peer` (checked
+ * against them) or was computed from these very bytes on this node (`known`: taken as is).
  */
-function holderStage(expectedHash: Uint8Array): ShardStageOptions {
-  return { expectedHash, deferFolderSync: true };
+function holderStage(hash: Uint8Array, from: 'peer' | 'known' = 'peer'): ShardStageOptions {
+  return from === 'known'
+    ? { knownHash: hash, deferFolderSync: true }
+    : { expectedHash: hash, deferFolderSync: true };
 }
 
 /** Checks a repair store against the descriptor held here and signs this node's receipt for it. */
@@ -401,7 +404,10 @@ export class ShardTransfer implements Startable {
     };
   }
 
-  /** Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. */
+  /**
+   * Stages a shard on `node` under `txId`, authorized by the owner's signed put intent. `hash` is
+   * the SHA-256 of `data` as the caller computed it: another node checks it, this one takes it.
+   */
   async stage(
     node: string,
     txId: string,
@@ -411,7 +417,8 @@ export class ShardTransfer implements Startable {
   ): Promise<void> {
     if (node === this.#selfId) {
       this.#c.staging.renew(txId, this.#c.clock.nowMs());
-      await this.#c.store.stage(txId, data, holderStage(hash));
+      // The caller hashed these bytes itself (the stripe's encoding): not hashed a second time here.
+      await this.#c.store.stage(txId, data, holderStage(hash, 'known'));
       return;
     }
     const header = { op: 'stage', hash: toHex(hash), size: data.length, txId, intent };
