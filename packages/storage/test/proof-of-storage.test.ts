@@ -8,6 +8,7 @@ import {
   type Challenge,
   ChallengeInvalidError,
   challengeLeafIndices,
+  challengeSchema,
   createChallenge,
   MerkleTree,
   type ProofAnswer,
@@ -237,6 +238,37 @@ describe('proof-of-storage', () => {
     ]) {
       expect(() => createChallenge(input)).toThrow(ChallengeInvalidError);
     }
+  });
+
+  it('createChallenge refuses what the challenge schema refuses, and returns what it would (without parsing)', () => {
+    const leafIndices = challengeLeafIndices(nonce, fromHex(commitment.merkleRoot), 257, 8);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(commitment.shardHash, commitment.shardHash.toUpperCase(), 'ab', ''),
+        fc.oneof(fc.constant(nowMs), fc.integer({ min: -3, max: 3 }), fc.double()),
+        fc.oneof(fc.integer({ min: -3, max: 10 * 60_000 + 3 }), fc.double()),
+        (shardHash, issuedAtMs, windowMs) => {
+          const deadlineMs = issuedAtMs + windowMs;
+          const input = { commitment: { ...commitment, shardHash }, nonce, nowMs: issuedAtMs, deadlineMs };
+          let built: Challenge | undefined;
+          try {
+            built = createChallenge({ ...input, leavesPerChallenge: 8 });
+          } catch (error) {
+            expect(error).toBeInstanceOf(ChallengeInvalidError);
+          }
+          const reference = challengeSchema.safeParse({
+            ...input.commitment,
+            nonce: toHex(nonce),
+            issuedAtMs,
+            deadlineMs,
+            leafIndices,
+          });
+          expect(built !== undefined).toBe(reference.success);
+          // Same fields in the same order (a challenge is hashed as JSON by some callers).
+          if (built !== undefined) expect(JSON.stringify(built)).toBe(JSON.stringify(reference.data));
+        },
+      ),
+    );
   });
 
   it('leaf indices are distinct, in range, sorted, all leaves when few, and depend on the nonce', () => {
