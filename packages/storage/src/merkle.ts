@@ -123,12 +123,24 @@ function finalRoot(top: Uint8Array, sizeBytes: number, leafBytes: number): Uint8
   return sha256(input);
 }
 
-/** The next level up: pairs hashed left to right, an unpaired last node carried up unchanged. */
-function parentLevel(level: readonly Uint8Array[]): Uint8Array[] {
-  const parents: Uint8Array[] = [];
-  for (let i = 0; i + 1 < level.length; i += 2) parents.push(innerHash(level[i]!, level[i + 1]!));
-  if (level.length % 2 === 1) parents.push(level[level.length - 1]!);
+/**
+ * The next level up of a level held as consecutive 32-byte hashes: pairs hashed left to right, an
+ * unpaired last node carried up unchanged.
+ */
+function parentLevel(level: Uint8Array): Uint8Array {
+  const width = level.length / 32;
+  const pairs = width >> 1;
+  const parents = new Uint8Array((pairs + (width & 1)) * 32);
+  for (let i = 0; i < pairs; i++) parents.set(innerHashOfPair(level, 2 * i * 32), i * 32);
+  if ((width & 1) === 1) parents.set(level.subarray((width - 1) * 32), pairs * 32);
   return parents;
+}
+
+/** Every level of a tree from its leaf hashes (consecutive 32-byte hashes), bottom first. */
+function levelsFrom(leaves: Uint8Array): Uint8Array[] {
+  const levels = [leaves];
+  while (levels[levels.length - 1]!.length > 32) levels.push(parentLevel(levels[levels.length - 1]!));
+  return levels;
 }
 
 /**
@@ -140,15 +152,20 @@ export class MerkleTree {
   readonly leafBytes: number;
   /** The root as the descriptor commits to it. */
   readonly root: Uint8Array;
-  readonly #levels: readonly (readonly Uint8Array[])[];
+  /**
+   * Each level's hashes back to back, 32 bytes each, leaves first: a few buffers per tree rather than
+   * an object per node (a holder keeps a tree per shard, and hundreds of thousands of small kept
+   * objects were what its garbage collector spent its time on).
+   */
+  readonly #levels: readonly Uint8Array[];
 
-  private constructor(levels: Uint8Array[][], sizeBytes: number, leafBytes: number) {
+  private constructor(levels: Uint8Array[], sizeBytes: number, leafBytes: number) {
     this.#levels = levels;
     this.sizeBytes = sizeBytes;
     this.leafBytes = leafBytes;
     const top = levels[levels.length - 1]!;
-    assert(top.length === 1, 'merkle tree: top level must hold one node');
-    this.root = finalRoot(top[0]!, sizeBytes, leafBytes);
+    assert(top.length === 32, 'merkle tree: top level must hold one node');
+    this.root = finalRoot(top, sizeBytes, leafBytes);
   }
 
   /** The tree over leaf hashes already computed (in order) for a shard of `sizeBytes`. */
@@ -161,10 +178,12 @@ export class MerkleTree {
     if (leafHashes.length !== count) {
       throw new RangeError(`a ${sizeBytes}-byte shard has ${count} leaves, got ${leafHashes.length} hashes`);
     }
-    for (const hash of leafHashes) assertBytes(hash, 'leaf hash', 32);
-    const levels: Uint8Array[][] = [[...leafHashes]];
-    while (levels[levels.length - 1]!.length > 1) levels.push(parentLevel(levels[levels.length - 1]!));
-    return new MerkleTree(levels, sizeBytes, leafBytes);
+    const leaves = new Uint8Array(count * 32);
+    for (const [i, hash] of leafHashes.entries()) {
+      assertBytes(hash, 'leaf hash', 32);
+      leaves.set(hash, i * 32);
+    }
+    return new MerkleTree(levelsFrom(leaves), sizeBytes, leafBytes);
   }
 
   /** The tree of a shard held in memory. */
@@ -175,23 +194,27 @@ export class MerkleTree {
   }
 
   get leafCount(): number {
-    return this.#levels[0]!.length;
+    return this.#levels[0]!.length / 32;
   }
 
-  /** Leaf `index`'s hash. */
+  /** Leaf `index`'s hash (a view of the tree's own bytes: do not change it). */
   leafHash(index: number): Uint8Array {
     assertInt(index, 'index', 0, this.leafCount - 1);
-    return this.#levels[0]![index]!;
+    return this.#levels[0]!.subarray(index * 32, index * 32 + 32);
   }
 
-  /** The sibling hashes from leaf `index` up to the top, bottom first (levels with no sibling skipped). */
+  /**
+   * The sibling hashes from leaf `index` up to the top, bottom first (levels with no sibling
+   * skipped); views of the tree's own bytes: do not change them.
+   */
   path(index: number): Uint8Array[] {
     assertInt(index, 'index', 0, this.leafCount - 1);
+    const levels = this.#levels;
     const path: Uint8Array[] = [];
     let i = index;
-    for (const level of this.#levels.slice(0, -1)) {
+    for (let l = 0; l + 1 < levels.length; l++) {
       const sibling = i % 2 === 1 ? i - 1 : i + 1;
-      if (sibling < level.length) path.push(level[sibling]!);
+      if (sibling * 32 < levels[l]!.length) path.push(levels[l]!.subarray(sibling * 32, sibling * 32 + 32));
       i >>= 1;
     }
     return path;
