@@ -237,7 +237,9 @@ const hex32 = /^[0-9a-f]{64}$/;
 function builtFieldsHold(c: Challenge): boolean {
   const isTimeMs = (t: number) => Number.isSafeInteger(t) && t >= 0;
   return (
+    typeof c.shardHash === 'string' &&
     hex32.test(c.shardHash) &&
+    typeof c.merkleRoot === 'string' &&
     c.leafIndices.length > 0 &&
     isTimeMs(c.issuedAtMs) &&
     isTimeMs(c.deadlineMs) &&
