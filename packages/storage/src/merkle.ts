@@ -131,7 +131,7 @@ function parentLevel(level: Uint8Array): Uint8Array {
   const width = level.length / 32;
   const pairs = width >> 1;
   const parents = new Uint8Array((pairs + (width & 1)) * 32);
-  for (let i = 0; i < pairs; i++) parents.set(innerHashOfPair(level, 2 * i * 32), i * 32);
+  for (let i = 0; i < pairs; i++) innerHashOfPairInto(level, 2 * i * 32, parents, i * 32);
   if ((width & 1) === 1) parents.set(level.subarray((width - 1) * 32), pairs * 32);
   return parents;
 }
@@ -308,17 +308,20 @@ export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault
   // later pair of this level reads. An unpaired last node moves up unchanged.
   for (let width = count; width > 1; width = (width >> 1) + (width & 1)) {
     const pairs = width >> 1;
-    for (let i = 0; i < pairs; i++) innerHashOfPairInto(nodes, 2 * i * 32, i * 32);
+    for (let i = 0; i < pairs; i++) innerHashOfPairInto(nodes, 2 * i * 32, nodes, i * 32);
     if ((width & 1) === 1) nodes.copyWithin(pairs * 32, (width - 1) * 32, width * 32);
   }
   return finalRoot(nodes.subarray(0, 32), shard.length, leafBytes);
 }
 
-/** Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, at `to`. */
-function innerHashOfPairInto(nodes: Uint8Array, from: number, to: number): void {
+/**
+ * Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, to `out` at
+ * `to` (`out` may be `nodes`).
+ */
+function innerHashOfPairInto(nodes: Uint8Array, from: number, out: Uint8Array, to: number): void {
   innerScratch[0] = INNER;
   for (let j = 0; j < 64; j++) innerScratch[1 + j] = nodes[from + j]!;
-  sha256Into(innerScratch, nodes, to);
+  sha256Into(innerScratch, out, to);
 }
 
 /** The number of sibling hashes in leaf `index`'s path in a tree of `leafCount` leaves. */
