@@ -47,11 +47,7 @@ function toUint8(digest: Uint8Array): Uint8Array {
 /** SHA-256 of `data` with the fastest implementation on this host. */
 export function sha256(data: Uint8Array): Uint8Array {
   assertBytes(data, 'data');
-  if (nodeOneShot) {
-    const out = new Uint8Array(32);
-    copyLatin1(nodeOneShot('sha256', data, 'latin1'), out, 0);
-    return out;
-  }
+  if (nodeOneShot) return copyLatin1(nodeOneShot('sha256', data, 'latin1'));
   if (nodeCreateHash) return toUint8(nodeCreateHash('sha256').update(data).digest());
   return nobleSha256(data);
 }
@@ -69,9 +65,10 @@ export function sha256Into(data: Uint8Array, out: Uint8Array, offset: number): v
   else out.set(sha256(data), offset);
 }
 
-/** Writes a latin1 digest string (one byte per character) into `out` at `offset`. */
-function copyLatin1(digest: string, out: Uint8Array, offset: number): void {
-  for (let i = 0; i < digest.length; i++) out[offset + i] = digest.charCodeAt(i);
+/** Writes a latin1 digest string (one byte per character, 32) into `out` at `offset`; returns `out`. */
+function copyLatin1(digest: string, out: Uint8Array = new Uint8Array(32), offset = 0): Uint8Array {
+  for (let i = 0; i < 32; i++) out[offset + i] = digest.charCodeAt(i);
+  return out;
 }
 
 /** SHA-256 of `data` with @noble/hashes only (pure JS), whatever the host. */
