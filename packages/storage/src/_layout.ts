@@ -103,16 +103,16 @@ export class StoreLayout {
       await mkdir(dir, { recursive: true }); // the store's own folder: its parents are the caller's
     } else {
       assert(dir.startsWith(`${this.root}${sep}`), 'ensureDir: a folder outside the store');
-      await mkdir(dir).catch(async (error: unknown) => {
-        if (isExists(error)) return;
+      await mkdirIfMissing(dir).catch(async (error: unknown) => {
         if (!isNotFound(error)) throw error;
         // A missing parent (even a known one, removed behind our back) is made and synced first.
         this.#knownDirs.delete(dirname(dir));
         await this.ensureDir(dirname(dir), sync);
-        await this.#makeOne(dir);
+        await mkdirIfMissing(dir);
       });
       await syncDir(dirname(dir), { fsync: sync });
     }
+    // Known only now: a caller that finds it known does not wait for its parent's sync.
     this.#remember(dir);
   }
 
@@ -136,11 +136,9 @@ export class StoreLayout {
     await syncDir(this.shardsDir, { fsync: sync });
   }
 
-  /** mkdir of one folder whose parent exists, an existing one is fine; the caller syncs the parent. */
+  /** mkdirIfMissing, then known (at open, before any writer); the caller syncs the parent. */
   async #makeOne(dir: string): Promise<void> {
-    await mkdir(dir).catch((error: unknown) => {
-      if (!isExists(error)) throw error;
-    });
+    await mkdirIfMissing(dir);
     this.#remember(dir);
   }
 
@@ -151,6 +149,13 @@ export class StoreLayout {
   forgetDir(dir: string): void {
     this.#knownDirs.delete(dir);
   }
+}
+
+/** mkdir of one folder whose parent exists; one already there is fine. */
+async function mkdirIfMissing(dir: string): Promise<void> {
+  await mkdir(dir).catch((error: unknown) => {
+    if (!isExists(error)) throw error;
+  });
 }
 
 /** A staged file name split into its hash and fencing token, or undefined for anything else. */
