@@ -291,33 +291,25 @@ export class MerkleTreeBuilder {
 
 /**
  * The Merkle root of a shard held in memory (the value a descriptor commits to). The same root as
- * `MerkleTree.fromBytes(shard).root`, without keeping the tree: the node hashes go into one flat
- * buffer reduced in place, level by level (a put's coordinator computes this for every shard, and a
- * kept hash object per node was the largest share of its heap allocations).
+ * `MerkleTree.fromBytes(shard).root`, without the builder or keeping the tree: the leaf hashes go
+ * into one flat buffer and each level up into another (`levelsFrom`, as a MerkleTree's), not an
+ * object per node (a put's coordinator computes this for every shard, and a kept hash object per
+ * node was the largest share of its heap allocations).
  */
 export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
   assertBytes(shard, 'shard');
   const count = merkleLeafCount(shard.length, leafBytes);
   const hasher = hasherFor(leafBytes);
-  const nodes = new Uint8Array(count * 32);
+  const leaves = new Uint8Array(count * 32);
   for (let i = 0; i < count; i++) {
     const start = i * leafBytes;
-    hasher.hashInto(shard.subarray(start, Math.min(start + leafBytes, shard.length)), nodes, i * 32);
+    hasher.hashInto(shard.subarray(start, Math.min(start + leafBytes, shard.length)), leaves, i * 32);
   }
-  // Node i of the next level is the inner hash of nodes 2i and 2i+1; it is written at i, which no
-  // later pair of this level reads. An unpaired last node moves up unchanged.
-  for (let width = count; width > 1; width = (width >> 1) + (width & 1)) {
-    const pairs = width >> 1;
-    for (let i = 0; i < pairs; i++) innerHashOfPairInto(nodes, 2 * i * 32, nodes, i * 32);
-    if ((width & 1) === 1) nodes.copyWithin(pairs * 32, (width - 1) * 32, width * 32);
-  }
-  return finalRoot(nodes.subarray(0, 32), shard.length, leafBytes);
+  const levels = levelsFrom(leaves);
+  return finalRoot(levels[levels.length - 1]!, shard.length, leafBytes);
 }
 
-/**
- * Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, to `out` at
- * `to` (`out` may be `nodes`).
- */
+/** Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, to `out` at `to`. */
 function innerHashOfPairInto(nodes: Uint8Array, from: number, out: Uint8Array, to: number): void {
   innerScratch[0] = INNER;
   for (let j = 0; j < 64; j++) innerScratch[1 + j] = nodes[from + j]!;

@@ -516,7 +516,10 @@ export class ShardStore {
   // ---------------------------------------------------------------------------------------------
   // Staging (prepared, not yet committed)
 
-  /** Stages `data` for transaction `txId`; durable before it resolves; idempotent per (txId, hash). */
+  /**
+   * Stages `data` for transaction `txId`; durable before it resolves (with `deferFolderSync`, at the
+   * transaction's next folder sync); idempotent per (txId, hash).
+   */
   async stage(txId: string, data: Uint8Array, options: ShardStageOptions = {}): Promise<Uint8Array> {
     this.#checkOpen();
     assertTxId(txId);
