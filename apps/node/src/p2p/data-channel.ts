@@ -431,10 +431,11 @@ class FramedSocket {
         socket.write(head, done);
         return;
       }
-      socket.cork();
+      // Two writes, not one corked writev: node's TLS copies a multi-buffer write into one new buffer
+      // of the message's size before encrypting it (a megabyte per shard); written alone, the body is
+      // encrypted from where it lies, and the head goes in a TLS record of its own.
       socket.write(head);
       socket.write(body, done);
-      socket.uncork();
     });
   }
 
