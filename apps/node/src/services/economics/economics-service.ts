@@ -537,12 +537,12 @@ export class EconomicsService implements Startable, PosResultSink {
     let rejected = 0;
     const nowMs = this.#c.clock.nowMs();
     const peerKey = nodeKeyOfPeerId(peer);
-    let allFromPeer = true;
+    let fromAuthor = true;
     for (const bytes of batch) {
       const outcome = this.#acceptOne(bytes, peer, nowMs);
       if (typeof outcome === 'object') {
         accepted.push(bytes.slice());
-        if (outcome.actor !== peerKey) allFromPeer = false;
+        if (outcome.actor !== peerKey) fromAuthor = false;
       } else if (outcome === 'duplicate') duplicates++;
       else if (outcome === 'rejected') rejected++;
     }
@@ -554,7 +554,7 @@ export class EconomicsService implements Startable, PosResultSink {
         this.#c.logger.warn({ err: (error as Error).message }, 'economics events not persisted');
         return { accepted: accepted.length, duplicates, rejected };
       }
-      this.#gossip(accepted, peer, allFromPeer);
+      this.#gossip(accepted, peer, fromAuthor);
     }
     return { accepted: accepted.length, duplicates, rejected };
   }
@@ -624,11 +624,10 @@ export class EconomicsService implements Startable, PosResultSink {
   /**
    * Queues `events` for every member peer but `from`, the peer they came from; a full queue drops them
    * (anti-entropy repairs). When `from` wrote every one of them (`fromAuthor`), it pushed them itself
-   * to each peer its node info lists (its membership): relays to those only make duplicates ((N - 1) ×
-   * (N - 2) pushes per event in a full mesh of N nodes, beside the author's N - 1), so they are skipped.
-   * The peers it did not list still get
-   * relays; one its own push missed (a failure, a full queue, a list gone stale) gets them by
-   * anti-entropy, as every dropped push does.
+   * to each peer its node info lists (its membership): relays to those only make duplicates, (N - 1) ×
+   * (N - 2) pushes per event in a full mesh of N nodes beside the author's N - 1, so they are skipped.
+   * The peers it did not list still get relays; one its own push missed (a failure, a full queue, a
+   * list gone stale) gets them by anti-entropy, as every dropped push does.
    */
   #gossip(events: readonly Uint8Array[], from: string | undefined, fromAuthor = false): void {
     if (this.#stopped) return;

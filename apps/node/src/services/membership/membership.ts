@@ -30,7 +30,7 @@ export interface PeerRecord {
 
 export interface MembershipInit {
   readonly bootstrap: readonly string[];
-  /** How often peers are re-asked for their info and pinged while membership changes. */
+  /** How often peers are re-asked for their info (and their RTT taken) while membership changes. */
   readonly refreshMs: number;
   /**
    * The refresh interval doubles after every round in which nothing changed, up to this (default:
