@@ -31,6 +31,10 @@ class FakeNet {
   readonly down = new Set<string>();
   /** Nodes that left the others' membership. */
   readonly gone = new Set<number>();
+  /** The peers node i's node info lists, as the others' membership holds it (unset: none yet). */
+  readonly reported = new Map<number, Set<string>>();
+  /** Event pushes sent, relays included. */
+  pushes = 0;
 
   server(self: string): ProtocolServer {
     return {
@@ -51,6 +55,7 @@ class FakeNet {
         if (handler === undefined || this.down.has(peer) || this.down.has(self))
           throw new NodeError('PEER_UNAVAILABLE', `${peer} unreachable`, 503);
         const request = this.schemas.get(peer)!.parse(JSON.parse(JSON.stringify(header)));
+        if ((header as { op?: string }).op === 'push') this.pushes++;
         try {
           return await handler(request, {
             peer: self,
@@ -115,7 +120,7 @@ describe('economics service', () => {
       peers: () =>
         Array.from({ length: n }, (_, j) => j)
           .filter((j) => j !== i && !net.gone.has(j))
-          .map((j) => ({ id: peerOf(j) }) as never),
+          .map((j) => ({ id: peerOf(j), reportedPeers: net.reported.get(j) ?? new Set() }) as never),
     });
     const open = async (i: number) => {
       const log = await EconomicsLog.open(join(dir.path, `economics-${i}.log`), {
@@ -220,6 +225,42 @@ describe('economics service', () => {
     expect(services[1]!.stats.accepted).toBe(1);
     // Node 2 got it from node 0 and from node 1: the second copy is a duplicate, not an error.
     expect(services[2]!.stats.rejected).toBe(0);
+  });
+
+  it('does not relay an event its author pushed itself: only to the peers the author does not list', async () => {
+    const { services, net } = await network(4);
+    const all = [0, 1, 2, 3].map(peerOf);
+    for (let i = 0; i < 4; i++) net.reported.set(i, new Set(all.filter((_, j) => j !== i)));
+    await services[0]!.stake(7n);
+    await settle();
+    for (const s of services) expect(s.summary(keyOf(0)).stake).toBe('100007');
+    // A full mesh: the author's three pushes and nothing else (flooding sent 3 + 3 × 2).
+    expect(net.pushes).toBe(3);
+    for (const s of services) expect(s.stats.duplicates).toBe(0);
+
+    // A peer the author does not list still gets relays: here from both others.
+    net.reported.set(0, new Set([peerOf(1), peerOf(2)]));
+    net.pushes = 0;
+    await services[0]!.stake(8n);
+    await settle();
+    expect(services[3]!.state.lastSeqOf(keyOf(0))).toBe(2);
+    expect(net.pushes).toBe(3 + 2);
+    expect(services[3]!.stats.duplicates).toBe(2);
+
+    // Events relayed by another node are relayed on as before (node 1 is not their author).
+    net.pushes = 0;
+    await services[1]!.antiEntropy(peerOf(0)); // nothing new: no pushes
+    expect(net.pushes).toBe(0);
+
+    // A listed peer the author's push missed gets the event by anti-entropy.
+    net.reported.set(0, new Set(all.slice(1)));
+    net.down.add(peerOf(3));
+    await services[0]!.stake(9n);
+    await settle();
+    expect(services[3]!.state.lastSeqOf(keyOf(0))).toBe(2);
+    net.down.delete(peerOf(3));
+    expect(await services[3]!.antiEntropy(peerOf(2))).toBe(1);
+    expect(services[3]!.state.lastSeqOf(keyOf(0))).toBe(3);
   });
 
   it('anti-entropy brings a peer that missed pushes up to date, and asks for what it lacks after a gap', async () => {

@@ -34,21 +34,48 @@ async function settle(): Promise<void> {
 const peerA = '12D3KooWGRUVh7v3u4vAz5H7kHWbQNsvW3cWXYW6wVDdhj9P9Dar';
 const self = '12D3KooWA1dnzVQmyc1vpmf6u8pBBD3RFm6G8Y1b3yFTsWoFhHNu';
 
-/** A network of one connected storage peer; counts the info requests membership sends. */
+/**
+ * A network of connected storage peers whose connections carry `rtt` once the test sets it (as
+ * libp2p's connection monitor does); counts the pings membership sends itself.
+ */
 function fakeNetwork(connected: string[]) {
   const listeners = new Map<string, (event: unknown) => void>();
+  const connections = connected.map((id) => ({ remotePeer: id, rtt: undefined as number | undefined }));
+  const pings: string[] = [];
   const network = {
     peerId: { toString: () => self },
     addEventListener: (name: string, listener: (event: unknown) => void) => listeners.set(name, listener),
     removeEventListener: (name: string) => listeners.delete(name),
-    getConnections: () => connected.map((id) => ({ remotePeer: id })),
+    getConnections: (peer?: { toString(): string }) =>
+      connections.filter((c) => peer === undefined || c.remotePeer === peer.toString()),
     getPeers: () => connected.map((id) => ({ toString: () => id })),
     dial: async () => {
       throw new Error('no dialling in this test');
     },
-    services: { ping: { ping: async () => 12 } },
+    services: {
+      ping: {
+        ping: async (peer: { toString(): string }) => {
+          pings.push(peer.toString());
+          return 12;
+        },
+      },
+    },
   } as unknown as MembershipNetwork;
-  return { network, listeners };
+  return { network, listeners, connections, pings };
+}
+
+/** An info reply for `peer`, listing `peers`. */
+function infoOf(peer: string, peers: string[] = []) {
+  return {
+    value: {
+      peerId: peer,
+      region: 'eu-west',
+      version: '0.1.0',
+      capacityBytes: 100,
+      bytesUsed: 1,
+      peers: peers.map((id) => ({ id, addrs: [] })),
+    },
+  };
 }
 
 describe('membership on a manual clock', () => {
@@ -60,16 +87,7 @@ describe('membership on a manual clock', () => {
       call: async (peer: string, protocol: string) => {
         expect(protocol).toBe(PROTOCOLS.info);
         asked.push(clock.nowMs());
-        return {
-          value: {
-            peerId: peer,
-            region: 'eu-west',
-            version: '0.1.0',
-            capacityBytes: 100,
-            bytesUsed: 1,
-            peers: [],
-          },
-        };
+        return infoOf(peer);
       },
     };
     const seen: string[] = [];
@@ -121,6 +139,36 @@ describe('membership on a manual clock', () => {
     await settle();
     expect(asked.length).toBe(5);
     expectNoHostTimer();
+  });
+
+  it("takes the RTT libp2p's connection monitor measured, pinging only a connection it has not measured yet; keeps the peers each info lists", async () => {
+    const clock = new ManualClock(1_000_000);
+    const { network, connections, pings } = fakeNetwork([peerA]);
+    const rpc = { call: async (peer: string) => infoOf(peer, [self, 'peer-b']) };
+    const rtts: number[] = [];
+    const service = membership({ bootstrap: [], refreshMs: 2_000, peersMax: 16 })({
+      network,
+      rpc,
+      clock,
+      logger: new MemoryLogger(),
+      locality: { region: 'us-east' },
+      events: { onRtt: (_peer, rttMs) => rtts.push(rttMs) },
+    });
+    await service.start();
+    clock.advance(2_000);
+    await settle();
+    // A new connection: the monitor has not pinged it yet, so membership does.
+    expect(pings).toEqual([peerA]);
+    expect(rtts).toEqual([12]);
+    expect([...service.get(peerA)!.reportedPeers]).toEqual([self, 'peer-b']);
+
+    connections[0]!.rtt = 30;
+    clock.advance(2_000);
+    await settle();
+    expect(pings).toEqual([peerA]); // no second ping stream
+    expect(rtts).toEqual([12, 30]);
+    expect(service.get(peerA)!.rttMs).toBeCloseTo(12 + 0.3 * (30 - 12));
+    service.stop();
   });
 });
 

@@ -536,10 +536,14 @@ export class EconomicsService implements Startable, PosResultSink {
     let duplicates = 0;
     let rejected = 0;
     const nowMs = this.#c.clock.nowMs();
+    const peerKey = nodeKeyOfPeerId(peer);
+    let fromAuthor = true;
     for (const bytes of batch) {
       const outcome = this.#acceptOne(bytes, peer, nowMs);
-      if (outcome === 'accepted') accepted.push(bytes.slice());
-      else if (outcome === 'duplicate') duplicates++;
+      if (typeof outcome === 'object') {
+        accepted.push(bytes.slice());
+        if (outcome.actor !== peerKey) fromAuthor = false;
+      } else if (outcome === 'duplicate') duplicates++;
       else if (outcome === 'rejected') rejected++;
     }
     if (accepted.length > 0) {
@@ -550,21 +554,22 @@ export class EconomicsService implements Startable, PosResultSink {
         this.#c.logger.warn({ err: (error as Error).message }, 'economics events not persisted');
         return { accepted: accepted.length, duplicates, rejected };
       }
-      this.#gossip(accepted, peer);
+      this.#gossip(accepted, peer, fromAuthor);
     }
     return { accepted: accepted.length, duplicates, rejected };
   }
 
+  /** The event, once accepted; otherwise why not. */
   #acceptOne(
     bytes: Uint8Array,
     peer: string,
     nowMs: number,
-  ): 'accepted' | 'duplicate' | 'gap' | 'future' | 'rejected' {
+  ): EconomicsEvent | 'duplicate' | 'gap' | 'future' | 'rejected' {
     try {
       const { event } = this.state.applyBytes(bytes, { nowMs });
       this.#index(event);
       this.stats.accepted++;
-      return 'accepted';
+      return event;
     } catch (error) {
       if (error instanceof EventReplayError) {
         this.stats.duplicates++;
@@ -616,11 +621,20 @@ export class EconomicsService implements Startable, PosResultSink {
 
   // Gossip.
 
-  /** Queues `events` for every member peer but `except`; a full queue drops them (anti-entropy repairs). */
-  #gossip(events: readonly Uint8Array[], except: string | undefined): void {
+  /**
+   * Queues `events` for every member peer but `from`, the peer they came from; a full queue drops them
+   * (anti-entropy repairs). When `from` wrote every one of them (`fromAuthor`), it pushed them itself
+   * to each peer its node info lists (its membership): relays to those only make duplicates, (N - 1) ×
+   * (N - 2) pushes per event in a full mesh of N nodes beside the author's N - 1, so they are skipped.
+   * The peers it did not list still get relays; one its own push missed (a failure, a full queue, a
+   * list gone stale) gets them by anti-entropy, as every dropped push does.
+   */
+  #gossip(events: readonly Uint8Array[], from: string | undefined, fromAuthor = false): void {
     if (this.#stopped) return;
-    for (const { id } of this.#c.membership.peers()) {
-      if (id === except) continue;
+    const members = this.#c.membership.peers();
+    const reached = fromAuthor ? members.find((member) => member.id === from)?.reportedPeers : undefined;
+    for (const { id } of members) {
+      if (id === from || reached?.has(id) === true) continue;
       let queue = this.#queues.get(id);
       if (queue === undefined) {
         queue = { events: [], sending: undefined };

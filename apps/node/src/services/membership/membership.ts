@@ -21,11 +21,16 @@ export interface PeerRecord {
   lastSeenMs: number;
   /** Exponential moving average of ping round trips; undefined until measured. */
   rttMs: number | undefined;
+  /**
+   * The storage peers it listed in its last node info (its own membership, at most 64 of them): the
+   * peers it pushes its own gossip to itself. Empty until it answered.
+   */
+  reportedPeers: ReadonlySet<string>;
 }
 
 export interface MembershipInit {
   readonly bootstrap: readonly string[];
-  /** How often peers are re-asked for their info and pinged while membership changes. */
+  /** How often peers are re-asked for their info (and their RTT taken) while membership changes. */
   readonly refreshMs: number;
   /**
    * The refresh interval doubles after every round in which nothing changed, up to this (default:
@@ -83,7 +88,7 @@ const rttSmoothing = 0.3;
 /**
  * Finds and tracks the other storage nodes: dials bootstrap addresses, asks every connected peer
  * for its node info (region, API address, capacity, and some of the peers it knows, which are then
- * dialled: peer exchange), pings them for latency, and forgets those that disconnect.
+ * dialled: peer exchange), keeps their round-trip times, and forgets those that disconnect.
  */
 export class Membership implements Startable, PeerList, LiveNodes {
   readonly #options: MembershipInit;
@@ -252,6 +257,7 @@ export class Membership implements Startable, PeerList, LiveNodes {
       version: info.version,
       lastSeenMs: nowMs,
       rttMs: undefined,
+      reportedPeers: new Set(),
     };
     const regionChanged = record.region !== info.region;
     Object.assign(record, {
@@ -262,6 +268,7 @@ export class Membership implements Startable, PeerList, LiveNodes {
       bytesUsed: info.bytesUsed,
       version: info.version,
       lastSeenMs: nowMs,
+      reportedPeers: new Set(info.peers.map((peer) => peer.id)),
     });
     if (known === undefined && this.#peers.size >= this.#options.peersMax) return;
     this.#peers.set(id, record);
@@ -270,15 +277,25 @@ export class Membership implements Startable, PeerList, LiveNodes {
       this.#c.events?.onPeer?.(record);
     }
     await this.#exchange(info);
-    await this.#ping(record);
+    await this.#measureRtt(record);
   }
 
-  async #ping(record: PeerRecord): Promise<void> {
+  /**
+   * A fresh RTT of the peer. libp2p's connection monitor pings every open connection every 10 s and
+   * keeps the round trip on it (`rtt`), aborting a connection whose ping fails: that measurement is
+   * taken when there is one, so a round costs one stream per peer (the info request), not two. Before
+   * the monitor's first ping of a new connection, the peer is pinged here.
+   */
+  async #measureRtt(record: PeerRecord): Promise<void> {
     try {
       const { network, clock } = this.#c;
-      const rttMs = await withTimeout(clock, this.#timeoutMs, (signal) =>
-        network.services.ping.ping(toPeerId(record.id), { signal }),
-      );
+      const peerId = toPeerId(record.id);
+      const measured = network.getConnections(peerId).find((connection) => connection.rtt !== undefined)?.rtt;
+      const rttMs =
+        measured ??
+        (await withTimeout(clock, this.#timeoutMs, (signal) =>
+          network.services.ping.ping(peerId, { signal }),
+        ));
       record.rttMs =
         record.rttMs === undefined ? rttMs : record.rttMs + rttSmoothing * (rttMs - record.rttMs);
       this.#c.events?.onRtt?.(record.id, rttMs, clock.nowMs());
