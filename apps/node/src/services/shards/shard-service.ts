@@ -356,9 +356,8 @@ export interface ShardTransferComponents {
   readonly signer: NodeSigner;
   readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
+  /** Serves the shard protocol over libp2p and the data channel alike (`ChannelledProtocolServer`). */
   readonly server: ProtocolServer;
-  /** The data channel's server, when enabled: it serves the shard protocol with the same handler. */
-  readonly channelServer?: ProtocolServer;
   readonly clock: Clock;
 }
 
@@ -389,11 +388,9 @@ export class ShardTransfer implements Startable {
   async start(): Promise<void> {
     const handler = shardHandler(this.#deps());
     await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, handler);
-    await this.#c.channelServer?.handle(PROTOCOLS.shard, shardRequestSchema, handler);
   }
 
   async stop(): Promise<void> {
-    await this.#c.channelServer?.unhandle(PROTOCOLS.shard);
     await this.#c.server.unhandle(PROTOCOLS.shard);
   }
 
