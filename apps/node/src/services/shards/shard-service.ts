@@ -139,18 +139,13 @@ export async function deleteUnreferenced(
   manifests: ManifestStore,
   hashes: readonly string[],
 ): Promise<number> {
-  const wanted = new Set(hashes);
-  // Looked at before the listing: a shard a commit writes meanwhile (the same bytes, another object)
-  // is not deleted on a listing that predates it.
-  const writes = new Map([...wanted].map((hash) => [hash, store.writeOf(fromHex(hash))]));
-  for (const id of await manifests.listDescriptors()) {
-    if (wanted.size === 0) break;
-    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
-    if (descriptor === undefined) continue;
-    for (const stripe of descriptor.stripes) for (const shard of stripe.shards) wanted.delete(shard.hash);
-  }
+  const wanted = [...new Set(hashes)];
+  // Looked at before the references: a shard a commit writes meanwhile (the same bytes, another
+  // object) is not deleted on references that predate it.
+  const writes = new Map(wanted.map((hash) => [hash, store.writeOf(fromHex(hash))]));
+  const unreferenced = await manifests.unreferencedShards(wanted);
   const deleted = await Promise.all(
-    [...wanted].map((hash) => store.delete(fromHex(hash), { ifWrite: writes.get(hash)! })),
+    unreferenced.map((hash) => store.delete(fromHex(hash), { ifWrite: writes.get(hash)! })),
   );
   return deleted.filter(Boolean).length;
 }
