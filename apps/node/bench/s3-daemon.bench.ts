@@ -4,7 +4,13 @@
 // processes. Rounds are interleaved (API first in even rounds, S3 first in odd ones); medians are
 // reported, and the median of the per-round S3/API ratios (steadier on a shared machine), with the S3/API ratio.
 // Also reports node 0's peak RSS growth during the S3 PUT (streaming keeps it flat).
+// `--small <count>` runs the many-small-objects case instead (what `aws s3 sync` and `rclone sync` of
+// a tree do): PutObject of <count> objects of 1 B to ~37 KiB, `--concurrency` at a time, then
+// HeadObject and GetObject of each, then a full ListObjectsV2; per phase, objects per second and the
+// CPU time of all node processes per object (utime + stime from /proc: wall time lies on a shared
+// machine, CPU much less).
 //   pnpm --filter @trinity/node bench:s3:daemon [-- --json] [--mib 256] [--nodes 3] [--rounds 3]
+//   pnpm --filter @trinity/node bench:s3:daemon [-- --json] --small 300 [--concurrency 4] [--impl name] [--cli path/to/dist/cli.js] [--cpu-prof dir]
 import '../src/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,13 +29,18 @@ const { values } = parseArgs({
     mib: { type: 'string' },
     nodes: { type: 'string' },
     rounds: { type: 'string' },
+    small: { type: 'string' },
+    concurrency: { type: 'string' },
+    impl: { type: 'string' },
+    cli: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
   strict: true,
 });
 const MiB = 1024 * 1024;
 const sizeBytes = Number(values.mib ?? 256) * MiB;
 const nodeCount = Number(values.nodes ?? 3);
-const rounds = Number(values.rounds ?? 3);
+let rounds = Number(values.rounds ?? 3);
 const block = randomBytes(MiB);
 const log = (line: string) => {
   if (!values.json) console.log(line);
@@ -49,7 +60,7 @@ function send(
       const head: Buffer[] = [];
       res.on('data', (c: Buffer) => {
         received += c.length;
-        if (received <= 64 * 1024) head.push(c);
+        if (received <= MiB) head.push(c); // a listing page of 1,000 keys, not a large body
       });
       res.on('end', () =>
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(head).toString(), received }),
@@ -77,21 +88,113 @@ function rssBytes(pid: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** CPU milliseconds (user + system, all threads) `pid` has used so far. */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (counted after the parenthesised command name), in clock
+  // ticks of 1/100 s (USER_HZ, 100 on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** The many-small-objects case (`--small`): JSON rows per phase. */
+async function smallObjects(
+  devnet: Devnet,
+  key: { accessKeyId: string; secretKey: string },
+  count: number,
+  concurrency: number,
+): Promise<{ bench: string; value: number; unit: string }[]> {
+  const s3Port = Number(new URL(devnet.s3Url).port);
+  const pids = devnet.nodes.map((node) => node.ready!.pid);
+  const totalCpuMs = () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const bucket = await send(s3Port, 'PUT', '/small', s3Headers('PUT', '/small', s3Port, key, {}), 0);
+  if (bucket.status !== 200) throw new Error(`CreateBucket: ${bucket.status} ${bucket.body}`);
+  // The sizes of the cli-clients test's tree (1 B to ~37 KiB), nested like it.
+  const paths = Array.from({ length: count }, (_, i) => `/small/d${i % 4}/more${i % 10}/f${i}.bin`);
+  const sizes = paths.map((_, i) => (37 * i + 1) % (37 * 1024));
+  const rows: { bench: string; value: number; unit: string }[] = [];
+  const phase = async (name: string, each: (i: number) => Promise<void>, objects = count) => {
+    const cpuBefore = totalCpuMs();
+    const started = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < objects) await each(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, objects) }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = (totalCpuMs() - cpuBefore) / count;
+    rows.push({ bench: `small ${name}`, value: Math.round((count / seconds) * 10) / 10, unit: 'objects/s' });
+    rows.push({ bench: `small ${name} cpu`, value: Math.round(cpu * 100) / 100, unit: 'cpu ms/object' });
+    log(
+      `  ${name.padEnd(5)} ${(count / seconds).toFixed(1)} objects/s, ${cpu.toFixed(2)} cpu ms/object (all nodes)`,
+    );
+  };
+  const expectStatus = (what: string, status: number, body: string) => {
+    if (status !== 200) throw new Error(`${what}: ${status} ${body}`);
+  };
+  await phase('put', async (i) => {
+    const headers = s3Headers('PUT', paths[i]!, s3Port, key, { 'content-length': String(sizes[i]) });
+    const put = await send(s3Port, 'PUT', paths[i]!, headers, sizes[i]!);
+    expectStatus(`PUT ${paths[i]}`, put.status, put.body);
+  });
+  await phase('head', async (i) => {
+    const head = await send(s3Port, 'HEAD', paths[i]!, s3Headers('HEAD', paths[i]!, s3Port, key, {}), 0);
+    expectStatus(`HEAD ${paths[i]}`, head.status, head.body);
+  });
+  await phase('get', async (i) => {
+    const get = await send(s3Port, 'GET', paths[i]!, s3Headers('GET', paths[i]!, s3Port, key, {}), 0);
+    if (get.status !== 200 || get.received !== sizes[i]) throw new Error(`GET ${paths[i]}: ${get.status}`);
+  });
+  // Per object listed: ListObjectsV2 pages of 1,000 keys, one request at a time, as sync clients do.
+  await phase(
+    'list',
+    async () => {
+      let token: string | undefined;
+      let listed = 0;
+      do {
+        const query = `list-type=2${token === undefined ? '' : `&continuation-token=${encodeURIComponent(token)}`}`;
+        const headers = s3Headers('GET', '/small', s3Port, key, {}, query);
+        const list = await send(s3Port, 'GET', `/small?${query}`, headers, 0);
+        expectStatus('ListObjectsV2', list.status, list.body);
+        listed += (list.body.match(/<Key>/g) ?? []).length;
+        token = /<NextContinuationToken>([^<]*)</.exec(list.body)?.[1];
+      } while (token !== undefined);
+      if (listed !== count) throw new Error(`ListObjectsV2 listed ${listed} of ${count}`);
+    },
+    1,
+  );
+  return rows;
+}
+
 const dir = await tempDir('trinity-bench-s3-daemon-');
 const devnet = new Devnet({
   nodes: nodeCount,
   dataDir: dir.path,
   basePort: await freeBasePort(nodeCount),
-  cliPath: fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
-  nodeConfig: { fsync: false },
+  // `--cli` runs another build's daemon (a baseline checkout) under this bench.
+  cliPath: values.cli ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
+  // The small case runs the cli-clients test's devnet: RS(2,1), 256 KiB shards.
+  nodeConfig:
+    values.small === undefined
+      ? { fsync: false }
+      : { erasure: { dataShards: 2, parityShards: 1, shardBytes: 256 * 1024 }, fsync: false },
   startTimeoutMs: 120_000,
   s3: true,
+  // `--cpu-prof <dir>`: every node writes a V8 CPU profile there when it stops.
+  ...(values['cpu-prof'] === undefined
+    ? {}
+    : { launcher: () => ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir=${values['cpu-prof']} "$@"`] }),
 });
 const results: Record<string, number[]> = { 'api put': [], 's3 put': [], 'api get': [], 's3 get': [] };
 let rssGrowth = 0;
+const small = values.small === undefined ? undefined : Number(values.small);
+let smallRows: { bench: string; value: number; unit: string }[] = [];
 try {
   await devnet.start();
   const key = await devnet.s3AccessKey();
+  if (small !== undefined) {
+    smallRows = await smallObjects(devnet, key, small, Number(values.concurrency ?? 4));
+    rounds = 0;
+  }
   const apiPort = devnet.nodes[0]!.apiPort;
   const s3Port = Number(new URL(devnet.s3Url).port);
   const token = devnet.apiToken(0);
@@ -173,6 +276,16 @@ try {
 } finally {
   await devnet.stop();
   await dir.remove();
+}
+
+if (small !== undefined) {
+  const params = { objects: small, concurrency: Number(values.concurrency ?? 4), nodes: nodeCount };
+  const impl = values.impl ?? 'this';
+  for (const row of smallRows) {
+    if (values.json)
+      console.log(JSON.stringify({ bench: row.bench, impl, params, value: row.value, unit: row.unit }));
+  }
+  process.exit(0);
 }
 
 const rows = Object.entries(results).map(([bench, xs]) => ({

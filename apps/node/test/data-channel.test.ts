@@ -22,7 +22,7 @@ import {
   parseChannelAddress,
   ReplyBodyPool,
 } from '../src/p2p/data-channel.js';
-import { InFlight } from '../src/p2p/rpc.js';
+import { ChannelledProtocolServer, InFlight, type ProtocolServer } from '../src/p2p/rpc.js';
 import { headerBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { until } from './helpers.js';
@@ -391,6 +391,51 @@ describe('DataChannel', () => {
     );
     expect(ok.value).toEqual({ got: 3 });
     expect(client.stats().connectionsOut).toBe(1);
+  });
+
+  it('answers a protocol it does not serve as unavailable (libp2p may carry it), then serves the rest', async () => {
+    const { a, client } = await pair();
+    const error = await client
+      .exchange(a.id, '/test/other', { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelUnavailableError);
+    const ok = await client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'echo', size: 0 },
+      undefined,
+      AbortSignal.timeout(10_000),
+    );
+    expect(ok.value).toEqual({ got: 0 });
+    expect(client.stats().connectionsOut).toBe(1);
+  });
+
+  it('serves the protocols it carries through ChannelledProtocolServer, every one over libp2p', async () => {
+    const [a, b] = [await identity(), await identity()];
+    const addresses = new Map<string, string>();
+    const carrier = await channel(a.key, addresses);
+    const client = await channel(b.key, addresses);
+    addresses.set(a.id, carrier.address!);
+    const onLibp2p: string[] = [];
+    const libp2p: ProtocolServer = {
+      handle: async (protocol) => void onLibp2p.push(protocol),
+      unhandle: async (protocol) => void onLibp2p.splice(onLibp2p.indexOf(protocol), 1),
+    };
+    const server = new ChannelledProtocolServer(libp2p, carrier);
+    const handler = async () => ({ value: 'served' });
+    await server.handle('/test/1', echoSchema, handler);
+    await server.handle('/test/libp2p-only', echoSchema, handler);
+    expect(onLibp2p).toEqual(['/test/1', '/test/libp2p-only']);
+    const ask = (protocol: string) =>
+      client
+        .exchange(a.id, protocol, { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000))
+        .then((reply) => reply.value)
+        .catch((e: unknown) => (e as Error).name);
+    expect(await ask('/test/1')).toBe('served');
+    expect(await ask('/test/libp2p-only')).toBe('ChannelUnavailableError');
+    await server.unhandle('/test/1');
+    expect(onLibp2p).toEqual(['/test/libp2p-only']);
+    expect(await ask('/test/1')).toBe('ChannelUnavailableError');
   });
 
   it('refuses a channel that answers as another peer id, and one with no address', async () => {

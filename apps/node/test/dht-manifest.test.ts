@@ -63,3 +63,42 @@ describe('a record found only through the DHT', () => {
     }
   }, 300_000);
 });
+
+/**
+ * Where every node holds a shard, every node gets the record directly, and a lookup asks its peers
+ * before the DHT: the put does not also announce it there (a query and a checked record per object).
+ */
+describe('a record every peer took directly', () => {
+  let nodes: TrinityNode[];
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ nodes, close } = await startNodes('trinity-dht-all-', 3, () => ({
+      erasure: { dataShards: 2, parityShards: 1, shardBytes: 4096 },
+      fsync: false,
+    })));
+  }, 300_000);
+
+  afterAll(async () => {
+    await close?.();
+  }, 120_000);
+
+  it('is not announced in the DHT, and every node reads the object', async () => {
+    const dht = nodes[0]!.libp2p.services.dht;
+    const put = dht.put.bind(dht);
+    const announced: string[] = [];
+    dht.put = (key, value, options) => {
+      announced.push(new TextDecoder().decode(key));
+      return put(key, value, options);
+    };
+    try {
+      const data = randomBytes(6_000);
+      const id = await putObject(nodes[0]!.apiUrl, data, 'direct.bin', { public: true });
+      for (const node of nodes) expect(await node.manifests.hasDescriptor(id)).toBe(true);
+      expect(announced).toEqual([]);
+      for (const node of nodes) expect(sha256Hex(await getObject(node.apiUrl, id))).toBe(sha256Hex(data));
+    } finally {
+      dht.put = put;
+    }
+  }, 300_000);
+});

@@ -5,6 +5,7 @@ import { syncDir, writeNewFile } from '@trinity/core/fs';
 import { z } from 'zod';
 import { diskFullAsCapacity, isNotFound, readFileBounded, removeTree, tempPath } from './_fs.js';
 import { KeyedMutex } from './_keyed-mutex.js';
+import { ShardRefs } from './_shard-refs.js';
 import { parseSigned } from './_signed.js';
 import {
   type ManifestStoreConfig,
@@ -69,6 +70,9 @@ export class ManifestStore {
   #count = 0;
   #descriptorCount = 0;
   #closed = false;
+  /** Which stored descriptors name which shards; built on first use (`unreferencedShards`), then kept. */
+  #shardRefs: ShardRefs | undefined;
+  #shardRefsBuilt: Promise<ShardRefs> | undefined;
 
   private constructor(root: string, config: ManifestStoreConfig, logger: Logger) {
     this.config = config;
@@ -261,6 +265,7 @@ export class ManifestStore {
       }
       await this.#write(id, bytes, this.#descriptorDir);
       this.#descriptorCount++;
+      this.#shardRefs?.add(id, descriptor);
     });
     return id;
   }
@@ -299,6 +304,41 @@ export class ManifestStore {
   }
 
   /**
+   * The shards among `hashes` that no stored descriptor names (shards are content-addressed: two
+   * objects, or two padding shards of small objects, can share one). The first call reads every
+   * descriptor once; from then on the store keeps which descriptors name which shards (about 100
+   * bytes a shard of every descriptor held), so a delete costs its own shards, not a scan of all.
+   * A descriptor deleted while that first read runs may still count (its shards then stay, for the
+   * garbage collector); a descriptor stored is never missed.
+   */
+  async unreferencedShards(hashes: readonly string[]): Promise<string[]> {
+    this.#checkOpen();
+    const refs = await this.#builtShardRefs();
+    return hashes.filter((hash) => !refs.names(hash));
+  }
+
+  #builtShardRefs(): Promise<ShardRefs> {
+    if (this.#shardRefsBuilt === undefined) {
+      // Live before the listing: a descriptor stored from now on is added by putDescriptor, one stored
+      // before is in the listing (adding one twice is a no-op).
+      const refs = new ShardRefs();
+      this.#shardRefs = refs;
+      this.#shardRefsBuilt = (async () => {
+        for (const id of await this.listDescriptors()) {
+          const descriptor = await this.getDescriptor(id).catch(() => undefined);
+          if (descriptor !== undefined) refs.add(id, descriptor);
+        }
+        return refs;
+      })();
+      this.#shardRefsBuilt.catch(() => {
+        this.#shardRefs = undefined;
+        this.#shardRefsBuilt = undefined;
+      });
+    }
+    return this.#shardRefsBuilt;
+  }
+
+  /**
    * Deletes an object on its owner's signed tombstone: checks it against the stored descriptor's
    * owner (or against `descriptor`, a signed descriptor the caller supplies when this store does not
    * hold the object), writes the tombstone durably, then removes the descriptor. Returns the checked
@@ -321,6 +361,7 @@ export class ManifestStore {
       const kept = this.#tombstones.get(id, nowMs);
       if (kept !== undefined) await this.#write(id, encodeSignedTombstone(kept), this.#tombstoneDir);
       if (await this.#unlink(id, this.#descriptorDir)) this.#descriptorCount--;
+      this.#shardRefs?.remove(id);
       await this.#unlink(id, this.#receiptDir);
       return checked;
     });

@@ -143,6 +143,33 @@ describe('ManifestStore: signed descriptors and tombstones', () => {
     await store.close();
   });
 
+  it('tells which shards no stored descriptor names, as descriptors come and go and after a restart', async () => {
+    const dir = await tempDir();
+    const store = await ManifestStore.open(dir, { fsync: false });
+    const hashes = descriptor.stripes[0]!.shards.map((shard) => shard.hash);
+    const stray = h(0x77);
+    expect(await store.unreferencedShards([...hashes, stray])).toEqual([...hashes, stray]);
+    await store.putDescriptor(descriptor, nowMs);
+    expect(await store.unreferencedShards([...hashes, stray])).toEqual([stray]);
+    // Another object with the same shards (content-addressed): deleting one keeps them named.
+    const twin = signDescriptor({ ...descriptorInput, name: 'twin.pdf' }, ownerSecretKey);
+    await store.putDescriptor(twin, nowMs);
+    await store.close();
+
+    // Reopened: the first question reads the descriptors on disk.
+    const again = await ManifestStore.open(dir, { fsync: false });
+    expect(await again.unreferencedShards(hashes)).toEqual([]);
+    await again.deleteDescriptor(tombstone, nowMs);
+    expect(await again.unreferencedShards(hashes)).toEqual([]);
+    const twinTombstone = signTombstone(
+      { objectId: descriptorId(twin), deletedAtMs: nowMs, retentionMs: hourMs },
+      ownerSecretKey,
+    );
+    await again.deleteDescriptor(twinTombstone, nowMs);
+    expect(await again.unreferencedShards(hashes)).toEqual(hashes);
+    await again.close();
+  });
+
   it('deletes only on the owner tombstone, and refuses the old descriptor replayed after it, across restarts', async () => {
     const dir = await tempDir();
     const store = await ManifestStore.open(dir, { fsync: false });

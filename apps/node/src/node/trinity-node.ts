@@ -21,8 +21,8 @@ import { DataChannel } from '../p2p/data-channel.js';
 import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
-import { Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
-import { PROTOCOLS } from '../p2p/wire.js';
+import { ChannelledProtocolServer, Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { channelProtocols } from '../p2p/wire.js';
 import { S3IndexHeadService } from '../s3/index-head-service.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
 import { EconomicsMetrics } from '../services/economics/economics-metrics.js';
@@ -119,7 +119,7 @@ export class TrinityNode {
   /** Erasure parameters for new puts from measured network health (`erasure.adaptive`). */
   readonly health: ErasureHealth;
   readonly transfer: ShardTransfer;
-  /** Shard bytes over TLS beside libp2p (`dataChannel.enabled`). */
+  /** Shards and the per-object protocols over TLS beside libp2p (`dataChannel.enabled`, `channelProtocols`). */
   readonly dataChannel: DataChannel | undefined;
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
@@ -189,7 +189,7 @@ export class TrinityNode {
       clock,
       logger: log('health'),
     }));
-    const server = new Libp2pProtocolServer(libp2p, {
+    const libp2pServer = new Libp2pProtocolServer(libp2p, {
       logger,
       clock,
       requestTimeoutMs: config.limits.requestTimeoutMs,
@@ -202,7 +202,7 @@ export class TrinityNode {
             host: config.dataChannel.host ?? config.listen.host,
             port: config.dataChannel.port,
             ...(config.dataChannel.announce === undefined ? {} : { announce: config.dataChannel.announce }),
-            protocols: [PROTOCOLS.shard],
+            protocols: channelProtocols,
             peerInFlightBytesMax: config.dataChannel.peerInFlightBytesMax,
             nodeInFlightBytesMax: config.dataChannel.nodeInFlightBytesMax,
             connectionsPerPeerMax: config.limits.peerConcurrency,
@@ -212,11 +212,12 @@ export class TrinityNode {
             clock,
             logger: log('data-channel'),
             addressOf: (peer) => this.membership.get(peer)?.dataChannel,
-            inFlight: server.inFlight,
+            inFlight: libp2pServer.inFlight,
             onTransfer: traffic.record,
           },
         )
       : undefined);
+    const server = new ChannelledProtocolServer(libp2pServer, channel);
     const rpc = (this.rpc = new RpcClient(
       { requestTimeoutMs: config.limits.requestTimeoutMs },
       {
@@ -271,7 +272,6 @@ export class TrinityNode {
       staging,
       rpc,
       server,
-      ...(channel === undefined ? {} : { channelServer: channel }),
       clock,
     }));
     const directory = (this.directory = manifestDirectory({

@@ -30,10 +30,11 @@ import {
 import { headerBytesMax, parseHeader, replyHeaderSchema, shardBytesMax, validateHeader } from './wire.js';
 
 /**
- * The data channel: shard bytes between nodes over TLS 1.3 (node:tls), beside libp2p. Each end shows
- * a certificate bound to its libp2p key (see channel-cert.ts) and checks the other's, so a request
- * comes from exactly the peer id libp2p knows. Connections are persistent and pooled per peer; one
- * request at a time per connection, so no stream is negotiated per shard.
+ * The data channel: shard bytes and the other per-object protocols (`channelProtocols`) between nodes
+ * over TLS 1.3 (node:tls), beside libp2p. Each end shows a certificate bound to its libp2p key (see
+ * channel-cert.ts) and checks the other's, so a request comes from exactly the peer id libp2p knows.
+ * Connections are persistent and pooled per peer; one request at a time per connection, so no stream
+ * is negotiated per request.
  *
  * A message is an 8-byte prefix (header length, body length: u32 big-endian), a JSON header of at
  * most headerBytesMax and a body of at most shardBytesMax. A request's header is
@@ -50,6 +51,25 @@ export class ChannelUnavailableError extends NodeError {
   constructor(peer: string, reason: string) {
     super('CHANNEL_UNAVAILABLE', `data channel to ${peer.slice(-8)}: ${reason}`, 503);
   }
+}
+
+/** A request for a protocol this node does not serve on its channel: refused before anything acted on it. */
+export class ProtocolNotServedError extends NodeError {
+  constructor(protocol: string) {
+    super('PROTOCOL_NOT_SERVED', `protocol ${protocol.slice(0, 64)} is not served here`, 502);
+  }
+}
+
+/**
+ * Whether an error reply says the peer does not serve the protocol on its channel (so nothing acted on
+ * the request, and libp2p may carry it). Releases before `PROTOCOL_NOT_SERVED` answered a
+ * PROTOCOL_ERROR with the same message: a peer not yet upgraded to carry a protocol here.
+ */
+function notServed(reply: { code: string; message: string }): boolean {
+  return (
+    reply.code === 'PROTOCOL_NOT_SERVED' ||
+    (reply.code === 'PROTOCOL_ERROR' && reply.message.endsWith(' is not served here'))
+  );
 }
 
 export const channelPrefixBytes = 8;
@@ -676,8 +696,7 @@ export class DataChannel implements Startable, ProtocolServer {
     try {
       const envelope = parseHeader(headerBytes, requestEnvelopeSchema);
       const route = this.#routes.get(envelope.protocol);
-      if (route === undefined)
-        throw new ProtocolError(`protocol ${envelope.protocol.slice(0, 64)} is not served here`);
+      if (route === undefined) throw new ProtocolNotServedError(envelope.protocol);
       this.#c.inFlight.admit(peer);
       admitted = true;
       const request = validateHeader(envelope.request, route.schema);
@@ -710,9 +729,10 @@ export class DataChannel implements Startable, ProtocolServer {
   // ---- client side ----
 
   /**
-   * One request to `peer` over the channel. Throws ChannelUnavailableError (nothing was sent) when
-   * the peer has no reachable, authentic channel: the caller then uses libp2p. A peer's error reply
-   * is a RemoteError, as on libp2p.
+   * One request to `peer` over the channel. Throws ChannelUnavailableError (nothing was sent, or the
+   * peer acted on nothing) when the peer has no reachable, authentic channel or does not serve
+   * `protocol` on it: the caller then uses libp2p. A peer's other error replies are RemoteErrors, as
+   * on libp2p.
    */
   async exchange(
     peer: string,
@@ -747,6 +767,7 @@ export class DataChannel implements Startable, ProtocolServer {
         releaseReceive();
       }
       reusable = true;
+      if (!reply.ok && notServed(reply)) throw new ChannelUnavailableError(peer, reply.message);
       if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
       return { value: reply.value, ...(replyBody === undefined ? {} : { body: replyBody }) };
     } finally {

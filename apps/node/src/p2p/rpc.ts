@@ -262,6 +262,34 @@ export class Libp2pProtocolServer implements ProtocolServer {
 }
 
 /**
+ * Serves every protocol over libp2p and, for the protocols the data channel carries, over the channel
+ * as well, with the same handler: every rule of who may call what holds on both transports, and a
+ * peer whose channel is unreachable still gets an answer over libp2p.
+ */
+export class ChannelledProtocolServer implements ProtocolServer {
+  readonly #libp2p: ProtocolServer;
+  readonly #channel: (ProtocolServer & Pick<ChannelTransport, 'carries'>) | undefined;
+
+  constructor(
+    libp2p: ProtocolServer,
+    channel: (ProtocolServer & Pick<ChannelTransport, 'carries'>) | undefined,
+  ) {
+    this.#libp2p = libp2p;
+    this.#channel = channel;
+  }
+
+  async handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
+    await this.#libp2p.handle(protocol, schema, handler);
+    if (this.#channel?.carries(protocol) === true) await this.#channel.handle(protocol, schema, handler);
+  }
+
+  async unhandle(protocol: string): Promise<void> {
+    if (this.#channel?.carries(protocol) === true) await this.#channel.unhandle(protocol);
+    await this.#libp2p.unhandle(protocol);
+  }
+}
+
+/**
  * Serves one protocol: every request header is validated with `schema` before the handler sees it;
  * any error becomes an error reply (code + one-line message), never a crash.
  */

@@ -16,6 +16,19 @@ export const PROTOCOLS = {
   s3IndexHead: '/trinity/s3-index-head/1.0.0',
 } as const;
 
+/**
+ * The protocols the data channel carries when a peer has one: those a put or read runs for every
+ * object (shards, their records, the 2PC, the S3 index head). On a pooled TLS connection a request is
+ * one frame each way; on libp2p each opens a stream (a yamux SYN, a multistream-select negotiation, a
+ * close), which cost a small object's put more CPU than its bytes. The rest stay on libp2p.
+ */
+export const channelProtocols: readonly string[] = [
+  PROTOCOLS.shard,
+  PROTOCOLS.manifest,
+  PROTOCOLS.tx,
+  PROTOCOLS.s3IndexHead,
+];
+
 /** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */
 export const frameBytesMax = 256 * 1024;
 /** Largest JSON header accepted from a peer. */

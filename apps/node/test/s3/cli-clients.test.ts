@@ -46,8 +46,9 @@ for (const [name, path] of [
 }
 
 /**
- * Files in the tree: the issue's 1,000 by default (this file takes about 5–6 min on the shared,
- * loaded 2-core VM; README "Compatibility"). `TRINITY_S3_CLI_FILES` sets another count.
+ * Files in the tree: the issue's 1,000 by default (this file takes about 3.5 min on the shared,
+ * loaded 2-core VM; README "Compatibility", "Many small objects"). `TRINITY_S3_CLI_FILES` sets
+ * another count.
  */
 const fileCount = Number(process.env.TRINITY_S3_CLI_FILES ?? 1000);
 if (!Number.isSafeInteger(fileCount) || fileCount < 1) {

@@ -550,7 +550,10 @@ export class ManifestDirectory implements Startable {
 
   /**
    * Publishes a record: stored here, sent to every node its receipts name (and `extra` nodes), and
-   * announced in the DHT. Each receiver checks it; holders that were unreachable learn it from peers.
+   * announced in the DHT unless every peer this node knows took it (a small network where every node
+   * holds a shard): a lookup asks its peers before the DHT, and the DHT would store the record on
+   * those same nodes, at the cost of a query and a signed record checked on each, per object. Each
+   * receiver checks it; holders that were unreachable learn it from peers.
    */
   async publish(id: string, record: ObjectRecord, extra: readonly string[] = []): Promise<void> {
     const { manifests, clock } = this.#deps;
@@ -564,12 +567,14 @@ export class ManifestDirectory implements Startable {
       if (node !== undefined) nodes.add(node);
     }
     nodes.delete(this.#init.selfId);
-    await Promise.allSettled(
+    const sent = await Promise.allSettled(
       [...nodes].map((node) =>
         this.#deps.rpc.call(node, PROTOCOLS.manifest, { op: 'put', size: bytes.length }, bytes),
       ),
     );
-    void this.#dhtPut(id, bytes);
+    const took = new Set([...nodes].filter((_, i) => sent[i]!.status === 'fulfilled'));
+    const everyPeerTook = this.#deps.membership.peers().every((peer) => took.has(peer.id));
+    if (!everyPeerTook) void this.#dhtPut(id, bytes);
   }
 
   /** Sends a record to one node (before a repair stores a shard there). */

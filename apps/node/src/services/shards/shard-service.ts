@@ -139,18 +139,13 @@ export async function deleteUnreferenced(
   manifests: ManifestStore,
   hashes: readonly string[],
 ): Promise<number> {
-  const wanted = new Set(hashes);
-  // Looked at before the listing: a shard a commit writes meanwhile (the same bytes, another object)
-  // is not deleted on a listing that predates it.
-  const writes = new Map([...wanted].map((hash) => [hash, store.writeOf(fromHex(hash))]));
-  for (const id of await manifests.listDescriptors()) {
-    if (wanted.size === 0) break;
-    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
-    if (descriptor === undefined) continue;
-    for (const stripe of descriptor.stripes) for (const shard of stripe.shards) wanted.delete(shard.hash);
-  }
+  const wanted = [...new Set(hashes)];
+  // Looked at before the references: a shard a commit writes meanwhile (the same bytes, another
+  // object) is not deleted on references that predate it.
+  const writes = new Map(wanted.map((hash) => [hash, store.writeOf(fromHex(hash))]));
+  const unreferenced = await manifests.unreferencedShards(wanted);
   const deleted = await Promise.all(
-    [...wanted].map((hash) => store.delete(fromHex(hash), { ifWrite: writes.get(hash)! })),
+    unreferenced.map((hash) => store.delete(fromHex(hash), { ifWrite: writes.get(hash)! })),
   );
   return deleted.filter(Boolean).length;
 }
@@ -356,9 +351,8 @@ export interface ShardTransferComponents {
   readonly signer: NodeSigner;
   readonly staging: StagingLedger;
   readonly rpc: PeerRpc;
+  /** Serves the shard protocol over libp2p and the data channel alike (`ChannelledProtocolServer`). */
   readonly server: ProtocolServer;
-  /** The data channel's server, when enabled: it serves the shard protocol with the same handler. */
-  readonly channelServer?: ProtocolServer;
   readonly clock: Clock;
 }
 
@@ -389,11 +383,9 @@ export class ShardTransfer implements Startable {
   async start(): Promise<void> {
     const handler = shardHandler(this.#deps());
     await this.#c.server.handle(PROTOCOLS.shard, shardRequestSchema, handler);
-    await this.#c.channelServer?.handle(PROTOCOLS.shard, shardRequestSchema, handler);
   }
 
   async stop(): Promise<void> {
-    await this.#c.channelServer?.unhandle(PROTOCOLS.shard);
     await this.#c.server.unhandle(PROTOCOLS.shard);
   }
 
