@@ -73,6 +73,11 @@ export class ManifestStore {
   /** Which stored descriptors name which shards; built on first use (`unreferencedShards`), then kept. */
   #shardRefs: ShardRefs | undefined;
   #shardRefsBuilt: Promise<ShardRefs> | undefined;
+  /**
+   * Descriptors listed but not readable when the references were built (a transient error, or a
+   * damaged file): they may name any shard, so while one is left nothing is reported unreferenced.
+   */
+  readonly #unreadRefs = new Set<string>();
 
   private constructor(root: string, config: ManifestStoreConfig, logger: Logger) {
     this.config = config;
@@ -314,6 +319,17 @@ export class ManifestStore {
   async unreferencedShards(hashes: readonly string[]): Promise<string[]> {
     this.#checkOpen();
     const refs = await this.#builtShardRefs();
+    // Retried each time: a descriptor read once it can be counts from then on; one deleted is gone.
+    for (const id of [...this.#unreadRefs]) {
+      try {
+        refs.add(id, await this.getDescriptor(id));
+        this.#unreadRefs.delete(id);
+      } catch (error) {
+        if (error instanceof ManifestNotFoundError) this.#unreadRefs.delete(id);
+      }
+    }
+    // On a partial picture nothing is freed here: the garbage collector decides (as it does).
+    if (this.#unreadRefs.size > 0) return [];
     return hashes.filter((hash) => !refs.names(hash));
   }
 
@@ -323,16 +339,22 @@ export class ManifestStore {
       // before is in the listing (adding one twice is a no-op).
       const refs = new ShardRefs();
       this.#shardRefs = refs;
+      this.#unreadRefs.clear();
       this.#shardRefsBuilt = (async () => {
         for (const id of await this.listDescriptors()) {
-          const descriptor = await this.getDescriptor(id).catch(() => undefined);
-          if (descriptor !== undefined) refs.add(id, descriptor);
+          try {
+            refs.add(id, await this.getDescriptor(id));
+          } catch (error) {
+            // Deleted meanwhile: names nothing. Anything else: not known, so not assumed to name nothing.
+            if (!(error instanceof ManifestNotFoundError)) this.#unreadRefs.add(id);
+          }
         }
         return refs;
       })();
       this.#shardRefsBuilt.catch(() => {
         this.#shardRefs = undefined;
         this.#shardRefsBuilt = undefined;
+        this.#unreadRefs.clear();
       });
     }
     return this.#shardRefsBuilt;
@@ -362,6 +384,7 @@ export class ManifestStore {
       if (kept !== undefined) await this.#write(id, encodeSignedTombstone(kept), this.#tombstoneDir);
       if (await this.#unlink(id, this.#descriptorDir)) this.#descriptorCount--;
       this.#shardRefs?.remove(id);
+      this.#unreadRefs.delete(id);
       await this.#unlink(id, this.#receiptDir);
       return checked;
     });

@@ -143,6 +143,34 @@ describe('ManifestStore: signed descriptors and tombstones', () => {
     await store.close();
   });
 
+  it('frees no shard a descriptor it could not read at first may name (a transient read error)', async () => {
+    const dir = await tempDir();
+    const first = await ManifestStore.open(dir, { fsync: false });
+    const hashes = descriptor.stripes[0]!.shards.map((shard) => shard.hash);
+    const twin = signDescriptor({ ...descriptorInput, name: 'twin.pdf' }, ownerSecretKey);
+    await first.putDescriptor(descriptor, nowMs);
+    await first.putDescriptor(twin, nowMs);
+    await first.close();
+
+    const store = await ManifestStore.open(dir, { fsync: false });
+    // The twin's file cannot be read once (EMFILE on a busy node), while the references are built.
+    const read = store.getDescriptor.bind(store);
+    let failed = false;
+    store.getDescriptor = async (id: string) => {
+      if (id === descriptorId(twin) && !failed) {
+        failed = true;
+        throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      }
+      return read(id);
+    };
+    // Still held (the twin names them), whatever happened while the references were read.
+    expect(await store.unreferencedShards(hashes)).toEqual([]);
+    await store.deleteDescriptor(tombstone, nowMs);
+    expect(await store.hasDescriptor(descriptorId(twin))).toBe(true);
+    expect(await store.unreferencedShards(hashes)).toEqual([]);
+    await store.close();
+  });
+
   it('tells which shards no stored descriptor names, as descriptors come and go and after a restart', async () => {
     const dir = await tempDir();
     const store = await ManifestStore.open(dir, { fsync: false });
