@@ -324,6 +324,63 @@ describe('DataChannel', () => {
       expect(Buffer.from(reply.body!).equals(Buffer.from(bodies[i]!).reverse())).toBe(true);
   });
 
+  it('a request that timed out waiting for a pooled connection neither hangs nor keeps the next one waiting', async () => {
+    const a = await identity();
+    const b = await identity();
+    const addresses = new Map<string, string>();
+    const make = async (key: PrivateKey) => {
+      const made = new DataChannel(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          protocols: ['/test/1'],
+          peerInFlightBytesMax: 64 * MiB,
+          nodeInFlightBytesMax: 256 * MiB,
+          connectionsPerPeerMax: 1,
+        },
+        {
+          identity: key,
+          clock,
+          logger: new MemoryLogger(),
+          addressOf: (peer) => addresses.get(peer),
+          inFlight: new InFlight(64),
+        },
+      );
+      channels.push(made);
+      await made.start();
+      return made;
+    };
+    const server = await make(a.key);
+    const client = await make(b.key);
+    addresses.set(a.id, server.address!);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    await server.handle('/test/1', echoSchema, async (request) => {
+      if (request.op === 'slow') await gate;
+      return { value: { op: request.op } };
+    });
+    const within = <T>(promise: Promise<T>, ms: number) =>
+      Promise.race([
+        promise.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        new Promise<string>((resolve) => setTimeout(() => resolve('pending'), ms)),
+      ]);
+    // The one connection is busy with a slow request.
+    const slow = client.exchange(a.id, '/test/1', { op: 'slow', size: 0 }, undefined, AbortSignal.timeout(30_000));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // This one waits for it and times out: it must end at its timeout, not when a connection frees.
+    const timedOut = client.exchange(a.id, '/test/1', { op: 'quick', size: 0 }, undefined, AbortSignal.timeout(100));
+    expect(await within(timedOut, 1_000)).toBe('settled');
+    // The next one waits too; once the slow request is answered, the connection is its.
+    const next = client.exchange(a.id, '/test/1', { op: 'next', size: 0 }, undefined, AbortSignal.timeout(30_000));
+    open();
+    await slow;
+    expect(await within(next, 2_000)).toBe('settled');
+    expect((await next).value).toEqual({ op: 'next' });
+  });
+
   it('runs requests in parallel over a bounded pool', async () => {
     const { a, client } = await pair({ peerInFlightBytesMax: 2 * MiB });
     const bodies = Array.from({ length: 12 }, () => randomBytes(MiB));

@@ -794,7 +794,10 @@ export class DataChannel implements Startable, ProtocolServer {
     let pool = this.#pools.get(peer);
     if (pool === undefined) this.#pools.set(peer, (pool = { idle: [], total: 0, waiters: [] }));
     for (;;) {
-      signal.throwIfAborted();
+      if (signal.aborted) {
+        pool.waiters.shift()?.(); // woken, then timed out: the turn goes to the next one
+        signal.throwIfAborted();
+      }
       const idle = pool.idle.pop();
       if (idle !== undefined) {
         if (!idle.closed) {
@@ -804,7 +807,7 @@ export class DataChannel implements Startable, ProtocolServer {
         continue; // its close handler already took it off the count
       }
       if (pool.total < this.#perPeerMax) break;
-      await new Promise<void>((resolve) => pool.waiters.push(resolve));
+      await waitForTurn(pool.waiters, signal);
     }
     pool.total++;
     try {
@@ -906,6 +909,27 @@ export class DataChannel implements Startable, ProtocolServer {
     });
     return conn;
   }
+}
+
+/**
+ * Waits until `waiters` is woken for this caller, or `signal` aborts: an aborted caller leaves the
+ * queue (it is not woken in another's place) and throws at once, not when a connection frees.
+ */
+function waitForTurn(waiters: (() => void)[], signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      const index = waiters.indexOf(wake);
+      if (index >= 0) waiters.splice(index, 1);
+      reject(signal.reason instanceof Error ? signal.reason : new ProtocolError('request timed out'));
+    };
+    const wake = () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    if (signal.aborted) return onAbort();
+    waiters.push(wake);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The header of a request on the channel: which protocol, and that protocol's request header. */
