@@ -263,6 +263,22 @@ describe('economics service', () => {
     expect(services[3]!.state.lastSeqOf(keyOf(0))).toBe(3);
   });
 
+  it("relays an author's events it pulled by anti-entropy: the author's own push did not reach its peers", async () => {
+    const { services, net } = await network(3);
+    const all = [0, 1, 2].map(peerOf);
+    for (let i = 0; i < 3; i++) net.reported.set(i, new Set(all.filter((_, j) => j !== i)));
+    // Node 0 writes while cut off from both: its pushes are dropped.
+    net.down.add(peerOf(1));
+    net.down.add(peerOf(2));
+    await services[0]!.stake(7n);
+    await settle();
+    net.down.clear();
+    // Node 1 pulls them from their author; node 2, which missed the author's push too, gets them from node 1.
+    expect(await services[1]!.antiEntropy(peerOf(0))).toBe(1);
+    await settle();
+    expect(services[2]!.state.lastSeqOf(keyOf(0))).toBe(1);
+  });
+
   it('anti-entropy brings a peer that missed pushes up to date, and asks for what it lacks after a gap', async () => {
     const { services, net, clock } = await network(2);
     net.down.add(peerOf(1));

@@ -531,13 +531,15 @@ export class EconomicsService implements Startable, PosResultSink {
   async #acceptBatch(
     batch: readonly Uint8Array[],
     peer: string,
+    /** A push (the author's own flood, if it wrote them all), not events this node pulled or held back. */
+    pushed = false,
   ): Promise<{ accepted: number; duplicates: number; rejected: number }> {
     const accepted: Uint8Array[] = [];
     let duplicates = 0;
     let rejected = 0;
     const nowMs = this.#c.clock.nowMs();
     const peerKey = nodeKeyOfPeerId(peer);
-    let fromAuthor = true;
+    let fromAuthor = pushed;
     for (const bytes of batch) {
       const outcome = this.#acceptOne(bytes, peer, nowMs);
       if (typeof outcome === 'object') {
@@ -724,7 +726,7 @@ export class EconomicsService implements Startable, PosResultSink {
       if (request.size > eventFramesBytesMax(request.count))
         throw new NodeError('BAD_REQUEST', 'push body larger than its events allow', 400);
       const events = decodeEventFrames(await readBody(request.size), request.count);
-      return { value: await this.#acceptBatch(events, peer) };
+      return { value: await this.#acceptBatch(events, peer, true) };
     }
     const theirs = decodeHeads(await readBody(request.size), request.count);
     const mine = this.state.heads();
