@@ -65,8 +65,9 @@ describe('a record found only through the DHT', () => {
 });
 
 /**
- * Where every node holds a shard, every node gets the record directly, and a lookup asks its peers
- * before the DHT: the put does not also announce it there (a query and a checked record per object).
+ * Where every node holds a shard and the putting node knows the whole network, every node gets the
+ * record directly, and a lookup asks its peers before the DHT: the put does not also announce it there
+ * (a query and a checked record per object). When the view is partial it does (dht-announce.test.ts).
  */
 describe('a record every peer took directly', () => {
   let nodes: TrinityNode[];
@@ -84,6 +85,15 @@ describe('a record every peer took directly', () => {
   }, 120_000);
 
   it('is not announced in the DHT, and every node reads the object', async () => {
+    // Node 0 skips the DHT only once its view is closed: both peers known and each has named its own.
+    await until(
+      'node 0 to know both peers and their peer lists',
+      async () => {
+        const peers = nodes[0]!.membership.peers();
+        return peers.length === 2 && peers.every((peer) => peer.reportedPeers.size === 2) ? true : undefined;
+      },
+      120_000,
+    );
     const dht = nodes[0]!.libp2p.services.dht;
     const put = dht.put.bind(dht);
     const announced: string[] = [];

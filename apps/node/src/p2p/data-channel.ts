@@ -56,7 +56,7 @@ export class ChannelUnavailableError extends NodeError {
 /** A request for a protocol this node does not serve on its channel: refused before anything acted on it. */
 export class ProtocolNotServedError extends NodeError {
   constructor(protocol: string) {
-    super('PROTOCOL_NOT_SERVED', `protocol ${protocol.slice(0, 64)} is not served here`, 502);
+    super('PROTOCOL_NOT_SERVED', notServedMessage(protocol), 502);
   }
 }
 
@@ -65,14 +65,20 @@ export class ProtocolNotServedError extends NodeError {
  * the request, and libp2p may carry it). Releases before `PROTOCOL_NOT_SERVED` answered a
  * PROTOCOL_ERROR with the same message: a peer not yet upgraded to carry a protocol here.
  */
-function notServed(reply: { code: string; message: string }): boolean {
+function notServed(reply: { code: string; message: string }, protocol: string): boolean {
   return (
     reply.code === 'PROTOCOL_NOT_SERVED' ||
-    (reply.code === 'PROTOCOL_ERROR' && reply.message.endsWith(' is not served here'))
+    (reply.code === 'PROTOCOL_ERROR' && reply.message === notServedMessage(protocol))
   );
 }
 
+function notServedMessage(protocol: string): string {
+  return `protocol ${protocol.slice(0, 64)} is not served here`;
+}
+
 export const channelPrefixBytes = 8;
+/** Bodies below this go out corked with their message's head (one TLS record); larger ones alone. */
+const corkedBodyBytesMax = 64 * 1024;
 /** Bytes a connection buffers before anyone asks for them. */
 const readAheadBytes = 256 * 1024;
 /** The buffer a dialled connection reads into (a TLS record is at most 16 KiB). */
@@ -451,11 +457,14 @@ class FramedSocket {
         socket.write(head, done);
         return;
       }
-      // Two writes, not one corked writev: node's TLS copies a multi-buffer write into one new buffer
-      // of the message's size before encrypting it (a megabyte per shard); written alone, the body is
-      // encrypted from where it lies, and the head goes in a TLS record of its own.
+      // A large body is written on its own: node's TLS copies a corked (multi-buffer) write into one
+      // new buffer of the message's size before encrypting it, a megabyte per shard. A small one (a
+      // record, a 2PC message) is corked with its head, so the message is one TLS record and segment.
+      const corked = body.length < corkedBodyBytesMax;
+      if (corked) socket.cork();
       socket.write(head);
       socket.write(body, done);
+      if (corked) socket.uncork();
     });
   }
 
@@ -767,7 +776,7 @@ export class DataChannel implements Startable, ProtocolServer {
         releaseReceive();
       }
       reusable = true;
-      if (!reply.ok && notServed(reply)) throw new ChannelUnavailableError(peer, reply.message);
+      if (!reply.ok && notServed(reply, protocol)) throw new ChannelUnavailableError(peer, reply.message);
       if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
       return { value: reply.value, ...(replyBody === undefined ? {} : { body: replyBody }) };
     } finally {

@@ -29,7 +29,7 @@ import {
 } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import { Repeater, withTimeout } from '../../timers.js';
-import type { PeerList } from '../membership/membership.js';
+import type { PeerList, PeerRecord } from '../membership/membership.js';
 import {
   type DeleteRecord,
   decodeDeleteRecord,
@@ -66,6 +66,28 @@ export function validateManifestRecord(key: Uint8Array, value: Uint8Array): void
   const id = idFromKey(key);
   if (isDeleteRecord(value)) decodeDeleteRecord(value, Date.now(), id);
   else decodeRecord(value, Date.now(), id, { receipts: 'unchecked' });
+}
+
+/**
+ * Whether no node could need a record's DHT copy: every peer known here took it directly, and the
+ * view is closed (each peer has answered with its own peers, and names only peers known here). A
+ * node that knows nobody yet (after a restart), only some of the network (a partial mesh, the
+ * `peersMax` cap) or a peer whose list it has not seen announces, so a reader that knows none of the
+ * holders still finds the record.
+ */
+export function everyNodeTook(
+  peers: readonly PeerRecord[],
+  took: ReadonlySet<string>,
+  selfId: string,
+): boolean {
+  if (peers.length === 0) return false;
+  const known = new Set(peers.map((peer) => peer.id));
+  return peers.every(
+    (peer) =>
+      took.has(peer.id) &&
+      peer.reportedPeers.size > 0 &&
+      [...peer.reportedPeers].every((id) => id === selfId || known.has(id)),
+  );
 }
 
 /** DHT selector: the owner's delete beats any record; among records, the one with most valid receipts. */
@@ -550,8 +572,8 @@ export class ManifestDirectory implements Startable {
 
   /**
    * Publishes a record: stored here, sent to every node its receipts name (and `extra` nodes), and
-   * announced in the DHT unless every peer this node knows took it (a small network where every node
-   * holds a shard): a lookup asks its peers before the DHT, and the DHT would store the record on
+   * announced in the DHT unless every node took it (`everyNodeTook`: a small network where every node
+   * holds a shard, and this node knows all of it): a lookup asks its peers before the DHT, and the DHT would store the record on
    * those same nodes, at the cost of a query and a signed record checked on each, per object. Each
    * receiver checks it; holders that were unreachable learn it from peers.
    */
@@ -573,8 +595,7 @@ export class ManifestDirectory implements Startable {
       ),
     );
     const took = new Set([...nodes].filter((_, i) => sent[i]!.status === 'fulfilled'));
-    const everyPeerTook = this.#deps.membership.peers().every((peer) => took.has(peer.id));
-    if (!everyPeerTook) void this.#dhtPut(id, bytes);
+    if (!everyNodeTook(this.#deps.membership.peers(), took, this.#init.selfId)) void this.#dhtPut(id, bytes);
   }
 
   /** Sends a record to one node (before a repair stores a shard there). */
