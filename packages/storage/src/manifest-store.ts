@@ -311,7 +311,7 @@ export class ManifestStore {
   /**
    * The shards among `hashes` that no stored descriptor names (shards are content-addressed: two
    * objects, or two padding shards of small objects, can share one). The first call reads every
-   * descriptor once; from then on the store keeps which descriptors name which shards (about 100
+   * descriptor once; from then on the store keeps which descriptors name which shards (about 130
    * bytes a shard of every descriptor held), so a delete costs its own shards, not a scan of all.
    * A descriptor deleted while that first read runs may still count (its shards then stay, for the
    * garbage collector); a descriptor stored is never missed.
