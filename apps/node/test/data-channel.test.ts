@@ -368,16 +368,34 @@ describe('DataChannel', () => {
         new Promise<string>((resolve) => setTimeout(() => resolve('pending'), ms)),
       ]);
     // The one connection is busy with a slow request.
-    const slow = client.exchange(a.id, '/test/1', { op: 'slow', size: 0 }, undefined, AbortSignal.timeout(30_000));
+    const slow = client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'slow', size: 0 },
+      undefined,
+      AbortSignal.timeout(30_000),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     // This one waits for it and times out: it must end at its timeout, not when a connection frees.
-    const timedOut = client.exchange(a.id, '/test/1', { op: 'quick', size: 0 }, undefined, AbortSignal.timeout(100));
-    expect(await within(timedOut, 1_000)).toBe('settled');
+    const timedOut = client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'quick', size: 0 },
+      undefined,
+      AbortSignal.timeout(100),
+    );
+    expect(await within(timedOut, 10_000)).toBe('settled');
     // The next one waits too; once the slow request is answered, the connection is its.
-    const next = client.exchange(a.id, '/test/1', { op: 'next', size: 0 }, undefined, AbortSignal.timeout(30_000));
+    const next = client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'next', size: 0 },
+      undefined,
+      AbortSignal.timeout(30_000),
+    );
     open();
     await slow;
-    expect(await within(next, 2_000)).toBe('settled');
+    expect(await within(next, 10_000)).toBe('settled');
     expect((await next).value).toEqual({ op: 'next' });
   });
 
