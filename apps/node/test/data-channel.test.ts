@@ -172,7 +172,7 @@ describe('DataChannel', () => {
   async function channel(
     key: PrivateKey,
     addresses: Map<string, string>,
-    limits: { peerInFlightBytesMax?: number } = {},
+    limits: { peerInFlightBytesMax?: number; connectionsPerPeerMax?: number } = {},
   ): Promise<DataChannel> {
     const made = new DataChannel(
       {
@@ -181,6 +181,9 @@ describe('DataChannel', () => {
         protocols: ['/test/1'],
         peerInFlightBytesMax: limits.peerInFlightBytesMax ?? 64 * MiB,
         nodeInFlightBytesMax: 256 * MiB,
+        ...(limits.connectionsPerPeerMax === undefined
+          ? {}
+          : { connectionsPerPeerMax: limits.connectionsPerPeerMax }),
       },
       {
         identity: key,
@@ -328,30 +331,8 @@ describe('DataChannel', () => {
     const a = await identity();
     const b = await identity();
     const addresses = new Map<string, string>();
-    const make = async (key: PrivateKey) => {
-      const made = new DataChannel(
-        {
-          host: '127.0.0.1',
-          port: 0,
-          protocols: ['/test/1'],
-          peerInFlightBytesMax: 64 * MiB,
-          nodeInFlightBytesMax: 256 * MiB,
-          connectionsPerPeerMax: 1,
-        },
-        {
-          identity: key,
-          clock,
-          logger: new MemoryLogger(),
-          addressOf: (peer) => addresses.get(peer),
-          inFlight: new InFlight(64),
-        },
-      );
-      channels.push(made);
-      await made.start();
-      return made;
-    };
-    const server = await make(a.key);
-    const client = await make(b.key);
+    const server = await channel(a.key, addresses, { connectionsPerPeerMax: 1 });
+    const client = await channel(b.key, addresses, { connectionsPerPeerMax: 1 });
     addresses.set(a.id, server.address!);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
