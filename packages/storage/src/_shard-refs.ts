@@ -24,8 +24,11 @@ export class ShardRefs {
     }
   }
 
-  /** Whether some descriptor added and not removed names `hash`. */
-  names(hash: string): boolean {
-    return this.#count.has(hash);
+  /** Whether some descriptor added and not removed, other than `except`, names `hash`. */
+  names(hash: string, except?: string): boolean {
+    const count = this.#count.get(hash) ?? 0;
+    const own =
+      except === undefined ? 0 : (this.#shardsOf.get(except)?.filter((h) => h === hash).length ?? 0);
+    return count > own;
   }
 }

@@ -314,9 +314,10 @@ export class ManifestStore {
    * descriptor once; from then on the store keeps which descriptors name which shards (about 130
    * bytes a shard of every descriptor held), so a delete costs its own shards, not a scan of all.
    * A descriptor deleted while that first read runs may still count (its shards then stay, for the
-   * garbage collector); a descriptor stored is never missed.
+   * garbage collector); a descriptor stored is never missed. `except` leaves one descriptor out (a
+   * node giving up its copy of a shard of an object it still describes: does another object use it?).
    */
-  async unreferencedShards(hashes: readonly string[]): Promise<string[]> {
+  async unreferencedShards(hashes: readonly string[], options: { except?: string } = {}): Promise<string[]> {
     this.#checkOpen();
     const refs = await this.#builtShardRefs();
     // Retried each time: a descriptor read once it can be counts from then on; one deleted is gone.
@@ -330,7 +331,7 @@ export class ManifestStore {
     }
     // On a partial picture nothing is freed here: the garbage collector decides (as it does).
     if (this.#unreadRefs.size > 0) return [];
-    return hashes.filter((hash) => !refs.names(hash));
+    return hashes.filter((hash) => !refs.names(hash, options.except));
   }
 
   #builtShardRefs(): Promise<ShardRefs> {

@@ -171,6 +171,19 @@ describe('ManifestStore: signed descriptors and tombstones', () => {
     await store.close();
   });
 
+  it('leaves one descriptor out when asked (does another object name these shards?)', async () => {
+    const store = await ManifestStore.open(await tempDir(), { fsync: false });
+    const hashes = descriptor.stripes[0]!.shards.map((shard) => shard.hash);
+    await store.putDescriptor(descriptor, nowMs);
+    expect(await store.unreferencedShards(hashes)).toEqual([]);
+    expect(await store.unreferencedShards(hashes, { except: descriptorId(descriptor) })).toEqual(hashes);
+    const twin = signDescriptor({ ...descriptorInput, name: 'twin.pdf' }, ownerSecretKey);
+    await store.putDescriptor(twin, nowMs);
+    expect(await store.unreferencedShards(hashes, { except: descriptorId(descriptor) })).toEqual([]);
+    expect(await store.unreferencedShards(hashes, { except: descriptorId(twin) })).toEqual([]);
+    await store.close();
+  });
+
   it('tells which shards no stored descriptor names, as descriptors come and go and after a restart', async () => {
     const dir = await tempDir();
     const store = await ManifestStore.open(dir, { fsync: false });

@@ -172,7 +172,8 @@ export interface ReleaseRequest {
  * Releases this node's copy of one shard of an object (rebalancing moved it): the caller must hold a
  * receipt of the object here, `successor` must be another node's valid receipt for that very shard,
  * and that node must answer that it holds it. Then this node forgets its receipt for the position and
- * deletes the bytes unless another position it holds, or another object, uses the same hash.
+ * deletes the bytes unless another position it holds, or another object, uses the same hash (or a
+ * descriptor here cannot be read, so that is not known).
  * Returns whether the bytes were deleted.
  */
 export async function releaseShard(
@@ -211,18 +212,10 @@ export async function releaseShard(
   const mine = (await manifests.receipts(objectId)).some(
     (r) => r.holder === signer.publicKey && r.shardHash === successor.shardHash,
   );
-  if (mine || (await usedByOtherObject(manifests, objectId, successor.shardHash))) return false;
+  if (mine) return false;
+  const [unused] = await manifests.unreferencedShards([successor.shardHash], { except: objectId });
+  if (unused === undefined) return false; // another object names the same bytes
   return store.delete(fromHex(successor.shardHash));
-}
-
-async function usedByOtherObject(manifests: ManifestStore, objectId: string, hash: string): Promise<boolean> {
-  for (const id of await manifests.listDescriptors()) {
-    if (id === objectId) continue;
-    const descriptor = await manifests.getDescriptor(id).catch(() => undefined);
-    if (descriptor?.stripes.some((stripe) => stripe.shards.some((s) => s.hash === hash)) === true)
-      return true;
-  }
-  return false;
 }
 
 /**
