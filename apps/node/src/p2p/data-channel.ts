@@ -802,9 +802,10 @@ export class DataChannel implements Startable, ProtocolServer {
       throw new ChannelUnavailableError(peer, 'unreachable recently');
     let pool = this.#pools.get(peer);
     if (pool === undefined) this.#pools.set(peer, (pool = { idle: [], total: 0, waiters: [] }));
+    let woken = false;
     for (;;) {
       if (signal.aborted) {
-        pool.waiters.shift()?.(); // woken, then timed out: the turn goes to the next one
+        if (woken) pool.waiters.shift()?.(); // woken, then timed out: the turn goes to the next one
         signal.throwIfAborted();
       }
       const idle = pool.idle.pop();
@@ -817,6 +818,7 @@ export class DataChannel implements Startable, ProtocolServer {
       }
       if (pool.total < this.#perPeerMax) break;
       await waitForTurn(pool.waiters, signal);
+      woken = true;
     }
     pool.total++;
     try {
