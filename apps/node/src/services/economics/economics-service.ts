@@ -538,7 +538,8 @@ export class EconomicsService implements Startable, PosResultSink {
     let duplicates = 0;
     let rejected = 0;
     const nowMs = this.#c.clock.nowMs();
-    const peerKey = nodeKeyOfPeerId(peer);
+    // Only a push can be the author's own flood: its key is looked up for nothing else.
+    const peerKey = pushed ? nodeKeyOfPeerId(peer) : undefined;
     let fromAuthor = pushed;
     for (const bytes of batch) {
       const outcome = this.#acceptOne(bytes, peer, nowMs);
