@@ -163,6 +163,11 @@ describe('parseChannelAddress', () => {
 
 const echoSchema = z.object({ op: z.string(), size: z.number().int().min(0) }).strict();
 
+/** An empty echo request from `client` to `peer`, as most tests below send one. */
+function echo(client: DataChannel, peer: string, protocol = '/test/1') {
+  return client.exchange(peer, protocol, { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000));
+}
+
 describe('DataChannel', () => {
   const channels: DataChannel[] = [];
   afterEach(async () => {
@@ -451,17 +456,9 @@ describe('DataChannel', () => {
 
   it('answers a protocol it does not serve as unavailable (libp2p may carry it), then serves the rest', async () => {
     const { a, client } = await pair();
-    const error = await client
-      .exchange(a.id, '/test/other', { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000))
-      .catch((e: unknown) => e);
+    const error = await echo(client, a.id, '/test/other').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChannelUnavailableError);
-    const ok = await client.exchange(
-      a.id,
-      '/test/1',
-      { op: 'echo', size: 0 },
-      undefined,
-      AbortSignal.timeout(10_000),
-    );
+    const ok = await echo(client, a.id);
     expect(ok.value).toEqual({ got: 0 });
     expect(client.stats().connectionsOut).toBe(1);
   });
@@ -483,8 +480,7 @@ describe('DataChannel', () => {
     await server.handle('/test/libp2p-only', echoSchema, handler);
     expect(onLibp2p).toEqual(['/test/1', '/test/libp2p-only']);
     const ask = (protocol: string) =>
-      client
-        .exchange(a.id, protocol, { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000))
+      echo(client, a.id, protocol)
         .then((reply) => reply.value)
         .catch((e: unknown) => (e as Error).name);
     expect(await ask('/test/1')).toBe('served');
@@ -499,28 +495,12 @@ describe('DataChannel', () => {
     const impostor = await identity();
     // The impostor's address leads to a's channel: its certificate names a, not the impostor.
     addresses.set(impostor.id, addresses.get(a.id)!);
-    await expect(
-      client.exchange(
-        impostor.id,
-        '/test/1',
-        { op: 'echo', size: 0 },
-        undefined,
-        AbortSignal.timeout(10_000),
-      ),
-    ).rejects.toThrow(ChannelUnavailableError);
+    await expect(echo(client, impostor.id)).rejects.toThrow(ChannelUnavailableError);
     const nobody = await identity();
-    await expect(
-      client.exchange(nobody.id, '/test/1', { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000)),
-    ).rejects.toThrow(ChannelUnavailableError);
+    await expect(echo(client, nobody.id)).rejects.toThrow(ChannelUnavailableError);
     expect(client.stats().unavailable).toBe(1);
     // a itself is still reached.
-    const ok = await client.exchange(
-      a.id,
-      '/test/1',
-      { op: 'echo', size: 0 },
-      undefined,
-      AbortSignal.timeout(10_000),
-    );
+    const ok = await echo(client, a.id);
     expect(ok.value).toEqual({ got: 0 });
   });
 
