@@ -3,8 +3,8 @@ import type { Libp2p } from '@libp2p/interface';
 import type { Clock } from '@trinity/core';
 import { createLibp2p } from 'libp2p';
 import { coalesceSocketWrites, transportOptions } from '../src/p2p/network.js';
-import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
-import { RpcClient } from '../src/p2p/rpc.js';
+import { CircuitBreaker } from '../src/p2p/peer-guard.js';
+import { peerLimiter, RpcClient } from '../src/p2p/rpc.js';
 
 /** A libp2p node on loopback with exactly the nodes' transport stack (tests of the RPC layer alone). */
 export async function loopbackLibp2p(): Promise<Libp2p> {
@@ -23,7 +23,7 @@ export function testRpcClient(libp2p: Libp2p, clock: Clock): RpcClient {
     {
       libp2p,
       breaker: new CircuitBreaker({ failureThreshold: 1000, baseBackoffMs: 1, maxBackoffMs: 1 }),
-      limiter: new KeyedLimiter(8),
+      limiter: peerLimiter(8),
       clock,
     },
   );

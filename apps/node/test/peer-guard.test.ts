@@ -19,6 +19,16 @@ describe('CircuitBreaker', () => {
     expect(breaker.admit('p', 1_001)).toBe(0);
   });
 
+  it('gives the probe slot back when the probe was never sent', () => {
+    const breaker = new CircuitBreaker(options);
+    for (let i = 0; i < 3; i++) breaker.onFailure('p', 0);
+    expect(breaker.admit('p', 1_000)).toBe(0); // the probe, then given up before it started
+    breaker.onAbandoned('p');
+    expect(breaker.state('p', 1_000)).toBe('half-open');
+    expect(breaker.admit('p', 1_000)).toBe(0); // another probe may go
+    expect(breaker.admit('p', 1_000)).toBeGreaterThan(0);
+  });
+
   it('doubles the back-off on every trip, up to the cap', () => {
     const breaker = new CircuitBreaker(options);
     let now = 0;
@@ -95,5 +105,80 @@ describe('Semaphore and KeyedLimiter', () => {
     ]);
     expect(order.indexOf('a2')).toBeGreaterThan(order.indexOf('a1 done'));
     expect(order.indexOf('b1')).toBeLessThan(order.indexOf('a1 done'));
+  });
+
+  it('lets a waiter whose signal aborts leave the queue: it never runs, and the next one does', async () => {
+    const semaphore = new Semaphore(1);
+    await semaphore.acquire();
+    const gaveUp = new AbortController();
+    const ran: string[] = [];
+    const abandoned = semaphore.run(async () => void ran.push('abandoned'), { signal: gaveUp.signal });
+    const next = semaphore.run(async () => void ran.push('next'));
+    expect(semaphore.waiting).toBe(2);
+    gaveUp.abort(new Error('caller gave up'));
+    await expect(abandoned).rejects.toThrow(/caller gave up/);
+    expect(semaphore.waiting).toBe(1);
+    semaphore.release();
+    await next;
+    expect(ran).toEqual(['next']);
+    expect(semaphore.active).toBe(0);
+    // Aborted before it asked: refused at once, nothing held.
+    await expect(semaphore.acquire({ signal: gaveUp.signal })).rejects.toThrow(/caller gave up/);
+    expect(semaphore.active).toBe(0);
+  });
+
+  it('keeps its reserved slots for priority holders, and grants them first', async () => {
+    const semaphore = new Semaphore(3, 100, 1);
+    await semaphore.acquire();
+    await semaphore.acquire();
+    const order: string[] = [];
+    const bulk = semaphore.acquire().then(() => order.push('bulk'));
+    await Promise.resolve();
+    expect(semaphore.waiting).toBe(1); // two of three taken: the third is reserved
+    await semaphore.acquire({ priority: true });
+    const urgent = semaphore.acquire({ priority: true }).then(() => order.push('urgent'));
+    expect(semaphore.waiting).toBe(2);
+    semaphore.release(); // 2 active: the reserved slot goes to the priority waiter, not the older bulk one
+    await urgent;
+    expect(order).toEqual(['urgent']);
+    semaphore.release();
+    semaphore.release(); // 1 active: the bulk waiter fits under the unreserved two
+    await bulk;
+    expect(order).toEqual(['urgent', 'bulk']);
+    expect(semaphore.active).toBe(2);
+  });
+
+  it('never runs more bulk holders than the unreserved slots, nor more in all than the limit (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(3),
+        fc.array(fc.tuple(fc.boolean(), fc.nat(3)), { minLength: 1, maxLength: 20 }),
+        async (limit, reserveWish, holders) => {
+          const reserved = Math.min(reserveWish, limit - 1);
+          const semaphore = new Semaphore(limit, 100, reserved);
+          let active = 0;
+          let bulk = 0;
+          await Promise.all(
+            holders.map(([priority, delay]) =>
+              semaphore.run(
+                async () => {
+                  active++;
+                  if (!priority) bulk++;
+                  expect(active).toBeLessThanOrEqual(limit);
+                  expect(bulk).toBeLessThanOrEqual(limit - reserved);
+                  for (let i = 0; i < delay; i++) await Promise.resolve();
+                  active--;
+                  if (!priority) bulk--;
+                },
+                { priority },
+              ),
+            ),
+          );
+          expect(semaphore.active).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

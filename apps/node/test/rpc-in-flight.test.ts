@@ -1,11 +1,18 @@
 import '../src/polyfill.js';
 import type { Libp2p, Stream } from '@libp2p/interface';
-import { MemoryLogger, SystemClock } from '@trinity/core';
+import { ManualClock, MemoryLogger, SystemClock } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RemoteError } from '../src/errors.js';
-import { Libp2pProtocolServer, type RpcClient } from '../src/p2p/rpc.js';
-import { framed } from '../src/p2p/wire.js';
+import { CircuitBreaker } from '../src/p2p/peer-guard.js';
+import {
+  type ChannelTransport,
+  Libp2pProtocolServer,
+  peerLimiter,
+  RpcClient,
+  SlotWaitTimeoutError,
+} from '../src/p2p/rpc.js';
+import { framed, PROTOCOLS } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { loopbackLibp2p, testRpcClient } from './libp2p-pair.js';
 
@@ -64,4 +71,79 @@ describe('in-flight quota of a peer whose refused requests stay open', () => {
       .catch((error: unknown) => error);
     expect((refused as RemoteError).remoteCode).toBe('NOPE');
   }, 120_000);
+});
+
+describe('waiting for one of a peer’s in-flight slots', () => {
+  const peer = '12D3KooWPeerUnderTest';
+  const requestTimeoutMs = 60_000;
+
+  /** An RpcClient over a channel whose exchanges are held until the test lets them go. */
+  function heldClient(slots: number) {
+    const clock = new ManualClock();
+    const started: string[] = [];
+    const held: (() => void)[] = [];
+    const channel: ChannelTransport = {
+      carries: () => true,
+      exchange: (_peer, protocol) => {
+        started.push(protocol);
+        return new Promise((resolve) => held.push(() => resolve({ value: protocol })));
+      },
+    };
+    const breaker = new CircuitBreaker({ failureThreshold: 1, baseBackoffMs: 1000, maxBackoffMs: 1000 });
+    const rpc = new RpcClient(
+      { requestTimeoutMs },
+      {
+        libp2p: { dialProtocol: () => Promise.reject(new Error('no libp2p here')) },
+        breaker,
+        limiter: peerLimiter(slots),
+        clock,
+        channel,
+      },
+    );
+    return { clock, started, held, breaker, rpc };
+  }
+
+  it('gives a 2PC request a reserved slot while shard transfers fill the rest', async () => {
+    const { started, held, rpc } = heldClient(4);
+    const shards = Array.from({ length: 3 }, () => rpc.call(peer, PROTOCOLS.shard, {}));
+    const vote = rpc.call(peer, PROTOCOLS.tx, {});
+    await Promise.resolve();
+    // Two of four slots are out of the shards' reach: the vote runs, the third shard waits.
+    expect(started).toEqual([PROTOCOLS.shard, PROTOCOLS.shard, PROTOCOLS.tx]);
+    held[2]!();
+    expect((await vote).value).toBe(PROTOCOLS.tx);
+    held[0]!();
+    await shards[0];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([PROTOCOLS.shard, PROTOCOLS.shard, PROTOCOLS.tx, PROTOCOLS.shard]);
+    held[1]!();
+    held[3]!();
+    await Promise.all(shards);
+  }, 10_000);
+
+  it('times a request out while it waits: it never starts, nor counts against the peer', async () => {
+    const { clock, started, held, breaker, rpc } = heldClient(1);
+    const running = rpc.call(peer, PROTOCOLS.tx, {});
+    const waiting = rpc.call(peer, PROTOCOLS.tx, {}, undefined, { timeoutMs: 1000 }).catch((e: unknown) => e);
+    const gaveUp = new AbortController();
+    const abandoned = rpc
+      .call(peer, PROTOCOLS.tx, {}, undefined, { signal: gaveUp.signal })
+      .catch((e: unknown) => e);
+    await Promise.resolve();
+    expect(started).toHaveLength(1);
+    clock.advance(1000);
+    gaveUp.abort(new Error('caller gave up'));
+    expect(await waiting).toBeInstanceOf(SlotWaitTimeoutError);
+    expect(((await abandoned) as Error).message).toBe('caller gave up');
+    held[0]!();
+    await running;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toHaveLength(1); // the slot freed later went to neither
+    expect(breaker.state(peer, clock.nowMs())).toBe('closed');
+    // The slot is free again for a new request.
+    const next = rpc.call(peer, PROTOCOLS.tx, {});
+    await Promise.resolve();
+    held[1]!();
+    expect((await next).value).toBe(PROTOCOLS.tx);
+  }, 10_000);
 });

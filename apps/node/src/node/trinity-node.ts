@@ -20,8 +20,8 @@ import { type ApiServer, apiServer } from '../http/server.js';
 import { DataChannel } from '../p2p/data-channel.js';
 import { createNetwork, type TrinityLibp2p } from '../p2p/network.js';
 import { type NodeSigner, nodeSigner } from '../p2p/node-keys.js';
-import { CircuitBreaker, KeyedLimiter } from '../p2p/peer-guard.js';
-import { ChannelledProtocolServer, Libp2pProtocolServer, RpcClient } from '../p2p/rpc.js';
+import { CircuitBreaker } from '../p2p/peer-guard.js';
+import { ChannelledProtocolServer, Libp2pProtocolServer, peerLimiter, RpcClient } from '../p2p/rpc.js';
 import { channelProtocols } from '../p2p/wire.js';
 import { S3IndexHeadService } from '../s3/index-head-service.js';
 import { type S3Service, s3Service } from '../s3/s3-service.js';
@@ -223,7 +223,7 @@ export class TrinityNode {
       {
         libp2p,
         breaker: new CircuitBreaker(config.breaker),
-        limiter: new KeyedLimiter(config.limits.peerConcurrency),
+        limiter: peerLimiter(config.limits.peerConcurrency),
         clock,
         onTransfer: (peer, direction, bytes) => {
           traffic.record(peer, direction, bytes);

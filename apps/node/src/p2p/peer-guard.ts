@@ -47,6 +47,12 @@ export class CircuitBreaker {
     return nowMs < health.openUntilMs ? 'open' : 'half-open';
   }
 
+  /** A request `admit` let through was never sent (given up before it started): frees the probe slot. */
+  onAbandoned(peer: string): void {
+    const health = this.#peers.get(peer);
+    if (health !== undefined) health.probeInFlight = false;
+  }
+
   onSuccess(peer: string): void {
     this.#peers.delete(peer);
   }
@@ -82,17 +88,38 @@ export class CircuitBreaker {
   }
 }
 
-/** A counting semaphore with a bounded wait queue. */
+/** How a holder waits for a slot. */
+export interface AcquireOptions {
+  /** Leaves the queue and rejects with the signal's reason when it aborts before a slot is granted. */
+  readonly signal?: AbortSignal;
+  /** May take the reserved slots too, and is granted before any waiter that may not. */
+  readonly priority?: boolean;
+}
+
+interface Waiter {
+  readonly grant: () => void;
+  readonly priority: boolean;
+}
+
+/**
+ * A counting semaphore with a bounded wait queue. `reserved` of its `limit` slots are kept for
+ * priority holders (small control requests), so they never wait behind a full set of bulk ones;
+ * priority waiters are granted first, each kind in arrival order.
+ */
 export class Semaphore {
   readonly #limit: number;
   readonly #waitersMax: number;
+  readonly #reserved: number;
   #active = 0;
-  readonly #waiters: (() => void)[] = [];
+  readonly #waiters: Waiter[] = [];
+  readonly #priorityWaiters: Waiter[] = [];
 
-  constructor(limit: number, waitersMax = 10_000) {
+  constructor(limit: number, waitersMax = 10_000, reserved = 0) {
     assert(limit >= 1, 'semaphore limit must be at least 1');
+    assert(reserved >= 0 && reserved < limit, 'a semaphore reserves fewer slots than its limit');
     this.#limit = limit;
     this.#waitersMax = waitersMax;
+    this.#reserved = reserved;
   }
 
   get active(): number {
@@ -100,52 +127,87 @@ export class Semaphore {
   }
 
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#waiters.length + this.#priorityWaiters.length;
   }
 
-  /** Resolves when a slot is free; rejects at once when the wait queue is full. */
-  async acquire(): Promise<void> {
-    if (this.#active < this.#limit) {
+  /**
+   * Resolves when a slot is free; rejects at once when the wait queue is full, and when
+   * `options.signal` aborts before a slot was granted (the caller then holds none).
+   */
+  async acquire(options: AcquireOptions = {}): Promise<void> {
+    const priority = options.priority === true;
+    const queue = priority ? this.#priorityWaiters : this.#waiters;
+    options.signal?.throwIfAborted();
+    if (queue.length === 0 && this.#active < this.#slotsFor(priority)) {
       this.#active++;
       return;
     }
-    if (this.#waiters.length >= this.#waitersMax) throw new Error('too many requests waiting');
-    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    if (this.waiting >= this.#waitersMax) throw new Error('too many requests waiting');
+    const { signal } = options;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        queue.splice(queue.indexOf(waiter), 1);
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        priority,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      queue.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   release(): void {
-    const next = this.#waiters.shift();
-    if (next !== undefined) next();
-    else this.#active--;
+    assert(this.#active > 0, 'semaphore released more than it granted');
+    this.#active--;
+    for (;;) {
+      const queue = this.#priorityWaiters.length > 0 ? this.#priorityWaiters : this.#waiters;
+      const next = queue[0];
+      if (next === undefined || this.#active >= this.#slotsFor(next.priority)) return;
+      this.#active++;
+      queue.shift();
+      next.grant();
+    }
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  async run<T>(task: () => Promise<T>, options: AcquireOptions = {}): Promise<T> {
+    await this.acquire(options);
     try {
       return await task();
     } finally {
       this.release();
     }
   }
+
+  #slotsFor(priority: boolean): number {
+    return priority ? this.#limit : this.#limit - this.#reserved;
+  }
 }
 
 /** One Semaphore per key, created on demand; idle ones are dropped. */
 export class KeyedLimiter {
   readonly #limit: number;
+  readonly #reserved: number;
   readonly #semaphores = new Map<string, Semaphore>();
 
-  constructor(limit: number) {
+  /** `limit` slots per key, `reserved` of them for priority holders (see Semaphore). */
+  constructor(limit: number, reserved = 0) {
     this.#limit = limit;
+    this.#reserved = reserved;
   }
 
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  async run<T>(key: string, task: () => Promise<T>, options: AcquireOptions = {}): Promise<T> {
     let semaphore = this.#semaphores.get(key);
     if (semaphore === undefined) {
-      semaphore = new Semaphore(this.#limit);
+      semaphore = new Semaphore(this.#limit, undefined, this.#reserved);
       this.#semaphores.set(key, semaphore);
     }
     try {
-      return await semaphore.run(task);
+      return await semaphore.run(task, options);
     } finally {
       if (semaphore.active === 0 && semaphore.waiting === 0) this.#semaphores.delete(key);
     }

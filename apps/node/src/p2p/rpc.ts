@@ -4,9 +4,17 @@ import type { Clock, Logger } from '@trinity/core';
 import { isTrinityError } from '@trinity/core';
 import type { z } from 'zod';
 import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
-import { timeoutSignal, withTimeout } from '../timers.js';
-import type { CircuitBreaker, KeyedLimiter } from './peer-guard.js';
-import { drainUnread, framed, readBody, readHeader, replyHeaderSchema, writeMessage } from './wire.js';
+import { timeoutSignal } from '../timers.js';
+import { type CircuitBreaker, KeyedLimiter } from './peer-guard.js';
+import {
+  bulkProtocols,
+  drainUnread,
+  framed,
+  readBody,
+  readHeader,
+  replyHeaderSchema,
+  writeMessage,
+} from './wire.js';
 
 export type TransferDirection = 'upload' | 'download';
 
@@ -24,6 +32,13 @@ export interface RpcReply {
 /** Bytes moved on the wire, per peer and direction (for the bandwidth ledger and its counters). */
 export type TrafficListener = (peer: string, direction: TransferDirection, bytes: number) => void;
 
+export interface CallOptions {
+  /** Bounds the whole request, the wait for one of the peer's in-flight slots included. */
+  readonly timeoutMs?: number;
+  /** The caller gave up: a request still waiting for a slot leaves the queue and never starts. */
+  readonly signal?: AbortSignal;
+}
+
 /** Calls to a peer's protocol: what services get as their `rpc` component. */
 export interface PeerRpc {
   call(
@@ -31,7 +46,7 @@ export interface PeerRpc {
     protocol: string,
     header: unknown,
     body?: Uint8Array,
-    options?: { timeoutMs?: number },
+    options?: CallOptions,
   ): Promise<RpcReply>;
   /**
    * Gives back the body of a reply `call` returned, once the caller no longer reads it (nor any view
@@ -72,9 +87,29 @@ export interface ChannelTransport {
   recycle?(body: Uint8Array): void;
 }
 
+/** Each peer's in-flight slots kept for control requests (see RpcClient): a 2PC message and a record at once. */
+export const controlSlotsReserved = 2;
+
+/**
+ * The RPC client's limiter: `slots` requests in flight per peer, `controlSlotsReserved` of them (all
+ * but one, when there are fewer) out of reach of bulk requests.
+ */
+export function peerLimiter(slots: number): KeyedLimiter {
+  return new KeyedLimiter(slots, Math.min(controlSlotsReserved, slots - 1));
+}
+
+/** A request's time ran out while it waited for one of the peer's in-flight slots: it never started. */
+export class SlotWaitTimeoutError extends NodeError {
+  constructor(peer: string, timeoutMs: number) {
+    super('SLOT_WAIT_TIMEOUT', `request to ${peer.slice(-8)} found no free slot within ${timeoutMs} ms`, 503);
+  }
+}
+
 /**
  * Request/reply over libp2p streams, one stream per request, guarded per peer by a circuit breaker
- * and a concurrency limit. Remote errors come back as RemoteError with the peer's code.
+ * and a concurrency limit. Remote errors come back as RemoteError with the peer's code. Requests of
+ * `bulkProtocols` (shard bodies) cannot take the limiter's reserved slots; every other (small control)
+ * request can, so a 2PC vote or commit never waits behind a full set of shard transfers.
  */
 export class RpcClient implements PeerRpc {
   readonly #init: RpcClientInit;
@@ -90,23 +125,43 @@ export class RpcClient implements PeerRpc {
     protocol: string,
     header: unknown,
     body?: Uint8Array,
-    options: { timeoutMs?: number } = {},
+    options: CallOptions = {},
   ): Promise<RpcReply> {
     const { breaker, clock, limiter } = this.#deps;
     const waitMs = breaker.admit(peer, clock.nowMs());
     if (waitMs > 0) throw new PeerUnavailableError(peer, waitMs);
+    // The timeout covers the wait for a slot too: a request whose time is up never starts.
+    const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
+    const timeout = timeoutSignal(clock, timeoutMs);
+    const signal =
+      options.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, options.signal]);
+    let started = false;
     try {
-      const reply = await limiter.run(peer, () => this.#exchange(peer, protocol, header, body, options));
+      const reply = await limiter.run(
+        peer,
+        () => {
+          started = true;
+          return this.#exchange(peer, protocol, header, body, signal);
+        },
+        { signal, priority: !bulkProtocols.includes(protocol) },
+      );
       breaker.onSuccess(peer);
       this.#deps.onOutcome?.(peer, true);
       return reply;
     } catch (error) {
+      // Given up while waiting for a slot: nothing reached the peer, so nothing is said of its health.
+      if (!started) {
+        breaker.onAbandoned(peer);
+        throw timeout.signal.aborted ? new SlotWaitTimeoutError(peer, timeoutMs) : error;
+      }
       // A peer that answers with a well-formed error is healthy; only transport failures count.
       const healthy = error instanceof RemoteError;
       if (healthy) breaker.onSuccess(peer);
       else breaker.onFailure(peer, clock.nowMs());
       this.#deps.onOutcome?.(peer, healthy);
       throw error;
+    } finally {
+      timeout.clear();
     }
   }
 
@@ -115,19 +170,6 @@ export class RpcClient implements PeerRpc {
   }
 
   async #exchange(
-    peer: string,
-    protocol: string,
-    header: unknown,
-    body: Uint8Array | undefined,
-    options: { timeoutMs?: number },
-  ): Promise<RpcReply> {
-    const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
-    return withTimeout(this.#deps.clock, timeoutMs, (signal) =>
-      this.#exchangeWithin(peer, protocol, header, body, signal),
-    );
-  }
-
-  async #exchangeWithin(
     peer: string,
     protocol: string,
     header: unknown,

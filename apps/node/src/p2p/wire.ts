@@ -29,6 +29,13 @@ export const channelProtocols: readonly string[] = [
   PROTOCOLS.s3IndexHead,
 ];
 
+/**
+ * The protocols whose requests or replies carry shard bodies (MiBs each). The RPC client keeps a few
+ * of each peer's in-flight slots from them, for the small control requests (2PC, records, index
+ * heads, membership), which must not wait behind a peer's full set of shard transfers.
+ */
+export const bulkProtocols: readonly string[] = [PROTOCOLS.shard];
+
 /** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */
 export const frameBytesMax = 256 * 1024;
 /** Largest JSON header accepted from a peer. */
