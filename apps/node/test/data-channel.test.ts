@@ -19,6 +19,7 @@ import {
   ByteBudget,
   ChannelUnavailableError,
   DataChannel,
+  FlowControl,
   parseChannelAddress,
   ReplyBodyPool,
 } from '../src/p2p/data-channel.js';
@@ -114,6 +115,37 @@ describe('ByteBudget', () => {
     // A request over the cap takes the whole cap, not forever.
     budget.release(7);
     expect(await budget.acquire(100)).toBe(10);
+  });
+});
+
+describe('FlowControl', () => {
+  const settled = async (promise: Promise<unknown>) => {
+    let done = false;
+    void promise.then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    return done;
+  };
+
+  it('lets a small body past a peer whose large bodies fill the budget, with caps of its own', async () => {
+    const flow = new FlowControl(4 * MiB, 64 * MiB);
+    const shard = await flow.acquire('p', 4 * MiB);
+    const nextShard = flow.acquire('p', 4 * MiB);
+    expect(await settled(nextShard)).toBe(false);
+    // A 2PC message or a record: not in line behind the shards.
+    const recordHeld = flow.acquire('p', 4 * 1024);
+    expect(await settled(recordHeld)).toBe(true);
+    const record = await recordHeld;
+    // Small bodies have a bounded budget too (1 MiB per peer): with the record's 4 KiB held, the
+    // 32nd of 32 KiB waits until it is released.
+    await Promise.all(Array.from({ length: 31 }, () => flow.acquire('p', 32 * 1024)));
+    const overSmall = flow.acquire('p', 32 * 1024);
+    expect(await settled(overSmall)).toBe(false);
+    record();
+    expect(await settled(overSmall)).toBe(true);
+    shard();
+    expect(await settled(nextShard)).toBe(true);
   });
 });
 

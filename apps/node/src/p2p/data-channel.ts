@@ -42,8 +42,8 @@ import { headerBytesMax, parseHeader, replyHeaderSchema, shardBytesMax, validate
  * Any prefix over the limits closes the connection before a byte of it is buffered.
  *
  * Flow control: bytes in flight are capped per peer and per node, separately for what this node
- * sends and what it receives; a reader waiting for budget stops reading its socket, so TCP holds the
- * sender back.
+ * sends and what it receives, and for small bodies and large ones (FlowControl); a reader waiting for
+ * budget stops reading its socket, so TCP holds the sender back.
  */
 
 /** The channel cannot be used to reach a peer (no address, refused, unauthenticated): use libp2p. */
@@ -77,8 +77,15 @@ function notServedMessage(protocol: string): string {
 }
 
 export const channelPrefixBytes = 8;
-/** Bodies below this go out corked with their message's head (one TLS record); larger ones alone. */
-const corkedBodyBytesMax = 64 * 1024;
+/**
+ * Bodies below this are small: they go out corked with their message's head (one TLS record; larger
+ * ones alone) and are held to their own in-flight caps (see FlowControl).
+ */
+export const smallBodyBytesMax = 64 * 1024;
+/** Bytes of small bodies in flight with one peer, each direction: 16 at the largest. */
+const smallPeerInFlightBytesMax = 1024 * 1024;
+/** Bytes of small bodies in flight with all peers, each direction. */
+const smallNodeInFlightBytesMax = 16 * 1024 * 1024;
 /** Bytes a connection buffers before anyone asks for them. */
 const readAheadBytes = 256 * 1024;
 /** The buffer a dialled connection reads into (a TLS record is at most 16 KiB). */
@@ -269,7 +276,7 @@ export class ReplyBodyPool {
 }
 
 /** A node-wide budget with one budget per peer under it (peer first, so one peer cannot hog the node). */
-class FlowControl {
+class FlowLane {
   readonly #node: ByteBudget;
   readonly #peers = new Map<string, ByteBudget>();
   readonly #peerMax: number;
@@ -280,7 +287,6 @@ class FlowControl {
   }
 
   async acquire(peer: string, bytes: number): Promise<() => void> {
-    if (bytes <= 0) return () => {};
     let budget = this.#peers.get(peer);
     if (budget === undefined) this.#peers.set(peer, (budget = new ByteBudget(this.#peerMax)));
     const peerBytes = await budget.acquire(bytes);
@@ -294,9 +300,30 @@ class FlowControl {
       if (budget.idle && this.#peers.get(peer) === budget) this.#peers.delete(peer);
     };
   }
+}
 
-  get nodeUsed(): number {
-    return this.#node.used;
+/**
+ * Bytes in flight, one direction: bodies of at least smallBodyBytesMax under the configured caps, the
+ * smaller ones (records, 2PC messages) under caps of their own (at most smallPeerInFlightBytesMax per
+ * peer and smallNodeInFlightBytesMax per node), so a KiB-sized request never waits in line behind
+ * MiBs of shard bodies. Both lanes are bounded: in all, at most the sum of their caps is in flight.
+ */
+export class FlowControl {
+  readonly #bulk: FlowLane;
+  readonly #small: FlowLane;
+
+  constructor(peerMax: number, nodeMax: number) {
+    this.#bulk = new FlowLane(peerMax, nodeMax);
+    this.#small = new FlowLane(
+      Math.min(peerMax, smallPeerInFlightBytesMax),
+      Math.min(nodeMax, smallNodeInFlightBytesMax),
+    );
+  }
+
+  /** Waits until `bytes` fit in their lane, then holds them; returns their release (idempotent). */
+  async acquire(peer: string, bytes: number): Promise<() => void> {
+    if (bytes <= 0) return () => {};
+    return (bytes < smallBodyBytesMax ? this.#small : this.#bulk).acquire(peer, bytes);
   }
 }
 
@@ -460,7 +487,7 @@ class FramedSocket {
       // A large body is written on its own: node's TLS copies a corked (multi-buffer) write into one
       // new buffer of the message's size before encrypting it, a megabyte per shard. A small one (a
       // record, a 2PC message) is corked with its head, so the message is one TLS record and segment.
-      const corked = body.length < corkedBodyBytesMax;
+      const corked = body.length < smallBodyBytesMax;
       if (corked) socket.cork();
       socket.write(head);
       socket.write(body, done);
