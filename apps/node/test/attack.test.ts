@@ -12,7 +12,7 @@ import { createNetwork, type TrinityLibp2p } from '../src/p2p/network.js';
 import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { CircuitBreaker, KeyedLimiter } from '../src/p2p/peer-guard.js';
 import { InFlight, RpcClient, toPeerId } from '../src/p2p/rpc.js';
-import { PROTOCOLS } from '../src/p2p/wire.js';
+import { PROTOCOLS, shardBytesMax } from '../src/p2p/wire.js';
 import {
   dhtKey,
   selectManifestRecord,
@@ -70,7 +70,7 @@ describe.each([
         {
           host: '127.0.0.1',
           port: 0,
-          protocols: [PROTOCOLS.shard],
+          protocols: { [PROTOCOLS.shard]: shardBytesMax },
           peerInFlightBytesMax: 64 * 1024 * 1024,
           nodeInFlightBytesMax: 64 * 1024 * 1024,
         },

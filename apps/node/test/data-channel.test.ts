@@ -24,7 +24,7 @@ import {
   ReplyBodyPool,
 } from '../src/p2p/data-channel.js';
 import { ChannelledProtocolServer, InFlight, type ProtocolServer } from '../src/p2p/rpc.js';
-import { headerBytesMax } from '../src/p2p/wire.js';
+import { headerBytesMax, shardBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { until } from './helpers.js';
 
@@ -215,7 +215,8 @@ describe('DataChannel', () => {
       {
         host: '127.0.0.1',
         port: 0,
-        protocols: ['/test/1'],
+        // '/test/headers' takes no body, like the 2PC and index-head protocols.
+        protocols: { '/test/1': shardBytesMax, '/test/2': shardBytesMax, '/test/headers': 0 },
         peerInFlightBytesMax: limits.peerInFlightBytesMax ?? 64 * MiB,
         nodeInFlightBytesMax: 256 * MiB,
         ...(limits.connectionsPerPeerMax === undefined
@@ -484,6 +485,31 @@ describe('DataChannel', () => {
     );
     expect(ok.value).toEqual({ got: 3 });
     expect(client.stats().connectionsOut).toBe(1);
+  });
+
+  it("refuses a body over its route's limit before reading it, and serves the next request", async () => {
+    // A 1 MiB in-flight cap: a 4 MiB body read in spite of the limit would wait for it too.
+    const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
+    let handled = 0;
+    await server.handle('/test/headers', echoSchema, async () => {
+      handled++;
+      return { value: 'served' };
+    });
+    for (const size of [1, 4 * MiB]) {
+      const refused = await client
+        .exchange(a.id, '/test/headers', { op: 'echo', size }, randomBytes(size), AbortSignal.timeout(30_000))
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RemoteError);
+      expect((refused as RemoteError).remoteCode).toBe('REQUEST_BODY_TOO_LARGE');
+      expect((refused as RemoteError).message).toMatch(/at most 0 bytes, not \d+$/);
+    }
+    expect(handled).toBe(0);
+    // The skipped bodies left the connection in step: the next request on it is served.
+    expect((await echo(client, a.id, '/test/headers')).value).toBe('served');
+    expect(handled).toBe(1);
+    expect(client.stats().connectionsOut).toBe(1);
+    // A protocol the channel does not carry cannot be served on it (it would have no body limit).
+    await expect(server.handle('/test/other', echoSchema, async () => ({}))).rejects.toThrow(RangeError);
   });
 
   it('answers a protocol it does not serve as unavailable (libp2p may carry it), then serves the rest', async () => {

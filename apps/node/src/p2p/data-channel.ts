@@ -53,6 +53,17 @@ export class ChannelUnavailableError extends NodeError {
   }
 }
 
+/** A request body over its protocol's limit on the channel: refused unread, nothing acted on it. */
+export class RequestBodyTooLargeError extends NodeError {
+  constructor(protocol: string, bodyBytes: number, bodyBytesMax: number) {
+    super(
+      'REQUEST_BODY_TOO_LARGE',
+      `${protocol.slice(0, 64)} takes a request body of at most ${bodyBytesMax} bytes, not ${bodyBytes}`,
+      413,
+    );
+  }
+}
+
 /** A request for a protocol this node does not serve on its channel: refused before anything acted on it. */
 export class ProtocolNotServedError extends NodeError {
   constructor(protocol: string) {
@@ -99,8 +110,11 @@ export interface DataChannelInit {
   readonly port: number;
   /** "host:port" advertised to peers; default: the listening host and bound port. */
   readonly announce?: string;
-  /** Protocols served and carried over the channel (the rest stay on libp2p). */
-  readonly protocols: readonly string[];
+  /**
+   * Protocols served and carried over the channel (the rest stay on libp2p), each with the largest
+   * request body it takes: a larger one is refused (REQUEST_BODY_TOO_LARGE) before it is read.
+   */
+  readonly protocols: Readonly<Record<string, number>>;
   /** Bytes this node has in flight with one peer, each direction. */
   readonly peerInFlightBytesMax: number;
   /** Bytes this node has in flight with all peers, each direction. */
@@ -460,6 +474,14 @@ class FramedSocket {
     return { headerBytes, bodyBytes };
   }
 
+  /** Reads and drops the next `size` bytes, a bounded chunk at a time. */
+  async skip(size: number): Promise<void> {
+    const scratch = Buffer.allocUnsafe(Math.min(size, directReadBytes));
+    for (let left = size; left > 0; left -= scratch.length) {
+      await this.#readInto(scratch, 0, Math.min(left, scratch.length));
+    }
+  }
+
   async read(size: number, pool?: Pick<BodyPool, 'take'>): Promise<Uint8Array> {
     const out =
       pool !== undefined && size >= BodyPool.pooledBytesMin ? pool.take(size) : Buffer.allocUnsafe(size);
@@ -523,6 +545,14 @@ function formatAddress(host: string, port: number): string {
 interface Route {
   readonly schema: z.ZodType;
   readonly handler: ProtocolHandler<z.ZodType>;
+  /** The largest request body the protocol takes (see DataChannelInit.protocols). */
+  readonly bodyBytesMax: number;
+}
+
+interface RoutedRequest {
+  readonly route: Route;
+  /** The protocol's request header, not yet validated. */
+  readonly request: unknown;
 }
 
 /** The data channel service: a server of registered protocols and a pooled client of peers' channels. */
@@ -574,7 +604,7 @@ export class DataChannel implements Startable, ProtocolServer {
 
   /** Whether `protocol` travels over the channel. */
   carries(protocol: string): boolean {
-    return this.#init.protocols.includes(protocol);
+    return Object.hasOwn(this.#init.protocols, protocol);
   }
 
   stats(): DataChannelStats {
@@ -640,8 +670,12 @@ export class DataChannel implements Startable, ProtocolServer {
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Serves a protocol the channel carries (one of `DataChannelInit.protocols`). */
   handle<S extends z.ZodType>(protocol: string, schema: S, handler: ProtocolHandler<S>): Promise<void> {
-    this.#routes.set(protocol, { schema, handler: handler as ProtocolHandler<z.ZodType> });
+    if (!this.carries(protocol))
+      return Promise.reject(new RangeError(`protocol ${protocol.slice(0, 64)} is not carried here`));
+    const bodyBytesMax = this.#init.protocols[protocol]!;
+    this.#routes.set(protocol, { schema, handler: handler as ProtocolHandler<z.ZodType>, bodyBytesMax });
     return Promise.resolve();
   }
 
@@ -696,14 +730,24 @@ export class DataChannel implements Startable, ProtocolServer {
       const prefix = await conn.readPrefix();
       if (prefix === undefined) return;
       const header = await conn.read(prefix.headerBytes);
+      this.#requestsIn++;
+      let routed: RoutedRequest;
+      try {
+        routed = this.#route(header, prefix.bodyBytes);
+      } catch (error) {
+        // Refused before its body was read: the body is dropped as it arrives (never buffered, no
+        // budget held) and the connection stays in step for the next request.
+        await conn.write(errorReply(error), undefined);
+        await conn.skip(prefix.bodyBytes);
+        continue;
+      }
       const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);
       let reply: { header: unknown; body?: Uint8Array; release?: () => void };
       let body: Uint8Array | undefined;
       try {
         body = await conn.read(prefix.bodyBytes, this.#bodies);
         if (body.length > 0) this.#c.onTransfer?.(peer, 'download', body.length);
-        this.#requestsIn++;
-        reply = await this.#dispatch(peer, header, body);
+        reply = await this.#dispatch(peer, routed, body);
       } finally {
         releaseBody();
       }
@@ -722,20 +766,31 @@ export class DataChannel implements Startable, ProtocolServer {
     }
   }
 
+  /**
+   * The route of a request, from its header and declared body size alone: what is refused here
+   * (a malformed envelope, a protocol not served, a body over the route's limit) is refused unread.
+   */
+  #route(headerBytes: Uint8Array, bodyBytes: number): RoutedRequest {
+    const envelope = parseHeader(headerBytes, requestEnvelopeSchema);
+    const route = this.#routes.get(envelope.protocol);
+    if (route === undefined) throw new ProtocolNotServedError(envelope.protocol);
+    if (bodyBytes > route.bodyBytesMax)
+      throw new RequestBodyTooLargeError(envelope.protocol, bodyBytes, route.bodyBytesMax);
+    return { route, request: envelope.request };
+  }
+
   /** One request through the same checks as on libp2p: admission, schema, then the handler. */
   async #dispatch(
     peer: string,
-    headerBytes: Uint8Array,
+    routed: RoutedRequest,
     body: Uint8Array,
   ): Promise<{ header: unknown; body?: Uint8Array; release?: () => void }> {
+    const { route } = routed;
     let admitted = false;
     try {
-      const envelope = parseHeader(headerBytes, requestEnvelopeSchema);
-      const route = this.#routes.get(envelope.protocol);
-      if (route === undefined) throw new ProtocolNotServedError(envelope.protocol);
       this.#c.inFlight.admit(peer);
       admitted = true;
-      const request = validateHeader(envelope.request, route.schema);
+      const request = validateHeader(routed.request, route.schema);
       let bodyRead = false;
       const context: RpcContext = {
         peer,

@@ -17,19 +17,6 @@ export const PROTOCOLS = {
 } as const;
 
 /**
- * The protocols the data channel carries when a peer has one: those a put or read runs for every
- * object (shards, their records, the 2PC, the S3 index head). On a pooled TLS connection a request is
- * one frame each way; on libp2p each opens a stream (a yamux SYN, a multistream-select negotiation, a
- * close), which cost a small object's put more CPU than its bytes. The rest stay on libp2p.
- */
-export const channelProtocols: readonly string[] = [
-  PROTOCOLS.shard,
-  PROTOCOLS.manifest,
-  PROTOCOLS.tx,
-  PROTOCOLS.s3IndexHead,
-];
-
-/**
  * The protocols whose requests or replies carry shard bodies (MiBs each). The RPC client keeps a few
  * of each peer's in-flight slots from them, for the small control requests (2PC, records, index
  * heads, membership), which must not wait behind a peer's full set of shard transfers.
@@ -44,6 +31,21 @@ export const headerBytesMax = 64 * 1024;
 export const shardBytesMax = 16 * 1024 * 1024;
 /** Largest manifest accepted in one message. */
 export const manifestBytesMax = 8 * 1024 * 1024;
+/**
+ * The protocols the data channel carries when a peer has one: those a put or read runs for every
+ * object (shards, their records, the 2PC, the S3 index head). On a pooled TLS connection a request is
+ * one frame each way; on libp2p each opens a stream (a yamux SYN, a multistream-select negotiation, a
+ * close), which cost a small object's put more CPU than its bytes. The rest stay on libp2p. Each
+ * comes with the largest request body it takes on the channel.
+ */
+export const channelProtocols: Readonly<Record<string, number>> = {
+  [PROTOCOLS.shard]: shardBytesMax,
+  [PROTOCOLS.manifest]: manifestBytesMax,
+  // 2PC messages and index heads are headers alone: a body is refused before it is read.
+  [PROTOCOLS.tx]: 0,
+  [PROTOCOLS.s3IndexHead]: 0,
+};
+
 /** Most hashes in one has/delete request. */
 export const hashesPerRequestMax = 4096;
 /** Object ids in one anti-entropy `deleted` query (the tombstones come back in the body). */
