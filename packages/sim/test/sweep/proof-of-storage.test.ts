@@ -13,7 +13,8 @@ import { sweep } from './sweep.js';
 // seed's events (1,176 of 2,400 at 100 nodes seed 1), each one signed, verified and applied by
 // every node; the quorum is 10 % of the eligible voters (at least 5), so a quarter of them still
 // decide every dispute, and the verdicts and checkers are the same. That costs 11-13 % less CPU a
-// seed (medians 0.754 → 0.658 s at 50 nodes, 2.02 → 1.79 s at 100), so 114 seeds where 96 were.
+// seed (medians 0.754 → 0.658 s at 50 nodes, 2.02 → 1.79 s at 100; the file 1.05 → 0.89 s a seed),
+// so 114 seeds for about the CPU of 96.
 // Full voting stays covered by proof-of-storage-large.test.ts (150 nodes, the default options) and
 // the scenario's own tests. TRINITY_SIM_SWEEP_SEEDS=200 runs 200.
 sweep({
