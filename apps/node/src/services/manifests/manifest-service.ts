@@ -13,8 +13,10 @@ import {
   type ShardStore,
   type SignedDescriptor,
   type SignedReceipt,
+  type SignedReceiptSeal,
   type SignedTombstone,
   signReceipt,
+  signReceiptSeal,
   tombstoneEncodedBytesMax,
 } from '@trinity/storage';
 import { ObjectUnavailableError, ProtocolError, RemoteError } from '../../errors.js';
@@ -146,16 +148,26 @@ export function stagedReceipts(
   return receipts;
 }
 
-/** Stages a checked descriptor with this node's receipts for `txId`; returns the receipts. */
+/** What a stage answers: this node's receipts, and its seal over all of them (see ObjectRecord.seals). */
+export interface Staged {
+  readonly receipts: readonly unknown[];
+  readonly seal?: unknown;
+}
+
+/**
+ * Stages a checked descriptor with this node's receipts for `txId`; returns them, sealed when there
+ * are two or more (a seal over one receipt would save its receivers nothing and cost a signature).
+ */
 async function stageHere(
   deps: ManifestHandlerDeps,
   txId: string,
   id: string,
   descriptor: SignedDescriptor,
-): Promise<SignedReceipt[]> {
+): Promise<{ receipts: SignedReceipt[]; seal?: SignedReceiptSeal }> {
   const receipts = stagedReceipts(deps, txId, id, descriptor);
   await deps.store.stageRecord(txId, id, encodeRecord({ descriptor, receipts }));
-  return receipts;
+  if (receipts.length < 2) return { receipts };
+  return { receipts, seal: signReceiptSeal(id, receipts, deps.signer.secretKey) };
 }
 
 /** This node's record of `id`, or undefined. */
@@ -189,12 +201,12 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'put': {
-        // Receipts are checked one by one by addReceipts: not twice.
+        // Receipts are checked (one by one, or a holder's all at once by its seal) by addReceipts: not twice.
         const { id, record } = decodeRecord(await context.readBody(request.size), clock.nowMs(), undefined, {
           receipts: 'unchecked',
         });
         await manifests.putDescriptor(record.descriptor, clock.nowMs());
-        const added = await manifests.addReceipts(id, record.receipts, clock.nowMs());
+        const added = await manifests.addReceipts(id, record.receipts, clock.nowMs(), record.seals);
         return { value: { id, receiptsAdded: added.length } };
       }
       case 'get': {
@@ -239,9 +251,11 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
             "the descriptor is not signed by the put intents' owner",
           );
         }
-        // In the body: a large object's receipts outgrow a reply header.
-        const receipts = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
-        return { body: utf8ToBytes(JSON.stringify(receipts)) };
+        // In the body: a large object's receipts outgrow a reply header. The seal is small; in the
+        // header a coordinator from before seals does not see it.
+        const { receipts, seal } = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
+        const encoded = utf8ToBytes(JSON.stringify(receipts));
+        return seal === undefined ? { body: encoded } : { value: { seal }, body: encoded };
       }
     }
   };
@@ -551,8 +565,8 @@ export class ManifestDirectory implements Startable {
     return out;
   }
 
-  /** Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged. */
-  async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<unknown[]> {
+  /** Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged, and its seal. */
+  async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<Staged> {
     if (node === this.#init.selfId) return stageHere(this.#deps, txId, id, descriptor);
     const bytes = utf8ToBytes(JSON.stringify(descriptor));
     const reply = await this.#deps.rpc.call(
@@ -567,7 +581,8 @@ export class ManifestDirectory implements Startable {
     } catch {
       throw new ProtocolError(`peer ${node.slice(-8)} answered a stage with a malformed receipt list`);
     }
-    return Array.isArray(receipts) ? receipts : [];
+    const seal = (reply.value as { seal?: unknown } | undefined)?.seal;
+    return { receipts: Array.isArray(receipts) ? receipts : [], ...(seal === undefined ? {} : { seal }) };
   }
 
   /**
@@ -580,9 +595,11 @@ export class ManifestDirectory implements Startable {
   async publish(id: string, record: ObjectRecord, extra: readonly string[] = []): Promise<void> {
     const { manifests, clock } = this.#deps;
     await manifests.putDescriptor(record.descriptor, clock.nowMs());
-    await manifests.addReceipts(id, record.receipts, clock.nowMs());
+    await manifests.addReceipts(id, record.receipts, clock.nowMs(), record.seals);
     const full = (await localRecord(manifests, id)) ?? record;
-    const bytes = encodeRecord(full);
+    // The seals go along: a holder whose receipts here are still exactly those it sealed is checked
+    // by one signature on each receiver.
+    const bytes = encodeRecord({ ...full, ...(record.seals === undefined ? {} : { seals: record.seals }) });
     const nodes = new Set<string>(extra);
     for (const receipt of full.receipts) {
       const node = this.#peerOf(receipt.holder);

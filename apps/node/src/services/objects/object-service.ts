@@ -113,6 +113,14 @@ interface PutContext {
   readonly lease: UploadLease;
 }
 
+/** An object of a put: its descriptor, and the receipts and seals its holders answered the stage with. */
+interface StagedObject {
+  readonly id: string;
+  readonly descriptor: SignedDescriptor;
+  readonly receipts: unknown[];
+  readonly seals: unknown[];
+}
+
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
@@ -301,7 +309,7 @@ export class ObjectService {
   ): Promise<PutResult[]> {
     const txId = toHex(this.#deps.random.bytes(16));
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
-    const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
+    const objects: StagedObject[] = [];
     let bytesBefore = 0;
     // Renewals are not awaited: a holder that does not answer must not hold up the others' leases.
     const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) => {
@@ -317,7 +325,7 @@ export class ObjectService {
           options.onProgress?.(bytesBefore + bytes),
         );
         bytesBefore += descriptor.size;
-        objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
+        objects.push({ id: descriptorId(descriptor), descriptor, receipts: [], seals: [] });
         // Every holder locks every object: a batch past the lock limit is refused as soon as it is.
         const lockCount = staged.size * objects.length;
         if (lockCount > this.#deps.transactions.maxLocksPerTransaction)
@@ -355,7 +363,8 @@ export class ObjectService {
       objects.map((object) =>
         this.#deps.directory.publish(object.id, {
           descriptor: object.descriptor,
-          receipts: validReceipts(object.id, object.descriptor, object.receipts, nowMs),
+          receipts: validReceipts(object.id, object.descriptor, object.receipts, nowMs, object.seals),
+          seals: object.seals,
         }),
       ),
     );
@@ -374,33 +383,33 @@ export class ObjectService {
    * receipts). A holder that fails here, or failed during the upload, leaves the transaction (its
    * lease lapses and it drops what it staged); the put goes on while every stripe keeps k shards.
    */
-  async #stageRecords(
-    put: PutContext,
-    objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[],
-  ): Promise<void> {
+  async #stageRecords(put: PutContext, objects: StagedObject[]): Promise<void> {
     const { selfId, directory, clock } = this.#deps;
     for (const node of put.lost) put.staged.delete(node);
     const results = await Promise.all(
       [...put.staged.keys()].map(async (node) => {
         try {
-          const receipts = await Promise.all(
+          const staged = await Promise.all(
             objects.map((object) => directory.stage(node, put.txId, object.id, object.descriptor)),
           );
-          return { node, receipts };
+          return { node, staged };
         } catch (error) {
           // A refusal is an answer (the put fails on it); only a holder that does not answer is lost.
           if (node === selfId || error instanceof RemoteError) throw error;
           this.#deps.logger.warn({ node, err: (error as Error).message }, 'holder lost before commit');
-          return { node, receipts: undefined };
+          return { node, staged: undefined };
         }
       }),
     );
-    for (const { node, receipts } of results) {
-      if (receipts === undefined) {
+    for (const { node, staged } of results) {
+      if (staged === undefined) {
         put.lost.add(node);
         put.staged.delete(node);
       } else {
-        for (const [i, list] of receipts.entries()) objects[i]!.receipts.push(...list);
+        for (const [i, { receipts, seal }] of staged.entries()) {
+          objects[i]!.receipts.push(...receipts);
+          if (seal !== undefined) objects[i]!.seals.push(seal);
+        }
       }
     }
     if (put.lost.size === 0) return;
@@ -408,7 +417,7 @@ export class ObjectService {
     const nowMs = clock.nowMs();
     for (const object of objects) {
       const held = new Set(
-        validReceipts(object.id, object.descriptor, object.receipts, nowMs).map(
+        validReceipts(object.id, object.descriptor, object.receipts, nowMs, object.seals).map(
           (r) => `${r.stripe} ${r.shard}`,
         ),
       );
