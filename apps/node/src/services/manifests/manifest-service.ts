@@ -671,6 +671,7 @@ export class ManifestDirectory implements Startable {
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
+        largeReply: true, // a record of up to manifestBytesMax
       });
       return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });

@@ -439,9 +439,7 @@ export class ShardTransfer implements Startable {
       PROTOCOLS.shard,
       { op: 'fetch', hash: toHex(hash) },
       undefined,
-      {
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      },
+      { largeReply: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
     );
     return reply.body ?? new Uint8Array(0);
   }
