@@ -738,9 +738,11 @@ export class DataChannel implements Startable, ProtocolServer {
         routed = this.#route(header, prefix.bodyBytes);
       } catch (error) {
         // Refused before its body was read: the body is dropped as it arrives (never buffered, no
-        // budget held) and the connection stays in step for the next request.
+        // budget held) and the connection stays in step for the next request. Its bytes still
+        // crossed the wire: they count as the peer's traffic.
         await conn.write(errorReply(error), undefined);
         await conn.skip(prefix.bodyBytes);
+        if (prefix.bodyBytes > 0) this.#c.onTransfer?.(peer, 'download', prefix.bodyBytes);
         continue;
       }
       const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);
