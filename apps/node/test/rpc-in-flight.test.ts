@@ -115,7 +115,9 @@ describe('waiting for one of a peer’s in-flight slots', () => {
     const stages = Array.from({ length: 6 }, () =>
       rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody),
     );
-    const fetch = rpc.call(peer, PROTOCOLS.shard, { op: 'fetch' }, undefined, { largeReply: true });
+    const fetch = rpc.call(peer, PROTOCOLS.shard, { op: 'fetch' }, undefined, {
+      replyBytesMax: smallBodyBytesMax,
+    });
     const bigVote = rpc.call(peer, PROTOCOLS.tx, { op: 'big' }, shardBody);
     const renew = rpc.call(peer, PROTOCOLS.shard, { op: 'renew' });
     const vote = rpc.call(peer, PROTOCOLS.tx, {});

@@ -45,11 +45,11 @@ export interface CallOptions {
    */
   readonly timeoutMs?: number;
   /**
-   * The reply may carry a large body (a shard or a manifest fetched): the request is bulk, and may
-   * not take the slots kept for small requests. A request whose own body is smallBodyBytesMax or
-   * more is bulk whatever this says.
+   * The largest reply body the request may bring (default 0). A request whose body or reply may be
+   * smallBodyBytesMax or more (a shard staged or fetched, a manifest pushed or fetched) is bulk: it
+   * may not take the slots kept for small requests.
    */
-  readonly largeReply?: boolean;
+  readonly replyBytesMax?: number;
 }
 
 /** Calls to a peer's protocol: what services get as their `rpc` component. */
@@ -122,7 +122,7 @@ export class SlotWaitTimeoutError extends RequestNotSentError {
 /**
  * Request/reply over libp2p streams, one stream per request, guarded per peer by a circuit breaker
  * and a concurrency limit. Remote errors come back as RemoteError with the peer's code. Bulk
- * requests (a body of smallBodyBytesMax or more each way, see CallOptions.largeReply) cannot take the
+ * requests (a body of smallBodyBytesMax or more either way, see CallOptions.replyBytesMax) cannot take the
  * limiter's reserved slots; small ones can, and go first, so a 2PC vote or a staging lease renewal
  * never waits behind a full set of shard transfers, whatever protocol it is on. A request that never
  * left this node (a RequestNotSentError) says nothing of the peer.
@@ -147,7 +147,7 @@ export class RpcClient implements PeerRpc {
     const admission = breaker.admit(peer, clock.nowMs());
     if (admission.waitMs > 0) throw new PeerUnavailableError(peer, admission.waitMs);
     const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
-    const bulk = options.largeReply === true || (body?.length ?? 0) >= smallBodyBytesMax;
+    const bulk = Math.max(body?.length ?? 0, options.replyBytesMax ?? 0) >= smallBodyBytesMax;
     const wait = timeoutSignal(clock, timeoutMs);
     let started = false;
     try {

@@ -24,6 +24,7 @@ import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rp
 import {
   deletedQueryIdsMax,
   type ManifestRequest,
+  manifestBytesMax,
   manifestRequestSchema,
   PROTOCOLS,
 } from '../../p2p/wire.js';
@@ -484,7 +485,7 @@ export class ManifestDirectory implements Startable {
             PROTOCOLS.manifest,
             { op: 'deleted', ids: [...batch] },
             undefined,
-            options,
+            { ...options, replyBytesMax: batch.size * tombstoneEncodedBytesMax },
           );
           const body = reply.body ?? new Uint8Array(0);
           if (body.length > batch.size * tombstoneEncodedBytesMax)
@@ -671,7 +672,7 @@ export class ManifestDirectory implements Startable {
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
-        largeReply: true, // a record of up to manifestBytesMax
+        replyBytesMax: manifestBytesMax,
       });
       return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });
