@@ -61,8 +61,14 @@ export class RemoteError extends NodeError {
   }
 }
 
+/**
+ * A request to a peer that never left this node (held back by the peer's circuit breaker or by its
+ * in-flight slots): nothing reached the peer, so it says nothing of the peer's health or answers.
+ */
+export abstract class RequestNotSentError extends NodeError {}
+
 /** The peer's circuit breaker is open: it failed recently and is skipped until its back-off ends. */
-export class PeerUnavailableError extends NodeError {
+export class PeerUnavailableError extends RequestNotSentError {
   constructor(peer: string, retryInMs: number) {
     super('PEER_UNAVAILABLE', `peer ${peer.slice(-8)} is backing off for ${Math.ceil(retryInMs)} ms`, 503);
   }

@@ -23,7 +23,12 @@ import {
   parseChannelAddress,
   ReplyBodyPool,
 } from '../src/p2p/data-channel.js';
-import { ChannelledProtocolServer, InFlight, type ProtocolServer } from '../src/p2p/rpc.js';
+import {
+  ChannelledProtocolServer,
+  InFlight,
+  type ProtocolServer,
+  type TrafficListener,
+} from '../src/p2p/rpc.js';
 import { headerBytesMax, shardBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { until } from './helpers.js';
@@ -209,7 +214,11 @@ describe('DataChannel', () => {
   async function channel(
     key: PrivateKey,
     addresses: Map<string, string>,
-    limits: { peerInFlightBytesMax?: number; connectionsPerPeerMax?: number } = {},
+    limits: {
+      peerInFlightBytesMax?: number;
+      connectionsPerPeerMax?: number;
+      onTransfer?: TrafficListener;
+    } = {},
   ): Promise<DataChannel> {
     const made = new DataChannel(
       {
@@ -229,6 +238,7 @@ describe('DataChannel', () => {
         logger: new MemoryLogger(),
         addressOf: (peer) => addresses.get(peer),
         inFlight: new InFlight(64),
+        ...(limits.onTransfer === undefined ? {} : { onTransfer: limits.onTransfer }),
       },
     );
     channels.push(made);
@@ -236,7 +246,7 @@ describe('DataChannel', () => {
     return made;
   }
 
-  async function pair(limits: { peerInFlightBytesMax?: number } = {}) {
+  async function pair(limits: { peerInFlightBytesMax?: number; onTransfer?: TrafficListener } = {}) {
     const a = await identity();
     const b = await identity();
     const addresses = new Map<string, string>();
@@ -488,13 +498,35 @@ describe('DataChannel', () => {
   });
 
   it("refuses a body over its route's limit before reading it, and serves the next request", async () => {
-    // A 1 MiB in-flight cap: a 4 MiB body read in spite of the limit would wait for it too.
-    const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
+    const received: number[] = [];
+    const { a, client, server } = await pair({
+      peerInFlightBytesMax: MiB,
+      onTransfer: (_peer, direction, bytes) => {
+        if (direction === 'download') received.push(bytes);
+      },
+    });
+    // A request that holds the whole 1 MiB receive budget for the peer until the gate opens: a
+    // refused body that took any of that budget (or was read for the handler) would wait for it.
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
     let handled = 0;
+    await server.handle('/test/2', echoSchema, async (request, context) => {
+      await context.readBody(request.size);
+      await gate;
+      return {};
+    });
     await server.handle('/test/headers', echoSchema, async () => {
       handled++;
       return { value: 'served' };
     });
+    const holding = client.exchange(
+      a.id,
+      '/test/2',
+      { op: 'hold', size: MiB },
+      randomBytes(MiB),
+      AbortSignal.timeout(30_000),
+    );
+    await until('the budget to be held', async () => (received.includes(MiB) ? true : undefined), 30_000);
     for (const size of [1, 4 * MiB]) {
       const refused = await client
         .exchange(a.id, '/test/headers', { op: 'echo', size }, randomBytes(size), AbortSignal.timeout(30_000))
@@ -507,7 +539,15 @@ describe('DataChannel', () => {
     // The skipped bodies left the connection in step: the next request on it is served.
     expect((await echo(client, a.id, '/test/headers')).value).toBe('served');
     expect(handled).toBe(1);
-    expect(client.stats().connectionsOut).toBe(1);
+    open();
+    await holding;
+    // Skipped bytes crossed the wire all the same: they are the peer's traffic.
+    await until(
+      'the skipped bytes to be counted',
+      async () => (received.includes(4 * MiB) ? true : undefined),
+      30_000,
+    );
+    expect(received.sort((x, y) => x - y)).toEqual([1, MiB, 4 * MiB]);
     // A protocol the channel does not carry cannot be served on it (it would have no body limit).
     await expect(server.handle('/test/other', echoSchema, async () => ({}))).rejects.toThrow(RangeError);
   });

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, KeyedLimiter, Semaphore } from '../src/p2p/peer-guard.js';
+import {
+  CircuitBreaker,
+  KeyedLimiter,
+  priorityStreakMax,
+  Semaphore,
+  WaitQueueFullError,
+} from '../src/p2p/peer-guard.js';
 
 describe('CircuitBreaker', () => {
   const options = { failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 8_000 };
@@ -8,25 +14,35 @@ describe('CircuitBreaker', () => {
   it('opens after the threshold, lets one probe through after the back-off, closes on success', () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 2; i++) breaker.onFailure('p', 0);
-    expect(breaker.admit('p', 0)).toBe(0);
+    expect(breaker.admit('p', 0)).toEqual({ waitMs: 0, probe: false });
     breaker.onFailure('p', 0);
     expect(breaker.state('p', 0)).toBe('open');
-    expect(breaker.admit('p', 500)).toBe(500);
-    expect(breaker.admit('p', 1_000)).toBe(0); // the probe
-    expect(breaker.admit('p', 1_001)).toBeGreaterThan(0); // only one probe at a time
+    expect(breaker.admit('p', 500).waitMs).toBe(500);
+    expect(breaker.admit('p', 1_000)).toEqual({ waitMs: 0, probe: true });
+    expect(breaker.admit('p', 1_001).waitMs).toBeGreaterThan(0); // only one probe at a time
     breaker.onSuccess('p');
     expect(breaker.state('p', 1_001)).toBe('closed');
-    expect(breaker.admit('p', 1_001)).toBe(0);
+    expect(breaker.admit('p', 1_001).waitMs).toBe(0);
   });
 
   it('gives the probe slot back when the probe was never sent', () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 3; i++) breaker.onFailure('p', 0);
-    expect(breaker.admit('p', 1_000)).toBe(0); // the probe, then given up before it started
-    breaker.onAbandoned('p');
+    const probe = breaker.admit('p', 1_000); // the probe, then given up before it started
+    expect(probe.probe).toBe(true);
+    breaker.onAbandoned('p', probe);
     expect(breaker.state('p', 1_000)).toBe('half-open');
-    expect(breaker.admit('p', 1_000)).toBe(0); // another probe may go
-    expect(breaker.admit('p', 1_000)).toBeGreaterThan(0);
+    expect(breaker.admit('p', 1_000).waitMs).toBe(0); // another probe may go
+    expect(breaker.admit('p', 1_000).waitMs).toBeGreaterThan(0);
+  });
+
+  it('keeps the probe when a request admitted before the breaker opened is abandoned', () => {
+    const breaker = new CircuitBreaker(options);
+    const early = breaker.admit('p', 0); // closed: admitted, then waits for a slot
+    for (let i = 0; i < 3; i++) breaker.onFailure('p', 0);
+    expect(breaker.admit('p', 1_000).probe).toBe(true); // half-open: the probe goes
+    breaker.onAbandoned('p', early); // the early request's wait times out
+    expect(breaker.admit('p', 1_000).waitMs).toBeGreaterThan(0); // still one probe at a time
   });
 
   it('doubles the back-off on every trip, up to the cap', () => {
@@ -35,7 +51,7 @@ describe('CircuitBreaker', () => {
     const waits: number[] = [];
     for (let trip = 0; trip < 6; trip++) {
       for (let i = 0; i < 3; i++) breaker.onFailure('p', now);
-      waits.push(breaker.admit('p', now));
+      waits.push(breaker.admit('p', now).waitMs);
       now += 10_000;
       breaker.admit('p', now); // probe slot
     }
@@ -52,6 +68,9 @@ describe('CircuitBreaker', () => {
     expect(breaker.state('c', 0)).toBe('open');
   });
 });
+
+/** Lets every pending grant and its continuations run. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Semaphore and KeyedLimiter', () => {
   it('never runs more than the limit at once (property)', async () => {
@@ -85,7 +104,7 @@ describe('Semaphore and KeyedLimiter', () => {
     const semaphore = new Semaphore(1, 1);
     await semaphore.acquire();
     const waiting = semaphore.acquire();
-    await expect(semaphore.acquire()).rejects.toThrow(/too many requests waiting/);
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(WaitQueueFullError);
     semaphore.release();
     await waiting;
     semaphore.release();
@@ -124,6 +143,47 @@ describe('Semaphore and KeyedLimiter', () => {
     expect(semaphore.active).toBe(0);
     // Aborted before it asked: refused at once, nothing held.
     await expect(semaphore.acquire({ signal: gaveUp.signal })).rejects.toThrow(/caller gave up/);
+    expect(semaphore.active).toBe(0);
+  });
+
+  it('gives the slot back when its signal aborts between the grant and the task', async () => {
+    const semaphore = new Semaphore(1);
+    await semaphore.acquire();
+    const timeout = new AbortController();
+    const ran: string[] = [];
+    const waiting = semaphore.run(async () => void ran.push('late'), { signal: timeout.signal });
+    semaphore.release(); // granted, but run has not resumed yet
+    timeout.abort(new Error('timed out'));
+    await expect(waiting).rejects.toThrow(/timed out/);
+    expect(ran).toEqual([]);
+    expect(semaphore.active).toBe(0);
+  });
+
+  it('gives a waiting bulk holder the turn after a streak of priority grants', async () => {
+    const semaphore = new Semaphore(2, 100, 1);
+    await semaphore.acquire({ priority: true });
+    await semaphore.acquire({ priority: true });
+    const order: string[] = [];
+    const bulk = semaphore.acquire().then(() => order.push('bulk'));
+    // Steady priority load: a priority waiter always queued when a slot frees.
+    const priority: Promise<number>[] = [];
+    for (let i = 0; i < priorityStreakMax + 2; i++)
+      priority.push(semaphore.acquire({ priority: true }).then(() => order.push(`p${i}`)));
+    for (let i = 0; i < priorityStreakMax; i++) {
+      semaphore.release();
+      await settled();
+    }
+    expect(order).toEqual(['p0', 'p1', 'p2', 'p3']);
+    semaphore.release(); // 1 active: a reserved slot, held back from priority at the bulk one's turn
+    await settled();
+    expect(order).toHaveLength(priorityStreakMax);
+    semaphore.release(); // 0 active: the unreserved slot goes to the bulk holder
+    await bulk;
+    semaphore.release();
+    await Promise.all(priority);
+    expect(order).toEqual(['p0', 'p1', 'p2', 'p3', 'bulk', 'p4', 'p5']);
+    semaphore.release();
+    semaphore.release();
     expect(semaphore.active).toBe(0);
   });
 

@@ -8,7 +8,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { RemoteError } from '../src/errors.js';
 import { type NodeSigner, nodeSigner } from '../src/p2p/node-keys.js';
-import type { PeerRpc, ProtocolHandler, ProtocolServer, RpcReply } from '../src/p2p/rpc.js';
+import { WaitQueueFullError } from '../src/p2p/peer-guard.js';
+import {
+  type PeerRpc,
+  type ProtocolHandler,
+  type ProtocolServer,
+  type RpcReply,
+  SlotWaitTimeoutError,
+} from '../src/p2p/rpc.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
 import {
   decodeAnswer,
@@ -317,6 +324,19 @@ describe('proof-of-storage service', () => {
     expect(await refuse()).toBeUndefined();
     expect(await refuse()).toBeUndefined();
     expect(counted).toEqual({ issued: 2, passed: 1, failed: 1 });
+  });
+
+  it('a challenge that never left this node (no slot in time, a full wait queue) is no result', async () => {
+    for (const neverSent of [new SlotWaitTimeoutError(holderKey.peerId, 1000), new WaitQueueFullError(1)]) {
+      net.tamper = () => {
+        throw neverSent;
+      };
+      expect(await challenger.challengeOnce()).toBeUndefined();
+    }
+    expect(results).toEqual([]);
+    expect(counted).toEqual({ issued: 0, passed: 0, failed: 0 });
+    net.tamper = undefined; // and the holder may be challenged again at once
+    expect(await challenger.challengeOnce()).toMatchObject({ passed: true });
   });
 
   it('a malformed answer fails', async () => {

@@ -3,7 +3,7 @@ import type { Libp2p, Stream } from '@libp2p/interface';
 import { ManualClock, MemoryLogger, SystemClock } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { RemoteError } from '../src/errors.js';
+import { type RemoteError, RequestNotSentError } from '../src/errors.js';
 import { CircuitBreaker } from '../src/p2p/peer-guard.js';
 import {
   type ChannelTransport,
@@ -12,7 +12,7 @@ import {
   RpcClient,
   SlotWaitTimeoutError,
 } from '../src/p2p/rpc.js';
-import { framed, PROTOCOLS } from '../src/p2p/wire.js';
+import { framed, PROTOCOLS, smallBodyBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { loopbackLibp2p, testRpcClient } from './libp2p-pair.js';
 
@@ -77,16 +77,20 @@ describe('waiting for one of a peer’s in-flight slots', () => {
   const peer = '12D3KooWPeerUnderTest';
   const requestTimeoutMs = 60_000;
 
-  /** An RpcClient over a channel whose exchanges are held until the test lets them go. */
+  /** An RpcClient over a channel whose exchanges are held until the test lets them go (or abort). */
   function heldClient(slots: number) {
     const clock = new ManualClock();
     const started: string[] = [];
     const held: (() => void)[] = [];
     const channel: ChannelTransport = {
       carries: () => true,
-      exchange: (_peer, protocol) => {
-        started.push(protocol);
-        return new Promise((resolve) => held.push(() => resolve({ value: protocol })));
+      exchange: (_peer, protocol, header, _body, signal) => {
+        const op = (header as { op?: string }).op;
+        started.push(op === undefined ? protocol : `${protocol} ${op}`);
+        return new Promise((resolve, reject) => {
+          held.push(() => resolve({ value: protocol }));
+          signal.addEventListener('abort', () => reject(new Error('exchange timed out')), { once: true });
+        });
       },
     };
     const breaker = new CircuitBreaker({ failureThreshold: 1, baseBackoffMs: 1000, maxBackoffMs: 1000 });
@@ -103,42 +107,69 @@ describe('waiting for one of a peer’s in-flight slots', () => {
     return { clock, started, held, breaker, rpc };
   }
 
-  it('gives a 2PC request a reserved slot while shard transfers fill the rest', async () => {
-    const { started, held, rpc } = heldClient(4);
-    const shards = Array.from({ length: 3 }, () => rpc.call(peer, PROTOCOLS.shard, {}));
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+  const shardBody = new Uint8Array(smallBodyBytesMax);
+
+  it('gives a small request a reserved slot while bulk transfers fill the rest, whatever its protocol', async () => {
+    const { started, held, rpc } = heldClient(8); // 2 of 8 reserved
+    const stages = Array.from({ length: 6 }, () =>
+      rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody),
+    );
+    const fetch = rpc.call(peer, PROTOCOLS.shard, { op: 'fetch' }, undefined, {
+      replyBytesMax: smallBodyBytesMax,
+    });
+    const bigVote = rpc.call(peer, PROTOCOLS.tx, { op: 'big' }, shardBody);
+    const renew = rpc.call(peer, PROTOCOLS.shard, { op: 'renew' });
     const vote = rpc.call(peer, PROTOCOLS.tx, {});
-    await Promise.resolve();
-    // Two of four slots are out of the shards' reach: the vote runs, the third shard waits.
-    expect(started).toEqual([PROTOCOLS.shard, PROTOCOLS.shard, PROTOCOLS.tx]);
-    held[2]!();
-    expect((await vote).value).toBe(PROTOCOLS.tx);
+    await settled();
+    // The fetch and the large tx body are bulk: they wait; the renewal and the vote take the reserved two.
+    expect(started).toEqual([
+      ...stages.map(() => `${PROTOCOLS.shard} stage`),
+      `${PROTOCOLS.shard} renew`,
+      PROTOCOLS.tx,
+    ]);
+    held[6]!();
+    held[7]!();
+    await Promise.all([renew, vote]);
     held[0]!();
-    await shards[0];
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toEqual([PROTOCOLS.shard, PROTOCOLS.shard, PROTOCOLS.tx, PROTOCOLS.shard]);
     held[1]!();
-    held[3]!();
-    await Promise.all(shards);
+    await settled();
+    expect(started.slice(8)).toEqual([`${PROTOCOLS.shard} fetch`, `${PROTOCOLS.tx} big`]);
+    for (const release of held.slice(2)) release();
+    await Promise.all([...stages, fetch, bigVote]);
+  }, 10_000);
+
+  it('gives a request the whole timeout for its exchange once it holds a slot, after a long wait', async () => {
+    const { clock, started, held, breaker, rpc } = heldClient(1);
+    const running = rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody);
+    const waiting = rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody, { timeoutMs: 1000 });
+    await settled();
+    clock.advance(999); // 1 ms of its timeout left when the slot frees
+    held[0]!();
+    await running;
+    await settled();
+    expect(started).toHaveLength(2);
+    clock.advance(999); // the exchange has its own 1000 ms
+    await settled();
+    held[1]!();
+    expect((await waiting).value).toBe(PROTOCOLS.shard);
+    expect(breaker.state(peer, clock.nowMs())).toBe('closed');
   }, 10_000);
 
   it('times a request out while it waits: it never starts, nor counts against the peer', async () => {
     const { clock, started, held, breaker, rpc } = heldClient(1);
     const running = rpc.call(peer, PROTOCOLS.tx, {});
     const waiting = rpc.call(peer, PROTOCOLS.tx, {}, undefined, { timeoutMs: 1000 }).catch((e: unknown) => e);
-    const gaveUp = new AbortController();
-    const abandoned = rpc
-      .call(peer, PROTOCOLS.tx, {}, undefined, { signal: gaveUp.signal })
-      .catch((e: unknown) => e);
     await Promise.resolve();
     expect(started).toHaveLength(1);
     clock.advance(1000);
-    gaveUp.abort(new Error('caller gave up'));
-    expect(await waiting).toBeInstanceOf(SlotWaitTimeoutError);
-    expect(((await abandoned) as Error).message).toBe('caller gave up');
+    const error = await waiting;
+    expect(error).toBeInstanceOf(SlotWaitTimeoutError);
+    expect(error).toBeInstanceOf(RequestNotSentError);
     held[0]!();
     await running;
     await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toHaveLength(1); // the slot freed later went to neither
+    expect(started).toHaveLength(1); // the slot freed later went to no one
     expect(breaker.state(peer, clock.nowMs())).toBe('closed');
     // The slot is free again for a new request.
     const next = rpc.call(peer, PROTOCOLS.tx, {});

@@ -28,8 +28,12 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'dataChannel.announce': {
     what: '"host:port" peers reach the data channel at (NAT, wildcard host); unset: host and bound port',
   },
-  'dataChannel.peerInFlightBytesMax': { what: 'data channel bytes in flight with one peer, each way' },
-  'dataChannel.nodeInFlightBytesMax': { what: 'data channel bytes in flight with all peers, each way' },
+  'dataChannel.peerInFlightBytesMax': {
+    what: 'data channel bytes in flight with one peer, each way (bodies under 64 KiB: 1 MiB more)',
+  },
+  'dataChannel.nodeInFlightBytesMax': {
+    what: 'data channel bytes in flight with all peers, each way (bodies under 64 KiB: 16 MiB more)',
+  },
   'api.host': { what: 'HTTP API address', flag: '--api-host' },
   'api.port': { what: 'HTTP API port (0 picks a free one)', flag: '--api-port' },
   'api.allowedHosts': {

@@ -27,7 +27,14 @@ import {
   type RpcReply,
   type TrafficListener,
 } from './rpc.js';
-import { headerBytesMax, parseHeader, replyHeaderSchema, shardBytesMax, validateHeader } from './wire.js';
+import {
+  headerBytesMax,
+  parseHeader,
+  replyHeaderSchema,
+  shardBytesMax,
+  smallBodyBytesMax,
+  validateHeader,
+} from './wire.js';
 
 /**
  * The data channel: shard bytes and the other per-object protocols (`channelProtocols`) between nodes
@@ -88,11 +95,6 @@ function notServedMessage(protocol: string): string {
 }
 
 export const channelPrefixBytes = 8;
-/**
- * Bodies below this are small: they go out corked with their message's head (one TLS record; larger
- * ones alone) and are held to their own in-flight caps (see FlowControl).
- */
-export const smallBodyBytesMax = 64 * 1024;
 /** Bytes of small bodies in flight with one peer, each direction: 16 at the largest. */
 const smallPeerInFlightBytesMax = 1024 * 1024;
 /** Bytes of small bodies in flight with all peers, each direction. */
@@ -736,9 +738,11 @@ export class DataChannel implements Startable, ProtocolServer {
         routed = this.#route(header, prefix.bodyBytes);
       } catch (error) {
         // Refused before its body was read: the body is dropped as it arrives (never buffered, no
-        // budget held) and the connection stays in step for the next request.
+        // budget held) and the connection stays in step for the next request. Its bytes still
+        // crossed the wire: they count as the peer's traffic.
         await conn.write(errorReply(error), undefined);
         await conn.skip(prefix.bodyBytes);
+        if (prefix.bodyBytes > 0) this.#c.onTransfer?.(peer, 'download', prefix.bodyBytes);
         continue;
       }
       const releaseBody = await this.#receiveBudget.acquire(peer, prefix.bodyBytes);

@@ -1,4 +1,5 @@
 import { assert } from '@trinity/core';
+import { RequestNotSentError } from '../errors.js';
 
 export interface BreakerOptions {
   readonly failureThreshold: number;
@@ -13,8 +14,19 @@ interface PeerHealth {
   /** How many times in a row the breaker opened: the back-off doubles with each. */
   trips: number;
   openUntilMs: number;
-  probeInFlight: boolean;
+  /** The admission of the half-open breaker's one probe in flight, if any. */
+  probe: Admission | undefined;
 }
+
+/** What `admit` decided for one request. */
+export interface Admission {
+  /** 0 when the request may go now, else the milliseconds until one may. */
+  readonly waitMs: number;
+  /** The request is the half-open breaker's one probe: only it may give the probe back. */
+  readonly probe: boolean;
+}
+
+const admitted: Admission = { waitMs: 0, probe: false };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -31,14 +43,14 @@ export class CircuitBreaker {
     this.#options = { peersMax: 10_000, ...options };
   }
 
-  /** 0 when a request to `peer` may go now, else the milliseconds until it may. Claims the probe slot. */
-  admit(peer: string, nowMs: number): number {
+  /** Whether a request to `peer` may go now; a half-open breaker's first one is its probe. */
+  admit(peer: string, nowMs: number): Admission {
     const health = this.#peers.get(peer);
-    if (health === undefined || health.consecutiveFailures < this.#options.failureThreshold) return 0;
-    if (nowMs < health.openUntilMs) return health.openUntilMs - nowMs;
-    if (health.probeInFlight) return Math.max(1, this.#options.baseBackoffMs);
-    health.probeInFlight = true;
-    return 0;
+    if (health === undefined || health.consecutiveFailures < this.#options.failureThreshold) return admitted;
+    if (nowMs < health.openUntilMs) return { waitMs: health.openUntilMs - nowMs, probe: false };
+    if (health.probe !== undefined) return { waitMs: Math.max(1, this.#options.baseBackoffMs), probe: false };
+    health.probe = { waitMs: 0, probe: true };
+    return health.probe;
   }
 
   state(peer: string, nowMs: number): BreakerState {
@@ -47,10 +59,13 @@ export class CircuitBreaker {
     return nowMs < health.openUntilMs ? 'open' : 'half-open';
   }
 
-  /** A request `admit` let through was never sent (given up before it started): frees the probe slot. */
-  onAbandoned(peer: string): void {
+  /**
+   * A request `admit` let through gave no verdict on the peer (it was never sent): when it was the
+   * probe in flight, another may go. Any other request's admission leaves the probe where it is.
+   */
+  onAbandoned(peer: string, admission: Admission): void {
     const health = this.#peers.get(peer);
-    if (health !== undefined) health.probeInFlight = false;
+    if (health !== undefined && health.probe === admission) health.probe = undefined;
   }
 
   onSuccess(peer: string): void {
@@ -60,7 +75,7 @@ export class CircuitBreaker {
   onFailure(peer: string, nowMs: number): void {
     const health = this.#touch(peer);
     health.consecutiveFailures++;
-    health.probeInFlight = false;
+    health.probe = undefined;
     // Requests already in flight when the breaker opened fail too: they must not stretch the back-off.
     if (health.consecutiveFailures >= this.#options.failureThreshold && nowMs >= health.openUntilMs) {
       const backoffMs = Math.min(
@@ -77,7 +92,7 @@ export class CircuitBreaker {
     if (health !== undefined) {
       this.#peers.delete(peer); // re-insert: Map order is our recency order
     } else {
-      health = { consecutiveFailures: 0, trips: 0, openUntilMs: 0, probeInFlight: false };
+      health = { consecutiveFailures: 0, trips: 0, openUntilMs: 0, probe: undefined };
       if (this.#peers.size >= this.#options.peersMax) {
         const oldest = this.#peers.keys().next().value;
         if (oldest !== undefined) this.#peers.delete(oldest);
@@ -101,16 +116,31 @@ interface Waiter {
   readonly priority: boolean;
 }
 
+/** The holder's wait queue was full: it was refused at once, holding nothing. */
+export class WaitQueueFullError extends RequestNotSentError {
+  constructor(waitersMax: number) {
+    super('WAIT_QUEUE_FULL', `too many requests waiting (${waitersMax})`, 503);
+  }
+}
+
+/** Priority grants in a row, while a bulk holder waits, before that bulk holder has the next turn. */
+export const priorityStreakMax = 4;
+
 /**
  * A counting semaphore with a bounded wait queue. `reserved` of its `limit` slots are kept for
  * priority holders (small control requests), so they never wait behind a full set of bulk ones;
- * priority waiters are granted first, each kind in arrival order.
+ * priority waiters are granted first, each kind in arrival order. So that steady priority load
+ * cannot starve bulk holders, after `priorityStreakMax` priority grants in a row while a bulk holder
+ * waits, that holder has the turn: priority holders wait until it is granted (once an unreserved
+ * slot frees, at most `reserved` + 1 releases later).
  */
 export class Semaphore {
   readonly #limit: number;
   readonly #waitersMax: number;
   readonly #reserved: number;
   #active = 0;
+  /** Priority grants since the last bulk one, counted only while a bulk holder waits. */
+  #priorityStreak = 0;
   readonly #waiters: Waiter[] = [];
   readonly #priorityWaiters: Waiter[] = [];
 
@@ -131,22 +161,23 @@ export class Semaphore {
   }
 
   /**
-   * Resolves when a slot is free; rejects at once when the wait queue is full, and when
-   * `options.signal` aborts before a slot was granted (the caller then holds none).
+   * Resolves when a slot is free; rejects at once when the wait queue is full (WaitQueueFullError),
+   * and when `options.signal` aborts before a slot was granted (the caller then holds none).
    */
   async acquire(options: AcquireOptions = {}): Promise<void> {
     const priority = options.priority === true;
     const queue = priority ? this.#priorityWaiters : this.#waiters;
     options.signal?.throwIfAborted();
-    if (queue.length === 0 && this.#active < this.#slotsFor(priority)) {
-      this.#active++;
+    if (queue.length === 0 && this.#mayGrant(priority)) {
+      this.#take(priority);
       return;
     }
-    if (this.waiting >= this.#waitersMax) throw new Error('too many requests waiting');
+    if (this.waiting >= this.#waitersMax) throw new WaitQueueFullError(this.#waitersMax);
     const { signal } = options;
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         queue.splice(queue.indexOf(waiter), 1);
+        this.#drain(); // a bulk waiter that had the turn may have held priority ones back
         reject(signal!.reason);
       };
       const waiter: Waiter = {
@@ -164,27 +195,48 @@ export class Semaphore {
   release(): void {
     assert(this.#active > 0, 'semaphore released more than it granted');
     this.#active--;
-    for (;;) {
-      const queue = this.#priorityWaiters.length > 0 ? this.#priorityWaiters : this.#waiters;
-      const next = queue[0];
-      if (next === undefined || this.#active >= this.#slotsFor(next.priority)) return;
-      this.#active++;
-      queue.shift();
-      next.grant();
-    }
+    this.#drain();
   }
 
+  /**
+   * Runs `task` holding a slot. A signal that aborts after the slot was granted but before the task
+   * began (between the grant and this continuation) gives the slot back: the task never starts.
+   */
   async run<T>(task: () => Promise<T>, options: AcquireOptions = {}): Promise<T> {
     await this.acquire(options);
     try {
+      options.signal?.throwIfAborted();
       return await task();
     } finally {
       this.release();
     }
   }
 
-  #slotsFor(priority: boolean): number {
-    return priority ? this.#limit : this.#limit - this.#reserved;
+  /** Grants waiters, in turn, while their slots are free. */
+  #drain(): void {
+    for (;;) {
+      const priority = this.#priorityWaiters.length > 0 && !this.#bulkTurn();
+      const queue = priority ? this.#priorityWaiters : this.#waiters;
+      const next = queue[0];
+      if (next === undefined || !this.#mayGrant(priority)) return;
+      queue.shift();
+      this.#take(priority);
+      next.grant();
+    }
+  }
+
+  #mayGrant(priority: boolean): boolean {
+    if (priority) return !this.#bulkTurn() && this.#active < this.#limit;
+    return this.#active < this.#limit - this.#reserved;
+  }
+
+  #bulkTurn(): boolean {
+    return this.#waiters.length > 0 && this.#priorityStreak >= priorityStreakMax;
+  }
+
+  #take(priority: boolean): void {
+    this.#active++;
+    this.#priorityStreak = priority && this.#waiters.length > 0 ? this.#priorityStreak + 1 : 0;
   }
 }
 

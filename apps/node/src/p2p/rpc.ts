@@ -3,16 +3,22 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Clock, Logger } from '@trinity/core';
 import { isTrinityError } from '@trinity/core';
 import type { z } from 'zod';
-import { NodeError, PeerUnavailableError, ProtocolError, RemoteError } from '../errors.js';
+import {
+  NodeError,
+  PeerUnavailableError,
+  ProtocolError,
+  RemoteError,
+  RequestNotSentError,
+} from '../errors.js';
 import { timeoutSignal } from '../timers.js';
 import { type CircuitBreaker, KeyedLimiter } from './peer-guard.js';
 import {
-  bulkProtocols,
   drainUnread,
   framed,
   readBody,
   readHeader,
   replyHeaderSchema,
+  smallBodyBytesMax,
   writeMessage,
 } from './wire.js';
 
@@ -33,10 +39,17 @@ export interface RpcReply {
 export type TrafficListener = (peer: string, direction: TransferDirection, bytes: number) => void;
 
 export interface CallOptions {
-  /** Bounds the whole request, the wait for one of the peer's in-flight slots included. */
+  /**
+   * Bounds the wait for one of the peer's in-flight slots (SlotWaitTimeoutError), then, once a slot
+   * is granted, the request itself, dial to reply: a long wait does not eat the transfer's time.
+   */
   readonly timeoutMs?: number;
-  /** The caller gave up: a request still waiting for a slot leaves the queue and never starts. */
-  readonly signal?: AbortSignal;
+  /**
+   * The largest reply body the request may bring (default 0). A request whose body or reply may be
+   * smallBodyBytesMax or more (a shard staged or fetched, a manifest pushed or fetched) is bulk: it
+   * may not take the slots kept for small requests.
+   */
+  readonly replyBytesMax?: number;
 }
 
 /** Calls to a peer's protocol: what services get as their `rpc` component. */
@@ -87,19 +100,20 @@ export interface ChannelTransport {
   recycle?(body: Uint8Array): void;
 }
 
-/** Each peer's in-flight slots kept for control requests (see RpcClient): a 2PC message and a record at once. */
-export const controlSlotsReserved = 2;
+/** Each peer's in-flight slots kept for small requests (see RpcClient): a 2PC message and a record at once. */
+const smallSlotsReserved = 2;
 
 /**
- * The RPC client's limiter: `slots` requests in flight per peer, `controlSlotsReserved` of them (all
- * but one, when there are fewer) out of reach of bulk requests.
+ * The RPC client's limiter: `slots` requests in flight per peer, a quarter of them (at most
+ * smallSlotsReserved; none below 4 slots, where bulk requests would be left a single one) out of
+ * reach of bulk requests.
  */
 export function peerLimiter(slots: number): KeyedLimiter {
-  return new KeyedLimiter(slots, Math.min(controlSlotsReserved, slots - 1));
+  return new KeyedLimiter(slots, Math.min(smallSlotsReserved, Math.floor(slots / 4)));
 }
 
 /** A request's time ran out while it waited for one of the peer's in-flight slots: it never started. */
-export class SlotWaitTimeoutError extends NodeError {
+export class SlotWaitTimeoutError extends RequestNotSentError {
   constructor(peer: string, timeoutMs: number) {
     super('SLOT_WAIT_TIMEOUT', `request to ${peer.slice(-8)} found no free slot within ${timeoutMs} ms`, 503);
   }
@@ -107,9 +121,11 @@ export class SlotWaitTimeoutError extends NodeError {
 
 /**
  * Request/reply over libp2p streams, one stream per request, guarded per peer by a circuit breaker
- * and a concurrency limit. Remote errors come back as RemoteError with the peer's code. Requests of
- * `bulkProtocols` (shard bodies) cannot take the limiter's reserved slots; every other (small control)
- * request can, so a 2PC vote or commit never waits behind a full set of shard transfers.
+ * and a concurrency limit. Remote errors come back as RemoteError with the peer's code. Bulk
+ * requests (a body of smallBodyBytesMax or more either way, see CallOptions.replyBytesMax) cannot take the
+ * limiter's reserved slots; small ones can, and go first, so a 2PC vote or a staging lease renewal
+ * never waits behind a full set of shard transfers, whatever protocol it is on. A request that never
+ * left this node (a RequestNotSentError) says nothing of the peer.
  */
 export class RpcClient implements PeerRpc {
   readonly #init: RpcClientInit;
@@ -128,31 +144,30 @@ export class RpcClient implements PeerRpc {
     options: CallOptions = {},
   ): Promise<RpcReply> {
     const { breaker, clock, limiter } = this.#deps;
-    const waitMs = breaker.admit(peer, clock.nowMs());
-    if (waitMs > 0) throw new PeerUnavailableError(peer, waitMs);
-    // The timeout covers the wait for a slot too: a request whose time is up never starts.
+    const admission = breaker.admit(peer, clock.nowMs());
+    if (admission.waitMs > 0) throw new PeerUnavailableError(peer, admission.waitMs);
     const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs;
-    const timeout = timeoutSignal(clock, timeoutMs);
-    const signal =
-      options.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, options.signal]);
+    const bulk = Math.max(body?.length ?? 0, options.replyBytesMax ?? 0) >= smallBodyBytesMax;
+    const wait = timeoutSignal(clock, timeoutMs);
     let started = false;
     try {
       const reply = await limiter.run(
         peer,
         () => {
           started = true;
-          return this.#exchange(peer, protocol, header, body, signal);
+          wait.clear();
+          return this.#timedExchange(peer, protocol, header, body, timeoutMs);
         },
-        { signal, priority: !bulkProtocols.includes(protocol) },
+        { signal: wait.signal, priority: !bulk },
       );
       breaker.onSuccess(peer);
       this.#deps.onOutcome?.(peer, true);
       return reply;
     } catch (error) {
-      // Given up while waiting for a slot: nothing reached the peer, so nothing is said of its health.
+      // Refused or timed out before a slot was granted: nothing reached the peer.
       if (!started) {
-        breaker.onAbandoned(peer);
-        throw timeout.signal.aborted ? new SlotWaitTimeoutError(peer, timeoutMs) : error;
+        breaker.onAbandoned(peer, admission);
+        throw wait.signal.aborted ? new SlotWaitTimeoutError(peer, timeoutMs) : error;
       }
       // A peer that answers with a well-formed error is healthy; only transport failures count.
       const healthy = error instanceof RemoteError;
@@ -160,6 +175,22 @@ export class RpcClient implements PeerRpc {
       else breaker.onFailure(peer, clock.nowMs());
       this.#deps.onOutcome?.(peer, healthy);
       throw error;
+    } finally {
+      wait.clear();
+    }
+  }
+
+  /** One exchange with its own `timeoutMs`, counted from when it holds a slot. */
+  async #timedExchange(
+    peer: string,
+    protocol: string,
+    header: unknown,
+    body: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<RpcReply> {
+    const timeout = timeoutSignal(this.#deps.clock, timeoutMs);
+    try {
+      return await this.#exchange(peer, protocol, header, body, timeout.signal);
     } finally {
       timeout.clear();
     }

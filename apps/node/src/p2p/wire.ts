@@ -17,11 +17,11 @@ export const PROTOCOLS = {
 } as const;
 
 /**
- * The protocols whose requests or replies carry shard bodies (MiBs each). The RPC client keeps a few
- * of each peer's in-flight slots from them, for the small control requests (2PC, records, index
- * heads, membership), which must not wait behind a peer's full set of shard transfers.
+ * Bodies below this are small (records, 2PC messages): on the data channel they are corked with
+ * their message's head and held to in-flight caps of their own; the RPC client lets a request whose
+ * bodies are all small take the peer slots kept from bulk transfers.
  */
-export const bulkProtocols: readonly string[] = [PROTOCOLS.shard];
+export const smallBodyBytesMax = 64 * 1024;
 
 /** Largest length-prefixed frame accepted from a peer; bodies travel as many frames of at most this. */
 export const frameBytesMax = 256 * 1024;

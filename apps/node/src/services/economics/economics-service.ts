@@ -694,6 +694,7 @@ export class EconomicsService implements Startable, PosResultSink {
         economicsProtocol,
         { op: 'heads', network: this.networkId, count: heads.size, size: body.length },
         body,
+        { replyBytesMax: eventFramesBytesMax(eventsPerMessageMax) },
       );
       const value = headsReplySchema.parse(reply.value);
       const events = decodeEventFrames(reply.body ?? new Uint8Array(0), value.count);

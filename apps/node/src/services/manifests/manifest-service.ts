@@ -26,6 +26,7 @@ import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rp
 import {
   deletedQueryIdsMax,
   type ManifestRequest,
+  manifestBytesMax,
   manifestRequestSchema,
   PROTOCOLS,
 } from '../../p2p/wire.js';
@@ -498,7 +499,7 @@ export class ManifestDirectory implements Startable {
             PROTOCOLS.manifest,
             { op: 'deleted', ids: [...batch] },
             undefined,
-            options,
+            { ...options, replyBytesMax: batch.size * tombstoneEncodedBytesMax },
           );
           const body = reply.body ?? new Uint8Array(0);
           if (body.length > batch.size * tombstoneEncodedBytesMax)
@@ -688,6 +689,7 @@ export class ManifestDirectory implements Startable {
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
+        replyBytesMax: manifestBytesMax,
       });
       return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });

@@ -18,7 +18,7 @@ import {
   verifyProof,
 } from '@trinity/storage';
 import { z } from 'zod';
-import { NodeError, PeerUnavailableError, RemoteError } from '../../errors.js';
+import { NodeError, RemoteError, RequestNotSentError } from '../../errors.js';
 import { type NodeSigner, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import { Semaphore } from '../../p2p/peer-guard.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
@@ -487,8 +487,8 @@ export class PosService implements Startable {
         if (!verdict.ok) failure = verdict.reason;
       }
     } catch (error) {
-      // Nothing was sent: this node's circuit breaker holds the peer off. Not a result either way.
-      if (error instanceof PeerUnavailableError) {
+      // Nothing was sent (the peer's breaker is open, or no slot to it freed in time): not a result.
+      if (error instanceof RequestNotSentError) {
         this.#lastChallengedMs.delete(target.holder);
         return undefined;
       }

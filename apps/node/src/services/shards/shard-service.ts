@@ -14,7 +14,13 @@ import { NodeError } from '../../errors.js';
 import { BodyPool } from '../../p2p/data-channel.js';
 import { type NodeSigner, nodeKeyOfPeerId, peerIdOfNodeKey } from '../../p2p/node-keys.js';
 import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rpc.js';
-import { hashesPerRequestMax, PROTOCOLS, type ShardRequest, shardRequestSchema } from '../../p2p/wire.js';
+import {
+  hashesPerRequestMax,
+  PROTOCOLS,
+  type ShardRequest,
+  shardBytesMax,
+  shardRequestSchema,
+} from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 
 /** A peer asked for something it may not do; nothing changed. */
@@ -439,9 +445,7 @@ export class ShardTransfer implements Startable {
       PROTOCOLS.shard,
       { op: 'fetch', hash: toHex(hash) },
       undefined,
-      {
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      },
+      { replyBytesMax: shardBytesMax, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
     );
     return reply.body ?? new Uint8Array(0);
   }
