@@ -155,19 +155,15 @@ export interface Staged {
   readonly seal?: unknown;
 }
 
-/**
- * Stages a checked descriptor with this node's receipts for `txId`; returns them, sealed when there
- * are two or more (a seal over one receipt would save its receivers nothing and cost a signature).
- */
+/** Stages a checked descriptor with this node's receipts for `txId`; returns them, sealed. */
 async function stageHere(
   deps: ManifestHandlerDeps,
   txId: string,
   id: string,
   descriptor: SignedDescriptor,
-): Promise<{ receipts: SignedReceipt[]; seal?: SignedReceiptSeal }> {
+): Promise<{ receipts: SignedReceipt[]; seal: SignedReceiptSeal }> {
   const receipts = stagedReceipts(deps, txId, id, descriptor);
   await deps.store.stageRecord(txId, id, encodeRecord({ descriptor, receipts }));
-  if (receipts.length < 2) return { receipts };
   return { receipts, seal: signReceiptSeal(id, receipts, deps.signer.secretKey) };
 }
 
@@ -255,8 +251,7 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
         // In the body: a large object's receipts outgrow a reply header. The seal is small; in the
         // header a coordinator from before seals does not see it.
         const { receipts, seal } = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
-        const encoded = utf8ToBytes(JSON.stringify(receipts));
-        return seal === undefined ? { body: encoded } : { value: { seal }, body: encoded };
+        return { value: { seal }, body: utf8ToBytes(JSON.stringify(receipts)) };
       }
     }
   };
