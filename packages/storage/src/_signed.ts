@@ -13,7 +13,6 @@ export const signingDomains = {
   descriptor: 'trinity/descriptor/v1',
   objectId: 'trinity/object-id/v1',
   receipt: 'trinity/receipt/v1',
-  receiptSeal: 'trinity/receipt-seal/v1',
   tombstone: 'trinity/tombstone/v1',
   putIntent: 'trinity/put-intent/v1',
   proofAnswer: 'trinity/pos-answer/v1',

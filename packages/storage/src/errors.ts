@@ -183,13 +183,7 @@ export class RepairStoreError extends StorageError {
 }
 
 /** Which owner- or holder-signed object an error is about. */
-export type SignedObjectKind =
-  | 'descriptor'
-  | 'receipt'
-  | 'receipt-seal'
-  | 'tombstone'
-  | 'put-intent'
-  | 'proof-answer';
+export type SignedObjectKind = 'descriptor' | 'receipt' | 'tombstone' | 'put-intent' | 'proof-answer';
 
 /**
  * A signed object (descriptor, receipt, tombstone, put intent) broke its schema, its bounds, its

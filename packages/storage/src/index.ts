@@ -165,16 +165,6 @@ export {
   signReceipt,
 } from './receipt.js';
 export {
-  type ReceiptSeal,
-  receiptSealSchema,
-  receiptSealsCheckedMax,
-  receiptsDigest,
-  type SignedReceiptSeal,
-  sealedHolders,
-  signedReceiptSealSchema,
-  signReceiptSeal,
-} from './receipt-seal.js';
-export {
   defaultStripeCodec,
   executeStripeRepair,
   type RepairedShard,

@@ -33,7 +33,6 @@ import {
   parseManifest,
 } from './manifest.js';
 import { checkReceipt, type SignedReceipt, signedReceiptSchema } from './receipt.js';
-import { sealedHolders } from './receipt-seal.js';
 import {
   decodeSignedTombstone,
   encodeSignedTombstone,
@@ -397,14 +396,8 @@ export class ManifestStore {
    * signed for its position, its time, the holder's signature) and the ones that fail are skipped.
    * Per shard it keeps one receipt per holder (the newest) and at most `maxHoldersPerShard` holders
    * (the newest). Returns the receipts that were new. ManifestNotFoundError without the descriptor.
-   * `seals` (receipt seals, see sealedHolders) stand for the signatures of the receipts they vouch for.
    */
-  async addReceipts(
-    id: string,
-    receipts: readonly unknown[],
-    nowMs: number,
-    seals: readonly unknown[] = [],
-  ): Promise<SignedReceipt[]> {
+  async addReceipts(id: string, receipts: readonly unknown[], nowMs: number): Promise<SignedReceipt[]> {
     this.#checkOpen();
     checkId(id);
     return this.#locks.run(id, async () => {
@@ -412,13 +405,11 @@ export class ManifestStore {
       const current = await this.#readReceipts(id);
       const byKey = new Map(current.map((r) => [receiptKey(r), r]));
       const added: SignedReceipt[] = [];
-      const considered = receipts.slice(0, receiptsPerCallMax);
-      const sealed = sealedHolders(seals, considered, id);
-      for (const value of considered) {
+      for (const value of receipts.slice(0, receiptsPerCallMax)) {
         // A receipt already held as it is was checked when it was added: a record published again
         // (the 2PC commit, then the publication) does not pay a signature check per receipt twice.
         if (heldAlready(value, byKey)) continue;
-        const checked = checkReceipt(value, { objectId: id, descriptor, nowMs, sealed });
+        const checked = checkReceipt(value, { objectId: id, descriptor, nowMs });
         if (!checked.ok) continue;
         const receipt = checked.value;
         const key = receiptKey(receipt);

@@ -83,18 +83,12 @@ export interface ReceiptContext {
   readonly stripe?: number | undefined;
   readonly shard?: number | undefined;
   readonly nowMs: number;
-  /**
-   * Holders whose receipts in the list being checked a verified seal vouches for (sealedHolders over
-   * that same list): their receipts are checked in full except for their own signature.
-   */
-  readonly sealed?: ReadonlySet<string> | undefined;
 }
 
 /**
  * Checks a receipt: its fields, the object and shard it names (the shard hash must be the one the
  * owner signed for that position), the holder (when given), its time, and last its signature under
- * the holder key it names, or the holder's seal over it (`context.sealed`). Only a receipt that
- * passes makes a holder entry count.
+ * the holder key it names. Only a receipt that passes makes a holder entry count.
  */
 export function checkReceipt(
   value: unknown,
@@ -126,10 +120,7 @@ export function checkReceipt(
   if (receipt.storedAtMs > context.nowMs + receiptClockSkewMsMax) {
     return fail('from-the-future', `storedAtMs ${receipt.storedAtMs} is ahead of now ${context.nowMs}`);
   }
-  if (
-    context.sealed?.has(receipt.holder) !== true &&
-    !signatureVerifies(signingDomains.receipt, receipt, receipt.holder)
-  ) {
+  if (!signatureVerifies(signingDomains.receipt, receipt, receipt.holder)) {
     return fail('bad-signature', 'the signature does not verify under the holder key');
   }
   return { ok: true, value: receipt };

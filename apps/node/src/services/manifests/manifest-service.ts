@@ -13,10 +13,8 @@ import {
   type ShardStore,
   type SignedDescriptor,
   type SignedReceipt,
-  type SignedReceiptSeal,
   type SignedTombstone,
   signReceipt,
-  signReceiptSeal,
   tombstoneEncodedBytesMax,
 } from '@trinity/storage';
 import { ObjectUnavailableError, ProtocolError, RemoteError } from '../../errors.js';
@@ -149,22 +147,16 @@ export function stagedReceipts(
   return receipts;
 }
 
-/** What a stage answers: this node's receipts, and its seal over all of them (see ObjectRecord.seals). */
-export interface Staged {
-  readonly receipts: readonly unknown[];
-  readonly seal?: unknown;
-}
-
-/** Stages a checked descriptor with this node's receipts for `txId`; returns them, sealed. */
+/** Stages a checked descriptor with this node's receipts for `txId`; returns the receipts. */
 async function stageHere(
   deps: ManifestHandlerDeps,
   txId: string,
   id: string,
   descriptor: SignedDescriptor,
-): Promise<{ receipts: SignedReceipt[]; seal: SignedReceiptSeal }> {
+): Promise<SignedReceipt[]> {
   const receipts = stagedReceipts(deps, txId, id, descriptor);
   await deps.store.stageRecord(txId, id, encodeRecord({ descriptor, receipts }));
-  return { receipts, seal: signReceiptSeal(id, receipts, deps.signer.secretKey) };
+  return receipts;
 }
 
 /** This node's record of `id`, or undefined. */
@@ -198,12 +190,12 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
   return async (request: ManifestRequest, context: RpcContext): Promise<RpcReply> => {
     switch (request.op) {
       case 'put': {
-        // Receipts are checked (one by one, or a holder's all at once by its seal) by addReceipts: not twice.
+        // Receipts are checked one by one by addReceipts: not twice.
         const { id, record } = decodeRecord(await context.readBody(request.size), clock.nowMs(), undefined, {
           receipts: 'unchecked',
         });
         await manifests.putDescriptor(record.descriptor, clock.nowMs());
-        const added = await manifests.addReceipts(id, record.receipts, clock.nowMs(), record.seals);
+        const added = await manifests.addReceipts(id, record.receipts, clock.nowMs());
         return { value: { id, receiptsAdded: added.length } };
       }
       case 'get': {
@@ -248,10 +240,9 @@ export function manifestHandler(deps: ManifestHandlerDeps, servable: ServableChe
             "the descriptor is not signed by the put intents' owner",
           );
         }
-        // In the body: a large object's receipts outgrow a reply header. The seal is small; in the
-        // header a coordinator from before seals does not see it.
-        const { receipts, seal } = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
-        return { value: { seal }, body: utf8ToBytes(JSON.stringify(receipts)) };
+        // In the body: a large object's receipts outgrow a reply header.
+        const receipts = await stageHere(deps, request.txId, request.id, checked.value.descriptor);
+        return { body: utf8ToBytes(JSON.stringify(receipts)) };
       }
     }
   };
@@ -561,8 +552,8 @@ export class ManifestDirectory implements Startable {
     return out;
   }
 
-  /** Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged, and its seal. */
-  async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<Staged> {
+  /** Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged. */
+  async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<unknown[]> {
     if (node === this.#init.selfId) return stageHere(this.#deps, txId, id, descriptor);
     const bytes = utf8ToBytes(JSON.stringify(descriptor));
     const reply = await this.#deps.rpc.call(
@@ -577,8 +568,7 @@ export class ManifestDirectory implements Startable {
     } catch {
       throw new ProtocolError(`peer ${node.slice(-8)} answered a stage with a malformed receipt list`);
     }
-    const seal = (reply.value as { seal?: unknown } | undefined)?.seal;
-    return { receipts: Array.isArray(receipts) ? receipts : [], ...(seal === undefined ? {} : { seal }) };
+    return Array.isArray(receipts) ? receipts : [];
   }
 
   /**
@@ -591,11 +581,9 @@ export class ManifestDirectory implements Startable {
   async publish(id: string, record: ObjectRecord, extra: readonly string[] = []): Promise<void> {
     const { manifests, clock } = this.#deps;
     await manifests.putDescriptor(record.descriptor, clock.nowMs());
-    await manifests.addReceipts(id, record.receipts, clock.nowMs(), record.seals);
+    await manifests.addReceipts(id, record.receipts, clock.nowMs());
     const full = (await localRecord(manifests, id)) ?? record;
-    // The seals go along: a holder whose receipts here are still exactly those it sealed is checked
-    // by one signature on each receiver.
-    const bytes = encodeRecord({ ...full, ...(record.seals === undefined ? {} : { seals: record.seals }) });
+    const bytes = encodeRecord(full);
     const nodes = new Set<string>(extra);
     for (const receipt of full.receipts) {
       const node = this.#peerOf(receipt.holder);

@@ -5,11 +5,9 @@ import {
   checkTombstone,
   type Manifest,
   manifestLimits,
-  receiptSealsCheckedMax,
   type SignedDescriptor,
   type SignedReceipt,
   type SignedTombstone,
-  sealedHolders,
 } from '@trinity/storage';
 import { ProtocolError } from '../../errors.js';
 import { peerIdOfNodeKey } from '../../p2p/node-keys.js';
@@ -23,12 +21,6 @@ import { peerIdOfNodeKey } from '../../p2p/node-keys.js';
 export interface ObjectRecord {
   readonly descriptor: SignedDescriptor;
   readonly receipts: readonly SignedReceipt[];
-  /**
-   * Receipt seals as they came (each holder's one signature over all its receipts of the object, see
-   * @trinity/storage's sealedHolders): they save a receiver a signature check per receipt and are
-   * trusted for nothing by themselves. A put's publication carries them; stored records do not.
-   */
-  readonly seals?: readonly unknown[];
 }
 
 /** An owner's delete as it travels: the tombstone and the descriptor that proves who the owner is. */
@@ -43,13 +35,7 @@ export const recordReceiptsMax = 65_536;
 export const recordBytesMax = 64 * 1024 * 1024;
 
 export function encodeRecord(record: ObjectRecord): Uint8Array {
-  const { descriptor, receipts, seals } = record;
-  // Without seals the record is as it always was (a node before seals reads only these two fields).
-  return utf8ToBytes(
-    JSON.stringify(
-      seals === undefined || seals.length === 0 ? { descriptor, receipts } : { descriptor, receipts, seals },
-    ),
-  );
+  return utf8ToBytes(JSON.stringify({ descriptor: record.descriptor, receipts: record.receipts }));
 }
 
 export function encodeDeleteRecord(record: DeleteRecord): Uint8Array {
@@ -72,8 +58,7 @@ function parseJson(bytes: Uint8Array, what: string): Record<string, unknown> {
 
 /**
  * Decodes a record from anywhere: the descriptor must verify under its owner's key (and have
- * `expectedId`, when given); receipts that do not check against it (or a seal vouching for them)
- * are dropped, not trusted.
+ * `expectedId`, when given); receipts that do not check against it are dropped, not trusted.
  */
 export function decodeRecord(
   bytes: Uint8Array,
@@ -86,31 +71,23 @@ export function decodeRecord(
   if (!checked.ok) throw new ProtocolError(`object record: ${checked.reason}: ${checked.message}`);
   const { descriptor, id } = checked.value;
   const raw = Array.isArray(value.receipts) ? value.receipts.slice(0, recordReceiptsMax) : [];
-  const seals = Array.isArray(value.seals) ? value.seals.slice(0, receiptSealsCheckedMax) : [];
   // Unchecked only for a caller that checks each receipt itself (ManifestStore.addReceipts does).
   const receipts =
-    options.receipts === 'check'
-      ? validReceipts(id, descriptor, raw, nowMs, seals)
-      : (raw as SignedReceipt[]);
-  return { id, record: { descriptor, receipts, ...(seals.length === 0 ? {} : { seals }) } };
+    options.receipts === 'check' ? validReceipts(id, descriptor, raw, nowMs) : (raw as SignedReceipt[]);
+  return { id, record: { descriptor, receipts } };
 }
 
-/**
- * The receipts among `raw` that check against the descriptor, one per (stripe, shard, holder); a
- * holder's seal over all its receipts in `raw` stands for their signatures.
- */
+/** The receipts among `raw` that check against the descriptor, one per (stripe, shard, holder). */
 export function validReceipts(
   id: string,
   descriptor: SignedDescriptor,
   raw: readonly unknown[],
   nowMs: number,
-  seals: readonly unknown[] = [],
 ): SignedReceipt[] {
   const seen = new Set<string>();
   const out: SignedReceipt[] = [];
-  const sealed = sealedHolders(seals, raw, id);
   for (const value of raw) {
-    const result = checkReceipt(value, { objectId: id, descriptor, nowMs, sealed });
+    const result = checkReceipt(value, { objectId: id, descriptor, nowMs });
     if (!result.ok) continue;
     const r = result.value;
     const key = `${r.stripe}/${r.shard}/${r.holder}`;

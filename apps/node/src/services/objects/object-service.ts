@@ -113,14 +113,6 @@ interface PutContext {
   readonly lease: UploadLease;
 }
 
-/** An object of a put: its descriptor, and the receipts and seals its holders answered the stage with. */
-interface StagedObject {
-  readonly id: string;
-  readonly descriptor: SignedDescriptor;
-  readonly receipts: unknown[];
-  readonly seals: unknown[];
-}
-
 /** Told when a holder sent bytes that do not match the shard's hash. */
 export interface ObjectEvents {
   onBadShard?(node: string): void;
@@ -309,7 +301,7 @@ export class ObjectService {
   ): Promise<PutResult[]> {
     const txId = toHex(this.#deps.random.bytes(16));
     const staged = new Map<string, Set<string>>([[this.#deps.selfId, new Set()]]);
-    const objects: StagedObject[] = [];
+    const objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[] = [];
     let bytesBefore = 0;
     // Renewals are not awaited: a holder that does not answer must not hold up the others' leases.
     const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) => {
@@ -325,7 +317,7 @@ export class ObjectService {
           options.onProgress?.(bytesBefore + bytes),
         );
         bytesBefore += descriptor.size;
-        objects.push({ id: descriptorId(descriptor), descriptor, receipts: [], seals: [] });
+        objects.push({ id: descriptorId(descriptor), descriptor, receipts: [] });
         // Every holder locks every object: a batch past the lock limit is refused as soon as it is.
         const lockCount = staged.size * objects.length;
         if (lockCount > this.#deps.transactions.maxLocksPerTransaction)
@@ -363,8 +355,7 @@ export class ObjectService {
       objects.map((object) =>
         this.#deps.directory.publish(object.id, {
           descriptor: object.descriptor,
-          receipts: validReceipts(object.id, object.descriptor, object.receipts, nowMs, object.seals),
-          seals: object.seals,
+          receipts: validReceipts(object.id, object.descriptor, object.receipts, nowMs),
         }),
       ),
     );
@@ -383,33 +374,33 @@ export class ObjectService {
    * receipts). A holder that fails here, or failed during the upload, leaves the transaction (its
    * lease lapses and it drops what it staged); the put goes on while every stripe keeps k shards.
    */
-  async #stageRecords(put: PutContext, objects: StagedObject[]): Promise<void> {
+  async #stageRecords(
+    put: PutContext,
+    objects: { id: string; descriptor: SignedDescriptor; receipts: unknown[] }[],
+  ): Promise<void> {
     const { selfId, directory, clock } = this.#deps;
     for (const node of put.lost) put.staged.delete(node);
     const results = await Promise.all(
       [...put.staged.keys()].map(async (node) => {
         try {
-          const staged = await Promise.all(
+          const receipts = await Promise.all(
             objects.map((object) => directory.stage(node, put.txId, object.id, object.descriptor)),
           );
-          return { node, staged };
+          return { node, receipts };
         } catch (error) {
           // A refusal is an answer (the put fails on it); only a holder that does not answer is lost.
           if (node === selfId || error instanceof RemoteError) throw error;
           this.#deps.logger.warn({ node, err: (error as Error).message }, 'holder lost before commit');
-          return { node, staged: undefined };
+          return { node, receipts: undefined };
         }
       }),
     );
-    for (const { node, staged } of results) {
-      if (staged === undefined) {
+    for (const { node, receipts } of results) {
+      if (receipts === undefined) {
         put.lost.add(node);
         put.staged.delete(node);
       } else {
-        for (const [i, { receipts, seal }] of staged.entries()) {
-          objects[i]!.receipts.push(...receipts);
-          if (seal !== undefined) objects[i]!.seals.push(seal);
-        }
+        for (const [i, list] of receipts.entries()) objects[i]!.receipts.push(...list);
       }
     }
     if (put.lost.size === 0) return;
@@ -417,7 +408,7 @@ export class ObjectService {
     const nowMs = clock.nowMs();
     for (const object of objects) {
       const held = new Set(
-        validReceipts(object.id, object.descriptor, object.receipts, nowMs, object.seals).map(
+        validReceipts(object.id, object.descriptor, object.receipts, nowMs).map(
           (r) => `${r.stripe} ${r.shard}`,
         ),
       );
