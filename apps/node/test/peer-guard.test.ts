@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CircuitBreaker,
-  KeyedLimiter,
-  priorityStreakMax,
-  Semaphore,
-  WaitQueueFullError,
-} from '../src/p2p/peer-guard.js';
+import { CircuitBreaker, KeyedLimiter, Semaphore, WaitQueueFullError } from '../src/p2p/peer-guard.js';
 
 describe('CircuitBreaker', () => {
   const options = { failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 8_000 };
@@ -159,35 +153,55 @@ describe('Semaphore and KeyedLimiter', () => {
     expect(semaphore.active).toBe(0);
   });
 
-  it('gives a waiting bulk holder the turn after a streak of priority grants', async () => {
-    const semaphore = new Semaphore(2, 100, 1);
-    await semaphore.acquire({ priority: true });
-    await semaphore.acquire({ priority: true });
+  it('lets a waiting bulk holder in as priority holders above the reserved share end', async () => {
+    const semaphore = new Semaphore(3, 100, 1);
+    for (let i = 0; i < 3; i++) await semaphore.acquire({ priority: true }); // no bulk waiting: all 3
     const order: string[] = [];
     const bulk = semaphore.acquire().then(() => order.push('bulk'));
     // Steady priority load: a priority waiter always queued when a slot frees.
-    const priority: Promise<number>[] = [];
-    for (let i = 0; i < priorityStreakMax + 2; i++)
-      priority.push(semaphore.acquire({ priority: true }).then(() => order.push(`p${i}`)));
-    for (let i = 0; i < priorityStreakMax; i++) {
-      semaphore.release();
-      await settled();
-    }
-    expect(order).toEqual(['p0', 'p1', 'p2', 'p3']);
-    semaphore.release(); // 1 active: a reserved slot, held back from priority at the bulk one's turn
-    await settled();
-    expect(order).toHaveLength(priorityStreakMax);
-    semaphore.release(); // 0 active: the unreserved slot goes to the bulk holder
+    const priority = [0, 1, 2].map((i) =>
+      semaphore.acquire({ priority: true }).then(() => order.push(`p${i}`)),
+    );
+    semaphore.release(true); // 2 priority holders, over the reserved 1: the slot goes to the bulk one
     await bulk;
-    semaphore.release();
+    expect(order).toEqual(['bulk']);
+    semaphore.release(true); // 1 priority holder, still the reserved share while nothing bulk waits
+    await settled();
+    expect(order).toEqual(['bulk', 'p0']);
+    semaphore.release(); // the bulk holder ends: its slot goes to the next priority waiter
+    await settled();
+    expect(order).toEqual(['bulk', 'p0', 'p1']);
+    for (let i = 0; i < 3; i++) semaphore.release(true);
     await Promise.all(priority);
-    expect(order).toEqual(['p0', 'p1', 'p2', 'p3', 'bulk', 'p4', 'p5']);
-    semaphore.release();
-    semaphore.release();
+    expect(order).toEqual(['bulk', 'p0', 'p1', 'p2']);
+    semaphore.release(true);
     expect(semaphore.active).toBe(0);
   });
 
-  it('keeps its reserved slots for priority holders, and grants them first', async () => {
+  it('grants a priority holder a reserved slot at once while bulk holders fill the rest and wait', async () => {
+    const semaphore = new Semaphore(16, 100, 2);
+    for (let i = 0; i < 14; i++) await semaphore.acquire();
+    const bulk = semaphore.acquire(); // the 15th bulk one waits: 14 is the bulk share
+    await settled();
+    expect(semaphore.waiting).toBe(1);
+    // Many small requests, one after another, while the bulk one waits: each goes in at once.
+    for (let i = 0; i < 8; i++) {
+      await semaphore.acquire({ priority: true });
+      semaphore.release(true);
+    }
+    await semaphore.acquire({ priority: true });
+    await semaphore.acquire({ priority: true });
+    expect(semaphore.active).toBe(16);
+    semaphore.release(); // a bulk holder ends: the waiting bulk one takes its slot
+    await bulk;
+    expect(semaphore.waiting).toBe(0);
+    for (let i = 0; i < 14; i++) semaphore.release();
+    semaphore.release(true);
+    semaphore.release(true);
+    expect(semaphore.active).toBe(0);
+  });
+
+  it('keeps its reserved slots for priority holders; beyond them a waiting bulk holder goes first', async () => {
     const semaphore = new Semaphore(3, 100, 1);
     await semaphore.acquire();
     await semaphore.acquire();
@@ -195,17 +209,16 @@ describe('Semaphore and KeyedLimiter', () => {
     const bulk = semaphore.acquire().then(() => order.push('bulk'));
     await Promise.resolve();
     expect(semaphore.waiting).toBe(1); // two of three taken: the third is reserved
-    await semaphore.acquire({ priority: true });
+    await semaphore.acquire({ priority: true }); // the reserved slot, at once
     const urgent = semaphore.acquire({ priority: true }).then(() => order.push('urgent'));
     expect(semaphore.waiting).toBe(2);
-    semaphore.release(); // 2 active: the reserved slot goes to the priority waiter, not the older bulk one
-    await urgent;
-    expect(order).toEqual(['urgent']);
-    semaphore.release();
-    semaphore.release(); // 1 active: the bulk waiter fits under the unreserved two
+    semaphore.release(); // 2 active, the priority share taken: the slot goes to the older bulk waiter
     await bulk;
-    expect(order).toEqual(['urgent', 'bulk']);
-    expect(semaphore.active).toBe(2);
+    expect(order).toEqual(['bulk']);
+    semaphore.release(true); // the reserved slot frees: the priority waiter takes it
+    await urgent;
+    expect(order).toEqual(['bulk', 'urgent']);
+    expect(semaphore.active).toBe(3);
   });
 
   it('never runs more bulk holders than the unreserved slots, nor more in all than the limit (property)', async () => {

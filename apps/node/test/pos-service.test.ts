@@ -67,11 +67,14 @@ class MemoryNetwork {
         if (target === undefined) throw new Error(`no ${protocol} at ${peer}`);
         let reply: RpcReply;
         try {
-          reply = await target.handler(target.schema.parse(header), {
-            peer: from,
-            connection: undefined as never,
-            readBody: async () => new Uint8Array(0),
-          });
+          reply = await target.handler(
+            target.schema.parse(typeof header === 'function' ? header() : header),
+            {
+              peer: from,
+              connection: undefined as never,
+              readBody: async () => new Uint8Array(0),
+            },
+          );
         } catch (error) {
           if (isTrinityError(error)) throw new RemoteError(peer, error.code, error.message);
           throw error;

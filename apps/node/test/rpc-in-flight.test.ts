@@ -156,6 +156,26 @@ describe('waiting for one of a peer’s in-flight slots', () => {
     expect(breaker.state(peer, clock.nowMs())).toBe('closed');
   }, 10_000);
 
+  it('makes a header given as a function when the request holds its slot, not before', async () => {
+    const { clock, started, held, rpc } = heldClient(1);
+    const running = rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody);
+    const madeAtMs: number[] = [];
+    const challenge = rpc.call(peer, PROTOCOLS.pos, () => {
+      madeAtMs.push(clock.nowMs());
+      return { op: 'challenge' };
+    });
+    await settled();
+    clock.advance(2_500); // a wait for the slot longer than a challenge's deadline
+    expect(madeAtMs).toEqual([]);
+    held[0]!();
+    await running;
+    await settled();
+    expect(madeAtMs).toEqual([2_500]);
+    expect(started).toEqual([`${PROTOCOLS.shard} stage`, `${PROTOCOLS.pos} challenge`]);
+    held[1]!();
+    expect((await challenge).value).toBe(PROTOCOLS.pos);
+  }, 10_000);
+
   it('times a request out while it waits: it never starts, nor counts against the peer', async () => {
     const { clock, started, held, breaker, rpc } = heldClient(1);
     const running = rpc.call(peer, PROTOCOLS.tx, {});

@@ -123,24 +123,21 @@ export class WaitQueueFullError extends RequestNotSentError {
   }
 }
 
-/** Priority grants in a row, while a bulk holder waits, before that bulk holder has the next turn. */
-export const priorityStreakMax = 4;
-
 /**
- * A counting semaphore with a bounded wait queue. `reserved` of its `limit` slots are kept for
- * priority holders (small control requests), so they never wait behind a full set of bulk ones;
- * priority waiters are granted first, each kind in arrival order. So that steady priority load
- * cannot starve bulk holders, after `priorityStreakMax` priority grants in a row while a bulk holder
- * waits, that holder has the turn: priority holders wait until it is granted (once an unreserved
- * slot frees, at most `reserved` + 1 releases later).
+ * A counting semaphore with a bounded wait queue, for two kinds of holders. Bulk holders (the
+ * default) take at most `limit - reserved` slots, so `reserved` are always there for priority
+ * holders (small control requests), which may take any free slot and are granted first. So that
+ * priority holders cannot starve bulk ones either, while a bulk holder waits, priority holders are
+ * granted only while fewer than `reserved` of them hold a slot: those above that drain as they end,
+ * and the slots they free go to the bulk waiters. Each kind waits in arrival order.
  */
 export class Semaphore {
   readonly #limit: number;
   readonly #waitersMax: number;
   readonly #reserved: number;
   #active = 0;
-  /** Priority grants since the last bulk one, counted only while a bulk holder waits. */
-  #priorityStreak = 0;
+  /** Of `#active`, the priority holders. */
+  #priorityActive = 0;
   readonly #waiters: Waiter[] = [];
   readonly #priorityWaiters: Waiter[] = [];
 
@@ -162,7 +159,8 @@ export class Semaphore {
 
   /**
    * Resolves when a slot is free; rejects at once when the wait queue is full (WaitQueueFullError),
-   * and when `options.signal` aborts before a slot was granted (the caller then holds none).
+   * and when `options.signal` aborts before a slot was granted (the caller then holds none). The
+   * holder gives it back with `release` of the same `priority`.
    */
   async acquire(options: AcquireOptions = {}): Promise<void> {
     const priority = options.priority === true;
@@ -177,7 +175,7 @@ export class Semaphore {
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         queue.splice(queue.indexOf(waiter), 1);
-        this.#drain(); // a bulk waiter that had the turn may have held priority ones back
+        this.#drain(); // a bulk waiter gone may let priority ones in
         reject(signal!.reason);
       };
       const waiter: Waiter = {
@@ -192,9 +190,11 @@ export class Semaphore {
     });
   }
 
-  release(): void {
+  release(priority = false): void {
     assert(this.#active > 0, 'semaphore released more than it granted');
+    assert(!priority || this.#priorityActive > 0, 'priority slot released more than granted');
     this.#active--;
+    if (priority) this.#priorityActive--;
     this.#drain();
   }
 
@@ -208,14 +208,14 @@ export class Semaphore {
       options.signal?.throwIfAborted();
       return await task();
     } finally {
-      this.release();
+      this.release(options.priority === true);
     }
   }
 
-  /** Grants waiters, in turn, while their slots are free. */
+  /** Grants waiters, priority ones first, while their slots are free. */
   #drain(): void {
     for (;;) {
-      const priority = this.#priorityWaiters.length > 0 && !this.#bulkTurn();
+      const priority = this.#priorityWaiters.length > 0 && this.#mayGrant(true);
       const queue = priority ? this.#priorityWaiters : this.#waiters;
       const next = queue[0];
       if (next === undefined || !this.#mayGrant(priority)) return;
@@ -226,17 +226,14 @@ export class Semaphore {
   }
 
   #mayGrant(priority: boolean): boolean {
-    if (priority) return !this.#bulkTurn() && this.#active < this.#limit;
-    return this.#active < this.#limit - this.#reserved;
-  }
-
-  #bulkTurn(): boolean {
-    return this.#waiters.length > 0 && this.#priorityStreak >= priorityStreakMax;
+    if (this.#active >= this.#limit) return false;
+    if (priority) return this.#waiters.length === 0 || this.#priorityActive < this.#reserved;
+    return this.#active - this.#priorityActive < this.#limit - this.#reserved;
   }
 
   #take(priority: boolean): void {
     this.#active++;
-    this.#priorityStreak = priority && this.#waiters.length > 0 ? this.#priorityStreak + 1 : 0;
+    if (priority) this.#priorityActive++;
   }
 }
 

@@ -54,6 +54,11 @@ export interface CallOptions {
 
 /** Calls to a peer's protocol: what services get as their `rpc` component. */
 export interface PeerRpc {
+  /**
+   * One request to `peer`'s `protocol`. `header` is its JSON header, or a function that makes it
+   * when the request holds its slot (for a header that must be fresh when sent: a challenge's
+   * deadline counts from then, not from a wait for a slot).
+   */
   call(
     peer: string,
     protocol: string,
@@ -156,7 +161,8 @@ export class RpcClient implements PeerRpc {
         () => {
           started = true;
           wait.clear();
-          return this.#timedExchange(peer, protocol, header, body, timeoutMs);
+          const sent = typeof header === 'function' ? (header as () => unknown)() : header;
+          return this.#timedExchange(peer, protocol, sent, body, timeoutMs);
         },
         { signal: wait.signal, priority: !bulk },
       );

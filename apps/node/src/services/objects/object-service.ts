@@ -42,6 +42,7 @@ import {
   ObjectUnavailableError,
   PayloadTooLargeError,
   RemoteError,
+  RequestNotSentError,
 } from '../../errors.js';
 import { nodeKeyOfPeerId } from '../../p2p/node-keys.js';
 import type { OwnerKey } from '../../stores/owner-key.js';
@@ -1172,7 +1173,9 @@ class StripeFetch {
             this.#deps.transfer.recycle?.(bytes);
           },
           (error: Error) => {
-            report(false);
+            // A fetch that never left this node (no slot to the peer in time, its breaker open) says
+            // nothing of the peer: the router learns only from answers and their latency.
+            if (!(error instanceof RequestNotSentError)) report(false);
             this.#deps.logger.debug({ node: candidate.node, err: error.message }, 'shard read failed');
           },
         )

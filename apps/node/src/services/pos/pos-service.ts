@@ -1,4 +1,4 @@
-import { type Clock, concatBytes, fromHex, type Logger, type Random, toHex } from '@trinity/core';
+import { assert, type Clock, concatBytes, fromHex, type Logger, type Random, toHex } from '@trinity/core';
 import {
   answerChallenge,
   type Challenge,
@@ -459,21 +459,29 @@ export class PosService implements Startable {
   /** Challenges `target` now, checks the answer at the time it arrives, records and reports the result. */
   async challenge(target: PosTarget): Promise<PosOutcome | undefined> {
     const { rpc, random, clock, logger } = this.#c;
-    const issuedMs = clock.nowMs();
-    const challenge = createChallenge({
-      commitment: target.commitment,
-      nonce: random.bytes(32),
-      nowMs: issuedMs,
-      deadlineMs: issuedMs + this.#init.deadlineMs,
-      leavesPerChallenge: this.#init.leaves,
-    });
-    this.#lastChallengedMs.set(target.holder, issuedMs);
+    let sentMs = clock.nowMs();
+    this.#lastChallengedMs.set(target.holder, sentMs);
+    // Made when the request holds its slot to the holder: its deadline counts from the send, so a
+    // wait for a slot here is never the holder's lateness.
+    let challenge: Challenge | undefined;
+    const header = () => {
+      sentMs = clock.nowMs();
+      challenge = createChallenge({
+        commitment: target.commitment,
+        nonce: random.bytes(32),
+        nowMs: sentMs,
+        deadlineMs: sentMs + this.#init.deadlineMs,
+        leavesPerChallenge: this.#init.leaves,
+      });
+      return { op: 'challenge', challenge };
+    };
     let failure: PosFailure | undefined;
     try {
-      const reply = await rpc.call(target.holder, PROTOCOLS.pos, { op: 'challenge', challenge }, undefined, {
+      const reply = await rpc.call(target.holder, PROTOCOLS.pos, header, undefined, {
         timeoutMs: this.#init.deadlineMs + posLimits.replyGraceMs,
       });
       const receivedMs = clock.nowMs();
+      assert(challenge !== undefined, 'a reply came to a challenge never sent');
       const answer = decodeAnswer(reply);
       if (answer === undefined) failure = 'malformed';
       else {
@@ -499,7 +507,7 @@ export class PosService implements Startable {
     // The object was deleted meanwhile (the holder learned of the tombstone first): no result.
     if (failure === 'not-held' && !(await this.#c.manifests.hasDescriptor(target.objectId))) return undefined;
     if (!this.#countsAfterRefusals(target.holder, failure === 'refused')) return undefined;
-    const elapsedMs = clock.nowMs() - issuedMs;
+    const elapsedMs = clock.nowMs() - sentMs;
     const passed = failure === undefined;
     this.#stats.issued++;
     this.#c.events?.onIssued?.();
