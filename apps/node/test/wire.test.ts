@@ -8,7 +8,7 @@ import { parseNodeConfig } from '../src/config/config.js';
 import { TrinityNode } from '../src/node/trinity-node.js';
 import { nodeKeyOfPeerId } from '../src/p2p/node-keys.js';
 import { toPeerId } from '../src/p2p/rpc.js';
-import { frameBytesMax, PROTOCOLS } from '../src/p2p/wire.js';
+import { frameBytesMax, hashesPerRequestMax, headerBytesMax, PROTOCOLS } from '../src/p2p/wire.js';
 import { sha256Hex, tempDir } from './helpers.js';
 
 const encoder = new TextEncoder();
@@ -50,6 +50,15 @@ function stageHeader(target: TrinityNode, hash: string, size: number, txId = toH
   );
   return json({ op: 'stage', hash, size, txId, intent });
 }
+
+describe('request limits against the header limit', () => {
+  it('fits a has request of the most hashes in one header', () => {
+    const header = { op: 'has', hashes: Array.from({ length: hashesPerRequestMax }, () => 'f'.repeat(64)) };
+    expect(Buffer.byteLength(JSON.stringify({ protocol: PROTOCOLS.shard, header }))).toBeLessThan(
+      headerBytesMax,
+    );
+  });
+});
 
 describe('wire protocol against a real node', () => {
   let a: TrinityNode;

@@ -46,8 +46,11 @@ export const channelProtocols: Readonly<Record<string, number>> = {
   [PROTOCOLS.s3IndexHead]: 0,
 };
 
-/** Most hashes in one has/delete request. */
-export const hashesPerRequestMax = 4096;
+/**
+ * Most hashes in one `has` request: they travel in the header, so a full request must fit
+ * headerBytesMax (768 hex hashes are ~52 KB of JSON; 4,096 were 270 KB, a request never sent).
+ */
+export const hashesPerRequestMax = 768;
 /** Object ids in one anti-entropy `deleted` query (the tombstones come back in the body). */
 export const deletedQueryIdsMax = 256;
 
