@@ -8,11 +8,11 @@ describe('CircuitBreaker', () => {
   it('opens after the threshold, lets one probe through after the back-off, closes on success', () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 2; i++) breaker.onFailure('p', 0);
-    expect(breaker.admit('p', 0)).toEqual({ waitMs: 0, probe: false });
+    expect(breaker.admit('p', 0)).toEqual({ waitMs: 0, probe: false, trips: 0 });
     breaker.onFailure('p', 0);
     expect(breaker.state('p', 0)).toBe('open');
     expect(breaker.admit('p', 500).waitMs).toBe(500);
-    expect(breaker.admit('p', 1_000)).toEqual({ waitMs: 0, probe: true });
+    expect(breaker.admit('p', 1_000)).toEqual({ waitMs: 0, probe: true, trips: 1 });
     expect(breaker.admit('p', 1_001).waitMs).toBeGreaterThan(0); // only one probe at a time
     breaker.onSuccess('p');
     expect(breaker.state('p', 1_001)).toBe('closed');
@@ -37,6 +37,19 @@ describe('CircuitBreaker', () => {
     expect(breaker.admit('p', 1_000).probe).toBe(true); // half-open: the probe goes
     breaker.onAbandoned('p', early); // the early request's wait times out
     expect(breaker.admit('p', 1_000).waitMs).toBeGreaterThan(0); // still one probe at a time
+  });
+
+  it('does not open again on the failure of a request admitted before the last trip', () => {
+    const breaker = new CircuitBreaker(options);
+    const early = breaker.admit('p', 0); // in flight (or waiting for a slot) through the trip below
+    for (let i = 0; i < 3; i++) breaker.onFailure('p', 0, breaker.admit('p', 0));
+    expect(breaker.state('p', 0)).toBe('open');
+    breaker.onFailure('p', 1_500, early); // fails after the back-off: already counted by the trip
+    expect(breaker.state('p', 1_500)).toBe('half-open');
+    const probe = breaker.admit('p', 1_500);
+    expect(probe).toEqual({ waitMs: 0, probe: true, trips: 1 });
+    breaker.onFailure('p', 1_600, probe); // the probe's own failure opens it again, for longer
+    expect(breaker.admit('p', 1_600).waitMs).toBe(2_000);
   });
 
   it('doubles the back-off on every trip, up to the cap', () => {

@@ -24,9 +24,11 @@ export interface Admission {
   readonly waitMs: number;
   /** The request is the half-open breaker's one probe: only it may give the probe back. */
   readonly probe: boolean;
+  /** The peer's trips when it was admitted: a failure after a later trip is already counted. */
+  readonly trips: number;
 }
 
-const admitted: Admission = { waitMs: 0, probe: false };
+const admitted: Admission = { waitMs: 0, probe: false, trips: 0 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -46,10 +48,14 @@ export class CircuitBreaker {
   /** Whether a request to `peer` may go now; a half-open breaker's first one is its probe. */
   admit(peer: string, nowMs: number): Admission {
     const health = this.#peers.get(peer);
-    if (health === undefined || health.consecutiveFailures < this.#options.failureThreshold) return admitted;
-    if (nowMs < health.openUntilMs) return { waitMs: health.openUntilMs - nowMs, probe: false };
-    if (health.probe !== undefined) return { waitMs: Math.max(1, this.#options.baseBackoffMs), probe: false };
-    health.probe = { waitMs: 0, probe: true };
+    if (health === undefined) return admitted;
+    const { trips } = health;
+    if (health.consecutiveFailures < this.#options.failureThreshold)
+      return { waitMs: 0, probe: false, trips };
+    if (nowMs < health.openUntilMs) return { waitMs: health.openUntilMs - nowMs, probe: false, trips };
+    if (health.probe !== undefined)
+      return { waitMs: Math.max(1, this.#options.baseBackoffMs), probe: false, trips };
+    health.probe = { waitMs: 0, probe: true, trips };
     return health.probe;
   }
 
@@ -72,7 +78,12 @@ export class CircuitBreaker {
     this.#peers.delete(peer);
   }
 
-  onFailure(peer: string, nowMs: number): void {
+  /**
+   * The request `admission` let through failed. One admitted before the breaker last opened (it was
+   * in flight, or waiting for a slot, through the trip) says nothing new: the trip counted its kind.
+   */
+  onFailure(peer: string, nowMs: number, admission?: Admission): void {
+    if (admission !== undefined && admission.trips < (this.#peers.get(peer)?.trips ?? 0)) return;
     const health = this.#touch(peer);
     health.consecutiveFailures++;
     health.probe = undefined;

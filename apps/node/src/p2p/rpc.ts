@@ -178,7 +178,7 @@ export class RpcClient implements PeerRpc {
       // A peer that answers with a well-formed error is healthy; only transport failures count.
       const healthy = error instanceof RemoteError;
       if (healthy) breaker.onSuccess(peer);
-      else breaker.onFailure(peer, clock.nowMs());
+      else breaker.onFailure(peer, clock.nowMs(), admission);
       this.#deps.onOutcome?.(peer, healthy);
       throw error;
     } finally {
