@@ -121,6 +121,24 @@ describe('ByteBudget', () => {
     budget.release(7);
     expect(await budget.acquire(100)).toBe(10);
   });
+
+  it('lets a waiter whose signal aborts leave the line holding nothing; those behind it move up', async () => {
+    const budget = new ByteBudget(10);
+    await budget.acquire(5);
+    const gaveUp = new AbortController();
+    const first = budget.acquire(8, gaveUp.signal);
+    const order: string[] = [];
+    const second = budget.acquire(2).then(() => order.push('second')); // fits, but waits its turn
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    gaveUp.abort(new Error('timed out'));
+    await expect(first).rejects.toThrow(/timed out/);
+    await second;
+    expect(order).toEqual(['second']);
+    expect(budget.used).toBe(7);
+    await expect(budget.acquire(1, gaveUp.signal)).rejects.toThrow(/timed out/);
+    expect(budget.used).toBe(7);
+  });
 });
 
 describe('FlowControl', () => {

@@ -4,6 +4,7 @@ import { ManualClock, MemoryLogger, SystemClock } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type RemoteError, RequestNotSentError } from '../src/errors.js';
+import { SendBudgetTimeoutError } from '../src/p2p/data-channel.js';
 import { CircuitBreaker } from '../src/p2p/peer-guard.js';
 import {
   type ChannelTransport,
@@ -175,6 +176,28 @@ describe('waiting for one of a peer’s in-flight slots', () => {
     held[1]!();
     expect((await challenge).value).toBe(PROTOCOLS.pos);
   }, 10_000);
+
+  it('does not count a request its transport never sent against the peer', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, baseBackoffMs: 1000, maxBackoffMs: 1000 });
+    const rpc = new RpcClient(
+      { requestTimeoutMs },
+      {
+        libp2p: { dialProtocol: () => Promise.reject(new Error('no libp2p here')) },
+        breaker,
+        limiter: peerLimiter(4),
+        clock,
+        channel: {
+          carries: () => true,
+          exchange: () => Promise.reject(new SendBudgetTimeoutError(peer)),
+        },
+      },
+    );
+    await expect(rpc.call(peer, PROTOCOLS.shard, { op: 'stage' }, shardBody)).rejects.toBeInstanceOf(
+      SendBudgetTimeoutError,
+    );
+    expect(breaker.state(peer, clock.nowMs())).toBe('closed');
+  });
 
   it('times a request out while it waits: it never starts, nor counts against the peer', async () => {
     const { clock, started, held, breaker, rpc } = heldClient(1);

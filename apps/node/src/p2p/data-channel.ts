@@ -11,7 +11,7 @@ import {
 import type { PrivateKey } from '@libp2p/interface';
 import type { Clock, Logger } from '@trinity/core';
 import { z } from 'zod';
-import { NodeError, ProtocolError, RemoteError } from '../errors.js';
+import { NodeError, ProtocolError, RemoteError, RequestNotSentError } from '../errors.js';
 import type { Startable } from '../startable.js';
 import {
   type ChannelCredentials,
@@ -57,6 +57,13 @@ import {
 export class ChannelUnavailableError extends NodeError {
   constructor(peer: string, reason: string) {
     super('CHANNEL_UNAVAILABLE', `data channel to ${peer.slice(-8)}: ${reason}`, 503);
+  }
+}
+
+/** A request's time ran out while its body waited for room among this node's bodies in flight: nothing was sent. */
+export class SendBudgetTimeoutError extends RequestNotSentError {
+  constructor(peer: string) {
+    super('SEND_BUDGET_TIMEOUT', `request to ${peer.slice(-8)} timed out waiting to send its body`, 503);
   }
 }
 
@@ -174,21 +181,44 @@ export class ByteBudget {
     return this.#used === 0 && this.#waiters.length === 0;
   }
 
-  /** Waits until `bytes` (at most the cap) fit, then holds them; returns what was taken. */
-  async acquire(bytes: number): Promise<number> {
+  /**
+   * Waits until `bytes` (at most the cap) fit, then holds them; returns what was taken. When `signal`
+   * aborts first, leaves the queue holding nothing and rejects with its reason.
+   */
+  async acquire(bytes: number, signal?: AbortSignal): Promise<number> {
     const take = Math.min(bytes, this.#max);
     if (take <= 0) return 0;
+    signal?.throwIfAborted();
     if (this.#waiters.length === 0 && this.#used + take <= this.#max) {
       this.#used += take;
       return take;
     }
-    await new Promise<void>((grant) => this.#waiters.push({ bytes: take, grant }));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        this.#grant(); // the first in line gone: those behind it may fit
+        reject(signal!.reason);
+      };
+      const waiter = {
+        bytes: take,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
     return take;
   }
 
   release(bytes: number): void {
     this.#used -= bytes;
     if (this.#used < 0) throw new Error('byte budget released more than it held');
+    this.#grant();
+  }
+
+  #grant(): void {
     while (this.#waiters.length > 0 && this.#used + this.#waiters[0]!.bytes <= this.#max) {
       const next = this.#waiters.shift()!;
       this.#used += next.bytes;
@@ -302,18 +332,34 @@ class FlowLane {
     this.#node = new ByteBudget(nodeMax);
   }
 
-  async acquire(peer: string, bytes: number): Promise<() => void> {
+  async acquire(peer: string, bytes: number, signal?: AbortSignal): Promise<() => void> {
     let budget = this.#peers.get(peer);
     if (budget === undefined) this.#peers.set(peer, (budget = new ByteBudget(this.#peerMax)));
-    const peerBytes = await budget.acquire(bytes);
-    const nodeBytes = await this.#node.acquire(bytes);
+    const forget = () => {
+      if (budget.idle && this.#peers.get(peer) === budget) this.#peers.delete(peer);
+    };
+    let peerBytes: number;
+    let nodeBytes: number;
+    try {
+      peerBytes = await budget.acquire(bytes, signal);
+    } catch (error) {
+      forget();
+      throw error;
+    }
+    try {
+      nodeBytes = await this.#node.acquire(bytes, signal);
+    } catch (error) {
+      budget.release(peerBytes);
+      forget();
+      throw error;
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#node.release(nodeBytes);
       budget.release(peerBytes);
-      if (budget.idle && this.#peers.get(peer) === budget) this.#peers.delete(peer);
+      forget();
     };
   }
 }
@@ -336,10 +382,13 @@ export class FlowControl {
     );
   }
 
-  /** Waits until `bytes` fit in their lane, then holds them; returns their release (idempotent). */
-  async acquire(peer: string, bytes: number): Promise<() => void> {
+  /**
+   * Waits until `bytes` fit in their lane, then holds them; returns their release (idempotent). When
+   * `signal` aborts first, holds nothing and rejects with its reason.
+   */
+  async acquire(peer: string, bytes: number, signal?: AbortSignal): Promise<() => void> {
     if (bytes <= 0) return () => {};
-    return (bytes < smallBodyBytesMax ? this.#small : this.#bulk).acquire(peer, bytes);
+    return (bytes < smallBodyBytesMax ? this.#small : this.#bulk).acquire(peer, bytes, signal);
   }
 }
 
@@ -842,7 +891,13 @@ export class DataChannel implements Startable, ProtocolServer {
     let reusable = false;
     try {
       this.#requestsOut++;
-      const releaseSend = await this.#sendBudget.acquire(peer, body?.length ?? 0);
+      // Time spent waiting here for room among this node's own bodies in flight is not the peer's:
+      // timing out before a byte was sent is a request never sent (no mark against the peer).
+      const releaseSend = await this.#sendBudget
+        .acquire(peer, body?.length ?? 0, signal)
+        .catch((error: unknown) => {
+          throw signal.aborted ? new SendBudgetTimeoutError(peer) : error;
+        });
       try {
         await conn.write({ protocol, request }, body);
       } finally {

@@ -170,10 +170,15 @@ export class RpcClient implements PeerRpc {
       this.#deps.onOutcome?.(peer, true);
       return reply;
     } catch (error) {
-      // Refused or timed out before a slot was granted: nothing reached the peer.
+      // Refused or timed out before a slot was granted, or before the transport sent anything:
+      // nothing reached the peer.
       if (!started) {
         breaker.onAbandoned(peer, admission);
         throw wait.signal.aborted ? new SlotWaitTimeoutError(peer, timeoutMs) : error;
+      }
+      if (error instanceof RequestNotSentError) {
+        breaker.onAbandoned(peer, admission);
+        throw error;
       }
       // A peer that answers with a well-formed error is healthy; only transport failures count.
       const healthy = error instanceof RemoteError;
