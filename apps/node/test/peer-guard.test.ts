@@ -214,6 +214,24 @@ describe('Semaphore and KeyedLimiter', () => {
     expect(semaphore.active).toBe(0);
   });
 
+  it('lets a priority holder in while bulk ones wait, even with no slot reserved', async () => {
+    const semaphore = new Semaphore(2, 100, 0);
+    await semaphore.acquire();
+    await semaphore.acquire();
+    const order: string[] = [];
+    const bulk = semaphore.acquire().then(() => order.push('bulk'));
+    const small = semaphore.acquire({ priority: true }).then(() => order.push('small'));
+    semaphore.release();
+    await small;
+    expect(order).toEqual(['small']);
+    semaphore.release();
+    await bulk;
+    expect(order).toEqual(['small', 'bulk']);
+    semaphore.release(true);
+    semaphore.release();
+    expect(semaphore.active).toBe(0);
+  });
+
   it('keeps its reserved slots for priority holders; beyond them a waiting bulk holder goes first', async () => {
     const semaphore = new Semaphore(3, 100, 1);
     await semaphore.acquire();

@@ -199,6 +199,16 @@ describe('waiting for one of a peer’s in-flight slots', () => {
     expect(breaker.state(peer, clock.nowMs())).toBe('closed');
   });
 
+  it('does not count a header that could not be made against the peer', async () => {
+    const { clock, started, breaker, rpc } = heldClient(1);
+    const call = rpc.call(peer, PROTOCOLS.pos, () => {
+      throw new Error('no challenge to make');
+    });
+    await expect(call).rejects.toThrow(/no challenge to make/);
+    expect(started).toEqual([]);
+    expect(breaker.state(peer, clock.nowMs())).toBe('closed');
+  }, 10_000);
+
   it('times a request out while it waits: it never starts, nor counts against the peer', async () => {
     const { clock, started, held, breaker, rpc } = heldClient(1);
     const running = rpc.call(peer, PROTOCOLS.tx, {});

@@ -139,13 +139,16 @@ export class WaitQueueFullError extends RequestNotSentError {
  * default) take at most `limit - reserved` slots, so `reserved` are always there for priority
  * holders (small control requests), which may take any free slot and are granted first. So that
  * priority holders cannot starve bulk ones either, while a bulk holder waits, priority holders are
- * granted only while fewer than `reserved` of them hold a slot: those above that drain as they end,
- * and the slots they free go to the bulk waiters. Each kind waits in arrival order.
+ * granted only while fewer than `reserved` of them (one when none are reserved, none with a single
+ * slot) hold a slot: those above that drain as they end, and the slots they free go to the bulk
+ * waiters. Each kind waits in arrival order.
  */
 export class Semaphore {
   readonly #limit: number;
   readonly #waitersMax: number;
   readonly #reserved: number;
+  /** Priority holders let in while a bulk holder waits. */
+  readonly #priorityShare: number;
   #active = 0;
   /** Of `#active`, the priority holders. */
   #priorityActive = 0;
@@ -158,6 +161,9 @@ export class Semaphore {
     this.#limit = limit;
     this.#waitersMax = waitersMax;
     this.#reserved = reserved;
+    // Without reserved slots, priority holders still get one slot while bulk ones wait (all but a
+    // single-slot semaphore, where a waiting bulk holder goes first).
+    this.#priorityShare = reserved > 0 ? reserved : Math.min(1, limit - 1);
   }
 
   get active(): number {
@@ -238,7 +244,7 @@ export class Semaphore {
 
   #mayGrant(priority: boolean): boolean {
     if (this.#active >= this.#limit) return false;
-    if (priority) return this.#waiters.length === 0 || this.#priorityActive < this.#reserved;
+    if (priority) return this.#waiters.length === 0 || this.#priorityActive < this.#priorityShare;
     return this.#active - this.#priorityActive < this.#limit - this.#reserved;
   }
 

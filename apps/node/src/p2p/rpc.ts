@@ -159,9 +159,10 @@ export class RpcClient implements PeerRpc {
       const reply = await limiter.run(
         peer,
         () => {
-          started = true;
           wait.clear();
+          // Made before `started`: a header that cannot be made is this node's failure, not the peer's.
           const sent = typeof header === 'function' ? (header as () => unknown)() : header;
+          started = true;
           return this.#timedExchange(peer, protocol, sent, body, timeoutMs);
         },
         { signal: wait.signal, priority: !bulk },

@@ -51,6 +51,8 @@ export const channelProtocols: Readonly<Record<string, number>> = {
  * headerBytesMax (768 hex hashes are ~52 KB of JSON; 4,096 were 270 KB, a request never sent).
  */
 export const hashesPerRequestMax = 768;
+/** Most hashes a node takes in one `has` request: what an older node (which sent up to 4,096) may send. */
+export const hashesPerRequestAcceptedMax = 4096;
 /** Object ids in one anti-entropy `deleted` query (the tombstones come back in the body). */
 export const deletedQueryIdsMax = 256;
 
@@ -92,7 +94,7 @@ export const shardRequestSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('fetch'), hash: hexHash }).strict(),
-  z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestMax) }).strict(),
+  z.object({ op: z.literal('has'), hashes: z.array(hexHash).max(hashesPerRequestAcceptedMax) }).strict(),
   /** The coordinator's upload under `txId` is making progress: its staged data is not an orphan. */
   z.object({ op: z.literal('renew'), txId }).strict(),
   /** Drops what an unfinished upload staged under `txId` before any prepare (the put failed). */
