@@ -27,6 +27,7 @@ import {
   type RpcReply,
   type TrafficListener,
 } from './rpc.js';
+import { waitInLine } from './wait-queue.js';
 import {
   headerBytesMax,
   parseHeader,
@@ -193,22 +194,13 @@ export class ByteBudget {
       this.#used += take;
       return take;
     }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        this.#grant(); // the first in line gone: those behind it may fit
-        reject(signal!.reason);
-      };
-      const waiter = {
-        bytes: take,
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // The first in line gone: those behind it may fit.
+    await waitInLine(
+      this.#waiters,
+      (grant) => ({ bytes: take, grant }),
+      signal,
+      () => this.#grant(),
+    );
     return take;
   }
 
@@ -958,7 +950,9 @@ export class DataChannel implements Startable, ProtocolServer {
         continue; // its close handler already took it off the count
       }
       if (pool.total < this.#perPeerMax) break;
-      await waitForTurn(pool.waiters, signal);
+      await waitInLine(pool.waiters, (wake) => wake, signal).catch((error: unknown) => {
+        throw error instanceof Error ? error : new ProtocolError('request timed out');
+      });
       woken = true;
     }
     pool.total++;
@@ -1061,27 +1055,6 @@ export class DataChannel implements Startable, ProtocolServer {
     });
     return conn;
   }
-}
-
-/**
- * Waits until `waiters` is woken for this caller, or `signal` aborts: an aborted caller leaves the
- * queue (it is not woken in another's place) and throws at once, not when a connection frees.
- */
-function waitForTurn(waiters: (() => void)[], signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      const index = waiters.indexOf(wake);
-      if (index >= 0) waiters.splice(index, 1);
-      reject(signal.reason instanceof Error ? signal.reason : new ProtocolError('request timed out'));
-    };
-    const wake = () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    if (signal.aborted) return onAbort();
-    waiters.push(wake);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The header of a request on the channel: which protocol, and that protocol's request header. */

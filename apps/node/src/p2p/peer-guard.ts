@@ -1,5 +1,6 @@
 import { assert } from '@trinity/core';
 import { RequestNotSentError } from '../errors.js';
+import { waitInLine } from './wait-queue.js';
 
 export interface BreakerOptions {
   readonly failureThreshold: number;
@@ -188,23 +189,13 @@ export class Semaphore {
       return;
     }
     if (this.waiting >= this.#waitersMax) throw new WaitQueueFullError(this.#waitersMax);
-    const { signal } = options;
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        queue.splice(queue.indexOf(waiter), 1);
-        this.#drain(); // a bulk waiter gone may let priority ones in
-        reject(signal!.reason);
-      };
-      const waiter: Waiter = {
-        priority,
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      queue.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // A bulk waiter gone may let priority ones in.
+    await waitInLine(
+      queue,
+      (grant) => ({ priority, grant }),
+      options.signal,
+      () => this.#drain(),
+    );
   }
 
   release(priority = false): void {

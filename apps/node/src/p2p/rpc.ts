@@ -10,7 +10,7 @@ import {
   RemoteError,
   RequestNotSentError,
 } from '../errors.js';
-import { timeoutSignal } from '../timers.js';
+import { timeoutSignal, withTimeout } from '../timers.js';
 import { type CircuitBreaker, KeyedLimiter } from './peer-guard.js';
 import {
   drainUnread,
@@ -163,7 +163,10 @@ export class RpcClient implements PeerRpc {
           // Made before `started`: a header that cannot be made is this node's failure, not the peer's.
           const sent = typeof header === 'function' ? (header as () => unknown)() : header;
           started = true;
-          return this.#timedExchange(peer, protocol, sent, body, timeoutMs);
+          // The exchange's own timeout, counted from when it holds a slot.
+          return withTimeout(clock, timeoutMs, (signal) =>
+            this.#exchange(peer, protocol, sent, body, signal),
+          );
         },
         { signal: wait.signal, priority: !bulk },
       );
@@ -172,14 +175,10 @@ export class RpcClient implements PeerRpc {
       return reply;
     } catch (error) {
       // Refused or timed out before a slot was granted, or before the transport sent anything:
-      // nothing reached the peer.
-      if (!started) {
+      // nothing reached the peer. (The slot wait's timer is cleared once a slot is granted.)
+      if (!started || error instanceof RequestNotSentError) {
         breaker.onAbandoned(peer, admission);
         throw wait.signal.aborted ? new SlotWaitTimeoutError(peer, timeoutMs) : error;
-      }
-      if (error instanceof RequestNotSentError) {
-        breaker.onAbandoned(peer, admission);
-        throw error;
       }
       // A peer that answers with a well-formed error is healthy; only transport failures count.
       const healthy = error instanceof RemoteError;
@@ -189,22 +188,6 @@ export class RpcClient implements PeerRpc {
       throw error;
     } finally {
       wait.clear();
-    }
-  }
-
-  /** One exchange with its own `timeoutMs`, counted from when it holds a slot. */
-  async #timedExchange(
-    peer: string,
-    protocol: string,
-    header: unknown,
-    body: Uint8Array | undefined,
-    timeoutMs: number,
-  ): Promise<RpcReply> {
-    const timeout = timeoutSignal(this.#deps.clock, timeoutMs);
-    try {
-      return await this.#exchange(peer, protocol, header, body, timeout.signal);
-    } finally {
-      timeout.clear();
     }
   }
 
