@@ -574,9 +574,10 @@ export class ManifestDirectory implements Startable {
   /**
    * Publishes a record: stored here, sent to every node its receipts name (and `extra` nodes), and
    * announced in the DHT unless every node took it (`everyNodeTook`: a small network where every node
-   * holds a shard, and this node knows all of it): a lookup asks its peers before the DHT, and the DHT would store the record on
-   * those same nodes, at the cost of a query and a signed record checked on each, per object. Each
-   * receiver checks it; holders that were unreachable learn it from peers.
+   * holds a shard, and this node knows all of it): a lookup asks its peers before the DHT, and the
+   * DHT would store the record on those same nodes, at the cost of a query and a signed record
+   * checked on each, per object. Each receiver checks it; holders that were unreachable learn it
+   * from peers.
    */
   async publish(id: string, record: ObjectRecord, extra: readonly string[] = []): Promise<void> {
     const { manifests, clock } = this.#deps;
