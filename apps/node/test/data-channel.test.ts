@@ -218,9 +218,9 @@ describe('parseChannelAddress', () => {
 
 const echoSchema = z.object({ op: z.string(), size: z.number().int().min(0) }).strict();
 
-/** An empty echo request from `client` to `peer`, as most tests below send one. */
-function echo(client: DataChannel, peer: string, protocol = '/test/1') {
-  return client.exchange(peer, protocol, { op: 'echo', size: 0 }, undefined, AbortSignal.timeout(10_000));
+/** An empty request (`op`, echo by default) from `client` to `peer`, as most tests below send one. */
+function echo(client: DataChannel, peer: string, protocol = '/test/1', op = 'echo', timeoutMs = 10_000) {
+  return client.exchange(peer, protocol, { op, size: 0 }, undefined, AbortSignal.timeout(timeoutMs));
 }
 
 describe('DataChannel', () => {
@@ -415,31 +415,13 @@ describe('DataChannel', () => {
         new Promise<string>((resolve) => setTimeout(() => resolve('pending'), ms)),
       ]);
     // The one connection is busy with a slow request.
-    const slow = client.exchange(
-      a.id,
-      '/test/1',
-      { op: 'slow', size: 0 },
-      undefined,
-      AbortSignal.timeout(30_000),
-    );
+    const slow = echo(client, a.id, '/test/1', 'slow', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     // This one waits for it and times out: it must end at its timeout, not when a connection frees.
-    const timedOut = client.exchange(
-      a.id,
-      '/test/1',
-      { op: 'quick', size: 0 },
-      undefined,
-      AbortSignal.timeout(100),
-    );
+    const timedOut = echo(client, a.id, '/test/1', 'quick', 100);
     expect(await within(timedOut, 10_000)).toBe('settled');
     // The next one waits too; once the slow request is answered, the connection is its.
-    const next = client.exchange(
-      a.id,
-      '/test/1',
-      { op: 'next', size: 0 },
-      undefined,
-      AbortSignal.timeout(30_000),
-    );
+    const next = echo(client, a.id, '/test/1', 'next', 30_000);
     open();
     await slow;
     expect(await within(next, 10_000)).toBe('settled');
