@@ -3,18 +3,19 @@
 // and one js-libp2p stream of the node's own stack (`op` tls-floor and libp2p-stream).
 //   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--rounds 3] [--no-ceiling]
 //     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
-//     [--transports channel,libp2p] [--stream-runs 3] [--shard-mib 4] [--warmup-mib 64]
+//     [--transports channel,libp2p] [--stream-runs 3] [--shard-mib 4] [--warmup-mib 64] [--client curl]
 // Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
 // /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
 // shares the machine (though not immune to it: caches and context switches are shared too).
 import '../src/polyfill.js';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Devnet } from '../src/cli/devnet.js';
@@ -48,6 +49,8 @@ const { values } = parseArgs({
     'shard-mib': { type: 'string' },
     /** MiB put, got and deleted once per mode before the measured rounds (default 64; 0: none). */
     'warmup-mib': { type: 'string' },
+    /** The measured puts' and gets' HTTP client: curl (default) or fetch (this process's own). */
+    client: { type: 'string' },
   },
   strict: true,
 });
@@ -58,6 +61,9 @@ const rounds = Number(values.rounds ?? 3);
 const warmupBytes = Number(values['warmup-mib'] ?? 64) * MiB;
 if (!Number.isInteger(warmupBytes) || warmupBytes < 0)
   throw new RangeError(`--warmup-mib must be a whole number of MiB, got ${values['warmup-mib']}`);
+const client = values.client ?? 'curl';
+if (client !== 'curl' && client !== 'fetch')
+  throw new RangeError(`--client must be curl or fetch, got ${client}`);
 /** What --config and --shard-mib merge into every node's config. */
 const extraConfig = JSON.parse(values.config ?? '{}') as { erasure?: { shardBytes?: number } };
 if (values['shard-mib'] !== undefined) {
@@ -184,6 +190,58 @@ interface Measured {
 
 type Mode = 'encrypted' | 'public';
 
+const execFileAsync = promisify(execFile);
+
+/**
+ * The measured puts and gets go through curl, a client in a process of its own that costs the two
+ * cores little: Node's `fetch` in this process spent 1.6-2.4 CPU ms per MiB uploaded and 3.4-6.8 per
+ * MiB downloaded (about what the reading node itself spends on a get), so on two cores it held a
+ * get's MiB/s down to what the client could take (README, "The bench's own client"). `--client
+ * fetch` keeps the old client. A get's body lands in a file and is checked after the timing.
+ */
+function measuredClient(devnet: Devnet, dir: string) {
+  const bodyFile = join(dir, 'bench-body.bin');
+  const gotFile = join(existsSync('/dev/shm') ? '/dev/shm' : dir, `trinity-bench-${process.pid}.bin`);
+  const curl = async (index: number, args: string[]) => {
+    const auth = `authorization: Bearer ${devnet.apiToken(index)}`;
+    const common = ['--silent', '--show-error', '--fail-with-body', '--header', 'Expect:', '--header', auth];
+    return (await execFileAsync('curl', [...common, ...args], { maxBuffer: MiB })).stdout;
+  };
+  return {
+    /** Writes the next put's body where curl reads it (before the timing). */
+    prepare: async (data: Buffer) => {
+      if (client === 'curl') await writeFile(bodyFile, data);
+    },
+    /** Puts `data` through node 0; returns the object's id. */
+    put: async (path: string, data: Buffer): Promise<string> => {
+      if (client === 'curl') {
+        const reply = await curl(0, ['--upload-file', bodyFile, `${devnet.apiUrl(0)}${path}`]);
+        return (JSON.parse(reply) as { id: string }).id;
+      }
+      const put = await devnet.fetch(0, path, { method: 'PUT', body: data });
+      if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
+      return ((await put.json()) as { id: string }).id;
+    },
+    /** Gets `path` from node `index`; the returned function reads the body back (untimed). */
+    get: async (index: number, path: string): Promise<() => Promise<Buffer>> => {
+      if (client === 'curl') {
+        await curl(index, ['--output', gotFile, `${devnet.apiUrl(index)}${path}`]);
+        return async () => {
+          const body = await readFile(gotFile);
+          await rm(gotFile, { force: true });
+          return body;
+        };
+      }
+      const got = await devnet.fetch(index, path);
+      if (!got.ok) throw new Error(`get failed: ${await got.text()}`);
+      const body = Buffer.from(await got.arrayBuffer());
+      return async () => body;
+    },
+    /** Removes a get's body left behind by a failure. */
+    remove: () => rm(gotFile, { force: true }),
+  };
+}
+
 /**
  * Puts and gets an object of `bytes` on one devnet, `rounds` times for each mode, interleaved
  * (encrypted, public, encrypted, …) so that a change in the machine's speed hits both alike.
@@ -222,6 +280,7 @@ async function devnetPutGet(
       if (nodesCpu() - before < 0.0125) return;
     }
   };
+  const measured = measuredClient(devnet, dir.path);
   const runs = new Map<Mode, Measured[]>(
     (values.modes ?? 'encrypted,public').split(',').map((mode) => [mode as Mode, []]),
   );
@@ -246,16 +305,15 @@ async function devnetPutGet(
       for (const mode of runs.keys()) {
         const data = randomBytes(bytes);
         const digest = sha256Hex(data);
+        await measured.prepare(data);
         await settle();
         let cpu = nodesCpu();
         let perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
         let perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         let started = performance.now();
         const query = `name=bench.bin${mode === 'public' ? '&public=1' : ''}`;
-        const put = await devnet.fetch(0, `/v1/objects?${query}`, { method: 'PUT', body: data });
-        if (!put.ok) throw new Error(`put failed: ${await put.text()}`);
+        const id = await measured.put(`/v1/objects?${query}`, data);
         const putSeconds = (performance.now() - started) / 1000;
-        const { id } = (await put.json()) as { id: string };
         await settle();
         const putCpu = nodesCpu() - cpu;
         const coordinatorCpu = cpuSeconds(devnet.nodes[0]!.process?.pid) - perNode[0]!;
@@ -273,8 +331,7 @@ async function devnetPutGet(
         perNode = devnet.nodes.map((n) => cpuSeconds(n.process?.pid));
         perNodeSys = devnet.nodes.map((n) => systemSeconds(n.process?.pid));
         started = performance.now();
-        const got = await devnet.fetch(nodeCount - 1, `/v1/objects/${id}`);
-        const back = Buffer.from(await got.arrayBuffer());
+        const got = await measured.get(nodeCount - 1, `/v1/objects/${id}`);
         const getSeconds = (performance.now() - started) / 1000;
         await settle();
         const getCpu = nodesCpu() - cpu;
@@ -288,7 +345,7 @@ async function devnetPutGet(
               )
               .join(' '),
           );
-        if (sha256Hex(back) !== digest) throw new Error('get returned different bytes');
+        if (sha256Hex(await got()) !== digest) throw new Error('get returned different bytes');
         const mib = bytes / MiB;
         runs.get(mode)!.push({
           put: mib / putSeconds,
@@ -312,6 +369,7 @@ async function devnetPutGet(
     throw error;
   } finally {
     await devnet.stop();
+    await measured.remove();
     await dir.remove();
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -368,6 +426,7 @@ for (const transport of (values.transports ?? 'channel').split(',') as Transport
       encryption: mode === 'encrypted',
       transport,
       warmupMiB: warmupBytes / MiB,
+      client,
       ...(shardMiB === undefined ? {} : { shardMiB: shardMiB / MiB }),
     };
     const impl = `@trinity/node (${mode}, ${transport})`;
