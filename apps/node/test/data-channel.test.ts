@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { MemoryLogger, SystemClock } from '@trinity/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RemoteError } from '../src/errors.js';
+import { RemoteError, RequestNotSentError } from '../src/errors.js';
 import {
   bindingPayload,
   buildChannelCertificate,
@@ -18,10 +18,12 @@ import {
   BodyPool,
   ByteBudget,
   ChannelUnavailableError,
+  ConnectionWaitTimeoutError,
   DataChannel,
   FlowControl,
   parseChannelAddress,
   ReplyBodyPool,
+  SendBudgetTimeoutError,
 } from '../src/p2p/data-channel.js';
 import {
   ChannelledProtocolServer,
@@ -29,7 +31,7 @@ import {
   type ProtocolServer,
   type TrafficListener,
 } from '../src/p2p/rpc.js';
-import { headerBytesMax, shardBytesMax } from '../src/p2p/wire.js';
+import { headerBytesMax, shardBytesMax, smallBodyBytesMax } from '../src/p2p/wire.js';
 import { ForbiddenError } from '../src/services/shards/shard-service.js';
 import { until } from './helpers.js';
 
@@ -221,6 +223,20 @@ const echoSchema = z.object({ op: z.string(), size: z.number().int().min(0) }).s
 /** An empty request (`op`, echo by default) from `client` to `peer`, as most tests below send one. */
 function echo(client: DataChannel, peer: string, protocol = '/test/1', op = 'echo', timeoutMs = 10_000) {
   return client.exchange(peer, protocol, { op, size: 0 }, undefined, AbortSignal.timeout(timeoutMs));
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const timeout = () => AbortSignal.timeout(30_000);
+
+/** How `promise` ends within `ms`: 'resolved', 'rejected' or still 'pending'. */
+function within(promise: Promise<unknown>, ms: number): Promise<string> {
+  return Promise.race([
+    promise.then(
+      () => 'resolved',
+      () => 'rejected',
+    ),
+    pause(ms).then(() => 'pending'),
+  ]);
 }
 
 describe('DataChannel', () => {
@@ -427,6 +443,104 @@ describe('DataChannel', () => {
     expect(await within(next, 10_000)).toBe('settled');
     expect((await next).value).toEqual({ op: 'next' });
   });
+
+  it("a request that timed out waiting for a pooled connection was never sent: not the peer's failure", async () => {
+    const a = await identity();
+    const b = await identity();
+    const addresses = new Map<string, string>();
+    const server = await channel(a.key, addresses, { connectionsPerPeerMax: 1 });
+    const client = await channel(b.key, addresses, { connectionsPerPeerMax: 1 });
+    addresses.set(a.id, server.address!);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    await server.handle('/test/1', echoSchema, async (request) => {
+      if (request.op === 'slow') await gate;
+      return {};
+    });
+    const slow = echo(client, a.id, '/test/1', 'slow', 30_000);
+    await until(
+      'the slow request to hold the connection',
+      async () => client.stats().requestsOut || undefined,
+      10_000,
+    );
+    const gaveUp = new AbortController();
+    const waiting = client.exchange(a.id, '/test/1', { op: 'quick', size: 0 }, undefined, gaveUp.signal);
+    await pause(50);
+    gaveUp.abort(new Error('timed out'));
+    const error = await waiting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionWaitTimeoutError);
+    expect(error).toBeInstanceOf(RequestNotSentError);
+    open();
+    await slow;
+  });
+
+  it('gives its unused connection back to the pool when a request timed out waiting to send', async () => {
+    const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let held = false;
+    await server.handle('/test/2', echoSchema, async (request, context) => {
+      await context.readBody(request.size);
+      held = true;
+      await gate;
+      return {};
+    });
+    // The server holds this node's whole 1 MiB (its receive budget for the peer) until answered...
+    const first = client.exchange(a.id, '/test/2', { op: 'hold', size: MiB }, randomBytes(MiB), timeout());
+    await until('the first body to be held', async () => held || undefined, 10_000);
+    // ...so the next body is not read: its write holds this node's send budget for the peer.
+    const stuck = client.exchange(
+      a.id,
+      '/test/1',
+      { op: 'echo', size: shardBytesMax },
+      randomBytes(shardBytesMax),
+      timeout(),
+    );
+    await pause(200);
+    const gaveUp = new AbortController();
+    const body = randomBytes(smallBodyBytesMax);
+    const waiting = client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, gaveUp.signal);
+    await pause(100);
+    expect(client.stats().connectionsOut).toBe(3);
+    gaveUp.abort(new Error('timed out'));
+    await expect(waiting).rejects.toBeInstanceOf(SendBudgetTimeoutError);
+    await pause(100);
+    // Its connection was not used: it is pooled, and the next request takes it (no new handshake).
+    expect(client.stats().connectionsOut).toBe(3);
+    expect((await echo(client, a.id, '/test/1', 'quick')).value).toEqual({ got: 0 });
+    expect(client.stats().connectionsOut).toBe(3);
+    open();
+    await Promise.all([first, stuck]);
+  }, 60_000);
+
+  it('lets a request whose time runs out waiting for room for its reply leave the line', async () => {
+    const { a, b, client, server, seen } = await pair({ peerInFlightBytesMax: MiB });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let held = false;
+    await client.handle('/test/2', echoSchema, async (request, context) => {
+      await context.readBody(request.size);
+      held = true;
+      await gate;
+      return {};
+    });
+    // A request from the peer fills this node's receive budget for it (1 MiB) until answered.
+    const inbound = server.exchange(b.id, '/test/2', { op: 'hold', size: MiB }, randomBytes(MiB), timeout());
+    await until('the inbound body to be held', async () => held || undefined, 10_000);
+    const gaveUp = new AbortController();
+    const body = randomBytes(smallBodyBytesMax);
+    const waiting = client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, gaveUp.signal);
+    await until('the request to be served', async () => seen.length || undefined, 10_000);
+    await pause(200); // its reply's head has arrived: it waits for room for the body
+    gaveUp.abort(new Error('timed out'));
+    expect(await within(waiting, 2_000)).toBe('rejected');
+    open();
+    await inbound;
+    // Nothing was left held: a reply of the full budget still comes through.
+    const whole = randomBytes(MiB);
+    const reply = await client.exchange(a.id, '/test/1', { op: 'echo', size: MiB }, whole, timeout());
+    expect(Buffer.from(reply.body!).equals(Buffer.from(whole).reverse())).toBe(true);
+  }, 60_000);
 
   it('runs requests in parallel over a bounded pool', async () => {
     const { a, client } = await pair({ peerInFlightBytesMax: 2 * MiB });

@@ -52,6 +52,23 @@ describe('CircuitBreaker', () => {
     expect(breaker.admit('p', 1_600).waitMs).toBe(2_000);
   });
 
+  it('does not count the failure of a request admitted before the last trip once the probe closed it', () => {
+    const breaker = new CircuitBreaker(options);
+    const early = breaker.admit('p', 0); // in flight (or waiting for a slot) through the trip below
+    for (let i = 0; i < 3; i++) breaker.onFailure('p', 0, breaker.admit('p', 0));
+    const probe = breaker.admit('p', 1_000);
+    expect(probe.probe).toBe(true);
+    breaker.onSuccess('p'); // the probe answered: closed
+    breaker.onFailure('p', 1_100, early); // stale: the trip counted it
+    expect(breaker.admit('p', 1_100)).toEqual({ waitMs: 0, probe: false, trips: 1 });
+    // Two fresh failures are two of the three that open it, not the third.
+    for (let i = 0; i < 2; i++) breaker.onFailure('p', 1_200, breaker.admit('p', 1_200));
+    expect(breaker.state('p', 1_200)).toBe('closed');
+    breaker.onFailure('p', 1_300, breaker.admit('p', 1_300));
+    expect(breaker.state('p', 1_300)).toBe('open');
+    expect(breaker.admit('p', 1_300).waitMs).toBe(1_000); // a new row: the back-off starts over
+  });
+
   it('doubles the back-off on every trip, up to the cap', () => {
     const breaker = new CircuitBreaker(options);
     let now = 0;

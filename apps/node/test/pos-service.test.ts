@@ -61,7 +61,7 @@ class MemoryNetwork {
 
   rpc(from: string): PeerRpc {
     return {
-      call: async (peer, protocol, header) => {
+      call: async (peer, protocol, header, _body, options) => {
         this.calls++;
         const target = this.handlers.get(peer)?.get(protocol);
         if (target === undefined) throw new Error(`no ${protocol} at ${peer}`);
@@ -79,6 +79,12 @@ class MemoryNetwork {
           if (isTrinityError(error)) throw new RemoteError(peer, error.code, error.message);
           throw error;
         }
+        // A call is bulk or small by the largest reply it declares: an honest one must fit it.
+        const replyBytes = reply.body?.length ?? 0;
+        if (replyBytes > (options?.replyBytesMax ?? 0))
+          throw new Error(
+            `a reply of ${replyBytes} bytes to a call that declared ${options?.replyBytesMax ?? 0}`,
+          );
         this.clock.advance(this.replyDelayMs);
         return this.tamper === undefined ? reply : this.tamper(reply);
       },

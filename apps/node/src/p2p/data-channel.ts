@@ -68,6 +68,27 @@ export class SendBudgetTimeoutError extends RequestNotSentError {
   }
 }
 
+/** A request's time ran out while it waited for one of this node's pooled connections to the peer: nothing was sent. */
+export class ConnectionWaitTimeoutError extends RequestNotSentError {
+  constructor(peer: string) {
+    super('CONNECTION_WAIT_TIMEOUT', `request to ${peer.slice(-8)} found no free connection in time`, 503);
+  }
+}
+
+/**
+ * `wait` for something of this node's own (a pooled connection, room to send), before a byte of the
+ * request left: `signal` aborting meanwhile makes it `notSent()`, no mark against the peer.
+ */
+function beforeSending<T>(
+  wait: Promise<T>,
+  signal: AbortSignal,
+  notSent: () => RequestNotSentError,
+): Promise<T> {
+  return wait.catch((error: unknown) => {
+    throw signal.aborted ? notSent() : error;
+  });
+}
+
 /** A request body over its protocol's limit on the channel: refused unread, nothing acted on it. */
 export class RequestBodyTooLargeError extends NodeError {
   constructor(protocol: string, bodyBytes: number, bodyBytesMax: number) {
@@ -879,18 +900,22 @@ export class DataChannel implements Startable, ProtocolServer {
   ): Promise<RpcReply> {
     const conn = await this.#checkout(peer, signal);
     const abort = () => conn.destroy(new ProtocolError('request timed out'));
-    signal.addEventListener('abort', abort, { once: true });
-    let reusable = false;
+    // Unused (nothing written) or its reply read in full: the connection goes back to the pool.
+    let reusable = true;
     try {
       this.#requestsOut++;
       // Time spent waiting here for room among this node's own bodies in flight is not the peer's:
-      // timing out before a byte was sent is a request never sent (no mark against the peer).
-      const releaseSend = await this.#sendBudget
-        .acquire(peer, body?.length ?? 0, signal)
-        .catch((error: unknown) => {
-          throw signal.aborted ? new SendBudgetTimeoutError(peer) : error;
-        });
+      // timing out before a byte was sent is a request never sent (no mark against the peer), and
+      // leaves the connection unused, for the next request without a new handshake.
+      const releaseSend = await beforeSending(
+        this.#sendBudget.acquire(peer, body?.length ?? 0, signal),
+        signal,
+        () => new SendBudgetTimeoutError(peer),
+      );
+      reusable = false;
+      signal.addEventListener('abort', abort, { once: true });
       try {
+        signal.throwIfAborted(); // aborted between the grant and here: the listener came too late
         await conn.write({ protocol, request }, body);
       } finally {
         releaseSend();
@@ -901,20 +926,21 @@ export class DataChannel implements Startable, ProtocolServer {
       const size = reply.ok ? (reply.size ?? 0) : 0;
       if (prefix.bodyBytes !== size)
         throw new ProtocolError(`reply body of ${prefix.bodyBytes} bytes where ${size} were declared`);
-      const releaseReceive = await this.#receiveBudget.acquire(peer, size);
+      // A request whose time runs out in this line leaves it (the abort closed its connection).
+      const releaseReceive = await this.#receiveBudget.acquire(peer, size, signal);
       let replyBody: Uint8Array | undefined;
       try {
         replyBody = size > 0 ? await conn.read(size, this.#replyBodies) : undefined;
       } finally {
         releaseReceive();
       }
-      reusable = true;
+      reusable = !signal.aborted;
       if (!reply.ok && notServed(reply, protocol)) throw new ChannelUnavailableError(peer, reply.message);
       if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
       return { value: reply.value, ...(replyBody === undefined ? {} : { body: replyBody }) };
     } finally {
       signal.removeEventListener('abort', abort);
-      this.#checkin(peer, conn, reusable && !signal.aborted);
+      this.#checkin(peer, conn, reusable);
     }
   }
 
@@ -939,7 +965,7 @@ export class DataChannel implements Startable, ProtocolServer {
     for (;;) {
       if (signal.aborted) {
         if (woken) pool.waiters.shift()?.(); // woken, then timed out: the turn goes to the next one
-        signal.throwIfAborted();
+        throw new ConnectionWaitTimeoutError(peer);
       }
       const idle = pool.idle.pop();
       if (idle !== undefined) {
@@ -950,9 +976,12 @@ export class DataChannel implements Startable, ProtocolServer {
         continue; // its close handler already took it off the count
       }
       if (pool.total < this.#perPeerMax) break;
-      await waitInLine(pool.waiters, (wake) => wake, signal).catch((error: unknown) => {
-        throw error instanceof Error ? error : new ProtocolError('request timed out');
-      });
+      // Waiting for a connection of this node's own: timing out here is a request never sent.
+      await beforeSending(
+        waitInLine(pool.waiters, (wake) => wake, signal),
+        signal,
+        () => new ConnectionWaitTimeoutError(peer),
+      );
       woken = true;
     }
     pool.total++;

@@ -13,6 +13,12 @@ export interface BreakerOptions {
 interface PeerHealth {
   consecutiveFailures: number;
   /** How many times in a row the breaker opened: the back-off doubles with each. */
+  tripsInRow: number;
+  /**
+   * How many times the breaker opened, a success between them or not: what admissions carry. Kept
+   * through a success (which only ends the row), so a failure of a request admitted before the last
+   * trip is still known as already counted once the probe closed the breaker again.
+   */
   trips: number;
   openUntilMs: number;
   /** The admission of the half-open breaker's one probe in flight, if any. */
@@ -25,7 +31,7 @@ export interface Admission {
   readonly waitMs: number;
   /** The request is the half-open breaker's one probe: only it may give the probe back. */
   readonly probe: boolean;
-  /** The peer's trips when it was admitted: a failure after a later trip is already counted. */
+  /** The peer's trips (ever) when it was admitted: a failure after a later trip is already counted. */
   readonly trips: number;
 }
 
@@ -75,8 +81,12 @@ export class CircuitBreaker {
     if (health !== undefined && health.probe === admission) health.probe = undefined;
   }
 
+  /** The peer answered: the breaker closes. A peer that never tripped is forgotten; one that did keeps its trips. */
   onSuccess(peer: string): void {
-    this.#peers.delete(peer);
+    const health = this.#peers.get(peer);
+    if (health === undefined) return;
+    if (health.trips === 0) this.#peers.delete(peer);
+    else Object.assign(health, { consecutiveFailures: 0, tripsInRow: 0, openUntilMs: 0, probe: undefined });
   }
 
   /**
@@ -92,8 +102,9 @@ export class CircuitBreaker {
     if (health.consecutiveFailures >= this.#options.failureThreshold && nowMs >= health.openUntilMs) {
       const backoffMs = Math.min(
         this.#options.maxBackoffMs,
-        this.#options.baseBackoffMs * 2 ** Math.min(health.trips, 20),
+        this.#options.baseBackoffMs * 2 ** Math.min(health.tripsInRow, 20),
       );
+      health.tripsInRow++;
       health.trips++;
       health.openUntilMs = nowMs + backoffMs;
     }
@@ -104,7 +115,7 @@ export class CircuitBreaker {
     if (health !== undefined) {
       this.#peers.delete(peer); // re-insert: Map order is our recency order
     } else {
-      health = { consecutiveFailures: 0, trips: 0, openUntilMs: 0, probe: undefined };
+      health = { consecutiveFailures: 0, tripsInRow: 0, trips: 0, openUntilMs: 0, probe: undefined };
       if (this.#peers.size >= this.#options.peersMax) {
         const oldest = this.#peers.keys().next().value;
         if (oldest !== undefined) this.#peers.delete(oldest);

@@ -46,8 +46,9 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /**
    * The largest reply body the request may bring (default 0). A request whose body or reply may be
-   * smallBodyBytesMax or more (a shard staged or fetched, a manifest pushed or fetched) is bulk: it
-   * may not take the slots kept for small requests.
+   * smallBodyBytesMax or more (a shard staged or fetched, a manifest pushed or fetched, a large
+   * object's stage receipts, a proof-of-storage answer) is bulk: it may not take the slots kept for
+   * small requests. A bound too low lets a large reply take one; too high holds a small one back.
    */
   readonly replyBytesMax?: number;
 }

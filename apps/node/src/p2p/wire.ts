@@ -55,6 +55,11 @@ export const hashesPerRequestMax = 768;
 export const hashesPerRequestAcceptedMax = 4096;
 /** Object ids in one anti-entropy `deleted` query (the tombstones come back in the body). */
 export const deletedQueryIdsMax = 256;
+/**
+ * Most bytes of one signed receipt as JSON: its four hex fields are 320 characters, its names,
+ * numbers and punctuation ~110 at their largest. A manifest stage reply is at most one per shard.
+ */
+export const receiptJsonBytesMax = 512;
 
 export const hexHash = z.string().regex(hashHexPattern, 'must be 64 lower-case hex characters');
 const txId = z.string().regex(txIdPattern, 'must be 8-64 lower-case hex characters');

@@ -27,6 +27,7 @@ import {
   manifestBytesMax,
   manifestRequestSchema,
   PROTOCOLS,
+  receiptJsonBytesMax,
 } from '../../p2p/wire.js';
 import type { Startable } from '../../startable.js';
 import { Repeater, withTimeout } from '../../timers.js';
@@ -556,15 +557,23 @@ export class ManifestDirectory implements Startable {
   async stage(node: string, txId: string, id: string, descriptor: SignedDescriptor): Promise<unknown[]> {
     if (node === this.#init.selfId) return stageHere(this.#deps, txId, id, descriptor);
     const bytes = utf8ToBytes(JSON.stringify(descriptor));
+    // At most one receipt per shard: a node given many shards of a large object (a small network)
+    // answers with a bulk reply, which must not take a slot kept for small requests.
+    const shards = descriptor.stripes.reduce((sum, stripe) => sum + stripe.shards.length, 0);
+    const replyBytesMax = 2 + shards * (receiptJsonBytesMax + 1);
     const reply = await this.#deps.rpc.call(
       node,
       PROTOCOLS.manifest,
       { op: 'stage', txId, id, size: bytes.length },
       bytes,
+      { replyBytesMax },
     );
+    const body = reply.body ?? new Uint8Array(0);
+    if (body.length > replyBytesMax)
+      throw new ProtocolError(`a stage reply of ${body.length} bytes for ${shards} shards`);
     let receipts: unknown;
     try {
-      receipts = JSON.parse(bytesToUtf8(reply.body ?? new Uint8Array(0)));
+      receipts = JSON.parse(bytesToUtf8(body));
     } catch {
       throw new ProtocolError(`peer ${node.slice(-8)} answered a stage with a malformed receipt list`);
     }

@@ -1152,7 +1152,7 @@ class StripeFetch {
         this.#deps.events?.onFetch?.(candidate.node, ok, this.#deps.clock.nowMs() - startedMs);
       };
       this.#deps.transfer
-        .fetch(candidate.node, expected)
+        .fetch(candidate.node, expected, this.#manifest.erasure.shardBytes)
         .then(
           (bytes) => {
             const intact = equalBytes(sha256(bytes), expected);

@@ -222,6 +222,16 @@ export function encodeAnswer(answer: ProofAnswer): RpcReply {
   };
 }
 
+/**
+ * The largest answer body a challenge of `leaves` leaves of `commitment`'s shard can bring: as many
+ * distinct leaves as the shard has, up to `leaves`, each with at most pathLengthMax path hashes. With
+ * the default 64 leaves of 4 KiB it is a bulk reply: it may not take the slots kept for small requests.
+ */
+export function answerBytesMax(commitment: ShardCommitment, leaves: number): number {
+  const leafCount = Math.max(1, Math.ceil(commitment.sizeBytes / commitment.leafBytes));
+  return Math.min(leaves, leafCount) * (commitment.leafBytes + proofLimits.pathLengthMax * 32);
+}
+
 /** The answer in a reply, or undefined when it is malformed (a failure for the holder). */
 export function decodeAnswer(reply: RpcReply): ProofAnswer | undefined {
   const parsed = answerValueSchema.safeParse(reply.value);
@@ -479,6 +489,7 @@ export class PosService implements Startable {
     try {
       const reply = await rpc.call(target.holder, PROTOCOLS.pos, header, undefined, {
         timeoutMs: this.#init.deadlineMs + posLimits.replyGraceMs,
+        replyBytesMax: answerBytesMax(target.commitment, this.#init.leaves),
       });
       const receivedMs = clock.nowMs();
       assert(challenge !== undefined, 'a reply came to a challenge never sent');

@@ -248,7 +248,7 @@ export class RebalanceService implements Startable {
         run: async (context) => {
           const { move, ref } = context;
           const hash = fromHex(ref.hashes[move.shardIndex]!);
-          const data = await transfer.fetch(move.from!, hash);
+          const data = await transfer.fetch(move.from!, hash, ref.record.descriptor.erasure.shardBytes);
           if (toHex(sha256(data)) !== ref.hashes[move.shardIndex]) {
             throw new Error(`shard from ${move.from!.slice(-8)} does not match its hash`);
           }

@@ -301,7 +301,8 @@ export class RepairLoop implements Startable {
     const ioFor = (task: RepairTask) => {
       const object = latest.get(task.objectId)!;
       return {
-        fetch: (hash: Uint8Array, from: { nodeId: string }) => transfer.fetch(from.nodeId, hash),
+        fetch: (hash: Uint8Array, from: { nodeId: string }) =>
+          transfer.fetch(from.nodeId, hash, object.record.descriptor.erasure.shardBytes),
         // The new holder checks the shard against the owner-signed descriptor, so it gets that first.
         store: async (hash: Uint8Array, data: Uint8Array, to: { nodeId: string }) => {
           if (!object.informed.has(to.nodeId)) {

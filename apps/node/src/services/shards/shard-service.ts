@@ -437,15 +437,21 @@ export class ShardTransfer implements Startable {
     return reply.value as SignedReceipt; // checked by the caller's addReceipts
   }
 
-  /** The shard's bytes as the node sent them: the caller verifies the hash. */
-  async fetch(node: string, hash: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
+  /**
+   * The shard's bytes as the node sent them: the caller verifies the hash. `shardBytes` is the
+   * shard's size from its descriptor: a small object's fetch is a small request, not a bulk one.
+   */
+  async fetch(node: string, hash: Uint8Array, shardBytes: number, timeoutMs?: number): Promise<Uint8Array> {
     if (node === this.#selfId) return this.#c.store.get(hash);
     const reply = await this.#c.rpc.call(
       node,
       PROTOCOLS.shard,
       { op: 'fetch', hash: toHex(hash) },
       undefined,
-      { replyBytesMax: shardBytesMax, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
+      {
+        replyBytesMax: Math.min(shardBytes, shardBytesMax),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      },
     );
     return reply.body ?? new Uint8Array(0);
   }
