@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { MemoryLogger, SystemClock } from '@trinity/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RemoteError, RequestNotSentError } from '../src/errors.js';
+import { ProtocolError, RemoteError, RequestNotSentError } from '../src/errors.js';
 import {
   bindingPayload,
   buildChannelCertificate,
@@ -472,6 +472,15 @@ describe('DataChannel', () => {
     expect(error).toBeInstanceOf(RequestNotSentError);
     open();
     await slow;
+  });
+
+  it('refuses, unread, a reply body larger than the request allows', async () => {
+    const { a, client } = await pair();
+    const body = randomBytes(4096);
+    const exchange = (replyBytesMax: number) =>
+      client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, timeout(), replyBytesMax);
+    await expect(exchange(4095)).rejects.toBeInstanceOf(ProtocolError);
+    expect((await exchange(4096)).body).toHaveLength(4096);
   });
 
   it('gives its unused connection back to the pool when a request timed out waiting to send', async () => {

@@ -77,10 +77,15 @@ describe('declared reply bounds', () => {
       },
       { rpc, clock, logger: new MemoryLogger() } as unknown as ManifestDirectoryComponents,
     );
-    expect(await directory.stage('peer', 'ab12cd34', id, descriptor)).toHaveLength(240);
+    const hashes = stripes.flatMap((stripe) => stripe.shards.map((shard) => shard.hash));
+    expect(await directory.stage('peer', 'ab12cd34', id, descriptor, new Set(hashes))).toHaveLength(240);
     const replyBytesMax = declared[0]?.replyBytesMax ?? 0;
     expect(body.length).toBeGreaterThanOrEqual(smallBodyBytesMax);
     expect(replyBytesMax).toBeGreaterThanOrEqual(body.length);
+    // A node given one shard of each of 40 stripes (a large network) answers 40 receipts: small.
+    await directory.stage('peer', 'ab12cd34', id, descriptor, new Set(hashes.filter((_, i) => i % 6 === 0)));
+    expect(declared[1]?.replyBytesMax).toBeLessThan(smallBodyBytesMax);
+    expect(declared[1]?.replyBytesMax).toBeGreaterThanOrEqual(2 + 40 * (receiptJsonBytesMax + 1));
   });
 
   it("declares a shard fetch's bound from the shard's size: a small object's fetch is small", async () => {

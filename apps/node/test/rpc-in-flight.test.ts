@@ -3,7 +3,7 @@ import type { Libp2p, Stream } from '@libp2p/interface';
 import { ManualClock, MemoryLogger, SystemClock } from '@trinity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type RemoteError, RequestNotSentError } from '../src/errors.js';
+import { ProtocolError, type RemoteError, RequestNotSentError } from '../src/errors.js';
 import { SendBudgetTimeoutError } from '../src/p2p/data-channel.js';
 import { CircuitBreaker } from '../src/p2p/peer-guard.js';
 import {
@@ -44,9 +44,19 @@ describe('in-flight quota of a peer whose refused requests stay open', () => {
       if (!request.allow) throw new ForbiddenError('NOPE', 'refused');
       return { value: 'served' };
     });
+    await protocols.handle(`${protocol}/body`, z.object({ size: z.number() }).strict(), async (request) => ({
+      body: new Uint8Array(request.size),
+    }));
     rpc = testRpcClient(client, clock);
     await client.dial(server.getMultiaddrs()[0]!);
   }, 60_000);
+
+  it('refuses a reply body larger than the request declared, and takes one within it', async () => {
+    const call = (size: number, replyBytesMax: number) =>
+      rpc.call(server.peerId.toString(), `${protocol}/body`, { size }, undefined, { replyBytesMax });
+    await expect(call(4096, 4095)).rejects.toBeInstanceOf(ProtocolError);
+    expect((await call(4096, 4096)).body).toHaveLength(4096);
+  });
 
   afterAll(async () => {
     for (const stream of open) stream.abort(new Error('done'));

@@ -19,6 +19,7 @@ import {
   verifyChannelCertificate,
 } from './channel-cert.js';
 import {
+  assertReplyWithin,
   errorReply,
   type InFlight,
   type ProtocolHandler,
@@ -889,7 +890,8 @@ export class DataChannel implements Startable, ProtocolServer {
    * One request to `peer` over the channel. Throws ChannelUnavailableError (nothing was sent, or the
    * peer acted on nothing) when the peer has no reachable, authentic channel or does not serve
    * `protocol` on it: the caller then uses libp2p. A peer's other error replies are RemoteErrors, as
-   * on libp2p.
+   * on libp2p. A reply whose body is declared larger than `replyBytesMax` is refused unread
+   * (ProtocolError).
    */
   async exchange(
     peer: string,
@@ -897,6 +899,7 @@ export class DataChannel implements Startable, ProtocolServer {
     request: unknown,
     body: Uint8Array | undefined,
     signal: AbortSignal,
+    replyBytesMax = shardBytesMax,
   ): Promise<RpcReply> {
     const conn = await this.#checkout(peer, signal);
     const abort = () => conn.destroy(new ProtocolError('request timed out'));
@@ -912,10 +915,14 @@ export class DataChannel implements Startable, ProtocolServer {
         signal,
         () => new SendBudgetTimeoutError(peer),
       );
+      if (signal.aborted) {
+        // Aborted between the grant and here: still nothing sent, the connection still unused.
+        releaseSend();
+        throw new SendBudgetTimeoutError(peer);
+      }
       reusable = false;
       signal.addEventListener('abort', abort, { once: true });
       try {
-        signal.throwIfAborted(); // aborted between the grant and here: the listener came too late
         await conn.write({ protocol, request }, body);
       } finally {
         releaseSend();
@@ -926,6 +933,7 @@ export class DataChannel implements Startable, ProtocolServer {
       const size = reply.ok ? (reply.size ?? 0) : 0;
       if (prefix.bodyBytes !== size)
         throw new ProtocolError(`reply body of ${prefix.bodyBytes} bytes where ${size} were declared`);
+      assertReplyWithin(size, replyBytesMax);
       // A request whose time runs out in this line leaves it (the abort closed its connection).
       const releaseReceive = await this.#receiveBudget.acquire(peer, size, signal);
       let replyBody: Uint8Array | undefined;
@@ -1003,15 +1011,11 @@ export class DataChannel implements Startable, ProtocolServer {
       conn.destroy();
       return;
     }
-    const waiter = pool.waiters.shift();
-    if (waiter !== undefined) {
-      pool.idle.push(conn);
-      waiter();
-      return;
-    }
     pool.idle.push(conn);
-    // The dialling side closes first, so a pooled connection is rarely found closed by the server.
+    // The dialling side closes first, so a pooled connection is rarely found closed by the server
+    // (also one handed to a waiter, which may have given up meanwhile; checkout clears the timer).
     conn.socket.setTimeout(Math.floor(this.#idleTimeoutMs / 2));
+    pool.waiters.shift()?.();
   }
 
   async #dial(peer: string, address: string, pool: PeerPool, signal: AbortSignal): Promise<FramedSocket> {

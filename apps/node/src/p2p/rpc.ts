@@ -48,7 +48,8 @@ export interface CallOptions {
    * The largest reply body the request may bring (default 0). A request whose body or reply may be
    * smallBodyBytesMax or more (a shard staged or fetched, a manifest pushed or fetched, a large
    * object's stage receipts, a proof-of-storage answer) is bulk: it may not take the slots kept for
-   * small requests. A bound too low lets a large reply take one; too high holds a small one back.
+   * small requests. A reply that declares a larger body is refused unread (ProtocolError, the
+   * peer's failure), so a peer cannot pass a bulk reply off as a small request's.
    */
   readonly replyBytesMax?: number;
 }
@@ -94,13 +95,17 @@ export interface RpcClientComponents {
 /** A transport beside libp2p for some protocols (the data channel). */
 export interface ChannelTransport {
   carries(protocol: string): boolean;
-  /** Throws a CHANNEL_UNAVAILABLE error, having sent nothing, when libp2p must be used. */
+  /**
+   * Throws a CHANNEL_UNAVAILABLE error, having sent nothing, when libp2p must be used, and a
+   * ProtocolError for a reply whose body is declared larger than `replyBytesMax`.
+   */
   exchange(
     peer: string,
     protocol: string,
     header: unknown,
     body: Uint8Array | undefined,
     signal: AbortSignal,
+    replyBytesMax: number,
   ): Promise<RpcReply>;
   /** Takes back a reply body `exchange` lent (see PeerRpc.recycle). */
   recycle?(body: Uint8Array): void;
@@ -166,7 +171,7 @@ export class RpcClient implements PeerRpc {
           started = true;
           // The exchange's own timeout, counted from when it holds a slot.
           return withTimeout(clock, timeoutMs, (signal) =>
-            this.#exchange(peer, protocol, sent, body, signal),
+            this.#exchange(peer, protocol, sent, body, signal, options.replyBytesMax ?? 0),
           );
         },
         { signal: wait.signal, priority: !bulk },
@@ -202,11 +207,12 @@ export class RpcClient implements PeerRpc {
     header: unknown,
     body: Uint8Array | undefined,
     signal: AbortSignal,
+    replyBytesMax: number,
   ): Promise<RpcReply> {
     const channel = this.#deps.channel;
     if (channel?.carries(protocol) === true) {
       try {
-        const reply = await channel.exchange(peer, protocol, header, body, signal);
+        const reply = await channel.exchange(peer, protocol, header, body, signal, replyBytesMax);
         if (body !== undefined) this.#deps.onTransfer?.(peer, 'upload', body.length);
         if (reply.body !== undefined) this.#deps.onTransfer?.(peer, 'download', reply.body.length);
         return reply;
@@ -224,6 +230,7 @@ export class RpcClient implements PeerRpc {
       if (!reply.ok) throw new RemoteError(peer, reply.code, reply.message);
       let replyBody: Uint8Array | undefined;
       if (reply.size !== undefined && reply.size > 0) {
+        assertReplyWithin(reply.size, replyBytesMax);
         replyBody = await readBody(lp, reply.size, signal);
         this.#deps.onTransfer?.(peer, 'download', replyBody.length);
       }
@@ -234,6 +241,12 @@ export class RpcClient implements PeerRpc {
       throw error;
     }
   }
+}
+
+/** Refuses, unread, a reply body larger than its request said it may bring (CallOptions.replyBytesMax). */
+export function assertReplyWithin(size: number, replyBytesMax: number): void {
+  if (size > replyBytesMax)
+    throw new ProtocolError(`a reply body of ${size} bytes where the request allows ${replyBytesMax}`);
 }
 
 export function toPeerId(peer: string): PeerId {

@@ -385,7 +385,9 @@ export class ObjectService {
       [...put.staged.keys()].map(async (node) => {
         try {
           const receipts = await Promise.all(
-            objects.map((object) => directory.stage(node, put.txId, object.id, object.descriptor)),
+            objects.map((object) =>
+              directory.stage(node, put.txId, object.id, object.descriptor, put.staged.get(node)!),
+            ),
           );
           return { node, receipts };
         } catch (error) {
