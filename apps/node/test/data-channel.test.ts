@@ -505,12 +505,18 @@ describe('DataChannel', () => {
       randomBytes(shardBytesMax),
       timeout(),
     );
-    await pause(200);
+    // The server reads a request's header only once its body was granted send budget here.
+    await until(
+      'the stuck request to be sending',
+      async () => server.stats().requestsIn >= 2 || undefined,
+      10_000,
+    );
     const gaveUp = new AbortController();
     const body = randomBytes(smallBodyBytesMax);
     const waiting = client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, gaveUp.signal);
-    // Its own connection (the third) is open: it waits for send budget now, however busy the machine.
-    await until('a third connection', async () => client.stats().connectionsOut === 3 || undefined, 10_000);
+    // Its own connection (the third) is open (the server counts it once the handshake is checked):
+    // it waits for send budget now, however busy the machine.
+    await until('a third connection', async () => server.stats().connectionsIn === 3 || undefined, 10_000);
     await pause(100);
     gaveUp.abort(new Error('timed out'));
     await expect(waiting).rejects.toBeInstanceOf(SendBudgetTimeoutError);
