@@ -139,7 +139,9 @@ export class ShardLockManager {
       if (held.txId !== txId || held.holderHex !== holderHex) {
         throw new AlreadyLockedError(fromHex(key), held.expiresAtMs);
       }
-      held.expiresAtMs = nowMs + this.config.lockTimeoutMs;
+      // Extends, never shortens: a re-acquire with an older nowMs must not break the expiry an
+      // earlier grant promised (another holder could take the shard while this one still writes).
+      held.expiresAtMs = Math.max(held.expiresAtMs, nowMs + this.config.lockTimeoutMs);
       return new Grant(held, this.#bindingOf);
     }
     this.#checkLimits(holderHex, nowMs);

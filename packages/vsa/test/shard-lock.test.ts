@@ -89,6 +89,15 @@ describe('ShardLockManager (seed v2.1 tests)', () => {
     expect(locks.size).toBe(1);
   });
 
+  it('re-acquiring with an older nowMs never shortens the lock', () => {
+    const locks = new ShardLockManager({ lockTimeoutMs: 1_000 });
+    const first = locks.acquire(shard(1), holder(1), 'tx-1', 500);
+    const again = locks.acquire(shard(1), holder(1), 'tx-1', 100);
+    expect(again.expiresAtMs).toBe(first.expiresAtMs);
+    expect(() => locks.acquire(shard(1), holder(2), 'tx-2', 1_200)).toThrow(AlreadyLockedError);
+    expect(locks.verify(shard(1), holder(1), 1_499)).toBe(true);
+  });
+
   it('a holder holds at most 64 locks; expired ones do not count', () => {
     const locks = new ShardLockManager();
     for (let i = 0; i < 64; i++) locks.acquire(shard(i), holder(1), 'tx-1', 0);
