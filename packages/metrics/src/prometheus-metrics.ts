@@ -113,6 +113,9 @@ export class PrometheusMetrics implements Metrics {
   #define(kind: MetricKind, options: MetricOptions | HistogramOptions): Counter | Gauge | Histogram {
     if (typeof options !== 'object' || options === null)
       throw new MetricDefinitionError('metric options must be an object');
+    // A string would spread into one-letter label names.
+    if (options.labelNames !== undefined && !Array.isArray(options.labelNames))
+      throw new MetricDefinitionError(`${String(options.name)}: labelNames must be an array of strings`);
     const labelNames = [...(options.labelNames ?? [])];
     const existing = this.#entries.get(options.name);
     if (existing !== undefined) {
@@ -194,13 +197,17 @@ export class PrometheusMetrics implements Metrics {
   /** The labels to record with, or null when the series limit drops the sample. */
   #labels(entry: Entry, name: string, labels: Labels | undefined): Labels | null {
     const names = entry.labelNames;
+    if (labels !== undefined && (typeof labels !== 'object' || labels === null))
+      throw new MetricLabelError(`${name}: labels must be an object, got ${String(labels)}`, { name });
     let given = 0;
     if (labels !== undefined) for (const _ in labels) given++;
     if (given !== names.length) throw labelMismatch(entry, name, labels);
     let key = '';
     for (const label of names) {
       const value = labels![label];
-      if (typeof value !== 'string') throw labelMismatch(entry, name, labels);
+      if (value === undefined) throw labelMismatch(entry, name, labels);
+      if (typeof value !== 'string')
+        throw new MetricLabelError(`${name}: label ${label} must be a string, got ${typeof value}`, { name });
       if (value.length > labelValueLengthMax) {
         throw new MetricLabelError(`${name}: label values must be at most ${labelValueLengthMax} characters`);
       }

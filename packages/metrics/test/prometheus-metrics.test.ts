@@ -85,6 +85,21 @@ describe('PrometheusMetrics', () => {
     expect(() => gauge.set(1, { peer: 'a' })).toThrow(MetricLabelError);
   });
 
+  it('refuses labels of the wrong type from untyped callers with a MetricLabelError', () => {
+    const metrics = new PrometheusMetrics({ collectDefaultMetrics: false });
+    const counter = metrics.counter({ name: 'trinity_t_total', help: 'T.', labelNames: ['peer'] });
+    const gauge = metrics.gauge({ name: 'trinity_t', help: 'T.' });
+    const untyped = (labels: unknown) => labels as Record<string, string>;
+    expect(() => counter.inc(1, untyped(null))).toThrow(MetricLabelError);
+    expect(() => gauge.set(1, untyped(null))).toThrow(/labels must be an object/);
+    expect(() => counter.inc(1, untyped({ peer: 5 }))).toThrow(/label peer must be a string, got number/);
+    const labelNames = 'peer' as unknown as string[];
+    expect(() => metrics.gauge({ name: 'trinity_u', help: 'U.', labelNames })).toThrow(
+      /labelNames must be an array/,
+    );
+    expect(metrics.names()).not.toContain('trinity_u');
+  });
+
   it('keeps at most maxSeriesPerMetric label combinations and counts what it drops', async () => {
     const metrics = new PrometheusMetrics({ collectDefaultMetrics: false, maxSeriesPerMetric: 3 });
     const counter = metrics.counter({ name: 'trinity_peer_bytes_total', help: 'P.', labelNames: ['peer'] });
