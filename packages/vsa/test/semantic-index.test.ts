@@ -300,6 +300,7 @@ describe('SemanticIndex files', () => {
     ).toMatch(/unsupported format version 2/);
     expect(await variant('empty.idx', () => Buffer.alloc(0))).toMatch(/too short/);
     await expect(SemanticIndex.load(join(dir, 'missing.idx'))).rejects.toThrow(/cannot open/);
+    await expect(SemanticIndex.load(dir)).rejects.toThrow(/is not a regular file/);
     await expect(SemanticIndex.load(path, { dims: 512 })).rejects.toThrow(/not those configured/);
   });
 
