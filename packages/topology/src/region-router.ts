@@ -82,7 +82,15 @@ export class RegionRouter {
     this.topology = options.topology ?? builtinTopology();
     if (options.selfRegion !== undefined) this.topology.indexOf(options.selfRegion, 'selfRegion');
     this.#selfRegion = options.selfRegion;
-    this.tracker = new LatencyTracker({ ...this.config.tracker, maxPeers: this.config.maxNodes });
+    // A peer dropped from the tracker (prune, forget, eviction) falls back to the prior: re-score it.
+    this.tracker = new LatencyTracker(
+      { ...this.config.tracker, maxPeers: this.config.maxNodes },
+      {
+        onDrop: (id) => {
+          if (this.#nodes.has(id)) this.#reindex(id);
+        },
+      },
+    );
     this.weightSets = [this.config.weights, ...this.config.extraWeightSets];
     this.#indexes = this.weightSets.map(() => new Map());
   }
