@@ -20,7 +20,7 @@ export class Topology {
   constructor(config: TopologyConfigInput = {}) {
     this.config = parseConfig(topologyConfigSchema, config, 'topology config');
     const custom = this.config.customRegions.map((region) => region.id);
-    this.regions = [...REGIONS, ...custom];
+    this.regions = Object.freeze([...REGIONS, ...custom]);
     this.#index = new Map();
     for (const [index, region] of this.regions.entries()) {
       if (this.#index.has(region)) {

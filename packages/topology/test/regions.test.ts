@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   BUILTIN_LATENCY_MS,
   builtinTopology,
+  DEFAULT_WEIGHT_SETS,
   LatencyZone,
   latencyZone,
   localityScore,
+  REGION_NAMES,
   REGIONS,
   RegionConfigError,
   regionLatencyMs,
@@ -35,6 +37,17 @@ describe('built-in regions', () => {
       'south-america',
       'africa',
     ]);
+  });
+
+  it('exports frozen tables, so a caller cannot reorder the matrix every Topology indexes', () => {
+    const mutable = (value: unknown) => value as unknown[] & Record<string, unknown>;
+    expect(() => mutable(REGIONS).sort()).toThrow(TypeError);
+    expect(() => (mutable(REGION_NAMES)['us-east'] = 'x')).toThrow(TypeError);
+    expect(() => (mutable(BUILTIN_LATENCY_MS[0])[2] = 1)).toThrow(TypeError);
+    expect(() => (mutable(DEFAULT_WEIGHT_SETS[0]).latency = 1)).toThrow(TypeError);
+    expect(() => mutable(builtinTopology().regions).push('mars')).toThrow(TypeError);
+    expect(new Topology().latencyMs('us-east', 'eu-west')).toBe(80);
+    expect(builtinTopology().size).toBe(9);
   });
 
   it('keeps the seed rows verbatim', () => {
