@@ -144,5 +144,20 @@ describe('custom regions', () => {
     const topology = new Topology({ latencyOverrides: [{ a: 'eu-east', b: 'africa', latencyMs: 95 }] });
     expect(topology.latencyMs('africa', 'eu-east')).toBe(95);
     expect(builtinTopology().latencyMs('africa', 'eu-east')).toBe(80);
+    const twice = [
+      { a: 'eu-east', b: 'africa', latencyMs: 95 },
+      { a: 'africa', b: 'eu-east', latencyMs: 95 },
+    ];
+    expect(new Topology({ latencyOverrides: twice }).latencyMs('eu-east', 'africa')).toBe(95);
+    const contradictory = [twice[0]!, { ...twice[1]!, latencyMs: 70 }];
+    expect(() => new Topology({ latencyOverrides: contradictory })).toThrow(
+      /africa <-> eu-east given as both 95 and 70 ms/,
+    );
+  });
+
+  it('refuses a latency bound that is not a number of ms', () => {
+    expect(builtinTopology().nearest('us-east', 100)).toEqual(['us-east', 'us-west', 'eu-west', 'eu-east']);
+    expect(() => builtinTopology().nearest('us-east', Number.NaN)).toThrow(TypeError);
+    expect(() => builtinTopology().nearest('us-east', -1)).toThrow(RangeError);
   });
 });
