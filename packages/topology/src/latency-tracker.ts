@@ -1,4 +1,4 @@
-import { assertNumber, parseConfig } from '@trinity/core';
+import { assertNumber, describe, parseConfig } from '@trinity/core';
 import {
   type LatencyTrackerConfig,
   type LatencyTrackerConfigInput,
@@ -144,4 +144,10 @@ export function assertPeerId(peerId: unknown, name = 'peerId'): asserts peerId i
   if (peerId.length === 0 || peerId.length > peerIdMaxLength) {
     throw new RangeError(`${name} must be 1-${peerIdMaxLength} characters, got ${peerId.length}`);
   }
+}
+
+/** Throws TypeError unless `ids` is undefined or a Set: an array has no `has`, a string iterates by character. */
+export function assertIdSet(ids: unknown, name: string): asserts ids is ReadonlySet<string> | undefined {
+  if (ids !== undefined && typeof (ids as { has?: unknown } | null)?.has !== 'function')
+    throw new TypeError(`${name} must be a Set of node ids, got ${describe(ids)}`);
 }

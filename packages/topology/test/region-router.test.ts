@@ -231,6 +231,16 @@ describe('RegionRouter', () => {
     );
   });
 
+  it('says exclude must be a Set when given an array', () => {
+    const router = new RegionRouter();
+    router.upsertNode({ id: 'a', region: 'us-east', reputation: 0.9 });
+    const exclude = ['a'] as unknown as ReadonlySet<string>;
+    expect(() => router.best('us-east', { exclude })).toThrow(/exclude must be a Set of node ids/);
+    expect(() => router.rankCandidates('us-east', ['a'], { exclude })).toThrow(TypeError);
+    expect(() => router.rankCandidates('us-east', 'a' as unknown as string[])).toThrow(/must be an array/);
+    expect(router.best('us-east', { exclude: new Set(['a']) })).toBeUndefined();
+  });
+
   it('moves a node between regions and forgets removed nodes', () => {
     const router = new RegionRouter();
     router.upsertNode({ id: 'a', region: 'us-east', reputation: 0.9 });
