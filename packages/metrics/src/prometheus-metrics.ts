@@ -36,11 +36,16 @@ const helpLengthMax = 1_024;
 const labelValueLengthMax = 1_024;
 const labelsMax = 16;
 
-/** Default buckets by unit: durations in seconds, sizes in bytes, and prom-client's otherwise. */
-export const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-export const BYTES_BUCKETS = [
+/**
+ * Default buckets by unit: durations in seconds, sizes in bytes, and prom-client's otherwise. Frozen,
+ * and each histogram gets a copy: prom-client keeps the array it is given as the histogram's bounds.
+ */
+export const SECONDS_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+]);
+export const BYTES_BUCKETS: readonly number[] = Object.freeze([
   1_024, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456,
-];
+]);
 
 /**
  * The core `Metrics` interface on prom-client, in a registry of its own. Every metric is checked
@@ -257,8 +262,8 @@ function bucketsFor(name: string, buckets: readonly number[] | undefined): numbe
       throw new MetricDefinitionError(`${name}: buckets must be 1-64 finite, strictly ascending numbers`);
     return [...buckets];
   }
-  if (name.endsWith('_seconds')) return SECONDS_BUCKETS;
-  if (name.endsWith('_bytes')) return BYTES_BUCKETS;
+  if (name.endsWith('_seconds')) return [...SECONDS_BUCKETS];
+  if (name.endsWith('_bytes')) return [...BYTES_BUCKETS];
   return prom.linearBuckets(0.1, 0.1, 10);
 }
 

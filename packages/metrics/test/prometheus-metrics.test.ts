@@ -2,11 +2,13 @@ import { ConfigError, MemoryMetrics } from '@trinity/core';
 import * as prom from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
+  BYTES_BUCKETS,
   lintExposition,
   MetricDefinitionError,
   MetricLabelError,
   PrometheusMetrics,
   registerTrinityMetrics,
+  SECONDS_BUCKETS,
   TRINITY_METRICS,
 } from '../src/index.js';
 
@@ -83,6 +85,16 @@ describe('PrometheusMetrics', () => {
     const gauge = metrics.gauge({ name: 'trinity_g', help: 'G.' });
     expect(() => gauge.set(Number.POSITIVE_INFINITY)).toThrow(RangeError);
     expect(() => gauge.set(1, { peer: 'a' })).toThrow(MetricLabelError);
+  });
+
+  it('hands each histogram its own copy of the frozen default buckets', async () => {
+    expect(() => (SECONDS_BUCKETS as number[]).push(60)).toThrow(TypeError);
+    expect(() => (BYTES_BUCKETS as number[]).reverse()).toThrow(TypeError);
+    const metrics = new PrometheusMetrics({ collectDefaultMetrics: false });
+    metrics.histogram({ name: 'trinity_hop_seconds', help: 'Hop.' }).observe(0.2);
+    const text = await metrics.render();
+    expect(text.match(/^trinity_hop_seconds_bucket/gm)).toHaveLength(SECONDS_BUCKETS.length + 1);
+    expect(text).toContain('trinity_hop_seconds_bucket{le="0.25"} 1');
   });
 
   it('refuses labels of the wrong type from untyped callers with a MetricLabelError', () => {
