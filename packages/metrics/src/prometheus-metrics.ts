@@ -66,13 +66,23 @@ export class PrometheusMetrics implements Metrics {
     this.registry = registry ?? new prom.Registry();
     this.maxSeriesPerMetric = config.maxSeriesPerMetric;
     this.namePrefix = config.namePrefix;
-    this.#dropped = new prom.Counter({
-      name: `${config.namePrefix}metrics_series_dropped_total`,
-      help: 'Samples dropped because their metric already had maxSeriesPerMetric label combinations.',
-      labelNames: ['metric'],
-      registers: [this.registry],
-    });
-    if (config.collectDefaultMetrics) this.#collectDefaultMetrics();
+    const before = new Set(this.registry.getMetricsAsArray().map((metric) => metric.name));
+    try {
+      this.#dropped = new prom.Counter({
+        name: `${config.namePrefix}metrics_series_dropped_total`,
+        help: 'Samples dropped because their metric already had maxSeriesPerMetric label combinations.',
+        labelNames: ['metric'],
+        registers: [this.registry],
+      });
+      if (config.collectDefaultMetrics) this.#collectDefaultMetrics();
+    } catch (error) {
+      // A registry shared with another PrometheusMetrics (same prefix, or both collecting the default
+      // metrics): leave it as it was rather than half filled.
+      for (const metric of this.registry.getMetricsAsArray()) {
+        if (!before.has(metric.name)) this.registry.removeSingleMetric(metric.name);
+      }
+      throw new MetricDefinitionError(`cannot register in the given registry: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -82,8 +92,8 @@ export class PrometheusMetrics implements Metrics {
   #collectDefaultMetrics(): void {
     prom.collectDefaultMetrics({ register: this.registry });
     for (const metric of this.registry.getMetricsAsArray()) {
-      const name = (metric as unknown as { name: string }).name;
       const kind = (metric as unknown as { type: string }).type as MetricKind;
+      const name = (metric as unknown as { name: string }).name;
       if (metricNameProblems(name, kind).length > 0) this.registry.removeSingleMetric(name);
     }
   }

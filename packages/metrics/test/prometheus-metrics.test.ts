@@ -87,6 +87,19 @@ describe('PrometheusMetrics', () => {
     expect(() => gauge.set(1, { peer: 'a' })).toThrow(MetricLabelError);
   });
 
+  it('refuses a registry it cannot register in, and leaves that registry as it was', () => {
+    const registry = new prom.Registry();
+    new PrometheusMetrics({ registry, namePrefix: 'a_' });
+    const names = () => registry.getMetricsAsArray().map((metric) => metric.name);
+    const before = names();
+    expect(() => new PrometheusMetrics({ registry, namePrefix: 'b_' })).toThrow(MetricDefinitionError);
+    expect(() => new PrometheusMetrics({ registry, namePrefix: 'a_', collectDefaultMetrics: false })).toThrow(
+      /cannot register in the given registry/,
+    );
+    expect(names()).toEqual(before);
+    expect(registry.getSingleMetric('b_metrics_series_dropped_total')).toBeUndefined();
+  });
+
   it('hands each histogram its own copy of the frozen default buckets', async () => {
     expect(() => (SECONDS_BUCKETS as number[]).push(60)).toThrow(TypeError);
     expect(() => (BYTES_BUCKETS as number[]).reverse()).toThrow(TypeError);
