@@ -36,11 +36,16 @@ const helpLengthMax = 1_024;
 const labelValueLengthMax = 1_024;
 const labelsMax = 16;
 
-/** Default buckets by unit: durations in seconds, sizes in bytes, and prom-client's otherwise. */
-export const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-export const BYTES_BUCKETS = [
+/**
+ * Default buckets by unit: durations in seconds, sizes in bytes, and prom-client's otherwise. Frozen,
+ * and each histogram gets a copy: prom-client keeps the array it is given as the histogram's bounds.
+ */
+export const SECONDS_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+]);
+export const BYTES_BUCKETS: readonly number[] = Object.freeze([
   1_024, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456,
-];
+]);
 
 /**
  * The core `Metrics` interface on prom-client, in a registry of its own. Every metric is checked
@@ -61,13 +66,23 @@ export class PrometheusMetrics implements Metrics {
     this.registry = registry ?? new prom.Registry();
     this.maxSeriesPerMetric = config.maxSeriesPerMetric;
     this.namePrefix = config.namePrefix;
-    this.#dropped = new prom.Counter({
-      name: `${config.namePrefix}metrics_series_dropped_total`,
-      help: 'Samples dropped because their metric already had maxSeriesPerMetric label combinations.',
-      labelNames: ['metric'],
-      registers: [this.registry],
-    });
-    if (config.collectDefaultMetrics) this.#collectDefaultMetrics();
+    const before = new Set(this.registry.getMetricsAsArray().map((metric) => metric.name));
+    try {
+      this.#dropped = new prom.Counter({
+        name: `${config.namePrefix}metrics_series_dropped_total`,
+        help: 'Samples dropped because their metric already had maxSeriesPerMetric label combinations.',
+        labelNames: ['metric'],
+        registers: [this.registry],
+      });
+      if (config.collectDefaultMetrics) this.#collectDefaultMetrics();
+    } catch (error) {
+      // A registry shared with another PrometheusMetrics (same prefix, or both collecting the default
+      // metrics): leave it as it was rather than half filled.
+      for (const metric of this.registry.getMetricsAsArray()) {
+        if (!before.has(metric.name)) this.registry.removeSingleMetric(metric.name);
+      }
+      throw new MetricDefinitionError(`cannot register in the given registry: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -77,8 +92,8 @@ export class PrometheusMetrics implements Metrics {
   #collectDefaultMetrics(): void {
     prom.collectDefaultMetrics({ register: this.registry });
     for (const metric of this.registry.getMetricsAsArray()) {
-      const name = (metric as unknown as { name: string }).name;
       const kind = (metric as unknown as { type: string }).type as MetricKind;
+      const name = (metric as unknown as { name: string }).name;
       if (metricNameProblems(name, kind).length > 0) this.registry.removeSingleMetric(name);
     }
   }
@@ -113,6 +128,9 @@ export class PrometheusMetrics implements Metrics {
   #define(kind: MetricKind, options: MetricOptions | HistogramOptions): Counter | Gauge | Histogram {
     if (typeof options !== 'object' || options === null)
       throw new MetricDefinitionError('metric options must be an object');
+    // A string would spread into one-letter label names.
+    if (options.labelNames !== undefined && !Array.isArray(options.labelNames))
+      throw new MetricDefinitionError(`${String(options.name)}: labelNames must be an array of strings`);
     const labelNames = [...(options.labelNames ?? [])];
     const existing = this.#entries.get(options.name);
     if (existing !== undefined) {
@@ -194,13 +212,17 @@ export class PrometheusMetrics implements Metrics {
   /** The labels to record with, or null when the series limit drops the sample. */
   #labels(entry: Entry, name: string, labels: Labels | undefined): Labels | null {
     const names = entry.labelNames;
+    if (labels !== undefined && (typeof labels !== 'object' || labels === null))
+      throw new MetricLabelError(`${name}: labels must be an object, got ${String(labels)}`, { name });
     let given = 0;
     if (labels !== undefined) for (const _ in labels) given++;
     if (given !== names.length) throw labelMismatch(entry, name, labels);
     let key = '';
     for (const label of names) {
       const value = labels![label];
-      if (typeof value !== 'string') throw labelMismatch(entry, name, labels);
+      if (value === undefined) throw labelMismatch(entry, name, labels);
+      if (typeof value !== 'string')
+        throw new MetricLabelError(`${name}: label ${label} must be a string, got ${typeof value}`, { name });
       if (value.length > labelValueLengthMax) {
         throw new MetricLabelError(`${name}: label values must be at most ${labelValueLengthMax} characters`);
       }
@@ -250,8 +272,8 @@ function bucketsFor(name: string, buckets: readonly number[] | undefined): numbe
       throw new MetricDefinitionError(`${name}: buckets must be 1-64 finite, strictly ascending numbers`);
     return [...buckets];
   }
-  if (name.endsWith('_seconds')) return SECONDS_BUCKETS;
-  if (name.endsWith('_bytes')) return BYTES_BUCKETS;
+  if (name.endsWith('_seconds')) return [...SECONDS_BUCKETS];
+  if (name.endsWith('_bytes')) return [...BYTES_BUCKETS];
   return prom.linearBuckets(0.1, 0.1, 10);
 }
 

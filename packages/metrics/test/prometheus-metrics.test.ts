@@ -2,11 +2,13 @@ import { ConfigError, MemoryMetrics } from '@trinity/core';
 import * as prom from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
+  BYTES_BUCKETS,
   lintExposition,
   MetricDefinitionError,
   MetricLabelError,
   PrometheusMetrics,
   registerTrinityMetrics,
+  SECONDS_BUCKETS,
   TRINITY_METRICS,
 } from '../src/index.js';
 
@@ -83,6 +85,44 @@ describe('PrometheusMetrics', () => {
     const gauge = metrics.gauge({ name: 'trinity_g', help: 'G.' });
     expect(() => gauge.set(Number.POSITIVE_INFINITY)).toThrow(RangeError);
     expect(() => gauge.set(1, { peer: 'a' })).toThrow(MetricLabelError);
+  });
+
+  it('refuses a registry it cannot register in, and leaves that registry as it was', () => {
+    const registry = new prom.Registry();
+    new PrometheusMetrics({ registry, namePrefix: 'a_' });
+    const names = () => registry.getMetricsAsArray().map((metric) => metric.name);
+    const before = names();
+    expect(() => new PrometheusMetrics({ registry, namePrefix: 'b_' })).toThrow(MetricDefinitionError);
+    expect(() => new PrometheusMetrics({ registry, namePrefix: 'a_', collectDefaultMetrics: false })).toThrow(
+      /cannot register in the given registry/,
+    );
+    expect(names()).toEqual(before);
+    expect(registry.getSingleMetric('b_metrics_series_dropped_total')).toBeUndefined();
+  });
+
+  it('hands each histogram its own copy of the frozen default buckets', async () => {
+    expect(() => (SECONDS_BUCKETS as number[]).push(60)).toThrow(TypeError);
+    expect(() => (BYTES_BUCKETS as number[]).reverse()).toThrow(TypeError);
+    const metrics = new PrometheusMetrics({ collectDefaultMetrics: false });
+    metrics.histogram({ name: 'trinity_hop_seconds', help: 'Hop.' }).observe(0.2);
+    const text = await metrics.render();
+    expect(text.match(/^trinity_hop_seconds_bucket/gm)).toHaveLength(SECONDS_BUCKETS.length + 1);
+    expect(text).toContain('trinity_hop_seconds_bucket{le="0.25"} 1');
+  });
+
+  it('refuses labels of the wrong type from untyped callers with a MetricLabelError', () => {
+    const metrics = new PrometheusMetrics({ collectDefaultMetrics: false });
+    const counter = metrics.counter({ name: 'trinity_t_total', help: 'T.', labelNames: ['peer'] });
+    const gauge = metrics.gauge({ name: 'trinity_t', help: 'T.' });
+    const untyped = (labels: unknown) => labels as Record<string, string>;
+    expect(() => counter.inc(1, untyped(null))).toThrow(MetricLabelError);
+    expect(() => gauge.set(1, untyped(null))).toThrow(/labels must be an object/);
+    expect(() => counter.inc(1, untyped({ peer: 5 }))).toThrow(/label peer must be a string, got number/);
+    const labelNames = 'peer' as unknown as string[];
+    expect(() => metrics.gauge({ name: 'trinity_u', help: 'U.', labelNames })).toThrow(
+      /labelNames must be an array/,
+    );
+    expect(metrics.names()).not.toContain('trinity_u');
   });
 
   it('keeps at most maxSeriesPerMetric label combinations and counts what it drops', async () => {

@@ -1,4 +1,4 @@
-import { assertInt } from '@trinity/core';
+import { assertInt, ConfigError } from '@trinity/core';
 import type { AdaptiveRouterConfigInput, RouterConfigInput } from './config.js';
 import { type LeastSquaresReport, LeastSquaresWeights, nearestWeightSet } from './least-squares-weights.js';
 import {
@@ -56,6 +56,15 @@ export class AdaptiveRegionRouter {
     } = {},
     options: RegionRouterOptions = {},
   ) {
+    // The adaptive settings go under `adaptive`: `{ enabled: true }` at the top would be ignored silently.
+    for (const key of Object.keys(config)) {
+      if (key !== 'router' && key !== 'adaptive') {
+        const rule = 'unknown key: router settings go under `router`, adaptive ones under `adaptive`';
+        throw new ConfigError(`invalid adaptive router config: ${key}: ${rule}`, [
+          { path: key, rule, received: typeof (config as Record<string, unknown>)[key] },
+        ]);
+      }
+    }
     this.bandit = new WeightBandit(config.adaptive ?? {});
     const [first, ...rest] = this.bandit.config.weightSets;
     this.router = new RegionRouter({ ...config.router, weights: first, extraWeightSets: rest }, options);
@@ -107,9 +116,11 @@ export class AdaptiveRegionRouter {
   /** Learns from a fetch: the bandit credits the arm, the fit takes the node's signals and the reward. */
   recordOutcome(decision: DecisionRef, outcome: FetchOutcome): void {
     assertInt(decision.arm, 'arm', 0, this.bandit.arms - 1);
+    // Every check before either learner changes: a bad region must not credit the bandit alone.
+    this.router.topology.indexOf(decision.requesterRegion, 'requesterRegion');
     const reward = fetchReward(outcome, this.bandit.config.rewardScaleMs);
-    this.bandit.update(decision.arm, outcome);
     const features = this.router.features(decision.nodeId, decision.requesterRegion);
+    this.bandit.update(decision.arm, outcome);
     if (features !== undefined) this.learner.update(features, reward);
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { _deepFreeze } from './regions.js';
 
 const regionIdPattern = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -105,7 +106,7 @@ export const routerConfigSchema = z
  * Weight sets the adaptive router chooses among by default: the seed's first, then sets leaning
  * towards each signal. Each set is one more index in the router (memory and update cost grow with it).
  */
-export const DEFAULT_WEIGHT_SETS = [
+export const DEFAULT_WEIGHT_SETS = _deepFreeze([
   { latency: 0.4, reputation: 0.4, locality: 0.2 },
   { latency: 0.7, reputation: 0.2, locality: 0.1 },
   { latency: 0.2, reputation: 0.7, locality: 0.1 },
@@ -114,7 +115,7 @@ export const DEFAULT_WEIGHT_SETS = [
   { latency: 0.4, reputation: 0.55, locality: 0.05 },
   { latency: 0.9, reputation: 0.05, locality: 0.05 },
   { latency: 0.05, reputation: 0.9, locality: 0.05 },
-] as const;
+] as const);
 
 /** The adaptive router: learned weights from fetch outcomes, chosen among indexed weight sets. */
 export const adaptiveRouterConfigSchema = z

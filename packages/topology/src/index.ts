@@ -46,7 +46,7 @@ export {
   SEED_WEIGHTS,
   staticScore,
 } from './latency-score.js';
-export { LatencyTracker, type PeerLatency } from './latency-tracker.js';
+export { LatencyTracker, type LatencyTrackerOptions, type PeerLatency } from './latency-tracker.js';
 export { LatencyZone, latencyZone, localityScore, NEAR_THRESHOLD_MS } from './latency-zone.js';
 export {
   type LeastSquaresReport,

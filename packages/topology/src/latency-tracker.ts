@@ -1,4 +1,4 @@
-import { assertNumber, parseConfig } from '@trinity/core';
+import { assertNumber, describe, parseConfig } from '@trinity/core';
 import {
   type LatencyTrackerConfig,
   type LatencyTrackerConfigInput,
@@ -27,6 +27,14 @@ interface Entry {
 
 const peerIdMaxLength = 256;
 
+export interface LatencyTrackerOptions {
+  /**
+   * Called with each peer whose entry leaves the tracker (`prune`, `forget`, or eviction beyond
+   * `maxPeers`), after it left: a `RegionRouter` re-scores the node so its index stays exact.
+   */
+  readonly onDrop?: (peerId: string) => void;
+}
+
 /**
  * Per-peer EMA of round-trip times fed by real pings. Sans-IO: the caller measures and passes the
  * time of the measurement. Bounded: beyond `maxPeers` the least recently observed peer is dropped.
@@ -35,9 +43,11 @@ export class LatencyTracker {
   readonly config: LatencyTrackerConfig;
   // Map order is observation order: the first key is the least recently observed peer.
   readonly #peers = new Map<string, Entry>();
+  readonly #onDrop: ((peerId: string) => void) | undefined;
 
-  constructor(config: LatencyTrackerConfigInput = {}) {
+  constructor(config: LatencyTrackerConfigInput = {}, options: LatencyTrackerOptions = {}) {
     this.config = parseConfig(latencyTrackerConfigSchema, config, 'latency tracker config');
+    this.#onDrop = options.onDrop;
   }
 
   get size(): number {
@@ -86,17 +96,22 @@ export class LatencyTracker {
   }
 
   forget(peerId: string): boolean {
-    return this.#peers.delete(peerId);
+    if (!this.#peers.delete(peerId)) return false;
+    this.#onDrop?.(peerId);
+    return true;
   }
 
-  /** Drops every peer not observed within `staleAfterMs` of `nowMs`; returns how many. */
+  /**
+   * Drops every peer not observed within `staleAfterMs` of `nowMs`; returns how many. O(peers): the
+   * map is in call order, which is not time order when samples of different peers arrive out of order.
+   */
   prune(nowMs: number): number {
     assertNumber(nowMs, 'nowMs');
     let dropped = 0;
     for (const [peerId, entry] of this.#peers) {
-      // Observation order means the first fresh entry ends the stale prefix.
-      if (!this.#isStale(entry, nowMs)) break;
+      if (!this.#isStale(entry, nowMs)) continue;
       this.#peers.delete(peerId);
+      this.#onDrop?.(peerId);
       dropped++;
     }
     return dropped;
@@ -119,7 +134,7 @@ export class LatencyTracker {
   #evictIfFull(): void {
     if (this.#peers.size < this.config.maxPeers) return;
     const oldest = this.#peers.keys().next();
-    if (oldest.done !== true) this.#peers.delete(oldest.value);
+    if (oldest.done !== true) this.forget(oldest.value);
   }
 }
 
@@ -129,4 +144,10 @@ export function assertPeerId(peerId: unknown, name = 'peerId'): asserts peerId i
   if (peerId.length === 0 || peerId.length > peerIdMaxLength) {
     throw new RangeError(`${name} must be 1-${peerIdMaxLength} characters, got ${peerId.length}`);
   }
+}
+
+/** Throws TypeError unless `ids` is undefined or a Set: an array has no `has`, a string iterates by character. */
+export function assertIdSet(ids: unknown, name: string): asserts ids is ReadonlySet<string> | undefined {
+  if (ids !== undefined && typeof (ids as { has?: unknown } | null)?.has !== 'function')
+    throw new TypeError(`${name} must be a Set of node ids, got ${describe(ids)}`);
 }

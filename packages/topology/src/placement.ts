@@ -1,7 +1,7 @@
 import { assert, assertInt, assertNumber, parseConfig } from '@trinity/core';
 import { type PlacementConfig, type PlacementConfigInput, placementConfigSchema } from './config.js';
 import { InvalidNodeError, PlacementError } from './errors.js';
-import { assertPeerId } from './latency-tracker.js';
+import { assertIdSet, assertPeerId } from './latency-tracker.js';
 import type { RegionId } from './regions.js';
 import {
   _hashString,
@@ -200,6 +200,7 @@ export class StripePlacer {
     assertShape(k, m);
     const shardBytes = input.shardBytes ?? 0;
     assertNumber(shardBytes, 'shardBytes', 0);
+    assertIdSet(input.exclude, 'exclude');
     this.topology.indexOf(input.clientRegion, 'clientRegion');
     const { counts, top } =
       input.nodes instanceof PlacementNodeSet

@@ -89,8 +89,12 @@ export class Rebalancer {
       counts: new Map([...byRegion].map(([region, list]) => [region, list.length])),
       reserved: new Map(),
     };
+    // A stripe listed twice would get its moves planned twice: the caller would rebuild a shard twice.
+    const ids = new Set<string>();
     const order = stripes.map((stripe) => {
       validateStripe(stripe);
+      if (ids.has(stripe.id)) throw new InvalidNodeError(`stripe "${stripe.id}" listed twice`);
+      ids.add(stripe.id);
       return { stripe, spare: spareShards(stripe, byId) };
     });
     order.sort((a, b) => a.spare - b.spare);
@@ -182,6 +186,8 @@ function validateStripe(stripe: StripeLayout): void {
   if (!Array.isArray(stripe.holders) || stripe.holders.length !== stripe.dataShards + stripe.parityShards) {
     throw new RangeError(`stripe ${stripe.id}: holders must list k + m entries`);
   }
+  for (const holder of stripe.holders)
+    if (holder !== null) assertPeerId(holder, `stripe ${stripe.id} holder`);
 }
 
 /** Shards alive beyond the k needed: 0 means one more loss loses data. Negative: already lost. */

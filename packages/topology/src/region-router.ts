@@ -8,7 +8,7 @@ import {
 } from './config.js';
 import { InvalidNodeError, TopologyLimitError, UnknownRegionError } from './errors.js';
 import { compositeScore, latencyScore, staticScore } from './latency-score.js';
-import { assertPeerId, LatencyTracker } from './latency-tracker.js';
+import { assertIdSet, assertPeerId, LatencyTracker } from './latency-tracker.js';
 import type { RouteFeatures } from './least-squares-weights.js';
 import type { RegionId } from './regions.js';
 import { _ScoreHeap } from './score-heap.js';
@@ -82,7 +82,15 @@ export class RegionRouter {
     this.topology = options.topology ?? builtinTopology();
     if (options.selfRegion !== undefined) this.topology.indexOf(options.selfRegion, 'selfRegion');
     this.#selfRegion = options.selfRegion;
-    this.tracker = new LatencyTracker({ ...this.config.tracker, maxPeers: this.config.maxNodes });
+    // A peer dropped from the tracker (prune, forget, eviction) falls back to the prior: re-score it.
+    this.tracker = new LatencyTracker(
+      { ...this.config.tracker, maxPeers: this.config.maxNodes },
+      {
+        onDrop: (id) => {
+          if (this.#nodes.has(id)) this.#reindex(id);
+        },
+      },
+    );
     this.weightSets = [this.config.weights, ...this.config.extraWeightSets];
     this.#indexes = this.weightSets.map(() => new Map());
   }
@@ -197,6 +205,7 @@ export class RegionRouter {
    * by composite score; ids the router does not hold or will not route to come last with score -1.
    */
   rankCandidates(requesterRegion: RegionId, candidateIds: readonly string[], options: RouteOptions = {}) {
+    if (!Array.isArray(candidateIds)) throw new TypeError(`candidateIds must be an array of node ids`);
     if (candidateIds.length > candidatesMax) throw new RangeError(`at most ${candidatesMax} candidates`);
     const set = this.#weightSet(options);
     const floor = Math.max(this.config.minReputation, options.minReputation ?? 0);
@@ -254,6 +263,7 @@ export class RegionRouter {
     const set = options.weightSet ?? 0;
     assertInt(set, 'weightSet', 0, this.weightSets.length - 1);
     if (options.minReputation !== undefined) assertNumber(options.minReputation, 'minReputation', 0, 1);
+    assertIdSet(options.exclude, 'exclude');
     return set;
   }
 

@@ -1,8 +1,9 @@
 /**
  * The nine built-in regions of the seed, in the seed's order. Custom regions are added through
- * `topologyConfigSchema` (see Topology).
+ * `topologyConfigSchema` (see Topology). Frozen, as are the other exported tables: every Topology
+ * indexes the latency matrix by this order, so a caller's `REGIONS.sort()` must not reorder it.
  */
-export const REGIONS = [
+export const REGIONS = Object.freeze([
   'us-east',
   'us-west',
   'eu-west',
@@ -12,7 +13,7 @@ export const REGIONS = [
   'oceania',
   'south-america',
   'africa',
-] as const;
+] as const);
 
 /** One of the nine built-in region ids. Custom regions are plain strings (see `RegionId`). */
 export type BuiltinRegion = (typeof REGIONS)[number];
@@ -21,7 +22,7 @@ export type BuiltinRegion = (typeof REGIONS)[number];
 export type RegionId = string;
 
 /** Human names of the built-in regions, for logs and dashboards. */
-export const REGION_NAMES: Readonly<Record<BuiltinRegion, string>> = {
+export const REGION_NAMES: Readonly<Record<BuiltinRegion, string>> = Object.freeze({
   'us-east': 'US East',
   'us-west': 'US West',
   'eu-west': 'EU West',
@@ -31,7 +32,7 @@ export const REGION_NAMES: Readonly<Record<BuiltinRegion, string>> = {
   oceania: 'Oceania',
   'south-america': 'South America',
   africa: 'Africa',
-};
+});
 
 /**
  * Round-trip times between built-in regions in ms, rows and columns in `REGIONS` order.
@@ -50,7 +51,7 @@ export const REGION_NAMES: Readonly<Record<BuiltinRegion, string>> = {
  * - south-america <-> africa 220: Sao Paulo <-> Johannesburg/Luanda; direct SACS paths are ~130 ms but
  *   most traffic still transits Europe or Miami (~300+), so a middle figure.
  */
-export const BUILTIN_LATENCY_MS: readonly (readonly number[])[] = [
+export const BUILTIN_LATENCY_MS: readonly (readonly number[])[] = _deepFreeze([
   // us-e us-w eu-w eu-e as-e as-s  oce   sa   af
   [0, 60, 80, 100, 180, 200, 220, 120, 160], // us-east (seed)
   [60, 0, 140, 160, 120, 180, 140, 160, 200], // us-west (seed)
@@ -61,7 +62,7 @@ export const BUILTIN_LATENCY_MS: readonly (readonly number[])[] = [
   [220, 140, 260, 240, 100, 150, 0, 310, 280], // oceania
   [120, 160, 180, 200, 240, 300, 310, 0, 220], // south-america
   [160, 200, 100, 80, 220, 120, 280, 220, 0], // africa
-];
+]);
 
 const builtinIndex = new Map<string, number>(REGIONS.map((region, index) => [region, index]));
 
@@ -80,4 +81,10 @@ export function regionLatencyMs(a: string, b: string): number {
   if (i === undefined) throw new RangeError(`unknown built-in region ${JSON.stringify(a)}`);
   if (j === undefined) throw new RangeError(`unknown built-in region ${JSON.stringify(b)}`);
   return BUILTIN_LATENCY_MS[i]![j]!;
+}
+
+/** Freezes an array of arrays or objects and each of its elements. */
+export function _deepFreeze<T extends object>(items: readonly T[]): readonly Readonly<T>[] {
+  for (const item of items) Object.freeze(item);
+  return Object.freeze(items);
 }

@@ -1,4 +1,4 @@
-import { assert, parseConfig } from '@trinity/core';
+import { assert, assertNumber, parseConfig } from '@trinity/core';
 import { type TopologyConfig, type TopologyConfigInput, topologyConfigSchema } from './config.js';
 import { RegionConfigError, UnknownRegionError } from './errors.js';
 import { LatencyZone, localityScore } from './latency-zone.js';
@@ -20,7 +20,7 @@ export class Topology {
   constructor(config: TopologyConfigInput = {}) {
     this.config = parseConfig(topologyConfigSchema, config, 'topology config');
     const custom = this.config.customRegions.map((region) => region.id);
-    this.regions = [...REGIONS, ...custom];
+    this.regions = Object.freeze([...REGIONS, ...custom]);
     this.#index = new Map();
     for (const [index, region] of this.regions.entries()) {
       if (this.#index.has(region)) {
@@ -76,17 +76,18 @@ export class Topology {
    * within `maxLatencyMs` when given.
    */
   nearest(from: RegionId, maxLatencyMs = Number.POSITIVE_INFINITY): RegionId[] {
-    if (maxLatencyMs === Number.POSITIVE_INFINITY) {
-      // Placement asks this for every stripe: sorted once per region, a copy handed out.
-      const at = this.indexOf(from);
-      let order = this.#nearestAll[at];
-      if (order === undefined) {
-        order = this.#nearestOrder(from, maxLatencyMs);
-        this.#nearestAll[at] = order;
-      }
-      return order.slice();
+    if (maxLatencyMs !== Number.POSITIVE_INFINITY) {
+      assertNumber(maxLatencyMs, 'maxLatencyMs', 0);
+      return this.#nearestOrder(from, maxLatencyMs);
     }
-    return this.#nearestOrder(from, maxLatencyMs);
+    // Placement asks this for every stripe: sorted once per region, a copy handed out.
+    const at = this.indexOf(from);
+    let order = this.#nearestAll[at];
+    if (order === undefined) {
+      order = this.#nearestOrder(from, maxLatencyMs);
+      this.#nearestAll[at] = order;
+    }
+    return order.slice();
   }
 
   #nearestOrder(from: RegionId, maxLatencyMs: number): RegionId[] {
@@ -131,8 +132,19 @@ function buildMatrix(config: TopologyConfig, regions: readonly RegionId[], index
       set(region.id, other, ms, `custom region ${region.id}`, false);
     }
   }
-  for (const override of config.latencyOverrides) {
-    set(override.a, override.b, override.latencyMs, 'latency override', true);
+  // Overrides replace the built-in and custom figures, but two overrides of one pair must agree.
+  const overridden = new Map<string, number>();
+  for (const { a, b, latencyMs } of config.latencyOverrides) {
+    const pair = a < b ? `${a} <-> ${b}` : `${b} <-> ${a}`;
+    const earlier = overridden.get(pair);
+    if (earlier !== undefined && earlier !== latencyMs) {
+      throw new RegionConfigError(`latency override: ${pair} given as both ${earlier} and ${latencyMs} ms`, {
+        a,
+        b,
+      });
+    }
+    overridden.set(pair, latencyMs);
+    set(a, b, latencyMs, 'latency override', true);
   }
   const missing = firstMissing(matrix, regions);
   if (missing !== undefined) {

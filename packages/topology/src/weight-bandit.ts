@@ -27,6 +27,8 @@ export interface ArmReport {
 
 /** The reward of a fetch in [0, 1]: 1 / (1 + latencyMs / scaleMs) on success, 0 on failure. */
 export function fetchReward(outcome: FetchOutcome, scaleMs = 100): number {
+  if (typeof outcome.success !== 'boolean')
+    throw new TypeError(`success must be a boolean, got ${typeof outcome.success}`);
   assertNumber(outcome.latencyMs, 'latencyMs', 0);
   return outcome.success ? 1 / (1 + outcome.latencyMs / scaleMs) : 0;
 }

@@ -5,6 +5,7 @@ import {
   fetchReward,
   LeastSquaresWeights,
   nearestWeightSet,
+  UnknownRegionError,
   WeightBandit,
 } from '../src/index.js';
 
@@ -117,6 +118,25 @@ describe('AdaptiveRegionRouter', () => {
     router.observeLatency('fast', 5, 0);
     return router;
   }
+
+  it('refuses bad settings and outcomes before changing anything', () => {
+    const flat = { enabled: true } as unknown as ConstructorParameters<typeof AdaptiveRegionRouter>[0];
+    expect(() => new AdaptiveRegionRouter(flat)).toThrow(ConfigError);
+    expect(() => new AdaptiveRegionRouter(flat)).toThrow(/enabled: unknown key/);
+    const router = twoNodes('bandit');
+    const before = JSON.stringify(router.explain());
+    const decision = { arm: 1, nodeId: 'fast', requesterRegion: 'mars' };
+    expect(() => router.recordOutcome(decision, { success: true, latencyMs: 5 })).toThrow(UnknownRegionError);
+    const unknownNode = { ...decision, nodeId: 'gone' };
+    expect(() => router.recordOutcome(unknownNode, { success: true, latencyMs: 5 })).toThrow(
+      UnknownRegionError,
+    );
+    const truthy = { success: 'yes', latencyMs: 5 } as unknown as { success: boolean; latencyMs: number };
+    expect(() => router.recordOutcome({ ...decision, requesterRegion: 'us-east' }, truthy)).toThrow(
+      /success must be a boolean/,
+    );
+    expect(JSON.stringify(router.explain())).toBe(before);
+  });
 
   it('is the fixed seed router while disabled', () => {
     const router = new AdaptiveRegionRouter({}, { selfRegion: 'us-east' });

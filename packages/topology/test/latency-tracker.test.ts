@@ -61,4 +61,16 @@ describe('LatencyTracker', () => {
     expect(tracker.prune(5_000)).toBe(1);
     expect(tracker.size).toBe(1);
   });
+
+  it('prunes every stale peer when samples of different peers arrive out of time order', () => {
+    const dropped: string[] = [];
+    const tracker = new LatencyTracker({ staleAfterMs: 1_000 }, { onDrop: (id) => dropped.push(id) });
+    tracker.observe('fresh', 10, 5_000);
+    tracker.observe('stale', 10, 100);
+    expect(tracker.prune(5_500)).toBe(1);
+    expect(tracker.latencyMs('stale')).toBeUndefined();
+    expect(tracker.forget('fresh')).toBe(true);
+    expect(tracker.forget('fresh')).toBe(false);
+    expect(dropped).toEqual(['stale', 'fresh']);
+  });
 });

@@ -169,6 +169,8 @@ describe('placeStripe', () => {
     expect(() => placeStripe({ ...base, nodes: [] })).toThrow(
       expect.objectContaining({ reason: 'no-nodes' }),
     );
+    const exclude = ['us-east-0'] as unknown as ReadonlySet<string>;
+    expect(() => placeStripe({ ...base, exclude })).toThrow(/exclude must be a Set of node ids/);
   });
 });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  InvalidNodeError,
   type PlacementNode,
   type PlacementRules,
   placeStripe,
@@ -260,5 +261,19 @@ describe('planRebalance', () => {
       holders: ['a'],
     };
     expect(() => planRebalance({ stripes: [bad], nodes: everywhere })).toThrow(RangeError);
+    const [stripe] = placeMany(everywhere, 1);
+    const numeric = { ...stripe!, holders: [5, ...stripe!.holders.slice(1)] as unknown as string[] };
+    expect(() => planRebalance({ stripes: [numeric], nodes: everywhere })).toThrow(
+      /stripe .* holder must be a string/,
+    );
+  });
+
+  it('rejects a stripe listed twice instead of planning its moves twice', () => {
+    const [stripe] = placeMany(everywhere, 1);
+    const survivors = everywhere.filter((node) => node.id !== stripe!.holders[0]);
+    expect(planRebalance({ stripes: [stripe!], nodes: survivors }).moves).toHaveLength(1);
+    expect(() => planRebalance({ stripes: [stripe!, { ...stripe! }], nodes: survivors })).toThrow(
+      InvalidNodeError,
+    );
   });
 });

@@ -40,7 +40,9 @@ describe('the seed worked example', () => {
 type Op =
   | { kind: 'upsert'; id: number; region: number; reputation: number }
   | { kind: 'remove'; id: number }
-  | { kind: 'ping'; id: number; rttMs: number };
+  | { kind: 'ping'; id: number; rttMs: number }
+  | { kind: 'prune' }
+  | { kind: 'forget'; id: number };
 
 const arbitraryOp: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -61,6 +63,9 @@ const arbitraryOp: fc.Arbitrary<Op> = fc.oneof(
       rttMs: fc.oneof(fc.double({ min: 0, max: 400, noNaN: true }), fc.constantFrom(5, 80)),
     }),
   },
+  // Through the tracker, as the README suggests for stale measurements.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('prune' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), id: fc.nat(60) }) },
 );
 
 function bruteForce(
@@ -89,15 +94,21 @@ describe('exactness against a brute-force scan', () => {
         fc.array(fc.nat(60), { maxLength: 10 }),
         (ops, requester, n, minReputation, excluded) => {
           const router = new RegionRouter(
-            { minReputation: 0.1, extraWeightSets: [{ latency: 0.7, reputation: 0.2, locality: 0.1 }] },
+            {
+              minReputation: 0.1,
+              extraWeightSets: [{ latency: 0.7, reputation: 0.2, locality: 0.1 }],
+              tracker: { staleAfterMs: 20 },
+            },
             { selfRegion: 'eu-west' },
           );
           let now = 0;
           for (const op of ops) {
-            const id = `n${op.id}`;
+            const id = op.kind === 'prune' ? '' : `n${op.id}`;
             if (op.kind === 'upsert')
               router.upsertNode({ id, region: REGIONS[op.region]!, reputation: op.reputation });
             else if (op.kind === 'remove') router.removeNode(id);
+            else if (op.kind === 'prune') router.tracker.prune(now);
+            else if (op.kind === 'forget') router.tracker.forget(id);
             else router.observeLatency(id, op.rttMs, now++);
           }
           const exclude = new Set(excluded.map((i) => `n${i}`));
@@ -198,6 +209,36 @@ describe('RegionRouter', () => {
     expect(router.node('near')).toMatchObject({ latencyMs: 60 });
     expect(router.best('eu-west')?.id).toBe('near');
     expect(() => router.setSelfRegion('mars')).toThrow(UnknownRegionError);
+  });
+
+  it('re-scores a node whose measurement the tracker prunes or forgets', () => {
+    const router = new RegionRouter({ tracker: { staleAfterMs: 1_000 } }, { selfRegion: 'us-east' });
+    router.upsertNode({ id: 'a', region: 'us-east', reputation: 0.9 });
+    router.upsertNode({ id: 'b', region: 'us-east', reputation: 0.8 });
+    router.upsertNode({ id: 'c', region: 'us-east', reputation: 0.7 });
+    router.observeLatency('a', 2_000, 0);
+    router.observeLatency('c', 2_000, 4_900);
+    expect(router.best('us-east')?.id).toBe('b');
+    expect(router.tracker.prune(5_000)).toBe(1);
+    expect(router.best('us-east')).toEqual({
+      id: 'a',
+      region: 'us-east',
+      score: router.score('a', 'us-east'),
+    });
+    router.tracker.forget('c');
+    expect(router.topN('us-east', 3).map((node) => node.score)).toEqual(
+      ['a', 'b', 'c'].map((id) => router.score(id, 'us-east')),
+    );
+  });
+
+  it('says exclude must be a Set when given an array', () => {
+    const router = new RegionRouter();
+    router.upsertNode({ id: 'a', region: 'us-east', reputation: 0.9 });
+    const exclude = ['a'] as unknown as ReadonlySet<string>;
+    expect(() => router.best('us-east', { exclude })).toThrow(/exclude must be a Set of node ids/);
+    expect(() => router.rankCandidates('us-east', ['a'], { exclude })).toThrow(TypeError);
+    expect(() => router.rankCandidates('us-east', 'a' as unknown as string[])).toThrow(/must be an array/);
+    expect(router.best('us-east', { exclude: new Set(['a']) })).toBeUndefined();
   });
 
   it('moves a node between regions and forgets removed nodes', () => {

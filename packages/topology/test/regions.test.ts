@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   BUILTIN_LATENCY_MS,
   builtinTopology,
+  DEFAULT_WEIGHT_SETS,
   LatencyZone,
   latencyZone,
   localityScore,
+  REGION_NAMES,
   REGIONS,
   RegionConfigError,
   regionLatencyMs,
@@ -35,6 +37,17 @@ describe('built-in regions', () => {
       'south-america',
       'africa',
     ]);
+  });
+
+  it('exports frozen tables, so a caller cannot reorder the matrix every Topology indexes', () => {
+    const mutable = (value: unknown) => value as unknown[] & Record<string, unknown>;
+    expect(() => mutable(REGIONS).sort()).toThrow(TypeError);
+    expect(() => (mutable(REGION_NAMES)['us-east'] = 'x')).toThrow(TypeError);
+    expect(() => (mutable(BUILTIN_LATENCY_MS[0])[2] = 1)).toThrow(TypeError);
+    expect(() => (mutable(DEFAULT_WEIGHT_SETS[0]).latency = 1)).toThrow(TypeError);
+    expect(() => mutable(builtinTopology().regions).push('mars')).toThrow(TypeError);
+    expect(new Topology().latencyMs('us-east', 'eu-west')).toBe(80);
+    expect(builtinTopology().size).toBe(9);
   });
 
   it('keeps the seed rows verbatim', () => {
@@ -131,5 +144,20 @@ describe('custom regions', () => {
     const topology = new Topology({ latencyOverrides: [{ a: 'eu-east', b: 'africa', latencyMs: 95 }] });
     expect(topology.latencyMs('africa', 'eu-east')).toBe(95);
     expect(builtinTopology().latencyMs('africa', 'eu-east')).toBe(80);
+    const twice = [
+      { a: 'eu-east', b: 'africa', latencyMs: 95 },
+      { a: 'africa', b: 'eu-east', latencyMs: 95 },
+    ];
+    expect(new Topology({ latencyOverrides: twice }).latencyMs('eu-east', 'africa')).toBe(95);
+    const contradictory = [twice[0]!, { ...twice[1]!, latencyMs: 70 }];
+    expect(() => new Topology({ latencyOverrides: contradictory })).toThrow(
+      /africa <-> eu-east given as both 95 and 70 ms/,
+    );
+  });
+
+  it('refuses a latency bound that is not a number of ms', () => {
+    expect(builtinTopology().nearest('us-east', 100)).toEqual(['us-east', 'us-west', 'eu-west', 'eu-east']);
+    expect(() => builtinTopology().nearest('us-east', Number.NaN)).toThrow(TypeError);
+    expect(() => builtinTopology().nearest('us-east', -1)).toThrow(RangeError);
   });
 });

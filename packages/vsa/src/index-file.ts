@@ -160,7 +160,10 @@ export async function loadIndexFile<T extends { _append: AppendFn; has(hash: Uin
     throw new IndexFileError(path, `cannot open: ${(error as Error).message}`, { cause: error });
   });
   try {
-    const fileBytes = (await handle.stat()).size;
+    const stats = await handle.stat();
+    // A directory opens fine on POSIX and fails only at the first read, with a bare EISDIR.
+    if (!stats.isFile()) throw new IndexFileError(path, 'is not a regular file');
+    const fileBytes = stats.size;
     const reader = new ChunkReader(handle, path);
     const head = parseHeader(path, await reader.read(Math.min(headerBytes, fileBytes)), fileBytes);
     const parsed = parseConfig(semanticIndexConfigSchema, config, 'semantic index config');

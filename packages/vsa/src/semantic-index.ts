@@ -141,10 +141,15 @@ export class SemanticIndex {
     return slot < 0 ? undefined : this.#store.vectorAt(slot);
   }
 
-  /** The shard hashes in the index (copies), in index order. */
+  /**
+   * The shard hashes in the index (copies), in index order, as they were when the iteration began:
+   * `remove` moves the last entry into the hole, so a live walk that removes as it goes would skip
+   * entries. The snapshot costs 32 bytes per entry until the iteration ends.
+   */
   *shardHashes(): IterableIterator<Uint8Array> {
-    for (let slot = 0; slot < this.#store.count; slot++)
-      yield this.#store.hashes.slice(slot * 32, slot * 32 + 32);
+    const count = this.#store.count;
+    const hashes = this.#store.hashes.slice(0, count * 32);
+    for (let slot = 0; slot < count; slot++) yield hashes.slice(slot * 32, slot * 32 + 32);
   }
 
   /** The entries most similar to `query`, best first (an exact scan of every entry). */

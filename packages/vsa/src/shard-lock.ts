@@ -108,6 +108,12 @@ export class ShardLockManager {
   readonly #releasedTokenRing: number[] = [];
   #releasedHead = 0;
   #lastToken = 0;
+  /**
+   * No lock expires before this (a lower bound: set by each sweep, lowered by grants; extending only
+   * raises an expiry). A full table refuses without its O(size) sweep until then, so a stream of
+   * refused acquires cannot cost a scan of a million locks each.
+   */
+  #expiresAtMsMin = Number.POSITIVE_INFINITY;
 
   constructor(config: ShardLockConfigInput = {}) {
     this.config =
@@ -139,7 +145,9 @@ export class ShardLockManager {
       if (held.txId !== txId || held.holderHex !== holderHex) {
         throw new AlreadyLockedError(fromHex(key), held.expiresAtMs);
       }
-      held.expiresAtMs = nowMs + this.config.lockTimeoutMs;
+      // Extends, never shortens: a re-acquire with an older nowMs must not break the expiry an
+      // earlier grant promised (another holder could take the shard while this one still writes).
+      held.expiresAtMs = Math.max(held.expiresAtMs, nowMs + this.config.lockTimeoutMs);
       return new Grant(held, this.#bindingOf);
     }
     this.#checkLimits(holderHex, nowMs);
@@ -277,11 +285,16 @@ export class ShardLockManager {
   expire(nowMs: number): number {
     assertNowMs(nowMs);
     let dropped = 0;
+    let expiresAtMsMin = Number.POSITIVE_INFINITY;
     for (const record of this.#locks.values()) {
-      if (record.expiresAtMs > nowMs) continue;
+      if (record.expiresAtMs > nowMs) {
+        expiresAtMsMin = Math.min(expiresAtMsMin, record.expiresAtMs);
+        continue;
+      }
       this.#remove(record);
       dropped++;
     }
+    this.#expiresAtMsMin = expiresAtMsMin;
     return dropped;
   }
 
@@ -317,7 +330,7 @@ export class ShardLockManager {
       }
     }
     if (this.#locks.size >= this.config.maxLocks) {
-      this.expire(nowMs);
+      if (nowMs >= this.#expiresAtMsMin) this.expire(nowMs);
       if (this.#locks.size >= this.config.maxLocks) throw new LockLimitError('table', this.config.maxLocks);
     }
   }
@@ -339,6 +352,7 @@ export class ShardLockManager {
 
   #insert(record: LockRecord): void {
     this.#locks.set(record.key, record);
+    this.#expiresAtMsMin = Math.min(this.#expiresAtMsMin, record.expiresAtMs);
     addToIndex(this.#byHolder, record.holderHex, record);
     addToIndex(this.#byTx, record.txId, record);
   }

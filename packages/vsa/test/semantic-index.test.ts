@@ -194,6 +194,21 @@ describe('SemanticIndex entries', () => {
     expect([...index.shardHashes()].length).toBe(1_500);
   });
 
+  it('shardHashes lists every entry once while the caller removes or adds entries', () => {
+    const index = new SemanticIndex({ dims: 128 });
+    const random = seededRandom(11);
+    for (let i = 0; i < 10; i++) index.addVector(hashOf(i), randomHypervector(random, 128));
+    const seen: string[] = [];
+    for (const hash of index.shardHashes()) {
+      seen.push(toHex(hash));
+      expect(index.remove(hash)).toBe(true);
+      index.addVector(hashOf(100 + seen.length), randomHypervector(random, 128));
+    }
+    expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => toHex(hashOf(i))).sort());
+    expect(index.size).toBe(10);
+    expect(index.has(hashOf(0))).toBe(false);
+  });
+
   it('rejects bad input with clear errors and stops at maxEntries', () => {
     const index = new SemanticIndex({ dims: 256, maxEntries: 2 });
     const v = randomHypervector(seededRandom(1), 256);
@@ -285,6 +300,7 @@ describe('SemanticIndex files', () => {
     ).toMatch(/unsupported format version 2/);
     expect(await variant('empty.idx', () => Buffer.alloc(0))).toMatch(/too short/);
     await expect(SemanticIndex.load(join(dir, 'missing.idx'))).rejects.toThrow(/cannot open/);
+    await expect(SemanticIndex.load(dir)).rejects.toThrow(/is not a regular file/);
     await expect(SemanticIndex.load(path, { dims: 512 })).rejects.toThrow(/not those configured/);
   });
 

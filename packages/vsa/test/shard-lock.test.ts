@@ -8,7 +8,7 @@ import {
   toHex,
   xorBytes,
 } from '@trinity/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AlreadyLockedError,
   deserializeHypervector,
@@ -87,6 +87,15 @@ describe('ShardLockManager (seed v2.1 tests)', () => {
     expect(again.expiresAtMs).toBe(1_900);
     expect(locks.verify(shard(1), holder(1), 1_500)).toBe(true);
     expect(locks.size).toBe(1);
+  });
+
+  it('re-acquiring with an older nowMs never shortens the lock', () => {
+    const locks = new ShardLockManager({ lockTimeoutMs: 1_000 });
+    const first = locks.acquire(shard(1), holder(1), 'tx-1', 500);
+    const again = locks.acquire(shard(1), holder(1), 'tx-1', 100);
+    expect(again.expiresAtMs).toBe(first.expiresAtMs);
+    expect(() => locks.acquire(shard(1), holder(2), 'tx-2', 1_200)).toThrow(AlreadyLockedError);
+    expect(locks.verify(shard(1), holder(1), 1_499)).toBe(true);
   });
 
   it('a holder holds at most 64 locks; expired ones do not count', () => {
@@ -280,6 +289,24 @@ describe('bad input and limits', () => {
     expect(() => locks.acquire(shard(3), holder(3), 'tx-3', 5)).toThrow(LockLimitError);
     locks.acquire(shard(3), holder(3), 'tx-3', 10);
     expect(locks.size).toBe(1);
+  });
+
+  it('a full table refuses without sweeping until a lock can have expired', () => {
+    const locks = new ShardLockManager({ maxLocks: 3, lockTimeoutMs: 10 });
+    for (let i = 0; i < 3; i++) locks.acquire(shard(i), holder(i), `tx-${i}`, i);
+    const sweep = vi.spyOn(locks, 'expire');
+    for (let nowMs = 3; nowMs < 10; nowMs++) {
+      expect(() => locks.acquire(shard(3), holder(3), 'tx-3', nowMs)).toThrow(LockLimitError);
+    }
+    expect(sweep).not.toHaveBeenCalled();
+    locks.acquire(shard(0), holder(0), 'tx-0', 9); // extends shard 0 to 19: shard 1 expires first, at 11
+    expect(() => locks.acquire(shard(3), holder(3), 'tx-3', 10)).toThrow(LockLimitError);
+    expect(sweep).toHaveBeenCalledTimes(1);
+    expect(() => locks.acquire(shard(3), holder(3), 'tx-3', 10)).toThrow(LockLimitError);
+    expect(sweep).toHaveBeenCalledTimes(1);
+    expect(locks.acquire(shard(3), holder(3), 'tx-3', 11).fencingToken).toBeGreaterThan(0);
+    expect(sweep).toHaveBeenCalledTimes(2);
+    expect(locks.verify(shard(0), holder(0), 18)).toBe(true);
   });
 });
 
