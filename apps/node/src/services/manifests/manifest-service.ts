@@ -24,7 +24,6 @@ import type { PeerRpc, ProtocolServer, RpcContext, RpcReply } from '../../p2p/rp
 import {
   deletedQueryIdsMax,
   type ManifestRequest,
-  manifestBytesMax,
   manifestRequestSchema,
   PROTOCOLS,
   receiptJsonBytesMax,
@@ -40,6 +39,7 @@ import {
   encodeRecord,
   isDeleteRecord,
   type ObjectRecord,
+  recordBytesMax,
 } from '../objects/object-record.js';
 import { deleteUnreferenced, ForbiddenError, type StagingLedger } from '../shards/shard-service.js';
 
@@ -552,7 +552,7 @@ export class ManifestDirectory implements Startable {
 
   /**
    * Stages `descriptor` on `node` for `txId`; returns that node's receipts for the shards it staged
-   * (`staged`: the hashes, hex, this put staged there).
+   * (`staged`: the hashes, hex, this put sent there: it may hold one whose stage timed out).
    */
   async stage(
     node: string,
@@ -689,7 +689,8 @@ export class ManifestDirectory implements Startable {
     const attempts = peers.map(async (peer) => {
       const reply = await this.#deps.rpc.call(peer.id, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
         timeoutMs: 5_000,
-        replyBytesMax: manifestBytesMax,
+        // A holder's record may have grown past what one request may carry (receipts added by repair).
+        replyBytesMax: recordBytesMax,
       });
       return decodeRecord(reply.body ?? new Uint8Array(0), this.#deps.clock.nowMs(), id).record;
     });

@@ -109,6 +109,11 @@ interface PutContext {
   readonly txId: string;
   /** Node -> hashes staged there; the coordinator always keeps a copy of the records. */
   readonly staged: Map<string, Set<string>>;
+  /**
+   * Node -> hashes sent there, staged or not (a stage that timed out may have landed): the node
+   * answers the descriptor's stage with a receipt for each, so they bound its reply.
+   */
+  readonly sent: Map<string, Set<string>>;
   /** Holders that failed mid-upload: they leave the transaction, their shards are re-placed. */
   readonly lost: Set<string>;
   readonly lease: UploadLease;
@@ -308,7 +313,7 @@ export class ObjectService {
     const lease = new UploadLease(this.#deps.clock, this.#deps.leaseRenewMs, (nodes) => {
       void Promise.allSettled(nodes.map((node) => this.#deps.transfer.renew(node, txId)));
     });
-    const put: PutContext = { txId, staged, lost: new Set(), lease };
+    const put: PutContext = { txId, staged, sent: new Map(), lost: new Set(), lease };
     lease.start(() => [...staged.keys()].filter((node) => !put.lost.has(node)));
     try {
       for await (const item of items) {
@@ -386,7 +391,7 @@ export class ObjectService {
         try {
           const receipts = await Promise.all(
             objects.map((object) =>
-              directory.stage(node, put.txId, object.id, object.descriptor, put.staged.get(node)!),
+              directory.stage(node, put.txId, object.id, object.descriptor, put.sent.get(node) ?? new Set()),
             ),
           );
           return { node, receipts };
@@ -867,7 +872,7 @@ export class ObjectService {
     nodes: readonly NodeRef[],
     put: PutContext,
   ): Promise<void> {
-    const { txId, staged, lost } = put;
+    const { txId, staged, sent, lost } = put;
     const used = new Set(targets);
     // One intent for the stripe as placed (a small object's padding shards can repeat a hash).
     const placed = new Map<string, Set<string>>();
@@ -889,6 +894,8 @@ export class ObjectService {
         try {
           // Marked before the call: a store that fails after staging must still be unstaged.
           if (!staged.has(node)) staged.set(node, new Set());
+          if (!sent.has(node)) sent.set(node, new Set());
+          sent.get(node)!.add(toHex(hash));
           await this.#deps.transfer.stage(node, txId, hash, shard, intent);
           staged.get(node)!.add(toHex(hash));
           return;
