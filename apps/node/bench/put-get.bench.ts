@@ -3,7 +3,7 @@
 // and one js-libp2p stream of the node's own stack (`op` tls-floor and libp2p-stream).
 //   pnpm --filter @trinity/node bench [-- --json] [--mib 256] [--nodes 6] [--rounds 3] [--no-ceiling]
 //     [--cpu-prof DIR] [--cli dist/cli.js of another build] [--config '{"limits":{...}}'] [--per-node]
-//     [--transports channel,libp2p] [--stream-runs 3] [--shard-mib 4] [--warmup-mib 64] [--client curl]
+//     [--transports channel,libp2p] [--stream-runs 3] [--shard-mib 4] [--warmup-mib 256] [--client curl]
 // Besides MiB/s it reports the CPU milliseconds all node processes spent per MiB put or got (from
 // /proc/<pid>/stat), and those of both ends of the raw stream: steadier than MiB/s when other work
 // shares the machine (though not immune to it: caches and context switches are shared too).
@@ -47,7 +47,7 @@ const { values } = parseArgs({
     'stream-runs': { type: 'string' },
     /** Shard size in MiB (erasure.shardBytes of every node; the same as --config's erasure.shardBytes). */
     'shard-mib': { type: 'string' },
-    /** MiB put, got and deleted once per mode before the measured rounds (default 64; 0: none). */
+    /** MiB put, got and deleted once per mode before the measured rounds (default --mib; 0: none). */
     'warmup-mib': { type: 'string' },
     /** The measured puts' and gets' HTTP client: curl (default) or fetch (this process's own). */
     client: { type: 'string' },
@@ -58,7 +58,7 @@ const MiB = 1024 * 1024;
 const sizeBytes = Number(values.mib ?? 256) * MiB;
 const nodeCount = Number(values.nodes ?? 6);
 const rounds = Number(values.rounds ?? 3);
-const warmupBytes = Number(values['warmup-mib'] ?? 64) * MiB;
+const warmupBytes = Number(values['warmup-mib'] ?? values.mib ?? 256) * MiB;
 if (!Number.isInteger(warmupBytes) || warmupBytes < 0)
   throw new RangeError(`--warmup-mib must be a whole number of MiB, got ${values['warmup-mib']}`);
 const client = values.client ?? 'curl';
@@ -288,7 +288,10 @@ async function devnetPutGet(
     await devnet.start();
     // Unmeasured: fresh processes compile their hot paths on the first operations (the JIT), which
     // a long-running node does once. One put, get and delete per mode first, so the rounds measure
-    // warm nodes (--warmup-mib 0 measures cold ones, as every run with --rounds 1 did before).
+    // warm nodes (--warmup-mib 0 measures cold ones, as every run with --rounds 1 did before). Of the
+    // measured size by default: a smaller one left the rest of that one-time cost (compiling, the
+    // heap growing to a put of this size, the kernel handing out fresh pages for its shard files) to
+    // whichever put came first, 0.1-0.2 CPU s more on each holder (README, 2026-12-07, 06:10).
     for (const mode of warmupBytes > 0 ? runs.keys() : []) {
       const data = randomBytes(warmupBytes);
       const query = `name=warmup.bin${mode === 'public' ? '&public=1' : ''}`;

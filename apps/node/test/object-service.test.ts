@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encrypt, SystemClock } from '@trinity/core';
+import { encrypt, encryptedSize, SystemClock } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../src/errors.js';
@@ -219,6 +219,30 @@ describe('shardBytesFor', () => {
     expect(shardBytesFor(0, 4, MiB)).toBe(4096);
     expect(shardBytesFor(100_000, 4, MiB)).toBe(28_672);
     expect(shardBytesFor(4 * MiB - 1, 4, MiB)).toBe(MiB);
+  });
+
+  it('spreads an object over as few stripes as the configured size, padded by under 4 KiB a data shard', async () => {
+    const { shardBytesFor } = await import('../src/services/objects/object-service.js');
+    const MiB = 1024 * 1024;
+    // An encrypted 256 MiB object: 17 stripes either way; of 4 MiB shards, the 17th is all padding.
+    const encrypted = encryptedSize(256 * MiB);
+    const shardBytes = shardBytesFor(encrypted, 4, 4 * MiB);
+    expect(shardBytes).toBeLessThan(4 * MiB);
+    expect(17 * 4 * shardBytes - encrypted).toBeLessThan(17 * 4 * 4096);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 16 }),
+        (size, dataShards) => {
+          const bytes = shardBytesFor(size, dataShards, 4 * MiB);
+          const stripes = Math.max(1, Math.ceil(size / (dataShards * bytes)));
+          expect(bytes % 4096).toBe(0);
+          expect(bytes).toBeLessThanOrEqual(4 * MiB);
+          expect(stripes).toBe(Math.max(1, Math.ceil(size / (dataShards * 4 * MiB))));
+          expect(stripes * dataShards * bytes - size).toBeLessThan(stripes * dataShards * 4096);
+        },
+      ),
+    );
   });
 });
 

@@ -67,7 +67,9 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   capacityBytes: { what: 'shard store capacity in bytes', flag: '--capacity' },
   'erasure.dataShards': { what: 'k of RS(k, m) for new objects; k + m ≤ 256' },
   'erasure.parityShards': { what: 'm of RS(k, m): shards that may be lost; k + m ≤ 256' },
-  'erasure.shardBytes': { what: 'shard size; smaller objects get smaller shards (multiples of 4 KiB)' },
+  'erasure.shardBytes': {
+    what: 'largest shard size; each object gets the smallest multiple of 4 KiB that fills as few stripes',
+  },
   'erasure.adaptive.enabled': {
     what: 'choose the parity of new puts from measured network health (nodes gone, failed requests); k stays dataShards',
   },
