@@ -16,11 +16,13 @@ import { TrinityError } from './errors.js';
  *
  *   wrapped (61 bytes) = version 1 | nonce (12) | AES-256-GCM(object key) (32) | tag (16)
  */
-export const keyWrapFormat = {
-  version: 1,
-  wrappedBytes: 1 + aesGcmLengths.nonce + aeadFormat.keyBytes + aesGcmLengths.tag,
-  contextBytesMax: 1024,
-} as const;
+export const keyWrapFormat = /* @__PURE__ */ (() =>
+  // In a pure closure, as aeadFormat: dropped by a bundle that does not use it.
+  ({
+    version: 1,
+    wrappedBytes: 1 + aesGcmLengths.nonce + aeadFormat.keyBytes + aesGcmLengths.tag,
+    contextBytesMax: 1024,
+  }) as const)();
 
 const wrapSalt = /* @__PURE__ */ new TextEncoder().encode('trinity/key-wrap/v1');
 const wrapInfo = /* @__PURE__ */ new TextEncoder().encode('object-key');
@@ -115,12 +117,15 @@ export class ReadCapError extends TrinityError {
 export const readCapPrefix = 'trinity-read1-';
 // 5 bytes make the payload 69 bytes, a multiple of 3: base64url without padding.
 const readCapChecksumBytes = 5;
-const readCapPayloadBytes = 32 + aeadFormat.keyBytes + readCapChecksumBytes;
+const readCapPayloadBytes = /* @__PURE__ */ (() => 32 + aeadFormat.keyBytes + readCapChecksumBytes)();
 /** Length of every read-cap string: the prefix and 92 base64url characters. */
-export const readCapLength = readCapPrefix.length + (readCapPayloadBytes / 3) * 4;
+export const readCapLength = /* @__PURE__ */ (() => readCapPrefix.length + (readCapPayloadBytes / 3) * 4)();
 
 const base64urlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const base64urlValues = /* @__PURE__ */ new Map([...base64urlAlphabet].map((char, value) => [char, value]));
+// Array.from, not a spread: a bundler cannot tell a spread is free of side effects, so would keep it.
+const base64urlValues = /* @__PURE__ */ new Map(
+  /* @__PURE__ */ Array.from(base64urlAlphabet, (char, value) => [char, value]),
+);
 
 // Payloads here are a multiple of 3 bytes, so there is no padding to handle.
 function toBase64url(bytes: Uint8Array): string {

@@ -122,14 +122,14 @@ export interface ShardLockConfig {
   readonly fencingTokensPerMs: number;
 }
 
-function intIn(min: number, max: number) {
-  return z.int().check(z.minimum(min), z.maximum(max));
+/** An integer field from `min` to `max`, `fallback` when absent. */
+function intWithDefault(min: number, max: number, fallback: number) {
+  return z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
 }
 
-const dims = () => z._default(intIn(hypervectorDimsMin, hypervectorDimsMax), 1024);
 const fingerprintShape = {
-  dims: dims(),
-  codebookSeed: z._default(intIn(0, 2 ** 32 - 1), defaultCodebookSeed),
+  dims: intWithDefault(hypervectorDimsMin, hypervectorDimsMax, 1024),
+  codebookSeed: intWithDefault(0, 2 ** 32 - 1, defaultCodebookSeed),
   kernel: z._default(z.enum(['auto', 'wasm', 'js']), 'auto'),
 };
 
@@ -138,20 +138,34 @@ export const fingerprintConfigZod = z.strictObject(fingerprintShape);
 /** @internal */
 export const semanticIndexConfigZod = z.strictObject({
   ...fingerprintShape,
-  maxEntries: z._default(intIn(1, 100_000_000), 4_000_000),
-  initialCapacity: z._default(intIn(1, 100_000_000), 1024),
-  resultsMax: z._default(intIn(1, 1_000_000), 10_000),
+  maxEntries: intWithDefault(1, 100_000_000, 4_000_000),
+  initialCapacity: intWithDefault(1, 100_000_000, 1024),
+  resultsMax: intWithDefault(1, 1_000_000, 10_000),
 });
+
+type LockIntField = Exclude<keyof ShardLockConfig, 'binding'>;
+type IntRule = readonly [min: number, max: number, fallback: number];
+
+/**
+ * The integer fields of the shard lock config as [min, max, default], in one place: the schema below
+ * is built from them and `_shardLockConfigFast` checks them.
+ */
+const shardLockInts: Readonly<Record<LockIntField, IntRule>> = {
+  lockTimeoutMs: [1, 86_400_000, 60_000],
+  maxLocksPerHolder: [1, 1_000_000, 64],
+  maxLocks: [1, 100_000_000, 1_000_000],
+  rememberedTokens: [0, 10_000_000, 0],
+  bindingDims: [hypervectorDimsMin, hypervectorDimsMax, 1024],
+  firstFencingToken: [1, Number.MAX_SAFE_INTEGER, 1],
+  fencingTokensPerMs: [0, 1024, 1024],
+};
+
 /** @internal */
 export const shardLockConfigZod = z.strictObject({
-  lockTimeoutMs: z._default(intIn(1, 86_400_000), 60_000),
-  maxLocksPerHolder: z._default(intIn(1, 1_000_000), 64),
-  maxLocks: z._default(intIn(1, 100_000_000), 1_000_000),
-  rememberedTokens: z._default(intIn(0, 10_000_000), 0),
+  ...(Object.fromEntries(
+    Object.entries(shardLockInts).map(([key, bounds]) => [key, intWithDefault(...bounds)]),
+  ) as Record<LockIntField, ReturnType<typeof intWithDefault>>),
   binding: z._default(z.enum(['sha256', 'hypervector']), 'sha256'),
-  bindingDims: dims(),
-  firstFencingToken: z._default(intIn(1, Number.MAX_SAFE_INTEGER), 1),
-  fencingTokensPerMs: z._default(intIn(0, 1024), 1024),
 });
 
 /** Validates and defaults `FingerprintConfigInput` (a Standard Schema v1 validator; see `parseConfig`). */
@@ -163,16 +177,6 @@ export const semanticIndexConfigSchema: ConfigSchema<SemanticIndexConfigInput, S
 /** Validates and defaults `ShardLockConfigInput` (a Standard Schema v1 validator). */
 export const shardLockConfigSchema: ConfigSchema<ShardLockConfigInput, ShardLockConfig> = shardLockConfigZod;
 
-/** Bounds of the integer fields of `shardLockConfigZod` (kept beside it). */
-const shardLockInts: Readonly<Record<string, readonly [number, number]>> = {
-  lockTimeoutMs: [1, 86_400_000],
-  maxLocksPerHolder: [1, 1_000_000],
-  maxLocks: [1, 100_000_000],
-  rememberedTokens: [0, 10_000_000],
-  bindingDims: [hypervectorDimsMin, hypervectorDimsMax],
-  firstFencingToken: [1, Number.MAX_SAFE_INTEGER],
-  fencingTokensPerMs: [0, 1024],
-};
 let shardLockDefaults: ShardLockConfig | undefined;
 
 /**
@@ -189,9 +193,10 @@ export function _shardLockConfigFast(input: unknown): ShardLockConfig | undefine
   for (const key of Reflect.ownKeys(input)) {
     const field = Object.getOwnPropertyDescriptor(input, key)!;
     const value: unknown = field.value;
-    const range = shardLockInts[key as string];
-    if (!field.enumerable || !('value' in field) || !(key in out)) return undefined;
+    // Own keys only: `toString` is in every object, and the schema refuses it as unknown.
+    if (!field.enumerable || !('value' in field) || !Object.hasOwn(out, key)) return undefined;
     if (value === undefined) continue;
+    const range: IntRule | undefined = shardLockInts[key as LockIntField];
     if (range === undefined ? value !== 'sha256' && value !== 'hypervector' : !intWithin(value, range))
       return undefined;
     out[key as string] = value;
@@ -199,6 +204,6 @@ export function _shardLockConfigFast(input: unknown): ShardLockConfig | undefine
   return out as unknown as ShardLockConfig;
 }
 
-function intWithin(value: unknown, [min, max]: readonly [number, number]): boolean {
+function intWithin(value: unknown, [min, max]: IntRule): boolean {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }

@@ -1,10 +1,9 @@
-import type * as NodeFs from 'node:fs';
 import type * as NodeFsPromises from 'node:fs/promises';
 import { assert, createSha256, equalBytes, parseConfig, toHex } from '@trinity/core';
 import { tailMask, wordsFor } from './_bits.js';
 import { type IndexStore, readEntry } from './_index-store.js';
 import { type SemanticIndexConfigInput, semanticIndexConfigSchema } from './config.js';
-import { IndexFileError } from './errors.js';
+import { IndexFileError, IndexFileUnavailableError } from './errors.js';
 import { hypervectorDimsMax, hypervectorDimsMin } from './hypervector.js';
 
 /**
@@ -35,15 +34,16 @@ const headerBytes = 64;
 const checksumBytes = 32;
 const chunkBytes = 4 * 1024 * 1024;
 
-type Fs = typeof NodeFs;
-type FsPromises = typeof NodeFsPromises;
-
-function nodeFs(): { fs: Fs; fsp: FsPromises } {
+/**
+ * Checks `path`, then finds node:fs/promises with process.getBuiltinModule (Node >= 20.16), so that
+ * the package never imports a node: module; IndexFileUnavailableError on a host without it.
+ */
+function nodeFsFor(operation: 'save' | 'load', path: string): typeof NodeFsPromises {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.('node:fs') as Fs | undefined;
-  const fsp = proc?.getBuiltinModule?.('node:fs/promises') as FsPromises | undefined;
-  if (fs === undefined || fsp === undefined) throw new Error('saving and loading an index needs node:fs');
-  return { fs, fsp };
+  const fsp = proc?.getBuiltinModule?.('node:fs/promises') as typeof NodeFsPromises | undefined;
+  if (fsp === undefined) throw new IndexFileUnavailableError(operation);
+  return fsp;
 }
 
 /** What `saveIndexFile` needs of an index. */
@@ -71,7 +71,7 @@ function header(dims: number, codebookSeed: number, count: number): Uint8Array {
  * index (so the snapshot is consistent), then fsync, rename over `path` and fsync of the directory.
  */
 export async function saveIndexFile(path: string, source: IndexSnapshotSource): Promise<void> {
-  nodeFs(); // fails early, with a clear message, where there is no node:fs
+  nodeFsFor('save', path); // fails before loading @trinity/core/fs, with a clear message
   // Loaded on first save, so that the rest of the package never pulls in node: modules.
   const { writeFileAtomic } = await import('@trinity/core/fs');
   await writeFileAtomic(path, (write) => writeBody(write, source), { dirSyncBestEffort: true });
@@ -155,10 +155,11 @@ export async function loadIndexFile<T extends { _append: AppendFn; has(hash: Uin
   config: SemanticIndexConfigInput,
   create: (config: SemanticIndexConfigInput) => T,
 ): Promise<T> {
-  const { fsp } = nodeFs();
-  const handle = await fsp.open(path, 'r').catch((error: unknown) => {
-    throw new IndexFileError(path, `cannot open: ${(error as Error).message}`, { cause: error });
-  });
+  const handle = await nodeFsFor('load', path)
+    .open(path, 'r')
+    .catch((error: unknown) => {
+      throw new IndexFileError(path, `cannot open: ${(error as Error).message}`, { cause: error });
+    });
   try {
     const stats = await handle.stat();
     // A directory opens fine on POSIX and fails only at the first read, with a bare EISDIR.

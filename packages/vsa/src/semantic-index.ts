@@ -8,7 +8,7 @@ import {
   type SemanticIndexConfigInput,
   semanticIndexConfigSchema,
 } from './config.js';
-import { DimensionMismatchError, IndexFileUnavailableError } from './errors.js';
+import { DimensionMismatchError } from './errors.js';
 import { FingerprintEncoder } from './fingerprint.js';
 import { assertHypervector, type Hypervector } from './hypervector.js';
 import { loadIndexFile, saveIndexFile } from './index-file.js';
@@ -47,12 +47,6 @@ const searchOptionsZod = z.strictObject({
   threshold: z.optional(z.unknown()),
   maxResults: z.optional(z.unknown()),
 });
-
-/** True where node:fs can be had without importing it (Node >= 20.16), as index-file.ts finds it. */
-function hostHasNodeFs(): boolean {
-  const proc = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
-  return typeof proc?.getBuiltinModule === 'function';
-}
 
 /** A query: bytes to fingerprint with the index's encoder, or a fingerprint already made. */
 export type SearchQuery = Uint8Array | Hypervector;
@@ -177,10 +171,9 @@ export class SemanticIndex {
   /**
    * Writes the index to `path` atomically (temp file, fsync, rename) in the documented format (see
    * index-file.ts): a consistent snapshot even if the index changes while the write completes.
+   * IndexFileUnavailableError on a host without node:fs (a browser).
    */
   async save(path: string): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
-    if (!hostHasNodeFs()) throw new IndexFileUnavailableError('save');
     await saveIndexFile(path, {
       dims: this.dims,
       codebookSeed: this.config.codebookSeed,
@@ -190,8 +183,6 @@ export class SemanticIndex {
 
   /** Reads an index written by `save`; `config` may set kernel and limits, and must agree on dims and seed. */
   static async load(path: string, config: SemanticIndexConfigInput = {}): Promise<SemanticIndex> {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
-    if (!hostHasNodeFs()) throw new IndexFileUnavailableError('load');
     return loadIndexFile(path, config, (fileConfig) => new SemanticIndex(fileConfig));
   }
 

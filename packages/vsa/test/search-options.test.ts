@@ -22,6 +22,14 @@ describe('search options', () => {
   });
 });
 
+describe('save and load', () => {
+  it('refuse an empty path with TypeError', async () => {
+    const index = new SemanticIndex({ dims: 256 });
+    await expect(index.save('')).rejects.toThrow(TypeError);
+    await expect(SemanticIndex.load('')).rejects.toThrow(/path must be a non-empty string/);
+  });
+});
+
 describe('save and load without node:fs', () => {
   it('throw IndexFileUnavailableError, not a plain Error', async () => {
     const process = globalThis.process;

@@ -1,8 +1,8 @@
-import { parseConfig } from '@trinity/core';
+import { ConfigError, parseConfig } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { _shardLockConfigFast, shardLockConfigSchema } from '../src/config.js';
-import { ShardLockManager } from '../src/index.js';
+import { type ShardLockConfigInput, ShardLockManager } from '../src/index.js';
 
 const field = fc.oneof(
   fc.constant(undefined),
@@ -55,5 +55,10 @@ describe('the shard lock config fast path', () => {
       schemaParse({ lockTimeoutMs: 5, firstFencingToken: 9 }),
     );
     expect(() => new ShardLockManager({ lockTimeoutMs: 0 })).toThrow(/lockTimeoutMs/);
+    // An inherited name is an unknown key too (it used to reach the bounds table and throw a bare TypeError).
+    for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
+      expect(_shardLockConfigFast({ [key]: 5 })).toBeUndefined();
+      expect(() => new ShardLockManager({ [key]: 5 } as ShardLockConfigInput)).toThrow(ConfigError);
+    }
   });
 });
