@@ -184,11 +184,28 @@ describe('BodyPool', () => {
     pool.give(Buffer.alloc(MiB));
     pool.give(Buffer.alloc(MiB));
     expect(pool.size).toBe(2);
-    pool.give(Buffer.alloc(2 * MiB)); // a second size is over sizesMax
     pool.give(Buffer.alloc(1024)); // too small to pool
     pool.give(Buffer.alloc(2 * MiB).subarray(0, MiB)); // a view into a larger buffer
     expect(pool.size).toBe(2);
     expect(pool.take(2 * MiB)).toHaveLength(2 * MiB);
+  });
+
+  it('makes way for a new size by dropping the sizes used least recently', () => {
+    const pool = new BodyPool(4, 2, 5 * MiB);
+    const [a, b] = [Buffer.alloc(MiB), Buffer.alloc(2 * MiB)];
+    pool.give(a);
+    pool.give(b);
+    expect(pool.take(MiB)).toBe(a); // 1 MiB is now the size used most recently
+    pool.give(a);
+    const c = Buffer.alloc(3 * MiB);
+    expect(pool.give(c)).toBe(true); // a third size: 2 MiB, used least recently, goes
+    expect(pool.freeBytes).toBe(4 * MiB);
+    expect(pool.take(2 * MiB)).not.toBe(b);
+    const d = Buffer.alloc(4 * MiB);
+    expect(pool.give(d)).toBe(true); // over the free bytes: 1 MiB, then 3 MiB make way
+    expect(pool.freeBytes).toBe(4 * MiB);
+    expect(pool.take(4 * MiB)).toBe(d);
+    expect(pool.freeBytes).toBe(0);
   });
 });
 

@@ -242,9 +242,11 @@ export class ByteBudget {
 }
 
 /**
- * Request bodies a served connection reads into, reused from one request to the next: shard bodies
- * are all of one or two sizes, and a new megabyte per request wakes the garbage collector (external
- * memory) every few dozen requests. A body goes back only once the reply to its request is sent;
+ * Request bodies a served connection reads into, reused from one request to the next: the shards of
+ * the objects being moved at a time come in a few sizes (each object's own: see shardBytesFor), and
+ * a new megabyte per request wakes the garbage collector (external memory) every few dozen requests.
+ * The sizes used least recently make way for new ones, so a long-running node keeps pooling as
+ * objects of other sizes come and go. A body goes back only once the reply to its request is sent;
  * handlers served on the channel must not keep a request body past their reply (the shard handler
  * hashes and writes it before answering). Bodies under 64 KiB are not pooled.
  */
@@ -266,9 +268,11 @@ export class BodyPool {
 
   /** A buffer of exactly `size` bytes: a given-back one (with its old bytes) or a new one. */
   take(size: number): Uint8Array {
-    const reused = this.#free.get(size)?.pop();
+    const list = this.#free.get(size);
+    const reused = list?.pop();
     if (reused === undefined) return Buffer.allocUnsafe(size);
     this.#freeBytes -= size;
+    this.#touch(size, list!);
     return reused;
   }
 
@@ -277,16 +281,27 @@ export class BodyPool {
     const size = body.length;
     if (size < BodyPool.pooledBytesMin || body.byteOffset !== 0 || body.buffer.byteLength !== size)
       return false;
-    if (this.#freeBytes + size > this.#freeBytesMax) return false;
-    let list = this.#free.get(size);
-    if (list === undefined) {
-      if (this.#free.size >= this.#sizesMax) return false;
-      this.#free.set(size, (list = []));
-    }
+    if (size > this.#freeBytesMax) return false;
+    const list = this.#free.get(size) ?? [];
     if (list.length >= this.#keepPerSize) return false;
+    this.#touch(size, list);
+    // Room for it: the sizes used least recently go first (never this one, now the most recent).
+    while (this.#free.size > this.#sizesMax || this.#freeBytes + size > this.#freeBytesMax) {
+      const [oldest, buffers] = this.#free.entries().next().value!;
+      if (oldest === size) break;
+      this.#free.delete(oldest);
+      this.#freeBytes -= oldest * buffers.length;
+    }
+    if (this.#freeBytes + size > this.#freeBytesMax) return false;
     list.push(body);
     this.#freeBytes += size;
     return true;
+  }
+
+  /** Makes `size` the most recently used (a Map keeps insertion order: the first is the oldest). */
+  #touch(size: number, list: Uint8Array[]): void {
+    this.#free.delete(size);
+    this.#free.set(size, list);
   }
 
   /** Free buffers held now. */
