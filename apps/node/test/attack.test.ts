@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { MemoryLogger, randomBytes, SystemClock, toHex, utf8ToBytes } from '@trinity/core';
-import { signDescriptor, signPutIntent, signReceipt, signTombstone } from '@trinity/storage';
+import {
+  signDescriptor,
+  signPutIntent,
+  signReceipt,
+  signTombstone,
+  tombstoneEncodedBytesMax,
+} from '@trinity/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteError } from '../src/errors.js';
 import type { TrinityNode } from '../src/node/trinity-node.js';
@@ -369,7 +375,15 @@ describe.each([
       expect(await refused(node, PROTOCOLS.shard, { op: 'renew', txId: txs[0]! })).toBe('TX_NOT_YOURS');
       for (const tx of txs) expect(node.store.stagedTransactions()).not.toContain(tx);
       // The anti-entropy query answers anyone, with tombstones only: a live object has none.
-      const reply = await rpc.call(node.peerId, PROTOCOLS.manifest, { op: 'deleted', ids: [victimId] });
+      const reply = await rpc.call(
+        node.peerId,
+        PROTOCOLS.manifest,
+        { op: 'deleted', ids: [victimId] },
+        undefined,
+        {
+          replyBytesMax: tombstoneEncodedBytesMax,
+        },
+      );
       expect(JSON.parse(new TextDecoder().decode(reply.body))).toEqual([]);
       await everythingReadable();
     },

@@ -3,7 +3,7 @@ import { fromHex, MemoryLogger } from '@trinity/core';
 import { describe, expect, it } from 'vitest';
 import { TrinityNode } from '../src/node/trinity-node.js';
 import { PROTOCOLS } from '../src/p2p/wire.js';
-import { decodeRecord } from '../src/services/objects/object-record.js';
+import { decodeRecord, recordBytesMax } from '../src/services/objects/object-record.js';
 import { apiFetch, putObject, registerApiToken, until } from './helpers.js';
 import { withNodes } from './with-nodes.js';
 
@@ -118,7 +118,10 @@ describe('a holder that missed a delete', () => {
     }
     // Asked directly before its first sync round, it checks each object with its peers: the live
     // one it hands out at once (not a sync interval later), the deleted one it drops.
-    const ask = (id: string) => nodes[0]!.rpc.call(back.peerId, PROTOCOLS.manifest, { op: 'get', id });
+    const ask = (id: string) =>
+      nodes[0]!.rpc.call(back.peerId, PROTOCOLS.manifest, { op: 'get', id }, undefined, {
+        replyBytesMax: recordBytesMax,
+      });
     const reply = await ask(kept);
     expect(decodeRecord(reply.body!, Date.now(), kept).record.descriptor.name).toBe('kept');
     await expect(ask(doomed)).rejects.toMatchObject({ remoteCode: 'OBJECT_NOT_HERE' });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrinityNode } from '../src/node/trinity-node.js';
+import { shardBytesFor } from '../src/services/objects/object-service.js';
 import { apiFetch, putObject, startNodes } from './helpers.js';
 
 /** Node start-up, and each request, on a loaded 2-core machine: minutes, never seconds. */
@@ -15,7 +16,8 @@ const testTimeoutMs = 180_000;
 describe('HTTP semantics on a 3-node network', () => {
   let nodes: TrinityNode[];
   let close: (() => Promise<void>) | undefined;
-  const stripeBytes = 2 * 64 * 1024;
+  // The object's 300,000 bytes in three stripes of shards as small as they can be (shardBytesFor).
+  const stripeBytes = 2 * shardBytesFor(300_000, 2, 64 * 1024);
   const data = randomBytes(300_000);
   let id = '';
 

@@ -62,6 +62,7 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
         protocol,
         { size: body.length, delayMs: 1000 },
         body,
+        { replyBytesMax: body.length },
       );
       expect(reply.value).toBe(sha256Hex(body));
       expect(sha256Hex(reply.body!)).toBe(sha256Hex(body.subarray(0, Math.min(body.length, 8 * MiB))));
@@ -72,7 +73,9 @@ describe('large bodies over libp2p streams to a reader that falls behind', () =>
     const bodies = Array.from({ length: 4 }, () => randomBytes(4 * MiB));
     const replies = await Promise.all(
       bodies.map((body) =>
-        rpc.call(server.peerId.toString(), protocol, { size: body.length, delayMs: 500 }, body),
+        rpc.call(server.peerId.toString(), protocol, { size: body.length, delayMs: 500 }, body, {
+          replyBytesMax: body.length,
+        }),
       ),
     );
     expect(replies.map((r) => r.value)).toEqual(bodies.map((b) => sha256Hex(b)));
