@@ -256,6 +256,36 @@ function within(promise: Promise<unknown>, ms: number): Promise<string> {
   ]);
 }
 
+/**
+ * Fills the 1 MiB budgets between `sender` and the peer `receiverId` (`receiver`): it reads a 1 MiB
+ * request body and holds it, unanswered, until `release()`.
+ */
+async function holdOneMiB(sender: DataChannel, receiver: DataChannel, receiverId: string) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let held = false;
+  await receiver.handle('/test/2', echoSchema, async (request, context) => {
+    await context.readBody(request.size);
+    held = true;
+    await gate;
+    return {};
+  });
+  const request = sender.exchange(
+    receiverId,
+    '/test/2',
+    { op: 'hold', size: MiB },
+    randomBytes(MiB),
+    timeout(),
+  );
+  await until('the 1 MiB body to be held', async () => held || undefined, 10_000);
+  return {
+    release: async () => {
+      open();
+      await request;
+    },
+  };
+}
+
 describe('DataChannel', () => {
   const channels: DataChannel[] = [];
   afterEach(async () => {
@@ -502,18 +532,8 @@ describe('DataChannel', () => {
 
   it('gives its unused connection back to the pool when a request timed out waiting to send', async () => {
     const { a, client, server } = await pair({ peerInFlightBytesMax: MiB });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let held = false;
-    await server.handle('/test/2', echoSchema, async (request, context) => {
-      await context.readBody(request.size);
-      held = true;
-      await gate;
-      return {};
-    });
     // The server holds this node's whole 1 MiB (its receive budget for the peer) until answered...
-    const first = client.exchange(a.id, '/test/2', { op: 'hold', size: MiB }, randomBytes(MiB), timeout());
-    await until('the first body to be held', async () => held || undefined, 10_000);
+    const hold = await holdOneMiB(client, server, a.id);
     // ...so the next body is not read: its write holds this node's send budget for the peer.
     const stuck = client.exchange(
       a.id,
@@ -542,24 +562,14 @@ describe('DataChannel', () => {
     expect(client.stats().connectionsOut).toBe(3);
     expect((await echo(client, a.id, '/test/1', 'quick')).value).toEqual({ got: 0 });
     expect(client.stats().connectionsOut).toBe(3);
-    open();
-    await Promise.all([first, stuck]);
+    await hold.release();
+    await stuck;
   }, 60_000);
 
   it('lets a request whose time runs out waiting for room for its reply leave the line', async () => {
     const { a, b, client, server, seen } = await pair({ peerInFlightBytesMax: MiB });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let held = false;
-    await client.handle('/test/2', echoSchema, async (request, context) => {
-      await context.readBody(request.size);
-      held = true;
-      await gate;
-      return {};
-    });
     // A request from the peer fills this node's receive budget for it (1 MiB) until answered.
-    const inbound = server.exchange(b.id, '/test/2', { op: 'hold', size: MiB }, randomBytes(MiB), timeout());
-    await until('the inbound body to be held', async () => held || undefined, 10_000);
+    const hold = await holdOneMiB(server, client, b.id);
     const gaveUp = new AbortController();
     const body = randomBytes(smallBodyBytesMax);
     const waiting = client.exchange(a.id, '/test/1', { op: 'echo', size: body.length }, body, gaveUp.signal);
@@ -567,8 +577,7 @@ describe('DataChannel', () => {
     await pause(200); // its reply's head has arrived: it waits for room for the body
     gaveUp.abort(new Error('timed out'));
     expect(await within(waiting, 2_000)).toBe('rejected');
-    open();
-    await inbound;
+    await hold.release();
     // Nothing was left held: a reply of the full budget still comes through.
     const whole = randomBytes(MiB);
     const reply = await client.exchange(a.id, '/test/1', { op: 'echo', size: MiB }, whole, timeout());
