@@ -202,10 +202,21 @@ describe('BodyPool', () => {
     expect(pool.freeBytes).toBe(4 * MiB);
     expect(pool.take(2 * MiB)).not.toBe(b);
     const d = Buffer.alloc(4 * MiB);
-    expect(pool.give(d)).toBe(true); // over the free bytes: 1 MiB, then 3 MiB make way
+    expect(pool.give(d)).toBe(true); // a third size again (1 MiB goes), then over the free bytes (3 MiB)
     expect(pool.freeBytes).toBe(4 * MiB);
     expect(pool.take(4 * MiB)).toBe(d);
     expect(pool.freeBytes).toBe(0);
+  });
+
+  it('makes room for a body by dropping free bodies of older sizes one at a time, not whole sizes', () => {
+    const pool = new BodyPool(Number.POSITIVE_INFINITY, 4, 4 * MiB);
+    for (let i = 0; i < 3; i++) pool.give(Buffer.alloc(MiB));
+    expect(pool.give(Buffer.alloc(2 * MiB))).toBe(true); // one 1 MiB body makes way, two stay
+    expect([pool.size, pool.freeBytes]).toEqual([3, 4 * MiB]);
+    // Its own size's free bodies already fill the bytes: nothing else is dropped for it.
+    expect(pool.give(Buffer.alloc(2 * MiB))).toBe(true);
+    expect(pool.give(Buffer.alloc(2 * MiB))).toBe(false);
+    expect([pool.size, pool.freeBytes]).toEqual([2, 4 * MiB]);
   });
 });
 

@@ -281,21 +281,27 @@ export class BodyPool {
     const size = body.length;
     if (size < BodyPool.pooledBytesMin || body.byteOffset !== 0 || body.buffer.byteLength !== size)
       return false;
-    if (size > this.#freeBytesMax) return false;
     const list = this.#free.get(size) ?? [];
-    if (list.length >= this.#keepPerSize) return false;
+    // Not even room beside its own size's free bodies: nothing else is dropped for it.
+    if (list.length >= this.#keepPerSize || size * (list.length + 1) > this.#freeBytesMax) return false;
     this.#touch(size, list);
-    // Room for it: the sizes used least recently go first (never this one, now the most recent).
-    while (this.#free.size > this.#sizesMax || this.#freeBytes + size > this.#freeBytesMax) {
+    // Room for it: a size over the count goes whole, the one used least recently (never this one,
+    // now the most recent); then free bodies of the sizes used least recently, one at a time.
+    while (this.#free.size > this.#sizesMax) this.#drop(this.#free.keys().next().value!);
+    while (this.#freeBytes + size > this.#freeBytesMax) {
       const [oldest, buffers] = this.#free.entries().next().value!;
-      if (oldest === size) break;
-      this.#free.delete(oldest);
-      this.#freeBytes -= oldest * buffers.length;
+      buffers.pop();
+      this.#freeBytes -= oldest;
+      if (buffers.length === 0) this.#free.delete(oldest);
     }
-    if (this.#freeBytes + size > this.#freeBytesMax) return false;
     list.push(body);
     this.#freeBytes += size;
     return true;
+  }
+
+  #drop(size: number): void {
+    this.#freeBytes -= size * this.#free.get(size)!.length;
+    this.#free.delete(size);
   }
 
   /** Makes `size` the most recently used (a Map keeps insertion order: the first is the oldest). */
