@@ -147,6 +147,13 @@ type LockIntField = Exclude<keyof ShardLockConfig, 'binding'>;
 type IntRule = readonly [min: number, max: number, fallback: number];
 
 /**
+ * The fewest dims of a hypervector lock binding: another holder's vector equals a holder's with
+ * probability 2^-dims, and node ids are cheap to make, so 16 dims (1 in 65,536) could be ground
+ * through in seconds; 128 cannot.
+ */
+export const lockBindingDimsMin = 128;
+
+/**
  * The integer fields of the shard lock config as [min, max, default], in one place: the schema below
  * is built from them and `_shardLockConfigFast` checks them.
  */
@@ -155,7 +162,7 @@ const shardLockInts: Readonly<Record<LockIntField, IntRule>> = {
   maxLocksPerHolder: [1, 1_000_000, 64],
   maxLocks: [1, 100_000_000, 1_000_000],
   rememberedTokens: [0, 10_000_000, 0],
-  bindingDims: [hypervectorDimsMin, hypervectorDimsMax, 1024],
+  bindingDims: [lockBindingDimsMin, hypervectorDimsMax, 1024],
   firstFencingToken: [1, Number.MAX_SAFE_INTEGER, 1],
   fencingTokensPerMs: [0, 1024, 1024],
 };

@@ -6,6 +6,7 @@ export {
   type FingerprintConfigInput,
   fingerprintConfigSchema,
   type KernelChoice,
+  lockBindingDimsMin,
   type SemanticIndexConfig,
   type SemanticIndexConfigInput,
   type ShardLockConfig,

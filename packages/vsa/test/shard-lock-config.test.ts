@@ -7,7 +7,22 @@ import { type ShardLockConfigInput, ShardLockManager } from '../src/index.js';
 const field = fc.oneof(
   fc.constant(undefined),
   fc.integer({ min: -2, max: 2_000 }),
-  fc.constantFrom(0, 1, 1024, 1025, 86_400_000, 86_400_001, 2 ** 53 - 1, 2 ** 53, -0, 1.5, Number.NaN),
+  fc.constantFrom(
+    0,
+    1,
+    16,
+    127,
+    128,
+    1024,
+    1025,
+    86_400_000,
+    86_400_001,
+    2 ** 53 - 1,
+    2 ** 53,
+    -0,
+    1.5,
+    Number.NaN,
+  ),
   fc.constantFrom(Number.POSITIVE_INFINITY, '5', null, true, 'sha256', 'hypervector', 'md5', [], {}),
 );
 const keys = [
@@ -55,6 +70,9 @@ describe('the shard lock config fast path', () => {
       schemaParse({ lockTimeoutMs: 5, firstFencingToken: 9 }),
     );
     expect(() => new ShardLockManager({ lockTimeoutMs: 0 })).toThrow(/lockTimeoutMs/);
+    // Fewer binding dims than lockBindingDimsMin: another holder could be ground to match one.
+    expect(() => new ShardLockManager({ binding: 'hypervector', bindingDims: 127 })).toThrow(ConfigError);
+    expect(new ShardLockManager({ binding: 'hypervector', bindingDims: 128 }).config.bindingDims).toBe(128);
     // An inherited name is an unknown key too (it used to reach the bounds table and throw a bare TypeError).
     for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
       expect(_shardLockConfigFast({ [key]: 5 })).toBeUndefined();

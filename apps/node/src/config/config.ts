@@ -12,7 +12,7 @@ import {
 } from '@trinity/storage';
 import { adaptiveRouterConfigSchema, rebalanceConfigSchema } from '@trinity/topology';
 import { txConfigSchema } from '@trinity/tx';
-import { hypervectorDimsMax, hypervectorDimsMin, shardLockConfigSchema } from '@trinity/vsa';
+import { hypervectorDimsMax, lockBindingDimsMin, shardLockConfigSchema } from '@trinity/vsa';
 import jsonc from 'jsonc-parser';
 import { z } from 'zod';
 import { s3NodeConfigSchema } from './s3.js';
@@ -214,7 +214,7 @@ const shardLocksSchema = z
     bindingDims: z
       .number()
       .int()
-      .min(hypervectorDimsMin)
+      .min(lockBindingDimsMin)
       .max(hypervectorDimsMax)
       .default(shardLockDefaults.bindingDims),
     /**
