@@ -105,19 +105,42 @@ function writeStreamed(
   }
 }
 
-/** Writes `data` to a new file at `path` (which must not exist) and, when `fsync`, fsyncs it before closing. */
+/**
+ * Writes `data` to a new file at `path` (which must not exist) and, when `fsync`, fsyncs it before closing.
+ * Through the callback API, not a FileHandle, and closed synchronously (closing a file whose data is
+ * already written and synced does no I/O): every asynchronous file call is a trip to libuv's threads
+ * and back, about 50 µs of CPU on a loaded 2-core VM, so a shard store's write makes three, not four.
+ */
 export async function writeNewFile(
   path: string,
   data: Uint8Array,
   options: { fsync?: boolean } = {},
 ): Promise<void> {
-  const handle = await nodeFsPromises().open(path, 'wx', 0o644);
+  const fs = nodeFs();
+  const fd = await new Promise<number>((resolve, reject) =>
+    fs.open(path, 'wx', 0o644, (error, opened) => (error === null ? resolve(opened) : reject(error))),
+  );
   try {
-    await writeAll(handle, data);
-    if (options.fsync ?? true) await handle.sync();
+    for (let offset = 0; offset < data.length; ) {
+      const written = await new Promise<number>((resolve, reject) =>
+        fs.write(fd, data, offset, data.length - offset, offset, (error, bytes) =>
+          error === null ? resolve(bytes) : reject(error),
+        ),
+      );
+      assert(written > 0, 'writeNewFile: a write made no progress');
+      offset += written;
+    }
+    if (options.fsync ?? true) await fsyncFd(fs, fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
+}
+
+/** fsync of an open file descriptor, on libuv's threads. */
+function fsyncFd(fs: typeof NodeFs, fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    fs.fsync(fd, (error) => (error === null ? resolve() : reject(error))),
+  );
 }
 
 /** Writes all of `data` at `position` of the file, however many writes that takes. */
@@ -137,21 +160,27 @@ export interface SyncDirOptions {
   readonly bestEffort?: boolean;
 }
 
-/** fsyncs a folder, so entries created, renamed or removed in it survive a power cut. */
+/**
+ * fsyncs a folder, so entries created, renamed or removed in it survive a power cut. The folder is
+ * opened and closed synchronously (a lookup of a cached path and the release of a descriptor: no
+ * I/O, microseconds) and only the fsync runs on libuv's threads: one trip there and back instead of
+ * three (open, fsync, close), about 100 µs of CPU less per call on a loaded 2-core VM.
+ */
 export async function syncDir(dir: string, options: SyncDirOptions = {}): Promise<void> {
   if (!(options.fsync ?? true)) return;
-  let handle: FileHandle;
+  const fs = nodeFs();
+  let fd: number;
   try {
-    handle = await nodeFsPromises().open(dir, 'r');
+    fd = fs.openSync(dir, 'r');
   } catch (error) {
     if (options.bestEffort) return;
     throw error;
   }
   try {
-    await handle.sync();
+    await fsyncFd(fs, fd);
   } catch (error) {
     if (!options.bestEffort) throw error;
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }

@@ -67,6 +67,21 @@ describe('writeNewFile, writeAll and syncDir', () => {
     await expect(writeNewFile(path, new Uint8Array([1]))).rejects.toThrow(/EEXIST/);
   });
 
+  it('writes large and empty bodies whole with fsync, and leaves no descriptor open', async () => {
+    const openFds = async () => (await readdir('/proc/self/fd').catch(() => [])).length;
+    const before = await openFds();
+    const big = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31 + 7) & 0xff);
+    await writeNewFile(join(dir, 'big.bin'), big);
+    expect(Buffer.compare(await readFile(join(dir, 'big.bin')), big)).toBe(0);
+    await writeNewFile(join(dir, 'empty.bin'), new Uint8Array(0));
+    expect((await stat(join(dir, 'empty.bin'))).size).toBe(0);
+    await expect(writeNewFile(join(dir, 'big.bin'), big)).rejects.toThrow(/EEXIST/);
+    await expect(writeNewFile(join(dir, 'missing', 'x'), big)).rejects.toThrow(/ENOENT/);
+    for (let i = 0; i < 20; i++) await syncDir(dir);
+    await syncDir(join(dir, 'nope'), { bestEffort: true });
+    expect(await openFds()).toBe(before);
+  });
+
   it('syncs a folder, fails on a missing one unless best effort, and does nothing when off', async () => {
     await syncDir(dir);
     await syncDir(join(dir, 'nope'), { fsync: false });
