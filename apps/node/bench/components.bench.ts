@@ -39,7 +39,7 @@ await measure('SHA-256, 1 MiB one-shot calls', () => {
 await measure('Merkle root, 4 KiB leaves', () => {
   for (const shard of shards) merkleRoot(shard);
 });
-await measure('Merkle root in place (the coordinator\'s)', () => {
+await measure("Merkle root in place (the coordinator's)", () => {
   for (const shard of shards) merkleRootInPlace(shard);
 });
 const key = generateObjectKey();
