@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createDecryptor, createEncryptor, generateObjectKey, sha256 } from '@trinity/core';
 import { encodeStripes, ShardPool } from '@trinity/erasure';
-import { merkleRoot, ShardStore } from '@trinity/storage';
+import { merkleRoot, merkleRootInPlace, ShardStore } from '@trinity/storage';
 import { tempDir } from '../test/helpers.js';
 
 const { values } = parseArgs({
@@ -38,6 +38,9 @@ await measure('SHA-256, 1 MiB one-shot calls', () => {
 });
 await measure('Merkle root, 4 KiB leaves', () => {
   for (const shard of shards) merkleRoot(shard);
+});
+await measure("Merkle root in place (the coordinator's)", () => {
+  for (const shard of shards) merkleRootInPlace(shard);
 });
 const key = generateObjectKey();
 await measure('AES-256-GCM seal, 1 MiB chunks in', async () => {

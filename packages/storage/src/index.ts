@@ -114,6 +114,7 @@ export {
   merkleLimits,
   merklePathLength,
   merkleRoot,
+  merkleRootInPlace,
   verifyMerkleLeafHashPath,
   verifyMerklePath,
 } from './merkle.js';

@@ -9,6 +9,7 @@ import {
   merkleLeafCount,
   merklePathLength,
   merkleRoot,
+  merkleRootInPlace,
   verifyMerklePath,
 } from '../src/index.js';
 
@@ -90,6 +91,30 @@ describe('merkleRoot', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('merkleRootInPlace equals the reference and leaves the shard as it was, also inside a larger buffer', () => {
+    fc.assert(
+      fc.property(shardArb(40), fc.integer({ min: 0, max: 70 }), ({ leafBytes, shard }, at) => {
+        const expected = toHex(referenceRoot(shard, leafBytes));
+        // A view at an offset into a larger buffer: the bytes around it must not be touched either.
+        const outer = seededRandom(at).bytes(shard.length + at + 3);
+        outer.set(shard, at);
+        const before = Uint8Array.from(outer);
+        const view = outer.subarray(at, at + shard.length);
+        expect(toHex(merkleRootInPlace(view, leafBytes))).toBe(expected);
+        expect(toHex(outer)).toBe(toHex(before));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('merkleRootInPlace copies leaves of shared memory instead of writing into them', () => {
+    const shard = new Uint8Array(new SharedArrayBuffer(3 * 4096 + 5));
+    shard.set(seededRandom(3).bytes(shard.length));
+    const before = Uint8Array.from(shard);
+    expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
+    expect(toHex(shard)).toBe(toHex(before));
   });
 
   it('binds the length: trailing zeros, a shorter or longer shard give another root', () => {

@@ -25,7 +25,7 @@ import {
   descriptorId,
   descriptorLimits,
   type Manifest,
-  merkleRoot,
+  merkleRootInPlace,
   type ShardStore,
   type SignedDescriptor,
   signDescriptor,
@@ -517,7 +517,8 @@ export class ObjectService {
           dataBytes: stripe.dataBytes,
           shards: stripe.shards.map((shard, i) => ({
             hash: toHex(stripe.hashes[i]!),
-            merkleRoot: toHex(merkleRoot(shard)),
+            // In place: the stripe's shards are this upload's alone until it stages them below.
+            merkleRoot: toHex(merkleRootInPlace(shard)),
           })),
         };
         stripes.push(entry);
