@@ -314,14 +314,17 @@ export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault
  * prefix goes into the byte before the leaf, in `shard` itself, and that byte is put back as soon as
  * the leaf is hashed (the first leaf and a short last one still go through the scratch buffer).
  * Same root, about 0.1 ms less per MiB of shard (a put's coordinator computes this for every shard).
- * For a buffer the caller holds alone while this runs: nothing may read it meanwhile (no write of
- * it pending on a socket or file, which reads it from another thread). A view over a
- * SharedArrayBuffer, which other threads can see, takes the copying path.
+ *
+ * Guarantees: no byte outside `shard`'s view is ever written, and every byte is back as it was when
+ * the call returns or throws (it is synchronous throughout). Precondition, which no code can check:
+ * nothing reads `shard` from another thread while it runs: no file write of it pending on libuv's
+ * threads, no asynchronous zlib or native addon working on it, no memory mapped to a file. (Socket
+ * and TLS writes read on the main thread and are unaffected.) Memory that may be shared
+ * (SharedArrayBuffer of any realm, shared WebAssembly memory) takes the copying path.
  */
 export function merkleRootInPlace(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
   assertBytes(shard, 'shard');
-  if (typeof SharedArrayBuffer === 'function' && shard.buffer instanceof SharedArrayBuffer)
-    return merkleRoot(shard, leafBytes);
+  if (!isPlainArrayBuffer(shard.buffer)) return merkleRoot(shard, leafBytes);
   const count = merkleLeafCount(shard.length, leafBytes);
   const hasher = hasherFor(leafBytes);
   const leaves = new Uint8Array(count * 32);
@@ -341,6 +344,19 @@ export function merkleRootInPlace(shard: Uint8Array, leafBytes = merkleLeafBytes
   if (whole < count && whole > 0) hasher.hashInto(shard.subarray(whole * leafBytes), leaves, whole * 32);
   const levels = levelsFrom(leaves);
   return finalRoot(levels[levels.length - 1]!, shard.length, leafBytes);
+}
+
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get;
+
+/** Whether `buffer` is an ArrayBuffer of any realm, not a SharedArrayBuffer (the getter's brand check throws for one). Internal: not exported from the package. */
+export function isPlainArrayBuffer(buffer: ArrayBufferLike): boolean {
+  if (arrayBufferByteLength === undefined) return false;
+  try {
+    arrayBufferByteLength.call(buffer);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, to `out` at `to`. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
 import { seededRandom, toHex } from '@trinity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   merkleRootInPlace,
   verifyMerklePath,
 } from '../src/index.js';
+import { isPlainArrayBuffer } from '../src/merkle.js';
 
 // A slow, independent reference: node:crypto directly, the RFC 6962 recursive split (largest power
 // of two below n on the left), padding and root binding written out from the spec in merkle.ts.
@@ -109,12 +111,49 @@ describe('merkleRoot', () => {
     );
   });
 
+  it('merkleRootInPlace matches the known-answer vectors and every size around whole leaves', () => {
+    const vectors = JSON.parse(readFileSync(new URL('./vectors/merkle.json', import.meta.url), 'utf8')) as {
+      seed: number;
+      sizeBytes: number;
+      leafBytes: number;
+      root: string;
+    }[];
+    for (const v of vectors) {
+      const shard = seededRandom(v.seed).bytes(v.sizeBytes);
+      expect(toHex(merkleRootInPlace(shard, v.leafBytes)), `size ${v.sizeBytes} leaf ${v.leafBytes}`).toBe(
+        v.root,
+      );
+    }
+    // A put's shards are whole multiples of the leaf: those sizes, and each one byte off.
+    const L = 4096;
+    for (const size of [0, 1, L - 1, L, L + 1, 2 * L, 3 * L, 3 * L + 1, 256 * L]) {
+      const shard = seededRandom(size).bytes(size);
+      const before = Uint8Array.from(shard);
+      expect(toHex(merkleRootInPlace(shard)), `size ${size}`).toBe(toHex(merkleRoot(before)));
+      expect(Buffer.compare(shard, before), `size ${size} unchanged`).toBe(0);
+    }
+  });
+
   it('merkleRootInPlace copies leaves of shared memory instead of writing into them', () => {
     const shard = new Uint8Array(new SharedArrayBuffer(3 * 4096 + 5));
     shard.set(seededRandom(3).bytes(shard.length));
     const before = Uint8Array.from(shard);
     expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
     expect(toHex(shard)).toBe(toHex(before));
+  });
+
+  it('merkleRootInPlace writes only into plain ArrayBuffers: shared memory of any realm or of WebAssembly is copied', () => {
+    expect(isPlainArrayBuffer(new ArrayBuffer(8))).toBe(true);
+    expect(isPlainArrayBuffer(runInNewContext('new ArrayBuffer(8)') as ArrayBuffer)).toBe(true);
+    expect(isPlainArrayBuffer(new SharedArrayBuffer(8))).toBe(false);
+    expect(isPlainArrayBuffer(runInNewContext('new SharedArrayBuffer(8)') as SharedArrayBuffer)).toBe(false);
+    const wasm = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    expect(isPlainArrayBuffer(wasm.buffer)).toBe(false);
+    const shard = new Uint8Array(wasm.buffer, 0, 3 * 4096 + 5);
+    shard.set(seededRandom(4).bytes(shard.length));
+    const before = Uint8Array.from(shard);
+    expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
+    expect(Buffer.compare(shard, before)).toBe(0);
   });
 
   it('binds the length: trailing zeros, a shorter or longer shard give another root', () => {

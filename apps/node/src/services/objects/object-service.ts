@@ -517,7 +517,11 @@ export class ObjectService {
           dataBytes: stripe.dataBytes,
           shards: stripe.shards.map((shard, i) => ({
             hash: toHex(stripe.hashes[i]!),
-            // In place: the stripe's shards are this upload's alone until it stages them below.
+            // In place (merkleRootInPlace writes into the byte before each leaf and puts it back): safe
+            // only because nothing else reads these buffers yet. They come from this upload's own
+            // pool, the roots are taken before #stageStripe starts any write of them (the local one
+            // goes to a file on libuv's threads), and they go back to the pool only after every
+            // stage settled. Keep all three if this changes (e.g. writing the local shard earlier).
             merkleRoot: toHex(merkleRootInPlace(shard)),
           })),
         };
@@ -525,6 +529,7 @@ export class ObjectService {
         size += stripe.dataBytes;
         const bytesSoFar = size;
         await window.add(
+          // #stageStripe settles only when every stage did: no write of these buffers is pending.
           this.#stageStripe(stripe, targets, nodes, put).then(() => {
             pool.give(stripe.shards);
             onProgress(bytesSoFar);
