@@ -55,14 +55,14 @@ const shardArb = (maxLeaves: number) =>
       .map(({ leafBytes, seed, size }) => ({ leafBytes, shard: seededRandom(seed).bytes(size) })),
   );
 
+/** The known-answer vectors: each a seeded shard's size, leaf size and root. */
+function readVectors(): { seed: number; sizeBytes: number; leafBytes: number; root: string }[] {
+  return JSON.parse(readFileSync(new URL('./vectors/merkle.json', import.meta.url), 'utf8'));
+}
+
 describe('merkleRoot', () => {
   it('matches the known-answer vectors', () => {
-    const vectors = JSON.parse(readFileSync(new URL('./vectors/merkle.json', import.meta.url), 'utf8')) as {
-      seed: number;
-      sizeBytes: number;
-      leafBytes: number;
-      root: string;
-    }[];
+    const vectors = readVectors();
     expect(vectors.length).toBeGreaterThan(5);
     for (const v of vectors) {
       const shard = seededRandom(v.seed).bytes(v.sizeBytes);
@@ -112,12 +112,7 @@ describe('merkleRoot', () => {
   });
 
   it('merkleRootInPlace matches the known-answer vectors and every size around whole leaves', () => {
-    const vectors = JSON.parse(readFileSync(new URL('./vectors/merkle.json', import.meta.url), 'utf8')) as {
-      seed: number;
-      sizeBytes: number;
-      leafBytes: number;
-      root: string;
-    }[];
+    const vectors = readVectors();
     for (const v of vectors) {
       const shard = seededRandom(v.seed).bytes(v.sizeBytes);
       expect(toHex(merkleRootInPlace(shard, v.leafBytes)), `size ${v.sizeBytes} leaf ${v.leafBytes}`).toBe(
