@@ -107,9 +107,11 @@ function writeStreamed(
 
 /**
  * Writes `data` to a new file at `path` (which must not exist) and, when `fsync`, fsyncs it before closing.
- * Through the callback API, not a FileHandle, and closed synchronously (closing a file whose data is
- * already written and synced does no I/O): every asynchronous file call is a trip to libuv's threads
- * and back, about 50 µs of CPU on a loaded 2-core VM, so a shard store's write makes three, not four.
+ * Through the callback API, not a FileHandle, and closed synchronously (on a local file system,
+ * closing a file whose data is already written and synced does no I/O; on a network or FUSE file
+ * system a close is a round trip, here on the event loop): every asynchronous file call is a trip to
+ * libuv's threads and back, about 50 µs of CPU on a loaded 2-core VM, so a shard store's write makes
+ * three, not four.
  */
 export async function writeNewFile(
   path: string,
@@ -118,13 +120,13 @@ export async function writeNewFile(
 ): Promise<void> {
   const fs = nodeFs();
   const fd = await new Promise<number>((resolve, reject) =>
-    fs.open(path, 'wx', 0o644, (error, opened) => (error === null ? resolve(opened) : reject(error))),
+    fs.open(path, 'wx', 0o644, (error, opened) => (error ? reject(error) : resolve(opened))),
   );
   try {
     for (let offset = 0; offset < data.length; ) {
       const written = await new Promise<number>((resolve, reject) =>
         fs.write(fd, data, offset, data.length - offset, offset, (error, bytes) =>
-          error === null ? resolve(bytes) : reject(error),
+          error ? reject(error) : resolve(bytes),
         ),
       );
       assert(written > 0, 'writeNewFile: a write made no progress');
@@ -138,9 +140,7 @@ export async function writeNewFile(
 
 /** fsync of an open file descriptor, on libuv's threads. */
 function fsyncFd(fs: typeof NodeFs, fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) =>
-    fs.fsync(fd, (error) => (error === null ? resolve() : reject(error))),
-  );
+  return new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 /** Writes all of `data` at `position` of the file, however many writes that takes. */
@@ -162,9 +162,10 @@ export interface SyncDirOptions {
 
 /**
  * fsyncs a folder, so entries created, renamed or removed in it survive a power cut. The folder is
- * opened and closed synchronously (a lookup of a cached path and the release of a descriptor: no
- * I/O, microseconds) and only the fsync runs on libuv's threads: one trip there and back instead of
- * three (open, fsync, close), about 100 µs of CPU less per call on a loaded 2-core VM.
+ * opened and closed synchronously (on a local file system a lookup of a cached path and the release
+ * of a descriptor: no I/O, microseconds; on a network or FUSE file system round trips, here on the
+ * event loop) and only the fsync runs on libuv's threads: one trip there and back instead of three
+ * (open, fsync, close), about 100 µs of CPU less per call on a loaded 2-core VM.
  */
 export async function syncDir(dir: string, options: SyncDirOptions = {}): Promise<void> {
   if (!(options.fsync ?? true)) return;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { syncDir, writeAll, writeFileAtomic, writeNewFile } from '../src/fs.js';
 import { hashHexPattern, isHashHex, isTxIdHex, txIdPattern } from '../src/index.js';
 
@@ -80,6 +80,32 @@ describe('writeNewFile, writeAll and syncDir', () => {
     for (let i = 0; i < 20; i++) await syncDir(dir);
     await syncDir(join(dir, 'nope'), { bestEffort: true });
     expect(await openFds()).toBe(before);
+  });
+
+  it('closes the file exactly once and passes the error on when a write or the fsync fails', async () => {
+    const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+    const eio = () => Object.assign(new Error('EIO: i/o error (injected)'), { code: 'EIO' });
+    const closeSync = vi.spyOn(fs, 'closeSync');
+    try {
+      const write = vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+        (args.at(-1) as (error: Error) => void)(eio());
+      }) as typeof fs.write);
+      await expect(writeNewFile(join(dir, 'eio-write.bin'), new Uint8Array(10))).rejects.toThrow(/EIO/);
+      expect(closeSync).toHaveBeenCalledTimes(1);
+      write.mockRestore();
+      const fsync = vi
+        .spyOn(fs, 'fsync')
+        .mockImplementation(((_fd: number, done: (error: Error) => void) => done(eio())) as typeof fs.fsync);
+      await expect(writeNewFile(join(dir, 'eio-fsync.bin'), new Uint8Array(10))).rejects.toThrow(/EIO/);
+      expect(closeSync).toHaveBeenCalledTimes(2);
+      await expect(syncDir(dir)).rejects.toThrow(/EIO/);
+      expect(closeSync).toHaveBeenCalledTimes(3);
+      await syncDir(dir, { bestEffort: true });
+      expect(closeSync).toHaveBeenCalledTimes(4);
+      fsync.mockRestore();
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('syncs a folder, fails on a missing one unless best effort, and does nothing when off', async () => {

@@ -317,8 +317,9 @@ export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault
  *
  * Guarantees: no byte outside `shard`'s view is ever written, and every byte is back as it was when
  * the call returns or throws (it is synchronous throughout). Precondition, which no code can check:
- * nothing reads `shard` from another thread while it runs: no file write of it pending on libuv's
- * threads, no asynchronous zlib or native addon working on it, no memory mapped to a file. (Socket
+ * nothing reads or writes `shard` from another thread while it runs: no file write from it or read
+ * into it pending on libuv's threads, no `randomFill`, asynchronous zlib or native addon working on
+ * it, no memory mapped to a file (a concurrent writer's byte would be overwritten by the restore). (Socket
  * and TLS writes read on the main thread and are unaffected.) Memory that may be shared
  * (SharedArrayBuffer of any realm, shared WebAssembly memory) takes the copying path.
  */
