@@ -349,15 +349,19 @@ export function merkleRootInPlace(shard: Uint8Array, leafBytes = merkleLeafBytes
 
 const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get;
 
-/** Whether `buffer` is an ArrayBuffer of any realm, not a SharedArrayBuffer (the getter's brand check throws for one). Internal: not exported from the package. */
+/**
+ * Whether `buffer` is a writable ArrayBuffer of any realm: not a SharedArrayBuffer (the getter's
+ * brand check throws for one), not an immutable one (a proposal some engines ship). Internal: not
+ * exported from the package.
+ */
 export function isPlainArrayBuffer(buffer: ArrayBufferLike): boolean {
   if (arrayBufferByteLength === undefined) return false;
   try {
     arrayBufferByteLength.call(buffer);
-    return true;
   } catch {
     return false;
   }
+  return (buffer as { readonly immutable?: boolean }).immutable !== true;
 }
 
 /** Writes SHA-256(0x01 || the 64 bytes of `nodes` at `from`), two adjacent node hashes, to `out` at `to`. */
