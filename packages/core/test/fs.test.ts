@@ -93,16 +93,14 @@ describe('writeNewFile, writeAll and syncDir', () => {
       await expect(writeNewFile(join(dir, 'eio-write.bin'), new Uint8Array(10))).rejects.toThrow(/EIO/);
       expect(closeSync).toHaveBeenCalledTimes(1);
       write.mockRestore();
-      const fsync = vi
-        .spyOn(fs, 'fsync')
-        .mockImplementation(((_fd: number, done: (error: Error) => void) => done(eio())) as typeof fs.fsync);
+      vi.spyOn(fs, 'fsync').mockImplementation(((_fd: number, done: (error: Error) => void) =>
+        done(eio())) as typeof fs.fsync);
       await expect(writeNewFile(join(dir, 'eio-fsync.bin'), new Uint8Array(10))).rejects.toThrow(/EIO/);
       expect(closeSync).toHaveBeenCalledTimes(2);
       await expect(syncDir(dir)).rejects.toThrow(/EIO/);
       expect(closeSync).toHaveBeenCalledTimes(3);
       await syncDir(dir, { bestEffort: true });
       expect(closeSync).toHaveBeenCalledTimes(4);
-      fsync.mockRestore();
     } finally {
       vi.restoreAllMocks();
     }

@@ -298,15 +298,7 @@ export class MerkleTreeBuilder {
  */
 export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
   assertBytes(shard, 'shard');
-  const count = merkleLeafCount(shard.length, leafBytes);
-  const hasher = hasherFor(leafBytes);
-  const leaves = new Uint8Array(count * 32);
-  for (let i = 0; i < count; i++) {
-    const start = i * leafBytes;
-    hasher.hashInto(shard.subarray(start, Math.min(start + leafBytes, shard.length)), leaves, i * 32);
-  }
-  const levels = levelsFrom(leaves);
-  return finalRoot(levels[levels.length - 1]!, shard.length, leafBytes);
+  return rootOf(shard, leafBytes, false);
 }
 
 /**
@@ -319,21 +311,32 @@ export function merkleRoot(shard: Uint8Array, leafBytes = merkleLeafBytesDefault
  * the call returns or throws (it is synchronous throughout). Precondition, which no code can check:
  * nothing reads or writes `shard` from another thread while it runs: no file write from it or read
  * into it pending on libuv's threads, no `randomFill`, asynchronous zlib or native addon working on
- * it, no memory mapped to a file (a concurrent writer's byte would be overwritten by the restore). (Socket
- * and TLS writes read on the main thread and are unaffected.) Memory that may be shared
+ * it, no memory mapped to a file (a concurrent writer's byte would be overwritten by the restore).
+ * (Socket and TLS writes read on the main thread and are unaffected.) Memory that may be shared
  * (SharedArrayBuffer of any realm, shared WebAssembly memory) takes the copying path.
  */
 export function merkleRootInPlace(shard: Uint8Array, leafBytes = merkleLeafBytesDefault): Uint8Array {
   assertBytes(shard, 'shard');
-  if (!isPlainArrayBuffer(shard.buffer)) return merkleRoot(shard, leafBytes);
+  return rootOf(shard, leafBytes, isPlainArrayBuffer(shard.buffer));
+}
+
+/**
+ * The root of a checked `shard`. With `inPlace`, each whole leaf after the first is hashed with its
+ * prefix written into the byte before it, [start - 1, start + leafBytes), and that byte put back at
+ * once; every other leaf goes through the hasher's scratch copy. The leaf size is checked (by
+ * merkleLeafCount) before any byte is written.
+ */
+function rootOf(shard: Uint8Array, leafBytes: number, inPlace: boolean): Uint8Array {
   const count = merkleLeafCount(shard.length, leafBytes);
   const hasher = hasherFor(leafBytes);
   const leaves = new Uint8Array(count * 32);
-  // Whole leaves after the first: [start - 1, start + leafBytes) with the prefix at start - 1.
-  const whole = Math.floor(shard.length / leafBytes);
-  hasher.hashInto(shard.subarray(0, Math.min(leafBytes, shard.length)), leaves, 0);
-  for (let i = 1; i < whole; i++) {
+  const inPlaceEnd = inPlace ? Math.floor(shard.length / leafBytes) : 0;
+  for (let i = 0; i < count; i++) {
     const start = i * leafBytes;
+    if (i === 0 || i >= inPlaceEnd) {
+      hasher.hashInto(shard.subarray(start, Math.min(start + leafBytes, shard.length)), leaves, i * 32);
+      continue;
+    }
     const saved = shard[start - 1]!;
     shard[start - 1] = LEAF;
     try {
@@ -342,7 +345,6 @@ export function merkleRootInPlace(shard: Uint8Array, leafBytes = merkleLeafBytes
       shard[start - 1] = saved;
     }
   }
-  if (whole < count && whole > 0) hasher.hashInto(shard.subarray(whole * leafBytes), leaves, whole * 32);
   const levels = levelsFrom(leaves);
   return finalRoot(levels[levels.length - 1]!, shard.length, leafBytes);
 }

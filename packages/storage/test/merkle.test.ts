@@ -129,14 +129,6 @@ describe('merkleRoot', () => {
     }
   });
 
-  it('merkleRootInPlace copies leaves of shared memory instead of writing into them', () => {
-    const shard = new Uint8Array(new SharedArrayBuffer(3 * 4096 + 5));
-    shard.set(seededRandom(3).bytes(shard.length));
-    const before = Uint8Array.from(shard);
-    expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
-    expect(toHex(shard)).toBe(toHex(before));
-  });
-
   it('merkleRootInPlace writes only into plain ArrayBuffers: shared memory of any realm or of WebAssembly is copied', () => {
     expect(isPlainArrayBuffer(new ArrayBuffer(8))).toBe(true);
     expect(isPlainArrayBuffer(runInNewContext('new ArrayBuffer(8)') as ArrayBuffer)).toBe(true);
@@ -147,11 +139,16 @@ describe('merkleRoot', () => {
       buffer: SharedArrayBuffer;
     };
     expect(isPlainArrayBuffer(wasm.buffer)).toBe(false);
-    const shard = new Uint8Array(wasm.buffer, 0, 3 * 4096 + 5);
-    shard.set(seededRandom(4).bytes(shard.length));
-    const before = Uint8Array.from(shard);
-    expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
-    expect(Buffer.compare(shard, before)).toBe(0);
+    for (const [seed, buffer] of [
+      [3, new SharedArrayBuffer(3 * 4096 + 5)],
+      [4, wasm.buffer],
+    ] as const) {
+      const shard = new Uint8Array(buffer, 0, 3 * 4096 + 5);
+      shard.set(seededRandom(seed).bytes(shard.length));
+      const before = Uint8Array.from(shard);
+      expect(toHex(merkleRootInPlace(shard))).toBe(toHex(referenceRoot(before, 4096)));
+      expect(Buffer.compare(shard, before)).toBe(0);
+    }
   });
 
   it('binds the length: trailing zeros, a shorter or longer shard give another root', () => {
