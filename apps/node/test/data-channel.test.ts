@@ -812,4 +812,60 @@ describe('DataChannel', () => {
     expect(server.stats().requestsIn).toBe(0);
     expect(a.id).toBeTruthy();
   });
+
+  it('reads pipelined and fragmented requests on an accepted connection byte-exact, in order', async () => {
+    const { server } = await pair();
+    const target = parseChannelAddress(server.address!)!;
+    const stranger = await identity();
+    const credentials = await createChannelCredentials(stranger.key, clock.nowMs());
+    const message = (body: Uint8Array) => {
+      const header = Buffer.from(JSON.stringify({ protocol: '/test/1', request: { op: 'echo', size: body.length } }));
+      const prefix = Buffer.alloc(8);
+      prefix.writeUInt32BE(header.length, 0);
+      prefix.writeUInt32BE(body.length, 4);
+      return Buffer.concat([prefix, header, body]);
+    };
+    // Bodies around the 16 KiB of a TLS record and a socket read, and one of several megabytes.
+    const bodies = [1, 16 * 1024 - 1, 16 * 1024 + 1, 100_000, 3 * MiB + 5].map((size) => randomBytes(size));
+    const stream = Buffer.concat(bodies.map(message));
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      key: credentials.keyPem,
+      cert: credentials.certPem,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+    });
+    const replies: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => replies.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    // The first half in pieces of 1 to 40,000 bytes, each its own write (and TLS record), with
+    // turns of the event loop between some; the rest in one write: requests and their bodies split
+    // anywhere, several in one read, one body over many reads.
+    let at = 0;
+    for (let i = 0; at < stream.length / 2; i++) {
+      const size = 1 + ((i * 7919) % 40_000);
+      socket.write(stream.subarray(at, at + size));
+      at += size;
+      if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    socket.write(stream.subarray(at));
+    const expected = bodies.reduce((sum, body) => sum + 8 + body.length, 0);
+    await until('every reply', async () => (Buffer.concat(replies).length >= expected ? true : undefined), 20_000);
+    let reply = Buffer.concat(replies);
+    for (const body of bodies) {
+      const headerBytes = reply.readUInt32BE(0);
+      const bodyBytes = reply.readUInt32BE(4);
+      const header = JSON.parse(reply.subarray(8, 8 + headerBytes).toString()) as unknown;
+      expect(header).toEqual({ ok: true, size: body.length, value: { got: body.length } });
+      expect(bodyBytes).toBe(body.length);
+      const echoed = reply.subarray(8 + headerBytes, 8 + headerBytes + bodyBytes);
+      expect(Buffer.compare(echoed, Buffer.from(body).reverse())).toBe(0);
+      reply = reply.subarray(8 + headerBytes + bodyBytes);
+    }
+    expect(reply.length).toBe(0);
+    socket.end();
+    await closed;
+  });
 });
