@@ -819,7 +819,9 @@ describe('DataChannel', () => {
     const stranger = await identity();
     const credentials = await createChannelCredentials(stranger.key, clock.nowMs());
     const message = (body: Uint8Array) => {
-      const header = Buffer.from(JSON.stringify({ protocol: '/test/1', request: { op: 'echo', size: body.length } }));
+      const header = Buffer.from(
+        JSON.stringify({ protocol: '/test/1', request: { op: 'echo', size: body.length } }),
+      );
       const prefix = Buffer.alloc(8);
       prefix.writeUInt32BE(header.length, 0);
       prefix.writeUInt32BE(body.length, 4);
@@ -851,8 +853,14 @@ describe('DataChannel', () => {
       if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     socket.write(stream.subarray(at));
-    const expected = bodies.reduce((sum, body) => sum + 8 + body.length, 0);
-    await until('every reply', async () => (Buffer.concat(replies).length >= expected ? true : undefined), 20_000);
+    // Each reply: the prefix, the header `{ ok, size, value }` in the server's key order, the body.
+    const replyHeader = (size: number) => JSON.stringify({ ok: true, size, value: { got: size } });
+    const expected = bodies.reduce((sum, body) => sum + 8 + replyHeader(body.length).length + body.length, 0);
+    await until(
+      'every reply',
+      async () => (Buffer.concat(replies).length >= expected ? true : undefined),
+      20_000,
+    );
     let reply = Buffer.concat(replies);
     for (const body of bodies) {
       const headerBytes = reply.readUInt32BE(0);
