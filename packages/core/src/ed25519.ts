@@ -88,10 +88,22 @@ export const ed25519Portable: Ed25519 = {
 
 interface NodeKeyObject {
   export(options: { format: 'der'; type: 'spki' | 'pkcs8' }): Uint8Array;
+  export(options: { format: 'jwk' }): { x?: unknown };
+}
+/** An ed25519 key as a JSON Web Key (RFC 8037): `x` the public key, `d` the secret key, base64url. */
+interface OkpJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  d?: string;
 }
 interface NodeCrypto {
-  createPrivateKey(input: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject;
-  createPublicKey(input: NodeKeyObject | { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
+  createPrivateKey(
+    input: { key: Uint8Array; format: 'der'; type: 'pkcs8' } | { key: OkpJwk; format: 'jwk' },
+  ): NodeKeyObject;
+  createPublicKey(
+    input: NodeKeyObject | { key: Uint8Array; format: 'der'; type: 'spki' } | { key: OkpJwk; format: 'jwk' },
+  ): NodeKeyObject;
   sign(algorithm: null, data: Uint8Array, key: NodeKeyObject): Uint8Array;
   verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
   randomBytes(size: number): Uint8Array;
@@ -150,27 +162,65 @@ interface SecretKeyEntry {
   publicKey: Uint8Array | undefined;
 }
 
-function nodeEd25519(crypto: NodeCrypto): Ed25519 {
+function base64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
+/**
+ * How keys enter and leave node:crypto. DER (PKCS#8, SPKI) goes through OpenSSL 3's decoder and
+ * encoder framework, which costs more than a signature (measured on Node 20.20 / OpenSSL 3.0: a
+ * PKCS#8 import 470 µs, an SPKI export 125 µs and import 160 µs, a signature 70 µs); a JSON Web Key
+ * is the raw bytes in base64url, handed to OpenSSL's raw-key functions (55, 14 and 23 µs). A private
+ * JWK must carry `x`, the public key we are about to derive; Node checks only that it is a string
+ * and derives the public key from `d` itself, so an empty `x` is passed. `jwk: false` is the DER
+ * path, for a host where that does not hold (`loadNodeCrypto` tests it).
+ */
+interface KeyCodec {
+  readonly jwk: boolean;
+}
+
+function importSecretKey(crypto: NodeCrypto, codec: KeyCodec, secretKey: Uint8Array): NodeKeyObject {
+  if (codec.jwk)
+    return crypto.createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: '', d: base64url(secretKey) },
+      format: 'jwk',
+    });
+  return crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' });
+}
+
+function importPublicKey(crypto: NodeCrypto, codec: KeyCodec, publicKey: Uint8Array): NodeKeyObject {
+  if (codec.jwk)
+    return crypto.createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: base64url(publicKey) },
+      format: 'jwk',
+    });
+  return crypto.createPublicKey({ key: withPrefix(SPKI_PREFIX, publicKey), format: 'der', type: 'spki' });
+}
+
+function derivePublicKey(crypto: NodeCrypto, codec: KeyCodec, secretKey: NodeKeyObject): Uint8Array {
+  const publicKey = crypto.createPublicKey(secretKey);
+  if (codec.jwk) {
+    const { x } = publicKey.export({ format: 'jwk' });
+    if (typeof x !== 'string') throw new KeyFormatError('node:crypto exported an ed25519 JWK without x');
+    return toPlain(Buffer.from(x, 'base64url'));
+  }
+  return toPlain(publicKey.export({ format: 'der', type: 'spki' })).slice(SPKI_PREFIX.length);
+}
+
+function nodeEd25519(crypto: NodeCrypto, codec: KeyCodec): Ed25519 {
   const publicKeys = new KeyCache<NodeKeyObject | null>(ed25519KeyCacheSize);
   const secretKeys = new KeyCache<SecretKeyEntry>(ed25519KeyCacheSize);
   const secretKeyEntry = (secretKey: Uint8Array) =>
     secretKeys.get(secretKey, () => ({
-      object: crypto.createPrivateKey({
-        key: withPrefix(PKCS8_PREFIX, secretKey),
-        format: 'der',
-        type: 'pkcs8',
-      }),
+      object: importSecretKey(crypto, codec, secretKey),
       publicKey: undefined,
     }));
-  // A public key that is not a point on the curve is refused by createPublicKey: remember it as null.
+  // A public key node:crypto refuses is remembered as null (OpenSSL 3.0 takes any 32 bytes here, and
+  // refuses a key that is not a point on the curve at verify).
   const publicKeyObject = (publicKey: Uint8Array) =>
     publicKeys.get(publicKey, () => {
       try {
-        return crypto.createPublicKey({
-          key: withPrefix(SPKI_PREFIX, publicKey),
-          format: 'der',
-          type: 'spki',
-        });
+        return importPublicKey(crypto, codec, publicKey);
       } catch {
         return null;
       }
@@ -190,10 +240,7 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
       // Deriving it costs about three signatures: a signer that names its key in what it signs (a
       // proof-of-storage answer) asks for it at every signature, so it is kept beside the key object.
       const entry = secretKeyEntry(secretKey);
-      if (entry.publicKey === undefined) {
-        const spki = crypto.createPublicKey(entry.object).export({ format: 'der', type: 'spki' });
-        entry.publicKey = toPlain(spki).slice(SPKI_PREFIX.length);
-      }
+      if (entry.publicKey === undefined) entry.publicKey = derivePublicKey(crypto, codec, entry.object);
       // A copy: the caller may change the bytes it gets.
       return entry.publicKey.slice();
     },
@@ -222,17 +269,30 @@ function nodeEd25519(crypto: NodeCrypto): Ed25519 {
   };
 }
 
-function loadNodeCrypto(): NodeCrypto | undefined {
+function loadNodeCrypto(): { crypto: NodeCrypto; codec: KeyCodec } | undefined {
   const crypto = nodeBuiltin('node:crypto') as Partial<NodeCrypto> | undefined;
   if (typeof crypto?.sign !== 'function' || typeof crypto.verify !== 'function') return undefined;
   if (typeof (globalThis as { Buffer?: unknown }).Buffer !== 'function') return undefined;
+  const der = works(crypto as NodeCrypto, { jwk: false });
+  // A host whose OpenSSL lacks ed25519 fails here, and gets the portable backend instead.
+  if (der === undefined) return undefined;
+  // The JWK path only where it gives the DER path's public key and a signature that verifies with it.
+  const jwk = works(crypto as NodeCrypto, { jwk: true });
+  const agree =
+    jwk !== undefined &&
+    jwk.publicKey.length === der.publicKey.length &&
+    jwk.publicKey.every((b, i) => b === der.publicKey[i]);
+  return { crypto: crypto as NodeCrypto, codec: { jwk: agree } };
+}
+
+/** A known key's public key and a signature it makes and verifies, or undefined when any step fails. */
+function works(crypto: NodeCrypto, codec: KeyCodec): { publicKey: Uint8Array } | undefined {
   try {
-    const candidate = nodeEd25519(crypto as NodeCrypto);
-    // A host whose OpenSSL lacks ed25519 fails here, and gets the portable backend instead.
+    const candidate = nodeEd25519(crypto, codec);
     const secret = new Uint8Array(32).fill(7);
+    const publicKey = candidate.publicKey(secret);
     const sig = candidate.sign(new Uint8Array([1]), secret);
-    if (!candidate.verify(sig, new Uint8Array([1]), candidate.publicKey(secret))) return undefined;
-    return crypto as NodeCrypto;
+    return candidate.verify(sig, new Uint8Array([1]), publicKey) ? { publicKey } : undefined;
   } catch {
     return undefined;
   }
@@ -241,4 +301,19 @@ function loadNodeCrypto(): NodeCrypto | undefined {
 const nodeCrypto = /* @__PURE__ */ loadNodeCrypto();
 
 /** Ed25519 with the fastest implementation on this host (node:crypto is ~14× @noble/curves at verify). */
-export const ed25519: Ed25519 = nodeCrypto ? /* @__PURE__ */ nodeEd25519(nodeCrypto) : ed25519Portable;
+export const ed25519: Ed25519 = nodeCrypto
+  ? /* @__PURE__ */ nodeEd25519(nodeCrypto.crypto, nodeCrypto.codec)
+  : ed25519Portable;
+
+/**
+ * Internal, for tests: how the node:crypto backend imports keys on this host (`jwk` where
+ * `loadNodeCrypto` found it agrees with DER), and that backend on the DER path alone.
+ */
+export const _ed25519KeyImport: 'jwk' | 'der' | undefined = nodeCrypto
+  ? nodeCrypto.codec.jwk
+    ? 'jwk'
+    : 'der'
+  : undefined;
+export const _ed25519Der: Ed25519 | undefined = nodeCrypto
+  ? /* @__PURE__ */ nodeEd25519(nodeCrypto.crypto, { jwk: false })
+  : undefined;

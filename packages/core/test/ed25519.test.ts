@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes.js';
-import { ed25519, ed25519Portable, KeyFormatError } from '../src/ed25519.js';
+import { _ed25519Der, _ed25519KeyImport, ed25519, ed25519Portable, KeyFormatError } from '../src/ed25519.js';
 
 // RFC 8032 section 7.1, tests 1 and 2.
 const vectors = [
@@ -23,6 +23,7 @@ const vectors = [
 
 describe.each([
   ['host', ed25519],
+  ['host, keys imported as DER', _ed25519Der!],
   ['portable', ed25519Portable],
 ])('ed25519 (%s)', (_name, impl) => {
   it('matches the RFC 8032 vectors', () => {
@@ -132,7 +133,30 @@ describe('ed25519 backends agree', () => {
     );
   });
 
-  it('uses node:crypto on Node', () => {
+  it('uses node:crypto on Node, keys imported as JWK (DER costs more than a signature)', () => {
     expect(ed25519.backend).toBe('node:crypto');
+    expect(_ed25519KeyImport).toBe('jwk');
+  });
+
+  it('JWK and DER key import give the same public keys and signatures (property)', () => {
+    const der = _ed25519Der!;
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (secret, message) => {
+          const pub = ed25519.publicKey(secret);
+          expect(toHex(der.publicKey(secret))).toBe(toHex(pub));
+          const sig = ed25519.sign(message, secret);
+          expect(toHex(der.sign(message, secret))).toBe(toHex(sig));
+          expect(der.verify(sig, message, pub)).toBe(true);
+          const flipped = sig.slice();
+          flipped[message.length % 64]! ^= 1;
+          expect(ed25519.verify(flipped, message, pub)).toBe(false);
+          expect(der.verify(flipped, message, pub)).toBe(false);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
