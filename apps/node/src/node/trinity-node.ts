@@ -37,6 +37,7 @@ import {
   validateManifestRecord,
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
+import { DecryptPool } from '../services/objects/decrypt-pool.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
 import { type PosService, posService } from '../services/pos/pos-service.js';
 import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
@@ -72,6 +73,10 @@ const tunables = {
   dhtTimeoutMs: 10_000,
   /** A shard read slower than this is hedged with a request to another holder. */
   hedgeAfterMs: 2_000,
+  /** Ciphertext bytes one encrypted read has handed to a decryption worker and not yet taken back. */
+  decryptInFlightBytes: 8 * 1024 * 1024,
+  /** Encrypted reads of less ciphertext are decrypted on the main thread (a worker round trip costs more). */
+  decryptWorkerMinBytes: 1024 * 1024,
 } as const;
 
 /** What the embedding process may swap in (tests, the simulator); everything else comes from config. */
@@ -124,6 +129,8 @@ export class TrinityNode {
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
   readonly objects: ObjectService;
+  /** Decrypts large encrypted reads on worker threads (`limits.decryptWorkers`). */
+  readonly decryptPool: DecryptPool;
   readonly repair: RepairLoop;
   /** Moves shards onto joined nodes within a byte budget (`rebalance.enabled`). */
   readonly rebalance: RebalanceService;
@@ -347,6 +354,10 @@ export class TrinityNode {
         onStuck: () => m.rebalanceMoves.inc(1, { outcome: 'stuck' }),
       },
     });
+    this.decryptPool = new DecryptPool({
+      workers: config.limits.decryptWorkers,
+      inFlightBytesMax: tunables.decryptInFlightBytes,
+    });
     this.objects = objectService({
       selfId,
       erasure: config.erasure,
@@ -371,6 +382,7 @@ export class TrinityNode {
       random,
       clock,
       logger: log('objects'),
+      decryptPool: { pool: this.decryptPool, minBytes: tunables.decryptWorkerMinBytes },
       events: {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
@@ -610,6 +622,7 @@ export class TrinityNode {
       this.transfer,
       this.directory,
       this.tx,
+      this.decryptPool,
       this.economics,
       this.status,
       ...(this.semantic === undefined ? [] : [this.semantic]),
@@ -662,6 +675,7 @@ export class TrinityNode {
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.s3Heads,
       this.tx,
+      this.decryptPool,
       this.rebalance,
       this.gc,
       this.pos,
