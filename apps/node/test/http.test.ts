@@ -51,6 +51,18 @@ describe('HTTP API on a 3-node network', () => {
     expect((await getObject(api(1), id)).length).toBe(0);
   });
 
+  it('reads a large encrypted object (decrypted on the worker) whole and by range', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 12_345);
+    const id = await putObject(api(0), data, 'large.bin');
+    expect(sha256Hex(await getObject(api(1), id))).toBe(sha256Hex(data));
+    const [start, end] = [1_000_001, 2_900_000];
+    const ranged = await apiFetch(`${api(2)}/v1/objects/${id}`, {
+      headers: { range: `bytes=${start}-${end}` },
+    });
+    expect(ranged.status).toBe(206);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(start, end + 1))).toBe(true);
+  });
+
   it('answers an unknown id with 404 and a JSON error', async () => {
     const response = await apiFetch(`${api(0)}/v1/objects/${'0'.repeat(64)}`);
     expect(response.status).toBe(404);

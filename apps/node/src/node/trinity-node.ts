@@ -86,6 +86,11 @@ export interface TrinityNodeOptions {
   readonly random?: Pick<Random, 'bytes'>;
   /** Test hook: kill this process at a named point of the protocol (see README). */
   readonly crashPoint?: string;
+  /**
+   * The built decryption worker (default: decrypt-worker.js beside the built daemon); a process
+   * that runs the daemon from source (tests) points it at dist/decrypt-worker.js.
+   */
+  readonly decryptWorkerUrl?: URL;
 }
 
 /** The stores and the network a node is built on: opened before any service exists. */
@@ -357,6 +362,7 @@ export class TrinityNode {
     this.decryptPool = new DecryptPool({
       workers: config.limits.decryptWorkers,
       inFlightBytesMax: tunables.decryptInFlightBytes,
+      ...(f.options.decryptWorkerUrl === undefined ? {} : { workerUrl: f.options.decryptWorkerUrl }),
     });
     this.objects = objectService({
       selfId,
