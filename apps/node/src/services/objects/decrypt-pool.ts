@@ -59,6 +59,14 @@ class Replies {
   }
 }
 
+/**
+ * Chunk buffers the worker gave back, reused for the next chunks: a fresh large buffer costs page
+ * faults and zeroing (it was a third of the main thread's cost of handing a chunk over). At most
+ * sparesMax of them, each at least spareBytesMin (capacity rounded up to it), the largest kept.
+ */
+const sparesMax = 16;
+const spareBytesMin = 64 * 1024;
+
 interface Thread {
   readonly worker: Worker;
   readonly streams: Map<number, Replies>;
@@ -82,6 +90,7 @@ function replyError(error: NonNullable<WorkerReply['error']>): Error {
 export class DecryptPool {
   readonly #init: DecryptPoolInit;
   readonly #threads: (Thread | undefined)[];
+  readonly #spares: ArrayBuffer[] = [];
   #nextId = 1;
   #turn = 0;
   #stopped = false;
@@ -134,6 +143,7 @@ export class DecryptPool {
     const take = async (): Promise<Uint8Array[]> => {
       const reply = await replies.next();
       inFlight -= posted.shift()!;
+      if (reply.spare !== undefined) this.#keep(reply.spare);
       if (reply.error !== undefined) {
         finished = true; // the worker dropped the stream itself
         throw replyError(reply.error);
@@ -144,9 +154,8 @@ export class DecryptPool {
       post({ op: 'open', id, init: { ...init, key: init.key.slice() } });
       for await (const chunk of source) {
         if (chunk.length === 0) continue;
-        const owned = new Uint8Array(chunk.length);
-        owned.set(chunk);
-        post({ op: 'update', id, chunk: owned }, [owned.buffer]); // detaches `owned`
+        const owned = this.#copy(chunk);
+        post({ op: 'update', id, chunk: owned }, [owned.buffer as ArrayBuffer]); // detaches `owned`
         posted.push(chunk.length);
         inFlight += chunk.length;
         while (inFlight > this.#init.inFlightBytesMax || replies.available > 0) yield* await take();
@@ -160,6 +169,28 @@ export class DecryptPool {
       if (thread.streams.size === 0) thread.worker.unref();
       if (!finished && this.#threads.includes(thread)) post({ op: 'close', id });
     }
+  }
+
+  /** `chunk` copied into a spare buffer large enough, or a new one. */
+  #copy(chunk: Uint8Array): Uint8Array {
+    const at = this.#spares.findIndex((spare) => spare.byteLength >= chunk.length);
+    const capacity = Math.ceil(chunk.length / spareBytesMin) * spareBytesMin;
+    const buffer = at === -1 ? new ArrayBuffer(capacity) : this.#spares.splice(at, 1)[0]!;
+    const owned = new Uint8Array(buffer, 0, chunk.length);
+    owned.set(chunk);
+    return owned;
+  }
+
+  #keep(spare: ArrayBuffer): void {
+    if (spare.byteLength < spareBytesMin) return;
+    if (this.#spares.length < sparesMax) {
+      this.#spares.push(spare);
+      return;
+    }
+    let smallest = 0;
+    for (let i = 1; i < this.#spares.length; i++)
+      if (this.#spares[i]!.byteLength < this.#spares[smallest]!.byteLength) smallest = i;
+    if (this.#spares[smallest]!.byteLength < spare.byteLength) this.#spares[smallest] = spare;
   }
 
   #thread(): Thread {

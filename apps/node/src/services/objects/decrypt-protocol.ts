@@ -13,6 +13,8 @@ export type WorkerRequest =
 export interface WorkerReply {
   readonly id: number;
   readonly pieces?: Uint8Array[];
+  /** An update's chunk buffer, given back (transferred) for the next chunk: no fresh allocation. */
+  readonly spare?: ArrayBuffer;
   readonly error?: {
     /** A DecryptionError of @trinity/core (`code` is its code), or anything else that failed. */
     readonly decryption: boolean;

@@ -53,12 +53,20 @@ function failure(error: unknown): WorkerReply['error'] {
   };
 }
 
-function step(id: number, stream: Stream, run: (decryptor: Decryptor) => Promise<Uint8Array[]>): void {
+function step(
+  id: number,
+  stream: Stream,
+  run: (decryptor: Decryptor) => Promise<Uint8Array[]>,
+  spare?: ArrayBuffer,
+): void {
   stream.chain = stream.chain.then(async () => {
     if (streams.get(id) !== stream) return; // closed, or failed before
     try {
       const { pieces, transfer } = transferable(await run(await stream.decryptor));
-      port!.postMessage({ id, pieces } satisfies WorkerReply, transfer);
+      // The decryptor only reads its input during update: the chunk's buffer goes back for reuse.
+      if (spare !== undefined && !transfer.includes(spare)) transfer.push(spare);
+      const reply: WorkerReply = spare === undefined ? { id, pieces } : { id, pieces, spare };
+      port!.postMessage(reply, transfer);
     } catch (error) {
       streams.delete(id);
       port!.postMessage({ id, error: failure(error) } satisfies WorkerReply);
@@ -75,7 +83,10 @@ port.on('message', (request: WorkerRequest) => {
   }
   const stream = streams.get(request.id);
   if (stream === undefined) return; // closed, or failed: the main thread already has its error
-  if (request.op === 'update') step(request.id, stream, (d) => d.update(request.chunk));
-  else if (request.op === 'final') step(request.id, stream, (d) => d.final());
+  if (request.op === 'update') {
+    const { chunk } = request;
+    const spare = chunk.buffer instanceof ArrayBuffer ? chunk.buffer : undefined;
+    step(request.id, stream, (d) => d.update(chunk), spare);
+  } else if (request.op === 'final') step(request.id, stream, (d) => d.final());
   else streams.delete(request.id);
 });
