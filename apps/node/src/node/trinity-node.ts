@@ -75,8 +75,6 @@ const tunables = {
   hedgeAfterMs: 2_000,
   /** Ciphertext bytes one encrypted read has handed to a decryption worker and not yet taken back. */
   decryptInFlightBytes: 8 * 1024 * 1024,
-  /** Encrypted reads of less ciphertext are decrypted on the main thread (a worker round trip costs more). */
-  decryptWorkerMinBytes: 1024 * 1024,
 } as const;
 
 /** What the embedding process may swap in (tests, the simulator); everything else comes from config. */
@@ -388,7 +386,7 @@ export class TrinityNode {
       random,
       clock,
       logger: log('objects'),
-      decryptPool: { pool: this.decryptPool, minBytes: tunables.decryptWorkerMinBytes },
+      decryptPool: { pool: this.decryptPool, minBytes: config.limits.decryptWorkerMinBytes },
       events: {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
