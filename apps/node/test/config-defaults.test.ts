@@ -50,7 +50,7 @@ describe('node config composed from the packages’ schemas', () => {
         requestTimeoutMs: 30_000,
         maxObjectBytes: 64 * GiB,
         maxStripesInFlight: 6,
-        decryptWorkers: 0,
+        decryptWorkers: 1,
         decryptWorkerMinBytes: 8 * MiB,
         maxObjects: 1_000_000,
       },

@@ -16,7 +16,7 @@ describe('HTTP API on a 3-node network', () => {
   beforeAll(async () => {
     ({ nodes, close } = await startNodes('trinity-http-', 3, () => ({
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
-      // Encrypted reads of 1 MiB or more are decrypted on a worker (default: none, and 8 MiB).
+      // Encrypted reads of 1 MiB or more are decrypted on the worker (8 MiB by default).
       limits: { maxObjectBytes: 4 * 1024 * 1024, decryptWorkers: 1, decryptWorkerMinBytes: 1024 * 1024 },
       // A body idle for 2 s is aborted (the stalled-upload tests); no other request is cut short.
       api: { port: 0, bodyIdleTimeoutMs: 2_000, requestTimeoutMs: 600_000 },

@@ -359,7 +359,7 @@ export const nodeConfigSchema = z
           .max(2 ** 50)
           .default(64 * GiB),
         maxStripesInFlight: z.number().int().min(1).max(64).default(6),
-        decryptWorkers: z.number().int().min(0).max(8).default(0),
+        decryptWorkers: z.number().int().min(0).max(8).default(1),
         decryptWorkerMinBytes: z
           .number()
           .int()

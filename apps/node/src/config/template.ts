@@ -87,7 +87,7 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'limits.maxObjectBytes': { what: 'largest object accepted' },
   'limits.maxStripesInFlight': { what: 'stripes being stored or fetched at once per object' },
   'limits.decryptWorkers': {
-    what: 'worker threads decrypting large encrypted reads beside the main thread (0: on it; off by default)',
+    what: 'worker threads decrypting large encrypted reads beside the main thread (0: on it)',
   },
   'limits.decryptWorkerMinBytes': {
     what: 'encrypted reads of less ciphertext are decrypted on the main thread',
