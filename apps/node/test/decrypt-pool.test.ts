@@ -122,6 +122,29 @@ describe('DecryptPool', () => {
     expect(plain.equals(seededRandom(2).bytes(10_000))).toBe(true);
   });
 
+  it('keeps no stream (nor its key) in the worker once a read ends, fails or stops early', async () => {
+    const decryptPool = pool();
+    const key = seededRandom(12).bytes(32);
+    const sealed = await encrypt(seededRandom(13).bytes(300_000), { key, segmentBytes: 4096 });
+    for (let i = 0; i < 5; i++) await collect(decryptPool.decrypt(chunked(sealed, [50_000]), { key }));
+    await settle(
+      collect(decryptPool.decrypt(chunked(sealed, [50_000]), { key: seededRandom(14).bytes(32) })),
+    );
+    for await (const _ of decryptPool.decrypt(chunked(sealed, [50_000]), { key })) break;
+    expect(await decryptPool.openStreams()).toEqual([0]);
+  });
+
+  it('turns itself off when its worker cannot start, so later reads stay on the main thread', async () => {
+    const decryptPool = pool({ workerUrl: pathToFileURL(join(scratch, 'no-such-worker.mjs')) });
+    const key = seededRandom(15).bytes(32);
+    const sealed = await encrypt(seededRandom(16).bytes(100_000), { key });
+    expect(decryptPool.enabled).toBe(true);
+    const got = await settle(collect(decryptPool.decrypt(chunked(sealed, [10_000]), { key })));
+    expect(got).toBeInstanceOf(DecryptWorkerError);
+    expect(decryptPool.enabled).toBe(false);
+    expect(decryptPool.broken).toMatch(/before it started/);
+  });
+
   it('never has more than inFlightBytesMax ciphertext bytes outstanding', async () => {
     const decryptPool = pool({ inFlightBytesMax: 64 * 1024 });
     const key = seededRandom(4).bytes(32);
@@ -169,7 +192,7 @@ describe('DecryptPool', () => {
     const dying = join(scratch, 'dying-worker.mjs');
     await writeFile(
       dying,
-      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\n",
+      "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ id: 0, ready: true });\nparentPort.on('message', () => process.exit(7));\n",
     );
     const decryptPool = pool({ workerUrl: pathToFileURL(dying) });
     const key = seededRandom(8).bytes(32);

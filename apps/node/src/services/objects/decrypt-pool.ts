@@ -13,7 +13,10 @@ export class DecryptWorkerError extends NodeError {
 export interface DecryptPoolInit {
   /** Worker threads decrypting (each takes streams round-robin); 0 disables the pool. */
   readonly workers: number;
-  /** Ciphertext bytes one stream may have posted and not yet taken back as plaintext. */
+  /**
+   * Ciphertext bytes one stream may have posted and not yet taken back as plaintext (plus the one
+   * chunk that crosses it). Per stream: concurrent reads share a worker first come, first served.
+   */
   readonly inFlightBytesMax: number;
   /** Where the built worker is (default: dist/decrypt-worker.js beside the built daemon). */
   readonly workerUrl?: URL;
@@ -70,6 +73,10 @@ const spareBytesMin = 64 * 1024;
 interface Thread {
   readonly worker: Worker;
   readonly streams: Map<number, Replies>;
+  /** Whether the worker's module loaded (it says so): one that dies before disables the pool (#lose). */
+  online: boolean;
+  /** Waiters of `stats` replies, in order. */
+  readonly stats: ((open: number) => void)[];
 }
 
 function replyError(error: NonNullable<WorkerReply['error']>): Error {
@@ -94,6 +101,8 @@ export class DecryptPool {
   #nextId = 1;
   #turn = 0;
   #stopped = false;
+  /** Set when a worker could not start (its file missing, say): reads stay on the main thread. */
+  #broken: string | undefined;
 
   constructor(init: DecryptPoolInit) {
     if (!Number.isInteger(init.workers) || init.workers < 0 || init.workers > decryptPoolLimits.workersMax)
@@ -110,7 +119,26 @@ export class DecryptPool {
   }
 
   get enabled(): boolean {
-    return this.#threads.length > 0 && !this.#stopped;
+    return this.#threads.length > 0 && !this.#stopped && this.#broken === undefined;
+  }
+
+  /** Why the pool turned itself off (a worker died before it came up), if it did. */
+  get broken(): string | undefined {
+    return this.#broken;
+  }
+
+  /** Streams open in each running worker (tests: a finished read leaves none behind). */
+  async openStreams(): Promise<number[]> {
+    const threads = this.#threads.filter((t): t is Thread => t !== undefined);
+    return Promise.all(
+      threads.map(
+        (thread) =>
+          new Promise<number>((resolve) => {
+            thread.stats.push(resolve);
+            thread.worker.postMessage({ op: 'stats' } satisfies WorkerRequest);
+          }),
+      ),
+    );
   }
 
   async start(): Promise<void> {}
@@ -151,7 +179,9 @@ export class DecryptPool {
       return reply.pieces!;
     };
     try {
-      post({ op: 'open', id, init: { ...init, key: init.key.slice() } });
+      // The key's copy is transferred, not cloned: no copy stays behind on this thread.
+      const key = new Uint8Array(init.key); // its own buffer (a Buffer's slice would be a view)
+      post({ op: 'open', id, init: { ...init, key } }, [key.buffer as ArrayBuffer]);
       for await (const chunk of source) {
         if (chunk.length === 0) continue;
         const owned = this.#copy(chunk);
@@ -171,9 +201,13 @@ export class DecryptPool {
     }
   }
 
-  /** `chunk` copied into a spare buffer large enough, or a new one. */
+  /** `chunk` copied into the smallest spare buffer large enough, or a new one. */
   #copy(chunk: Uint8Array): Uint8Array {
-    const at = this.#spares.findIndex((spare) => spare.byteLength >= chunk.length);
+    let at = -1;
+    for (let i = 0; i < this.#spares.length; i++) {
+      const size = this.#spares[i]!.byteLength;
+      if (size >= chunk.length && (at === -1 || size < this.#spares[at]!.byteLength)) at = i;
+    }
     const capacity = Math.ceil(chunk.length / spareBytesMin) * spareBytesMin;
     const buffer = at === -1 ? new ArrayBuffer(capacity) : this.#spares.splice(at, 1)[0]!;
     const owned = new Uint8Array(buffer, 0, chunk.length);
@@ -198,17 +232,29 @@ export class DecryptPool {
     const existing = this.#threads[at];
     if (existing !== undefined) return existing;
     const worker = new Worker(this.#init.workerUrl ?? new URL('./decrypt-worker.js', import.meta.url));
-    const thread: Thread = { worker, streams: new Map() };
-    worker.on('message', (reply: WorkerReply) => thread.streams.get(reply.id)?.push(reply));
+    const thread: Thread = { worker, streams: new Map(), online: false, stats: [] };
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.id === 0 && reply.ready === true) thread.online = true;
+      else if (reply.id === 0) thread.stats.shift()?.(reply.open ?? 0);
+      else thread.streams.get(reply.id)?.push(reply);
+    });
     worker.on('error', (error) => this.#lose(at, thread, `failed: ${error.message}`));
     worker.on('exit', (code) => this.#lose(at, thread, `exited with code ${code}`));
+    // A reply that cannot be deserialized would leave its read waiting forever: the worker is lost.
+    worker.on('messageerror', (error) => {
+      this.#lose(at, thread, `sent an unreadable message: ${error.message}`);
+      void worker.terminate();
+    });
     this.#threads[at] = thread;
     return thread;
   }
 
   #lose(at: number, thread: Thread, why: string): void {
     if (this.#threads[at] === thread) this.#threads[at] = undefined;
+    // One that never came up will not on the next try either: later reads stay on the main thread.
+    if (!thread.online && !this.#stopped) this.#broken ??= `the decryption worker ${why} before it started`;
     this.#fail(thread, `the decryption worker ${why}`);
+    for (const waiter of thread.stats.splice(0)) waiter(0);
   }
 
   #fail(thread: Thread, why: string): void {

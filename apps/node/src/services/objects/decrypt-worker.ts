@@ -18,13 +18,6 @@ const port = parentPort;
 if (port === null) throw new Error('decrypt-worker.js runs only as a worker thread');
 const streams = new Map<number, Stream>();
 
-/** A fresh buffer (Buffer#slice would share memory). */
-function copy(piece: Uint8Array): Uint8Array {
-  const out = new Uint8Array(piece.length);
-  out.set(piece);
-  return out;
-}
-
 /** Pieces made transferable: a piece that is a view of a larger (or pooled) buffer is copied. */
 function transferable(pieces: Uint8Array[]): { pieces: Uint8Array[]; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
@@ -34,7 +27,8 @@ function transferable(pieces: Uint8Array[]): { pieces: Uint8Array[]; transfer: A
       piece.byteLength === piece.buffer.byteLength &&
       piece.buffer instanceof ArrayBuffer &&
       !transfer.includes(piece.buffer);
-    const out = whole ? piece : copy(piece);
+    // Uint8Array#slice copies (the pieces are plain Uint8Array views, not Buffers).
+    const out = whole ? piece : Uint8Array.prototype.slice.call(piece);
     transfer.push(out.buffer as ArrayBuffer);
     return out;
   });
@@ -58,6 +52,7 @@ function step(
   stream: Stream,
   run: (decryptor: Decryptor) => Promise<Uint8Array[]>,
   spare?: ArrayBuffer,
+  last = false,
 ): void {
   stream.chain = stream.chain.then(async () => {
     if (streams.get(id) !== stream) return; // closed, or failed before
@@ -67,6 +62,7 @@ function step(
       if (spare !== undefined && !transfer.includes(spare)) transfer.push(spare);
       const reply: WorkerReply = spare === undefined ? { id, pieces } : { id, pieces, spare };
       port!.postMessage(reply, transfer);
+      if (last) streams.delete(id); // final answered: the stream (its decryptor and key) is gone
     } catch (error) {
       streams.delete(id);
       port!.postMessage({ id, error: failure(error) } satisfies WorkerReply);
@@ -75,8 +71,13 @@ function step(
 }
 
 port.on('message', (request: WorkerRequest) => {
+  if (request.op === 'stats') {
+    port!.postMessage({ id: 0, open: streams.size } satisfies WorkerReply);
+    return;
+  }
   if (request.op === 'open') {
-    const decryptor = createDecryptor(request.init);
+    // The key was transferred to this worker; the decryptor keeps its own copy, so this one is zeroed.
+    const decryptor = createDecryptor(request.init).finally(() => request.init.key.fill(0));
     decryptor.catch(() => {}); // reported by the stream's first step
     streams.set(request.id, { decryptor, chain: Promise.resolve() });
     return;
@@ -87,6 +88,8 @@ port.on('message', (request: WorkerRequest) => {
     const { chunk } = request;
     const spare = chunk.buffer instanceof ArrayBuffer ? chunk.buffer : undefined;
     step(request.id, stream, (d) => d.update(chunk), spare);
-  } else if (request.op === 'final') step(request.id, stream, (d) => d.final());
+  } else if (request.op === 'final') step(request.id, stream, (d) => d.final(), undefined, true);
   else streams.delete(request.id);
 });
+
+port.postMessage({ id: 0, ready: true } satisfies WorkerReply);
