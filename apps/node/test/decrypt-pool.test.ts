@@ -12,7 +12,14 @@ const workerUrl = new URL('../dist/decrypt-worker.js', import.meta.url);
 const pools: DecryptPool[] = [];
 let scratch: string;
 
-function pool(init: { workers?: number; inFlightBytesMax?: number; workerUrl?: URL } = {}): DecryptPool {
+function pool(
+  init: {
+    workers?: number;
+    inFlightBytesMax?: number;
+    workerUrl?: URL;
+    onBroken?: (why: string) => void;
+  } = {},
+): DecryptPool {
   const made = new DecryptPool({ workers: 1, inFlightBytesMax: 64 * 1024, workerUrl, ...init });
   pools.push(made);
   return made;
@@ -135,7 +142,11 @@ describe('DecryptPool', () => {
   });
 
   it('turns itself off when its worker cannot start, so later reads stay on the main thread', async () => {
-    const decryptPool = pool({ workerUrl: pathToFileURL(join(scratch, 'no-such-worker.mjs')) });
+    const told: string[] = [];
+    const decryptPool = pool({
+      workerUrl: pathToFileURL(join(scratch, 'no-such-worker.mjs')),
+      onBroken: (why) => told.push(why),
+    });
     const key = seededRandom(15).bytes(32);
     const sealed = await encrypt(seededRandom(16).bytes(100_000), { key });
     expect(decryptPool.enabled).toBe(true);
@@ -143,6 +154,7 @@ describe('DecryptPool', () => {
     expect(got).toBeInstanceOf(DecryptWorkerError);
     expect(decryptPool.enabled).toBe(false);
     expect(decryptPool.broken).toMatch(/before it started/);
+    expect(told).toEqual([decryptPool.broken]);
   });
 
   it('never has more than inFlightBytesMax ciphertext bytes outstanding', async () => {

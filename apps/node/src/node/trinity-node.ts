@@ -360,6 +360,8 @@ export class TrinityNode {
     this.decryptPool = new DecryptPool({
       workers: config.limits.decryptWorkers,
       inFlightBytesMax: tunables.decryptInFlightBytes,
+      onBroken: (why) =>
+        log('objects').warn({ why }, 'decryption worker unavailable: decrypting on the main thread'),
       ...(f.options.decryptWorkerUrl === undefined ? {} : { workerUrl: f.options.decryptWorkerUrl }),
     });
     this.objects = objectService({

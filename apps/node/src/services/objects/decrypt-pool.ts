@@ -20,6 +20,8 @@ export interface DecryptPoolInit {
   readonly inFlightBytesMax: number;
   /** Where the built worker is (default: dist/decrypt-worker.js beside the built daemon). */
   readonly workerUrl?: URL;
+  /** Told once, why, when the pool turns itself off (a worker died before its module loaded). */
+  readonly onBroken?: (why: string) => void;
 }
 
 export const decryptPoolLimits = {
@@ -252,7 +254,10 @@ export class DecryptPool {
   #lose(at: number, thread: Thread, why: string): void {
     if (this.#threads[at] === thread) this.#threads[at] = undefined;
     // One that never came up will not on the next try either: later reads stay on the main thread.
-    if (!thread.online && !this.#stopped) this.#broken ??= `the decryption worker ${why} before it started`;
+    if (!thread.online && !this.#stopped && this.#broken === undefined) {
+      this.#broken = `the decryption worker ${why} before it started`;
+      this.#init.onBroken?.(this.#broken);
+    }
     this.#fail(thread, `the decryption worker ${why}`);
     for (const waiter of thread.stats.splice(0)) waiter(0);
   }
