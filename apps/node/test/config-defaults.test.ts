@@ -50,6 +50,8 @@ describe('node config composed from the packages’ schemas', () => {
         requestTimeoutMs: 30_000,
         maxObjectBytes: 64 * GiB,
         maxStripesInFlight: 6,
+        decryptWorkers: 1,
+        decryptWorkerMinBytes: 8 * MiB,
         maxObjects: 1_000_000,
       },
       breaker: { failureThreshold: 3, baseBackoffMs: 1_000, maxBackoffMs: 30_000 },

@@ -206,6 +206,7 @@ export async function startNodes(
       const node = await TrinityNode.create(
         parseNodeConfig(deepMergeConfig(base, await config(i, (j) => `${dir.path}/n${j}`))),
         new MemoryLogger(),
+        { decryptWorkerUrl: new URL('../dist/decrypt-worker.js', import.meta.url) },
       );
       await node.start();
       nodes.push(node);

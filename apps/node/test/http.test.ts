@@ -16,7 +16,8 @@ describe('HTTP API on a 3-node network', () => {
   beforeAll(async () => {
     ({ nodes, close } = await startNodes('trinity-http-', 3, () => ({
       erasure: { dataShards: 2, parityShards: 1, shardBytes: 64 * 1024 },
-      limits: { maxObjectBytes: 4 * 1024 * 1024 },
+      // Encrypted reads of 1 MiB or more are decrypted on the worker (8 MiB by default).
+      limits: { maxObjectBytes: 4 * 1024 * 1024, decryptWorkers: 1, decryptWorkerMinBytes: 1024 * 1024 },
       // A body idle for 2 s is aborted (the stalled-upload tests); no other request is cut short.
       api: { port: 0, bodyIdleTimeoutMs: 2_000, requestTimeoutMs: 600_000 },
     })));
@@ -49,6 +50,18 @@ describe('HTTP API on a 3-node network', () => {
   it('stores an empty object', async () => {
     const id = await putObject(api(0), new Uint8Array(0), 'empty');
     expect((await getObject(api(1), id)).length).toBe(0);
+  });
+
+  it('reads a large encrypted object (decrypted on the worker) whole and by range', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 12_345);
+    const id = await putObject(api(0), data, 'large.bin');
+    expect(sha256Hex(await getObject(api(1), id))).toBe(sha256Hex(data));
+    const [start, end] = [1_000_001, 2_900_000];
+    const ranged = await apiFetch(`${api(2)}/v1/objects/${id}`, {
+      headers: { range: `bytes=${start}-${end}` },
+    });
+    expect(ranged.status).toBe(206);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(start, end + 1))).toBe(true);
   });
 
   it('answers an unknown id with 404 and a JSON error', async () => {

@@ -2,7 +2,11 @@ import { type Clock, MemoryLogger, seededRandom } from '@trinity/core';
 import { createEncoder } from '@trinity/erasure';
 import { createManifest, type Manifest, type SignedDescriptor } from '@trinity/storage';
 import type { ManifestDirectory } from '../src/services/manifests/manifest-service.js';
-import { type ObjectHandle, ObjectService } from '../src/services/objects/object-service.js';
+import {
+  type ObjectHandle,
+  ObjectService,
+  type ObjectServiceComponents,
+} from '../src/services/objects/object-service.js';
 import type { ShardTransfer } from '../src/services/shards/shard-service.js';
 import { ownerKeyFromSecret } from '../src/stores/owner-key.js';
 import { sha256Hex } from './helpers.js';
@@ -64,7 +68,13 @@ export function handleOf(
 export function readingService(
   erasure: { dataShards: number; parityShards: number; shardBytes: number },
   transfer: Pick<ShardTransfer, 'fetch'> & Partial<Pick<ShardTransfer, 'has' | 'recycle'>>,
-  options: { clock: Clock; hedgeAfterMs: number; liveNodes?: string[]; targets?: string[] },
+  options: {
+    clock: Clock;
+    hedgeAfterMs: number;
+    liveNodes?: string[];
+    targets?: string[];
+    decryptPool?: ObjectServiceComponents['decryptPool'];
+  },
 ): ObjectService {
   return new ObjectService(
     {
@@ -89,6 +99,7 @@ export function readingService(
       random: seededRandom(1),
       clock: options.clock,
       logger: new MemoryLogger(),
+      ...(options.decryptPool === undefined ? {} : { decryptPool: options.decryptPool }),
     },
   );
 }

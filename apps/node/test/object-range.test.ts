@@ -1,6 +1,7 @@
 import { encrypt, ManualClock, seededRandom } from '@trinity/core';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DecryptPool } from '../src/services/objects/decrypt-pool.js';
 import { handleOf, readingService, stripedObject } from './object-fixture.js';
 
 /** An object of `size` bytes in stripes of RS(k, 1) with `shardBytes` shards, every holder honest. */
@@ -76,7 +77,18 @@ describe('ObjectService.read of a byte range', () => {
   });
 });
 
-describe('ObjectService.read of an encrypted object', () => {
+// Decrypted on the main thread, and by a worker for every read (minBytes 0; apps/node tests run against dist).
+const pool = new DecryptPool({
+  workers: 1,
+  inFlightBytesMax: 64 * 1024,
+  workerUrl: new URL('../dist/decrypt-worker.js', import.meta.url),
+});
+afterAll(() => pool.stop());
+
+describe.each([
+  ['on the main thread', undefined],
+  ['on a worker', { pool, minBytes: 0 }],
+])('ObjectService.read of an encrypted object, decrypted %s', (_how, decryptPool) => {
   it('decrypts exactly the range, opening only the segments that hold it (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -96,7 +108,7 @@ describe('ObjectService.read of an encrypted object', () => {
               fetch: async (_node: string, hash: Uint8Array) =>
                 byHash.get(Buffer.from(hash).toString('hex'))!,
             },
-            { clock: new ManualClock(0), hedgeAfterMs: 60_000 },
+            { clock: new ManualClock(0), hedgeAfterMs: 60_000, decryptPool },
           );
           const handle = handleOf(manifest, { size, key, segmentBytes: 256 });
           const start = a % size;
@@ -118,9 +130,35 @@ describe('ObjectService.read of an encrypted object', () => {
     const service = readingService(
       { dataShards: 2, parityShards: 1, shardBytes: 600 },
       { fetch: async (_node: string, hash: Uint8Array) => byHash.get(Buffer.from(hash).toString('hex'))! },
-      { clock: new ManualClock(0), hedgeAfterMs: 60_000 },
+      { clock: new ManualClock(0), hedgeAfterMs: 60_000, decryptPool },
     );
     const handle = handleOf(manifest, { size: 1000, key: new Uint8Array(32).fill(2), segmentBytes: 256 });
     await expect(collect(service.read(handle))).rejects.toMatchObject({ code: 'WRONG_KEY', status: 403 });
+  });
+
+  it('refuses a changed segment with a typed error, releasing none of it', async () => {
+    const key = new Uint8Array(32).fill(1);
+    const plain = seededRandom(4).bytes(3000);
+    const sealed = await encrypt(plain, { key, segmentBytes: 256 });
+    sealed[32 + 5 * 272 + 9]! ^= 1; // a byte of segment 5
+    const { manifest, byHash } = stripedObject(sealed, 2, 1, 600);
+    const service = readingService(
+      { dataShards: 2, parityShards: 1, shardBytes: 600 },
+      { fetch: async (_node: string, hash: Uint8Array) => byHash.get(Buffer.from(hash).toString('hex'))! },
+      { clock: new ManualClock(0), hedgeAfterMs: 60_000, decryptPool },
+    );
+    const handle = handleOf(manifest, { size: 3000, key, segmentBytes: 256 });
+    const got: Uint8Array[] = [];
+    const reading = (async () => {
+      for await (const piece of service.read(handle)) got.push(piece);
+    })();
+    await expect(reading).rejects.toMatchObject({ code: 'OBJECT_DAMAGED', status: 502 });
+    // Only authenticated plaintext came out: a prefix ending before segment 5.
+    const before = Buffer.concat(got);
+    expect(before.length).toBeLessThanOrEqual(5 * 256);
+    expect(before.equals(plain.subarray(0, before.length))).toBe(true);
+    expect(
+      (await collect(service.read(handle, { start: 0, end: 5 * 256 - 1 }))).equals(plain.subarray(0, 1280)),
+    ).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../src/errors.js';
 import { peerIdOfNodeKey } from '../src/p2p/node-keys.js';
+import { DecryptPool } from '../src/services/objects/decrypt-pool.js';
 import { handleOf, readingService, stripedObject } from './object-fixture.js';
 
 type Behaviour = 'good' | 'liar' | 'down' | 'slow';
@@ -188,6 +189,37 @@ describe('giving fetched shards back', () => {
     const range = await readSlowly(service.read(handle, { start: 4000, end: 6999 }));
     expect(range.equals(plain.subarray(4000, 7000))).toBe(true);
     expect(recycled.length).toBeGreaterThan(0);
+  });
+
+  it("gives an encrypted object's shards back once a decryption worker has them, the plaintext intact", async () => {
+    const pool = new DecryptPool({
+      workers: 1,
+      inFlightBytesMax: 64 * 1024,
+      workerUrl: new URL('../dist/decrypt-worker.js', import.meta.url),
+    });
+    try {
+      const plain = randomBytes(7000);
+      const key = randomBytes(32);
+      const sealed = await encrypt(plain, { key, segmentBytes: 256 });
+      const { manifest, byHash } = stripedObject(sealed, k, m, shardBytes);
+      const { transfer, recycled, lent } = recyclingTransfer(byHash);
+      const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
+        clock: new SystemClock(),
+        hedgeAfterMs: 60_000,
+        decryptPool: { pool, minBytes: 0 },
+      });
+      const handle = handleOf(manifest, { size: plain.length, key, segmentBytes: 256 });
+      expect((await readSlowly(service.read(handle))).equals(plain)).toBe(true);
+      expect(recycled).toHaveLength(manifest.stripes.length * k);
+      expect(lent.size).toBe(0);
+      // A range: the header's stripe and the range's stripes, each given back once.
+      recycled.length = 0;
+      const range = await readSlowly(service.read(handle, { start: 4000, end: 6999 }));
+      expect(range.equals(plain.subarray(4000, 7000))).toBe(true);
+      expect(recycled.length).toBeGreaterThan(0);
+    } finally {
+      await pool.stop();
+    }
   });
 
   it('gives nothing back when the reader stops early (its last chunk may still be in use)', async () => {

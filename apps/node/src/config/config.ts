@@ -359,6 +359,13 @@ export const nodeConfigSchema = z
           .max(2 ** 50)
           .default(64 * GiB),
         maxStripesInFlight: z.number().int().min(1).max(64).default(6),
+        decryptWorkers: z.number().int().min(0).max(8).default(1),
+        decryptWorkerMinBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 40)
+          .default(8 * MiB),
         maxObjects: z.number().int().min(1).max(10_000_000).default(1_000_000),
       })
       .strict()

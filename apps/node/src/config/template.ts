@@ -86,6 +86,12 @@ export const configKeyComments: Readonly<Record<string, KeyComment>> = {
   'limits.requestTimeoutMs': { what: 'timeout of one request to a peer' },
   'limits.maxObjectBytes': { what: 'largest object accepted' },
   'limits.maxStripesInFlight': { what: 'stripes being stored or fetched at once per object' },
+  'limits.decryptWorkers': {
+    what: 'worker threads decrypting large encrypted reads beside the main thread (0: on it)',
+  },
+  'limits.decryptWorkerMinBytes': {
+    what: 'encrypted reads of less ciphertext are decrypted on the main thread',
+  },
   'limits.maxObjects': {
     what: 'most objects this node is to hold (validated, not yet enforced by the daemon)',
   },

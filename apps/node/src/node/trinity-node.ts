@@ -37,6 +37,7 @@ import {
   validateManifestRecord,
 } from '../services/manifests/manifest-service.js';
 import { type Membership, membership } from '../services/membership/membership.js';
+import { DecryptPool } from '../services/objects/decrypt-pool.js';
 import { type ObjectService, objectService } from '../services/objects/object-service.js';
 import { type PosService, posService } from '../services/pos/pos-service.js';
 import { type RebalanceService, rebalanceService } from '../services/rebalance/rebalance-service.js';
@@ -72,6 +73,8 @@ const tunables = {
   dhtTimeoutMs: 10_000,
   /** A shard read slower than this is hedged with a request to another holder. */
   hedgeAfterMs: 2_000,
+  /** Ciphertext bytes one encrypted read has handed to a decryption worker and not yet taken back. */
+  decryptInFlightBytes: 8 * 1024 * 1024,
 } as const;
 
 /** What the embedding process may swap in (tests, the simulator); everything else comes from config. */
@@ -81,6 +84,11 @@ export interface TrinityNodeOptions {
   readonly random?: Pick<Random, 'bytes'>;
   /** Test hook: kill this process at a named point of the protocol (see README). */
   readonly crashPoint?: string;
+  /**
+   * The built decryption worker (default: decrypt-worker.js beside the built daemon); a process
+   * that runs the daemon from source (tests) points it at dist/decrypt-worker.js.
+   */
+  readonly decryptWorkerUrl?: URL;
 }
 
 /** The stores and the network a node is built on: opened before any service exists. */
@@ -124,6 +132,8 @@ export class TrinityNode {
   readonly directory: ManifestDirectory;
   readonly tx: TxService;
   readonly objects: ObjectService;
+  /** Decrypts large encrypted reads on worker threads (`limits.decryptWorkers`). */
+  readonly decryptPool: DecryptPool;
   readonly repair: RepairLoop;
   /** Moves shards onto joined nodes within a byte budget (`rebalance.enabled`). */
   readonly rebalance: RebalanceService;
@@ -347,6 +357,13 @@ export class TrinityNode {
         onStuck: () => m.rebalanceMoves.inc(1, { outcome: 'stuck' }),
       },
     });
+    this.decryptPool = new DecryptPool({
+      workers: config.limits.decryptWorkers,
+      inFlightBytesMax: tunables.decryptInFlightBytes,
+      onBroken: (why) =>
+        log('objects').warn({ why }, 'decryption worker unavailable: decrypting on the main thread'),
+      ...(f.options.decryptWorkerUrl === undefined ? {} : { workerUrl: f.options.decryptWorkerUrl }),
+    });
     this.objects = objectService({
       selfId,
       erasure: config.erasure,
@@ -371,6 +388,7 @@ export class TrinityNode {
       random,
       clock,
       logger: log('objects'),
+      decryptPool: { pool: this.decryptPool, minBytes: config.limits.decryptWorkerMinBytes },
       events: {
         onBadShard: (peer) => {
           m.fetchFailures.inc();
@@ -610,6 +628,7 @@ export class TrinityNode {
       this.transfer,
       this.directory,
       this.tx,
+      this.decryptPool,
       this.economics,
       this.status,
       ...(this.semantic === undefined ? [] : [this.semantic]),
@@ -662,6 +681,7 @@ export class TrinityNode {
       ...(this.semantic === undefined ? [] : [this.semantic]),
       this.s3Heads,
       this.tx,
+      this.decryptPool,
       this.rebalance,
       this.gc,
       this.pos,

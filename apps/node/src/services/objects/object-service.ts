@@ -58,6 +58,7 @@ import {
   type Transactions,
   TransactionTooLargeError,
 } from '../tx/tx-service.js';
+import type { DecryptPool } from './decrypt-pool.js';
 import { manifestView, type ObjectRecord, validReceipts } from './object-record.js';
 
 export interface ErasureDefaults {
@@ -146,6 +147,15 @@ export interface ObjectServiceComponents {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events?: ObjectEvents;
+  /**
+   * Decrypts large encrypted reads on worker threads, pipelined with fetching and sending (absent
+   * or disabled: on the main thread). Reads of fewer than `minBytes` ciphertext bytes stay on the
+   * main thread: a worker's round trip costs more than it saves there.
+   */
+  readonly decryptPool?: {
+    readonly pool: Pick<DecryptPool, 'enabled' | 'decrypt'>;
+    readonly minBytes: number;
+  };
 }
 
 type ObjectServiceDeps = ObjectServiceInit & ObjectServiceComponents;
@@ -651,12 +661,12 @@ export class ObjectService {
       return;
     }
     const span = cipherRange(start, end, handle.size, encryption.segmentBytes);
-    const decryptor = await createDecryptor({
+    const init = {
       key: handle.key,
       segmentBytesMax: encryption.segmentBytes,
       firstSegment: span.firstSegment,
       endsAtFinal: span.endsAtFinal,
-    });
+    };
     let skip = span.skip;
     let left = span.length;
     const emit = function* (pieces: Uint8Array[]) {
@@ -681,6 +691,13 @@ export class ObjectService {
               this.#readStored(handle.manifest, 0, headerBytes - 1, true),
               this.#readStored(handle.manifest, span.cipherStart, span.cipherEnd, true),
             );
+      const offload = this.#deps.decryptPool;
+      if (offload?.pool.enabled === true && span.cipherEnd - span.cipherStart + 1 >= offload.minBytes) {
+        // The pool copies each chunk before it asks for the next, so the shards may be recycled.
+        for await (const piece of offload.pool.decrypt(chunks, init)) yield* emit([piece]);
+        return;
+      }
+      const decryptor = await createDecryptor(init);
       // The decryptor is done with a chunk when its update resolves (it copies what it holds back).
       for await (const chunk of chunks) yield* emit(await decryptor.update(chunk));
       yield* emit(await decryptor.final());
