@@ -780,34 +780,12 @@ describe('DataChannel', () => {
     const credentials = await createChannelCredentials(stranger.key, clock.nowMs());
     const prefix = Buffer.alloc(8);
     prefix.writeUInt32BE(headerBytesMax + 1, 0);
-    const oversized = await closedAfter(
-      () =>
-        connect({
-          host: target.host,
-          port: target.port,
-          key: credentials.keyPem,
-          cert: credentials.certPem,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-        }),
-      prefix,
-    );
+    const oversized = await closedAfter(() => strangerConnection(target, credentials), prefix);
     expect(oversized).toBe('closed after 0 bytes');
     const bodyPrefix = Buffer.alloc(8);
     bodyPrefix.writeUInt32BE(10, 0);
     bodyPrefix.writeUInt32BE(0xffff_ffff, 4);
-    const hugeBody = await closedAfter(
-      () =>
-        connect({
-          host: target.host,
-          port: target.port,
-          key: credentials.keyPem,
-          cert: credentials.certPem,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-        }),
-      bodyPrefix,
-    );
+    const hugeBody = await closedAfter(() => strangerConnection(target, credentials), bodyPrefix);
     expect(hugeBody).toBe('closed after 0 bytes');
     expect(server.stats().requestsIn).toBe(0);
     expect(a.id).toBeTruthy();
@@ -830,14 +808,7 @@ describe('DataChannel', () => {
     // Bodies around the 16 KiB of a TLS record and a socket read, and one of several megabytes.
     const bodies = [1, 16 * 1024 - 1, 16 * 1024 + 1, 100_000, 3 * MiB + 5].map((size) => randomBytes(size));
     const stream = Buffer.concat(bodies.map(message));
-    const socket = connect({
-      host: target.host,
-      port: target.port,
-      key: credentials.keyPem,
-      cert: credentials.certPem,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.3',
-    });
+    const socket = strangerConnection(target, credentials);
     const replies: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => replies.push(chunk));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
@@ -877,3 +848,18 @@ describe('DataChannel', () => {
     await closed;
   });
 });
+
+/** A TLS 1.3 connection to the channel at `target` with a stranger's certificate, not checking the server's. */
+function strangerConnection(
+  target: { host: string; port: number },
+  credentials: { keyPem: string; certPem: string },
+) {
+  return connect({
+    host: target.host,
+    port: target.port,
+    key: credentials.keyPem,
+    cert: credentials.certPem,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.3',
+  });
+}

@@ -170,33 +170,18 @@ describe('giving fetched shards back', () => {
     expect(recycled).toHaveLength(0);
   });
 
-  it("gives an encrypted object's shards back once decrypted, the plaintext intact", async () => {
-    const plain = randomBytes(7000);
-    const key = randomBytes(32);
-    const sealed = await encrypt(plain, { key, segmentBytes: 256 });
-    const { manifest, byHash } = stripedObject(sealed, k, m, shardBytes);
-    const { transfer, recycled, lent } = recyclingTransfer(byHash);
-    const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
-      clock: new SystemClock(),
-      hedgeAfterMs: 60_000,
-    });
-    const handle = handleOf(manifest, { size: plain.length, key, segmentBytes: 256 });
-    expect((await readSlowly(service.read(handle))).equals(plain)).toBe(true);
-    expect(recycled).toHaveLength(manifest.stripes.length * k);
-    expect(lent.size).toBe(0);
-    // A range: the header's stripe and the range's stripes, each given back once.
-    recycled.length = 0;
-    const range = await readSlowly(service.read(handle, { start: 4000, end: 6999 }));
-    expect(range.equals(plain.subarray(4000, 7000))).toBe(true);
-    expect(recycled.length).toBeGreaterThan(0);
-  });
-
-  it("gives an encrypted object's shards back once a decryption worker has them, the plaintext intact", async () => {
-    const pool = new DecryptPool({
-      workers: 1,
-      inFlightBytesMax: 64 * 1024,
-      workerUrl: new URL('../dist/decrypt-worker.js', import.meta.url),
-    });
+  // The read path gives each fetched shard back once decryption has it, on the main thread or a worker.
+  it.each([
+    ['on the main thread', false],
+    ['once a decryption worker has them', true],
+  ])("gives an encrypted object's shards back %s, the plaintext intact", async (_, onWorker) => {
+    const pool = onWorker
+      ? new DecryptPool({
+          workers: 1,
+          inFlightBytesMax: 64 * 1024,
+          workerUrl: new URL('../dist/decrypt-worker.js', import.meta.url),
+        })
+      : undefined;
     try {
       const plain = randomBytes(7000);
       const key = randomBytes(32);
@@ -206,7 +191,7 @@ describe('giving fetched shards back', () => {
       const service = readingService({ dataShards: k, parityShards: m, shardBytes }, transfer, {
         clock: new SystemClock(),
         hedgeAfterMs: 60_000,
-        decryptPool: { pool, minBytes: 0 },
+        ...(pool === undefined ? {} : { decryptPool: { pool, minBytes: 0 } }),
       });
       const handle = handleOf(manifest, { size: plain.length, key, segmentBytes: 256 });
       expect((await readSlowly(service.read(handle))).equals(plain)).toBe(true);
@@ -218,7 +203,7 @@ describe('giving fetched shards back', () => {
       expect(range.equals(plain.subarray(4000, 7000))).toBe(true);
       expect(recycled.length).toBeGreaterThan(0);
     } finally {
-      await pool.stop();
+      await pool?.stop();
     }
   });
 

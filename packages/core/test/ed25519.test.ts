@@ -102,21 +102,7 @@ describe.each([
 
 describe('ed25519 backends agree', () => {
   it('same keys and signatures, each verifies the other (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.uint8Array({ maxLength: 300 }),
-        (secret, message) => {
-          const pub = ed25519.publicKey(secret);
-          expect(toHex(ed25519Portable.publicKey(secret))).toBe(toHex(pub));
-          const sig = ed25519.sign(message, secret);
-          expect(toHex(ed25519Portable.sign(message, secret))).toBe(toHex(sig));
-          expect(ed25519Portable.verify(sig, message, pub)).toBe(true);
-          expect(ed25519.verify(sig, message, pub)).toBe(true);
-        },
-      ),
-      { numRuns: 60 },
-    );
+    agreesWith(ed25519Portable);
   });
 
   it('agree on random (mostly invalid) signatures', () => {
@@ -139,24 +125,32 @@ describe('ed25519 backends agree', () => {
   });
 
   it('JWK and DER key import give the same public keys and signatures (property)', () => {
-    const der = _ed25519Der!;
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.uint8Array({ maxLength: 300 }),
-        (secret, message) => {
-          const pub = ed25519.publicKey(secret);
-          expect(toHex(der.publicKey(secret))).toBe(toHex(pub));
-          const sig = ed25519.sign(message, secret);
-          expect(toHex(der.sign(message, secret))).toBe(toHex(sig));
-          expect(der.verify(sig, message, pub)).toBe(true);
-          const flipped = sig.slice();
-          flipped[message.length % 64]! ^= 1;
-          expect(ed25519.verify(flipped, message, pub)).toBe(false);
-          expect(der.verify(flipped, message, pub)).toBe(false);
-        },
-      ),
-      { numRuns: 60 },
-    );
+    agreesWith(_ed25519Der!);
   });
 });
+
+/**
+ * `other` derives the public key and signs as `ed25519` does, each verifies the other's signature,
+ * and both refuse it with one bit flipped (property).
+ */
+function agreesWith(other: Pick<typeof ed25519, 'publicKey' | 'sign' | 'verify'>): void {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.uint8Array({ maxLength: 300 }),
+      (secret, message) => {
+        const pub = ed25519.publicKey(secret);
+        expect(toHex(other.publicKey(secret))).toBe(toHex(pub));
+        const sig = ed25519.sign(message, secret);
+        expect(toHex(other.sign(message, secret))).toBe(toHex(sig));
+        expect(other.verify(sig, message, pub)).toBe(true);
+        expect(ed25519.verify(other.sign(message, secret), message, pub)).toBe(true);
+        const flipped = sig.slice();
+        flipped[message.length % 64]! ^= 1;
+        expect(ed25519.verify(flipped, message, pub)).toBe(false);
+        expect(other.verify(flipped, message, pub)).toBe(false);
+      },
+    ),
+    { numRuns: 60 },
+  );
+}
