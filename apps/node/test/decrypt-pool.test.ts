@@ -5,7 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { cipherRange, createDecryptor, type DecryptorInit, encrypt, seededRandom } from '@trinity/core';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DecryptPool, DecryptWorkerError } from '../src/services/objects/decrypt-pool.js';
+import {
+  DecryptPool,
+  DecryptWorkerError,
+  decryptStreamsPerWorker,
+} from '../src/services/objects/decrypt-pool.js';
 
 // The built worker (apps/node tests run against dist: `pnpm build` first).
 const workerUrl = new URL('../dist/decrypt-worker.js', import.meta.url);
@@ -138,6 +142,24 @@ describe('DecryptPool', () => {
       collect(decryptPool.decrypt(chunked(sealed, [50_000]), { key: seededRandom(14).bytes(32) })),
     );
     for await (const _ of decryptPool.decrypt(chunked(sealed, [50_000]), { key })) break;
+    expect(await decryptPool.openStreams()).toEqual([0]);
+  });
+
+  it('accepts at most decryptStreamsPerWorker reads per worker at once', async () => {
+    const decryptPool = pool();
+    const key = seededRandom(17).bytes(32);
+    const sealed = await encrypt(seededRandom(18).bytes(300_000), { key });
+    const reads = [];
+    for (let i = 0; i < decryptStreamsPerWorker; i++) {
+      expect(decryptPool.accepting).toBe(true);
+      const read = decryptPool.decrypt(chunked(sealed, [10_000]), { key });
+      await read.next();
+      reads.push(read);
+    }
+    expect(decryptPool.accepting).toBe(false);
+    await reads.pop()!.return(undefined);
+    expect(decryptPool.accepting).toBe(true);
+    for (const read of reads) await read.return(undefined);
     expect(await decryptPool.openStreams()).toEqual([0]);
   });
 

@@ -70,6 +70,11 @@ class Replies {
  * sparesMax of them, each at least spareBytesMin (capacity rounded up to it), the largest kept.
  */
 const sparesMax = 16;
+/**
+ * Reads one worker takes at once: more would queue behind each other's outstanding bytes (first come,
+ * first served) and hold that many times inFlightBytesMax; reads beyond it decrypt on the main thread.
+ */
+export const decryptStreamsPerWorker = 4;
 const spareBytesMin = 64 * 1024;
 
 interface Thread {
@@ -105,6 +110,8 @@ export class DecryptPool {
   #stopped = false;
   /** Set when a worker could not start (its file missing, say): reads stay on the main thread. */
   #broken: string | undefined;
+  /** Reads decrypting on the workers now. */
+  #open = 0;
 
   constructor(init: DecryptPoolInit) {
     if (!Number.isInteger(init.workers) || init.workers < 0 || init.workers > decryptPoolLimits.workersMax)
@@ -122,6 +129,15 @@ export class DecryptPool {
 
   get enabled(): boolean {
     return this.#threads.length > 0 && !this.#stopped && this.#broken === undefined;
+  }
+
+  /**
+   * Whether a new read should go to the workers: enabled, and fewer than decryptStreamsPerWorker
+   * reads per worker in progress (which bounds the workers' memory at that many times
+   * inFlightBytesMax each, and a read's wait behind others').
+   */
+  get accepting(): boolean {
+    return this.enabled && this.#open < this.#threads.length * decryptStreamsPerWorker;
   }
 
   /** Why the pool turned itself off (a worker died before it came up), if it did. */
@@ -162,6 +178,7 @@ export class DecryptPool {
     if (!this.enabled) throw new DecryptWorkerError('the decryption pool is stopped or has no workers');
     const thread = this.#thread();
     const id = this.#nextId++;
+    this.#open++;
     const replies = new Replies();
     thread.streams.set(id, replies);
     thread.worker.ref(); // a read in progress keeps the process alive; an idle worker does not
@@ -197,6 +214,7 @@ export class DecryptPool {
       while (posted.length > 0) yield* await take();
       finished = true;
     } finally {
+      this.#open--;
       thread.streams.delete(id);
       if (thread.streams.size === 0) thread.worker.unref();
       if (!finished && this.#threads.includes(thread)) post({ op: 'close', id });

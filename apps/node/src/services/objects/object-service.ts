@@ -153,7 +153,7 @@ export interface ObjectServiceComponents {
    * main thread: a worker's round trip costs more than it saves there.
    */
   readonly decryptPool?: {
-    readonly pool: Pick<DecryptPool, 'enabled' | 'decrypt'>;
+    readonly pool: Pick<DecryptPool, 'accepting' | 'decrypt'>;
     readonly minBytes: number;
   };
 }
@@ -692,7 +692,7 @@ export class ObjectService {
               this.#readStored(handle.manifest, span.cipherStart, span.cipherEnd, true),
             );
       const offload = this.#deps.decryptPool;
-      if (offload?.pool.enabled === true && span.cipherEnd - span.cipherStart + 1 >= offload.minBytes) {
+      if (offload?.pool.accepting === true && span.cipherEnd - span.cipherStart + 1 >= offload.minBytes) {
         // The pool copies each chunk before it asks for the next, so the shards may be recycled.
         for await (const piece of offload.pool.decrypt(chunks, init)) yield* emit([piece]);
         return;
