@@ -176,7 +176,24 @@ describe('DecryptPool', () => {
     expect(got).toBeInstanceOf(DecryptWorkerError);
     expect(decryptPool.enabled).toBe(false);
     expect(decryptPool.broken).toMatch(/before it started/);
-    expect(told).toEqual([decryptPool.broken]);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain(decryptPool.broken!);
+  });
+
+  it('start() finds a worker that cannot start before any read does', async () => {
+    const told: string[] = [];
+    const decryptPool = pool({
+      workerUrl: pathToFileURL(join(scratch, 'no-such-worker.mjs')),
+      onBroken: (why) => told.push(why),
+    });
+    await decryptPool.start();
+    expect(decryptPool.enabled).toBe(false);
+    expect(told).toHaveLength(1);
+    // and a working one is up and takes reads
+    const working = pool();
+    await working.start();
+    expect(working.accepting).toBe(true);
+    expect(await working.openStreams()).toEqual([0]);
   });
 
   it('never has more than inFlightBytesMax ciphertext bytes outstanding', async () => {

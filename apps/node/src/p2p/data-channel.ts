@@ -435,7 +435,7 @@ class FramedSocket {
   #wake: (() => void) | undefined;
   #ended: Error | undefined;
   #reading = false;
-  /** Where a waiting read wants its next bytes (connections that read with `onread`). */
+  /** Where a waiting read wants its next bytes (socket reads are copied straight into it). */
   #target: { out: Uint8Array; at: number; end: number } | undefined;
 
   /**

@@ -3,10 +3,13 @@ import { DecryptionError, type DecryptionErrorCode, type DecryptorInit } from '@
 import { NodeError } from '../../errors.js';
 import type { WorkerReply, WorkerRequest } from './decrypt-protocol.js';
 
-/** The decryption worker died, failed outside decryption, or the pool stopped under a read. */
+/**
+ * The decryption worker died, failed outside decryption, or the pool stopped under a read: 503, a
+ * transient failure (the next read gets a new worker, or the main thread).
+ */
 export class DecryptWorkerError extends NodeError {
   constructor(message: string) {
-    super('DECRYPT_WORKER_FAILED', message, 500);
+    super('DECRYPT_WORKER_FAILED', message, 503);
   }
 }
 
@@ -84,7 +87,13 @@ interface Thread {
   online: boolean;
   /** Waiters of `stats` replies, in order. */
   readonly stats: ((open: number) => void)[];
+  /** Resolves once the worker said it is ready or was lost, whichever comes first. */
+  readonly settled: Promise<void>;
+  readonly settle: () => void;
 }
+
+/** How long start() waits for the workers to come up before leaving them to come up on their own. */
+const startWaitMs = 10_000;
 
 function replyError(error: NonNullable<WorkerReply['error']>): Error {
   if (error.decryption)
@@ -159,7 +168,22 @@ export class DecryptPool {
     );
   }
 
-  async start(): Promise<void> {}
+  /**
+   * Starts the workers and waits (bounded) until each is ready or lost, so that a worker that cannot
+   * start (its file missing from a bundle, say) turns the pool off here, with `onBroken` told, and
+   * no read fails for it. A pool not started starts its workers on the first reads.
+   */
+  async start(): Promise<void> {
+    if (!this.enabled) return;
+    const threads = this.#threads.map((_, at) => this.#threads[at] ?? this.#spawn(at));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, startWaitMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(threads.map((thread) => thread.settled)), waited]);
+    clearTimeout(timer);
+  }
 
   /** Terminates the workers; streams still reading fail with DecryptWorkerError. */
   async stop(): Promise<void> {
@@ -249,16 +273,25 @@ export class DecryptPool {
 
   #thread(): Thread {
     const at = this.#turn++ % this.#threads.length;
-    const existing = this.#threads[at];
-    if (existing !== undefined) return existing;
+    return this.#threads[at] ?? this.#spawn(at);
+  }
+
+  #spawn(at: number): Thread {
     const worker = new Worker(this.#init.workerUrl ?? new URL('./decrypt-worker.js', import.meta.url));
-    const thread: Thread = { worker, streams: new Map(), online: false, stats: [] };
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const thread: Thread = { worker, streams: new Map(), online: false, stats: [], settled, settle };
     worker.on('message', (reply: WorkerReply) => {
-      if (reply.id === 0 && reply.ready === true) thread.online = true;
-      else if (reply.id === 0) thread.stats.shift()?.(reply.open ?? 0);
+      if (reply.id === 0 && reply.ready === true) {
+        thread.online = true;
+        thread.settle();
+      } else if (reply.id === 0) thread.stats.shift()?.(reply.open ?? 0);
       else thread.streams.get(reply.id)?.push(reply);
     });
-    worker.on('error', (error) => this.#lose(at, thread, `failed: ${error.message}`));
+    // The error's own text (a stack, a file path) is for the log (onBroken), not for a client.
+    worker.on('error', (error) => this.#lose(at, thread, `failed (${error.name})`, error.message));
     worker.on('exit', (code) => this.#lose(at, thread, `exited with code ${code}`));
     // A reply that cannot be deserialized would leave its read waiting forever: the worker is lost.
     worker.on('messageerror', (error) => {
@@ -269,15 +302,16 @@ export class DecryptPool {
     return thread;
   }
 
-  #lose(at: number, thread: Thread, why: string): void {
+  #lose(at: number, thread: Thread, why: string, detail?: string): void {
     if (this.#threads[at] === thread) this.#threads[at] = undefined;
     // One that never came up will not on the next try either: later reads stay on the main thread.
     if (!thread.online && !this.#stopped && this.#broken === undefined) {
       this.#broken = `the decryption worker ${why} before it started`;
-      this.#init.onBroken?.(this.#broken);
+      this.#init.onBroken?.(detail === undefined ? this.#broken : `${this.#broken}: ${detail}`);
     }
     this.#fail(thread, `the decryption worker ${why}`);
     for (const waiter of thread.stats.splice(0)) waiter(0);
+    thread.settle();
   }
 
   #fail(thread: Thread, why: string): void {
