@@ -300,20 +300,35 @@ function works(crypto: NodeCrypto, codec: KeyCodec): { publicKey: Uint8Array } |
 
 const nodeCrypto = /* @__PURE__ */ loadNodeCrypto();
 
+// Each export below is one pure-annotated call on `nodeCrypto` itself: a top-level property read
+// (`nodeCrypto.crypto`) would count as a possible side effect, and a bundler would then keep the
+// whole module, @noble/curves with it, in bundles that never use ed25519.
+
 /** Ed25519 with the fastest implementation on this host (node:crypto is ~14× @noble/curves at verify). */
-export const ed25519: Ed25519 = nodeCrypto
-  ? /* @__PURE__ */ nodeEd25519(nodeCrypto.crypto, nodeCrypto.codec)
-  : ed25519Portable;
+export const ed25519: Ed25519 = /* @__PURE__ */ backendOf(nodeCrypto, undefined);
 
 /**
  * Internal, for tests: how the node:crypto backend imports keys on this host (`jwk` where
  * `loadNodeCrypto` found it agrees with DER), and that backend on the DER path alone.
  */
-export const _ed25519KeyImport: 'jwk' | 'der' | undefined = nodeCrypto
-  ? nodeCrypto.codec.jwk
-    ? 'jwk'
-    : 'der'
-  : undefined;
-export const _ed25519Der: Ed25519 | undefined = nodeCrypto
-  ? /* @__PURE__ */ nodeEd25519(nodeCrypto.crypto, { jwk: false })
-  : undefined;
+export const _ed25519KeyImport: 'jwk' | 'der' | undefined = /* @__PURE__ */ keyImportOf(nodeCrypto);
+export const _ed25519Der: Ed25519 | undefined = /* @__PURE__ */ backendOf(nodeCrypto, { jwk: false });
+
+/** node:crypto's backend with the codec found at load (or `codec`); the portable one without node:crypto. */
+function backendOf(loaded: { crypto: NodeCrypto; codec: KeyCodec } | undefined, codec: undefined): Ed25519;
+function backendOf(
+  loaded: { crypto: NodeCrypto; codec: KeyCodec } | undefined,
+  codec: KeyCodec,
+): Ed25519 | undefined;
+function backendOf(
+  loaded: { crypto: NodeCrypto; codec: KeyCodec } | undefined,
+  codec: KeyCodec | undefined,
+): Ed25519 | undefined {
+  if (loaded === undefined) return codec === undefined ? ed25519Portable : undefined;
+  return nodeEd25519(loaded.crypto, codec ?? loaded.codec);
+}
+
+function keyImportOf(loaded: { codec: KeyCodec } | undefined): 'jwk' | 'der' | undefined {
+  if (loaded === undefined) return undefined;
+  return loaded.codec.jwk ? 'jwk' : 'der';
+}
